@@ -1,0 +1,266 @@
+"""Plans: pure functions from what castkit knows (probes, targets, trims) to ffmpeg jobs.
+
+Nothing here touches the disk or runs a process. A job is a complete ffmpeg invocation that
+writes one output; ``--dry-run`` prints jobs and most unit tests assert on their argv.
+
+Every DV encode goes through ``_conform``: one place turns any picture stream into the exact
+frame count, size, pixel shape and pixel format of a ``DvTarget``, and any (or no) sound into
+48 kHz stereo PCM of exactly the same length.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Sequence
+
+from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, safe_input_options
+from ._probe import MediaInfo
+from ._target import AUDIO_CHANNELS, AUDIO_RATE, DvTarget
+
+# Raised whenever a change would alter the bytes castkit writes for the same job (cache keys).
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Job:
+    """One ffmpeg run: ``argv`` writes ``output`` (its last argument, as a ``file:`` URL).
+
+    ``frames`` is what the output will hold, for progress. ``writes`` are small text files
+    (concat lists) the runner writes before starting ffmpeg.
+    """
+
+    label: str
+    argv: tuple[str, ...]
+    output: Path
+    frames: int
+    inputs: tuple[Path, ...] = ()
+    writes: tuple[tuple[Path, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.argv[-1] != file_url(self.output):
+            raise ValueError("a job's argv must end with its output")
+
+    def with_output(self, output: Path) -> Job:
+        """The same job writing elsewhere (the runner's temporary name)."""
+        argv = (*self.argv[:-1], file_url(output))
+        return Job(self.label, argv, output, self.frames, self.inputs, self.writes)
+
+    def shell(self) -> str:
+        """Copy-pastable shell lines: the files the job needs, then the command."""
+        lines = [
+            f"printf '%s' {shlex.quote(text)} > {shlex.quote(str(path))}"
+            for path, text in self.writes
+        ]
+        lines.append(shlex.join(self.argv))
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Trim:
+    """The part of a source to use: ``start`` seconds in, for ``length`` seconds."""
+
+    start: Fraction = Fraction(0)
+    length: Fraction | None = None  # None: to the end of the source
+
+
+@dataclass(frozen=True)
+class EncodeSettings:
+    """How ffmpeg runs, as opposed to what it makes: never changes the output's bytes."""
+
+    threads: int = 0  # 0: ffmpeg decides
+
+    def output_options(self) -> dict[str, Any]:
+        return {"threads": self.threads} if self.threads else {}
+
+
+def clip_frames(info: MediaInfo, trim: Trim, target: DvTarget) -> int:
+    """Frames a trimmed source lasts in ``target``: round(length x fps)."""
+    length = trim.length if trim.length is not None else info.duration - trim.start
+    return target.frames(max(Fraction(0), length))
+
+
+def clip_job(
+    info: MediaInfo,
+    target: DvTarget,
+    output: Path,
+    ffmpeg: Ffmpeg,
+    trim: Trim = Trim(),
+    container: str = "dv",
+    settings: EncodeSettings = EncodeSettings(),
+    label: str | None = None,
+) -> Job:
+    """Convert (a trimmed part of) a capture to DV, shape kept, audio conformed."""
+    ff = ffmpeg_module()
+    frames = clip_frames(info, trim, target)
+    if frames <= 0:
+        raise ValueError(f"{info.path}: the trimmed part is shorter than one frame")
+    options = safe_input_options()
+    if trim.start > 0:
+        # Seek, but keep the frames decoded from the keyframe before the cut: a screen
+        # recorder holds a frame until the screen changes, so the frame on screen at the cut
+        # may start long before it, and accurate seeking would drop it.
+        options.update(ss=seconds_arg(trim.start), noaccurate_seek=None)
+    source = ff.input(file_url(info.path), **options)
+    video = source.video
+    if trim.start > 0:
+        video = video.filter("fps", fps=_num(target.fps))
+        video = video.filter("trim", start=0).filter("setpts", "PTS-STARTPTS")
+    else:
+        # start_time=0 repeats the first frame back to 0 if the picture starts after the sound.
+        video = video.filter("fps", fps=_num(target.fps), start_time=0)
+    assert info.video is not None
+    width, height = info.video.shown_size
+    audio = source.audio if info.audio is not None else None
+    return _conform(
+        ff, video, audio, (width, height, info.video.sar), frames, target, output, ffmpeg,
+        container, settings, label or f"convert {info.path.name}", (info.path,),
+    )
+
+
+def still_job(
+    image: Path,
+    size: tuple[int, int],
+    frames: int,
+    target: DvTarget,
+    output: Path,
+    ffmpeg: Ffmpeg,
+    container: str = "dv",
+    settings: EncodeSettings = EncodeSettings(),
+    label: str | None = None,
+) -> Job:
+    """Loop a still image (square pixels, ``size``) into ``frames`` frames with silent sound."""
+    ff = ffmpeg_module()
+    if frames <= 0:
+        raise ValueError("a still lasts at least one frame")
+    source = ff.input(
+        file_url(image), loop=1, framerate=_num(target.fps), f="image2", **safe_input_options()
+    )
+    return _conform(
+        ff, source.video, None, (size[0], size[1], Fraction(1)), frames, target, output,
+        ffmpeg, container, settings, label or f"title {image.name}", (image,),
+    )
+
+
+def _conform(
+    ff: Any,
+    video: Any,
+    audio: Any | None,
+    shape: tuple[int, int, Fraction],
+    frames: int,
+    target: DvTarget,
+    output: Path,
+    ffmpeg: Ffmpeg,
+    container: str,
+    settings: EncodeSettings,
+    label: str,
+    inputs: tuple[Path, ...],
+) -> Job:
+    box = target.fit(*shape)
+    # Hold the last picture to the end (a capture's last frame lasts until its container
+    # ends; ffmpeg 5.1's fps filter stops at the last timestamp), then cut at exactly `frames`.
+    video = video.filter("tpad", stop_mode="clone", stop=frames).filter("trim", end_frame=frames)
+    video = video.filter(
+        "scale", w=box.width, h=box.height, flags="lanczos",
+        out_color_matrix="bt601", out_range="tv",
+    )
+    if (box.width, box.height) != (target.width, target.height):
+        video = video.filter(
+            "pad", w=target.width, h=target.height, x=box.x, y=box.y, color="black"
+        )
+    video = video.filter("setsar", _ratio(target.sar)).filter("format", target.pix_fmt)
+
+    samples = target.audio_samples(frames)
+    if audio is None:
+        audio = ff.input(
+            f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi"
+        ).audio
+    else:
+        # Align to the first frame (trim what precedes it, pad a late start with silence) and
+        # fill gaps, so the dv muxer always has a full frame of sound.
+        audio = audio.filter("aresample", AUDIO_RATE, **{"async": 1, "first_pts": 0})
+    audio = audio.filter(
+        "aformat", sample_fmts="s16", sample_rates=AUDIO_RATE, channel_layouts="stereo"
+    )
+    audio = audio.filter("apad", whole_len=samples).filter("atrim", end_sample=samples)
+
+    out = ff.output(
+        video, audio, file_url(output),
+        f=container, vcodec="dvvideo", acodec="pcm_s16le", ar=AUDIO_RATE, ac=AUDIO_CHANNELS,
+        map_metadata=-1, map_chapters=-1, **settings.output_options(),
+    )
+    argv = compile_argv(out, ffmpeg)
+    return Job(label, tuple(argv), output, frames, inputs)
+
+
+def concat_list(parts: Sequence[Path]) -> str:
+    """An ffconcat script naming ``parts`` (absolute paths, quoted for the concat demuxer)."""
+    lines = ["ffconcat version 1.0"]
+    for part in parts:
+        text = str(Path(part).absolute())
+        if "\n" in text or "\r" in text:
+            raise ValueError(f"{text!r}: a line break in a file name cannot be joined")
+        lines.append("file " + _concat_quote(file_url(text)))
+    return "\n".join(lines) + "\n"
+
+
+def _concat_quote(text: str) -> str:
+    # ffconcat reads '...' literally; a quote is closed, escaped, and reopened.
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+def join_job(
+    parts: Sequence[Path],
+    list_file: Path,
+    frames: int,
+    output: Path,
+    ffmpeg: Ffmpeg,
+    container: str = "dv",
+) -> Job:
+    """Join encoded DV segments by stream copy: every DV frame is a keyframe."""
+    ff = ffmpeg_module()
+    source = ff.input(
+        file_url(list_file), f="concat", safe=0,
+        protocol_whitelist="file", format_whitelist="concat,dv",
+    )
+    out = ff.output(source, file_url(output), f=container, c="copy", map_metadata=-1)
+    argv = compile_argv(out, ffmpeg)
+    return Job(
+        f"join {len(parts)} segments", tuple(argv), output, frames, tuple(parts),
+        ((list_file, concat_list(parts)),),
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Jobs in stages: every job of a stage may run in parallel once the previous is done."""
+
+    stages: tuple[tuple[Job, ...], ...] = field(default_factory=tuple)
+
+    @property
+    def jobs(self) -> list[Job]:
+        return [job for stage in self.stages for job in stage]
+
+
+def _num(value: Fraction | int) -> str:
+    """A number as ffmpeg reads it: 25, 30000/1001, 3.5."""
+    value = Fraction(value)
+    if value.denominator == 1:
+        return str(value.numerator)
+    decimal = float(value)
+    if Fraction(repr(decimal)) == value:
+        return repr(decimal)
+    return f"{value.numerator}/{value.denominator}"
+
+
+def seconds_arg(value: Fraction) -> str:
+    """Seconds as ffmpeg's time options read them: a decimal to the microsecond."""
+    micro = round(Fraction(value) * 1_000_000)
+    whole, frac = divmod(micro, 1_000_000)
+    return f"{whole}.{frac:06d}".rstrip("0").rstrip(".")
+
+
+def _ratio(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"

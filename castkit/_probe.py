@@ -1,0 +1,243 @@
+"""What castkit sees in a media file: duration, streams, size, pixel shape, frame rate.
+
+Why not ffmpeg-python's ``probe()``: it runs ``ffprobe``, and the ffmpeg that the imageio-ffmpeg
+wheel ships comes without one, so ``pip install`` alone would give a castkit that cannot look at
+its inputs. The ``ffmpeg`` binary itself describes every input it opens: ``ffmpeg -i FILE``
+prints the stream summary, and at ``-v trace`` libavformat also logs the container's exact
+duration and each stream's start (``format: start_time: 0 duration: 9.6``, six significant
+digits) where the summary rounds to hundredths. Both lines have kept their shape from ffmpeg
+5.1 to 9.0; the tests run this parser against every ffmpeg on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from ._ffmpeg import Ffmpeg, file_url, run_query, safe_input_options
+from .errors import InputError
+
+_INPUT = re.compile(r"^Input #0, (?P<fmt>.+?), from ", re.M)
+_FORMAT_TIMES = re.compile(
+    r"format: start_time: (?P<start>\S+) duration: (?P<dur>\S+)", re.M
+)
+_STREAM_TIMES = re.compile(r"\] stream (?P<idx>\d+): start_time: (?P<start>\S+) duration: (?P<dur>\S+)", re.M)
+_SUMMARY_DURATION = re.compile(r"Duration: (?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d(?:\.\d+)?)")
+_STREAM = re.compile(r"^\s*Stream #0:(?P<idx>\d+)\S*?(?:, [^:]*?)?: (?P<kind>Video|Audio): (?P<rest>.*)$", re.M)
+_SIZE = re.compile(r"(?:^|[ ,])(?P<w>\d{1,5})x(?P<h>\d{1,5})(?=[ ,\[]|$)")
+_SAR = re.compile(r"\[SAR (?P<n>\d+):(?P<d>\d+) DAR")
+_FPS = re.compile(r"(?P<v>\d+(?:\.\d+)?)(?P<k>k?) fps")
+_TBR = re.compile(r"(?P<v>\d+(?:\.\d+)?)(?P<k>k?) tbr")
+_RATE = re.compile(r"(?P<v>\d+) Hz")
+_ROTATION = re.compile(r"rotation of (?P<deg>-?\d+(?:\.\d+)?) degrees")
+_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
+
+# A real capture's format summary and the stream lines fit in far less; trace logging of a
+# hostile file could be endless, so castkit reads at most this much of what ffmpeg says.
+_MAX_LOG = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    codec: str
+    width: int
+    height: int
+    sar: Fraction
+    fps: Fraction | None
+    rotation: int = 0
+
+    @property
+    def shown_size(self) -> tuple[int, int]:
+        """Width and height as shown, after the rotation ffmpeg applies on decoding."""
+        if self.rotation % 180:
+            return self.height, self.width
+        return self.width, self.height
+
+    @property
+    def display_aspect(self) -> Fraction:
+        w, h = self.shown_size
+        return Fraction(w) * self.sar / h
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    codec: str
+    sample_rate: int | None
+    channels: int | None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: Path
+    format_name: str
+    duration: Fraction
+    video: VideoInfo | None
+    audio: AudioInfo | None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        data["duration"] = float(self.duration)
+        if self.video:
+            data["video"]["sar"] = f"{self.video.sar.numerator}:{self.video.sar.denominator}"
+            data["video"]["fps"] = float(self.video.fps) if self.video.fps else None
+            data["video"]["display_aspect"] = round(float(self.video.display_aspect), 4)
+        return data
+
+    def to_json(self) -> str:
+        return json.dumps(self.as_dict(), indent=2)
+
+
+def check_readable(path: Path) -> None:
+    """InputError unless ``path`` is a non-empty regular file castkit may read."""
+    if not path.exists():
+        raise InputError(path, "no such file")
+    if path.is_dir():
+        raise InputError(path, "is a folder, not a media file")
+    if not path.is_file():
+        raise InputError(path, "is not a regular file")
+    if not os.access(path, os.R_OK):
+        raise InputError(path, "cannot be read (permission denied)")
+    if path.stat().st_size == 0:
+        raise InputError(path, "is empty (0 bytes)")
+
+
+def probe(path: Path | str, ffmpeg: Ffmpeg, need_video: bool = True) -> MediaInfo:
+    """Describe a media file, or raise InputError naming it and saying what is wrong."""
+    path = Path(path)
+    check_readable(path)
+    args = []
+    for key, value in safe_input_options().items():
+        args += [f"-{key}", value]
+    done = run_query(ffmpeg, ["-v", "trace", *args, "-i", file_url(path)])
+    log = done.stderr[:_MAX_LOG].decode("utf-8", "replace")
+    info = parse_probe(path, log)
+    if info is None:
+        raise InputError(path, "not a media file ffmpeg can read" + _reason(log))
+    if need_video and info.video is None:
+        raise InputError(path, "has no video stream")
+    if info.duration <= 0:
+        raise InputError(path, "has no duration (no frames, or a broken file)")
+    return info
+
+
+def _reason(log: str) -> str:
+    """The last thing ffmpeg said about the input, for the user."""
+    for line in reversed(log.splitlines()):
+        line = line.strip()
+        if not line or line.startswith("[") and "@" in line and "trace" in line.lower():
+            continue
+        if ("Invalid data" in line or "not in allowed" in line or "not allowed" in line
+                or "No such file" in line or "Permission denied" in line):
+            detail = line.split(": ", 1)[-1] if ": " in line else line
+            return f" ({detail})"
+    return ""
+
+
+def parse_probe(path: Path, log: str) -> MediaInfo | None:
+    """MediaInfo from what ``ffmpeg -v trace -i FILE`` printed; None if it opened nothing."""
+    head = _INPUT.search(log)
+    if not head:
+        return None
+    duration = _duration(log)
+    video = audio = None
+    for stream in _STREAM.finditer(log):
+        rest = stream["rest"]
+        if stream["kind"] == "Video" and video is None and "(attached pic)" not in rest:
+            video = _video(rest, log)
+        elif stream["kind"] == "Audio" and audio is None:
+            audio = _audio(rest)
+    return MediaInfo(path, head["fmt"], duration, video, audio)
+
+
+def _seconds(text: str) -> Fraction | None:
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None  # "NOPTS" and friends
+    return value
+
+
+def _duration(log: str) -> Fraction:
+    exact = _FORMAT_TIMES.search(log)
+    if exact:
+        value = _seconds(exact["dur"])
+        if value is not None and value > 0:
+            return value
+    summary = _SUMMARY_DURATION.search(log)
+    if summary:
+        return int(summary["h"]) * 3600 + int(summary["m"]) * 60 + Fraction(summary["s"])
+    return Fraction(0)
+
+
+def _rate(match: re.Match[str] | None) -> Fraction | None:
+    if not match:
+        return None
+    value = Fraction(match["v"]) * (1000 if match["k"] else 1)
+    # ffmpeg prints 29.97 for 30000/1001 and 23.98 for 24000/1001: recover the exact rate.
+    for num in (24000, 30000, 60000):
+        exact = Fraction(num, 1001)
+        if abs(value - exact) < Fraction(1, 100):
+            return exact
+    return value if value > 0 else None
+
+
+def _video(rest: str, log: str) -> VideoInfo | None:
+    size = _SIZE.search(rest)
+    if not size:
+        return None
+    sar_match = _SAR.search(rest)
+    sar = Fraction(1)
+    if sar_match and int(sar_match["n"]) > 0 and int(sar_match["d"]) > 0:
+        sar = Fraction(int(sar_match["n"]), int(sar_match["d"]))
+    fps = _rate(_FPS.search(rest)) or _rate(_TBR.search(rest))
+    rotation_match = _ROTATION.search(log)
+    rotation = round(float(rotation_match["deg"])) % 360 if rotation_match else 0
+    codec = rest.split(",", 1)[0].split(" ", 1)[0]
+    return VideoInfo(codec, int(size["w"]), int(size["h"]), sar, fps, rotation)
+
+
+def _audio(rest: str) -> AudioInfo:
+    codec = rest.split(",", 1)[0].split(" ", 1)[0]
+    rate = _RATE.search(rest)
+    channels = None
+    for part in (p.strip() for p in rest.split(",")):
+        if part in _CHANNELS:
+            channels = _CHANNELS[part]
+            break
+        match = re.match(r"(\d+) channels", part)
+        if match:
+            channels = int(match[1])
+            break
+    return AudioInfo(codec, int(rate["v"]) if rate else None, channels)
+
+
+def describe(info: MediaInfo) -> str:
+    """Human-readable summary for ``castkit probe``."""
+    from ._timecode import format_time
+
+    lines = [f"{info.path}", f"  container  {info.format_name}, {format_time(info.duration)} ({float(info.duration):.3f} s)"]
+    if info.video:
+        v = info.video
+        w, h = v.shown_size
+        fps = f"{float(v.fps):.3f}".rstrip("0").rstrip(".") + " fps" if v.fps else "unknown rate"
+        rot = f", rotated {v.rotation}°" if v.rotation else ""
+        lines.append(
+            f"  video      {v.codec}, {w}x{h}, pixel aspect {v.sar.numerator}:{v.sar.denominator}, "
+            f"display aspect {float(v.display_aspect):.3f}, {fps}{rot}"
+        )
+    else:
+        lines.append("  video      none")
+    if info.audio:
+        a = info.audio
+        rate = f"{a.sample_rate} Hz" if a.sample_rate else "unknown rate"
+        ch = {1: "mono", 2: "stereo"}.get(a.channels or 0, f"{a.channels} channels" if a.channels else "unknown layout")
+        lines.append(f"  audio      {a.codec}, {rate}, {ch}")
+    else:
+        lines.append("  audio      none (castkit adds a silent track)")
+    return "\n".join(lines)

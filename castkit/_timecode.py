@@ -1,0 +1,77 @@
+"""Timecodes: the one place that knows how a time is written and read.
+
+Times are kept as exact ``Fraction`` seconds so that ``round(seconds * fps)`` gives the same
+frame count a person computes by hand (83.5 s at 25 fps is exactly 2087.5, never 2087.4999).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+_CLOCK = re.compile(r"^(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d+(?:\.\d+)?)$")
+_SECONDS = re.compile(r"^\d+(?:\.\d+)?$")
+
+
+class TimecodeError(ValueError):
+    """A time that cannot be read; the message says what forms are accepted."""
+
+
+FORMS = "seconds (83.5), MM:SS(.fff) or HH:MM:SS(.fff)"
+
+
+def parse_time(value: object) -> Fraction:
+    """Read seconds from a YAML/CLI value: a number, or a string in one of ``FORMS``."""
+    if isinstance(value, bool) or value is None:
+        raise TimecodeError(f"expected a time: {FORMS}")
+    if isinstance(value, int):
+        if value < 0:
+            raise TimecodeError("a time cannot be negative")
+        return Fraction(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TimecodeError("a time must be a finite number")
+        if value < 0:
+            raise TimecodeError("a time cannot be negative")
+        # repr() is the shortest decimal that reads back as this float: what the user typed.
+        return Fraction(Decimal(repr(value)))
+    if not isinstance(value, str):
+        raise TimecodeError(f"expected a time: {FORMS}")
+    text = value.strip()
+    if text.startswith("-"):
+        raise TimecodeError("a time cannot be negative")
+    if _SECONDS.match(text):
+        return _decimal(text)
+    clock = _CLOCK.match(text)
+    if not clock:
+        raise TimecodeError(f"cannot read {value!r} as a time: use {FORMS}")
+    hours = int(clock["h"] or 0)
+    minutes = int(clock["m"])
+    seconds = _decimal(clock["s"])
+    if clock["h"] is not None and minutes >= 60:
+        raise TimecodeError(f"cannot read {value!r}: minutes must be below 60 in HH:MM:SS")
+    if seconds >= 60:
+        raise TimecodeError(f"cannot read {value!r}: seconds must be below 60 in MM:SS")
+    return hours * 3600 + minutes * 60 + seconds
+
+
+def _decimal(text: str) -> Fraction:
+    try:
+        return Fraction(Decimal(text))
+    except InvalidOperation as exc:  # pragma: no cover - the regexes admit only digits
+        raise TimecodeError(f"cannot read {text!r} as a time") from exc
+
+
+def format_time(seconds: Fraction | float) -> str:
+    """``83.5`` -> ``1:23.50``; ``3725`` -> ``1:02:05.00``: how castkit shows a time."""
+    hundredths = round(Fraction(seconds) * 100)
+    sign = "-" if hundredths < 0 else ""
+    hundredths = abs(hundredths)
+    whole, frac = divmod(hundredths, 100)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours}:{minutes:02d}:{secs:02d}.{frac:02d}"
+    return f"{sign}{minutes}:{secs:02d}.{frac:02d}"

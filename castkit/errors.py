@@ -1,0 +1,97 @@
+"""Everything castkit raises on purpose, and what each means to the person at the keyboard.
+
+    CastkitError                 exit 1 unless a subclass says otherwise
+    ├── UserError                exit 2: nothing was encoded; the user can fix it
+    │   ├── UsageError           a bad command line (unknown standard, output exists, ...)
+    │   ├── InputError           a source file castkit cannot use (missing, empty, not video)
+    │   └── RecipeError          one or more problems in a recipe, each with file:line:col
+    └── WorkError                exit 1: the machine or ffmpeg failed while working
+        ├── FfmpegNotFound       no usable ffmpeg binary
+        └── FfmpegFailed         ffmpeg exited non-zero; carries the tail of its stderr
+
+The CLI prints ``str(error)`` and exits with ``error.exit_status``; it never shows a traceback
+for any of these. The library never imports the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+
+class CastkitError(Exception):
+    """Base of every error castkit raises for a person to read."""
+
+    exit_status = 1
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class UserError(CastkitError):
+    """The user can fix this; nothing was encoded."""
+
+    exit_status = 2
+
+
+class UsageError(UserError):
+    """A bad command line or option value."""
+
+
+class InputError(UserError):
+    """A source file that castkit cannot use. The message names the file."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in a recipe, at a 1-based line and column."""
+
+    file: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+
+
+class RecipeError(UserError):
+    """Every problem found in a recipe, reported together, one per line."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.column))
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class WorkError(CastkitError):
+    """The machine or ffmpeg failed during work."""
+
+    exit_status = 1
+
+
+class FfmpegNotFound(WorkError):
+    """No usable ffmpeg binary could be found."""
+
+
+class FfmpegFailed(WorkError):
+    """ffmpeg exited with an error; the message ends with the tail of its stderr."""
+
+    def __init__(self, what: str, returncode: int, stderr_tail: str) -> None:
+        self.what = what
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+        detail = f"\n{stderr_tail.rstrip()}" if stderr_tail.strip() else ""
+        super().__init__(f"ffmpeg failed ({returncode}) while {what}{detail}")
+
+
+class Interrupted(WorkError):
+    """The user or the system stopped castkit (SIGINT/SIGTERM); exit 130 like a shell."""
+
+    exit_status = 130
