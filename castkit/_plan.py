@@ -112,10 +112,9 @@ def clip_job(
         # start_time=0 repeats the first frame back to 0 if the picture starts after the sound.
         video = video.filter("fps", fps=_num(target.fps), start_time=0)
     assert info.video is not None
-    width, height = info.video.shown_size
     audio = source.audio if info.audio is not None else None
     return _conform(
-        ff, video, audio, (width, height, info.video.sar), frames, target, output, ffmpeg,
+        ff, video, audio, info.video.shown_shape, frames, target, output, ffmpeg,
         container, settings, label or f"convert {info.path.name}", (info.path,),
     )
 

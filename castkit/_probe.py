@@ -52,16 +52,17 @@ class VideoInfo:
     rotation: int = 0
 
     @property
-    def shown_size(self) -> tuple[int, int]:
-        """Width and height as shown, after the rotation ffmpeg applies on decoding."""
+    def shown_shape(self) -> tuple[int, int, Fraction]:
+        """Width, height and pixel aspect as ffmpeg decodes the picture: it applies the
+        rotation, and a quarter turn swaps the sides and inverts the pixel shape."""
         if self.rotation % 180:
-            return self.height, self.width
-        return self.width, self.height
+            return self.height, self.width, 1 / self.sar
+        return self.width, self.height, self.sar
 
     @property
     def display_aspect(self) -> Fraction:
-        w, h = self.shown_size
-        return Fraction(w) * self.sar / h
+        w, h, sar = self.shown_shape
+        return Fraction(w) * sar / h
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ def describe(info: MediaInfo) -> str:
     lines = [f"{info.path}", f"  container  {info.format_name}, {format_time(info.duration)} ({float(info.duration):.3f} s)"]
     if info.video:
         v = info.video
-        w, h = v.shown_size
+        w, h, _ = v.shown_shape
         fps = f"{float(v.fps):.3f}".rstrip("0").rstrip(".") + " fps" if v.fps else "unknown rate"
         rot = f", rotated {v.rotation}°" if v.rotation else ""
         lines.append(

@@ -1,0 +1,70 @@
+"""Small test captures, made by ffmpeg from its own test sources.
+
+Real screen recorders write a frame only when the screen changes, so the captures here are
+variable frame rate on purpose: frames are dropped in stretches (long holds) with ``select``
+and written with their original timestamps. Frame identity is encoded in brightness
+(luma = 16 + 4 * (source frame number mod 55)) where a test needs to know which source frame
+it is looking at.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+
+def make(ffmpeg: str, out: Path, *args: str) -> Path:
+    subprocess.run(
+        [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args, str(out)],
+        check=True,
+        timeout=120,
+    )
+    return out
+
+
+def theora(
+    ffmpeg: str,
+    out: Path,
+    size: str,
+    rate: int,
+    seconds: float,
+    voice: tuple[int, int, float] | None = None,
+    pattern: str = "testsrc2",
+    drop: str | None = None,
+    sar: str | None = None,
+) -> Path:
+    """An Ogg Theora capture; ``voice=(hz, channels, seconds)`` adds a Vorbis sine voice-over;
+    ``drop`` is a select expression of frames to leave out (long holds, variable rate)."""
+    video = _pattern(pattern, size, rate, seconds)
+    args = ["-f", "lavfi", "-i", video]
+    if voice:
+        hz, channels, length = voice
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={hz}:duration={length}"]
+    vf = ["format=yuv420p"]
+    if drop:
+        vf.append(f"select='not({drop})+eq(n,0)'")
+    if sar:
+        vf.append(f"setsar={sar}")
+    args += ["-vf", ",".join(vf), "-fps_mode", "vfr", "-c:v", "libtheora", "-q:v", "5"]
+    if voice:
+        args += ["-c:a", "libvorbis", "-ac", str(voice[1]), "-q:a", "2"]
+    return make(ffmpeg, out, *args)
+
+
+def _pattern(pattern: str, size: str, rate: int, seconds: float) -> str:
+    if pattern == "luma":
+        return (
+            f"color=gray:size={size}:rate={rate}:duration={seconds},format=yuv420p,"
+            "geq=lum='16+4*mod(N,55)':cb=128:cr=128"
+        )
+    if pattern == "circle":
+        # A white disc of diameter 2/3 of the height on black: round on screen if shape is kept.
+        return (
+            f"color=black:size={size}:rate={rate}:duration={seconds},format=yuv420p,"
+            "geq=lum='if(lt(hypot(X-W/2,Y-H/2),H/3),235,16)':cb=128:cr=128"
+        )
+    return f"{pattern}=size={size}:rate={rate}:duration={seconds}"
+
+
+def luma_of_frame(n: int) -> int:
+    return 16 + 4 * (n % 55)

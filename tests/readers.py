@@ -1,0 +1,166 @@
+"""Independent readers of what castkit wrote: PyAV (its own libav*), libdv's playdv, MLT's melt.
+
+None of this imports castkit: a test that checks castkit's output with castkit's own code
+proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+
+@dataclass
+class Decoded:
+    """Everything a test may assert about a DV file, read by PyAV."""
+
+    container: str
+    codec: str
+    width: int
+    height: int
+    pix_fmt: str
+    sar: Fraction
+    rate: Fraction
+    audio_codec: str | None
+    audio_rate: int | None
+    audio_channels: int | None
+    frames: int = 0
+    samples: int = 0
+    lumas: list[float] = field(default_factory=list)
+    audio_rms: list[float] = field(default_factory=list)  # RMS per video frame's worth of sound
+    stills: dict[int, np.ndarray] = field(default_factory=dict)  # luma planes of chosen frames
+
+    @property
+    def seconds(self) -> Fraction:
+        return self.frames / self.rate
+
+
+def decode(path: Path, keep: tuple[int, ...] = ()) -> Decoded:
+    """Decode every frame and sample; keep the luma plane of frames in ``keep``."""
+    with av.open(str(path)) as container:
+        vs = container.streams.video[0]
+        aus = container.streams.audio
+        rate = Fraction(vs.codec_context.framerate or vs.guessed_rate)
+        sar = vs.sample_aspect_ratio or vs.codec_context.sample_aspect_ratio
+        result = Decoded(
+            container=container.format.name,
+            codec=vs.codec_context.name,
+            width=vs.codec_context.width,
+            height=vs.codec_context.height,
+            pix_fmt=vs.codec_context.format.name if vs.codec_context.format else "",
+            sar=Fraction(sar) if sar else Fraction(0),
+            rate=rate,
+            audio_codec=aus[0].codec_context.name if aus else None,
+            audio_rate=aus[0].rate if aus else None,
+            audio_channels=aus[0].channels if aus else None,
+        )
+        pcm: list[np.ndarray] = []
+        for packet in container.demux():
+            for frame in packet.decode():
+                if isinstance(frame, av.VideoFrame):
+                    plane = _luma(frame)
+                    if result.frames in keep:
+                        result.stills[result.frames] = plane
+                    result.lumas.append(float(plane.mean()))
+                    result.frames += 1
+                elif isinstance(frame, av.AudioFrame):
+                    data = frame.to_ndarray()
+                    result.samples += frame.samples
+                    pcm.append(data.reshape(-1, frame.samples) if data.ndim == 2 else data)
+        if pcm:
+            sound = np.concatenate([p.astype(np.float64) for p in pcm], axis=1)
+            per_frame = round(48000 / rate) if result.audio_rate == 48000 else None
+            if per_frame:
+                mono = sound.mean(axis=0) if sound.ndim == 2 else sound
+                chunks = len(mono) // per_frame
+                for i in range(chunks):
+                    chunk = mono[i * per_frame:(i + 1) * per_frame]
+                    result.audio_rms.append(float(np.sqrt(np.mean(chunk ** 2))))
+    return result
+
+
+def _luma(frame: av.VideoFrame) -> np.ndarray:
+    plane = frame.planes[0]
+    data = np.frombuffer(plane, dtype=np.uint8)
+    return data.reshape(plane.height, plane.line_size)[:, : frame.width]
+
+
+def have(tool: str) -> bool:
+    return shutil.which(tool) is not None
+
+
+@dataclass
+class LibdvReading:
+    frames: int
+    aspect: str  # "4:3" or "16:9", as libdv reports the DV aspect flag
+    audio_bytes: int
+
+
+def playdv(path: Path, tmp: Path, video: bool = True) -> LibdvReading:
+    """Decode with libdv (the decoder Kino used). Video needs a display: run under xvfb-run.
+
+    playdv is fed on stdin: its own file argument is mangled on 64-bit builds (Debian 12).
+    """
+    frames = 0
+    if video:
+        dump = tmp / "libdv-frames"
+        dump.mkdir(exist_ok=True)
+        with open(path, "rb") as src:
+            subprocess.run(
+                ["xvfb-run", "-a", "playdv", "--disable-audio", "--no-mmap",
+                 f"--dump-frames={dump}/f%05d.ppm", "--"],
+                stdin=src, capture_output=True, timeout=300,
+            )
+        frames = len(list(dump.glob("*.ppm")))
+        for ppm in dump.glob("*.ppm"):
+            ppm.unlink()
+    raw = tmp / "libdv-audio.raw"
+    with open(path, "rb") as src:
+        done = subprocess.run(
+            ["playdv", "--disable-video", "--no-mmap", f"--audio-file={raw}", "--"],
+            stdin=src, capture_output=True, timeout=300, env={**os.environ, "TERM": "dumb"},
+        )
+    text = done.stdout.decode("utf-8", "replace") + done.stderr.decode("utf-8", "replace")
+    aspect = re.search(r"format (4:3|16:9)", text)
+    size = raw.stat().st_size if raw.exists() else 0
+    return LibdvReading(frames, aspect[1] if aspect else "?", size)
+
+
+@dataclass
+class MeltReading:
+    length: int
+    width: int
+    height: int
+    sar: Fraction
+    dar: Fraction
+    fps: Fraction
+
+
+def melt(path: Path) -> MeltReading:
+    """What MLT (Kdenlive, Shotcut) makes of the file: its automatic profile and length."""
+    done = subprocess.run(
+        ["melt", str(path), "-consumer", "xml"], capture_output=True, timeout=120, check=True
+    )
+    xml = done.stdout.decode("utf-8", "replace")
+    prof = re.search(r"<profile [^>]*>", xml)[0]
+
+    def attr(name: str) -> int:
+        return int(re.search(rf'{name}="(\d+)"', prof)[1])
+
+    length = int(re.search(r'<property name="length">(\d+)</property>', xml)[1])
+    return MeltReading(
+        length=length,
+        width=attr("width"),
+        height=attr("height"),
+        sar=Fraction(attr("sample_aspect_num"), attr("sample_aspect_den")),
+        dar=Fraction(attr("display_aspect_num"), attr("display_aspect_den")),
+        fps=Fraction(attr("frame_rate_num"), attr("frame_rate_den")),
+    )

@@ -1,0 +1,151 @@
+"""Pure parts: timecodes, DV arithmetic, geometry, probe parsing. No ffmpeg runs here."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from castkit._probe import parse_probe
+from castkit._target import Box, DvTarget, container_for, target_from_name
+from castkit._timecode import TimecodeError, format_time, parse_time
+
+
+@pytest.mark.parametrize(
+    "value,seconds",
+    [
+        (5, Fraction(5)),
+        (83.5, Fraction(167, 2)),
+        ("83.5", Fraction(167, 2)),
+        ("1:20.5", Fraction(161, 2)),
+        ("01:02:03.25", Fraction(3723) + Fraction(1, 4)),
+        ("0:00.04", Fraction(1, 25)),
+        (0.1, Fraction(1, 10)),
+        (" 7 ", Fraction(7)),
+    ],
+)
+def test_timecodes_read_exactly(value, seconds):
+    assert parse_time(value) == seconds
+
+
+@pytest.mark.parametrize(
+    "value", [-1, "-2", "1:60", "1:61:00", "abc", "1::2", "", None, True, float("nan"), float("inf"), [1], "1e3"]
+)
+def test_bad_timecodes_are_refused(value):
+    with pytest.raises(TimecodeError):
+        parse_time(value)
+
+
+def test_format_time():
+    assert format_time(Fraction(167, 2)) == "1:23.50"
+    assert format_time(3725) == "1:02:05.00"
+    assert format_time(0) == "0:00.00"
+
+
+@pytest.mark.parametrize(
+    "standard,aspect,size,fps,pix,sar,display",
+    [
+        ("pal", "4:3", (720, 576), Fraction(25), "yuv420p", Fraction(16, 15), (768, 576)),
+        ("pal", "16:9", (720, 576), Fraction(25), "yuv420p", Fraction(64, 45), (1024, 576)),
+        ("ntsc", "4:3", (720, 480), Fraction(30000, 1001), "yuv411p", Fraction(8, 9), (640, 480)),
+        ("ntsc", "16:9", (720, 480), Fraction(30000, 1001), "yuv411p", Fraction(32, 27), (853, 480)),
+    ],
+)
+def test_dv_targets_match_the_design_table(standard, aspect, size, fps, pix, sar, display):
+    t = DvTarget(standard, aspect)
+    assert (t.width, t.height) == size
+    assert (t.fps, t.pix_fmt, t.sar) == (fps, pix, sar)
+    assert t.display_size == display
+
+
+def test_frame_and_sample_counts():
+    pal, ntsc = DvTarget("pal"), DvTarget("ntsc")
+    assert pal.frames(Fraction(4)) == 100
+    assert pal.frames(parse_time("1:20.5")) == 2012  # 2012.5 rounds to even
+    assert pal.audio_samples(100) == 192000
+    assert ntsc.frames(Fraction(2)) == 60
+    assert ntsc.audio_samples(60) == 96096  # 1601.6 per frame
+    assert ntsc.audio_samples(5) == 8008
+
+
+@pytest.mark.parametrize(
+    "target,src,box",
+    [
+        (DvTarget("pal", "4:3"), (1024, 768), Box(720, 576, 0, 0)),
+        (DvTarget("pal", "4:3"), (1366, 768), Box(720, 432, 0, 72)),
+        (DvTarget("pal", "4:3"), (1280, 800), Box(720, 480, 0, 48)),
+        (DvTarget("pal", "4:3"), (1920, 1080), Box(720, 432, 0, 72)),
+        (DvTarget("pal", "16:9"), (1920, 1080), Box(720, 576, 0, 0)),
+        (DvTarget("pal", "16:9"), (1024, 768), Box(540, 576, 88, 0)),
+        (DvTarget("ntsc", "16:9"), (1920, 1080), Box(720, 480, 0, 0)),
+        (DvTarget("ntsc", "4:3"), (1022, 766), Box(720, 480, 0, 0)),
+        (DvTarget("pal", "4:3"), (600, 800), Box(404, 576, 156, 0)),
+    ],
+)
+def test_fit_keeps_the_shape(target, src, box):
+    got = target.fit(*src)
+    assert got == box
+    shown_src = Fraction(*src)
+    shown_box = Fraction(got.width) * target.sar / got.height
+    assert abs(shown_box / shown_src - 1) < Fraction(1, 100)
+    assert got.width % 4 == 0 and got.height % 2 == 0 and got.x % 4 == 0 and got.y % 2 == 0
+
+
+def test_fit_honours_the_source_pixel_shape():
+    # A PAL 4:3 DV source (720x576, 16:15 pixels) fits a PAL 4:3 frame exactly.
+    assert DvTarget("pal").fit(720, 576, Fraction(16, 15)) == Box(720, 576, 0, 0)
+    # The same pixels on a 16:9 target are pillarboxed.
+    assert DvTarget("pal", "16:9").fit(720, 576, Fraction(16, 15)).width == 540
+
+
+def test_containers_and_names():
+    assert container_for(".dv") == "dv" and container_for(".AVI") == "avi"
+    assert container_for(".mp4") is None
+    assert target_from_name("ntsc-dv", "16:9") == DvTarget("ntsc", "16:9")
+    with pytest.raises(ValueError):
+        DvTarget("secam")
+
+
+FFMPEG51_LOG = """\
+[ogg @ 0x56257e2818c0] stream 0: start_time: 0 duration: 9.6
+[ogg @ 0x56257e2818c0] format: start_time: 0 duration: 9.6 (estimate from stream) bitrate=8 kb/s
+Input #0, ogg, from 'lum.ogv':
+  Duration: 00:00:09.60, start: 0.000000, bitrate: 8 kb/s
+  Stream #0:0, 1, 1/15: Video: theora, 1 reference frame, yuv420p(center), 1366x768 [SAR 1:1 DAR 683:384], 0/1, 15 tbr, 15 tbn
+  Stream #0:1, 1, 1/22050: Audio: vorbis, 22050 Hz, mono, fltp, 40 kb/s
+"""
+
+FFMPEG9_MP4_LOG = """\
+[in#0/mov,mp4,m4a,3gp,3g2,mj2 @ 0x55f0eafe2000] format: start_time: 0 duration: 123.457 (estimate from stream) bitrate=410 kb/s
+Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'rot.mp4':
+  Duration: 00:02:03.46, start: 0.000000, bitrate: 410 kb/s
+  Stream #0:0[0x1](und), 1, 1/15360: Video: h264 (High), 1 reference frame (avc1 / 0x31637661), yuv420p(tv, bt709, left), 1920x1080 [SAR 4:3 DAR 64:27], 0/1, 497 kb/s, 29.97 fps, 29.97 tbr, 15360 tbn (default)
+      Side data:
+        displaymatrix: rotation of -90.00 degrees
+  Stream #0:1[0x2](und), 1, 1/44100: Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, 5.1, fltp, delay 1024, 69 kb/s (default)
+"""
+
+
+def test_probe_parses_ffmpeg_51_trace():
+    info = parse_probe(Path("lum.ogv"), FFMPEG51_LOG)
+    assert info.format_name == "ogg"
+    assert info.duration == Fraction(48, 5)
+    assert (info.video.codec, info.video.width, info.video.height) == ("theora", 1366, 768)
+    assert info.video.fps == 15 and info.video.sar == 1
+    assert (info.audio.codec, info.audio.sample_rate, info.audio.channels) == ("vorbis", 22050, 1)
+
+
+def test_probe_parses_ffmpeg_9_mp4_with_rotation_and_anamorphic_pixels():
+    info = parse_probe(Path("rot.mp4"), FFMPEG9_MP4_LOG)
+    assert info.duration == Fraction("123.457")  # the exact trace line, not the rounded summary
+    v = info.video
+    assert (v.codec, v.width, v.height, v.sar) == ("h264", 1920, 1080, Fraction(4, 3))
+    assert v.fps == Fraction(30000, 1001)
+    assert v.rotation == 270 and v.shown_shape == (1080, 1920, Fraction(3, 4))
+    assert v.display_aspect == Fraction(27, 64)
+    assert info.audio.channels == 6
+
+
+def test_probe_of_garbage_is_none():
+    assert parse_probe(Path("x"), "x: Invalid data found when processing input\n") is None
