@@ -51,7 +51,7 @@ class Job:
     def shell(self) -> str:
         """Copy-pastable shell lines: the files the job needs, then the command."""
         lines = [
-            f"printf '%s' {shlex.quote(text)} > {shlex.quote(str(path))}"
+            f"cat > {shlex.quote(str(path))} <<'CASTKIT_EOF'\n{text}CASTKIT_EOF"
             for path, text in self.writes
         ]
         lines.append(shlex.join(self.argv))

@@ -53,11 +53,8 @@ class Progress:
             self._done[key] = frames
             self._jobs_done += 1
             if self.mode == "lines" and self._jobs_total > 1:
-                extra = f" ({note})" if note else ""
-                self.stream.write(
-                    f"castkit: [{self._jobs_done}/{self._jobs_total}] {label}: "
-                    f"{frames} frames{extra}\n"
-                )
+                what = note or f"{frames} frames"
+                self.stream.write(f"castkit: [{self._jobs_done}/{self._jobs_total}] {label}: {what}\n")
                 self.stream.flush()
             elif self.mode == "bar":
                 self._draw()

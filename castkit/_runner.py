@@ -129,6 +129,10 @@ class FfmpegRunner:
     def _run_job(self, job: Job) -> None:
         if self._stopping.is_set():
             return
+        if hasattr(job, "render"):  # a title card: drawn by Pillow, no process
+            job.render()
+            self.progress.finished(str(id(job)), job.label, 0, "drawn")
+            return
         for path, text in job.writes:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")

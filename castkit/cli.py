@@ -13,8 +13,9 @@ from ._ffmpeg import find_ffmpeg
 from ._progress import Progress
 from ._runner import FfmpegRunner, install_sigterm_handler
 from ._target import ASPECTS, STANDARDS, DvTarget
-from ._timecode import format_time
-from .errors import CastkitError
+from ._timecode import TimecodeError, format_time, parse_time
+from ._titles import TitleStyle
+from .errors import CastkitError, UsageError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,12 +49,53 @@ def build_parser() -> argparse.ArgumentParser:
     _target_options(p)
     _common(p)
 
+    p = sub.add_parser("title", help="draw one title card, as an image or a DV clip")
+    p.add_argument("text", metavar="TEXT")
+    p.add_argument("-o", "--output", type=Path, metavar="OUTPUT", default=None,
+                   help=".png/.jpg for the still, .dv/.avi for a clip (default: title.dv)")
+    p.add_argument("--subtitle", metavar="TEXT")
+    p.add_argument("--duration", default="4", metavar="SECONDS",
+                   help="clip length: seconds, MM:SS or HH:MM:SS (default: 4)")
+    _target_options(p)
+    p.add_argument("--background", default=TitleStyle.background, metavar="COLOR|IMAGE",
+                   help=f"a colour (CSS name or #rrggbb) or an image file (default: {TitleStyle.background})")
+    p.add_argument("--color", default=TitleStyle.color, metavar="COLOR", help="text colour (default: white)")
+    p.add_argument("--font", type=Path, metavar="FILE", help="a .ttf/.otf font (default: DejaVu Sans)")
+    _common(p)
+
+    p = sub.add_parser("build", help="build the whole cast from a recipe")
+    p.add_argument("recipe", type=Path, metavar="RECIPE")
+    p.add_argument("-o", "--output", type=Path, metavar="OUTPUT", help="overrides the recipe's output")
+    p.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="JOBS",
+                   help="segments encoded side by side (default: one per CPU core)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="check the recipe and print every ffmpeg command; write nothing")
+    p.add_argument("--no-cache", action="store_true", help="encode every segment again")
+    _common(p)
+
+    p = sub.add_parser("cache", help="manage the segment cache")
+    cache_sub = p.add_subparsers(dest="cache_command", metavar="ACTION", parser_class=_Parser)
+    cache_sub.required = True
+    clean = cache_sub.add_parser("clean", help="drop cached segments")
+    clean.add_argument("recipe", type=Path, nargs="?", metavar="RECIPE",
+                       help="the recipe whose cache to drop (default: $CASTKIT_CACHE_DIR or ./.castkit-cache)")
+
     p = sub.add_parser("probe", help="what castkit sees in media files")
     p.add_argument("files", type=Path, nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("doctor", help="which ffmpeg castkit uses and whether it has what castkit needs")
     return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,6 +151,58 @@ def _done(text: str) -> None:
     sys.stderr.write(f"castkit: wrote {text}\n")
 
 
+def _title(args: argparse.Namespace) -> int:
+    from ._cards import make_title
+
+    try:
+        seconds = parse_time(args.duration)
+    except TimecodeError as exc:
+        raise UsageError(f"--duration: {exc}") from None
+    if seconds <= 0:
+        raise UsageError("--duration must be more than zero")
+    output = args.output or Path("title.dv")
+    style = TitleStyle(background=args.background, color=args.color, font=args.font)
+    target = _target(args)
+    frames = make_title(
+        args.text, output, subtitle=args.subtitle, seconds=seconds, target=target, style=style,
+        force=args.force, runner=FfmpegRunner(progress=_progress(args)),
+    )
+    if not args.quiet:
+        what = f"{frames} frames, {format_time(target.seconds(frames))}, {target.name}" if frames else "title card"
+        _done(f"{output} ({what})")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from ._build import build, describe_plan
+    from ._runner import DryRunRunner
+
+    runner = DryRunRunner() if args.dry_run else FfmpegRunner(progress=_progress(args), workers=args.jobs or (os.cpu_count() or 1))
+    planned = build(
+        args.recipe, args.output, force=args.force, dry_run=args.dry_run,
+        use_cache=not args.no_cache, workers=args.jobs, runner=runner,
+    )
+    if not args.quiet and not args.dry_run:
+        from ._recipe import load_recipe
+
+        target = load_recipe(args.recipe).target
+        _done(f"{planned.output} ({planned.frames} frames, {format_time(target.seconds(planned.frames))}, {target.name})")
+    return 0
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from ._build import CACHE_ENV, CACHE_NAME, cache_dir, clean_cache
+    from ._recipe import load_recipe
+
+    if args.recipe is not None:
+        folder = cache_dir(load_recipe(args.recipe))
+    else:
+        folder = Path(os.environ.get(CACHE_ENV) or CACHE_NAME)
+    removed = clean_cache(folder)
+    print(f"removed {removed} cached file{'s' if removed != 1 else ''} from {folder}")
+    return 0
+
+
 def _probe(args: argparse.Namespace) -> int:
     import json
 
@@ -141,6 +235,9 @@ def _doctor(args: argparse.Namespace) -> int:  # noqa: ARG001
 
 _COMMANDS = {
     "convert": _convert,
+    "title": _title,
+    "build": _build,
+    "cache": _cache,
     "probe": _probe,
     "doctor": _doctor,
 }

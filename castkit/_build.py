@@ -1,0 +1,312 @@
+"""``castkit build``: recipe -> checked sources -> plan -> run.
+
+Each segment is encoded once to a raw DV file in the segment cache, named by a key derived
+from everything that determines its bytes; the cast is the stream-copied join of those files.
+A rebuild encodes only the segments whose key changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable
+
+from ._ffmpeg import Ffmpeg, find_ffmpeg
+from ._outputs import check_output, container, same_file
+from ._plan import FORMAT_VERSION, EncodeSettings, Job, Plan, Trim, clip_job, join_job, still_job
+from ._probe import MediaInfo, probe
+from ._recipe import ClipSegment, Recipe, TitleSegment, load_recipe, style_files
+from ._runner import FfmpegRunner, Runner, partial_path
+from ._target import DvTarget
+from ._timecode import format_time
+from ._titles import TitleStyle, check_style, render_card
+from .errors import CastkitError, InputError, Problem, RecipeError, UsageError, WorkError
+
+CACHE_ENV = "CASTKIT_CACHE_DIR"
+CACHE_NAME = ".castkit-cache"
+# A trim may end this far past a source's probed end: the probe's duration has six
+# significant digits, and a frame at 30 fps is 33 ms.
+_END_SLACK = Fraction(1, 1000)
+
+
+@dataclass(frozen=True)
+class CardJob:
+    """Draw a title card to a PNG (Pillow; no ffmpeg). ``shell()`` is the castkit command."""
+
+    label: str
+    segment: TitleSegment
+    target: DvTarget
+    base: Path
+    output: Path
+    frames: int = 0
+
+    def render(self) -> None:
+        image = render_card(
+            self.segment.title, self.segment.subtitle, self.segment.style,
+            self.target.display_size, self.base,
+        )
+        temp = partial_path(self.output)
+        try:
+            image.save(temp, format="PNG")
+            os.replace(temp, self.output)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+
+    def shell(self) -> str:
+        seg, style = self.segment, self.segment.style
+        argv = ["castkit", "title", seg.title]
+        if seg.subtitle:
+            argv += ["--subtitle", seg.subtitle]
+        argv += ["--standard", self.target.standard, "--aspect", self.target.aspect,
+                 "--background", style.background, "--color", style.color]
+        if style.font:
+            argv += ["--font", str(style.font)]
+        argv += ["--force", "-o", str(self.output)]
+        return shlex.join(argv)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A recipe whose sources have all been opened: what the planner needs."""
+
+    recipe: Recipe
+    probes: dict[Path, MediaInfo]
+
+
+def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg) -> Checked:
+    """Open every source, check every trim and style; RecipeError with all problems at once."""
+    problems: list[Problem] = []
+    probes: dict[Path, MediaInfo] = {}
+    failed: dict[Path, str] = {}
+    for seg in recipe.segments:
+        if isinstance(seg, ClipSegment):
+            if seg.clip not in probes and seg.clip not in failed:
+                try:
+                    probes[seg.clip] = probe(seg.clip, ffmpeg)
+                except InputError as exc:
+                    failed[seg.clip] = exc.reason
+            if seg.clip in failed:
+                problems.append(seg.where.problem(f"{_shown(recipe, seg.clip)}: {failed[seg.clip]}"))
+                continue
+            problems += _check_trim(recipe, seg, probes[seg.clip])
+        else:
+            try:
+                check_style(seg.style, recipe.folder)
+            except CastkitError as exc:
+                problems.append(seg.where.problem(f"title style: {exc}"))
+    for source in recipe.sources():
+        if same_file(recipe.output, source):
+            at = recipe.output_where or recipe.segments[0].where
+            problems.append(at.problem(f"output {_shown(recipe, recipe.output)} would overwrite a source"))
+    if problems:
+        raise RecipeError(problems)
+    return Checked(recipe, probes)
+
+
+def _shown(recipe: Recipe, path: Path) -> str:
+    try:
+        return str(path.relative_to(recipe.folder))
+    except ValueError:
+        return str(path)
+
+
+def _check_trim(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Problem]:
+    where = seg.trim_where or seg.where
+    total = info.duration
+    name = _shown(recipe, seg.clip)
+    length = f"{format_time(total)} long"
+    if seg.start >= total:
+        return [where.problem(f"start {format_time(seg.start)} is past the end of {name} ({length})")]
+    end = seg.end if seg.end is not None else (seg.start + seg.duration if seg.duration is not None else total)
+    if end > total + _END_SLACK:
+        what = "end" if seg.end is not None else "start + duration"
+        return [where.problem(f"{what} {format_time(end)} is past the end of {name} ({length})")]
+    if recipe.target.frames(min(end, total) - seg.start) < 1:
+        return [where.problem("the trimmed part is shorter than one frame")]
+    return []
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+
+def cache_dir(recipe: Recipe) -> Path:
+    env = os.environ.get(CACHE_ENV)
+    return Path(env) if env else recipe.folder / CACHE_NAME
+
+
+def _file_identity(path: Path) -> list:
+    """What makes a source 'the same file' to the cache: where it is, its size and mtime."""
+    st = path.stat()
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+
+
+def _key(*parts: object) -> str:
+    blob = json.dumps([FORMAT_VERSION, *parts], default=str, sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _card_key(seg: TitleSegment, target: DvTarget) -> str:
+    style = seg.style
+    files = [_file_identity(p) for p in style_files(style)]
+    return _key("card", seg.title, seg.subtitle, style.background, style.color,
+                str(style.font), files, target.display_size)
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    plan: Plan
+    output: Path
+    frames: int
+    segments: tuple[tuple[str, int, Path, bool], ...]  # (label, frames, file, cached)
+
+
+def plan_build(
+    checked: Checked,
+    ffmpeg: Ffmpeg,
+    work: Path,
+    output: Path,
+    settings: EncodeSettings = EncodeSettings(),
+    is_cached=lambda path, frames: False,
+) -> BuildPlan:
+    """The jobs that build ``output`` from ``checked``, skipping segments already in ``work``."""
+    recipe = checked.recipe
+    target = recipe.target
+    cards: list[CardJob] = []
+    encodes: list[Job] = []
+    parts: list[Path] = []
+    listing = []
+    for index, seg in enumerate(recipe.segments, 1):
+        if isinstance(seg, TitleSegment):
+            frames = target.frames(seg.duration)
+            card = work / f"card-{_card_key(seg, target)}.png"
+            make = lambda out, s=settings: still_job(  # noqa: E731
+                card, target.display_size, frames, target, out, ffmpeg, settings=s,
+                label=f"segment {index}: {seg.label}",
+            )
+            identity = [_card_key(seg, target)]
+        else:
+            info = checked.probes[seg.clip]
+            trim = Trim(seg.start, seg.length(info.duration))
+            frames = target.frames(trim.length)
+            make = lambda out, s=settings, i=info, t=trim: clip_job(  # noqa: E731
+                i, target, out, ffmpeg, trim=t, settings=s,
+                label=f"segment {index}: {seg.label}",
+            )
+            identity = [_file_identity(seg.clip)]
+        # The key ignores how ffmpeg runs (threads) and where it writes: only what it makes.
+        reference = make(Path("segment.dv"), EncodeSettings())
+        key = _key("segment", reference.argv[1:], identity, ffmpeg.version)
+        part = work / f"segment-{key}.dv"
+        cached = is_cached(part, frames)
+        if not cached:
+            if isinstance(seg, TitleSegment) and not is_cached(card, None):
+                cards.append(CardJob(f"card for segment {index}", seg, target, recipe.folder, card))
+            encodes.append(make(part))
+        parts.append(part)
+        listing.append((f"segment {index}: {seg.label}", frames, part, cached))
+    total = sum(item[1] for item in listing)
+    join = join_job(
+        parts, output.parent / f".{output.name}.concat.txt", total, output, ffmpeg,
+        container=container(output),
+    )
+    stages = tuple(stage for stage in (tuple(cards), tuple(encodes), (join,)) if stage)
+    return BuildPlan(Plan(stages), output, total, tuple(listing))
+
+
+def segment_is_complete(target: DvTarget):
+    """A cached segment is used only if it has exactly the bytes ``frames`` DV frames take."""
+
+    def check(path: Path, frames: int | None) -> bool:
+        try:
+            size = path.stat().st_size
+        except OSError:
+            return False
+        if frames is None:  # a title card PNG: present and not empty
+            return size > 0
+        return size == frames * target.frame_bytes
+
+    return check
+
+
+def build(
+    recipe_path: Path | str,
+    output: Path | str | None = None,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    use_cache: bool = True,
+    workers: int | None = None,
+    runner: Runner | None = None,
+    ffmpeg: Ffmpeg | None = None,
+) -> BuildPlan:
+    """Build the cast a recipe describes. Returns the plan it ran (or printed)."""
+    recipe = load_recipe(recipe_path)
+    if output is not None:
+        recipe = replace(recipe, output=Path(output), output_where=None)
+    ffmpeg = ffmpeg or find_ffmpeg()
+    checked = check_recipe(recipe, ffmpeg)
+    check_output(recipe.output, recipe.sources(), force or dry_run)
+    workers = workers or os.cpu_count() or 1
+    # Jobs side by side share the cores rather than fight over them.
+    settings = EncodeSettings(threads=max(1, (os.cpu_count() or 1) // workers))
+    temp_work = None
+    if use_cache or dry_run:
+        work = cache_dir(recipe)
+    else:
+        work = Path(tempfile.mkdtemp(prefix=".castkit-build-", dir=_writable_parent(recipe.output)))
+        temp_work = work
+    try:
+        if not dry_run:
+            try:
+                work.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WorkError(f"{work}: cannot create the segment cache ({exc.strerror})") from None
+        planned = plan_build(
+            checked, ffmpeg, work, recipe.output, settings,
+            is_cached=segment_is_complete(recipe.target) if use_cache else (lambda p, f: False),
+        )
+        (runner or FfmpegRunner(workers=workers)).run(planned.plan)
+        return planned
+    finally:
+        if temp_work is not None:
+            shutil.rmtree(temp_work, ignore_errors=True)
+
+
+def _writable_parent(output: Path) -> Path:
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkError(f"{output.parent}: cannot create the output folder ({exc.strerror})") from None
+    return output.parent
+
+
+def clean_cache(folder: Path) -> int:
+    """Remove castkit's cached segments in ``folder``; returns how many files went."""
+    if not folder.exists():
+        return 0
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: not a cache folder")
+    removed = 0
+    for entry in folder.iterdir():
+        if entry.name.startswith(("segment-", "card-", ".segment-", ".card-")):
+            entry.unlink()
+            removed += 1
+    try:
+        folder.rmdir()
+    except OSError:
+        pass  # something that is not castkit's is in there: leave it
+    return removed
+
+
+def describe_plan(planned: BuildPlan, target: DvTarget) -> Iterable[str]:
+    for label, frames, _, cached in planned.segments:
+        note = " (cached)" if cached else ""
+        yield f"{label}: {frames} frames, {format_time(target.seconds(frames))}{note}"

@@ -1,0 +1,63 @@
+"""``castkit title``: one title card, as a still image or as an exact-length DV clip."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+from ._ffmpeg import Ffmpeg, find_ffmpeg
+from ._outputs import check_output, container
+from ._plan import Job, Plan, still_job
+from ._recipe import style_files
+from ._runner import FfmpegRunner, Runner, partial_path
+from ._target import DvTarget
+from ._titles import TitleStyle, check_style, render_card
+from .errors import UsageError
+
+IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+CLIP_SUFFIXES = (".dv", ".avi")
+
+
+def make_title(
+    title: str,
+    output: Path | str,
+    *,
+    subtitle: str | None = None,
+    seconds: Fraction = Fraction(4),
+    target: DvTarget = DvTarget(),
+    style: TitleStyle = TitleStyle(),
+    force: bool = False,
+    runner: Runner | None = None,
+    ffmpeg: Ffmpeg | None = None,
+) -> int:
+    """Write a card to ``output`` (.png/.jpg still, .dv/.avi clip); returns frames written."""
+    output = Path(output)
+    if not title.strip():
+        raise UsageError("a title needs some text")
+    check_output(output, style_files(style), force, (*IMAGE_FORMATS, *CLIP_SUFFIXES))
+    check_style(style)
+    frames = target.frames(seconds)
+    if output.suffix.lower() in CLIP_SUFFIXES and frames < 1:
+        raise UsageError(f"--duration {float(seconds):g} is shorter than one frame")
+    image = render_card(title, subtitle, style, target.display_size)
+    if output.suffix.lower() in IMAGE_FORMATS:
+        temp = partial_path(output)
+        try:
+            image.save(temp, format=IMAGE_FORMATS[output.suffix.lower()], quality=95)
+            os.replace(temp, output)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        return 0
+    ffmpeg = ffmpeg or find_ffmpeg()
+    with tempfile.TemporaryDirectory(prefix="castkit-title-") as work:
+        card = Path(work) / "card.png"
+        image.save(card, format="PNG")
+        job: Job = still_job(
+            card, target.display_size, frames, target, output, ffmpeg,
+            container=container(output), label=f"title {title[:40]!r}",
+        )
+        (runner or FfmpegRunner()).run(Plan(((job,),)))
+    return frames

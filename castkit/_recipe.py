@@ -1,0 +1,459 @@
+"""Recipes: YAML read safely into frozen dataclasses, every mistake reported at its line:col.
+
+The YAML is composed into nodes (``yaml.compose`` with the safe loader: no object
+construction) and read from the nodes' raw text, not from PyYAML's implicit types: YAML 1.1
+reads an unquoted ``aspect: 16:9`` as the sexagesimal integer 969 and ``end: 1:20.5`` as
+80.5, which a recipe author never means. Each node keeps its position for error messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterator
+
+import yaml
+
+from ._target import ASPECTS, DvTarget, container_for
+from ._timecode import TimecodeError, format_time, parse_time
+from ._titles import TitleStyle
+from .errors import InputError, Problem, RecipeError
+
+TARGETS = ("pal-dv", "ntsc-dv")
+DEFAULT_TITLE_SECONDS = Fraction(4)
+MAX_RECIPE_BYTES = 1024 * 1024
+MAX_NODES = 100_000
+MAX_SEGMENTS = 10_000
+MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
+
+TOP_KEYS = ("version", "target", "aspect", "output", "title_style", "segments")
+STYLE_KEYS = ("background", "color", "font")
+TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS)
+CLIP_KEYS = ("clip", "start", "end", "duration")
+
+_NULL = "tag:yaml.org,2002:null"
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in a recipe, for messages: ``recipe.yaml:12:5``."""
+
+    file: str
+    line: int
+    column: int
+
+    def problem(self, message: str) -> Problem:
+        return Problem(self.file, self.line, self.column, message)
+
+
+@dataclass(frozen=True)
+class TitleSegment:
+    title: str
+    subtitle: str | None
+    duration: Fraction
+    style: TitleStyle
+    where: Where
+
+    @property
+    def label(self) -> str:
+        return f"title {self.title[:40]!r}"
+
+
+@dataclass(frozen=True)
+class ClipSegment:
+    clip: Path
+    start: Fraction
+    end: Fraction | None
+    duration: Fraction | None
+    where: Where
+    # Positions of the trim keys, so that a trim past the source's end can point at its line.
+    trim_where: Where | None = None
+
+    @property
+    def label(self) -> str:
+        return f"clip {self.clip.name}"
+
+    def length(self, source_seconds: Fraction) -> Fraction:
+        """Seconds of the source this segment uses."""
+        if self.duration is not None:
+            return self.duration
+        end = self.end if self.end is not None else source_seconds
+        return end - self.start
+
+
+Segment = TitleSegment | ClipSegment
+
+
+@dataclass(frozen=True)
+class Recipe:
+    path: Path
+    target: DvTarget
+    output: Path
+    title_style: TitleStyle
+    segments: tuple[Segment, ...]
+    output_where: Where | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+    def sources(self) -> list[Path]:
+        """Every file the recipe reads (captures, fonts, background images)."""
+        found: list[Path] = []
+        for seg in self.segments:
+            if isinstance(seg, ClipSegment):
+                found.append(seg.clip)
+            else:
+                found += style_files(seg.style)
+        return list(dict.fromkeys(found))
+
+
+def style_files(style: TitleStyle) -> list[Path]:
+    from ._titles import parse_color
+
+    files = [style.font] if style.font else []
+    try:
+        parse_color(style.background)
+    except ValueError:
+        files.append(Path(style.background))
+    return files
+
+
+@dataclass
+class _Reader:
+    """Walks composed YAML nodes, collecting problems instead of stopping at the first."""
+
+    file: str
+    folder: Path
+    problems: list[Problem] = field(default_factory=list)
+
+    def where(self, node: yaml.Node) -> Where:
+        return Where(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def add(self, node: yaml.Node, message: str) -> None:
+        self.problems.append(self.where(node).problem(message))
+
+    def mapping(self, node: yaml.Node, what: str, allowed: tuple[str, ...]) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        if not isinstance(node, yaml.MappingNode):
+            self.add(node, f"{what} must be a mapping of keys to values")
+            return None
+        items: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        merged: list[dict[str, tuple[yaml.Node, yaml.Node]]] = []
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.add(key_node, f"{what}: keys must be plain names")
+                continue
+            key = key_node.value
+            if key == "<<":  # a merge key: anchors share settings between segments
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    found = self.mapping(source, what, allowed)
+                    if found:
+                        merged.append(found)
+                continue
+            if key not in allowed:
+                self.add(key_node, _unknown(key, allowed, what))
+                continue
+            if key in items:
+                self.add(key_node, f"{what}: {key!r} is given twice")
+                continue
+            items[key] = (key_node, value_node)
+        for found in merged:  # keys written out win over merged ones
+            for key, pair in found.items():
+                items.setdefault(key, pair)
+        return items
+
+    def scalar(self, node: yaml.Node, what: str) -> str | None:
+        """The raw text of a scalar; None (with a problem) for lists and mappings."""
+        if not isinstance(node, yaml.ScalarNode):
+            self.add(node, f"{what} must be a single value, not a {_kind(node)}")
+            return None
+        return node.value
+
+    def text(self, node: yaml.Node, what: str, allow_empty: bool = False) -> str | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL and not node.style:
+            self.add(node, f"{what} needs a value")
+            return None
+        value = self.scalar(node, what)
+        if value is not None and not allow_empty and not value.strip():
+            self.add(node, f"{what} cannot be empty")
+            return None
+        return value
+
+    def optional_text(self, node: yaml.Node, what: str) -> str | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL and not node.style:
+            return None
+        return self.text(node, what)
+
+    def time(self, node: yaml.Node, what: str, positive: bool = False) -> Fraction | None:
+        value = self.scalar(node, what)
+        if value is None:
+            return None
+        try:
+            seconds = parse_time(value.strip()) if value.strip() else parse_time(None)
+        except TimecodeError as exc:
+            self.add(node, f"{what}: {exc}")
+            return None
+        if positive and seconds <= 0:
+            self.add(node, f"{what} must be more than zero")
+            return None
+        if seconds > MAX_SECONDS:
+            self.add(node, f"{what}: {format_time(seconds)} is longer than a day")
+            return None
+        return seconds
+
+    def path(self, node: yaml.Node, what: str) -> Path | None:
+        value = self.text(node, what)
+        if value is None:
+            return None
+        if "://" in value or value.lower().startswith(("http:", "https:", "ftp:", "data:")):
+            self.add(node, f"{what}: {value!r} is a URL; castkit reads local files only")
+            return None
+        if "\n" in value or "\r" in value or "\0" in value:
+            self.add(node, f"{what}: a file name cannot contain line breaks")
+            return None
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else self.folder / path
+
+
+def _keys(node: yaml.MappingNode) -> set[str]:
+    """Key names of a mapping, merged ones (``<<: *anchor``) included."""
+    keys: set[str] = set()
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        if key.value == "<<":
+            for source in value.value if isinstance(value, yaml.SequenceNode) else [value]:
+                if isinstance(source, yaml.MappingNode):
+                    keys |= _keys(source)
+        else:
+            keys.add(key.value)
+    return keys
+
+
+def _kind(node: yaml.Node) -> str:
+    return {yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}.get(type(node), "value")
+
+
+def _unknown(key: str, allowed: tuple[str, ...], what: str) -> str:
+    near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]!r}?" if near else f"; known keys: {', '.join(allowed)}"
+    return f"{what}: unknown key {key!r}{hint}"
+
+
+def _count_nodes(node: yaml.Node) -> Iterator[None]:
+    """Yields once per node *visit*; an alias-expansion bomb visits shared nodes many times."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield None
+        if isinstance(current, yaml.MappingNode):
+            for k, v in current.value:
+                stack += (k, v)
+        elif isinstance(current, yaml.SequenceNode):
+            stack += current.value
+
+
+def load_recipe(path: Path | str) -> Recipe:
+    """Read and check a recipe's text (not its sources). Raises RecipeError with every problem."""
+    path = Path(path)
+    name = str(path)
+    try:
+        if path.is_dir():
+            raise InputError(path, "is a folder, not a recipe")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, "no such recipe") from None
+    except PermissionError:
+        raise InputError(path, "cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror})") from None
+    if len(raw) > MAX_RECIPE_BYTES:
+        raise RecipeError([Problem(name, 1, 1, f"the recipe is larger than {MAX_RECIPE_BYTES // 1024} KiB; is this really a recipe?")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RecipeError([Problem(name, line, 1, "not UTF-8 text")]) from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise RecipeError([Problem(name, line, col, f"YAML syntax: {message}")]) from None
+    except yaml.YAMLError as exc:
+        raise RecipeError([Problem(name, 1, 1, f"YAML: {exc}")]) from None
+    except RecursionError:
+        raise RecipeError([Problem(name, 1, 1, "the recipe is nested too deeply")]) from None
+    if root is None:
+        raise RecipeError([Problem(name, 1, 1, "the recipe is empty; it needs at least 'segments:'")])
+    for count, _ in enumerate(_count_nodes(root)):
+        if count > MAX_NODES:
+            raise RecipeError([Problem(name, 1, 1, f"the recipe expands to more than {MAX_NODES} values (anchors and aliases?)")])
+    return _read(root, _Reader(name, path.parent), path)
+
+
+def _read(root: yaml.Node, r: _Reader, path: Path) -> Recipe:
+    top = r.mapping(root, "recipe", TOP_KEYS) or {}
+
+    if "version" in top:
+        key, node = top["version"]
+        if r.scalar(node, "version") not in ("1", None):
+            r.add(node, "version: this castkit reads recipe version 1")
+
+    standard, aspect = "pal", "4:3"
+    if "target" in top:
+        node = top["target"][1]
+        value = r.scalar(node, "target")
+        if value is not None:
+            if value.lower() in TARGETS:
+                standard = value.lower().removesuffix("-dv")
+            else:
+                r.add(node, f"target: {value!r} is not one of {', '.join(TARGETS)}")
+    if "aspect" in top:
+        node = top["aspect"][1]
+        value = r.scalar(node, "aspect")
+        if value is not None:
+            if value in ASPECTS:
+                aspect = value
+            else:
+                r.add(node, f"aspect: {value!r} is not one of {', '.join(repr(a) for a in ASPECTS)}")
+    target = DvTarget(standard, aspect)
+
+    output = path.parent / "build" / (path.stem + ".dv")
+    output_where = None
+    if "output" in top:
+        node = top["output"][1]
+        output_where = r.where(node)
+        got = r.path(node, "output")
+        if got is not None:
+            if container_for(got.suffix) is None:
+                r.add(node, f"output: {got.name!r} must end in .dv or .avi")
+            else:
+                output = got
+
+    base_style = TitleStyle()
+    if "title_style" in top:
+        base_style = _style(r, top["title_style"][1], base_style, "title_style") or base_style
+
+    segments: list[Segment] = []
+    if "segments" not in top:
+        if isinstance(root, yaml.MappingNode):
+            r.add(root, "the recipe needs 'segments:', a list of titles and clips")
+    else:
+        node = top["segments"][1]
+        if not isinstance(node, yaml.SequenceNode):
+            r.add(node, "segments must be a list (each item starting with '- ')")
+        elif not node.value:
+            r.add(node, "segments is empty; add a title or a clip")
+        elif len(node.value) > MAX_SEGMENTS:
+            r.add(node, f"more than {MAX_SEGMENTS} segments")
+        else:
+            for i, item in enumerate(node.value, 1):
+                seg = _segment(r, item, i, base_style)
+                if seg is not None:
+                    segments.append(seg)
+
+    if r.problems:
+        raise RecipeError(r.problems)
+    return Recipe(path, target, output, base_style, tuple(segments), output_where)
+
+
+def _style(r: _Reader, node: yaml.Node, base: TitleStyle, what: str, items=None) -> TitleStyle | None:
+    if items is None:
+        items = r.mapping(node, what, STYLE_KEYS)
+        if items is None:
+            return None
+    style = base
+    for key in STYLE_KEYS:
+        if key not in items:
+            continue
+        value_node = items[key][1]
+        if key == "font":
+            if isinstance(value_node, yaml.ScalarNode) and value_node.tag == _NULL and not value_node.style:
+                style = _replace(style, font=None)
+                continue
+            font = r.path(value_node, f"{what}.font")
+            if font is not None:
+                style = _replace(style, font=font)
+            continue
+        value = r.text(value_node, f"{what}.{key}")
+        if value is None:
+            continue
+        if key == "background" and not _is_color(value):
+            bg = r.path(value_node, f"{what}.background")
+            if bg is not None:
+                style = _replace(style, background=str(bg))
+            continue
+        style = _replace(style, **{key: value})
+    return style
+
+
+def _is_color(value: str) -> bool:
+    from ._titles import parse_color
+
+    try:
+        parse_color(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _replace(style: TitleStyle, **changes: Any) -> TitleStyle:
+    from dataclasses import replace
+
+    return replace(style, **changes)
+
+
+def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segment | None:
+    what = f"segment {index}"
+    if not isinstance(node, yaml.MappingNode):
+        r.add(node, f"{what} must be a mapping with 'title:' or 'clip:'")
+        return None
+    keys = _keys(node)
+    is_title, is_clip = "title" in keys, "clip" in keys
+    if is_title and is_clip:
+        r.add(node, f"{what} has both 'title:' and 'clip:'; make them two segments")
+        return None
+    if not is_title and not is_clip:
+        r.add(node, f"{what} needs 'title:' (a title card) or 'clip:' (a capture)")
+        return None
+    before = len(r.problems)
+    if is_title:
+        items = r.mapping(node, f"{what} (title)", TITLE_KEYS) or {}
+        title = r.text(items["title"][1], f"{what}: title") if "title" in items else None
+        subtitle = r.optional_text(items["subtitle"][1], f"{what}: subtitle") if "subtitle" in items else None
+        duration = DEFAULT_TITLE_SECONDS
+        if "duration" in items:
+            duration = r.time(items["duration"][1], f"{what}: duration", positive=True) or duration
+        style = _style(r, node, base, f"{what}", {k: v for k, v in items.items() if k in STYLE_KEYS})
+        if len(r.problems) > before or title is None or style is None:
+            return None
+        return TitleSegment(title, subtitle, duration, style, r.where(node))
+
+    items = r.mapping(node, f"{what} (clip)", CLIP_KEYS) or {}
+    clip = r.path(items["clip"][1], f"{what}: clip") if "clip" in items else None
+    start = Fraction(0)
+    end = duration = None
+    trim_where = None
+    if "start" in items:
+        start = r.time(items["start"][1], f"{what}: start") or Fraction(0)
+    if "end" in items and "duration" in items:
+        r.add(items["duration"][0], f"{what}: give 'end' or 'duration', not both")
+    elif "end" in items:
+        trim_where = r.where(items["end"][1])
+        end = r.time(items["end"][1], f"{what}: end")
+        if end is not None and end <= start:
+            r.add(items["end"][1], f"{what}: end ({format_time(end)}) must come after start ({format_time(start)})")
+    elif "duration" in items:
+        trim_where = r.where(items["duration"][1])
+        duration = r.time(items["duration"][1], f"{what}: duration", positive=True)
+    if trim_where is None and "start" in items:
+        trim_where = r.where(items["start"][1])
+    if len(r.problems) > before or clip is None:
+        return None
+    return ClipSegment(clip, start, end, duration, r.where(items["clip"][1]), trim_where)
+

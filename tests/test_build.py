@@ -1,0 +1,199 @@
+"""``castkit build`` end to end: exact frames per segment, in order, titles silent, voices heard."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from castkit._build import build
+from castkit._runner import FfmpegRunner
+from conftest import listing, sha256
+from readers import decode, have, melt, playdv
+
+pytestmark = pytest.mark.e2e
+
+
+def write_recipe(folder: Path, text: str) -> Path:
+    path = folder / "cast.yaml"
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def source_lumas(path: Path) -> list[tuple[float, float]]:
+    out = []
+    with av.open(str(path)) as c:
+        for frame in c.decode(video=0):
+            plane = frame.planes[0]
+            data = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+            out.append((float(frame.time), float(data[:, : frame.width].mean())))
+    return out
+
+
+@pytest.fixture
+def cast_folder(tmp_path, media_files) -> Path:
+    caps = tmp_path / "captures"
+    caps.mkdir()
+    for name, src in {
+        "voice.ogv": media_files.voice_1366,
+        "luma.ogv": media_files.luma_vfr,
+        "silent.ogv": media_files.silent_1080,
+        "odd.ogv": media_files.odd_12fps_long_voice,
+    }.items():
+        os.link(src, caps / name) if _same_fs(src, caps) else (caps / name).write_bytes(src.read_bytes())
+    return tmp_path
+
+
+def _same_fs(a: Path, b: Path) -> bool:
+    return a.stat().st_dev == b.stat().st_dev
+
+
+CAST = """
+    target: pal-dv
+    output: build/cast.dv
+    segments:
+      - title: "Installing the Parallel Debugger"
+        subtitle: "Part 1: the license server"
+        duration: 2
+      - clip: captures/voice.ogv
+        start: 0.5
+        end: "0:03.5"
+      - clip: captures/luma.ogv
+        start: 3
+        duration: 4
+      - clip: captures/silent.ogv
+      - clip: captures/odd.ogv
+      - title: Thanks for watching
+        duration: 1.5
+"""
+# 2 s, 3 s, 4 s, 2 s, 3 s (the voice outlasts the 2 s picture), 1.5 s (37.5 rounds to even)
+SEGMENT_FRAMES = [50, 75, 100, 50, 75, 38]
+
+
+def test_recipe_builds_the_whole_cast(cast_folder, ffmpeg_bin, cli, tmp_path):
+    recipe = write_recipe(cast_folder, CAST)
+    hashes = {p: sha256(p) for p in (cast_folder / "captures").iterdir()}
+    result = cli("build", recipe)
+    assert result.code == 0, result.err
+    out = cast_folder / "build" / "cast.dv"
+    total = sum(SEGMENT_FRAMES)
+    d = decode(out)
+    assert (d.codec, d.width, d.height, d.pix_fmt, d.sar, d.rate) == (
+        "dvvideo", 720, 576, "yuv420p", Fraction(16, 15), Fraction(25))
+    assert d.frames == total
+    assert d.samples == total * 1920
+    starts = np.cumsum([0] + SEGMENT_FRAMES)
+    rms = d.audio_rms
+    title1, voice, luma, silent, odd, title2 = (slice(starts[i], starts[i + 1]) for i in range(6))
+    assert max(rms[title1]) == 0 and max(rms[title2]) == 0, "titles are silent"
+    assert max(rms[silent]) == 0, "a silent capture stays silent"
+    # voice.ogv speaks from 0 to 2.5 s; trimmed from 0.5 s, so for the first 2 s of the segment.
+    assert min(rms[starts[1] + 1: starts[1] + 48]) > 1000
+    assert max(rms[starts[1] + 53: starts[2]]) == 0
+    assert min(rms[odd][1:-1]) > 1000, "narration audible to the end of the longer voice-over"
+    # The luma clip shows exactly the source's frames from 3 s to 7 s, in place.
+    shown = source_lumas(cast_folder / "captures" / "luma.ogv")
+    for k in range(100):
+        expected = [lu for (ts, lu) in shown if round(ts * 25) <= 75 + k][-1]
+        assert abs(d.lumas[starts[2] + k] - expected) < 1.6, f"luma clip frame {k}"
+    # Titles: a still dark card; the first frame of the cast is the title.
+    assert np.std(d.lumas[title1]) < 0.01 and d.lumas[0] < 80
+    # Sources untouched, no debris beside the output.
+    assert {p: sha256(p) for p in (cast_folder / "captures").iterdir()} == hashes
+    assert listing(cast_folder / "build") == ["cast.dv"]
+    if have("melt"):
+        m = melt(out)
+        assert (m.length, m.sar, m.dar) == (total, Fraction(16, 15), Fraction(4, 3))
+    if have("playdv"):
+        lib = playdv(out, tmp_path, video=have("xvfb-run"))
+        assert lib.audio_bytes == total * 1920 * 4
+        assert lib.aspect == "4:3"
+        if have("xvfb-run"):
+            assert lib.frames == total
+
+
+def test_avi_cast_and_output_override(cast_folder, wheel_ffmpeg, cli):
+    recipe = write_recipe(cast_folder, """
+        target: ntsc-dv
+        aspect: 16:9
+        segments:
+          - title: Widescreen
+            duration: 1
+          - clip: captures/silent.ogv
+            duration: 1
+    """)
+    out = cast_folder / "elsewhere" / "cast.avi"
+    assert cli("build", recipe, "-o", out, "-q").code == 0
+    d = decode(out)
+    assert d.container == "avi"
+    assert (d.width, d.height, d.pix_fmt, d.sar) == (720, 480, "yuv411p", Fraction(32, 27))
+    assert d.frames == 60  # 30 + 30 at 29.97
+    assert d.samples == 2 * round(30 * 48000 * 1001 / 30000)
+
+
+def test_dry_run_prints_commands_and_writes_nothing(cast_folder, wheel_ffmpeg, cli):
+    recipe = write_recipe(cast_folder, CAST)
+    before = listing(cast_folder)
+    result = cli("build", recipe, "--dry-run")
+    assert result.code == 0, result.err
+    assert listing(cast_folder) == before
+    commands = [line for line in result.out.splitlines() if line.startswith(("castkit ", "/", "ffmpeg"))]
+    assert sum("castkit title" in c for c in commands) == 2
+    assert sum("-filter_complex" in c for c in commands) == 6
+    assert "-c copy" in commands[-1] and "concat" in commands[-1]
+
+
+class CountingRunner(FfmpegRunner):
+    def __init__(self):
+        super().__init__()
+        self.ran: list[str] = []
+
+    def run(self, plan):
+        self.ran += [job.label for job in plan.jobs]
+        super().run(plan)
+
+
+def test_rebuilds_reuse_the_cache(cast_folder, wheel_ffmpeg):
+    recipe = write_recipe(cast_folder, CAST)
+    first = CountingRunner()
+    build(recipe, runner=first)
+    out = cast_folder / "build" / "cast.dv"
+    digest = sha256(out)
+    assert len(first.ran) == 2 + 6 + 1  # two cards, six segments, the join
+
+    same = CountingRunner()
+    build(recipe, runner=same, force=True)
+    assert same.ran == ["join 6 segments"]
+    assert sha256(out) == digest, "nothing changed: byte-identical output"
+
+    recipe.write_text(recipe.read_text().replace("Thanks for watching", "Thank you"))
+    edited = CountingRunner()
+    build(recipe, runner=edited, force=True)
+    assert edited.ran == ["card for segment 6", "segment 6: title 'Thank you'", "join 6 segments"]
+
+    recipe.write_text(recipe.read_text().replace("start: 3", "start: 2"))
+    trimmed = CountingRunner()
+    build(recipe, runner=trimmed, force=True)
+    assert trimmed.ran == ["segment 3: clip luma.ogv", "join 6 segments"]
+
+    # A source touched (a new take recorded over it) is encoded again.
+    src = cast_folder / "captures" / "silent.ogv"
+    os.utime(src, ns=(src.stat().st_atime_ns, src.stat().st_mtime_ns + 10**9))
+    touched = CountingRunner()
+    build(recipe, runner=touched, force=True)
+    assert touched.ran == ["segment 4: clip silent.ogv", "join 6 segments"]
+
+    # A cached segment cut short (a full disk, a crash) is never used.
+    cache = cast_folder / ".castkit-cache"
+    victim = max(cache.glob("segment-*.dv"), key=lambda p: p.stat().st_mtime_ns)
+    with open(victim, "r+b") as f:
+        f.truncate(144000 * 3)
+    again = CountingRunner()
+    build(recipe, runner=again, force=True)
+    assert len(again.ran) == 2 and again.ran[-1] == "join 6 segments"
+    assert decode(out).frames == sum(SEGMENT_FRAMES)

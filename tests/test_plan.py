@@ -1,0 +1,112 @@
+"""Plans are pure: exact ffmpeg argument lists for each kind of job, no process run."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+from castkit._ffmpeg import Ffmpeg
+from castkit._plan import EncodeSettings, Trim, clip_job, concat_list, join_job, still_job
+from castkit._probe import AudioInfo, MediaInfo, VideoInfo
+from castkit._target import DvTarget
+
+FFMPEG = Ffmpeg("ffmpeg", "test", "9.0.2")
+HEAD = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y"]
+FORMATS = (
+    "ogg,matroska,webm,mov,mp4,m4a,3gp,3g2,mj2,avi,dv,flv,asf,mpeg,mpegts,mpegvideo,h264,hevc,"
+    "m4v,wav,w64,aiff,mp3,flac,aac,ac3,caf,au,amr,wv,ape,tta,ivf,yuv4mpegpipe,nut,gif,webp_pipe,"
+    "image2,png_pipe,jpeg_pipe,bmp_pipe,tiff_pipe,gxf,mxf,rm"
+)
+PCM = ["-ac", "2", "-acodec", "pcm_s16le", "-ar", "48000", "-map_chapters", "-1", "-map_metadata", "-1"]
+
+
+def capture(path="caps/take 1.ogv", size=(1366, 768), seconds=10, audio=True) -> MediaInfo:
+    return MediaInfo(
+        Path(path), "ogg", Fraction(seconds),
+        VideoInfo("theora", *size, Fraction(1), Fraction(15)),
+        AudioInfo("vorbis", 22050, 1) if audio else None,
+    )
+
+
+def test_trimmed_capture_with_voice_to_pal():
+    job = clip_job(capture(), DvTarget(), Path("out/seg.dv"), FFMPEG, trim=Trim(Fraction(5, 2), Fraction(4)))
+    assert list(job.argv) == HEAD + [
+        "-format_whitelist", FORMATS, "-noaccurate_seek", "-protocol_whitelist", "file",
+        "-ss", "2.5", "-i", "file:caps/take 1.ogv",
+        "-filter_complex",
+        "[0:v]fps=fps=25[s0];[s0]trim=start=0[s1];[s1]setpts=PTS-STARTPTS[s2];"
+        "[s2]tpad=stop=100:stop_mode=clone[s3];[s3]trim=end_frame=100[s4];"
+        "[s4]scale=flags=lanczos:h=432:out_color_matrix=bt601:out_range=tv:w=720[s5];"
+        "[s5]pad=color=black:h=576:w=720:x=0:y=72[s6];[s6]setsar=16/15[s7];[s7]format=yuv420p[s8];"
+        "[0:a]aresample=48000:async=1:first_pts=0[s9];"
+        "[s9]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s10];"
+        "[s10]apad=whole_len=192000[s11];[s11]atrim=end_sample=192000[s12]",
+        "-map", "[s8]", "-map", "[s12]", "-f", "dv", *PCM, "-vcodec", "dvvideo", "file:out/seg.dv",
+    ]
+    assert job.frames == 100 and job.output == Path("out/seg.dv")
+
+
+def test_silent_capture_to_ntsc_widescreen_avi():
+    job = clip_job(capture("wide.ogv", (1920, 1080), 2, audio=False), DvTarget("ntsc", "16:9"),
+                   Path("wide.avi"), FFMPEG, container="avi")
+    assert list(job.argv) == HEAD + [
+        "-format_whitelist", FORMATS, "-protocol_whitelist", "file", "-i", "file:wide.ogv",
+        "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo",
+        "-filter_complex",
+        "[0:v]fps=fps=30000/1001:start_time=0[s0];[s0]tpad=stop=60:stop_mode=clone[s1];"
+        "[s1]trim=end_frame=60[s2];"
+        "[s2]scale=flags=lanczos:h=480:out_color_matrix=bt601:out_range=tv:w=720[s3];"
+        "[s3]setsar=32/27[s4];[s4]format=yuv411p[s5];"
+        "[1:a]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s6];"
+        "[s6]apad=whole_len=96096[s7];[s7]atrim=end_sample=96096[s8]",
+        "-map", "[s5]", "-map", "[s8]", "-f", "avi", *PCM, "-vcodec", "dvvideo", "file:wide.avi",
+    ]
+
+
+def test_title_still_loops_into_exact_frames_with_silence():
+    job = still_job(Path("card.png"), (768, 576), 100, DvTarget(), Path("t.dv"), FFMPEG,
+                    settings=EncodeSettings(threads=1))
+    assert list(job.argv) == HEAD + [
+        "-f", "image2", "-format_whitelist", FORMATS, "-framerate", "25", "-loop", "1",
+        "-protocol_whitelist", "file", "-i", "file:card.png",
+        "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo",
+        "-filter_complex",
+        "[0:v]tpad=stop=100:stop_mode=clone[s0];[s0]trim=end_frame=100[s1];"
+        "[s1]scale=flags=lanczos:h=576:out_color_matrix=bt601:out_range=tv:w=720[s2];"
+        "[s2]setsar=16/15[s3];[s3]format=yuv420p[s4];"
+        "[1:a]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s5];"
+        "[s5]apad=whole_len=192000[s6];[s6]atrim=end_sample=192000[s7]",
+        "-map", "[s4]", "-map", "[s7]", "-f", "dv", *PCM, "-threads", "1",
+        "-vcodec", "dvvideo", "file:t.dv",
+    ]
+
+
+def test_join_is_a_stream_copy_of_a_quoted_concat_list():
+    job = join_job([Path("/c/a.dv"), Path("/c/it's.dv")], Path("/o/.x.concat.txt"), 10,
+                   Path("/o/x.avi"), FFMPEG, container="avi")
+    assert list(job.argv) == HEAD + [
+        "-f", "concat", "-format_whitelist", "concat,dv", "-protocol_whitelist", "file",
+        "-safe", "0", "-i", "file:/o/.x.concat.txt",
+        "-f", "avi", "-c", "copy", "-map_metadata", "-1", "file:/o/x.avi",
+    ]
+    assert job.writes == ((Path("/o/.x.concat.txt"),
+                           "ffconcat version 1.0\nfile 'file:/c/a.dv'\nfile 'file:/c/it'\\''s.dv'\n"),)
+
+
+def test_paths_that_look_like_options_or_protocols_stay_files():
+    job = clip_job(capture("-rf.ogv"), DvTarget(), Path("http:x.dv"), FFMPEG)
+    assert "file:-rf.ogv" in job.argv and job.argv[-1] == "file:http:x.dv"
+
+
+def test_concat_list_refuses_line_breaks():
+    import pytest
+
+    with pytest.raises(ValueError):
+        concat_list([Path("/a\nfile '/etc/passwd'.dv")])
+
+
+def test_shell_form_is_copy_pastable():
+    job = join_job([Path("/c/a.dv")], Path("/o/l.txt"), 1, Path("/o/my cast.dv"), FFMPEG)
+    shell = job.shell()
+    assert shell.startswith("cat > /o/l.txt <<'CASTKIT_EOF'\nffconcat version 1.0\nfile 'file:/c/a.dv'\nCASTKIT_EOF\n")
+    assert shell.endswith("'file:/o/my cast.dv'")
