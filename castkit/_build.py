@@ -26,7 +26,7 @@ from ._recipe import ClipSegment, Recipe, TitleSegment, load_recipe, style_files
 from ._runner import FfmpegRunner, Runner, partial_path
 from ._target import DvTarget
 from ._timecode import format_time
-from ._titles import TitleStyle, check_style, render_card
+from ._titles import check_style, layout_card, render_card
 from .errors import CastkitError, InputError, Problem, RecipeError, UsageError, WorkError
 
 CACHE_ENV = "CASTKIT_CACHE_DIR"
@@ -100,6 +100,7 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg) -> Checked:
         else:
             try:
                 check_style(seg.style, recipe.folder)
+                layout_card(seg.title, seg.subtitle, seg.style, recipe.target.display_size, recipe.folder)
             except CastkitError as exc:
                 problems.append(seg.where.problem(f"title style: {exc}"))
     for source in recipe.sources():

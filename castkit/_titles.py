@@ -17,7 +17,16 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from PIL import Image, ImageChops, ImageColor, ImageDraw, ImageFilter, ImageFont, ImageOps
+from PIL import (
+    Image,
+    ImageChops,
+    ImageColor,
+    ImageDraw,
+    ImageFilter,
+    ImageFont,
+    ImageOps,
+    UnidentifiedImageError,
+)
 
 from .errors import InputError, UsageError
 
@@ -30,15 +39,23 @@ SUBTITLE_FONT = FONTS_DIR / "DejaVuSans.ttf"
 DEFAULT_BACKGROUND = "#1b2838"
 SAFE_FRACTION = 0.8  # title-safe area: the central 80% in each direction
 
+_RGB = tuple[int, int, int]
+_Box = tuple[int, int, int, int]  # left, top, right, bottom
+
 # Font sizes as fractions of the card height, so PAL and NTSC cards look alike.
 _TITLE_MAX = 0.10  # a short title: 58 px on a 576-line card
 _READABLE = 1 / 20  # below this a word is broken across lines rather than shrunk further
 _SUBTITLE_RATIO = 0.55  # subtitle size relative to the title ...
 _SUBTITLE_MIN = 1 / 22  # ... but never smaller than this, so it stays readable on a TV
-_FLOOR_PX = 8  # the smallest size tried before giving up
+_SMALLEST = 1 / 32  # below this (18 px at 576 lines) text is a blur on a TV: refuse instead
 _PREFERRED_LINES = 2  # a title that fits in 2 lines at a decent size is not set in 3 big ones
+_BALANCED_LINES = 3  # up to this many lines are evened out; longer text is set ragged-right
+_FLOOR_PX = 8  # tiny test cards: never below this
+_ANY = 10**6  # no limit on the number of lines
+_COMFORT = 0.85  # long text shrinks until it fills at most this much of the safe area's height
 _SUBTITLE_DIM = 0.25  # subtitle colour: this far from the text colour towards the background
 _SHADOW_OPACITY = 0.55
+_SCRIM_OPACITY = 0.45
 
 
 @dataclass(frozen=True)
@@ -59,7 +76,7 @@ class CardLayout:
     subtitle_size: int | None
     subtitle_lines: tuple[str, ...]
     # Where the text's ink lands on the card, shadow excluded: (left, top, right, bottom).
-    ink_box: tuple[int, int, int, int]
+    ink_box: _Box
 
 
 def parse_color(text: str) -> tuple[int, int, int]:
@@ -73,8 +90,8 @@ def parse_color(text: str) -> tuple[int, int, int]:
     return r, g, b
 
 
-def safe_area(size: tuple[int, int]) -> tuple[int, int, int, int]:
-    """The pixels wholly inside the central 80%: (left, top, right, bottom), right/bottom exclusive."""
+def safe_area(size: tuple[int, int]) -> _Box:
+    """Pixels wholly inside the central 80%: (left, top, right, bottom), right/bottom excluded."""
     width, height = size
     margin = (1 - SAFE_FRACTION) / 2
     # A pixel column x covers [x, x+1): inside if x >= 0.1*W and x+1 <= 0.9*W.
@@ -127,12 +144,15 @@ def render_card(
     else:
         card = Image.new("RGB", size, background)
     ink = _text_color(style)
-    dim = _mix(ink, _average(card), _SUBTITLE_DIM)
+    # On a flat colour the subtitle recedes a little towards the background. Over an image,
+    # contrast matters more than hierarchy: it keeps the full text colour (and is smaller).
+    dim = ink if isinstance(background, Path) else _mix(ink, background, _SUBTITLE_DIM)
 
     if isinstance(background, Path):
-        # Over a photo or a screenshot, a soft shadow keeps the letters readable. Flat colours
-        # need none, and a shadow there only muddies light backgrounds.
-        _draw_shadow(card, plan, ink, size)
+        # Over a photo or a screenshot, a soft darkening behind the text and a soft shadow keep
+        # the letters readable. Flat colours need neither: a shadow only muddies them.
+        _draw_scrim(card, plan, ink)
+        _draw_shadow(card, plan, ink)
     draw = ImageDraw.Draw(card)
     for line in plan.lines:
         draw.text(line.at, line.text, font=line.font, fill=ink if line.title else dim, anchor="ms")
@@ -168,43 +188,74 @@ def _layout(
     width, height = size
     left, top, right, bottom = safe_area(size)
 
-    largest = max(_FLOOR_PX, round(height * _TITLE_MAX))
-    readable = max(_FLOOR_PX, round(height * _READABLE))
+    smallest = max(_FLOOR_PX, round(height * _SMALLEST))
+    largest = max(smallest, round(height * _TITLE_MAX))
+    readable = max(smallest, round(height * _READABLE))
     # Try, in order: a few lines without breaking words; any number of lines without breaking
-    # words, down to a readable size; then words broken across lines, down to the floor.
+    # words, down to a readable size, leaving some air around a long title; then words broken
+    # across lines (a URL), from a readable size down to the smallest, filling the safe area.
     passes = (
-        (readable, False, _PREFERRED_LINES),
-        (readable, False, None),
-        (_FLOOR_PX, True, None),
+        (largest, readable, False, _PREFERRED_LINES, _COMFORT),
+        (largest, readable, False, _ANY, _COMFORT),
+        (readable, smallest, True, _ANY, 1.0),
     )
-    for smallest, break_words, max_lines in passes:
-        for title_px in range(largest, smallest - 1, -1):
+    for first, last, break_words, max_lines, fill in passes:
+        for title_px in range(first, last - 1, -1):
             margin = _shadow_extent(title_px)
             box = (left + margin, top + margin, right - margin, bottom - margin)
             if box[2] <= box[0] or box[3] <= box[1]:
                 continue
-            subtitle_px = min(title_px, max(round(title_px * _SUBTITLE_RATIO), round(height * _SUBTITLE_MIN)))
+            subtitle_px = min(
+                title_px, max(round(title_px * _SUBTITLE_RATIO), round(height * _SUBTITLE_MIN))
+            )
             title_font = _load_font(title_path, title_px)
             subtitle_font = _load_font(subtitle_path, subtitle_px)
             box_width = box[2] - box[0]
-            title_lines = _wrap(title_paragraphs, title_font, box_width, break_words)
-            if title_lines is None or (max_lines and len(title_lines) > max_lines):
+            # No more lines than the box could hold: stops hopeless sizes early.
+            room = (box[3] - box[1]) * fill
+            title_limit = int(room / _line_pitch(title_font)) + 1
+            title_wrap = _wrap(
+                title_paragraphs, title_font, box_width, break_words, min(title_limit, max_lines)
+            )
+            if title_wrap is None:
                 continue
-            subtitle_lines = _wrap(subtitle_paragraphs, subtitle_font, box_width, break_words)
-            if subtitle_lines is None:
+            subtitle_limit = int(room / _line_pitch(subtitle_font)) + 1
+            subtitle_wrap = _wrap(
+                subtitle_paragraphs, subtitle_font, box_width, break_words, subtitle_limit
+            )
+            if subtitle_wrap is None:
                 continue
-            placed = _stack(title_lines, title_font, subtitle_lines, subtitle_font, title_px, box)
-            if placed is not None:
-                lines, ink_box = placed
-                layout = CardLayout(
-                    title_px,
-                    tuple(title_lines),
-                    subtitle_px if subtitle_lines else None,
-                    tuple(subtitle_lines),
-                    ink_box,
-                )
-                return _Plan(layout, lines, title_px)
-    raise UsageError(f"the title is too long to fit on a card ({len(title)} characters)")
+            title_lines = [line for lines in title_wrap for line in lines]
+            subtitle_lines = [line for lines in subtitle_wrap for line in lines]
+            fonts = (title_font, subtitle_font)
+            if _stack(title_lines, subtitle_lines, fonts, title_px, box, fill) is None:
+                continue
+            # It fits: now even out the line lengths, which changes no line count or height.
+            title_lines = [
+                line
+                for words, lines in zip(title_paragraphs, title_wrap)
+                for line in _balance(words, lines, title_font, box_width, break_words)
+            ]
+            subtitle_lines = [
+                line
+                for words, lines in zip(subtitle_paragraphs, subtitle_wrap)
+                for line in _balance(words, lines, subtitle_font, box_width, break_words)
+            ]
+            placed = _stack(title_lines, subtitle_lines, fonts, title_px, box, 1.0)
+            assert placed is not None  # same lines, same height
+            lines, ink_box = placed
+            layout = CardLayout(
+                title_px,
+                tuple(title_lines),
+                subtitle_px if subtitle_lines else None,
+                tuple(subtitle_lines),
+                ink_box,
+            )
+            return _Plan(layout, lines, title_px)
+    raise UsageError(
+        f"the text is too long to fit on one card at a size people can read"
+        f" ({len(title) + len(subtitle or '')} characters): shorten it or split it across cards"
+    )
 
 
 def _paragraphs(text: str) -> list[list[str]]:
@@ -214,31 +265,50 @@ def _paragraphs(text: str) -> list[list[str]]:
 
 
 def _wrap(
-    paragraphs: list[list[str]], font: ImageFont.FreeTypeFont, width: int, break_words: bool
-) -> list[str] | None:
-    """Lines no wider than ``width`` with balanced lengths, or None if a word does not fit."""
-    lines: list[str] = []
+    paragraphs: list[list[str]],
+    font: ImageFont.FreeTypeFont,
+    width: int,
+    break_words: bool,
+    limit: int,
+) -> list[list[str]] | None:
+    """Each paragraph's lines, no wider than ``width``.
+
+    None if a word does not fit or if there would be more than ``limit`` lines in all.
+    """
+    wrapped = []
     for words in paragraphs:
-        greedy = _greedy(words, font, width, break_words)
-        if greedy is None:
+        lines = _greedy(words, font, width, break_words, limit)
+        if lines is None:
             return None
-        # Balance: the narrowest width that still gives as many lines, so a two-line title
-        # reads "Installing the / Parallel Debugger", not a full line and one orphan word.
-        lo, hi = 1, width
-        while lo < hi:
-            mid = (lo + hi) // 2
-            trial = _greedy(words, font, mid, break_words)
-            if trial is not None and len(trial) <= len(greedy):
-                hi = mid
-            else:
-                lo = mid + 1
-        lines.extend(_greedy(words, font, lo, break_words) or greedy)
-    return lines
+        wrapped.append(lines)
+        limit -= len(lines)
+    return wrapped
+
+
+def _balance(
+    words: list[str], lines: list[str], font: ImageFont.FreeTypeFont, width: int, break_words: bool
+) -> list[str]:
+    """The same number of lines at the narrowest width that allows it.
+
+    A two-line title then reads "Installing the / Parallel Debugger" rather than a full line
+    and an orphan word. Only for short titles: a paragraph of 6 lines reads better ragged-right.
+    """
+    if not 2 <= len(lines) <= _BALANCED_LINES:
+        return lines
+    lo, hi = 1, width
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _greedy(words, font, mid, break_words, len(lines)) is not None:
+            hi = mid
+        else:
+            lo = mid + 1
+    return _greedy(words, font, lo, break_words, len(lines)) or lines
 
 
 def _greedy(
-    words: list[str], font: ImageFont.FreeTypeFont, width: int, break_words: bool
+    words: list[str], font: ImageFont.FreeTypeFont, width: int, break_words: bool, limit: int
 ) -> list[str] | None:
+    """Fill each line with as many words as fit; None if a word is too wide or lines > limit."""
     lines: list[str] = []
     current = ""
     for word in words:
@@ -248,6 +318,8 @@ def _greedy(
             continue
         if current:
             lines.append(current)
+            if len(lines) >= limit:
+                return None  # and the word still to place makes one more
         if _fits(word, font, width):
             current = word
             continue
@@ -257,6 +329,8 @@ def _greedy(
         for char in word:  # a URL or a very long word: break it where the line is full
             if current and not _fits(current + char, font, width):
                 lines.append(current)
+                if len(lines) >= limit:
+                    return None
                 current = ""
             current += char
         if not _fits(current, font, width):
@@ -274,13 +348,17 @@ def _fits(text: str, font: ImageFont.FreeTypeFont, width: int) -> bool:
 
 def _stack(
     title_lines: list[str],
-    title_font: ImageFont.FreeTypeFont,
     subtitle_lines: list[str],
-    subtitle_font: ImageFont.FreeTypeFont,
+    fonts: tuple[ImageFont.FreeTypeFont, ImageFont.FreeTypeFont],
     title_px: int,
-    box: tuple[int, int, int, int],
-) -> tuple[tuple[_Line, ...], tuple[int, int, int, int]] | None:
-    """Place lines by their baselines, centre their ink in ``box``; None if they do not fit."""
+    box: _Box,
+    fill: float,
+) -> tuple[tuple[_Line, ...], _Box] | None:
+    """Place lines by their baselines, centre their ink in ``box``.
+
+    None if the ink is taller than ``fill`` times the box's height.
+    """
+    title_font, subtitle_font = fonts
     rows: list[tuple[str, ImageFont.FreeTypeFont, int, bool]] = []  # text, font, baseline, title
     baseline = 0
     for i, text in enumerate(title_lines):
@@ -288,7 +366,8 @@ def _stack(
         rows.append((text, title_font, baseline, True))
     if subtitle_lines:
         # The gap says "these belong together" without crowding: about half a title line.
-        baseline += title_font.getmetrics()[1] + round(title_px * 0.45) + subtitle_font.getmetrics()[0]
+        baseline += title_font.getmetrics()[1] + round(title_px * 0.45)
+        baseline += subtitle_font.getmetrics()[0]
         for i, text in enumerate(subtitle_lines):
             baseline += _line_pitch(subtitle_font) if i else 0
             rows.append((text, subtitle_font, baseline, False))
@@ -297,11 +376,11 @@ def _stack(
     ink_top = min(b[1] + row[2] for b, row in zip(boxes, rows))
     ink_bottom = max(b[3] + row[2] for b, row in zip(boxes, rows))
     left, top, right, bottom = box
-    if ink_bottom - ink_top > bottom - top:
+    if ink_bottom - ink_top > (bottom - top) * fill:
         return None
     centre_x = (left + right) // 2
     shift = top + (bottom - top - (ink_bottom - ink_top)) // 2 - ink_top
-    lines = tuple(_Line(text, font, (centre_x, y + shift), is_title) for text, font, y, is_title in rows)
+    lines = tuple(_Line(text, font, (centre_x, y + shift), title) for text, font, y, title in rows)
     ink_box = (
         centre_x + min(b[0] for b in boxes),
         ink_top + shift,
@@ -330,9 +409,10 @@ def _shadow_geometry(title_px: int) -> tuple[int, int]:
     return max(1, round(title_px * 0.04)), max(1, round(title_px * 0.06))
 
 
-def _draw_shadow(card: Image.Image, plan: _Plan, ink: tuple[int, int, int], size: tuple[int, int]) -> None:
+def _draw_shadow(card: Image.Image, plan: _Plan, ink: _RGB) -> None:
     """A soft shadow (or a soft glow for dark text) under every line, clipped to the safe area."""
     offset, blur = _shadow_geometry(plan.title_size)
+    size = card.size
     mask = Image.new("L", size, 0)
     draw = ImageDraw.Draw(mask)
     for line in plan.lines:
@@ -343,16 +423,38 @@ def _draw_shadow(card: Image.Image, plan: _Plan, ink: tuple[int, int, int], size
     safe = Image.new("L", size, 0)
     safe.paste(255, safe_area(size))
     mask = ImageChops.multiply(mask, safe)
-    shade = (0, 0, 0) if _luma(ink) >= 128 else (255, 255, 255)
-    card.paste(shade, (0, 0), mask)
+    card.paste(_shade(ink), (0, 0), mask)
+
+
+def _draw_scrim(card: Image.Image, plan: _Plan, ink: _RGB) -> None:
+    """Darken (or, under dark text, lighten) the image softly behind the text block.
+
+    This treats the background, not the text, so it may fade out beyond the safe area.
+    """
+    left, top, right, bottom = plan.layout.ink_box
+    pad = round(plan.title_size * 0.6)
+    mask = Image.new("L", card.size, 0)
+    ImageDraw.Draw(mask).rounded_rectangle(
+        (left - pad, top - pad, right + pad, bottom + pad),
+        radius=pad,
+        fill=round(255 * _SCRIM_OPACITY),
+    )
+    mask = mask.filter(ImageFilter.GaussianBlur(pad * 0.8))
+    card.paste(_shade(ink), (0, 0), mask)
+
+
+def _shade(ink: _RGB) -> _RGB:
+    """The colour that sets ``ink`` off: black behind light text, white behind dark text."""
+    return (0, 0, 0) if _luma(ink) >= 128 else (255, 255, 255)
 
 
 def _open_background(path: Path, size: tuple[int, int] | None) -> Image.Image:
     """The image scaled to cover ``size`` and centre-cropped (shape kept); None just checks it."""
     try:
         with Image.open(path) as image:
-            if size is not None:
-                image.draft("RGB", size)  # JPEG: decode at a reduced scale, still >= size
+            # JPEG: decode at a reduced scale that still covers the card (every byte is still
+            # read, so a truncated file fails here, in the check, not halfway through a build).
+            image.draft("RGB", size or (1, 1))
             image.load()
             image = ImageOps.exif_transpose(image)
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
@@ -367,23 +469,20 @@ def _open_background(path: Path, size: tuple[int, int] | None) -> Image.Image:
         raise InputError(path, "is a folder, not a background image") from None
     except PermissionError:
         raise InputError(path, "cannot read the background image: permission denied") from None
+    except UnidentifiedImageError:
+        raise InputError(path, "not an image castkit can read (use PNG or JPEG)") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        raise InputError(path, f"not an image Pillow can read ({error})") from None
+        raise InputError(path, f"cannot read the background image: {error}") from None
     if size is None:
         return image
     return ImageOps.fit(image, size, method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
 
 
-def _average(image: Image.Image) -> tuple[int, int, int]:
-    r, g, b = image.resize((1, 1), Image.Resampling.BOX).getpixel((0, 0))
-    return r, g, b
-
-
-def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
+def _mix(a: _RGB, b: _RGB, t: float) -> _RGB:
     return tuple(round(x + (y - x) * t) for x, y in zip(a, b))  # type: ignore[return-value]
 
 
-def _luma(rgb: tuple[int, int, int]) -> float:
+def _luma(rgb: _RGB) -> float:
     r, g, b = rgb
     return 0.299 * r + 0.587 * g + 0.114 * b
 
@@ -393,22 +492,20 @@ def _luma(rgb: tuple[int, int, int]) -> float:
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm"}
 
 
-def _background_spec(value: str, base: Path) -> tuple[int, int, int] | Path:
+def _background_spec(value: str, base: Path) -> _RGB | Path:
     """A colour, or the path of an image: a colour wins, so write ``./navy`` for a file 'navy'."""
     try:
         return parse_color(value)
     except ValueError as error:
         colour_error = error
     path = base / Path(value).expanduser()
-    looks_like_file = (
-        path.exists() or Path(value).suffix.lower() in _IMAGE_SUFFIXES or "/" in value or "\\" in value
-    )
-    if looks_like_file:
+    has_folder = "/" in value or "\\" in value
+    if path.exists() or has_folder or Path(value).suffix.lower() in _IMAGE_SUFFIXES:
         return path
     raise UsageError(f"background: {colour_error}, or the path of an image file")
 
 
-def _text_color(style: TitleStyle) -> tuple[int, int, int]:
+def _text_color(style: TitleStyle) -> _RGB:
     try:
         return parse_color(style.color)
     except ValueError as error:
