@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ._ffmpeg import Ffmpeg, find_ffmpeg
+from ._join import ByteJoinJob, Part, manifest_path
 from ._outputs import check_output, container, same_file
 from ._plan import FORMAT_VERSION, EncodeSettings, Job, Plan, Trim, clip_job, join_job, still_job
 from ._probe import MediaInfo, probe
@@ -214,10 +215,18 @@ def plan_build(
         parts.append(part)
         listing.append((f"segment {index}: {seg.label}", frames, part, cached))
     total = sum(item[1] for item in listing)
-    join = join_job(
-        parts, output.parent / f".{output.name}.concat.txt", total, output, ffmpeg,
-        container=container(output),
-    )
+    label = f"join {len(parts)} segments"
+    if container(output) == "dv":
+        join = ByteJoinJob(
+            label,
+            tuple(Part(path, path.name, frames * target.frame_bytes) for _, frames, path, _ in listing),
+            output, manifest_path(work, output), total,
+        )
+    else:
+        join = join_job(
+            parts, output.parent / f".{output.name}.concat.txt", total, output, ffmpeg,
+            container=container(output),
+        )
     stages = tuple(stage for stage in (tuple(cards), tuple(encodes), (join,)) if stage)
     return BuildPlan(Plan(stages), output, total, tuple(listing))
 

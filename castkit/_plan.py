@@ -97,7 +97,10 @@ def clip_job(
     frames = clip_frames(info, trim, target)
     if frames <= 0:
         raise ValueError(f"{info.path}: the trimmed part is shorter than one frame")
-    options = safe_input_options()
+    # One decoding thread: libavcodec's frame-threaded Theora (vp3) decoder sometimes hands
+    # out a frame with garbage chroma right after a seek (measured: 5 runs in 40 differed),
+    # and castkit's cache and rebuilds rely on the same job always giving the same bytes.
+    options = {**safe_input_options(), "threads": 1}
     if trim.start > 0:
         # Seek, but keep the frames decoded from the keyframe before the cut: a screen
         # recorder holds a frame until the screen changes, so the frame on screen at the cut

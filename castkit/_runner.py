@@ -129,9 +129,9 @@ class FfmpegRunner:
     def _run_job(self, job: Job) -> None:
         if self._stopping.is_set():
             return
-        if hasattr(job, "render"):  # a title card: drawn by Pillow, no process
-            job.render()
-            self.progress.finished(str(id(job)), job.label, 0, "drawn")
+        if hasattr(job, "render"):  # done in-process: a title card, a byte join
+            note = job.render()
+            self.progress.finished(str(id(job)), job.label, job.frames, note or "drawn")
             return
         for path, text in job.writes:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,6 +35,7 @@ class Decoded:
     frames: int = 0
     samples: int = 0
     lumas: list[float] = field(default_factory=list)
+    chroma: list[tuple[int, int]] = field(default_factory=list)  # (min, max) over U and V
     audio_rms: list[float] = field(default_factory=list)  # RMS per video frame's worth of sound
     stills: dict[int, np.ndarray] = field(default_factory=dict)  # luma planes of chosen frames
 
@@ -70,6 +71,8 @@ def decode(path: Path, keep: tuple[int, ...] = ()) -> Decoded:
                     if result.frames in keep:
                         result.stills[result.frames] = plane
                     result.lumas.append(float(plane.mean()))
+                    u, v = _plane(frame, 1), _plane(frame, 2)
+                    result.chroma.append((int(min(u.min(), v.min())), int(max(u.max(), v.max()))))
                     result.frames += 1
                 elif isinstance(frame, av.AudioFrame):
                     data = frame.to_ndarray()
@@ -88,9 +91,13 @@ def decode(path: Path, keep: tuple[int, ...] = ()) -> Decoded:
 
 
 def _luma(frame: av.VideoFrame) -> np.ndarray:
-    plane = frame.planes[0]
-    data = np.frombuffer(plane, dtype=np.uint8)
-    return data.reshape(plane.height, plane.line_size)[:, : frame.width]
+    return _plane(frame, 0)
+
+
+def _plane(frame: av.VideoFrame, index: int) -> np.ndarray:
+    plane = frame.planes[index]
+    data = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+    return data[:, : plane.width]
 
 
 def have(tool: str) -> bool:

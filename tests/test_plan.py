@@ -32,7 +32,7 @@ def test_trimmed_capture_with_voice_to_pal():
     job = clip_job(capture(), DvTarget(), Path("out/seg.dv"), FFMPEG, trim=Trim(Fraction(5, 2), Fraction(4)))
     assert list(job.argv) == HEAD + [
         "-format_whitelist", FORMATS, "-noaccurate_seek", "-protocol_whitelist", "file",
-        "-ss", "2.5", "-i", "file:caps/take 1.ogv",
+        "-ss", "2.5", "-threads", "1", "-i", "file:caps/take 1.ogv",
         "-filter_complex",
         "[0:v]fps=fps=25[s0];[s0]trim=start=0[s1];[s1]setpts=PTS-STARTPTS[s2];"
         "[s2]tpad=stop=100:stop_mode=clone[s3];[s3]trim=end_frame=100[s4];"
@@ -50,7 +50,8 @@ def test_silent_capture_to_ntsc_widescreen_avi():
     job = clip_job(capture("wide.ogv", (1920, 1080), 2, audio=False), DvTarget("ntsc", "16:9"),
                    Path("wide.avi"), FFMPEG, container="avi")
     assert list(job.argv) == HEAD + [
-        "-format_whitelist", FORMATS, "-protocol_whitelist", "file", "-i", "file:wide.ogv",
+        "-format_whitelist", FORMATS, "-protocol_whitelist", "file", "-threads", "1",
+        "-i", "file:wide.ogv",
         "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo",
         "-filter_complex",
         "[0:v]fps=fps=30000/1001:start_time=0[s0];[s0]tpad=stop=60:stop_mode=clone[s1];"
