@@ -21,7 +21,10 @@ from typing import Iterable
 from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._join import ByteJoinJob, Part, manifest_path
 from ._outputs import check_output, container, same_file
-from ._plan import FORMAT_VERSION, EncodeSettings, Job, Plan, Trim, clip_job, join_job, still_job
+from ._plan import (
+    FORMAT_VERSION, EncodeSettings, Effects, Job, Plan, Trim, clip_frames, clip_job, join_job,
+    still_job,
+)
 from ._probe import MediaInfo, probe
 from ._recipe import ClipSegment, Recipe, TitleSegment, load_recipe, style_files
 from ._runner import FfmpegRunner, Runner, partial_path
@@ -97,7 +100,18 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg) -> Checked:
             if seg.clip in failed:
                 problems.append(seg.where.problem(f"{_shown(recipe, seg.clip)}: {failed[seg.clip]}"))
                 continue
-            problems += _check_trim(recipe, seg, probes[seg.clip])
+            info = probes[seg.clip]
+            problems += _check_trim(recipe, seg, info)
+            problems += _check_effects(recipe, seg, info)
+            if seg.audio is not None and seg.audio not in probes:
+                try:
+                    voice = probe(seg.audio, ffmpeg, need_video=False)
+                    if voice.audio is None:
+                        raise InputError(seg.audio, "has no sound to use as a voice-over")
+                    probes[seg.audio] = voice
+                except InputError as exc:
+                    at = seg.audio_where or seg.where
+                    problems.append(at.problem(f"audio {_shown(recipe, seg.audio)}: {exc.reason}"))
         else:
             try:
                 check_style(seg.style, recipe.folder)
@@ -134,6 +148,26 @@ def _check_trim(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Probl
     if recipe.target.frames(min(end, total) - seg.start) < 1:
         return [where.problem("the trimmed part is shorter than one frame")]
     return []
+
+
+def _check_effects(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Problem]:
+    problems = []
+    if seg.crop is not None and info.video is not None:
+        width, height, _ = info.video.shown_shape
+        c = seg.crop
+        if c.x + c.width > width or c.y + c.height > height:
+            at = seg.crop_where or seg.where
+            problems.append(at.problem(
+                f"crop {c.width}x{c.height} at {c.x},{c.y} reaches outside "
+                f"{_shown(recipe, seg.clip)} ({width}x{height})"))
+    fades = seg.fades
+    if fades.where is not None:
+        shown = seg.shown_seconds(info.duration)
+        if fades.fade_in + fades.fade_out > shown:
+            problems.append(fades.where.problem(
+                f"fades ({format_time(fades.fade_in + fades.fade_out)}) are longer than the "
+                f"clip ({format_time(shown)})"))
+    return problems
 
 
 # --- planning ---------------------------------------------------------------------------------
@@ -189,20 +223,24 @@ def plan_build(
         if isinstance(seg, TitleSegment):
             frames = target.frames(seg.duration)
             card = work / f"card-{_card_key(seg, target)}.png"
-            make = lambda out, s=settings: still_job(  # noqa: E731
+            fx = Effects(fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out)
+            make = lambda out, s=settings, fx=fx: still_job(  # noqa: E731
                 card, target.display_size, frames, target, out, ffmpeg, settings=s,
-                label=f"segment {index}: {seg.label}",
+                label=f"segment {index}: {seg.label}", effects=fx,
             )
             identity = [_card_key(seg, target)]
         else:
             info = checked.probes[seg.clip]
             trim = Trim(seg.start, seg.length(info.duration))
-            frames = target.frames(trim.length)
-            make = lambda out, s=settings, i=info, t=trim: clip_job(  # noqa: E731
-                i, target, out, ffmpeg, trim=t, settings=s,
+            fx = effects_of(seg, checked.probes)
+            frames = clip_frames(info, trim, target, fx.speed)
+            make = lambda out, s=settings, i=info, t=trim, fx=fx: clip_job(  # noqa: E731
+                i, target, out, ffmpeg, trim=t, effects=fx, settings=s,
                 label=f"segment {index}: {seg.label}",
             )
             identity = [_file_identity(seg.clip)]
+            if fx.voice is not None:
+                identity.append(_file_identity(fx.voice.path))
         # The key ignores how ffmpeg runs (threads) and where it writes: only what it makes.
         reference = make(Path("segment.dv"), EncodeSettings())
         key = _key("segment", reference.argv[1:], identity, ffmpeg.version)
@@ -229,6 +267,14 @@ def plan_build(
         )
     stages = tuple(stage for stage in (tuple(cards), tuple(encodes), (join,)) if stage)
     return BuildPlan(Plan(stages), output, total, tuple(listing))
+
+
+def effects_of(seg: ClipSegment, probes: dict[Path, MediaInfo]) -> Effects:
+    return Effects(
+        crop=seg.crop, speed=seg.speed, mute=seg.mute,
+        voice=probes[seg.audio] if seg.audio is not None and not seg.mute else None,
+        fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out,
+    )
 
 
 def segment_is_complete(target: DvTarget):

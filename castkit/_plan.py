@@ -67,6 +67,33 @@ class Trim:
 
 
 @dataclass(frozen=True)
+class Crop:
+    """A region of the source, in the source's (displayed) pixels."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What an author does to a segment beyond trimming it.
+
+    ``voice`` replaces the capture's sound with another file's; ``mute`` silences it.
+    ``speed`` plays the trimmed part N times faster (pitch kept); fades are in seconds, inside
+    the segment's own length.
+    """
+
+    crop: Crop | None = None
+    speed: Fraction = Fraction(1)
+    voice: MediaInfo | None = None
+    mute: bool = False
+    fade_in: Fraction = Fraction(0)
+    fade_out: Fraction = Fraction(0)
+
+
+@dataclass(frozen=True)
 class EncodeSettings:
     """How ffmpeg runs, as opposed to what it makes: never changes the output's bytes."""
 
@@ -76,10 +103,15 @@ class EncodeSettings:
         return {"threads": self.threads} if self.threads else {}
 
 
-def clip_frames(info: MediaInfo, trim: Trim, target: DvTarget) -> int:
-    """Frames a trimmed source lasts in ``target``: round(length x fps)."""
+def trimmed_length(info: MediaInfo, trim: Trim) -> Fraction:
+    """Seconds of the source a trim uses (to the source's end if it names no length)."""
     length = trim.length if trim.length is not None else info.duration - trim.start
-    return target.frames(max(Fraction(0), length))
+    return max(Fraction(0), length)
+
+
+def clip_frames(info: MediaInfo, trim: Trim, target: DvTarget, speed: Fraction = Fraction(1)) -> int:
+    """Frames a trimmed source lasts in ``target``: round(length / speed x fps)."""
+    return target.frames(trimmed_length(info, trim) / speed)
 
 
 def clip_job(
@@ -88,38 +120,76 @@ def clip_job(
     output: Path,
     ffmpeg: Ffmpeg,
     trim: Trim = Trim(),
+    effects: Effects = Effects(),
     container: str = "dv",
     settings: EncodeSettings = EncodeSettings(),
     label: str | None = None,
 ) -> Job:
     """Convert (a trimmed part of) a capture to DV, shape kept, audio conformed."""
+    assert info.video is not None
     ff = ffmpeg_module()
-    frames = clip_frames(info, trim, target)
+    speed = effects.speed
+    frames = clip_frames(info, trim, target, speed)
     if frames <= 0:
         raise ValueError(f"{info.path}: the trimmed part is shorter than one frame")
+    # The trim is cut in the filter graph, counting frames, not by seeking the input: ffmpeg's
+    # Ogg seeking lands on the wrong frame in variable-rate captures (past the last stored
+    # frame it returns the first), while counting frames from the start is exact and gives
+    # the very frames a full conversion shows. The cost is decoding the part skipped.
+    skip = target.frames(trim.start / speed)
     # One decoding thread: libavcodec's frame-threaded Theora (vp3) decoder sometimes hands
-    # out a frame with garbage chroma right after a seek (measured: 5 runs in 40 differed),
-    # and castkit's cache and rebuilds rely on the same job always giving the same bytes.
-    options = {**safe_input_options(), "threads": 1}
-    if trim.start > 0:
-        # Seek, but keep the frames decoded from the keyframe before the cut: a screen
-        # recorder holds a frame until the screen changes, so the frame on screen at the cut
-        # may start long before it, and accurate seeking would drop it.
-        options.update(ss=seconds_arg(trim.start), noaccurate_seek=None)
-    source = ff.input(file_url(info.path), **options)
+    # out a frame with garbage chroma (measured after seeks: 5 runs in 40 differed), and
+    # castkit's cache and rebuilds rely on the same job always giving the same bytes.
+    source = ff.input(file_url(info.path), threads=1, **safe_input_options())
     video = source.video
-    if trim.start > 0:
-        video = video.filter("fps", fps=_num(target.fps))
-        video = video.filter("trim", start=0).filter("setpts", "PTS-STARTPTS")
+    shape = info.video.shown_shape
+    if effects.crop is not None:
+        c = effects.crop
+        video = video.filter("crop", w=c.width, h=c.height, x=c.x, y=c.y, exact=1)
+        shape = (c.width, c.height, shape[2])
+    if speed != 1:
+        # A microsecond time base first: setpts truncates to whole ticks, and a capture's own
+        # (often 1/15 s) would move sped-up frames by up to a tick.
+        video = video.filter("settb", "AVTB").filter("setpts", f"PTS/{_num(speed)}")
+    # start_time=0 repeats the first frame back to 0 if the picture starts after the sound.
+    video = video.filter("fps", fps=_num(target.fps), start_time=0)
+    if skip:
+        video = video.filter("trim", start_frame=skip).filter("setpts", "PTS-STARTPTS")
+
+    if effects.mute:
+        audio = None
+    elif effects.voice is not None:
+        voice = ff.input(file_url(effects.voice.path), **safe_input_options())
+        audio = _aligned(voice.audio)
+    elif info.audio is not None:
+        audio = _aligned(source.audio)
+        if speed != 1:
+            audio = _tempo(audio, speed)
+        if skip:
+            audio = audio.filter("atrim", start_sample=target.audio_samples(skip))
+            audio = audio.filter("asetpts", "PTS-STARTPTS")
     else:
-        # start_time=0 repeats the first frame back to 0 if the picture starts after the sound.
-        video = video.filter("fps", fps=_num(target.fps), start_time=0)
-    assert info.video is not None
-    audio = source.audio if info.audio is not None else None
+        audio = None
+    inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ())
     return _conform(
-        ff, video, audio, info.video.shown_shape, frames, target, output, ffmpeg,
-        container, settings, label or f"convert {info.path.name}", (info.path,),
+        ff, video, audio, shape, frames, target, output, ffmpeg, container, settings,
+        label or f"convert {info.path.name}", inputs, effects,
     )
+
+
+def _aligned(audio: Any) -> Any:
+    # Align to the file's start (trim what precedes it, pad a late start with silence) and fill
+    # gaps, so the dv muxer always has a full frame of sound.
+    return audio.filter("aresample", AUDIO_RATE, **{"async": 1, "first_pts": 0})
+
+
+def _tempo(audio: Any, speed: Fraction) -> Any:
+    """Play faster or slower at the same pitch; atempo takes 0.5 to 100 per instance."""
+    remaining = Fraction(speed)
+    while remaining < Fraction(1, 2):
+        audio = audio.filter("atempo", "0.5")
+        remaining *= 2
+    return audio.filter("atempo", _num(remaining))
 
 
 def still_job(
@@ -132,6 +202,7 @@ def still_job(
     container: str = "dv",
     settings: EncodeSettings = EncodeSettings(),
     label: str | None = None,
+    effects: Effects = Effects(),
 ) -> Job:
     """Loop a still image (square pixels, ``size``) into ``frames`` frames with silent sound."""
     ff = ffmpeg_module()
@@ -142,8 +213,32 @@ def still_job(
     )
     return _conform(
         ff, source.video, None, (size[0], size[1], Fraction(1)), frames, target, output,
-        ffmpeg, container, settings, label or f"title {image.name}", (image,),
+        ffmpeg, container, settings, label or f"title {image.name}", (image,), effects,
     )
+
+
+def conform_video(video: Any, shape: tuple[int, int, Fraction], frames: int, target: DvTarget,
+                  effects: Effects = Effects()) -> Any:
+    """Any picture stream -> exactly ``frames`` frames of ``target``'s size, pixels and format."""
+    box = target.fit(*shape)
+    # Hold the last picture to the end (a capture's last frame lasts until its container
+    # ends; ffmpeg 5.1's fps filter stops at the last timestamp), then cut at exactly `frames`.
+    video = video.filter("tpad", stop_mode="clone", stop=frames).filter("trim", end_frame=frames)
+    video = video.filter(
+        "scale", w=box.width, h=box.height, flags="lanczos",
+        out_color_matrix="bt601", out_range="tv",
+    )
+    if (box.width, box.height) != (target.width, target.height):
+        video = video.filter(
+            "pad", w=target.width, h=target.height, x=box.x, y=box.y, color="black"
+        )
+    video = video.filter("setsar", _ratio(target.sar)).filter("format", target.pix_fmt)
+    fade_in, fade_out = target.frames(effects.fade_in), target.frames(effects.fade_out)
+    if fade_in:
+        video = video.filter("fade", type="in", start_frame=0, nb_frames=fade_in)
+    if fade_out:
+        video = video.filter("fade", type="out", start_frame=frames - fade_out, nb_frames=fade_out)
+    return video
 
 
 def _conform(
@@ -159,34 +254,22 @@ def _conform(
     settings: EncodeSettings,
     label: str,
     inputs: tuple[Path, ...],
+    effects: Effects = Effects(),
 ) -> Job:
-    box = target.fit(*shape)
-    # Hold the last picture to the end (a capture's last frame lasts until its container
-    # ends; ffmpeg 5.1's fps filter stops at the last timestamp), then cut at exactly `frames`.
-    video = video.filter("tpad", stop_mode="clone", stop=frames).filter("trim", end_frame=frames)
-    video = video.filter(
-        "scale", w=box.width, h=box.height, flags="lanczos",
-        out_color_matrix="bt601", out_range="tv",
-    )
-    if (box.width, box.height) != (target.width, target.height):
-        video = video.filter(
-            "pad", w=target.width, h=target.height, x=box.x, y=box.y, color="black"
-        )
-    video = video.filter("setsar", _ratio(target.sar)).filter("format", target.pix_fmt)
-
+    video = conform_video(video, shape, frames, target, effects)
     samples = target.audio_samples(frames)
     if audio is None:
-        audio = ff.input(
-            f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi"
-        ).audio
-    else:
-        # Align to the first frame (trim what precedes it, pad a late start with silence) and
-        # fill gaps, so the dv muxer always has a full frame of sound.
-        audio = audio.filter("aresample", AUDIO_RATE, **{"async": 1, "first_pts": 0})
+        audio = ff.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").audio
     audio = audio.filter(
         "aformat", sample_fmts="s16", sample_rates=AUDIO_RATE, channel_layouts="stereo"
     )
     audio = audio.filter("apad", whole_len=samples).filter("atrim", end_sample=samples)
+    fade_in = target.audio_samples(target.frames(effects.fade_in))
+    fade_out = target.audio_samples(target.frames(effects.fade_out))
+    if fade_in:
+        audio = audio.filter("afade", type="in", start_sample=0, nb_samples=fade_in)
+    if fade_out:
+        audio = audio.filter("afade", type="out", start_sample=samples - fade_out, nb_samples=fade_out)
 
     out = ff.output(
         video, audio, file_url(output),

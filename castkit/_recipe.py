@@ -9,6 +9,7 @@ reads an unquoted ``aspect: 16:9`` as the sexagesimal integer 969 and ``end: 1:2
 from __future__ import annotations
 
 import difflib
+from decimal import Decimal, InvalidOperation
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from ._plan import Crop
 from ._target import ASPECTS, DvTarget, container_for
 from ._timecode import TimecodeError, format_time, parse_time
 from ._titles import TitleStyle
@@ -30,8 +32,11 @@ MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
 
 TOP_KEYS = ("version", "target", "aspect", "output", "title_style", "segments")
 STYLE_KEYS = ("background", "color", "font")
-TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS)
-CLIP_KEYS = ("clip", "start", "end", "duration")
+FADE_KEYS = ("fade_in", "fade_out")
+TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS)
+CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS)
+CROP_KEYS = ("x", "y", "width", "height")
+SPEED_RANGE = (Fraction(1, 4), Fraction(4))
 
 _NULL = "tag:yaml.org,2002:null"
 
@@ -49,12 +54,20 @@ class Where:
 
 
 @dataclass(frozen=True)
+class Fades:
+    fade_in: Fraction = Fraction(0)
+    fade_out: Fraction = Fraction(0)
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
 class TitleSegment:
     title: str
     subtitle: str | None
     duration: Fraction
     style: TitleStyle
     where: Where
+    fades: Fades = field(default_factory=lambda: Fades())
 
     @property
     def label(self) -> str:
@@ -70,10 +83,21 @@ class ClipSegment:
     where: Where
     # Positions of the trim keys, so that a trim past the source's end can point at its line.
     trim_where: Where | None = None
+    crop: Crop | None = None
+    crop_where: Where | None = None
+    speed: Fraction = Fraction(1)
+    audio: Path | None = None  # a voice-over replacing the capture's sound
+    mute: bool = False  # `audio: none`
+    audio_where: Where | None = None
+    fades: Fades = field(default_factory=lambda: Fades())
 
     @property
     def label(self) -> str:
         return f"clip {self.clip.name}"
+
+    def shown_seconds(self, source_seconds: Fraction) -> Fraction:
+        """Seconds the segment lasts in the cast (its trimmed length, sped up)."""
+        return self.length(source_seconds) / self.speed
 
     def length(self, source_seconds: Fraction) -> Fraction:
         """Seconds of the source this segment uses."""
@@ -105,6 +129,8 @@ class Recipe:
         for seg in self.segments:
             if isinstance(seg, ClipSegment):
                 found.append(seg.clip)
+                if seg.audio is not None:
+                    found.append(seg.audio)
             else:
                 found += style_files(seg.style)
         return list(dict.fromkeys(found))
@@ -430,9 +456,14 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
         if "duration" in items:
             duration = r.time(items["duration"][1], f"{what}: duration", positive=True) or duration
         style = _style(r, node, base, f"{what}", {k: v for k, v in items.items() if k in STYLE_KEYS})
+        fades = _fades(r, items, what)
+        if fades.fade_in + fades.fade_out > duration and fades.where is not None:
+            r.problems.append(fades.where.problem(
+                f"{what}: fades ({format_time(fades.fade_in + fades.fade_out)}) are longer than "
+                f"the title ({format_time(duration)})"))
         if len(r.problems) > before or title is None or style is None:
             return None
-        return TitleSegment(title, subtitle, duration, style, r.where(node))
+        return TitleSegment(title, subtitle, duration, style, r.where(node), fades)
 
     items = r.mapping(node, f"{what} (clip)", CLIP_KEYS) or {}
     clip = r.path(items["clip"][1], f"{what}: clip") if "clip" in items else None
@@ -453,7 +484,82 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
         duration = r.time(items["duration"][1], f"{what}: duration", positive=True)
     if trim_where is None and "start" in items:
         trim_where = r.where(items["start"][1])
+    crop = crop_where = None
+    if "crop" in items:
+        crop_where = r.where(items["crop"][1])
+        crop = _crop(r, items["crop"][1], what)
+    speed = Fraction(1)
+    if "speed" in items:
+        speed = _speed(r, items["speed"][1], what) or speed
+    audio = None
+    mute = False
+    audio_where = None
+    if "audio" in items:
+        node = items["audio"][1]
+        audio_where = r.where(node)
+        raw = r.scalar(node, f"{what}: audio")
+        if raw is not None and (raw.strip().lower() == "none" or (node.tag == _NULL and not node.style)):
+            mute = True
+        elif raw is not None:
+            audio = r.path(node, f"{what}: audio")
+    fades = _fades(r, items, what)
     if len(r.problems) > before or clip is None:
         return None
-    return ClipSegment(clip, start, end, duration, r.where(items["clip"][1]), trim_where)
+    return ClipSegment(
+        clip, start, end, duration, r.where(items["clip"][1]), trim_where,
+        crop, crop_where, speed, audio, mute, audio_where, fades,
+    )
+
+
+def _fades(r: _Reader, items: dict, what: str) -> Fades:
+    values = {}
+    where = None
+    for key in FADE_KEYS:
+        if key in items:
+            node = items[key][1]
+            where = where or r.where(node)
+            values[key] = r.time(node, f"{what}: {key}")
+    return Fades(values.get("fade_in") or Fraction(0), values.get("fade_out") or Fraction(0), where)
+
+
+def _crop(r: _Reader, node: yaml.Node, what: str) -> Crop | None:
+    items = r.mapping(node, f"{what}: crop", CROP_KEYS)
+    if items is None:
+        return None
+    values = {}
+    for key in CROP_KEYS:
+        if key not in items:
+            r.add(node, f"{what}: crop needs {key!r} (x, y, width and height, in source pixels)")
+            continue
+        raw = r.scalar(items[key][1], f"{what}: crop.{key}")
+        if raw is None:
+            continue
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            r.add(items[key][1], f"{what}: crop.{key} must be a whole number of pixels, not {raw!r}")
+            continue
+        if value < 0 or (key in ("width", "height") and value == 0):
+            r.add(items[key][1], f"{what}: crop.{key} must be {'more than zero' if key in ('width', 'height') else 'zero or more'}")
+            continue
+        values[key] = value
+    if len(values) < 4:
+        return None
+    return Crop(values["x"], values["y"], values["width"], values["height"])
+
+
+def _speed(r: _Reader, node: yaml.Node, what: str) -> Fraction | None:
+    raw = r.scalar(node, f"{what}: speed")
+    if raw is None:
+        return None
+    try:
+        value = Fraction(Decimal(raw.strip()))
+    except (InvalidOperation, ValueError, OverflowError):
+        r.add(node, f"{what}: speed must be a number like 2 or 0.5, not {raw!r}")
+        return None
+    low, high = SPEED_RANGE
+    if not low <= value <= high:
+        r.add(node, f"{what}: speed {raw.strip()} is outside {float(low):g} to {float(high):g}")
+        return None
+    return value
 

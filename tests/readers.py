@@ -6,6 +6,7 @@ proves nothing.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -75,9 +76,8 @@ def decode(path: Path, keep: tuple[int, ...] = ()) -> Decoded:
                     result.chroma.append((int(min(u.min(), v.min())), int(max(u.max(), v.max()))))
                     result.frames += 1
                 elif isinstance(frame, av.AudioFrame):
-                    data = frame.to_ndarray()
                     result.samples += frame.samples
-                    pcm.append(data.reshape(-1, frame.samples) if data.ndim == 2 else data)
+                    pcm.append(channels(frame))
         if pcm:
             sound = np.concatenate([p.astype(np.float64) for p in pcm], axis=1)
             per_frame = round(48000 / rate) if result.audio_rate == 48000 else None
@@ -88,6 +88,27 @@ def decode(path: Path, keep: tuple[int, ...] = ()) -> Decoded:
                     chunk = mono[i * per_frame:(i + 1) * per_frame]
                     result.audio_rms.append(float(np.sqrt(np.mean(chunk ** 2))))
     return result
+
+
+def frame_lumas(path: Path) -> list[tuple[float, float]]:
+    """(time, mean luma) of every frame of a source, as PyAV decodes it."""
+    with av.open(str(path)) as container:
+        return [(float(f.time), float(_luma(f).mean())) for f in container.decode(video=0)]
+
+
+def shown_at(lumas: list[tuple[float, float]], k: int, rate: float = 25) -> float:
+    """The source frame a converter at ``rate`` shows as frame ``k``: ffmpeg's fps filter
+    gives each source frame the output slot nearest its time (halves up), and holds it until
+    the next."""
+    return [lu for (ts, lu) in lumas if math.floor(ts * rate + 0.5) <= k][-1]
+
+
+def channels(frame: av.AudioFrame) -> np.ndarray:
+    """Samples as (channels, samples), whether the format is planar or interleaved."""
+    data = frame.to_ndarray()
+    if frame.format.is_planar:
+        return data.reshape(-1, frame.samples)
+    return data.reshape(frame.samples, -1).T
 
 
 def _luma(frame: av.VideoFrame) -> np.ndarray:

@@ -7,14 +7,13 @@ import textwrap
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 
 from castkit._build import build
 from castkit._runner import FfmpegRunner
 from conftest import listing, sha256
-from readers import decode, have, melt, playdv
+from readers import decode, frame_lumas, have, melt, playdv, shown_at
 
 pytestmark = pytest.mark.e2e
 
@@ -23,16 +22,6 @@ def write_recipe(folder: Path, text: str) -> Path:
     path = folder / "cast.yaml"
     path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     return path
-
-
-def source_lumas(path: Path) -> list[tuple[float, float]]:
-    out = []
-    with av.open(str(path)) as c:
-        for frame in c.decode(video=0):
-            plane = frame.planes[0]
-            data = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
-            out.append((float(frame.time), float(data[:, : frame.width].mean())))
-    return out
 
 
 @pytest.fixture
@@ -97,9 +86,9 @@ def test_recipe_builds_the_whole_cast(cast_folder, ffmpeg_bin, cli, tmp_path):
     assert max(rms[starts[1] + 53: starts[2]]) == 0
     assert min(rms[odd][1:-1]) > 1000, "narration audible to the end of the longer voice-over"
     # The luma clip shows exactly the source's frames from 3 s to 7 s, in place.
-    shown = source_lumas(cast_folder / "captures" / "luma.ogv")
+    shown = frame_lumas(cast_folder / "captures" / "luma.ogv")
     for k in range(100):
-        expected = [lu for (ts, lu) in shown if round(ts * 25) <= 75 + k][-1]
+        expected = shown_at(shown, 75 + k)
         assert abs(d.lumas[starts[2] + k] - expected) < 1.6, f"luma clip frame {k}"
         # A grey picture has grey chroma everywhere (a frame-threaded Theora decoder once
         # left garbage chroma in the first frames after a seek).

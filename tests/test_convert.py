@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import WHEEL_FFMPEG, listing, sha256
-from readers import decode, have, melt, playdv
+from readers import decode, frame_lumas, have, melt, playdv, shown_at
 
 pytestmark = pytest.mark.e2e
 
@@ -149,22 +149,13 @@ def test_variable_rate_capture_holds_frames_like_a_player(tmp_path, media_files,
     src = media_files.luma_vfr
     out = tmp_path / "vfr.dv"
     assert cli("convert", src, "-o", out).code == 0
-    shown = []  # (time, luma) of every source frame, as PyAV decodes it
-    with av.open(str(src)) as c:
-        for frame in c.decode(video=0):
-            shown.append((float(frame.time), float(_plane_mean(frame))))
+    shown = frame_lumas(src)
     d = decode(out)
     assert d.frames == expected_frames(src, Fraction(25)) == 240
     for k, luma in enumerate(d.lumas):
-        expected = [lu for (ts, lu) in shown if round(ts * 25) <= k][-1]
+        expected = shown_at(shown, k)
         # Scaled and DV-compressed, so a little off; neighbouring frames differ by 4.
         assert abs(luma - expected) < 1.6, f"frame {k} ({k / 25:.2f} s)"
-
-
-def _plane_mean(frame) -> float:
-    plane = frame.planes[0]
-    data = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
-    return data[:, : frame.width].mean()
 
 
 def test_default_output_is_beside_the_input(tmp_path, media_files, wheel_ffmpeg, cli):

@@ -29,19 +29,22 @@ def capture(path="caps/take 1.ogv", size=(1366, 768), seconds=10, audio=True) ->
 
 
 def test_trimmed_capture_with_voice_to_pal():
+    # 2.5 s in is frame 62 (62.5 rounds to even) and 62 x 1920 samples: picture and sound are
+    # cut at the same frame boundary, counted from the start (no input seek: see clip_job).
     job = clip_job(capture(), DvTarget(), Path("out/seg.dv"), FFMPEG, trim=Trim(Fraction(5, 2), Fraction(4)))
     assert list(job.argv) == HEAD + [
-        "-format_whitelist", FORMATS, "-noaccurate_seek", "-protocol_whitelist", "file",
-        "-ss", "2.5", "-threads", "1", "-i", "file:caps/take 1.ogv",
+        "-format_whitelist", FORMATS, "-protocol_whitelist", "file", "-threads", "1",
+        "-i", "file:caps/take 1.ogv",
         "-filter_complex",
-        "[0:v]fps=fps=25[s0];[s0]trim=start=0[s1];[s1]setpts=PTS-STARTPTS[s2];"
+        "[0:v]fps=fps=25:start_time=0[s0];[s0]trim=start_frame=62[s1];[s1]setpts=PTS-STARTPTS[s2];"
         "[s2]tpad=stop=100:stop_mode=clone[s3];[s3]trim=end_frame=100[s4];"
         "[s4]scale=flags=lanczos:h=432:out_color_matrix=bt601:out_range=tv:w=720[s5];"
         "[s5]pad=color=black:h=576:w=720:x=0:y=72[s6];[s6]setsar=16/15[s7];[s7]format=yuv420p[s8];"
-        "[0:a]aresample=48000:async=1:first_pts=0[s9];"
-        "[s9]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s10];"
-        "[s10]apad=whole_len=192000[s11];[s11]atrim=end_sample=192000[s12]",
-        "-map", "[s8]", "-map", "[s12]", "-f", "dv", *PCM, "-vcodec", "dvvideo", "file:out/seg.dv",
+        "[0:a]aresample=48000:async=1:first_pts=0[s9];[s9]atrim=start_sample=119040[s10];"
+        "[s10]asetpts=PTS-STARTPTS[s11];"
+        "[s11]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s12];"
+        "[s12]apad=whole_len=192000[s13];[s13]atrim=end_sample=192000[s14]",
+        "-map", "[s8]", "-map", "[s14]", "-f", "dv", *PCM, "-vcodec", "dvvideo", "file:out/seg.dv",
     ]
     assert job.frames == 100 and job.output == Path("out/seg.dv")
 

@@ -1,0 +1,164 @@
+"""``castkit preview``: a storyboard of the cast, one tile per segment, without encoding it.
+
+Each clip's tile is the frame in the middle of its trimmed range, framed exactly as the cast
+will show it (crop, fit, bars: the same ``conform_video`` chain as the encode, then squared
+for the screen); each title's tile is its card. Under each tile: where the segment starts in
+the cast, how long it lasts, and what it is.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from ._build import check_recipe, effects_of
+from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, find_ffmpeg, safe_input_options
+from ._outputs import check_output
+from ._plan import Effects, Job, Plan, Trim, clip_frames, conform_video, trimmed_length
+from ._probe import MediaInfo
+from ._recipe import ClipSegment, TitleSegment, load_recipe
+from ._runner import FfmpegRunner, Runner, partial_path
+from ._target import DvTarget
+from ._timecode import format_time
+from ._titles import SUBTITLE_FONT, TITLE_FONT, render_card
+
+TILE_WIDTH = 320
+COLUMNS = 4
+_BOARD = (24, 26, 31)
+_INK = (235, 235, 235)
+_DIM = (150, 155, 165)
+
+
+@dataclass(frozen=True)
+class Tile:
+    index: int
+    start: Fraction  # in the cast
+    seconds: Fraction
+    caption: str
+    image: Path | None  # a frame extracted by ffmpeg; None for titles (drawn directly)
+    segment: ClipSegment | TitleSegment
+
+
+def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: DvTarget, out: Path,
+              ffmpeg: Ffmpeg, label: str) -> Job:
+    """One PNG: the source's frame at ``at`` seconds, framed as the cast shows it."""
+    ff = ffmpeg_module()
+    assert info.video is not None
+    source = ff.input(file_url(info.path), threads=1, **safe_input_options())
+    video = source.video
+    shape = info.video.shown_shape
+    if effects.crop is not None:
+        c = effects.crop
+        video = video.filter("crop", w=c.width, h=c.height, x=c.x, y=c.y, exact=1)
+        shape = (c.width, c.height, shape[2])
+    # The frame is found by counting frames, as the encode does (Ogg input seeking is not exact).
+    video = video.filter("fps", fps=str(target.fps), start_time=0)
+    video = video.filter("trim", start_frame=target.frames(at)).filter("setpts", "PTS-STARTPTS")
+    video = conform_video(video, shape, 1, target)
+    width, height = target.display_size
+    video = video.filter("scale", w=width, h=height).filter("setsar", "1")
+    node = ff.output(video, file_url(out), vframes=1, f="image2", vcodec="png")
+    return Job(label, tuple(compile_argv(node, ffmpeg)), out, 1, (info.path,))
+
+
+def plan_tiles(recipe, probes: dict[Path, MediaInfo], ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile], list[Job]]:
+    target = recipe.target
+    tiles, jobs = [], []
+    position = Fraction(0)
+    for index, seg in enumerate(recipe.segments, 1):
+        if isinstance(seg, TitleSegment):
+            frames = target.frames(seg.duration)
+            caption = f"title “{seg.title}”"
+            image = None
+        else:
+            info = probes[seg.clip]
+            trim = Trim(seg.start, seg.length(info.duration))
+            fx = effects_of(seg, probes)
+            frames = clip_frames(info, trim, target, fx.speed)
+            middle = seg.start + trimmed_length(info, trim) / 2
+            image = work / f"tile-{index:04d}.png"
+            jobs.append(frame_job(info, middle, fx, target, image, ffmpeg, f"frame for segment {index}"))
+            end = seg.start + trimmed_length(info, trim)
+            notes = [f"{format_time(seg.start)}–{format_time(end)}"]
+            if fx.speed != 1:
+                notes.append(f"×{float(fx.speed):g}")
+            if fx.crop:
+                notes.append(f"crop {fx.crop.width}x{fx.crop.height}+{fx.crop.x}+{fx.crop.y}")
+            if fx.mute:
+                notes.append("muted")
+            elif fx.voice:
+                notes.append(f"voice {fx.voice.path.name}")
+            caption = f"{seg.clip.name}  " + ", ".join(notes)
+        seconds = target.seconds(frames)
+        tiles.append(Tile(index, position, seconds, caption, image, seg))
+        position += seconds
+    return tiles, jobs
+
+
+def preview(
+    recipe_path: Path | str,
+    output: Path | str | None = None,
+    *,
+    force: bool = False,
+    runner: Runner | None = None,
+    ffmpeg: Ffmpeg | None = None,
+) -> Path:
+    recipe = load_recipe(recipe_path)
+    out = Path(output) if output is not None else recipe.output.with_name(recipe.output.stem + "-board.png")
+    ffmpeg = ffmpeg or find_ffmpeg()
+    checked = check_recipe(recipe, ffmpeg)
+    check_output(out, recipe.sources(), force, (".png",))
+    with tempfile.TemporaryDirectory(prefix="castkit-preview-") as work:
+        tiles, jobs = plan_tiles(recipe, checked.probes, ffmpeg, Path(work))
+        (runner or FfmpegRunner(workers=os.cpu_count() or 1)).run(Plan((tuple(jobs),)) if jobs else Plan())
+        board = draw_board(tiles, recipe.target, recipe.folder)
+        temp = partial_path(out)
+        try:
+            board.save(temp, format="PNG")
+            os.replace(temp, out)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+    return out
+
+
+def draw_board(tiles: list[Tile], target: DvTarget, base: Path) -> Image.Image:
+    width, height = target.display_size
+    tile_w = TILE_WIDTH
+    tile_h = round(TILE_WIDTH * height / width)
+    pad, caption_h = 16, 46
+    columns = min(COLUMNS, max(1, len(tiles)))
+    rows = (len(tiles) + columns - 1) // columns
+    board = Image.new("RGB", (pad + columns * (tile_w + pad), pad + rows * (tile_h + caption_h + pad)), _BOARD)
+    draw = ImageDraw.Draw(board)
+    bold = ImageFont.truetype(str(TITLE_FONT), 15)
+    regular = ImageFont.truetype(str(SUBTITLE_FONT), 13)
+    for n, tile in enumerate(tiles):
+        x = pad + (n % columns) * (tile_w + pad)
+        y = pad + (n // columns) * (tile_h + caption_h + pad)
+        if tile.image is not None:
+            with Image.open(tile.image) as im:
+                picture = im.convert("RGB").resize((tile_w, tile_h), Image.LANCZOS)
+        else:
+            seg = tile.segment
+            picture = render_card(seg.title, seg.subtitle, seg.style, (width, height), base)
+            picture = picture.resize((tile_w, tile_h), Image.LANCZOS)
+        board.paste(picture, (x, y))
+        draw.rectangle([x - 1, y - 1, x + tile_w, y + tile_h], outline=(70, 74, 82))
+        head = f"{tile.index}   {format_time(tile.start)}   +{float(tile.seconds):.2f} s"
+        draw.text((x, y + tile_h + 6), head, font=bold, fill=_INK)
+        draw.text((x, y + tile_h + 26), _fit(tile.caption, regular, tile_w), font=regular, fill=_DIM)
+    return board
+
+
+def _fit(text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(text + "…") > width:
+        text = text[:-1]
+    return text + "…"
