@@ -16,7 +16,6 @@ import tempfile
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable
 
 from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._join import ByteJoinJob, Part, manifest_path
@@ -204,6 +203,38 @@ class BuildPlan:
     segments: tuple[tuple[str, int, Path, bool], ...]  # (label, frames, file, cached)
 
 
+def _card_path(seg: TitleSegment, target: DvTarget, work: Path) -> Path:
+    return work / f"card-{_card_key(seg, target)}.png"
+
+
+def _segment_maker(seg, label: str, checked: Checked, ffmpeg: Ffmpeg, work: Path,
+                   settings: EncodeSettings):
+    """(frames, a function from output path and settings to the segment's job, and what
+    identifies the segment's inputs for the cache)."""
+    target = checked.recipe.target
+    if isinstance(seg, TitleSegment):
+        frames = target.frames(seg.duration)
+        card = _card_path(seg, target, work)
+        fx = Effects(fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out)
+
+        def make(out: Path, s: EncodeSettings = settings) -> Job:
+            return still_job(card, target.display_size, frames, target, out, ffmpeg,
+                             settings=s, label=label, effects=fx)
+
+        return frames, make, [_card_key(seg, target)]
+    info = checked.probes[seg.clip]
+    trim = Trim(seg.start, seg.length(info.duration))
+    fx = effects_of(seg, checked.probes)
+
+    def make(out: Path, s: EncodeSettings = settings) -> Job:  # noqa: F811 - one of two branches
+        return clip_job(info, target, out, ffmpeg, trim=trim, effects=fx, settings=s, label=label)
+
+    identity = [_file_identity(seg.clip)]
+    if fx.voice is not None:
+        identity.append(_file_identity(fx.voice.path))
+    return clip_frames(info, trim, target, fx.speed), make, identity
+
+
 def plan_build(
     checked: Checked,
     ffmpeg: Ffmpeg,
@@ -220,43 +251,25 @@ def plan_build(
     parts: list[Path] = []
     listing = []
     for index, seg in enumerate(recipe.segments, 1):
-        if isinstance(seg, TitleSegment):
-            frames = target.frames(seg.duration)
-            card = work / f"card-{_card_key(seg, target)}.png"
-            fx = Effects(fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out)
-            make = lambda out, s=settings, fx=fx: still_job(  # noqa: E731
-                card, target.display_size, frames, target, out, ffmpeg, settings=s,
-                label=f"segment {index}: {seg.label}", effects=fx,
-            )
-            identity = [_card_key(seg, target)]
-        else:
-            info = checked.probes[seg.clip]
-            trim = Trim(seg.start, seg.length(info.duration))
-            fx = effects_of(seg, checked.probes)
-            frames = clip_frames(info, trim, target, fx.speed)
-            make = lambda out, s=settings, i=info, t=trim, fx=fx: clip_job(  # noqa: E731
-                i, target, out, ffmpeg, trim=t, effects=fx, settings=s,
-                label=f"segment {index}: {seg.label}",
-            )
-            identity = [_file_identity(seg.clip)]
-            if fx.voice is not None:
-                identity.append(_file_identity(fx.voice.path))
+        label = f"segment {index}: {seg.label}"
+        frames, make, identity = _segment_maker(seg, label, checked, ffmpeg, work, settings)
         # The key ignores how ffmpeg runs (threads) and where it writes: only what it makes.
         reference = make(Path("segment.dv"), EncodeSettings())
         key = _key("segment", reference.argv[1:], identity, ffmpeg.version)
         part = work / f"segment-{key}.dv"
         cached = is_cached(part, frames)
         if not cached:
-            if isinstance(seg, TitleSegment) and not is_cached(card, None):
-                cards.append(CardJob(f"card for segment {index}", seg, target, recipe.folder, card))
-            encodes.append(make(part))
+            if isinstance(seg, TitleSegment):
+                card = _card_path(seg, target, work)
+                if not is_cached(card, None):
+                    cards.append(CardJob(f"card for segment {index}", seg, target, recipe.folder, card))
+            encodes.append((_cost(seg, frames, checked.probes), make(part)))
         parts.append(part)
-        listing.append((f"segment {index}: {seg.label}", frames, part, cached))
+        listing.append((label, frames, part, cached))
     total = sum(item[1] for item in listing)
-    label = f"join {len(parts)} segments"
     if container(output) == "dv":
         join = ByteJoinJob(
-            label,
+            f"join {len(parts)} segments",
             tuple(Part(path, path.name, frames * target.frame_bytes) for _, frames, path, _ in listing),
             output, manifest_path(work, output), total,
         )
@@ -265,8 +278,22 @@ def plan_build(
             parts, output.parent / f".{output.name}.concat.txt", total, output, ffmpeg,
             container=container(output),
         )
-    stages = tuple(stage for stage in (tuple(cards), tuple(encodes), (join,)) if stage)
+    # Longest first: with N workers the build ends soonest when big jobs do not start last.
+    encodes.sort(key=lambda item: -item[0])
+    stages = tuple(
+        stage for stage in (tuple(cards), tuple(job for _, job in encodes), (join,)) if stage
+    )
     return BuildPlan(Plan(stages), output, total, tuple(listing))
+
+
+def _cost(seg, frames: int, probes: dict[Path, MediaInfo]) -> float:
+    """A rough relative cost of encoding a segment: every frame is DV-encoded; a capture's
+    frames are also decoded and scaled, in proportion to its size."""
+    if isinstance(seg, TitleSegment):
+        return float(frames)
+    video = probes[seg.clip].video
+    pixels = video.width * video.height if video else 0
+    return frames * (1 + pixels / (720 * 576))
 
 
 def effects_of(seg: ClipSegment, probes: dict[Path, MediaInfo]) -> Effects:
@@ -360,9 +387,3 @@ def clean_cache(folder: Path) -> int:
     except OSError:
         pass  # something that is not castkit's is in there: leave it
     return removed
-
-
-def describe_plan(planned: BuildPlan, target: DvTarget) -> Iterable[str]:
-    for label, frames, _, cached in planned.segments:
-        note = " (cached)" if cached else ""
-        yield f"{label}: {frames} frames, {format_time(target.seconds(frames))}{note}"

@@ -208,8 +208,9 @@ def still_job(
     ff = ffmpeg_module()
     if frames <= 0:
         raise ValueError("a still lasts at least one frame")
+    # One picture, decoded and scaled once, then held for `frames` frames by conform_video.
     source = ff.input(
-        file_url(image), loop=1, framerate=_num(target.fps), f="image2", **safe_input_options()
+        file_url(image), framerate=_num(target.fps), f="image2", **safe_input_options()
     )
     return _conform(
         ff, source.video, None, (size[0], size[1], Fraction(1)), frames, target, output,
@@ -221,9 +222,6 @@ def conform_video(video: Any, shape: tuple[int, int, Fraction], frames: int, tar
                   effects: Effects = Effects()) -> Any:
     """Any picture stream -> exactly ``frames`` frames of ``target``'s size, pixels and format."""
     box = target.fit(*shape)
-    # Hold the last picture to the end (a capture's last frame lasts until its container
-    # ends; ffmpeg 5.1's fps filter stops at the last timestamp), then cut at exactly `frames`.
-    video = video.filter("tpad", stop_mode="clone", stop=frames).filter("trim", end_frame=frames)
     video = video.filter(
         "scale", w=box.width, h=box.height, flags="lanczos",
         out_color_matrix="bt601", out_range="tv",
@@ -233,6 +231,10 @@ def conform_video(video: Any, shape: tuple[int, int, Fraction], frames: int, tar
             "pad", w=target.width, h=target.height, x=box.x, y=box.y, color="black"
         )
     video = video.filter("setsar", _ratio(target.sar)).filter("format", target.pix_fmt)
+    # Hold the last picture to the end (a capture's last frame lasts until its container
+    # ends; ffmpeg 5.1's fps filter stops at the last timestamp; a title is one picture),
+    # then cut at exactly `frames`. After the scaling, so a held picture is scaled once.
+    video = video.filter("tpad", stop_mode="clone", stop=frames).filter("trim", end_frame=frames)
     fade_in, fade_out = target.frames(effects.fade_in), target.frames(effects.fade_out)
     if fade_in:
         video = video.filter("fade", type="in", start_frame=0, nb_frames=fade_in)

@@ -121,7 +121,7 @@ class Recipe:
 
     @property
     def folder(self) -> Path:
-        return self.path.parent
+        return self.path.parent.absolute()
 
     def sources(self) -> list[Path]:
         """Every file the recipe reads (captures, fonts, background images)."""
@@ -319,7 +319,8 @@ def load_recipe(path: Path | str) -> Recipe:
     for count, _ in enumerate(_count_nodes(root)):
         if count > MAX_NODES:
             raise RecipeError([Problem(name, 1, 1, f"the recipe expands to more than {MAX_NODES} values (anchors and aliases?)")])
-    return _read(root, _Reader(name, path.parent), path)
+    # Absolute, so that cache keys and printed commands do not depend on where castkit runs.
+    return _read(root, _Reader(name, path.parent.absolute()), path)
 
 
 def _read(root: yaml.Node, r: _Reader, path: Path) -> Recipe:
@@ -349,7 +350,7 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> Recipe:
                 r.add(node, f"aspect: {value!r} is not one of {', '.join(repr(a) for a in ASPECTS)}")
     target = DvTarget(standard, aspect)
 
-    output = path.parent / "build" / (path.stem + ".dv")
+    output = r.folder / "build" / (path.stem + ".dv")
     output_where = None
     if "output" in top:
         node = top["output"][1]
