@@ -37,9 +37,9 @@ def test_trimmed_capture_with_voice_to_pal():
         "-i", "file:caps/take 1.ogv",
         "-filter_complex",
         "[0:v]fps=fps=25:start_time=0[s0];[s0]trim=start_frame=62[s1];[s1]setpts=PTS-STARTPTS[s2];"
-        "[s2]tpad=stop=100:stop_mode=clone[s3];[s3]trim=end_frame=100[s4];"
-        "[s4]scale=flags=lanczos:h=432:out_color_matrix=bt601:out_range=tv:w=720[s5];"
-        "[s5]pad=color=black:h=576:w=720:x=0:y=72[s6];[s6]setsar=16/15[s7];[s7]format=yuv420p[s8];"
+        "[s2]scale=flags=lanczos:h=432:out_color_matrix=bt601:out_range=tv:w=720[s3];"
+        "[s3]pad=color=black:h=576:w=720:x=0:y=72[s4];[s4]setsar=16/15[s5];[s5]format=yuv420p[s6];"
+        "[s6]tpad=stop=100:stop_mode=clone[s7];[s7]trim=end_frame=100[s8];"
         "[0:a]aresample=48000:async=1:first_pts=0[s9];[s9]atrim=start_sample=119040[s10];"
         "[s10]asetpts=PTS-STARTPTS[s11];"
         "[s11]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s12];"
@@ -57,10 +57,10 @@ def test_silent_capture_to_ntsc_widescreen_avi():
         "-i", "file:wide.ogv",
         "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo",
         "-filter_complex",
-        "[0:v]fps=fps=30000/1001:start_time=0[s0];[s0]tpad=stop=60:stop_mode=clone[s1];"
-        "[s1]trim=end_frame=60[s2];"
-        "[s2]scale=flags=lanczos:h=480:out_color_matrix=bt601:out_range=tv:w=720[s3];"
-        "[s3]setsar=32/27[s4];[s4]format=yuv411p[s5];"
+        "[0:v]fps=fps=30000/1001:start_time=0[s0];"
+        "[s0]scale=flags=lanczos:h=480:out_color_matrix=bt601:out_range=tv:w=720[s1];"
+        "[s1]setsar=32/27[s2];[s2]format=yuv411p[s3];"
+        "[s3]tpad=stop=60:stop_mode=clone[s4];[s4]trim=end_frame=60[s5];"
         "[1:a]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s6];"
         "[s6]apad=whole_len=96096[s7];[s7]atrim=end_sample=96096[s8]",
         "-map", "[s5]", "-map", "[s8]", "-f", "avi", *PCM, "-vcodec", "dvvideo", "file:wide.avi",
@@ -71,13 +71,14 @@ def test_title_still_loops_into_exact_frames_with_silence():
     job = still_job(Path("card.png"), (768, 576), 100, DvTarget(), Path("t.dv"), FFMPEG,
                     settings=EncodeSettings(threads=1))
     assert list(job.argv) == HEAD + [
-        "-f", "image2", "-format_whitelist", FORMATS, "-framerate", "25", "-loop", "1",
+        "-f", "image2", "-format_whitelist", FORMATS, "-framerate", "25",
         "-protocol_whitelist", "file", "-i", "file:card.png",
         "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo",
         "-filter_complex",
-        "[0:v]tpad=stop=100:stop_mode=clone[s0];[s0]trim=end_frame=100[s1];"
-        "[s1]scale=flags=lanczos:h=576:out_color_matrix=bt601:out_range=tv:w=720[s2];"
-        "[s2]setsar=16/15[s3];[s3]format=yuv420p[s4];"
+        # One picture, scaled once, then held for 100 frames.
+        "[0:v]scale=flags=lanczos:h=576:out_color_matrix=bt601:out_range=tv:w=720[s0];"
+        "[s0]setsar=16/15[s1];[s1]format=yuv420p[s2];"
+        "[s2]tpad=stop=100:stop_mode=clone[s3];[s3]trim=end_frame=100[s4];"
         "[1:a]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s5];"
         "[s5]apad=whole_len=192000[s6];[s6]atrim=end_sample=192000[s7]",
         "-map", "[s4]", "-map", "[s7]", "-f", "dv", *PCM, "-threads", "1",
