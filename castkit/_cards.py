@@ -14,7 +14,7 @@ from ._recipe import style_files
 from ._runner import FfmpegRunner, Runner, partial_path
 from ._target import DvTarget
 from ._titles import TitleStyle, check_style, render_card
-from .errors import UsageError
+from .errors import UsageError, WorkError
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 CLIP_SUFFIXES = (".dv", ".avi")
@@ -47,14 +47,19 @@ def make_title(
         try:
             image.save(temp, format=IMAGE_FORMATS[output.suffix.lower()], quality=95)
             os.replace(temp, output)
-        except BaseException:
+        except BaseException as exc:
             temp.unlink(missing_ok=True)
+            if isinstance(exc, OSError):  # a full or read-only disk: one line, exit 1
+                raise WorkError(f"{output}: cannot write ({exc.strerror or exc})") from None
             raise
         return 0
     ffmpeg = ffmpeg or find_ffmpeg()
     with tempfile.TemporaryDirectory(prefix="castkit-title-") as work:
         card = Path(work) / "card.png"
-        image.save(card, format="PNG")
+        try:
+            image.save(card, format="PNG")
+        except OSError as exc:
+            raise WorkError(f"{card}: cannot write the title card ({exc.strerror or exc})") from None
         job: Job = still_job(
             card, target.display_size, frames, target, output, ffmpeg,
             container=container(output), label=f"title {title[:40]!r}",

@@ -7,7 +7,7 @@ from pathlib import Path
 from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._outputs import check_output, container
 from ._plan import EncodeSettings, Job, Plan, clip_job
-from ._probe import MediaInfo, probe
+from ._probe import MediaInfo, check_readable, probe
 from ._runner import FfmpegRunner, Runner
 from ._target import DvTarget
 
@@ -35,6 +35,9 @@ def convert(
 ) -> Job:
     """Convert ``source`` to DV at ``output`` and return the job that did it."""
     source = Path(source)
+    # The input first: "." or "captures/" is a folder to say so about, not a name to derive
+    # the default output from.
+    check_readable(source)
     out = Path(output) if output is not None else default_output(source)
     check_output(out, [source], force)
     ffmpeg = ffmpeg or find_ffmpeg()

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -145,8 +146,20 @@ def ffmpeg_module() -> Any:
 
     ffmpeg-python imports the ``future`` package's ``past.builtins``; importing it lazily keeps
     ``import castkit`` cheap and keeps that import out of commands that do not build graphs.
+
+    It is imported with the current folder off ``sys.path``: castkit is run in folders of media
+    that other people sent, and a ``ffmpeg.py``, ``past/`` or ``test.py`` there (the pattern of
+    CVE-2025-50817 in ``future``) must never be imported as code in place of the real packages.
     """
-    import ffmpeg  # noqa: PLC0415 - deliberate lazy import, see docstring
+    if "ffmpeg" not in sys.modules:
+        cwd = os.getcwd()
+        saved = list(sys.path)
+        sys.path[:] = [p for p in saved if p not in ("", ".") and os.path.abspath(p) != cwd]
+        try:
+            import ffmpeg  # noqa: PLC0415 - deliberate lazy import, see docstring
+        finally:
+            sys.path[:] = saved
+    import ffmpeg  # noqa: PLC0415 - already imported above (or by the caller): a dict lookup
 
     return ffmpeg
 

@@ -32,7 +32,7 @@ def check_output(
             f"use {', '.join(suffixes)}"
         )
     if "\n" in str(output) or "\r" in str(output):
-        raise UsageError(f"{output!r}: a line break in a file name is not supported")
+        raise UsageError(f"{str(output)!r}: a line break in a file name is not supported")
     for source in inputs:
         if same_file(output, source):
             raise UsageError(f"{output}: is one of the inputs; castkit never overwrites a source")

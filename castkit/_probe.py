@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,33 @@ def check_readable(path: Path) -> None:
         raise InputError(path, "cannot be read (permission denied)")
     if path.stat().st_size == 0:
         raise InputError(path, "is empty (0 bytes)")
+    _refuse_scripts(path)
+
+
+# Text files that make ffmpeg open *other* files or URLs: an HLS playlist or an ffconcat script
+# saved under a video's name is a known way to pull /etc/passwd (or any local file) into a
+# rendered video. ffmpeg's format whitelist already stops them; recognising them here gives the
+# user a message that says what the file is, the same with every ffmpeg version.
+_SCRIPTS = (
+    (b"#EXTM3U", "an HLS playlist"),
+    (b"ffconcat version", "an ffconcat script"),
+)
+
+
+def _refuse_scripts(path: Path) -> None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror})") from None
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    for magic, what in _SCRIPTS:
+        if head.startswith(magic):
+            raise InputError(
+                path,
+                f"is {what}, not a video; refused: it could make ffmpeg read other files "
+                "(castkit reads local media files only)",
+            )
 
 
 def probe(path: Path | str, ffmpeg: Ffmpeg, need_video: bool = True) -> MediaInfo:
@@ -122,13 +149,39 @@ def probe(path: Path | str, ffmpeg: Ffmpeg, need_video: bool = True) -> MediaInf
         raise InputError(path, "not a media file ffmpeg can read" + _reason(log))
     if need_video and info.video is None:
         raise InputError(path, "has no video stream")
+    if info.video is not None and _video_without_frames(log):
+        # ffmpeg found the stream's header but not one picture in it: encoding would fail
+        # late with a page of ffmpeg errors; say it now, before anything is encoded.
+        if need_video:
+            raise InputError(path, "its video stream holds no frames ffmpeg can decode (empty or broken)")
+        info = replace(info, video=None)
     if info.duration <= 0:
         raise InputError(path, "has no duration (no frames, or a broken file)")
     return info
 
 
+_NO_PARAMS = re.compile(r"Could not find codec parameters for stream (?P<idx>\d+) \(Video")
+_PROBED = re.compile(r"Format (?P<fmt>\S+) probed")
+
+
+def _video_without_frames(log: str) -> bool:
+    """True if the first video stream (the one castkit uses) has no decodable frame."""
+    first = next((s for s in _STREAM.finditer(log)
+                  if s["kind"] == "Video" and "(attached pic)" not in s["rest"]), None)
+    if first is None:
+        return False
+    return any(m["idx"] == first["idx"] for m in _NO_PARAMS.finditer(log))
+
+
 def _reason(log: str) -> str:
     """The last thing ffmpeg said about the input, for the user."""
+    refused = log.find("Format not on whitelist")
+    if refused >= 0:  # ffmpeg recognised a demuxer outside castkit's allow-list
+        probed = _PROBED.findall(log, 0, refused)
+        kind = f"a {probed[-1]!r} file" if probed else "a kind of file"
+        return f" (it is {kind}; castkit reads only the media formats it allows)"
+    if re.search(r": End of file\s*$", log, re.M):
+        return " (it ends before its first frame: cut short, or nothing was recorded)"
     for line in reversed(log.splitlines()):
         line = line.strip()
         if not line or line.startswith("[") and "@" in line and "trace" in line.lower():

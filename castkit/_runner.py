@@ -9,6 +9,7 @@ either with anything that has a ``run(plan)`` method.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import signal
 import subprocess
@@ -54,14 +55,43 @@ class DryRunRunner:
 
 
 def partial_path(output: Path) -> Path:
-    """A fresh, reserved temporary name beside ``output`` (same filesystem: rename is atomic)."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(
-        prefix=f".{output.name}.", suffix=PARTIAL_SUFFIX, dir=output.parent
-    )
+    """A fresh, reserved temporary name beside ``output`` (same filesystem: rename is atomic).
+
+    A folder that cannot be made or written (a file in the way, a read-only or full disk) is a
+    WorkError naming the folder: the system failed, not the user's command (exit 1).
+    """
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise WorkError(
+            f"{output.parent}: cannot create this folder: a file of that name is in the way"
+        ) from None
+    except OSError as exc:
+        raise WorkError(f"{output.parent}: cannot create this folder ({exc.strerror})") from None
+    try:
+        fd, name = tempfile.mkstemp(
+            prefix=f".{output.name}.", suffix=PARTIAL_SUFFIX, dir=output.parent
+        )
+    except OSError as exc:
+        raise WorkError(f"{output.parent}: cannot write here ({exc.strerror})") from None
     os.close(fd)
     os.chmod(name, _FILE_MODE)
     return Path(name)
+
+
+def _write_error(output: Path, exc: OSError) -> WorkError:
+    """An OSError met while producing ``output`` (a full disk, a vanished segment) as a
+    one-line WorkError naming the file it is about, instead of a traceback."""
+    where = exc.filename or output
+    return WorkError(f"{where}: {exc.strerror or exc} (while writing {output.name})")
+
+
+def _warn_stderr(message: str) -> None:
+    lines = message.splitlines() or [""]
+    sys.stderr.write("castkit: warning: " + lines[0] + "\n")
+    for line in lines[1:]:
+        sys.stderr.write("  " + line + "\n")
+    sys.stderr.flush()
 
 
 def _remove(path: Path) -> None:
@@ -83,6 +113,7 @@ class FfmpegRunner:
         self.progress = progress or Progress.quiet()
         self.workers = max(1, workers)
         self.on_done = on_done
+        self.warn = _warn_stderr  # tests replace it to collect warnings
         self._procs: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -106,12 +137,18 @@ class FfmpegRunner:
         pool = ThreadPoolExecutor(max_workers=min(self.workers, len(stage)))
         futures = [pool.submit(self._run_job, job) for job in stage]
         try:
-            done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-            failed = [f for f in done if f.exception() is not None]
-            if failed:
-                self._stop_all()
-                wait(futures)
-                raise failed[0].exception()  # type: ignore[misc]
+            pending = set(futures)
+            while pending:
+                # Short waits, not one long one: the kernel may hand Ctrl-C or SIGTERM to a
+                # worker thread, and Python's handler then runs only when the main thread
+                # runs Python code again; a blocked wait would delay the stop to the end of
+                # the stage, with every ffmpeg still encoding.
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+                failed = [f for f in done if f.exception() is not None]
+                if failed:
+                    self._stop_all()
+                    wait(futures)
+                    raise failed[0].exception()  # type: ignore[misc]
         except BaseException:
             self._stop_all()
             raise
@@ -130,23 +167,29 @@ class FfmpegRunner:
         if self._stopping.is_set():
             return
         if hasattr(job, "render"):  # done in-process: a title card, a byte join
-            note = job.render()
+            try:
+                note = job.render()
+            except OSError as exc:  # a full or read-only disk: the system failed (exit 1)
+                raise _write_error(job.output, exc) from None
             self.progress.finished(str(id(job)), job.label, job.frames, note or "drawn")
             return
-        for path, text in job.writes:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+        temp: Path | None = None
         try:
+            # Everything this job puts on disk (its concat list, its temporary output) is
+            # removed on every way out, an interruption included: only the renamed, finished
+            # output may stay.
+            for path, text in job.writes:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
             temp = partial_path(job.output)
-        except OSError as exc:
-            raise WorkError(f"{job.output.parent}: cannot write here ({exc.strerror})") from None
-        try:
             self._ffmpeg(job.with_output(temp), job)
             os.replace(temp, job.output)
-        except BaseException:
-            _remove(temp)
-            raise
+            temp = None
+        except OSError as exc:
+            raise _write_error(job.output, exc) from None
         finally:
+            if temp is not None:
+                _remove(temp)
             for path, _ in job.writes:
                 _remove(path)
         self.progress.finished(str(id(job)), job.label, job.frames)
@@ -156,21 +199,30 @@ class FfmpegRunner:
     def _ffmpeg(self, job: Job, original: Job) -> None:
         argv = [job.argv[0], "-progress", "pipe:1", "-nostats", *job.argv[1:]]
         tail: collections.deque[str] = collections.deque(maxlen=40)
-        try:
-            proc = subprocess.Popen(
-                argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                # Its own process group: a Ctrl-C reaches castkit, which stops ffmpeg itself
-                # after it has decided what to clean up.
-                start_new_session=True,
-            )
-        except OSError as exc:
-            raise WorkError(f"cannot start {argv[0]}: {exc.strerror}") from None
-        with self._lock:
-            self._procs.add(proc)
-        reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
-        reader.start()
+        proc: subprocess.Popen | None = None
+        reader = None
         key = str(id(original))
         try:
+            # From the moment ffmpeg exists, every way out (Ctrl-C and SIGTERM included) goes
+            # through _kill: no ffmpeg outlives castkit.
+            with _signals_held():
+                try:
+                    proc = subprocess.Popen(
+                        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE,
+                        # Its own process group: a Ctrl-C reaches castkit, which stops ffmpeg
+                        # itself after it has decided what to clean up.
+                        start_new_session=True,
+                    )
+                except OSError as exc:
+                    raise WorkError(f"cannot start {argv[0]}: {exc.strerror}") from None
+                with self._lock:
+                    self._procs.add(proc)
+                    stopping = self._stopping.is_set()
+            if stopping:  # _stop_all ran between this job's start and its Popen
+                proc.terminate()
+            reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
+            reader.start()
             assert proc.stdout is not None
             for raw in proc.stdout:
                 line = raw.decode("ascii", "replace").strip()
@@ -181,20 +233,28 @@ class FfmpegRunner:
                         pass
             proc.wait()
         except BaseException:
-            _kill(proc)
+            if proc is not None:
+                _kill(proc)
             raise
         finally:
-            reader.join(timeout=5)
+            if reader is not None:
+                reader.join(timeout=5)
             with self._lock:
                 self._procs.discard(proc)
         if self._stopping.is_set() and proc.returncode != 0:
             raise Interrupted("stopped")
         if proc.returncode != 0:
-            why = "was killed" if proc.returncode < 0 else ""
-            raise FfmpegFailed(
-                original.label + (f" (ffmpeg {why})" if why else ""),
-                proc.returncode,
-                stderr_tail("\n".join(tail)),
+            raise FfmpegFailed(original.label, proc.returncode, stderr_tail("\n".join(tail)))
+        said = stderr_tail("\n".join(tail), lines=6)
+        if said:
+            # castkit runs ffmpeg at -loglevel error, where a clean input gets no comment. What
+            # it said while still succeeding is damage it worked around (a capture cut short,
+            # a corrupt page): the output holds what could be decoded, and the user must know.
+            if self.progress.mode == "bar":  # start the warning on a line of its own
+                self.progress.stream.write("\r\x1b[K")
+            self.warn(
+                f"{original.label}: ffmpeg reported damage in the input (cut short or "
+                f"corrupt?); the output holds what could be decoded:\n{said}"
             )
 
 
@@ -214,12 +274,43 @@ def _kill(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+# Signals that arrived while the main thread was starting and registering an ffmpeg; see
+# _signals_held. Touched only in the main thread (Python runs signal handlers there).
+_held: list[int] = []
+_holding = 0
+
+
+def _stop_handler(signum, frame):  # noqa: ARG001
+    if _holding:
+        _held.append(signum)
+        return
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold back Ctrl-C and SIGTERM (with the handler below installed) while a child is being
+    started and registered: raised between Popen's return and the registration, the stop
+    would leave an ffmpeg that nobody knows about. The stop happens right after, in full."""
+    global _holding
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals interrupt the main thread only; it stops the registered children
+        return
+    _holding += 1
+    try:
+        yield
+    finally:
+        _holding -= 1
+        if not _holding and _held:
+            _held.clear()
+            raise KeyboardInterrupt
+
+
 def install_sigterm_handler() -> None:
-    """Turn SIGTERM into the same orderly stop as Ctrl-C (children stopped, temps removed)."""
-
-    def _handler(signum, frame):  # noqa: ARG001
-        raise KeyboardInterrupt
-
+    """Turn SIGTERM into the same orderly stop as Ctrl-C (children stopped, temps removed),
+    and let both wait for the few lines that start and register a child."""
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _handler)
+        signal.signal(signal.SIGTERM, _stop_handler)
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _stop_handler)
 

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from pathlib import Path
-from typing import Sequence
 
-from . import __version__
+
+def _forget_current_folder() -> None:
+    """``python -m castkit`` puts the current folder first on ``sys.path``, so a ``yaml.py``,
+    ``argparse.py``, ``PIL/`` or ``test.py`` (the pattern of CVE-2025-50817) in a folder of
+    captures someone sent would be imported as code. castkit imports nothing from the folder it
+    works in: drop that entry, as ``python -P`` would. Runs before castkit's other imports."""
+    main_module = sys.modules.get("__main__")
+    spec = getattr(main_module, "__spec__", None)
+    if getattr(spec, "name", None) != "castkit.__main__" or not sys.path:
+        return
+    first = sys.path[0]
+    if first in ("", ".") or os.path.abspath(first) == os.getcwd():
+        del sys.path[0]
+
+
+_forget_current_folder()
+
+import argparse  # noqa: E402 - after the sys.path fix above, on purpose
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Sequence  # noqa: E402
+
+from . import __version__  # noqa: E402
 from ._ffmpeg import find_ffmpeg
 from ._progress import Progress
 from ._runner import FfmpegRunner, install_sigterm_handler
@@ -43,15 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     p = sub.add_parser("convert", help="convert one capture to DV")
-    p.add_argument("input", type=Path, metavar="INPUT")
-    p.add_argument("-o", "--output", type=Path, metavar="OUTPUT",
+    p.add_argument("input", type=_local_path, metavar="INPUT")
+    p.add_argument("-o", "--output", type=_local_path, metavar="OUTPUT",
                    help=".dv (raw DV) or .avi (DV in AVI); default: INPUT with .dv")
     _target_options(p)
     _common(p)
 
     p = sub.add_parser("title", help="draw one title card, as an image or a DV clip")
     p.add_argument("text", metavar="TEXT")
-    p.add_argument("-o", "--output", type=Path, metavar="OUTPUT", default=None,
+    p.add_argument("-o", "--output", type=_local_path, metavar="OUTPUT", default=None,
                    help=".png/.jpg for the still, .dv/.avi for a clip (default: title.dv)")
     p.add_argument("--subtitle", metavar="TEXT")
     p.add_argument("--duration", default="4", metavar="SECONDS",
@@ -60,12 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--background", default=TitleStyle.background, metavar="COLOR|IMAGE",
                    help=f"a colour (CSS name or #rrggbb) or an image file (default: {TitleStyle.background})")
     p.add_argument("--color", default=TitleStyle.color, metavar="COLOR", help="text colour (default: white)")
-    p.add_argument("--font", type=Path, metavar="FILE", help="a .ttf/.otf font (default: DejaVu Sans)")
+    p.add_argument("--font", type=_local_path, metavar="FILE", help="a .ttf/.otf font (default: DejaVu Sans)")
     _common(p)
 
     p = sub.add_parser("build", help="build the whole cast from a recipe")
-    p.add_argument("recipe", type=Path, metavar="RECIPE")
-    p.add_argument("-o", "--output", type=Path, metavar="OUTPUT", help="overrides the recipe's output")
+    p.add_argument("recipe", type=_local_path, metavar="RECIPE")
+    p.add_argument("-o", "--output", type=_local_path, metavar="OUTPUT", help="overrides the recipe's output")
     p.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="JOBS",
                    help="segments encoded side by side (default: one per CPU core)")
     p.add_argument("--dry-run", action="store_true",
@@ -73,19 +92,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-cache", action="store_true", help="encode every segment again")
     _common(p)
 
+    p = sub.add_parser("preview", help="a storyboard of the cast as a PNG, without encoding it")
+    p.add_argument("recipe", type=_local_path, metavar="RECIPE")
+    p.add_argument("-o", "--output", type=_local_path, metavar="BOARD.png",
+                   help="default: beside the cast, named CAST-board.png")
+    _common(p)
+
     p = sub.add_parser("cache", help="manage the segment cache")
     cache_sub = p.add_subparsers(dest="cache_command", metavar="ACTION", parser_class=_Parser)
     cache_sub.required = True
     clean = cache_sub.add_parser("clean", help="drop cached segments")
-    clean.add_argument("recipe", type=Path, nargs="?", metavar="RECIPE",
+    clean.add_argument("recipe", type=_local_path, nargs="?", metavar="RECIPE",
                        help="the recipe whose cache to drop (default: $CASTKIT_CACHE_DIR or ./.castkit-cache)")
 
     p = sub.add_parser("probe", help="what castkit sees in media files")
-    p.add_argument("files", type=Path, nargs="+", metavar="FILE")
+    p.add_argument("files", type=_local_path, nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
     sub.add_parser("doctor", help="which ffmpeg castkit uses and whether it has what castkit needs")
     return parser
+
+
+# castkit hands ffmpeg every path as a file: URL, so "concat:a|b" or "a:b.ogv" are just odd
+# local names; something spelled like a URL is almost surely meant as one, and is refused.
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def _local_path(text: str) -> Path:
+    """A file name from the command line: local files only, one line, not empty."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty file name")
+    if _URL.match(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is a URL; castkit reads and writes local files only")
+    if "\n" in text or "\r" in text or "\0" in text:
+        # Messages name files on one line, and concat lists and printed commands are line based.
+        raise argparse.ArgumentTypeError(f"{text!r}: a line break in a file name is not supported")
+    return Path(text)
 
 
 def _positive_int(text: str) -> int:
@@ -99,8 +141,13 @@ def _positive_int(text: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run castkit; returns the exit status (0 done, 1 work failed, 2 bad usage or input,
+    130 stopped) and never raises: every failure is one message on stderr, never a traceback."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, --version, or a usage error argparse has printed
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
     install_sigterm_handler()
     try:
         return _COMMANDS[args.command](args)
@@ -114,6 +161,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `castkit probe ... | head`: the reader left; nothing to report.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except OSError as error:
+        # The system refused something no layer below put in words (a full disk, a folder
+        # that vanished): still one line naming the file, and the "system failed" status.
+        where = f"{error.filename}: " if error.filename else ""
+        _say(f"{where}{error.strerror or error}")
+        return 1
+    except Exception as error:  # noqa: BLE001 - the last guard of "never a traceback"
+        if os.environ.get("CASTKIT_DEBUG"):
+            raise
+        _say(f"internal error: {type(error).__name__}: {error}\n"
+             "this is a bug in castkit; run again with CASTKIT_DEBUG=1 to see where")
         return 1
 
 
@@ -160,6 +219,10 @@ def _title(args: argparse.Namespace) -> int:
         raise UsageError(f"--duration: {exc}") from None
     if seconds <= 0:
         raise UsageError("--duration must be more than zero")
+    from ._recipe import MAX_SECONDS
+
+    if seconds > MAX_SECONDS:  # a day of title card is a typo, and 300 GB of DV
+        raise UsageError(f"--duration {format_time(seconds)} is longer than a day")
     output = args.output or Path("title.dv")
     style = TitleStyle(background=args.background, color=args.color, font=args.font)
     target = _target(args)
@@ -174,7 +237,7 @@ def _title(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from ._build import build, describe_plan
+    from ._build import build
     from ._runner import DryRunRunner
 
     runner = DryRunRunner() if args.dry_run else FfmpegRunner(progress=_progress(args), workers=args.jobs or (os.cpu_count() or 1))
@@ -187,6 +250,15 @@ def _build(args: argparse.Namespace) -> int:
 
         target = load_recipe(args.recipe).target
         _done(f"{planned.output} ({planned.frames} frames, {format_time(target.seconds(planned.frames))}, {target.name})")
+    return 0
+
+
+def _preview(args: argparse.Namespace) -> int:
+    from ._preview import preview
+
+    out = preview(args.recipe, args.output, force=args.force, runner=FfmpegRunner(progress=_progress(args), workers=os.cpu_count() or 1))
+    if not args.quiet:
+        _done(f"{out} (storyboard)")
     return 0
 
 
@@ -218,7 +290,7 @@ def _probe(args: argparse.Namespace) -> int:
             failures.append(error)
     if args.json:
         print(json.dumps([info.as_dict() for info in infos], indent=2))
-    else:
+    elif infos:
         print("\n\n".join(describe(info) for info in infos))
     for error in failures:
         _say(str(error))
@@ -238,6 +310,7 @@ _COMMANDS = {
     "title": _title,
     "build": _build,
     "cache": _cache,
+    "preview": _preview,
     "probe": _probe,
     "doctor": _doctor,
 }

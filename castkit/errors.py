@@ -15,6 +15,7 @@ for any of these. The library never imports the CLI.
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -88,7 +89,15 @@ class FfmpegFailed(WorkError):
         self.returncode = returncode
         self.stderr_tail = stderr_tail
         detail = f"\n{stderr_tail.rstrip()}" if stderr_tail.strip() else ""
-        super().__init__(f"ffmpeg failed ({returncode}) while {what}{detail}")
+        if returncode < 0:  # a signal, not ffmpeg's own verdict: say which (OOM killer, kill -9)
+            try:
+                name = signal.Signals(-returncode).name
+            except ValueError:
+                name = f"signal {-returncode}"
+            head = f"ffmpeg was killed ({name}) during {what}; nothing was written"
+        else:
+            head = f"ffmpeg failed ({returncode}) while {what}"
+        super().__init__(head + detail)
 
 
 class Interrupted(WorkError):
