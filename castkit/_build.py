@@ -26,7 +26,7 @@ from ._plan import (
 )
 from ._probe import MediaInfo, probe
 from ._recipe import ClipSegment, Recipe, TitleSegment, load_recipe, style_files
-from ._runner import FfmpegRunner, Runner, partial_path
+from ._runner import FfmpegRunner, Runner, write_atomically
 from ._target import DvTarget
 from ._timecode import format_time
 from ._titles import check_style, layout_card, render_card
@@ -55,13 +55,7 @@ class CardJob:
             self.segment.title, self.segment.subtitle, self.segment.style,
             self.target.display_size, self.base,
         )
-        temp = partial_path(self.output)
-        try:
-            image.save(temp, format="PNG")
-            os.replace(temp, self.output)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
+        write_atomically(self.output, lambda temp: image.save(temp, format="PNG"))
 
     def shell(self) -> str:
         seg, style = self.segment, self.segment.style
@@ -112,6 +106,9 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg) -> Checked:
                     at = seg.audio_where or seg.where
                     problems.append(at.problem(f"audio {_shown(recipe, seg.audio)}: {exc.reason}"))
         else:
+            if recipe.target.frames(seg.duration) < 1:
+                problems.append(seg.where.problem(
+                    f"the title lasts {float(seg.duration):g} s, less than one frame"))
             try:
                 check_style(seg.style, recipe.folder)
                 layout_card(seg.title, seg.subtitle, seg.style, recipe.target.display_size, recipe.folder)

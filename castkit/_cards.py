@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from fractions import Fraction
 from pathlib import Path
@@ -11,7 +10,7 @@ from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._outputs import check_output, container
 from ._plan import Job, Plan, still_job
 from ._recipe import style_files
-from ._runner import FfmpegRunner, Runner, partial_path
+from ._runner import FfmpegRunner, Runner, write_atomically
 from ._target import DvTarget
 from ._titles import TitleStyle, check_style, render_card
 from .errors import UsageError, WorkError
@@ -43,15 +42,8 @@ def make_title(
         raise UsageError(f"--duration {float(seconds):g} is shorter than one frame")
     image = render_card(title, subtitle, style, target.display_size)
     if output.suffix.lower() in IMAGE_FORMATS:
-        temp = partial_path(output)
-        try:
-            image.save(temp, format=IMAGE_FORMATS[output.suffix.lower()], quality=95)
-            os.replace(temp, output)
-        except BaseException as exc:
-            temp.unlink(missing_ok=True)
-            if isinstance(exc, OSError):  # a full or read-only disk: one line, exit 1
-                raise WorkError(f"{output}: cannot write ({exc.strerror or exc})") from None
-            raise
+        kind = IMAGE_FORMATS[output.suffix.lower()]
+        write_atomically(output, lambda temp: image.save(temp, format=kind, quality=95))
         return 0
     ffmpeg = ffmpeg or find_ffmpeg()
     with tempfile.TemporaryDirectory(prefix="castkit-title-") as work:

@@ -23,7 +23,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._runner import partial_path
+from ._runner import partial_path, write_atomically
 
 _CHUNK = 64 * 1024 * 1024
 
@@ -66,18 +66,15 @@ class ByteJoinJob:
         return "joined"
 
     def _join(self) -> None:
-        temp = partial_path(self.output)
-        try:
+        def write(temp: Path) -> None:
             offset = 0
             with open(temp, "wb") as out:
                 for part in self.parts:
                     with open(part.path, "rb") as src:
                         _copy(src.fileno(), out.fileno(), part.size, offset)
                     offset += part.size
-            os.replace(temp, self.output)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
+
+        write_atomically(self.output, write)
 
     def _patch(self, changed: list[int]) -> None:
         temp = partial_path(self.output)
@@ -102,13 +99,7 @@ class ByteJoinJob:
             "stat": [st.st_size, st.st_ino, st.st_mtime_ns],
             "parts": layout,
         }
-        temp = partial_path(self.manifest)
-        try:
-            temp.write_text(json.dumps(data), encoding="utf-8")
-            os.replace(temp, self.manifest)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
+        write_atomically(self.manifest, lambda temp: temp.write_text(json.dumps(data), encoding="utf-8"))
 
 
 def manifest_path(cache: Path, output: Path) -> Path:
@@ -128,11 +119,13 @@ def _read_manifest(path: Path) -> dict | None:
 
 
 def _untouched(output: Path, manifest: dict) -> bool:
+    """The cast castkit wrote last time, unchanged and the cast's alone (patching a file with
+    other hard links would change the user's copy of an earlier version too)."""
     try:
         st = output.stat()
     except OSError:
         return False
-    return manifest.get("output") == str(output.resolve()) and manifest.get("stat") == [
+    return st.st_nlink == 1 and manifest.get("output") == str(output.resolve()) and manifest.get("stat") == [
         st.st_size, st.st_ino, st.st_mtime_ns,
     ]
 

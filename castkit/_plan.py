@@ -19,6 +19,7 @@ from typing import Any, Sequence
 from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, safe_input_options
 from ._probe import MediaInfo
 from ._target import AUDIO_CHANNELS, AUDIO_RATE, DvTarget
+from .errors import UsageError
 
 # Raised whenever a change would alter the bytes castkit writes for the same job (cache keys).
 FORMAT_VERSION = 1
@@ -288,7 +289,7 @@ def concat_list(parts: Sequence[Path]) -> str:
     for part in parts:
         text = str(Path(part).absolute())
         if "\n" in text or "\r" in text:
-            raise ValueError(f"{text!r}: a line break in a file name cannot be joined")
+            raise UsageError(f"{text!r}: a line break in a file name cannot be joined")
         lines.append("file " + _concat_quote(file_url(text)))
     return "\n".join(lines) + "\n"
 

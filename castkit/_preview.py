@@ -22,7 +22,7 @@ from ._outputs import check_output
 from ._plan import Effects, Job, Plan, Trim, clip_frames, conform_video, trimmed_length
 from ._probe import MediaInfo
 from ._recipe import ClipSegment, TitleSegment, load_recipe
-from ._runner import FfmpegRunner, Runner, partial_path
+from ._runner import FfmpegRunner, Runner, write_atomically
 from ._target import DvTarget
 from ._timecode import format_time
 from ._titles import SUBTITLE_FONT, TITLE_FONT, render_card
@@ -117,13 +117,7 @@ def preview(
         tiles, jobs = plan_tiles(recipe, checked.probes, ffmpeg, Path(work))
         (runner or FfmpegRunner(workers=os.cpu_count() or 1)).run(Plan((tuple(jobs),)) if jobs else Plan())
         board = draw_board(tiles, recipe.target, recipe.folder)
-        temp = partial_path(out)
-        try:
-            board.save(temp, format="PNG")
-            os.replace(temp, out)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
+        write_atomically(out, lambda temp: board.save(temp, format="PNG"))
     return out
 
 

@@ -240,7 +240,11 @@ class _Reader:
         if "\n" in value or "\r" in value or "\0" in value:
             self.add(node, f"{what}: a file name cannot contain line breaks")
             return None
-        path = Path(value).expanduser()
+        try:
+            path = Path(value).expanduser()
+        except RuntimeError:  # ~someone, for a user this machine does not have
+            self.add(node, f"{what}: {value!r} names the home folder of an unknown user")
+            return None
         return path if path.is_absolute() else self.folder / path
 
 
@@ -289,7 +293,8 @@ def load_recipe(path: Path | str) -> Recipe:
     try:
         if path.is_dir():
             raise InputError(path, "is a folder, not a recipe")
-        raw = path.read_bytes()
+        with path.open("rb") as f:  # bounded: a recipe named /dev/zero must not fill memory
+            raw = f.read(MAX_RECIPE_BYTES + 1)
     except FileNotFoundError:
         raise InputError(path, "no such recipe") from None
     except PermissionError:

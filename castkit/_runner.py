@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -49,8 +50,13 @@ class DryRunRunner:
         self.stream = stream if stream is not None else sys.stdout
 
     def run(self, plan: Plan) -> None:
+        made: set[Path] = set()
         for job in plan.jobs:
-            self.stream.write(f"# {job.label}\n{job.shell()}\n")
+            folders = [job.output.parent] + [path.parent for path, _ in getattr(job, "writes", ())]
+            new = [f for f in dict.fromkeys(folders) if f not in made]
+            made.update(new)
+            mkdir = shlex.join(["mkdir", "-p", *map(str, new)]) + "\n" if new else ""
+            self.stream.write(f"# {job.label}\n{mkdir}{job.shell()}\n")
         self.stream.flush()
 
 
@@ -77,6 +83,20 @@ def partial_path(output: Path) -> Path:
     os.close(fd)
     os.chmod(name, _FILE_MODE)
     return Path(name)
+
+
+def write_atomically(output: Path, write: Callable[[Path], object]) -> None:
+    """``write(temp)`` to a reserved name beside ``output``, then rename it to ``output``; on
+    any failure the temporary file goes and ``output`` is as it was."""
+    temp = partial_path(output)
+    try:
+        write(temp)
+        os.replace(temp, output)
+    except BaseException as exc:
+        temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full or read-only disk: one line, exit 1
+            raise _write_error(output, exc) from None
+        raise
 
 
 def _write_error(output: Path, exc: OSError) -> WorkError:

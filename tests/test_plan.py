@@ -106,7 +106,9 @@ def test_paths_that_look_like_options_or_protocols_stay_files():
 def test_concat_list_refuses_line_breaks():
     import pytest
 
-    with pytest.raises(ValueError):
+    from castkit.errors import UsageError
+
+    with pytest.raises(UsageError):
         concat_list([Path("/a\nfile '/etc/passwd'.dv")])
 
 
