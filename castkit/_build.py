@@ -16,6 +16,7 @@ import tempfile
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
+from typing import Iterable
 
 from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._join import ByteJoinJob, Part, manifest_path
@@ -25,7 +26,7 @@ from ._plan import (
     still_job,
 )
 from ._probe import MediaInfo, probe
-from ._recipe import ClipSegment, Recipe, TitleSegment, load_recipe, style_files
+from ._recipe import ClipSegment, Recipe, TitleSegment, read_recipe, style_files
 from ._runner import FfmpegRunner, Runner, write_atomically
 from ._target import DvTarget
 from ._timecode import format_time
@@ -78,9 +79,10 @@ class Checked:
     probes: dict[Path, MediaInfo]
 
 
-def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg) -> Checked:
-    """Open every source, check every trim and style; RecipeError with all problems at once."""
-    problems: list[Problem] = []
+def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:
+    """Open every source, check every trim and style; RecipeError with all problems at once
+    (``problems`` already found in the recipe's text included)."""
+    problems = list(problems)
     probes: dict[Path, MediaInfo] = {}
     failed: dict[Path, str] = {}
     for seg in recipe.segments:
@@ -328,11 +330,11 @@ def build(
     ffmpeg: Ffmpeg | None = None,
 ) -> BuildPlan:
     """Build the cast a recipe describes. Returns the plan it ran (or printed)."""
-    recipe = load_recipe(recipe_path)
+    recipe, problems = read_recipe(recipe_path)
     if output is not None:
         recipe = replace(recipe, output=Path(output), output_where=None)
     ffmpeg = ffmpeg or find_ffmpeg()
-    checked = check_recipe(recipe, ffmpeg)
+    checked = check_recipe(recipe, ffmpeg, problems)
     check_output(recipe.output, recipe.sources(), force or dry_run)
     workers = workers or os.cpu_count() or 1
     # Jobs side by side share the cores rather than fight over them.

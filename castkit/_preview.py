@@ -21,7 +21,7 @@ from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, find_ffmpeg,
 from ._outputs import check_output
 from ._plan import Effects, Job, Plan, Trim, clip_frames, conform_video, trimmed_length
 from ._probe import MediaInfo
-from ._recipe import ClipSegment, TitleSegment, load_recipe
+from ._recipe import ClipSegment, TitleSegment, read_recipe
 from ._runner import FfmpegRunner, Runner, write_atomically
 from ._target import DvTarget
 from ._timecode import format_time
@@ -108,10 +108,10 @@ def preview(
     runner: Runner | None = None,
     ffmpeg: Ffmpeg | None = None,
 ) -> Path:
-    recipe = load_recipe(recipe_path)
+    recipe, problems = read_recipe(recipe_path)
     out = Path(output) if output is not None else recipe.output.with_name(recipe.output.stem + "-board.png")
     ffmpeg = ffmpeg or find_ffmpeg()
-    checked = check_recipe(recipe, ffmpeg)
+    checked = check_recipe(recipe, ffmpeg, problems)
     check_output(out, recipe.sources(), force, (".png",))
     with tempfile.TemporaryDirectory(prefix="castkit-preview-") as work:
         tiles, jobs = plan_tiles(recipe, checked.probes, ffmpeg, Path(work))

@@ -288,6 +288,16 @@ def _count_nodes(node: yaml.Node) -> Iterator[None]:
 
 def load_recipe(path: Path | str) -> Recipe:
     """Read and check a recipe's text (not its sources). Raises RecipeError with every problem."""
+    recipe, problems = read_recipe(path)
+    if problems:
+        raise RecipeError(problems)
+    return recipe
+
+
+def read_recipe(path: Path | str) -> tuple[Recipe, list[Problem]]:
+    """A recipe and the problems found in its text, so that a caller can add the problems of
+    its sources and report them all together. Broken segments are left out of the recipe; a
+    recipe that cannot be read at all (YAML syntax, too large) raises RecipeError."""
     path = Path(path)
     name = str(path)
     try:
@@ -328,7 +338,7 @@ def load_recipe(path: Path | str) -> Recipe:
     return _read(root, _Reader(name, path.parent.absolute()), path)
 
 
-def _read(root: yaml.Node, r: _Reader, path: Path) -> Recipe:
+def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem]]:
     top = r.mapping(root, "recipe", TOP_KEYS) or {}
 
     if "version" in top:
@@ -389,9 +399,7 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> Recipe:
                 if seg is not None:
                     segments.append(seg)
 
-    if r.problems:
-        raise RecipeError(r.problems)
-    return Recipe(path, target, output, base_style, tuple(segments), output_where)
+    return Recipe(path, target, output, base_style, tuple(segments), output_where), r.problems
 
 
 def _style(r: _Reader, node: yaml.Node, base: TitleStyle, what: str, items=None) -> TitleStyle | None:

@@ -217,3 +217,32 @@ def test_a_cast_changed_by_hand_is_rebuilt_whole(cast_folder, wheel_ffmpeg):
         f.write(b"\0" * 1000)
     build(recipe, force=True)
     assert sha256(out) == digest, "the whole cast was written again, not patched"
+
+
+def test_cache_follows_style_target_and_ffmpeg_version(cast_folder, wheel_ffmpeg):
+    from castkit._ffmpeg import find_ffmpeg
+
+    recipe = write_recipe(cast_folder, """
+        segments:
+          - title: Styled
+            duration: 0.5
+            background: navy
+          - clip: captures/silent.ogv
+            duration: 0.5
+    """)
+    build(recipe)
+    restyled = CountingRunner()
+    recipe.write_text(recipe.read_text().replace("navy", "maroon"))
+    build(recipe, runner=restyled, force=True)
+    assert restyled.ran == ["card for segment 1", "segment 1: title 'Styled'", "join 2 segments"]
+
+    retargeted = CountingRunner()
+    recipe.write_text("aspect: 16:9\n" + recipe.read_text())
+    build(recipe, runner=retargeted, force=True)
+    assert retargeted.ran == [
+        "card for segment 1", "segment 2: clip silent.ogv", "segment 1: title 'Styled'", "join 2 segments"]
+
+    real = find_ffmpeg()
+    upgraded = CountingRunner()
+    build(recipe, runner=upgraded, force=True, ffmpeg=type(real)(real.path, real.found_by, "99.0-upgraded"))
+    assert upgraded.ran == ["segment 2: clip silent.ogv", "segment 1: title 'Styled'", "join 2 segments"]

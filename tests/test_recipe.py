@@ -184,15 +184,27 @@ def test_missing_recipe_is_an_input_error(tmp_path):
     assert "nope.yaml" in str(info.value) and info.value.exit_status == 2
 
 
-def test_cli_reports_recipe_problems_and_encodes_nothing(tmp_path, cli, wheel_ffmpeg):
+def test_cli_reports_four_mistakes_of_text_and_sources_together(tmp_path, cli, wheel_ffmpeg):
     path = write(tmp_path, """
+        target: pal-dv
         segments:
           - title: Hello
             duraton: 5
           - clip: missing.ogv
+          - clip: notes.ogv
+            start: 3
+            end: 1
+          - title: Bye
+            color: notacolour
     """)
+    (tmp_path / "notes.ogv").write_text("not a video")
     result = cli("build", path)
     assert result.code == 2
-    assert f"{path}:3:5: segment 1 (title): unknown key 'duraton'" in result.err
+    lines = result.err.strip().splitlines()
+    assert lines[0] == f"castkit: error: {path}:4:5: segment 1 (title): unknown key 'duraton'; did you mean 'duration'?"
+    assert lines[1] == f"  {path}:5:11: missing.ogv: no such file"
+    assert lines[2] == f"  {path}:8:10: segment 3: end (0:01.00) must come after start (0:03.00)"
+    assert lines[3].startswith(f"  {path}:9:5: title style: ") and "notacolour" in lines[3]
+    assert len(lines) == 4
     assert "Traceback" not in result.err
-    assert listing(tmp_path) == ["recipe.yaml"]
+    assert listing(tmp_path) == ["notes.ogv", "recipe.yaml"]

@@ -333,7 +333,7 @@ def test_a_wide_background_image_covers_the_card_cropped_not_squeezed(
 ) -> None:
     # A 4:1 image on a 4:3 or 16:9 card: scaled to the card's height, the middle kept. Only the
     # green and blue bands show, meeting in the middle; red and yellow are cropped away.
-    path = stripes(tmp_path / "wide.png", [RED, GREEN, BLUE, YELLOW], vertical=True)
+    stripes(tmp_path / "wide.png", [RED, GREEN, BLUE, YELLOW], vertical=True)
     card = render_card("Hi", None, TitleStyle(background="wide.png"), size, base=tmp_path)
     w, h = card.size
     assert card.size == size
