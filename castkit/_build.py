@@ -200,6 +200,7 @@ class BuildPlan:
     output: Path
     frames: int
     segments: tuple[tuple[str, int, Path, bool], ...]  # (label, frames, file, cached)
+    target: DvTarget = DvTarget()
 
 
 def _card_path(seg: TitleSegment, target: DvTarget, work: Path) -> Path:
@@ -282,7 +283,7 @@ def plan_build(
     stages = tuple(
         stage for stage in (tuple(cards), tuple(job for _, job in encodes), (join,)) if stage
     )
-    return BuildPlan(Plan(stages), output, total, tuple(listing))
+    return BuildPlan(Plan(stages), output, total, tuple(listing), target)
 
 
 def _cost(seg, frames: int, probes: dict[Path, MediaInfo]) -> float:

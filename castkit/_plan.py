@@ -141,13 +141,7 @@ def clip_job(
     # One decoding thread: libavcodec's frame-threaded Theora (vp3) decoder sometimes hands
     # out a frame with garbage chroma (measured after seeks: 5 runs in 40 differed), and
     # castkit's cache and rebuilds rely on the same job always giving the same bytes.
-    source = ff.input(file_url(info.path), threads=1, **safe_input_options())
-    video = source.video
-    shape = info.video.shown_shape
-    if effects.crop is not None:
-        c = effects.crop
-        video = video.filter("crop", w=c.width, h=c.height, x=c.x, y=c.y, exact=1)
-        shape = (c.width, c.height, shape[2])
+    source, video, shape = source_picture(info, effects)
     if speed != 1:
         # A microsecond time base first: setpts truncates to whole ticks, and a capture's own
         # (often 1/15 s) would move sped-up frames by up to a tick.
@@ -176,6 +170,20 @@ def clip_job(
         ff, video, audio, shape, frames, target, output, ffmpeg, container, settings,
         label or f"convert {info.path.name}", inputs, effects,
     )
+
+
+def source_picture(info: MediaInfo, effects: Effects = Effects()) -> tuple[Any, Any, tuple[int, int, Fraction]]:
+    """A capture opened for decoding, its picture (cropped if asked), and that picture's shape."""
+    assert info.video is not None
+    ff = ffmpeg_module()
+    source = ff.input(file_url(info.path), threads=1, **safe_input_options())
+    video = source.video
+    shape = info.video.shown_shape
+    if effects.crop is not None:
+        c = effects.crop
+        video = video.filter("crop", w=c.width, h=c.height, x=c.x, y=c.y, exact=1)
+        shape = (c.width, c.height, shape[2])
+    return source, video, shape
 
 
 def _aligned(audio: Any) -> Any:

@@ -17,9 +17,9 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from ._build import check_recipe, effects_of
-from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, find_ffmpeg, safe_input_options
+from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, find_ffmpeg
 from ._outputs import check_output
-from ._plan import Effects, Job, Plan, Trim, clip_frames, conform_video, trimmed_length
+from ._plan import Effects, Job, Plan, Trim, clip_frames, conform_video, source_picture, trimmed_length
 from ._probe import MediaInfo
 from ._recipe import ClipSegment, TitleSegment, read_recipe
 from ._runner import FfmpegRunner, Runner, write_atomically
@@ -48,14 +48,7 @@ def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: DvTarget,
               ffmpeg: Ffmpeg, label: str) -> Job:
     """One PNG: the source's frame at ``at`` seconds, framed as the cast shows it."""
     ff = ffmpeg_module()
-    assert info.video is not None
-    source = ff.input(file_url(info.path), threads=1, **safe_input_options())
-    video = source.video
-    shape = info.video.shown_shape
-    if effects.crop is not None:
-        c = effects.crop
-        video = video.filter("crop", w=c.width, h=c.height, x=c.x, y=c.y, exact=1)
-        shape = (c.width, c.height, shape[2])
+    _, video, shape = source_picture(info, effects)
     # The frame is found by counting frames, as the encode does (Ogg input seeking is not exact).
     video = video.filter("fps", fps=str(target.fps), start_time=0)
     video = video.filter("trim", start_frame=target.frames(at)).filter("setpts", "PTS-STARTPTS")

@@ -10,6 +10,16 @@ from typing import TextIO
 from ._timecode import format_time
 
 
+def say(kind: str, message: str, stream: TextIO | None = None) -> None:
+    """``castkit: error: first line`` (or warning), further lines indented: how castkit speaks."""
+    stream = stream if stream is not None else sys.stderr
+    lines = message.splitlines() or [""]
+    stream.write(f"castkit: {kind}: {lines[0]}\n")
+    for line in lines[1:]:
+        stream.write("  " + line + "\n")
+    stream.flush()
+
+
 def is_terminal(stream: TextIO) -> bool:
     try:
         return bool(stream.isatty())

@@ -23,7 +23,7 @@ from typing import Callable, Protocol, Sequence, TextIO
 
 from ._ffmpeg import stderr_tail
 from ._plan import Job, Plan
-from ._progress import Progress
+from ._progress import Progress, say
 from .errors import FfmpegFailed, Interrupted, WorkError
 
 PARTIAL_SUFFIX = ".partial"
@@ -107,11 +107,7 @@ def _write_error(output: Path, exc: OSError) -> WorkError:
 
 
 def _warn_stderr(message: str) -> None:
-    lines = message.splitlines() or [""]
-    sys.stderr.write("castkit: warning: " + lines[0] + "\n")
-    for line in lines[1:]:
-        sys.stderr.write("  " + line + "\n")
-    sys.stderr.flush()
+    say("warning", message)
 
 
 def _remove(path: Path) -> None:

@@ -29,7 +29,7 @@ from typing import Sequence  # noqa: E402
 
 from . import __version__  # noqa: E402
 from ._ffmpeg import find_ffmpeg
-from ._progress import Progress
+from ._progress import Progress, say
 from ._runner import FfmpegRunner, install_sigterm_handler
 from ._target import ASPECTS, STANDARDS, DvTarget
 from ._timecode import TimecodeError, format_time, parse_time
@@ -177,11 +177,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _say(message: str) -> None:
-    lines = message.splitlines() or [""]
-    sys.stderr.write("castkit: error: " + lines[0] + "\n")
-    for line in lines[1:]:
-        sys.stderr.write("  " + line + "\n")
-    sys.stderr.flush()
+    say("error", message)
 
 
 def _progress(args: argparse.Namespace) -> Progress:
@@ -202,12 +198,19 @@ def _convert(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         target = _target(args)
-        _done(f"{job.output} ({job.frames} frames, {format_time(target.seconds(job.frames))}, {target.name})")
+        _done(job.output, f"{job.frames} frames, {format_time(target.seconds(job.frames))}, {target.name}")
     return 0
 
 
-def _done(text: str) -> None:
-    sys.stderr.write(f"castkit: wrote {text}\n")
+def _done(path: Path, what: str) -> None:
+    sys.stderr.write(f"castkit: wrote {_shown(path)} ({what})\n")
+
+
+def _shown(path: Path) -> str:
+    """A path as short as it can be said: relative to here when below here, no '..' parts."""
+    plain = os.path.normpath(os.path.abspath(path))
+    relative = os.path.relpath(plain)
+    return relative if not relative.startswith("..") else plain
 
 
 def _title(args: argparse.Namespace) -> int:
@@ -232,7 +235,7 @@ def _title(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         what = f"{frames} frames, {format_time(target.seconds(frames))}, {target.name}" if frames else "title card"
-        _done(f"{output} ({what})")
+        _done(output, what)
     return 0
 
 
@@ -246,10 +249,8 @@ def _build(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache, workers=args.jobs, runner=runner,
     )
     if not args.quiet and not args.dry_run:
-        from ._recipe import load_recipe
-
-        target = load_recipe(args.recipe).target
-        _done(f"{planned.output} ({planned.frames} frames, {format_time(target.seconds(planned.frames))}, {target.name})")
+        target = planned.target
+        _done(planned.output, f"{planned.frames} frames, {format_time(target.seconds(planned.frames))}, {target.name}")
     return 0
 
 
@@ -258,7 +259,7 @@ def _preview(args: argparse.Namespace) -> int:
 
     out = preview(args.recipe, args.output, force=args.force, runner=FfmpegRunner(progress=_progress(args), workers=os.cpu_count() or 1))
     if not args.quiet:
-        _done(f"{out} (storyboard)")
+        _done(out, "storyboard")
     return 0
 
 
