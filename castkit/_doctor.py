@@ -13,8 +13,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "muxers": ("dv", "avi"),
     "demuxers": ("concat", "dv", "ogg", "image2", "lavfi"),
     "filters": (
-        "fps", "trim", "setpts", "tpad", "scale", "pad", "setsar", "format",
-        "aresample", "aformat", "apad", "atrim", "anullsrc",
+        "fps", "trim", "setpts", "settb", "tpad", "scale", "pad", "setsar", "format", "crop",
+        "fade", "aresample", "aformat", "apad", "atrim", "asetpts", "atempo", "afade", "anullsrc",
     ),
 }
 
