@@ -13,7 +13,7 @@ import os
 import shlex
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterable
@@ -76,7 +76,8 @@ class Checked:
     """A recipe whose sources have all been opened: what the planner needs."""
 
     recipe: Recipe
-    probes: dict[Path, MediaInfo]
+    probes: dict[Path, MediaInfo]  # captures
+    voices: dict[Path, MediaInfo] = field(default_factory=dict)  # voice-overs
 
 
 def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:
@@ -84,29 +85,36 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
     (``problems`` already found in the recipe's text included)."""
     problems = list(problems)
     probes: dict[Path, MediaInfo] = {}
-    failed: dict[Path, str] = {}
+    voices: dict[Path, MediaInfo] = {}
+    seen: dict[tuple[Path, bool], MediaInfo | str] = {}
+
+    def opened(path: Path, as_picture: bool) -> MediaInfo | str:
+        """A file's probe as a capture or as a voice-over, once each; or why it cannot be."""
+        if (path, as_picture) not in seen:
+            try:
+                seen[path, as_picture] = probe(path, ffmpeg, need_video=as_picture)
+            except InputError as exc:
+                seen[path, as_picture] = exc.reason
+        return seen[path, as_picture]
+
     for seg in recipe.segments:
         if isinstance(seg, ClipSegment):
-            if seg.clip not in probes and seg.clip not in failed:
-                try:
-                    probes[seg.clip] = probe(seg.clip, ffmpeg)
-                except InputError as exc:
-                    failed[seg.clip] = exc.reason
-            if seg.clip in failed:
-                problems.append(seg.where.problem(f"{_shown(recipe, seg.clip)}: {failed[seg.clip]}"))
+            info = opened(seg.clip, True)
+            if isinstance(info, str):
+                problems.append(seg.where.problem(f"{_shown(recipe, seg.clip)}: {info}"))
                 continue
-            info = probes[seg.clip]
+            probes[seg.clip] = info
             problems += _check_trim(recipe, seg, info)
             problems += _check_effects(recipe, seg, info)
-            if seg.audio is not None and seg.audio not in probes:
-                try:
-                    voice = probe(seg.audio, ffmpeg, need_video=False)
-                    if voice.audio is None:
-                        raise InputError(seg.audio, "has no sound to use as a voice-over")
-                    probes[seg.audio] = voice
-                except InputError as exc:
+            if seg.audio is not None:
+                voice = opened(seg.audio, False)
+                if not isinstance(voice, str) and voice.audio is None:
+                    voice = "has no sound to use as a voice-over"
+                if isinstance(voice, str):
                     at = seg.audio_where or seg.where
-                    problems.append(at.problem(f"audio {_shown(recipe, seg.audio)}: {exc.reason}"))
+                    problems.append(at.problem(f"audio {_shown(recipe, seg.audio)}: {voice}"))
+                else:
+                    voices[seg.audio] = voice
         else:
             if recipe.target.frames(seg.duration) < 1:
                 problems.append(seg.where.problem(
@@ -122,7 +130,7 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
             problems.append(at.problem(f"output {_shown(recipe, recipe.output)} would overwrite a source"))
     if problems:
         raise RecipeError(problems)
-    return Checked(recipe, probes)
+    return Checked(recipe, probes, voices)
 
 
 def _shown(recipe: Recipe, path: Path) -> str:
@@ -224,7 +232,7 @@ def _segment_maker(seg, label: str, checked: Checked, ffmpeg: Ffmpeg, work: Path
         return frames, make, [_card_key(seg, target)]
     info = checked.probes[seg.clip]
     trim = Trim(seg.start, seg.length(info.duration))
-    fx = effects_of(seg, checked.probes)
+    fx = effects_of(seg, checked)
 
     def make(out: Path, s: EncodeSettings = settings) -> Job:  # noqa: F811 - one of two branches
         return clip_job(info, target, out, ffmpeg, trim=trim, effects=fx, settings=s, label=label)
@@ -275,7 +283,7 @@ def plan_build(
         )
     else:
         join = join_job(
-            parts, output.parent / f".{output.name}.concat.txt", total, output, ffmpeg,
+            parts, output.parent / f".{output.name}.concat.txt", total, output, ffmpeg, target,
             container=container(output),
         )
     # Longest first: with N workers the build ends soonest when big jobs do not start last.
@@ -296,10 +304,10 @@ def _cost(seg, frames: int, probes: dict[Path, MediaInfo]) -> float:
     return frames * (1 + pixels / (720 * 576))
 
 
-def effects_of(seg: ClipSegment, probes: dict[Path, MediaInfo]) -> Effects:
+def effects_of(seg: ClipSegment, checked: Checked) -> Effects:
     return Effects(
         crop=seg.crop, speed=seg.speed, mute=seg.mute,
-        voice=probes[seg.audio] if seg.audio is not None and not seg.mute else None,
+        voice=checked.voices[seg.audio] if seg.audio is not None and not seg.mute else None,
         fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out,
     )
 

@@ -30,7 +30,8 @@ class Job:
     """One ffmpeg run: ``argv`` writes ``output`` (its last argument, as a ``file:`` URL).
 
     ``frames`` is what the output will hold, for progress. ``writes`` are small text files
-    (concat lists) the runner writes before starting ffmpeg.
+    (concat lists) the runner writes before starting ffmpeg. ``size``, where known (raw DV:
+    frames x frame size), is what a complete output measures; anything else is not finished.
     """
 
     label: str
@@ -39,6 +40,7 @@ class Job:
     frames: int
     inputs: tuple[Path, ...] = ()
     writes: tuple[tuple[Path, str], ...] = ()
+    size: int | None = None
 
     def __post_init__(self) -> None:
         if self.argv[-1] != file_url(self.output):
@@ -47,7 +49,7 @@ class Job:
     def with_output(self, output: Path) -> Job:
         """The same job writing elsewhere (the runner's temporary name)."""
         argv = (*self.argv[:-1], file_url(output))
-        return Job(self.label, argv, output, self.frames, self.inputs, self.writes)
+        return Job(self.label, argv, output, self.frames, self.inputs, self.writes, self.size)
 
     def shell(self) -> str:
         """Copy-pastable shell lines: the files the job needs, then the command."""
@@ -146,10 +148,7 @@ def clip_job(
         # A microsecond time base first: setpts truncates to whole ticks, and a capture's own
         # (often 1/15 s) would move sped-up frames by up to a tick.
         video = video.filter("settb", "AVTB").filter("setpts", f"PTS/{_num(speed)}")
-    # start_time=0 repeats the first frame back to 0 if the picture starts after the sound.
-    video = video.filter("fps", fps=_num(target.fps), start_time=0)
-    if skip:
-        video = video.filter("trim", start_frame=skip).filter("setpts", "PTS-STARTPTS")
+    video = frame_window(video, target, skip, frames)
 
     if effects.mute:
         audio = None
@@ -170,6 +169,22 @@ def clip_job(
         ff, video, audio, shape, frames, target, output, ffmpeg, container, settings,
         label or f"convert {info.path.name}", inputs, effects,
     )
+
+
+def frame_window(video: Any, target: DvTarget, skip: int, frames: int) -> Any:
+    """Frames ``skip`` to ``skip + frames`` of a picture stream at the target's rate.
+
+    start_time=0 repeats the first frame back to 0 if the picture starts after the sound; the
+    last picture is held (cloned) before the window is cut, so a window that starts after a
+    capture's last stored frame (its final hold, or a voice-over that outlasts the picture)
+    still shows that picture.
+    """
+    video = video.filter("fps", fps=_num(target.fps), start_time=0)
+    if not skip:
+        return video
+    video = video.filter("tpad", stop_mode="clone", stop=skip + frames)
+    video = video.filter("trim", start_frame=skip, end_frame=skip + frames)
+    return video.filter("setpts", "PTS-STARTPTS")
 
 
 def source_picture(info: MediaInfo, effects: Effects = Effects()) -> tuple[Any, Any, tuple[int, int, Fraction]]:
@@ -248,7 +263,9 @@ def conform_video(video: Any, shape: tuple[int, int, Fraction], frames: int, tar
     if fade_in:
         video = video.filter("fade", type="in", start_frame=0, nb_frames=fade_in)
     if fade_out:
-        video = video.filter("fade", type="out", start_frame=frames - fade_out, nb_frames=fade_out)
+        # ffmpeg's fade reaches black at start_frame + nb_frames: that must be the last frame.
+        start = max(0, frames - 1 - fade_out)
+        video = video.filter("fade", type="out", start_frame=start, nb_frames=frames - 1 - start)
     return video
 
 
@@ -288,7 +305,8 @@ def _conform(
         map_metadata=-1, map_chapters=-1, **settings.output_options(),
     )
     argv = compile_argv(out, ffmpeg)
-    return Job(label, tuple(argv), output, frames, inputs)
+    size = frames * target.frame_bytes if container == "dv" else None
+    return Job(label, tuple(argv), output, frames, inputs, size=size)
 
 
 def concat_list(parts: Sequence[Path]) -> str:
@@ -313,6 +331,7 @@ def join_job(
     frames: int,
     output: Path,
     ffmpeg: Ffmpeg,
+    target: DvTarget,
     container: str = "dv",
 ) -> Job:
     """Join encoded DV segments by stream copy: every DV frame is a keyframe."""
@@ -321,7 +340,9 @@ def join_job(
         file_url(list_file), f="concat", safe=0,
         protocol_whitelist="file", format_whitelist="concat,dv",
     )
-    out = ff.output(source, file_url(output), f=container, c="copy", map_metadata=-1)
+    # The frame rate said again: ffmpeg 9 otherwise writes the copied frames into an AVI with a
+    # 1/600 s time base (600 fps, padded with empty entries), which MLT takes literally.
+    out = ff.output(source, file_url(output), f=container, c="copy", r=_num(target.fps), map_metadata=-1)
     argv = compile_argv(out, ffmpeg)
     return Job(
         f"join {len(parts)} segments", tuple(argv), output, frames, tuple(parts),

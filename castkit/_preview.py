@@ -16,10 +16,10 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ._build import check_recipe, effects_of
+from ._build import Checked, check_recipe, effects_of
 from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, find_ffmpeg
 from ._outputs import check_output
-from ._plan import Effects, Job, Plan, Trim, clip_frames, conform_video, source_picture, trimmed_length
+from ._plan import Effects, Job, Plan, Trim, clip_frames, conform_video, frame_window, source_picture, trimmed_length
 from ._probe import MediaInfo
 from ._recipe import ClipSegment, TitleSegment, read_recipe
 from ._runner import FfmpegRunner, Runner, write_atomically
@@ -50,8 +50,7 @@ def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: DvTarget,
     ff = ffmpeg_module()
     _, video, shape = source_picture(info, effects)
     # The frame is found by counting frames, as the encode does (Ogg input seeking is not exact).
-    video = video.filter("fps", fps=str(target.fps), start_time=0)
-    video = video.filter("trim", start_frame=target.frames(at)).filter("setpts", "PTS-STARTPTS")
+    video = frame_window(video, target, target.frames(at), 1)
     video = conform_video(video, shape, 1, target)
     width, height = target.display_size
     video = video.filter("scale", w=width, h=height).filter("setsar", "1")
@@ -59,7 +58,8 @@ def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: DvTarget,
     return Job(label, tuple(compile_argv(node, ffmpeg)), out, 1, (info.path,))
 
 
-def plan_tiles(recipe, probes: dict[Path, MediaInfo], ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile], list[Job]]:
+def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile], list[Job]]:
+    recipe = checked.recipe
     target = recipe.target
     tiles, jobs = [], []
     position = Fraction(0)
@@ -69,9 +69,9 @@ def plan_tiles(recipe, probes: dict[Path, MediaInfo], ffmpeg: Ffmpeg, work: Path
             caption = f"title “{seg.title}”"
             image = None
         else:
-            info = probes[seg.clip]
+            info = checked.probes[seg.clip]
             trim = Trim(seg.start, seg.length(info.duration))
-            fx = effects_of(seg, probes)
+            fx = effects_of(seg, checked)
             frames = clip_frames(info, trim, target, fx.speed)
             middle = seg.start + trimmed_length(info, trim) / 2
             image = work / f"tile-{index:04d}.png"
@@ -107,7 +107,7 @@ def preview(
     checked = check_recipe(recipe, ffmpeg, problems)
     check_output(out, recipe.sources(), force, (".png",))
     with tempfile.TemporaryDirectory(prefix="castkit-preview-") as work:
-        tiles, jobs = plan_tiles(recipe, checked.probes, ffmpeg, Path(work))
+        tiles, jobs = plan_tiles(checked, ffmpeg, Path(work))
         (runner or FfmpegRunner(workers=os.cpu_count() or 1)).run(Plan((tuple(jobs),)) if jobs else Plan())
         board = draw_board(tiles, recipe.target, recipe.folder)
         write_atomically(out, lambda temp: board.save(temp, format="PNG"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -116,6 +117,8 @@ def check_readable(path: Path) -> None:
 _SCRIPTS = (
     (b"#EXTM3U", "an HLS playlist"),
     (b"ffconcat version", "an ffconcat script"),
+    (b"v=0\n", "an SDP session description"),
+    (b"v=0\r\n", "an SDP session description"),
 )
 
 
@@ -142,7 +145,10 @@ def probe(path: Path | str, ffmpeg: Ffmpeg, need_video: bool = True) -> MediaInf
     args = []
     for key, value in safe_input_options().items():
         args += [f"-{key}", value]
-    done = run_query(ffmpeg, ["-v", "trace", *args, "-i", file_url(path)])
+    try:
+        done = run_query(ffmpeg, ["-v", "trace", *args, "-i", file_url(path)])
+    except subprocess.TimeoutExpired:
+        raise InputError(path, "ffmpeg took over a minute just to open it (a broken or hostile file?)") from None
     log = done.stderr[:_MAX_LOG].decode("utf-8", "replace")
     info = parse_probe(path, log)
     if info is None:

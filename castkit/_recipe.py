@@ -567,11 +567,19 @@ def _speed(r: _Reader, node: yaml.Node, what: str) -> Fraction | None:
     if raw is None:
         return None
     try:
-        value = Fraction(Decimal(raw.strip()))
-    except (InvalidOperation, ValueError, OverflowError):
+        number = Decimal(raw.strip())
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite():
         r.add(node, f"{what}: speed must be a number like 2 or 0.5, not {raw!r}")
         return None
     low, high = SPEED_RANGE
+    # Compared as a Decimal first: Fraction(Decimal("1e999999999")) would compute a number
+    # with a billion digits.
+    if not Decimal(low.numerator) / low.denominator <= number <= high:
+        r.add(node, f"{what}: speed {raw.strip()} is outside {float(low):g} to {float(high):g}")
+        return None
+    value = Fraction(number)
     if not low <= value <= high:
         r.add(node, f"{what}: speed {raw.strip()} is outside {float(low):g} to {float(high):g}")
         return None

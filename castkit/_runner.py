@@ -106,6 +106,19 @@ def _write_error(output: Path, exc: OSError) -> WorkError:
     return WorkError(f"{where}: {exc.strerror or exc} (while writing {output.name})")
 
 
+def _check_complete(job: Job, written: Path) -> None:
+    """ffmpeg said it succeeded: make sure the output holds every frame it should."""
+    if job.size is None:
+        return
+    size = written.stat().st_size
+    if size != job.size:
+        frame = job.size // job.frames if job.frames else 1
+        raise WorkError(
+            f"{job.label}: ffmpeg wrote {size // frame} of {job.frames} frames "
+            f"({size} bytes, not {job.size}); nothing was kept"
+        )
+
+
 def _warn_stderr(message: str) -> None:
     say("warning", message)
 
@@ -199,6 +212,7 @@ class FfmpegRunner:
                 path.write_text(text, encoding="utf-8")
             temp = partial_path(job.output)
             self._ffmpeg(job.with_output(temp), job)
+            _check_complete(job, temp)
             os.replace(temp, job.output)
             temp = None
         except OSError as exc:

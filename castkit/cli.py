@@ -265,10 +265,11 @@ def _preview(args: argparse.Namespace) -> int:
 
 def _cache(args: argparse.Namespace) -> int:
     from ._build import CACHE_ENV, CACHE_NAME, cache_dir, clean_cache
-    from ._recipe import load_recipe
+    from ._recipe import read_recipe
 
     if args.recipe is not None:
-        folder = cache_dir(load_recipe(args.recipe))
+        # The recipe's own mistakes do not matter here: only where its cache is.
+        folder = cache_dir(read_recipe(args.recipe)[0])
     else:
         folder = Path(os.environ.get(CACHE_ENV) or CACHE_NAME)
     removed = clean_cache(folder)

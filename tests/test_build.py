@@ -7,6 +7,7 @@ import textwrap
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -127,6 +128,36 @@ def test_avi_cast_and_output_override(cast_folder, wheel_ffmpeg, cli):
     assert (d.width, d.height, d.pix_fmt, d.sar) == (720, 480, "yuv411p", Fraction(32, 27))
     assert d.frames == 60  # 30 + 30 at 29.97
     assert d.samples == 2 * round(30 * 48000 * 1001 / 30000)
+    # What the AVI container itself says (ffmpeg 9's stream copy once wrote 600 fps here).
+    with av.open(str(out)) as c:
+        stream = c.streams.video[0]
+        assert stream.average_rate == Fraction(30000, 1001)
+        assert stream.frames == 60
+        assert stream.time_base == Fraction(1001, 30000)
+    if have("melt"):
+        m = melt(out)
+        assert (m.length, m.fps) == (60, Fraction(30000, 1001))
+
+
+def test_trims_inside_a_captures_final_hold_or_past_its_picture(cast_folder, ffmpeg_bin, cli):
+    """A recorder stops writing frames while the screen is still; a voice-over may outlast the
+    picture. A trim that starts there shows the last picture, held, with the sound."""
+    recipe = write_recipe(cast_folder, """
+        segments:
+          - clip: captures/odd.ogv
+            start: 2.5
+            duration: 0.4
+          - clip: captures/luma.ogv
+            start: 9.4
+    """)  # the last 0.2 s of luma.ogv: frames 235 to 239 of a full conversion
+    assert cli("build", recipe, "-q").code == 0, "odd.ogv's picture ends at 2 s, its voice at 3 s"
+    d = decode(cast_folder / "build" / "cast.dv")
+    assert d.frames == 10 + 5
+    assert min(d.audio_rms[:10]) > 1000, "the voice goes on"
+    assert np.std(d.lumas[:10]) < 0.5, "over the held last picture"
+    shown = frame_lumas(cast_folder / "captures" / "luma.ogv")
+    assert [round(lu) for lu in d.lumas[10:]] == [round(shown_at(shown, 235 + k)) for k in range(5)]
+    assert cli("preview", recipe, "-q").code == 0
 
 
 def test_dry_run_prints_commands_and_writes_nothing(cast_folder, wheel_ffmpeg, cli):

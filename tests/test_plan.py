@@ -36,15 +36,16 @@ def test_trimmed_capture_with_voice_to_pal():
         "-format_whitelist", FORMATS, "-protocol_whitelist", "file", "-threads", "1",
         "-i", "file:caps/take 1.ogv",
         "-filter_complex",
-        "[0:v]fps=fps=25:start_time=0[s0];[s0]trim=start_frame=62[s1];[s1]setpts=PTS-STARTPTS[s2];"
-        "[s2]scale=flags=lanczos:h=432:out_color_matrix=bt601:out_range=tv:w=720[s3];"
-        "[s3]pad=color=black:h=576:w=720:x=0:y=72[s4];[s4]setsar=16/15[s5];[s5]format=yuv420p[s6];"
-        "[s6]tpad=stop=100:stop_mode=clone[s7];[s7]trim=end_frame=100[s8];"
-        "[0:a]aresample=48000:async=1:first_pts=0[s9];[s9]atrim=start_sample=119040[s10];"
-        "[s10]asetpts=PTS-STARTPTS[s11];"
-        "[s11]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s12];"
-        "[s12]apad=whole_len=192000[s13];[s13]atrim=end_sample=192000[s14]",
-        "-map", "[s8]", "-map", "[s14]", "-f", "dv", *PCM, "-vcodec", "dvvideo", "file:out/seg.dv",
+        "[0:v]fps=fps=25:start_time=0[s0];[s0]tpad=stop=162:stop_mode=clone[s1];"
+        "[s1]trim=end_frame=162:start_frame=62[s2];[s2]setpts=PTS-STARTPTS[s3];"
+        "[s3]scale=flags=lanczos:h=432:out_color_matrix=bt601:out_range=tv:w=720[s4];"
+        "[s4]pad=color=black:h=576:w=720:x=0:y=72[s5];[s5]setsar=16/15[s6];[s6]format=yuv420p[s7];"
+        "[s7]tpad=stop=100:stop_mode=clone[s8];[s8]trim=end_frame=100[s9];"
+        "[0:a]aresample=48000:async=1:first_pts=0[s10];[s10]atrim=start_sample=119040[s11];"
+        "[s11]asetpts=PTS-STARTPTS[s12];"
+        "[s12]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s13];"
+        "[s13]apad=whole_len=192000[s14];[s14]atrim=end_sample=192000[s15]",
+        "-map", "[s9]", "-map", "[s15]", "-f", "dv", *PCM, "-vcodec", "dvvideo", "file:out/seg.dv",
     ]
     assert job.frames == 100 and job.output == Path("out/seg.dv")
 
@@ -88,11 +89,11 @@ def test_title_still_loops_into_exact_frames_with_silence():
 
 def test_join_is_a_stream_copy_of_a_quoted_concat_list():
     job = join_job([Path("/c/a.dv"), Path("/c/it's.dv")], Path("/o/.x.concat.txt"), 10,
-                   Path("/o/x.avi"), FFMPEG, container="avi")
+                   Path("/o/x.avi"), FFMPEG, DvTarget("ntsc"), container="avi")
     assert list(job.argv) == HEAD + [
         "-f", "concat", "-format_whitelist", "concat,dv", "-protocol_whitelist", "file",
         "-safe", "0", "-i", "file:/o/.x.concat.txt",
-        "-f", "avi", "-c", "copy", "-map_metadata", "-1", "file:/o/x.avi",
+        "-f", "avi", "-c", "copy", "-map_metadata", "-1", "-r", "30000/1001", "file:/o/x.avi",
     ]
     assert job.writes == ((Path("/o/.x.concat.txt"),
                            "ffconcat version 1.0\nfile 'file:/c/a.dv'\nfile 'file:/c/it'\\''s.dv'\n"),)
@@ -113,7 +114,7 @@ def test_concat_list_refuses_line_breaks():
 
 
 def test_shell_form_is_copy_pastable():
-    job = join_job([Path("/c/a.dv")], Path("/o/l.txt"), 1, Path("/o/my cast.dv"), FFMPEG)
+    job = join_job([Path("/c/a.dv")], Path("/o/l.txt"), 1, Path("/o/my cast.dv"), FFMPEG, DvTarget())
     shell = job.shell()
     assert shell.startswith("cat > /o/l.txt <<'CASTKIT_EOF'\nffconcat version 1.0\nfile 'file:/c/a.dv'\nCASTKIT_EOF\n")
     assert shell.endswith("'file:/o/my cast.dv'")

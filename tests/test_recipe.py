@@ -119,6 +119,7 @@ def test_four_mistakes_reported_together_with_lines(tmp_path):
         ("title_style:\n  colour: red\nsegments:\n  - title: x\n", "2:3: title_style: unknown key 'colour'; did you mean 'color'?"),
         ("segments:\n  - title: x\n    title: y\n", "3:5: segment 1 (title): 'title' is given twice"),
         ("version: 2\nsegments:\n  - title: x\n", "1:10: version: this castkit reads recipe version 1"),
+        ("segments:\n  - clip: a.ogv\n    speed: 1e999999999\n", "3:12: segment 1: speed 1e999999999 is outside"),
         ("- title: x\n", "1:1: recipe must be a mapping"),
         ("", "1:1: the recipe is empty"),
     ],
