@@ -23,7 +23,7 @@ from ._join import ByteJoinJob, Part, manifest_path
 from ._outputs import check_output, container, same_file
 from ._plan import (
     FORMAT_VERSION, EncodeSettings, Effects, Job, Plan, Trim, clip_frames, clip_job, join_job,
-    still_job,
+    split_segment, still_job,
 )
 from ._probe import MediaInfo, probe
 from ._recipe import ClipSegment, Recipe, TitleSegment, read_recipe, style_files
@@ -34,6 +34,8 @@ from ._titles import check_style, layout_card, render_card
 from .errors import CastkitError, InputError, Problem, RecipeError, UsageError, WorkError
 
 CACHE_ENV = "CASTKIT_CACHE_DIR"
+# A clip of at least twice this is encoded as two halves side by side (see split_segment).
+PIECE_SECONDS = Fraction(15)
 CACHE_NAME = ".castkit-cache"
 # A trim may end this far past a source's probed end: the probe's duration has six
 # significant digits, and a frame at 30 fps is 33 ms.
@@ -215,32 +217,44 @@ def _card_path(seg: TitleSegment, target: DvTarget, work: Path) -> Path:
     return work / f"card-{_card_key(seg, target)}.png"
 
 
-def _segment_maker(seg, label: str, checked: Checked, ffmpeg: Ffmpeg, work: Path,
-                   settings: EncodeSettings):
-    """(frames, a function from output path and settings to the segment's job, and what
-    identifies the segment's inputs for the cache)."""
+def _segment_pieces(seg, label: str, checked: Checked, ffmpeg: Ffmpeg, work: Path,
+                    settings: EncodeSettings) -> tuple[list, list]:
+    """The pieces a segment is encoded in, as (label, frames, a function from output path and
+    settings to the piece's job), and what identifies the segment's inputs for the cache."""
     target = checked.recipe.target
     if isinstance(seg, TitleSegment):
         frames = target.frames(seg.duration)
         card = _card_path(seg, target, work)
         fx = Effects(fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out)
 
-        def make(out: Path, s: EncodeSettings = settings) -> Job:
+        def still(out: Path, s: EncodeSettings = settings) -> Job:
             return still_job(card, target.display_size, frames, target, out, ffmpeg,
                              settings=s, label=label, effects=fx)
 
-        return frames, make, [_card_key(seg, target)]
+        return [(label, frames, still)], [_card_key(seg, target)]
     info = checked.probes[seg.clip]
     trim = Trim(seg.start, seg.length(info.duration))
     fx = effects_of(seg, checked)
+    frames = clip_frames(info, trim, target, fx.speed)
+    pieces = split_segment(frames, target, fx, target.frames(PIECE_SECONDS))
 
-    def make(out: Path, s: EncodeSettings = settings) -> Job:  # noqa: F811 - one of two branches
-        return clip_job(info, target, out, ffmpeg, trim=trim, effects=fx, settings=s, label=label)
+    def piece(fade_in, fade_out, first, count, name):
+        effects = replace(fx, fade_in=fade_in, fade_out=fade_out)
 
+        def make(out: Path, s: EncodeSettings = settings) -> Job:
+            return clip_job(info, target, out, ffmpeg, trim=trim, effects=effects, settings=s,
+                            label=name, part=(first, count) if len(pieces) > 1 else None)
+
+        return name, count, make
+
+    made = [
+        piece(*p, f"{label} (part {i}/{len(pieces)})" if len(pieces) > 1 else label)
+        for i, p in enumerate(pieces, 1)
+    ]
     identity = [_file_identity(seg.clip)]
     if fx.voice is not None:
         identity.append(_file_identity(fx.voice.path))
-    return clip_frames(info, trim, target, fx.speed), make, identity
+    return made, identity
 
 
 def plan_build(
@@ -259,25 +273,26 @@ def plan_build(
     parts: list[Path] = []
     listing = []
     for index, seg in enumerate(recipe.segments, 1):
-        label = f"segment {index}: {seg.label}"
-        frames, make, identity = _segment_maker(seg, label, checked, ffmpeg, work, settings)
-        # The key ignores how ffmpeg runs (threads) and where it writes: only what it makes.
-        reference = make(Path("segment.dv"), EncodeSettings())
-        key = _key("segment", reference.argv[1:], identity, ffmpeg.version)
-        part = work / f"segment-{key}.dv"
-        cached = is_cached(part, frames)
-        if not cached:
-            if isinstance(seg, TitleSegment):
-                card = _card_path(seg, target, work)
-                if not is_cached(card, None):
-                    cards.append(CardJob(f"card for segment {index}", seg, target, recipe.folder, card))
-            encodes.append((_cost(seg, frames, checked.probes), make(part)))
-        parts.append(part)
-        listing.append((label, frames, part, cached))
+        pieces, identity = _segment_pieces(
+            seg, f"segment {index}: {seg.label}", checked, ffmpeg, work, settings)
+        for label, frames, make in pieces:
+            # The key ignores how ffmpeg runs (threads) and where it writes: only what it makes.
+            reference = make(Path("segment.dv"), EncodeSettings())
+            key = _key("segment", reference.argv[1:], identity, ffmpeg.version)
+            part = work / f"segment-{key}.dv"
+            cached = is_cached(part, frames)
+            if not cached:
+                if isinstance(seg, TitleSegment):
+                    card = _card_path(seg, target, work)
+                    if not is_cached(card, None):
+                        cards.append(CardJob(f"card for segment {index}", seg, target, recipe.folder, card))
+                encodes.append((_cost(seg, frames, checked.probes), make(part)))
+            parts.append(part)
+            listing.append((label, frames, part, cached))
     total = sum(item[1] for item in listing)
     if container(output) == "dv":
         join = ByteJoinJob(
-            f"join {len(parts)} segments",
+            f"join {len(recipe.segments)} segments",
             tuple(Part(path, path.name, frames * target.frame_bytes) for _, frames, path, _ in listing),
             output, manifest_path(work, output), total,
         )
