@@ -268,10 +268,10 @@ def plan_build(
     """The jobs that build ``output`` from ``checked``, skipping segments already in ``work``."""
     recipe = checked.recipe
     target = recipe.target
-    cards: list[CardJob] = []
     encodes: list[Job] = []
     parts: list[Path] = []
     listing = []
+    planned: set[Path] = set()
     for index, seg in enumerate(recipe.segments, 1):
         pieces, identity = _segment_pieces(
             seg, f"segment {index}: {seg.label}", checked, ffmpeg, work, settings)
@@ -281,12 +281,14 @@ def plan_build(
             key = _key("segment", reference.argv[1:], identity, ffmpeg.version)
             part = work / f"segment-{key}.dv"
             cached = is_cached(part, frames)
-            if not cached:
+            if not cached and part not in planned:  # the same segment twice: encoded once
+                planned.add(part)
+                job = make(part)
                 if isinstance(seg, TitleSegment):
                     card = _card_path(seg, target, work)
                     if not is_cached(card, None):
-                        cards.append(CardJob(f"card for segment {index}", seg, target, recipe.folder, card))
-                encodes.append((_cost(seg, frames, checked.probes), make(part)))
+                        job = job.after(CardJob(f"card for segment {index}", seg, target, recipe.folder, card))
+                encodes.append((_cost(seg, frames, checked.probes), job))
             parts.append(part)
             listing.append((label, frames, part, cached))
     total = sum(item[1] for item in listing)
@@ -303,9 +305,7 @@ def plan_build(
         )
     # Longest first: with N workers the build ends soonest when big jobs do not start last.
     encodes.sort(key=lambda item: -item[0])
-    stages = tuple(
-        stage for stage in (tuple(cards), tuple(job for _, job in encodes), (join,)) if stage
-    )
+    stages = tuple(stage for stage in (tuple(job for _, job in encodes), (join,)) if stage)
     return BuildPlan(Plan(stages), output, total, tuple(listing), target)
 
 

@@ -11,7 +11,7 @@ frame count, size, pixel shape and pixel format of a ``DvTarget``, and any (or n
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
@@ -30,8 +30,10 @@ class Job:
     """One ffmpeg run: ``argv`` writes ``output`` (its last argument, as a ``file:`` URL).
 
     ``frames`` is what the output will hold, for progress. ``writes`` are small text files
-    (concat lists) the runner writes before starting ffmpeg. ``size``, where known (raw DV:
-    frames x frame size), is what a complete output measures; anything else is not finished.
+    (concat lists) the runner writes before starting ffmpeg; ``prepare`` are in-process steps
+    (objects with ``render()`` and ``shell()``: a title card drawn) done just before it.
+    ``size``, where known (raw DV: frames x frame size), is what a complete output measures;
+    anything else is not finished.
     """
 
     label: str
@@ -41,6 +43,7 @@ class Job:
     inputs: tuple[Path, ...] = ()
     writes: tuple[tuple[Path, str], ...] = ()
     size: int | None = None
+    prepare: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
         if self.argv[-1] != file_url(self.output):
@@ -49,11 +52,16 @@ class Job:
     def with_output(self, output: Path) -> Job:
         """The same job writing elsewhere (the runner's temporary name)."""
         argv = (*self.argv[:-1], file_url(output))
-        return Job(self.label, argv, output, self.frames, self.inputs, self.writes, self.size)
+        return replace(self, argv=argv, output=output)
+
+    def after(self, *steps: Any) -> Job:
+        """The same job, with ``steps`` done first (a title card for its still)."""
+        return replace(self, prepare=self.prepare + steps)
 
     def shell(self) -> str:
         """Copy-pastable shell lines: the files the job needs, then the command."""
-        lines = [
+        lines = [step.shell() for step in self.prepare]
+        lines += [
             f"cat > {shlex.quote(str(path))} <<'CASTKIT_EOF'\n{text}CASTKIT_EOF"
             for path, text in self.writes
         ]

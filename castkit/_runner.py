@@ -210,6 +210,8 @@ class FfmpegRunner:
             for path, text in job.writes:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
+            for step in job.prepare:  # a title's card, drawn just before its encode
+                step.render()
             temp = partial_path(job.output)
             self._ffmpeg(job.with_output(temp), job)
             _check_complete(job, temp)

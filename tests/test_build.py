@@ -192,7 +192,7 @@ def test_rebuilds_reuse_the_cache(cast_folder, wheel_ffmpeg):
     build(recipe, runner=first)
     out = cast_folder / "build" / "cast.dv"
     digest = sha256(out)
-    assert len(first.ran) == 2 + 6 + 1  # two cards, six segments, the join
+    assert len(first.ran) == 6 + 1  # six segments (titles drawing their cards first), the join
 
     same = CountingRunner()
     build(recipe, runner=same, force=True)
@@ -202,7 +202,7 @@ def test_rebuilds_reuse_the_cache(cast_folder, wheel_ffmpeg):
     recipe.write_text(recipe.read_text().replace("Thanks for watching", "Thank you"))
     edited = CountingRunner()
     build(recipe, runner=edited, force=True)
-    assert edited.ran == ["card for segment 6", "segment 6: title 'Thank you'", "join 6 segments"]
+    assert edited.ran == ["segment 6: title 'Thank you'", "join 6 segments"]
     # The cast was patched in place of the old title: it must equal a build from scratch.
     fresh = cast_folder / "fresh.dv"
     build(recipe, output=fresh, use_cache=False)
@@ -266,13 +266,12 @@ def test_cache_follows_style_target_and_ffmpeg_version(cast_folder, wheel_ffmpeg
     restyled = CountingRunner()
     recipe.write_text(recipe.read_text().replace("navy", "maroon"))
     build(recipe, runner=restyled, force=True)
-    assert restyled.ran == ["card for segment 1", "segment 1: title 'Styled'", "join 2 segments"]
+    assert restyled.ran == ["segment 1: title 'Styled'", "join 2 segments"]
 
     retargeted = CountingRunner()
     recipe.write_text("aspect: 16:9\n" + recipe.read_text())
     build(recipe, runner=retargeted, force=True)
-    assert retargeted.ran == [
-        "card for segment 1", "segment 2: clip silent.ogv", "segment 1: title 'Styled'", "join 2 segments"]
+    assert retargeted.ran == ["segment 2: clip silent.ogv", "segment 1: title 'Styled'", "join 2 segments"]
 
     real = find_ffmpeg()
     upgraded = CountingRunner()
