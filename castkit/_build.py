@@ -1,8 +1,9 @@
 """``castkit build``: recipe -> checked sources -> plan -> run.
 
-Each segment is encoded once to a raw DV file in the segment cache, named by a key derived
-from everything that determines its bytes; the cast is the stream-copied join of those files.
-A rebuild encodes only the segments whose key changed.
+Each segment (a long clip: each of its two halves) is encoded once to a raw DV file in the
+segment cache, named by a key derived from everything that determines its bytes; the cast is
+the join of those files (by bytes for .dv, a concat stream copy for .avi). A rebuild encodes
+only the segments whose key changed.
 """
 
 from __future__ import annotations
@@ -44,14 +45,14 @@ _END_SLACK = Fraction(1, 1000)
 
 @dataclass(frozen=True)
 class CardJob:
-    """Draw a title card to a PNG (Pillow; no ffmpeg). ``shell()`` is the castkit command."""
+    """Draw a title card to a PNG (Pillow; no ffmpeg), as the step before its title's encode.
+    ``shell()`` is the castkit command that draws the same card."""
 
     label: str
     segment: TitleSegment
     target: DvTarget
     base: Path
     output: Path
-    frames: int = 0
 
     def render(self) -> None:
         image = render_card(

@@ -195,12 +195,12 @@ class FfmpegRunner:
     def _run_job(self, job: Job) -> None:
         if self._stopping.is_set():
             return
-        if hasattr(job, "render"):  # done in-process: a title card, a byte join
+        if hasattr(job, "render"):  # done in-process, no ffmpeg: the byte join of a raw DV cast
             try:
                 note = job.render()
             except OSError as exc:  # a full or read-only disk: the system failed (exit 1)
                 raise _write_error(job.output, exc) from None
-            self.progress.finished(str(id(job)), job.label, job.frames, note or "drawn")
+            self.progress.finished(str(id(job)), job.label, job.frames, note or "done")
             return
         temp: Path | None = None
         try:

@@ -131,3 +131,27 @@ def sha256(path: Path) -> str:
 def listing(folder: Path) -> list[str]:
     """Every file below ``folder``, hidden ones included: nothing partial may hide there."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def ffmpeg_script(tmp_path: Path, monkeypatch, body: str) -> Path:
+    """Make CASTKIT_FFMPEG a shell script (``body``) standing in for ffmpeg; ``$REAL_FFMPEG``
+    is the wheel's real one, for what the script passes through."""
+    fake = tmp_path / "fakebin" / "ffmpeg"
+    fake.parent.mkdir(exist_ok=True)
+    fake.write_text("#!/bin/sh\n" + body)
+    fake.chmod(0o755)
+    monkeypatch.setenv("REAL_FFMPEG", WHEEL_FFMPEG)
+    monkeypatch.setenv("CASTKIT_FFMPEG", str(fake))
+    return fake
+
+
+def fake_ffmpeg(tmp_path: Path, monkeypatch, action: str) -> None:
+    """The real ffmpeg for queries (version, probe); for jobs, write part of the output and
+    then ``action``, as a dying ffmpeg does."""
+    ffmpeg_script(tmp_path, monkeypatch, (
+        'case " $* " in *" -version "*|*" -v trace "*) exec "$REAL_FFMPEG" "$@";; esac\n'
+        "for last; do :; done\n"
+        'out="${last#file:}"\n'
+        'head -c 300000 /dev/zero > "$out"\n'
+        f"{action}\n"
+    ))

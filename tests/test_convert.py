@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 from fractions import Fraction
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import WHEEL_FFMPEG, listing, sha256
+from conftest import WHEEL_FFMPEG, fake_ffmpeg, listing, sha256
 from readers import decode, frame_lumas, have, melt, playdv, shown_at
 
 pytestmark = pytest.mark.e2e
@@ -237,20 +236,7 @@ def test_unreadable_input(tmp_path, media_files, wheel_ffmpeg, cli):
 
 def test_ffmpeg_failing_midway_leaves_nothing(tmp_path, media_files, cli, monkeypatch):
     """ffmpeg dies after writing part of the output: exit 1, its stderr shown, no file."""
-    fake = tmp_path / "bin" / "ffmpeg"
-    fake.parent.mkdir()
-    fake.write_text(
-        "#!/bin/sh\n"
-        'case " $* " in *" -version "*|*" -v trace "*) exec "$REAL_FFMPEG" "$@";; esac\n'
-        'for last; do :; done\n'
-        'out="${last#file:}"\n'
-        'head -c 300000 /dev/zero > "$out"\n'
-        'echo "Conversion failed: disk on fire" >&2\n'
-        "exit 1\n"
-    )
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("REAL_FFMPEG", WHEEL_FFMPEG)
-    monkeypatch.setenv("CASTKIT_FFMPEG", str(fake))
+    fake_ffmpeg(tmp_path, monkeypatch, 'echo "Conversion failed: disk on fire" >&2; exit 1')
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     result = cli("convert", media_files.silent_1080, "-o", out_dir / "cast.dv")

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 import media
 from castkit._build import build
 from castkit._runner import FfmpegRunner
-from conftest import WHEEL_FFMPEG, listing, sha256
+from conftest import WHEEL_FFMPEG, fake_ffmpeg, listing, sha256
 
 PY = sys.executable
 PAL_FRAME_BYTES = 144000
@@ -687,24 +687,6 @@ def tmpfs(where: Path, options: str):
         yield where
     finally:
         subprocess.run(["umount", "-l", str(where)], capture_output=True)
-
-
-def fake_ffmpeg(tmp_path: Path, monkeypatch, action: str) -> None:
-    """CASTKIT_FFMPEG: the real ffmpeg for queries (version, probe), ``action`` for jobs after
-    writing part of the output, as a dying ffmpeg does."""
-    fake = tmp_path / "fakebin" / "ffmpeg"
-    fake.parent.mkdir()
-    fake.write_text(
-        "#!/bin/sh\n"
-        'case " $* " in *" -version "*|*" -v trace "*) exec "$REAL_FFMPEG" "$@";; esac\n'
-        "for last; do :; done\n"
-        'out="${last#file:}"\n'
-        'head -c 300000 /dev/zero > "$out"\n'
-        f"{action}\n"
-    )
-    fake.chmod(0o755)
-    monkeypatch.setenv("REAL_FFMPEG", WHEEL_FFMPEG)
-    monkeypatch.setenv("CASTKIT_FFMPEG", str(fake))
 
 
 def test_read_only_output_folder_real(tmp_path, hm, wheel_ffmpeg, cli, guard):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import WHEEL_FFMPEG
+from conftest import WHEEL_FFMPEG, ffmpeg_script
 
 
 def test_doctor_checks_every_ffmpeg_present(ffmpeg_bin, cli):
@@ -21,16 +20,11 @@ def test_doctor_checks_every_ffmpeg_present(ffmpeg_bin, cli):
 
 
 def test_doctor_names_what_an_ffmpeg_lacks(tmp_path, cli, monkeypatch):
-    fake = tmp_path / "ffmpeg"
     # A real ffmpeg, except that its encoder list has no DV encoder.
-    fake.write_text(
-        "#!/bin/sh\n"
-        'case " $* " in *" -encoders "*) "$REAL" "$@" | grep -v dvvideo; exit 0;; esac\n'
-        'exec "$REAL" "$@"\n'
-    )
-    fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("REAL", WHEEL_FFMPEG)
-    monkeypatch.setenv("CASTKIT_FFMPEG", str(fake))
+    ffmpeg_script(tmp_path, monkeypatch, (
+        'case " $* " in *" -encoders "*) "$REAL_FFMPEG" "$@" | grep -v dvvideo; exit 0;; esac\n'
+        'exec "$REAL_FFMPEG" "$@"\n'
+    ))
     result = cli("doctor")
     assert result.code == 1
     assert "MISSING dvvideo" in result.out
