@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 import subprocess
 import sys
 from pathlib import Path
@@ -71,3 +72,13 @@ def test_python_m_castkit_runs_and_errors_without_traceback(tmp_path):
     usage = subprocess.run([sys.executable, "-m", "castkit", "convert"], capture_output=True, text=True)
     assert usage.returncode == 2 and "Traceback" not in usage.stderr
     assert Path(tmp_path).exists()
+
+
+def test_the_library_names_are_importable_from_the_package():
+    import castkit
+
+    assert callable(castkit.convert) and callable(castkit.build) and callable(castkit.make_title)
+    assert castkit.DvTarget("ntsc", "16:9").sar == Fraction(32, 27)
+    assert issubclass(castkit.RecipeError, castkit.CastkitError) and castkit.RecipeError.exit_status == 2
+    with pytest.raises(AttributeError):
+        castkit.no_such_name  # noqa: B018
