@@ -1,7 +1,6 @@
 """``castkit build``: recipe -> checked sources -> plan -> run.
 
-Each segment (a long clip: each of its two halves) is encoded once to a raw DV file in the
-segment cache, named by a key derived from everything that determines its bytes; the cast is
+Each segment is encoded once to a raw DV file in the segment cache, named by a key derived from everything that determines its bytes; the cast is
 the join of those files (by bytes for .dv, a concat stream copy for .avi). A rebuild encodes
 only the segments whose key changed.
 """
@@ -17,14 +16,14 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._join import ByteJoinJob, Part, manifest_path
 from ._outputs import check_output, container, same_file
 from ._plan import (
     FORMAT_VERSION, EncodeSettings, Effects, Job, Plan, Trim, clip_frames, clip_job, join_job,
-    split_segment, still_job,
+    still_job,
 )
 from ._probe import MediaInfo, probe
 from ._recipe import ClipSegment, Recipe, TitleSegment, read_recipe, style_files
@@ -35,8 +34,6 @@ from ._titles import check_style, layout_card, render_card
 from .errors import CastkitError, InputError, Problem, RecipeError, UsageError, WorkError
 
 CACHE_ENV = "CASTKIT_CACHE_DIR"
-# A clip of at least twice this is encoded as two halves side by side (see split_segment).
-PIECE_SECONDS = Fraction(15)
 CACHE_NAME = ".castkit-cache"
 # A trim may end this far past a source's probed end: the probe's duration has six
 # significant digits, and a frame at 30 fps is 33 ms.
@@ -218,10 +215,10 @@ def _card_path(seg: TitleSegment, target: DvTarget, work: Path) -> Path:
     return work / f"card-{_card_key(seg, target)}.png"
 
 
-def _segment_pieces(seg, label: str, checked: Checked, ffmpeg: Ffmpeg, work: Path,
-                    settings: EncodeSettings) -> tuple[list, list]:
-    """The pieces a segment is encoded in, as (label, frames, a function from output path and
-    settings to the piece's job), and what identifies the segment's inputs for the cache."""
+def _segment_maker(seg, label: str, checked: Checked, ffmpeg: Ffmpeg, work: Path,
+                   settings: EncodeSettings) -> tuple[int, Callable[..., Job], list]:
+    """A segment's frames, a function from output path and settings to its job, and what
+    identifies the segment's inputs for the cache."""
     target = checked.recipe.target
     if isinstance(seg, TitleSegment):
         frames = target.frames(seg.duration)
@@ -232,30 +229,18 @@ def _segment_pieces(seg, label: str, checked: Checked, ffmpeg: Ffmpeg, work: Pat
             return still_job(card, target.display_size, frames, target, out, ffmpeg,
                              settings=s, label=label, effects=fx)
 
-        return [(label, frames, still)], [_card_key(seg, target)]
+        return frames, still, [_card_key(seg, target)]
     info = checked.probes[seg.clip]
     trim = Trim(seg.start, seg.length(info.duration))
     fx = effects_of(seg, checked)
-    frames = clip_frames(info, trim, target, fx.speed)
-    pieces = split_segment(frames, target, fx, target.frames(PIECE_SECONDS))
 
-    def piece(fade_in, fade_out, first, count, name):
-        effects = replace(fx, fade_in=fade_in, fade_out=fade_out)
+    def clip(out: Path, s: EncodeSettings = settings) -> Job:
+        return clip_job(info, target, out, ffmpeg, trim=trim, effects=fx, settings=s, label=label)
 
-        def make(out: Path, s: EncodeSettings = settings) -> Job:
-            return clip_job(info, target, out, ffmpeg, trim=trim, effects=effects, settings=s,
-                            label=name, part=(first, count) if len(pieces) > 1 else None)
-
-        return name, count, make
-
-    made = [
-        piece(*p, f"{label} (part {i}/{len(pieces)})" if len(pieces) > 1 else label)
-        for i, p in enumerate(pieces, 1)
-    ]
     identity = [_file_identity(seg.clip)]
     if fx.voice is not None:
         identity.append(_file_identity(fx.voice.path))
-    return made, identity
+    return clip_frames(info, trim, target, fx.speed), clip, identity
 
 
 def plan_build(
@@ -274,24 +259,23 @@ def plan_build(
     listing = []
     planned: set[Path] = set()
     for index, seg in enumerate(recipe.segments, 1):
-        pieces, identity = _segment_pieces(
-            seg, f"segment {index}: {seg.label}", checked, ffmpeg, work, settings)
-        for label, frames, make in pieces:
-            # The key ignores how ffmpeg runs (threads) and where it writes: only what it makes.
-            reference = make(Path("segment.dv"), EncodeSettings())
-            key = _key("segment", reference.argv[1:], identity, ffmpeg.version)
-            part = work / f"segment-{key}.dv"
-            cached = is_cached(part, frames)
-            if not cached and part not in planned:  # the same segment twice: encoded once
-                planned.add(part)
-                job = make(part)
-                if isinstance(seg, TitleSegment):
-                    card = _card_path(seg, target, work)
-                    if not is_cached(card, None):
-                        job = job.after(CardJob(f"card for segment {index}", seg, target, recipe.folder, card))
-                encodes.append((_cost(seg, frames, checked.probes), job))
-            parts.append(part)
-            listing.append((label, frames, part, cached))
+        label = f"segment {index}: {seg.label}"
+        frames, make, identity = _segment_maker(seg, label, checked, ffmpeg, work, settings)
+        # The key ignores how ffmpeg runs (threads) and where it writes: only what it makes.
+        reference = make(Path("segment.dv"), EncodeSettings())
+        key = _key("segment", reference.argv[1:], identity, ffmpeg.version)
+        part = work / f"segment-{key}.dv"
+        cached = is_cached(part, frames)
+        if not cached and part not in planned:  # the same segment twice: encoded once
+            planned.add(part)
+            job = make(part)
+            if isinstance(seg, TitleSegment):
+                card = _card_path(seg, target, work)
+                if not is_cached(card, None):
+                    job = job.after(CardJob(f"card for segment {index}", seg, target, recipe.folder, card))
+            encodes.append((_cost(seg, frames, checked.probes), job))
+        parts.append(part)
+        listing.append((label, frames, part, cached))
     total = sum(item[1] for item in listing)
     if container(output) == "dv":
         join = ByteJoinJob(

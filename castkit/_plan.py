@@ -135,21 +135,14 @@ def clip_job(
     container: str = "dv",
     settings: EncodeSettings = EncodeSettings(),
     label: str | None = None,
-    part: tuple[int, int] | None = None,
 ) -> Job:
-    """Convert (a trimmed part of) a capture to DV, shape kept, audio conformed.
-
-    ``part`` = (first, count) makes the job encode only those frames of the segment, so that a
-    long segment can be encoded in pieces side by side and joined: fades then apply only where
-    the piece holds the segment's start or end (see ``split_segment``).
-    """
+    """Convert (a trimmed part of) a capture to DV, shape kept, audio conformed."""
     assert info.video is not None
     ff = ffmpeg_module()
     speed = effects.speed
-    whole = clip_frames(info, trim, target, speed)
-    if whole <= 0:
+    frames = clip_frames(info, trim, target, speed)
+    if frames <= 0:
         raise ValueError(f"{info.path}: the trimmed part is shorter than one frame")
-    first, frames = part or (0, whole)
     # The trim is cut in the filter graph, counting frames, not by seeking the input: ffmpeg's
     # Ogg seeking lands on the wrong frame in variable-rate captures (past the last stored
     # frame it returns the first), while counting frames from the start is exact and gives
@@ -163,7 +156,7 @@ def clip_job(
         # A microsecond time base first: setpts truncates to whole ticks, and a capture's own
         # (often 1/15 s) would move sped-up frames by up to a tick.
         video = video.filter("settb", "AVTB").filter("setpts", f"PTS/{_num(speed)}")
-    video = frame_window(video, target, skip + first, frames)
+    video = frame_window(video, target, skip, frames)
 
     # Sound is cut at the same frame boundaries, counted in samples from the same origin as
     # the picture's frames (the capture's start, or the segment's for a voice-over).
@@ -180,32 +173,15 @@ def clip_job(
         origin = skip
     else:
         audio = None
-    begin = target.audio_samples(origin + first)
+    begin = target.audio_samples(origin)
     if audio is not None and begin:
         audio = audio.filter("atrim", start_sample=begin).filter("asetpts", "PTS-STARTPTS")
-    samples = target.audio_samples(origin + first + frames) - begin
+    samples = target.audio_samples(origin + frames) - begin
     inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ())
     return _conform(
         ff, video, audio, shape, frames, target, output, ffmpeg, container, settings,
         label or f"convert {info.path.name}", inputs, effects, samples,
     )
-
-
-def split_segment(frames: int, target: DvTarget, effects: Effects, shortest: int) -> list[tuple[Fraction, Fraction, int, int]]:
-    """A segment of at least twice ``shortest`` frames as two halves that encode side by side,
-    each as (fade_in, fade_out, first, count); otherwise whole.
-
-    Two, not more: each piece decodes its capture from the start (see clip_job), so piece k of
-    n decodes k/n of the segment for nothing, and on two cores two pieces are what pays. The cut
-    is made only where no fade is running, so that each fade lies wholly in one piece.
-    """
-    whole = [(effects.fade_in, effects.fade_out, 0, frames)]
-    if frames < 2 * shortest:
-        return whole
-    cut = frames // 2
-    if cut < target.frames(effects.fade_in) or cut > frames - target.frames(effects.fade_out):
-        return whole
-    return [(effects.fade_in, Fraction(0), 0, cut), (Fraction(0), effects.fade_out, cut, frames - cut)]
 
 
 def frame_window(video: Any, target: DvTarget, skip: int, frames: int) -> Any:

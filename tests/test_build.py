@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import textwrap
 from fractions import Fraction
 from pathlib import Path
@@ -277,43 +276,3 @@ def test_cache_follows_style_target_and_ffmpeg_version(cast_folder, wheel_ffmpeg
     upgraded = CountingRunner()
     build(recipe, runner=upgraded, force=True, ffmpeg=type(real)(real.path, real.found_by, "99.0-upgraded"))
     assert upgraded.ran == ["segment 2: clip silent.ogv", "segment 1: title 'Styled'", "join 2 segments"]
-
-
-def test_a_long_clip_encoded_in_two_halves_equals_it_whole(tmp_path, wheel_ffmpeg):
-    """Long clips are encoded as two pieces side by side: the joined pieces must show the
-    same pictures and sound as one encode, fades included, at the exact length."""
-    import media
-    from castkit._ffmpeg import find_ffmpeg
-    from castkit._plan import Effects, Trim, clip_job, split_segment
-    from castkit._probe import probe
-    from castkit._target import DvTarget
-    from conftest import WHEEL_FFMPEG
-
-    src = media.theora(WHEEL_FFMPEG, tmp_path / "long.ogv", "160x120", 15, 34.0,
-                       voice=(22050, 1, 33.0), pattern="luma")
-    ff = find_ffmpeg()
-    info = probe(src, ff)
-    target = DvTarget()
-    fx = Effects(speed=Fraction(5, 4), fade_in=Fraction(1), fade_out=Fraction(2))
-    trim = Trim(Fraction(1), Fraction(32))
-    pieces = split_segment(target.frames(Fraction(32) / fx.speed), target, fx, 300)
-    assert [p[2:] for p in pieces] == [(0, 320), (320, 320)]
-
-    def encode(out, part=None, effects=fx):
-        job = clip_job(info, target, out, ff, trim=trim, effects=effects, part=part)
-        subprocess.run(job.argv, check=True)
-        return out
-
-    whole = decode(encode(tmp_path / "whole.dv"))
-    joined = tmp_path / "joined.dv"
-    with open(joined, "wb") as f:
-        for i, (fade_in, fade_out, first, count) in enumerate(pieces):
-            piece = encode(tmp_path / f"p{i}.dv", (first, count), Effects(
-                speed=fx.speed, fade_in=fade_in, fade_out=fade_out))
-            f.write(piece.read_bytes())
-    halves = decode(joined)
-    assert whole.frames == halves.frames == 640
-    assert whole.samples == halves.samples == 640 * 1920
-    assert whole.lumas == halves.lumas
-    assert np.allclose(whole.audio_rms, halves.audio_rms, atol=1)
-    assert whole.lumas[0] < 17 and whole.lumas[-1] < 17

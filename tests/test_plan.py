@@ -118,17 +118,3 @@ def test_shell_form_is_copy_pastable():
     shell = job.shell()
     assert shell.startswith("cat > /o/l.txt <<'CASTKIT_EOF'\nffconcat version 1.0\nfile 'file:/c/a.dv'\nCASTKIT_EOF\n")
     assert shell.endswith("'file:/o/my cast.dv'")
-
-
-def test_long_segments_split_in_two_where_no_fade_runs():
-    from castkit._plan import Effects, split_segment
-
-    pal = DvTarget()
-    plain = Effects()
-    assert split_segment(749, pal, plain, 375) == [(0, 0, 0, 749)]
-    assert split_segment(750, pal, plain, 375) == [(0, 0, 0, 375), (0, 0, 375, 375)]
-    faded = Effects(fade_in=Fraction(2), fade_out=Fraction(3))
-    assert split_segment(1001, pal, faded, 375) == [(2, 0, 0, 500), (0, 3, 500, 501)]
-    # A fade-out longer than the second half would be cut in two: the segment stays whole.
-    long_fade = Effects(fade_out=Fraction(25))
-    assert split_segment(1000, pal, long_fade, 375) == [(0, 25, 0, 1000)]
