@@ -11,12 +11,12 @@ from ._outputs import check_output, container
 from ._plan import Job, Plan, still_job
 from ._recipe import style_files
 from ._runner import FfmpegRunner, Runner, write_atomically
-from ._target import DvTarget
+from ._target import DV_SUFFIXES, DvTarget
 from ._titles import TitleStyle, check_style, render_card
 from .errors import UsageError, WorkError
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
-CLIP_SUFFIXES = (".dv", ".avi")
+CLIP_SUFFIXES = DV_SUFFIXES
 
 
 def make_title(

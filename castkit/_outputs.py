@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from ._target import container_for
+from ._target import DV_SUFFIXES, container_for
 from .errors import UsageError
 
 
@@ -21,7 +21,7 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 def check_output(
-    output: Path, inputs: Iterable[Path], force: bool, suffixes: Iterable[str] = (".dv", ".avi")
+    output: Path, inputs: Iterable[Path], force: bool, suffixes: Iterable[str] = DV_SUFFIXES
 ) -> None:
     """UsageError unless ``output`` may be written: a known suffix, not an input, not existing
     (unless ``force``), not a folder."""

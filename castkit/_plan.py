@@ -387,12 +387,5 @@ def _num(value: Fraction | int) -> str:
     return f"{value.numerator}/{value.denominator}"
 
 
-def seconds_arg(value: Fraction) -> str:
-    """Seconds as ffmpeg's time options read them: a decimal to the microsecond."""
-    micro = round(Fraction(value) * 1_000_000)
-    whole, frac = divmod(micro, 1_000_000)
-    return f"{whole}.{frac:06d}".rstrip("0").rstrip(".")
-
-
 def _ratio(value: Fraction) -> str:
     return f"{value.numerator}/{value.denominator}"

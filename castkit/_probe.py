@@ -11,7 +11,6 @@ digits) where the summary rounds to hundredths. Both lines have kept their shape
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -90,9 +89,6 @@ class MediaInfo:
             data["video"]["fps"] = float(self.video.fps) if self.video.fps else None
             data["video"]["display_aspect"] = round(float(self.video.display_aspect), 4)
         return data
-
-    def to_json(self) -> str:
-        return json.dumps(self.as_dict(), indent=2)
 
 
 def check_readable(path: Path) -> None:

@@ -18,12 +18,11 @@ from typing import Any, Iterator
 import yaml
 
 from ._plan import Crop
-from ._target import ASPECTS, DvTarget, container_for
+from ._target import ASPECTS, TARGET_NAMES, DvTarget, container_for, standard_of
 from ._timecode import TimecodeError, format_time, parse_time
 from ._titles import TitleStyle
 from .errors import InputError, Problem, RecipeError
 
-TARGETS = ("pal-dv", "ntsc-dv")
 DEFAULT_TITLE_SECONDS = Fraction(4)
 MAX_RECIPE_BYTES = 1024 * 1024
 MAX_NODES = 100_000
@@ -351,10 +350,10 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
         node = top["target"][1]
         value = r.scalar(node, "target")
         if value is not None:
-            if value.lower() in TARGETS:
-                standard = value.lower().removesuffix("-dv")
+            if standard_of(value):
+                standard = standard_of(value)
             else:
-                r.add(node, f"target: {value!r} is not one of {', '.join(TARGETS)}")
+                r.add(node, f"target: {value!r} is not one of {', '.join(TARGET_NAMES)}")
     if "aspect" in top:
         node = top["aspect"][1]
         value = r.scalar(node, "aspect")

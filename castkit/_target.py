@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 STANDARDS = ("pal", "ntsc")
+TARGET_NAMES = tuple(f"{standard}-dv" for standard in STANDARDS)  # as recipes name them
 ASPECTS = ("4:3", "16:9")
 AUDIO_RATE = 48000
 AUDIO_CHANNELS = 2
@@ -25,6 +26,7 @@ _SAR = {
     ("ntsc", "16:9"): Fraction(32, 27),
 }
 _CONTAINERS = {".dv": "dv", ".avi": "avi"}
+DV_SUFFIXES = tuple(_CONTAINERS)
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ def container_for(suffix: str) -> str | None:
     return _CONTAINERS.get(suffix.lower())
 
 
-def target_from_name(name: str, aspect: str = "4:3") -> DvTarget:
-    """``pal-dv``/``ntsc-dv`` (recipes) or ``pal``/``ntsc`` (command line) to a target."""
-    standard = name.lower().removesuffix("-dv")
-    return DvTarget(standard, aspect)
+def standard_of(name: str) -> str | None:
+    """``pal-dv``/``ntsc-dv`` (recipes) to ``pal``/``ntsc``; None for any other name."""
+    name = name.lower()
+    return name.removesuffix("-dv") if name in TARGET_NAMES else None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from castkit._probe import parse_probe
-from castkit._target import Box, DvTarget, container_for, target_from_name
+from castkit._target import Box, DvTarget, container_for, standard_of
 from castkit._timecode import TimecodeError, format_time, parse_time
 
 
@@ -102,7 +102,8 @@ def test_fit_honours_the_source_pixel_shape():
 def test_containers_and_names():
     assert container_for(".dv") == "dv" and container_for(".AVI") == "avi"
     assert container_for(".mp4") is None
-    assert target_from_name("ntsc-dv", "16:9") == DvTarget("ntsc", "16:9")
+    assert standard_of("NTSC-dv") == "ntsc" and standard_of("pal-dv") == "pal"
+    assert standard_of("secam-dv") is None and standard_of("pal") is None
     with pytest.raises(ValueError):
         DvTarget("secam")
 
