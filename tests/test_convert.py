@@ -157,6 +157,38 @@ def test_variable_rate_capture_holds_frames_like_a_player(tmp_path, media_files,
         assert abs(luma - expected) < 1.6, f"frame {k} ({k / 25:.2f} s)"
 
 
+@pytest.mark.parametrize("name, start, length, frames", [
+    ("luma_vfr", 3, 4, 100),  # variable rate, a trim starting inside a 2.5 s hold
+    ("odd_12fps_long_voice", 0, None, 75),  # 12 fps, odd size, a voice outlasting it
+])
+def test_scaling_before_or_after_the_rate_change_gives_the_same_bytes(
+        tmp_path, media_files, ffmpeg_bin, monkeypatch, name, start, length, frames):
+    """castkit scales a slow capture's pictures before the rate conversion repeats them (less
+    work); that must be an optimisation only: the same DV bytes as the plain order."""
+    import subprocess
+
+    from castkit import _plan
+    from castkit._ffmpeg import find_ffmpeg
+    from castkit._probe import probe
+    from castkit._target import DvTarget
+
+    ffmpeg = find_ffmpeg()
+    info = probe(getattr(media_files, name), ffmpeg)
+    trim = _plan.Trim(Fraction(start), None if length is None else Fraction(length))
+    outs = {}
+    for first in (True, False):
+        monkeypatch.setattr(_plan, "_scale_before_rate", lambda *_, first=first: first)
+        out = tmp_path / f"scaled-first-{first}.dv"
+        job = _plan.clip_job(info, DvTarget(), out, ffmpeg, trim=trim)
+        graph = job.argv[job.argv.index("-filter_complex") + 1]
+        assert (graph.index("scale=") < graph.index("fps=")) == first
+        subprocess.run(job.argv, check=True, timeout=60)
+        outs[first] = out
+    assert sha256(outs[True]) == sha256(outs[False])
+    d = decode(outs[True])
+    assert_dv(d, **PAL, sar=Fraction(16, 15), frames=frames)
+
+
 def test_default_output_is_beside_the_input(tmp_path, media_files, wheel_ffmpeg, cli):
     src = tmp_path / "take one.ogv"
     shutil.copy(media_files.silent_1080, src)

@@ -20,10 +20,10 @@ FORMATS = (
 PCM = ["-ac", "2", "-acodec", "pcm_s16le", "-ar", "48000", "-map_chapters", "-1", "-map_metadata", "-1"]
 
 
-def capture(path="caps/take 1.ogv", size=(1366, 768), seconds=10, audio=True) -> MediaInfo:
+def capture(path="caps/take 1.ogv", size=(1366, 768), seconds=10, audio=True, fps=15) -> MediaInfo:
     return MediaInfo(
         Path(path), "ogg", Fraction(seconds),
-        VideoInfo("theora", *size, Fraction(1), Fraction(15)),
+        VideoInfo("theora", *size, Fraction(1), Fraction(fps)),
         AudioInfo("vorbis", 22050, 1) if audio else None,
     )
 
@@ -31,7 +31,9 @@ def capture(path="caps/take 1.ogv", size=(1366, 768), seconds=10, audio=True) ->
 def test_trimmed_capture_with_voice_to_pal():
     # 2.5 s in is frame 62 (62.5 rounds to even) and 62 x 1920 samples: picture and sound are
     # cut at the same frame boundary, counted from the start (no input seek: see clip_job).
-    job = clip_job(capture(), DvTarget(), Path("out/seg.dv"), FFMPEG, trim=Trim(Fraction(5, 2), Fraction(4)))
+    # A 30 fps capture gives more pictures than the 25 fps kept: they are scaled after the
+    # rate conversion and the trim, only the 100 kept.
+    job = clip_job(capture(fps=30), DvTarget(), Path("out/seg.dv"), FFMPEG, trim=Trim(Fraction(5, 2), Fraction(4)))
     assert list(job.argv) == HEAD + [
         "-format_whitelist", FORMATS, "-protocol_whitelist", "file", "-threads", "1",
         "-i", "file:caps/take 1.ogv",
@@ -58,14 +60,33 @@ def test_silent_capture_to_ntsc_widescreen_avi():
         "-i", "file:wide.ogv",
         "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo",
         "-filter_complex",
-        "[0:v]fps=fps=30000/1001:start_time=0[s0];"
-        "[s0]scale=flags=lanczos:h=480:out_color_matrix=bt601:out_range=tv:w=720[s1];"
-        "[s1]setsar=32/27[s2];[s2]format=yuv411p[s3];"
+        # 15 fps into 29.97: each of the 30 pictures is scaled once, before the rate
+        # conversion repeats them into 60 frames.
+        "[0:v]scale=flags=lanczos:h=480:out_color_matrix=bt601:out_range=tv:w=720[s0];"
+        "[s0]setsar=32/27[s1];[s1]format=yuv411p[s2];[s2]fps=fps=30000/1001:start_time=0[s3];"
         "[s3]tpad=stop=60:stop_mode=clone[s4];[s4]trim=end_frame=60[s5];"
         "[1:a]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s6];"
         "[s6]apad=whole_len=96096[s7];[s7]atrim=end_sample=96096[s8]",
         "-map", "[s5]", "-map", "[s8]", "-f", "avi", *PCM, "-vcodec", "dvvideo", "file:wide.avi",
     ]
+
+
+def test_pictures_are_scaled_where_fewer_of_them_pass():
+    def order(info, trim=Trim()):
+        graph = clip_job(info, DvTarget(), Path("o.dv"), FFMPEG, trim=trim).argv
+        graph = graph[graph.index("-filter_complex") + 1]
+        return graph.index("scale=") < graph.index("fps=")
+
+    assert order(capture(fps=15)), "15 fps into 25: scaled before the repeats"
+    assert not order(capture(fps=30)), "30 fps into 25: scaled after the drops"
+    assert not order(capture(fps=25)), "as many either way: the plain order"
+    # 8 s skipped and 2 s kept of a 15 fps capture: 150 decoded pictures against 50 kept.
+    assert not order(capture(fps=15), Trim(Fraction(8), Fraction(2)))
+    assert order(capture(fps=15), Trim(Fraction(1), Fraction(9)))
+    # A rate the probe could not tell: the plain order.
+    info = capture()
+    assert not order(MediaInfo(info.path, "ogg", info.duration,
+                               VideoInfo("theora", 1366, 768, Fraction(1), None), None))
 
 
 def test_title_still_loops_into_exact_frames_with_silence():
