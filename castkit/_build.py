@@ -22,7 +22,7 @@ from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._join import ByteJoinJob, Part, manifest_path
 from ._outputs import check_output, container, same_file
 from ._plan import (
-    FORMAT_VERSION, EncodeSettings, Effects, Job, Plan, Trim, clip_frames, clip_job, join_job,
+    FORMAT_VERSION, Effects, Job, Plan, Trim, clip_frames, clip_job, join_job,
     still_job,
 )
 from ._probe import MediaInfo, probe
@@ -215,9 +215,9 @@ def _card_path(seg: TitleSegment, target: DvTarget, work: Path) -> Path:
     return work / f"card-{_card_key(seg, target)}.png"
 
 
-def _segment_maker(seg, label: str, checked: Checked, ffmpeg: Ffmpeg, work: Path,
-                   settings: EncodeSettings) -> tuple[int, Callable[..., Job], list]:
-    """A segment's frames, a function from output path and settings to its job, and what
+def _segment_maker(seg, label: str, checked: Checked, ffmpeg: Ffmpeg,
+                   work: Path) -> tuple[int, Callable[[Path], Job], list]:
+    """A segment's frames, a function from output path to its job, and what
     identifies the segment's inputs for the cache."""
     target = checked.recipe.target
     if isinstance(seg, TitleSegment):
@@ -225,17 +225,17 @@ def _segment_maker(seg, label: str, checked: Checked, ffmpeg: Ffmpeg, work: Path
         card = _card_path(seg, target, work)
         fx = Effects(fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out)
 
-        def still(out: Path, s: EncodeSettings = settings) -> Job:
+        def still(out: Path) -> Job:
             return still_job(card, target.display_size, frames, target, out, ffmpeg,
-                             settings=s, label=label, effects=fx)
+                             label=label, effects=fx)
 
         return frames, still, [_card_key(seg, target)]
     info = checked.probes[seg.clip]
     trim = Trim(seg.start, seg.length(info.duration))
     fx = effects_of(seg, checked)
 
-    def clip(out: Path, s: EncodeSettings = settings) -> Job:
-        return clip_job(info, target, out, ffmpeg, trim=trim, effects=fx, settings=s, label=label)
+    def clip(out: Path) -> Job:
+        return clip_job(info, target, out, ffmpeg, trim=trim, effects=fx, label=label)
 
     identity = [_file_identity(seg.clip)]
     if fx.voice is not None:
@@ -248,7 +248,6 @@ def plan_build(
     ffmpeg: Ffmpeg,
     work: Path,
     output: Path,
-    settings: EncodeSettings = EncodeSettings(),
     is_cached=lambda path, frames: False,
 ) -> BuildPlan:
     """The jobs that build ``output`` from ``checked``, skipping segments already in ``work``."""
@@ -260,9 +259,9 @@ def plan_build(
     planned: set[Path] = set()
     for index, seg in enumerate(recipe.segments, 1):
         label = f"segment {index}: {seg.label}"
-        frames, make, identity = _segment_maker(seg, label, checked, ffmpeg, work, settings)
-        # The key ignores how ffmpeg runs (threads) and where it writes: only what it makes.
-        reference = make(Path("segment.dv"), EncodeSettings())
+        frames, make, identity = _segment_maker(seg, label, checked, ffmpeg, work)
+        # The key ignores where ffmpeg writes: only what it makes.
+        reference = make(Path("segment.dv"))
         key = _key("segment", reference.argv[1:], identity, ffmpeg.version)
         part = work / f"segment-{key}.dv"
         cached = is_cached(part, frames)
@@ -345,9 +344,6 @@ def build(
     ffmpeg = ffmpeg or find_ffmpeg()
     checked = check_recipe(recipe, ffmpeg, problems)
     check_output(recipe.output, recipe.sources(), force or dry_run)
-    workers = workers or os.cpu_count() or 1
-    # Jobs side by side share the cores rather than fight over them.
-    settings = EncodeSettings(threads=max(1, (os.cpu_count() or 1) // workers))
     temp_work = None
     if use_cache or dry_run:
         work = cache_dir(recipe)
@@ -361,7 +357,7 @@ def build(
             except OSError as exc:
                 raise WorkError(f"{work}: cannot create the segment cache ({exc.strerror})") from None
         planned = plan_build(
-            checked, ffmpeg, work, recipe.output, settings,
+            checked, ffmpeg, work, recipe.output,
             is_cached=segment_is_complete(recipe.target) if use_cache else (lambda p, f: False),
         )
         (runner or FfmpegRunner(workers=workers)).run(planned.plan)

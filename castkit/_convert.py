@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._outputs import check_output, container
-from ._plan import EncodeSettings, Job, Plan, clip_job
+from ._plan import Job, Plan, clip_job
 from ._probe import MediaInfo, check_readable, probe
 from ._runner import FfmpegRunner, Runner
 from ._target import DvTarget
@@ -19,9 +19,8 @@ def default_output(source: Path) -> Path:
 
 def plan_convert(
     info: MediaInfo, output: Path, target: DvTarget, ffmpeg: Ffmpeg,
-    settings: EncodeSettings = EncodeSettings(),
 ) -> Job:
-    return clip_job(info, target, output, ffmpeg, container=container(output), settings=settings)
+    return clip_job(info, target, output, ffmpeg, container=container(output))
 
 
 def convert(

@@ -8,7 +8,6 @@ the cast, how long it lasts, and what it is.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
@@ -108,7 +107,7 @@ def preview(
     check_output(out, recipe.sources(), force, (".png",))
     with tempfile.TemporaryDirectory(prefix="castkit-preview-") as work:
         tiles, jobs = plan_tiles(checked, ffmpeg, Path(work))
-        (runner or FfmpegRunner(workers=os.cpu_count() or 1)).run(Plan((tuple(jobs),)) if jobs else Plan())
+        (runner or FfmpegRunner()).run(Plan((tuple(jobs),)) if jobs else Plan())
         board = draw_board(tiles, recipe.target, recipe.folder)
         write_atomically(out, lambda temp: board.save(temp, format="PNG"))
     return out

@@ -39,6 +39,15 @@ def _umask() -> int:
 _FILE_MODE = 0o666 & ~_umask()
 
 
+def available_cores() -> int:
+    """The cores castkit may use: those this process may run on (a container's or taskset's
+    limit), not every core the machine has."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class Runner(Protocol):
     def run(self, plan: Plan) -> None: ...
 
@@ -131,16 +140,17 @@ def _remove(path: Path) -> None:
 
 
 class FfmpegRunner:
-    """Runs a plan's stages in order and each stage's jobs ``workers`` at a time."""
+    """Runs a plan's stages in order and each stage's jobs ``workers`` at a time (default:
+    one per available core)."""
 
     def __init__(
         self,
         progress: Progress | None = None,
-        workers: int = 1,
+        workers: int | None = None,
         on_done: Callable[[Job], None] | None = None,
     ) -> None:
         self.progress = progress or Progress.quiet()
-        self.workers = max(1, workers)
+        self.workers = max(1, workers or available_cores())
         self.on_done = on_done
         self.warn = _warn_stderr  # tests replace it to collect warnings
         self._procs: set[subprocess.Popen] = set()

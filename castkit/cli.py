@@ -243,7 +243,7 @@ def _build(args: argparse.Namespace) -> int:
     from ._build import build
     from ._runner import DryRunRunner
 
-    runner = DryRunRunner() if args.dry_run else FfmpegRunner(progress=_progress(args), workers=args.jobs or (os.cpu_count() or 1))
+    runner = DryRunRunner() if args.dry_run else FfmpegRunner(progress=_progress(args), workers=args.jobs)
     planned = build(
         args.recipe, args.output, force=args.force, dry_run=args.dry_run,
         use_cache=not args.no_cache, workers=args.jobs, runner=runner,
@@ -257,7 +257,7 @@ def _build(args: argparse.Namespace) -> int:
 def _preview(args: argparse.Namespace) -> int:
     from ._preview import preview
 
-    out = preview(args.recipe, args.output, force=args.force, runner=FfmpegRunner(progress=_progress(args), workers=os.cpu_count() or 1))
+    out = preview(args.recipe, args.output, force=args.force, runner=FfmpegRunner(progress=_progress(args)))
     if not args.quiet:
         _done(out, "storyboard")
     return 0

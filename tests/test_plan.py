@@ -6,7 +6,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from castkit._ffmpeg import Ffmpeg
-from castkit._plan import EncodeSettings, Trim, clip_job, concat_list, join_job, still_job
+from castkit._plan import Trim, clip_job, concat_list, join_job, still_job
 from castkit._probe import AudioInfo, MediaInfo, VideoInfo
 from castkit._target import DvTarget
 
@@ -90,8 +90,7 @@ def test_pictures_are_scaled_where_fewer_of_them_pass():
 
 
 def test_title_still_loops_into_exact_frames_with_silence():
-    job = still_job(Path("card.png"), (768, 576), 100, DvTarget(), Path("t.dv"), FFMPEG,
-                    settings=EncodeSettings(threads=1))
+    job = still_job(Path("card.png"), (768, 576), 100, DvTarget(), Path("t.dv"), FFMPEG)
     assert list(job.argv) == HEAD + [
         "-f", "image2", "-format_whitelist", FORMATS, "-framerate", "25",
         "-protocol_whitelist", "file", "-i", "file:card.png",
@@ -103,7 +102,7 @@ def test_title_still_loops_into_exact_frames_with_silence():
         "[s2]tpad=stop=100:stop_mode=clone[s3];[s3]trim=end_frame=100[s4];"
         "[1:a]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s5];"
         "[s5]apad=whole_len=192000[s6];[s6]atrim=end_sample=192000[s7]",
-        "-map", "[s4]", "-map", "[s7]", "-f", "dv", *PCM, "-threads", "1",
+        "-map", "[s4]", "-map", "[s7]", "-f", "dv", *PCM,
         "-vcodec", "dvvideo", "file:t.dv",
     ]
 
