@@ -298,7 +298,7 @@ def plan_build(
     if container(output) == "dv":
         join = ByteJoinJob(
             f"join {len(recipe.segments)} segments",
-            tuple(Part(path, path.name, frames * target.frame_bytes) for _, frames, path, _ in listing),
+            tuple(Part(path, path.name, frames * target.frame_bytes, target.frame_bytes) for _, frames, path, _ in listing),
             output, manifest_path(work, output), total,
         )
     else:

@@ -12,6 +12,11 @@ modification time as recorded in its manifest) and the segment layout unchanged,
 cast to a hidden temporary name, overwrites only the changed ranges, and moves it back:
 a one-title edit of a ten-minute cast writes a few megabytes instead of two gigabytes, and at no
 moment does a half-patched file carry the cast's name.
+
+A full join does not wait for the last segment: ``open_sink`` gives the runner a ``CastWriter``
+that copies each segment into its byte range of the cast's temporary file while ffmpeg is still
+writing it (whole frames are final once written: the dv muxer never goes back), so when the
+last encode ends only its last moments remain to copy.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._runner import partial_path, write_atomically
+from ._runner import partial_path, write_atomically, write_error
 
 _CHUNK = 64 * 1024 * 1024
 
@@ -33,6 +38,7 @@ class Part:
     path: Path
     key: str
     size: int
+    frame: int  # bytes per frame: a part is copied in whole frames until it is complete
 
 
 @dataclass(frozen=True)
@@ -50,31 +56,32 @@ class ByteJoinJob:
 
     def render(self) -> str:
         """Do the join; returns what was done: "joined", "patched N segments" or "up to date"."""
+        changed = self._changed()
+        if changed is None:
+            writer = CastWriter(self)
+            return writer.finish()
+        if not changed:
+            return "up to date"
+        self._patch(changed)
+        self._record()
+        return f"patched {len(changed)} segment{'s' if len(changed) != 1 else ''}"
+
+    def open_sink(self) -> CastWriter | None:
+        """For a full join, the cast's temporary file, ready to take segments while they are
+        encoded; None when the cast castkit wrote last time is to be patched or is up to date
+        (a patch writes little, and must not touch the cast before every segment is ready)."""
+        return CastWriter(self) if self._changed() is None else None
+
+    def _changed(self) -> list[int] | None:
+        """The parts that differ from the cast castkit wrote last time, if that cast is there,
+        untouched, and laid out the same; None if the cast must be joined afresh."""
         previous = _read_manifest(self.manifest)
-        layout = [[p.key, p.size] for p in self.parts]
-        if previous is not None and _untouched(self.output, previous):
-            old = previous["parts"]
-            if [size for _, size in old] == [p.size for p in self.parts]:
-                changed = [i for i, (part, (key, _)) in enumerate(zip(self.parts, old)) if part.key != key]
-                if not changed:
-                    return "up to date"
-                self._patch(changed)
-                self._record(layout)
-                return f"patched {len(changed)} segment{'s' if len(changed) != 1 else ''}"
-        self._join()
-        self._record(layout)
-        return "joined"
-
-    def _join(self) -> None:
-        def write(temp: Path) -> None:
-            offset = 0
-            with open(temp, "wb") as out:
-                for part in self.parts:
-                    with open(part.path, "rb") as src:
-                        _copy(src.fileno(), out.fileno(), part.size, offset)
-                    offset += part.size
-
-        write_atomically(self.output, write)
+        if previous is None or not _untouched(self.output, previous):
+            return None
+        old = previous["parts"]
+        if [size for _, size in old] != [p.size for p in self.parts]:
+            return None
+        return [i for i, (part, (key, _)) in enumerate(zip(self.parts, old)) if part.key != key]
 
     def _patch(self, changed: list[int]) -> None:
         temp = partial_path(self.output)
@@ -92,14 +99,72 @@ class ByteJoinJob:
             temp.unlink(missing_ok=True)
             raise
 
-    def _record(self, layout: list) -> None:
+    def _record(self) -> None:
         st = self.output.stat()
         data = {
             "output": str(self.output.resolve()),
             "stat": [st.st_size, st.st_ino, st.st_mtime_ns],
-            "parts": layout,
+            "parts": [[p.key, p.size] for p in self.parts],
         }
         write_atomically(self.manifest, lambda temp: temp.write_text(json.dumps(data), encoding="utf-8"))
+
+
+class CastWriter:
+    """A full join in progress: the cast under a temporary name beside it, each part copied into
+    its byte range as soon as (and as far as) it is written. ``finish`` copies what is left and
+    gives the cast its name; ``abort`` removes the temporary file."""
+
+    def __init__(self, job: ByteJoinJob) -> None:
+        self.job = job
+        self.temp = partial_path(job.output)
+        self._offsets = []
+        offset = 0
+        for part in job.parts:
+            self._offsets.append(offset)
+            offset += part.size
+        self._copied = [0] * len(job.parts)
+        try:
+            os.truncate(self.temp, offset)  # sparse: the parts fill it in any order
+        except OSError as exc:
+            self.abort()
+            raise write_error(job.output, exc) from None
+
+    def feed(self, path: Path, written: Path, available: int) -> None:
+        """``written`` holds the first ``available`` bytes of the part ``path`` (a segment
+        being encoded, or finished): copy the whole frames not yet copied, into every range of
+        the cast that part fills. Files are opened per call, so no descriptor outlives a stop."""
+        wanted = [i for i, part in enumerate(self.job.parts) if part.path == path]
+        if not wanted:
+            return
+        try:
+            with open(written, "rb") as src, open(self.temp, "r+b") as out:
+                for i in wanted:
+                    part = self.job.parts[i]
+                    upto = min(available, part.size)
+                    upto -= upto % part.frame if upto < part.size else 0
+                    if upto > self._copied[i]:
+                        start = self._copied[i]
+                        _copy(src.fileno(), out.fileno(), upto - start, self._offsets[i] + start, start)
+                        self._copied[i] = upto
+        except OSError as exc:
+            raise write_error(self.job.output, exc) from None
+
+    def finish(self) -> str:
+        try:
+            for part, copied in zip(self.job.parts, self._copied):
+                if copied < part.size:
+                    self.feed(part.path, part.path, part.size)
+            os.replace(self.temp, self.job.output)
+        except BaseException as exc:
+            self.abort()
+            if isinstance(exc, OSError):
+                raise write_error(self.job.output, exc) from None
+            raise
+        self.job._record()
+        return "joined"
+
+    def abort(self) -> None:
+        self.temp.unlink(missing_ok=True)
 
 
 def manifest_path(cache: Path, output: Path) -> Path:
@@ -130,12 +195,15 @@ def _untouched(output: Path, manifest: dict) -> bool:
     ]
 
 
-def _copy(src: int, dst: int, size: int, dst_offset: int) -> None:
-    """Copy ``size`` bytes of ``src`` to ``dst`` at ``dst_offset``, inside the kernel."""
+def _copy(src: int, dst: int, size: int, dst_offset: int, src_offset: int = 0) -> None:
+    """Copy ``size`` bytes of ``src`` from ``src_offset`` to ``dst`` at ``dst_offset``, inside
+    the kernel."""
     done = 0
     try:
         while done < size:
-            n = os.copy_file_range(src, dst, min(_CHUNK, size - done), done, dst_offset + done)
+            n = os.copy_file_range(
+                src, dst, min(_CHUNK, size - done), src_offset + done, dst_offset + done
+            )
             if n == 0:
                 raise OSError(f"segment ended {size - done} bytes early")
             done += n
@@ -145,7 +213,7 @@ def _copy(src: int, dst: int, size: int, dst_offset: int) -> None:
             raise
     # Filesystems without copy_file_range: a bounded buffer, never a whole segment in memory.
     while done < size:
-        block = os.pread(src, min(1024 * 1024, size - done), done)
+        block = os.pread(src, min(1024 * 1024, size - done), src_offset + done)
         if not block:
             raise OSError(f"segment ended {size - done} bytes early")
         os.pwrite(dst, block, dst_offset + done)

@@ -52,6 +52,17 @@ class Runner(Protocol):
     def run(self, plan: Plan) -> None: ...
 
 
+class Sink(Protocol):
+    """The work of a plan's last job when it can begin before the jobs it needs end (the byte
+    join of a raw DV cast, see ``_join``): it is fed each earlier job's output as it grows."""
+
+    def feed(self, output: Path, written: Path, available: int) -> None: ...
+
+    def finish(self) -> str: ...
+
+    def abort(self) -> None: ...
+
+
 class DryRunRunner:
     """Prints every job as copy-pastable shell, in order; runs nothing."""
 
@@ -104,11 +115,11 @@ def write_atomically(output: Path, write: Callable[[Path], object]) -> None:
     except BaseException as exc:
         temp.unlink(missing_ok=True)
         if isinstance(exc, OSError):  # a full or read-only disk: one line, exit 1
-            raise _write_error(output, exc) from None
+            raise write_error(output, exc) from None
         raise
 
 
-def _write_error(output: Path, exc: OSError) -> WorkError:
+def write_error(output: Path, exc: OSError) -> WorkError:
     """An OSError met while producing ``output`` (a full disk, a vanished segment) as a
     one-line WorkError naming the file it is about, instead of a traceback."""
     where = exc.filename or output
@@ -147,11 +158,9 @@ class FfmpegRunner:
         self,
         progress: Progress | None = None,
         workers: int | None = None,
-        on_done: Callable[[Job], None] | None = None,
     ) -> None:
         self.progress = progress or Progress.quiet()
         self.workers = max(1, workers or available_cores())
-        self.on_done = on_done
         self.warn = _warn_stderr  # tests replace it to collect warnings
         self._procs: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
@@ -160,21 +169,33 @@ class FfmpegRunner:
     def run(self, plan: Plan) -> None:
         jobs = plan.jobs
         self.progress.begin(sum(job.frames for job in jobs), len(jobs))
+        stages, last, sink = plan.stages, None, None
         try:
-            for stage in plan.stages:
-                self._run_stage(stage)
-        except KeyboardInterrupt:
-            raise Interrupted("stopped; no output was written") from None
+            if len(stages) > 1 and len(stages[-1]) == 1 and hasattr(stages[-1][0], "open_sink"):
+                sink = stages[-1][0].open_sink()
+                if sink is not None:
+                    stages, last = stages[:-1], stages[-1][0]
+            for stage in stages:
+                self._run_stage(stage, sink)
+            if sink is not None:
+                note = sink.finish()
+                self.progress.finished(str(id(last)), last.label, last.frames, note)
+        except BaseException as exc:
+            if sink is not None:
+                sink.abort()
+            if isinstance(exc, KeyboardInterrupt):
+                raise Interrupted("stopped; no output was written") from None
+            raise
         finally:
             self.progress.close()
 
-    def _run_stage(self, stage: Sequence[Job]) -> None:
+    def _run_stage(self, stage: Sequence[Job], sink: Sink | None = None) -> None:
         if self.workers == 1 or len(stage) == 1:
             for job in stage:
-                self._run_job(job)
+                self._run_job(job, sink)
             return
         pool = ThreadPoolExecutor(max_workers=min(self.workers, len(stage)))
-        futures = [pool.submit(self._run_job, job) for job in stage]
+        futures = [pool.submit(self._run_job, job, sink) for job in stage]
         try:
             pending = set(futures)
             while pending:
@@ -202,14 +223,14 @@ class FfmpegRunner:
             if proc.poll() is None:
                 proc.terminate()
 
-    def _run_job(self, job: Job) -> None:
+    def _run_job(self, job: Job, sink: Sink | None = None) -> None:
         if self._stopping.is_set():
             return
         if hasattr(job, "render"):  # done in-process, no ffmpeg: the byte join of a raw DV cast
             try:
                 note = job.render()
             except OSError as exc:  # a full or read-only disk: the system failed (exit 1)
-                raise _write_error(job.output, exc) from None
+                raise write_error(job.output, exc) from None
             self.progress.finished(str(id(job)), job.label, job.frames, note or "done")
             return
         temp: Path | None = None
@@ -223,22 +244,22 @@ class FfmpegRunner:
             for step in job.prepare:  # a title's card, drawn just before its encode
                 step.render()
             temp = partial_path(job.output)
-            self._ffmpeg(job.with_output(temp), job)
+            self._ffmpeg(job.with_output(temp), job, sink)
             _check_complete(job, temp)
             os.replace(temp, job.output)
             temp = None
+            if sink is not None:
+                sink.feed(job.output, job.output, job.output.stat().st_size)
         except OSError as exc:
-            raise _write_error(job.output, exc) from None
+            raise write_error(job.output, exc) from None
         finally:
             if temp is not None:
                 _remove(temp)
             for path, _ in job.writes:
                 _remove(path)
         self.progress.finished(str(id(job)), job.label, job.frames)
-        if self.on_done:
-            self.on_done(job)
 
-    def _ffmpeg(self, job: Job, original: Job) -> None:
+    def _ffmpeg(self, job: Job, original: Job, sink: Sink | None = None) -> None:
         argv = [job.argv[0], "-progress", "pipe:1", "-nostats", *job.argv[1:]]
         tail: collections.deque[str] = collections.deque(maxlen=40)
         proc: subprocess.Popen | None = None
@@ -273,6 +294,9 @@ class FfmpegRunner:
                         self.progress.update(key, int(line[6:]))
                     except ValueError:
                         pass
+                elif line.startswith("progress=") and sink is not None:
+                    # What ffmpeg has written so far goes into the cast while it encodes on.
+                    sink.feed(original.output, job.output, job.output.stat().st_size)
             proc.wait()
         except BaseException:
             if proc is not None:

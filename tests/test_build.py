@@ -111,6 +111,48 @@ def test_recipe_builds_the_whole_cast(cast_folder, ffmpeg_bin, cli, tmp_path):
             assert lib.frames == total
 
 
+def test_segments_go_into_the_cast_while_they_are_encoded(cast_folder, wheel_ffmpeg, monkeypatch):
+    """A cold build does not copy the whole cast after the last encode: each segment is
+    copied into its byte range while ffmpeg still writes it. The result is exactly the
+    segments, in recipe order."""
+    from castkit._join import CastWriter
+
+    fed = []
+    real_feed = CastWriter.feed
+
+    def spy(self, path, written, available):
+        fed.append((path, written, available))
+        return real_feed(self, path, written, available)
+
+    monkeypatch.setattr(CastWriter, "feed", spy)
+    planned = build(write_recipe(cast_folder, CAST), workers=2)
+    out = cast_folder / "build" / "cast.dv"
+    parts = [part for _, _, part, _ in planned.segments]
+    assert out.read_bytes() == b"".join(part.read_bytes() for part in parts)
+    for part in set(parts):
+        during = [available for path, written, available in fed
+                  if path == part and written.name.endswith(".partial")]
+        assert during, f"{part.name} was not fed while it was encoded"
+    assert listing(cast_folder / "build") == ["cast.dv"]
+
+
+def test_a_failed_rebuild_keeps_the_previous_cast(cast_folder, wheel_ffmpeg, monkeypatch):
+    from castkit.errors import FfmpegFailed
+    from conftest import fake_ffmpeg
+
+    recipe = write_recipe(cast_folder, CAST)
+    build(recipe)
+    out = cast_folder / "build" / "cast.dv"
+    digest = sha256(out)
+    # A longer title: the layout changes, so the cast would be joined afresh, not patched.
+    recipe.write_text(recipe.read_text().replace("duration: 1.5", "duration: 2.5"))
+    fake_ffmpeg(cast_folder, monkeypatch, "exit 1")
+    with pytest.raises(FfmpegFailed):
+        build(recipe, force=True)
+    assert sha256(out) == digest
+    assert listing(cast_folder / "build") == ["cast.dv"]
+
+
 def test_avi_cast_and_output_override(cast_folder, wheel_ffmpeg, cli):
     recipe = write_recipe(cast_folder, """
         target: ntsc-dv

@@ -477,19 +477,23 @@ class CountingRunner(FfmpegRunner):
         super().run(plan)
 
 
-@pytest.mark.parametrize("sig,jobs", [(signal.SIGINT, "1"), (signal.SIGTERM, "2")], ids=["SIGINT-j1", "SIGTERM-j2"])
-def test_interrupted_build_leaves_nothing_and_keeps_finished_segments(tmp_path, hm, sig, jobs, wheel_ffmpeg, guard, monkeypatch):
+@pytest.mark.parametrize("sig,jobs,suffix", [(signal.SIGINT, "1", "avi"), (signal.SIGTERM, "2", "dv")],
+                         ids=["SIGINT-j1-avi", "SIGTERM-j2-dv"])
+def test_interrupted_build_leaves_nothing_and_keeps_finished_segments(
+        tmp_path, hm, sig, jobs, suffix, wheel_ffmpeg, guard, monkeypatch):
+    # A .dv cast is assembled while its segments are encoded (its temporary file exists from
+    # the start); an .avi one is joined at the end: neither may be left behind.
     shutil.copy(hm.long, tmp_path / "long.ogv")
     shutil.copy(hm.mid, tmp_path / "mid.ogv")
     guard.add(tmp_path / "long.ogv", tmp_path / "mid.ogv")
     recipe = write_recipe(tmp_path, """
-        output: build/cast.avi
+        output: build/cast.SUFFIX
         segments:
           - title: Before the takes
             duration: 1
           - clip: long.ogv
           - clip: mid.ogv
-    """)
+    """.replace("SUFFIX", suffix))
     guard.add(recipe)
     # Caught while a segment is being encoded and another is finished, in whatever order
     # castkit schedules them.
@@ -499,7 +503,7 @@ def test_interrupted_build_leaves_nothing_and_keeps_finished_segments(tmp_path, 
     )
     finished = {p.name for p in (tmp_path / ".castkit-cache").glob("segment-*.dv")}
     err = assert_stopped_cleanly(proc, sig, partial, tmp_path)
-    assert not (tmp_path / "build" / "cast.avi").exists()
+    assert not (tmp_path / "build" / f"cast.{suffix}").exists()
     cached = {p.name for p in (tmp_path / ".castkit-cache").glob("segment-*.dv")}
     assert finished <= cached and len(cached) < 3, (partial.name, finished, err)
     # The next run, the same command, encodes only what was not finished; the cast is whole.
@@ -508,8 +512,8 @@ def test_interrupted_build_leaves_nothing_and_keeps_finished_segments(tmp_path, 
     build(Path(recipe.name), runner=again)
     encoded = {name for name in again.ran if name.startswith("segment-")}
     assert encoded and not encoded & cached, "finished segments are reused"
-    assert len(encoded) == 3 - len(cached) and again.ran[-1] == "cast.avi"
-    assert frames_in(tmp_path / "build" / "cast.avi") == 25 + 500 + 200
+    assert len(encoded) == 3 - len(cached) and again.ran[-1] == f"cast.{suffix}"
+    assert frames_in(tmp_path / "build" / f"cast.{suffix}") == 25 + 500 + 200
     assert debris(tmp_path) == []
 
 

@@ -150,3 +150,70 @@ def test_probe_parses_ffmpeg_9_mp4_with_rotation_and_anamorphic_pixels():
 
 def test_probe_of_garbage_is_none():
     assert parse_probe(Path("x"), "x: Invalid data found when processing input\n") is None
+
+
+# --- the byte join of a raw DV cast ---------------------------------------------------------
+
+def _segments(tmp_path: Path) -> tuple[Path, bytes, Path, bytes]:
+    a, b = tmp_path / "a.dv", tmp_path / "b.dv"
+    a_bytes, b_bytes = bytes(range(1, 31)), bytes(range(101, 151))  # 3 and 5 "frames" of 10
+    a.write_bytes(a_bytes)
+    b.write_bytes(b_bytes)
+    return a, a_bytes, b, b_bytes
+
+
+def test_a_cast_is_assembled_while_its_segments_grow(tmp_path):
+    from castkit._join import ByteJoinJob, Part
+
+    a, a_bytes, b, b_bytes = _segments(tmp_path)
+    out, manifest = tmp_path / "cast.dv", tmp_path / "cache" / "cast.json"
+    manifest.parent.mkdir()
+    # The same segment twice (a, b, a): it is fed once and fills both of its ranges.
+    job = ByteJoinJob("join", (Part(a, "a", 30, 10), Part(b, "b", 50, 10), Part(a, "a", 30, 10)),
+                      out, manifest, 11)
+    writer = job.open_sink()
+    assert writer is not None and not out.exists()
+    assert writer.temp.parent == tmp_path and writer.temp.name.endswith(".partial")
+    assert writer.temp.stat().st_size == 110
+    # b is still being encoded: 27 bytes written so far, so two whole frames are copied.
+    growing = tmp_path / ".b.dv.partial"
+    growing.write_bytes(b_bytes[:27])
+    writer.feed(b, growing, 27)
+    growing.unlink()  # ffmpeg's temporary name; the runner renames it when the encode is done
+    cast = writer.temp.read_bytes()
+    assert cast[30:50] == b_bytes[:20] and cast[50:80] == bytes(30)
+    writer.feed(a, a, 30)
+    cast = writer.temp.read_bytes()
+    assert cast[:30] == cast[80:] == a_bytes
+    writer.feed(tmp_path / "other.dv", a, 30)  # not a part of this cast: nothing happens
+    assert writer.finish() == "joined"  # copies the rest of b from its finished file
+    assert out.read_bytes() == a_bytes + b_bytes + a_bytes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.dv", "b.dv", "cache", "cast.dv"]
+    # The cast is castkit's, unchanged: the next join patches it or finds it up to date.
+    assert job.open_sink() is None and job.render() == "up to date"
+
+
+def test_an_aborted_cast_leaves_the_previous_one(tmp_path):
+    from castkit._join import ByteJoinJob, Part
+
+    a, a_bytes, b, _ = _segments(tmp_path)
+    out = tmp_path / "cast.dv"
+    out.write_bytes(b"the cast of yesterday")
+    job = ByteJoinJob("join", (Part(a, "a", 30, 10), Part(b, "b", 50, 10)), out, tmp_path / "m.json", 8)
+    writer = job.open_sink()
+    writer.feed(a, a, 30)
+    writer.abort()
+    assert out.read_bytes() == b"the cast of yesterday"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.dv", "b.dv", "cast.dv"]
+
+
+def test_a_join_stops_on_a_segment_shorter_than_planned(tmp_path):
+    from castkit._join import ByteJoinJob, Part
+    from castkit.errors import WorkError
+
+    a, _, b, _ = _segments(tmp_path)
+    out = tmp_path / "cast.dv"
+    job = ByteJoinJob("join", (Part(a, "a", 30, 10), Part(b, "b", 60, 10)), out, tmp_path / "m.json", 9)
+    with pytest.raises(WorkError, match="cast.dv"):
+        job.render()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.dv", "b.dv"]
