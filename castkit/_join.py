@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import shlex
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +124,8 @@ class CastWriter:
             self._offsets.append(offset)
             offset += part.size
         self._copied = [0] * len(job.parts)
+        self._filler: threading.Thread | None = None
+        self._fill_error: BaseException | None = None
         try:
             os.truncate(self.temp, offset)  # sparse: the parts fill it in any order
         except OSError as exc:
@@ -149,8 +152,27 @@ class CastWriter:
         except OSError as exc:
             raise write_error(self.job.output, exc) from None
 
+    def prefill(self, produced: set[Path]) -> None:
+        """Copy the parts no job of this run produces (segments from the cache) in the
+        background, while the others are encoded."""
+        ready = {part.path: part.size for part in self.job.parts if part.path not in produced}
+        if ready:
+            self._filler = threading.Thread(target=self._fill, args=(ready,), daemon=True)
+            self._filler.start()
+
+    def _fill(self, ready: dict[Path, int]) -> None:
+        try:
+            for path, size in ready.items():
+                self.feed(path, path, size)
+        except BaseException as exc:  # noqa: BLE001 - handed to finish(), in the main thread
+            self._fill_error = exc
+
     def finish(self) -> str:
         try:
+            if self._filler is not None:
+                self._filler.join()
+                if self._fill_error is not None:
+                    raise self._fill_error
             for part, copied in zip(self.job.parts, self._copied):
                 if copied < part.size:
                     self.feed(part.path, part.path, part.size)

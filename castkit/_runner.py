@@ -54,7 +54,11 @@ class Runner(Protocol):
 
 class Sink(Protocol):
     """The work of a plan's last job when it can begin before the jobs it needs end (the byte
-    join of a raw DV cast, see ``_join``): it is fed each earlier job's output as it grows."""
+    join of a raw DV cast, see ``_join``). Told first which files the earlier jobs will
+    produce (it may take the others at once), it is then fed each of them as it grows;
+    ``finish`` completes it, ``abort`` undoes it."""
+
+    def prefill(self, produced: set[Path]) -> None: ...
 
     def feed(self, output: Path, written: Path, available: int) -> None: ...
 
@@ -175,6 +179,7 @@ class FfmpegRunner:
                 sink = stages[-1][0].open_sink()
                 if sink is not None:
                     stages, last = stages[:-1], stages[-1][0]
+                    sink.prefill({job.output for stage in stages for job in stage})
             for stage in stages:
                 self._run_stage(stage, sink)
             if sink is not None:

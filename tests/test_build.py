@@ -136,6 +136,36 @@ def test_segments_go_into_the_cast_while_they_are_encoded(cast_folder, wheel_ffm
     assert listing(cast_folder / "build") == ["cast.dv"]
 
 
+def test_a_rebuild_with_a_new_length_is_joined_afresh(cast_folder, wheel_ffmpeg, monkeypatch):
+    """A title made longer moves every later segment in the cast: the cast is joined anew,
+    the cached segments copied in while the new title is encoded."""
+    import threading
+
+    from castkit._join import CastWriter
+
+    recipe = write_recipe(cast_folder, CAST)
+    build(recipe)
+    recipe.write_text(recipe.read_text().replace("duration: 2\n", "duration: 3\n"))
+    fed_from = []
+    real_feed = CastWriter.feed
+
+    def spy(self, path, written, available):
+        fed_from.append((path, threading.current_thread() is threading.main_thread()))
+        return real_feed(self, path, written, available)
+
+    monkeypatch.setattr(CastWriter, "feed", spy)
+    again = CountingRunner()
+    planned = build(recipe, runner=again, force=True)
+    assert again.ran == ["segment 1: title 'Installing the Parallel Debugger'", "join 6 segments"]
+    cached = {part for _, _, part, was_cached in planned.segments if was_cached}
+    assert len(cached) == 5 and all(not main for path, main in fed_from if path in cached)
+    monkeypatch.setattr(CastWriter, "feed", real_feed)
+    out, fresh = cast_folder / "build" / "cast.dv", cast_folder / "fresh.dv"
+    build(recipe, output=fresh, use_cache=False)
+    assert sha256(out) == sha256(fresh)
+    assert decode(out).frames == sum(SEGMENT_FRAMES) + 25
+
+
 def test_a_failed_rebuild_keeps_the_previous_cast(cast_folder, wheel_ffmpeg, monkeypatch):
     from castkit.errors import FfmpegFailed
     from conftest import fake_ffmpeg

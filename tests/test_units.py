@@ -217,3 +217,29 @@ def test_a_join_stops_on_a_segment_shorter_than_planned(tmp_path):
     with pytest.raises(WorkError, match="cast.dv"):
         job.render()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.dv", "b.dv"]
+
+
+def test_cached_segments_are_copied_while_the_others_encode(tmp_path):
+    from castkit._join import ByteJoinJob, Part
+    from castkit.errors import WorkError
+
+    a, a_bytes, b, b_bytes = _segments(tmp_path)
+    out = tmp_path / "cast.dv"
+    job = ByteJoinJob("join", (Part(a, "a", 30, 10), Part(b, "b", 50, 10)), out, tmp_path / "m.json", 8)
+    writer = job.open_sink()
+    writer.prefill({b})  # b is encoded in this run; a is taken from the cache, in the background
+    writer._filler.join()
+    assert writer.temp.read_bytes()[:30] == a_bytes
+    assert writer.temp.read_bytes()[30:] == bytes(50), "b is left to its encode"
+    writer.feed(b, b, 50)
+    assert writer.finish() == "joined" and out.read_bytes() == a_bytes + b_bytes
+
+    # A cached segment that turns out short fails the join, without a temporary file left.
+    out.unlink()
+    short = ByteJoinJob("join", (Part(a, "a", 40, 10), Part(b, "b", 50, 10)), out, tmp_path / "m2.json", 9)
+    writer = short.open_sink()
+    writer.prefill({b})
+    writer.feed(b, b, 50)
+    with pytest.raises(WorkError, match="cast.dv"):
+        writer.finish()
+    assert not out.exists() and not writer.temp.exists()
