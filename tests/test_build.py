@@ -111,7 +111,7 @@ def test_recipe_builds_the_whole_cast(cast_folder, ffmpeg_bin, cli, tmp_path):
             assert lib.frames == total
 
 
-def test_segments_go_into_the_cast_while_they_are_encoded(cast_folder, wheel_ffmpeg, monkeypatch):
+def test_segments_go_into_the_cast_while_they_are_encoded(cast_folder, ffmpeg_bin, monkeypatch):
     """A cold build does not copy the whole cast after the last encode: each segment is
     copied into its byte range while ffmpeg still writes it. The result is exactly the
     segments, in recipe order."""
