@@ -228,6 +228,7 @@ class BuildPlan:
     frames: int
     segments: tuple[tuple[str, int, Path, bool], ...]  # (label, frames, file, cached)
     target: DvTarget = DvTarget()
+    uses: frozenset[Path] = frozenset()  # the cache files the cast is made from
 
 
 def _card_path(seg: TitleSegment, target: DvTarget, work: Path) -> Path:
@@ -276,6 +277,7 @@ def plan_build(
     parts: list[Path] = []
     listing = []
     planned: set[Path] = set()
+    uses = {manifest_path(work, output)}
     for index, seg in enumerate(recipe.segments, 1):
         label = f"segment {index}: {seg.label}"
         frames, make, identity = _segment_maker(seg, label, checked, ffmpeg, work)
@@ -284,6 +286,9 @@ def plan_build(
         key = _key("segment", reference.argv[1:], identity, ffmpeg.version)
         part = work / f"segment-{key}.dv"
         cached = is_cached(part, frames)
+        uses.add(part)
+        if isinstance(seg, TitleSegment):
+            uses.add(_card_path(seg, target, work))
         if not cached and part not in planned:  # the same segment twice: encoded once
             planned.add(part)
             job = make(part)
@@ -309,7 +314,7 @@ def plan_build(
     # Longest first: with N workers the build ends soonest when big jobs do not start last.
     encodes.sort(key=lambda item: -item[0])
     stages = tuple(stage for stage in (tuple(job for _, job in encodes), (join,)) if stage)
-    return BuildPlan(Plan(stages), output, total, tuple(listing), target)
+    return BuildPlan(Plan(stages), output, total, tuple(listing), target, frozenset(uses))
 
 
 def _cost(seg, frames: int, probes: dict[Path, MediaInfo]) -> float:
@@ -394,19 +399,78 @@ def _writable_parent(output: Path) -> Path:
     return output.parent
 
 
-def clean_cache(folder: Path) -> int:
-    """Remove castkit's cached segments in ``folder``; returns how many files went."""
-    if not folder.exists():
-        return 0
-    if not folder.is_dir():
-        raise UsageError(f"{folder}: not a cache folder")
-    removed = 0
-    for entry in folder.iterdir():
-        if entry.name.startswith(("segment-", "card-", ".segment-", ".card-")):
-            entry.unlink()
-            removed += 1
+# What castkit writes in a cache folder: segments, title cards, cast manifests.
+_CACHED = ("segment-", "card-", "cast-")
+
+
+def _cached_files(folder: Path, hidden: bool = False) -> list[os.DirEntry]:
+    """castkit's files in a cache folder (``hidden``: also the temporary files of writes in
+    progress, or cut short by a crash)."""
+    names = _CACHED + tuple("." + prefix for prefix in _CACHED) if hidden else _CACHED
+    try:
+        with os.scandir(folder) as entries:
+            return [e for e in entries if e.name.startswith(names) and e.is_file(follow_symlinks=False)]
+    except FileNotFoundError:
+        return []
+    except NotADirectoryError:
+        raise UsageError(f"{folder}: not a cache folder") from None
+    except OSError as exc:
+        raise WorkError(f"{folder}: cannot read the cache ({exc.strerror})") from None
+
+
+def _remove(entries: list[os.DirEntry]) -> tuple[int, int]:
+    """Remove ``entries``; how many files and bytes went."""
+    files = size = 0
+    for entry in entries:
+        try:
+            bytes_ = entry.stat(follow_symlinks=False).st_size
+            os.unlink(entry.path)
+        except FileNotFoundError:
+            continue  # gone meanwhile
+        except OSError as exc:
+            raise WorkError(f"{entry.path}: cannot remove ({exc.strerror})") from None
+        files, size = files + 1, size + bytes_
+    return files, size
+
+
+def clean_cache(folder: Path) -> tuple[int, int]:
+    """Remove everything castkit cached in ``folder`` (and the folder, if nothing else is in
+    it); how many files and bytes went."""
+    removed = _remove(_cached_files(folder, hidden=True))
     try:
         folder.rmdir()
     except OSError:
-        pass  # something that is not castkit's is in there: leave it
+        pass  # missing, or something that is not castkit's is in there: leave it
     return removed
+
+
+def prune_cache(recipes: Iterable[Path | str], ffmpeg: Ffmpeg | None = None) -> list[tuple[Path, int, int]]:
+    """Remove from the recipes' cache folders every cached file that building none of them
+    would use now (superseded takes, old title texts); per folder, how many files and bytes
+    went. The recipes must check: what a broken one uses cannot be known."""
+    keep: dict[Path, set[str]] = {}
+    for path in recipes:
+        recipe, problems = read_recipe(path)
+        ffmpeg = ffmpeg or find_ffmpeg()
+        checked = check_recipe(recipe, ffmpeg, problems)
+        work = cache_dir(recipe)
+        planned = plan_build(checked, ffmpeg, work, recipe.output)
+        keep.setdefault(work, set()).update(p.name for p in planned.uses)
+    # Temporary files are left alone: they may be a build's, running now.
+    return [(folder, *_remove([e for e in _cached_files(folder) if e.name not in names]))
+            for folder, names in keep.items()]
+
+
+def unused_cache_bytes(planned: BuildPlan) -> int:
+    """Bytes of cached files in the cast's cache folder that the cast is not made from."""
+    folders = {path.parent for path in planned.uses}
+    names = {path.name for path in planned.uses}
+    total = 0
+    for folder in folders:
+        for entry in _cached_files(folder):
+            if entry.name not in names:
+                try:
+                    total += entry.stat(follow_symlinks=False).st_size
+                except OSError:
+                    pass  # gone meanwhile
+    return total

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 
 
@@ -101,9 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("cache", help="manage the segment cache")
     cache_sub = p.add_subparsers(dest="cache_command", metavar="ACTION", parser_class=_Parser)
     cache_sub.required = True
-    clean = cache_sub.add_parser("clean", help="drop cached segments")
+    clean = cache_sub.add_parser("clean", help="drop every cached segment and card")
     clean.add_argument("recipe", type=_local_path, nargs="?", metavar="RECIPE",
                        help="the recipe whose cache to drop (default: $CASTKIT_CACHE_DIR or ./.castkit-cache)")
+    prune = cache_sub.add_parser(
+        "prune", help="drop what the recipes no longer use (old takes, old title texts)")
+    prune.add_argument("recipes", type=_local_path, nargs="+", metavar="RECIPE",
+                       help="keep what building these would use; in a shared cache, name them all")
 
     p = sub.add_parser("probe", help="what castkit sees in media files")
     p.add_argument("files", type=_local_path, nargs="+", metavar="FILE")
@@ -251,7 +256,24 @@ def _build(args: argparse.Namespace) -> int:
     if not args.quiet and not args.dry_run:
         target = planned.target
         _done(planned.output, f"{planned.frames} frames, {format_time(target.seconds(planned.frames))}, {target.name}")
+        if not args.no_cache:
+            _cache_note(planned, args.recipe)
     return 0
+
+
+_NOTE_UNUSED_OVER = 100 * 10**6
+
+
+def _cache_note(planned, recipe: Path) -> None:
+    """Rounds of edits leave superseded segments in the cache; once they outweigh the cast
+    itself (and 100 MB), say so, and how to drop them."""
+    from ._build import unused_cache_bytes
+
+    unused = unused_cache_bytes(planned)
+    if unused > max(_NOTE_UNUSED_OVER, planned.frames * planned.target.frame_bytes):
+        folder = next(iter(planned.uses)).parent
+        say("note", f"{_shown(folder)} also holds {_size(unused)} of segments this cast no longer "
+                    f"uses; `castkit cache prune {shlex.quote(str(recipe))}` removes them")
 
 
 def _preview(args: argparse.Namespace) -> int:
@@ -264,17 +286,31 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _cache(args: argparse.Namespace) -> int:
-    from ._build import CACHE_ENV, CACHE_NAME, cache_dir, clean_cache
+    from ._build import CACHE_ENV, CACHE_NAME, cache_dir, clean_cache, prune_cache
     from ._recipe import read_recipe
 
+    if args.cache_command == "prune":
+        for folder, files, size in prune_cache(args.recipes):
+            print(f"removed {_files(files, size)} from {_shown(folder)}")
+        return 0
     if args.recipe is not None:
         # The recipe's own mistakes do not matter here: only where its cache is.
         folder = cache_dir(read_recipe(args.recipe)[0])
     else:
         folder = Path(os.environ.get(CACHE_ENV) or CACHE_NAME)
-    removed = clean_cache(folder)
-    print(f"removed {removed} cached file{'s' if removed != 1 else ''} from {folder}")
+    files, size = clean_cache(folder)
+    print(f"removed {_files(files, size)} from {_shown(folder)}")
     return 0
+
+
+def _files(count: int, size: int) -> str:
+    return f"{count} cached file{'s' if count != 1 else ''} ({_size(size)})"
+
+
+def _size(size: int) -> str:
+    if size >= 10**9:
+        return f"{size / 10**9:.1f} GB"
+    return f"{size / 10**6:.1f} MB" if size >= 10**5 else f"{size // 1000} kB"
 
 
 def _probe(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from fractions import Fraction
 from pathlib import Path
@@ -348,3 +349,93 @@ def test_cache_follows_style_target_and_ffmpeg_version(cast_folder, wheel_ffmpeg
     upgraded = CountingRunner()
     build(recipe, runner=upgraded, force=True, ffmpeg=type(real)(real.path, real.found_by, "99.0-upgraded"))
     assert upgraded.ran == ["segment 2: clip silent.ogv", "segment 1: title 'Styled'", "join 2 segments"]
+
+
+TWO_TITLES = """
+    output: build/cast.dv
+    segments:
+      - title: First
+        duration: 0.5
+      - title: Second take
+        duration: 0.5
+"""
+
+
+def cached_names(folder: Path) -> set[str]:
+    return {p.name for p in (folder / ".castkit-cache").iterdir()} if (folder / ".castkit-cache").exists() else set()
+
+
+def test_cache_prune_keeps_what_the_recipe_uses(tmp_path, wheel_ffmpeg, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    recipe = write_recipe(tmp_path, TWO_TITLES)
+    assert cli("build", recipe.name).code == 0
+    first = cached_names(tmp_path)
+    # Two segments, their two cards, the cast's manifest.
+    assert sorted(n.split("-")[0] for n in first) == ["card", "card", "cast", "segment", "segment"]
+    recipe.write_text(recipe.read_text().replace("Second take", "Third take"))
+    assert cli("build", recipe.name, "--force").code == 0
+    superseded = first - cached_names(tmp_path)
+    assert superseded == set(), "the old title's segment and card stay until pruned"
+    stale = {n for n in cached_names(tmp_path) if n not in first}
+    assert len(stale) == 2  # the new title's segment and card
+
+    result = cli("cache", "prune", recipe.name)
+    assert result.code == 0, result.err
+    assert result.out.startswith("removed 2 cached files (") and ".castkit-cache" in result.out
+    left = cached_names(tmp_path)
+    assert len(left) == 5 and stale <= left
+    # What was kept is what the build needs: nothing is encoded again, the cast is up to date.
+    again = CountingRunner()
+    build(recipe, runner=again, force=True)
+    assert again.ran == ["join 2 segments"]
+    assert decode(tmp_path / "build" / "cast.dv").frames == 24
+
+
+def test_cache_prune_refuses_a_recipe_it_cannot_check(tmp_path, wheel_ffmpeg, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    recipe = write_recipe(tmp_path, TWO_TITLES)
+    assert cli("build", recipe.name).code == 0
+    before = cached_names(tmp_path)
+    recipe.write_text(recipe.read_text() + "  - clip: gone.ogv\n")
+    result = cli("cache", "prune", recipe.name)
+    assert result.code == 2 and "cast.yaml:7:" in result.err and "gone.ogv" in result.err
+    assert cached_names(tmp_path) == before, "nothing removed on a guess"
+
+
+def test_cache_clean_empties_the_cache(tmp_path, wheel_ffmpeg, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    recipe = write_recipe(tmp_path, TWO_TITLES)
+    assert cli("build", recipe.name).code == 0
+    result = cli("cache", "clean", recipe.name)
+    assert result.code == 0 and result.out.startswith("removed 5 cached files ("), result.out
+    assert not (tmp_path / ".castkit-cache").exists()
+    again = CountingRunner()
+    build(recipe, runner=again, force=True)
+    assert len(again.ran) == 3, "everything is encoded again"
+    # Something that is not castkit's in the folder stays, and so does the folder.
+    (tmp_path / ".castkit-cache" / "notes.txt").write_text("mine")
+    assert cli("cache", "clean").code == 0
+    assert cached_names(tmp_path) == {"notes.txt"}
+
+
+def test_a_build_says_when_old_segments_outweigh_the_cast(tmp_path, wheel_ffmpeg, cli, monkeypatch):
+    import castkit.cli
+
+    monkeypatch.setattr(castkit.cli, "_NOTE_UNUSED_OVER", 0)  # tiny test casts: no 100 MB floor
+    monkeypatch.chdir(tmp_path)
+    recipe = write_recipe(tmp_path, TWO_TITLES)
+    notes = []
+    for text in ("Second take", "Take 2", "Take 3"):
+        recipe.write_text(textwrap.dedent(TWO_TITLES).replace("Second take", text))
+        result = cli("build", recipe.name, "--force")
+        assert result.code == 0, result.err
+        notes.append([line for line in result.err.splitlines() if "note:" in line])
+    # Each edit leaves a 12-frame segment (and its card) behind: after two, they outweigh the
+    # 24-frame cast.
+    assert notes[:2] == [[], []] and len(notes[2]) == 1
+    assert re.fullmatch(
+        r"castkit: note: \.castkit-cache also holds 3\.5 MB of segments this cast no longer uses; "
+        r"`castkit cache prune cast\.yaml` removes them", notes[2][0]), notes[2][0]
+    assert cli("cache", "prune", recipe.name).code == 0
+    result = cli("build", recipe.name, "--force")
+    assert "note:" not in result.err
