@@ -13,7 +13,6 @@ import os
 import shlex
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -39,8 +38,6 @@ CACHE_NAME = ".castkit-cache"
 # A trim may end this far past a source's probed end: the probe's duration has six
 # significant digits, and a frame at 30 fps is 33 ms.
 _END_SLACK = Fraction(1, 1000)
-# Sources probed side by side: enough to hide ffmpeg's start-up, few enough to be polite.
-_PROBES_AT_ONCE = 8
 
 
 @dataclass(frozen=True)
@@ -89,9 +86,15 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
     problems = list(problems)
     probes: dict[Path, MediaInfo] = {}
     voices: dict[Path, MediaInfo] = {}
-    seen = _probe_all(recipe, ffmpeg)
+    seen: dict[tuple[Path, bool], MediaInfo | str] = {}
 
     def opened(path: Path, as_picture: bool) -> MediaInfo | str:
+        """A file's probe as a capture or as a voice-over, once each; or why it cannot be."""
+        if (path, as_picture) not in seen:
+            try:
+                seen[path, as_picture] = probe(path, ffmpeg, need_video=as_picture)
+            except InputError as exc:
+                seen[path, as_picture] = exc.reason
         return seen[path, as_picture]
 
     for seg in recipe.segments:
@@ -128,28 +131,6 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
     if problems:
         raise RecipeError(problems)
     return Checked(recipe, probes, voices)
-
-
-def _probe_all(recipe: Recipe, ffmpeg: Ffmpeg) -> dict[tuple[Path, bool], MediaInfo | str]:
-    """Every source's probe as a capture or as a voice-over (once each), or why it cannot be
-    opened. Side by side: each probe is an ffmpeg start-up (~70 ms) that mostly waits."""
-    wanted: dict[tuple[Path, bool], None] = {}
-    for seg in recipe.segments:
-        if isinstance(seg, ClipSegment):
-            wanted[seg.clip, True] = None
-            if seg.audio is not None:
-                wanted[seg.audio, False] = None
-
-    def opened(key: tuple[Path, bool]) -> MediaInfo | str:
-        try:
-            return probe(key[0], ffmpeg, need_video=key[1])
-        except InputError as exc:
-            return exc.reason
-
-    if len(wanted) <= 1:
-        return {key: opened(key) for key in wanted}
-    with ThreadPoolExecutor(max_workers=min(len(wanted), _PROBES_AT_ONCE)) as pool:
-        return dict(zip(wanted, pool.map(opened, wanted)))
 
 
 def _shown(recipe: Recipe, path: Path) -> str:
