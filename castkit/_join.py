@@ -113,11 +113,15 @@ class ByteJoinJob:
 class CastWriter:
     """A full join in progress: the cast under a temporary name beside it, each part copied into
     its byte range as soon as (and as far as) it is written. ``finish`` copies what is left and
-    gives the cast its name; ``abort`` removes the temporary file."""
+    gives the cast its name; ``abort`` stops and removes the temporary file.
+
+    Nothing that goes wrong with the cast itself (a full disk, a cached segment gone) stops the
+    encodes feeding it: they go on into the cache, for the next run, and ``finish`` reports the
+    first such error once they are done.
+    """
 
     def __init__(self, job: ByteJoinJob) -> None:
         self.job = job
-        self.temp = partial_path(job.output)
         self._offsets = []
         offset = 0
         for part in job.parts:
@@ -125,19 +129,17 @@ class CastWriter:
             offset += part.size
         self._copied = [0] * len(job.parts)
         self._filler: threading.Thread | None = None
-        self._fill_error: BaseException | None = None
-        try:
-            os.truncate(self.temp, offset)  # sparse: the parts fill it in any order
-        except OSError as exc:
-            self.abort()
-            raise write_error(job.output, exc) from None
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        # Last, so that nothing can fail between reserving the name and handing it over.
+        self.temp = partial_path(job.output)
 
     def feed(self, path: Path, written: Path, available: int) -> None:
         """``written`` holds the first ``available`` bytes of the part ``path`` (a segment
         being encoded, or finished): copy the whole frames not yet copied, into every range of
         the cast that part fills. Files are opened per call, so no descriptor outlives a stop."""
         wanted = [i for i, part in enumerate(self.job.parts) if part.path == path]
-        if not wanted:
+        if not wanted or self._error is not None or self._stop.is_set():
             return
         try:
             with open(written, "rb") as src, open(self.temp, "r+b") as out:
@@ -147,10 +149,11 @@ class CastWriter:
                     upto -= upto % part.frame if upto < part.size else 0
                     if upto > self._copied[i]:
                         start = self._copied[i]
-                        _copy(src.fileno(), out.fileno(), upto - start, self._offsets[i] + start, start)
+                        _copy(src.fileno(), out.fileno(), upto - start, self._offsets[i] + start, start,
+                              self._stop)
                         self._copied[i] = upto
         except OSError as exc:
-            raise write_error(self.job.output, exc) from None
+            self._error = self._error or write_error(self.job.output, exc)
 
     def prefill(self, produced: set[Path]) -> None:
         """Copy the parts no job of this run produces (segments from the cache) in the
@@ -165,17 +168,17 @@ class CastWriter:
             for path, size in ready.items():
                 self.feed(path, path, size)
         except BaseException as exc:  # noqa: BLE001 - handed to finish(), in the main thread
-            self._fill_error = exc
+            self._error = self._error or exc
 
     def finish(self) -> str:
         try:
             if self._filler is not None:
                 self._filler.join()
-                if self._fill_error is not None:
-                    raise self._fill_error
             for part, copied in zip(self.job.parts, self._copied):
                 if copied < part.size:
                     self.feed(part.path, part.path, part.size)
+            if self._error is not None:
+                raise self._error
             os.replace(self.temp, self.job.output)
         except BaseException as exc:
             self.abort()
@@ -186,6 +189,10 @@ class CastWriter:
         return "joined"
 
     def abort(self) -> None:
+        """Stop copying (within one chunk) and remove the temporary file."""
+        self._stop.set()
+        if self._filler is not None and self._filler is not threading.current_thread():
+            self._filler.join()
         self.temp.unlink(missing_ok=True)
 
 
@@ -217,12 +224,15 @@ def _untouched(output: Path, manifest: dict) -> bool:
     ]
 
 
-def _copy(src: int, dst: int, size: int, dst_offset: int, src_offset: int = 0) -> None:
+def _copy(src: int, dst: int, size: int, dst_offset: int, src_offset: int = 0,
+          stop: threading.Event | None = None) -> None:
     """Copy ``size`` bytes of ``src`` from ``src_offset`` to ``dst`` at ``dst_offset``, inside
-    the kernel."""
+    the kernel; given up between chunks once ``stop`` is set."""
     done = 0
     try:
         while done < size:
+            if stop is not None and stop.is_set():
+                return
             n = os.copy_file_range(
                 src, dst, min(_CHUNK, size - done), src_offset + done, dst_offset + done
             )
@@ -235,6 +245,8 @@ def _copy(src: int, dst: int, size: int, dst_offset: int, src_offset: int = 0) -
             raise
     # Filesystems without copy_file_range: a bounded buffer, never a whole segment in memory.
     while done < size:
+        if stop is not None and stop.is_set():
+            return
         block = os.pread(src, min(1024 * 1024, size - done), src_offset + done)
         if not block:
             raise OSError(f"segment ended {size - done} bytes early")

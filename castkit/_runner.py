@@ -40,8 +40,8 @@ _FILE_MODE = 0o666 & ~_umask()
 
 
 def available_cores() -> int:
-    """The cores castkit may use: those this process may run on (a container's or taskset's
-    limit), not every core the machine has."""
+    """The cores castkit may use: those this process may run on (taskset, a cpuset), not
+    every core the machine has. (A CPU quota, such as docker's --cpus, is not seen.)"""
     try:
         return len(os.sched_getaffinity(0)) or 1
     except AttributeError:  # not on Linux
@@ -176,7 +176,8 @@ class FfmpegRunner:
         stages, last, sink = plan.stages, None, None
         try:
             if len(stages) > 1 and len(stages[-1]) == 1 and hasattr(stages[-1][0], "open_sink"):
-                sink = stages[-1][0].open_sink()
+                with _signals_held():  # a stop right after the cast's temp file is made
+                    sink = stages[-1][0].open_sink()
                 if sink is not None:
                     stages, last = stages[:-1], stages[-1][0]
                     sink.prefill({job.output for stage in stages for job in stage})

@@ -113,8 +113,8 @@ def test_recipe_builds_the_whole_cast(cast_folder, ffmpeg_bin, cli, tmp_path):
 
 
 def test_segments_go_into_the_cast_while_they_are_encoded(cast_folder, ffmpeg_bin, monkeypatch):
-    """A cold build does not copy the whole cast after the last encode: each segment is
-    copied into its byte range while ffmpeg still writes it. The result is exactly the
+    """A cold build copies each segment into the cast while ffmpeg writes it (and the final
+    report arrives while the file still has its temporary name); the cast is exactly the
     segments, in recipe order."""
     from castkit._join import CastWriter
 
@@ -131,10 +131,69 @@ def test_segments_go_into_the_cast_while_they_are_encoded(cast_folder, ffmpeg_bi
     parts = [part for _, _, part, _ in planned.segments]
     assert out.read_bytes() == b"".join(part.read_bytes() for part in parts)
     for part in set(parts):
-        during = [available for path, written, available in fed
-                  if path == part and written.name.endswith(".partial")]
-        assert during, f"{part.name} was not fed while it was encoded"
+        assert any(path == part and written.name.endswith(".partial") for path, written, _ in fed), part.name
     assert listing(cast_folder / "build") == ["cast.dv"]
+
+
+def test_frames_reach_the_cast_before_their_encode_ends(tmp_path, monkeypatch):
+    """An ffmpeg that reports progress halfway (a stand-in that writes 5 frames, reports,
+    then writes the other 7): those 5 frames are in the cast's temporary file before the rest
+    exists."""
+    from castkit._join import CastWriter
+    from conftest import ffmpeg_script
+
+    ffmpeg_script(tmp_path, monkeypatch, (
+        'case " $* " in *" -version "*|*" -v trace "*) exec "$REAL_FFMPEG" "$@";; esac\n'
+        "for last; do :; done\n"
+        'out="${last#file:}"\n'
+        "head -c 720000 /dev/zero | tr '\\0' A > \"$out\"\n"
+        'printf "frame=5\\nprogress=continue\\n"\n'
+        "sleep 0.3\n"
+        "head -c 1008000 /dev/zero | tr '\\0' B >> \"$out\"\n"
+        'printf "frame=12\\nprogress=end\\n"\n'
+    ))
+    seen = []
+    real_feed = CastWriter.feed
+
+    def spy(self, path, written, available):
+        real_feed(self, path, written, available)
+        seen.append((available, self.temp.read_bytes() if self.temp.exists() else None))
+
+    monkeypatch.setattr(CastWriter, "feed", spy)
+    recipe = write_recipe(tmp_path, TWO_TITLES.replace("Second take", "Second"))
+    build(recipe, workers=1)
+    halfway = [cast for available, cast in seen if available == 720000]
+    assert halfway, seen
+    title = b"A" * 720000 + b"B" * 1008000  # what the stand-in writes for a 12-frame title
+    # Halfway through the first title, its first 5 frames are in place; halfway through the
+    # second, the first title is whole and the second's first 5 frames follow it.
+    assert halfway == [b"A" * 720000, title + b"A" * 720000]
+    assert (tmp_path / "build" / "cast.dv").read_bytes() == title * 2
+
+
+def test_a_full_disk_under_the_cast_does_not_waste_the_encodes(cast_folder, wheel_ffmpeg, monkeypatch):
+    """The cast cannot be written (a full disk): the build fails with one line naming the
+    cast, but its segments are encoded to the end and cached, so the next run only joins."""
+    import errno
+
+    from castkit import _join
+    from castkit.errors import WorkError
+
+    recipe = write_recipe(cast_folder, CAST)
+    real_copy = _join._copy
+
+    def full(*args, **kw):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(_join, "_copy", full)
+    with pytest.raises(WorkError, match=r"cast\.dv.*No space left on device"):
+        build(recipe)
+    assert listing(cast_folder / "build") == []
+    monkeypatch.setattr(_join, "_copy", real_copy)
+    again = CountingRunner()
+    build(recipe, runner=again)
+    assert again.ran == ["join 6 segments"]
+    assert decode(cast_folder / "build" / "cast.dv").frames == sum(SEGMENT_FRAMES)
 
 
 def test_a_rebuild_with_a_new_length_is_joined_afresh(cast_folder, wheel_ffmpeg, monkeypatch):

@@ -157,12 +157,13 @@ def test_variable_rate_capture_holds_frames_like_a_player(tmp_path, media_files,
         assert abs(luma - expected) < 1.6, f"frame {k} ({k / 25:.2f} s)"
 
 
-@pytest.mark.parametrize("name, start, length, frames", [
-    ("luma_vfr", 3, 4, 100),  # variable rate, a trim starting inside a 2.5 s hold
-    ("odd_12fps_long_voice", 0, None, 75),  # 12 fps, odd size, a voice outlasting it
+@pytest.mark.parametrize("name, start, length, ntsc, frames", [
+    ("luma_vfr", 3, 4, False, 100),  # variable rate, a trim starting inside a 2.5 s hold
+    ("odd_12fps_long_voice", 0, None, False, 75),  # 12 fps, odd size, a voice outlasting it
+    ("voice_1366", 0, None, True, 80),  # NTSC 16:9, cropped, 1.5x faster, faded in and out
 ])
 def test_scaling_before_or_after_the_rate_change_gives_the_same_bytes(
-        tmp_path, media_files, ffmpeg_bin, monkeypatch, name, start, length, frames):
+        tmp_path, media_files, ffmpeg_bin, monkeypatch, name, start, length, ntsc, frames):
     """castkit scales a slow capture's pictures before the rate conversion repeats them (less
     work); that must be an optimisation only: the same DV bytes as the plain order."""
     import subprocess
@@ -175,18 +176,27 @@ def test_scaling_before_or_after_the_rate_change_gives_the_same_bytes(
     ffmpeg = find_ffmpeg()
     info = probe(getattr(media_files, name), ffmpeg)
     trim = _plan.Trim(Fraction(start), None if length is None else Fraction(length))
+    target, effects = DvTarget(), _plan.Effects()
+    if ntsc:
+        target = DvTarget("ntsc", "16:9")
+        effects = _plan.Effects(crop=_plan.Crop(100, 40, 1000, 700), speed=Fraction(3, 2),
+                                fade_in=Fraction(1, 2), fade_out=Fraction(1, 2))
     outs = {}
     for first in (True, False):
         monkeypatch.setattr(_plan, "_scale_before_rate", lambda *_, first=first: first)
         out = tmp_path / f"scaled-first-{first}.dv"
-        job = _plan.clip_job(info, DvTarget(), out, ffmpeg, trim=trim)
+        job = _plan.clip_job(info, target, out, ffmpeg, trim=trim, effects=effects)
         graph = job.argv[job.argv.index("-filter_complex") + 1]
         assert (graph.index("scale=") < graph.index("fps=")) == first
         subprocess.run(job.argv, check=True, timeout=60)
         outs[first] = out
     assert sha256(outs[True]) == sha256(outs[False])
     d = decode(outs[True])
-    assert_dv(d, **PAL, sar=Fraction(16, 15), frames=frames)
+    if ntsc:
+        assert_dv(d, **NTSC, sar=Fraction(32, 27), frames=frames)
+        assert d.lumas[0] < 20 and d.lumas[-1] < 20, "faded from and to black"
+    else:
+        assert_dv(d, **PAL, sar=Fraction(16, 15), frames=frames)
 
 
 def test_default_output_is_beside_the_input(tmp_path, media_files, wheel_ffmpeg, cli):

@@ -174,17 +174,16 @@ def test_a_cast_is_assembled_while_its_segments_grow(tmp_path):
     writer = job.open_sink()
     assert writer is not None and not out.exists()
     assert writer.temp.parent == tmp_path and writer.temp.name.endswith(".partial")
-    assert writer.temp.stat().st_size == 110
     # b is still being encoded: 27 bytes written so far, so two whole frames are copied.
     growing = tmp_path / ".b.dv.partial"
     growing.write_bytes(b_bytes[:27])
     writer.feed(b, growing, 27)
     growing.unlink()  # ffmpeg's temporary name; the runner renames it when the encode is done
     cast = writer.temp.read_bytes()
-    assert cast[30:50] == b_bytes[:20] and cast[50:80] == bytes(30)
+    assert cast[30:] == b_bytes[:20], "whole frames of b, in b's place"
     writer.feed(a, a, 30)
     cast = writer.temp.read_bytes()
-    assert cast[:30] == cast[80:] == a_bytes
+    assert cast[:30] == cast[80:] == a_bytes and cast[50:80] == bytes(30)
     writer.feed(tmp_path / "other.dv", a, 30)  # not a part of this cast: nothing happens
     assert writer.finish() == "joined"  # copies the rest of b from its finished file
     assert out.read_bytes() == a_bytes + b_bytes + a_bytes
@@ -201,8 +200,10 @@ def test_an_aborted_cast_leaves_the_previous_one(tmp_path):
     out.write_bytes(b"the cast of yesterday")
     job = ByteJoinJob("join", (Part(a, "a", 30, 10), Part(b, "b", 50, 10)), out, tmp_path / "m.json", 8)
     writer = job.open_sink()
-    writer.feed(a, a, 30)
+    writer.prefill({b})
     writer.abort()
+    assert not writer._filler.is_alive(), "abort waits for the background copy to stop"
+    writer.feed(b, b, 50)  # an encode that reports after the stop writes nothing
     assert out.read_bytes() == b"the cast of yesterday"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.dv", "b.dv", "cast.dv"]
 
@@ -230,7 +231,7 @@ def test_cached_segments_are_copied_while_the_others_encode(tmp_path):
     writer.prefill({b})  # b is encoded in this run; a is taken from the cache, in the background
     writer._filler.join()
     assert writer.temp.read_bytes()[:30] == a_bytes
-    assert writer.temp.read_bytes()[30:] == bytes(50), "b is left to its encode"
+    assert writer.temp.read_bytes()[30:] == b"", "b is left to its encode"
     writer.feed(b, b, 50)
     assert writer.finish() == "joined" and out.read_bytes() == a_bytes + b_bytes
 
