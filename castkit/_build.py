@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shlex
 import shutil
 import tempfile
@@ -27,7 +28,7 @@ from ._plan import (
 )
 from ._probe import MediaInfo, probe
 from ._recipe import ClipSegment, Recipe, TitleSegment, read_recipe, style_files
-from ._runner import FfmpegRunner, Runner, write_atomically
+from ._runner import PARTIAL_SUFFIX, FfmpegRunner, Runner, write_atomically
 from ._target import DvTarget
 from ._timecode import format_time
 from ._titles import check_style, layout_card, render_card
@@ -258,7 +259,7 @@ def plan_build(
     parts: list[Path] = []
     listing = []
     planned: set[Path] = set()
-    uses = {manifest_path(work, output)}
+    uses = {manifest_path(work, output), manifest_path(work, output, "uses")}
     for index, seg in enumerate(recipe.segments, 1):
         label = f"segment {index}: {seg.label}"
         frames, make, identity = _segment_maker(seg, label, checked, ffmpeg, work)
@@ -361,11 +362,15 @@ def build(
                 work.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise WorkError(f"{work}: cannot create the segment cache ({exc.strerror})") from None
+            if use_cache:
+                _mark_cache(work)
         planned = plan_build(
             checked, ffmpeg, work, recipe.output,
             is_cached=segment_is_complete(recipe.target) if use_cache else (lambda p, f: False),
         )
         (runner or FfmpegRunner(workers=workers)).run(planned.plan)
+        if use_cache and not dry_run:
+            _record_uses(work, planned)
         return planned
     finally:
         if temp_work is not None:
@@ -380,17 +385,35 @@ def _writable_parent(output: Path) -> Path:
     return output.parent
 
 
-# What castkit writes in a cache folder: segments, title cards, cast manifests.
-_CACHED = ("segment-", "card-", "cast-")
+# What castkit writes in a cache folder, by exact name (a cache folder may be any folder the
+# user points CASTKIT_CACHE_DIR at; nothing else in it is castkit's): segments, title cards,
+# the manifest of each cast and the record of what it is made from, and their temporary files.
+_CACHED = re.compile(r"(segment-[0-9a-f]{24}\.dv|card-[0-9a-f]{24}\.png|(cast|uses)-[0-9a-f]{24}\.json)")
+_CACHED_TEMP = re.compile(r"\.(" + _CACHED.pattern + r")\.[a-z0-9_]{8}" + re.escape(PARTIAL_SUFFIX))
+# https://bford.info/cachedir/: backup tools skip a folder with this file (and regenerable DV).
+_TAG = "CACHEDIR.TAG"
+_TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+             "# castkit's segment cache: everything here is made again when needed.\n")
 
 
-def _cached_files(folder: Path, hidden: bool = False) -> list[os.DirEntry]:
-    """castkit's files in a cache folder (``hidden``: also the temporary files of writes in
+def _mark_cache(folder: Path) -> None:
+    tag = folder / _TAG
+    if not tag.exists():
+        try:
+            write_atomically(tag, lambda temp: temp.write_text(_TAG_TEXT, encoding="ascii"))
+        except WorkError:
+            pass  # a nicety for backup tools, never a reason to fail a build
+
+
+def _cached_files(folder: Path, temps: bool = False) -> list[os.DirEntry]:
+    """castkit's files in a cache folder (``temps``: also the temporary files of writes in
     progress, or cut short by a crash)."""
-    names = _CACHED + tuple("." + prefix for prefix in _CACHED) if hidden else _CACHED
+    def ours(name: str) -> bool:
+        return bool(_CACHED.fullmatch(name) or (temps and _CACHED_TEMP.fullmatch(name)))
+
     try:
         with os.scandir(folder) as entries:
-            return [e for e in entries if e.name.startswith(names) and e.is_file(follow_symlinks=False)]
+            return [e for e in entries if ours(e.name) and e.is_file(follow_symlinks=False)]
     except FileNotFoundError:
         return []
     except NotADirectoryError:
@@ -417,41 +440,56 @@ def _remove(entries: list[os.DirEntry]) -> tuple[int, int]:
 def clean_cache(folder: Path) -> tuple[int, int]:
     """Remove everything castkit cached in ``folder`` (and the folder, if nothing else is in
     it); how many files and bytes went."""
-    removed = _remove(_cached_files(folder, hidden=True))
+    removed = _remove(_cached_files(folder, temps=True))
+    tag = folder / _TAG
     try:
+        if tag.read_text(encoding="ascii") == _TAG_TEXT:
+            tag.unlink()
         folder.rmdir()
-    except OSError:
+    except (OSError, ValueError):
         pass  # missing, or something that is not castkit's is in there: leave it
     return removed
 
 
-def prune_cache(recipes: Iterable[Path | str], ffmpeg: Ffmpeg | None = None) -> list[tuple[Path, int, int]]:
-    """Remove from the recipes' cache folders every cached file that building none of them
-    would use now (superseded takes, old title texts); per folder, how many files and bytes
-    went. The recipes must check: what a broken one uses cannot be known."""
-    keep: dict[Path, set[str]] = {}
-    for path in recipes:
-        recipe, problems = read_recipe(path)
-        ffmpeg = ffmpeg or find_ffmpeg()
-        checked = check_recipe(recipe, ffmpeg, problems)
-        work = cache_dir(recipe)
-        planned = plan_build(checked, ffmpeg, work, recipe.output)
-        keep.setdefault(work, set()).update(p.name for p in planned.uses)
-    # Temporary files are left alone: they may be a build's, running now.
-    return [(folder, *_remove([e for e in _cached_files(folder) if e.name not in names]))
-            for folder, names in keep.items()]
+def _record_uses(work: Path, planned: BuildPlan) -> None:
+    """Remember which cache files the cast just built is made from (for prune)."""
+    data = {"output": str(planned.output.resolve()), "uses": sorted(p.name for p in planned.uses)}
+    write_atomically(manifest_path(work, planned.output, "uses"),
+                     lambda temp: temp.write_text(json.dumps(data), encoding="utf-8"))
 
 
-def unused_cache_bytes(planned: BuildPlan) -> int:
-    """Bytes of cached files in the cast's cache folder that the cast is not made from."""
-    folders = {path.parent for path in planned.uses}
-    names = {path.name for path in planned.uses}
+def _unused(folder: Path) -> list[os.DirEntry]:
+    """castkit's files in ``folder`` that no cast built from it is made from. A cast counts
+    while its file exists; the files of one deleted by hand are unused."""
+    entries = _cached_files(folder)
+    keep: set[str] = set()
+    for entry in entries:
+        if entry.name.startswith("uses-"):
+            try:
+                data = json.loads(Path(entry.path).read_text(encoding="utf-8"))
+                alive = os.path.exists(data["output"])
+                uses = [str(name) for name in data["uses"]]
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # unreadable: not a reason to keep anything
+            if alive:
+                keep.update(uses)
+                keep.add(entry.name)
+    return [e for e in entries if e.name not in keep]
+
+
+def prune_cache(folder: Path) -> tuple[int, int]:
+    """Remove the cached files that no cast built from ``folder`` is made from (superseded
+    takes, old title texts, the segments of a cast deleted since); how many files and bytes
+    went. Temporary files are left alone: they may be a build's, running now."""
+    return _remove(_unused(folder))
+
+
+def unused_cache_bytes(folder: Path) -> int:
+    """Bytes of the cached files in ``folder`` that prune would remove."""
     total = 0
-    for folder in folders:
-        for entry in _cached_files(folder):
-            if entry.name not in names:
-                try:
-                    total += entry.stat(follow_symlinks=False).st_size
-                except OSError:
-                    pass  # gone meanwhile
+    for entry in _unused(folder):
+        try:
+            total += entry.stat(follow_symlinks=False).st_size
+        except OSError:
+            pass  # gone meanwhile
     return total

@@ -21,6 +21,8 @@ last encode ends only its last moments remain to copy.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._runner import partial_path, write_atomically, write_error
+from .errors import WorkError
 
 _CHUNK = 64 * 1024 * 1024
 
@@ -85,20 +88,29 @@ class ByteJoinJob:
         return [i for i, (part, (key, _)) in enumerate(zip(self.parts, old)) if part.key != key]
 
     def _patch(self, changed: list[int]) -> None:
-        temp = partial_path(self.output)
-        os.replace(self.output, temp)  # from here on, no file carries the cast's name
-        try:
-            offsets = [0]
-            for part in self.parts:
-                offsets.append(offsets[-1] + part.size)
-            with open(temp, "r+b") as out:
-                for i in changed:
-                    with open(self.parts[i].path, "rb") as src:
-                        _copy(src.fileno(), out.fileno(), self.parts[i].size, offsets[i])
-            os.replace(temp, self.output)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
+        offsets = [0]
+        for part in self.parts:
+            offsets.append(offsets[-1] + part.size)
+        with contextlib.ExitStack() as stack:
+            # Every new part opened and measured while the cast is still whole: one gone or
+            # short (a cache cleaned meanwhile) fails the build, not the previous cast.
+            sources = {}
+            for i in changed:
+                src = stack.enter_context(open(self.parts[i].path, "rb"))
+                if os.fstat(src.fileno()).st_size != self.parts[i].size:
+                    raise OSError(errno.EIO, "a cached segment changed size", str(self.parts[i].path))
+                sources[i] = src
+            temp = partial_path(self.output)
+            os.replace(self.output, temp)  # from here on, no file carries the cast's name
+            try:
+                with open(temp, "r+b") as out:
+                    for i, src in sources.items():
+                        _copy(src.fileno(), out.fileno(), self.parts[i].size, offsets[i],
+                              name=self.parts[i].path)
+                os.replace(temp, self.output)
+            except BaseException:
+                temp.unlink(missing_ok=True)
+                raise
 
     def _record(self) -> None:
         st = self.output.stat()
@@ -150,7 +162,7 @@ class CastWriter:
                     if upto > self._copied[i]:
                         start = self._copied[i]
                         _copy(src.fileno(), out.fileno(), upto - start, self._offsets[i] + start, start,
-                              self._stop)
+                              self._stop, name=path)
                         self._copied[i] = upto
         except OSError as exc:
             self._error = self._error or write_error(self.job.output, exc)
@@ -179,6 +191,8 @@ class CastWriter:
                     self.feed(part.path, part.path, part.size)
             if self._error is not None:
                 raise self._error
+            if self._copied != [part.size for part in self.job.parts]:  # stopped meanwhile
+                raise WorkError(f"{self.job.output}: the join was stopped before the end")
             os.replace(self.temp, self.job.output)
         except BaseException as exc:
             self.abort()
@@ -189,17 +203,19 @@ class CastWriter:
         return "joined"
 
     def abort(self) -> None:
-        """Stop copying (within one chunk) and remove the temporary file."""
+        """Remove the temporary file, then stop copying into it (within one chunk): a second
+        Ctrl-C during the wait leaves nothing behind."""
+        self.temp.unlink(missing_ok=True)
         self._stop.set()
         if self._filler is not None and self._filler is not threading.current_thread():
             self._filler.join()
-        self.temp.unlink(missing_ok=True)
 
 
-def manifest_path(cache: Path, output: Path) -> Path:
-    """Where the cache remembers what it last wrote to ``output``."""
+def manifest_path(cache: Path, output: Path, kind: str = "cast") -> Path:
+    """Where the cache remembers what it last wrote to ``output`` (``kind`` "uses": which
+    cache files that cast is made from)."""
     digest = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:24]
-    return cache / f"cast-{digest}.json"
+    return cache / f"{kind}-{digest}.json"
 
 
 def _read_manifest(path: Path) -> dict | None:
@@ -225,9 +241,9 @@ def _untouched(output: Path, manifest: dict) -> bool:
 
 
 def _copy(src: int, dst: int, size: int, dst_offset: int, src_offset: int = 0,
-          stop: threading.Event | None = None) -> None:
-    """Copy ``size`` bytes of ``src`` from ``src_offset`` to ``dst`` at ``dst_offset``, inside
-    the kernel; given up between chunks once ``stop`` is set."""
+          stop: threading.Event | None = None, name: Path | None = None) -> None:
+    """Copy ``size`` bytes of ``src`` (the file ``name``) from ``src_offset`` to ``dst`` at
+    ``dst_offset``, inside the kernel; given up between chunks once ``stop`` is set."""
     done = 0
     try:
         while done < size:
@@ -237,11 +253,11 @@ def _copy(src: int, dst: int, size: int, dst_offset: int, src_offset: int = 0,
                 src, dst, min(_CHUNK, size - done), src_offset + done, dst_offset + done
             )
             if n == 0:
-                raise OSError(f"segment ended {size - done} bytes early")
+                raise _ended_early(size - done, name)
             done += n
         return
     except (AttributeError, OSError) as exc:
-        if isinstance(exc, OSError) and "early" in str(exc):
+        if isinstance(exc, _EndedEarly):
             raise
     # Filesystems without copy_file_range: a bounded buffer, never a whole segment in memory.
     while done < size:
@@ -249,6 +265,14 @@ def _copy(src: int, dst: int, size: int, dst_offset: int, src_offset: int = 0,
             return
         block = os.pread(src, min(1024 * 1024, size - done), src_offset + done)
         if not block:
-            raise OSError(f"segment ended {size - done} bytes early")
+            raise _ended_early(size - done, name)
         os.pwrite(dst, block, dst_offset + done)
         done += len(block)
+
+
+class _EndedEarly(OSError):
+    pass
+
+
+def _ended_early(missing: int, name: Path | None) -> OSError:
+    return _EndedEarly(errno.EIO, f"segment ended {missing} bytes early", None if name is None else str(name))

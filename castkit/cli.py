@@ -106,9 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     clean.add_argument("recipe", type=_local_path, nargs="?", metavar="RECIPE",
                        help="the recipe whose cache to drop (default: $CASTKIT_CACHE_DIR or ./.castkit-cache)")
     prune = cache_sub.add_parser(
-        "prune", help="drop what the recipes no longer use (old takes, old title texts)")
-    prune.add_argument("recipes", type=_local_path, nargs="+", metavar="RECIPE",
-                       help="keep what building these would use; in a shared cache, name them all")
+        "prune", help="drop what no cast built from the cache is made of (old takes, old titles)")
+    prune.add_argument("recipe", type=_local_path, nargs="?", metavar="RECIPE",
+                       help="the recipe whose cache to prune (default: $CASTKIT_CACHE_DIR or ./.castkit-cache)")
 
     p = sub.add_parser("probe", help="what castkit sees in media files")
     p.add_argument("files", type=_local_path, nargs="+", metavar="FILE")
@@ -269,11 +269,11 @@ def _cache_note(planned, recipe: Path) -> None:
     itself (and 100 MB), say so, and how to drop them."""
     from ._build import unused_cache_bytes
 
-    unused = unused_cache_bytes(planned)
+    folder = next(iter(planned.uses)).parent
+    unused = unused_cache_bytes(folder)
     if unused > max(_NOTE_UNUSED_OVER, planned.frames * planned.target.frame_bytes):
-        folder = next(iter(planned.uses)).parent
-        say("note", f"{_shown(folder)} also holds {_size(unused)} of segments this cast no longer "
-                    f"uses; `castkit cache prune {shlex.quote(str(recipe))}` removes them")
+        say("note", f"{_shown(folder)} also holds {_size(unused)} that no cast is made of any more; "
+                    f"`castkit cache prune {shlex.quote(str(recipe))}` removes it")
 
 
 def _preview(args: argparse.Namespace) -> int:
@@ -289,16 +289,12 @@ def _cache(args: argparse.Namespace) -> int:
     from ._build import CACHE_ENV, CACHE_NAME, cache_dir, clean_cache, prune_cache
     from ._recipe import read_recipe
 
-    if args.cache_command == "prune":
-        for folder, files, size in prune_cache(args.recipes):
-            print(f"removed {_files(files, size)} from {_shown(folder)}")
-        return 0
     if args.recipe is not None:
         # The recipe's own mistakes do not matter here: only where its cache is.
         folder = cache_dir(read_recipe(args.recipe)[0])
     else:
         folder = Path(os.environ.get(CACHE_ENV) or CACHE_NAME)
-    files, size = clean_cache(folder)
+    files, size = (prune_cache if args.cache_command == "prune" else clean_cache)(folder)
     print(f"removed {_files(files, size)} from {_shown(folder)}")
     return 0
 

@@ -424,25 +424,29 @@ def cached_names(folder: Path) -> set[str]:
     return {p.name for p in (folder / ".castkit-cache").iterdir()} if (folder / ".castkit-cache").exists() else set()
 
 
-def test_cache_prune_keeps_what_the_recipe_uses(tmp_path, wheel_ffmpeg, cli, monkeypatch):
+def kinds(names: set[str]) -> list[str]:
+    return sorted(n.split("-")[0] for n in names)
+
+
+def test_cache_prune_drops_what_no_cast_is_made_of(tmp_path, wheel_ffmpeg, cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
     recipe = write_recipe(tmp_path, TWO_TITLES)
     assert cli("build", recipe.name).code == 0
     first = cached_names(tmp_path)
-    # Two segments, their two cards, the cast's manifest.
-    assert sorted(n.split("-")[0] for n in first) == ["card", "card", "cast", "segment", "segment"]
+    # Two segments, their two cards, the cast's manifest and record of use, the backup tag.
+    assert kinds(first) == ["CACHEDIR.TAG", "card", "card", "cast", "segment", "segment", "uses"]
     recipe.write_text(recipe.read_text().replace("Second take", "Third take"))
     assert cli("build", recipe.name, "--force").code == 0
-    superseded = first - cached_names(tmp_path)
-    assert superseded == set(), "the old title's segment and card stay until pruned"
-    stale = {n for n in cached_names(tmp_path) if n not in first}
-    assert len(stale) == 2  # the new title's segment and card
+    after = cached_names(tmp_path)
+    assert first < after, "the old title's segment and card stay until pruned"
+    new = after - first
 
     result = cli("cache", "prune", recipe.name)
     assert result.code == 0, result.err
     assert result.out.startswith("removed 2 cached files (") and ".castkit-cache" in result.out
-    left = cached_names(tmp_path)
-    assert len(left) == 5 and stale <= left
+    removed = after - cached_names(tmp_path)
+    assert kinds(removed) == ["card", "segment"] and removed <= first, "the old title's"
+    assert kinds(new) == ["card", "segment"] and new <= cached_names(tmp_path)
     # What was kept is what the build needs: nothing is encoded again, the cast is up to date.
     again = CountingRunner()
     build(recipe, runner=again, force=True)
@@ -450,15 +454,49 @@ def test_cache_prune_keeps_what_the_recipe_uses(tmp_path, wheel_ffmpeg, cli, mon
     assert decode(tmp_path / "build" / "cast.dv").frames == 24
 
 
-def test_cache_prune_refuses_a_recipe_it_cannot_check(tmp_path, wheel_ffmpeg, cli, monkeypatch):
+def test_cache_prune_in_a_shared_cache_keeps_every_cast(tmp_path, wheel_ffmpeg, cli, monkeypatch):
+    """Two recipes, one cache: pruning after editing one keeps the other's segments; once a
+    cast is deleted by hand, what it was made of goes too."""
     monkeypatch.chdir(tmp_path)
+    one = write_recipe(tmp_path, TWO_TITLES)
+    two = tmp_path / "other.yaml"
+    two.write_text(textwrap.dedent(TWO_TITLES).replace("cast.dv", "other.avi")
+                   .replace("First", "Other").replace("Second take", "Other take"))
+    assert cli("build", one.name).code == 0 and cli("build", two.name).code == 0
+    one.write_text(one.read_text().replace("Second take", "Edited"))
+    assert cli("build", one.name, "--force").code == 0
+    result = cli("cache", "prune")
+    assert result.code == 0 and result.out.startswith("removed 2 cached files ("), result.out
+    for recipe in (one, two):
+        again = CountingRunner()
+        build(recipe, runner=again, force=True)
+        assert again.ran == ["join 2 segments"], recipe.name
+    (tmp_path / "build" / "other.avi").unlink()
+    result = cli("cache", "prune")
+    # Its two segments and their cards, and its record of use.
+    assert result.out.startswith("removed 5 cached files ("), result.out
+    again = CountingRunner()
+    build(one, runner=again, force=True)
+    assert again.ran == ["join 2 segments"], "the cast still there keeps all it is made of"
+
+
+def test_cache_clean_and_prune_touch_only_castkits_files(tmp_path, wheel_ffmpeg, cli, monkeypatch):
+    """CASTKIT_CACHE_DIR may be a folder of the user's: only castkit's exact names are its."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CASTKIT_CACHE_DIR", str(tmp_path))
+    mine = ["cast-final.dv", "segment-intro.mp4", "card-design.png", ".cast-list", "notes.txt",
+            "segment-" + "0" * 24 + ".mp4", "cast-" + "a" * 23 + ".json"]
+    for name in mine:
+        (tmp_path / name).write_text("the user's")
+    os.symlink(tmp_path / "notes.txt", tmp_path / ("segment-" + "1" * 24 + ".dv"))
     recipe = write_recipe(tmp_path, TWO_TITLES)
     assert cli("build", recipe.name).code == 0
-    before = cached_names(tmp_path)
-    recipe.write_text(recipe.read_text() + "  - clip: gone.ogv\n")
-    result = cli("cache", "prune", recipe.name)
-    assert result.code == 2 and "cast.yaml:7:" in result.err and "gone.ogv" in result.err
-    assert cached_names(tmp_path) == before, "nothing removed on a guess"
+    (tmp_path / "build" / "cast.dv").unlink()  # nothing is in use any more
+    assert cli("cache", "prune").code == 0
+    assert cli("cache", "clean").code == 0
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == sorted(mine + ["build", "cast.yaml", "segment-" + "1" * 24 + ".dv"])
+    assert all((tmp_path / name).read_text() == "the user's" for name in mine)
 
 
 def test_cache_clean_empties_the_cache(tmp_path, wheel_ffmpeg, cli, monkeypatch):
@@ -466,7 +504,7 @@ def test_cache_clean_empties_the_cache(tmp_path, wheel_ffmpeg, cli, monkeypatch)
     recipe = write_recipe(tmp_path, TWO_TITLES)
     assert cli("build", recipe.name).code == 0
     result = cli("cache", "clean", recipe.name)
-    assert result.code == 0 and result.out.startswith("removed 5 cached files ("), result.out
+    assert result.code == 0 and result.out.startswith("removed 6 cached files ("), result.out
     assert not (tmp_path / ".castkit-cache").exists()
     again = CountingRunner()
     build(recipe, runner=again, force=True)
@@ -493,8 +531,8 @@ def test_a_build_says_when_old_segments_outweigh_the_cast(tmp_path, wheel_ffmpeg
     # 24-frame cast.
     assert notes[:2] == [[], []] and len(notes[2]) == 1
     assert re.fullmatch(
-        r"castkit: note: \.castkit-cache also holds 3\.5 MB of segments this cast no longer uses; "
-        r"`castkit cache prune cast\.yaml` removes them", notes[2][0]), notes[2][0]
+        r"castkit: note: \.castkit-cache also holds 3\.5 MB that no cast is made of any more; "
+        r"`castkit cache prune cast\.yaml` removes it", notes[2][0]), notes[2][0]
     assert cli("cache", "prune", recipe.name).code == 0
     result = cli("build", recipe.name, "--force")
     assert "note:" not in result.err

@@ -244,3 +244,24 @@ def test_cached_segments_are_copied_while_the_others_encode(tmp_path):
     with pytest.raises(WorkError, match="cast.dv"):
         writer.finish()
     assert not out.exists() and not writer.temp.exists()
+
+
+def test_a_patch_with_a_segment_gone_keeps_the_previous_cast(tmp_path):
+    """A rebuild that patches the cast finds a new segment gone (a cache cleaned meanwhile):
+    it fails before it moves the cast aside."""
+    from castkit._join import ByteJoinJob, Part
+
+    a, a_bytes, b, b_bytes = _segments(tmp_path)
+    out, manifest = tmp_path / "cast.dv", tmp_path / "m.json"
+    assert ByteJoinJob("join", (Part(a, "a", 30, 10), Part(b, "b", 50, 10)), out, manifest, 8).render() == "joined"
+    c = tmp_path / "c.dv"  # the new take of the first segment, same length: a patch
+    edited = ByteJoinJob("join", (Part(c, "c", 30, 10), Part(b, "b", 50, 10)), out, manifest, 8)
+    with pytest.raises(OSError):
+        edited.render()
+    c.write_bytes(b"x" * 20)  # there, but cut short
+    with pytest.raises(OSError, match="changed size"):
+        edited.render()
+    assert out.read_bytes() == a_bytes + b_bytes
+    c.write_bytes(b"x" * 30)
+    assert edited.render() == "patched 1 segment" and out.read_bytes() == b"x" * 30 + b_bytes
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
