@@ -357,19 +357,27 @@ def build(
         work = Path(tempfile.mkdtemp(prefix=".castkit-build-", dir=_writable_parent(recipe.output)))
         temp_work = work
     try:
+        recording = use_cache and not dry_run
         if not dry_run:
+            made = not work.exists()
             try:
                 work.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise WorkError(f"{work}: cannot create the segment cache ({exc.strerror})") from None
-            if use_cache:
+            if use_cache and (made or work.name == CACHE_NAME):
+                # Only a folder that is castkit's alone: CASTKIT_CACHE_DIR may name one of the
+                # user's, and backup tools skip a tagged folder whole.
                 _mark_cache(work)
         planned = plan_build(
             checked, ffmpeg, work, recipe.output,
             is_cached=segment_is_complete(recipe.target) if use_cache else (lambda p, f: False),
         )
+        if recording:
+            # Until the build has succeeded, what it makes and what the cast was made of are
+            # kept by prune: a build running, failed or killed loses no finished segment.
+            _record_uses(work, planned, pending=True)
         (runner or FfmpegRunner(workers=workers)).run(planned.plan)
-        if use_cache and not dry_run:
+        if recording:
             _record_uses(work, planned)
         return planned
     finally:
@@ -451,29 +459,46 @@ def clean_cache(folder: Path) -> tuple[int, int]:
     return removed
 
 
-def _record_uses(work: Path, planned: BuildPlan) -> None:
-    """Remember which cache files the cast just built is made from (for prune)."""
-    data = {"output": str(planned.output.resolve()), "uses": sorted(p.name for p in planned.uses)}
-    write_atomically(manifest_path(work, planned.output, "uses"),
-                     lambda temp: temp.write_text(json.dumps(data), encoding="utf-8"))
+def _record_uses(work: Path, planned: BuildPlan, pending: bool = False) -> None:
+    """Remember which cache files the cast just built is made from (for prune); ``pending``:
+    a build about to run, whose record keeps also what the cast was made of before."""
+    path = manifest_path(work, planned.output, "uses")
+    uses = {p.name for p in planned.uses}
+    if pending:
+        uses |= set(_read_record(path)[1])
+    data = {"output": str(planned.output.resolve()), "uses": sorted(uses), "pending": pending}
+    write_atomically(path, lambda temp: temp.write_text(json.dumps(data), encoding="utf-8"))
+
+
+def _read_record(path: Path, legacy: bool = False) -> tuple[str | None, list[str], bool]:
+    """A uses record: the cast's path, the cache files it is made of, whether its build is
+    pending. ``legacy``: a cast manifest of castkit before uses records, read as one (its
+    segments; its cards are redrawn if ever needed). Unreadable: nothing."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        output = data["output"]
+        if legacy:
+            uses = [str(name) for name, _ in data["parts"]] + [path.name]
+        else:
+            uses = [str(name) for name in data["uses"]] + [path.name]
+        return str(output), uses, data.get("pending") is True
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None, [], False
 
 
 def _unused(folder: Path) -> list[os.DirEntry]:
     """castkit's files in ``folder`` that no cast built from it is made from. A cast counts
-    while its file exists; the files of one deleted by hand are unused."""
+    while its file exists or its build has not finished; the files of one deleted by hand are
+    unused."""
     entries = _cached_files(folder)
     keep: set[str] = set()
-    for entry in entries:
-        if entry.name.startswith("uses-"):
-            try:
-                data = json.loads(Path(entry.path).read_text(encoding="utf-8"))
-                alive = os.path.exists(data["output"])
-                uses = [str(name) for name in data["uses"]]
-            except (OSError, ValueError, KeyError, TypeError):
-                continue  # unreadable: not a reason to keep anything
-            if alive:
-                keep.update(uses)
-                keep.add(entry.name)
+    digests = {e.name.split("-", 1)[1] for e in entries if e.name.startswith(("uses-", "cast-"))}
+    for digest in digests:
+        output, uses, pending = _read_record(folder / f"uses-{digest}")
+        if output is None:  # no record, or an unreadable one: the cast's manifest, if any
+            output, uses, pending = _read_record(folder / f"cast-{digest}", legacy=True)
+        if output is not None and (pending or os.path.exists(output)):
+            keep.update(uses)
     return [e for e in entries if e.name not in keep]
 
 

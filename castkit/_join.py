@@ -221,7 +221,7 @@ def manifest_path(cache: Path, output: Path, kind: str = "cast") -> Path:
 def _read_manifest(path: Path) -> dict | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("parts"), list):
         return None

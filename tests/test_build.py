@@ -431,7 +431,10 @@ def kinds(names: set[str]) -> list[str]:
 def test_cache_prune_drops_what_no_cast_is_made_of(tmp_path, wheel_ffmpeg, cli, monkeypatch):
     monkeypatch.chdir(tmp_path)
     recipe = write_recipe(tmp_path, TWO_TITLES)
-    assert cli("build", recipe.name).code == 0
+    assert cli("build", recipe.name, "--dry-run").code == 0
+    assert cli("build", recipe.name, "--no-cache").code == 0
+    assert cached_names(tmp_path) == set(), "neither a dry run nor --no-cache writes a cache"
+    assert cli("build", recipe.name, "--force").code == 0
     first = cached_names(tmp_path)
     # Two segments, their two cards, the cast's manifest and record of use, the backup tag.
     assert kinds(first) == ["CACHEDIR.TAG", "card", "card", "cast", "segment", "segment", "uses"]
@@ -491,6 +494,7 @@ def test_cache_clean_and_prune_touch_only_castkits_files(tmp_path, wheel_ffmpeg,
     os.symlink(tmp_path / "notes.txt", tmp_path / ("segment-" + "1" * 24 + ".dv"))
     recipe = write_recipe(tmp_path, TWO_TITLES)
     assert cli("build", recipe.name).code == 0
+    assert not (tmp_path / "CACHEDIR.TAG").exists(), "the user's folder is not tagged for backups to skip"
     (tmp_path / "build" / "cast.dv").unlink()  # nothing is in use any more
     assert cli("cache", "prune").code == 0
     assert cli("cache", "clean").code == 0
@@ -536,3 +540,51 @@ def test_a_build_says_when_old_segments_outweigh_the_cast(tmp_path, wheel_ffmpeg
     assert cli("cache", "prune", recipe.name).code == 0
     result = cli("build", recipe.name, "--force")
     assert "note:" not in result.err
+
+
+def test_cache_prune_keeps_the_segments_of_an_unfinished_build(tmp_path, media_files, cli, monkeypatch):
+    """A build that failed (or is still running, or was killed) has encoded segments no cast
+    is made of yet: prune keeps them, and the next build encodes only the rest."""
+    from conftest import ffmpeg_script
+
+    monkeypatch.chdir(tmp_path)
+    os.link(media_files.luma_vfr, tmp_path / "luma.ogv") if _same_fs(media_files.luma_vfr, tmp_path) \
+        else (tmp_path / "luma.ogv").write_bytes(media_files.luma_vfr.read_bytes())
+    recipe = write_recipe(tmp_path, TWO_TITLES + "      - clip: luma.ogv\n")
+    # The capture's encode fails after a while; the titles' run with the real ffmpeg.
+    ffmpeg_script(tmp_path, monkeypatch, (
+        'case " $* " in *" -version "*|*" -v trace "*) exec "$REAL_FFMPEG" "$@";; esac\n'
+        'case " $* " in *luma.ogv*) sleep 2; echo "cannot decode" >&2; exit 1;; esac\n'
+        'exec "$REAL_FFMPEG" "$@"\n'
+    ))
+    assert cli("build", recipe.name, "-j", "3").code == 1
+    finished = {n for n in cached_names(tmp_path) if n.startswith("segment-")}
+    assert len(finished) == 2
+    assert cli("cache", "prune").out.startswith("removed 0 cached files")
+    monkeypatch.setenv("CASTKIT_FFMPEG", os.environ["REAL_FFMPEG"])
+    again = CountingRunner()
+    build(recipe, runner=again)
+    assert again.ran == ["segment 3: clip luma.ogv", "join 3 segments"]
+
+
+def test_cache_prune_reads_casts_built_before_records_of_use(tmp_path, wheel_ffmpeg, cli, monkeypatch):
+    """A cache from before castkit recorded what casts use: a .dv cast's manifest keeps its
+    segments (title cards are redrawn if ever needed); an unreadable record keeps nothing."""
+    monkeypatch.chdir(tmp_path)
+    recipe = write_recipe(tmp_path, TWO_TITLES)
+    assert cli("build", recipe.name).code == 0
+    cache = tmp_path / ".castkit-cache"
+    record = next(cache.glob("uses-*.json"))
+    record.unlink()
+    result = cli("cache", "prune")
+    assert result.code == 0 and result.out.startswith("removed 2 cached files ("), result.out
+    assert kinds(cached_names(tmp_path)) == ["CACHEDIR.TAG", "cast", "segment", "segment"]
+    again = CountingRunner()
+    build(recipe, runner=again, force=True)
+    assert again.ran == ["join 2 segments"]
+    # A record mangled (by hand, a disk error): no traceback; the manifest speaks for the cast.
+    record.write_text("[" * 200000)
+    result = cli("cache", "prune")
+    assert result.code == 0 and result.err == "", result.err
+    assert result.out.startswith("removed 1 cached file ("), "the mangled record"
+    assert kinds(cached_names(tmp_path)) == ["CACHEDIR.TAG", "cast", "segment", "segment"]
