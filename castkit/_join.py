@@ -243,31 +243,35 @@ def _untouched(output: Path, manifest: dict) -> bool:
 def _copy(src: int, dst: int, size: int, dst_offset: int, src_offset: int = 0,
           stop: threading.Event | None = None, name: Path | None = None) -> None:
     """Copy ``size`` bytes of ``src`` (the file ``name``) from ``src_offset`` to ``dst`` at
-    ``dst_offset``, inside the kernel; given up between chunks once ``stop`` is set."""
+    ``dst_offset``, inside the kernel; given up between chunks once ``stop`` is set.
+
+    copy_file_range first (a reflink on filesystems that share blocks); sendfile where the two
+    files are on different filesystems (the cache on disk, the cast on a USB stick); a bounded
+    buffer only where the kernel offers neither (not Linux).
+    """
+    ways = ["copy_file_range", "sendfile", "buffer"]
     done = 0
-    try:
-        while done < size:
-            if stop is not None and stop.is_set():
-                return
-            n = os.copy_file_range(
-                src, dst, min(_CHUNK, size - done), src_offset + done, dst_offset + done
-            )
-            if n == 0:
-                raise _ended_early(size - done, name)
-            done += n
-        return
-    except (AttributeError, OSError) as exc:
-        if isinstance(exc, _EndedEarly):
-            raise
-    # Filesystems without copy_file_range: a bounded buffer, never a whole segment in memory.
     while done < size:
         if stop is not None and stop.is_set():
             return
-        block = os.pread(src, min(1024 * 1024, size - done), src_offset + done)
-        if not block:
+        count = min(_CHUNK, size - done)
+        try:
+            if ways[0] == "copy_file_range":
+                n = os.copy_file_range(src, dst, count, src_offset + done, dst_offset + done)
+            elif ways[0] == "sendfile":
+                os.lseek(dst, dst_offset + done, os.SEEK_SET)
+                n = os.sendfile(dst, src, src_offset + done, count)
+            else:
+                block = os.pread(src, min(count, 1024 * 1024), src_offset + done)
+                n = os.pwrite(dst, block, dst_offset + done) if block else 0
+        except (AttributeError, OSError):
+            if len(ways) == 1:
+                raise
+            ways.pop(0)  # not on this system, or not across these filesystems: the next way
+            continue
+        if n == 0:
             raise _ended_early(size - done, name)
-        os.pwrite(dst, block, dst_offset + done)
-        done += len(block)
+        done += n
 
 
 class _EndedEarly(OSError):

@@ -265,3 +265,26 @@ def test_a_patch_with_a_segment_gone_keeps_the_previous_cast(tmp_path):
     c.write_bytes(b"x" * 30)
     assert edited.render() == "patched 1 segment" and out.read_bytes() == b"x" * 30 + b_bytes
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_join_across_filesystems_stays_in_the_kernel(tmp_path, monkeypatch):
+    """The cache on one filesystem, the cast on another (copy_file_range says EXDEV): the
+    kernel still copies (sendfile); no byte of video is read into Python."""
+    import os
+    import tempfile
+
+    from castkit import _join
+    from castkit._join import ByteJoinJob, Part
+
+    other = Path("/dev/shm")
+    if not other.is_dir() or other.stat().st_dev == tmp_path.stat().st_dev or not os.access(other, os.W_OK):
+        pytest.skip("no second writable filesystem here")
+    a, a_bytes, b, b_bytes = _segments(tmp_path)
+    for name in ("pread", "read"):
+        monkeypatch.setattr(_join.os, name, lambda *_: pytest.fail("bytes went through Python"), raising=False)
+    with tempfile.TemporaryDirectory(dir=other) as there:
+        out = Path(there) / "cast.dv"
+        job = ByteJoinJob("join", (Part(a, "a", 30, 10), Part(b, "b", 50, 10), Part(a, "a", 30, 10)),
+                          out, tmp_path / "m.json", 11)
+        assert job.render() == "joined"
+        assert out.read_bytes() == a_bytes + b_bytes + a_bytes
