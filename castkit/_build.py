@@ -218,26 +218,33 @@ def _card_path(seg: TitleSegment, target: DvTarget, work: Path) -> Path:
 
 
 def _segment_maker(seg, label: str, checked: Checked, ffmpeg: Ffmpeg,
-                   work: Path) -> tuple[int, Callable[[Path], Job], list]:
-    """A segment's frames, a function from output path to its job, and what
-    identifies the segment's inputs for the cache."""
+                   work: Path) -> tuple[int, Callable[..., Job], list]:
+    """A segment's frames, a function from output path to its job, and what identifies the
+    segment's inputs for the cache. ``make(out, stand_ins=True)`` names every file the job
+    reads by a fixed stand-in: the job as the cache key sees it, the same however the recipe's
+    folder is spelled (``sub/../``, a symlink); the files' identities are in the key apart."""
     target = checked.recipe.target
     if isinstance(seg, TitleSegment):
         frames = target.frames(seg.duration)
         card = _card_path(seg, target, work)
         fx = Effects(fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out)
 
-        def still(out: Path) -> Job:
-            return still_job(card, target.display_size, frames, target, out, ffmpeg,
-                             label=label, effects=fx)
+        def still(out: Path, stand_ins: bool = False) -> Job:
+            return still_job(Path("card.png") if stand_ins else card, target.display_size, frames,
+                             target, out, ffmpeg, label=label, effects=fx)
 
         return frames, still, [_card_key(seg, target)]
     info = checked.probes[seg.clip]
     trim = Trim(seg.start, seg.length(info.duration))
     fx = effects_of(seg, checked)
 
-    def clip(out: Path) -> Job:
-        return clip_job(info, target, out, ffmpeg, trim=trim, effects=fx, label=label)
+    def clip(out: Path, stand_ins: bool = False) -> Job:
+        source, effects = info, fx
+        if stand_ins:
+            source = replace(info, path=Path("source"))
+            if fx.voice is not None:
+                effects = replace(fx, voice=replace(fx.voice, path=Path("voice")))
+        return clip_job(source, target, out, ffmpeg, trim=trim, effects=effects, label=label)
 
     identity = [_file_identity(seg.clip)]
     if fx.voice is not None:
@@ -263,8 +270,8 @@ def plan_build(
     for index, seg in enumerate(recipe.segments, 1):
         label = f"segment {index}: {seg.label}"
         frames, make, identity = _segment_maker(seg, label, checked, ffmpeg, work)
-        # The key ignores where ffmpeg writes: only what it makes.
-        reference = make(Path("segment.dv"))
+        # The key holds what ffmpeg makes, not where it reads or writes.
+        reference = make(Path("segment.dv"), stand_ins=True)
         key = _key("segment", reference.argv[1:], identity, ffmpeg.version)
         part = work / f"segment-{key}.dv"
         cached = is_cached(part, frames)

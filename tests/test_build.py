@@ -365,6 +365,20 @@ def test_rebuilds_reuse_the_cache(cast_folder, wheel_ffmpeg):
     assert sha256(out) == sha256(fresh)
 
 
+def test_the_cache_does_not_depend_on_how_the_folder_is_spelled(cast_folder, wheel_ffmpeg):
+    """The same recipe reached as sub/../cast.yaml, or through a symlinked folder: the same
+    segments, nothing encoded again."""
+    recipe = write_recipe(cast_folder, CAST)
+    build(recipe)
+    (cast_folder / "sub").mkdir()
+    os.symlink(cast_folder, cast_folder.parent / (cast_folder.name + "-link"))
+    for spelling in (cast_folder / "sub" / ".." / "cast.yaml",
+                     cast_folder.parent / (cast_folder.name + "-link") / "cast.yaml"):
+        again = CountingRunner()
+        build(spelling, runner=again, force=True)
+        assert again.ran == ["join 6 segments"], spelling
+
+
 def test_a_cast_changed_by_hand_is_rebuilt_whole(cast_folder, wheel_ffmpeg):
     recipe = write_recipe(cast_folder, """
         segments:
