@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ._ffmpeg import Ffmpeg, find_ffmpeg
-from ._join import ByteJoinJob, Part, manifest_path
+from ._join import ByteJoinJob, Part, manifest_path, read_manifest
 from ._outputs import check_output, container, same_file
 from ._plan import (
     FORMAT_VERSION, Effects, Job, Plan, Trim, clip_frames, clip_job, join_job,
@@ -212,6 +212,11 @@ class BuildPlan:
     target: DvTarget = DvTarget()
     uses: frozenset[Path] = frozenset()  # the cache files the cast is made from
 
+    @property
+    def cache(self) -> Path:
+        """The cache folder the cast is made from."""
+        return next(iter(self.uses)).parent
+
 
 def _card_path(seg: TitleSegment, target: DvTarget, work: Path) -> Path:
     return work / f"card-{_card_key(seg, target)}.png"
@@ -263,7 +268,6 @@ def plan_build(
     recipe = checked.recipe
     target = recipe.target
     encodes: list[Job] = []
-    parts: list[Path] = []
     listing = []
     planned: set[Path] = set()
     uses = {manifest_path(work, output), manifest_path(work, output, "uses")}
@@ -275,18 +279,14 @@ def plan_build(
         key = _key("segment", reference.argv[1:], identity, ffmpeg.version)
         part = work / f"segment-{key}.dv"
         cached = is_cached(part, frames)
-        uses.add(part)
-        if isinstance(seg, TitleSegment):
-            uses.add(_card_path(seg, target, work))
+        card = _card_path(seg, target, work) if isinstance(seg, TitleSegment) else None
+        uses.update(p for p in (part, card) if p is not None)
         if not cached and part not in planned:  # the same segment twice: encoded once
             planned.add(part)
             job = make(part)
-            if isinstance(seg, TitleSegment):
-                card = _card_path(seg, target, work)
-                if not is_cached(card, None):
-                    job = job.after(CardJob(f"card for segment {index}", seg, target, recipe.folder, card))
+            if card is not None and not is_cached(card, None):
+                job = job.after(CardJob(f"card for segment {index}", seg, target, recipe.folder, card))
             encodes.append((_cost(seg, frames, checked.probes), job))
-        parts.append(part)
         listing.append((label, frames, part, cached))
     total = sum(item[1] for item in listing)
     if container(output) == "dv":
@@ -297,7 +297,7 @@ def plan_build(
         )
     else:
         join = join_job(
-            parts, output.parent / f".{output.name}.concat.txt", total, output, ffmpeg, target,
+            [part for _, _, part, _ in listing], output.parent / f".{output.name}.concat.txt", total, output, ffmpeg, target,
             container=container(output),
         )
     # Longest first: with N workers the build ends soonest when big jobs do not start last.
@@ -482,13 +482,13 @@ def _read_record(path: Path, legacy: bool = False) -> tuple[str | None, list[str
     pending. ``legacy``: a cast manifest of castkit before uses records, read as one (its
     segments; its cards are redrawn if ever needed). Unreadable: nothing."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        output = data["output"]
         if legacy:
-            uses = [str(name) for name, _ in data["parts"]] + [path.name]
+            data = read_manifest(path)
+            uses = [str(name) for name, _ in data["parts"]] if data else []
         else:
-            uses = [str(name) for name in data["uses"]] + [path.name]
-        return str(output), uses, data.get("pending") is True
+            data = json.loads(path.read_text(encoding="utf-8"))
+            uses = [str(name) for name in data["uses"]]
+        return str(data["output"]), uses + [path.name], data.get("pending") is True
     except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return None, [], False
 

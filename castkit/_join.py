@@ -79,7 +79,7 @@ class ByteJoinJob:
     def _changed(self) -> list[int] | None:
         """The parts that differ from the cast castkit wrote last time, if that cast is there,
         untouched, and laid out the same; None if the cast must be joined afresh."""
-        previous = _read_manifest(self.manifest)
+        previous = read_manifest(self.manifest)
         if previous is None or not _untouched(self.output, previous):
             return None
         old = previous["parts"]
@@ -218,7 +218,7 @@ def manifest_path(cache: Path, output: Path, kind: str = "cast") -> Path:
     return cache / f"{kind}-{digest}.json"
 
 
-def _read_manifest(path: Path) -> dict | None:
+def read_manifest(path: Path) -> dict | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):

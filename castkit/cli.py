@@ -269,7 +269,7 @@ def _cache_note(planned, recipe: Path) -> None:
     itself (and 100 MB), say so, and how to drop them."""
     from ._build import unused_cache_bytes
 
-    folder = next(iter(planned.uses)).parent
+    folder = planned.cache
     unused = unused_cache_bytes(folder)
     if unused > max(_NOTE_UNUSED_OVER, planned.frames * planned.target.frame_bytes):
         say("note", f"{_shown(folder)} also holds {_size(unused)} that no cast is made of any more; "
