@@ -112,26 +112,32 @@ def test_recipe_builds_the_whole_cast(cast_folder, ffmpeg_bin, cli, tmp_path):
             assert lib.frames == total
 
 
+def watch_feeds(monkeypatch, note) -> list:
+    """Each CastWriter.feed call, as ``note(writer, path, written, available)`` sees it just
+    after the real feed ran."""
+    from castkit._join import CastWriter
+
+    calls, real_feed = [], CastWriter.feed
+
+    def spy(self, path, written, available):
+        real_feed(self, path, written, available)
+        calls.append(note(self, path, written, available))
+
+    monkeypatch.setattr(CastWriter, "feed", spy)
+    return calls
+
+
 def test_segments_go_into_the_cast_while_they_are_encoded(cast_folder, ffmpeg_bin, monkeypatch):
     """A cold build copies each segment into the cast while ffmpeg writes it (and the final
     report arrives while the file still has its temporary name); the cast is exactly the
     segments, in recipe order."""
-    from castkit._join import CastWriter
-
-    fed = []
-    real_feed = CastWriter.feed
-
-    def spy(self, path, written, available):
-        fed.append((path, written, available))
-        return real_feed(self, path, written, available)
-
-    monkeypatch.setattr(CastWriter, "feed", spy)
+    fed = watch_feeds(monkeypatch, lambda writer, path, written, available: (path, written))
     planned = build(write_recipe(cast_folder, CAST), workers=2)
     out = cast_folder / "build" / "cast.dv"
     parts = [part for _, _, part, _ in planned.segments]
     assert out.read_bytes() == b"".join(part.read_bytes() for part in parts)
     for part in set(parts):
-        assert any(path == part and written.name.endswith(".partial") for path, written, _ in fed), part.name
+        assert any(path == part and written.name.endswith(".partial") for path, written in fed), part.name
     assert listing(cast_folder / "build") == ["cast.dv"]
 
 
@@ -139,7 +145,6 @@ def test_frames_reach_the_cast_before_their_encode_ends(tmp_path, monkeypatch):
     """An ffmpeg that reports progress halfway (a stand-in that writes 5 frames, reports,
     then writes the other 7): those 5 frames are in the cast's temporary file before the rest
     exists."""
-    from castkit._join import CastWriter
     from conftest import ffmpeg_script
 
     ffmpeg_script(tmp_path, monkeypatch, (
@@ -152,14 +157,8 @@ def test_frames_reach_the_cast_before_their_encode_ends(tmp_path, monkeypatch):
         "head -c 1008000 /dev/zero | tr '\\0' B >> \"$out\"\n"
         'printf "frame=12\\nprogress=end\\n"\n'
     ))
-    seen = []
-    real_feed = CastWriter.feed
-
-    def spy(self, path, written, available):
-        real_feed(self, path, written, available)
-        seen.append((available, self.temp.read_bytes() if self.temp.exists() else None))
-
-    monkeypatch.setattr(CastWriter, "feed", spy)
+    seen = watch_feeds(monkeypatch, lambda writer, path, written, available: (
+        available, writer.temp.read_bytes() if writer.temp.exists() else None))
     recipe = write_recipe(tmp_path, TWO_TITLES.replace("Second take", "Second"))
     build(recipe, workers=1)
     halfway = [cast for available, cast in seen if available == 720000]
@@ -201,25 +200,16 @@ def test_a_rebuild_with_a_new_length_is_joined_afresh(cast_folder, wheel_ffmpeg,
     the cached segments copied in while the new title is encoded."""
     import threading
 
-    from castkit._join import CastWriter
-
     recipe = write_recipe(cast_folder, CAST)
     build(recipe)
     recipe.write_text(recipe.read_text().replace("duration: 2\n", "duration: 3\n"))
-    fed_from = []
-    real_feed = CastWriter.feed
-
-    def spy(self, path, written, available):
-        fed_from.append((path, threading.current_thread() is threading.main_thread()))
-        return real_feed(self, path, written, available)
-
-    monkeypatch.setattr(CastWriter, "feed", spy)
+    fed_from = watch_feeds(monkeypatch, lambda writer, path, written, available: (
+        path, threading.current_thread() is threading.main_thread()))
     again = CountingRunner()
     planned = build(recipe, runner=again, force=True)
     assert again.ran == ["segment 1: title 'Installing the Parallel Debugger'", "join 6 segments"]
     cached = {part for _, _, part, was_cached in planned.segments if was_cached}
     assert len(cached) == 5 and all(not main for path, main in fed_from if path in cached)
-    monkeypatch.setattr(CastWriter, "feed", real_feed)
     out, fresh = cast_folder / "build" / "cast.dv", cast_folder / "fresh.dv"
     build(recipe, output=fresh, use_cache=False)
     assert sha256(out) == sha256(fresh)
