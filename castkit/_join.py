@@ -135,9 +135,11 @@ class CastWriter:
     def __init__(self, job: ByteJoinJob) -> None:
         self.job = job
         self._offsets = []
+        self._where: dict[Path, list[int]] = {}  # a part's file -> the parts it fills
         offset = 0
-        for part in job.parts:
+        for i, part in enumerate(job.parts):
             self._offsets.append(offset)
+            self._where.setdefault(part.path, []).append(i)
             offset += part.size
         self._copied = [0] * len(job.parts)
         self._filler: threading.Thread | None = None
@@ -150,7 +152,7 @@ class CastWriter:
         """``written`` holds the first ``available`` bytes of the part ``path`` (a segment
         being encoded, or finished): copy the whole frames not yet copied, into every range of
         the cast that part fills. Files are opened per call, so no descriptor outlives a stop."""
-        wanted = [i for i, part in enumerate(self.job.parts) if part.path == path]
+        wanted = self._where.get(path)
         if not wanted or self._error is not None or self._stop.is_set():
             return
         try:
@@ -170,7 +172,7 @@ class CastWriter:
     def prefill(self, produced: set[Path]) -> None:
         """Copy the parts no job of this run produces (segments from the cache) in the
         background, while the others are encoded."""
-        ready = {part.path: part.size for part in self.job.parts if part.path not in produced}
+        ready = {path: self.job.parts[i[0]].size for path, i in self._where.items() if path not in produced}
         if ready:
             self._filler = threading.Thread(target=self._fill, args=(ready,), daemon=True)
             self._filler.start()
