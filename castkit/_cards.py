@@ -1,4 +1,4 @@
-"""``castkit title``: one title card, as a still image or as an exact-length DV clip."""
+"""``castkit title``: one title card, as a still image or as an exact-length clip (DV or web)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,18 @@ from fractions import Fraction
 from pathlib import Path
 
 from ._ffmpeg import Ffmpeg, find_ffmpeg
-from ._outputs import check_output, container
+from ._outputs import check_output
 from ._plan import Job, Plan, still_job
+from ._profiles import OUTPUT_SUFFIXES, make_profile
+from ._raster import WebRaster
 from ._recipe import style_files
 from ._runner import FfmpegRunner, Runner, write_atomically
-from ._target import DV_SUFFIXES, DvTarget
+from ._target import DvTarget
 from ._titles import TitleStyle, check_style, render_card
 from .errors import UsageError, WorkError
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
-CLIP_SUFFIXES = DV_SUFFIXES
+CLIP_SUFFIXES = OUTPUT_SUFFIXES
 
 
 def make_title(
@@ -27,22 +29,31 @@ def make_title(
     seconds: Fraction = Fraction(4),
     target: DvTarget = DvTarget(),
     style: TitleStyle = TitleStyle(),
+    size: tuple[int, int] | None = None,
     force: bool = False,
     runner: Runner | None = None,
     ffmpeg: Ffmpeg | None = None,
 ) -> int:
-    """Write a card to ``output`` (.png/.jpg still, .dv/.avi clip); returns frames written."""
+    """Write a card to ``output`` (.png/.jpg still; .dv/.avi/.mp4/.webm clip); returns frames
+    written. ``size``: a still's or a web clip's size in pixels (default: the DV display size
+    for stills, 1920x1080 for web clips; DV clips are always the DV frame)."""
     output = Path(output)
     if not title.strip():
         raise UsageError("a title needs some text")
     check_output(output, style_files(style), force, (*IMAGE_FORMATS, *CLIP_SUFFIXES))
     check_style(style)
-    frames = target.frames(seconds)
-    if output.suffix.lower() in CLIP_SUFFIXES and frames < 1:
-        raise UsageError(f"--duration {float(seconds):g} is shorter than one frame")
-    image = render_card(title, subtitle, style, target.display_size)
-    if output.suffix.lower() in IMAGE_FORMATS:
-        kind = IMAGE_FORMATS[output.suffix.lower()]
+    suffix = output.suffix.lower()
+    profile = None
+    if suffix in CLIP_SUFFIXES:
+        raster = WebRaster(*size) if size else WebRaster()
+        profile = make_profile(output, target, raster)
+        size = profile.raster.display_size
+        frames = profile.raster.frames(seconds)
+        if frames < 1:
+            raise UsageError(f"--duration {float(seconds):g} is shorter than one frame")
+    image = render_card(title, subtitle, style, size or target.display_size)
+    if profile is None:
+        kind = IMAGE_FORMATS[suffix]
         write_atomically(output, lambda temp: image.save(temp, format=kind, quality=95))
         return 0
     ffmpeg = ffmpeg or find_ffmpeg()
@@ -53,8 +64,7 @@ def make_title(
         except OSError as exc:
             raise WorkError(f"{card}: cannot write the title card ({exc.strerror or exc})") from None
         job: Job = still_job(
-            card, target.display_size, frames, target, output, ffmpeg,
-            container=container(output), label=f"title {title[:40]!r}",
+            card, size, frames, profile, output, ffmpeg, final=True, label=f"title {title[:40]!r}",
         )
         (runner or FfmpegRunner()).run(Plan(((job,),)))
     return frames

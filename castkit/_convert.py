@@ -1,13 +1,16 @@
-"""``castkit convert``: one capture to DV, one shot (the seed's ``-target pal-dv``, done right)."""
+"""``castkit convert``: one capture to DV or a web master, one shot (the seed's
+``-target pal-dv``, done right)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ._ffmpeg import Ffmpeg, find_ffmpeg
-from ._outputs import check_output, container
+from ._outputs import check_output
 from ._plan import Job, Plan, clip_job
 from ._probe import MediaInfo, check_readable, probe
+from ._profiles import OUTPUT_SUFFIXES, Profile, make_profile
+from ._raster import web_raster
 from ._runner import FfmpegRunner, Runner
 from ._target import DvTarget
 
@@ -17,10 +20,15 @@ def default_output(source: Path) -> Path:
     return source.with_suffix(".dv")
 
 
-def plan_convert(
-    info: MediaInfo, output: Path, target: DvTarget, ffmpeg: Ffmpeg,
-) -> Job:
-    return clip_job(info, target, output, ffmpeg, container=container(output))
+def profile_for(info: MediaInfo, output: Path, target: DvTarget) -> Profile:
+    """DV as ``target`` says; a web master at the capture's own size and rate."""
+    assert info.video is not None
+    width, height, sar = info.video.shown_shape
+    return make_profile(output, target, web_raster([(width, height, sar, info.video.fps)]))
+
+
+def plan_convert(info: MediaInfo, output: Path, target: DvTarget, ffmpeg: Ffmpeg) -> Job:
+    return clip_job(info, profile_for(info, output, target), output, ffmpeg, final=True)
 
 
 def convert(
@@ -32,13 +40,13 @@ def convert(
     runner: Runner | None = None,
     ffmpeg: Ffmpeg | None = None,
 ) -> Job:
-    """Convert ``source`` to DV at ``output`` and return the job that did it."""
+    """Convert ``source`` to ``output`` (.dv, .avi, .mp4, .webm) and return the job that did it."""
     source = Path(source)
     # The input first: "." or "captures/" is a folder to say so about, not a name to derive
     # the default output from.
     check_readable(source)
     out = Path(output) if output is not None else default_output(source)
-    check_output(out, [source], force)
+    check_output(out, [source], force, OUTPUT_SUFFIXES)
     ffmpeg = ffmpeg or find_ffmpeg()
     info = probe(source, ffmpeg)
     job = plan_convert(info, out, target, ffmpeg)

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from ._target import DV_SUFFIXES, container_for
+from ._target import DV_SUFFIXES
 from .errors import UsageError
 
 
@@ -40,10 +40,3 @@ def check_output(
         raise UsageError(f"{output}: is a folder; name a file")
     if output.exists() and not force:
         raise UsageError(f"{output}: already exists; use --force to replace it")
-
-
-def container(output: Path) -> str:
-    name = container_for(output.suffix)
-    if name is None:  # check_output has refused it already
-        raise UsageError(f"{output}: not a .dv or .avi file")
-    return name

@@ -3,8 +3,8 @@
 Nothing here touches the disk or runs a process. A job is a complete ffmpeg invocation that
 writes one output; ``--dry-run`` prints jobs and most unit tests assert on their argv.
 
-Every DV encode goes through ``_conform``: one place turns any picture stream into the exact
-frame count, size, pixel shape and pixel format of a ``DvTarget``, and any (or no) sound into
+Every encode goes through ``_conform``: one place turns any picture stream into the exact
+frame count, size, pixel shape and pixel format of a profile's ``Raster``, and any (or no) sound into
 48 kHz stereo PCM of exactly the same length.
 """
 
@@ -14,12 +14,15 @@ import shlex
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, safe_input_options
 from ._probe import MediaInfo
-from ._target import AUDIO_CHANNELS, AUDIO_RATE, DvTarget
+from ._raster import AUDIO_RATE, Raster
 from .errors import UsageError
+
+if TYPE_CHECKING:
+    from ._profiles import Profile
 
 # Raised whenever a change would alter the bytes castkit writes for the same job (cache keys).
 FORMAT_VERSION = 1
@@ -44,6 +47,7 @@ class Job:
     writes: tuple[tuple[Path, str], ...] = ()
     size: int | None = None
     prepare: tuple[Any, ...] = ()
+    profile: Any = None  # the output profile it encodes for, where it encodes
 
     def __post_init__(self) -> None:
         if self.argv[-1] != file_url(self.output):
@@ -110,24 +114,26 @@ def trimmed_length(info: MediaInfo, trim: Trim) -> Fraction:
     return max(Fraction(0), length)
 
 
-def clip_frames(info: MediaInfo, trim: Trim, target: DvTarget, speed: Fraction = Fraction(1)) -> int:
+def clip_frames(info: MediaInfo, trim: Trim, target: Raster, speed: Fraction = Fraction(1)) -> int:
     """Frames a trimmed source lasts in ``target``: round(length / speed x fps)."""
     return target.frames(trimmed_length(info, trim) / speed)
 
 
 def clip_job(
     info: MediaInfo,
-    target: DvTarget,
+    profile: Profile,
     output: Path,
     ffmpeg: Ffmpeg,
     trim: Trim = Trim(),
     effects: Effects = Effects(),
-    container: str = "dv",
+    final: bool = False,
     label: str | None = None,
 ) -> Job:
-    """Convert (a trimmed part of) a capture to DV, shape kept, audio conformed."""
+    """Convert (a trimmed part of) a capture for ``profile``, shape kept, audio conformed:
+    a segment for the cache, or (``final``) the deliverable itself."""
     assert info.video is not None
     ff = ffmpeg_module()
+    target = profile.raster
     speed = effects.speed
     frames = clip_frames(info, trim, target, speed)
     if frames <= 0:
@@ -171,7 +177,7 @@ def clip_job(
     samples = target.audio_samples(origin + frames) - begin
     inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ())
     return _conform(
-        ff, video, audio, shape, frames, target, output, ffmpeg, container,
+        ff, video, audio, shape, frames, profile, output, ffmpeg, final,
         label or f"convert {info.path.name}", inputs, effects, samples, scaled,
     )
 
@@ -193,7 +199,7 @@ def _scale_before_rate(info: MediaInfo, trim: Trim, frames: int) -> bool:
     return decoded < frames
 
 
-def frame_window(video: Any, target: DvTarget, skip: int, frames: int) -> Any:
+def frame_window(video: Any, target: Raster, skip: int, frames: int) -> Any:
     """Frames ``skip`` to ``skip + frames`` of a picture stream at the target's rate.
 
     start_time=0 repeats the first frame back to 0 if the picture starts after the sound; the
@@ -242,15 +248,16 @@ def still_job(
     image: Path,
     size: tuple[int, int],
     frames: int,
-    target: DvTarget,
+    profile: Profile,
     output: Path,
     ffmpeg: Ffmpeg,
-    container: str = "dv",
+    final: bool = False,
     label: str | None = None,
     effects: Effects = Effects(),
 ) -> Job:
     """Loop a still image (square pixels, ``size``) into ``frames`` frames with silent sound."""
     ff = ffmpeg_module()
+    target = profile.raster
     if frames <= 0:
         raise ValueError("a still lasts at least one frame")
     # One picture, decoded and scaled once, then held for `frames` frames by conform_video.
@@ -258,17 +265,17 @@ def still_job(
         file_url(image), framerate=_num(target.fps), f="image2", **safe_input_options()
     )
     return _conform(
-        ff, source.video, None, (size[0], size[1], Fraction(1)), frames, target, output,
-        ffmpeg, container, label or f"title {image.name}", (image,), effects,
+        ff, source.video, None, (size[0], size[1], Fraction(1)), frames, profile, output,
+        ffmpeg, final, label or f"title {image.name}", (image,), effects,
     )
 
 
-def conform_picture(video: Any, shape: tuple[int, int, Fraction], target: DvTarget) -> Any:
+def conform_picture(video: Any, shape: tuple[int, int, Fraction], target: Raster) -> Any:
     """Each picture of a stream -> ``target``'s size, pixel shape and pixel format."""
     box = target.fit(*shape)
     video = video.filter(
         "scale", w=box.width, h=box.height, flags="lanczos",
-        out_color_matrix="bt601", out_range="tv",
+        out_color_matrix=target.matrix, out_range="tv",
     )
     if (box.width, box.height) != (target.width, target.height):
         video = video.filter(
@@ -277,7 +284,7 @@ def conform_picture(video: Any, shape: tuple[int, int, Fraction], target: DvTarg
     return video.filter("setsar", _ratio(target.sar)).filter("format", target.pix_fmt)
 
 
-def conform_video(video: Any, shape: tuple[int, int, Fraction], frames: int, target: DvTarget,
+def conform_video(video: Any, shape: tuple[int, int, Fraction], frames: int, target: Raster,
                   effects: Effects = Effects(), scaled: bool = False) -> Any:
     """Any picture stream -> exactly ``frames`` frames of ``target``'s size, pixels and format
     (``scaled``: its pictures are already conformed by ``conform_picture``)."""
@@ -303,16 +310,17 @@ def _conform(
     audio: Any | None,
     shape: tuple[int, int, Fraction],
     frames: int,
-    target: DvTarget,
+    profile: Profile,
     output: Path,
     ffmpeg: Ffmpeg,
-    container: str,
+    final: bool,
     label: str,
     inputs: tuple[Path, ...],
     effects: Effects = Effects(),
     samples: int | None = None,
     scaled: bool = False,
 ) -> Job:
+    target = profile.raster
     video = conform_video(video, shape, frames, target, effects, scaled)
     if samples is None:
         samples = target.audio_samples(frames)
@@ -329,19 +337,14 @@ def _conform(
     if fade_out:
         audio = audio.filter("afade", type="out", start_sample=samples - fade_out, nb_samples=fade_out)
 
-    out = ff.output(
-        video, audio, file_url(output),
-        f=container, vcodec="dvvideo", acodec="pcm_s16le", ar=AUDIO_RATE, ac=AUDIO_CHANNELS,
-        map_metadata=-1, map_chapters=-1,
-    )
+    out = profile.encode(ff, video, audio, output, final)
     # No -threads for the encoder: ffmpeg gives it one slice thread per core. Jobs running side
     # by side then share the cores through the kernel, and the longest job, which starts first
     # and ends alone, gets every core for its last stretch. Dividing the cores between workers
     # left one idle at the end of every build (measured: 13% slower with ffmpeg 5.1, no better
     # with 9, whose pipeline is threaded anyway).
     argv = compile_argv(out, ffmpeg)
-    size = frames * target.frame_bytes if container == "dv" else None
-    return Job(label, tuple(argv), output, frames, inputs, size=size)
+    return Job(label, tuple(argv), output, frames, inputs, size=profile.size(frames, final), profile=profile)
 
 
 def concat_list(parts: Sequence[Path]) -> str:
@@ -366,8 +369,9 @@ def join_job(
     frames: int,
     output: Path,
     ffmpeg: Ffmpeg,
-    target: DvTarget,
+    target: Raster,
     container: str = "dv",
+    label: str | None = None,
 ) -> Job:
     """Join encoded DV segments by stream copy: every DV frame is a keyframe."""
     ff = ffmpeg_module()
@@ -380,7 +384,7 @@ def join_job(
     out = ff.output(source, file_url(output), f=container, c="copy", r=_num(target.fps), map_metadata=-1)
     argv = compile_argv(out, ffmpeg)
     return Job(
-        f"join {len(parts)} segments", tuple(argv), output, frames, tuple(parts),
+        label or f"join {len(parts)} segments", tuple(argv), output, frames, tuple(parts),
         ((list_file, concat_list(parts)),),
     )
 

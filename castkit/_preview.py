@@ -15,7 +15,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ._build import Checked, check_recipe, effects_of
+from ._build import effects_of
+from ._check import Checked, check_recipe
 from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, find_ffmpeg
 from ._outputs import check_output
 from ._plan import Effects, Job, Plan, Trim, clip_frames, conform_video, frame_window, source_picture, trimmed_length

@@ -18,7 +18,9 @@ from typing import Any, Iterator
 import yaml
 
 from ._plan import Crop
-from ._target import ASPECTS, TARGET_NAMES, DvTarget, container_for, standard_of
+from ._profiles import OUTPUT_SUFFIXES, WEB_SUFFIXES, kind_of
+from ._raster import WEB_HEIGHTS, WEB_MAX_FPS
+from ._target import ASPECTS, TARGET_NAMES, DvTarget, standard_of
 from ._timecode import TimecodeError, format_time, parse_time
 from ._titles import TitleStyle
 from .errors import InputError, Problem, RecipeError
@@ -29,7 +31,8 @@ MAX_NODES = 100_000
 MAX_SEGMENTS = 10_000
 MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
 
-TOP_KEYS = ("version", "target", "aspect", "output", "title_style", "segments")
+TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments")
+OUTPUT_KEYS = ("path", "height", "fps")
 STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
 TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS)
@@ -110,13 +113,35 @@ Segment = TitleSegment | ClipSegment
 
 
 @dataclass(frozen=True)
+class OutputSpec:
+    """One file the recipe makes; ``height`` and ``fps`` shape a web master's frame."""
+
+    path: Path
+    height: int | None = None
+    fps: int | None = None
+    where: Where | None = None
+
+    @property
+    def is_web(self) -> bool:
+        return self.path.suffix.lower() in WEB_SUFFIXES
+
+
+@dataclass(frozen=True)
 class Recipe:
     path: Path
     target: DvTarget
-    output: Path
+    outputs: tuple[OutputSpec, ...]
     title_style: TitleStyle
     segments: tuple[Segment, ...]
-    output_where: Where | None = None
+
+    @property
+    def output(self) -> Path:
+        """The first output: what the preview is named after."""
+        return self.outputs[0].path
+
+    @property
+    def output_where(self) -> Where | None:
+        return self.outputs[0].where
 
     @property
     def folder(self) -> Path:
@@ -364,17 +389,7 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
                 r.add(node, f"aspect: {value!r} is not one of {', '.join(repr(a) for a in ASPECTS)}")
     target = DvTarget(standard, aspect)
 
-    output = r.folder / "build" / (path.stem + ".dv")
-    output_where = None
-    if "output" in top:
-        node = top["output"][1]
-        output_where = r.where(node)
-        got = r.path(node, "output")
-        if got is not None:
-            if container_for(got.suffix) is None:
-                r.add(node, f"output: {got.name!r} must end in .dv or .avi")
-            else:
-                output = got
+    outputs = _outputs(r, top, path)
 
     base_style = TitleStyle()
     if "title_style" in top:
@@ -398,7 +413,83 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
                 if seg is not None:
                     segments.append(seg)
 
-    return Recipe(path, target, output, base_style, tuple(segments), output_where), r.problems
+    return Recipe(path, target, outputs, base_style, tuple(segments)), r.problems
+
+
+def _outputs(r: _Reader, top: dict, path: Path) -> tuple[OutputSpec, ...]:
+    """``output: PATH`` or ``outputs: [PATH | {path, height, fps}, ...]``; default
+    ``build/RECIPE.dv`` beside the recipe."""
+    default = (OutputSpec(r.folder / "build" / (path.stem + ".dv")),)
+    if "output" in top and "outputs" in top:
+        r.add(top["outputs"][0], "give 'output' or 'outputs', not both")
+        return default
+    if "output" in top:
+        spec = _output(r, top["output"][1], "output")
+        return (spec,) if spec else default
+    if "outputs" not in top:
+        return default
+    node = top["outputs"][1]
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        r.add(node, "outputs must be a list of files (each a path, or {path, height, fps})")
+        return default
+    specs: list[OutputSpec] = []
+    for i, item in enumerate(node.value, 1):
+        spec = _output(r, item, f"outputs[{i}]")
+        if spec is None:
+            continue
+        if any(spec.path == other.path for other in specs):
+            r.add(item, f"outputs[{i}]: {spec.path.name!r} is named twice")
+            continue
+        specs.append(spec)
+    return tuple(specs) or default
+
+
+def _output(r: _Reader, node: yaml.Node, what: str) -> OutputSpec | None:
+    height = fps = None
+    if isinstance(node, yaml.MappingNode):
+        items = r.mapping(node, what, OUTPUT_KEYS)
+        if items is None:
+            return None
+        if "path" not in items:
+            r.add(node, f"{what} needs 'path:'")
+            return None
+        path_node = items["path"][1]
+        if "height" in items:
+            height = _whole(r, items["height"][1], f"{what}.height", *WEB_HEIGHTS)
+            if height is not None and height % 2:
+                r.add(items["height"][1], f"{what}.height must be even (4:2:0 video), not {height}")
+                height = None
+        if "fps" in items:
+            fps = _whole(r, items["fps"][1], f"{what}.fps", 1, WEB_MAX_FPS)
+    else:
+        path_node = node
+    got = r.path(path_node, what)
+    if got is None:
+        return None
+    if kind_of(got) is None:
+        r.add(path_node, f"{what}: {_cut(got.name)!r} must end in {', '.join(OUTPUT_SUFFIXES)}")
+        return None
+    spec = OutputSpec(got, height, fps, r.where(path_node))
+    if not spec.is_web and (height is not None or fps is not None):
+        r.add(node, f"{what}: height and fps apply to .mp4 and .webm; DV's frame is set by target")
+        return None
+    return spec
+
+
+def _whole(r: _Reader, node: yaml.Node, what: str, low: int, high: int) -> int | None:
+    raw = r.scalar(node, what)
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not text.isdigit() or len(text) > 6 or not low <= int(text) <= high:
+        r.add(node, f"{what} must be a whole number from {low} to {high}, not {_cut(text)!r}")
+        return None
+    return int(text)
+
+
+def _cut(text: str, limit: int = 60) -> str:
+    """A value as echoed in a message: at most ``limit`` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _style(r: _Reader, node: yaml.Node, base: TitleStyle, what: str, items=None) -> TitleStyle | None:

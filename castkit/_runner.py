@@ -84,6 +84,17 @@ class DryRunRunner:
         self.stream.flush()
 
 
+class _Sinks:
+    """Every open sink of a plan, fed as one: each takes only the parts it is made of."""
+
+    def __init__(self, sinks: list) -> None:
+        self.sinks = sinks
+
+    def feed(self, output: Path, written: Path, available: int) -> None:
+        for _, sink in self.sinks:
+            sink.feed(output, written, available)
+
+
 def partial_path(output: Path) -> Path:
     """A fresh, reserved temporary name beside ``output`` (same filesystem: rename is atomic).
 
@@ -173,22 +184,37 @@ class FfmpegRunner:
     def run(self, plan: Plan) -> None:
         jobs = plan.jobs
         self.progress.begin(sum(job.frames for job in jobs), len(jobs))
-        stages, last, sink = plan.stages, None, None
+        stages, sinks = plan.stages, []
+        sink = _Sinks(sinks)
         try:
-            if len(stages) > 1 and len(stages[-1]) == 1 and hasattr(stages[-1][0], "open_sink"):
-                with _signals_held():  # a stop right after the cast's temp file is made
-                    sink = stages[-1][0].open_sink()
-                if sink is not None:
-                    stages, last = stages[:-1], stages[-1][0]
-                    sink.prefill({job.output for stage in stages for job in stage})
+            if len(stages) > 1:
+                # Last-stage jobs that can begin early (the byte join of a raw DV cast) take
+                # the segments while they are encoded; the others run after the encodes.
+                rest = []
+                for job in stages[-1]:
+                    opened = None
+                    if hasattr(job, "open_sink"):
+                        with _signals_held():  # a stop right after the cast's temp file is made
+                            opened = job.open_sink()
+                    if opened is None:
+                        rest.append(job)
+                    else:
+                        sinks.append((job, opened))
+                if sinks:
+                    stages = (*stages[:-1], tuple(rest)) if rest else stages[:-1]
+                    produced = {job.output for stage in stages for job in stage}
+                    for _, opened in sinks:
+                        opened.prefill(produced)
             for stage in stages:
-                self._run_stage(stage, sink)
-            if sink is not None:
-                note = sink.finish()
+                self._run_stage(stage, sink if sinks else None)
+            while sinks:
+                last, opened = sinks[0]
+                note = opened.finish()
+                sinks.pop(0)
                 self.progress.finished(str(id(last)), last.label, last.frames, note)
         except BaseException as exc:
-            if sink is not None:
-                sink.abort()
+            for _, opened in sinks:
+                opened.abort()
             if isinstance(exc, KeyboardInterrupt):
                 raise Interrupted("stopped; no output was written") from None
             raise

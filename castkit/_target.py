@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
+from ._raster import AUDIO_CHANNELS, AUDIO_RATE, Box, Raster  # noqa: F401 - re-exported
+
 STANDARDS = ("pal", "ntsc")
 TARGET_NAMES = tuple(f"{standard}-dv" for standard in STANDARDS)  # as recipes name them
 ASPECTS = ("4:3", "16:9")
-AUDIO_RATE = 48000
-AUDIO_CHANNELS = 2
 
 _FRAME = {"pal": (720, 576), "ntsc": (720, 480)}
 _FPS = {"pal": Fraction(25), "ntsc": Fraction(30000, 1001)}
@@ -30,17 +30,7 @@ DV_SUFFIXES = tuple(_CONTAINERS)
 
 
 @dataclass(frozen=True)
-class Box:
-    """Where a picture lands inside the DV frame, in DV pixels."""
-
-    width: int
-    height: int
-    x: int
-    y: int
-
-
-@dataclass(frozen=True)
-class DvTarget:
+class DvTarget(Raster):
     """A DV flavour: ``DvTarget("pal", "4:3")`` is the seed's ``-target pal-dv``."""
 
     standard: str = "pal"
@@ -72,6 +62,11 @@ class DvTarget:
     def pix_fmt(self) -> str:
         return _PIX_FMT[self.standard]
 
+    # DV is standard definition: BT.601 (which is also what libdv and Kino assume).
+    matrix = "bt601"
+
+    step_x = 4  # NTSC's 4:1:1 chroma; PAL keeps the same layout so both frame alike
+
     @property
     def sar(self) -> Fraction:
         """Sample (pixel) aspect ratio: how wide one DV pixel is shown, relative to its height."""
@@ -90,51 +85,6 @@ class DvTarget:
     def frame_bytes(self) -> int:
         """Size of one DV25 frame on disk: 12 (PAL) or 10 (NTSC) DIF sequences of 12000 bytes."""
         return 144000 if self.standard == "pal" else 120000
-
-    def frames(self, seconds: Fraction) -> int:
-        """How many frames ``seconds`` last: ``round(seconds * fps)`` (half to even, as Python)."""
-        return round(Fraction(seconds) * self.fps)
-
-    def seconds(self, frames: int) -> Fraction:
-        return frames / self.fps
-
-    def audio_samples(self, frames: int) -> int:
-        """48 kHz samples that cover exactly ``frames`` frames (NTSC: 1601.6 per frame)."""
-        return round(frames * AUDIO_RATE / self.fps)
-
-    def fit(self, width: int, height: int, sar: Fraction = Fraction(1)) -> Box:
-        """Fit a ``width``x``height`` picture with pixel aspect ``sar`` into the frame, shape kept.
-
-        The picture is as large as the frame allows; the rest is black bars. Sizes and offsets
-        are multiples of 4 horizontally (4:1:1 chroma in NTSC) and of 2 vertically (4:2:0), and a
-        picture within 4 pixels of filling the frame fills it (no one-pixel slivers of black).
-        """
-        if width <= 0 or height <= 0 or sar <= 0:
-            raise ValueError("picture size and aspect must be positive")
-        shown = Fraction(width) * sar / height  # displayed aspect of the source
-        frame_w, frame_h = self.width, self.height
-        # Displayed width of one DV pixel is `self.sar`; a box of w x h DV pixels shows as w*sar/h.
-        exact_w = frame_h * shown / self.sar
-        if exact_w <= frame_w:
-            box_h = frame_h
-            box_w = min(frame_w, _multiple(exact_w, 4))
-            if frame_w - box_w <= 4:
-                box_w = frame_w
-        else:
-            box_w = frame_w
-            box_h = min(frame_h, _multiple(frame_w * self.sar / shown, 2))
-            if frame_h - box_h <= 4:
-                box_h = frame_h
-        box_w, box_h = max(box_w, 4), max(box_h, 2)
-        x = _multiple(Fraction(frame_w - box_w, 2), 4, down=True)
-        y = _multiple(Fraction(frame_h - box_h, 2), 2, down=True)
-        return Box(box_w, box_h, x, y)
-
-
-def _multiple(value: Fraction, step: int, down: bool = False) -> int:
-    if down:
-        return int(value // step) * step
-    return round(value / step) * step
 
 
 def container_for(suffix: str) -> str | None:

@@ -65,14 +65,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("convert", help="convert one capture to DV")
     p.add_argument("input", type=_local_path, metavar="INPUT")
     p.add_argument("-o", "--output", type=_local_path, metavar="OUTPUT",
-                   help=".dv (raw DV) or .avi (DV in AVI); default: INPUT with .dv")
+                   help=".dv (raw DV), .avi (DV in AVI), .mp4 (H.264/AAC) or .webm (AV1/Opus) "
+                        "at the capture's own size; default: INPUT with .dv")
     _target_options(p)
     _common(p)
 
-    p = sub.add_parser("title", help="draw one title card, as an image or a DV clip")
+    p = sub.add_parser("title", help="draw one title card, as an image or a clip")
     p.add_argument("text", metavar="TEXT")
     p.add_argument("-o", "--output", type=_local_path, metavar="OUTPUT", default=None,
-                   help=".png/.jpg for the still, .dv/.avi for a clip (default: title.dv)")
+                   help=".png/.jpg for the still, .dv/.avi/.mp4/.webm for a clip (default: title.dv)")
+    p.add_argument("--size", type=_size_arg, metavar="WxH",
+                   help="size of a still or a web clip in pixels (default: the DV display size "
+                        "for stills, 1920x1080 for .mp4/.webm)")
     p.add_argument("--subtitle", metavar="TEXT")
     p.add_argument("--duration", default="4", metavar="SECONDS",
                    help="clip length: seconds, MM:SS or HH:MM:SS (default: 4)")
@@ -85,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="build the whole cast from a recipe")
     p.add_argument("recipe", type=_local_path, metavar="RECIPE")
-    p.add_argument("-o", "--output", type=_local_path, metavar="OUTPUT", help="overrides the recipe's output")
+    p.add_argument("-o", "--output", type=_local_path, metavar="OUTPUT",
+                   help="build this one file (.dv, .avi, .mp4, .webm) instead of the recipe's outputs")
     p.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="JOBS",
                    help="segments encoded side by side (default: one per CPU core)")
     p.add_argument("--dry-run", action="store_true",
@@ -133,6 +138,16 @@ def _local_path(text: str) -> Path:
         # Messages name files on one line, and concat lists and printed commands are line based.
         raise argparse.ArgumentTypeError(f"{text!r}: a line break in a file name is not supported")
     return Path(text)
+
+
+def _size_arg(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d{1,5})x(\d{1,5})", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a size like 1920x1080")
+    width, height = int(match[1]), int(match[2])
+    if width % 2 or height % 2 or not (16 <= width <= 7680 and 16 <= height <= 4320):
+        raise argparse.ArgumentTypeError("width and height must be even, 16x16 to 7680x4320")
+    return width, height
 
 
 def _positive_int(text: str) -> int:
@@ -202,9 +217,13 @@ def _convert(args: argparse.Namespace) -> int:
         runner=FfmpegRunner(progress=progress),
     )
     if not args.quiet:
-        target = _target(args)
-        _done(job.output, f"{job.frames} frames, {format_time(target.seconds(job.frames))}, {target.name}")
+        _done(job.output, _what(job.frames, job.profile))
     return 0
+
+
+def _what(frames: int, profile) -> str:
+    """``125 frames, 0:05.00, PAL DV 4:3``: what a written cast or clip holds."""
+    return f"{frames} frames, {format_time(profile.raster.seconds(frames))}, {profile.name}"
 
 
 def _done(path: Path, what: str) -> None:
@@ -236,11 +255,14 @@ def _title(args: argparse.Namespace) -> int:
     target = _target(args)
     frames = make_title(
         args.text, output, subtitle=args.subtitle, seconds=seconds, target=target, style=style,
-        force=args.force, runner=FfmpegRunner(progress=_progress(args)),
+        size=args.size, force=args.force, runner=FfmpegRunner(progress=_progress(args)),
     )
     if not args.quiet:
-        what = f"{frames} frames, {format_time(target.seconds(frames))}, {target.name}" if frames else "title card"
-        _done(output, what)
+        from ._profiles import make_profile
+        from ._raster import WebRaster
+
+        profile = make_profile(output, target, WebRaster(*args.size) if args.size else WebRaster()) if frames else None
+        _done(output, _what(frames, profile) if profile else "title card")
     return 0
 
 
@@ -254,8 +276,8 @@ def _build(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache, workers=args.jobs, runner=runner,
     )
     if not args.quiet and not args.dry_run:
-        target = planned.target
-        _done(planned.output, f"{planned.frames} frames, {format_time(target.seconds(planned.frames))}, {target.name}")
+        for cast in planned.casts:
+            _done(cast.output, _what(cast.frames, cast.profile))
         if not args.no_cache:
             _cache_note(planned, args.recipe)
     return 0
@@ -267,11 +289,12 @@ _NOTE_UNUSED_OVER = 100 * 10**6
 def _cache_note(planned, recipe: Path) -> None:
     """Rounds of edits leave superseded segments in the cache; once they outweigh the cast
     itself (and 100 MB), say so, and how to drop them."""
-    from ._build import unused_cache_bytes
+    from ._cache import unused_cache_bytes
 
     folder = planned.cache
     unused = unused_cache_bytes(folder)
-    if unused > max(_NOTE_UNUSED_OVER, planned.frames * planned.target.frame_bytes):
+    casts = sum(cast.output.stat().st_size for cast in planned.casts if cast.output.exists())
+    if unused > max(_NOTE_UNUSED_OVER, casts):
         say("note", f"{_shown(folder)} also holds {_size(unused)} that no cast is made of any more; "
                     f"`castkit cache prune {shlex.quote(str(recipe))}` removes it")
 
@@ -286,7 +309,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _cache(args: argparse.Namespace) -> int:
-    from ._build import CACHE_ENV, CACHE_NAME, cache_dir, clean_cache, prune_cache
+    from ._cache import CACHE_ENV, CACHE_NAME, cache_dir, clean_cache, prune_cache
     from ._recipe import read_recipe
 
     if args.recipe is not None:

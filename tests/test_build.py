@@ -492,7 +492,7 @@ def test_cache_clean_and_prune_touch_only_castkits_files(tmp_path, wheel_ffmpeg,
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CASTKIT_CACHE_DIR", str(tmp_path))
     mine = ["cast-final.dv", "segment-intro.mp4", "card-design.png", ".cast-list", "notes.txt",
-            "segment-" + "0" * 24 + ".mp4", "cast-" + "a" * 23 + ".json"]
+            "segment-" + "0" * 24 + ".mov", "cast-" + "a" * 23 + ".json"]
     for name in mine:
         (tmp_path / name).write_text("the user's")
     os.symlink(tmp_path / "notes.txt", tmp_path / ("segment-" + "1" * 24 + ".dv"))

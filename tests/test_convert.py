@@ -171,6 +171,7 @@ def test_scaling_before_or_after_the_rate_change_gives_the_same_bytes(
     from castkit import _plan
     from castkit._ffmpeg import find_ffmpeg
     from castkit._probe import probe
+    from castkit._profiles.dv import DvProfile
     from castkit._target import DvTarget
 
     ffmpeg = find_ffmpeg()
@@ -185,7 +186,7 @@ def test_scaling_before_or_after_the_rate_change_gives_the_same_bytes(
     for first in (True, False):
         monkeypatch.setattr(_plan, "_scale_before_rate", lambda *_, first=first: first)
         out = tmp_path / f"scaled-first-{first}.dv"
-        job = _plan.clip_job(info, target, out, ffmpeg, trim=trim, effects=effects)
+        job = _plan.clip_job(info, DvProfile(target), out, ffmpeg, trim=trim, effects=effects)
         graph = job.argv[job.argv.index("-filter_complex") + 1]
         assert (graph.index("scale=") < graph.index("fps=")) == first
         subprocess.run(job.argv, check=True, timeout=60)
@@ -289,8 +290,8 @@ def test_ffmpeg_failing_midway_leaves_nothing(tmp_path, media_files, cli, monkey
 
 
 def test_unknown_output_type_is_a_usage_error(tmp_path, media_files, wheel_ffmpeg, cli):
-    result = cli("convert", media_files.silent_1080, "-o", tmp_path / "cast.mp4")
-    assert result.code == 2 and "cast.mp4" in result.err
+    result = cli("convert", media_files.silent_1080, "-o", tmp_path / "cast.mkv")
+    assert result.code == 2 and "cast.mkv" in result.err
     assert listing(tmp_path) == []
 
 

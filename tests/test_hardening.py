@@ -981,7 +981,7 @@ FUZZ = settings(max_examples=int(os.environ.get("FUZZ_N", 150)), deadline=None, 
 def fuzz_env(tmp_path, hm, wheel_ffmpeg, monkeypatch):
     """A folder with a real capture; probing memoized and the runner replaced, so that fuzzing
     checks castkit's handling of its inputs, not ffmpeg's speed. Nothing is encoded."""
-    import castkit._build
+    import castkit._check
     import castkit._convert
     import castkit._probe
     import castkit.cli
@@ -1001,7 +1001,7 @@ def fuzz_env(tmp_path, hm, wheel_ffmpeg, monkeypatch):
             raise memo[key]
         return memo[key]
 
-    for module in (castkit._build, castkit._convert, castkit._probe):
+    for module in (castkit._check, castkit._convert, castkit._probe):
         monkeypatch.setattr(module, "probe", probe)
 
     class NoRunner:

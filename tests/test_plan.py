@@ -7,6 +7,7 @@ from pathlib import Path
 
 from castkit._ffmpeg import Ffmpeg
 from castkit._plan import Trim, clip_job, concat_list, join_job, still_job
+from castkit._profiles.dv import DvProfile
 from castkit._probe import AudioInfo, MediaInfo, VideoInfo
 from castkit._target import DvTarget
 
@@ -33,7 +34,7 @@ def test_trimmed_capture_with_voice_to_pal():
     # cut at the same frame boundary, counted from the start (no input seek: see clip_job).
     # A 30 fps capture gives more pictures than the 25 fps kept: they are scaled after the
     # rate conversion and the trim, only the 100 kept.
-    job = clip_job(capture(fps=30), DvTarget(), Path("out/seg.dv"), FFMPEG, trim=Trim(Fraction(5, 2), Fraction(4)))
+    job = clip_job(capture(fps=30), DvProfile(), Path("out/seg.dv"), FFMPEG, trim=Trim(Fraction(5, 2), Fraction(4)))
     assert list(job.argv) == HEAD + [
         "-format_whitelist", FORMATS, "-protocol_whitelist", "file", "-threads", "1",
         "-i", "file:caps/take 1.ogv",
@@ -53,8 +54,8 @@ def test_trimmed_capture_with_voice_to_pal():
 
 
 def test_silent_capture_to_ntsc_widescreen_avi():
-    job = clip_job(capture("wide.ogv", (1920, 1080), 2, audio=False), DvTarget("ntsc", "16:9"),
-                   Path("wide.avi"), FFMPEG, container="avi")
+    job = clip_job(capture("wide.ogv", (1920, 1080), 2, audio=False), DvProfile(DvTarget("ntsc", "16:9"), "avi"),
+                   Path("wide.avi"), FFMPEG, final=True)
     assert list(job.argv) == HEAD + [
         "-format_whitelist", FORMATS, "-protocol_whitelist", "file", "-threads", "1",
         "-i", "file:wide.ogv",
@@ -73,7 +74,7 @@ def test_silent_capture_to_ntsc_widescreen_avi():
 
 def test_pictures_are_scaled_where_fewer_of_them_pass():
     def order(info, trim=Trim()):
-        graph = clip_job(info, DvTarget(), Path("o.dv"), FFMPEG, trim=trim).argv
+        graph = clip_job(info, DvProfile(), Path("o.dv"), FFMPEG, trim=trim).argv
         graph = graph[graph.index("-filter_complex") + 1]
         return graph.index("scale=") < graph.index("fps=")
 
@@ -90,7 +91,7 @@ def test_pictures_are_scaled_where_fewer_of_them_pass():
 
 
 def test_title_still_loops_into_exact_frames_with_silence():
-    job = still_job(Path("card.png"), (768, 576), 100, DvTarget(), Path("t.dv"), FFMPEG)
+    job = still_job(Path("card.png"), (768, 576), 100, DvProfile(), Path("t.dv"), FFMPEG)
     assert list(job.argv) == HEAD + [
         "-f", "image2", "-format_whitelist", FORMATS, "-framerate", "25",
         "-protocol_whitelist", "file", "-i", "file:card.png",
@@ -120,7 +121,7 @@ def test_join_is_a_stream_copy_of_a_quoted_concat_list():
 
 
 def test_paths_that_look_like_options_or_protocols_stay_files():
-    job = clip_job(capture("-rf.ogv"), DvTarget(), Path("http:x.dv"), FFMPEG)
+    job = clip_job(capture("-rf.ogv"), DvProfile(), Path("http:x.dv"), FFMPEG)
     assert "file:-rf.ogv" in job.argv and job.argv[-1] == "file:http:x.dv"
 
 

@@ -112,7 +112,7 @@ def test_four_mistakes_reported_together_with_lines(tmp_path):
         ("segments: {}\n", "1:11: segments must be a list"),
         ("segments: []\n", "1:11: segments is empty"),
         ("target: pal-dv\n", "1:1: the recipe needs 'segments:'"),
-        ("output: cast.mp4\nsegments:\n  - title: x\n", "1:9: output: 'cast.mp4' must end in .dv or .avi"),
+        ("output: cast.mov\nsegments:\n  - title: x\n", "1:9: output: 'cast.mov' must end in .dv, .avi, .mp4, .webm"),
         ("segments:\n  - clip: https://example.com/a.ogv\n", "2:11: segment 1: clip: 'https://example.com/a.ogv' is a URL"),
         ("segments:\n  - clip: a.ogv\n    start: 1:75\n", "3:12: segment 1: start: cannot read '1:75': seconds must be below 60"),
         ("colour: red\nsegments:\n  - title: x\n", "1:1: recipe: unknown key 'colour'"),

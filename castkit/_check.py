@@ -1,0 +1,127 @@
+"""Checking a recipe against its sources before anything is encoded: every source opened,
+every trim, crop, fade and title checked, all problems reported together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable
+
+from ._ffmpeg import Ffmpeg
+from ._outputs import same_file
+from ._probe import MediaInfo, probe
+from ._recipe import ClipSegment, Recipe
+from ._timecode import format_time
+from ._titles import check_style, layout_card
+from .errors import CastkitError, InputError, Problem, RecipeError
+
+# A trim may end this far past a source's probed end: the probe's duration has six
+# significant digits, and a frame at 30 fps is 33 ms.
+_END_SLACK = Fraction(1, 1000)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A recipe whose sources have all been opened: what the planner needs."""
+
+    recipe: Recipe
+    probes: dict[Path, MediaInfo]  # captures
+    voices: dict[Path, MediaInfo] = field(default_factory=dict)  # voice-overs
+
+
+def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:
+    """Open every source, check every trim and style; RecipeError with all problems at once
+    (``problems`` already found in the recipe's text included)."""
+    problems = list(problems)
+    probes: dict[Path, MediaInfo] = {}
+    voices: dict[Path, MediaInfo] = {}
+    seen: dict[tuple[Path, bool], MediaInfo | str] = {}
+
+    def opened(path: Path, as_picture: bool) -> MediaInfo | str:
+        """A file's probe as a capture or as a voice-over, once each; or why it cannot be."""
+        if (path, as_picture) not in seen:
+            try:
+                seen[path, as_picture] = probe(path, ffmpeg, need_video=as_picture)
+            except InputError as exc:
+                seen[path, as_picture] = exc.reason
+        return seen[path, as_picture]
+
+    for seg in recipe.segments:
+        if isinstance(seg, ClipSegment):
+            info = opened(seg.clip, True)
+            if isinstance(info, str):
+                problems.append(seg.where.problem(f"{_shown(recipe, seg.clip)}: {info}"))
+                continue
+            probes[seg.clip] = info
+            problems += _check_trim(recipe, seg, info)
+            problems += _check_effects(recipe, seg, info)
+            if seg.audio is not None:
+                voice = opened(seg.audio, False)
+                if not isinstance(voice, str) and voice.audio is None:
+                    voice = "has no sound to use as a voice-over"
+                if isinstance(voice, str):
+                    at = seg.audio_where or seg.where
+                    problems.append(at.problem(f"audio {_shown(recipe, seg.audio)}: {voice}"))
+                else:
+                    voices[seg.audio] = voice
+        else:
+            if recipe.target.frames(seg.duration) < 1:
+                problems.append(seg.where.problem(
+                    f"the title lasts {float(seg.duration):g} s, less than one frame"))
+            try:
+                check_style(seg.style, recipe.folder)
+                layout_card(seg.title, seg.subtitle, seg.style, recipe.target.display_size, recipe.folder)
+            except CastkitError as exc:
+                problems.append(seg.where.problem(f"title style: {exc}"))
+    for spec in recipe.outputs:
+        for source in recipe.sources():
+            if same_file(spec.path, source):
+                at = spec.where or recipe.segments[0].where
+                problems.append(at.problem(f"output {_shown(recipe, spec.path)} would overwrite a source"))
+    if problems:
+        raise RecipeError(problems)
+    return Checked(recipe, probes, voices)
+
+
+def _shown(recipe: Recipe, path: Path) -> str:
+    try:
+        return str(path.relative_to(recipe.folder))
+    except ValueError:
+        return str(path)
+
+
+def _check_trim(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Problem]:
+    where = seg.trim_where or seg.where
+    total = info.duration
+    name = _shown(recipe, seg.clip)
+    length = f"{format_time(total)} long"
+    if seg.start >= total:
+        return [where.problem(f"start {format_time(seg.start)} is past the end of {name} ({length})")]
+    end = seg.end if seg.end is not None else (seg.start + seg.duration if seg.duration is not None else total)
+    if end > total + _END_SLACK:
+        what = "end" if seg.end is not None else "start + duration"
+        return [where.problem(f"{what} {format_time(end)} is past the end of {name} ({length})")]
+    if recipe.target.frames(min(end, total) - seg.start) < 1:
+        return [where.problem("the trimmed part is shorter than one frame")]
+    return []
+
+
+def _check_effects(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Problem]:
+    problems = []
+    if seg.crop is not None and info.video is not None:
+        width, height, _ = info.video.shown_shape
+        c = seg.crop
+        if c.x + c.width > width or c.y + c.height > height:
+            at = seg.crop_where or seg.where
+            problems.append(at.problem(
+                f"crop {c.width}x{c.height} at {c.x},{c.y} reaches outside "
+                f"{_shown(recipe, seg.clip)} ({width}x{height})"))
+    fades = seg.fades
+    if fades.where is not None:
+        shown = seg.shown_seconds(info.duration)
+        if fades.fade_in + fades.fade_out > shown:
+            problems.append(fades.where.problem(
+                f"fades ({format_time(fades.fade_in + fades.fade_out)}) are longer than the "
+                f"clip ({format_time(shown)})"))
+    return problems

@@ -1,0 +1,64 @@
+"""DV (raw .dv and DV in AVI): intra-only frames of a fixed size, sound in every frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from .._ffmpeg import Ffmpeg
+from .._raster import AUDIO_CHANNELS, AUDIO_RATE
+from .._target import DvTarget
+
+
+@dataclass(frozen=True)
+class DvProfile:
+    raster: DvTarget = DvTarget()
+    container: str = "dv"  # the cast's: dv or avi; segments are always raw DV
+
+    segment_suffix = ".dv"
+
+    @property
+    def name(self) -> str:
+        return self.raster.name
+
+    def encode(self, ff: Any, video: Any, audio: Any, output: Path, final: bool) -> Any:
+        return ff.output(
+            video, audio, _url(output),
+            f=self.container if final else "dv", vcodec="dvvideo", acodec="pcm_s16le",
+            ar=AUDIO_RATE, ac=AUDIO_CHANNELS, map_metadata=-1, map_chapters=-1,
+        )
+
+    def size(self, frames: int, final: bool) -> int | None:
+        if final and self.container != "dv":
+            return None
+        return frames * self.raster.frame_bytes
+
+    def segment_complete(self, path: Path, frames: int) -> bool:
+        """A cached segment is used only if it has exactly the bytes its frames take."""
+        try:
+            return path.stat().st_size == frames * self.raster.frame_bytes
+        except OSError:
+            return False
+
+    def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
+             label: str) -> Any:
+        total = sum(frames for _, frames in parts)
+        if self.container == "dv":
+            from .._join import ByteJoinJob, Part, manifest_path
+
+            frame = self.raster.frame_bytes
+            return ByteJoinJob(
+                label, tuple(Part(path, path.name, frames * frame, frame) for path, frames in parts),
+                output, manifest_path(work, output), total,
+            )
+        from .._plan import join_job
+
+        return join_job([path for path, _ in parts], output.parent / f".{output.name}.concat.txt",
+                        total, output, ffmpeg, self.raster, label=label, container=self.container)
+
+
+def _url(path: Path) -> str:
+    from .._ffmpeg import file_url
+
+    return file_url(path)
