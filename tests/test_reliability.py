@@ -1,0 +1,128 @@
+"""Reliability (issue 11): castkit's children die with it, a killed run's debris is cleaned by
+the next one, a recipe is never its own output, outputs stay out of the cache, a source's
+declared length is checked against what decodes, and every odd input gets one clear line.
+
+Each test checks a promise listed in SECURITY.md and says how it was seen failing before the
+fix. Outputs are read by PyAV (tests/readers.py), never by castkit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import pytest
+
+import media
+from conftest import WHEEL_FFMPEG, ffmpeg_script, listing
+from test_hardening import (
+    PY,
+    castkit_process,
+    debris,
+    frames_in,
+    no_traceback,
+    processes_mentioning,
+    write_recipe,
+)
+
+from castkit import _runner
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory) -> Path:
+    """20 s of small Theora: a few seconds of encoding, long enough to be caught mid-way."""
+    root = tmp_path_factory.mktemp("reliability-media")
+    return media.theora(WHEEL_FFMPEG, root / "long.ogv", "160x120", 15, 20.0)
+
+
+def dead_pid() -> int:
+    """The id of a process that has just ended (and so is not alive)."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+# --- 4. ffmpeg dies with castkit; the next run removes what a killed run left -----------------
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.01)
+    pytest.fail(what)
+
+
+def test_ffmpeg_dies_with_a_killed_castkit_and_the_next_build_cleans_up(tmp_path, long_clip, cli, wheel_ffmpeg):
+    """Seen failing before the fix: after ``kill -9`` of castkit, its ffmpeg went on encoding
+    for seconds (to the end of the clip) under a hidden ``.partial`` name, and the next build
+    left that file and the cast's own ``.partial`` beside the output for good."""
+    shutil.copy(long_clip, tmp_path / "long.ogv")
+    recipe = write_recipe(tmp_path, "output: build/cast.dv\nsegments:\n  - clip: long.ogv\n")
+    proc = castkit_process("build", recipe.name, cwd=tmp_path, env={"CASTKIT_FFMPEG": WHEEL_FFMPEG})
+    try:
+        partial = wait_for(
+            lambda: next((p for p in (tmp_path / ".castkit-cache").glob(".segment-*.partial")
+                          if processes_mentioning(p.name)), None),
+            60, "no ffmpeg writing a temporary segment appeared")
+    finally:
+        proc.kill()  # SIGKILL: castkit cannot clean anything up
+        proc.communicate()
+    killed_at = time.monotonic()
+    wait_for(lambda: not processes_mentioning(str(tmp_path)), 2,
+             f"ffmpeg outlived castkit: {processes_mentioning(str(tmp_path))}")
+    assert time.monotonic() - killed_at < 2
+    assert partial.exists() and debris(tmp_path), "the kill left temporary files (the scenario)"
+    # The next run writing the same outputs removes them, and its cast is whole.
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    assert frames_in(tmp_path / "build" / "cast.dv") == 500
+    assert debris(tmp_path) == []
+
+
+def test_stale_partials_are_only_castkits_files_of_dead_writers(tmp_path):
+    """Seen failing before the fix: ``stale_partials`` did not exist, and nothing ever removed
+    a killed run's temporary files. Only exact castkit names of dead writers are stale."""
+    out = tmp_path / "cast.dv"
+    dead, me = dead_pid(), os.getpid()
+    names = {
+        f".cast.dv.{dead}-abcdefgh.partial": True,  # a killed run's temporary cast
+        ".cast.dv.concat.txt": True,  # its join list, no live writer left
+        f".cast.dv.{me}-abcd_fgh.partial": False,  # ours: alive
+        f".cast.dv.{dead}-abcdefgh.partial.bak": False,  # not castkit's exact pattern
+        f".cast.dv.{dead}-abcdefg.partial": False,
+        ".cast.dv.abcdefgh.partial": False,  # old-style name: no writer to ask about
+        f".other.dv.{dead}-abcdefgh.partial": False,  # another output's
+        f"cast.dv.{dead}-abcdefgh.partial": False,
+        f".cast.dv.{dead}-ABCDEFGH.partial": False,
+    }
+    for name in names:
+        (tmp_path / name).write_text("x")
+    (tmp_path / f".cast.dv.{dead}-zzzzzzzz.partial").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / f".cast.dv.{dead}-yyyyyyyy.partial").mkdir()
+    stale = {p.name for p in _runner.stale_partials(out)}
+    # The join list stays while a live castkit (this one) writes the output.
+    assert stale == {n for n, s in names.items() if s} - {".cast.dv.concat.txt"}
+    (tmp_path / f".cast.dv.{me}-abcd_fgh.partial").unlink()
+    assert {p.name for p in _runner.stale_partials(out)} == {n for n, s in names.items() if s}
+    removed = _runner.remove_stale_partials(out)
+    assert {p.name for p in removed} == {n for n, s in names.items() if s}
+    left = set(listing(tmp_path))
+    assert not any(n in left for n, s in names.items() if s)
+    assert f".cast.dv.{dead}-zzzzzzzz.partial" in left and f".cast.dv.{dead}-yyyyyyyy.partial" in left
+
+
+def test_temporary_names_carry_the_writers_pid(tmp_path):
+    temp = _runner.partial_path(tmp_path / "cast.dv")
+    assert temp.name.startswith(f".cast.dv.{os.getpid()}-") and temp.name.endswith(".partial")
+    assert _runner.stale_partials(tmp_path / "cast.dv") == []
