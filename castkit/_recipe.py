@@ -123,8 +123,10 @@ class Recipe:
         return self.path.parent.absolute()
 
     def sources(self) -> list[Path]:
-        """Every file the recipe reads (captures, fonts, background images)."""
-        found: list[Path] = []
+        """Every file the recipe reads: the recipe itself first (a recipe may have any name,
+        ``cast.dv`` included, and must never be its own output), then captures, voice-overs,
+        fonts and background images."""
+        found: list[Path] = [self.path]
         for seg in self.segments:
             if isinstance(seg, ClipSegment):
                 found.append(seg.clip)

@@ -126,3 +126,41 @@ def test_temporary_names_carry_the_writers_pid(tmp_path):
     temp = _runner.partial_path(tmp_path / "cast.dv")
     assert temp.name.startswith(f".cast.dv.{os.getpid()}-") and temp.name.endswith(".partial")
     assert _runner.stale_partials(tmp_path / "cast.dv") == []
+
+
+# --- 6. a recipe is never its own output --------------------------------------------------------
+
+
+RECIPE_TEXT = "output: cast.dv\nsegments:\n  - title: Hello\n    duration: 0.2\n"
+
+
+@pytest.mark.parametrize("how", ["output: in the recipe", "-o", "-o another name of it", "-o recipe.yaml"])
+def test_a_recipe_is_never_overwritten_by_its_own_output(tmp_path, wheel_ffmpeg, cli, how):
+    """Seen failing before the fix: a recipe named ``cast.dv`` saying ``output: cast.dv`` (or
+    built with ``-o cast.dv``), with ``--force``, was replaced by the cast it described: exit
+    0, the recipe gone. (``-o recipe.yaml`` was already refused, for its suffix.)"""
+    name = "recipe.yaml" if how == "-o recipe.yaml" else "cast.dv"
+    recipe = write_recipe(tmp_path, RECIPE_TEXT, name=name)
+    (tmp_path / "alias").mkdir()
+    before = recipe.read_bytes()
+    args = {"output: in the recipe": [], "-o": ["-o", recipe],
+            "-o another name of it": ["-o", tmp_path / "alias" / ".." / "cast.dv"],
+            "-o recipe.yaml": ["-o", recipe]}[how]
+    for extra in ([], ["--dry-run"]):
+        result = cli("build", recipe, *args, "--force", "-q", *extra)
+        assert result.code == 2, result.err
+        lines = result.err.strip().splitlines()
+        assert len(lines) == 1 and name in lines[0], result.err
+        assert "source" in lines[0] or "unknown output type" in lines[0], lines[0]
+        no_traceback(result.err)
+        assert recipe.read_bytes() == before
+    assert sorted(listing(tmp_path)) == ["alias", name]
+
+
+def test_a_storyboard_never_overwrites_its_recipe(tmp_path, wheel_ffmpeg, cli):
+    """Seen failing before the fix: ``castkit preview board.png -o board.png --force`` (a
+    recipe may have any name) drew the storyboard over the recipe."""
+    recipe = write_recipe(tmp_path, RECIPE_TEXT, name="board.png")
+    result = cli("preview", recipe, "-o", recipe, "--force", "-q")
+    assert result.code == 2 and "board.png" in result.err and "source" in result.err, result.err
+    assert recipe.read_text() == RECIPE_TEXT
