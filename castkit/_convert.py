@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._ffmpeg import Ffmpeg, find_ffmpeg
-from ._outputs import check_output, container
+from ._outputs import check_not_in_cache, check_output, container, default_cache_folders
 from ._plan import Job, Plan, clip_job
 from ._probe import MediaInfo, check_readable, probe
 from ._runner import FfmpegRunner, Runner
@@ -39,6 +39,8 @@ def convert(
     check_readable(source)
     out = Path(output) if output is not None else default_output(source)
     check_output(out, [source], force)
+    for folder in default_cache_folders(out):
+        check_not_in_cache(out, folder)
     ffmpeg = ffmpeg or find_ffmpeg()
     info = probe(source, ffmpeg)
     job = plan_convert(info, out, target, ffmpeg)

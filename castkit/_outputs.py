@@ -42,6 +42,46 @@ def check_output(
         raise UsageError(f"{output}: already exists; use --force to replace it")
 
 
+# The segment cache's folder names (kept equal to _build's CACHE_NAME and CACHE_ENV; a test
+# checks): where castkit's cache commands delete files, so never where an output goes.
+CACHE_FOLDER_NAME = ".castkit-cache"
+CACHE_DIR_ENV = "CASTKIT_CACHE_DIR"
+
+
+def _real(path: Path) -> Path:
+    """``path`` with links and ``..`` resolved as far as they resolve (a symlink loop stays as
+    written, rather than raise)."""
+    try:
+        return Path(os.path.realpath(path))
+    except (OSError, RuntimeError, ValueError):
+        return Path(os.path.abspath(path))
+
+
+def check_not_in_cache(output: Path, cache_folder: Path) -> None:
+    """UsageError if ``output`` lies inside ``cache_folder`` (by any name: links and ``..``
+    resolved): ``castkit cache clean`` and ``prune`` delete files there."""
+    real, folder = _real(Path(output)), _real(Path(cache_folder))
+    if real == folder or folder in real.parents:
+        raise UsageError(
+            f"{output}: is inside castkit's cache folder {cache_folder}, where 'castkit cache "
+            "clean' and 'prune' delete files; write the output somewhere else"
+        )
+
+
+def default_cache_folders(output: Path) -> list[Path]:
+    """The cache folders an output of ``convert`` or ``title`` (no recipe, so no one cache)
+    must stay out of: ``$CASTKIT_CACHE_DIR``, and any folder named ``.castkit-cache`` on the
+    output's way (the cache of some recipe beside it)."""
+    folders = []
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env:
+        folders.append(Path(env))
+    real = _real(Path(output))
+    folders += [p for p in (Path(os.path.abspath(output)).parent, *real.parents)
+                if p.name == CACHE_FOLDER_NAME]
+    return folders
+
+
 def container(output: Path) -> str:
     name = container_for(output.suffix)
     if name is None:  # check_output has refused it already

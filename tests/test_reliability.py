@@ -43,6 +43,12 @@ def long_clip(tmp_path_factory) -> Path:
     return media.theora(WHEEL_FFMPEG, root / "long.ogv", "160x120", 15, 20.0)
 
 
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("reliability-tiny")
+    return media.theora(WHEEL_FFMPEG, root / "tiny.ogv", "160x120", 15, 1.0, voice=(22050, 1, 1.0))
+
+
 def dead_pid() -> int:
     """The id of a process that has just ended (and so is not alive)."""
     proc = subprocess.Popen(["true"])
@@ -164,3 +170,62 @@ def test_a_storyboard_never_overwrites_its_recipe(tmp_path, wheel_ffmpeg, cli):
     result = cli("preview", recipe, "-o", recipe, "--force", "-q")
     assert result.code == 2 and "board.png" in result.err and "source" in result.err, result.err
     assert recipe.read_text() == RECIPE_TEXT
+
+
+# --- 7. no output inside the cache folder -------------------------------------------------------
+
+
+def test_check_not_in_cache(tmp_path):
+    """Seen failing before the fix: there was no such check (ImportError), and ``convert -o
+    .castkit-cache/x.dv`` wrote into the folder that ``cache clean`` empties."""
+    from castkit._outputs import check_not_in_cache
+    from castkit.errors import UsageError
+
+    cache = tmp_path / ".castkit-cache"
+    cache.mkdir()
+    (tmp_path / "link").symlink_to(cache)
+    for inside in (cache / "x.dv", cache / "sub" / "x.dv", tmp_path / "link" / "x.dv",
+                   tmp_path / "other" / ".." / ".castkit-cache" / "x.dv", cache):
+        with pytest.raises(UsageError) as caught:
+            check_not_in_cache(inside, cache)
+        assert str(inside) in str(caught.value) and "cache" in str(caught.value)
+        assert caught.value.exit_status == 2 and "\n" not in str(caught.value)
+    for outside in (tmp_path / "x.dv", tmp_path / ".castkit-cache2" / "x.dv", tmp_path / "build" / "x.dv"):
+        check_not_in_cache(outside, cache)
+    check_not_in_cache(cache / "x.dv", tmp_path / "loop")  # a cache folder that is not there yet
+    (tmp_path / "loop").symlink_to("loop")
+    with pytest.raises(UsageError):
+        check_not_in_cache(tmp_path / "loop" / "x.dv", tmp_path / "loop")
+
+
+def test_cache_folder_names_agree_with_the_cache():
+    from castkit import _build, _outputs
+
+    assert (_outputs.CACHE_FOLDER_NAME, _outputs.CACHE_DIR_ENV) == (_build.CACHE_NAME, _build.CACHE_ENV)
+
+
+@pytest.mark.parametrize("command", ["convert", "title"])
+@pytest.mark.parametrize("where", ["beside a recipe", "CASTKIT_CACHE_DIR"])
+def test_convert_and_title_refuse_an_output_in_the_cache(tmp_path, tiny_clip, wheel_ffmpeg, cli, monkeypatch, command, where):
+    """Seen failing before the fix: exit 0, the output written into the cache folder (and
+    deleted by the next ``castkit cache clean``)."""
+    cache = tmp_path / ".castkit-cache" if where == "beside a recipe" else tmp_path / "my-cache"
+    if where == "CASTKIT_CACHE_DIR":
+        monkeypatch.setenv("CASTKIT_CACHE_DIR", str(cache))
+    cache.mkdir()
+    out = cache / ("x.dv" if command == "convert" else "x.png")
+    args = ["convert", tiny_clip, "-o", out] if command == "convert" else ["title", "Hi", "-o", out]
+    result = cli(*args, "-q")
+    assert result.code == 2, result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "x." in lines[0] and "cache" in lines[0], result.err
+    assert list(cache.iterdir()) == []
+
+
+@pytest.mark.xfail(reason="wired in _build by the cache restructure", strict=False)
+def test_build_refuses_an_output_in_the_cache(tmp_path, wheel_ffmpeg, cli):
+    recipe = write_recipe(tmp_path, RECIPE_TEXT)
+    result = cli("build", recipe, "-o", tmp_path / ".castkit-cache" / "x.dv", "-q")
+    assert result.code == 2, result.err
+    assert "cache" in result.err and "x.dv" in result.err and len(result.err.strip().splitlines()) == 1
+    assert not (tmp_path / ".castkit-cache" / "x.dv").exists()
