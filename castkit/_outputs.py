@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 from typing import Iterable
 
 from ._target import DV_SUFFIXES, container_for
 from .errors import UsageError
+
+
+LOOP = "is a symbolic link that loops (it leads back to itself, never to a file)"
+
+
+def symlink_loop(path: Path) -> bool:
+    """True if ``path`` (or a folder on its way) is a symbolic link loop (``ln -s loop loop``):
+    it neither exists nor can be created, and ``Path.resolve`` raises on it."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    except ValueError:  # a NUL in the name
+        return False
+    return False
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -17,7 +33,7 @@ def same_file(a: Path, b: Path) -> bool:
             return os.path.samefile(a, b)
     except OSError:
         pass
-    return a.resolve() == b.resolve()
+    return _real(a) == _real(b)
 
 
 def check_output(
@@ -33,6 +49,8 @@ def check_output(
         )
     if "\n" in str(output) or "\r" in str(output):
         raise UsageError(f"{str(output)!r}: a line break in a file name is not supported")
+    if symlink_loop(output):
+        raise UsageError(f"{output}: {LOOP}")
     for source in inputs:
         if same_file(output, source):
             raise UsageError(f"{output}: is one of the inputs; castkit never overwrites a source")

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ._ffmpeg import Ffmpeg, file_url, run_query, safe_input_options
+from ._outputs import LOOP, symlink_loop
 from .errors import InputError
 
 _INPUT = re.compile(r"^Input #0, (?P<fmt>.+?), from ", re.M)
@@ -93,6 +94,8 @@ class MediaInfo:
 
 def check_readable(path: Path) -> None:
     """InputError unless ``path`` is a non-empty regular file castkit may read."""
+    if symlink_loop(path):
+        raise InputError(path, LOOP)
     if not path.exists():
         raise InputError(path, "no such file")
     if path.is_dir():

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 import yaml
 
+from ._outputs import LOOP, symlink_loop
 from ._plan import Crop
 from ._target import ASPECTS, TARGET_NAMES, DvTarget, container_for, standard_of
 from ._timecode import TimecodeError, format_time, parse_time
@@ -246,7 +247,11 @@ class _Reader:
         except RuntimeError:  # ~someone, for a user this machine does not have
             self.add(node, f"{what}: {value!r} names the home folder of an unknown user")
             return None
-        return path if path.is_absolute() else self.folder / path
+        path = path if path.is_absolute() else self.folder / path
+        if symlink_loop(path):
+            self.add(node, f"{what}: {path.name} {LOOP}")
+            return None
+        return path
 
 
 def _keys(node: yaml.MappingNode) -> set[str]:

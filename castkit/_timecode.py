@@ -21,6 +21,12 @@ class TimecodeError(ValueError):
 
 FORMS = "seconds (83.5), MM:SS(.fff) or HH:MM:SS(.fff)"
 
+# Far beyond any time castkit takes (a day is 5 digits of seconds), and short enough that no
+# conversion meets Python's limit on the digits of an int (4300): `start: 1111...` 5000 digits
+# long is a time nobody means, said so in one line.
+MAX_TIME_CHARS = 32
+MAX_WHOLE_SECONDS = 10**15
+
 
 def parse_time(value: object) -> Fraction:
     """Read seconds from a YAML/CLI value: a number, or a string in one of ``FORMS``."""
@@ -29,6 +35,8 @@ def parse_time(value: object) -> Fraction:
     if isinstance(value, int):
         if value < 0:
             raise TimecodeError("a time cannot be negative")
+        if value > MAX_WHOLE_SECONDS:
+            raise TimecodeError("cannot read a number that large as a time")
         return Fraction(value)
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -40,6 +48,9 @@ def parse_time(value: object) -> Fraction:
     if not isinstance(value, str):
         raise TimecodeError(f"expected a time: {FORMS}")
     text = value.strip()
+    if len(text) > MAX_TIME_CHARS:
+        raise TimecodeError(
+            f"cannot read a time of {len(text)} characters: use {FORMS}")
     if text.startswith("-"):
         raise TimecodeError("a time cannot be negative")
     if _SECONDS.match(text):

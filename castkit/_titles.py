@@ -28,6 +28,7 @@ from PIL import (
     UnidentifiedImageError,
 )
 
+from ._outputs import LOOP, symlink_loop
 from .errors import InputError, UsageError
 
 FONTS_DIR = Path(__file__).parent / "fonts"
@@ -450,6 +451,8 @@ def _shade(ink: _RGB) -> _RGB:
 
 def _open_background(path: Path, size: tuple[int, int] | None) -> Image.Image:
     """The image scaled to cover ``size`` and centre-cropped (shape kept); None just checks it."""
+    if symlink_loop(path):
+        raise InputError(path, f"background image {LOOP}")
     try:
         with Image.open(path) as image:
             # JPEG: decode at a reduced scale that still covers the card (every byte is still
@@ -521,6 +524,8 @@ def _font_paths(style: TitleStyle, base: Path) -> tuple[Path, Path]:
 
 
 def _load_font(path: Path, size: int) -> ImageFont.FreeTypeFont:
+    if symlink_loop(path):
+        raise InputError(path, f"font file {LOOP}")
     if not path.exists():
         raise InputError(path, "no such font file")
     if path.is_dir():

@@ -229,3 +229,69 @@ def test_build_refuses_an_output_in_the_cache(tmp_path, wheel_ffmpeg, cli):
     assert result.code == 2, result.err
     assert "cache" in result.err and "x.dv" in result.err and len(result.err.strip().splitlines()) == 1
     assert not (tmp_path / ".castkit-cache" / "x.dv").exists()
+
+
+# --- 10. symbolic link loops and 5000-digit numbers: one clear line, not "internal error" ----------
+
+
+LOOP_RECIPES = {
+    "clip": ("segments:\n  - clip: loop.ogv\n", "cast.yaml:2:"),
+    "voice-over": ("segments:\n  - clip: tiny.ogv\n    audio: loop.ogv\n", "cast.yaml:3:"),
+    "output": ("output: loop.dv\nsegments:\n  - title: x\n", "cast.yaml:1:"),
+    "font": ("title_style:\n  font: loop.ttf\nsegments:\n  - title: x\n", "cast.yaml:2:"),
+    "background": ("segments:\n  - title: x\n    background: ./loop.png\n", "cast.yaml:3:"),
+    "5000-digit start": ("segments:\n  - clip: tiny.ogv\n    start: " + "1" * 5000 + "\n", "cast.yaml:3:"),
+    "5000-digit duration": ("segments:\n  - title: x\n    duration: 0." + "1" * 5000 + "\n", "cast.yaml:3:"),
+}
+
+
+def make_loops(folder: Path) -> None:
+    for name in ("loop.ogv", "loop.dv", "loop.ttf", "loop.png"):
+        (folder / name).symlink_to(name)
+
+
+@pytest.mark.parametrize("case", LOOP_RECIPES, ids=list(LOOP_RECIPES))
+def test_loops_and_huge_numbers_in_a_recipe_are_recipe_errors(tmp_path, tiny_clip, wheel_ffmpeg, cli, case):
+    """Seen failing before the fix: exit 1, ``internal error: RuntimeError: Symlink loop from
+    ...`` (``Path.resolve``), or ``internal error: ValueError: Exceeds the limit (4300 digits)
+    for integer string conversion``."""
+    text, where = LOOP_RECIPES[case]
+    shutil.copy(tiny_clip, tmp_path / "tiny.ogv")
+    make_loops(tmp_path)
+    recipe = write_recipe(tmp_path, text)
+    for extra in (["--dry-run"], ["-q"]):
+        result = cli("build", recipe, *extra)
+        assert result.code == 2, result.err
+        no_traceback(result.err)
+        lines = result.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"castkit: error: {recipe}:") and where in lines[0], result.err
+        assert "loop" in lines[0] or "characters" in lines[0], lines[0]
+        assert len(lines[0]) < 300, "the 5000 digits are not echoed"
+
+
+@pytest.mark.parametrize("case", ["convert INPUT", "convert -o", "title -o", "title --font",
+                                  "title --background", "probe", "build -o", "title --duration"])
+def test_loops_and_huge_numbers_on_the_command_line_are_usage_errors(tmp_path, tiny_clip, wheel_ffmpeg, cli, case):
+    """Seen failing before the fix: ``internal error`` (exit 1) for all but ``probe`` (which said
+    "no such file"), and ``castkit title hi -o loop.dv`` silently replaced the link."""
+    make_loops(tmp_path)
+    loop = tmp_path / "loop.dv"
+    recipe = write_recipe(tmp_path, RECIPE_TEXT)
+    args = {
+        "convert INPUT": ["convert", tmp_path / "loop.ogv", "-o", tmp_path / "x.dv"],
+        "convert -o": ["convert", tiny_clip, "-o", loop],
+        "title -o": ["title", "Hi", "-o", loop],
+        "title --font": ["title", "Hi", "--font", tmp_path / "loop.ttf", "-o", tmp_path / "t.png"],
+        "title --background": ["title", "Hi", "--background", tmp_path / "loop.png", "-o", tmp_path / "t.png"],
+        "probe": ["probe", tmp_path / "loop.ogv"],
+        "build -o": ["build", recipe, "-o", loop],
+        "title --duration": ["title", "Hi", "--duration", "1" * 5000, "-o", tmp_path / "t.dv"],
+    }[case]
+    result = cli(*args, "-q") if case != "probe" else cli(*args)
+    assert result.code == 2, result.err
+    no_traceback(result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and len(lines[0]) < 300, result.err
+    assert ("loop" in lines[0] and "symbolic link" in lines[0]) or "characters" in lines[0], lines[0]
+    assert loop.is_symlink() and sorted(listing(tmp_path)) == sorted(
+        ["cast.yaml", "loop.dv", "loop.ogv", "loop.png", "loop.ttf"])
