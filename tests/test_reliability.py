@@ -295,3 +295,98 @@ def test_loops_and_huge_numbers_on_the_command_line_are_usage_errors(tmp_path, t
     assert ("loop" in lines[0] and "symbolic link" in lines[0]) or "characters" in lines[0], lines[0]
     assert loop.is_symlink() and sorted(listing(tmp_path)) == sorted(
         ["cast.yaml", "loop.dv", "loop.ogv", "loop.png", "loop.ttf"])
+
+
+# --- 8, 9. a declared length is checked; a capture without one is measured --------------------------
+
+
+def _patch_matroska_duration(data: bytes, seconds: float) -> bytes:
+    """The EBML Duration element (ID 0x4489, an 8-byte float in TimecodeScale units, ms)
+    overwritten with ``seconds``."""
+    at = data.find(b"\x44\x89\x88")
+    assert 0 < at < 4096, "Duration element not found in the header"
+    return data[:at + 3] + struct.pack(">d", seconds * 1000) + data[at + 11:]
+
+
+def _killed_matroska(path: Path) -> Path:
+    """A Matroska file whose writer was killed (-9) before it could close it: no Duration in its
+    header, no index, a cluster cut off."""
+    proc = subprocess.Popen([WHEEL_FFMPEG, "-v", "error", "-re", "-f", "lavfi", "-i",
+                             "testsrc2=size=160x120:rate=15:duration=30", "-c:v", "mpeg4",
+                             "-flush_packets", "1", "-y", str(path)])
+    try:
+        wait_for(lambda: path.exists() and path.stat().st_size > 60_000, 20, "ffmpeg wrote nothing")
+    finally:
+        proc.kill()
+        proc.wait()
+    return path
+
+
+@pytest.fixture(scope="module")
+def doubtful(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("doubtful-lengths")
+    src = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=15:duration=3"]
+    files = {}
+    piped = root / "piped.mkv"  # a live or crashed recorder's Matroska: no Duration at all
+    with open(piped, "wb") as f:
+        subprocess.run([WHEEL_FFMPEG, "-v", "error", *src, "-c:v", "mpeg4", "-f", "matroska", "pipe:1"],
+                       stdout=f, check=True)
+    files["matroska written to a pipe"] = piped
+    files["matroska killed before it was closed"] = _killed_matroska(root / "killed.mkv")
+    whole = media.make(WHEEL_FFMPEG, root / "whole.mkv", *src, "-c:v", "mpeg4")
+    huge = root / "claims-300000s.mkv"
+    huge.write_bytes(_patch_matroska_duration(whole.read_bytes(), 300_000))
+    files["matroska claiming 300000 s"] = huge
+    full = media.theora(WHEEL_FFMPEG, root / "full.ogv", "320x240", 15, 4.0, voice=(44100, 1, 4.0))
+    cut = root / "cut-97.ogv"
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) * 97 // 100])
+    files["ogg cut at 97%"] = cut
+    return files
+
+
+def decodable_seconds(path: Path) -> float:
+    """From the first frame to the end of the last, as PyAV decodes the file."""
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        rate = float(stream.guessed_rate or stream.average_rate)
+        times = [f.time for f in c.decode(video=0) if f.time is not None]
+    return max(times) + 1 / rate - min(times)
+
+
+@pytest.mark.parametrize("case", ["matroska written to a pipe", "matroska killed before it was closed",
+                                  "matroska claiming 300000 s",
+                                  "ogg cut at 97%"])
+def test_a_doubtful_length_is_measured_and_the_capture_converted_as_far_as_it_decodes(
+        tmp_path, doubtful, ffmpeg_bin, cli, case):
+    """Seen failing before the fix: the piped and killed files were refused with exit 2
+    ("has no duration"), though ffmpeg decodes them; the Matroska claiming 300000 s was probed
+    as 83:20:00 and converted toward 1 TB of DV (frozen on its last frame after 3 s). The Ogg
+    cut at 97% converted correctly here before too (its length comes from its last page)."""
+    source = doubtful[case]
+    before = source.read_bytes()
+    probed = cli("probe", source, "--json")
+    assert probed.code == 0, probed.err
+    seconds = json.loads(probed.out)[0]["duration"]
+    expected = decodable_seconds(source)
+    assert abs(seconds - expected) < 0.1, (seconds, expected)
+    out = tmp_path / "out.dv"
+    result = cli("convert", source, "-o", out, "-q")
+    assert result.code == 0, result.err
+    no_traceback(result.err)
+    if case != "ogg cut at 97%":
+        assert "warning" in result.err and source.name in result.err and "measured" in result.err, result.err
+    assert abs(frames_in(out) - expected * 25) <= 1.5, (frames_in(out), expected)
+    assert source.read_bytes() == before
+
+
+def test_a_healthy_capture_is_not_measured(tmp_path, tiny_clip, wheel_ffmpeg, cli, monkeypatch):
+    """The normal path stays cheap: one ffmpeg run to probe, none to measure."""
+    from castkit import _probe
+
+    calls = []
+    real = _probe.run_query
+    monkeypatch.setattr(_probe, "run_query", lambda ff, args, **kw: calls.append(args) or real(ff, args, **kw))
+    result = cli("probe", tiny_clip)
+    assert result.code == 0 and "warning" not in result.err, result.err
+    assert len(calls) == 1
