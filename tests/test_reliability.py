@@ -390,3 +390,34 @@ def test_a_healthy_capture_is_not_measured(tmp_path, tiny_clip, wheel_ffmpeg, cl
     result = cli("probe", tiny_clip)
     assert result.code == 0 and "warning" not in result.err, result.err
     assert len(calls) == 1
+
+
+# --- 11. a huge background image: bounded memory, a clear refusal ---------------------------------
+
+
+def test_a_huge_background_image_is_refused_in_bounded_memory(tmp_path, wheel_ffmpeg):
+    """Seen failing before the fix: a 13370x13370 PNG of a few kB drew its card at 1.1 GB of
+    memory per card, and Python printed Pillow's raw ``DecompressionBombWarning``."""
+    from PIL import Image
+
+    big = tmp_path / "big.png"
+    Image.new("1", (13370, 13370)).save(big)  # 1 bit per pixel: 22 MB here, a few kB on disk
+    assert big.stat().st_size < 100_000
+    # The peak of this process's own memory (VmHWM: ru_maxrss would include pytest's, which
+    # Linux carries across the exec).
+    probe = (
+        "import re, sys\n"
+        "from castkit.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "peak = re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read())[1]\n"
+        "print(int(peak) // 1024, file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run([PY, "-c", probe, "title", "Hello", "--background", str(big), "-o", "card.png"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    *lines, peak = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and "big.png" in lines[0] and "megapixels" in lines[0], done.stderr
+    assert "Warning" not in done.stderr and "Traceback" not in done.stderr
+    assert int(peak) < 300, f"{peak} MiB"
+    assert not (tmp_path / "card.png").exists()
