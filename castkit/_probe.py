@@ -21,7 +21,7 @@ from typing import Any
 
 from ._ffmpeg import Ffmpeg, file_url, run_query, safe_input_options
 from ._outputs import LOOP, symlink_loop
-from .errors import InputError
+from .errors import InputError, Interrupted
 
 _INPUT = re.compile(r"^Input #0, (?P<fmt>.+?), from ", re.M)
 _FORMAT_TIMES = re.compile(
@@ -146,6 +146,8 @@ def probe(path: Path | str, ffmpeg: Ffmpeg, need_video: bool = True) -> MediaInf
         args += [f"-{key}", value]
     try:
         done = run_query(ffmpeg, ["-v", "trace", *args, "-i", file_url(path)])
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while ffmpeg opens it: say what was going on
+        raise _stopped_reading(path) from None
     except subprocess.TimeoutExpired:
         raise InputError(path, "ffmpeg took over a minute just to open it (a broken or hostile file?)") from None
     log = done.stderr[:_MAX_LOG].decode("utf-8", "replace")
@@ -219,6 +221,8 @@ def _measure(path: Path, ffmpeg: Ffmpeg, info: MediaInfo) -> Fraction | None:
                                   "-c", "copy", "-f", "framecrc", "pipe:1"], timeout=600)
     except subprocess.TimeoutExpired:
         return None
+    except KeyboardInterrupt:
+        raise _stopped_reading(path, "measuring how long it is") from None
     text = done.stdout.decode("ascii", "replace")
     tb = _TB.search(text)
     if not tb or int(tb["den"]) == 0:
@@ -245,6 +249,10 @@ def _measure(path: Path, ffmpeg: Ffmpeg, info: MediaInfo) -> Fraction | None:
     if first is None or last is None:
         return None
     return last - first
+
+
+def _stopped_reading(path: Path, doing: str = "reading it") -> Interrupted:
+    return Interrupted(f"stopped while checking the sources, at {path} ({doing}); nothing was written")
 
 
 def _warn(message: str) -> None:

@@ -11,6 +11,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
+from .errors import echo
+
 _CLOCK = re.compile(r"^(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d+(?:\.\d+)?)$")
 _SECONDS = re.compile(r"^\d+(?:\.\d+)?$")
 
@@ -57,14 +59,14 @@ def parse_time(value: object) -> Fraction:
         return _decimal(text)
     clock = _CLOCK.match(text)
     if not clock:
-        raise TimecodeError(f"cannot read {value!r} as a time: use {FORMS}")
+        raise TimecodeError(f"cannot read {echo(value)} as a time: use {FORMS}")
     hours = int(clock["h"] or 0)
     minutes = int(clock["m"])
     seconds = _decimal(clock["s"])
     if clock["h"] is not None and minutes >= 60:
-        raise TimecodeError(f"cannot read {value!r}: minutes must be below 60 in HH:MM:SS")
+        raise TimecodeError(f"cannot read {echo(value)}: minutes must be below 60 in HH:MM:SS")
     if seconds >= 60:
-        raise TimecodeError(f"cannot read {value!r}: seconds must be below 60 in MM:SS")
+        raise TimecodeError(f"cannot read {echo(value)}: seconds must be below 60 in MM:SS")
     return hours * 3600 + minutes * 60 + seconds
 
 
@@ -72,7 +74,7 @@ def _decimal(text: str) -> Fraction:
     try:
         return Fraction(Decimal(text))
     except InvalidOperation as exc:  # pragma: no cover - the regexes admit only digits
-        raise TimecodeError(f"cannot read {text!r} as a time") from exc
+        raise TimecodeError(f"cannot read {echo(text)} as a time") from exc
 
 
 def format_time(seconds: Fraction | float) -> str:

@@ -421,3 +421,68 @@ def test_a_huge_background_image_is_refused_in_bounded_memory(tmp_path, wheel_ff
     assert "Warning" not in done.stderr and "Traceback" not in done.stderr
     assert int(peak) < 300, f"{peak} MiB"
     assert not (tmp_path / "card.png").exists()
+
+
+# --- 12. messages that say what happened, briefly ------------------------------------------------
+
+
+def test_a_stop_while_probing_says_what_was_being_done(tmp_path, tiny_clip, monkeypatch):
+    """Seen failing before the fix: Ctrl-C while ffmpeg was opening a source printed only
+    ``castkit: error: stopped``."""
+    mark = tmp_path / "probing"
+    fake = ffmpeg_script(tmp_path, monkeypatch, (
+        f'case " $* " in *" -v trace "*) touch "{mark}"; exec sleep 30;; esac\n'
+        'exec "$REAL_FFMPEG" "$@"\n'
+    ))
+    shutil.copy(tiny_clip, tmp_path / "take.ogv")
+    proc = castkit_process("convert", "take.ogv", "-o", "out.dv", cwd=tmp_path,
+                           env={"CASTKIT_FFMPEG": str(fake), "REAL_FFMPEG": WHEEL_FFMPEG})
+    try:
+        wait_for(mark.exists, 30, "castkit never probed")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    err = err.decode()
+    assert proc.returncode == 130, err
+    no_traceback(err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "stopped while" in lines[0] and "take.ogv" in lines[0], err
+    assert not (tmp_path / "out.dv").exists()
+
+
+def test_huge_values_are_named_not_echoed(tmp_path, tiny_clip, wheel_ffmpeg, cli):
+    """Seen failing before the fix: a 5000-digit crop or speed, target or key was printed back
+    whole, a 5100-character message."""
+    shutil.copy(tiny_clip, tmp_path / "tiny.ogv")
+    digits = "1" * 5000
+    recipe = write_recipe(tmp_path, (
+        f"target: {'p' * 5000}\n"
+        "segments:\n"
+        "  - clip: tiny.ogv\n"
+        f"    crop: {{x: {digits}, y: 0, width: 1, height: 1}}\n"
+        f"    speed: {digits}\n"
+        f"  - title: x\n    {'k' * 900}: 1\n"
+    ))
+    result = cli("build", recipe, "--dry-run")
+    assert result.code == 2, result.err
+    no_traceback(result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 4, result.err[:2000]
+    for line in lines:
+        assert len(line) < 350 and "\u2026" in line, line[:400]
+    result = cli("build", recipe, "-j", digits)
+    assert result.code == 2 and len(result.err) < 400, result.err[:500]
+
+
+def test_a_plain_long_list_is_named_as_too_many_segments(tmp_path, wheel_ffmpeg, cli):
+    """Seen failing before the fix: 20000 titles with a duration each were reported as
+    "expands to more than 100000 values (anchors and aliases?)" in a recipe with no alias."""
+    recipe = write_recipe(tmp_path, "segments:\n" + "  - title: x\n    duration: 1\n" * 20_000)
+    result = cli("build", recipe, "--dry-run")
+    assert result.code == 2
+    assert "cast.yaml:2:" in result.err and "more than 10000 segments" in result.err, result.err
+    assert "alias" not in result.err
+    flat = write_recipe(tmp_path, "segments:\n  - title: x\n    subtitle: [" + ", ".join(["1"] * 100_001) + "]\n",
+                        name="flat.yaml")
+    result = cli("build", flat, "--dry-run")
+    assert result.code == 2 and "more than 100000 values" in result.err and "alias" not in result.err, result.err
