@@ -605,11 +605,11 @@ def _speed(r: _Reader, node: yaml.Node, what: str) -> Fraction | None:
     # Compared as a Decimal first: Fraction(Decimal("1e999999999")) would compute a number
     # with a billion digits.
     if not Decimal(low.numerator) / low.denominator <= number <= high:
-        r.add(node, f"{what}: speed {echo(raw.strip())} is outside {float(low):g} to {float(high):g}")
+        r.add(node, f"{what}: speed {echo(raw.strip(), quote=False)} is outside {float(low):g} to {float(high):g}")
         return None
     value = Fraction(number)
     if not low <= value <= high:
-        r.add(node, f"{what}: speed {echo(raw.strip())} is outside {float(low):g} to {float(high):g}")
+        r.add(node, f"{what}: speed {echo(raw.strip(), quote=False)} is outside {float(low):g} to {float(high):g}")
         return None
     return value
 
