@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 from pathlib import Path
 from typing import Iterable
 
@@ -86,10 +87,18 @@ def check_not_in_cache(output: Path, cache_folder: Path) -> None:
         )
 
 
+# A cache entry itself: what `build --dry-run` prints writes title cards into the cache with
+# `castkit title -o .castkit-cache/card-<key>.png`, as the build does.
+_CACHE_ENTRY = re.compile(r"(segment-[0-9a-f]{24}\.dv|card-[0-9a-f]{24}\.png)")
+
+
 def default_cache_folders(output: Path) -> list[Path]:
     """The cache folders an output of ``convert`` or ``title`` (no recipe, so no one cache)
     must stay out of: ``$CASTKIT_CACHE_DIR``, and any folder named ``.castkit-cache`` on the
-    output's way (the cache of some recipe beside it)."""
+    output's way (the cache of some recipe beside it). None for a cache entry's own name (a
+    card or segment that castkit's printed commands make)."""
+    if _CACHE_ENTRY.fullmatch(Path(output).name):
+        return []
     folders = []
     env = os.environ.get(CACHE_DIR_ENV)
     if env:

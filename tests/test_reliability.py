@@ -486,3 +486,11 @@ def test_a_plain_long_list_is_named_as_too_many_segments(tmp_path, wheel_ffmpeg,
                         name="flat.yaml")
     result = cli("build", flat, "--dry-run")
     assert result.code == 2 and "more than 100000 values" in result.err and "alias" not in result.err, result.err
+
+
+def test_title_may_still_write_a_card_into_the_cache(tmp_path, wheel_ffmpeg, cli):
+    """What ``build --dry-run`` prints makes its title cards with ``castkit title -o
+    .castkit-cache/card-KEY.png``: a cache entry's own name is not refused."""
+    out = tmp_path / ".castkit-cache" / ("card-" + "0" * 24 + ".png")
+    result = cli("title", "Hi", "-o", out, "-q")
+    assert result.code == 0 and out.exists(), result.err
