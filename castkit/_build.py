@@ -22,7 +22,7 @@ from ._cache import (
 from ._check import Checked, check_recipe
 from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._join import manifest_path
-from ._outputs import check_output
+from ._outputs import check_not_in_cache, check_output
 from ._plan import Effects, Job, Plan, Trim, clip_frames, clip_job, still_job
 from ._probe import MediaInfo
 from ._profiles import OUTPUT_SUFFIXES, Profile, make_profile
@@ -251,6 +251,7 @@ def build(
     checked = check_recipe(recipe, ffmpeg, problems)
     for spec in recipe.outputs:
         check_output(spec.path, recipe.sources(), force or dry_run, OUTPUT_SUFFIXES)
+        check_not_in_cache(spec.path, cache_dir(recipe))
     temp_work = None
     if use_cache or dry_run:
         work = cache_dir(recipe)

@@ -17,13 +17,14 @@ from pathlib import Path
 from typing import Iterable
 
 from ._join import manifest_path, read_manifest
+from ._outputs import CACHE_DIR_ENV, CACHE_FOLDER_NAME
 from ._plan import FORMAT_VERSION
 from ._recipe import Recipe, TitleSegment, style_files
-from ._runner import PARTIAL_SUFFIX, write_atomically
+from ._runner import PARTIAL_SUFFIX, stale_partials, write_atomically
 from .errors import UsageError, WorkError
 
-CACHE_ENV = "CASTKIT_CACHE_DIR"
-CACHE_NAME = ".castkit-cache"
+# Where the cache is: _outputs knows (it keeps outputs out of it).
+CACHE_ENV, CACHE_NAME = CACHE_DIR_ENV, CACHE_FOLDER_NAME
 
 
 def cache_dir(recipe: Recipe) -> Path:
@@ -54,7 +55,8 @@ def card_key(seg: TitleSegment, size: tuple[int, int]) -> str:
 # user points CASTKIT_CACHE_DIR at; nothing else in it is castkit's): segments, title cards,
 # the manifest of each cast and the record of what it is made from, and their temporary files.
 _CACHED = re.compile(r"(segment-[0-9a-f]{24}\.(?:dv|mp4)|card-[0-9a-f]{24}\.png|(cast|uses)-[0-9a-f]{24}\.json)")
-_CACHED_TEMP = re.compile(r"\.(" + _CACHED.pattern + r")\.[a-z0-9_]{8}" + re.escape(PARTIAL_SUFFIX))
+# Temporary files: ``.NAME.PID-XXXXXXXX.partial`` (castkit before 0.2: no PID).
+_CACHED_TEMP = re.compile(r"\.(" + _CACHED.pattern + r")\.(?:[0-9]{1,10}-)?[a-z0-9_]{8}" + re.escape(PARTIAL_SUFFIX))
 # https://bford.info/cachedir/: backup tools skip a folder with this file (and regenerable DV).
 _TAG = "CACHEDIR.TAG"
 _TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
@@ -162,8 +164,17 @@ def _unused(folder: Path) -> list[os.DirEntry]:
 def prune_cache(folder: Path) -> tuple[int, int]:
     """Remove the cached files that no cast built from ``folder`` is made from (superseded
     takes, old title texts, the segments of a cast deleted since); how many files and bytes
-    went. Temporary files are left alone: they may be a build's, running now."""
-    return _remove(_unused(folder))
+    went. Temporary files go only when the run that made them is dead (killed): a running
+    build's are left alone."""
+    removed = _remove(_unused(folder))
+    stale = set()
+    for entry in _cached_files(folder, temps=True):
+        match = _CACHED_TEMP.fullmatch(entry.name)
+        if match:
+            stale.update(stale_partials(folder / match[1], concat_list=False))
+    dead = [e for e in _cached_files(folder, temps=True) if Path(e.path) in stale]
+    gone = _remove(dead)
+    return removed[0] + gone[0], removed[1] + gone[1]
 
 
 def unused_cache_bytes(folder: Path) -> int:

@@ -7,7 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ._ffmpeg import Ffmpeg, find_ffmpeg
-from ._outputs import check_output
+from ._outputs import check_not_in_cache, check_output, default_cache_folders
 from ._plan import Job, Plan, still_job
 from ._profiles import OUTPUT_SUFFIXES, make_profile
 from ._raster import WebRaster
@@ -41,6 +41,8 @@ def make_title(
     if not title.strip():
         raise UsageError("a title needs some text")
     check_output(output, style_files(style), force, (*IMAGE_FORMATS, *CLIP_SUFFIXES))
+    for folder in default_cache_folders(output):
+        check_not_in_cache(output, folder)
     check_style(style)
     suffix = output.suffix.lower()
     profile = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._ffmpeg import Ffmpeg, find_ffmpeg
-from ._outputs import check_output
+from ._outputs import check_not_in_cache, check_output, default_cache_folders
 from ._plan import Job, Plan, clip_job
 from ._probe import MediaInfo, check_readable, probe
 from ._profiles import OUTPUT_SUFFIXES, Profile, make_profile
@@ -47,6 +47,8 @@ def convert(
     check_readable(source)
     out = Path(output) if output is not None else default_output(source)
     check_output(out, [source], force, OUTPUT_SUFFIXES)
+    for folder in default_cache_folders(out):
+        check_not_in_cache(out, folder)
     ffmpeg = ffmpeg or find_ffmpeg()
     info = probe(source, ffmpeg)
     job = plan_convert(info, out, target, ffmpeg)

@@ -15,6 +15,7 @@ import functools
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -179,7 +180,58 @@ def run_query(ffmpeg: Ffmpeg, args: Sequence[str], timeout: float = 60) -> subpr
         stdin=subprocess.DEVNULL,
         capture_output=True,
         timeout=timeout,
+        preexec_fn=dies_with_castkit(),
     )
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _libc_prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.restype = ctypes.c_int
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    return prctl
+
+
+_PRCTL = _libc_prctl()
+
+
+def dies_with_castkit():
+    """A ``preexec_fn`` that makes the child (ffmpeg) die with castkit, or None where the
+    system has no such thing (not Linux).
+
+    castkit stops its ffmpegs itself on every way out it sees (Ctrl-C, SIGTERM, errors); after
+    ``kill -9`` of castkit nothing in castkit runs any more, and an ffmpeg would encode on to
+    the end, alone. ``PR_SET_PDEATHSIG`` asks the kernel to SIGKILL the child when its parent
+    thread ends. The child checks its parent afterwards: if castkit died between the fork and
+    the prctl, the signal will never come, and the child ends itself instead of exec'ing.
+
+    Works with ``start_new_session=True`` (the session is made first, then this runs). The
+    function touches no lock and imports nothing, so it is safe in the forked child of a
+    threaded castkit. The kernel sends the signal when the *thread* that started the child
+    ends: castkit waits for each ffmpeg in the thread that started it.
+    """
+    prctl = _PRCTL
+    if prctl is None:
+        return None
+    parent = os.getpid()
+    kill = signal.SIGKILL
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        if os.getppid() != parent:  # castkit is already gone
+            os._exit(137)
+
+    return preexec
 
 
 def stderr_tail(text: str | bytes, lines: int = 12) -> str:

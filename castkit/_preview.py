@@ -18,7 +18,8 @@ from PIL import Image, ImageDraw, ImageFont
 from ._build import effects_of
 from ._check import Checked, check_recipe
 from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, find_ffmpeg
-from ._outputs import check_output
+from ._cache import cache_dir
+from ._outputs import check_not_in_cache, check_output
 from ._plan import Effects, Job, Plan, Trim, clip_frames, conform_video, frame_window, source_picture, trimmed_length
 from ._probe import MediaInfo
 from ._recipe import ClipSegment, TitleSegment, read_recipe
@@ -106,6 +107,7 @@ def preview(
     ffmpeg = ffmpeg or find_ffmpeg()
     checked = check_recipe(recipe, ffmpeg, problems)
     check_output(out, recipe.sources(), force, (".png",))
+    check_not_in_cache(out, cache_dir(recipe))
     with tempfile.TemporaryDirectory(prefix="castkit-preview-") as work:
         tiles, jobs = plan_tiles(checked, ffmpeg, Path(work))
         (runner or FfmpegRunner()).run(Plan((tuple(jobs),)) if jobs else Plan())

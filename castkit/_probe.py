@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from ._ffmpeg import Ffmpeg, file_url, run_query, safe_input_options
-from .errors import InputError
+from ._outputs import LOOP, symlink_loop
+from .errors import InputError, Interrupted
 
 _INPUT = re.compile(r"^Input #0, (?P<fmt>.+?), from ", re.M)
 _FORMAT_TIMES = re.compile(
@@ -93,6 +94,8 @@ class MediaInfo:
 
 def check_readable(path: Path) -> None:
     """InputError unless ``path`` is a non-empty regular file castkit may read."""
+    if symlink_loop(path):
+        raise InputError(path, LOOP)
     if not path.exists():
         raise InputError(path, "no such file")
     if path.is_dir():
@@ -143,6 +146,8 @@ def probe(path: Path | str, ffmpeg: Ffmpeg, need_video: bool = True) -> MediaInf
         args += [f"-{key}", value]
     try:
         done = run_query(ffmpeg, ["-v", "trace", *args, "-i", file_url(path)])
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while ffmpeg opens it: say what was going on
+        raise _stopped_reading(path) from None
     except subprocess.TimeoutExpired:
         raise InputError(path, "ffmpeg took over a minute just to open it (a broken or hostile file?)") from None
     log = done.stderr[:_MAX_LOG].decode("utf-8", "replace")
@@ -157,9 +162,103 @@ def probe(path: Path | str, ffmpeg: Ffmpeg, need_video: bool = True) -> MediaInf
         if need_video:
             raise InputError(path, "its video stream holds no frames ffmpeg can decode (empty or broken)")
         info = replace(info, video=None)
+    doubt = _doubtful_duration(path, info, log)
+    if doubt:
+        # The container's length is missing, an estimate, or more than the file could hold:
+        # measure what really decodes (a demux pass, no decoding) rather than encode toward a
+        # header's fiction (frozen frames, or a terabyte of DV) or refuse a salvageable file.
+        measured = _measure(path, ffmpeg, info)
+        if measured is not None and measured > 0:
+            declared = info.duration
+            info = replace(info, duration=measured)
+            if declared <= 0 or abs(declared - measured) > Fraction(1, 10):
+                _warn(f"{path}: {doubt}; castkit measured {float(measured):.2f} s that decode"
+                      + ("" if declared <= 0 else f" (the file says {float(declared):.2f} s)")
+                      + " and uses that")
     if info.duration <= 0:
         raise InputError(path, "has no duration (no frames, or a broken file)")
     return info
+
+
+# A real capture holds at least this many bytes per second of its length (an idle screen
+# recorded at a frame per second still writes more). A header claiming more seconds than its
+# file could hold (a Matroska Duration of 300000 s in 200 kB, an AVI written to a pipe whose
+# frame count was never filled in) is not believed without measuring.
+MIN_BYTES_PER_SECOND = 64
+MAX_PLAUSIBLE_SECONDS = 24 * 3600
+_ESTIMATED = re.compile(r"Estimating duration from bitrate|duration: \S+ \(estimate from bit rate\)")
+
+
+def _doubtful_duration(path: Path, info: MediaInfo, log: str) -> str | None:
+    """Why the container's duration cannot be taken as the length, or None if it can."""
+    if info.duration <= 0:
+        return "its container does not say how long it is (cut short, or written to a pipe)"
+    if _ESTIMATED.search(log):
+        return "ffmpeg only estimated its length from the bit rate"
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if info.duration > MAX_PLAUSIBLE_SECONDS or size < info.duration * MIN_BYTES_PER_SECOND:
+        return f"its header claims {float(info.duration):.2f} s, more than its {size} bytes can hold"
+    return None
+
+
+_TB = re.compile(r"^#tb (?P<idx>\d+): (?P<num>\d+)/(?P<den>\d+)$", re.M)
+_NOPTS = -(2**63)
+
+
+def _measure(path: Path, ffmpeg: Ffmpeg, info: MediaInfo) -> Fraction | None:
+    """Seconds of the picture (or, without one, the sound) that a full read of ``path`` finds:
+    from the first packet's time to the end of the last, by a stream copy into ffmpeg's
+    ``framecrc`` listing (one line per packet; nothing is decoded)."""
+    args = []
+    for key, value in safe_input_options().items():
+        args += [f"-{key}", value]
+    stream = "0:v:0" if info.video is not None else "0:a:0"
+    try:
+        done = run_query(ffmpeg, ["-v", "error", *args, "-i", file_url(path), "-map", stream,
+                                  "-c", "copy", "-f", "framecrc", "pipe:1"], timeout=600)
+    except subprocess.TimeoutExpired:
+        return None
+    except KeyboardInterrupt:
+        raise _stopped_reading(path, "measuring how long it is") from None
+    text = done.stdout.decode("ascii", "replace")
+    tb = _TB.search(text)
+    if not tb or int(tb["den"]) == 0:
+        return None
+    base = Fraction(int(tb["num"]), int(tb["den"]))
+    first = last = None
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        try:
+            dts, pts, duration = int(fields[1]), int(fields[2]), int(fields[3])
+        except (IndexError, ValueError):
+            continue
+        t = pts if pts != _NOPTS else dts
+        if t == _NOPTS:
+            continue
+        if duration <= 0 and info.video is not None and info.video.fps:
+            end = t * base + 1 / info.video.fps
+        else:
+            end = (t + max(duration, 0)) * base
+        first = t * base if first is None else min(first, t * base)
+        last = end if last is None else max(last, end)
+    if first is None or last is None:
+        return None
+    return last - first
+
+
+def _stopped_reading(path: Path, doing: str = "reading it") -> Interrupted:
+    return Interrupted(f"stopped while checking the sources, at {path} ({doing}); nothing was written")
+
+
+def _warn(message: str) -> None:
+    from ._progress import say
+
+    say("warning", message)
 
 
 _NO_PARAMS = re.compile(r"Could not find codec parameters for stream (?P<idx>\d+) \(Video")

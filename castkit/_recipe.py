@@ -17,13 +17,14 @@ from typing import Any, Iterator
 
 import yaml
 
+from ._outputs import LOOP, symlink_loop
 from ._plan import Crop
 from ._profiles import OUTPUT_SUFFIXES, WEB_SUFFIXES, kind_of
 from ._raster import WEB_HEIGHTS, WEB_MAX_FPS
 from ._target import ASPECTS, TARGET_NAMES, DvTarget, standard_of
 from ._timecode import TimecodeError, format_time, parse_time
 from ._titles import TitleStyle
-from .errors import InputError, Problem, RecipeError
+from .errors import InputError, Problem, RecipeError, echo
 
 DEFAULT_TITLE_SECONDS = Fraction(4)
 MAX_RECIPE_BYTES = 1024 * 1024
@@ -148,8 +149,10 @@ class Recipe:
         return self.path.parent.absolute()
 
     def sources(self) -> list[Path]:
-        """Every file the recipe reads (captures, fonts, background images)."""
-        found: list[Path] = []
+        """Every file the recipe reads: the recipe itself first (a recipe may have any name,
+        ``cast.dv`` included, and must never be its own output), then captures, voice-overs,
+        fonts and background images."""
+        found: list[Path] = [self.path]
         for seg in self.segments:
             if isinstance(seg, ClipSegment):
                 found.append(seg.clip)
@@ -207,7 +210,7 @@ class _Reader:
                 self.add(key_node, _unknown(key, allowed, what))
                 continue
             if key in items:
-                self.add(key_node, f"{what}: {key!r} is given twice")
+                self.add(key_node, f"{what}: {echo(key)} is given twice")
                 continue
             items[key] = (key_node, value_node)
         for found in merged:  # keys written out win over merged ones
@@ -259,7 +262,7 @@ class _Reader:
         if value is None:
             return None
         if "://" in value or value.lower().startswith(("http:", "https:", "ftp:", "data:")):
-            self.add(node, f"{what}: {value!r} is a URL; castkit reads local files only")
+            self.add(node, f"{what}: {echo(value)} is a URL; castkit reads local files only")
             return None
         if "\n" in value or "\r" in value or "\0" in value:
             self.add(node, f"{what}: a file name cannot contain line breaks")
@@ -267,9 +270,13 @@ class _Reader:
         try:
             path = Path(value).expanduser()
         except RuntimeError:  # ~someone, for a user this machine does not have
-            self.add(node, f"{what}: {value!r} names the home folder of an unknown user")
+            self.add(node, f"{what}: {echo(value)} names the home folder of an unknown user")
             return None
-        return path if path.is_absolute() else self.folder / path
+        path = path if path.is_absolute() else self.folder / path
+        if symlink_loop(path):
+            self.add(node, f"{what}: {path.name} {LOOP}")
+            return None
+        return path
 
 
 def _keys(node: yaml.MappingNode) -> set[str]:
@@ -294,15 +301,25 @@ def _kind(node: yaml.Node) -> str:
 def _unknown(key: str, allowed: tuple[str, ...], what: str) -> str:
     near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     hint = f"; did you mean {near[0]!r}?" if near else f"; known keys: {', '.join(allowed)}"
-    return f"{what}: unknown key {key!r}{hint}"
+    return f"{what}: unknown key {echo(key)}{hint}"
 
 
-def _count_nodes(node: yaml.Node) -> Iterator[None]:
-    """Yields once per node *visit*; an alias-expansion bomb visits shared nodes many times."""
+def _top_value(root: yaml.Node, key: str) -> yaml.Node | None:
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for k, v in root.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key:
+            return v
+    return None
+
+
+def _count_nodes(node: yaml.Node) -> Iterator[yaml.Node]:
+    """Yields each node once per *visit*; an alias-expansion bomb visits shared nodes many
+    times (the same node object each time)."""
     stack = [node]
     while stack:
         current = stack.pop()
-        yield None
+        yield current
         if isinstance(current, yaml.MappingNode):
             for k, v in current.value:
                 stack += (k, v)
@@ -355,9 +372,21 @@ def read_recipe(path: Path | str) -> tuple[Recipe, list[Problem]]:
         raise RecipeError([Problem(name, 1, 1, "the recipe is nested too deeply")]) from None
     if root is None:
         raise RecipeError([Problem(name, 1, 1, "the recipe is empty; it needs at least 'segments:'")])
-    for count, _ in enumerate(_count_nodes(root)):
+    # A plain long list of segments is named as such, before the count of values it also
+    # exceeds: "anchors and aliases?" only where the recipe has some.
+    segments = _top_value(root, "segments")
+    if isinstance(segments, yaml.SequenceNode) and len(segments.value) > MAX_SEGMENTS:
+        where = Where(name, segments.start_mark.line + 1, segments.start_mark.column + 1)
+        raise RecipeError([where.problem(f"more than {MAX_SEGMENTS} segments ({len(segments.value)})")])
+    seen: set[int] = set()
+    shared = False
+    for count, node in enumerate(_count_nodes(root)):
+        if not shared:
+            shared = id(node) in seen
+            seen.add(id(node))
         if count > MAX_NODES:
-            raise RecipeError([Problem(name, 1, 1, f"the recipe expands to more than {MAX_NODES} values (anchors and aliases?)")])
+            why = " (anchors and aliases?)" if shared else ""
+            raise RecipeError([Problem(name, 1, 1, f"the recipe expands to more than {MAX_NODES} values{why}")])
     # Absolute, so that cache keys and printed commands do not depend on where castkit runs.
     return _read(root, _Reader(name, path.parent.absolute()), path)
 
@@ -378,7 +407,7 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
             if standard_of(value):
                 standard = standard_of(value)
             else:
-                r.add(node, f"target: {value!r} is not one of {', '.join(TARGET_NAMES)}")
+                r.add(node, f"target: {echo(value)} is not one of {', '.join(TARGET_NAMES)}")
     if "aspect" in top:
         node = top["aspect"][1]
         value = r.scalar(node, "aspect")
@@ -386,7 +415,7 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
             if value in ASPECTS:
                 aspect = value
             else:
-                r.add(node, f"aspect: {value!r} is not one of {', '.join(repr(a) for a in ASPECTS)}")
+                r.add(node, f"aspect: {echo(value)} is not one of {', '.join(repr(a) for a in ASPECTS)}")
     target = DvTarget(standard, aspect)
 
     outputs = _outputs(r, top, path)
@@ -467,7 +496,7 @@ def _output(r: _Reader, node: yaml.Node, what: str) -> OutputSpec | None:
     if got is None:
         return None
     if kind_of(got) is None:
-        r.add(path_node, f"{what}: {_cut(got.name)!r} must end in {', '.join(OUTPUT_SUFFIXES)}")
+        r.add(path_node, f"{what}: {echo(got.name)} must end in {', '.join(OUTPUT_SUFFIXES)}")
         return None
     spec = OutputSpec(got, height, fps, r.where(path_node))
     if not spec.is_web and (height is not None or fps is not None):
@@ -482,14 +511,9 @@ def _whole(r: _Reader, node: yaml.Node, what: str, low: int, high: int) -> int |
         return None
     text = raw.strip()
     if not text.isdigit() or len(text) > 6 or not low <= int(text) <= high:
-        r.add(node, f"{what} must be a whole number from {low} to {high}, not {_cut(text)!r}")
+        r.add(node, f"{what} must be a whole number from {low} to {high}, not {echo(text)}")
         return None
     return int(text)
-
-
-def _cut(text: str, limit: int = 60) -> str:
-    """A value as echoed in a message: at most ``limit`` characters."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _style(r: _Reader, node: yaml.Node, base: TitleStyle, what: str, items=None) -> TitleStyle | None:
@@ -633,7 +657,7 @@ def _crop(r: _Reader, node: yaml.Node, what: str) -> Crop | None:
     values = {}
     for key in CROP_KEYS:
         if key not in items:
-            r.add(node, f"{what}: crop needs {key!r} (x, y, width and height, in source pixels)")
+            r.add(node, f"{what}: crop needs {echo(key)} (x, y, width and height, in source pixels)")
             continue
         raw = r.scalar(items[key][1], f"{what}: crop.{key}")
         if raw is None:
@@ -641,7 +665,7 @@ def _crop(r: _Reader, node: yaml.Node, what: str) -> Crop | None:
         try:
             value = int(raw.strip())
         except ValueError:
-            r.add(items[key][1], f"{what}: crop.{key} must be a whole number of pixels, not {raw!r}")
+            r.add(items[key][1], f"{what}: crop.{key} must be a whole number of pixels, not {echo(raw)}")
             continue
         if value < 0 or (key in ("width", "height") and value == 0):
             r.add(items[key][1], f"{what}: crop.{key} must be {'more than zero' if key in ('width', 'height') else 'zero or more'}")
@@ -661,17 +685,17 @@ def _speed(r: _Reader, node: yaml.Node, what: str) -> Fraction | None:
     except InvalidOperation:
         number = Decimal("NaN")
     if not number.is_finite():
-        r.add(node, f"{what}: speed must be a number like 2 or 0.5, not {raw!r}")
+        r.add(node, f"{what}: speed must be a number like 2 or 0.5, not {echo(raw)}")
         return None
     low, high = SPEED_RANGE
     # Compared as a Decimal first: Fraction(Decimal("1e999999999")) would compute a number
     # with a billion digits.
     if not Decimal(low.numerator) / low.denominator <= number <= high:
-        r.add(node, f"{what}: speed {raw.strip()} is outside {float(low):g} to {float(high):g}")
+        r.add(node, f"{what}: speed {echo(raw.strip(), quote=False)} is outside {float(low):g} to {float(high):g}")
         return None
     value = Fraction(number)
     if not low <= value <= high:
-        r.add(node, f"{what}: speed {raw.strip()} is outside {float(low):g} to {float(high):g}")
+        r.add(node, f"{what}: speed {echo(raw.strip(), quote=False)} is outside {float(low):g} to {float(high):g}")
         return None
     return value
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -21,7 +22,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, Protocol, Sequence, TextIO
 
-from ._ffmpeg import stderr_tail
+from ._ffmpeg import dies_with_castkit, stderr_tail
 from ._plan import Job, Plan
 from ._progress import Progress, say
 from .errors import FfmpegFailed, Interrupted, WorkError
@@ -96,7 +97,10 @@ class _Sinks:
 
 
 def partial_path(output: Path) -> Path:
-    """A fresh, reserved temporary name beside ``output`` (same filesystem: rename is atomic).
+    """A fresh, reserved temporary name beside ``output`` (same filesystem: rename is atomic):
+    ``.NAME.<pid>-XXXXXXXX.partial``, the creator's process id in it so that a later run can
+    tell a temporary file whose writer was killed (``kill -9``, a power cut) from one being
+    written; the stale ones of ``output`` are removed here (see ``stale_partials``).
 
     A folder that cannot be made or written (a file in the way, a read-only or full disk) is a
     WorkError naming the folder: the system failed, not the user's command (exit 1).
@@ -109,15 +113,82 @@ def partial_path(output: Path) -> Path:
         ) from None
     except OSError as exc:
         raise WorkError(f"{output.parent}: cannot create this folder ({exc.strerror})") from None
+    remove_stale_partials(output, concat_list=False)
     try:
         fd, name = tempfile.mkstemp(
-            prefix=f".{output.name}.", suffix=PARTIAL_SUFFIX, dir=output.parent
+            prefix=f".{output.name}.{os.getpid()}-", suffix=PARTIAL_SUFFIX, dir=output.parent
         )
     except OSError as exc:
         raise WorkError(f"{output.parent}: cannot write here ({exc.strerror})") from None
     os.close(fd)
     os.chmod(name, _FILE_MODE)
     return Path(name)
+
+
+# The temporary names partial_path gives (mkstemp's 8 random characters are [a-z0-9_]), and the
+# join list of a cast. Nothing else beside an output is ever treated as castkit's debris.
+_TEMP_TAIL = re.compile(r"\.(?P<pid>[0-9]{1,10})-[a-z0-9_]{8}" + re.escape(PARTIAL_SUFFIX))
+CONCAT_SUFFIX = ".concat.txt"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone else's live process (or no way to tell): never touch its file
+    return True
+
+
+def stale_partials(output: Path, concat_list: bool = True) -> list[Path]:
+    """The leftovers of runs that wrote ``output`` and were killed before they could clean up:
+    its temporary files whose creating process is gone, and (``concat_list``) its join list
+    ``.NAME.concat.txt`` when no live process is writing ``output``. Only regular files
+    (never symlinks) with exactly these names; a temporary file of a live process (this one
+    included) is never stale."""
+    folder = output.parent
+    prefix = f".{output.name}"
+    stale: list[Path] = []
+    live = False
+    concat = None
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                if not name.startswith(prefix):
+                    continue
+                rest = name[len(prefix):]
+                if rest == CONCAT_SUFFIX:
+                    concat = entry
+                    continue
+                match = _TEMP_TAIL.fullmatch(rest)
+                if match is None:
+                    continue
+                if _alive(int(match["pid"])):
+                    live = True
+                elif entry.is_file(follow_symlinks=False):
+                    stale.append(folder / name)
+    except OSError:
+        return []
+    if concat_list and concat is not None and not live and concat.is_file(follow_symlinks=False):
+        stale.append(folder / concat.name)
+    return sorted(stale)
+
+
+def remove_stale_partials(output: Path, concat_list: bool = True) -> list[Path]:
+    """Remove what ``stale_partials`` finds; returns the files removed (a file that cannot be
+    removed, or that vanished meanwhile, is left to the next run)."""
+    removed = []
+    for path in stale_partials(output, concat_list):
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
 
 
 def write_atomically(output: Path, write: Callable[[Path], object]) -> None:
@@ -269,7 +340,8 @@ class FfmpegRunner:
         try:
             # Everything this job puts on disk (its concat list, its temporary output) is
             # removed on every way out, an interruption included: only the renamed, finished
-            # output may stay.
+            # output may stay. What a killed run left for this output goes first.
+            remove_stale_partials(job.output)
             for path, text in job.writes:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
@@ -308,6 +380,8 @@ class FfmpegRunner:
                         # Its own process group: a Ctrl-C reaches castkit, which stops ffmpeg
                         # itself after it has decided what to clean up.
                         start_new_session=True,
+                        # ... and dies with castkit, even after a kill -9 of castkit.
+                        preexec_fn=dies_with_castkit(),
                     )
                 except OSError as exc:
                     raise WorkError(f"cannot start {argv[0]}: {exc.strerror}") from None

@@ -11,6 +11,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
+from .errors import echo
+
 _CLOCK = re.compile(r"^(?:(?P<h>\d+):)?(?P<m>\d+):(?P<s>\d+(?:\.\d+)?)$")
 _SECONDS = re.compile(r"^\d+(?:\.\d+)?$")
 
@@ -21,6 +23,12 @@ class TimecodeError(ValueError):
 
 FORMS = "seconds (83.5), MM:SS(.fff) or HH:MM:SS(.fff)"
 
+# Far beyond any time castkit takes (a day is 5 digits of seconds), and short enough that no
+# conversion meets Python's limit on the digits of an int (4300): `start: 1111...` 5000 digits
+# long is a time nobody means, said so in one line.
+MAX_TIME_CHARS = 32
+MAX_WHOLE_SECONDS = 10**15
+
 
 def parse_time(value: object) -> Fraction:
     """Read seconds from a YAML/CLI value: a number, or a string in one of ``FORMS``."""
@@ -29,6 +37,8 @@ def parse_time(value: object) -> Fraction:
     if isinstance(value, int):
         if value < 0:
             raise TimecodeError("a time cannot be negative")
+        if value > MAX_WHOLE_SECONDS:
+            raise TimecodeError("cannot read a number that large as a time")
         return Fraction(value)
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -40,20 +50,23 @@ def parse_time(value: object) -> Fraction:
     if not isinstance(value, str):
         raise TimecodeError(f"expected a time: {FORMS}")
     text = value.strip()
+    if len(text) > MAX_TIME_CHARS:
+        raise TimecodeError(
+            f"cannot read a time of {len(text)} characters: use {FORMS}")
     if text.startswith("-"):
         raise TimecodeError("a time cannot be negative")
     if _SECONDS.match(text):
         return _decimal(text)
     clock = _CLOCK.match(text)
     if not clock:
-        raise TimecodeError(f"cannot read {value!r} as a time: use {FORMS}")
+        raise TimecodeError(f"cannot read {echo(value)} as a time: use {FORMS}")
     hours = int(clock["h"] or 0)
     minutes = int(clock["m"])
     seconds = _decimal(clock["s"])
     if clock["h"] is not None and minutes >= 60:
-        raise TimecodeError(f"cannot read {value!r}: minutes must be below 60 in HH:MM:SS")
+        raise TimecodeError(f"cannot read {echo(value)}: minutes must be below 60 in HH:MM:SS")
     if seconds >= 60:
-        raise TimecodeError(f"cannot read {value!r}: seconds must be below 60 in MM:SS")
+        raise TimecodeError(f"cannot read {echo(value)}: seconds must be below 60 in MM:SS")
     return hours * 3600 + minutes * 60 + seconds
 
 
@@ -61,7 +74,7 @@ def _decimal(text: str) -> Fraction:
     try:
         return Fraction(Decimal(text))
     except InvalidOperation as exc:  # pragma: no cover - the regexes admit only digits
-        raise TimecodeError(f"cannot read {text!r} as a time") from exc
+        raise TimecodeError(f"cannot read {echo(text)} as a time") from exc
 
 
 def format_time(seconds: Fraction | float) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,7 @@ from PIL import (
     UnidentifiedImageError,
 )
 
+from ._outputs import LOOP, symlink_loop
 from .errors import InputError, UsageError
 
 FONTS_DIR = Path(__file__).parent / "fonts"
@@ -448,13 +450,35 @@ def _shade(ink: _RGB) -> _RGB:
     return (0, 0, 0) if _luma(ink) >= 128 else (255, 255, 255)
 
 
+# A background is shown at 768x576; a picture of more than 50 megapixels (a 21 kB PNG can
+# declare 13370x13370) would cost over a gigabyte of memory per card to decode and scale.
+# JPEGs are decoded at a reduced scale first (draft), so only what is left counts.
+MAX_BACKGROUND_PIXELS = 50_000_000
+
+
+def _too_large(what: str, pixels: int | None) -> str:
+    size = f"{what} ({pixels / 1e6:.0f} megapixels)" if pixels else "more than 50 megapixels"
+    return (f"the background image is {size}; castkit takes images up to "
+            f"{MAX_BACKGROUND_PIXELS // 1_000_000} megapixels: scale it down (a card is 768x576)")
+
+
 def _open_background(path: Path, size: tuple[int, int] | None) -> Image.Image:
     """The image scaled to cover ``size`` and centre-cropped (shape kept); None just checks it."""
+    if symlink_loop(path):
+        raise InputError(path, f"background image {LOOP}")
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings():
+            # castkit sets its own limit below; Pillow's raw DecompressionBombWarning is for
+            # programmers, not for the person at the keyboard.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+        with image:
             # JPEG: decode at a reduced scale that still covers the card (every byte is still
             # read, so a truncated file fails here, in the check, not halfway through a build).
             image.draft("RGB", size or (1, 1))
+            width, height = image.size  # from the header: nothing decoded yet
+            if width * height > MAX_BACKGROUND_PIXELS:
+                raise InputError(path, _too_large(f"{width}x{height}", width * height))
             image.load()
             image = ImageOps.exif_transpose(image)
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
@@ -471,7 +495,9 @@ def _open_background(path: Path, size: tuple[int, int] | None) -> Image.Image:
         raise InputError(path, "cannot read the background image: permission denied") from None
     except UnidentifiedImageError:
         raise InputError(path, "not an image castkit can read (use PNG or JPEG)") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+    except Image.DecompressionBombError:  # past twice Pillow's limit, refused in Image.open
+        raise InputError(path, _too_large("an image", None)) from None
+    except (OSError, ValueError, SyntaxError) as error:
         raise InputError(path, f"cannot read the background image: {error}") from None
     if size is None:
         return image
@@ -521,6 +547,8 @@ def _font_paths(style: TitleStyle, base: Path) -> tuple[Path, Path]:
 
 
 def _load_font(path: Path, size: int) -> ImageFont.FreeTypeFont:
+    if symlink_loop(path):
+        raise InputError(path, f"font file {LOOP}")
     if not path.exists():
         raise InputError(path, "no such font file")
     if path.is_dir():

@@ -35,7 +35,7 @@ from ._runner import FfmpegRunner, install_sigterm_handler
 from ._target import ASPECTS, STANDARDS, DvTarget
 from ._timecode import TimecodeError, format_time, parse_time
 from ._titles import TitleStyle
-from .errors import CastkitError, UsageError
+from .errors import CastkitError, UsageError, echo
 
 
 class _Parser(argparse.ArgumentParser):
@@ -133,10 +133,10 @@ def _local_path(text: str) -> Path:
     if not text:
         raise argparse.ArgumentTypeError("an empty file name")
     if _URL.match(text):
-        raise argparse.ArgumentTypeError(f"{text!r} is a URL; castkit reads and writes local files only")
+        raise argparse.ArgumentTypeError(f"{echo(text)} is a URL; castkit reads and writes local files only")
     if "\n" in text or "\r" in text or "\0" in text:
         # Messages name files on one line, and concat lists and printed commands are line based.
-        raise argparse.ArgumentTypeError(f"{text!r}: a line break in a file name is not supported")
+        raise argparse.ArgumentTypeError(f"{echo(text)}: a line break in a file name is not supported")
     return Path(text)
 
 
@@ -154,7 +154,7 @@ def _positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(f"{echo(text)} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
     return value

@@ -21,6 +21,15 @@ from pathlib import Path
 from typing import Sequence
 
 
+def echo(value: object, limit: int = 60, quote: bool = True) -> str:
+    """A value from the user, quoted for a message and cut to ``limit`` characters (with an
+    ellipsis): a 5000-digit number is named, not printed back whole."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[: limit - 1] + "\u2026"
+    return repr(text) if quote else text
+
+
 class CastkitError(Exception):
     """Base of every error castkit raises for a person to read."""
 

@@ -1,0 +1,495 @@
+"""Reliability (issue 11): castkit's children die with it, a killed run's debris is cleaned by
+the next one, a recipe is never its own output, outputs stay out of the cache, a source's
+declared length is checked against what decodes, and every odd input gets one clear line.
+
+Each test checks a promise listed in SECURITY.md and says how it was seen failing before the
+fix. Outputs are read by PyAV (tests/readers.py), never by castkit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import av
+import pytest
+
+import media
+from conftest import WHEEL_FFMPEG, ffmpeg_script, listing
+from test_hardening import (
+    PY,
+    castkit_process,
+    debris,
+    frames_in,
+    no_traceback,
+    processes_mentioning,
+    write_recipe,
+)
+
+from castkit import _runner
+
+
+@pytest.fixture(scope="module")
+def long_clip(tmp_path_factory) -> Path:
+    """20 s of small Theora: a few seconds of encoding, long enough to be caught mid-way."""
+    root = tmp_path_factory.mktemp("reliability-media")
+    return media.theora(WHEEL_FFMPEG, root / "long.ogv", "160x120", 15, 20.0)
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("reliability-tiny")
+    return media.theora(WHEEL_FFMPEG, root / "tiny.ogv", "160x120", 15, 1.0, voice=(22050, 1, 1.0))
+
+
+def dead_pid() -> int:
+    """The id of a process that has just ended (and so is not alive)."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+# --- 4. ffmpeg dies with castkit; the next run removes what a killed run left -----------------
+
+
+def wait_for(condition, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.01)
+    pytest.fail(what)
+
+
+def test_ffmpeg_dies_with_a_killed_castkit_and_the_next_build_cleans_up(tmp_path, long_clip, cli, wheel_ffmpeg):
+    """Seen failing before the fix: after ``kill -9`` of castkit, its ffmpeg went on encoding
+    for seconds (to the end of the clip) under a hidden ``.partial`` name, and the next build
+    left that file and the cast's own ``.partial`` beside the output for good."""
+    shutil.copy(long_clip, tmp_path / "long.ogv")
+    recipe = write_recipe(tmp_path, "output: build/cast.dv\nsegments:\n  - clip: long.ogv\n")
+    proc = castkit_process("build", recipe.name, cwd=tmp_path, env={"CASTKIT_FFMPEG": WHEEL_FFMPEG})
+    try:
+        partial = wait_for(
+            lambda: next((p for p in (tmp_path / ".castkit-cache").glob(".segment-*.partial")
+                          if processes_mentioning(p.name)), None),
+            60, "no ffmpeg writing a temporary segment appeared")
+    finally:
+        proc.kill()  # SIGKILL: castkit cannot clean anything up
+        proc.communicate()
+    killed_at = time.monotonic()
+    wait_for(lambda: not processes_mentioning(str(tmp_path)), 2,
+             f"ffmpeg outlived castkit: {processes_mentioning(str(tmp_path))}")
+    assert time.monotonic() - killed_at < 2
+    assert partial.exists() and debris(tmp_path), "the kill left temporary files (the scenario)"
+    # The next run writing the same outputs removes them, and its cast is whole.
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    assert frames_in(tmp_path / "build" / "cast.dv") == 500
+    assert debris(tmp_path) == []
+
+
+def test_stale_partials_are_only_castkits_files_of_dead_writers(tmp_path):
+    """Seen failing before the fix: ``stale_partials`` did not exist, and nothing ever removed
+    a killed run's temporary files. Only exact castkit names of dead writers are stale."""
+    out = tmp_path / "cast.dv"
+    dead, me = dead_pid(), os.getpid()
+    names = {
+        f".cast.dv.{dead}-abcdefgh.partial": True,  # a killed run's temporary cast
+        ".cast.dv.concat.txt": True,  # its join list, no live writer left
+        f".cast.dv.{me}-abcd_fgh.partial": False,  # ours: alive
+        f".cast.dv.{dead}-abcdefgh.partial.bak": False,  # not castkit's exact pattern
+        f".cast.dv.{dead}-abcdefg.partial": False,
+        ".cast.dv.abcdefgh.partial": False,  # old-style name: no writer to ask about
+        f".other.dv.{dead}-abcdefgh.partial": False,  # another output's
+        f"cast.dv.{dead}-abcdefgh.partial": False,
+        f".cast.dv.{dead}-ABCDEFGH.partial": False,
+    }
+    for name in names:
+        (tmp_path / name).write_text("x")
+    (tmp_path / f".cast.dv.{dead}-zzzzzzzz.partial").symlink_to(tmp_path / "elsewhere")
+    (tmp_path / f".cast.dv.{dead}-yyyyyyyy.partial").mkdir()
+    stale = {p.name for p in _runner.stale_partials(out)}
+    # The join list stays while a live castkit (this one) writes the output.
+    assert stale == {n for n, s in names.items() if s} - {".cast.dv.concat.txt"}
+    (tmp_path / f".cast.dv.{me}-abcd_fgh.partial").unlink()
+    assert {p.name for p in _runner.stale_partials(out)} == {n for n, s in names.items() if s}
+    removed = _runner.remove_stale_partials(out)
+    assert {p.name for p in removed} == {n for n, s in names.items() if s}
+    left = set(listing(tmp_path))
+    assert not any(n in left for n, s in names.items() if s)
+    assert f".cast.dv.{dead}-zzzzzzzz.partial" in left and f".cast.dv.{dead}-yyyyyyyy.partial" in left
+
+
+def test_temporary_names_carry_the_writers_pid(tmp_path):
+    temp = _runner.partial_path(tmp_path / "cast.dv")
+    assert temp.name.startswith(f".cast.dv.{os.getpid()}-") and temp.name.endswith(".partial")
+    assert _runner.stale_partials(tmp_path / "cast.dv") == []
+
+
+# --- 6. a recipe is never its own output --------------------------------------------------------
+
+
+RECIPE_TEXT = "output: cast.dv\nsegments:\n  - title: Hello\n    duration: 0.2\n"
+
+
+@pytest.mark.parametrize("how", ["output: in the recipe", "-o", "-o another name of it", "-o recipe.yaml"])
+def test_a_recipe_is_never_overwritten_by_its_own_output(tmp_path, wheel_ffmpeg, cli, how):
+    """Seen failing before the fix: a recipe named ``cast.dv`` saying ``output: cast.dv`` (or
+    built with ``-o cast.dv``), with ``--force``, was replaced by the cast it described: exit
+    0, the recipe gone. (``-o recipe.yaml`` was already refused, for its suffix.)"""
+    name = "recipe.yaml" if how == "-o recipe.yaml" else "cast.dv"
+    recipe = write_recipe(tmp_path, RECIPE_TEXT, name=name)
+    (tmp_path / "alias").mkdir()
+    before = recipe.read_bytes()
+    args = {"output: in the recipe": [], "-o": ["-o", recipe],
+            "-o another name of it": ["-o", tmp_path / "alias" / ".." / "cast.dv"],
+            "-o recipe.yaml": ["-o", recipe]}[how]
+    for extra in ([], ["--dry-run"]):
+        result = cli("build", recipe, *args, "--force", "-q", *extra)
+        assert result.code == 2, result.err
+        lines = result.err.strip().splitlines()
+        assert len(lines) == 1 and name in lines[0], result.err
+        assert "source" in lines[0] or "unknown output type" in lines[0], lines[0]
+        no_traceback(result.err)
+        assert recipe.read_bytes() == before
+    assert sorted(listing(tmp_path)) == ["alias", name]
+
+
+def test_a_storyboard_never_overwrites_its_recipe(tmp_path, wheel_ffmpeg, cli):
+    """Seen failing before the fix: ``castkit preview board.png -o board.png --force`` (a
+    recipe may have any name) drew the storyboard over the recipe."""
+    recipe = write_recipe(tmp_path, RECIPE_TEXT, name="board.png")
+    result = cli("preview", recipe, "-o", recipe, "--force", "-q")
+    assert result.code == 2 and "board.png" in result.err and "source" in result.err, result.err
+    assert recipe.read_text() == RECIPE_TEXT
+
+
+# --- 7. no output inside the cache folder -------------------------------------------------------
+
+
+def test_check_not_in_cache(tmp_path):
+    """Seen failing before the fix: there was no such check (ImportError), and ``convert -o
+    .castkit-cache/x.dv`` wrote into the folder that ``cache clean`` empties."""
+    from castkit._outputs import check_not_in_cache
+    from castkit.errors import UsageError
+
+    cache = tmp_path / ".castkit-cache"
+    cache.mkdir()
+    (tmp_path / "link").symlink_to(cache)
+    for inside in (cache / "x.dv", cache / "sub" / "x.dv", tmp_path / "link" / "x.dv",
+                   tmp_path / "other" / ".." / ".castkit-cache" / "x.dv", cache):
+        with pytest.raises(UsageError) as caught:
+            check_not_in_cache(inside, cache)
+        assert str(inside) in str(caught.value) and "cache" in str(caught.value)
+        assert caught.value.exit_status == 2 and "\n" not in str(caught.value)
+    for outside in (tmp_path / "x.dv", tmp_path / ".castkit-cache2" / "x.dv", tmp_path / "build" / "x.dv"):
+        check_not_in_cache(outside, cache)
+    check_not_in_cache(cache / "x.dv", tmp_path / "loop")  # a cache folder that is not there yet
+    (tmp_path / "loop").symlink_to("loop")
+    with pytest.raises(UsageError):
+        check_not_in_cache(tmp_path / "loop" / "x.dv", tmp_path / "loop")
+
+
+def test_cache_folder_names_agree_with_the_cache():
+    from castkit import _cache, _outputs
+
+    assert (_outputs.CACHE_FOLDER_NAME, _outputs.CACHE_DIR_ENV) == (_cache.CACHE_NAME, _cache.CACHE_ENV)
+
+
+@pytest.mark.parametrize("command", ["convert", "title"])
+@pytest.mark.parametrize("where", ["beside a recipe", "CASTKIT_CACHE_DIR"])
+def test_convert_and_title_refuse_an_output_in_the_cache(tmp_path, tiny_clip, wheel_ffmpeg, cli, monkeypatch, command, where):
+    """Seen failing before the fix: exit 0, the output written into the cache folder (and
+    deleted by the next ``castkit cache clean``)."""
+    cache = tmp_path / ".castkit-cache" if where == "beside a recipe" else tmp_path / "my-cache"
+    if where == "CASTKIT_CACHE_DIR":
+        monkeypatch.setenv("CASTKIT_CACHE_DIR", str(cache))
+    cache.mkdir()
+    out = cache / ("x.dv" if command == "convert" else "x.png")
+    args = ["convert", tiny_clip, "-o", out] if command == "convert" else ["title", "Hi", "-o", out]
+    result = cli(*args, "-q")
+    assert result.code == 2, result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "x." in lines[0] and "cache" in lines[0], result.err
+    assert list(cache.iterdir()) == []
+
+
+def test_build_refuses_an_output_in_the_cache(tmp_path, wheel_ffmpeg, cli):
+    recipe = write_recipe(tmp_path, RECIPE_TEXT)
+    result = cli("build", recipe, "-o", tmp_path / ".castkit-cache" / "x.dv", "-q")
+    assert result.code == 2, result.err
+    assert "cache" in result.err and "x.dv" in result.err and len(result.err.strip().splitlines()) == 1
+    assert not (tmp_path / ".castkit-cache" / "x.dv").exists()
+
+
+# --- 10. symbolic link loops and 5000-digit numbers: one clear line, not "internal error" ----------
+
+
+LOOP_RECIPES = {
+    "clip": ("segments:\n  - clip: loop.ogv\n", "cast.yaml:2:"),
+    "voice-over": ("segments:\n  - clip: tiny.ogv\n    audio: loop.ogv\n", "cast.yaml:3:"),
+    "output": ("output: loop.dv\nsegments:\n  - title: x\n", "cast.yaml:1:"),
+    "font": ("title_style:\n  font: loop.ttf\nsegments:\n  - title: x\n", "cast.yaml:2:"),
+    "background": ("segments:\n  - title: x\n    background: ./loop.png\n", "cast.yaml:3:"),
+    "5000-digit start": ("segments:\n  - clip: tiny.ogv\n    start: " + "1" * 5000 + "\n", "cast.yaml:3:"),
+    "5000-digit duration": ("segments:\n  - title: x\n    duration: 0." + "1" * 5000 + "\n", "cast.yaml:3:"),
+}
+
+
+def make_loops(folder: Path) -> None:
+    for name in ("loop.ogv", "loop.dv", "loop.ttf", "loop.png"):
+        (folder / name).symlink_to(name)
+
+
+@pytest.mark.parametrize("case", LOOP_RECIPES, ids=list(LOOP_RECIPES))
+def test_loops_and_huge_numbers_in_a_recipe_are_recipe_errors(tmp_path, tiny_clip, wheel_ffmpeg, cli, case):
+    """Seen failing before the fix: exit 1, ``internal error: RuntimeError: Symlink loop from
+    ...`` (``Path.resolve``), or ``internal error: ValueError: Exceeds the limit (4300 digits)
+    for integer string conversion``."""
+    text, where = LOOP_RECIPES[case]
+    shutil.copy(tiny_clip, tmp_path / "tiny.ogv")
+    make_loops(tmp_path)
+    recipe = write_recipe(tmp_path, text)
+    for extra in (["--dry-run"], ["-q"]):
+        result = cli("build", recipe, *extra)
+        assert result.code == 2, result.err
+        no_traceback(result.err)
+        lines = result.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"castkit: error: {recipe}:") and where in lines[0], result.err
+        assert "loop" in lines[0] or "characters" in lines[0], lines[0]
+        assert len(lines[0]) < 300, "the 5000 digits are not echoed"
+
+
+@pytest.mark.parametrize("case", ["convert INPUT", "convert -o", "title -o", "title --font",
+                                  "title --background", "probe", "build -o", "title --duration"])
+def test_loops_and_huge_numbers_on_the_command_line_are_usage_errors(tmp_path, tiny_clip, wheel_ffmpeg, cli, case):
+    """Seen failing before the fix: ``internal error`` (exit 1) for all but ``probe`` (which said
+    "no such file"), and ``castkit title hi -o loop.dv`` silently replaced the link."""
+    make_loops(tmp_path)
+    loop = tmp_path / "loop.dv"
+    recipe = write_recipe(tmp_path, RECIPE_TEXT)
+    args = {
+        "convert INPUT": ["convert", tmp_path / "loop.ogv", "-o", tmp_path / "x.dv"],
+        "convert -o": ["convert", tiny_clip, "-o", loop],
+        "title -o": ["title", "Hi", "-o", loop],
+        "title --font": ["title", "Hi", "--font", tmp_path / "loop.ttf", "-o", tmp_path / "t.png"],
+        "title --background": ["title", "Hi", "--background", tmp_path / "loop.png", "-o", tmp_path / "t.png"],
+        "probe": ["probe", tmp_path / "loop.ogv"],
+        "build -o": ["build", recipe, "-o", loop],
+        "title --duration": ["title", "Hi", "--duration", "1" * 5000, "-o", tmp_path / "t.dv"],
+    }[case]
+    result = cli(*args, "-q") if case != "probe" else cli(*args)
+    assert result.code == 2, result.err
+    no_traceback(result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and len(lines[0]) < 300, result.err
+    assert ("loop" in lines[0] and "symbolic link" in lines[0]) or "characters" in lines[0], lines[0]
+    assert loop.is_symlink() and sorted(listing(tmp_path)) == sorted(
+        ["cast.yaml", "loop.dv", "loop.ogv", "loop.png", "loop.ttf"])
+
+
+# --- 8, 9. a declared length is checked; a capture without one is measured --------------------------
+
+
+def _patch_matroska_duration(data: bytes, seconds: float) -> bytes:
+    """The EBML Duration element (ID 0x4489, an 8-byte float in TimecodeScale units, ms)
+    overwritten with ``seconds``."""
+    at = data.find(b"\x44\x89\x88")
+    assert 0 < at < 4096, "Duration element not found in the header"
+    return data[:at + 3] + struct.pack(">d", seconds * 1000) + data[at + 11:]
+
+
+def _killed_matroska(path: Path) -> Path:
+    """A Matroska file whose writer was killed (-9) before it could close it: no Duration in its
+    header, no index, a cluster cut off."""
+    proc = subprocess.Popen([WHEEL_FFMPEG, "-v", "error", "-re", "-f", "lavfi", "-i",
+                             "testsrc2=size=160x120:rate=15:duration=30", "-c:v", "mpeg4",
+                             "-flush_packets", "1", "-y", str(path)])
+    try:
+        wait_for(lambda: path.exists() and path.stat().st_size > 60_000, 20, "ffmpeg wrote nothing")
+    finally:
+        proc.kill()
+        proc.wait()
+    return path
+
+
+@pytest.fixture(scope="module")
+def doubtful(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("doubtful-lengths")
+    src = ["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=15:duration=3"]
+    files = {}
+    piped = root / "piped.mkv"  # a live or crashed recorder's Matroska: no Duration at all
+    with open(piped, "wb") as f:
+        subprocess.run([WHEEL_FFMPEG, "-v", "error", *src, "-c:v", "mpeg4", "-f", "matroska", "pipe:1"],
+                       stdout=f, check=True)
+    files["matroska written to a pipe"] = piped
+    files["matroska killed before it was closed"] = _killed_matroska(root / "killed.mkv")
+    whole = media.make(WHEEL_FFMPEG, root / "whole.mkv", *src, "-c:v", "mpeg4")
+    huge = root / "claims-300000s.mkv"
+    huge.write_bytes(_patch_matroska_duration(whole.read_bytes(), 300_000))
+    files["matroska claiming 300000 s"] = huge
+    full = media.theora(WHEEL_FFMPEG, root / "full.ogv", "320x240", 15, 4.0, voice=(44100, 1, 4.0))
+    cut = root / "cut-97.ogv"
+    data = full.read_bytes()
+    cut.write_bytes(data[: len(data) * 97 // 100])
+    files["ogg cut at 97%"] = cut
+    return files
+
+
+def decodable_seconds(path: Path) -> float:
+    """From the first frame to the end of the last, as PyAV decodes the file."""
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        rate = float(stream.guessed_rate or stream.average_rate)
+        times = [f.time for f in c.decode(video=0) if f.time is not None]
+    return max(times) + 1 / rate - min(times)
+
+
+@pytest.mark.parametrize("case", ["matroska written to a pipe", "matroska killed before it was closed",
+                                  "matroska claiming 300000 s",
+                                  "ogg cut at 97%"])
+def test_a_doubtful_length_is_measured_and_the_capture_converted_as_far_as_it_decodes(
+        tmp_path, doubtful, ffmpeg_bin, cli, case):
+    """Seen failing before the fix: the piped and killed files were refused with exit 2
+    ("has no duration"), though ffmpeg decodes them; the Matroska claiming 300000 s was probed
+    as 83:20:00 and converted toward 1 TB of DV (frozen on its last frame after 3 s). The Ogg
+    cut at 97% converted correctly here before too (its length comes from its last page)."""
+    source = doubtful[case]
+    before = source.read_bytes()
+    probed = cli("probe", source, "--json")
+    assert probed.code == 0, probed.err
+    seconds = json.loads(probed.out)[0]["duration"]
+    expected = decodable_seconds(source)
+    assert abs(seconds - expected) < 0.1, (seconds, expected)
+    out = tmp_path / "out.dv"
+    result = cli("convert", source, "-o", out, "-q")
+    assert result.code == 0, result.err
+    no_traceback(result.err)
+    if case != "ogg cut at 97%":
+        assert "warning" in result.err and source.name in result.err and "measured" in result.err, result.err
+    assert abs(frames_in(out) - expected * 25) <= 1.5, (frames_in(out), expected)
+    assert source.read_bytes() == before
+
+
+def test_a_healthy_capture_is_not_measured(tmp_path, tiny_clip, wheel_ffmpeg, cli, monkeypatch):
+    """The normal path stays cheap: one ffmpeg run to probe, none to measure."""
+    from castkit import _probe
+
+    calls = []
+    real = _probe.run_query
+    monkeypatch.setattr(_probe, "run_query", lambda ff, args, **kw: calls.append(args) or real(ff, args, **kw))
+    result = cli("probe", tiny_clip)
+    assert result.code == 0 and "warning" not in result.err, result.err
+    assert len(calls) == 1
+
+
+# --- 11. a huge background image: bounded memory, a clear refusal ---------------------------------
+
+
+def test_a_huge_background_image_is_refused_in_bounded_memory(tmp_path, wheel_ffmpeg):
+    """Seen failing before the fix: a 13370x13370 PNG of a few kB drew its card at 1.1 GB of
+    memory per card, and Python printed Pillow's raw ``DecompressionBombWarning``."""
+    from PIL import Image
+
+    big = tmp_path / "big.png"
+    Image.new("1", (13370, 13370)).save(big)  # 1 bit per pixel: 22 MB here, a few kB on disk
+    assert big.stat().st_size < 100_000
+    # The peak of this process's own memory (VmHWM: ru_maxrss would include pytest's, which
+    # Linux carries across the exec).
+    probe = (
+        "import re, sys\n"
+        "from castkit.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "peak = re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read())[1]\n"
+        "print(int(peak) // 1024, file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run([PY, "-c", probe, "title", "Hello", "--background", str(big), "-o", "card.png"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    *lines, peak = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and "big.png" in lines[0] and "megapixels" in lines[0], done.stderr
+    assert "Warning" not in done.stderr and "Traceback" not in done.stderr
+    assert int(peak) < 300, f"{peak} MiB"
+    assert not (tmp_path / "card.png").exists()
+
+
+# --- 12. messages that say what happened, briefly ------------------------------------------------
+
+
+def test_a_stop_while_probing_says_what_was_being_done(tmp_path, tiny_clip, monkeypatch):
+    """Seen failing before the fix: Ctrl-C while ffmpeg was opening a source printed only
+    ``castkit: error: stopped``."""
+    mark = tmp_path / "probing"
+    fake = ffmpeg_script(tmp_path, monkeypatch, (
+        f'case " $* " in *" -v trace "*) touch "{mark}"; exec sleep 30;; esac\n'
+        'exec "$REAL_FFMPEG" "$@"\n'
+    ))
+    shutil.copy(tiny_clip, tmp_path / "take.ogv")
+    proc = castkit_process("convert", "take.ogv", "-o", "out.dv", cwd=tmp_path,
+                           env={"CASTKIT_FFMPEG": str(fake), "REAL_FFMPEG": WHEEL_FFMPEG})
+    try:
+        wait_for(mark.exists, 30, "castkit never probed")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    err = err.decode()
+    assert proc.returncode == 130, err
+    no_traceback(err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "stopped while" in lines[0] and "take.ogv" in lines[0], err
+    assert not (tmp_path / "out.dv").exists()
+
+
+def test_huge_values_are_named_not_echoed(tmp_path, tiny_clip, wheel_ffmpeg, cli):
+    """Seen failing before the fix: a 5000-digit crop or speed, target or key was printed back
+    whole, a 5100-character message."""
+    shutil.copy(tiny_clip, tmp_path / "tiny.ogv")
+    digits = "1" * 5000
+    recipe = write_recipe(tmp_path, (
+        f"target: {'p' * 5000}\n"
+        "segments:\n"
+        "  - clip: tiny.ogv\n"
+        f"    crop: {{x: {digits}, y: 0, width: 1, height: 1}}\n"
+        f"    speed: {digits}\n"
+        f"  - title: x\n    {'k' * 900}: 1\n"
+    ))
+    result = cli("build", recipe, "--dry-run")
+    assert result.code == 2, result.err
+    no_traceback(result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 4, result.err[:2000]
+    for line in lines:
+        assert len(line) < 350 and "\u2026" in line, line[:400]
+    result = cli("build", recipe, "-j", digits)
+    assert result.code == 2 and len(result.err) < 400, result.err[:500]
+
+
+def test_a_plain_long_list_is_named_as_too_many_segments(tmp_path, wheel_ffmpeg, cli):
+    """Seen failing before the fix: 20000 titles with a duration each were reported as
+    "expands to more than 100000 values (anchors and aliases?)" in a recipe with no alias."""
+    recipe = write_recipe(tmp_path, "segments:\n" + "  - title: x\n    duration: 1\n" * 20_000)
+    result = cli("build", recipe, "--dry-run")
+    assert result.code == 2
+    assert "cast.yaml:2:" in result.err and "more than 10000 segments" in result.err, result.err
+    assert "alias" not in result.err
+    flat = write_recipe(tmp_path, "segments:\n  - title: x\n    subtitle: [" + ", ".join(["1"] * 100_001) + "]\n",
+                        name="flat.yaml")
+    result = cli("build", flat, "--dry-run")
+    assert result.code == 2 and "more than 100000 values" in result.err and "alias" not in result.err, result.err
+
+
+def test_title_may_still_write_a_card_into_the_cache(tmp_path, wheel_ffmpeg, cli):
+    """What ``build --dry-run`` prints makes its title cards with ``castkit title -o
+    .castkit-cache/card-KEY.png``: a cache entry's own name is not refused."""
+    out = tmp_path / ".castkit-cache" / ("card-" + "0" * 24 + ".png")
+    result = cli("title", "Hi", "-o", out, "-q")
+    assert result.code == 0 and out.exists(), result.err
