@@ -192,3 +192,89 @@ def melt(path: Path) -> MeltReading:
         dar=Fraction(attr("display_aspect_num"), attr("display_aspect_den")),
         fps=Fraction(attr("frame_rate_num"), attr("frame_rate_den")),
     )
+
+
+@dataclass
+class WebReading:
+    """What PyAV (its own libav*) sees in a web master."""
+
+    container: str
+    codec: str
+    profile: str | None
+    pix_fmt: str
+    width: int
+    height: int
+    sar: Fraction | None
+    color_space: str | None
+    times: list[Fraction]  # every video frame's presentation time
+    audio_codec: str | None
+    audio_rate: int | None
+    audio_channels: int | None
+    audio_seconds: Fraction | None  # the audio stream's length as the container states it
+    pcm: np.ndarray  # decoded sound, mono mix, float
+    video_seconds: Fraction | None
+
+
+def read_web(path: Path) -> WebReading:
+    with av.open(str(path)) as container:
+        vs = container.streams.video[0]
+        aus = container.streams.audio
+        cc = vs.codec_context
+        times, pcm = [], []
+        for packet in container.demux():
+            for frame in packet.decode():
+                if isinstance(frame, av.VideoFrame):
+                    times.append(Fraction(frame.pts) * vs.time_base)
+                    space = getattr(frame, "colorspace", None)
+                elif isinstance(frame, av.AudioFrame):
+                    pcm.append(channels(frame).astype(np.float64).mean(axis=0))
+        audio = aus[0] if aus else None
+
+        def seconds(stream):
+            if stream is None or stream.duration is None:
+                return None
+            return Fraction(stream.duration) * stream.time_base
+
+        sar = vs.sample_aspect_ratio or cc.sample_aspect_ratio
+        return WebReading(
+            container=container.format.name, codec=cc.name, profile=cc.profile,
+            pix_fmt=cc.format.name if cc.format else "", width=cc.width, height=cc.height,
+            sar=Fraction(sar) if sar else None, color_space=str(space) if times else None,
+            times=times, audio_codec=audio.codec_context.name if audio else None,
+            audio_rate=audio.rate if audio else None, audio_channels=audio.channels if audio else None,
+            audio_seconds=seconds(audio), pcm=np.concatenate(pcm) if pcm else np.zeros(0),
+            video_seconds=seconds(vs),
+        )
+
+
+def mp4_boxes(path: Path) -> list[str]:
+    """The top-level box types of an MP4 file, in file order (ISO/IEC 14496-12)."""
+    names = []
+    with open(path, "rb") as f:
+        end = f.seek(0, 2)
+        at = 0
+        while at < end:
+            f.seek(at)
+            head = f.read(16)
+            size = int.from_bytes(head[:4], "big")
+            if size == 1:
+                size = int.from_bytes(head[8:16], "big")
+            elif size == 0:
+                size = end - at
+            names.append(head[4:8].decode("latin-1"))
+            at += size
+    return names
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    err = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if err == 0 else 10 * math.log10(255 ** 2 / err)
+
+
+def luma_at(path: Path, index: int) -> np.ndarray:
+    """The luma plane of frame ``index`` of a file, decoded by PyAV."""
+    with av.open(str(path)) as container:
+        for n, frame in enumerate(container.decode(video=0)):
+            if n == index:
+                return _luma(frame).copy()
+    raise IndexError(index)
