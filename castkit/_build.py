@@ -153,7 +153,8 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
             source = replace(info, path=Path("source"))
             if fx.voice is not None:
                 effects = replace(fx, voice=replace(fx.voice, path=Path("voice")))
-        return clip_job(source, profile, out, ffmpeg, trim=trim, effects=effects, label=label)
+        return clip_job(source, profile, out, ffmpeg, trim=trim, effects=effects, label=label,
+                        index=checked.indexes.get(seg.clip))
 
     identity = [file_identity(seg.clip)]
     if fx.voice is not None:

@@ -12,6 +12,7 @@ from ._ffmpeg import Ffmpeg
 from ._outputs import same_file
 from ._probe import MediaInfo, probe
 from ._recipe import ClipSegment, Recipe
+from ._seek import MIN_SEEK, FrameIndex, read_index
 from ._timecode import format_time
 from ._titles import check_style, layout_card
 from .errors import CastkitError, InputError, Problem, RecipeError
@@ -28,6 +29,8 @@ class Checked:
     recipe: Recipe
     probes: dict[Path, MediaInfo]  # captures
     voices: dict[Path, MediaInfo] = field(default_factory=dict)  # voice-overs
+    # Keyframes of the captures trimmed deep enough for a seek to pay (see _seek).
+    indexes: dict[Path, FrameIndex | None] = field(default_factory=dict)
 
 
 def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:
@@ -81,7 +84,11 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
                 problems.append(at.problem(f"output {_shown(recipe, spec.path)} would overwrite a source"))
     if problems:
         raise RecipeError(problems)
-    return Checked(recipe, probes, voices)
+    indexes: dict[Path, FrameIndex | None] = {}
+    for seg in recipe.segments:
+        if isinstance(seg, ClipSegment) and seg.start / seg.speed > MIN_SEEK and seg.clip not in indexes:
+            indexes[seg.clip] = read_index(seg.clip, ffmpeg)
+    return Checked(recipe, probes, voices, indexes)
 
 
 def _shown(recipe: Recipe, path: Path) -> str:

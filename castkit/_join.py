@@ -3,8 +3,9 @@
 A raw ``.dv`` file is a sequence of self-contained frames of a fixed size (144000 bytes in PAL,
 120000 in NTSC), each carrying its own sound, so the cast is the byte concatenation of its
 segments: the kernel copies it (``copy_file_range``), no frame passes through Python, and
-libdv, MLT and ffmpeg read it as one stream (each segment's timecode restarts at zero, as
-it does between takes on a tape).
+libdv, MLT and ffmpeg read it as one stream. Each segment's frames carry timecodes from zero;
+after each copy, ``_dvtc.retime`` rewrites those of the frames copied (their subcode and VAUX
+blocks only) to count on from the cast's start.
 
 Because sizes are fixed, a segment re-encoded at the same length occupies the same byte range
 of the cast. When castkit finds the cast it wrote last time untouched (same size, inode and
@@ -31,6 +32,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from ._dvtc import retime
 from ._runner import partial_path, write_atomically, write_error
 from .errors import WorkError
 
@@ -107,6 +109,7 @@ class ByteJoinJob:
                     for i, src in sources.items():
                         _copy(src.fileno(), out.fileno(), self.parts[i].size, offsets[i],
                               name=self.parts[i].path)
+                        _continue_timecode(out.fileno(), self.parts[i], offsets[i], self.parts[i].size)
                 os.replace(temp, self.output)
             except BaseException:
                 temp.unlink(missing_ok=True)
@@ -165,6 +168,9 @@ class CastWriter:
                         start = self._copied[i]
                         _copy(src.fileno(), out.fileno(), upto - start, self._offsets[i] + start, start,
                               self._stop, name=path)
+                        if self._stop.is_set():
+                            return
+                        _continue_timecode(out.fileno(), part, self._offsets[i] + start, upto - start)
                         self._copied[i] = upto
         except OSError as exc:
             self._error = self._error or write_error(self.job.output, exc)
@@ -211,6 +217,13 @@ class CastWriter:
         self._stop.set()
         if self._filler is not None and self._filler is not threading.current_thread():
             self._filler.join()
+
+
+def _continue_timecode(fd: int, part: Part, offset: int, size: int) -> None:
+    """The DV frames just copied to ``offset`` of the cast: their timecode and recording time
+    counted on from the cast's start, not the segment's (see ``_dvtc``)."""
+    if part.frame in (144000, 120000):
+        retime(fd, offset, size // part.frame, offset // part.frame, part.frame)
 
 
 def manifest_path(cache: Path, output: Path, kind: str = "cast") -> Path:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, safe_input_options
 from ._probe import MediaInfo
 from ._raster import AUDIO_RATE, Raster
+from ._seek import FrameIndex, plan_seek
+from ._slice import slice_picture, slice_sound, window_of
 from .errors import UsageError
 
 if TYPE_CHECKING:
@@ -48,6 +50,8 @@ class Job:
     size: int | None = None
     prepare: tuple[Any, ...] = ()
     profile: Any = None  # the output profile it encodes for, where it encodes
+    note: str | None = None  # shown by --dry-run as a comment: why the job is planned so
+
 
     def __post_init__(self) -> None:
         if self.argv[-1] != file_url(self.output):
@@ -64,7 +68,8 @@ class Job:
 
     def shell(self) -> str:
         """Copy-pastable shell lines: the files the job needs, then the command."""
-        lines = [step.shell() for step in self.prepare]
+        lines = [f"# {line}" for line in self.note.splitlines()] if self.note else []
+        lines += [step.shell() for step in self.prepare]
         lines += [
             f"cat > {shlex.quote(str(path))} <<'CASTKIT_EOF'\n{text}CASTKIT_EOF"
             for path, text in self.writes
@@ -128,9 +133,17 @@ def clip_job(
     effects: Effects = Effects(),
     final: bool = False,
     label: str | None = None,
+    index: FrameIndex | None = None,
+    window: tuple[int, int] | None = None,
 ) -> Job:
     """Convert (a trimmed part of) a capture for ``profile``, shape kept, audio conformed:
-    a segment for the cache, or (``final``) the deliverable itself."""
+    a segment for the cache, or (``final``) the deliverable itself.
+
+    ``index``: the capture's keyframes (``_seek.read_index``), which let a deep trim seek the
+    input instead of decoding everything before the cut; without it, or where seeking is not
+    trusted, the job decodes from the start and its ``note`` says why. ``window``: only frames
+    [a, b) of the segment (a slice, see ``_slice``), equal to those frames of the whole.
+    """
     assert info.video is not None
     ff = ffmpeg_module()
     target = profile.raster
@@ -138,23 +151,32 @@ def clip_job(
     frames = clip_frames(info, trim, target, speed)
     if frames <= 0:
         raise ValueError(f"{info.path}: the trimmed part is shorter than one frame")
-    # The trim is cut in the filter graph, counting frames, not by seeking the input: ffmpeg's
+    # The trim is cut in the filter graph, counting frames from the capture's start: ffmpeg's
     # Ogg seeking lands on the wrong frame in variable-rate captures (past the last stored
     # frame it returns the first), while counting frames from the start is exact and gives
-    # the very frames a full conversion shows. The cost is decoding the part skipped.
+    # the very frames a full conversion shows. A seek (see _seek) only skips decoding what is
+    # before a keyframe well before the cut, and keeps the capture's own timestamps.
     skip = target.frames(trim.start / speed)
+    w = None
+    if window is not None:
+        w = window_of(target, frames, window, target.frames(effects.fade_in), target.frames(effects.fade_out))
+    first = w.first if w is not None else 0
+    # Any keyframe up to frame skip + first - 1 of the target's rate is at or before the
+    # stored picture shown at skip + first.
+    seek = plan_seek(info.format_name, info.video.codec, index, (skip + first - 1) * speed / target.fps)
     # One decoding thread: libavcodec's frame-threaded Theora (vp3) decoder sometimes hands
     # out a frame with garbage chroma (measured after seeks: 5 runs in 40 differed), and
     # castkit's cache and rebuilds rely on the same job always giving the same bytes.
-    source, video, shape = source_picture(info, effects)
-    scaled = _scale_before_rate(info, trim, frames)
+    source, video, shape = source_picture(info, effects, seek.at)
+    made = (w.b if w is not None else frames) - first
+    scaled = w is not None or _scale_before_rate(info, trim, frames, seek.at)
     if scaled:
         video = conform_picture(video, shape, target)
     if speed != 1:
         # A microsecond time base first: setpts truncates to whole ticks, and a capture's own
         # (often 1/15 s) would move sped-up frames by up to a tick.
         video = video.filter("settb", "AVTB").filter("setpts", f"PTS/{_num(speed)}")
-    video = frame_window(video, target, skip, frames)
+    video = frame_window(video, target, skip + first, made, hold=w is not None)
 
     # Sound is cut at the same frame boundaries, counted in samples from the same origin as
     # the picture's frames (the capture's start, or the segment's for a voice-over).
@@ -165,7 +187,9 @@ def clip_job(
         voice = ff.input(file_url(effects.voice.path), **safe_input_options())
         audio = _aligned(voice.audio)
     elif info.audio is not None:
-        audio = _aligned(source.audio)
+        # Never seeked (see _seek): a seeked input's sound, resampled, differs in its last bits.
+        sound = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
+        audio = _aligned(sound.audio)
         if speed != 1:
             audio = _tempo(audio, speed)
         origin = skip
@@ -175,52 +199,75 @@ def clip_job(
     if audio is not None and begin:
         audio = audio.filter("atrim", start_sample=begin).filter("asetpts", "PTS-STARTPTS")
     samples = target.audio_samples(origin + frames) - begin
+    if w is not None:
+        # The slice's pictures and sound, faded as in the whole segment; _conform only holds
+        # and cuts them to length.
+        video = slice_picture(video, w)
+        if audio is None:
+            audio = ff.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").audio
+        audio, samples = slice_sound(audio, w, target, samples)
+        frames = w.b - w.a
+        effects = replace(effects, fade_in=Fraction(0), fade_out=Fraction(0))
     inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ())
-    return _conform(
+    job = _conform(
         ff, video, audio, shape, frames, profile, output, ffmpeg, final,
         label or f"convert {info.path.name}", inputs, effects, samples, scaled,
     )
+    return replace(job, note=seek.note) if seek.note else job
 
 
-def _scale_before_rate(info: MediaInfo, trim: Trim, frames: int) -> bool:
+def _scale_before_rate(info: MediaInfo, trim: Trim, frames: int, seek: int = 0) -> bool:
     """Whether to scale a capture's pictures before the rate conversion rather than after.
 
     Both orders give the same bytes (the rate conversion only repeats or drops whole
     pictures); what differs is how many pictures are scaled, the costliest filter step. A
     15 fps screen recording put into 25 fps repeats two pictures in three: scaled first, each
     is scaled once (measured: 10% less CPU for the whole encode). A faster capture, or a trim
-    deep into a long one (everything before the cut is decoded too), scales less afterwards.
+    deep into a long one (everything before the cut is decoded too, or from ``seek`` seconds
+    when the input is seeked), scales less afterwards.
     """
     assert info.video is not None
     rate = info.video.fps
     if not rate:
         return False
-    decoded = rate * (trim.start + trimmed_length(info, trim))
+    decoded = rate * (trim.start - seek + trimmed_length(info, trim))
     return decoded < frames
 
 
-def frame_window(video: Any, target: Raster, skip: int, frames: int) -> Any:
+def frame_window(video: Any, target: Raster, skip: int, frames: int, hold: bool = False) -> Any:
     """Frames ``skip`` to ``skip + frames`` of a picture stream at the target's rate.
 
     start_time=0 repeats the first frame back to 0 if the picture starts after the sound; the
     last picture is held (cloned) before the window is cut, so a window that starts after a
     capture's last stored frame (its final hold, or a voice-over that outlasts the picture)
-    still shows that picture.
+    still shows that picture. ``hold``: hold and cut even from frame 0 (a slice: the window
+    ends where the segment's last picture may be needed).
     """
     video = video.filter("fps", fps=_num(target.fps), start_time=0)
-    if not skip:
+    if not skip and not hold:
         return video
     video = video.filter("tpad", stop_mode="clone", stop=skip + frames)
     video = video.filter("trim", start_frame=skip, end_frame=skip + frames)
     return video.filter("setpts", "PTS-STARTPTS")
 
 
-def source_picture(info: MediaInfo, effects: Effects = Effects()) -> tuple[Any, Any, tuple[int, int, Fraction]]:
-    """A capture opened for decoding, its picture (cropped if asked), and that picture's shape."""
+def source_picture(info: MediaInfo, effects: Effects = Effects(),
+                   seek: int = 0) -> tuple[Any, Any, tuple[int, int, Fraction]]:
+    """A capture opened for decoding, its picture (cropped if asked), and that picture's shape.
+
+    ``seek``: whole seconds to seek the input to first (``_seek.plan_seek``). The frames ffmpeg
+    decodes before that point are kept (-noaccurate_seek) and the seek is added back to every
+    timestamp, so the picture carries the same timestamps as without a seek.
+    """
     assert info.video is not None
     ff = ffmpeg_module()
-    source = ff.input(file_url(info.path), threads=1, **safe_input_options())
-    video = source.video
+    if seek:
+        source = ff.input(file_url(info.path), threads=1, ss=seek, noaccurate_seek=None,
+                          **safe_input_options())
+        video = source.video.filter("setpts", f"PTS+{seek}/TB")
+    else:
+        source = ff.input(file_url(info.path), threads=1, **safe_input_options())
+        video = source.video
     shape = info.video.shown_shape
     if effects.crop is not None:
         c = effects.crop

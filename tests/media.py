@@ -32,9 +32,11 @@ def theora(
     pattern: str = "testsrc2",
     drop: str | None = None,
     sar: str | None = None,
+    gop: int | None = None,
 ) -> Path:
     """An Ogg Theora capture; ``voice=(hz, channels, seconds)`` adds a Vorbis sine voice-over;
-    ``drop`` is a select expression of frames to leave out (long holds, variable rate)."""
+    ``drop`` is a select expression of frames to leave out (long holds, variable rate);
+    ``gop``: a keyframe every so many stored frames."""
     video = _pattern(pattern, size, rate, seconds)
     args = ["-f", "lavfi", "-i", video]
     if voice:
@@ -46,8 +48,37 @@ def theora(
     if sar:
         vf.append(f"setsar={sar}")
     args += ["-vf", ",".join(vf), "-fps_mode", "vfr", "-c:v", "libtheora", "-q:v", "5"]
+    if gop:
+        args += ["-g", str(gop)]
     if voice:
         args += ["-c:a", "libvorbis", "-ac", str(voice[1]), "-q:a", "2"]
+    return make(ffmpeg, out, *args)
+
+
+def h264(
+    ffmpeg: str,
+    out: Path,
+    size: str,
+    rate: int,
+    seconds: float,
+    voice: tuple[int, int, float] | None = None,
+    pattern: str = "testsrc2",
+    drop: str | None = None,
+    gop: int = 30,
+) -> Path:
+    """An H.264 capture (MP4 or MKV by ``out``'s suffix, B-frames as x264 makes them), variable
+    rate like ``theora``; the voice is AAC in MP4 and Vorbis in MKV."""
+    args = ["-f", "lavfi", "-i", _pattern(pattern, size, rate, seconds)]
+    if voice:
+        hz, channels, length = voice
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={hz}:duration={length}"]
+    vf = ["format=yuv420p"]
+    if drop:
+        vf.append(f"select='not({drop})+eq(n,0)'")
+    args += ["-vf", ",".join(vf), "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "veryfast",
+             "-g", str(gop)]
+    if voice:
+        args += ["-c:a", "aac" if out.suffix == ".mp4" else "libvorbis", "-ac", str(voice[1])]
     return make(ffmpeg, out, *args)
 
 
