@@ -70,6 +70,13 @@ class ByteJoinJob:
         self._record()
         return f"patched {len(changed)} segment{'s' if len(changed) != 1 else ''}"
 
+    def reads(self) -> list[Path]:
+        """The segments this join will copy: all for a full join, the changed ones for a
+        patch, none for a cast that is up to date."""
+        changed = self._changed()
+        indices = range(len(self.parts)) if changed is None else changed
+        return [self.parts[i].path for i in indices]
+
     def open_sink(self) -> CastWriter | None:
         """For a full join, the cast's temporary file, ready to take segments while they are
         encoded; None when the cast castkit wrote last time is to be patched or is up to date

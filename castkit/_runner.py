@@ -225,6 +225,13 @@ def _check_complete(job: Job, written: Path) -> None:
         )
 
 
+def _cache_entry(output: Path):
+    """The cache module if ``output`` is a segment of the cache (to be sealed), else None."""
+    from . import _cache  # _cache builds on this module
+
+    return _cache if _cache.SEGMENT.fullmatch(output.name) else None
+
+
 def _warn_stderr(message: str) -> None:
     say("warning", message)
 
@@ -350,8 +357,13 @@ class FfmpegRunner:
             temp = partial_path(job.output)
             self._ffmpeg(job.with_output(temp), job, sink)
             _check_complete(job, temp)
+            sealing = _cache_entry(job.output)
+            # Hashed now, while the file is still in the page cache; sealed once it has its name.
+            content = sealing.digest(temp) if sealing else None
             os.replace(temp, job.output)
             temp = None
+            if sealing:
+                sealing.seal(job.output, content, job.output.stat().st_size)
             if sink is not None:
                 sink.feed(job.output, job.output, job.output.stat().st_size)
         except OSError as exc:

@@ -493,3 +493,103 @@ def test_title_may_still_write_a_card_into_the_cache(tmp_path, wheel_ffmpeg, cli
     out = tmp_path / ".castkit-cache" / ("card-" + "0" * 24 + ".png")
     result = cli("title", "Hi", "-o", out, "-q")
     assert result.code == 0 and out.exists(), result.err
+
+
+# --- 11.1 a damaged cache entry is never served ---------------------------------------------------
+
+
+DAMAGE_RECIPE = """\
+output: cast.{suffix}
+segments:
+  - title: One
+    duration: 0.4
+  - clip: tiny.ogv
+  - title: {second}
+    duration: 0.4
+"""
+
+
+def _segments(folder: Path) -> list[Path]:
+    return sorted(p for p in (folder / ".castkit-cache").glob("segment-*") if not p.name.endswith(".sum"))
+
+
+def _flip_a_bit(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("suffix", ["dv", "avi", "mp4"])
+@pytest.mark.parametrize("damage", ["one bit flipped", "replaced by another segment of its size"])
+def test_a_damaged_cache_entry_is_encoded_again_not_served(tmp_path, tiny_clip, wheel_ffmpeg, cli, suffix, damage):
+    """Seen failing before the fix: with one bit flipped in a cached segment (same size), or a
+    segment copied over another of the same size, the next build used it: exit 0 and a cast
+    that differs from a clean build (only the size, or the MP4 box structure, was checked)."""
+    shutil.copy(tiny_clip, tmp_path / "tiny.ogv")
+    recipe = write_recipe(tmp_path, DAMAGE_RECIPE.format(suffix=suffix, second="Two"))
+    cast = tmp_path / f"cast.{suffix}"
+    assert cli("build", recipe, "-q").code == 0
+    clean = cast.read_bytes()
+    segments = _segments(tmp_path)
+    if suffix == "mp4":
+        victim, other = segments[:2]  # a whole MP4 in place of another: its boxes add up
+    else:  # the two titles: the same length, so the same size
+        victim, other = [p for p in segments if p.stat().st_size == 10 * 144000]
+    size = victim.stat().st_size
+    if damage == "one bit flipped":
+        _flip_a_bit(victim)
+    else:
+        shutil.copy(other, victim)
+    same_size = victim.stat().st_size == size
+    cast.unlink()
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    if same_size:  # another size is simply not the cached segment (encoded again, no word)
+        assert victim.name in result.err and "damaged" in result.err, result.err
+    assert cast.read_bytes() == clean, "a damaged segment went into the cast"
+    # ... and it was encoded again: the next build serves it without a word.
+    cast.unlink()
+    result = cli("build", recipe, "-q")
+    assert result.code == 0 and "damaged" not in result.err, result.err
+    assert cast.read_bytes() == clean
+
+
+def test_a_damaged_entry_is_never_patched_into_a_cast(tmp_path, tiny_clip, wheel_ffmpeg, cli):
+    """A raw DV rebuild patches the changed segments into the previous cast: they are checked
+    too. Seen failing before the fix: going back to an earlier title whose cached segment had a
+    bit flipped patched the damaged bytes in (exit 0, 'patched 1 segment')."""
+    shutil.copy(tiny_clip, tmp_path / "tiny.ogv")
+    recipe = write_recipe(tmp_path, DAMAGE_RECIPE.format(suffix="dv", second="Two"))
+    cast = tmp_path / "cast.dv"
+    assert cli("build", recipe, "-q").code == 0
+    clean, first = cast.read_bytes(), set(_segments(tmp_path))
+    recipe.write_text(DAMAGE_RECIPE.format(suffix="dv", second="Three"))
+    assert cli("build", recipe, "-q", "--force").code == 0
+    assert cast.read_bytes() != clean
+    record = next((tmp_path / ".castkit-cache").glob("uses-*.json"))
+    (old_title,) = [p for p in first if p.name not in json.loads(record.read_text())["uses"]]
+    _flip_a_bit(old_title)
+    recipe.write_text(DAMAGE_RECIPE.format(suffix="dv", second="Two"))
+    result = cli("build", recipe, "-q", "--force")
+    assert result.code == 0, result.err
+    assert old_title.name in result.err and "damaged" in result.err, result.err
+    assert cast.read_bytes() == clean
+
+
+def test_a_segment_without_its_seal_is_not_used(tmp_path, tiny_clip, wheel_ffmpeg, cli):
+    """A segment whose seal is missing (a run killed between the two renames, a cache from
+    before seals) is encoded again; the seal is what makes an entry part of the cache."""
+    shutil.copy(tiny_clip, tmp_path / "tiny.ogv")
+    recipe = write_recipe(tmp_path, DAMAGE_RECIPE.format(suffix="dv", second="Two"))
+    assert cli("build", recipe, "-q").code == 0
+    clean = (tmp_path / "cast.dv").read_bytes()
+    seals = sorted((tmp_path / ".castkit-cache").glob("segment-*.dv.sum"))
+    assert len(seals) == 3
+    seals[0].unlink()
+    (tmp_path / "cast.dv").unlink()
+    from castkit._build import build
+
+    planned = build(recipe, runner=_runner.DryRunRunner(open(os.devnull, "w")))
+    assert [cached for *_, cached in planned.segments].count(False) == 1
+    assert cli("build", recipe, "-q").code == 0
+    assert (tmp_path / "cast.dv").read_bytes() == clean and seals[0].exists()

@@ -35,11 +35,11 @@ class DvProfile:
         return frames * self.raster.frame_bytes
 
     def segment_complete(self, path: Path, frames: int) -> bool:
-        """A cached segment is used only if it has exactly the bytes its frames take."""
-        try:
-            return path.stat().st_size == frames * self.raster.frame_bytes
-        except OSError:
-            return False
+        """A cached segment is used only if it has exactly the bytes its frames take and its
+        seal records that size (its content is checked before a cast is made from it)."""
+        from .._cache import sealed
+
+        return sealed(path, frames * self.raster.frame_bytes)
 
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
              label: str) -> Any:

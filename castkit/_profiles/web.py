@@ -64,7 +64,11 @@ class WebProfile:
         return None
 
     def segment_complete(self, path: Path, frames: int) -> bool:
-        return mp4_complete(path)
+        """A whole MP4 whose seal records its size (its content is checked before a cast is
+        made from it)."""
+        from .._cache import sealed
+
+        return sealed(path) and mp4_complete(path)
 
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
              label: str) -> Any:
