@@ -31,8 +31,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._runner import partial_path, write_atomically, write_error
-from .errors import WorkError
+from ._runner import partial_path, stops_deferred, write_atomically, write_error
+from .errors import Interrupted, WorkError
 
 _CHUNK = 64 * 1024 * 1024
 
@@ -66,8 +66,14 @@ class ByteJoinJob:
             return writer.finish()
         if not changed:
             return "up to date"
-        self._patch(changed)
-        self._record()
+        # A stop (Ctrl-C, SIGTERM) waits for the patch: cut in half, it would leave the
+        # previous cast half-patched under a hidden name, or no cast at all. A patch writes only
+        # the changed segments (a few megabytes), so the stop comes soon, with a whole cast.
+        with stops_deferred() as stopped:
+            self._patch(changed)
+            self._record()
+        if stopped:
+            raise Interrupted(f"stopped; {self.output} was patched first and is complete")
         return f"patched {len(changed)} segment{'s' if len(changed) != 1 else ''}"
 
     def reads(self) -> list[Path]:

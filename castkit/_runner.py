@@ -490,6 +490,26 @@ def _signals_held():
             raise KeyboardInterrupt
 
 
+@contextlib.contextmanager
+def stops_deferred():
+    """Hold back Ctrl-C and SIGTERM for a short step that must not be cut in half (patching
+    the previous cast in place of itself); yields a list that, on the way out, says whether a
+    stop came meanwhile: the caller then stops, saying what it completed."""
+    global _holding
+    came: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield came  # signals interrupt the main thread only
+        return
+    _holding += 1
+    try:
+        yield came
+    finally:
+        _holding -= 1
+        if not _holding and _held:
+            came.extend(_held)
+            _held.clear()
+
+
 def install_sigterm_handler() -> None:
     """Turn SIGTERM into the same orderly stop as Ctrl-C (children stopped, temps removed),
     and let both wait for the few lines that start and register a child."""

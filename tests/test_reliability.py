@@ -593,3 +593,46 @@ def test_a_segment_without_its_seal_is_not_used(tmp_path, tiny_clip, wheel_ffmpe
     assert [cached for *_, cached in planned.segments].count(False) == 1
     assert cli("build", recipe, "-q").code == 0
     assert (tmp_path / "cast.dv").read_bytes() == clean and seals[0].exists()
+
+
+# --- 11.3 a stop during a patch rebuild keeps a whole cast -----------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_during_a_patch_keeps_a_whole_cast(tmp_path, tiny_clip, wheel_ffmpeg, cli, monkeypatch, signum):
+    """Seen failing before the fix: a Ctrl-C or SIGTERM while the changed segment was copied
+    into the previous cast (moved to a hidden name for the patch) removed that file: no cast
+    at all, and the message said "no output was written"."""
+    from castkit import _join
+
+    for folder in ("clean", "patched"):
+        write_recipe(tmp_path / folder, DAMAGE_RECIPE.format(suffix="dv", second="Two"))
+        shutil.copy(tiny_clip, tmp_path / folder / "tiny.ogv")
+    clean, patched = tmp_path / "clean" / "cast.yaml", tmp_path / "patched" / "cast.yaml"
+    clean.write_text(DAMAGE_RECIPE.format(suffix="dv", second="Three"))
+    assert cli("build", clean, "-q").code == 0
+    wanted = (tmp_path / "clean" / "cast.dv").read_bytes()
+    assert cli("build", patched, "-q").code == 0
+    previous = (tmp_path / "patched" / "cast.dv").read_bytes()
+    patched.write_text(DAMAGE_RECIPE.format(suffix="dv", second="Three"))
+    real_copy, stops = _join._copy, []
+
+    def copy_and_stop(*args, **kwargs):
+        if not stops:
+            stops.append(signum)
+            os.kill(os.getpid(), signum)  # the stop arrives while the patch is copying
+        return real_copy(*args, **kwargs)
+
+    monkeypatch.setattr(_join, "_copy", copy_and_stop)
+    result = cli("build", patched, "-q", "--force")
+    assert stops, "the patch never ran"
+    assert result.code == 130, result.err
+    no_traceback(result.err)
+    cast = tmp_path / "patched" / "cast.dv"
+    assert cast.exists(), "the stop lost the previous cast"
+    assert cast.read_bytes() in (previous, wanted)
+    assert "no output was written" not in result.err or cast.read_bytes() == previous, result.err
+    assert debris(tmp_path) == []
+    monkeypatch.setattr(_join, "_copy", real_copy)
+    assert cli("build", patched, "-q", "--force").code == 0
+    assert cast.read_bytes() == wanted
