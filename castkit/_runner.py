@@ -127,8 +127,17 @@ def partial_path(output: Path) -> Path:
 
 # The temporary names partial_path gives (mkstemp's 8 random characters are [a-z0-9_]), and the
 # join list of a cast. Nothing else beside an output is ever treated as castkit's debris.
-_TEMP_TAIL = re.compile(r"\.(?P<pid>[0-9]{1,10})-[a-z0-9_]{8}" + re.escape(PARTIAL_SUFFIX))
 CONCAT_SUFFIX = ".concat.txt"
+_TEMP_TAIL = re.compile(r"\.(?P<pid>[0-9]{1,10})(?:-[a-z0-9_]{8}" + re.escape(PARTIAL_SUFFIX)
+                        + "|" + re.escape(CONCAT_SUFFIX) + ")")
+
+
+def concat_list_path(output: Path) -> Path:
+    """The join list of ``output`` for this run: ``.NAME.<pid>.concat.txt``. Two builds of one
+    output at once each have their own (with one fixed name, one removed or rewrote the list
+    the other's ffmpeg was reading); a killed run's is stale once its pid is gone. A plan names
+    it, so what ``--dry-run`` prints is the same list under the same name."""
+    return output.parent / f".{output.name}.{os.getpid()}{CONCAT_SUFFIX}"
 
 
 def _alive(pid: int) -> bool:

@@ -636,3 +636,36 @@ def test_a_stop_during_a_patch_keeps_a_whole_cast(tmp_path, tiny_clip, wheel_ffm
     monkeypatch.setattr(_join, "_copy", real_copy)
     assert cli("build", patched, "-q", "--force").code == 0
     assert cast.read_bytes() == wanted
+
+
+# --- 11.5 concurrent builds of one output each have their own join list --------------------------
+
+
+@pytest.mark.parametrize("suffix", ["avi", "mp4"])
+def test_concurrent_builds_of_one_output_do_not_share_a_join_list(tmp_path, wheel_ffmpeg, suffix):
+    """Seen failing before the fix: four ``--force`` builds of one ``.avi`` at once all wrote,
+    read and removed ``.cast.avi.concat.txt``: in 7 of 10 rounds one failed (its list removed
+    under its ffmpeg, or read half-written). The same held for ``.mp4``/``.webm`` joins."""
+    recipe = write_recipe(tmp_path, f"output: cast.{suffix}\nsegments:\n  - title: One\n    duration: 0.2\n"
+                                    "  - title: Two\n    duration: 0.2\n")
+    env = {"CASTKIT_FFMPEG": WHEEL_FFMPEG}
+    first = castkit_process("build", recipe.name, "-q", cwd=tmp_path, env=env)
+    assert first.wait(timeout=60) == 0, first.communicate()[1]  # the segments, cached once
+    with av.open(str(tmp_path / f"cast.{suffix}")) as c:
+        frames = sum(1 for _ in c.decode(video=0))
+    for _ in range(3):
+        procs = [castkit_process("build", recipe.name, "-q", "--force", cwd=tmp_path, env=env) for _ in range(4)]
+        results = [(p.wait(timeout=60), p.communicate()[1].decode()) for p in procs]
+        assert all(code == 0 for code, _ in results), results
+    assert debris(tmp_path) == []
+    with av.open(str(tmp_path / f"cast.{suffix}")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == frames
+
+
+def test_a_join_list_carries_its_runs_pid_and_a_dead_runs_list_is_stale(tmp_path):
+    dead = dead_pid()
+    out = tmp_path / "cast.avi"
+    assert _runner.concat_list_path(out).name == f".cast.avi.{os.getpid()}.concat.txt"
+    (tmp_path / f".cast.avi.{dead}.concat.txt").write_text("x")
+    _runner.concat_list_path(out).write_text("x")
+    assert [p.name for p in _runner.stale_partials(out)] == [f".cast.avi.{dead}.concat.txt"]

@@ -53,8 +53,9 @@ class DvProfile:
                 output, manifest_path(work, output), total,
             )
         from .._plan import join_job
+        from .._runner import concat_list_path
 
-        return join_job([path for path, _ in parts], output.parent / f".{output.name}.concat.txt",
+        return join_job([path for path, _ in parts], concat_list_path(output),
                         total, output, ffmpeg, self.raster, label=label, container=self.container)
 
 

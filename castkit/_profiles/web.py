@@ -73,9 +73,10 @@ class WebProfile:
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
              label: str) -> Any:
         from .._plan import Job, concat_list
+        from .._runner import concat_list_path
 
         ff = ffmpeg_module()
-        list_file = output.parent / f".{output.name}.concat.txt"
+        list_file = concat_list_path(output)
         source = ff.input(
             file_url(list_file), f="concat", safe=0,
             protocol_whitelist="file", format_whitelist="concat,mov",
