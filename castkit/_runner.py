@@ -234,6 +234,28 @@ def _check_complete(job: Job, written: Path) -> None:
         )
 
 
+def _identity(path: Path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+
+
+def _identities(paths: Sequence[Path]) -> list[tuple | None]:
+    return [_identity(path) for path in paths]
+
+
+def _check_unchanged(paths: Sequence[Path], before: list[tuple | None]) -> None:
+    """A source written to while ffmpeg read it (a capture still being recorded, truncated,
+    copied over) gives an output of neither version, which the cache would keep under the
+    identity the file had before: refuse it. ctime and inode catch a change that restores
+    the size and modification time."""
+    for path, then in zip(paths, before):
+        if _identity(path) != then:
+            raise WorkError(f"{path}: changed while it was being read; build again")
+
+
 def _cache_entry(output: Path):
     """The cache module if ``output`` is a segment of the cache (to be sealed), else None."""
     from . import _cache  # _cache builds on this module
@@ -364,7 +386,9 @@ class FfmpegRunner:
             for step in job.prepare:  # a title's card, drawn just before its encode
                 step.render()
             temp = partial_path(job.output)
+            before = _identities(job.inputs)
             self._ffmpeg(job.with_output(temp), job, sink)
+            _check_unchanged(job.inputs, before)
             _check_complete(job, temp)
             sealing = _cache_entry(job.output)
             # Hashed now, while the file is still in the page cache; sealed once it has its name.

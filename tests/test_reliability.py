@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import struct
@@ -669,3 +670,41 @@ def test_a_join_list_carries_its_runs_pid_and_a_dead_runs_list_is_stale(tmp_path
     (tmp_path / f".cast.avi.{dead}.concat.txt").write_text("x")
     _runner.concat_list_path(out).write_text("x")
     assert [p.name for p in _runner.stale_partials(out)] == [f".cast.avi.{dead}.concat.txt"]
+
+
+# --- 11.2 a source that changes during its encode never poisons the cache ------------------------
+
+
+def test_a_source_changed_while_it_is_encoded_is_not_cached(tmp_path, long_clip, wheel_ffmpeg, cli, monkeypatch):
+    """Seen failing before the fix: a capture truncated while ffmpeg read it gave exit 0 and a
+    segment of frozen frames (333 here), cached under the identity the file had *before* the
+    encode; with the original restored (same size and mtime) the next build served the bad
+    segment. The identity is now taken again after the encode."""
+    source = tmp_path / "long.ogv"
+    shutil.copy(long_clip, source)
+    original, stat_ = source.read_bytes(), source.stat()
+    recipe = write_recipe(tmp_path, "output: cast.dv\nsegments:\n  - clip: long.ogv\n")
+    # ffmpeg's encode of the capture starts after the capture has lost its second half.
+    ffmpeg_script(tmp_path, monkeypatch, (
+        'case " $* " in *" -version "*|*" -v trace "*) exec "$REAL_FFMPEG" "$@";; esac\n'
+        f'case " $* " in *segment-*) truncate -s {len(original) // 2} {shlex.quote(str(source))};; esac\n'
+        'exec "$REAL_FFMPEG" "$@"\n'
+    ))
+    result = cli("build", recipe, "-q")
+    assert result.code == 1, result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "long.ogv: changed while it was being read; build again" in lines[0], result.err
+    assert not (tmp_path / "cast.dv").exists()
+    # The capture as it was, to the nanosecond: the next build encodes it whole.
+    source.write_bytes(original)
+    os.utime(source, ns=(stat_.st_atime_ns, stat_.st_mtime_ns))
+    monkeypatch.setenv("CASTKIT_FFMPEG", WHEEL_FFMPEG)
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    with av.open(str(tmp_path / "cast.dv")) as c:
+        lumas = [f.to_ndarray()[0].mean() for f in c.decode(video=0)]
+    assert len(lumas) == 500
+    # 15 fps in 25: 2 of every 5 frames repeat the one before; a held last frame repeats all.
+    frozen = sum(1 for a, b in zip(lumas[250:], lumas[251:]) if a == b)
+    assert frozen <= 110, f"{frozen} frozen frames in the second half: the truncated encode was served"
+    assert debris(tmp_path) == []
