@@ -19,6 +19,7 @@ from typing import Callable
 from ._cache import (
     CACHE_NAME, cache_dir, card_key, discard, file_identity, intact, key, mark_cache, record_uses,
 )
+from ._cache import _unwritable
 from ._check import Checked, check_recipe
 from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._join import manifest_path
@@ -273,6 +274,7 @@ def build(
     ffmpeg: Ffmpeg | None = None,
 ) -> BuildPlan:
     """Build every cast a recipe describes. Returns the plan it ran (or printed)."""
+    _unwritable.clear()  # the note on a read-only cache: once per build
     recipe, problems = read_recipe(recipe_path)
     if output is not None:  # -o: this one file instead of the recipe's outputs
         recipe = replace(recipe, outputs=(OutputSpec(Path(output)),))

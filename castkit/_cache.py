@@ -25,6 +25,7 @@ from typing import Iterable
 
 from ._join import manifest_path, read_manifest
 from ._outputs import CACHE_DIR_ENV, CACHE_FOLDER_NAME
+from ._progress import say
 from ._plan import FORMAT_VERSION
 from ._recipe import Recipe, TitleSegment, style_files
 from ._runner import PARTIAL_SUFFIX, stale_partials, write_atomically
@@ -197,7 +198,22 @@ def record_uses(work: Path, output: Path, files: Iterable[Path], pending: bool =
     if pending:
         uses |= set(_read_record(path)[1])
     data = {"output": str(output.resolve()), "uses": sorted(uses), "pending": pending}
-    write_atomically(path, lambda temp: temp.write_text(json.dumps(data), encoding="utf-8"))
+    write_record(path, json.dumps(data), "`castkit cache prune` may remove what this cast is made of")
+
+
+_unwritable: set[Path] = set()  # cache folders whose records could not be written (noted once)
+
+
+def write_record(path: Path, text: str, consequence: str) -> None:
+    """Write a record (a cast's manifest, its uses): best effort. A build whose segments are
+    all cached needs to write nothing else in the cache, so a read-only one (a shared cache, a
+    mounted backup) does not fail it: one note says what could not be written and what follows."""
+    try:
+        write_atomically(path, lambda temp: temp.write_text(text, encoding="utf-8"))
+    except WorkError as exc:
+        if path.parent not in _unwritable:
+            _unwritable.add(path.parent)
+            say("note", f"{exc}; the cache's records are not kept: {consequence}")
 
 
 def _read_record(path: Path, legacy: bool = False) -> tuple[str | None, list[str], bool]:

@@ -31,7 +31,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._runner import partial_path, stops_deferred, write_atomically, write_error
+from ._runner import partial_path, stops_deferred, write_error
 from .errors import Interrupted, WorkError
 
 _CHUNK = 64 * 1024 * 1024
@@ -132,7 +132,9 @@ class ByteJoinJob:
             "stat": [st.st_size, st.st_ino, st.st_mtime_ns],
             "parts": [[p.key, p.size] for p in self.parts],
         }
-        write_atomically(self.manifest, lambda temp: temp.write_text(json.dumps(data), encoding="utf-8"))
+        from ._cache import write_record  # the cache builds on this module
+
+        write_record(self.manifest, json.dumps(data), "the next build joins the cast afresh")
 
 
 class CastWriter:
@@ -234,13 +236,28 @@ def manifest_path(cache: Path, output: Path, kind: str = "cast") -> Path:
 
 
 def read_manifest(path: Path) -> dict | None:
+    """A cast's manifest, or None for one missing or unreadable in any way (mangled by hand, a
+    disk error, another version's): it is then as if there were none, and the cast is joined
+    afresh (before, a well-formed file with malformed parts failed every build after it)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("parts"), list):
+    if not isinstance(data, dict) or not isinstance(data.get("output"), str):
+        return None
+    parts, stat = data.get("parts"), data.get("stat")
+    if not isinstance(parts, list) or not all(
+        isinstance(part, list) and len(part) == 2 and isinstance(part[0], str) and _is_int(part[1])
+        for part in parts
+    ):
+        return None
+    if stat is not None and not (isinstance(stat, list) and len(stat) == 3 and all(map(_is_int, stat))):
         return None
     return data
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _untouched(output: Path, manifest: dict) -> bool:

@@ -708,3 +708,81 @@ def test_a_source_changed_while_it_is_encoded_is_not_cached(tmp_path, long_clip,
     frozen = sum(1 for a, b in zip(lumas[250:], lumas[251:]) if a == b)
     assert frozen <= 110, f"{frozen} frozen frames in the second half: the truncated encode was served"
     assert debris(tmp_path) == []
+
+
+# --- 11.10 an unreadable record is as if there were none ------------------------------------------
+
+
+MANGLED_PARTS = {"a part without its size": [[1]], "a number for a part": [5], "a list of names": ["ab"],
+                 "a size that is text": [["segment", "big"]], "an object": {"a": 1}, "true as a size": [["x", True]]}
+
+
+@pytest.mark.parametrize("parts", MANGLED_PARTS, ids=list(MANGLED_PARTS))
+def test_a_mangled_cast_manifest_is_treated_as_absent(tmp_path, wheel_ffmpeg, cli, parts):
+    """Seen failing before the fix: a cast manifest (``cast-*.json``) that still matched the
+    cast on disk but whose parts were malformed (``[[1]]``, ``[5]``) made every later
+    ``--force`` build fail with "internal error", until the cache was removed by hand."""
+    recipe = write_recipe(tmp_path, RECIPE_TEXT)
+    assert cli("build", recipe, "-q").code == 0
+    clean = (tmp_path / "cast.dv").read_bytes()
+    (manifest,) = (tmp_path / ".castkit-cache").glob("cast-*.json")
+    data = json.loads(manifest.read_text())
+    data["parts"] = MANGLED_PARTS[parts]
+    manifest.write_text(json.dumps(data))
+    for _ in range(2):
+        result = cli("build", recipe, "-q", "--force")
+        assert result.code == 0, result.err
+        no_traceback(result.err)
+        assert (tmp_path / "cast.dv").read_bytes() == clean
+    for record in ("[1]", '{"output": 5, "uses": 3, "pending": true}', '{"uses": [1, {"a": 2}]}', "\xff"):
+        for path in (tmp_path / ".castkit-cache").glob("*-*.json"):
+            path.write_text(record)
+        for command in (["build", recipe, "-q", "--force"], ["cache", "prune", recipe]):
+            result = cli(*command)
+            assert result.code == 0, (record, command, result.err)
+            no_traceback(result.err)
+    assert (tmp_path / "cast.dv").read_bytes() == clean
+
+
+# --- 11.12 a read-only cache: a fully cached build still builds ------------------------------------
+
+
+def test_a_read_only_cache_still_gives_a_fully_cached_cast(tmp_path, tiny_clip, wheel_ffmpeg, cli, monkeypatch):
+    """Seen failing before the fix: with every segment cached, a build into a read-only cache
+    failed (exit 1) on writing its records of use, although the cast needs nothing written
+    there. (Tests run as root, where chmod cannot make a folder read-only: the cache's
+    temporary files are refused as a read-only filesystem refuses them.)"""
+    import errno
+    import tempfile
+
+    shutil.copy(tiny_clip, tmp_path / "tiny.ogv")
+    recipe = write_recipe(tmp_path, DAMAGE_RECIPE.format(suffix="dv", second="Two"))
+    assert cli("build", recipe, "-q").code == 0
+    cast = tmp_path / "cast.dv"
+    clean = cast.read_bytes()
+    cache = tmp_path / ".castkit-cache"
+    before = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
+    real = tempfile.mkstemp
+
+    def read_only_cache(*args, **kwargs):
+        if Path(kwargs.get("dir", "")).resolve() == cache.resolve():
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only_cache)
+    for how in (["--force"], []):  # a cast up to date, then one joined afresh from the cache
+        if not how:
+            cast.unlink()
+        result = cli("build", recipe, "-q", *how)
+        assert result.code == 0, result.err
+        notes = result.err.strip().splitlines()
+        assert len(notes) == 1 and "note:" in notes[0] and "Read-only file system" in notes[0], result.err
+        assert cast.read_bytes() == clean
+    assert {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == before
+    # What does need the cache (a segment to encode) fails in one clear line naming it.
+    recipe.write_text(DAMAGE_RECIPE.format(suffix="dv", second="Three"))
+    result = cli("build", recipe, "-q", "--force")
+    assert result.code == 1, result.err
+    errors = [line for line in result.err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and ".castkit-cache" in errors[0] and "Read-only file system" in errors[0], result.err
+    assert cast.read_bytes() == clean
