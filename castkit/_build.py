@@ -19,7 +19,7 @@ from typing import Callable
 from ._cache import (
     CACHE_NAME, cache_dir, card_key, discard, file_identity, intact, key, mark_cache, record_uses,
 )
-from ._cache import _unwritable
+from ._cache import _unwritable, remove_dead_temps
 from ._check import Checked, check_recipe
 from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._join import manifest_path
@@ -301,6 +301,11 @@ def build(
                 # Only a folder that is castkit's alone: CASTKIT_CACHE_DIR may name one of the
                 # user's, and backup tools skip a tagged folder whole.
                 mark_cache(work)
+            if use_cache:
+                try:
+                    remove_dead_temps(work)
+                except WorkError:
+                    pass  # a cache that cannot be read or cleaned: what follows will say so
         planned = plan_build(checked, ffmpeg, work, use_cache=use_cache)
         if recording:
             # Until the build has succeeded, what it makes and what the casts were made of are

@@ -255,14 +255,20 @@ def prune_cache(folder: Path) -> tuple[int, int]:
     went. Temporary files go only when the run that made them is dead (killed): a running
     build's are left alone."""
     removed = _remove(_unused(folder))
+    gone = remove_dead_temps(folder)
+    return removed[0] + gone[0], removed[1] + gone[1]
+
+
+def remove_dead_temps(folder: Path) -> tuple[int, int]:
+    """Remove the temporary files in the cache ``folder`` whose writer is dead (a build killed
+    with ``kill -9`` while it encoded); a running build's are left alone. Every build does
+    this: a killed run's half-written segment may be one no later build writes again."""
     stale = set()
     for entry in _cached_files(folder, temps=True):
         match = _CACHED_TEMP.fullmatch(entry.name)
         if match:
             stale.update(stale_partials(folder / match[1], concat_list=False))
-    dead = [e for e in _cached_files(folder, temps=True) if Path(e.path) in stale]
-    gone = _remove(dead)
-    return removed[0] + gone[0], removed[1] + gone[1]
+    return _remove([e for e in _cached_files(folder, temps=True) if Path(e.path) in stale])
 
 
 def unused_cache_bytes(folder: Path) -> int:

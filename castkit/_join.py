@@ -31,7 +31,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._runner import partial_path, stops_deferred, write_error
+from ._runner import partial_path, remove_stale_partials, stops_deferred, write_error
 from .errors import Interrupted, WorkError
 
 _CHUNK = 64 * 1024 * 1024
@@ -60,6 +60,7 @@ class ByteJoinJob:
 
     def render(self) -> str:
         """Do the join; returns what was done: "joined", "patched N segments" or "up to date"."""
+        remove_stale_partials(self.output)  # what a killed run left beside the cast
         changed = self._changed()
         if changed is None:
             writer = CastWriter(self)

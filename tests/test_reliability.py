@@ -786,3 +786,60 @@ def test_a_read_only_cache_still_gives_a_fully_cached_cast(tmp_path, tiny_clip, 
     errors = [line for line in result.err.splitlines() if "error:" in line]
     assert len(errors) == 1 and ".castkit-cache" in errors[0] and "Read-only file system" in errors[0], result.err
     assert cast.read_bytes() == clean
+
+
+# --- 11. randomized faults: whatever stops a build, the user keeps a whole cast ---------------------
+
+
+FAULT_SEED = 11
+FAULT_ROUNDS = 12
+FAULT_TITLES = ["One", "Uno", "Eins"]
+
+
+def test_random_stops_never_leave_a_partial_cast_nor_a_process_nor_debris(tmp_path, tiny_clip, wheel_ffmpeg, cli):
+    """Builds and patch rebuilds (a title edited between rounds) of a small cast, run as
+    ``python -m castkit``, stopped at a random moment by ``kill -9``, SIGINT or SIGTERM. After
+    each round the cast is absent, the previous one or the new one, byte for byte; no castkit
+    or ffmpeg is left; after one more build nothing temporary is left, beside the cast or in
+    the cache, and the cast is that of a clean build. Seen failing before the fixes of this
+    issue: a stop during a patch left no cast; a killed run's temporary segment stayed in the
+    cache for good."""
+    import random
+
+    references = {}
+    for title in FAULT_TITLES:
+        folder = tmp_path / f"reference-{title}"
+        folder.mkdir()
+        shutil.copy(tiny_clip, folder / "tiny.ogv")
+        recipe = write_recipe(folder, DAMAGE_RECIPE.format(suffix="dv", second=title))
+        assert cli("build", recipe, "-q").code == 0
+        references[title] = (folder / "cast.dv").read_bytes()
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(tiny_clip, work / "tiny.ogv")
+    cast = work / "cast.dv"
+    rng = random.Random(FAULT_SEED)
+    signals = [signal.SIGKILL, signal.SIGINT, signal.SIGTERM]
+    title = FAULT_TITLES[0]
+    for round_ in range(FAULT_ROUNDS):
+        title = rng.choice(FAULT_TITLES)
+        signum = rng.choice(signals)
+        delay = rng.uniform(0.3, 1.2)  # python's start, probing, encoding, joining or patching
+        where = f"seed {FAULT_SEED}, round {round_}: {signum.name} after {delay:.2f} s, title {title}"
+        write_recipe(work, DAMAGE_RECIPE.format(suffix="dv", second=title))
+        previous = cast.read_bytes() if cast.exists() else None
+        proc = castkit_process("build", "cast.yaml", "-q", "--force", cwd=work,
+                               env={"CASTKIT_FFMPEG": WHEEL_FFMPEG})
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signum)
+        _, err = proc.communicate(timeout=30)
+        assert "Traceback" not in err.decode() and "internal error" not in err.decode(), (where, err)
+        now = cast.read_bytes() if cast.exists() else None
+        assert now is None or now in (previous, references[title]), f"{where}: a partial cast"
+        wait_for(lambda: not processes_mentioning(str(work)), 3,
+                 f"{where}: left running: {processes_mentioning(str(work))}")
+    result = cli("build", work / "cast.yaml", "-q", "--force")
+    assert result.code == 0, result.err
+    assert cast.read_bytes() == references[title], f"seed {FAULT_SEED}: not the clean build's cast"
+    assert debris(work) == [], f"seed {FAULT_SEED}"
