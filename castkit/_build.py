@@ -17,14 +17,16 @@ from pathlib import Path
 from typing import Callable
 
 from ._cache import (
-    CACHE_NAME, cache_dir, card_key, file_identity, key, mark_cache, record_uses,
+    CACHE_NAME, cache_dir, card_key, discard, file_identity, intact, key, mark_cache, record_uses,
 )
+from ._cache import _unwritable, remove_dead_temps
 from ._check import Checked, check_recipe
 from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._join import manifest_path
 from ._outputs import check_not_in_cache, check_output
 from ._plan import Effects, Job, Plan, Trim, clip_frames, clip_job, still_job
 from ._probe import MediaInfo
+from ._progress import say
 from ._profiles import OUTPUT_SUFFIXES, Profile, make_profile
 from ._raster import web_raster
 from ._recipe import ClipSegment, OutputSpec, TitleSegment, read_recipe
@@ -172,9 +174,22 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     recipe = checked.recipe
     encodes: list[tuple[float, Job]] = []
     planned: set[Path] = set()
+    checked_entries: dict[Path, bool] = {}  # cached segment -> its bytes match its seal
     casts, joins = [], []
+
+    def encode(part: Path, make, seg, index: int, frames: int, profile: Profile) -> None:
+        if part in planned:  # the same segment twice: encoded once
+            return
+        planned.add(part)
+        job = make(part)
+        card = _card_path(seg, profile, work) if isinstance(seg, TitleSegment) else None
+        if card is not None:
+            job = job.after(CardJob(f"card for segment {index}", seg, profile.raster.display_size,
+                                    recipe.folder, card))
+        encodes.append((_cost(seg, frames, checked.probes, profile), job))
+
     for spec, profile in profiles_for(checked):
-        listing = []
+        listing, makers = [], []
         uses = {manifest_path(work, spec.path), manifest_path(work, spec.path, "uses")}
         for index, seg in enumerate(recipe.segments, 1):
             label = f"segment {index}: {seg.label}"
@@ -184,23 +199,38 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             # The key holds what ffmpeg makes, not where it reads or writes.
             reference = make(Path("segment" + profile.segment_suffix), stand_ins=True)
             part = work / f"segment-{key('segment', reference.argv[1:], identity, ffmpeg.version)}{profile.segment_suffix}"
-            cached = use_cache and profile.segment_complete(part, frames)
+            # Cheap here (size and seal); the bytes are checked below, for what a join reads.
+            cached = use_cache and part not in planned and profile.segment_complete(part, frames)
             card = _card_path(seg, profile, work) if isinstance(seg, TitleSegment) else None
             uses.update(p for p in (part, card) if p is not None)
-            if not cached and part not in planned:  # the same segment twice: encoded once
-                planned.add(part)
-                job = make(part)
-                if card is not None:
-                    job = job.after(CardJob(f"card for segment {index}", seg, profile.raster.display_size,
-                                            recipe.folder, card))
-                encodes.append((_cost(seg, frames, checked.probes, profile), job))
+            if not cached:
+                encode(part, make, seg, index, frames, profile)
             listing.append((label, frames, part, cached))
+            makers.append((make, seg, index))
         total = sum(item[1] for item in listing)
         join_label = f"join {len(listing)} segments"
         if len(recipe.outputs) > 1:
             join_label += f" into {spec.path.name}"
-        joins.append(profile.join([(part, frames) for _, frames, part, _ in listing], spec.path, work,
-                                  ffmpeg, join_label))
+        join = profile.join([(part, frames) for _, frames, part, _ in listing], spec.path, work,
+                            ffmpeg, join_label)
+        # A damaged entry never goes into a cast: every cached segment the join will read (all
+        # of them, but for a raw DV cast patched only the changed ones, and none for one up to
+        # date) is hashed against its seal first; a damaged one is encoded again.
+        reads = set(join.reads()) if hasattr(join, "reads") else set(join.inputs)
+        for i, (label, frames, part, cached) in enumerate(listing):
+            if not cached or part not in reads:
+                continue
+            if part not in checked_entries:
+                checked_entries[part] = intact(part)
+                if not checked_entries[part]:
+                    say("warning", f"{part}: this cached segment is damaged (its bytes differ from "
+                                   f"its record); {label} is encoded again")
+                    discard(part)
+            if not checked_entries[part]:
+                make, seg, index = makers[i]
+                encode(part, make, seg, index, frames, profile)
+                listing[i] = (label, frames, part, False)
+        joins.append(join)
         casts.append(CastPlan(spec.path, profile, total, tuple(listing), frozenset(uses)))
     # Longest first: with N workers the build ends soonest when big jobs do not start last.
     encodes.sort(key=lambda item: -item[0])
@@ -245,6 +275,7 @@ def build(
     ffmpeg: Ffmpeg | None = None,
 ) -> BuildPlan:
     """Build every cast a recipe describes. Returns the plan it ran (or printed)."""
+    _unwritable.clear()  # the note on a read-only cache: once per build
     recipe, problems = read_recipe(recipe_path)
     if output is not None:  # -o: this one file instead of the recipe's outputs
         recipe = replace(recipe, outputs=(OutputSpec(Path(output)),))
@@ -271,6 +302,11 @@ def build(
                 # Only a folder that is castkit's alone: CASTKIT_CACHE_DIR may name one of the
                 # user's, and backup tools skip a tagged folder whole.
                 mark_cache(work)
+            if use_cache:
+                try:
+                    remove_dead_temps(work)
+                except WorkError:
+                    pass  # a cache that cannot be read or cleaned: what follows will say so
         planned = plan_build(checked, ffmpeg, work, use_cache=use_cache)
         if recording:
             # Until the build has succeeded, what it makes and what the casts were made of are

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._dvtc import retime
-from ._runner import partial_path, write_atomically, write_error
-from .errors import WorkError
+from ._runner import partial_path, remove_stale_partials, stops_deferred, write_error
+from .errors import Interrupted, WorkError
 
 _CHUNK = 64 * 1024 * 1024
 
@@ -62,15 +62,29 @@ class ByteJoinJob:
 
     def render(self) -> str:
         """Do the join; returns what was done: "joined", "patched N segments" or "up to date"."""
+        remove_stale_partials(self.output)  # what a killed run left beside the cast
         changed = self._changed()
         if changed is None:
             writer = CastWriter(self)
             return writer.finish()
         if not changed:
             return "up to date"
-        self._patch(changed)
-        self._record()
+        # A stop (Ctrl-C, SIGTERM) waits for the patch: cut in half, it would leave the
+        # previous cast half-patched under a hidden name, or no cast at all. A patch writes only
+        # the changed segments (a few megabytes), so the stop comes soon, with a whole cast.
+        with stops_deferred() as stopped:
+            self._patch(changed)
+            self._record()
+        if stopped:
+            raise Interrupted(f"stopped; {self.output} was patched first and is complete")
         return f"patched {len(changed)} segment{'s' if len(changed) != 1 else ''}"
+
+    def reads(self) -> list[Path]:
+        """The segments this join will copy: all for a full join, the changed ones for a
+        patch, none for a cast that is up to date."""
+        changed = self._changed()
+        indices = range(len(self.parts)) if changed is None else changed
+        return [self.parts[i].path for i in indices]
 
     def open_sink(self) -> CastWriter | None:
         """For a full join, the cast's temporary file, ready to take segments while they are
@@ -122,7 +136,9 @@ class ByteJoinJob:
             "stat": [st.st_size, st.st_ino, st.st_mtime_ns],
             "parts": [[p.key, p.size] for p in self.parts],
         }
-        write_atomically(self.manifest, lambda temp: temp.write_text(json.dumps(data), encoding="utf-8"))
+        from ._cache import write_record  # the cache builds on this module
+
+        write_record(self.manifest, json.dumps(data), "the next build joins the cast afresh")
 
 
 class CastWriter:
@@ -234,13 +250,28 @@ def manifest_path(cache: Path, output: Path, kind: str = "cast") -> Path:
 
 
 def read_manifest(path: Path) -> dict | None:
+    """A cast's manifest, or None for one missing or unreadable in any way (mangled by hand, a
+    disk error, another version's): it is then as if there were none, and the cast is joined
+    afresh (before, a well-formed file with malformed parts failed every build after it)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("parts"), list):
+    if not isinstance(data, dict) or not isinstance(data.get("output"), str):
+        return None
+    parts, stat = data.get("parts"), data.get("stat")
+    if not isinstance(parts, list) or not all(
+        isinstance(part, list) and len(part) == 2 and isinstance(part[0], str) and _is_int(part[1])
+        for part in parts
+    ):
+        return None
+    if stat is not None and not (isinstance(stat, list) and len(stat) == 3 and all(map(_is_int, stat))):
         return None
     return data
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _untouched(output: Path, manifest: dict) -> bool:

@@ -127,8 +127,17 @@ def partial_path(output: Path) -> Path:
 
 # The temporary names partial_path gives (mkstemp's 8 random characters are [a-z0-9_]), and the
 # join list of a cast. Nothing else beside an output is ever treated as castkit's debris.
-_TEMP_TAIL = re.compile(r"\.(?P<pid>[0-9]{1,10})-[a-z0-9_]{8}" + re.escape(PARTIAL_SUFFIX))
 CONCAT_SUFFIX = ".concat.txt"
+_TEMP_TAIL = re.compile(r"\.(?P<pid>[0-9]{1,10})(?:-[a-z0-9_]{8}" + re.escape(PARTIAL_SUFFIX)
+                        + "|" + re.escape(CONCAT_SUFFIX) + ")")
+
+
+def concat_list_path(output: Path) -> Path:
+    """The join list of ``output`` for this run: ``.NAME.<pid>.concat.txt``. Two builds of one
+    output at once each have their own (with one fixed name, one removed or rewrote the list
+    the other's ffmpeg was reading); a killed run's is stale once its pid is gone. A plan names
+    it, so what ``--dry-run`` prints is the same list under the same name."""
+    return output.parent / f".{output.name}.{os.getpid()}{CONCAT_SUFFIX}"
 
 
 def _alive(pid: int) -> bool:
@@ -223,6 +232,35 @@ def _check_complete(job: Job, written: Path) -> None:
             f"{job.label}: ffmpeg wrote {size // frame} of {job.frames} frames "
             f"({size} bytes, not {job.size}); nothing was kept"
         )
+
+
+def _identity(path: Path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+
+
+def _identities(paths: Sequence[Path]) -> list[tuple | None]:
+    return [_identity(path) for path in paths]
+
+
+def _check_unchanged(paths: Sequence[Path], before: list[tuple | None]) -> None:
+    """A source written to while ffmpeg read it (a capture still being recorded, truncated,
+    copied over) gives an output of neither version, which the cache would keep under the
+    identity the file had before: refuse it. ctime and inode catch a change that restores
+    the size and modification time."""
+    for path, then in zip(paths, before):
+        if _identity(path) != then:
+            raise WorkError(f"{path}: changed while it was being read; build again")
+
+
+def _cache_entry(output: Path):
+    """The cache module if ``output`` is a segment of the cache (to be sealed), else None."""
+    from . import _cache  # _cache builds on this module
+
+    return _cache if _cache.SEGMENT.fullmatch(output.name) else None
 
 
 def _warn_stderr(message: str) -> None:
@@ -348,10 +386,17 @@ class FfmpegRunner:
             for step in job.prepare:  # a title's card, drawn just before its encode
                 step.render()
             temp = partial_path(job.output)
+            before = _identities(job.inputs)
             self._ffmpeg(job.with_output(temp), job, sink)
+            _check_unchanged(job.inputs, before)
             _check_complete(job, temp)
+            sealing = _cache_entry(job.output)
+            # Hashed now, while the file is still in the page cache; sealed once it has its name.
+            content = sealing.digest(temp) if sealing else None
             os.replace(temp, job.output)
             temp = None
+            if sealing:
+                sealing.seal(job.output, content, job.output.stat().st_size)
             if sink is not None:
                 sink.feed(job.output, job.output, job.output.stat().st_size)
         except OSError as exc:
@@ -476,6 +521,26 @@ def _signals_held():
         if not _holding and _held:
             _held.clear()
             raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def stops_deferred():
+    """Hold back Ctrl-C and SIGTERM for a short step that must not be cut in half (patching
+    the previous cast in place of itself); yields a list that, on the way out, says whether a
+    stop came meanwhile: the caller then stops, saying what it completed."""
+    global _holding
+    came: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield came  # signals interrupt the main thread only
+        return
+    _holding += 1
+    try:
+        yield came
+    finally:
+        _holding -= 1
+        if not _holding and _held:
+            came.extend(_held)
+            _held.clear()
 
 
 def install_sigterm_handler() -> None:

@@ -436,7 +436,8 @@ def cached_names(folder: Path) -> set[str]:
 
 
 def kinds(names: set[str]) -> list[str]:
-    return sorted(n.split("-")[0] for n in names)
+    """A segment's seal (``segment-KEY.dv.sum``, its size and hash) counts as ``seal``."""
+    return sorted("seal" if n.endswith(".sum") else n.split("-")[0] for n in names)
 
 
 def test_cache_prune_drops_what_no_cast_is_made_of(tmp_path, wheel_ffmpeg, cli, monkeypatch):
@@ -447,8 +448,9 @@ def test_cache_prune_drops_what_no_cast_is_made_of(tmp_path, wheel_ffmpeg, cli, 
     assert cached_names(tmp_path) == set(), "neither a dry run nor --no-cache writes a cache"
     assert cli("build", recipe.name, "--force").code == 0
     first = cached_names(tmp_path)
-    # Two segments, their two cards, the cast's manifest and record of use, the backup tag.
-    assert kinds(first) == ["CACHEDIR.TAG", "card", "card", "cast", "segment", "segment", "uses"]
+    # Two segments and their seals, their two cards, the cast's manifest and record of use, the
+    # backup tag.
+    assert kinds(first) == ["CACHEDIR.TAG", "card", "card", "cast", "seal", "seal", "segment", "segment", "uses"]
     recipe.write_text(recipe.read_text().replace("Second take", "Third take"))
     assert cli("build", recipe.name, "--force").code == 0
     after = cached_names(tmp_path)
@@ -457,10 +459,10 @@ def test_cache_prune_drops_what_no_cast_is_made_of(tmp_path, wheel_ffmpeg, cli, 
 
     result = cli("cache", "prune", recipe.name)
     assert result.code == 0, result.err
-    assert result.out.startswith("removed 2 cached files (") and ".castkit-cache" in result.out
+    assert result.out.startswith("removed 3 cached files (") and ".castkit-cache" in result.out
     removed = after - cached_names(tmp_path)
-    assert kinds(removed) == ["card", "segment"] and removed <= first, "the old title's"
-    assert kinds(new) == ["card", "segment"] and new <= cached_names(tmp_path)
+    assert kinds(removed) == ["card", "seal", "segment"] and removed <= first, "the old title's"
+    assert kinds(new) == ["card", "seal", "segment"] and new <= cached_names(tmp_path)
     # What was kept is what the build needs: nothing is encoded again, the cast is up to date.
     again = CountingRunner()
     build(recipe, runner=again, force=True)
@@ -480,15 +482,15 @@ def test_cache_prune_in_a_shared_cache_keeps_every_cast(tmp_path, wheel_ffmpeg, 
     one.write_text(one.read_text().replace("Second take", "Edited"))
     assert cli("build", one.name, "--force").code == 0
     result = cli("cache", "prune")
-    assert result.code == 0 and result.out.startswith("removed 2 cached files ("), result.out
+    assert result.code == 0 and result.out.startswith("removed 3 cached files ("), result.out
     for recipe in (one, two):
         again = CountingRunner()
         build(recipe, runner=again, force=True)
         assert again.ran == ["join 2 segments"], recipe.name
     (tmp_path / "build" / "other.avi").unlink()
     result = cli("cache", "prune")
-    # Its two segments and their cards, and its record of use.
-    assert result.out.startswith("removed 5 cached files ("), result.out
+    # Its two segments, their seals and their cards, and its record of use.
+    assert result.out.startswith("removed 7 cached files ("), result.out
     again = CountingRunner()
     build(one, runner=again, force=True)
     assert again.ran == ["join 2 segments"], "the cast still there keeps all it is made of"
@@ -519,7 +521,7 @@ def test_cache_clean_empties_the_cache(tmp_path, wheel_ffmpeg, cli, monkeypatch)
     recipe = write_recipe(tmp_path, TWO_TITLES)
     assert cli("build", recipe.name).code == 0
     result = cli("cache", "clean", recipe.name)
-    assert result.code == 0 and result.out.startswith("removed 6 cached files ("), result.out
+    assert result.code == 0 and result.out.startswith("removed 8 cached files ("), result.out
     assert not (tmp_path / ".castkit-cache").exists()
     again = CountingRunner()
     build(recipe, runner=again, force=True)
@@ -569,7 +571,7 @@ def test_cache_prune_keeps_the_segments_of_an_unfinished_build(tmp_path, media_f
         'exec "$REAL_FFMPEG" "$@"\n'
     ))
     assert cli("build", recipe.name, "-j", "3").code == 1
-    finished = {n for n in cached_names(tmp_path) if n.startswith("segment-")}
+    finished = {n for n in cached_names(tmp_path) if n.startswith("segment-") and not n.endswith(".sum")}
     assert len(finished) == 2
     assert cli("cache", "prune").out.startswith("removed 0 cached files")
     monkeypatch.setenv("CASTKIT_FFMPEG", os.environ["REAL_FFMPEG"])
@@ -589,7 +591,7 @@ def test_cache_prune_reads_casts_built_before_records_of_use(tmp_path, wheel_ffm
     record.unlink()
     result = cli("cache", "prune")
     assert result.code == 0 and result.out.startswith("removed 2 cached files ("), result.out
-    assert kinds(cached_names(tmp_path)) == ["CACHEDIR.TAG", "cast", "segment", "segment"]
+    assert kinds(cached_names(tmp_path)) == ["CACHEDIR.TAG", "cast", "seal", "seal", "segment", "segment"]
     again = CountingRunner()
     build(recipe, runner=again, force=True)
     assert again.ran == ["join 2 segments"]
@@ -598,4 +600,4 @@ def test_cache_prune_reads_casts_built_before_records_of_use(tmp_path, wheel_ffm
     result = cli("cache", "prune")
     assert result.code == 0 and result.err == "", result.err
     assert result.out.startswith("removed 1 cached file ("), "the mangled record"
-    assert kinds(cached_names(tmp_path)) == ["CACHEDIR.TAG", "cast", "segment", "segment"]
+    assert kinds(cached_names(tmp_path)) == ["CACHEDIR.TAG", "cast", "seal", "seal", "segment", "segment"]

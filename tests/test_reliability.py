@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import signal
 import struct
@@ -493,3 +494,352 @@ def test_title_may_still_write_a_card_into_the_cache(tmp_path, wheel_ffmpeg, cli
     out = tmp_path / ".castkit-cache" / ("card-" + "0" * 24 + ".png")
     result = cli("title", "Hi", "-o", out, "-q")
     assert result.code == 0 and out.exists(), result.err
+
+
+# --- 11.1 a damaged cache entry is never served ---------------------------------------------------
+
+
+DAMAGE_RECIPE = """\
+output: cast.{suffix}
+segments:
+  - title: One
+    duration: 0.4
+  - clip: tiny.ogv
+  - title: {second}
+    duration: 0.4
+"""
+
+
+def _segments(folder: Path) -> list[Path]:
+    return sorted(p for p in (folder / ".castkit-cache").glob("segment-*") if not p.name.endswith(".sum"))
+
+
+def _flip_a_bit(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("suffix", ["dv", "avi", "mp4"])
+@pytest.mark.parametrize("damage", ["one bit flipped", "replaced by another segment of its size"])
+def test_a_damaged_cache_entry_is_encoded_again_not_served(tmp_path, tiny_clip, wheel_ffmpeg, cli, suffix, damage):
+    """Seen failing before the fix: with one bit flipped in a cached segment (same size), or a
+    segment copied over another of the same size, the next build used it: exit 0 and a cast
+    that differs from a clean build (only the size, or the MP4 box structure, was checked)."""
+    shutil.copy(tiny_clip, tmp_path / "tiny.ogv")
+    recipe = write_recipe(tmp_path, DAMAGE_RECIPE.format(suffix=suffix, second="Two"))
+    cast = tmp_path / f"cast.{suffix}"
+    assert cli("build", recipe, "-q").code == 0
+    clean = cast.read_bytes()
+    segments = _segments(tmp_path)
+    if suffix == "mp4":
+        victim, other = segments[:2]  # a whole MP4 in place of another: its boxes add up
+    else:  # the two titles: the same length, so the same size
+        victim, other = [p for p in segments if p.stat().st_size == 10 * 144000]
+    size = victim.stat().st_size
+    if damage == "one bit flipped":
+        _flip_a_bit(victim)
+    else:
+        shutil.copy(other, victim)
+    same_size = victim.stat().st_size == size
+    cast.unlink()
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    if same_size:  # another size is simply not the cached segment (encoded again, no word)
+        assert victim.name in result.err and "damaged" in result.err, result.err
+    assert cast.read_bytes() == clean, "a damaged segment went into the cast"
+    # ... and it was encoded again: the next build serves it without a word.
+    cast.unlink()
+    result = cli("build", recipe, "-q")
+    assert result.code == 0 and "damaged" not in result.err, result.err
+    assert cast.read_bytes() == clean
+
+
+def test_a_damaged_entry_is_never_patched_into_a_cast(tmp_path, tiny_clip, wheel_ffmpeg, cli):
+    """A raw DV rebuild patches the changed segments into the previous cast: they are checked
+    too. Seen failing before the fix: going back to an earlier title whose cached segment had a
+    bit flipped patched the damaged bytes in (exit 0, 'patched 1 segment')."""
+    shutil.copy(tiny_clip, tmp_path / "tiny.ogv")
+    recipe = write_recipe(tmp_path, DAMAGE_RECIPE.format(suffix="dv", second="Two"))
+    cast = tmp_path / "cast.dv"
+    assert cli("build", recipe, "-q").code == 0
+    clean, first = cast.read_bytes(), set(_segments(tmp_path))
+    recipe.write_text(DAMAGE_RECIPE.format(suffix="dv", second="Three"))
+    assert cli("build", recipe, "-q", "--force").code == 0
+    assert cast.read_bytes() != clean
+    record = next((tmp_path / ".castkit-cache").glob("uses-*.json"))
+    (old_title,) = [p for p in first if p.name not in json.loads(record.read_text())["uses"]]
+    _flip_a_bit(old_title)
+    recipe.write_text(DAMAGE_RECIPE.format(suffix="dv", second="Two"))
+    result = cli("build", recipe, "-q", "--force")
+    assert result.code == 0, result.err
+    assert old_title.name in result.err and "damaged" in result.err, result.err
+    assert cast.read_bytes() == clean
+
+
+def test_a_segment_without_its_seal_is_not_used(tmp_path, tiny_clip, wheel_ffmpeg, cli):
+    """A segment whose seal is missing (a run killed between the two renames, a cache from
+    before seals) is encoded again; the seal is what makes an entry part of the cache."""
+    shutil.copy(tiny_clip, tmp_path / "tiny.ogv")
+    recipe = write_recipe(tmp_path, DAMAGE_RECIPE.format(suffix="dv", second="Two"))
+    assert cli("build", recipe, "-q").code == 0
+    clean = (tmp_path / "cast.dv").read_bytes()
+    seals = sorted((tmp_path / ".castkit-cache").glob("segment-*.dv.sum"))
+    assert len(seals) == 3
+    seals[0].unlink()
+    (tmp_path / "cast.dv").unlink()
+    from castkit._build import build
+
+    planned = build(recipe, runner=_runner.DryRunRunner(open(os.devnull, "w")))
+    assert [cached for *_, cached in planned.segments].count(False) == 1
+    assert cli("build", recipe, "-q").code == 0
+    assert (tmp_path / "cast.dv").read_bytes() == clean and seals[0].exists()
+
+
+# --- 11.3 a stop during a patch rebuild keeps a whole cast -----------------------------------------
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_stop_during_a_patch_keeps_a_whole_cast(tmp_path, tiny_clip, wheel_ffmpeg, cli, monkeypatch, signum):
+    """Seen failing before the fix: a Ctrl-C or SIGTERM while the changed segment was copied
+    into the previous cast (moved to a hidden name for the patch) removed that file: no cast
+    at all, and the message said "no output was written"."""
+    from castkit import _join
+
+    for folder in ("clean", "patched"):
+        write_recipe(tmp_path / folder, DAMAGE_RECIPE.format(suffix="dv", second="Two"))
+        shutil.copy(tiny_clip, tmp_path / folder / "tiny.ogv")
+    clean, patched = tmp_path / "clean" / "cast.yaml", tmp_path / "patched" / "cast.yaml"
+    clean.write_text(DAMAGE_RECIPE.format(suffix="dv", second="Three"))
+    assert cli("build", clean, "-q").code == 0
+    wanted = (tmp_path / "clean" / "cast.dv").read_bytes()
+    assert cli("build", patched, "-q").code == 0
+    previous = (tmp_path / "patched" / "cast.dv").read_bytes()
+    patched.write_text(DAMAGE_RECIPE.format(suffix="dv", second="Three"))
+    real_copy, stops = _join._copy, []
+
+    def copy_and_stop(*args, **kwargs):
+        if not stops:
+            stops.append(signum)
+            os.kill(os.getpid(), signum)  # the stop arrives while the patch is copying
+        return real_copy(*args, **kwargs)
+
+    monkeypatch.setattr(_join, "_copy", copy_and_stop)
+    result = cli("build", patched, "-q", "--force")
+    assert stops, "the patch never ran"
+    assert result.code == 130, result.err
+    no_traceback(result.err)
+    cast = tmp_path / "patched" / "cast.dv"
+    assert cast.exists(), "the stop lost the previous cast"
+    assert cast.read_bytes() in (previous, wanted)
+    assert "no output was written" not in result.err or cast.read_bytes() == previous, result.err
+    assert debris(tmp_path) == []
+    monkeypatch.setattr(_join, "_copy", real_copy)
+    assert cli("build", patched, "-q", "--force").code == 0
+    assert cast.read_bytes() == wanted
+
+
+# --- 11.5 concurrent builds of one output each have their own join list --------------------------
+
+
+@pytest.mark.parametrize("suffix", ["avi", "mp4"])
+def test_concurrent_builds_of_one_output_do_not_share_a_join_list(tmp_path, wheel_ffmpeg, suffix):
+    """Seen failing before the fix: four ``--force`` builds of one ``.avi`` at once all wrote,
+    read and removed ``.cast.avi.concat.txt``: in 7 of 10 rounds one failed (its list removed
+    under its ffmpeg, or read half-written). The same held for ``.mp4``/``.webm`` joins."""
+    recipe = write_recipe(tmp_path, f"output: cast.{suffix}\nsegments:\n  - title: One\n    duration: 0.2\n"
+                                    "  - title: Two\n    duration: 0.2\n")
+    env = {"CASTKIT_FFMPEG": WHEEL_FFMPEG}
+    first = castkit_process("build", recipe.name, "-q", cwd=tmp_path, env=env)
+    assert first.wait(timeout=60) == 0, first.communicate()[1]  # the segments, cached once
+    with av.open(str(tmp_path / f"cast.{suffix}")) as c:
+        frames = sum(1 for _ in c.decode(video=0))
+    for _ in range(3):
+        procs = [castkit_process("build", recipe.name, "-q", "--force", cwd=tmp_path, env=env) for _ in range(4)]
+        results = [(p.wait(timeout=60), p.communicate()[1].decode()) for p in procs]
+        assert all(code == 0 for code, _ in results), results
+    assert debris(tmp_path) == []
+    with av.open(str(tmp_path / f"cast.{suffix}")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == frames
+
+
+def test_a_join_list_carries_its_runs_pid_and_a_dead_runs_list_is_stale(tmp_path):
+    dead = dead_pid()
+    out = tmp_path / "cast.avi"
+    assert _runner.concat_list_path(out).name == f".cast.avi.{os.getpid()}.concat.txt"
+    (tmp_path / f".cast.avi.{dead}.concat.txt").write_text("x")
+    _runner.concat_list_path(out).write_text("x")
+    assert [p.name for p in _runner.stale_partials(out)] == [f".cast.avi.{dead}.concat.txt"]
+
+
+# --- 11.2 a source that changes during its encode never poisons the cache ------------------------
+
+
+def test_a_source_changed_while_it_is_encoded_is_not_cached(tmp_path, long_clip, wheel_ffmpeg, cli, monkeypatch):
+    """Seen failing before the fix: a capture truncated while ffmpeg read it gave exit 0 and a
+    segment of frozen frames (333 here), cached under the identity the file had *before* the
+    encode; with the original restored (same size and mtime) the next build served the bad
+    segment. The identity is now taken again after the encode."""
+    source = tmp_path / "long.ogv"
+    shutil.copy(long_clip, source)
+    original, stat_ = source.read_bytes(), source.stat()
+    recipe = write_recipe(tmp_path, "output: cast.dv\nsegments:\n  - clip: long.ogv\n")
+    # ffmpeg's encode of the capture starts after the capture has lost its second half.
+    ffmpeg_script(tmp_path, monkeypatch, (
+        'case " $* " in *" -version "*|*" -v trace "*) exec "$REAL_FFMPEG" "$@";; esac\n'
+        f'case " $* " in *segment-*) truncate -s {len(original) // 2} {shlex.quote(str(source))};; esac\n'
+        'exec "$REAL_FFMPEG" "$@"\n'
+    ))
+    result = cli("build", recipe, "-q")
+    assert result.code == 1, result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "long.ogv: changed while it was being read; build again" in lines[0], result.err
+    assert not (tmp_path / "cast.dv").exists()
+    # The capture as it was, to the nanosecond: the next build encodes it whole.
+    source.write_bytes(original)
+    os.utime(source, ns=(stat_.st_atime_ns, stat_.st_mtime_ns))
+    monkeypatch.setenv("CASTKIT_FFMPEG", WHEEL_FFMPEG)
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    with av.open(str(tmp_path / "cast.dv")) as c:
+        lumas = [f.to_ndarray()[0].mean() for f in c.decode(video=0)]
+    assert len(lumas) == 500
+    # 15 fps in 25: 2 of every 5 frames repeat the one before; a held last frame repeats all.
+    frozen = sum(1 for a, b in zip(lumas[250:], lumas[251:]) if a == b)
+    assert frozen <= 110, f"{frozen} frozen frames in the second half: the truncated encode was served"
+    assert debris(tmp_path) == []
+
+
+# --- 11.10 an unreadable record is as if there were none ------------------------------------------
+
+
+MANGLED_PARTS = {"a part without its size": [[1]], "a number for a part": [5], "a list of names": ["ab"],
+                 "a size that is text": [["segment", "big"]], "an object": {"a": 1}, "true as a size": [["x", True]]}
+
+
+@pytest.mark.parametrize("parts", MANGLED_PARTS, ids=list(MANGLED_PARTS))
+def test_a_mangled_cast_manifest_is_treated_as_absent(tmp_path, wheel_ffmpeg, cli, parts):
+    """Seen failing before the fix: a cast manifest (``cast-*.json``) that still matched the
+    cast on disk but whose parts were malformed (``[[1]]``, ``[5]``) made every later
+    ``--force`` build fail with "internal error", until the cache was removed by hand."""
+    recipe = write_recipe(tmp_path, RECIPE_TEXT)
+    assert cli("build", recipe, "-q").code == 0
+    clean = (tmp_path / "cast.dv").read_bytes()
+    (manifest,) = (tmp_path / ".castkit-cache").glob("cast-*.json")
+    data = json.loads(manifest.read_text())
+    data["parts"] = MANGLED_PARTS[parts]
+    manifest.write_text(json.dumps(data))
+    for _ in range(2):
+        result = cli("build", recipe, "-q", "--force")
+        assert result.code == 0, result.err
+        no_traceback(result.err)
+        assert (tmp_path / "cast.dv").read_bytes() == clean
+    for record in ("[1]", '{"output": 5, "uses": 3, "pending": true}', '{"uses": [1, {"a": 2}]}', "\xff"):
+        for path in (tmp_path / ".castkit-cache").glob("*-*.json"):
+            path.write_text(record)
+        for command in (["build", recipe, "-q", "--force"], ["cache", "prune", recipe]):
+            result = cli(*command)
+            assert result.code == 0, (record, command, result.err)
+            no_traceback(result.err)
+    assert (tmp_path / "cast.dv").read_bytes() == clean
+
+
+# --- 11.12 a read-only cache: a fully cached build still builds ------------------------------------
+
+
+def test_a_read_only_cache_still_gives_a_fully_cached_cast(tmp_path, tiny_clip, wheel_ffmpeg, cli, monkeypatch):
+    """Seen failing before the fix: with every segment cached, a build into a read-only cache
+    failed (exit 1) on writing its records of use, although the cast needs nothing written
+    there. (Tests run as root, where chmod cannot make a folder read-only: the cache's
+    temporary files are refused as a read-only filesystem refuses them.)"""
+    import errno
+    import tempfile
+
+    shutil.copy(tiny_clip, tmp_path / "tiny.ogv")
+    recipe = write_recipe(tmp_path, DAMAGE_RECIPE.format(suffix="dv", second="Two"))
+    assert cli("build", recipe, "-q").code == 0
+    cast = tmp_path / "cast.dv"
+    clean = cast.read_bytes()
+    cache = tmp_path / ".castkit-cache"
+    before = {p.name: p.stat().st_mtime_ns for p in cache.iterdir()}
+    real = tempfile.mkstemp
+
+    def read_only_cache(*args, **kwargs):
+        if Path(kwargs.get("dir", "")).resolve() == cache.resolve():
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only_cache)
+    for how in (["--force"], []):  # a cast up to date, then one joined afresh from the cache
+        if not how:
+            cast.unlink()
+        result = cli("build", recipe, "-q", *how)
+        assert result.code == 0, result.err
+        notes = result.err.strip().splitlines()
+        assert len(notes) == 1 and "note:" in notes[0] and "Read-only file system" in notes[0], result.err
+        assert cast.read_bytes() == clean
+    assert {p.name: p.stat().st_mtime_ns for p in cache.iterdir()} == before
+    # What does need the cache (a segment to encode) fails in one clear line naming it.
+    recipe.write_text(DAMAGE_RECIPE.format(suffix="dv", second="Three"))
+    result = cli("build", recipe, "-q", "--force")
+    assert result.code == 1, result.err
+    errors = [line for line in result.err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and ".castkit-cache" in errors[0] and "Read-only file system" in errors[0], result.err
+    assert cast.read_bytes() == clean
+
+
+# --- 11. randomized faults: whatever stops a build, the user keeps a whole cast ---------------------
+
+
+FAULT_SEED = 11
+FAULT_ROUNDS = 12
+FAULT_TITLES = ["One", "Uno", "Eins"]
+
+
+def test_random_stops_never_leave_a_partial_cast_nor_a_process_nor_debris(tmp_path, tiny_clip, wheel_ffmpeg, cli):
+    """Builds and patch rebuilds (a title edited between rounds) of a small cast, run as
+    ``python -m castkit``, stopped at a random moment by ``kill -9``, SIGINT or SIGTERM. After
+    each round the cast is absent, the previous one or the new one, byte for byte; no castkit
+    or ffmpeg is left; after one more build nothing temporary is left, beside the cast or in
+    the cache, and the cast is that of a clean build. Seen failing before the fixes of this
+    issue: a stop during a patch left no cast; a killed run's temporary segment stayed in the
+    cache for good."""
+    import random
+
+    references = {}
+    for title in FAULT_TITLES:
+        folder = tmp_path / f"reference-{title}"
+        folder.mkdir()
+        shutil.copy(tiny_clip, folder / "tiny.ogv")
+        recipe = write_recipe(folder, DAMAGE_RECIPE.format(suffix="dv", second=title))
+        assert cli("build", recipe, "-q").code == 0
+        references[title] = (folder / "cast.dv").read_bytes()
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copy(tiny_clip, work / "tiny.ogv")
+    cast = work / "cast.dv"
+    rng = random.Random(FAULT_SEED)
+    signals = [signal.SIGKILL, signal.SIGINT, signal.SIGTERM]
+    title = FAULT_TITLES[0]
+    for round_ in range(FAULT_ROUNDS):
+        title = rng.choice(FAULT_TITLES)
+        signum = rng.choice(signals)
+        delay = rng.uniform(0.3, 1.2)  # python's start, probing, encoding, joining or patching
+        where = f"seed {FAULT_SEED}, round {round_}: {signum.name} after {delay:.2f} s, title {title}"
+        write_recipe(work, DAMAGE_RECIPE.format(suffix="dv", second=title))
+        previous = cast.read_bytes() if cast.exists() else None
+        proc = castkit_process("build", "cast.yaml", "-q", "--force", cwd=work,
+                               env={"CASTKIT_FFMPEG": WHEEL_FFMPEG})
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signum)
+        _, err = proc.communicate(timeout=30)
+        assert "Traceback" not in err.decode() and "internal error" not in err.decode(), (where, err)
+        now = cast.read_bytes() if cast.exists() else None
+        assert now is None or now in (previous, references[title]), f"{where}: a partial cast"
+        wait_for(lambda: not processes_mentioning(str(work)), 3,
+                 f"{where}: left running: {processes_mentioning(str(work))}")
+    result = cli("build", work / "cast.yaml", "-q", "--force")
+    assert result.code == 0, result.err
+    assert cast.read_bytes() == references[title], f"seed {FAULT_SEED}: not the clean build's cast"
+    assert debris(work) == [], f"seed {FAULT_SEED}"

@@ -35,11 +35,11 @@ class DvProfile:
         return frames * self.raster.frame_bytes
 
     def segment_complete(self, path: Path, frames: int) -> bool:
-        """A cached segment is used only if it has exactly the bytes its frames take."""
-        try:
-            return path.stat().st_size == frames * self.raster.frame_bytes
-        except OSError:
-            return False
+        """A cached segment is used only if it has exactly the bytes its frames take and its
+        seal records that size (its content is checked before a cast is made from it)."""
+        from .._cache import sealed
+
+        return sealed(path, frames * self.raster.frame_bytes)
 
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
              label: str) -> Any:
@@ -53,8 +53,9 @@ class DvProfile:
                 output, manifest_path(work, output), total,
             )
         from .._plan import join_job
+        from .._runner import concat_list_path
 
-        return join_job([path for path, _ in parts], output.parent / f".{output.name}.concat.txt",
+        return join_job([path for path, _ in parts], concat_list_path(output),
                         total, output, ffmpeg, self.raster, label=label, container=self.container)
 
 

@@ -64,14 +64,19 @@ class WebProfile:
         return None
 
     def segment_complete(self, path: Path, frames: int) -> bool:
-        return mp4_complete(path)
+        """A whole MP4 whose seal records its size (its content is checked before a cast is
+        made from it)."""
+        from .._cache import sealed
+
+        return sealed(path) and mp4_complete(path)
 
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
              label: str) -> Any:
         from .._plan import Job, concat_list
+        from .._runner import concat_list_path
 
         ff = ffmpeg_module()
-        list_file = output.parent / f".{output.name}.concat.txt"
+        list_file = concat_list_path(output)
         source = ff.input(
             file_url(list_file), f="concat", safe=0,
             protocol_whitelist="file", format_whitelist="concat,mov",
