@@ -13,6 +13,8 @@ import shutil
 import tempfile
 import threading
 from dataclasses import dataclass, replace
+from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -30,7 +32,8 @@ from ._progress import say
 from ._profiles import OUTPUT_SUFFIXES, Profile, make_profile
 from ._raster import web_raster
 from ._recipe import ClipSegment, OutputSpec, TitleSegment, read_recipe
-from ._runner import FfmpegRunner, Runner, write_atomically
+from ._runner import FfmpegRunner, Runner, available_cores, write_atomically
+from ._slice import SLICE_SECONDS, sample_group
 from ._titles import render_card
 from .errors import WorkError
 
@@ -149,19 +152,33 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     trim = Trim(seg.start, seg.length(info.duration))
     fx = effects_of(seg, checked)
 
-    def clip(out: Path, stand_ins: bool = False) -> Job:
+    def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None) -> Job:
         source, effects = info, fx
         if stand_ins:
             source = replace(info, path=Path("source"))
             if fx.voice is not None:
                 effects = replace(fx, voice=replace(fx.voice, path=Path("voice")))
         return clip_job(source, profile, out, ffmpeg, trim=trim, effects=effects, label=label,
-                        index=checked.indexes.get(seg.clip))
+                        index=checked.indexes.get(seg.clip), window=window)
 
     identity = [file_identity(seg.clip)]
     if fx.voice is not None:
         identity.append(file_identity(fx.voice.path))
     return clip_frames(info, trim, raster, fx.speed), clip, identity
+
+
+def slices(seg, frames: int, profile: Profile, cores: int | None = None) -> list[tuple[int, int] | None]:
+    """The frame windows a segment is encoded in: ``[None]`` (whole) unless it is a long
+    capture in a DV profile; then ``cores`` slices of about equal length, each starting on a
+    whole number of audio samples (multiples of 5 frames in NTSC)."""
+    cores = cores or available_cores()
+    raster = profile.raster
+    if (not isinstance(seg, ClipSegment) or profile.segment_suffix != ".dv" or cores < 2
+            or frames < raster.frames(Fraction(SLICE_SECONDS))):
+        return [None]
+    group = sample_group(raster)
+    cuts = [0] + [round(frames * i / cores / group) * group for i in range(1, cores)] + [frames]
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
 def _card_path(seg: TitleSegment, profile: Profile, work: Path) -> Path:
@@ -177,11 +194,11 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     checked_entries: dict[Path, bool] = {}  # cached segment -> its bytes match its seal
     casts, joins = [], []
 
-    def encode(part: Path, make, seg, index: int, frames: int, profile: Profile) -> None:
+    def encode(part: Path, make, seg, index: int, frames: int, profile: Profile, label: str) -> None:
         if part in planned:  # the same segment twice: encoded once
             return
         planned.add(part)
-        job = make(part)
+        job = replace(make(part), label=label)
         card = _card_path(seg, profile, work) if isinstance(seg, TitleSegment) else None
         if card is not None:
             job = job.after(CardJob(f"card for segment {index}", seg, profile.raster.display_size,
@@ -195,18 +212,23 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             label = f"segment {index}: {seg.label}"
             if len(recipe.outputs) > 1:
                 label += f" ({spec.path.suffix.lstrip('.').upper()})"
-            frames, make, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work)
-            # The key holds what ffmpeg makes, not where it reads or writes.
-            reference = make(Path("segment" + profile.segment_suffix), stand_ins=True)
-            part = work / f"segment-{key('segment', reference.argv[1:], identity, ffmpeg.version)}{profile.segment_suffix}"
-            # Cheap here (size and seal); the bytes are checked below, for what a join reads.
-            cached = use_cache and part not in planned and profile.segment_complete(part, frames)
-            card = _card_path(seg, profile, work) if isinstance(seg, TitleSegment) else None
-            uses.update(p for p in (part, card) if p is not None)
-            if not cached:
-                encode(part, make, seg, index, frames, profile)
-            listing.append((label, frames, part, cached))
-            makers.append((make, seg, index))
+            whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work)
+            windows = slices(seg, whole, profile)
+            for n, window in enumerate(windows, 1):
+                make = make_whole if window is None else partial(make_whole, window=window)
+                frames = whole if window is None else window[1] - window[0]
+                part_label = label if window is None else f"{label} slice {n}/{len(windows)}"
+                # The key holds what ffmpeg makes, not where it reads or writes.
+                reference = make(Path("segment" + profile.segment_suffix), stand_ins=True)
+                part = work / f"segment-{key('segment', reference.argv[1:], identity, ffmpeg.version)}{profile.segment_suffix}"
+                # Cheap here (size and seal); the bytes are checked below, for what a join reads.
+                cached = use_cache and part not in planned and profile.segment_complete(part, frames)
+                card = _card_path(seg, profile, work) if isinstance(seg, TitleSegment) else None
+                uses.update(p for p in (part, card) if p is not None)
+                if not cached:
+                    encode(part, make, seg, index, frames, profile, part_label)
+                listing.append((part_label, frames, part, cached))
+                makers.append((make, seg, index))
         total = sum(item[1] for item in listing)
         join_label = f"join {len(listing)} segments"
         if len(recipe.outputs) > 1:
@@ -228,7 +250,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     discard(part)
             if not checked_entries[part]:
                 make, seg, index = makers[i]
-                encode(part, make, seg, index, frames, profile)
+                encode(part, make, seg, index, frames, profile, label)
                 listing[i] = (label, frames, part, False)
         joins.append(join)
         casts.append(CastPlan(spec.path, profile, total, tuple(listing), frozenset(uses)))

@@ -13,6 +13,7 @@ from ._outputs import same_file
 from ._probe import MediaInfo, probe
 from ._recipe import ClipSegment, Recipe
 from ._seek import MIN_SEEK, FrameIndex, read_index
+from ._slice import SLICE_SECONDS
 from ._timecode import format_time
 from ._titles import check_style, layout_card
 from .errors import CastkitError, InputError, Problem, RecipeError
@@ -86,7 +87,10 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
         raise RecipeError(problems)
     indexes: dict[Path, FrameIndex | None] = {}
     for seg in recipe.segments:
-        if isinstance(seg, ClipSegment) and seg.start / seg.speed > MIN_SEEK and seg.clip not in indexes:
+        deep = isinstance(seg, ClipSegment) and (
+            seg.start / seg.speed > MIN_SEEK  # a deep trim
+            or seg.shown_seconds(probes[seg.clip].duration) >= SLICE_SECONDS)  # sliced: its slices seek
+        if deep and seg.clip not in indexes:
             indexes[seg.clip] = read_index(seg.clip, ffmpeg)
     return Checked(recipe, probes, voices, indexes)
 
