@@ -19,6 +19,15 @@ NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# What the web masters (.mp4, .webm) need besides; without them DV still works.
+WEB_NEEDS: dict[str, tuple[str, ...]] = {
+    "encoders": ("libx264", "aac", "libsvtav1", "libopus", "alac"),
+    "decoders": ("alac",),
+    "muxers": ("mp4", "webm"),
+    "demuxers": ("mov",),
+}
+
+
 def available(ffmpeg: Ffmpeg, listing: str) -> set[str]:
     """Names in ``ffmpeg -encoders`` (or decoders, muxers, demuxers, filters)."""
     out = run_query(ffmpeg, [f"-{listing}"]).stdout.decode("utf-8", "replace")
@@ -41,11 +50,16 @@ def check(ffmpeg: Ffmpeg) -> tuple[str, bool]:
     vt = ffmpeg.version_tuple
     if vt is None:
         lines.append("         (a development snapshot: assumed newer than 5.1)")
+    listings = {listing: available(ffmpeg, listing) for listing in NEEDS}
     for listing, needed in NEEDS.items():
-        have = available(ffmpeg, listing)
-        missing = [name for name in needed if name not in have]
+        missing = [name for name in needed if name not in listings[listing]]
         ok = ok and not missing
         status = "ok" if not missing else "MISSING " + ", ".join(missing)
         lines.append(f"{listing:<9}{status}  ({', '.join(needed)})")
+    web_missing = [name for listing, needed in WEB_NEEDS.items() for name in needed
+                   if name not in listings[listing]]
+    web = ", ".join(name for needed in WEB_NEEDS.values() for name in needed)
+    lines.append(f"{'web':<9}" + ("ok" if not web_missing else
+                 "MISSING " + ", ".join(web_missing) + ": no .mp4/.webm outputs (DV works)") + f"  ({web})")
     lines.append("all good" if ok else f"castkit needs an ffmpeg >= {MIN_VERSION[0]}.{MIN_VERSION[1]} with the parts above")
     return "\n".join(lines), ok

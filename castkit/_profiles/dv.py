@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from .._ffmpeg import Ffmpeg
+from .._ffmpeg import Ffmpeg, file_url
 from .._raster import AUDIO_CHANNELS, AUDIO_RATE
 from .._target import DvTarget
 
@@ -24,7 +24,7 @@ class DvProfile:
 
     def encode(self, ff: Any, video: Any, audio: Any, output: Path, final: bool) -> Any:
         return ff.output(
-            video, audio, _url(output),
+            video, audio, file_url(output),
             f=self.container if final else "dv", vcodec="dvvideo", acodec="pcm_s16le",
             ar=AUDIO_RATE, ac=AUDIO_CHANNELS, map_metadata=-1, map_chapters=-1,
         )
@@ -58,8 +58,3 @@ class DvProfile:
         return join_job([path for path, _ in parts], concat_list_path(output),
                         total, output, ffmpeg, self.raster, label=label, container=self.container)
 
-
-def _url(path: Path) -> str:
-    from .._ffmpeg import file_url
-
-    return file_url(path)
