@@ -269,6 +269,13 @@ def source_picture(info: MediaInfo, effects: Effects = Effects(),
         source = ff.input(file_url(info.path), threads=1, **safe_input_options())
         video = source.video
     shape = info.video.shown_shape
+    if info.video.matrix or info.video.color_range:
+        # The file's colour tags onto its frames, so the scaler converts from them: VP8 carries
+        # no colour information in its bitstream, and ffmpeg's decoder leaves its frames
+        # untagged even where the WebM says BT.709 (GNOME's recorder), which then read as
+        # BT.601, too dark. Untagged captures are converted as before.
+        tags = {"colorspace": info.video.matrix, "range": info.video.color_range}
+        video = video.filter("setparams", **{k: v for k, v in tags.items() if v})
     if effects.crop is not None:
         c = effects.crop
         video = video.filter("crop", w=c.width, h=c.height, x=c.x, y=c.y, exact=1)

@@ -82,3 +82,56 @@ def test_sound_with_dropped_packets_stays_on_its_timestamps(gappy, ext, tmp_path
         assert len(got) == len(expected), (suffix, got)
         late = [round((g - e) * 1000, 1) for g, e in zip(got, expected)]
         assert max(map(abs, late)) < 1000 / fps, (suffix, late)
+
+
+# Colours of screen recorders' WebM: (name, colour made, codec, range tag).
+TAGGED = [
+    ("vp8-red-tv", "red", "libvpx", "tv"),  # GNOME's recorder: VP8 tagged bt709/tv
+    ("vp9-red-tv", "red", "libvpx-vp9", "tv"),
+    ("vp8-blue-pc", "0x3060C0", "libvpx", "pc"),
+    ("vp9-blue-pc", "0x3060C0", "libvpx-vp9", "pc"),
+]
+
+
+def tagged_webm(out: Path, colour: str, codec: str, rng: str) -> Path:
+    """A solid colour converted to YUV with the BT.709 matrix (limited or full range) and
+    tagged so in the WebM."""
+    return media.make(WHEEL_FFMPEG, out, "-f", "lavfi", "-i",
+                      f"color={colour}:size=320x240:rate=15:duration=1",
+                      "-vf", f"scale=out_color_matrix=bt709:out_range={rng},format=yuv420p",
+                      "-colorspace", "bt709", "-color_primaries", "bt709", "-color_trc", "bt709",
+                      "-color_range", rng, "-c:v", codec)
+
+
+def middle_rgb(path: Path, colorspace: str | None = None, color_range: str | None = None) -> np.ndarray:
+    """RGB of the first frame's centre; decoded with the given matrix and range, or (None) with
+    the frame's own tags."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        if colorspace:
+            rgb = frame.reformat(format="rgb24", src_colorspace=colorspace,
+                                 src_color_range=color_range).to_ndarray()
+        else:
+            rgb = frame.to_ndarray(format="rgb24")
+    h, w, _ = rgb.shape
+    return rgb[h // 2 - 8:h // 2 + 8, w // 2 - 8:w // 2 + 8].reshape(-1, 3).mean(axis=0)
+
+
+@pytest.mark.parametrize("name,colour,codec,rng", TAGGED, ids=[t[0] for t in TAGGED])
+def test_bt709_tagged_webm_keeps_its_colours(name, colour, codec, rng, tmp_path, ffmpeg_bin, cli):
+    """DV (decoded as BT.601, limited, as DV is) and an MP4 master (decoded by its own tags)
+    show the colour of the source decoded as tagged (BT.709, its range). Before the fix VP8's
+    frames reached the scaler untagged and read as BT.601 limited: red 230 in place of 251
+    (DV 21 code values off), the full-range blue 7 off. VP9 carries its tags in the bitstream and
+    its colours were right already (it is here so that they stay so); it failed only on
+    ``castkit probe``, which did not show the tags."""
+    source = tagged_webm(tmp_path / f"{name}.webm", colour, codec, rng)
+    want = middle_rgb(source, "ITU709", "JPEG" if rng == "pc" else "MPEG")
+    for suffix, matrix in ((".dv", "ITU601"), (".mp4", None)):
+        out = tmp_path / f"{name}{suffix}"
+        result = cli("convert", source, "-o", out, "-q")
+        assert result.code == 0, result.err
+        got = middle_rgb(out, matrix, "MPEG" if matrix else None)
+        assert np.abs(got - want).max() <= 5, (suffix, got.round(1), want.round(1))
+    probed = cli("probe", source)
+    assert probed.code == 0 and "colour bt709" in probed.out, probed.out
