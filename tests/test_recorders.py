@@ -13,7 +13,7 @@ import pytest
 
 import media
 from conftest import WHEEL_FFMPEG
-from readers import channels, decode
+from readers import channels, decode, have, playdv
 
 pytestmark = pytest.mark.e2e
 
@@ -135,3 +135,62 @@ def test_bt709_tagged_webm_keeps_its_colours(name, colour, codec, rng, tmp_path,
         assert np.abs(got - want).max() <= 5, (suffix, got.round(1), want.round(1))
     probed = cli("probe", source)
     assert probed.code == 0 and "colour bt709" in probed.out, probed.out
+
+
+# SMPTE 314M: 48 kHz NTSC DV carries 8008 samples in every 5 frames, 1600 in the first.
+NTSC_PATTERN = (1600, 1602, 1602, 1602, 1602)
+
+
+def ntsc_samples(frames: int) -> int:
+    """Samples in the first ``frames`` frames of one NTSC DV stream (one unsegmented encode)."""
+    return sum(NTSC_PATTERN[i % 5] for i in range(frames))
+
+
+NTSC_CLICK = 0.1  # seconds into each clip: where its voice's click starts
+
+
+def click_capture(out: Path) -> Path:
+    """A 1 s capture whose voice (PCM, sample-exact) is a square click from 0.1 s to 0.104 s."""
+    return media.make(WHEEL_FFMPEG, out, "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15:duration=1",
+                      "-f", "lavfi", "-i",
+                      f"aevalsrc='if(between(t\\,{NTSC_CLICK}\\,{NTSC_CLICK + 0.004})\\,0.8\\,0)':s=48000:d=1",
+                      "-c:v", "libx264", "-preset", "veryfast", "-c:a", "pcm_s16le", "-ac", "2")
+
+
+# (kind, seconds): 6, 12, 9, 7, 18, 6, 13 frames at 30000/1001, starting at frames
+# 0, 6, 18, 27, 34, 52, 58: every phase of the 5-frame pattern.
+NTSC_SEGMENTS = [("title", 0.2), ("clip", 0.4), ("title", 0.3), ("clip", 0.25), ("clip", 0.6),
+                 ("title", 0.2), ("clip", 0.45)]
+
+
+def test_ntsc_sound_stays_sample_exact_across_joins(tmp_path, ffmpeg_bin, cli):
+    """An NTSC cast of 7 titles and clips whose lengths are not multiples of 5 frames holds
+    exactly the samples one unsegmented encode of its length holds, and each clip's click
+    is at the sample where its segment starts in the cast, plus the click's own offset. Before
+    the fix every segment restarted the dv muxer's 1600/1602 pattern: the cast was 6 samples
+    short (113706 of 113712) and the clicks early by what the joins before them lost."""
+    click_capture(tmp_path / "click.mkv")
+    lines = ["target: ntsc-dv", "output: cast.dv", "segments:"]
+    for kind, seconds in NTSC_SEGMENTS:
+        if kind == "title":
+            lines += [f'  - title: "{seconds} s"', f"    duration: {seconds}"]
+        else:
+            lines += ["  - clip: click.mkv", f"    duration: {seconds}"]
+    recipe = tmp_path / "cast.yaml"
+    recipe.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    cast = decode(tmp_path / "cast.dv")
+    lengths = [round(seconds * 30000 / 1001) for _, seconds in NTSC_SEGMENTS]
+    assert cast.frames == sum(lengths) == 71
+    assert cast.samples == ntsc_samples(cast.frames)
+    if have("playdv"):  # libdv, Kino's decoder, reads the same sound
+        assert playdv(tmp_path / "cast.dv", tmp_path, video=False).audio_bytes == 4 * cast.samples
+    with av.open(str(tmp_path / "cast.dv")) as container:
+        pcm = np.concatenate([channels(f) for f in container.decode(audio=0)], axis=1)
+    loud = np.flatnonzero(np.abs(pcm.astype(np.int32)).max(axis=0) > 16000)
+    found = [int(i) for n, i in enumerate(loud) if n == 0 or i - loud[n - 1] > 1000]
+    starts = np.cumsum([0, *lengths])
+    want = [ntsc_samples(int(starts[n])) + round(NTSC_CLICK * 48000)
+            for n, (kind, _) in enumerate(NTSC_SEGMENTS) if kind == "clip"]
+    assert found == want
