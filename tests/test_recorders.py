@@ -194,3 +194,36 @@ def test_ntsc_sound_stays_sample_exact_across_joins(tmp_path, ffmpeg_bin, cli):
     want = [ntsc_samples(int(starts[n])) + round(NTSC_CLICK * 48000)
             for n, (kind, _) in enumerate(NTSC_SEGMENTS) if kind == "clip"]
     assert found == want
+
+
+def killed_recording(out: Path) -> Path:
+    """A recording killed before it was closed: Matroska written to a pipe (no duration, no
+    cues), cut off at 60% of its bytes, mid-cluster."""
+    piped = out.with_suffix(".piped.mkv")
+    with open(piped, "wb") as sink:
+        subprocess.run([WHEEL_FFMPEG, "-hide_banner", "-loglevel", "error", "-nostdin",
+                        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15:duration=4",
+                        "-f", "lavfi", "-i", "sine=d=4:sample_rate=48000",
+                        "-c:v", "libx264", "-preset", "veryfast", "-g", "15", "-c:a", "libopus",
+                        "-f", "matroska", "pipe:1"], stdout=sink, check=True, timeout=120)
+    data = piped.read_bytes()
+    out.write_bytes(data[: len(data) * 6 // 10])
+    return out
+
+
+def test_killed_mkv_converts_with_its_frames(tmp_path, ffmpeg_bin, cli):
+    """A Matroska capture without a duration, cut short, converts to as many DV frames as the
+    pictures it holds last (first to last decoded picture, plus that one's 1/15 s), with
+    sound in every frame. Fixed on main before this test (probe measures the length); it
+    guards the fix with a capture as a killed recorder leaves it."""
+    source = killed_recording(tmp_path / "killed.mkv")
+    with av.open(str(source)) as container:
+        assert container.duration is None  # really without a duration
+        times = [float(f.time) for f in container.decode(video=0)]
+    assert 2 < times[-1] < 3.5
+    result = cli("convert", source, "-o", tmp_path / "killed.dv", "-q")
+    assert result.code == 0, result.err
+    cast = decode(tmp_path / "killed.dv")
+    assert cast.frames == round((times[-1] - times[0] + 1 / 15) * 25)
+    assert cast.samples == cast.frames * 1920
+    assert len(set(round(lu, 2) for lu in cast.lumas)) > 10  # moving pictures, not one held frame
