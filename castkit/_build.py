@@ -132,11 +132,12 @@ def profiles_for(checked: Checked) -> list[tuple[OutputSpec, Profile]]:
 
 
 def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: Ffmpeg,
-                   work: Path) -> tuple[int, Callable[..., Job], list]:
+                   work: Path, lead: int = 0) -> tuple[int, Callable[..., Job], list]:
     """A segment's frames, a function from output path to its job, and what identifies the
     segment's inputs for the cache. ``make(out, stand_ins=True)`` names every file the job
     reads by a fixed stand-in: the job as the cache key sees it, the same however the recipe's
-    folder is spelled (``sub/../``, a symlink); the files' identities are in the key apart."""
+    folder is spelled (``sub/../``, a symlink); the files' identities are in the key apart.
+    ``lead``: frames its encode writes first, for the join to skip (NTSC DV, ``DvProfile.lead``)."""
     raster = profile.raster
     if isinstance(seg, TitleSegment):
         frames = raster.frames(seg.duration)
@@ -145,7 +146,7 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
 
         def still(out: Path, stand_ins: bool = False) -> Job:
             return still_job(Path("card.png") if stand_ins else card, raster.display_size, frames,
-                             profile, out, ffmpeg, label=label, effects=fx)
+                             profile, out, ffmpeg, label=label, effects=fx, lead=lead)
 
         return frames, still, [card_key(seg, raster.display_size)]
     info = checked.probes[seg.clip]
@@ -159,7 +160,7 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
             if fx.voice is not None:
                 effects = replace(fx, voice=replace(fx.voice, path=Path("voice")))
         return clip_job(source, profile, out, ffmpeg, trim=trim, effects=effects, label=label,
-                        index=checked.indexes.get(seg.clip), window=window)
+                        index=checked.indexes.get(seg.clip), window=window, lead=lead)
 
     identity = [file_identity(seg.clip)]
     if fx.voice is not None:
@@ -208,21 +209,26 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     for spec, profile in profiles_for(checked):
         listing, makers = [], []
         uses = {manifest_path(work, spec.path), manifest_path(work, spec.path, "uses")}
+        at = 0  # the segment's first frame in the cast
         for index, seg in enumerate(recipe.segments, 1):
+            lead = profile.lead(at) if hasattr(profile, "lead") else 0
             label = f"segment {index}: {seg.label}"
             if len(recipe.outputs) > 1:
                 label += f" ({spec.path.suffix.lstrip('.').upper()})"
-            whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work)
-            windows = slices(seg, whole, profile)
+            whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work, lead)
+            at += whole
+            # A segment with lead frames (NTSC DV off the 5-frame phase) is not sliced.
+            windows = slices(seg, whole, profile) if not lead else [None]
             for n, window in enumerate(windows, 1):
                 make = make_whole if window is None else partial(make_whole, window=window)
                 frames = whole if window is None else window[1] - window[0]
+                written = frames + (lead if window is None else 0)
                 part_label = label if window is None else f"{label} slice {n}/{len(windows)}"
                 # The key holds what ffmpeg makes, not where it reads or writes.
                 reference = make(Path("segment" + profile.segment_suffix), stand_ins=True)
                 part = work / f"segment-{key('segment', reference.argv[1:], identity, ffmpeg.version)}{profile.segment_suffix}"
                 # Cheap here (size and seal); the bytes are checked below, for what a join reads.
-                cached = use_cache and part not in planned and profile.segment_complete(part, frames)
+                cached = use_cache and part not in planned and profile.segment_complete(part, written)
                 card = _card_path(seg, profile, work) if isinstance(seg, TitleSegment) else None
                 uses.update(p for p in (part, card) if p is not None)
                 if not cached:

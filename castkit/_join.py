@@ -45,6 +45,7 @@ class Part:
     key: str
     size: int
     frame: int  # bytes per frame: a part is copied in whole frames until it is complete
+    skip: int = 0  # bytes of lead frames at the file's start, not part of the cast (NTSC sound)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,10 @@ class ByteJoinJob:
     frames: int
 
     def shell(self) -> str:
-        return shlex.join(["cat", *(str(p.path) for p in self.parts)]) + " > " + shlex.quote(str(self.output))
+        if not any(p.skip for p in self.parts):
+            return shlex.join(["cat", *(str(p.path) for p in self.parts)]) + " > " + shlex.quote(str(self.output))
+        return "{ " + "; ".join(shlex.join(["tail", "-c", f"+{p.skip + 1}", str(p.path)])
+                               for p in self.parts) + "; } > " + shlex.quote(str(self.output))
 
     def render(self) -> str:
         """Do the join; returns what was done: "joined", "patched N segments" or "up to date"."""
@@ -99,7 +103,8 @@ class ByteJoinJob:
         if previous is None or not _untouched(self.output, previous):
             return None
         old = previous["parts"]
-        if [size for _, size in old] != [p.size for p in self.parts]:
+        if [size for _, size in old] != [p.size for p in self.parts] or previous.get("skips", []) != [
+                p.skip for p in self.parts if p.skip]:
             return None
         return [i for i, (part, (key, _)) in enumerate(zip(self.parts, old)) if part.key != key]
 
@@ -113,7 +118,7 @@ class ByteJoinJob:
             sources = {}
             for i in changed:
                 src = stack.enter_context(open(self.parts[i].path, "rb"))
-                if os.fstat(src.fileno()).st_size != self.parts[i].size:
+                if os.fstat(src.fileno()).st_size != self.parts[i].skip + self.parts[i].size:
                     raise OSError(errno.EIO, "a cached segment changed size", str(self.parts[i].path))
                 sources[i] = src
             temp = partial_path(self.output)
@@ -122,7 +127,7 @@ class ByteJoinJob:
                 with open(temp, "r+b") as out:
                     for i, src in sources.items():
                         _copy(src.fileno(), out.fileno(), self.parts[i].size, offsets[i],
-                              name=self.parts[i].path)
+                              self.parts[i].skip, name=self.parts[i].path)
                         _continue_timecode(out.fileno(), self.parts[i], offsets[i], self.parts[i].size)
                 os.replace(temp, self.output)
             except BaseException:
@@ -136,6 +141,8 @@ class ByteJoinJob:
             "stat": [st.st_size, st.st_ino, st.st_mtime_ns],
             "parts": [[p.key, p.size] for p in self.parts],
         }
+        if any(p.skip for p in self.parts):
+            data["skips"] = [p.skip for p in self.parts if p.skip]
         from ._cache import write_record  # the cache builds on this module
 
         write_record(self.manifest, json.dumps(data), "the next build joins the cast afresh")
@@ -178,12 +185,12 @@ class CastWriter:
             with open(written, "rb") as src, open(self.temp, "r+b") as out:
                 for i in wanted:
                     part = self.job.parts[i]
-                    upto = min(available, part.size)
+                    upto = min(available - part.skip, part.size)
                     upto -= upto % part.frame if upto < part.size else 0
                     if upto > self._copied[i]:
                         start = self._copied[i]
-                        _copy(src.fileno(), out.fileno(), upto - start, self._offsets[i] + start, start,
-                              self._stop, name=path)
+                        _copy(src.fileno(), out.fileno(), upto - start, self._offsets[i] + start,
+                              part.skip + start, self._stop, name=path)
                         if self._stop.is_set():
                             return
                         _continue_timecode(out.fileno(), part, self._offsets[i] + start, upto - start)
@@ -194,7 +201,8 @@ class CastWriter:
     def prefill(self, produced: set[Path]) -> None:
         """Copy the parts no job of this run produces (segments from the cache) in the
         background, while the others are encoded."""
-        ready = {path: self.job.parts[i[0]].size for path, i in self._where.items() if path not in produced}
+        ready = {path: self.job.parts[i[0]].skip + self.job.parts[i[0]].size
+                 for path, i in self._where.items() if path not in produced}
         if ready:
             self._filler = threading.Thread(target=self._fill, args=(ready,), daemon=True)
             self._filler.start()
@@ -212,7 +220,7 @@ class CastWriter:
                 self._filler.join()
             for part, copied in zip(self.job.parts, self._copied):
                 if copied < part.size:
-                    self.feed(part.path, part.path, part.size)
+                    self.feed(part.path, part.path, part.skip + part.size)
             if self._error is not None:
                 raise self._error
             if self._copied != [part.size for part in self.job.parts]:  # stopped meanwhile

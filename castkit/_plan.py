@@ -135,6 +135,7 @@ def clip_job(
     label: str | None = None,
     index: FrameIndex | None = None,
     window: tuple[int, int] | None = None,
+    lead: int = 0,
 ) -> Job:
     """Convert (a trimmed part of) a capture for ``profile``, shape kept, audio conformed:
     a segment for the cache, or (``final``) the deliverable itself.
@@ -143,7 +144,11 @@ def clip_job(
     input instead of decoding everything before the cut; without it, or where seeking is not
     trusted, the job decodes from the start and its ``note`` says why. ``window``: only frames
     [a, b) of the segment (a slice, see ``_slice``), equal to those frames of the whole.
+    ``lead``: frames written before the segment's own, for the cast's join to skip (see
+    ``_conform``); not with a window.
     """
+    if lead and window is not None:
+        raise ValueError("a slice takes no lead frames")
     assert info.video is not None
     ff = ffmpeg_module()
     target = profile.raster
@@ -211,7 +216,7 @@ def clip_job(
     inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ())
     job = _conform(
         ff, video, audio, shape, frames, profile, output, ffmpeg, final,
-        label or f"convert {info.path.name}", inputs, effects, samples, scaled,
+        label or f"convert {info.path.name}", inputs, effects, samples, scaled, lead,
     )
     return replace(job, note=seek.note) if seek.note else job
 
@@ -269,6 +274,13 @@ def source_picture(info: MediaInfo, effects: Effects = Effects(),
         source = ff.input(file_url(info.path), threads=1, **safe_input_options())
         video = source.video
     shape = info.video.shown_shape
+    if info.video.matrix or info.video.color_range:
+        # The file's colour tags onto its frames, so the scaler converts from them: VP8 carries
+        # no colour information in its bitstream, and ffmpeg's decoder leaves its frames
+        # untagged even where the WebM says BT.709 (GNOME's recorder), which then read as
+        # BT.601, too dark. Untagged captures are converted as before.
+        tags = {"colorspace": info.video.matrix, "range": info.video.color_range}
+        video = video.filter("setparams", **{k: v for k, v in tags.items() if v})
     if effects.crop is not None:
         c = effects.crop
         video = video.filter("crop", w=c.width, h=c.height, x=c.x, y=c.y, exact=1)
@@ -276,10 +288,21 @@ def source_picture(info: MediaInfo, effects: Effects = Effects(),
     return source, video, shape
 
 
+# Sound further from its timestamps than this is padded with silence (or trimmed) back onto
+# them. aresample's default (0.1 s) left the small gaps of a recorder that drops packets
+# unfilled: an x11grab + PulseAudio take lost 0.43 s in 10 gaps of up to 53 ms, and its voice
+# ran 76-86 ms early by the end of 5 s. 10 ms keeps every sample within a frame of where the
+# file puts it, is far above the jitter of millisecond (Matroska) timestamps, and gives the
+# same PCM as before for a capture without gaps (measured on the test captures, both ffmpegs).
+MIN_HARD_COMP = 0.01
+
+
 def _aligned(audio: Any) -> Any:
     # Align to the file's start (trim what precedes it, pad a late start with silence) and fill
-    # gaps, so the dv muxer always has a full frame of sound.
-    return audio.filter("aresample", AUDIO_RATE, **{"async": 1, "first_pts": 0})
+    # gaps, so the dv muxer always has a full frame of sound and every sample sits where the
+    # file's timestamps put it.
+    return audio.filter("aresample", AUDIO_RATE, **{"async": 1, "first_pts": 0,
+                                                     "min_hard_comp": MIN_HARD_COMP})
 
 
 def _tempo(audio: Any, speed: Fraction) -> Any:
@@ -301,8 +324,10 @@ def still_job(
     final: bool = False,
     label: str | None = None,
     effects: Effects = Effects(),
+    lead: int = 0,
 ) -> Job:
-    """Loop a still image (square pixels, ``size``) into ``frames`` frames with silent sound."""
+    """Loop a still image (square pixels, ``size``) into ``frames`` frames with silent sound
+    (``lead``: see ``_conform``)."""
     ff = ffmpeg_module()
     target = profile.raster
     if frames <= 0:
@@ -313,7 +338,7 @@ def still_job(
     )
     return _conform(
         ff, source.video, None, (size[0], size[1], Fraction(1)), frames, profile, output,
-        ffmpeg, final, label or f"title {image.name}", (image,), effects,
+        ffmpeg, final, label or f"title {image.name}", (image,), effects, lead=lead,
     )
 
 
@@ -366,11 +391,22 @@ def _conform(
     effects: Effects = Effects(),
     samples: int | None = None,
     scaled: bool = False,
+    lead: int = 0,
 ) -> Job:
+    """The encode of a conformed segment. ``lead``: frames of the cast's NTSC sound pattern
+    before the segment's first (its position in the cast, modulo 5), written first so that
+    the dv muxer, which counts its 1600/1602-sample pattern from each file's first frame,
+    gives every frame of the segment the samples that frame has in the cast; the byte join
+    skips them (``_profiles.dv``). Without them each segment restarted the pattern and a cast
+    of many segments ran short of its picture (19 segments: 13 samples)."""
     target = profile.raster
     video = conform_video(video, shape, frames, target, effects, scaled)
+    pattern = dv_pattern(profile, final)
     if samples is None:
         samples = target.audio_samples(frames)
+    if pattern:
+        # Exactly what the muxer puts into these frames (more is dropped, less loses a frame).
+        samples = dv_samples(lead + frames) - dv_samples(lead)
     if audio is None:
         audio = ff.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").audio
     audio = audio.filter(
@@ -383,6 +419,11 @@ def _conform(
         audio = audio.filter("afade", type="in", start_sample=0, nb_samples=fade_in)
     if fade_out:
         audio = audio.filter("afade", type="out", start_sample=samples - fade_out, nb_samples=fade_out)
+    if lead:
+        if not pattern:
+            raise ValueError("lead frames are for NTSC DV only")
+        video = video.filter("tpad", start=lead, start_mode="clone")
+        audio = audio.filter("adelay", delays=f"{dv_samples(lead)}S", all=1)
 
     out = profile.encode(ff, video, audio, output, final)
     # No -threads for the encoder: ffmpeg gives it one slice thread per core. Jobs running side
@@ -391,7 +432,27 @@ def _conform(
     # left one idle at the end of every build (measured: 13% slower with ffmpeg 5.1, no better
     # with 9, whose pipeline is threaded anyway).
     argv = compile_argv(out, ffmpeg)
-    return Job(label, tuple(argv), output, frames, inputs, size=profile.size(frames, final), profile=profile)
+    return Job(label, tuple(argv), output, lead + frames, inputs, size=profile.size(lead + frames, final),
+               profile=profile)
+
+
+# The dv muxer's 48 kHz NTSC sound: samples in each frame of a 5-frame group (SMPTE 314M),
+# counted from each file's first frame.
+NTSC_DV_PATTERN = (1600, 1602, 1602, 1602, 1602)
+
+
+def dv_pattern(profile: Any, final: bool) -> bool:
+    """Whether an encode for ``profile`` lays its sound out in the NTSC DV pattern (raw DV from
+    the dv muxer: every DV segment, and a final .dv; not a final AVI)."""
+    target = profile.raster
+    return (getattr(target, "standard", None) == "ntsc" and target.fps == Fraction(30000, 1001)
+            and (not final or getattr(profile, "container", None) == "dv"))
+
+
+def dv_samples(frames: int) -> int:
+    """Samples the dv muxer puts into the first ``frames`` frames of an NTSC file."""
+    whole, rest = divmod(frames, len(NTSC_DV_PATTERN))
+    return whole * sum(NTSC_DV_PATTERN) + sum(NTSC_DV_PATTERN[:rest])
 
 
 def concat_list(parts: Sequence[Path]) -> str:

@@ -36,6 +36,12 @@ _FPS = re.compile(r"(?P<v>\d+(?:\.\d+)?)(?P<k>k?) fps")
 _TBR = re.compile(r"(?P<v>\d+(?:\.\d+)?)(?P<k>k?) tbr")
 _RATE = re.compile(r"(?P<v>\d+) Hz")
 _ROTATION = re.compile(r"rotation of (?P<deg>-?\d+(?:\.\d+)?) degrees")
+# The picture's colour tags as ffmpeg prints them after the pixel format:
+# "yuv420p(tv, bt709/unknown/unknown, progressive)", "yuv420p(tv, bt709)", "yuvj420p(pc)".
+_PIX_ARGS = re.compile(r", [a-z0-9_]+\((?P<args>[^()]*)")
+# Colour matrices castkit converts from (ffmpeg's names); any other tag reads as untagged.
+MATRICES = ("bt709", "bt470bg", "smpte170m", "smpte240m", "fcc", "bt2020nc", "bt2020c")
+RANGES = ("tv", "pc")
 _CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
 
 # A real capture's format summary and the stream lines fit in far less; trace logging of a
@@ -51,6 +57,8 @@ class VideoInfo:
     sar: Fraction
     fps: Fraction | None
     rotation: int = 0
+    matrix: str | None = None  # the colour matrix the file is tagged with (MATRICES), if any
+    color_range: str | None = None  # "tv" (limited) or "pc" (full), if tagged
 
     @property
     def shown_shape(self) -> tuple[int, int, Fraction]:
@@ -354,7 +362,23 @@ def _video(rest: str, log: str) -> VideoInfo | None:
     rotation_match = _ROTATION.search(log)
     rotation = round(float(rotation_match["deg"])) % 360 if rotation_match else 0
     codec = rest.split(",", 1)[0].split(" ", 1)[0]
-    return VideoInfo(codec, int(size["w"]), int(size["h"]), sar, fps, rotation)
+    matrix, color_range = _colour(rest)
+    return VideoInfo(codec, int(size["w"]), int(size["h"]), sar, fps, rotation, matrix, color_range)
+
+
+def _colour(rest: str) -> tuple[str | None, str | None]:
+    """The colour matrix and range a stream is tagged with (None where it is not): ffmpeg
+    prints "range, matrix/primaries/transfer" (or one name when all three agree)."""
+    args = _PIX_ARGS.search(rest)
+    if not args:
+        return None, None
+    matrix = color_range = None
+    for part in (p.strip() for p in args["args"].split(",")):
+        if part in RANGES:
+            color_range = part
+        elif part.split("/")[0] in MATRICES and (part.count("/") == 2 or "/" not in part):
+            matrix = part.split("/")[0]
+    return matrix, color_range
 
 
 def _audio(rest: str) -> AudioInfo:
@@ -382,9 +406,11 @@ def describe(info: MediaInfo) -> str:
         w, h, _ = v.shown_shape
         fps = f"{float(v.fps):.3f}".rstrip("0").rstrip(".") + " fps" if v.fps else "unknown rate"
         rot = f", rotated {v.rotation}°" if v.rotation else ""
+        tags = [t for t in (v.matrix, {"tv": "limited range", "pc": "full range"}.get(v.color_range or "")) if t]
+        colour = f", colour {' '.join(tags)}" if tags else ""
         lines.append(
             f"  video      {v.codec}, {w}x{h}, pixel aspect {v.sar.numerator}:{v.sar.denominator}, "
-            f"display aspect {float(v.display_aspect):.3f}, {fps}{rot}"
+            f"display aspect {float(v.display_aspect):.3f}, {fps}{rot}{colour}"
         )
     else:
         lines.append("  video      none")

@@ -44,7 +44,7 @@ def test_trimmed_capture_with_voice_to_pal():
         "[s3]scale=flags=lanczos:h=432:out_color_matrix=bt601:out_range=tv:w=720[s4];"
         "[s4]pad=color=black:h=576:w=720:x=0:y=72[s5];[s5]setsar=16/15[s6];[s6]format=yuv420p[s7];"
         "[s7]tpad=stop=100:stop_mode=clone[s8];[s8]trim=end_frame=100[s9];"
-        "[0:a]aresample=48000:async=1:first_pts=0[s10];[s10]atrim=start_sample=119040[s11];"
+        "[0:a]aresample=48000:async=1:first_pts=0:min_hard_comp=0.01[s10];[s10]atrim=start_sample=119040[s11];"
         "[s11]asetpts=PTS-STARTPTS[s12];"
         "[s12]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s13];"
         "[s13]apad=whole_len=192000[s14];[s14]atrim=end_sample=192000[s15]",

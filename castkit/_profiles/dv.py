@@ -41,6 +41,16 @@ class DvProfile:
 
         return sealed(path, frames * self.raster.frame_bytes)
 
+    def lead(self, at: int) -> int:
+        """Frames a segment starting at frame ``at`` of the cast is encoded with before its
+        own, and the join skips: in an NTSC raw DV cast its position in the 5-frame sound
+        pattern (see ``_plan._conform``), so each of its frames carries the samples that frame
+        has in the cast; none in PAL or AVI. Only the phase, so a title edit that keeps lengths
+        re-encodes nothing else."""
+        if self.container == "dv" and self.raster.standard == "ntsc":
+            return at % 5
+        return 0
+
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
              label: str) -> Any:
         total = sum(frames for _, frames in parts)
@@ -48,10 +58,11 @@ class DvProfile:
             from .._join import ByteJoinJob, Part, manifest_path
 
             frame = self.raster.frame_bytes
-            return ByteJoinJob(
-                label, tuple(Part(path, path.name, frames * frame, frame) for path, frames in parts),
-                output, manifest_path(work, output), total,
-            )
+            joined, at = [], 0
+            for path, frames in parts:
+                joined.append(Part(path, path.name, frames * frame, frame, self.lead(at) * frame))
+                at += frames
+            return ByteJoinJob(label, tuple(joined), output, manifest_path(work, output), total)
         from .._plan import join_job
         from .._runner import concat_list_path
 
