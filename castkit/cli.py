@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", type=_local_path, nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
+    sub.add_parser("schema", help="print the JSON Schema of a recipe (for editors that check YAML)")
+
     sub.add_parser("doctor", help="which ffmpeg castkit uses and whether it has what castkit needs")
     return parser
 
@@ -354,6 +356,13 @@ def _probe(args: argparse.Namespace) -> int:
     return max((e.exit_status for e in failures), default=0)
 
 
+def _schema(args: argparse.Namespace) -> int:  # noqa: ARG001
+    from ._schema import schema_text
+
+    sys.stdout.write(schema_text())
+    return 0
+
+
 def _doctor(args: argparse.Namespace) -> int:  # noqa: ARG001
     from ._doctor import check
 
@@ -370,4 +379,5 @@ _COMMANDS = {
     "preview": _preview,
     "probe": _probe,
     "doctor": _doctor,
+    "schema": _schema,
 }
