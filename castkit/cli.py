@@ -119,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", type=_local_path, nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
+    p = sub.add_parser("export", help="the edit as a project for an editor (Shotcut, Kdenlive, Resolve, Kino)")
+    p.add_argument("recipe", type=_local_path, metavar="RECIPE")
+    p.add_argument("-o", "--output", type=_local_path, metavar="EDIT", required=True,
+                   help=".mlt (Shotcut), .kdenlive, .otio (Resolve, Kdenlive 25.04+), .smil (Kino) "
+                        "or .edl (CMX 3600); title cards go to EDIT-cards/ beside it")
+    _common(p)
+
     sub.add_parser("schema", help="print the JSON Schema of a recipe (for editors that check YAML)")
 
     sub.add_parser("doctor", help="which ffmpeg castkit uses and whether it has what castkit needs")
@@ -356,6 +363,20 @@ def _probe(args: argparse.Namespace) -> int:
     return max((e.exit_status for e in failures), default=0)
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .exports import export
+
+    timeline = export(args.recipe, args.output, force=args.force)
+    if not args.quiet:
+        _done(args.output, f"{len(timeline.parts)} parts, {_what(timeline.frames, _DvProfile(timeline.target))}")
+    return 0
+
+
+class _DvProfile:  # what _what needs of a profile: its raster and its name
+    def __init__(self, target) -> None:
+        self.raster, self.name = target, target.name
+
+
 def _schema(args: argparse.Namespace) -> int:  # noqa: ARG001
     from ._schema import schema_text
 
@@ -380,4 +401,5 @@ _COMMANDS = {
     "probe": _probe,
     "doctor": _doctor,
     "schema": _schema,
+    "export": _export,
 }
