@@ -30,14 +30,14 @@ RECIPE = """
         duration: 2
         fade_in: 0.5
       - clip: captures/voice.ogv
-        start: 0.5
-        end: "0:03.5"
+        start: 0.6
+        end: "0:03.6"
       - clip: captures/luma.ogv
         start: 5
         duration: 3
         crop: {x: 0, y: 0, width: 160, height: 120}
       - clip: captures/silent.ogv
-        start: 0.5
+        start: 0.4
         duration: 1.5
         speed: 2
         audio: captures/odd.ogv
@@ -137,3 +137,91 @@ def test_export_never_overwrites_without_force(project, cli, tmp_path, wheel_ffm
     assert edit.read_text() != "mine"
     bad = cli("export", project, "-o", tmp_path / "cast.xml")
     assert bad.code == 2 and "cast.xml" in bad.err
+
+
+# (source name, source in, source out exclusive, record in, frames), in frames at 25 fps; a
+# sped-up part uses frames x speed of its source.
+PARTS = [("title", 0, 50, 0, 50), ("voice.ogv", 15, 90, 50, 75), ("luma.ogv", 125, 200, 125, 75),
+         ("silent.ogv", 10, 48, 200, 19), ("title", 0, 25, 219, 25)]
+
+
+def _export(project, cli, tmp_path, suffix):
+    edit = tmp_path / f"cast{suffix}"
+    result = cli("export", project, "-o", edit)
+    assert result.code == 0, result.err
+    return edit, result
+
+
+def _source(name: str, src: str) -> bool:
+    return src.endswith(".png") if name == "title" else Path(src).name == name
+
+
+def test_otio_reads_back_with_the_cast_length_and_source_ranges(project, cli, tmp_path, wheel_ffmpeg):
+    otio = pytest.importorskip("opentimelineio")
+    edit, result = _export(project, cli, tmp_path, ".otio")
+    assert "note:" in result.err and "crop" in result.err
+    tl = otio.adapters.read_from_file(str(edit))
+    assert tl.duration().to_frames() == sum(FRAMES)
+    video, audio = tl.tracks
+    assert video.kind == otio.schema.TrackKind.Video and audio.kind == otio.schema.TrackKind.Audio
+    assert audio.duration().to_frames() == sum(FRAMES)
+    clips = list(video.find_clips())
+    assert len(clips) == len(PARTS)
+    for clip, (name, first, _end, record, frames) in zip(clips, PARTS):
+        assert _source(name, clip.media_reference.target_url), clip.name
+        assert clip.source_range.start_time.to_frames() == first
+        assert clip.source_range.duration.to_frames() == frames
+        assert clip.range_in_parent().start_time.to_frames() == record
+        assert clip.source_range.start_time.rate == 25
+    assert clips[3].effects[0].time_scalar == 2
+    assert [m.name for c in clips for m in c.markers] == ["Exported", "Thanks"]
+    # Sound: the capture's own, the voice-over in place of the muted capture, silence for titles.
+    sounds = [item for item in audio]
+    assert [type(s).__name__ for s in sounds] == ["Gap", "Clip", "Gap", "Clip", "Gap"]
+    assert sounds[3].media_reference.target_url.endswith("odd.ogv")
+    for url in (c.media_reference.target_url for c in clips):
+        assert Path(url.removeprefix("file://")).is_file()
+
+
+def test_smil_lists_every_part_with_its_in_and_out(project, cli, tmp_path, wheel_ffmpeg):
+    edit, result = _export(project, cli, tmp_path, ".smil")
+    assert "note:" in result.err
+    root = ET.parse(edit).getroot()
+    ns = {"s": "http://www.w3.org/2001/SMIL20/Language"}
+    assert root.tag == "{http://www.w3.org/2001/SMIL20/Language}smil"
+    seqs = root.findall("s:body/s:seq", ns)
+    assert len(seqs) == len(PARTS)
+    for seq, (name, first, end, _record, _frames) in zip(seqs, PARTS):
+        (video,) = seq.findall("s:video", ns)
+        assert _source(name, video.get("src"))
+        assert Path(video.get("src")).is_file()
+        # Kino's clipEnd is inclusive.
+        assert (int(video.get("clipBegin")), int(video.get("clipEnd"))) == (first, end - 1)
+
+
+_EVENT = re.compile(r"^(\d{3})\s+(\S+)\s+(V)\s+(C)\s+" + r"\s+".join([r"(\d\d:\d\d:\d\d:\d\d)"] * 4) + r"\s*$")
+
+
+def _frames(tc: str, fps: int = 25) -> int:
+    h, m, s, f = map(int, tc.split(":"))
+    return ((h * 60 + m) * 60 + s) * fps + f
+
+
+def test_edl_lists_every_part_and_notes_the_crop(project, cli, tmp_path, wheel_ffmpeg):
+    edit, result = _export(project, cli, tmp_path, ".edl")
+    notes = [line for line in result.err.splitlines() if line.startswith("castkit: note:")]
+    assert any("crop" in line for line in notes)
+    lines = edit.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("TITLE: ") and "FCM: NON-DROP FRAME" in lines
+    events, names = [], []
+    for line in lines:
+        match = _EVENT.match(line)
+        if match:
+            events.append(tuple(_frames(tc) for tc in match.groups()[4:]))
+        elif line.startswith("* FROM CLIP NAME:"):
+            names.append(line.split(":", 1)[1].strip())
+    assert len(events) == len(PARTS)
+    for (src_in, src_out, rec_in, rec_out), (name, first, end, record, frames) in zip(events, PARTS):
+        assert (src_in, src_out, rec_in, rec_out) == (first, end, record, record + frames)
+    assert names[1:4] == ["voice.ogv", "luma.ogv", "silent.ogv"]
+    assert events[-1][3] == sum(FRAMES)
