@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="check the recipe and print every ffmpeg command; write nothing")
     p.add_argument("--no-cache", action="store_true", help="encode every segment again")
+    p.add_argument("--watch", action="store_true",
+                   help="build again whenever the recipe or a source is saved, until Ctrl-C")
     _common(p)
 
     p = sub.add_parser("preview", help="a storyboard of the cast as a PNG, without encoding it")
@@ -279,6 +281,9 @@ def _build(args: argparse.Namespace) -> int:
     from ._build import build
     from ._runner import DryRunRunner
 
+    if args.watch:
+        return _watch(args)
+
     runner = DryRunRunner() if args.dry_run else FfmpegRunner(progress=_progress(args), workers=args.jobs)
     planned = build(
         args.recipe, args.output, force=args.force, dry_run=args.dry_run,
@@ -290,6 +295,26 @@ def _build(args: argparse.Namespace) -> int:
         if not args.no_cache:
             _cache_note(planned, args.recipe)
     return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from ._build import build
+    from ._watch import watch
+
+    if args.dry_run:
+        raise UsageError("--watch builds; it cannot be combined with --dry-run")
+
+    def once(replace: bool):
+        # Outputs this watch has written may be replaced; others only with --force.
+        planned = build(args.recipe, args.output, force=args.force or replace,
+                        use_cache=not args.no_cache, workers=args.jobs,
+                        runner=FfmpegRunner(progress=_progress(args), workers=args.jobs))
+        for cast in planned.casts:
+            _done(cast.output, _what(cast.frames, cast.profile))
+        return [cast.output for cast in planned.casts]
+
+    watch(args.recipe, once, lambda error: _say(str(error)))
+    return 0  # pragma: no cover - watch returns only by Ctrl-C
 
 
 _NOTE_UNUSED_OVER = 100 * 10**6
