@@ -225,3 +225,14 @@ def test_edl_lists_every_part_and_notes_the_crop(project, cli, tmp_path, wheel_f
         assert (src_in, src_out, rec_in, rec_out) == (first, end, record, record + frames)
     assert names[1:4] == ["voice.ogv", "luma.ogv", "silent.ogv"]
     assert events[-1][3] == sum(FRAMES)
+
+
+def test_exports_of_one_recipe_share_its_cards(project, cli, tmp_path, wheel_ffmpeg):
+    for suffix in (".edl", ".smil"):
+        assert cli("export", project, "-o", tmp_path / "edit" / f"cut{suffix}").code == 0
+    assert [p.suffix for p in sorted((tmp_path / "edit" / "cut-cards").iterdir())] == [".png", ".png"]
+    # A recipe that cannot be checked writes nothing, and says where it is wrong.
+    project.write_text(project.read_text().replace("captures/luma.ogv", "captures/gone.ogv"))
+    bad = cli("export", project, "-o", tmp_path / "other" / "cut.mlt")
+    assert bad.code == 2 and "cast.yaml:" in bad.err and "gone.ogv" in bad.err
+    assert not (tmp_path / "other").exists()

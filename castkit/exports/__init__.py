@@ -8,8 +8,6 @@ express is said in one ``castkit: note:`` line each.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from importlib import import_module
 from pathlib import Path
 
@@ -35,8 +33,6 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     check_output(output, recipe.sources(), force, EXPORT_SUFFIXES)
     timeline = make_timeline(checked, output)
     cards = timeline.cards
-    if cards.exists() and not force:
-        raise UsageError(f"{cards}: already exists; use --force to replace it")
     if cards.exists() and not cards.is_dir():
         raise UsageError(f"{cards}: is not a folder; castkit writes the title cards there")
     try:
@@ -45,38 +41,41 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
         raise UsageError(f"{output.name}: needs the {exc.name} package; "
                          "pip install 'castkit[export]'") from None
     text, notes = module.render(timeline)
-    _write_cards(checked.recipe, timeline)
+    made = _write_cards(checked.recipe, timeline)
     try:
         write_atomically(output, lambda temp: Path(temp).write_text(text, encoding="utf-8"))
     except BaseException:
-        shutil.rmtree(cards, ignore_errors=True)
+        for path in reversed(made):  # the cards this export drew (and their folder), no more
+            path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)
         raise
     for note in notes:
         say("note", f"{output.name}: {note}")
     return timeline
 
 
-def _write_cards(recipe, timeline: Timeline) -> None:
-    """Every title card into a fresh folder, then in place of the old one at once."""
+def _write_cards(recipe, timeline: Timeline) -> list[Path]:
+    """The title cards into ``EDIT-cards/``; returns what was made (the folder first).
+
+    A card's file name holds its key (text, style, size), so a card already there is this
+    very card: exports of one recipe in several formats share the folder, and nothing is
+    ever drawn over an existing file."""
     titles = [p for p in timeline.parts if p.is_title]
+    made: list[Path] = []
     if not titles:
-        return
-    parent = timeline.cards.parent
+        return made
+    folder = timeline.cards
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        temp = Path(tempfile.mkdtemp(prefix=f".{timeline.cards.name}.", suffix=".partial", dir=parent))
-    except OSError as exc:
-        raise WorkError(f"{parent}: cannot create the cards folder ({exc.strerror})") from None
-    try:
+        if not folder.is_dir():
+            folder.mkdir(parents=True)
+            made.append(folder)
         for part in titles:
+            if part.source.is_file() or part.source in made:
+                continue
             seg = recipe.segments[part.index - 1]
             assert isinstance(seg, TitleSegment)
             image = render_card(seg.title, seg.subtitle, seg.style, recipe.target.display_size, recipe.folder)
-            image.save(temp / part.source.name, format="PNG")
-        if timeline.cards.exists():
-            shutil.rmtree(timeline.cards)
-        temp.rename(timeline.cards)
+            write_atomically(part.source, lambda temp: image.save(temp, format="PNG"))
+            made.append(part.source)
     except OSError as exc:
-        raise WorkError(f"{timeline.cards}: {exc.strerror or exc} (while drawing title cards)") from None
-    finally:
-        shutil.rmtree(temp, ignore_errors=True)
+        raise WorkError(f"{folder}: {exc.strerror or exc} (while drawing title cards)") from None
+    return made

@@ -111,9 +111,10 @@ def make_timeline(checked: Checked, output: Path) -> Timeline:
             if info.video is not None:
                 width, height, _ = info.video.shown_shape
                 size = (width, height)
-            voice = seg.audio if seg.audio is not None and not seg.mute else None
+            # Resolved: an editor shows and relinks the real file, not recipes/../captures.
+            voice = seg.audio.resolve() if seg.audio is not None and not seg.mute else None
             part = Part(
-                index, "clip", seg.clip.name, seg.clip, seg.start, length, record, frames,
+                index, "clip", seg.clip.name, seg.clip.resolve(), seg.start, length, record, frames,
                 speed=seg.speed, crop=seg.crop, source_size=size,
                 fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out,
                 voice=voice, mute=seg.mute,
