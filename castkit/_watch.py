@@ -38,24 +38,42 @@ def _folders(files: Iterable[Path]) -> list[Path]:
     return sorted(set(folders))
 
 
+def _signature(files: Iterable[Path]) -> dict[Path, tuple[int, int, int] | None]:
+    """What a save changes of each file: its inode (a rename-save), size and mtime."""
+    found: dict[Path, tuple[int, int, int] | None] = {}
+    for file in files:
+        try:
+            st = file.stat()
+            found[file] = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except OSError:
+            found[file] = None
+    return found
+
+
 def watch(recipe: Path, build_once: Callable[[bool], Iterable[Path]],
           report: Callable[[CastkitError], None]) -> None:
     """Build now and after every save; ``build_once(replace)`` builds (``replace``: outputs
     this watch wrote may be replaced) and returns the outputs it wrote. Returns never: Ctrl-C
-    raises KeyboardInterrupt."""
+    raises KeyboardInterrupt.
+
+    Besides the file system's events, the files' signatures are compared with those taken
+    before the last build, every half second: a save during a build, or before the watch
+    had started, is not missed."""
     import watchfiles
 
     written: set[Path] = set()
 
-    def attempt() -> None:
+    def attempt() -> dict:
+        before = _signature(watched_files(recipe))
         try:
             written.update(p.absolute() for p in build_once(bool(written)))
         except CastkitError as error:
             report(error)
             if isinstance(error, InputError) and not recipe.exists():
                 say("note", f"{recipe}: waiting for the recipe to appear")
+        return before
 
-    attempt()
+    signature = attempt()
     while True:
         files = watched_files(recipe)
         folders = _folders(files)
@@ -64,9 +82,14 @@ def watch(recipe: Path, build_once: Callable[[bool], Iterable[Path]],
         for changes in watchfiles.watch(
             *folders, watch_filter=lambda _change, path: Path(path).absolute() in files,
             debounce=DEBOUNCE_MS, recursive=False, raise_interrupt=True,
+            rust_timeout=500, yield_on_timeout=True,
         ):
-            names = sorted({Path(path).name for _, path in changes})
+            now = _signature(files)
+            if not changes and now == signature:
+                continue
+            names = sorted({Path(path).name for _, path in changes}
+                           or {f.name for f in files if now.get(f) != signature.get(f)})
             say("note", f"{', '.join(names)} changed; building again")
-            attempt()
-            if watched_files(recipe) != files:
+            signature = attempt()
+            if set(signature) != files:
                 break  # the recipe names other files now: watch those
