@@ -96,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true",
                    help="check the recipe and print every ffmpeg command; write nothing")
     p.add_argument("--no-cache", action="store_true", help="encode every segment again")
+    p.add_argument("--watch", action="store_true",
+                   help="build again whenever the recipe or a source is saved, until Ctrl-C")
     _common(p)
 
     p = sub.add_parser("preview", help="a storyboard of the cast as a PNG, without encoding it")
@@ -118,6 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("probe", help="what castkit sees in media files")
     p.add_argument("files", type=_local_path, nargs="+", metavar="FILE")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("export", help="the edit as a project for an editor (Shotcut, Kdenlive, Resolve, Kino)")
+    p.add_argument("recipe", type=_local_path, metavar="RECIPE")
+    p.add_argument("-o", "--output", type=_local_path, metavar="EDIT", required=True,
+                   help=".mlt (Shotcut), .kdenlive, .otio (Resolve, Kdenlive 25.04+), .smil (Kino) "
+                        "or .edl (CMX 3600); title cards go to EDIT-cards/ beside it")
+    _common(p)
+
+    sub.add_parser("schema", help="print the JSON Schema of a recipe (for editors that check YAML)")
 
     sub.add_parser("doctor", help="which ffmpeg castkit uses and whether it has what castkit needs")
     return parser
@@ -270,6 +281,9 @@ def _build(args: argparse.Namespace) -> int:
     from ._build import build
     from ._runner import DryRunRunner
 
+    if args.watch:
+        return _watch(args)
+
     runner = DryRunRunner() if args.dry_run else FfmpegRunner(progress=_progress(args), workers=args.jobs)
     planned = build(
         args.recipe, args.output, force=args.force, dry_run=args.dry_run,
@@ -281,6 +295,26 @@ def _build(args: argparse.Namespace) -> int:
         if not args.no_cache:
             _cache_note(planned, args.recipe)
     return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from ._build import build
+    from ._watch import watch
+
+    if args.dry_run:
+        raise UsageError("--watch builds; it cannot be combined with --dry-run")
+
+    def once(replace: bool):
+        # Outputs this watch has written may be replaced; others only with --force.
+        planned = build(args.recipe, args.output, force=args.force or replace,
+                        use_cache=not args.no_cache, workers=args.jobs,
+                        runner=FfmpegRunner(progress=_progress(args), workers=args.jobs))
+        for cast in planned.casts:
+            _done(cast.output, _what(cast.frames, cast.profile))
+        return [cast.output for cast in planned.casts]
+
+    watch(args.recipe, once, lambda error: _say(str(error)))
+    return 0  # pragma: no cover - watch returns only by Ctrl-C
 
 
 _NOTE_UNUSED_OVER = 100 * 10**6
@@ -354,6 +388,27 @@ def _probe(args: argparse.Namespace) -> int:
     return max((e.exit_status for e in failures), default=0)
 
 
+def _export(args: argparse.Namespace) -> int:
+    from .exports import export
+
+    timeline = export(args.recipe, args.output, force=args.force)
+    if not args.quiet:
+        _done(args.output, f"{len(timeline.parts)} parts, {_what(timeline.frames, _DvProfile(timeline.target))}")
+    return 0
+
+
+class _DvProfile:  # what _what needs of a profile: its raster and its name
+    def __init__(self, target) -> None:
+        self.raster, self.name = target, target.name
+
+
+def _schema(args: argparse.Namespace) -> int:  # noqa: ARG001
+    from ._schema import schema_text
+
+    sys.stdout.write(schema_text())
+    return 0
+
+
 def _doctor(args: argparse.Namespace) -> int:  # noqa: ARG001
     from ._doctor import check
 
@@ -370,4 +425,6 @@ _COMMANDS = {
     "preview": _preview,
     "probe": _probe,
     "doctor": _doctor,
+    "schema": _schema,
+    "export": _export,
 }

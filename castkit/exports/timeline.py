@@ -1,0 +1,126 @@
+"""One timeline of a checked recipe, the same for every export format.
+
+Each part is a title card (a PNG written beside the export) or a kept part of a capture: its
+source in and out points in seconds and in frames of the cast's DV rate, its place in the cast,
+its speed, crop and fades. Frame counts are computed as ``castkit build`` computes them for
+the recipe's DV target, so an editor's timeline lasts exactly as long as castkit's DV cast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from .._cache import card_key
+from .._check import Checked
+from .._plan import Crop, Trim, clip_frames
+from .._recipe import ClipSegment, TitleSegment
+from .._target import DvTarget
+
+
+@dataclass(frozen=True)
+class Part:
+    """One segment of the cast as an editor sees it."""
+
+    index: int  # 1-based segment number in the recipe
+    kind: str  # "title" or "clip"
+    name: str  # a short human name: the title's text or the capture's file name
+    source: Path  # the capture, or the title card's PNG
+    start: Fraction  # source in point, seconds
+    length: Fraction  # seconds of the source used (before speed)
+    record: int  # first frame of the part in the cast
+    frames: int  # frames the part lasts in the cast
+    speed: Fraction = Fraction(1)
+    crop: Crop | None = None
+    source_size: tuple[int, int] | None = None  # the capture's shown size, for crops
+    fade_in: Fraction = Fraction(0)
+    fade_out: Fraction = Fraction(0)
+    voice: Path | None = None  # a voice-over replacing the capture's sound, from its start
+    mute: bool = False
+    has_audio: bool = False  # the capture has sound of its own (and it is used)
+    title: str | None = None
+    subtitle: str | None = None
+    source_duration: Fraction | None = None  # the whole capture's length, seconds
+
+    @property
+    def is_title(self) -> bool:
+        return self.kind == "title"
+
+    @property
+    def end(self) -> Fraction:
+        """Source out point (exclusive), seconds."""
+        return self.start + self.length
+
+    def source_frames(self, fps: Fraction) -> tuple[int, int]:
+        """Source in and out (exclusive) in frames at ``fps``, before speed: the frames of the
+        source the part shows. For a sped-up part the out is in + frames x speed."""
+        first = round(self.start * fps)
+        return first, first + round(self.frames * self.speed)
+
+
+@dataclass(frozen=True)
+class Timeline:
+    name: str
+    target: DvTarget
+    parts: tuple[Part, ...]
+    cards: Path  # the folder of title card PNGs
+
+    @property
+    def fps(self) -> Fraction:
+        return self.target.fps
+
+    @property
+    def frames(self) -> int:
+        return sum(p.frames for p in self.parts)
+
+    def frames_of(self, seconds: Fraction) -> int:
+        return self.target.frames(seconds)
+
+
+def cards_folder(output: Path) -> Path:
+    """Where an export's title cards go: ``EDIT.mlt`` -> ``EDIT-cards/`` beside it."""
+    return output.with_name(output.stem + "-cards")
+
+
+def card_name(part_index: int, seg: TitleSegment, size: tuple[int, int]) -> str:
+    return f"title-{part_index:02d}-{card_key(seg, size)[:8]}.png"
+
+
+def make_timeline(checked: Checked, output: Path) -> Timeline:
+    recipe = checked.recipe
+    target = recipe.target
+    cards = cards_folder(output.absolute())
+    parts: list[Part] = []
+    record = 0
+    for index, seg in enumerate(recipe.segments, 1):
+        if isinstance(seg, TitleSegment):
+            frames = target.frames(seg.duration)
+            part = Part(
+                index, "title", seg.title, cards / card_name(index, seg, target.display_size),
+                Fraction(0), seg.duration, record, frames,
+                fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out,
+                title=seg.title, subtitle=seg.subtitle,
+            )
+        else:
+            assert isinstance(seg, ClipSegment)
+            info = checked.probes[seg.clip]
+            length = seg.length(info.duration)
+            frames = clip_frames(info, Trim(seg.start, length), target, seg.speed)
+            size = None
+            if info.video is not None:
+                width, height, _ = info.video.shown_shape
+                size = (width, height)
+            # Resolved: an editor shows and relinks the real file, not recipes/../captures.
+            voice = seg.audio.resolve() if seg.audio is not None and not seg.mute else None
+            part = Part(
+                index, "clip", seg.clip.name, seg.clip.resolve(), seg.start, length, record, frames,
+                speed=seg.speed, crop=seg.crop, source_size=size,
+                fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out,
+                voice=voice, mute=seg.mute,
+                has_audio=info.audio is not None and voice is None and not seg.mute,
+                source_duration=info.duration,
+            )
+        parts.append(part)
+        record += frames
+    return Timeline(recipe.path.stem, target, tuple(parts), cards)
