@@ -427,6 +427,7 @@ class FfmpegRunner:
                         start_new_session=True,
                         # ... and dies with castkit, even after a kill -9 of castkit.
                         preexec_fn=dies_with_castkit(),
+                        env=_FFMPEG_ENV,
                     )
                 except OSError as exc:
                     raise WorkError(f"cannot start {argv[0]}: {exc.strerror}") from None
@@ -435,8 +436,9 @@ class FfmpegRunner:
                     stopping = self._stopping.is_set()
             if stopping:  # _stop_all ran between this job's start and its Popen
                 proc.terminate()
-            reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
-            reader.start()
+            drain = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
+            drain.start()
+            reader = drain  # only once started: a stop in between must not join an unstarted thread
             assert proc.stdout is not None
             for raw in proc.stdout:
                 line = raw.decode("ascii", "replace").strip()
@@ -473,6 +475,11 @@ class FfmpegRunner:
                 f"{original.label}: ffmpeg reported damage in the input (cut short or "
                 f"corrupt?); the output holds what could be decoded:\n{said}"
             )
+
+
+# SVT-AV1 writes its own banner and notes to stderr whatever ffmpeg's -loglevel: keep it to
+# errors, so that what castkit shows of ffmpeg's stderr is only damage worth a warning.
+_FFMPEG_ENV = {**os.environ, "SVT_LOG": os.environ.get("SVT_LOG", "1")}
 
 
 def _drain(stream, tail: collections.deque[str]) -> None:

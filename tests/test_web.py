@@ -225,6 +225,7 @@ def test_convert_and_title_write_web_files(tmp_path, web_media, wheel_ffmpeg, cl
     out = tmp_path / "tone.webm"
     result = cli("convert", web_media["tone"], "-o", out)
     assert result.code == 0 and "WebM AV1 320x240 30 fps" in result.err, result.err
+    assert "warning" not in result.err, "SVT-AV1's own log lines are not damage in the input"
     webm = read_web(out)
     assert (webm.width, webm.height, len(webm.times)) == (320, 240, 90)
     assert len(webm.pcm) == 90 * 1600
