@@ -20,6 +20,7 @@ from ._cache import (
     CACHE_NAME, cache_dir, card_key, discard, file_identity, intact, key, mark_cache, record_uses,
 )
 from ._cache import _unwritable, remove_dead_temps
+from ._chapters import SidecarJob, chapters_of, chapters_path, ffmetadata, youtube_list, youtube_problems
 from ._check import Checked, check_recipe
 from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._join import manifest_path
@@ -176,6 +177,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     planned: set[Path] = set()
     checked_entries: dict[Path, bool] = {}  # cached segment -> its bytes match its seal
     casts, joins = [], []
+    sidecars: list = []  # small files written beside the outputs, with the joins
 
     def encode(part: Path, make, seg, index: int, frames: int, profile: Profile) -> None:
         if part in planned:  # the same segment twice: encoded once
@@ -211,8 +213,22 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         join_label = f"join {len(listing)} segments"
         if len(recipe.outputs) > 1:
             join_label += f" into {spec.path.name}"
-        join = profile.join([(part, frames) for _, frames, part, _ in listing], spec.path, work,
-                            ffmpeg, join_label)
+        parts = [(part, frames) for _, frames, part, _ in listing]
+        if spec.is_web:
+            chapters = chapters_of([seg.chapter for seg in recipe.segments],
+                                   [frames for _, frames in parts], profile.raster.fps)
+            join = profile.join(parts, spec.path, work, ffmpeg, join_label,
+                                chapters=ffmetadata(chapters) if chapters else None)
+            if chapters and all(job.output != chapters_path(spec.path) for job in sidecars):
+                # cast.mp4 and cast.webm share one list (the first web output's times)
+                problems = youtube_problems(chapters)
+                sidecars.append(SidecarJob(
+                    f"chapters of {spec.path.name}", chapters_path(spec.path),
+                    youtube_list(chapters),
+                    f"{chapters_path(spec.path)}: YouTube will not show these chapters: "
+                    + "; ".join(problems) if problems else None))
+        else:
+            join = profile.join(parts, spec.path, work, ffmpeg, join_label)
         # A damaged entry never goes into a cast: every cached segment the join will read (all
         # of them, but for a raw DV cast patched only the changed ones, and none for one up to
         # date) is hashed against its seal first; a damaged one is encoded again.
@@ -234,7 +250,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         casts.append(CastPlan(spec.path, profile, total, tuple(listing), frozenset(uses)))
     # Longest first: with N workers the build ends soonest when big jobs do not start last.
     encodes.sort(key=lambda item: -item[0])
-    stages = tuple(stage for stage in (tuple(job for _, job in encodes), tuple(joins)) if stage)
+    stages = tuple(stage for stage in (tuple(job for _, job in encodes), (*joins, *sidecars))
+                   if stage)
     return BuildPlan(Plan(stages), tuple(casts), work)
 
 
@@ -284,6 +301,9 @@ def build(
     for spec in recipe.outputs:
         check_output(spec.path, recipe.sources(), force or dry_run, OUTPUT_SUFFIXES)
         check_not_in_cache(spec.path, cache_dir(recipe))
+        for sidecar in sidecar_paths(recipe, spec):
+            check_output(sidecar, recipe.sources(), force or dry_run, (sidecar.suffix,))
+            check_not_in_cache(sidecar, cache_dir(recipe))
     temp_work = None
     if use_cache or dry_run:
         work = cache_dir(recipe)
@@ -321,6 +341,14 @@ def build(
     finally:
         if temp_work is not None:
             shutil.rmtree(temp_work, ignore_errors=True)
+
+
+def sidecar_paths(recipe, spec: OutputSpec) -> list[Path]:
+    """The files a build writes beside an output: its chapter list (web masters with chapters)."""
+    paths = []
+    if spec.is_web and any(getattr(seg, "chapter", None) for seg in recipe.segments):
+        paths.append(chapters_path(spec.path))
+    return paths
 
 
 def _writable_parent(output: Path) -> Path:

@@ -71,7 +71,11 @@ class WebProfile:
         return sealed(path) and mp4_complete(path)
 
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
-             label: str) -> Any:
+             label: str, chapters: str | None = None) -> Any:
+        """The concat join; ``chapters``: an FFMETADATA text, given to ffmpeg as a second input
+        whose chapters the cast takes."""
+        import os
+
         from .._plan import Job, concat_list
         from .._runner import concat_list_path
 
@@ -81,14 +85,32 @@ class WebProfile:
             file_url(list_file), f="concat", safe=0,
             protocol_whitelist="file", format_whitelist="concat,mov",
         )
+        writes = []
+        extra_inputs: list[str] = []
+        metadata = {"map_metadata": -1, "map_chapters": -1}
+        if chapters:
+            meta_file = output.parent / f".{output.name}.{os.getpid()}.ffmetadata"
+            writes.append((meta_file, chapters))
+            extra_inputs += ["-f", "ffmetadata", "-i", file_url(meta_file)]
+            metadata = {"map_metadata": 1, "map_chapters": 1}
         out = ff.output(
             source["v:0"], source["a:0"], file_url(output), f=self.container, vcodec="copy",
             **self.audio_codec, ar=AUDIO_RATE, ac=AUDIO_CHANNELS, **self.final_options(),
-            map_metadata=-1, map_chapters=-1,
+            **metadata,
         )
+        argv = _with_inputs(compile_argv(out, ffmpeg), extra_inputs)
         paths = [path for path, _ in parts]
-        return Job(label, tuple(compile_argv(out, ffmpeg)), output, sum(f for _, f in parts),
-                   tuple(paths), ((list_file, concat_list(paths)),))
+        return Job(label, tuple(argv), output, sum(f for _, f in parts),
+                   tuple(paths), ((list_file, concat_list(paths)), *writes))
+
+
+def _with_inputs(argv: list[str], extra: list[str]) -> list[str]:
+    """``argv`` with more inputs (``-f FMT -i URL`` ...) after its own: numbered 1, 2, ... in
+    the order given (ffmpeg-python names only the inputs its graph uses)."""
+    if not extra:
+        return argv
+    last = max(i for i, arg in enumerate(argv) if arg == "-i")
+    return [*argv[: last + 2], *extra, *argv[last + 2:]]
 
 
 def mp4_complete(path: Path) -> bool:
