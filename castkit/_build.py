@@ -178,6 +178,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     checked_entries: dict[Path, bool] = {}  # cached segment -> its bytes match its seal
     casts, joins = [], []
     sidecars: list = []  # small files written beside the outputs, with the joins
+    sound_key = None  # the measured loudness of the cast's sound, in the cache
 
     def encode(part: Path, make, seg, index: int, frames: int, profile: Profile) -> None:
         if part in planned:  # the same segment twice: encoded once
@@ -217,8 +218,16 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         if spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],
                                    [frames for _, frames in parts], profile.raster.fps)
+            loudness = None
+            if recipe.loudness is not None:
+                if sound_key is None:  # every web output has the same sound: measured once
+                    sound_key = key("loudness", [part.name for part, _ in parts], recipe.loudness)
+                script = work / f"loudness-{sound_key}.af"
+                uses.add(script)
+                loudness = (recipe.loudness, script)
             join = profile.join(parts, spec.path, work, ffmpeg, join_label,
-                                chapters=ffmetadata(chapters) if chapters else None)
+                                chapters=ffmetadata(chapters) if chapters else None,
+                                loudness=loudness)
             if chapters and all(job.output != chapters_path(spec.path) for job in sidecars):
                 # cast.mp4 and cast.webm share one list (the first web output's times)
                 problems = youtube_problems(chapters)

@@ -80,3 +80,102 @@ def test_titles_and_clips_start_chapters_in_mp4_and_webm(folder, ffmpeg_bin, cli
     (build / "cast.webm").unlink()
     again = cli("build", recipe, "-q")
     assert again.code == 2 and "cast.chapters.txt: already exists" in again.err, again.err
+
+
+# --- loudness -------------------------------------------------------------------------------
+
+import re
+import subprocess
+
+import numpy as np
+
+from readers import read_web
+
+# A narration: a 300 Hz voice, syllables at 3 Hz, pauses, and short 900 Hz accents that peak
+# well above the rest (what a limiter has to catch once the whole is lifted).
+NARRATION = ("0.6*sin(2*PI*300*t)*(0.6+0.4*sin(2*PI*3*t))*lt(mod(t\\,1)\\,0.7)"
+             "+0.9*sin(2*PI*900*t)*lt(mod(t\\,2)\\,0.03)")
+
+
+def narration(folder: Path, name: str, gain_db: float, expr: str = NARRATION) -> Path:
+    return media.make(
+        WHEEL_FFMPEG, folder / name, "-f", "lavfi", "-i", "color=gray:size=320x240:rate=15:duration=4",
+        "-f", "lavfi", "-i", f"aevalsrc=exprs='{expr}':s=48000:d=4:c=stereo",
+        "-af", f"volume={gain_db}dB", "-c:v", "libtheora", "-c:a", "flac", "-shortest")
+
+
+def ebur128(path: Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of a file's sound, as the wheel ffmpeg measures it."""
+    out = subprocess.run([WHEEL_FFMPEG, "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:a:0",
+                          "-af", "ebur128=peak=true", "-f", "null", "-"],
+                         capture_output=True, text=True, check=True).stderr
+    summary = out[out.rfind("Summary:"):]
+    return (float(re.search(r"I:\s+(-?[0-9.]+) LUFS", summary)[1]),
+            float(re.search(r"Peak:\s+(-?[0-9.]+|-inf) dBFS", summary)[1]))
+
+
+QUIET = """
+    outputs: [build/cast.mp4, build/cast.webm]
+    segments:
+      - title: Quiet
+        duration: 1
+      - clip: quiet.mkv
+"""
+
+
+def test_a_quiet_narration_comes_out_at_minus_16_lufs_under_minus_1_dbtp(tmp_path, ffmpeg_bin, cli):
+    source = narration(tmp_path, "quiet.mkv", -24)
+    recipe = write_recipe(tmp_path, QUIET)
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    before = ebur128(source)
+    for name in ("cast.mp4", "cast.webm"):
+        integrated, peak = ebur128(tmp_path / "build" / name)
+        print(f"{name}: source {before}, cast I {integrated} LUFS, TP {peak} dBTP")
+        assert abs(integrated + 16) <= 1 and peak <= -1, (name, before, integrated, peak)
+        cast = read_web(tmp_path / "build" / name)
+        assert cast.audio_rate == 48000
+        # The title is digitally silent, lifted or not (up to the codec's overlap at its end).
+        assert not cast.pcm[: 43200].any(), name
+    # Nothing changed: nothing is measured again (the cached filter is used).
+    script = next((tmp_path / ".castkit-cache").glob("loudness-*.af"))
+    stamp = script.stat().st_mtime_ns
+    assert cli("build", recipe, "-q", "--force").code == 0
+    assert script.stat().st_mtime_ns == stamp
+
+
+def test_loudness_off_keeps_the_recorded_level(tmp_path, wheel_ffmpeg, cli):
+    source = narration(tmp_path, "quiet.mkv", -24)
+    recipe = write_recipe(tmp_path, QUIET.replace("build/cast.webm", "build/cast.dv")
+                          .replace("segments:", "loudness: off\n    segments:"))
+    assert cli("build", recipe, "-q").code == 0
+    assert abs(ebur128(tmp_path / "build" / "cast.mp4")[0] - ebur128(source)[0]) <= 0.3
+
+
+def test_a_loud_wide_range_source_is_turned_down_by_one_gain_not_pumped(tmp_path, wheel_ffmpeg, cli):
+    """Loud and soft passages (a range of 20 dB): one gain turns the whole down. The envelope
+    of output over input (400 ms windows, the short-term loudness's span) is constant: loudnorm's
+    dynamic mode would lift the soft passage and flatten the range."""
+    expr = "0.9*sin(2*PI*300*t)*if(lt(mod(t\\,2)\\,1)\\,1\\,0.1)"
+    source = narration(tmp_path, "loud.mkv", 0, expr)
+    recipe = write_recipe(tmp_path, """
+        output: build/cast.mp4
+        segments:
+          - clip: loud.mkv
+    """)
+    assert cli("build", recipe, "-q").code == 0
+    cast = read_web(tmp_path / "build" / "cast.mp4")
+    assert cast.audio_rate == 48000
+    with av.open(str(source)) as container:
+        from readers import channels
+        original = np.concatenate([channels(f).astype(np.float64).mean(axis=0)
+                                   for f in container.decode(audio=0)])
+    window = 19200
+    n = min(len(original), len(cast.pcm)) // window
+    ratio = [20 * np.log10(np.sqrt((cast.pcm[i * window:(i + 1) * window] ** 2).mean())
+                           / np.sqrt((original[i * window:(i + 1) * window] ** 2).mean()))
+             for i in range(n)]
+    print("gain per 400 ms (dB):", [round(r, 2) for r in ratio])
+    assert max(ratio) - min(ratio) <= 0.5, ratio
+    integrated, peak = ebur128(tmp_path / "build" / "cast.mp4")
+    assert abs(integrated + 16) <= 1 and peak <= -1

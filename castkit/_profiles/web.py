@@ -71,9 +71,10 @@ class WebProfile:
         return sealed(path) and mp4_complete(path)
 
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
-             label: str, chapters: str | None = None) -> Any:
+             label: str, chapters: str | None = None, loudness: Any = None) -> Any:
         """The concat join; ``chapters``: an FFMETADATA text, given to ffmpeg as a second input
-        whose chapters the cast takes."""
+        whose chapters the cast takes; ``loudness``: (target LUFS, cache file of the filter),
+        the sound measured just before the join and brought to the target by one gain."""
         import os
 
         from .._plan import Job, concat_list
@@ -99,9 +100,16 @@ class WebProfile:
             **metadata,
         )
         argv = _with_inputs(compile_argv(out, ffmpeg), extra_inputs)
+        steps = ()
+        if loudness is not None:
+            from .._loudness import LoudnessStep, filter_option
+
+            target, script = loudness
+            argv[-1:-1] = [filter_option(ffmpeg), str(script)]
+            steps = (LoudnessStep(list_file, script, target, ffmpeg),)
         paths = [path for path, _ in parts]
         return Job(label, tuple(argv), output, sum(f for _, f in parts),
-                   tuple(paths), ((list_file, concat_list(paths)), *writes))
+                   tuple(paths), ((list_file, concat_list(paths)), *writes), prepare=steps)
 
 
 def _with_inputs(argv: list[str], extra: list[str]) -> list[str]:
