@@ -24,6 +24,7 @@ from ._chapters import SidecarJob, chapters_of, chapters_path, ffmetadata, youtu
 from ._check import Checked, check_recipe
 from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._join import manifest_path
+from ._loudness import LoudnessStep, gain_job
 from ._outputs import check_not_in_cache, check_output
 from ._plan import Effects, Job, Plan, Trim, clip_frames, clip_job, still_job
 from ._probe import MediaInfo
@@ -179,6 +180,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     casts, joins = [], []
     sidecars: list = []  # small files written beside the outputs, with the joins
     sound_key = None  # the measured loudness of the cast's sound, in the cache
+    gains: list[Job] = []  # DV segments given the cast's gain
 
     def encode(part: Path, make, seg, index: int, frames: int, profile: Profile) -> None:
         if part in planned:  # the same segment twice: encoded once
@@ -193,6 +195,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
 
     for spec, profile in profiles_for(checked):
         listing, makers = [], []
+        gain_reads: set[Path] = set()  # raw DV segments that a gain job reads
         uses = {manifest_path(work, spec.path), manifest_path(work, spec.path, "uses")}
         for index, seg in enumerate(recipe.segments, 1):
             label = f"segment {index}: {seg.label}"
@@ -237,11 +240,38 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     f"{chapters_path(spec.path)}: YouTube will not show these chapters: "
                     + "; ".join(problems) if problems else None))
         else:
-            join = profile.join(parts, spec.path, work, ffmpeg, join_label)
+            join_parts = parts
+            if recipe.loudness is not None:
+                # DV carries its sound in every frame: each segment gets the cast's gain in a
+                # copy of it (video copied), named by the raw segment and the measured sound.
+                if sound_key is None:
+                    sound_key = key("loudness", [part.name for part, _ in parts], recipe.loudness)
+                script = work / f"loudness-{sound_key}.af"
+                uses.add(script)
+                step = LoudnessStep(tuple(part for part, _ in parts), script, recipe.loudness, ffmpeg)
+                join_parts = []
+                for label, frames, part, _ in listing:
+                    gained = work / f"segment-{key('gain', part.name, sound_key)}{profile.segment_suffix}"
+                    uses.add(gained)
+                    fresh = use_cache and gained not in planned and profile.segment_complete(gained, frames)
+                    if fresh and not intact(gained):
+                        say("warning", f"{gained}: this cached segment is damaged (its bytes "
+                                       f"differ from its record); it is made again")
+                        discard(gained)
+                        fresh = False
+                    if not fresh:
+                        gain_reads.add(part)
+                        if gained not in planned:
+                            planned.add(gained)
+                            gains.append(gain_job(f"{label}: loudness", part, gained, frames,
+                                                  step, profile))
+                    join_parts.append((gained, frames))
+            join = profile.join(join_parts, spec.path, work, ffmpeg, join_label)
         # A damaged entry never goes into a cast: every cached segment the join will read (all
         # of them, but for a raw DV cast patched only the changed ones, and none for one up to
         # date) is hashed against its seal first; a damaged one is encoded again.
         reads = set(join.reads()) if hasattr(join, "reads") else set(join.inputs)
+        reads |= gain_reads
         for i, (label, frames, part, cached) in enumerate(listing):
             if not cached or part not in reads:
                 continue
@@ -259,7 +289,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         casts.append(CastPlan(spec.path, profile, total, tuple(listing), frozenset(uses)))
     # Longest first: with N workers the build ends soonest when big jobs do not start last.
     encodes.sort(key=lambda item: -item[0])
-    stages = tuple(stage for stage in (tuple(job for _, job in encodes), (*joins, *sidecars))
+    stages = tuple(stage for stage in (tuple(job for _, job in encodes), tuple(gains),
+                                       (*joins, *sidecars))
                    if stage)
     return BuildPlan(Plan(stages), tuple(casts), work)
 

@@ -17,6 +17,7 @@ and the target: a rebuild that changes no segment measures nothing.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import threading
@@ -35,11 +36,12 @@ _LOCKS: dict[Path, threading.Lock] = {}
 _GUARD = threading.Lock()
 
 
-def measure_argv(ffmpeg: Ffmpeg, list_file: Path) -> list[str]:
+def measure_argv(ffmpeg: Ffmpeg, list_file: Path, chain: str = "") -> list[str]:
+    """Measure the joined sound (through ``chain`` first, where given)."""
     return [ffmpeg.path, "-hide_banner", "-nostdin", "-f", "concat", "-safe", "0",
             "-protocol_whitelist", "file", "-format_whitelist", "concat,mov,dv",
-            "-i", file_url(list_file), "-map", "0:a:0", "-af", "ebur128=peak=true",
-            "-f", "null", "-"]
+            "-i", file_url(list_file), "-map", "0:a:0",
+            "-af", (chain + "," if chain else "") + "ebur128=peak=true", "-f", "null", "-"]
 
 
 def parse_summary(text: str) -> tuple[float, float]:
@@ -52,16 +54,23 @@ def parse_summary(text: str) -> tuple[float, float]:
     return float(integrated[1]), float(peak[1])
 
 
-def audio_filter(integrated: float, peak: float, target: Fraction) -> str:
+def audio_filter(integrated: float, peak: float, target: Fraction, gain: float | None = None) -> str:
     """The filter that brings a cast measured so to ``target``: one gain, a limiter only where
     the true peak would pass the ceiling."""
     if integrated <= SILENCE_LUFS:
         return "anull"
-    gain = float(target) - integrated
+    if gain is None:
+        gain = float(target) - integrated
     chain = f"volume={gain:.2f}dB"
     if peak + gain > TRUE_PEAK_CEILING:
         chain += f",alimiter=limit={10 ** (LIMIT_DBFS / 20):.4f}:level=0:latency=1"
     return chain
+
+
+# Limiting the peaks takes some loudness with them (a lot where the peaks carry much of the
+# energy): the limited sound is measured again and the gain raised by what is missing.
+MAX_REFINEMENTS = 3
+TOLERANCE_LU = 0.2
 
 
 def filter_option(ffmpeg: Ffmpeg) -> str:
@@ -73,13 +82,18 @@ def filter_option(ffmpeg: Ffmpeg) -> str:
 
 @dataclass(frozen=True)
 class LoudnessStep:
-    """Before a web join: measure the cast's sound (the join's concat list) unless ``script``
-    already holds the filter it leads to, and write that filter there."""
+    """Before a web join or a DV segment's gain: measure the cast's sound (its segments
+    ``parts`` concatenated) unless ``script`` already holds the filter it leads to, and write
+    that filter there. Every output's steps share the script: measured once per build."""
 
-    list_file: Path
+    parts: tuple[Path, ...]
     script: Path
     target: Fraction
     ffmpeg: Ffmpeg
+
+    @property
+    def list_file(self) -> Path:
+        return self.script.with_name(f".{self.script.name}.{os.getpid()}.concat.txt")
 
     def render(self) -> None:
         from ._runner import write_atomically
@@ -89,21 +103,59 @@ class LoudnessStep:
         with lock:
             if self.script.is_file() and self.script.stat().st_size > 0:
                 return  # measured before (or for the other web output of this build)
-            result = subprocess.run(measure_argv(self.ffmpeg, self.list_file),
-                                    stdin=subprocess.DEVNULL, capture_output=True,
-                                    preexec_fn=dies_with_castkit())
-            text = result.stderr.decode("utf-8", "replace")
+            from ._plan import concat_list
+
+            self.list_file.write_text(concat_list(self.parts), encoding="utf-8")
             try:
-                if result.returncode != 0:
-                    raise ValueError(text.strip().splitlines()[-1:] or "failed")
-                integrated, peak = parse_summary(text)
-            except ValueError as exc:
-                raise WorkError(f"measuring the loudness of the cast failed: {exc}") from None
-            chain = audio_filter(integrated, peak, self.target)
+                integrated, peak = self._measure()
+                chain = audio_filter(integrated, peak, self.target)
+                gain = float(self.target) - integrated
+                for _ in range(MAX_REFINEMENTS):
+                    if "alimiter" not in chain:
+                        break
+                    limited, _ = self._measure(chain)
+                    if abs(limited - float(self.target)) <= TOLERANCE_LU:
+                        break
+                    gain += float(self.target) - limited
+                    chain = audio_filter(integrated, peak, self.target, gain)
+            finally:
+                self.list_file.unlink(missing_ok=True)
             write_atomically(self.script, lambda temp: temp.write_text(chain, encoding="ascii"))
+
+    def _measure(self, chain: str = "") -> tuple[float, float]:
+        result = subprocess.run(measure_argv(self.ffmpeg, self.list_file, chain),
+                                stdin=subprocess.DEVNULL, capture_output=True,
+                                preexec_fn=dies_with_castkit())
+        text = result.stderr.decode("utf-8", "replace")
+        try:
+            if result.returncode != 0:
+                raise ValueError(text.strip().splitlines()[-1:] or "failed")
+            return parse_summary(text)
+        except ValueError as exc:
+            raise WorkError(f"measuring the loudness of the cast failed: {exc}") from None
 
     def shell(self) -> str:
         import shlex
 
-        return (f"# the loudness of the cast, measured (once; the filter it leads to is kept in "
-                f"{self.script.name}):\n# " + shlex.join(measure_argv(self.ffmpeg, self.list_file)))
+        from ._plan import concat_list
+
+        return (f"# the loudness of the cast, measured once; the filter it leads to is kept in "
+                f"{self.script.name}:\ncat > {shlex.quote(str(self.list_file))} <<'CASTKIT_EOF'\n"
+                f"{concat_list(self.parts)}CASTKIT_EOF\n"
+                f"{shlex.join(measure_argv(self.ffmpeg, self.list_file))}")
+
+
+def gain_job(label: str, raw: Path, output: Path, frames: int, step: LoudnessStep,
+             profile) -> "Job":
+    """A raw DV segment with the cast's gain: the DV video copied, the sound (in every frame)
+    filtered and written again. A DV cast is its segments' bytes, so the gain goes into each;
+    a changed gain re-muxes every segment (a stream copy, no video encode)."""
+    from ._plan import Job
+
+    ffmpeg = step.ffmpeg
+    argv = [ffmpeg.path, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-f", "dv", "-i", file_url(raw), "-map", "0:v:0", "-map", "0:a:0", "-c:v", "copy",
+            filter_option(ffmpeg), str(step.script), "-c:a", "pcm_s16le", "-ar", "48000",
+            "-ac", "2", "-map_metadata", "-1", "-f", "dv", file_url(output)]
+    return Job(label, tuple(argv), output, frames, (raw,), size=profile.size(frames, False),
+               prepare=(step,), profile=profile)

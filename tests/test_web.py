@@ -163,7 +163,7 @@ def test_a_title_edit_reencodes_that_segment_once_per_output(folder, wheel_ffmpe
     recipe.write_text(recipe.read_text().replace('"Web masters"', '"Web masters, edited"'))
     again = Counting()
     build(recipe, runner=again, force=True)
-    encodes = sorted(label for label in again.ran if not label.startswith("join"))
+    encodes = sorted(label for label in again.ran if not label.startswith(("join", "chapters of")))
     assert encodes == [f"segment 1: title 'Web masters, edited' ({kind})" for kind in ("DV", "MP4", "WEBM")]
     assert sum(label.startswith("join") for label in again.ran) == 3
     after = {name: sha256(folder / "build" / name) for name in ("cast.mp4", "cast.webm")}

@@ -106,7 +106,7 @@ class WebProfile:
 
             target, script = loudness
             argv[-1:-1] = [filter_option(ffmpeg), str(script)]
-            steps = (LoudnessStep(list_file, script, target, ffmpeg),)
+            steps = (LoudnessStep(tuple(path for path, _ in parts), script, target, ffmpeg),)
         paths = [path for path, _ in parts]
         return Job(label, tuple(argv), output, sum(f for _, f in parts),
                    tuple(paths), ((list_file, concat_list(paths)), *writes), prepare=steps)
