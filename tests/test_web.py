@@ -22,8 +22,13 @@ FONT = Path(__file__).parent.parent / "castkit" / "fonts" / "DejaVuSans.ttf"
 
 
 def write_recipe(folder: Path, text: str) -> Path:
+    """The recipes here test the joins and the cache: loudness (tests/test_publish.py) is off,
+    so a DV cast is its raw segments' bytes and no gain or measurement joins the plan."""
     path = folder / "cast.yaml"
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    text = textwrap.dedent(text).lstrip("\n")
+    if "loudness:" not in text:
+        text = "loudness: off\n" + text
+    path.write_text(text, encoding="utf-8")
     return path
 
 
