@@ -12,6 +12,7 @@ import shlex
 import shutil
 import tempfile
 import threading
+from fractions import Fraction
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -20,6 +21,7 @@ from ._cache import (
     CACHE_NAME, cache_dir, card_key, discard, file_identity, intact, key, mark_cache, record_uses,
 )
 from ._cache import _unwritable, remove_dead_temps
+from ._captions import as_srt, as_vtt, caption_paths, load as load_captions, retime
 from ._chapters import SidecarJob, chapters_of, chapters_path, ffmetadata, youtube_list, youtube_problems
 from ._check import Checked, check_recipe
 from ._ffmpeg import Ffmpeg, find_ffmpeg
@@ -218,6 +220,13 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         if len(recipe.outputs) > 1:
             join_label += f" into {spec.path.name}"
         parts = [(part, frames) for _, frames, part, _ in listing]
+        cues = cast_cues(checked, [frames for _, frames in parts], profile.raster.fps)
+        srt = vtt = None
+        if cues is not None:
+            srt, vtt = as_srt(cues), as_vtt(cues)
+            for path, text in zip(caption_paths(spec.path), (srt, vtt)):
+                if all(job.output != path for job in sidecars):
+                    sidecars.append(SidecarJob(f"captions {path.name}", path, text))
         if spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],
                                    [frames for _, frames in parts], profile.raster.fps)
@@ -230,7 +239,9 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 loudness = (recipe.loudness, script)
             join = profile.join(parts, spec.path, work, ffmpeg, join_label,
                                 chapters=ffmetadata(chapters) if chapters else None,
-                                loudness=loudness)
+                                loudness=loudness,
+                                # no track for no cue: ffmpeg refuses an empty SRT input
+                                captions=(srt, vtt) if cues else None)
             if chapters and all(job.output != chapters_path(spec.path) for job in sidecars):
                 # cast.mp4 and cast.webm share one list (the first web output's times)
                 problems = youtube_problems(chapters)
@@ -383,9 +394,27 @@ def build(
             shutil.rmtree(temp_work, ignore_errors=True)
 
 
+def cast_cues(checked: Checked, frames: list[int], fps) -> list | None:
+    """The captions of the cast in one output's time (None: no clip has captions)."""
+    recipe = checked.recipe
+    if not any(getattr(seg, "captions", None) for seg in recipe.segments):
+        return None
+    cues, at = [], 0
+    for seg, count in zip(recipe.segments, frames):
+        if isinstance(seg, ClipSegment) and seg.captions is not None:
+            info = checked.probes[seg.clip]
+            cues += retime(load_captions(seg.captions), seg.start, seg.length(info.duration),
+                           seg.speed, Fraction(at) / fps, Fraction(count) / fps)
+        at += count
+    return cues
+
+
 def sidecar_paths(recipe, spec: OutputSpec) -> list[Path]:
-    """The files a build writes beside an output: its chapter list (web masters with chapters)."""
+    """The files a build writes beside an output: its chapter list (web masters with chapters),
+    its captions (any output, where a clip has captions)."""
     paths = []
+    if any(getattr(seg, "captions", None) for seg in recipe.segments):
+        paths += caption_paths(spec.path)
     if spec.is_web and any(getattr(seg, "chapter", None) for seg in recipe.segments):
         paths.append(chapters_path(spec.path))
     return paths

@@ -216,3 +216,93 @@ def test_loudness_key_is_checked_at_its_line_and_column(tmp_path, value, ok):
         assert [(p.line, p.column) for p in problems] == [(1, 11)], problems
         assert "LUFS" in problems[0].message
 
+
+# --- captions -------------------------------------------------------------------------------
+
+import pysubs2
+
+SRT = """1
+00:00:00,200 --> 00:00:00,400
+before the trim
+
+2
+00:00:00,400 --> 00:00:01,000
+crossing the start
+
+3
+00:00:01,200 --> 00:00:01,800
+inside, two
+lines
+
+4
+00:00:02,300 --> 00:00:02,800
+crossing the end
+
+5
+00:00:02,600 --> 00:00:03,000
+past the end
+"""
+
+CAPTIONS = """
+    outputs: [build/cast.dv, build/cast.mp4, build/cast.webm]
+    loudness: off
+    segments:
+      - title: Captions
+        duration: 1
+      - clip: tone.ogv
+        start: 0.5
+        end: 2.5
+        speed: 2
+        captions: talk.srt
+"""
+# Source time t of the clip (kept from 0.5 s to 2.5 s, twice as fast) after the 1 s title:
+# cast time 1 + (t - 0.5) / 2; cues clamped to the kept part, the first and last dropped.
+EXPECTED_CUES = [(1.0, 1.25, "crossing the start"), (1.35, 1.65, "inside, two\nlines"),
+                 (1.9, 2.0, "crossing the end")]
+
+
+def test_captions_are_retimed_through_trim_and_speed_into_every_output(folder, ffmpeg_bin, cli):
+    (folder / "talk.srt").write_text(SRT, encoding="utf-8")
+    recipe = write_recipe(folder, CAPTIONS)
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    build = folder / "build"
+    frame = 1 / 30  # the web masters' frame; DV's 1/25 is longer
+    for name in ("cast.srt", "cast.vtt"):
+        subs = pysubs2.load(str(build / name))
+        got = [(e.start / 1000, e.end / 1000, e.plaintext) for e in subs]
+        assert len(got) == len(EXPECTED_CUES), (name, got)
+        for (a, b, text), (ea, eb, etext) in zip(got, EXPECTED_CUES):
+            assert abs(a - ea) < frame and abs(b - eb) < frame and text == etext, (name, got)
+    # The MP4's soft track (mov_text) and the WebM's (WebVTT) decode, at the same times
+    # (counted from the first picture: WebM's video starts after Opus's few ms of delay).
+    for name, codec in (("cast.mp4", "mov_text"), ("cast.webm", "webvtt")):
+        with av.open(str(build / name)) as container:
+            video = container.streams.video[0]
+            first = float(video.start_time * video.time_base)
+            stream = container.streams.subtitles[0]
+            assert stream.codec_context.name == codec
+            cues = []
+            for packet in container.demux(stream):
+                for sub in packet.decode():
+                    start = float(packet.pts * stream.time_base) - first
+                    end = start + float(packet.duration * stream.time_base)
+                    cues.append((start, end, sub))
+        assert len(cues) == len(EXPECTED_CUES), name
+        for (a, b, sub), (ea, eb, etext) in zip(cues, EXPECTED_CUES):
+            assert abs(a - ea) < frame and abs(b - eb) < frame, (name, a, b)
+            text = getattr(sub, "dialogue", None) or getattr(sub, "ass", b"")
+            assert etext.split("\n")[0].encode() in bytes(text), (name, text)
+    # The sidecars are outputs: refused without --force.
+    for path in build.iterdir():
+        if path.suffix in (".dv", ".mp4", ".webm", ".txt"):
+            path.unlink()
+    again = cli("build", recipe, "-q")
+    assert again.code == 2 and "cast.srt: already exists" in again.err, again.err
+
+
+def test_a_missing_captions_file_is_reported_at_its_line(folder, cli):
+    recipe = write_recipe(folder, CAPTIONS.replace("talk.srt", "nowhere.srt"))
+    result = cli("build", recipe, "-q")
+    assert result.code == 2
+    assert "cast.yaml:10:15: captions nowhere.srt: no such file" in result.err, result.err

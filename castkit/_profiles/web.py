@@ -71,9 +71,11 @@ class WebProfile:
         return sealed(path) and mp4_complete(path)
 
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
-             label: str, chapters: str | None = None, loudness: Any = None) -> Any:
+             label: str, chapters: str | None = None, loudness: Any = None,
+             captions: tuple[str, str] | None = None) -> Any:
         """The concat join; ``chapters``: an FFMETADATA text, given to ffmpeg as a second input
-        whose chapters the cast takes; ``loudness``: (target LUFS, cache file of the filter),
+        whose chapters the cast takes; ``captions``: (SRT, WebVTT) texts, the cast's soft
+        subtitle track (mov_text in MP4, WebVTT in WebM); ``loudness``: (target LUFS, cache file of the filter),
         the sound measured just before the join and brought to the target by one gain."""
         import os
 
@@ -94,12 +96,22 @@ class WebProfile:
             writes.append((meta_file, chapters))
             extra_inputs += ["-f", "ffmetadata", "-i", file_url(meta_file)]
             metadata = {"map_metadata": 1, "map_chapters": 1}
+        subtitle_options: list[str] = []
+        if captions:
+            srt, vtt = captions
+            webm = self.container == "webm"
+            sub_file = output.parent / f".{output.name}.{os.getpid()}.{'vtt' if webm else 'srt'}"
+            writes.append((sub_file, vtt if webm else srt))
+            index = 1 + bool(chapters)
+            extra_inputs += ["-f", "webvtt" if webm else "srt", "-i", file_url(sub_file)]
+            subtitle_options = ["-map", f"{index}:s:0", "-c:s", "webvtt" if webm else "mov_text"]
         out = ff.output(
             source["v:0"], source["a:0"], file_url(output), f=self.container, vcodec="copy",
             **self.audio_codec, ar=AUDIO_RATE, ac=AUDIO_CHANNELS, **self.final_options(),
             **metadata,
         )
         argv = _with_inputs(compile_argv(out, ffmpeg), extra_inputs)
+        argv[-1:-1] = subtitle_options
         steps = ()
         if loudness is not None:
             from .._loudness import LoudnessStep, filter_option
