@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -139,10 +140,25 @@ class LoudnessStep:
 
         from ._plan import concat_list
 
+        # Copy-pastable: the same step, run by castkit's own Python (measurement and gain).
+        argv = [sys.executable, "-m", "castkit._loudness", str(self.script), str(self.target),
+                self.ffmpeg.path, *map(str, self.parts)]
         return (f"# the loudness of the cast, measured once; the filter it leads to is kept in "
-                f"{self.script.name}:\ncat > {shlex.quote(str(self.list_file))} <<'CASTKIT_EOF'\n"
-                f"{concat_list(self.parts)}CASTKIT_EOF\n"
-                f"{shlex.join(measure_argv(self.ffmpeg, self.list_file))}")
+                f"{self.script.name}:\n{shlex.join(argv)}")
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m castkit._loudness SCRIPT TARGET FFMPEG PART...``: what --dry-run prints."""
+    from ._ffmpeg import find_ffmpeg
+
+    script, target, ffmpeg_path, *parts = argv
+    os.environ["CASTKIT_FFMPEG"] = ffmpeg_path
+    LoudnessStep(tuple(Path(p) for p in parts), Path(script), Fraction(target), find_ffmpeg()).render()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))
 
 
 def gain_job(label: str, raw: Path, output: Path, frames: int, step: LoudnessStep,
