@@ -248,7 +248,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 sidecars.append(SidecarJob(
                     f"chapters of {spec.path.name}", chapters_path(spec.path),
                     youtube_list(chapters),
-                    f"{chapters_path(spec.path)}: YouTube will not show these chapters: "
+                    f"{chapters_path(spec.path).name}: YouTube will not show these chapters: "
                     + "; ".join(problems) if problems else None))
         else:
             join_parts = parts
@@ -274,7 +274,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                         gain_reads.add(part)
                         if gained not in planned:
                             planned.add(gained)
-                            gains.append(gain_job(f"{label}: loudness", part, gained, frames,
+                            gains.append(gain_job(f"loudness gain for {label}", part, gained, frames,
                                                   step, profile))
                     join_parts.append((gained, frames))
             join = profile.join(join_parts, spec.path, work, ffmpeg, join_label)
