@@ -12,6 +12,7 @@ import shlex
 import shutil
 import tempfile
 import threading
+from fractions import Fraction
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import partial
@@ -22,9 +23,12 @@ from ._cache import (
     CACHE_NAME, cache_dir, card_key, discard, file_identity, intact, key, mark_cache, record_uses,
 )
 from ._cache import _unwritable, remove_dead_temps
+from ._captions import as_srt, as_vtt, caption_paths, load as load_captions, retime
+from ._chapters import SidecarJob, chapters_of, chapters_path, ffmetadata, youtube_list, youtube_problems
 from ._check import Checked, check_recipe
 from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._join import manifest_path
+from ._loudness import LoudnessStep, gain_job
 from ._outputs import check_not_in_cache, check_output
 from ._plan import Effects, Job, Plan, Trim, clip_frames, clip_job, still_job
 from ._probe import MediaInfo
@@ -194,6 +198,9 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     planned: set[Path] = set()
     checked_entries: dict[Path, bool] = {}  # cached segment -> its bytes match its seal
     casts, joins = [], []
+    sidecars: list = []  # small files written beside the outputs, with the joins
+    sound_key = None  # the measured loudness of the cast's sound, in the cache
+    gains: list[Job] = []  # DV segments given the cast's gain
 
     def encode(part: Path, make, seg, index: int, frames: int, profile: Profile, label: str) -> None:
         if part in planned:  # the same segment twice: encoded once
@@ -208,6 +215,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
 
     for spec, profile in profiles_for(checked):
         listing, makers = [], []
+        gain_reads: set[Path] = set()  # raw DV segments that a gain job reads
         uses = {manifest_path(work, spec.path), manifest_path(work, spec.path, "uses")}
         at = 0  # the segment's first frame in the cast
         for index, seg in enumerate(recipe.segments, 1):
@@ -239,12 +247,70 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         join_label = f"join {len(listing)} segments"
         if len(recipe.outputs) > 1:
             join_label += f" into {spec.path.name}"
-        join = profile.join([(part, frames) for _, frames, part, _ in listing], spec.path, work,
-                            ffmpeg, join_label)
+        parts = [(part, frames) for _, frames, part, _ in listing]
+        cues = cast_cues(checked, [frames for _, frames in parts], profile.raster.fps)
+        srt = vtt = None
+        if cues is not None:
+            srt, vtt = as_srt(cues), as_vtt(cues)
+            for path, text in zip(caption_paths(spec.path), (srt, vtt)):
+                if all(job.output != path for job in sidecars):
+                    sidecars.append(SidecarJob(f"captions {path.name}", path, text))
+        if spec.is_web:
+            chapters = chapters_of([seg.chapter for seg in recipe.segments],
+                                   [frames for _, frames in parts], profile.raster.fps)
+            loudness = None
+            if recipe.loudness is not None:
+                if sound_key is None:  # every web output has the same sound: measured once
+                    sound_key = key("loudness", [part.name for part, _ in parts], recipe.loudness)
+                script = work / f"loudness-{sound_key}.af"
+                uses.add(script)
+                loudness = (recipe.loudness, script)
+            join = profile.join(parts, spec.path, work, ffmpeg, join_label,
+                                chapters=ffmetadata(chapters) if chapters else None,
+                                loudness=loudness,
+                                # no track for no cue: ffmpeg refuses an empty SRT input
+                                captions=(srt, vtt) if cues else None)
+            if chapters and all(job.output != chapters_path(spec.path) for job in sidecars):
+                # cast.mp4 and cast.webm share one list (the first web output's times)
+                problems = youtube_problems(chapters)
+                sidecars.append(SidecarJob(
+                    f"chapters of {spec.path.name}", chapters_path(spec.path),
+                    youtube_list(chapters),
+                    f"{chapters_path(spec.path).name}: YouTube will not show these chapters: "
+                    + "; ".join(problems) if problems else None))
+        else:
+            join_parts = parts
+            if recipe.loudness is not None:
+                # DV carries its sound in every frame: each segment gets the cast's gain in a
+                # copy of it (video copied), named by the raw segment and the measured sound.
+                if sound_key is None:
+                    sound_key = key("loudness", [part.name for part, _ in parts], recipe.loudness)
+                script = work / f"loudness-{sound_key}.af"
+                uses.add(script)
+                step = LoudnessStep(tuple(part for part, _ in parts), script, recipe.loudness, ffmpeg)
+                join_parts = []
+                for label, frames, part, _ in listing:
+                    gained = work / f"segment-{key('gain', part.name, sound_key)}{profile.segment_suffix}"
+                    uses.add(gained)
+                    fresh = use_cache and gained not in planned and profile.segment_complete(gained, frames)
+                    if fresh and not intact(gained):
+                        say("warning", f"{gained}: this cached segment is damaged (its bytes "
+                                       f"differ from its record); it is made again")
+                        discard(gained)
+                        fresh = False
+                    if not fresh:
+                        gain_reads.add(part)
+                        if gained not in planned:
+                            planned.add(gained)
+                            gains.append(gain_job(f"loudness gain for {label}", part, gained, frames,
+                                                  step, profile))
+                    join_parts.append((gained, frames))
+            join = profile.join(join_parts, spec.path, work, ffmpeg, join_label)
         # A damaged entry never goes into a cast: every cached segment the join will read (all
         # of them, but for a raw DV cast patched only the changed ones, and none for one up to
         # date) is hashed against its seal first; a damaged one is encoded again.
         reads = set(join.reads()) if hasattr(join, "reads") else set(join.inputs)
+        reads |= gain_reads
         for i, (label, frames, part, cached) in enumerate(listing):
             if not cached or part not in reads:
                 continue
@@ -262,7 +328,9 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         casts.append(CastPlan(spec.path, profile, total, tuple(listing), frozenset(uses)))
     # Longest first: with N workers the build ends soonest when big jobs do not start last.
     encodes.sort(key=lambda item: -item[0])
-    stages = tuple(stage for stage in (tuple(job for _, job in encodes), tuple(joins)) if stage)
+    stages = tuple(stage for stage in (tuple(job for _, job in encodes), tuple(gains),
+                                       (*joins, *sidecars))
+                   if stage)
     return BuildPlan(Plan(stages), tuple(casts), work)
 
 
@@ -312,6 +380,9 @@ def build(
     for spec in recipe.outputs:
         check_output(spec.path, recipe.sources(), force or dry_run, OUTPUT_SUFFIXES)
         check_not_in_cache(spec.path, cache_dir(recipe))
+        for sidecar in sidecar_paths(recipe, spec):
+            check_output(sidecar, recipe.sources(), force or dry_run, (sidecar.suffix,))
+            check_not_in_cache(sidecar, cache_dir(recipe))
     temp_work = None
     if use_cache or dry_run:
         work = cache_dir(recipe)
@@ -349,6 +420,32 @@ def build(
     finally:
         if temp_work is not None:
             shutil.rmtree(temp_work, ignore_errors=True)
+
+
+def cast_cues(checked: Checked, frames: list[int], fps) -> list | None:
+    """The captions of the cast in one output's time (None: no clip has captions)."""
+    recipe = checked.recipe
+    if not any(getattr(seg, "captions", None) for seg in recipe.segments):
+        return None
+    cues, at = [], 0
+    for seg, count in zip(recipe.segments, frames):
+        if isinstance(seg, ClipSegment) and seg.captions is not None:
+            info = checked.probes[seg.clip]
+            cues += retime(load_captions(seg.captions), seg.start, seg.length(info.duration),
+                           seg.speed, Fraction(at) / fps, Fraction(count) / fps)
+        at += count
+    return cues
+
+
+def sidecar_paths(recipe, spec: OutputSpec) -> list[Path]:
+    """The files a build writes beside an output: its chapter list (web masters with chapters),
+    its captions (any output, where a clip has captions)."""
+    paths = []
+    if any(getattr(seg, "captions", None) for seg in recipe.segments):
+        paths += caption_paths(spec.path)
+    if spec.is_web and any(getattr(seg, "chapter", None) for seg in recipe.segments):
+        paths.append(chapters_path(spec.path))
+    return paths
 
 
 def _writable_parent(output: Path) -> Path:

@@ -60,6 +60,14 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
             probes[seg.clip] = info
             problems += _check_trim(recipe, seg, info)
             problems += _check_effects(recipe, seg, info)
+            if seg.captions is not None:
+                from ._captions import CaptionsError, load
+
+                try:
+                    load(seg.captions)
+                except CaptionsError as exc:
+                    at = seg.captions_where or seg.where
+                    problems.append(at.problem(f"captions {_shown(recipe, seg.captions)}: {exc}"))
             if seg.audio is not None:
                 voice = opened(seg.audio, False)
                 if not isinstance(voice, str) and voice.audio is None:

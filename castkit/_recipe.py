@@ -32,14 +32,18 @@ MAX_NODES = 100_000
 MAX_SEGMENTS = 10_000
 MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
 
-TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments")
+TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
+            "loudness")
 OUTPUT_KEYS = ("path", "height", "fps")
 STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
 TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS)
-CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS)
+CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS,
+             "chapter", "captions")
 CROP_KEYS = ("x", "y", "width", "height")
 SPEED_RANGE = (Fraction(1, 4), Fraction(4))
+DEFAULT_LOUDNESS = Fraction(-16)  # LUFS integrated; podcast and web speech (README)
+LOUDNESS_RANGE = (Fraction(-70), Fraction(-5))
 
 _NULL = "tag:yaml.org,2002:null"
 
@@ -76,6 +80,10 @@ class TitleSegment:
     def label(self) -> str:
         return f"title {self.title[:40]!r}"
 
+    @property
+    def chapter(self) -> str:
+        return self.title
+
 
 @dataclass(frozen=True)
 class ClipSegment:
@@ -93,6 +101,9 @@ class ClipSegment:
     mute: bool = False  # `audio: none`
     audio_where: Where | None = None
     fades: Fades = field(default_factory=lambda: Fades())
+    chapter: str | None = None  # starts a chapter named so
+    captions: Path | None = None  # SRT/WebVTT/ASS cues in the source's time
+    captions_where: Where | None = None
 
     @property
     def label(self) -> str:
@@ -134,6 +145,7 @@ class Recipe:
     outputs: tuple[OutputSpec, ...]
     title_style: TitleStyle
     segments: tuple[Segment, ...]
+    loudness: Fraction | None = DEFAULT_LOUDNESS  # LUFS target; None: kept as recorded
 
     @property
     def output(self) -> Path:
@@ -158,6 +170,8 @@ class Recipe:
                 found.append(seg.clip)
                 if seg.audio is not None:
                     found.append(seg.audio)
+                if seg.captions is not None:
+                    found.append(seg.captions)
             else:
                 found += style_files(seg.style)
         return list(dict.fromkeys(found))
@@ -442,7 +456,31 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
                 if seg is not None:
                     segments.append(seg)
 
-    return Recipe(path, target, outputs, base_style, tuple(segments)), r.problems
+    loudness = DEFAULT_LOUDNESS
+    if "loudness" in top:
+        loudness = _loudness(r, top["loudness"][1])
+
+    return Recipe(path, target, outputs, base_style, tuple(segments), loudness), r.problems
+
+
+def _loudness(r: _Reader, node: yaml.Node) -> Fraction | None:
+    """``loudness: -16`` (LUFS, integrated) or ``off``."""
+    raw = r.scalar(node, "loudness")
+    if raw is None:
+        return DEFAULT_LOUDNESS
+    text = raw.strip()
+    if text.lower() in ("off", "false", "no", "none"):
+        return None
+    low, high = LOUDNESS_RANGE
+    try:
+        number = Decimal(text.removesuffix("LUFS").removesuffix("lufs").strip())
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or not low <= number <= high:
+        r.add(node, f"loudness must be a level in LUFS from {low} to {high} (like -16), or off; "
+                    f"not {echo(text)}")
+        return DEFAULT_LOUDNESS
+    return Fraction(number)
 
 
 def _outputs(r: _Reader, top: dict, path: Path) -> tuple[OutputSpec, ...]:
@@ -631,11 +669,16 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
         elif raw is not None:
             audio = r.path(node, f"{what}: audio")
     fades = _fades(r, items, what)
+    chapter = r.text(items["chapter"][1], f"{what}: chapter") if "chapter" in items else None
+    captions = captions_where = None
+    if "captions" in items:
+        captions_where = r.where(items["captions"][1])
+        captions = r.path(items["captions"][1], f"{what}: captions")
     if len(r.problems) > before or clip is None:
         return None
     return ClipSegment(
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
-        crop, crop_where, speed, audio, mute, audio_where, fades,
+        crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
     )
 
 

@@ -221,7 +221,8 @@ def read_web(path: Path) -> WebReading:
         aus = container.streams.audio
         cc = vs.codec_context
         times, pcm = [], []
-        for packet in container.demux():
+        # Video and sound only: an MP4 with chapters also has their (undecodable) text track.
+        for packet in container.demux(vs, *aus[:1]):
             for frame in packet.decode():
                 if isinstance(frame, av.VideoFrame):
                     times.append(Fraction(frame.pts) * vs.time_base)

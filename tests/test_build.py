@@ -21,8 +21,13 @@ pytestmark = pytest.mark.e2e
 
 
 def write_recipe(folder: Path, text: str) -> Path:
+    """The recipes here test the joins and the cache: loudness (tests/test_publish.py) is off,
+    so a DV cast is its raw segments' bytes and no gain or measurement joins the plan."""
     path = folder / "cast.yaml"
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    text = textwrap.dedent(text).lstrip("\n")
+    if "loudness:" not in text:
+        text = "loudness: off\n" + text
+    path.write_text(text, encoding="utf-8")
     return path
 
 
@@ -476,7 +481,7 @@ def test_cache_prune_in_a_shared_cache_keeps_every_cast(tmp_path, wheel_ffmpeg, 
     monkeypatch.chdir(tmp_path)
     one = write_recipe(tmp_path, TWO_TITLES)
     two = tmp_path / "other.yaml"
-    two.write_text(textwrap.dedent(TWO_TITLES).replace("cast.dv", "other.avi")
+    two.write_text("loudness: off\n" + textwrap.dedent(TWO_TITLES).lstrip("\n").replace("cast.dv", "other.avi")
                    .replace("First", "Other").replace("Second take", "Other take"))
     assert cli("build", one.name).code == 0 and cli("build", two.name).code == 0
     one.write_text(one.read_text().replace("Second take", "Edited"))
@@ -540,7 +545,7 @@ def test_a_build_says_when_old_segments_outweigh_the_cast(tmp_path, wheel_ffmpeg
     recipe = write_recipe(tmp_path, TWO_TITLES)
     notes = []
     for text in ("Second take", "Take 2", "Take 3"):
-        recipe.write_text(textwrap.dedent(TWO_TITLES).replace("Second take", text))
+        recipe.write_text("loudness: off\n" + textwrap.dedent(TWO_TITLES).lstrip("\n").replace("Second take", text))
         result = cli("build", recipe.name, "--force")
         assert result.code == 0, result.err
         notes.append([line for line in result.err.splitlines() if "note:" in line])

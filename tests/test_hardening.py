@@ -488,6 +488,7 @@ def test_interrupted_build_leaves_nothing_and_keeps_finished_segments(
     guard.add(tmp_path / "long.ogv", tmp_path / "mid.ogv")
     recipe = write_recipe(tmp_path, """
         output: build/cast.SUFFIX
+        loudness: off  # the segment files counted are the raw ones
         segments:
           - title: Before the takes
             duration: 1

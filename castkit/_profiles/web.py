@@ -71,7 +71,14 @@ class WebProfile:
         return sealed(path) and mp4_complete(path)
 
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
-             label: str) -> Any:
+             label: str, chapters: str | None = None, loudness: Any = None,
+             captions: tuple[str, str] | None = None) -> Any:
+        """The concat join; ``chapters``: an FFMETADATA text, given to ffmpeg as a second input
+        whose chapters the cast takes; ``captions``: (SRT, WebVTT) texts, the cast's soft
+        subtitle track (mov_text in MP4, WebVTT in WebM); ``loudness``: (target LUFS, cache file of the filter),
+        the sound measured just before the join and brought to the target by one gain."""
+        import os
+
         from .._plan import Job, concat_list
         from .._runner import concat_list_path
 
@@ -81,14 +88,49 @@ class WebProfile:
             file_url(list_file), f="concat", safe=0,
             protocol_whitelist="file", format_whitelist="concat,mov",
         )
+        writes = []
+        extra_inputs: list[str] = []
+        metadata = {"map_metadata": -1, "map_chapters": -1}
+        if chapters:
+            meta_file = output.parent / f".{output.name}.{os.getpid()}.ffmetadata"
+            writes.append((meta_file, chapters))
+            extra_inputs += ["-f", "ffmetadata", "-i", file_url(meta_file)]
+            metadata = {"map_metadata": 1, "map_chapters": 1}
+        subtitle_options: list[str] = []
+        if captions:
+            srt, vtt = captions
+            webm = self.container == "webm"
+            sub_file = output.parent / f".{output.name}.{os.getpid()}.{'vtt' if webm else 'srt'}"
+            writes.append((sub_file, vtt if webm else srt))
+            index = 1 + bool(chapters)
+            extra_inputs += ["-f", "webvtt" if webm else "srt", "-i", file_url(sub_file)]
+            subtitle_options = ["-map", f"{index}:s:0", "-c:s", "webvtt" if webm else "mov_text"]
         out = ff.output(
             source["v:0"], source["a:0"], file_url(output), f=self.container, vcodec="copy",
             **self.audio_codec, ar=AUDIO_RATE, ac=AUDIO_CHANNELS, **self.final_options(),
-            map_metadata=-1, map_chapters=-1,
+            **metadata,
         )
+        argv = _with_inputs(compile_argv(out, ffmpeg), extra_inputs)
+        argv[-1:-1] = subtitle_options
+        steps = ()
+        if loudness is not None:
+            from .._loudness import LoudnessStep, filter_option
+
+            target, script = loudness
+            argv[-1:-1] = [filter_option(ffmpeg), str(script)]
+            steps = (LoudnessStep(tuple(path for path, _ in parts), script, target, ffmpeg),)
         paths = [path for path, _ in parts]
-        return Job(label, tuple(compile_argv(out, ffmpeg)), output, sum(f for _, f in parts),
-                   tuple(paths), ((list_file, concat_list(paths)),))
+        return Job(label, tuple(argv), output, sum(f for _, f in parts),
+                   tuple(paths), ((list_file, concat_list(paths)), *writes), prepare=steps)
+
+
+def _with_inputs(argv: list[str], extra: list[str]) -> list[str]:
+    """``argv`` with more inputs (``-f FMT -i URL`` ...) after its own: numbered 1, 2, ... in
+    the order given (ffmpeg-python names only the inputs its graph uses)."""
+    if not extra:
+        return argv
+    last = max(i for i, arg in enumerate(argv) if arg == "-i")
+    return [*argv[: last + 2], *extra, *argv[last + 2:]]
 
 
 def mp4_complete(path: Path) -> bool:
