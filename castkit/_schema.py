@@ -77,6 +77,11 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "outputs": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/output"},
                     "description": "the files the recipe makes (instead of output)"},
         "title_style": {"$ref": "#/$defs/style", "description": "defaults for every title card"},
+        "loudness": {"anyOf": [{"type": "number", "minimum": -70, "maximum": -5},
+                               {"type": "string", "pattern": r"^\s*(-\d+(\.\d+)?|[oO][fF][fF])\s*$"},
+                               {"const": False}],
+                     "description": "integrated loudness of the cast in LUFS, -70 to -5 (default -16), "
+                                    "or off to keep the sound as recorded"},
         "segments": {"type": "array", "minItems": 1, "maxItems": _recipe.MAX_SEGMENTS,
                      "items": {"$ref": "#/$defs/segment"},
                      "description": "title cards and clips, in the order they play"},
@@ -114,6 +119,8 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
             "description": "play N times faster (pitch kept), 0.25 to 4"},
         "audio": {"anyOf": [_PATH, {"type": "null"}],
                   "description": "a voice-over replacing the capture's sound; none (or null) for silence"},
+        "chapter": {**_TEXT, "description": "start a chapter of this name with the clip"},
+        "captions": {**_PATH, "description": "an SRT, WebVTT or ASS file of the capture's captions"},
     },
     "crop": {name: {**_PIXELS, "description": f"{name}, in source pixels"} for name in _recipe.CROP_KEYS},
 }
