@@ -427,7 +427,7 @@ class FfmpegRunner:
                         start_new_session=True,
                         # ... and dies with castkit, even after a kill -9 of castkit.
                         preexec_fn=dies_with_castkit(),
-                        env=_FFMPEG_ENV,
+                        env=_ffmpeg_env(),
                     )
                 except OSError as exc:
                     raise WorkError(f"cannot start {argv[0]}: {exc.strerror}") from None
@@ -479,7 +479,8 @@ class FfmpegRunner:
 
 # SVT-AV1 writes its own banner and notes to stderr whatever ffmpeg's -loglevel: keep it to
 # errors, so that what castkit shows of ffmpeg's stderr is only damage worth a warning.
-_FFMPEG_ENV = {**os.environ, "SVT_LOG": os.environ.get("SVT_LOG", "1")}
+def _ffmpeg_env() -> dict[str, str]:
+    return {**os.environ, "SVT_LOG": os.environ.get("SVT_LOG", "1")}
 
 
 def _drain(stream, tail: collections.deque[str]) -> None:
