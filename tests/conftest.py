@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +123,18 @@ def cli(capsys):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+def write_recipe(folder: Path, text: str) -> Path:
+    """``cast.yaml`` in ``folder``, for tests of the joins and the cache: loudness
+    (tests/test_publish.py) is off unless the text sets it, so a DV cast is its raw segments'
+    bytes and no gain or measurement joins the plan."""
+    path = folder / "cast.yaml"
+    text = textwrap.dedent(text).lstrip("\n")
+    if "loudness:" not in text:
+        text = "loudness: off\n" + text
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def sha256(path: Path) -> str:

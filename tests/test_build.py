@@ -14,21 +14,10 @@ import pytest
 
 from castkit._build import build
 from castkit._runner import FfmpegRunner
-from conftest import listing, sha256
+from conftest import listing, sha256, write_recipe
 from readers import decode, frame_lumas, have, melt, playdv, shown_at
 
 pytestmark = pytest.mark.e2e
-
-
-def write_recipe(folder: Path, text: str) -> Path:
-    """The recipes here test the joins and the cache: loudness (tests/test_publish.py) is off,
-    so a DV cast is its raw segments' bytes and no gain or measurement joins the plan."""
-    path = folder / "cast.yaml"
-    text = textwrap.dedent(text).lstrip("\n")
-    if "loudness:" not in text:
-        text = "loudness: off\n" + text
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from castkit._build import build
 from readers import decode, have, melt, playdv
-from test_build import write_recipe
+from conftest import write_recipe
 
 pytestmark = pytest.mark.e2e
 

@@ -13,23 +13,12 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 import media
-from conftest import WHEEL_FFMPEG, listing, sha256
+from conftest import WHEEL_FFMPEG, listing, sha256, write_recipe
 from readers import decode, luma_at, mp4_boxes, psnr, read_web
 
 pytestmark = pytest.mark.e2e
 
 FONT = Path(__file__).parent.parent / "castkit" / "fonts" / "DejaVuSans.ttf"
-
-
-def write_recipe(folder: Path, text: str) -> Path:
-    """The recipes here test the joins and the cache: loudness (tests/test_publish.py) is off,
-    so a DV cast is its raw segments' bytes and no gain or measurement joins the plan."""
-    path = folder / "cast.yaml"
-    text = textwrap.dedent(text).lstrip("\n")
-    if "loudness:" not in text:
-        text = "loudness: off\n" + text
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture(scope="module")
