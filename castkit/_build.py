@@ -288,11 +288,15 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 script = work / f"loudness-{sound_key}.af"
                 uses.add(script)
                 step = LoudnessStep(tuple(part for part, _ in parts), script, recipe.loudness, ffmpeg)
-                join_parts = []
+                join_parts, at = [], 0
                 for label, frames, part, _ in listing:
+                    # The copy keeps the raw segment's lead frames (NTSC DV): the dv muxer lays
+                    # the sound out from the file's first frame, so each frame keeps its samples.
+                    written = frames + profile.lead(at)
+                    at += frames
                     gained = work / f"segment-{key('gain', part.name, sound_key)}{profile.segment_suffix}"
                     uses.add(gained)
-                    fresh = use_cache and gained not in planned and profile.segment_complete(gained, frames)
+                    fresh = use_cache and gained not in planned and profile.segment_complete(gained, written)
                     if fresh and not intact(gained):
                         say("warning", f"{gained}: this cached segment is damaged (its bytes "
                                        f"differ from its record); it is made again")
@@ -302,7 +306,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                         gain_reads.add(part)
                         if gained not in planned:
                             planned.add(gained)
-                            gains.append(gain_job(f"loudness gain for {label}", part, gained, frames,
+                            gains.append(gain_job(f"loudness gain for {label}", part, gained, written,
                                                   step, profile))
                     join_parts.append((gained, frames))
             join = profile.join(join_parts, spec.path, work, ffmpeg, join_label)
