@@ -128,37 +128,76 @@ def retime(fd: int, offset: int, frames: int, first: int, frame_bytes: int,
         return 0
     if frame_bytes not in _FPS:
         raise ValueError(f"{frame_bytes}: not a DV25 frame size")
-    done = 0
-    size = _AREA[1] - _AREA[0]
-    layouts: dict[int, _Layout] = {}
-    per_frame = frame_bytes // SEQUENCE
     start = offset - offset % mmap.ALLOCATIONGRANULARITY
     if os.fstat(fd).st_size < offset + frames * frame_bytes:
         raise OSError(errno.EIO, "the DV range is past the end of the file")
+    layouts: dict[int, _Layout] = {}
     # Populated up front: a page fault per DIF sequence cost more than the rest of the work.
     flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
     with mmap.mmap(fd, offset + frames * frame_bytes - start, flags=flags, offset=start) as mm:
-        for n in range(frames):
-            base = offset - start + n * frame_bytes
-            packs = None
-            values: dict[tuple[int, ...], list[bytes]] = {}  # the frame's pack data, by layout
-            for s in range(per_frame):
-                lo = base + s * SEQUENCE + _AREA[0]
-                area = mm[lo:lo + size]
-                layout = layouts.get(s)
-                if layout is None or not layout.pattern.fullmatch(area):
-                    if not _is_dv_sequence(area):
-                        continue
-                    layout = layouts[s] = _Layout(area)
-                if not layout.kinds:
-                    continue
-                data = values.get(layout.kinds)
-                if data is None:
-                    if packs is None or not packs.keys() >= layout.flags.keys():
-                        packs = {**(packs or {}), **_packs_for(first + n, frame_bytes, layout.flags, recorded)}
-                    data = values[layout.kinds] = [packs[k] for k in layout.kinds]
-                pieces = layout.pieces.copy()
-                pieces[1::2] = data
-                mm[lo:lo + size] = b"".join(pieces)
-                done += 1
+        return sum(_retime_frame(mm, offset - start + n * frame_bytes, first + n, frame_bytes,
+                                 recorded, layouts) for n in range(frames))
+
+
+def _retime_frame(mm: mmap.mmap, base: int, frame: int, frame_bytes: int, recorded: datetime,
+                  layouts: dict[int, _Layout]) -> int:
+    """Rewrite the time packs of the DV frame at ``base`` of ``mm`` as cast frame ``frame``."""
+    done = 0
+    size = _AREA[1] - _AREA[0]
+    packs = None
+    values: dict[tuple[int, ...], list[bytes]] = {}  # the frame's pack data, by layout
+    for s in range(frame_bytes // SEQUENCE):
+        lo = base + s * SEQUENCE + _AREA[0]
+        area = mm[lo:lo + size]
+        layout = layouts.get(s)
+        if layout is None or not layout.pattern.fullmatch(area):
+            if not _is_dv_sequence(area):
+                continue
+            layout = layouts[s] = _Layout(area)
+        if not layout.kinds:
+            continue
+        data = values.get(layout.kinds)
+        if data is None:
+            if packs is None or not packs.keys() >= layout.flags.keys():
+                packs = {**(packs or {}), **_packs_for(frame, frame_bytes, layout.flags, recorded)}
+            data = values[layout.kinds] = [packs[k] for k in layout.kinds]
+        pieces = layout.pieces.copy()
+        pieces[1::2] = data
+        mm[lo:lo + size] = b"".join(pieces)
+        done += 1
     return done
+
+
+def avi_frame_offsets(fd: int, frame_bytes: int) -> list[int]:
+    """Where the DV frames of an AVI file are: the data of its video chunks (``00dc``) of
+    ``frame_bytes`` each, in the order they play, in the ``movi`` lists of the file's RIFF
+    ``AVI `` and OpenDML ``AVIX`` parts. Only the 12-byte chunk headers are read."""
+    end = os.fstat(fd).st_size
+    offsets: list[int] = []
+
+    def walk(pos: int, stop: int, in_movi: bool) -> None:
+        while pos + 8 <= stop:
+            head = os.pread(fd, 12, pos)
+            tag, size = head[:4], int.from_bytes(head[4:8], "little")
+            if tag in (b"RIFF", b"LIST") and len(head) == 12:
+                walk(pos + 12, min(pos + 8 + size, stop), in_movi or head[8:12] == b"movi")
+            elif in_movi and tag[2:] in (b"dc", b"db") and size == frame_bytes:
+                offsets.append(pos + 8)
+            pos += 8 + size + (size & 1)
+
+    walk(0, end, False)
+    return offsets
+
+
+def retime_avi(fd: int, frame_bytes: int, recorded: datetime = EPOCH) -> int:
+    """The DV frames of an AVI file (``fd`` open for writing) given a timecode and recording
+    time counted on from the file's first frame: an AVI join copies the segments' frames as
+    they are, each with the timecode of its own segment. Returns the frames rewritten."""
+    offsets = avi_frame_offsets(fd, frame_bytes)
+    layouts: dict[int, _Layout] = {}
+    flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+    for n, at in enumerate(offsets):
+        start = at - at % mmap.ALLOCATIONGRANULARITY
+        with mmap.mmap(fd, at + frame_bytes - start, flags=flags, offset=start) as mm:
+            _retime_frame(mm, at - start, n, frame_bytes, recorded, layouts)
+    return len(offsets)

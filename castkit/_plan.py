@@ -51,6 +51,9 @@ class Job:
     prepare: tuple[Any, ...] = ()
     profile: Any = None  # the output profile it encodes for, where it encodes
     note: str | None = None  # shown by --dry-run as a comment: why the job is planned so
+    # In-process steps (``apply(path)``, ``shell()``) on the finished temporary output before
+    # it takes its name: the DV timecode of an AVI cast made continuous.
+    finish: tuple[Any, ...] = ()
 
 
     def __post_init__(self) -> None:
@@ -75,6 +78,7 @@ class Job:
             for path, text in self.writes
         ]
         lines.append(shlex.join(self.argv))
+        lines += [step.shell() for step in self.finish]
         return "\n".join(lines)
 
 
@@ -480,6 +484,7 @@ def join_job(
     target: Raster,
     container: str = "dv",
     label: str | None = None,
+    finish: tuple[Any, ...] = (),
 ) -> Job:
     """Join encoded DV segments by stream copy: every DV frame is a keyframe."""
     ff = ffmpeg_module()
@@ -493,7 +498,7 @@ def join_job(
     argv = compile_argv(out, ffmpeg)
     return Job(
         label or f"join {len(parts)} segments", tuple(argv), output, frames, tuple(parts),
-        ((list_file, concat_list(parts)),),
+        ((list_file, concat_list(parts)),), finish=finish,
     )
 
 

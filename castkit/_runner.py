@@ -390,6 +390,8 @@ class FfmpegRunner:
             self._ffmpeg(job.with_output(temp), job, sink)
             _check_unchanged(job.inputs, before)
             _check_complete(job, temp)
+            for step in job.finish:  # e.g. an AVI cast's DV timecode, counted on across segments
+                step.apply(temp)
             sealing = _cache_entry(job.output)
             # Hashed now, while the file is still in the page cache; sealed once it has its name.
             content = sealing.digest(temp) if sealing else None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -71,16 +70,30 @@ CAST = """
 """
 
 
+def dv_frames(cast: Path, ffmpeg: str) -> Path:
+    """The DV frames of an AVI cast as they are stored (ffmpeg's rawvideo muxer writes the
+    packets, untouched), to be read like a raw DV file; a raw DV cast as it is."""
+    if cast.suffix == ".dv":
+        return cast
+    raw = cast.with_suffix(".frames")
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(cast), "-map", "0:v", "-c", "copy",
+                    "-f", "rawvideo", str(raw)], check=True)
+    return raw
+
+
+@pytest.mark.parametrize("suffix", [".dv", ".avi"])
 @pytest.mark.parametrize("target, size, rate", [("pal-dv", 144000, 25), ("ntsc-dv", 120000, 30)])
-def test_the_cast_counts_its_timecode_on_across_segments(target, size, rate, tmp_path, media_files,
-                                                         ffmpeg_bin):
+def test_the_cast_counts_its_timecode_on_across_segments(target, size, rate, suffix, tmp_path,
+                                                         media_files, ffmpeg_bin):
+    """Raw DV and DV in AVI alike; the AVI's frames were copied as each segment's encode wrote
+    them, with a timecode from 0 in each, before castkit counted them on."""
     (tmp_path / "captures").mkdir()
     os.link(media_files.luma_vfr, tmp_path / "captures" / "luma.ogv")
-    planned = build(write_recipe(tmp_path, CAST.format(target=target)))
-    out = tmp_path / "build" / "cast.dv"
+    planned = build(write_recipe(tmp_path, CAST.format(target=target).replace("cast.dv", "cast" + suffix)))
+    out = tmp_path / "build" / ("cast" + suffix)
     assert sum(f for _, f, _, _ in planned.segments) == planned.frames
     dates = set()
-    for n, frame in enumerate(frames_of(out, size)):
+    for n, frame in enumerate(frames_of(dv_frames(out, ffmpeg_bin), size)):
         codes = {timecode(p) for p in packs(frame, 0x13)}
         seconds, ff = divmod(n, rate)  # ffmpeg writes NTSC timecode non-drop-frame (DF bit clear)
         assert codes == {(0, seconds // 60, seconds % 60, ff)}, f"frame {n}"
@@ -94,11 +107,13 @@ def test_the_cast_counts_its_timecode_on_across_segments(target, size, rate, tmp
     assert decode(out).frames == planned.frames
     if have("melt"):
         assert melt(out).length == planned.frames
-    if have("playdv"):
+    if have("playdv") and suffix == ".dv":  # libdv's player reads raw DV only
         assert playdv(out, tmp_path, video=False).audio_bytes > 0
 
 
-def test_rewriting_the_timecode_of_a_ten_minute_cast_is_cheap(tmp_path, wheel_ffmpeg):
+def test_rewriting_the_timecode_counts_on_over_many_frames(tmp_path, wheel_ffmpeg):
+    """Over 15 repeats of a 2 s encode (each from 00:00:00:00), rewritten in ranges as a join
+    does: the last frame counts 749 frames on. What it costs: benchmarks/bench_timecode.py."""
     from castkit._dvtc import retime
 
     one = tmp_path / "one.dv"
@@ -108,19 +123,14 @@ def test_rewriting_the_timecode_of_a_ten_minute_cast_is_cheap(tmp_path, wheel_ff
     data = one.read_bytes()
     cast = tmp_path / "cast.dv"
     with open(cast, "wb") as f:
-        for _ in range(300):  # 15000 frames: ten minutes of PAL, 2.2 GB
+        for _ in range(15):
             f.write(data)
     fd = os.open(cast, os.O_RDWR)
     try:
-        began = time.process_time()
-        for k in range(300):
+        for k in range(15):
             retime(fd, k * len(data), 50, k * 50, 144000)
-        spent = time.process_time() - began
     finally:
         os.close(fd)
-    print(f"retime of 15000 PAL frames: {spent:.2f} s of CPU")
-    assert spent < 4, spent  # measured 1.8 s on a loaded 2-core machine
     with open(cast, "rb") as f:
-        f.seek(14999 * 144000)
-        assert {timecode(p) for p in packs(f.read(144000), 0x13)} == {(0, 9, 59, 24)}
-    cast.unlink()
+        f.seek(749 * 144000)
+        assert {timecode(p) for p in packs(f.read(144000), 0x13)} == {(0, 0, 29, 24)}

@@ -67,5 +67,30 @@ class DvProfile:
         from .._runner import concat_list_path
 
         return join_job([path for path, _ in parts], concat_list_path(output),
-                        total, output, ffmpeg, self.raster, label=label, container=self.container)
+                        total, output, ffmpeg, self.raster, label=label, container=self.container,
+                        finish=(AviTimecode(self.raster.frame_bytes),))
+
+
+@dataclass(frozen=True)
+class AviTimecode:
+    """After an AVI join (its frames copied as each segment's encode wrote them, timecode from
+    00:00:00:00 in every one): the DV timecode and recording time counted on from the cast's
+    first frame, as a raw DV cast has them (see ``_dvtc``)."""
+
+    frame_bytes: int
+
+    def apply(self, path: Path) -> None:
+        import os
+
+        from .._dvtc import retime_avi
+
+        fd = os.open(path, os.O_RDWR)
+        try:
+            retime_avi(fd, self.frame_bytes)
+        finally:
+            os.close(fd)
+
+    def shell(self) -> str:
+        return ("# then castkit counts the DV timecode of the AVI's frames on from its first "
+                "(castkit._dvtc.retime_avi)")
 
