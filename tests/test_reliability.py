@@ -380,6 +380,30 @@ def test_a_doubtful_length_is_measured_and_the_capture_converted_as_far_as_it_de
     assert source.read_bytes() == before
 
 
+def test_a_length_estimated_from_the_bit_rate_is_measured(tmp_path, ffmpeg_bin, cli):
+    """Item 8: a VBR MP3 without its Xing header (as a recorder writing to a pipe leaves it):
+    ffmpeg guesses its length from the first frames' bit rate (here 1 s of silence, then 2 s
+    of noise at many times the rate), 1.4 s too long. castkit measures it and uses what
+    decodes (PyAV's count of the decoded samples), with a warning naming the file."""
+    voice = tmp_path / "voice.mp3"
+    subprocess.run([WHEEL_FFMPEG, "-v", "error", "-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono:d=1",
+                    "-f", "lavfi", "-i", "anoisesrc=r=44100:d=2:a=0.5", "-filter_complex",
+                    "[0][1]concat=n=2:v=0:a=1", "-c:a", "libmp3lame", "-q:a", "2", "-write_xing", "0",
+                    str(voice)], check=True)
+    said = subprocess.run([ffmpeg_bin, "-hide_banner", "-i", str(voice)], capture_output=True,
+                          text=True).stderr
+    assert "Estimating duration from bitrate" in said, said
+    with av.open(str(voice)) as c:
+        decoded = sum(frame.samples for frame in c.decode(audio=0)) / 44100
+        estimate = float(c.duration / av.time_base)
+    assert estimate - decoded > 1, (estimate, decoded)  # the case this test is about
+    probed = cli("probe", voice, "--json")
+    assert probed.code == 0, probed.err
+    seconds = json.loads(probed.out)[0]["duration"]
+    assert abs(seconds - decoded) < 0.05, (seconds, decoded)
+    assert "warning" in probed.err and voice.name in probed.err and "estimated" in probed.err, probed.err
+
+
 def test_a_healthy_capture_is_not_measured(tmp_path, tiny_clip, wheel_ffmpeg, cli, monkeypatch):
     """The normal path stays cheap: one ffmpeg run to probe, none to measure."""
     from castkit import _probe
