@@ -94,7 +94,9 @@ class LoudnessStep:
 
     @property
     def list_file(self) -> Path:
-        return self.script.with_name(f".{self.script.name}.{os.getpid()}.concat.txt")
+        from ._runner import concat_list_path
+
+        return concat_list_path(self.script)
 
     def render(self) -> None:
         from ._runner import write_atomically

@@ -128,8 +128,10 @@ def partial_path(output: Path) -> Path:
 # The temporary names partial_path gives (mkstemp's 8 random characters are [a-z0-9_]), and the
 # join list of a cast. Nothing else beside an output is ever treated as castkit's debris.
 CONCAT_SUFFIX = ".concat.txt"
+# The small files a join reads besides its list (chapters, captions), one set per run.
+RUN_FILE_SUFFIXES = (CONCAT_SUFFIX, ".ffmetadata", ".srt", ".vtt")
 _TEMP_TAIL = re.compile(r"\.(?P<pid>[0-9]{1,10})(?:-[a-z0-9_]{8}" + re.escape(PARTIAL_SUFFIX)
-                        + "|" + re.escape(CONCAT_SUFFIX) + ")")
+                        + "|" + "|".join(map(re.escape, RUN_FILE_SUFFIXES)) + ")")
 
 
 def concat_list_path(output: Path) -> Path:
@@ -137,7 +139,16 @@ def concat_list_path(output: Path) -> Path:
     output at once each have their own (with one fixed name, one removed or rewrote the list
     the other's ffmpeg was reading); a killed run's is stale once its pid is gone. A plan names
     it, so what ``--dry-run`` prints is the same list under the same name."""
-    return output.parent / f".{output.name}.{os.getpid()}{CONCAT_SUFFIX}"
+    return run_file_path(output, CONCAT_SUFFIX)
+
+
+def run_file_path(output: Path, suffix: str) -> Path:
+    """A file this run writes beside ``output`` for ffmpeg to read (``RUN_FILE_SUFFIXES``):
+    ``.NAME.<pid>SUFFIX``, removed when the job ends, and by the next build if a kill -9
+    left it."""
+    if suffix not in RUN_FILE_SUFFIXES:
+        raise ValueError(f"{suffix}: not a run file")
+    return output.parent / f".{output.name}.{os.getpid()}{suffix}"
 
 
 def _alive(pid: int) -> bool:

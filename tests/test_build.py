@@ -526,6 +526,28 @@ def test_cache_clean_empties_the_cache(tmp_path, wheel_ffmpeg, cli, monkeypatch)
     assert cached_names(tmp_path) == {"notes.txt"}
 
 
+def test_cache_prune_and_clean_know_the_loudness_files(tmp_path, wheel_ffmpeg, cli, monkeypatch):
+    """With loudness on, a DV cast is made of gained copies of its segments and a measured
+    filter (``loudness-KEY.af``): prune drops the old ones after an edit, clean drops them all.
+    Seen before the fix: the filter files were not castkit's to either, and stayed for good."""
+    monkeypatch.chdir(tmp_path)
+    recipe = write_recipe(tmp_path, "loudness: -16\n" + textwrap.dedent(TWO_TITLES).lstrip("\n"))
+    assert cli("build", recipe.name).code == 0
+    first = cached_names(tmp_path)
+    assert kinds(first).count("loudness") == 1 and kinds(first).count("segment") == 4
+    recipe.write_text(recipe.read_text().replace("Second take", "Edited"))
+    assert cli("build", recipe.name, "--force").code == 0
+    result = cli("cache", "prune", recipe.name)
+    assert result.code == 0, result.err
+    gone = first - cached_names(tmp_path)
+    # The old title's segment, seal and card; both gained copies and their seals (the cast's
+    # sound was measured again); the old measurement.
+    assert kinds(gone) == ["card", "loudness", "seal", "seal", "seal", "segment", "segment", "segment"], gone
+    assert kinds(cached_names(tmp_path)).count("loudness") == 1
+    assert cli("cache", "clean", recipe.name).code == 0
+    assert not (tmp_path / ".castkit-cache").exists()
+
+
 def test_a_build_says_when_old_segments_outweigh_the_cast(tmp_path, wheel_ffmpeg, cli, monkeypatch):
     import castkit.cli
 

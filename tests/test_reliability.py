@@ -112,6 +112,11 @@ def test_stale_partials_are_only_castkits_files_of_dead_writers(tmp_path):
         f".other.dv.{dead}-abcdefgh.partial": False,  # another output's
         f"cast.dv.{dead}-abcdefgh.partial": False,
         f".cast.dv.{dead}-ABCDEFGH.partial": False,
+        f".cast.dv.{dead}.ffmetadata": True,  # a killed web join's chapters and captions
+        f".cast.dv.{dead}.srt": True,
+        f".cast.dv.{dead}.vtt": True,
+        f".cast.dv.{me}.srt": False,
+        f".cast.dv.{dead}.ass": False,
     }
     for name in names:
         (tmp_path / name).write_text("x")
@@ -121,6 +126,7 @@ def test_stale_partials_are_only_castkits_files_of_dead_writers(tmp_path):
     # The join list stays while a live castkit (this one) writes the output.
     assert stale == {n for n, s in names.items() if s} - {".cast.dv.concat.txt"}
     (tmp_path / f".cast.dv.{me}-abcd_fgh.partial").unlink()
+    (tmp_path / f".cast.dv.{me}.srt").unlink()
     assert {p.name for p in _runner.stale_partials(out)} == {n for n, s in names.items() if s}
     removed = _runner.remove_stale_partials(out)
     assert {p.name for p in removed} == {n for n, s in names.items() if s}

@@ -77,10 +77,8 @@ class WebProfile:
         whose chapters the cast takes; ``captions``: (SRT, WebVTT) texts, the cast's soft
         subtitle track (mov_text in MP4, WebVTT in WebM); ``loudness``: (target LUFS, cache file of the filter),
         the sound measured just before the join and brought to the target by one gain."""
-        import os
-
         from .._plan import Job, concat_list
-        from .._runner import concat_list_path
+        from .._runner import concat_list_path, run_file_path
 
         ff = ffmpeg_module()
         list_file = concat_list_path(output)
@@ -92,7 +90,7 @@ class WebProfile:
         extra_inputs: list[str] = []
         metadata = {"map_metadata": -1, "map_chapters": -1}
         if chapters:
-            meta_file = output.parent / f".{output.name}.{os.getpid()}.ffmetadata"
+            meta_file = run_file_path(output, ".ffmetadata")
             writes.append((meta_file, chapters))
             extra_inputs += ["-f", "ffmetadata", "-i", file_url(meta_file)]
             metadata = {"map_metadata": 1, "map_chapters": 1}
@@ -100,7 +98,7 @@ class WebProfile:
         if captions:
             srt, vtt = captions
             webm = self.container == "webm"
-            sub_file = output.parent / f".{output.name}.{os.getpid()}.{'vtt' if webm else 'srt'}"
+            sub_file = run_file_path(output, ".vtt" if webm else ".srt")
             writes.append((sub_file, vtt if webm else srt))
             index = 1 + bool(chapters)
             extra_inputs += ["-f", "webvtt" if webm else "srt", "-i", file_url(sub_file)]
