@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .timeline import Timeline
+from .timeline import Timeline, unsupported
 
 
 def timecode(frame: int, fps: Fraction) -> str:
@@ -21,16 +21,9 @@ def _reel(index: int) -> str:
 
 
 def notes(timeline: Timeline) -> list[str]:
-    found = []
-    for what, parts in (
-        ("crop", [p for p in timeline.parts if p.crop is not None]),
-        ("fade to black", [p for p in timeline.parts if p.fade_in or p.fade_out]),
-        ("voice-over track", [p for p in timeline.parts if p.voice is not None]),
-    ):
-        if parts:
-            found.append(f"an EDL has no {what}; segment {', '.join(str(p.index) for p in parts)} "
-                         "is listed without it")
-    return found
+    return unsupported(timeline, "an EDL has no",
+                       {"crop": "crop", "fades": "fade to black", "voice-over": "voice-over track"},
+                       "is listed without it")
 
 
 def render(timeline: Timeline) -> tuple[str, list[str]]:

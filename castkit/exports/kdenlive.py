@@ -73,14 +73,7 @@ def render(timeline: Timeline) -> tuple[str, list[str]]:
     ET.SubElement(sequence, "track", {"producer": a1})
     ET.SubElement(sequence, "track", {"producer": v1})
     for b_track, service in ((1, "mix"), (2, "mix"), (2, "qtblend")):
-        transition = ET.SubElement(sequence, "transition")
-        prop(transition, "a_track", 0)
-        prop(transition, "b_track", b_track)
-        prop(transition, "mlt_service", service)
-        prop(transition, "always_active", 1)
-        prop(transition, "internal_added", 237)
-        if service == "mix":
-            prop(transition, "sum", 1)
+        mlt.transition(sequence, b_track, service, internal_added=237)
     project = ET.SubElement(root, "tractor", {"id": "tractor_project", "in": "0", "out": last})
     prop(project, "kdenlive:projectTractor", 1)
     ET.SubElement(project, "track", {"producer": doc_id, "in": "0", "out": last})

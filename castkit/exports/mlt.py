@@ -142,6 +142,18 @@ def black(timeline: Timeline, ident: str) -> ET.Element:
     return producer
 
 
+def transition(parent: ET.Element, b_track: int, service: str, **extra: object) -> ET.Element:
+    """A transition always active between the background track 0 and track ``b_track``: a
+    ``mix`` sums the sound (never a crossfade), a ``qtblend`` lays the picture on top."""
+    element = ET.SubElement(parent, "transition")
+    for name, value in {"a_track": 0, "b_track": b_track, "mlt_service": service,
+                        "always_active": 1, **extra}.items():
+        prop(element, name, value)
+    if service == "mix":
+        prop(element, "sum", 1)
+    return element
+
+
 def notes(timeline: Timeline) -> list[str]:
     found = []
     for part in timeline.parts:
@@ -184,15 +196,7 @@ def render(timeline: Timeline) -> tuple[str, list[str]]:
     ET.SubElement(tractor, "track", {"producer": "playlist0"})
     ET.SubElement(tractor, "track", {"producer": "playlist1", "hide": "video"})
     for b_track, service in ((1, "mix"), (1, "qtblend"), (2, "mix")):
-        transition = ET.SubElement(tractor, "transition")
-        prop(transition, "a_track", 0)
-        prop(transition, "b_track", b_track)
-        prop(transition, "mlt_service", service)
-        prop(transition, "always_active", 1)
-        if service == "mix":
-            prop(transition, "sum", 1)
-        else:
-            prop(transition, "compositing", 0)
-            prop(transition, "distort", 0)
+        transition(tractor, b_track, service,
+                   **({} if service == "mix" else {"compositing": 0, "distort": 0}))
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n", notes(timeline)

@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import opentimelineio as otio
 
-from .timeline import Part, Timeline
+from .timeline import Part, Timeline, unsupported
 
 
 def _range(first: int, frames: int, rate: float) -> otio.opentime.TimeRange:
@@ -83,14 +83,8 @@ def build(timeline: Timeline) -> otio.schema.Timeline:
 
 
 def notes(timeline: Timeline) -> list[str]:
-    found = []
-    crops = [str(p.index) for p in timeline.parts if p.crop is not None]
-    fades = [str(p.index) for p in timeline.parts if p.fade_in or p.fade_out]
-    if crops:
-        found.append(f"OTIO has no crop; segment {', '.join(crops)} keeps it only in its castkit metadata")
-    if fades:
-        found.append(f"OTIO has no fade to black; segment {', '.join(fades)} keeps its fades only in its castkit metadata")
-    return found
+    return unsupported(timeline, "OTIO has no", {"crop": "crop", "fades": "fade to black"},
+                       "keeps it only in its castkit metadata")
 
 
 def render(timeline: Timeline) -> tuple[str, list[str]]:

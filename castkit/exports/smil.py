@@ -6,22 +6,15 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from .timeline import Timeline
+from .timeline import Timeline, unsupported
 
 SMIL_NS = "http://www.w3.org/2001/SMIL20/Language"
 
 
 def notes(timeline: Timeline) -> list[str]:
-    found = []
-    for what, parts in (
-        ("speed", [p for p in timeline.parts if p.speed != 1]),
-        ("crop", [p for p in timeline.parts if p.crop is not None]),
-        ("fades", [p for p in timeline.parts if p.fade_in or p.fade_out]),
-        ("voice-over", [p for p in timeline.parts if p.voice is not None]),
-    ):
-        if parts:
-            found.append(f"Kino's SMIL has no {what}; segment {', '.join(str(p.index) for p in parts)} "
-                         "is listed without it")
+    found = unsupported(timeline, "Kino's SMIL has no",
+                        {"speed": "speed", "crop": "crop", "fades": "fades", "voice-over": "voice-over"},
+                        "is listed without it")
     if any(p.is_title for p in timeline.parts):
         found.append("Kino plays DV, not PNG: make the title cards DV with `castkit title` to use them there")
     return found

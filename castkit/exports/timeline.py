@@ -78,6 +78,26 @@ class Timeline:
         return self.target.frames(seconds)
 
 
+# What a format may not carry, and how to tell the parts that use it.
+FEATURES = {
+    "speed": lambda part: part.speed != 1,
+    "crop": lambda part: part.crop is not None,
+    "fades": lambda part: bool(part.fade_in or part.fade_out),
+    "voice-over": lambda part: part.voice is not None,
+}
+
+
+def unsupported(timeline: Timeline, lacks: str, features: dict[str, str], instead: str) -> list[str]:
+    """One note per feature (a key of ``FEATURES``, named by its value in the note) that some
+    parts use and the format lacks: "LACKS WHAT; segment 2, 4 INSTEAD"."""
+    found = []
+    for feature, what in features.items():
+        used = [str(p.index) for p in timeline.parts if FEATURES[feature](p)]
+        if used:
+            found.append(f"{lacks} {what}; segment {', '.join(used)} {instead}")
+    return found
+
+
 def cards_folder(output: Path) -> Path:
     """Where an export's title cards go: ``EDIT.mlt`` -> ``EDIT-cards/`` beside it."""
     return output.with_name(output.stem + "-cards")
