@@ -15,6 +15,7 @@ casts already joined stay, the others are reported as not built.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,7 +88,11 @@ def merge(plans: Sequence[Plan]) -> Plan:
             for job in stage:
                 gain = any(isinstance(step, LoudnessStep) for step in getattr(job, "prepare", ()))
                 (gains if gain else encodes).setdefault(job.output, job)
-        finals.extend(last)
+        for job in last:
+            # "join 3 segments" says nothing among several casts: name the cast.
+            if dataclasses.is_dataclass(job) and job.output.name not in job.label:
+                job = dataclasses.replace(job, label=f"{job.label} into {job.output.name}")
+            finals.append(job)
     # Longest first across recipes, as within one (``_build._cost`` without the source size,
     # which a job does not carry: the web frame's weight is the part that dominates).
     ordered = sorted(encodes.values(), key=lambda job: -_weight(job))
