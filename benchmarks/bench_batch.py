@@ -10,8 +10,9 @@ Measured with cold caches (a fresh folder per run), each the best of --repeat:
 
 - sequential: `castkit build cast1.yaml`, then cast2, ... (what a shell loop does);
 - batch: `castkit build cast1.yaml ... castN.yaml` (one plan, the intro encoded once);
-- farm: the batch with --scheduler on a local cluster of 2 single-threaded worker processes,
-  and the overhead per job: (farm wall - batch wall) / encode jobs.
+- farm: the batch with --scheduler on a local cluster of 2 single-threaded worker processes;
+- the farm's overhead per job: a recipe of 24 tiny title cards (0.2 s each, so the encode
+  itself is short) built locally and on the farm: (farm wall - local wall) / 24.
 
 CPU time is user+system of castkit and everything it waited for (ffmpeg), from getrusage;
 for the farm, the workers' (and their ffmpegs') CPU time is added from psutil.
@@ -56,6 +57,14 @@ def make_course(folder: Path, capture: Path, recipes: int, seconds: float) -> li
             encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def tiny_recipe(folder: Path, cards: int = 24) -> Path:
+    folder.mkdir(parents=True)
+    path = folder / "tiny.yaml"
+    body = "".join(f'  - title: "Card {n}"\n    duration: 0.2\n' for n in range(cards))
+    path.write_text(f"loudness: off\noutput: build/tiny.dv\nsegments:\n{body}", encoding="utf-8")
+    return path
 
 
 def timed(argv: list[str], extra_cpu=None) -> tuple[float, float]:
@@ -149,6 +158,7 @@ def main() -> None:
         except ImportError:
             print("no dask: pip install 'castkit[farm]' to measure the farm")
     results: dict[str, list[tuple[float, float]]] = {"sequential": [], "batch": [], "farm": []}
+    tiny: dict[str, list[float]] = {"local": [], "farm": []}
     try:
         for _ in range(args.repeat):  # interleaved: the machine's noise hits each alike
             paths = course()
@@ -158,12 +168,15 @@ def main() -> None:
             if cluster is not None:
                 results["farm"].append(timed(castkit("--scheduler", cluster.address,
                                                      *map(str, course())), cluster.workers_cpu))
+                # -j 2 locally: the farm has two slots
+                tiny["local"].append(timed(castkit("-j", "2", str(tiny_recipe(work / f"tiny{next(runs)}"))))[0])
+                tiny["farm"].append(timed(castkit("--scheduler", cluster.address,
+                                                  str(tiny_recipe(work / f"tiny{next(runs)}"))))[0])
     finally:
         if cluster is not None:
             cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    jobs = 2 * args.recipes + 1  # a clip and a closing card each, one shared intro
     best = {k: min(v) for k, v in results.items() if v}
     seq = best["sequential"][0]
     print(f"{args.recipes} recipes, {args.seconds:g} s capture each (640x480 Theora -> PAL DV), "
@@ -171,9 +184,10 @@ def main() -> None:
     print(f"{'':12} {'wall':>8} {'cpu':>8} {'vs sequential':>14}")
     for name, (wall, cpu) in best.items():
         print(f"{name:12} {wall:7.2f}s {cpu:7.2f}s {wall / seq:13.2f}x")
-    if "farm" in best:
-        overhead = (best["farm"][0] - best["batch"][0]) / jobs
-        print(f"farm overhead per encode job ({jobs} jobs): {overhead * 1000:+.0f} ms wall")
+    if tiny["farm"]:
+        local, farm = min(tiny["local"]), min(tiny["farm"])
+        print(f"24 tiny title cards: local -j 2 {local:.2f}s, farm {farm:.2f}s: "
+              f"overhead {(farm - local) / 24 * 1000:+.0f} ms per job (with 2 slots)")
 
 
 if __name__ == "__main__":
