@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -48,6 +49,9 @@ class Outcome:
 @dataclass(frozen=True)
 class BatchResult:
     outcomes: tuple[Outcome, ...]
+    # What stopped the run of the merged plan (ffmpeg failed, a full disk); the recipes it
+    # kept from being built have it as their error.
+    run_error: CastkitError | None = None
 
     @property
     def exit_status(self) -> int:
@@ -118,8 +122,8 @@ def build_many(
     ffmpeg: Ffmpeg | None = None,
 ) -> BatchResult:
     """Build every recipe's casts as one plan. A recipe that cannot be planned is an outcome
-    with its error; a failure while running raises (as ``build`` does), after the casts
-    already finished are recorded."""
+    with its error; a failure while running stops the run (as in ``build``) and is the
+    ``run_error``, and the error of each recipe whose casts it kept from being written."""
     _unwritable.clear()
     ffmpeg = ffmpeg or find_ffmpeg()
     outcomes: list[Outcome] = []
@@ -153,13 +157,31 @@ def build_many(
         if prepared:
             for _, ready in prepared:
                 ready.begin()
-            (runner or FfmpegRunner()).run(merge([ready.planned.plan for _, ready in prepared]))
+            started = time.time_ns()
+            try:
+                (runner or FfmpegRunner()).run(merge([ready.planned.plan for _, ready in prepared]))
+            except Interrupted:
+                raise
+            except CastkitError as error:
+                # Every job was stopped; casts whose join had finished are there, the others
+                # are not built (the cache keeps what was encoded: a rerun resumes).
+                for index, ready in prepared:
+                    if not _written_since(ready.planned, started):
+                        outcomes[index] = Outcome(outcomes[index].recipe, error=error)
+                return BatchResult(tuple(outcomes), run_error=error)
             for _, ready in prepared:
                 ready.done()
         return BatchResult(tuple(outcomes))
     finally:
         for _, ready in prepared:
             ready.cleanup()
+
+
+def _written_since(planned: BuildPlan, started: int) -> bool:
+    try:
+        return all(cast.output.stat().st_mtime_ns >= started for cast in planned.casts)
+    except OSError:
+        return False
 
 
 def shared_jobs(plans: Sequence[Plan]) -> int:

@@ -331,11 +331,15 @@ def _batch(args: argparse.Namespace, runner) -> int:
     result = build_many(args.recipe, force=args.force, dry_run=args.dry_run,
                         use_cache=not args.no_cache, runner=runner)
     for outcome in result.outcomes:
-        if outcome.error is not None:
+        if outcome.error is not None and outcome.error is result.run_error:
+            _say(f"{outcome.recipe}: not built (the batch stopped: see below)")
+        elif outcome.error is not None:
             _say(one_line(outcome.recipe, outcome.error))
         elif not args.quiet and not args.dry_run:
             for cast in outcome.planned.casts:
                 _done(cast.output, _what(cast.frames, cast.profile))
+    if result.run_error is not None:  # in full: it ends with what ffmpeg said
+        _say(str(result.run_error))
     failed = [o for o in result.outcomes if o.error is not None]
     if failed:
         built = len(result.outcomes) - len(failed)

@@ -282,3 +282,23 @@ def test_scheduler_without_dask_says_what_to_install(capture, tmp_path, cli, mon
     result = cli("build", recipe)
     assert result.code == 2
     assert result.err.strip() == "castkit: error: --scheduler needs Dask: pip install 'castkit[farm]'"
+
+
+def test_batch_stopped_by_ffmpeg_reports_every_recipe_and_exits_1(capture, tmp_path, cli, monkeypatch):
+    good = _three_recipes(tmp_path, capture)[:2]
+    broken = _recipe(tmp_path, "broken.yaml", """
+        output: out/broken.dv
+        segments:
+          - clip: missing.ogv
+    """)
+    fake_ffmpeg(tmp_path, monkeypatch, 'echo "castkit-test: encoder exploded" >&2; exit 1')
+    result = cli("build", "-j", "1", good[0], broken, good[1])
+    assert result.code == 1  # ffmpeg failed: not only the user's mistakes
+    assert "Traceback" not in result.err
+    assert f"castkit: error: {good[0]}: not built (the batch stopped: see below)" in result.err
+    assert f"castkit: error: {good[1]}: not built (the batch stopped: see below)" in result.err
+    assert f"castkit: error: {broken}:" in result.err
+    assert "encoder exploded" in result.err  # ffmpeg's own words
+    failed = ", ".join(str(p) for p in (good[0], broken, good[1]))
+    assert result.err.rstrip().endswith(f"0 of 3 recipes built; failed: {failed}")
+    assert not (tmp_path / "out").exists() or not [p for p in (tmp_path / "out").iterdir()]
