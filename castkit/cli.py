@@ -353,19 +353,27 @@ def _watch(args: argparse.Namespace) -> int:
     from ._build import build
     from ._watch import watch
 
+    from ._executor import executor_for
+
     if args.dry_run:
         raise UsageError("--watch builds; it cannot be combined with --dry-run")
+    executor = executor_for(args.scheduler)  # one connection for the whole watch
 
     def once(replace: bool):
         # Outputs this watch has written may be replaced; others only with --force.
         planned = build(args.recipe, args.output, force=args.force or replace,
                         use_cache=not args.no_cache, workers=args.jobs,
-                        runner=FfmpegRunner(progress=_progress(args), workers=args.jobs))
+                        runner=FfmpegRunner(progress=_progress(args), workers=args.jobs,
+                                            executor=executor))
         for cast in planned.casts:
             _done(cast.output, _what(cast.frames, cast.profile))
         return [cast.output for cast in planned.casts]
 
-    watch(args.recipe, once, lambda error: _say(str(error)))
+    try:
+        watch(args.recipe, once, lambda error: _say(str(error)))
+    finally:
+        if executor is not None:
+            executor.close()
     return 0  # pragma: no cover - watch returns only by Ctrl-C
 
 
