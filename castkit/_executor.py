@@ -17,6 +17,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from ._plan import Job
 from ._runner import (
     _cache_entry, _check_unchanged, _ffmpeg_env, _identities, _remove, partial_path,
 )
-from .errors import FfmpegFailed, Interrupted, UsageError, WorkError
+from .errors import FfmpegFailed, Interrupted, UsageError, WorkError, echo
 
 if TYPE_CHECKING:
     from ._runner import FfmpegRunner, Sink
@@ -39,6 +40,8 @@ CONNECT_TIMEOUT = 5.0
 # worker, a transient filesystem error). A worker that died is Dask's to reschedule, up to its
 # `distributed.scheduler.allowed-failures` (3 by default), then the job fails: KilledWorker.
 RETRIES = 2
+# tcp://HOST:PORT (the scheme Dask's other transports use too), or HOST:PORT meaning tcp.
+_ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}")
 INSTALL_HINT = "--scheduler needs Dask: pip install 'castkit[farm]'"
 
 
@@ -126,6 +129,11 @@ class DaskExecutor:
     one Dask future, so the plan's longest-first order is the order jobs reach the scheduler."""
 
     def __init__(self, address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+        if not _ADDRESS.fullmatch(address):
+            # Checked here: Dask's own refusal of a malformed address leaves a half-made
+            # client whose finaliser prints a traceback at exit, 10 s later.
+            raise UsageError(f"--scheduler: {echo(address)} is not a Dask scheduler address "
+                             f"like tcp://HOST:8786")
         try:
             import distributed
         except ImportError:

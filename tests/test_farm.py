@@ -302,3 +302,11 @@ def test_batch_stopped_by_ffmpeg_reports_every_recipe_and_exits_1(capture, tmp_p
     failed = ", ".join(str(p) for p in (good[0], broken, good[1]))
     assert result.err.rstrip().endswith(f"0 of 3 recipes built; failed: {failed}")
     assert not (tmp_path / "out").exists() or not [p for p in (tmp_path / "out").iterdir()]
+
+
+def test_malformed_scheduler_address_is_a_usage_error(capture, tmp_path, cli):
+    recipe = _three_recipes(tmp_path, capture)[0]
+    result = cli("build", "--scheduler", "http://farm", recipe)
+    assert result.code == 2
+    assert result.err.strip() == ("castkit: error: --scheduler: 'http://farm' is not a Dask "
+                                  "scheduler address like tcp://HOST:8786")
