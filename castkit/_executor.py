@@ -19,6 +19,7 @@ import logging
 import os
 import re
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -172,17 +173,16 @@ class DaskExecutor:
         before = _identities(watched)
         future = self.client.submit(remote_encode, tuple(job.argv), str(job.output), job.prepare,
                                     pure=False, retries=RETRIES, key=f"castkit-{job.output.name}-{os.urandom(4).hex()}")
+        # Waited for by a callback, not by future.result(timeout=...): a short timeout there
+        # races in distributed's sync() (a CancelledError leaves it returning an unbound
+        # result: UnboundLocalError, seen under load). Short waits, so a stop is seen soon.
+        finished = threading.Event()
+        future.add_done_callback(lambda _: finished.set())
         try:
-            while True:
+            while not finished.wait(0.2):
                 if runner._stopping.is_set():
                     raise Interrupted("stopped")
-                try:
-                    result: RemoteResult = future.result(timeout=0.2)
-                    break
-                except self._distributed.TimeoutError:
-                    continue
-                except TimeoutError:
-                    continue
+            result: RemoteResult = future.result()
         except (Interrupted, KeyboardInterrupt):
             future.cancel()
             raise
