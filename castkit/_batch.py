@@ -182,9 +182,3 @@ def _written_since(planned: BuildPlan, started: int) -> bool:
         return all(cast.output.stat().st_mtime_ns >= started for cast in planned.casts)
     except OSError:
         return False
-
-
-def shared_jobs(plans: Sequence[Plan]) -> int:
-    """How many encodes the merge saved (for reports and tests)."""
-    total = sum(len(stage) for plan in plans for stage in plan.stages[:-1])
-    return total - sum(len(stage) for stage in merge(plans).stages[:-1])
