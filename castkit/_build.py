@@ -41,7 +41,7 @@ from ._slice import SLICE_SECONDS, sample_group
 from ._titles import render_card
 from .errors import WorkError
 
-__all__ = ["build", "plan_build", "profiles_for", "BuildPlan", "CastPlan", "CACHE_NAME"]
+__all__ = ["build", "prepare_build", "PreparedBuild", "plan_build", "profiles_for", "BuildPlan", "CastPlan", "CACHE_NAME"]
 
 
 _CARD_LOCKS: dict[Path, threading.Lock] = {}  # one per card file, shared by every CardJob
@@ -376,6 +376,53 @@ def build(
 ) -> BuildPlan:
     """Build every cast a recipe describes. Returns the plan it ran (or printed)."""
     _unwritable.clear()  # the note on a read-only cache: once per build
+    prepared = prepare_build(recipe_path, output, force=force, dry_run=dry_run,
+                             use_cache=use_cache, ffmpeg=ffmpeg)
+    try:
+        prepared.begin()
+        (runner or FfmpegRunner(workers=workers)).run(prepared.planned.plan)
+        prepared.done()
+        return prepared.planned
+    finally:
+        prepared.cleanup()
+
+
+@dataclass(frozen=True)
+class PreparedBuild:
+    """A recipe read, checked and planned, its cache folder ready: what ``build`` runs, and
+    what a batch (``_batch``) merges with other recipes' into one plan."""
+
+    planned: BuildPlan
+    recording: bool  # the cache's uses records are kept (a cached, real build)
+    temp_work: Path | None  # a --no-cache build's own folder, removed afterwards
+
+    def begin(self) -> None:
+        if self.recording:
+            # Until the build has succeeded, what it makes and what the casts were made of are
+            # kept by prune: a build running, failed or killed loses no finished segment.
+            for cast in self.planned.casts:
+                record_uses(self.planned.cache, cast.output, cast.uses, pending=True)
+
+    def done(self) -> None:
+        if self.recording:
+            for cast in self.planned.casts:
+                record_uses(self.planned.cache, cast.output, cast.uses)
+
+    def cleanup(self) -> None:
+        if self.temp_work is not None:
+            shutil.rmtree(self.temp_work, ignore_errors=True)
+
+
+def prepare_build(
+    recipe_path: Path | str,
+    output: Path | str | None = None,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    use_cache: bool = True,
+    ffmpeg: Ffmpeg | None = None,
+) -> PreparedBuild:
+    """Read, check and plan one recipe (raising its user or work error); nothing encoded."""
     recipe, problems = read_recipe(recipe_path)
     if output is not None:  # -o: this one file instead of the recipe's outputs
         recipe = replace(recipe, outputs=(OutputSpec(Path(output)),))
@@ -394,7 +441,6 @@ def build(
         work = Path(tempfile.mkdtemp(prefix=".castkit-build-", dir=_writable_parent(recipe.output)))
         temp_work = work
     try:
-        recording = use_cache and not dry_run
         if not dry_run:
             made = not work.exists()
             try:
@@ -411,19 +457,11 @@ def build(
                 except WorkError:
                     pass  # a cache that cannot be read or cleaned: what follows will say so
         planned = plan_build(checked, ffmpeg, work, use_cache=use_cache)
-        if recording:
-            # Until the build has succeeded, what it makes and what the casts were made of are
-            # kept by prune: a build running, failed or killed loses no finished segment.
-            for cast in planned.casts:
-                record_uses(work, cast.output, cast.uses, pending=True)
-        (runner or FfmpegRunner(workers=workers)).run(planned.plan)
-        if recording:
-            for cast in planned.casts:
-                record_uses(work, cast.output, cast.uses)
-        return planned
-    finally:
+    except BaseException:
         if temp_work is not None:
             shutil.rmtree(temp_work, ignore_errors=True)
+        raise
+    return PreparedBuild(planned, use_cache and not dry_run, temp_work)
 
 
 def cast_cues(checked: Checked, frames: list[int], fps) -> list | None:

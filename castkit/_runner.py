@@ -53,6 +53,17 @@ class Runner(Protocol):
     def run(self, plan: Plan) -> None: ...
 
 
+class Executor(Protocol):
+    """What runs one job's work for ``FfmpegRunner`` (see ``_executor``): ``encode`` returns
+    the temporary file, beside ``job.output``, that now holds the job's complete output (by
+    ffmpeg's word); the runner checks, seals and renames it. ``slots``: jobs it runs at once
+    (None: one per local core)."""
+
+    slots: int | None
+
+    def encode(self, job: Job, runner: "FfmpegRunner", sink: "Sink | None") -> Path: ...
+
+
 class Sink(Protocol):
     """The work of a plan's last job when it can begin before the jobs it needs end (the byte
     join of a raw DV cast, see ``_join``). Told first which files the earlier jobs will
@@ -293,9 +304,15 @@ class FfmpegRunner:
         self,
         progress: Progress | None = None,
         workers: int | None = None,
+        executor: "Executor | None" = None,
     ) -> None:
+        from ._executor import LocalExecutor  # it builds on this module
+
         self.progress = progress or Progress.quiet()
-        self.workers = max(1, workers or available_cores())
+        # Where encodes run: here (ffmpeg as a child), or on a cluster (``_executor``). The
+        # pool below keeps as many jobs in flight as the executor has slots.
+        self.executor = executor or LocalExecutor()
+        self.workers = max(1, workers or self.executor.slots or available_cores())
         self.warn = _warn_stderr  # tests replace it to collect warnings
         self._procs: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
@@ -394,12 +411,9 @@ class FfmpegRunner:
             for path, text in job.writes:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(text, encoding="utf-8")
-            for step in job.prepare:  # a title's card, drawn just before its encode
-                step.render()
-            temp = partial_path(job.output)
-            before = _identities(job.inputs)
-            self._ffmpeg(job.with_output(temp), job, sink)
-            _check_unchanged(job.inputs, before)
+            # The executor draws the job's card (if any) and runs its ffmpeg into a temporary
+            # name beside the output; what follows (checks, seal, rename) is always done here.
+            temp = self.executor.encode(job, self, sink)
             _check_complete(job, temp)
             for step in job.finish:  # e.g. an AVI cast's DV timecode, counted on across segments
                 step.apply(temp)

@@ -87,10 +87,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--font", type=_local_path, metavar="FILE", help="a .ttf/.otf font (default: DejaVu Sans)")
     _common(p)
 
-    p = sub.add_parser("build", help="build the whole cast from a recipe")
-    p.add_argument("recipe", type=_local_path, metavar="RECIPE")
+    p = sub.add_parser(
+        "build", help="build the whole cast from a recipe (or several, as one batch)",
+        epilog="Several recipes are built as one plan: one pool of jobs, each shared segment "
+               "encoded once. A recipe with a mistake is reported on one line and the others "
+               "go on. Exit status: 0 all built; 2 the only failures were recipe, input or "
+               "usage errors; 1 ffmpeg or the system failed. --scheduler (or "
+               "$CASTKIT_SCHEDULER) sends the encodes to a Dask cluster's workers, which need "
+               "castkit and the same paths (pip install 'castkit[farm]').")
+    p.add_argument("recipe", type=_local_path, metavar="RECIPE", nargs="+")
     p.add_argument("-o", "--output", type=_local_path, metavar="OUTPUT",
-                   help="build this one file (.dv, .avi, .mp4, .webm) instead of the recipe's outputs")
+                   help="build this one file (.dv, .avi, .mp4, .webm) instead of the recipe's "
+                        "outputs (one recipe only)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                   help="encode on this Dask scheduler's workers (default: $CASTKIT_SCHEDULER, "
+                        "else here); joins stay here")
     p.add_argument("-j", "--jobs", type=_positive_int, default=None, metavar="JOBS",
                    help="segments encoded side by side (default: one per CPU core)")
     p.add_argument("--dry-run", action="store_true",
@@ -279,41 +290,90 @@ def _title(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from ._build import build
+    from ._executor import executor_for
     from ._runner import DryRunRunner
 
+    if len(args.recipe) > 1:
+        if args.output is not None:
+            raise UsageError("-o names one output: it cannot be used with several recipes")
+        if args.watch:
+            raise UsageError("--watch follows one recipe: it cannot be used with several")
     if args.watch:
+        args.recipe = args.recipe[0]
         return _watch(args)
 
-    runner = DryRunRunner() if args.dry_run else FfmpegRunner(progress=_progress(args), workers=args.jobs)
-    planned = build(
-        args.recipe, args.output, force=args.force, dry_run=args.dry_run,
-        use_cache=not args.no_cache, workers=args.jobs, runner=runner,
-    )
+    # --dry-run prints the jobs and needs no cluster.
+    executor = None if args.dry_run else executor_for(args.scheduler)
+    try:
+        runner = DryRunRunner() if args.dry_run else FfmpegRunner(
+            progress=_progress(args), workers=args.jobs, executor=executor)
+        if len(args.recipe) > 1:
+            return _batch(args, runner)
+        planned = build(
+            args.recipe[0], args.output, force=args.force, dry_run=args.dry_run,
+            use_cache=not args.no_cache, workers=args.jobs, runner=runner,
+        )
+    finally:
+        if executor is not None:
+            executor.close()
     if not args.quiet and not args.dry_run:
         for cast in planned.casts:
             _done(cast.output, _what(cast.frames, cast.profile))
         if not args.no_cache:
-            _cache_note(planned, args.recipe)
+            _cache_note(planned, args.recipe[0])
     return 0
+
+
+def _batch(args: argparse.Namespace, runner) -> int:
+    """Several recipes: each cast written, each recipe that failed on one line, a summary."""
+    from ._batch import build_many, one_line
+
+    result = build_many(args.recipe, force=args.force, dry_run=args.dry_run,
+                        use_cache=not args.no_cache, runner=runner)
+    for outcome in result.outcomes:
+        if outcome.error is not None and outcome.error is result.run_error:
+            _say(f"{outcome.recipe}: not built (the batch stopped: see below)")
+        elif outcome.error is not None:
+            _say(one_line(outcome.recipe, outcome.error))
+        elif not args.quiet and not args.dry_run:
+            for cast in outcome.planned.casts:
+                _done(cast.output, _what(cast.frames, cast.profile))
+    if result.run_error is not None:  # in full: it ends with what ffmpeg said
+        _say(str(result.run_error))
+    failed = [o for o in result.outcomes if o.error is not None]
+    if failed:
+        built = len(result.outcomes) - len(failed)
+        verb = "planned" if args.dry_run else "built"
+        _say(f"{built} of {len(result.outcomes)} recipes {verb}; failed: "
+             + ", ".join(shlex.quote(str(o.recipe)) for o in failed))
+    return result.exit_status
 
 
 def _watch(args: argparse.Namespace) -> int:
     from ._build import build
     from ._watch import watch
 
+    from ._executor import executor_for
+
     if args.dry_run:
         raise UsageError("--watch builds; it cannot be combined with --dry-run")
+    executor = executor_for(args.scheduler)  # one connection for the whole watch
 
     def once(replace: bool):
         # Outputs this watch has written may be replaced; others only with --force.
         planned = build(args.recipe, args.output, force=args.force or replace,
                         use_cache=not args.no_cache, workers=args.jobs,
-                        runner=FfmpegRunner(progress=_progress(args), workers=args.jobs))
+                        runner=FfmpegRunner(progress=_progress(args), workers=args.jobs,
+                                            executor=executor))
         for cast in planned.casts:
             _done(cast.output, _what(cast.frames, cast.profile))
         return [cast.output for cast in planned.casts]
 
-    watch(args.recipe, once, lambda error: _say(str(error)))
+    try:
+        watch(args.recipe, once, lambda error: _say(str(error)))
+    finally:
+        if executor is not None:
+            executor.close()
     return 0  # pragma: no cover - watch returns only by Ctrl-C
 
 

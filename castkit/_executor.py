@@ -1,0 +1,229 @@
+"""Where a job's ffmpeg runs: the seam between ``FfmpegRunner`` and the machines doing the work.
+
+``LocalExecutor`` runs ffmpeg as a child of castkit (what castkit always did). ``DaskExecutor``
+sends encodes (segments, slices, their title cards) to the workers of a Dask distributed
+cluster: castkit must not grow a queue of its own, and Dask already schedules, retries and
+notices dead workers. Either way the runner keeps what makes an output trustworthy: it checks
+the temporary file (sources unchanged, complete length), hashes and seals it and renames it
+itself, on the client. A worker only ever writes a temporary name of its own
+(``.NAME.<worker pid>-XXXXXXXX.partial``), so a dead worker's half-written file never carries
+a segment's name, and an attempt Dask runs again after a worker died writes a fresh name.
+
+Dask is imported only when a ``DaskExecutor`` is made: castkit imports and works without it.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import os
+import re
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._ffmpeg import dies_with_castkit, file_url, stderr_tail
+from ._plan import Job
+from ._runner import (
+    _cache_entry, _check_unchanged, _ffmpeg_env, _identities, _remove, partial_path,
+)
+from .errors import FfmpegFailed, Interrupted, UsageError, WorkError, echo
+
+if TYPE_CHECKING:
+    from ._runner import FfmpegRunner, Sink
+
+SCHEDULER_ENV = "CASTKIT_SCHEDULER"
+# An unreachable scheduler is said within this many seconds, not after Dask's 30 s default.
+CONNECT_TIMEOUT = 5.0
+# Attempts after the first when the task itself raised (ffmpeg could not be started on that
+# worker, a transient filesystem error). A worker that died is Dask's to reschedule, up to its
+# `distributed.scheduler.allowed-failures` (3 by default), then the job fails: KilledWorker.
+RETRIES = 2
+# tcp://HOST:PORT (the scheme Dask's other transports use too), or HOST:PORT meaning tcp.
+_ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}")
+INSTALL_HINT = "--scheduler needs Dask: pip install 'castkit[farm]'"
+
+
+def _report_damage(runner: FfmpegRunner, job: Job, tail: str) -> None:
+    """ffmpeg succeeded but said something at -loglevel error: damage it worked around."""
+    said = stderr_tail(tail, lines=6)
+    if said:
+        if runner.progress.mode == "bar":  # start the warning on a line of its own
+            runner.progress.stream.write("\r\x1b[K")
+        runner.warn(
+            f"{job.label}: ffmpeg reported damage in the input (cut short or "
+            f"corrupt?); the output holds what could be decoded:\n{said}"
+        )
+
+
+class LocalExecutor:
+    """ffmpeg as castkit's own child, with live progress and the raw DV join fed while it
+    writes (``FfmpegRunner._ffmpeg``)."""
+
+    slots: int | None = None
+
+    def encode(self, job: Job, runner: FfmpegRunner, sink: Sink | None) -> Path:
+        for step in job.prepare:  # a title's card, drawn just before its encode
+            step.render()
+        temp = partial_path(job.output)
+        try:
+            before = _identities(job.inputs)
+            runner._ffmpeg(job.with_output(temp), job, sink)
+            _check_unchanged(job.inputs, before)
+        except BaseException:
+            _remove(temp)
+            raise
+        return temp
+
+
+@dataclass(frozen=True)
+class RemoteResult:
+    """What a worker reports of one encode: ffmpeg's status, its stderr's tail, and the
+    temporary file it wrote (removed by the worker when ffmpeg failed)."""
+
+    returncode: int
+    tail: str
+    temp: str
+
+
+def remote_encode(argv: tuple[str, ...], output: str, prepare: tuple[Any, ...]) -> RemoteResult:
+    """Run on a Dask worker: draw the job's card, run ffmpeg into a fresh temporary name beside
+    ``output`` (the worker's pid in it), report. A non-zero ffmpeg is a result, not an
+    exception, so that Dask does not run a deterministic failure again; an exception (no
+    ffmpeg at that path on this worker) is retried elsewhere."""
+    for step in prepare:
+        step.render()
+    target = Path(output)
+    temp = partial_path(target)
+    job_argv = [argv[0], "-nostats", *argv[1:-1], file_url(temp)]
+    try:
+        proc = subprocess.Popen(
+            job_argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, start_new_session=True,
+            # ffmpeg dies with the worker: a killed worker leaves no ffmpeg writing on.
+            preexec_fn=dies_with_castkit(), env=_ffmpeg_env(),
+        )
+    except OSError:
+        _remove(temp)
+        raise
+    tail: collections.deque[str] = collections.deque(maxlen=40)
+    try:
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            tail.append(raw.decode("utf-8", "replace").rstrip())
+        proc.wait()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        _remove(temp)
+        raise
+    if proc.returncode != 0:
+        _remove(temp)
+    return RemoteResult(proc.returncode, "\n".join(tail), str(temp))
+
+
+class DaskExecutor:
+    """Encodes on a Dask distributed cluster; everything else (joins, loudness steps, sidecar
+    files) stays local. The runner's pool holds one thread per cluster slot, each waiting on
+    one Dask future, so the plan's longest-first order is the order jobs reach the scheduler."""
+
+    def __init__(self, address: str, timeout: float = CONNECT_TIMEOUT) -> None:
+        if not _ADDRESS.fullmatch(address):
+            # Checked here: Dask's own refusal of a malformed address leaves a half-made
+            # client whose finaliser prints a traceback at exit, 10 s later.
+            raise UsageError(f"--scheduler: {echo(address)} is not a Dask scheduler address "
+                             f"like tcp://HOST:8786")
+        try:
+            import distributed
+        except ImportError:
+            raise UsageError(INSTALL_HINT) from None
+        # Dask logs its reconnects and shutdowns at warning level; castkit speaks for itself.
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        self.address = address
+        self._distributed = distributed
+        try:
+            self.client = distributed.Client(address, timeout=f"{timeout}s",
+                                             set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise WorkError(f"{address}: cannot reach the Dask scheduler "
+                            f"({_reason(exc)}); is `dask scheduler` running there?") from None
+        try:
+            self.client.wait_for_workers(1, timeout=timeout)
+        except (TimeoutError, OSError):
+            self.close()
+            raise WorkError(f"{address}: the Dask scheduler has no workers "
+                            f"(start some with `dask worker {address}`)") from None
+        self.slots = max(1, sum(self.client.nthreads().values()))
+
+    def takes(self, job: Job) -> bool:
+        """Only encodes of cache segments go out (their inputs and outputs on the shared
+        filesystem); a job with other in-process steps (a loudness measurement) stays here."""
+        from ._build import CardJob
+
+        return (hasattr(job, "argv") and not job.writes and _cache_entry(job.output) is not None
+                and all(isinstance(step, CardJob) for step in job.prepare))
+
+    def encode(self, job: Job, runner: FfmpegRunner, sink: Sink | None) -> Path:
+        if not self.takes(job):
+            return LocalExecutor().encode(job, runner, sink)
+        cards = {step.output for step in job.prepare}
+        watched = [path for path in job.inputs if path not in cards]  # cards are drawn remotely
+        before = _identities(watched)
+        future = self.client.submit(remote_encode, tuple(job.argv), str(job.output), job.prepare,
+                                    pure=False, retries=RETRIES, key=f"castkit-{job.output.name}-{os.urandom(4).hex()}")
+        # Waited for by a callback, not by future.result(timeout=...): a short timeout there
+        # races in distributed's sync() (a CancelledError leaves it returning an unbound
+        # result: UnboundLocalError, seen under load). Short waits, so a stop is seen soon.
+        finished = threading.Event()
+        future.add_done_callback(lambda _: finished.set())
+        try:
+            while not finished.wait(0.2):
+                if runner._stopping.is_set():
+                    raise Interrupted("stopped")
+            result: RemoteResult = future.result()
+        except (Interrupted, KeyboardInterrupt):
+            future.cancel()
+            raise
+        except self._distributed.client.FutureCancelledError:
+            raise Interrupted("stopped") from None
+        except Exception as exc:  # noqa: BLE001 - a task that failed for good on the cluster
+            killed = type(exc).__name__ == "KilledWorker"
+            why = ("the Dask workers running it died" if killed
+                   else f"{type(exc).__name__}: {exc}")
+            raise WorkError(f"{job.label}: failed on the cluster ({why}); nothing was kept") from None
+        temp = Path(result.temp)
+        if result.returncode != 0:
+            raise FfmpegFailed(job.label, result.returncode, stderr_tail(result.tail))
+        try:
+            _check_unchanged(watched, before)
+        except BaseException:
+            _remove(temp)
+            raise
+        _report_damage(runner, job, result.tail)
+        runner.progress.update(str(id(job)), job.frames)
+        return temp
+
+    def close(self) -> None:
+        try:
+            self.client.close(timeout=2)
+        except Exception:  # noqa: BLE001 - closing a client to a dead scheduler
+            pass
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+def executor_for(address: str | None) -> DaskExecutor | None:
+    """The executor ``--scheduler`` (or ``$CASTKIT_SCHEDULER``) asks for; None: local."""
+    address = address or os.environ.get(SCHEDULER_ENV) or None
+    return DaskExecutor(address) if address else None
