@@ -62,7 +62,7 @@ def card_key(seg: TitleSegment, size: tuple[int, int]) -> str:
 # What castkit writes in a cache folder, by exact name (a cache folder may be any folder the
 # user points CASTKIT_CACHE_DIR at; nothing else in it is castkit's): segments, title cards,
 # the manifest of each cast and the record of what it is made from, and their temporary files.
-_CACHED = re.compile(r"(segment-[0-9a-f]{24}\.(?:dv|mp4)(?:\.sum)?|card-[0-9a-f]{24}\.png|(cast|uses)-[0-9a-f]{24}\.json)")
+_CACHED = re.compile(r"(segment-[0-9a-f]{24}\.(?:dv|mp4)(?:\.sum)?|card-[0-9a-f]{24}\.png|(cast|uses|pauses)-[0-9a-f]{24}\.json)")
 # Temporary files: ``.NAME.PID-XXXXXXXX.partial`` (castkit before 0.2: no PID).
 _CACHED_TEMP = re.compile(r"\.(" + _CACHED.pattern + r")\.(?:[0-9]{1,10}-)?[a-z0-9_]{8}" + re.escape(PARTIAL_SUFFIX))
 # https://bford.info/cachedir/: backup tools skip a folder with this file (and regenerable DV).

@@ -32,6 +32,8 @@ class Checked:
     voices: dict[Path, MediaInfo] = field(default_factory=dict)  # voice-overs
     # Keyframes of the captures trimmed deep enough for a seek to pay (see _seek).
     indexes: dict[Path, FrameIndex | None] = field(default_factory=dict)
+    # Clips with ``pauses:``: their analysis and kept parts, filled at plan time (_pauses.kept_of).
+    pauses: dict = field(default_factory=dict)
 
 
 def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:
