@@ -1,7 +1,7 @@
 """``pauses:``: dead air cut or sped up, on takes with planted speech (espeak-ng) and pauses.
 
 The take: four spoken phrases at 25 fps grid positions, separated by 1.6 s of digital silence
-over a faint 100 Hz hum (a room's noise, -49 dBFS RMS: below the -40 threshold, and a waveform
+over a faint 97 Hz hum (not a whole number of periods in a frame, so a cut lands on another phase) (a room's noise, -49 dBFS RMS: below the -40 threshold, and a waveform
 that a cut without a fade would step in). The picture is frames numbered by brightness
 (tests/media.py), dropped (held: a still screen, as recorders write it) through the first and
 the last pause and 0.3 s around them; it keeps changing through the middle pause (someone
@@ -85,7 +85,7 @@ def take(tmp_path_factory) -> Take:
         d = float(end - start)
         graph.append(f"[{n}:a]atrim=duration={d},afade=t=in:d=0.01,afade=t=out:st={d - 0.01}:d=0.01,"
                      f"adelay={round(start * 48000)}S:all=1,apad=whole_len={round(total * 48000)}[s{n}]")
-    graph.append(f"sine=f=100:r=48000:d={float(total)},volume=0.005[hum]")
+    graph.append(f"sine=f=97:r=48000:d={float(total)},volume=0.04[hum]")
     graph.append("".join(f"[s{n}]" for n in range(len(phrases))) + "[hum]"
                  f"amix=inputs={len(phrases) + 1}:normalize=0:duration=longest,"
                  f"atrim=end_sample={round(total * 48000)}[a]")
