@@ -251,3 +251,60 @@ def test_web_output_and_margin_change_reuses_the_analysis(tmp_path, take, whole)
     assert "pauses cut" in err2
     with av.open(str(again)) as c:
         assert sum(1 for _ in c.decode(video=0)) > frames  # wider margins keep more
+
+
+def test_dry_run_lists_the_kept_parts(tmp_path, take, cli, wheel_ffmpeg):
+    recipe = write_recipe(tmp_path, f"""
+        segments:
+          - clip: {take.path}
+            pauses: {{margin: {float(MARGIN)}}}
+        """)
+    result = cli("build", "--dry-run", recipe)
+    assert result.code == 0, result.err
+    cuts = [_cut_range(take.pauses[0]), _cut_range(take.pauses[2])]
+    lines = result.out.splitlines()
+    at = lines.index("# kept parts (source -> cast):")
+    listed = lines[at + 1: at + 4]
+    assert len(listed) == 3 and all(line.startswith("#   0:") for line in listed)
+    # the first part ends where the first cut begins, in source and cast time alike
+    first_end = f"0:{cuts[0][0] / FPS:05.2f}"
+    assert listed[0] == f"#   0:00.00-{first_end} -> 0:00.00-{first_end}"
+    assert not (tmp_path / "build").exists()  # a dry run writes no cast
+
+
+def test_voice_over_pauses_are_the_voice_s(tmp_path, take, whole):
+    """With ``audio:`` the pauses are the replacement voice's: the capture's own sound (a loud
+    tone everywhere here) has none."""
+    voice = tmp_path / "voice.wav"
+    loud = tmp_path / "loud.ogv"
+    _run(WHEEL_FFMPEG, "-v", "error", "-y", "-i", str(take.path), "-map", "0:a", "-ar", "48000", str(voice))
+    _run(WHEEL_FFMPEG, "-v", "error", "-y", "-i", str(take.path), "-f", "lavfi", "-i",
+         f"sine=f=440:r=48000:d={float(take.length)}", "-map", "0:v", "-map", "1:a",
+         "-c:v", "copy", "-c:a", "libvorbis", str(loud))
+    loud_take = Take(loud, take.phrases, take.pauses, take.length)
+    cast, _ = _convert(tmp_path / "plain", loud_take, "{margin: 0.23}")
+    plain = _decode(cast)[0]
+    assert len(plain) == len(whole[0])  # the tone: no pause at all
+    cast, _ = _convert(tmp_path / "voiced", loud_take, "{margin: 0.23}",
+                       extra=f"\n    audio: {voice}")
+    hashes, sound = _decode(cast)
+    cuts = [_cut_range(take.pauses[0]), _cut_range(take.pauses[2])]
+    assert hashes == _without(plain, cuts)
+    assert len(sound) == len(hashes) * SAMPLES_PER_FRAME
+    assert _speech_energy(sound) == pytest.approx(_speech_energy(whole[1]), rel=0.01)
+
+
+def test_with_crop_fades_and_ntsc(tmp_path, take):
+    from castkit._plan import dv_samples
+
+    fps = Fraction(30000, 1001)
+    cast, _ = _convert(tmp_path, take, "{margin: 0.23}",
+                       extra="\n    crop: {x: 0, y: 0, width: 120, height: 90}\n    fade_in: 0.2\n"
+                             "    fade_out: 0.2\ntarget: ntsc-dv")
+    hashes, sound = _decode(cast)
+    whole_frames = round(take.length * fps)
+    cut = sum(math.floor((b - MARGIN) * fps) - math.ceil((a + MARGIN) * fps)
+              for a, b in (take.pauses[0], take.pauses[2]))
+    # within a frame at each of the four cut boundaries (they are off the 29.97 fps grid)
+    assert abs(len(hashes) - (whole_frames - cut)) <= 2
+    assert len(sound) == dv_samples(len(hashes))
