@@ -308,3 +308,22 @@ def test_with_crop_fades_and_ntsc(tmp_path, take):
     # within a frame at each of the four cut boundaries (they are off the 29.97 fps grid)
     assert abs(len(hashes) - (whole_frames - cut)) <= 2
     assert len(sound) == dv_samples(len(hashes))
+
+
+def test_preview_says_where_the_pauses_went(tmp_path, take, whole, cli, wheel_ffmpeg):
+    from castkit._check import check_recipe
+    from castkit._ffmpeg import find_ffmpeg
+    from castkit._preview import plan_tiles
+    from castkit._recipe import load_recipe
+
+    recipe = write_recipe(tmp_path, f"""
+        segments:
+          - clip: {take.path}
+            pauses: {{margin: {float(MARGIN)}}}
+        """)
+    ffmpeg = find_ffmpeg()
+    tiles, _ = plan_tiles(check_recipe(load_recipe(recipe), ffmpeg), ffmpeg, tmp_path)
+    cut = sum(b - a for a, b in (_cut_range(take.pauses[0]), _cut_range(take.pauses[2])))
+    assert tiles[0].seconds == Fraction(len(whole[0]) - cut, FPS)
+    assert f"pauses −{cut / FPS:.1f} s (2)" in tiles[0].caption
+    assert cli("preview", recipe, "-o", tmp_path / "board.png").code == 0
