@@ -138,6 +138,11 @@ def _check_effects(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Pr
             problems.append(at.problem(
                 f"crop {c.width}x{c.height} at {c.x},{c.y} reaches outside "
                 f"{_shown(recipe, seg.clip)} ({width}x{height})"))
+    if seg.pauses is not None and (seg.mute or (seg.audio is None and info.audio is None)):
+        # Pauses are found in the sound: a silent clip has nothing but pauses.
+        what = "is muted (audio: none)" if seg.mute else f"{_shown(recipe, seg.clip)} has no sound"
+        problems.append((seg.pauses_where or seg.where).problem(
+            f"pauses: the clip {what}; pauses are found in its sound"))
     fades = seg.fades
     if fades.where is not None:
         shown = seg.shown_seconds(info.duration)

@@ -107,6 +107,7 @@ class ClipSegment:
     captions: Path | None = None  # SRT/WebVTT/ASS cues in the source's time
     captions_where: Where | None = None
     pauses: PauseSpec | None = None  # dead air cut or sped up (_pauses)
+    pauses_where: Where | None = None
 
     @property
     def label(self) -> str:
@@ -678,12 +679,13 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
         captions_where = r.where(items["captions"][1])
         captions = r.path(items["captions"][1], f"{what}: captions")
     pauses = _pauses(r, items["pauses"][1], what) if "pauses" in items else None
+    pauses_where = r.where(items["pauses"][1]) if "pauses" in items else None
     if len(r.problems) > before or clip is None:
         return None
     return ClipSegment(
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
         crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
-        pauses,
+        pauses, pauses_where,
     )
 
 

@@ -172,3 +172,24 @@ GRAPH = [
     '[s35]apad=whole_len=266880[s36]',
     '[s36]atrim=end_sample=266880[s37]',
 ]
+
+
+def test_a_clip_without_sound_cannot_have_pauses(tmp_path, cli, wheel_ffmpeg):
+    import media
+
+    silent = media.theora(wheel_ffmpeg, tmp_path / "silent.ogv", "160x120", 10, 1.0)
+    voiced = media.theora(wheel_ffmpeg, tmp_path / "voiced.ogv", "160x120", 10, 1.0,
+                          voice=(48000, 1, 1.0))
+    recipe = write_recipe(tmp_path, f"""
+        segments:
+          - clip: {silent.name}
+            pauses: cut
+          - clip: {voiced.name}
+            audio: none
+            pauses: cut
+        """)
+    result = cli("build", "--dry-run", recipe)
+    assert result.code == 2
+    assert "cast.yaml:4:13: pauses: the clip silent.ogv has no sound; pauses are found in its sound" in result.err
+    assert "cast.yaml:7:13: pauses: the clip is muted (audio: none)" in result.err
+    assert "Traceback" not in result.err
