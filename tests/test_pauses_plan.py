@@ -193,3 +193,18 @@ def test_a_clip_without_sound_cannot_have_pauses(tmp_path, cli, wheel_ffmpeg):
     assert "cast.yaml:4:13: pauses: the clip silent.ogv has no sound; pauses are found in its sound" in result.err
     assert "cast.yaml:7:13: pauses: the clip is muted (audio: none)" in result.err
     assert "Traceback" not in result.err
+
+
+def test_export_says_the_pauses_are_not_in_the_edit(tmp_path, cli, wheel_ffmpeg):
+    import media
+
+    voiced = media.theora(wheel_ffmpeg, tmp_path / "voiced.ogv", "160x120", 10, 1.0,
+                          voice=(48000, 1, 1.0))
+    recipe = write_recipe(tmp_path, f"""
+        segments:
+          - clip: {voiced.name}
+            pauses: cut
+        """)
+    result = cli("export", recipe, "-o", tmp_path / "edit.edl")
+    assert result.code == 0, result.err
+    assert "castkit: note: edit.edl: segment 1: pauses are not exported; the clip is whole" in result.err
