@@ -436,7 +436,15 @@ def cast_cues(checked: Checked, frames: list[int], fps) -> list | None:
         return None
     cues, at = [], 0
     for seg, count in zip(recipe.segments, frames):
-        if isinstance(seg, ClipSegment) and seg.captions is not None:
+        kept = checked.pauses.get((seg, fps)) if isinstance(seg, ClipSegment) else None
+        if isinstance(seg, ClipSegment) and seg.captions is not None and kept is not None:
+            # Pauses cut or sped up: each kept part's cues, at that part's place and rate.
+            source, out = load_captions(seg.captions), at
+            for part in kept.parts:
+                cues += retime(source, Fraction(part.first) / fps, Fraction(part.end - part.first) / fps,
+                               part.rate, Fraction(out) / fps, Fraction(part.frames) / fps)
+                out += part.frames
+        elif isinstance(seg, ClipSegment) and seg.captions is not None:
             info = checked.probes[seg.clip]
             cues += retime(load_captions(seg.captions), seg.start, seg.length(info.duration),
                            seg.speed, Fraction(at) / fps, Fraction(count) / fps)

@@ -327,3 +327,21 @@ def test_preview_says_where_the_pauses_went(tmp_path, take, whole, cli, wheel_ff
     assert tiles[0].seconds == Fraction(len(whole[0]) - cut, FPS)
     assert f"pauses −{cut / FPS:.1f} s (2)" in tiles[0].caption
     assert cli("preview", recipe, "-o", tmp_path / "board.png").code == 0
+
+
+def test_captions_follow_the_cut(tmp_path, take, whole):
+    """A cue after a cut pause moves up by what was cut; its text is untouched."""
+    srt = tmp_path / "take.srt"
+    (p1, p2, p3, p4) = take.phrases
+    srt.write_text("1\n00:00:00,000 --> 00:00:01,000\nfirst\n\n"
+                   f"2\n00:00:0{float(p2[0]):.3f} --> 00:00:0{float(p2[0]) + 1:.3f}\nsecond\n\n"
+                   .replace(".", ","), encoding="utf-8")
+    cast, _ = _convert(tmp_path, take, f"{{margin: {float(MARGIN)}}}", extra=f"\n    captions: {srt}")
+    text = (tmp_path / "cast.srt").read_text(encoding="utf-8")
+    lo, hi = _cut_range(take.pauses[0])
+    moved = p2[0] - Fraction(hi - lo, FPS)
+    assert "second" in text and "first" in text
+    def stamp(t: Fraction) -> str:
+        ms = round(t * 1000)
+        return f"00:00:{ms // 1000:02d},{ms % 1000:03d}"
+    assert f"{stamp(moved)} --> {stamp(moved + 1)}" in text, text
