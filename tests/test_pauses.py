@@ -345,3 +345,29 @@ def test_captions_follow_the_cut(tmp_path, take, whole):
         ms = round(t * 1000)
         return f"00:00:{ms // 1000:02d},{ms % 1000:03d}"
     assert f"{stamp(moved)} --> {stamp(moved + 1)}" in text, text
+
+
+def test_ntsc_after_a_title_and_prune_keeps_the_analysis(tmp_path, take, cli, wheel_ffmpeg):
+    """An NTSC DV cast whose paused clip starts off the 5-frame sound pattern (after a 3-frame
+    title: lead frames) keeps sound and picture together; prune keeps the cached analysis of a
+    cast that exists."""
+    from castkit._plan import dv_samples
+
+    recipe = write_recipe(tmp_path, f"""
+        target: ntsc-dv
+        output: cast.dv
+        segments:
+          - title: "Part 1"
+            duration: 0.1
+          - clip: {take.path}
+            pauses: {{margin: {float(MARGIN)}}}
+        """)
+    result = cli("build", recipe)
+    assert result.code == 0, result.err
+    hashes, sound = _decode(tmp_path / "cast.dv")
+    assert len(sound) == dv_samples(len(hashes))
+    cache = tmp_path / ".castkit-cache"
+    analyses = sorted(cache.glob("pauses-*.json"))
+    assert len(analyses) == 1
+    assert cli("cache", "prune", recipe).code == 0
+    assert sorted(cache.glob("pauses-*.json")) == analyses
