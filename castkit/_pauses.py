@@ -54,7 +54,7 @@ FADE_SAMPLES = 240
 FREEZE_NOISE = "0.00001"
 FREEZE_RATE = 10
 FREEZE_WIDTH = 320
-ANALYSIS_VERSION = 1
+ANALYSIS_VERSION = 2  # raised when the measurement changes (its cache entries go stale)
 
 
 @dataclass(frozen=True)
@@ -146,8 +146,10 @@ def analysis_command(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed
     graph = [sound]
     if screen == "still":
         graph.append(
-            f"[0:v]trim=start={_num(trim.start)}:end={_num(trim.start + length)},"
-            f"scale=w='min({FREEZE_WIDTH},iw)':h=-2:flags=bilinear,fps={FREEZE_RATE},"
+            # The rate first: a hold across the trim's start then has its picture at the start
+            # (trim alone would drop the stored frame the hold began with).
+            f"[0:v]scale=w='min({FREEZE_WIDTH},iw)':h=-2:flags=bilinear,fps={FREEZE_RATE},"
+            f"trim=start={_num(trim.start)}:end={_num(trim.start + length)},"
             f"freezedetect=n={FREEZE_NOISE}:d={1 / FREEZE_RATE}[v]")
     argv = [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]
     argv += _input(info.path, video=screen == "still", audio=voice is None)

@@ -371,3 +371,17 @@ def test_ntsc_after_a_title_and_prune_keeps_the_analysis(tmp_path, take, cli, wh
     assert len(analyses) == 1
     assert cli("cache", "prune", recipe).code == 0
     assert sorted(cache.glob("pauses-*.json")) == analyses
+
+
+def test_a_trim_that_starts_inside_a_still_pause(tmp_path, take, whole):
+    """Pauses are found in the trimmed part only, from its first frame: a take trimmed to start
+    0.52 s into the first pause loses the rest of it but its margins."""
+    a, b = take.pauses[0]
+    start = a + Fraction(13, 25)
+    cast, _ = _convert(tmp_path, take, f"{{margin: {float(MARGIN)}}}", extra=f"\n    start: {float(start)}")
+    hashes, sound = _decode(cast)
+    first = round(start * FPS)
+    lo, hi = math.ceil((start + MARGIN) * FPS), math.floor((b - MARGIN) * FPS)
+    cut_b = _cut_range(take.pauses[2])
+    assert hashes == _without(whole[0][first:], [(lo - first, hi - first), (cut_b[0] - first, cut_b[1] - first)])
+    assert len(sound) == len(hashes) * SAMPLES_PER_FRAME
