@@ -30,6 +30,7 @@ from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._join import manifest_path
 from ._loudness import LoudnessStep, gain_job
 from ._outputs import check_not_in_cache, check_output
+from ._pauses import kept_of, paused_job
 from ._plan import Effects, Job, Plan, Trim, clip_frames, clip_job, still_job
 from ._probe import MediaInfo
 from ._progress import say
@@ -136,7 +137,7 @@ def profiles_for(checked: Checked) -> list[tuple[OutputSpec, Profile]]:
 
 
 def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: Ffmpeg,
-                   work: Path, lead: int = 0) -> tuple[int, Callable[..., Job], list]:
+                   work: Path, lead: int = 0, index: int = 0) -> tuple[int, Callable[..., Job], list]:
     """A segment's frames, a function from output path to its job, and what identifies the
     segment's inputs for the cache. ``make(out, stand_ins=True)`` names every file the job
     reads by a fixed stand-in: the job as the cache key sees it, the same however the recipe's
@@ -156,6 +157,7 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     info = checked.probes[seg.clip]
     trim = Trim(seg.start, seg.length(info.duration))
     fx = effects_of(seg, checked)
+    kept = kept_of(seg, index, checked, raster, ffmpeg, work)
 
     def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None) -> Job:
         source, effects = info, fx
@@ -163,13 +165,16 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
             source = replace(info, path=Path("source"))
             if fx.voice is not None:
                 effects = replace(fx, voice=replace(fx.voice, path=Path("voice")))
+        if kept is not None:  # pauses cut or sped up: the kept parts, never sliced (slices())
+            return paused_job(source, kept, profile, out, ffmpeg, trim, effects, label=label, lead=lead)
         return clip_job(source, profile, out, ffmpeg, trim=trim, effects=effects, label=label,
                         index=checked.indexes.get(seg.clip), window=window, lead=lead)
 
     identity = [file_identity(seg.clip)]
     if fx.voice is not None:
         identity.append(file_identity(fx.voice.path))
-    return clip_frames(info, trim, raster, fx.speed), clip, identity
+    frames = kept.frames if kept is not None else clip_frames(info, trim, raster, fx.speed)
+    return frames, clip, identity
 
 
 def slices(seg, frames: int, profile: Profile, cores: int | None = None) -> list[tuple[int, int] | None]:
@@ -179,6 +184,7 @@ def slices(seg, frames: int, profile: Profile, cores: int | None = None) -> list
     cores = cores or available_cores()
     raster = profile.raster
     if (not isinstance(seg, ClipSegment) or profile.segment_suffix != ".dv" or cores < 2
+            or seg.pauses is not None  # kept parts are one graph (_pauses.paused_job)
             or frames < raster.frames(Fraction(SLICE_SECONDS))):
         return [None]
     group = sample_group(raster)
@@ -223,7 +229,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             label = f"segment {index}: {seg.label}"
             if len(recipe.outputs) > 1:
                 label += f" ({spec.path.suffix.lstrip('.').upper()})"
-            whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work, lead)
+            whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work, lead, index)
             at += whole
             # A segment with lead frames (NTSC DV off the 5-frame phase) is not sliced.
             windows = slices(seg, whole, profile) if not lead else [None]
@@ -243,6 +249,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     encode(part, make, seg, index, frames, profile, part_label)
                 listing.append((part_label, frames, part, cached))
                 makers.append((make, seg, index))
+        uses.update(checked.pauses.get("files", ()))  # the pause analyses (for prune)
         total = sum(item[1] for item in listing)
         join_label = f"join {len(listing)} segments"
         if len(recipe.outputs) > 1:
@@ -471,7 +478,15 @@ def cast_cues(checked: Checked, frames: list[int], fps) -> list | None:
         return None
     cues, at = [], 0
     for seg, count in zip(recipe.segments, frames):
-        if isinstance(seg, ClipSegment) and seg.captions is not None:
+        kept = checked.pauses.get((seg, fps)) if isinstance(seg, ClipSegment) else None
+        if isinstance(seg, ClipSegment) and seg.captions is not None and kept is not None:
+            # Pauses cut or sped up: each kept part's cues, at that part's place and rate.
+            source, out = load_captions(seg.captions), at
+            for part in kept.parts:
+                cues += retime(source, Fraction(part.first) / fps, Fraction(part.end - part.first) / fps,
+                               part.rate, Fraction(out) / fps, Fraction(part.frames) / fps)
+                out += part.frames
+        elif isinstance(seg, ClipSegment) and seg.captions is not None:
             info = checked.probes[seg.clip]
             cues += retime(load_captions(seg.captions), seg.start, seg.length(info.duration),
                            seg.speed, Fraction(at) / fps, Fraction(count) / fps)

@@ -3,8 +3,10 @@
 A cache folder holds castkit's files by exact name only (a cache folder may be any folder the
 user points ``CASTKIT_CACHE_DIR`` at): ``segment-KEY.dv|mp4`` (an encoded segment of one output
 profile), ``card-KEY.png`` (a title card), ``cast-KEY.json`` (what a raw DV cast was joined from,
-for patching) and ``uses-KEY.json`` (which files a cast is made from, for prune). A key is a
-hash of everything that determines the file's bytes.
+for patching), ``uses-KEY.json`` (which files a cast is made from, for prune),
+``loudness-KEY.af`` (the filter a cast's measured sound leads to) and ``pauses-KEY.json`` (a
+take's silent and still stretches). A key is a hash of everything that determines the file's
+bytes.
 
 Every segment is sealed when it is made: ``segment-KEY.dv.sum`` records its size and SHA-256,
 hashed right after ffmpeg finished (the file is still in the page cache). A segment without a
@@ -63,7 +65,7 @@ def card_key(seg: TitleSegment, size: tuple[int, int]) -> str:
 # user points CASTKIT_CACHE_DIR at; nothing else in it is castkit's): segments, title cards,
 # the manifest of each cast and the record of what it is made from, and their temporary files.
 _CACHED = re.compile(r"(segment-[0-9a-f]{24}\.(?:dv|mp4)(?:\.sum)?|card-[0-9a-f]{24}\.png"
-                     r"|(cast|uses)-[0-9a-f]{24}\.json|loudness-[0-9a-f]{24}\.af)")
+                     r"|(cast|uses|pauses)-[0-9a-f]{24}\.json|loudness-[0-9a-f]{24}\.af)")
 # Temporary files: ``.NAME.PID-XXXXXXXX.partial`` (castkit before 0.2: no PID), and the
 # loudness measurement's join list ``.NAME.PID.concat.txt``.
 _CACHED_TEMP = re.compile(r"\.(" + _CACHED.pattern + r")\.(?:(?:[0-9]{1,10}-)?[a-z0-9_]{8}"

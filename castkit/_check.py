@@ -32,6 +32,8 @@ class Checked:
     voices: dict[Path, MediaInfo] = field(default_factory=dict)  # voice-overs
     # Keyframes of the captures trimmed deep enough for a seek to pay (see _seek).
     indexes: dict[Path, FrameIndex | None] = field(default_factory=dict)
+    # Clips with ``pauses:``: their analysis and kept parts, filled at plan time (_pauses.kept_of).
+    pauses: dict = field(default_factory=dict)
 
 
 def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:
@@ -136,6 +138,11 @@ def _check_effects(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Pr
             problems.append(at.problem(
                 f"crop {c.width}x{c.height} at {c.x},{c.y} reaches outside "
                 f"{_shown(recipe, seg.clip)} ({width}x{height})"))
+    if seg.pauses is not None and (seg.mute or (seg.audio is None and info.audio is None)):
+        # Pauses are found in the sound: a silent clip has nothing but pauses.
+        what = "is muted (audio: none)" if seg.mute else f"{_shown(recipe, seg.clip)} has no sound"
+        problems.append((seg.pauses_where or seg.where).problem(
+            f"pauses: the clip {what}; pauses are found in its sound"))
     fades = seg.fades
     if fades.where is not None:
         shown = seg.shown_seconds(info.duration)

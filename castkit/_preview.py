@@ -21,6 +21,7 @@ from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, find_ffmpeg
 from ._cache import cache_dir
 from ._outputs import check_not_in_cache, check_output
 from ._plan import Effects, Job, Plan, Trim, clip_frames, conform_video, frame_window, source_picture, trimmed_length
+from ._pauses import kept_of
 from ._probe import MediaInfo
 from ._recipe import ClipSegment, TitleSegment, read_recipe
 from ._runner import FfmpegRunner, Runner, write_atomically
@@ -74,6 +75,7 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
             trim = Trim(seg.start, seg.length(info.duration))
             fx = effects_of(seg, checked)
             frames = clip_frames(info, trim, target, fx.speed)
+            kept = kept_of(seg, index, checked, target, ffmpeg, cache_dir(recipe), quiet=True)
             middle = seg.start + trimmed_length(info, trim) / 2
             image = work / f"tile-{index:04d}.png"
             jobs.append(frame_job(info, middle, fx, target, image, ffmpeg, f"frame for segment {index}"))
@@ -81,6 +83,12 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
             notes = [f"{format_time(seg.start)}–{format_time(end)}"]
             if fx.speed != 1:
                 notes.append(f"×{float(fx.speed):g}")
+            if kept is not None:  # where the pauses went: how much, and how many stretches
+                gone = target.seconds(frames - kept.frames)
+                pauses = sum(1 for a, b in zip(kept.parts, kept.parts[1:]) if a.end != b.first) \
+                    + sum(1 for p in kept.parts if p.pause)
+                notes.append(f"pauses −{float(gone):.1f} s ({pauses})")
+                frames = kept.frames
             if fx.crop:
                 notes.append(f"crop {fx.crop.width}x{fx.crop.height}+{fx.crop.x}+{fx.crop.y}")
             if fx.mute:

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import yaml
 
 from ._outputs import LOOP, symlink_loop
+from ._pauses import PauseSpec, SPEED_RANGE as PAUSE_SPEED_RANGE
 from ._plan import Crop
 from ._profiles import OUTPUT_SUFFIXES, WEB_SUFFIXES, kind_of
 from ._raster import WEB_HEIGHTS, WEB_MAX_FPS
@@ -39,7 +40,8 @@ STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
 TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS)
 CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS,
-             "chapter", "captions")
+             "chapter", "captions", "pauses")
+PAUSE_KEYS = ("action", "min_length", "threshold", "margin", "screen")
 CROP_KEYS = ("x", "y", "width", "height")
 SPEED_RANGE = (Fraction(1, 4), Fraction(4))
 DEFAULT_LOUDNESS = Fraction(-16)  # LUFS integrated; podcast and web speech (README)
@@ -104,6 +106,8 @@ class ClipSegment:
     chapter: str | None = None  # starts a chapter named so
     captions: Path | None = None  # SRT/WebVTT/ASS cues in the source's time
     captions_where: Where | None = None
+    pauses: PauseSpec | None = None  # dead air cut or sped up (_pauses)
+    pauses_where: Where | None = None
 
     @property
     def label(self) -> str:
@@ -674,12 +678,89 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
     if "captions" in items:
         captions_where = r.where(items["captions"][1])
         captions = r.path(items["captions"][1], f"{what}: captions")
+    pauses = _pauses(r, items["pauses"][1], what) if "pauses" in items else None
+    pauses_where = r.where(items["pauses"][1]) if "pauses" in items else None
     if len(r.problems) > before or clip is None:
         return None
     return ClipSegment(
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
         crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
+        pauses, pauses_where,
     )
+
+
+def _pause_action(r: _Reader, node: yaml.Node, what: str) -> tuple[bool, Fraction | None]:
+    """``cut`` or a speed factor: (understood, speed or None for cut)."""
+    raw = r.scalar(node, what)
+    if raw is None:
+        return False, None
+    text = raw.strip()
+    if text.lower() == "cut":
+        return True, None
+    low, high = PAUSE_SPEED_RANGE
+    try:
+        number = Decimal(text.lower().removeprefix("x").removesuffix("x"))
+    except InvalidOperation:
+        number = Decimal("NaN")
+    # Compared as a Decimal first, as for speed: no Fraction of a huge exponent.
+    if not number.is_finite() or not Decimal(low.numerator) / low.denominator <= number <= high:
+        r.add(node, f"{what} must be cut or a speed from {float(low):g} to {float(high):g}, not {echo(text)}")
+        return False, None
+    return True, Fraction(number)
+
+
+def _pauses(r: _Reader, node: yaml.Node, what: str) -> PauseSpec | None:
+    """``pauses: cut``, ``pauses: 4`` or a mapping of PAUSE_KEYS."""
+    if not isinstance(node, yaml.MappingNode):
+        ok, speed = _pause_action(r, node, f"{what}: pauses")
+        return PauseSpec(speed) if ok else None
+    items = r.mapping(node, f"{what}: pauses", PAUSE_KEYS)
+    if items is None:
+        return None
+    before = len(r.problems)
+    spec = PauseSpec()
+    if "action" in items:
+        ok, speed = _pause_action(r, items["action"][1], f"{what}: pauses.action")
+        spec = _dc_replace(spec, speed=speed)
+    for key, low, high in (("min_length", Fraction(1, 10), Fraction(3600)),
+                           ("margin", Fraction(0), Fraction(60))):
+        if key in items:
+            value = r.time(items[key][1], f"{what}: pauses.{key}")
+            if value is not None and not low <= value <= high:
+                r.add(items[key][1], f"{what}: pauses.{key} must be from {float(low):g} to {float(high):g} seconds")
+            elif value is not None:
+                spec = _dc_replace(spec, **{key: value})
+    if "threshold" in items:
+        tnode = items["threshold"][1]
+        raw = r.scalar(tnode, f"{what}: pauses.threshold")
+        if raw is not None:
+            text = raw.strip()
+            if text.lower() == "auto":
+                spec = _dc_replace(spec, threshold=None)
+            else:
+                try:
+                    number = Decimal(text.lower().removesuffix("dbfs").removesuffix("db").strip())
+                except InvalidOperation:
+                    number = Decimal("NaN")
+                if not number.is_finite() or not -90 <= number <= 0:
+                    r.add(tnode, f"{what}: pauses.threshold must be a level in dBFS from -90 to 0 "
+                                 f"(like -40), or auto; not {echo(text)}")
+                else:
+                    spec = _dc_replace(spec, threshold=Fraction(number))
+    if "screen" in items:
+        snode = items["screen"][1]
+        raw = r.scalar(snode, f"{what}: pauses.screen")
+        if raw is not None and raw.strip() not in ("still", "any"):
+            r.add(snode, f"{what}: pauses.screen must be still or any, not {echo(raw.strip())}")
+        elif raw is not None:
+            spec = _dc_replace(spec, screen=raw.strip())
+    return spec if len(r.problems) == before else None
+
+
+def _dc_replace(spec: PauseSpec, **changes: Any) -> PauseSpec:
+    from dataclasses import replace
+
+    return replace(spec, **changes)
 
 
 def _fades(r: _Reader, items: dict, what: str) -> Fades:

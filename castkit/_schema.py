@@ -64,6 +64,9 @@ _OUTPUT_PATH = {
 }
 
 # What each key of each mapping holds. The keys themselves are the reader's tuples.
+_PAUSE_ACTION = {"anyOf": [{"const": "cut"}, {"type": "number", "minimum": 1.5, "maximum": 16},
+                           {"type": "string", "pattern": r"^\s*\d+(\.\d*)?\s*$"}]}
+
 _KEYS: dict[str, dict[str, dict[str, Any]]] = {
     "top": {
         "version": {"enum": [1, "1"], "description": "recipe version; this castkit reads 1"},
@@ -121,6 +124,19 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
                   "description": "a voice-over replacing the capture's sound; none (or null) for silence"},
         "chapter": {**_TEXT, "description": "start a chapter of this name with the clip"},
         "captions": {**_PATH, "description": "an SRT, WebVTT or ASS file of the capture's captions"},
+        "pauses": {"anyOf": [_PAUSE_ACTION, {"$ref": "#/$defs/pauses"}],
+                   "description": "dead air: cut (or a speed, 1.5 to 16) where the take is silent "
+                                  "and its screen still"},
+    },
+    "pauses": {
+        "action": {**_PAUSE_ACTION, "description": "cut (default), or a speed from 1.5 to 16 (pitch kept)"},
+        "min_length": {**_POSITIVE_TIME, "description": "seconds of silence that make a pause (default 1)"},
+        "threshold": {"anyOf": [{"type": "number", "minimum": -90, "maximum": 0},
+                                {"type": "string", "pattern": r"^\s*(auto|-?\d+(\.\d*)?\s*(dB|dBFS)?)\s*$"}],
+                      "description": "dBFS below which the take is silent (default -40), or auto"},
+        "margin": {**_TIME, "description": "seconds of each pause kept next to speech (default 0.25)"},
+        "screen": {"enum": ["still", "any"],
+                   "description": "still (default): only where the screen does not change; any"},
     },
     "crop": {name: {**_PIXELS, "description": f"{name}, in source pixels"} for name in _recipe.CROP_KEYS},
 }
@@ -157,6 +173,7 @@ def recipe_schema() -> dict[str, Any]:
             "output": {"anyOf": [_OUTPUT_PATH, _mapping("output", r.OUTPUT_KEYS, required=("path",))]},
             "style": _mapping("style", r.STYLE_KEYS),
             "crop": _mapping("crop", r.CROP_KEYS, required=r.CROP_KEYS),
+            "pauses": _mapping("pauses", r.PAUSE_KEYS),
             "segment": {"oneOf": [
                 {"$ref": "#/$defs/title_segment"},
                 {"$ref": "#/$defs/clip_segment"},

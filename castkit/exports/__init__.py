@@ -41,6 +41,10 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
         raise UsageError(f"{output.name}: needs the {exc.name} package; "
                          "pip install 'castkit[export]'") from None
     text, notes = module.render(timeline)
+    # Pauses are castkit's own cut (found at build time): the editor gets the clip uncut.
+    notes = list(notes) + [f"segment {n}: pauses are not exported; the clip is whole"
+                           for n, seg in enumerate(checked.recipe.segments, 1)
+                           if getattr(seg, "pauses", None) is not None]
     made = _write_cards(checked.recipe, timeline)
     try:
         write_atomically(output, lambda temp: Path(temp).write_text(text, encoding="utf-8"))
