@@ -87,7 +87,9 @@ def hand_script(ff: str, work: Path, title: str) -> Path:
         castkit("title", text, "--size", size, "-o", str(work / f"{name}.png"), "--force", "-q", cwd=work)
     (work / "hand").mkdir(exist_ok=True)
     dv = "-c:v dvvideo -c:a pcm_s16le -ar 48000 -ac 2 -f dv"
-    web = f"{X264} -c:a alac -ar 48000 -ac 2 -f mp4"
+    # s16 in every segment, as castkit has it: the concat demuxer decodes all the sound with
+    # the first segment's ALAC parameters (mixed s16/s32 gave ALAC decoding errors).
+    web = f"{X264} -c:a alac -sample_fmt s16p -ar 48000 -ac 2 -f mp4"
     dvs = "scale=720:576:flags=lanczos:out_color_matrix=bt601:out_range=tv,setsar=16/15,format=yuv420p"
     silence = "-f lavfi -i anullsrc=r=48000:cl=stereo"
     voice = "-af aresample=48000:async=1:first_pts=0,apad"
