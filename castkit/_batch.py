@@ -8,9 +8,10 @@ under the same cache name (the key is everything that determines its bytes), so 
 several casts share (the course's intro card) is one job; recipes with different cache folders
 share nothing.
 
-What is not per recipe: a failure while the merged plan runs (ffmpeg failed, a full disk) stops
-the whole batch as it stops a single build (the runner stops every job at the first failure);
-casts already joined stay, the others are reported as not built.
+A failure while the merged plan runs (ffmpeg failed on one capture, a full disk) costs only the
+casts that need what failed: the runner keeps going with every job that does not (its
+``keep_going``), and each recipe is reported built or not with its own cause. A stop (Ctrl-C)
+stops the whole batch; casts already joined stay.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Outcome:
     """One recipe of a batch: the plan it was built from, or the error that kept it out."""
 
     recipe: Path
-    planned: BuildPlan | None = None
+    planned: BuildPlan | None = None  # with an error too: planned, but failed while running
     error: CastkitError | None = None
 
     @property
@@ -158,16 +159,27 @@ def build_many(
             for _, ready in prepared:
                 ready.begin()
             started = time.time_ns()
+            runner = runner or FfmpegRunner()
+            if hasattr(runner, "keep_going"):
+                runner.keep_going = True
             try:
-                (runner or FfmpegRunner()).run(merge([ready.planned.plan for _, ready in prepared]))
+                runner.run(merge([ready.planned.plan for _, ready in prepared]))
             except Interrupted:
                 raise
             except CastkitError as error:
-                # Every job was stopped; casts whose join had finished are there, the others
-                # are not built (the cache keeps what was encoded: a rerun resumes).
+                # The casts that needed what failed are not built (the cache keeps what was
+                # encoded: a rerun resumes); the others were made (a runner that does not
+                # keep going stopped them all: those whose join had finished are there).
+                failures = getattr(runner, "failures", {})
                 for index, ready in prepared:
-                    if not _written_since(ready.planned, started):
-                        outcomes[index] = Outcome(outcomes[index].recipe, error=error)
+                    why = next((failures[cast.output] for cast in ready.planned.casts
+                                if cast.output in failures), None)
+                    if why is None and not failures and not _written_since(ready.planned, started):
+                        why = error
+                    if why is None:
+                        ready.done()
+                    else:
+                        outcomes[index] = Outcome(outcomes[index].recipe, ready.planned, why)
                 return BatchResult(tuple(outcomes), run_error=error)
             for _, ready in prepared:
                 ready.done()

@@ -25,7 +25,7 @@ from typing import Callable, Protocol, Sequence, TextIO
 from ._ffmpeg import dies_with_castkit, stderr_tail
 from ._plan import Job, Plan
 from ._progress import Progress, say
-from .errors import FfmpegFailed, Interrupted, WorkError
+from .errors import CastkitError, FfmpegFailed, Interrupted, WorkError
 
 PARTIAL_SUFFIX = ".partial"
 
@@ -298,7 +298,12 @@ def _remove(path: Path) -> None:
 
 class FfmpegRunner:
     """Runs a plan's stages in order and each stage's jobs ``workers`` at a time (default:
-    one per available core)."""
+    one per available core).
+
+    At the first job that fails, every job is stopped and its error raised; with
+    ``keep_going`` (a batch of recipes) the jobs that do not need the failed one's output run
+    on, those that do are not started, and ``failures`` maps each output not made to why: one
+    recipe whose capture ffmpeg cannot encode does not cost the other casts."""
 
     def __init__(
         self,
@@ -317,8 +322,11 @@ class FfmpegRunner:
         self._procs: set[subprocess.Popen] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self.keep_going = False
+        self.failures: dict[Path, CastkitError] = {}
 
     def run(self, plan: Plan) -> None:
+        self.failures = {}
         jobs = plan.jobs
         self.progress.begin(sum(job.frames for job in jobs), len(jobs))
         stages, sinks = plan.stages, []
@@ -346,9 +354,15 @@ class FfmpegRunner:
                 self._run_stage(stage, sink if sinks else None)
             while sinks:
                 last, opened = sinks[0]
+                if self._lacks_input(last):
+                    opened.abort()
+                    sinks.pop(0)
+                    continue
                 note = opened.finish()
                 sinks.pop(0)
                 self.progress.finished(str(id(last)), last.label, last.frames, note)
+            if self.failures:
+                raise next(iter(self.failures.values()))
         except BaseException as exc:
             for _, opened in sinks:
                 opened.abort()
@@ -358,13 +372,40 @@ class FfmpegRunner:
         finally:
             self.progress.close()
 
+    def _lacks_input(self, job: Job) -> bool:
+        """With ``keep_going``: whether ``job`` needs an output that was not made (recorded as
+        its own failure, for what needs it in turn)."""
+        if not self.failures:
+            return False
+        needs = set(getattr(job, "inputs", ())) | {part.path for part in getattr(job, "parts", ())}
+        for step in getattr(job, "prepare", ()):  # a loudness measurement reads every segment
+            needs |= set(getattr(step, "parts", ()))
+        missing = [path for path in needs if path in self.failures]
+        if missing:
+            self.failures[job.output] = self.failures[missing[0]]
+        return bool(missing)
+
+    def _run_or_record(self, job: Job, sink: Sink | None = None) -> None:
+        """``_run_job``, but with ``keep_going`` a job that fails (or cannot start for want of
+        an input) is recorded in ``failures`` instead of stopping the others."""
+        if not self.keep_going:
+            return self._run_job(job, sink)
+        if self._lacks_input(job):
+            return None
+        try:
+            self._run_job(job, sink)
+        except Interrupted:
+            raise
+        except CastkitError as error:
+            self.failures[job.output] = error
+
     def _run_stage(self, stage: Sequence[Job], sink: Sink | None = None) -> None:
         if self.workers == 1 or len(stage) == 1:
             for job in stage:
-                self._run_job(job, sink)
+                self._run_or_record(job, sink)
             return
         pool = ThreadPoolExecutor(max_workers=min(self.workers, len(stage)))
-        futures = [pool.submit(self._run_job, job, sink) for job in stage]
+        futures = [pool.submit(self._run_or_record, job, sink) for job in stage]
         try:
             pending = set(futures)
             while pending:

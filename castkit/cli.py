@@ -331,8 +331,10 @@ def _batch(args: argparse.Namespace, runner) -> int:
     result = build_many(args.recipe, force=args.force, dry_run=args.dry_run,
                         use_cache=not args.no_cache, runner=runner)
     for outcome in result.outcomes:
-        if outcome.error is not None and outcome.error is result.run_error:
-            _say(f"{outcome.recipe}: not built (the batch stopped: see below)")
+        if outcome.error is not None and outcome.planned is not None:  # failed while running
+            first = (str(outcome.error).splitlines() or [type(outcome.error).__name__])[0]
+            more = " (in full below)" if outcome.error is result.run_error else ""
+            _say(f"{outcome.recipe}: not built: {first}{more}")
         elif outcome.error is not None:
             _say(one_line(outcome.recipe, outcome.error))
         elif not args.quiet and not args.dry_run:

@@ -9,6 +9,7 @@ installed (``pip install 'castkit[farm]'``).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import fake_ffmpeg, listing, write_recipe
+from conftest import WHEEL_FFMPEG, fake_ffmpeg, ffmpeg_script, listing, write_recipe
 from readers import decode
 import media
 
@@ -307,8 +308,9 @@ def test_batch_stopped_by_ffmpeg_reports_every_recipe_and_exits_1(capture, tmp_p
     result = cli("build", "-j", "1", good[0], broken, good[1])
     assert result.code == 1  # ffmpeg failed: not only the user's mistakes
     assert "Traceback" not in result.err
-    assert f"castkit: error: {good[0]}: not built (the batch stopped: see below)" in result.err
-    assert f"castkit: error: {good[1]}: not built (the batch stopped: see below)" in result.err
+    for recipe in good:
+        assert re.search(rf"castkit: error: {re.escape(str(recipe))}: not built: ffmpeg failed \(1\) while ",
+                         result.err), result.err
     assert f"castkit: error: {broken}:" in result.err
     assert "encoder exploded" in result.err  # ffmpeg's own words
     failed = ", ".join(str(p) for p in (good[0], broken, good[1]))
@@ -322,3 +324,38 @@ def test_malformed_scheduler_address_is_a_usage_error(capture, tmp_path, cli):
     assert result.code == 2
     assert result.err.strip() == ("castkit: error: --scheduler: 'http://farm' is not a Dask "
                                   "scheduler address like tcp://HOST:8786")
+
+
+def test_batch_keeps_going_past_a_cast_that_ffmpeg_cannot_make(capture, tmp_path, cli, monkeypatch):
+    """One recipe's capture makes ffmpeg fail: the other casts are still made, whole (decoded
+    frame counts), the failed one is not there and is reported with ffmpeg's words; exit 1.
+    Seen before: the first failure stopped every job, and no cast of the batch was made."""
+    good = _three_recipes(tmp_path, capture)[:2]
+    shutil.copy(capture, tmp_path / "doomed.ogv")
+    doomed = _recipe(tmp_path, "doomed.yaml", """
+        output: out/doomed.dv
+        segments:
+          - title: "Course intro"
+            duration: 1
+          - clip: doomed.ogv
+    """)
+    ffmpeg_script(tmp_path, monkeypatch, (
+        'case " $* " in *doomed.ogv*" -f dv "*|*doomed.ogv*" -f mp4 "*)\n'
+        '  echo "castkit-test: cannot encode this capture" >&2; exit 1;;\n'
+        'esac\n'
+        'exec "$REAL_FFMPEG" "$@"\n'))
+    result = cli("build", doomed, *good)
+    assert result.code == 1, result.err
+    assert "Traceback" not in result.err
+    assert f"castkit: error: {doomed}: not built: ffmpeg failed (1) while " in result.err, result.err
+    assert "cannot encode this capture" in result.err
+    assert result.err.rstrip().endswith(f"2 of 3 recipes built; failed: {doomed}"), result.err
+    assert not (tmp_path / "out" / "doomed.dv").exists()
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []
+    monkeypatch.setenv("CASTKIT_FFMPEG", WHEEL_FFMPEG)
+    for n, recipe in enumerate(good, 1):  # each as built alone, encoded afresh
+        alone = tmp_path / f"alone{n}.dv"
+        assert cli("build", recipe, "-o", alone, "--no-cache", "-q").code == 0
+        made = tmp_path / "out" / f"cast{n}.dv"
+        assert made.read_bytes() == alone.read_bytes()
+        assert decode(made).frames == decode(alone).frames > 50
