@@ -38,7 +38,8 @@ sys.path.insert(0, str(HERE.parent))
 
 RECIPE = """\
 target: pal-dv
-output: trimmed.dv
+loudness: {loudness}   # off: plain ffmpeg does not normalise either
+output: trimmed{suffix}.dv
 segments:
   - clip: capture-10min.ogv
     start: "9:00"
@@ -59,6 +60,15 @@ def measure(fn) -> tuple[float, float]:
 
 def run(argv, **kw) -> None:
     subprocess.run(argv, check=True, stdin=subprocess.DEVNULL, **kw)
+
+
+def own_memory(recipe: Path, work: Path) -> int:
+    """Peak resident KiB of castkit's own process (not its ffmpeg children) building ``recipe``."""
+    code = ("import resource, sys; from castkit.cli import main; "
+            f"code = main(['build', {str(recipe)!r}, '--no-cache', '--force', '-q']); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=work, check=True, capture_output=True, text=True)
+    return int(done.stdout.split()[-1])
 
 
 def make_capture(ff: str, path: Path) -> None:
@@ -101,16 +111,25 @@ def main() -> int:
     capture = work / "capture-10min.ogv"
     make_capture(ffmpeg.path, capture)
     recipe = work / "trim.yaml"
-    recipe.write_text(RECIPE)
+    recipe.write_text(RECIPE.format(loudness="off", suffix=""))
+    loud_recipe = work / "trim-loud.yaml"
+    loud_recipe.write_text(RECIPE.format(loudness=-16, suffix="-loud"))
     info = probe(capture, ffmpeg)
     target = DvTarget()
 
+    # A capture with holds needs a constant rate and resampled sound for the dv muxer, which
+    # otherwise stops at the first hold ("Insufficient audio data").
+    plain_options = ["-fps_mode", "cfr", "-af", "aresample=async=1:first_pts=0", "-target", "pal-dv"]
+
     def plain() -> None:
         run([ffmpeg.path, "-v", "error", "-y", "-ss", "540", "-i", str(capture), "-t", "30",
-             "-target", "pal-dv", str(work / "plain.dv")])
+             *plain_options, str(work / "plain.dv")])
 
     def castkit_build() -> None:
         run([sys.executable, "-m", "castkit", "build", str(recipe), "--no-cache", "--force", "-q"], cwd=work)
+
+    def castkit_build_loud() -> None:
+        run([sys.executable, "-m", "castkit", "build", str(loud_recipe), "--no-cache", "--force", "-q"], cwd=work)
 
     def index_only() -> None:
         read_index(capture, ffmpeg)
@@ -124,6 +143,7 @@ def main() -> int:
 
     runs = {"plain ffmpeg -ss 540 -t 30 -target pal-dv": plain,
             "castkit build --no-cache": castkit_build,
+            "  the same with loudness -16 (the default)": castkit_build_loud,
             "castkit clip job with keyframe index": castkit_seek,
             "  of which: reading the keyframe index": index_only}
     best = {name: (float("inf"), float("inf")) for name in runs}
@@ -135,16 +155,17 @@ def main() -> int:
     print("\n30 s trim at 9:00 of a 10-minute 1024x768 capture")
     for name, (wall, cpu) in best.items():
         print(f"{name:<44} wall {wall:6.2f} s ({wall / base_wall:5.2f}x)   cpu {cpu:6.2f} s ({cpu / base_cpu:5.2f}x)")
-    same = (work / "seek.dv").read_bytes() == (work / "trimmed.dv").read_bytes()
+    same = (work / "seek.dv").read_bytes() == (work / "trimmed.dv").read_bytes()  # loudness off
     print(f"seeking job's output byte-identical to the build's: {'yes' if same else 'NO'}")
 
     if not args.no_cast:
         long_recipe = work / "long.yaml"
-        long_recipe.write_text("output: build/long.dv\nsegments:\n  - clip: capture-10min.ogv\n    duration: 480\n")
+        long_recipe.write_text("loudness: off\noutput: build/long.dv\nsegments:\n"
+                               "  - clip: capture-10min.ogv\n    duration: 480\n")
 
         def plain_long() -> None:
             run([ffmpeg.path, "-v", "error", "-y", "-i", str(capture), "-t", "480",
-                 "-target", "pal-dv", str(work / "plain-long.dv")])
+                 *plain_options, str(work / "plain-long.dv")])
 
         def castkit_long() -> None:
             run([sys.executable, "-m", "castkit", "build", str(long_recipe), "--no-cache", "--force", "-q"], cwd=work)
@@ -159,6 +180,8 @@ def main() -> int:
         print("\nAn 8-minute 1024x768 capture made into a cast, cold (target <= 0.75x)")
         for name, (wall, cpu) in got.items():
             print(f"{name:<44} wall {wall:6.2f} s ({wall / base_wall:5.2f}x)   cpu {cpu:6.2f} s ({cpu / base_cpu:5.2f}x)")
+        print(f"castkit's own peak memory (its Python process): trim {own_memory(recipe, work) / 1024:.1f} MiB, "
+              f"8-minute cast {own_memory(long_recipe, work) / 1024:.1f} MiB")
 
     if args.no_slices:
         return 0
