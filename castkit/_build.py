@@ -249,7 +249,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     encode(part, make, seg, index, frames, profile, part_label)
                 listing.append((part_label, frames, part, cached))
                 makers.append((make, seg, index))
-        uses.update(checked.pauses.get("files", ()))  # the pause analyses (for prune)
+        uses.update(checked.pauses.files)  # the pause analyses (for prune)
         total = sum(item[1] for item in listing)
         join_label = f"join {len(listing)} segments"
         if len(recipe.outputs) > 1:
@@ -478,7 +478,7 @@ def cast_cues(checked: Checked, frames: list[int], fps) -> list | None:
         return None
     cues, at = [], 0
     for seg, count in zip(recipe.segments, frames):
-        kept = checked.pauses.get((seg, fps)) if isinstance(seg, ClipSegment) else None
+        kept = checked.pauses.kept.get((seg, fps)) if isinstance(seg, ClipSegment) else None
         if isinstance(seg, ClipSegment) and seg.captions is not None and kept is not None:
             # Pauses cut or sped up: each kept part's cues, at that part's place and rate.
             source, out = load_captions(seg.captions), at

@@ -10,6 +10,7 @@ from typing import Iterable
 
 from ._ffmpeg import Ffmpeg
 from ._outputs import same_file
+from ._pauses import PauseMemo
 from ._probe import MediaInfo, probe
 from ._recipe import ClipSegment, Recipe
 from ._seek import MIN_SEEK, FrameIndex, read_index
@@ -33,7 +34,7 @@ class Checked:
     # Keyframes of the captures trimmed deep enough for a seek to pay (see _seek).
     indexes: dict[Path, FrameIndex | None] = field(default_factory=dict)
     # Clips with ``pauses:``: their analysis and kept parts, filled at plan time (_pauses.kept_of).
-    pauses: dict = field(default_factory=dict)
+    pauses: PauseMemo = field(default_factory=PauseMemo)
 
 
 def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:

@@ -22,7 +22,7 @@ import json
 import math
 import re
 import subprocess
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -417,6 +417,16 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
 # The recipe's paused clips
 
 
+@dataclass
+class PauseMemo:
+    """One build's pause work (``Checked.pauses``): each paused clip's analysis (read or made
+    once), its kept parts for each frame rate, and the cache files the analyses are in."""
+
+    analyses: dict[Any, Any] = field(default_factory=dict)
+    kept: dict[tuple[Any, Fraction], "Kept | None"] = field(default_factory=dict)
+    files: set[Path] = field(default_factory=set)
+
+
 def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
             folder: Path | None, quiet: bool = False) -> Kept | None:
     """What a clip with ``pauses:`` keeps in ``target``'s frames (None: no pauses key, or no
@@ -425,23 +435,22 @@ def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
     if spec is None:
         return None
     memo = checked.pauses
-    if (seg, target.fps) in memo:
-        return memo[seg, target.fps]
+    if (seg, target.fps) in memo.kept:
+        return memo.kept[seg, target.fps]
     info = checked.probes[seg.clip]
     trim = Trim(seg.start, seg.length(info.duration))
     voice = checked.voices.get(seg.audio) if seg.audio is not None and not seg.mute else None
     length = trimmed_length(info, trim)
     from ._progress import say  # noqa: PLC0415
 
-    fresh = (seg, None) not in memo
+    fresh = seg not in memo.analyses
     status = None if quiet else (f"segment {index}: finding the pauses of "
                                  f"{(voice.path if voice else seg.clip).name} ({format_time(length)})")
-    analysis = memo.get((seg, None)) or analyse(info, trim, voice, seg.speed, spec.screen, ffmpeg,
+    analysis = memo.analyses.get(seg) or analyse(info, trim, voice, seg.speed, spec.screen, ffmpeg,
                                                 folder, status)
-    memo[seg, None] = analysis
+    memo.analyses[seg] = analysis
     if folder is not None:
-        memo.setdefault("files", set()).add(
-            analysis_path(info, trim, voice, seg.speed, spec.screen, ffmpeg, folder))
+        memo.files.add(analysis_path(info, trim, voice, seg.speed, spec.screen, ffmpeg, folder))
     found, threshold = pauses_in(analysis, spec, length, seg.speed if voice is not None else Fraction(1))
     kept = kept_parts(found, spec, trim, length, target, seg.speed, threshold)
     if fresh and not quiet:
@@ -450,5 +459,5 @@ def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
         verb = "cut" if spec.speed is None else f"played x{_num(spec.speed)} saved"
         say("status", f"segment {index}: pauses {verb} {float(before - after):.1f} s of {float(before):.1f} s")
     result = kept if kept.changed else None
-    memo[seg, target.fps] = result
+    memo.kept[seg, target.fps] = result
     return result
