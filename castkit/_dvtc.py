@@ -128,15 +128,24 @@ def retime(fd: int, offset: int, frames: int, first: int, frame_bytes: int,
         return 0
     if frame_bytes not in _FPS:
         raise ValueError(f"{frame_bytes}: not a DV25 frame size")
-    start = offset - offset % mmap.ALLOCATIONGRANULARITY
     if os.fstat(fd).st_size < offset + frames * frame_bytes:
         raise OSError(errno.EIO, "the DV range is past the end of the file")
     layouts: dict[int, _Layout] = {}
     # Populated up front: a page fault per DIF sequence cost more than the rest of the work.
+    # A few megabytes at a time: mapped pages count as castkit's memory while mapped.
     flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-    with mmap.mmap(fd, offset + frames * frame_bytes - start, flags=flags, offset=start) as mm:
-        return sum(_retime_frame(mm, offset - start + n * frame_bytes, first + n, frame_bytes,
-                                 recorded, layouts) for n in range(frames))
+    done = 0
+    for lo in range(0, frames, _FRAMES_PER_MAP):
+        count = min(_FRAMES_PER_MAP, frames - lo)
+        at = offset + lo * frame_bytes
+        start = at - at % mmap.ALLOCATIONGRANULARITY
+        with mmap.mmap(fd, at + count * frame_bytes - start, flags=flags, offset=start) as mm:
+            done += sum(_retime_frame(mm, at - start + n * frame_bytes, first + lo + n, frame_bytes,
+                                      recorded, layouts) for n in range(count))
+    return done
+
+
+_FRAMES_PER_MAP = 32  # 4.6 MB of PAL
 
 
 def _retime_frame(mm: mmap.mmap, base: int, frame: int, frame_bytes: int, recorded: datetime,
