@@ -46,18 +46,6 @@ _ADDRESS = re.compile(r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Z
 INSTALL_HINT = "--scheduler needs Dask: pip install 'castkit[farm]'"
 
 
-def _report_damage(runner: FfmpegRunner, job: Job, tail: str) -> None:
-    """ffmpeg succeeded but said something at -loglevel error: damage it worked around."""
-    said = stderr_tail(tail, lines=6)
-    if said:
-        if runner.progress.mode == "bar":  # start the warning on a line of its own
-            runner.progress.stream.write("\r\x1b[K")
-        runner.warn(
-            f"{job.label}: ffmpeg reported damage in the input (cut short or "
-            f"corrupt?); the output holds what could be decoded:\n{said}"
-        )
-
-
 class LocalExecutor:
     """ffmpeg as castkit's own child, with live progress and the raw DV join fed while it
     writes (``FfmpegRunner._ffmpeg``)."""
@@ -201,7 +189,7 @@ class DaskExecutor:
         except BaseException:
             _remove(temp)
             raise
-        _report_damage(runner, job, result.tail)
+        runner.report_damage(job.label, result.tail)
         runner.progress.update(str(id(job)), job.frames)
         return temp
 

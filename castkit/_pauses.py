@@ -54,7 +54,7 @@ FADE_SAMPLES = 240
 FREEZE_NOISE = "0.00001"
 FREEZE_RATE = 10
 FREEZE_WIDTH = 320
-ANALYSIS_VERSION = 2  # raised when the measurement changes (its cache entries go stale)
+ANALYSIS_VERSION = 3  # raised when the measurement changes (its cache entries go stale)
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,11 @@ def analysis_command(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed
 
 def _input(path: Path, video: bool, audio: bool) -> list[str]:
     opts = [arg for k, v in safe_input_options().items() for arg in (f"-{k}", v)]
-    return [*opts, *([] if video else ["-vn"]), *([] if audio else ["-an"]), "-i", file_url(path)]
+    # Without the decoder's loop (deblocking) filter: a still screen decodes to the same frame
+    # again either way, and it is an eighth of the analysis (measured on a 10-minute 720p
+    # Theora take: 11.6 s against 13.2 s, the same still stretches found).
+    picture = ["-skip_loop_filter", "all"] if video else ["-vn"]
+    return [*opts, *picture, *([] if audio else ["-an"]), "-i", file_url(path)]
 
 
 def parse(stderr: str, length: Fraction, with_stills: bool, start: Fraction) -> Analysis:

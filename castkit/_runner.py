@@ -532,15 +532,19 @@ class FfmpegRunner:
             raise Interrupted("stopped")
         if proc.returncode != 0:
             raise FfmpegFailed(original.label, proc.returncode, stderr_tail("\n".join(tail)))
-        said = stderr_tail("\n".join(tail), lines=6)
+        self.report_damage(original.label, "\n".join(tail))
+
+    def report_damage(self, label: str, stderr: str) -> None:
+        """What a successful ffmpeg said on stderr, as a warning. castkit runs ffmpeg at
+        -loglevel error, where a clean input gets no comment: what it said while still
+        succeeding is damage it worked around (a capture cut short, a corrupt page), the
+        output holds what could be decoded, and the user must know."""
+        said = stderr_tail(stderr, lines=6)
         if said:
-            # castkit runs ffmpeg at -loglevel error, where a clean input gets no comment. What
-            # it said while still succeeding is damage it worked around (a capture cut short,
-            # a corrupt page): the output holds what could be decoded, and the user must know.
             if self.progress.mode == "bar":  # start the warning on a line of its own
                 self.progress.stream.write("\r\x1b[K")
             self.warn(
-                f"{original.label}: ffmpeg reported damage in the input (cut short or "
+                f"{label}: ffmpeg reported damage in the input (cut short or "
                 f"corrupt?); the output holds what could be decoded:\n{said}"
             )
 
