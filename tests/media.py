@@ -37,17 +37,8 @@ def theora(
     """An Ogg Theora capture; ``voice=(hz, channels, seconds)`` adds a Vorbis sine voice-over;
     ``drop`` is a select expression of frames to leave out (long holds, variable rate);
     ``gop``: a keyframe every so many stored frames."""
-    video = _pattern(pattern, size, rate, seconds)
-    args = ["-f", "lavfi", "-i", video]
-    if voice:
-        hz, channels, length = voice
-        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={hz}:duration={length}"]
-    vf = ["format=yuv420p"]
-    if drop:
-        vf.append(f"select='not({drop})+eq(n,0)'")
-    if sar:
-        vf.append(f"setsar={sar}")
-    args += ["-vf", ",".join(vf), "-fps_mode", "vfr", "-c:v", "libtheora", "-q:v", "5"]
+    args = _sources(size, rate, seconds, voice, pattern, drop, [f"setsar={sar}"] if sar else [])
+    args += ["-c:v", "libtheora", "-q:v", "5"]
     if gop:
         args += ["-g", str(gop)]
     if voice:
@@ -68,18 +59,25 @@ def h264(
 ) -> Path:
     """An H.264 capture (MP4 or MKV by ``out``'s suffix, B-frames as x264 makes them), variable
     rate like ``theora``; the voice is AAC in MP4 and Vorbis in MKV."""
+    args = _sources(size, rate, seconds, voice, pattern, drop)
+    args += ["-c:v", "libx264", "-preset", "veryfast", "-g", str(gop)]
+    if voice:
+        args += ["-c:a", "aac" if out.suffix == ".mp4" else "libvorbis", "-ac", str(voice[1])]
+    return make(ffmpeg, out, *args)
+
+
+def _sources(size: str, rate: int, seconds: float, voice: tuple[int, int, float] | None,
+             pattern: str, drop: str | None, extra: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """The inputs and picture filter of a generated capture: the pattern, a 440 Hz sine voice
+    (``voice=(hz, channels, seconds)``), frames left out by ``drop`` (stored at variable rate)."""
     args = ["-f", "lavfi", "-i", _pattern(pattern, size, rate, seconds)]
     if voice:
-        hz, channels, length = voice
+        hz, _, length = voice
         args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate={hz}:duration={length}"]
     vf = ["format=yuv420p"]
     if drop:
         vf.append(f"select='not({drop})+eq(n,0)'")
-    args += ["-vf", ",".join(vf), "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "veryfast",
-             "-g", str(gop)]
-    if voice:
-        args += ["-c:a", "aac" if out.suffix == ".mp4" else "libvorbis", "-ac", str(voice[1])]
-    return make(ffmpeg, out, *args)
+    return args + ["-vf", ",".join([*vf, *extra]), "-fps_mode", "vfr"]
 
 
 def _pattern(pattern: str, size: str, rate: int, seconds: float) -> str:
