@@ -31,14 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from _common import ffmpeg_path
 
-
-def ffmpeg_path() -> str:
-    sys.path.insert(0, str(HERE.parent))
-    from castkit._ffmpeg import find_ffmpeg
-
-    return find_ffmpeg().path
 
 
 def make_course(folder: Path, capture: Path, recipes: int, seconds: float) -> list[Path]:

@@ -25,14 +25,14 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import textwrap
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from _common import ffmpeg_path, own_memory, run
+
 RECIPE = """\
 target: pal-dv
 output: build/reference.dv
@@ -47,17 +47,6 @@ segments:
   - title: "Thanks for watching"
     duration: 4
 """
-
-
-def ffmpeg_path() -> str:
-    sys.path.insert(0, str(HERE.parent))
-    from castkit._ffmpeg import find_ffmpeg
-
-    return find_ffmpeg().path
-
-
-def run(argv: list[str], **kw) -> None:
-    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL, **kw)
 
 
 def make_media(ff: str, work: Path) -> None:
@@ -139,18 +128,6 @@ def timed_together(fns, repeat: int) -> list[float]:
     return best
 
 
-def peak_memory(recipe: Path, work: Path) -> int:
-    """castkit's own peak RSS in KiB (ffmpeg runs in child processes and is not counted)."""
-    code = (
-        "import resource, sys; from castkit.cli import main; "
-        f"rc = main(['build', {str(recipe)!r}, '--force', '-q', '--no-cache']); "
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], cwd=work, check=True,
-                         capture_output=True, text=True).stdout
-    return int(out.strip().splitlines()[-1])
-
-
 def sha(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -204,8 +181,8 @@ def main() -> int:
     long_body = RECIPE.replace("segments:\n", "segments:\n" + "  - clip: capture-1024x768.ogv\n" * 3)
     long_recipe = write_recipe(work, "Reference cast", "long.yaml", long_body.replace(
         "build/reference.dv", "build/long.dv"))
-    mem_ref = peak_memory(recipe, work)
-    mem_long = peak_memory(long_recipe, work)
+    mem_ref = own_memory(recipe, work)
+    mem_long = own_memory(long_recipe, work)
     seconds_ref = 4 + 60 + 3 + 30 + 4
     seconds_long = seconds_ref + 180
 

@@ -24,27 +24,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from fractions import Fraction
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-
-def children() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-def measure(fn) -> tuple[float, float]:
-    wall, cpu = time.perf_counter(), children()
-    fn()
-    return time.perf_counter() - wall, children() - cpu
+from _common import measure  # noqa: E402
 
 
 def make_take(ffmpeg: str, out: Path, minutes: float) -> None:

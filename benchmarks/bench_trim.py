@@ -25,16 +25,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
-import time
 from fractions import Fraction
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
+from _common import measure, own_memory, run  # noqa: E402
 
 RECIPE = """\
 target: pal-dv
@@ -45,30 +42,6 @@ segments:
     start: "9:00"
     duration: 30
 """
-
-
-def children() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-def measure(fn) -> tuple[float, float]:
-    wall, cpu = time.perf_counter(), children()
-    fn()
-    return time.perf_counter() - wall, children() - cpu
-
-
-def run(argv, **kw) -> None:
-    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL, **kw)
-
-
-def own_memory(recipe: Path, work: Path) -> int:
-    """Peak resident KiB of castkit's own process (not its ffmpeg children) building ``recipe``."""
-    code = ("import resource, sys; from castkit.cli import main; "
-            f"code = main(['build', {str(recipe)!r}, '--no-cache', '--force', '-q']); "
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=work, check=True, capture_output=True, text=True)
-    return int(done.stdout.split()[-1])
 
 
 def make_capture(ff: str, path: Path) -> None:

@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from _common import ffmpeg_path, measure, run
+
 RECIPE = """\
 target: pal-dv
 loudness: {loudness}
@@ -50,17 +48,6 @@ segments:
 """
 X264 = "-c:v libx264 -profile:v high -preset medium -crf 20 -bf 2 -g 150 -pix_fmt yuv420p " \
        "-color_primaries bt709 -color_trc bt709 -colorspace bt709 -color_range tv"
-
-
-def ffmpeg_path() -> str:
-    sys.path.insert(0, str(HERE.parent))
-    from castkit._ffmpeg import find_ffmpeg
-
-    return find_ffmpeg().path
-
-
-def run(argv: list[str], **kw) -> None:
-    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL, **kw)
 
 
 def make_media(ff: str, work: Path) -> None:
@@ -121,22 +108,12 @@ def write_recipe(work: Path, title: str, loudness: str = "-16") -> Path:
     return path
 
 
-def measured(fn) -> tuple[float, float]:
-    """Wall seconds and the CPU seconds of the child processes it ran."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    fn()
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-
-
 def best(fns, repeat: int) -> list[tuple[float, float]]:
     """Interleaved runs, so that a slow spell of the machine hits every side alike."""
     found = [(float("inf"), 0.0)] * len(fns)
     for _ in range(repeat):
         for i, fn in enumerate(fns):
-            found[i] = min(found[i], measured(fn))
+            found[i] = min(found[i], measure(fn))
     return found
 
 

@@ -1,0 +1,47 @@
+"""What every benchmark script here shares: castkit's ffmpeg, running a command, timing a run
+(wall time and the CPU time of the processes it started), castkit's own peak memory."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # castkit from this checkout
+
+
+def ffmpeg_path() -> str:
+    """The ffmpeg castkit would use ($CASTKIT_FFMPEG, PATH, or the imageio-ffmpeg wheel)."""
+    from castkit._ffmpeg import find_ffmpeg
+
+    return find_ffmpeg().path
+
+
+def run(argv: list[str], **kw) -> None:
+    subprocess.run(argv, check=True, stdin=subprocess.DEVNULL, **kw)
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def measure(fn) -> tuple[float, float]:
+    """Wall seconds of ``fn()`` and the CPU seconds of the child processes it ran."""
+    wall, cpu = time.perf_counter(), children_cpu()
+    fn()
+    return time.perf_counter() - wall, children_cpu() - cpu
+
+
+def own_memory(recipe: Path, work: Path) -> int:
+    """castkit's own peak resident KiB building ``recipe`` without a cache (its ffmpeg runs in
+    child processes and is not counted)."""
+    code = ("import resource, sys; from castkit.cli import main; "
+            f"code = main(['build', {str(recipe)!r}, '--no-cache', '--force', '-q']); "
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=work, check=True, capture_output=True, text=True)
+    return int(done.stdout.split()[-1])
