@@ -25,7 +25,7 @@ from ._cache import (
 from ._cache import _unwritable, remove_dead_temps
 from ._captions import as_srt, as_vtt, caption_paths, load as load_captions, retime
 from ._chapters import SidecarJob, chapters_of, chapters_path, ffmetadata, youtube_list, youtube_problems
-from ._check import Checked, check_recipe
+from ._check import Checked, check_recipe, frame_index
 from ._ffmpeg import Ffmpeg, find_ffmpeg
 from ._join import manifest_path
 from ._loudness import LoudnessStep, gain_job
@@ -168,7 +168,7 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
         if kept is not None:  # pauses cut or sped up: the kept parts, never sliced (slices())
             return paused_job(source, kept, profile, out, ffmpeg, trim, effects, label=label, lead=lead)
         return clip_job(source, profile, out, ffmpeg, trim=trim, effects=effects, label=label,
-                        index=checked.indexes.get(seg.clip), window=window, lead=lead)
+                        index=frame_index(checked, seg, ffmpeg), window=window, lead=lead)
 
     identity = [file_identity(seg.clip)]
     if fx.voice is not None:

@@ -31,7 +31,8 @@ class Checked:
     recipe: Recipe
     probes: dict[Path, MediaInfo]  # captures
     voices: dict[Path, MediaInfo] = field(default_factory=dict)  # voice-overs
-    # Keyframes of the captures trimmed deep enough for a seek to pay (see _seek).
+    # Keyframes of the captures trimmed deep enough for a seek to pay (see _seek), read when a
+    # job needs them (frame_index).
     indexes: dict[Path, FrameIndex | None] = field(default_factory=dict)
     # Clips with ``pauses:``: their analysis and kept parts, filled at plan time (_pauses.kept_of).
     pauses: PauseMemo = field(default_factory=PauseMemo)
@@ -96,14 +97,18 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
                 problems.append(at.problem(f"output {_shown(recipe, spec.path)} would overwrite a source"))
     if problems:
         raise RecipeError(problems)
-    indexes: dict[Path, FrameIndex | None] = {}
-    for seg in recipe.segments:
-        deep = isinstance(seg, ClipSegment) and (
-            seg.start / seg.speed > MIN_SEEK  # a deep trim
-            or seg.shown_seconds(probes[seg.clip].duration) >= SLICE_SECONDS)  # sliced: its slices seek
-        if deep and seg.clip not in indexes:
-            indexes[seg.clip] = read_index(seg.clip, ffmpeg)
-    return Checked(recipe, probes, voices, indexes)
+    return Checked(recipe, probes, voices)
+
+
+def frame_index(checked: Checked, seg: ClipSegment, ffmpeg: Ffmpeg) -> FrameIndex | None:
+    """The keyframe index of a clip whose encode seeks (a deep trim, or a segment long enough
+    to be sliced: its slices seek), read once per build when a job needs it (not for an
+    export or a preview); None for a clip decoded from the start."""
+    deep = (seg.start / seg.speed > MIN_SEEK
+            or seg.shown_seconds(checked.probes[seg.clip].duration) >= SLICE_SECONDS)
+    if deep and seg.clip not in checked.indexes:
+        checked.indexes[seg.clip] = read_index(seg.clip, ffmpeg)
+    return checked.indexes.get(seg.clip)
 
 
 def _shown(recipe: Recipe, path: Path) -> str:
