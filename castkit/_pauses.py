@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from ._ffmpeg import Ffmpeg, dies_with_castkit, ffmpeg_module, file_url, safe_input_options, stderr_tail
-from ._plan import MIN_HARD_COMP, Effects, Job, Trim, _conform, _num, source_picture, trimmed_length
+from ._plan import (MIN_HARD_COMP, Effects, Job, Trim, _aligned, _conform, _num, frame_window,
+                    source_picture, trimmed_length)
 from ._probe import MediaInfo
 from ._raster import AUDIO_RATE, Raster
 from ._timecode import format_time
@@ -374,11 +375,8 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
             # A microsecond time base first, as clip_job does: setpts truncates to whole ticks.
             v = v.filter("settb", "AVTB").filter("setpts", f"PTS/{_num(part.rate)}")
         begin = round(Fraction(part.first) / part.rate)
-        v = v.filter("fps", fps=_num(target.fps), start_time=0)
         # The last picture held, so a part that ends in the capture's final hold is complete.
-        v = v.filter("tpad", stop_mode="clone", stop=begin + part.frames)
-        v = v.filter("trim", start_frame=begin, end_frame=begin + part.frames)
-        branches.append(v.filter("setpts", "PTS-STARTPTS"))
+        branches.append(frame_window(v, target, begin, part.frames, hold=True))
     joined = ff.concat(*branches, v=1, a=0) if len(branches) > 1 else branches[0]
 
     # Sound: each part on the samples of its frames, faded in and out at each cut, played at
@@ -390,8 +388,7 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
             origin, sound_speed = target.frames(trim.start), effects.speed
         else:
             sound, origin, sound_speed = source.audio, 0, Fraction(1)
-        sound = sound.filter("aresample", AUDIO_RATE, **{"async": 1, "first_pts": 0,
-                                                         "min_hard_comp": MIN_HARD_COMP})
+        sound = _aligned(sound)
         sounds = sound.asplit() if len(parts) > 1 else None
         pieces, at = [], 0
         for n, part in enumerate(parts):
