@@ -140,19 +140,22 @@ def build_many(
             except CastkitError as error:
                 outcomes.append(Outcome(recipe, error=error))
                 continue
+            # Every file the recipe writes beside the cache: its casts and their captions and
+            # chapters lists (cast.mp4 and cast.dv of two recipes would share cast.srt).
+            written = [job.output for job in ready.planned.plan.stages[-1]] if ready.planned.plan.stages else []
             clash = None
-            for cast in ready.planned.casts:
-                where = os.path.realpath(cast.output)
+            for path in written:
+                where = os.path.realpath(path)
                 if where in claimed:
-                    clash = UsageError(f"{cast.output}: also an output of {claimed[where]}; "
+                    clash = UsageError(f"{path}: also an output of {claimed[where]}; "
                                        f"this recipe is left out")
                     break
             if clash is not None:
                 ready.cleanup()
                 outcomes.append(Outcome(recipe, error=clash))
                 continue
-            for cast in ready.planned.casts:
-                claimed[os.path.realpath(cast.output)] = recipe
+            for path in written:
+                claimed[os.path.realpath(path)] = recipe
             prepared.append((len(outcomes), ready))
             outcomes.append(Outcome(recipe, planned=ready.planned))
         if prepared:

@@ -261,7 +261,10 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             srt, vtt = as_srt(cues), as_vtt(cues)
             for path, text in zip(caption_paths(spec.path), (srt, vtt)):
                 if all(job.output != path for job in sidecars):
-                    sidecars.append(SidecarJob(f"captions {path.name}", path, text))
+                    # Its cast's segments as inputs: a batch that keeps going past a failed
+                    # segment writes no captions for a cast it could not make.
+                    sidecars.append(SidecarJob(f"captions {path.name}", path, text,
+                                               inputs=tuple(part for part, _ in parts)))
         if spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],
                                    [frames for _, frames in parts], profile.raster.fps)
@@ -284,7 +287,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     f"chapters of {spec.path.name}", chapters_path(spec.path),
                     youtube_list(chapters),
                     f"{chapters_path(spec.path).name}: YouTube will not show these chapters: "
-                    + "; ".join(problems) if problems else None))
+                    + "; ".join(problems) if problems else None,
+                    inputs=tuple(part for part, _ in parts)))
         else:
             join_parts = parts
             if recipe.loudness is not None:

@@ -358,7 +358,16 @@ class FfmpegRunner:
                     opened.abort()
                     sinks.pop(0)
                     continue
-                note = opened.finish()
+                try:
+                    note = opened.finish()
+                except (CastkitError, OSError) as error:
+                    if not self.keep_going:
+                        raise
+                    # This cast only (its disk full, say): the others go on.
+                    self.failures[last.output] = (error if isinstance(error, CastkitError)
+                                                  else write_error(last.output, error))
+                    sinks.pop(0)
+                    continue
                 sinks.pop(0)
                 self.progress.finished(str(id(last)), last.label, last.frames, note)
             if self.failures:
