@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from decimal import Decimal, InvalidOperation
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Iterator
@@ -570,11 +570,11 @@ def _style(r: _Reader, node: yaml.Node, base: TitleStyle, what: str, items=None)
         value_node = items[key][1]
         if key == "font":
             if isinstance(value_node, yaml.ScalarNode) and value_node.tag == _NULL and not value_node.style:
-                style = _replace(style, font=None)
+                style = replace(style, font=None)
                 continue
             font = r.path(value_node, f"{what}.font")
             if font is not None:
-                style = _replace(style, font=font)
+                style = replace(style, font=font)
             continue
         value = r.text(value_node, f"{what}.{key}")
         if value is None:
@@ -582,9 +582,9 @@ def _style(r: _Reader, node: yaml.Node, base: TitleStyle, what: str, items=None)
         if key == "background" and not _is_color(value):
             bg = r.path(value_node, f"{what}.background")
             if bg is not None:
-                style = _replace(style, background=str(bg))
+                style = replace(style, background=str(bg))
             continue
-        style = _replace(style, **{key: value})
+        style = replace(style, **{key: value})
     return style
 
 
@@ -596,12 +596,6 @@ def _is_color(value: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _replace(style: TitleStyle, **changes: Any) -> TitleStyle:
-    from dataclasses import replace
-
-    return replace(style, **changes)
 
 
 def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segment | None:
@@ -721,7 +715,7 @@ def _pauses(r: _Reader, node: yaml.Node, what: str) -> PauseSpec | None:
     spec = PauseSpec()
     if "action" in items:
         ok, speed = _pause_action(r, items["action"][1], f"{what}: pauses.action")
-        spec = _dc_replace(spec, speed=speed)
+        spec = replace(spec, speed=speed)
     for key, low, high in (("min_length", Fraction(1, 10), Fraction(3600)),
                            ("margin", Fraction(0), Fraction(60))):
         if key in items:
@@ -729,14 +723,14 @@ def _pauses(r: _Reader, node: yaml.Node, what: str) -> PauseSpec | None:
             if value is not None and not low <= value <= high:
                 r.add(items[key][1], f"{what}: pauses.{key} must be from {float(low):g} to {float(high):g} seconds")
             elif value is not None:
-                spec = _dc_replace(spec, **{key: value})
+                spec = replace(spec, **{key: value})
     if "threshold" in items:
         tnode = items["threshold"][1]
         raw = r.scalar(tnode, f"{what}: pauses.threshold")
         if raw is not None:
             text = raw.strip()
             if text.lower() == "auto":
-                spec = _dc_replace(spec, threshold=None)
+                spec = replace(spec, threshold=None)
             else:
                 try:
                     number = Decimal(text.lower().removesuffix("dbfs").removesuffix("db").strip())
@@ -746,21 +740,15 @@ def _pauses(r: _Reader, node: yaml.Node, what: str) -> PauseSpec | None:
                     r.add(tnode, f"{what}: pauses.threshold must be a level in dBFS from -90 to 0 "
                                  f"(like -40), or auto; not {echo(text)}")
                 else:
-                    spec = _dc_replace(spec, threshold=Fraction(number))
+                    spec = replace(spec, threshold=Fraction(number))
     if "screen" in items:
         snode = items["screen"][1]
         raw = r.scalar(snode, f"{what}: pauses.screen")
         if raw is not None and raw.strip() not in ("still", "any"):
             r.add(snode, f"{what}: pauses.screen must be still or any, not {echo(raw.strip())}")
         elif raw is not None:
-            spec = _dc_replace(spec, screen=raw.strip())
+            spec = replace(spec, screen=raw.strip())
     return spec if len(r.problems) == before else None
-
-
-def _dc_replace(spec: PauseSpec, **changes: Any) -> PauseSpec:
-    from dataclasses import replace
-
-    return replace(spec, **changes)
 
 
 def _fades(r: _Reader, items: dict, what: str) -> Fades:
