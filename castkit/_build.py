@@ -14,7 +14,6 @@ import tempfile
 import threading
 from fractions import Fraction
 from dataclasses import dataclass, replace
-from fractions import Fraction
 from functools import partial
 from pathlib import Path
 from typing import Callable

@@ -27,6 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from ._ffmpeg import Ffmpeg, dies_with_castkit, file_url
+from ._raster import AUDIO_CHANNELS, AUDIO_RATE
 from .errors import WorkError
 
 TRUE_PEAK_CEILING = -1.0  # dBTP
@@ -173,7 +174,7 @@ def gain_job(label: str, raw: Path, output: Path, frames: int, step: LoudnessSte
     ffmpeg = step.ffmpeg
     argv = [ffmpeg.path, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
             "-f", "dv", "-i", file_url(raw), "-map", "0:v:0", "-map", "0:a:0", "-c:v", "copy",
-            filter_option(ffmpeg), str(step.script), "-c:a", "pcm_s16le", "-ar", "48000",
-            "-ac", "2", "-map_metadata", "-1", "-f", "dv", file_url(output)]
+            filter_option(ffmpeg), str(step.script), "-c:a", "pcm_s16le", "-ar", str(AUDIO_RATE),
+            "-ac", str(AUDIO_CHANNELS), "-map_metadata", "-1", "-f", "dv", file_url(output)]
     return Job(label, tuple(argv), output, frames, (raw,), size=profile.size(frames, False),
                prepare=(step,), profile=profile)
