@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 from fractions import Fraction
@@ -60,6 +59,15 @@ def make_capture(ff: str, path: Path) -> None:
     temp = path.with_suffix(".partial.ogv")
     run([ff, "-v", "error", "-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(temp)])
     temp.rename(path)
+
+
+def run_jobs(*jobs) -> None:
+    """Jobs side by side, as castkit's runner runs them (a raw DV job is two ffmpegs and a feed
+    of its distinct pictures, castkit._pictures)."""
+    from castkit._plan import Plan
+    from castkit._runner import FfmpegRunner
+
+    FfmpegRunner(workers=len(jobs)).run(Plan((tuple(jobs),)))
 
 
 def main() -> int:
@@ -111,8 +119,8 @@ def main() -> int:
         index = read_index(capture, ffmpeg)
         job = clip_job(info, DvProfile(target), work / "seek.dv", ffmpeg, trim=Trim(Fraction(540), Fraction(30)),
                        index=index)
-        assert "-ss" in job.argv, job.note
-        run(job.argv)
+        assert "-ss" in job.pictures.head, job.note
+        run_jobs(job)
 
     runs = {"plain ffmpeg -ss 540 -t 30 -target pal-dv": plain,
             "castkit build --no-cache": castkit_build,
@@ -162,14 +170,11 @@ def main() -> int:
     trim = Trim(Fraction(0), Fraction(60))
 
     def whole() -> None:
-        run(clip_job(info, DvProfile(target), work / "whole.dv", ffmpeg, trim=trim, index=index).argv)
+        run_jobs(clip_job(info, DvProfile(target), work / "whole.dv", ffmpeg, trim=trim, index=index))
 
     def sliced() -> None:
-        jobs = [clip_job(info, DvProfile(target), work / f"slice{i}.dv", ffmpeg, trim=trim, index=index, window=w)
-                for i, w in enumerate([(0, 750), (750, 1500)])]
-        procs = [subprocess.Popen(j.argv, stdin=subprocess.DEVNULL) for j in jobs]
-        for p in procs:
-            assert p.wait() == 0
+        run_jobs(*[clip_job(info, DvProfile(target), work / f"slice{i}.dv", ffmpeg, trim=trim, index=index, window=w)
+                   for i, w in enumerate([(0, 750), (750, 1500)])])
 
     timing = {"whole": (float("inf"),) * 2, "2 slices": (float("inf"),) * 2}
     for _ in range(args.repeat):

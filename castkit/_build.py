@@ -239,7 +239,10 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 part_label = label if window is None else f"{label} slice {n}/{len(windows)}"
                 # The key holds what ffmpeg makes, not where it reads or writes.
                 reference = make(Path("segment" + profile.segment_suffix), stand_ins=True)
-                part = work / f"segment-{key('segment', reference.argv[1:], identity, ffmpeg.version)}{profile.segment_suffix}"
+                commands = [reference.argv[1:]]
+                if reference.pictures is not None:  # the picture graph is in the first ffmpeg
+                    commands.append(reference.pictures.head[1:])
+                part = work / f"segment-{key('segment', *commands, identity, ffmpeg.version)}{profile.segment_suffix}"
                 # Cheap here (size and seal); the bytes are checked below, for what a join reads.
                 cached = use_cache and part not in planned and profile.segment_complete(part, written)
                 card = _card_path(seg, profile, work) if isinstance(seg, TitleSegment) else None

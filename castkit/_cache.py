@@ -30,6 +30,7 @@ from ._outputs import CACHE_DIR_ENV, CACHE_FOLDER_NAME
 from ._progress import say
 from ._plan import FORMAT_VERSION
 from ._recipe import Recipe, TitleSegment, style_files
+from ._pictures import MAP_SUFFIX, PICTURES_SUFFIX
 from ._runner import CONCAT_SUFFIX, PARTIAL_SUFFIX, stale_partials, write_atomically
 from .errors import UsageError, WorkError
 
@@ -66,10 +67,13 @@ def card_key(seg: TitleSegment, size: tuple[int, int]) -> str:
 # the manifest of each cast and the record of what it is made from, and their temporary files.
 _CACHED = re.compile(r"(segment-[0-9a-f]{24}\.(?:dv|mp4)(?:\.sum)?|card-[0-9a-f]{24}\.png"
                      r"|(cast|uses|pauses)-[0-9a-f]{24}\.json|loudness-[0-9a-f]{24}\.af)")
-# Temporary files: ``.NAME.PID-XXXXXXXX.partial`` (castkit before 0.2: no PID), and the
-# loudness measurement's join list ``.NAME.PID.concat.txt``.
+# Temporary files: ``.NAME.PID-XXXXXXXX.partial`` (castkit before 0.2: no PID) with the files
+# of its distinct pictures (``_pictures``), and the loudness measurement's join list
+# ``.NAME.PID.concat.txt``.
 _CACHED_TEMP = re.compile(r"\.(" + _CACHED.pattern + r")\.(?:(?:[0-9]{1,10}-)?[a-z0-9_]{8}"
-                          + re.escape(PARTIAL_SUFFIX) + r"|[0-9]{1,10}" + re.escape(CONCAT_SUFFIX) + ")")
+                          + re.escape(PARTIAL_SUFFIX)
+                          + f"(?:{re.escape(PICTURES_SUFFIX)}|{re.escape(MAP_SUFFIX)})?"
+                          + r"|[0-9]{1,10}" + re.escape(CONCAT_SUFFIX) + ")")
 # https://bford.info/cachedir/: backup tools skip a folder with this file (and regenerable DV).
 _TAG = "CACHEDIR.TAG"
 _TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"

@@ -21,13 +21,16 @@ import re
 import subprocess
 import threading
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ._ffmpeg import dies_with_castkit, file_url, stderr_tail
 from ._plan import Job
+from ._pictures import Pictures
+from ._pictures import remove_files as remove_picture_files
 from ._runner import (
-    _cache_entry, _check_unchanged, _ffmpeg_env, _identities, _remove, partial_path,
+    _cache_entry, _check_unchanged, _feed, _ffmpeg_env, _identities, _remove, partial_path,
 )
 from .errors import FfmpegFailed, Interrupted, UsageError, WorkError, echo
 
@@ -76,28 +79,52 @@ class RemoteResult:
     temp: str
 
 
-def remote_encode(argv: tuple[str, ...], output: str, prepare: tuple[Any, ...]) -> RemoteResult:
+def remote_encode(argv: tuple[str, ...], output: str, prepare: tuple[Any, ...],
+                  pictures: Pictures | None = None) -> RemoteResult:
     """Run on a Dask worker: draw the job's card, run ffmpeg into a fresh temporary name beside
     ``output`` (the worker's pid in it), report. A non-zero ffmpeg is a result, not an
     exception, so that Dask does not run a deterministic failure again; an exception (no
-    ffmpeg at that path on this worker) is retried elsewhere."""
+    ffmpeg at that path on this worker) is retried elsewhere. ``pictures``: the job's
+    distinct pictures first, fed to its ffmpeg here as castkit does locally (``_pictures``)."""
     for step in prepare:
         step.render()
     target = Path(output)
     temp = partial_path(target)
-    job_argv = [argv[0], "-nostats", *argv[1:-1], file_url(temp)]
+    tail: collections.deque[str] = collections.deque(maxlen=40)
+    command = [*argv[:-1], file_url(temp)]
     try:
-        proc = subprocess.Popen(
-            job_argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE, start_new_session=True,
-            # ffmpeg dies with the worker: a killed worker leaves no ffmpeg writing on.
-            preexec_fn=dies_with_castkit(), env=_ffmpeg_env(),
-        )
-    except OSError:
+        if pictures is None:
+            code = _run_here(command, tail)
+        else:
+            code = _run_here(pictures.argv(temp), tail)
+            if code == 0:
+                code = _run_here(command, tail, feed=partial(pictures.feed, temp))
+    except BaseException:
         _remove(temp)
         raise
-    tail: collections.deque[str] = collections.deque(maxlen=40)
+    finally:
+        remove_picture_files(temp)
+    if code != 0:
+        _remove(temp)
+    return RemoteResult(code, "\n".join(tail), str(temp))
+
+
+def _run_here(argv: list[str], tail: collections.deque[str],
+              feed: Callable[[int], None] | None = None) -> int:
+    """One ffmpeg on the worker, its stderr kept in ``tail`` (and its stdin written by ``feed``
+    in a thread); its exit status."""
+    proc = subprocess.Popen(
+        [argv[0], "-nostats", *argv[1:]], stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        # ffmpeg dies with the worker: a killed worker leaves no ffmpeg writing on.
+        preexec_fn=dies_with_castkit(), env=_ffmpeg_env(),
+    )
+    failed: list[BaseException] = []
+    writer = None
     try:
+        if feed is not None:
+            writer = threading.Thread(target=_feed, args=(feed, proc.stdin, failed), daemon=True)
+            writer.start()
         assert proc.stderr is not None
         for raw in proc.stderr:
             tail.append(raw.decode("utf-8", "replace").rstrip())
@@ -105,11 +132,14 @@ def remote_encode(argv: tuple[str, ...], output: str, prepare: tuple[Any, ...]) 
     except BaseException:
         proc.kill()
         proc.wait()
-        _remove(temp)
         raise
-    if proc.returncode != 0:
-        _remove(temp)
-    return RemoteResult(proc.returncode, "\n".join(tail), str(temp))
+    finally:
+        if writer is not None:
+            writer.join(timeout=5)
+    if failed and proc.returncode == 0:
+        tail.append(f"castkit: feeding ffmpeg failed ({failed[0]})")
+        return 1
+    return proc.returncode
 
 
 class DaskExecutor:
@@ -160,7 +190,7 @@ class DaskExecutor:
         watched = [path for path in job.inputs if path not in cards]  # cards are drawn remotely
         before = _identities(watched)
         future = self.client.submit(remote_encode, tuple(job.argv), str(job.output), job.prepare,
-                                    pure=False, retries=RETRIES, key=f"castkit-{job.output.name}-{os.urandom(4).hex()}")
+                                    job.pictures, pure=False, retries=RETRIES, key=f"castkit-{job.output.name}-{os.urandom(4).hex()}")
         # Waited for by a callback, not by future.result(timeout=...): a short timeout there
         # races in distributed's sync() (a CancelledError leaves it returning an unbound
         # result: UnboundLocalError, seen under load). Short waits, so a stop is seen soon.

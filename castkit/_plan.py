@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, safe_input_options
+from ._pictures import Pictures, distinct
 from ._probe import MediaInfo
 from ._raster import AUDIO_RATE, Raster
 from ._seek import FrameIndex, plan_seek
@@ -54,6 +55,9 @@ class Job:
     # In-process steps (``apply(path)``, ``shell()``) on the finished temporary output before
     # it takes its name: the DV timecode of an AVI cast made continuous.
     finish: tuple[Any, ...] = ()
+    # A raw DV encode's distinct pictures, encoded first by an ffmpeg of their own; ``argv``
+    # then reads their frames from stdin, castkit feeding them (``_pictures``).
+    pictures: Pictures | None = None
 
 
     def __post_init__(self) -> None:
@@ -77,7 +81,8 @@ class Job:
             f"cat > {shlex.quote(str(path))} <<'CASTKIT_EOF'\n{text}CASTKIT_EOF"
             for path, text in self.writes
         ]
-        lines.append(shlex.join(self.argv))
+        command = shlex.join(self.argv)
+        lines.append(self.pictures.shell(self.output, command) if self.pictures else command)
         lines += [step.shell() for step in self.finish]
         return "\n".join(lines)
 
@@ -429,7 +434,10 @@ def _conform(
         video = video.filter("tpad", start=lead, start_mode="clone")
         audio = audio.filter("adelay", delays=f"{dv_samples(lead)}S", all=1)
 
-    out = profile.encode(ff, video, audio, output, final)
+    pictures = None
+    if profile.pictures_once(final):
+        pictures, video = _pictures_first(ff, video, target, lead + frames, ffmpeg)
+    out = profile.encode(ff, video, audio, output, final, copy_video=pictures is not None)
     # No -threads for the encoder: ffmpeg gives it one slice thread per core. Jobs running side
     # by side then share the cores through the kernel, and the longest job, which starts first
     # and ends alone, gets every core for its last stretch. Dividing the cores between workers
@@ -437,7 +445,20 @@ def _conform(
     # with 9, whose pipeline is threaded anyway).
     argv = compile_argv(out, ffmpeg)
     return Job(label, tuple(argv), output, lead + frames, inputs, size=profile.size(lead + frames, final),
-               profile=profile)
+               profile=profile, pictures=pictures)
+
+
+def _pictures_first(ff: Any, video: Any, target: Raster, frames: int, ffmpeg: Ffmpeg) -> tuple[Pictures, Any]:
+    """The distinct pictures of a raw DV encode's ``video``, encoded by an ffmpeg of their own,
+    and the stream of all its frames that castkit then feeds the job's ffmpeg (``_pictures``)."""
+    placeholder = "pictures"  # Pictures.argv puts the files it writes in its place
+    first = ff.output(distinct(video, target.width, target.height), placeholder, f="tee",
+                      vcodec="dvvideo", fps_mode="passthrough", map_metadata=-1, map_chapters=-1)
+    head = compile_argv(first, ffmpeg)
+    if head[-1] != placeholder:
+        raise AssertionError("ffmpeg-python put the output elsewhere")
+    fed = ff.input("pipe:0", f="dv", protocol_whitelist="pipe", format_whitelist="dv")
+    return Pictures(tuple(head[:-1]), frames, target.frame_bytes, target.fps), fed.video
 
 
 # The dv muxer's 48 kHz NTSC sound: samples in each frame of a 5-frame group (SMPTE 314M),

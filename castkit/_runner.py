@@ -19,10 +19,13 @@ import sys
 import tempfile
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from functools import partial
 from pathlib import Path
 from typing import Callable, Protocol, Sequence, TextIO
 
 from ._ffmpeg import dies_with_castkit, stderr_tail
+from ._pictures import MAP_SUFFIX, PICTURES_SUFFIX
+from ._pictures import remove_files as remove_picture_files
 from ._plan import Job, Plan
 from ._progress import Progress, say
 from .errors import CastkitError, FfmpegFailed, Interrupted, WorkError
@@ -141,7 +144,9 @@ def partial_path(output: Path) -> Path:
 CONCAT_SUFFIX = ".concat.txt"
 # The small files a join reads besides its list (chapters, captions), one set per run.
 RUN_FILE_SUFFIXES = (CONCAT_SUFFIX, ".ffmetadata", ".srt", ".vtt")
+# A temporary output may have the files of its distinct pictures beside it (``_pictures``).
 _TEMP_TAIL = re.compile(r"\.(?P<pid>[0-9]{1,10})(?:-[a-z0-9_]{8}" + re.escape(PARTIAL_SUFFIX)
+                        + f"(?:{re.escape(PICTURES_SUFFIX)}|{re.escape(MAP_SUFFIX)})?"
                         + "|" + "|".join(map(re.escape, RUN_FILE_SUFFIXES)) + ")")
 
 
@@ -486,19 +491,40 @@ class FfmpegRunner:
         self.progress.finished(str(id(job)), job.label, job.frames)
 
     def _ffmpeg(self, job: Job, original: Job, sink: Sink | None = None) -> None:
-        argv = [job.argv[0], "-progress", "pipe:1", "-nostats", *job.argv[1:]]
+        """Run ``job`` (``original`` writing to a temporary name): its ffmpeg, or for a job with
+        distinct pictures (``_pictures``) the ffmpeg that encodes them and then the job's own,
+        fed by castkit; the files between the two go with the job, however it ends."""
+        pictures = job.pictures
+        if pictures is None:
+            return self._process(job.argv, original, sink, job.output)
+        try:
+            self._process(pictures.argv(job.output), original, progress=pictures.frames_done)
+            self._process(job.argv, original, sink, job.output,
+                          feed=partial(pictures.feed, job.output), progress=_no_progress)
+        finally:
+            remove_picture_files(job.output)
+
+    def _process(self, argv: Sequence[str], original: Job, sink: Sink | None = None,
+                 written: Path | None = None, feed: Callable[[int], None] | None = None,
+                 progress: Callable[[str], int | None] | None = None) -> None:
+        """One ffmpeg of ``original``'s: its progress reported (``progress`` reads a line of
+        ``-progress``; by default its frame count), the file it is ``written`` to fed to the
+        ``sink`` as it grows, and (``feed``) its stdin written by a thread of castkit's."""
+        argv = [argv[0], "-progress", "pipe:1", "-nostats", *argv[1:]]
         tail: collections.deque[str] = collections.deque(maxlen=40)
         proc: subprocess.Popen | None = None
-        reader = None
+        readers: list[threading.Thread] = []
+        fed: list[BaseException] = []
         key = str(id(original))
+        progress = progress or _frame_count
         try:
             # From the moment ffmpeg exists, every way out (Ctrl-C and SIGTERM included) goes
             # through _kill: no ffmpeg outlives castkit.
             with _signals_held():
                 try:
                     proc = subprocess.Popen(
-                        argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                        stderr=subprocess.PIPE,
+                        argv, stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                         # Its own process group: a Ctrl-C reaches castkit, which stops ffmpeg
                         # itself after it has decided what to clean up.
                         start_new_session=True,
@@ -515,32 +541,39 @@ class FfmpegRunner:
                 proc.terminate()
             drain = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
             drain.start()
-            reader = drain  # only once started: a stop in between must not join an unstarted thread
+            readers.append(drain)  # only once started: a stop in between must not join it
+            if feed is not None:
+                assert proc.stdin is not None
+                writer = threading.Thread(target=_feed, args=(feed, proc.stdin, fed), daemon=True)
+                writer.start()
+                readers.append(writer)
             assert proc.stdout is not None
             for raw in proc.stdout:
                 line = raw.decode("ascii", "replace").strip()
-                if line.startswith("frame="):
-                    try:
-                        self.progress.update(key, int(line[6:]))
-                    except ValueError:
-                        pass
-                elif line.startswith("progress=") and sink is not None:
+                done = progress(line)
+                if done is not None:
+                    self.progress.update(key, done)
+                elif line.startswith("progress=") and sink is not None and written is not None:
                     # What ffmpeg has written so far goes into the cast while it encodes on.
-                    sink.feed(original.output, job.output, job.output.stat().st_size)
+                    sink.feed(original.output, written, written.stat().st_size)
             proc.wait()
         except BaseException:
             if proc is not None:
                 _kill(proc)
             raise
         finally:
-            if reader is not None:
+            for reader in readers:
                 reader.join(timeout=5)
             with self._lock:
                 self._procs.discard(proc)
         if self._stopping.is_set() and proc.returncode != 0:
             raise Interrupted("stopped")
+        if fed and not isinstance(fed[0], CastkitError):
+            raise WorkError(f"{original.label}: feeding ffmpeg failed ({fed[0]})")
         if proc.returncode != 0:
             raise FfmpegFailed(original.label, proc.returncode, stderr_tail("\n".join(tail)))
+        if fed:
+            raise fed[0]
         self.report_damage(original.label, "\n".join(tail))
 
     def report_damage(self, label: str, stderr: str) -> None:
@@ -562,6 +595,33 @@ class FfmpegRunner:
 # errors, so that what castkit shows of ffmpeg's stderr is only damage worth a warning.
 def _ffmpeg_env() -> dict[str, str]:
     return {**os.environ, "SVT_LOG": os.environ.get("SVT_LOG", "1")}
+
+
+def _frame_count(line: str) -> int | None:
+    if line.startswith("frame="):
+        try:
+            return int(line[6:])
+        except ValueError:
+            return None
+    return None
+
+
+def _no_progress(line: str) -> None:  # noqa: ARG001 - a fed ffmpeg copies what was counted
+    return None
+
+
+def _feed(feed: Callable[[int], None], stdin, failed: list[BaseException]) -> None:
+    """A thread's work: ``feed`` an ffmpeg's stdin, then close it (its end of input). What
+    goes wrong is kept for the runner, which reports it after ffmpeg's own status."""
+    try:
+        feed(stdin.fileno())
+    except BaseException as exc:  # noqa: BLE001 - handed to _process, in the job's thread
+        failed.append(exc)
+    finally:
+        try:
+            stdin.close()
+        except OSError:  # ffmpeg gone (stopped, or failed): its status says why
+            pass
 
 
 def _drain(stream, tail: collections.deque[str]) -> None:

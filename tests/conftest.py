@@ -137,6 +137,21 @@ def write_recipe(folder: Path, text: str) -> Path:
     return path
 
 
+def run_job(job) -> Path:
+    """Run one planned job as castkit runs it: into a temporary name, renamed when complete,
+    and a raw DV encode's distinct pictures first, fed to its ffmpeg (castkit._pictures)."""
+    from castkit._plan import Plan
+    from castkit._runner import FfmpegRunner
+
+    FfmpegRunner().run(Plan(((job,),)))
+    return job.output
+
+
+def commands(job) -> list[str]:
+    """Every argument of every ffmpeg a job runs."""
+    return [*(job.pictures.head if job.pictures else ()), *job.argv]
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -146,12 +161,26 @@ def listing(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-def ffmpeg_script(tmp_path: Path, monkeypatch, body: str) -> Path:
+# A stand-in's answer to a raw DV job's first ffmpeg (its distinct pictures, castkit._pictures):
+# one black picture at frame 0, so that the job's own ffmpeg, which the stand-in plays, runs.
+_PICTURE_PASS = r"""for last; do :; done
+case "$last" in "'[f=dv]file:"*)
+  pictures="${last#"'[f=dv]file:"}"; pictures="${pictures%%"'|"*}"
+  case " $* " in *yuv411p*) size=120000;; *) size=144000;; esac
+  head -c "$size" /dev/zero > "$pictures"
+  printf '0, 0, 0, 1, %s, 0x0\n' "$size" > "${pictures%.pictures}.map"
+  exit 0;;
+esac
+"""
+
+
+def ffmpeg_script(tmp_path: Path, monkeypatch, body: str, fake_pictures: bool = False) -> Path:
     """Make CASTKIT_FFMPEG a shell script (``body``) standing in for ffmpeg; ``$REAL_FFMPEG``
-    is the wheel's real one, for what the script passes through."""
+    is the wheel's real one, for what the script passes through. ``fake_pictures``: a stand-in
+    that writes made-up outputs answers a raw DV job's first ffmpeg with made-up pictures."""
     fake = tmp_path / "fakebin" / "ffmpeg"
     fake.parent.mkdir(exist_ok=True)
-    fake.write_text("#!/bin/sh\n" + body)
+    fake.write_text("#!/bin/sh\n" + (_PICTURE_PASS if fake_pictures else "") + body)
     fake.chmod(0o755)
     monkeypatch.setenv("REAL_FFMPEG", WHEEL_FFMPEG)
     monkeypatch.setenv("CASTKIT_FFMPEG", str(fake))
@@ -168,4 +197,4 @@ def fake_ffmpeg(tmp_path: Path, monkeypatch, action: str) -> None:
         # written as a file would land in the folder pytest runs in.
         'case "$last" in file:*) head -c 300000 /dev/zero > "${last#file:}";; esac\n'
         f"{action}\n"
-    ))
+    ), fake_pictures=True)

@@ -157,7 +157,7 @@ def test_frames_reach_the_cast_before_their_encode_ends(tmp_path, monkeypatch):
         "sleep 0.3\n"
         "head -c 1008000 /dev/zero | tr '\\0' B >> \"$out\"\n"
         'printf "frame=12\\nprogress=end\\n"\n'
-    ))
+    ), fake_pictures=True)
     seen = watch_feeds(monkeypatch, lambda writer, path, written, available: (
         available, writer.temp.read_bytes() if writer.temp.exists() else None))
     recipe = write_recipe(tmp_path, TWO_TITLES.replace("Second take", "Second"))
@@ -291,7 +291,9 @@ def test_dry_run_prints_commands_and_writes_nothing(cast_folder, wheel_ffmpeg, c
     assert listing(cast_folder) == before
     commands = [line for line in result.out.splitlines() if not line.startswith("#")]
     assert sum(c.startswith("castkit title ") for c in commands) == 2
-    assert sum("-filter_complex" in c for c in commands) == 6
+    # Two ffmpegs per segment: its distinct pictures, then its frames with their sound.
+    assert sum("-filter_complex" in c for c in commands) == 12
+    assert sum(" -m castkit._pictures " in c for c in commands) == 6
     # Raw DV frames are self-contained: the cast is the segments' bytes, in order.
     join = commands[-1]
     assert join.startswith("cat ") and join.count("segment-") == 6

@@ -11,7 +11,7 @@ import av
 import numpy as np
 import pytest
 
-from conftest import WHEEL_FFMPEG, fake_ffmpeg, listing, sha256
+from conftest import WHEEL_FFMPEG, fake_ffmpeg, listing, run_job, sha256
 from readers import decode, frame_lumas, have, melt, playdv, shown_at
 
 pytestmark = pytest.mark.e2e
@@ -187,9 +187,9 @@ def test_scaling_before_or_after_the_rate_change_gives_the_same_bytes(
         monkeypatch.setattr(_plan, "_scale_before_rate", lambda *_, first=first: first)
         out = tmp_path / f"scaled-first-{first}.dv"
         job = _plan.clip_job(info, DvProfile(target), out, ffmpeg, trim=trim, effects=effects)
-        graph = job.argv[job.argv.index("-filter_complex") + 1]
+        graph = job.pictures.head[job.pictures.head.index("-filter_complex") + 1]
         assert (graph.index("scale=") < graph.index("fps=")) == first
-        subprocess.run(job.argv, check=True, timeout=60)
+        run_job(job)
         outs[first] = out
     assert sha256(outs[True]) == sha256(outs[False])
     d = decode(outs[True])

@@ -19,6 +19,10 @@ from test_plan import FFMPEG, capture
 TARGET = DvProfile().raster
 
 
+def graph_of(argv) -> str:
+    return argv[list(argv).index("-filter_complex") + 1]
+
+
 def test_kept_parts_and_the_exact_graph_of_a_cut():
     # A pause 2-5 s into a trim that starts at 1 s: 3.25-5.75 s of the capture goes (margins of
     # 0.25 s kept), rounded inwards to whole frames: frames 82 to 143 of the capture's start.
@@ -28,8 +32,8 @@ def test_kept_parts_and_the_exact_graph_of_a_cut():
     assert [(p.first, p.end, p.frames, p.rate) for p in kept.parts] == [(25, 82, 57, 1), (143, 225, 82, 1)]
     assert kept.frames == 139 and kept.source_frames == 200
     job = paused_job(capture(), kept, DvProfile(), Path("out/seg.dv"), FFMPEG, trim)
-    graph = job.argv[job.argv.index("-filter_complex") + 1]
-    assert graph.split(";") == GRAPH
+    assert graph_of(job.pictures.head).split(";") == PICTURE_GRAPH
+    assert graph_of(job.argv).split(";") == SOUND_GRAPH
     assert job.frames == 139
     assert job.note.splitlines() == [
         "kept parts (source -> cast):",
@@ -45,7 +49,7 @@ def test_a_speed_factor_keeps_the_pause_faster_and_chains_atempo():
     assert [(p.first, p.end, p.frames, p.rate, p.pause) for p in kept.parts] == [
         (25, 82, 57, 1, False), (82, 143, 8, 8, True), (143, 225, 82, 1, False)]
     job = paused_job(capture(), kept, DvProfile(), Path("out/seg.dv"), FFMPEG, trim)
-    graph = job.argv[job.argv.index("-filter_complex") + 1]
+    graph = graph_of(job.pictures.head) + ";" + graph_of(job.argv)
     # the picture: sped up on a microsecond time base, then the part's frames counted at 25 fps
     assert "settb=AVTB[s" in graph and "setpts=PTS/8[s" in graph
     assert "trim=end_frame=18:start_frame=10[" in graph  # round(82 / 8) = 10, and 8 frames
@@ -134,7 +138,8 @@ def test_recipe_mistakes_at_line_and_column(tmp_path, cli, value, message):
 # The whole graph of the cut above: two branches of the same decode, each its frames counted
 # from the capture's start; the sound cut on the same samples (48000 = frame 25), faded 240
 # samples (5 ms) at the cut, each part made as long as its frames, then joined.
-GRAPH = [
+# The picture (its repeats then dropped, castkit._pictures) and the sound, each its own ffmpeg's.
+PICTURE_GRAPH = [
     '[0:v]split=2[s0][s1]',
     '[s0]fps=fps=25:start_time=0[s2]',
     '[s2]tpad=stop=82:stop_mode=clone[s3]',
@@ -151,26 +156,31 @@ GRAPH = [
     '[s13]format=yuv420p[s14]',
     '[s14]tpad=stop=139:stop_mode=clone[s15]',
     '[s15]trim=end_frame=139[s16]',
-    '[0:a]aresample=48000:async=1:first_pts=0:min_hard_comp=0.01[s17]',
-    '[s17]asplit=2[s18][s19]',
-    '[s18]atrim=end_sample=157440:start_sample=48000[s20]',
-    '[s20]asetpts=PTS-STARTPTS[s21]',
-    '[s21]afade=nb_samples=240:start_sample=109200:type=out[s22]',
-    '[s22]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s23]',
-    '[s23]apad=whole_len=109440[s24]',
-    '[s24]atrim=end_sample=109440[s25]',
-    '[s25]asetpts=N/SR/TB[s26]',
-    '[s19]atrim=end_sample=432000:start_sample=274560[s27]',
-    '[s27]asetpts=PTS-STARTPTS[s28]',
-    '[s28]afade=nb_samples=240:start_sample=0:type=in[s29]',
-    '[s29]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s30]',
-    '[s30]apad=whole_len=157440[s31]',
-    '[s31]atrim=end_sample=157440[s32]',
-    '[s32]asetpts=N/SR/TB[s33]',
-    '[s26][s33]concat=a=1:n=2:v=0[s34]',
-    '[s34]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s35]',
-    '[s35]apad=whole_len=266880[s36]',
-    '[s36]atrim=end_sample=266880[s37]',
+    '[s16]pad=h=576:w=752:x=32:y=0[s17]',
+    '[s17]mpdecimate=frac=0:hi=0:lo=0:max=0[s18]',
+    '[s18]crop=exact=1:h=576:w=720:x=32:y=0[s19]',
+]
+SOUND_GRAPH = [
+    '[1:a]aresample=48000:async=1:first_pts=0:min_hard_comp=0.01[s0]',
+    '[s0]asplit=2[s1][s2]',
+    '[s1]atrim=end_sample=157440:start_sample=48000[s3]',
+    '[s3]asetpts=PTS-STARTPTS[s4]',
+    '[s4]afade=nb_samples=240:start_sample=109200:type=out[s5]',
+    '[s5]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s6]',
+    '[s6]apad=whole_len=109440[s7]',
+    '[s7]atrim=end_sample=109440[s8]',
+    '[s8]asetpts=N/SR/TB[s9]',
+    '[s2]atrim=end_sample=432000:start_sample=274560[s10]',
+    '[s10]asetpts=PTS-STARTPTS[s11]',
+    '[s11]afade=nb_samples=240:start_sample=0:type=in[s12]',
+    '[s12]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s13]',
+    '[s13]apad=whole_len=157440[s14]',
+    '[s14]atrim=end_sample=157440[s15]',
+    '[s15]asetpts=N/SR/TB[s16]',
+    '[s9][s16]concat=a=1:n=2:v=0[s17]',
+    '[s17]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s18]',
+    '[s18]apad=whole_len=266880[s19]',
+    '[s19]atrim=end_sample=266880[s20]',
 ]
 
 

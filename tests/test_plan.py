@@ -29,28 +29,49 @@ def capture(path="caps/take 1.ogv", size=(1366, 768), seconds=10, audio=True, fp
     )
 
 
-def test_trimmed_capture_with_voice_to_pal():
+# What follows a raw DV encode's picture graph: exact repeats dropped (the picture padded so
+# that mpdecimate compares every column), the rest encoded at their own timestamps, and the
+# ffmpeg that lays the sound into the frames castkit feeds it (castkit._pictures).
+def distinct_pictures(last: str, out: str) -> tuple[str, list[str]]:
+    n = int(last[2:-1])
+    graph = (f"{last}pad=h=576:w=752:x=32:y=0[s{n + 1}];[s{n + 1}]mpdecimate=frac=0:hi=0:lo=0:max=0[s{n + 2}];"
+             f"[s{n + 2}]crop=exact=1:h=576:w=720:x=32:y=0[s{n + 3}]")
+    return graph, ["-map", f"[s{n + 3}]", "-f", "tee", "-fps_mode", "passthrough", "-map_chapters", "-1",
+                   "-map_metadata", "-1", "-vcodec", "dvvideo",
+                   f"'[f=dv]file:{out}.pictures'|'[f=framecrc]file:{out}.map'"]
+
+
+FED = ["-f", "dv", "-format_whitelist", "dv", "-protocol_whitelist", "pipe", "-i", "pipe:0"]
+
+
+def test_trimmed_capture_to_pal():
     # 2.5 s in is frame 62 (62.5 rounds to even) and 62 x 1920 samples: picture and sound are
     # cut at the same frame boundary, counted from the start (no input seek: see clip_job).
     # A 30 fps capture gives more pictures than the 25 fps kept: they are scaled after the
     # rate conversion and the trim, only the 100 kept.
     job = clip_job(capture(fps=30), DvProfile(), Path("out/seg.dv"), FFMPEG, trim=Trim(Fraction(5, 2), Fraction(4)))
-    assert list(job.argv) == HEAD + [
-        "-format_whitelist", FORMATS, "-protocol_whitelist", "file", "-threads", "1",
-        "-i", "file:caps/take 1.ogv",
+    source = ["-format_whitelist", FORMATS, "-protocol_whitelist", "file", "-threads", "1",
+              "-i", "file:caps/take 1.ogv"]
+    drop, encode = distinct_pictures("[s9]", "out/seg.dv")
+    assert job.pictures.argv(Path("out/seg.dv")) == HEAD + source + [
         "-filter_complex",
         "[0:v]fps=fps=25:start_time=0[s0];[s0]tpad=stop=162:stop_mode=clone[s1];"
         "[s1]trim=end_frame=162:start_frame=62[s2];[s2]setpts=PTS-STARTPTS[s3];"
         "[s3]scale=flags=lanczos:h=432:out_color_matrix=bt601:out_range=tv:w=720[s4];"
         "[s4]pad=color=black:h=576:w=720:x=0:y=72[s5];[s5]setsar=16/15[s6];[s6]format=yuv420p[s7];"
-        "[s7]tpad=stop=100:stop_mode=clone[s8];[s8]trim=end_frame=100[s9];"
-        "[0:a]aresample=48000:async=1:first_pts=0:min_hard_comp=0.01[s10];[s10]atrim=start_sample=119040[s11];"
-        "[s11]asetpts=PTS-STARTPTS[s12];"
-        "[s12]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s13];"
-        "[s13]apad=whole_len=192000[s14];[s14]atrim=end_sample=192000[s15]",
-        "-map", "[s9]", "-map", "[s15]", "-f", "dv", *PCM, "-vcodec", "dvvideo", "file:out/seg.dv",
+        "[s7]tpad=stop=100:stop_mode=clone[s8];[s8]trim=end_frame=100[s9];" + drop,
+        *encode,
+    ]
+    assert list(job.argv) == HEAD + FED + source + [
+        "-filter_complex",
+        "[1:a]aresample=48000:async=1:first_pts=0:min_hard_comp=0.01[s0];[s0]atrim=start_sample=119040[s1];"
+        "[s1]asetpts=PTS-STARTPTS[s2];"
+        "[s2]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s3];"
+        "[s3]apad=whole_len=192000[s4];[s4]atrim=end_sample=192000[s5]",
+        "-map", "0:v", "-map", "[s5]", "-f", "dv", *PCM, "-vcodec", "copy", "file:out/seg.dv",
     ]
     assert job.frames == 100 and job.output == Path("out/seg.dv")
+    assert (job.pictures.frames, job.pictures.frame_bytes) == (100, 144000)
 
 
 def test_silent_capture_to_ntsc_widescreen_avi():
@@ -74,7 +95,7 @@ def test_silent_capture_to_ntsc_widescreen_avi():
 
 def test_pictures_are_scaled_where_fewer_of_them_pass():
     def order(info, trim=Trim()):
-        graph = clip_job(info, DvProfile(), Path("o.dv"), FFMPEG, trim=trim).argv
+        graph = clip_job(info, DvProfile(), Path("o.dv"), FFMPEG, trim=trim).pictures.head
         graph = graph[graph.index("-filter_complex") + 1]
         return graph.index("scale=") < graph.index("fps=")
 
@@ -92,19 +113,24 @@ def test_pictures_are_scaled_where_fewer_of_them_pass():
 
 def test_title_still_loops_into_exact_frames_with_silence():
     job = still_job(Path("card.png"), (768, 576), 100, DvProfile(), Path("t.dv"), FFMPEG)
-    assert list(job.argv) == HEAD + [
+    drop, encode = distinct_pictures("[s4]", "t.dv")
+    assert job.pictures.argv(Path("t.dv")) == HEAD + [
         "-f", "image2", "-format_whitelist", FORMATS, "-framerate", "25",
         "-protocol_whitelist", "file", "-i", "file:card.png",
-        "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo",
         "-filter_complex",
-        # One picture, scaled once, then held for 100 frames.
+        # One picture, scaled once, then held for 100 frames (and encoded once).
         "[0:v]scale=flags=lanczos:h=576:out_color_matrix=bt601:out_range=tv:w=720[s0];"
         "[s0]setsar=16/15[s1];[s1]format=yuv420p[s2];"
-        "[s2]tpad=stop=100:stop_mode=clone[s3];[s3]trim=end_frame=100[s4];"
-        "[1:a]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s5];"
-        "[s5]apad=whole_len=192000[s6];[s6]atrim=end_sample=192000[s7]",
-        "-map", "[s4]", "-map", "[s7]", "-f", "dv", *PCM,
-        "-vcodec", "dvvideo", "file:t.dv",
+        "[s2]tpad=stop=100:stop_mode=clone[s3];[s3]trim=end_frame=100[s4];" + drop,
+        *encode,
+    ]
+    assert list(job.argv) == HEAD + FED + [
+        "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo",
+        "-filter_complex",
+        "[1:a]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s0];"
+        "[s0]apad=whole_len=192000[s1];[s1]atrim=end_sample=192000[s2]",
+        "-map", "0:v", "-map", "[s2]", "-f", "dv", *PCM,
+        "-vcodec", "copy", "file:t.dv",
     ]
 
 
@@ -123,6 +149,7 @@ def test_join_is_a_stream_copy_of_a_quoted_concat_list():
 def test_paths_that_look_like_options_or_protocols_stay_files():
     job = clip_job(capture("-rf.ogv"), DvProfile(), Path("http:x.dv"), FFMPEG)
     assert "file:-rf.ogv" in job.argv and job.argv[-1] == "file:http:x.dv"
+    assert "file:-rf.ogv" in job.pictures.head
 
 
 def test_concat_list_refuses_line_breaks():

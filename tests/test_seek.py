@@ -20,7 +20,7 @@ from castkit._profiles.dv import DvProfile
 from castkit._probe import probe
 from castkit._seek import FrameIndex, Seek, parse_framecrc, plan_seek, read_index
 from castkit._target import DvTarget
-from conftest import WHEEL_FFMPEG
+from conftest import WHEEL_FFMPEG, commands, run_job
 
 pytestmark = pytest.mark.e2e
 
@@ -57,8 +57,7 @@ def frames_and_pcm(path: Path) -> tuple[list[str], np.ndarray]:
 
 
 def run(job: Job) -> Path:
-    subprocess.run(job.argv, check=True, timeout=60, capture_output=True)
-    return job.output
+    return run_job(job)
 
 
 @pytest.mark.parametrize("kind", ["ogg", "mp4", "mkv"])
@@ -79,7 +78,7 @@ def test_a_seeked_trim_shows_the_very_frames_and_sound_of_a_decode_from_the_star
     }
     for what, cut in cuts.items():
         job = clip_job(info, DvProfile(target), tmp_path / "trim.dv", ffmpeg, trim=Trim(cut, Fraction(1)), index=index)
-        assert "-ss" in job.argv and "-noaccurate_seek" in job.argv, (what, job.note)
+        assert "-ss" in commands(job) and "-noaccurate_seek" in commands(job), (what, job.note)
         assert job.note is None
         got_v, got_a = frames_and_pcm(run(job))
         skip = target.frames(cut)
@@ -164,7 +163,7 @@ def test_dry_run_shows_why_a_trim_decodes_from_the_start():
                      AudioInfo("aac", 48000, 2))
     job = clip_job(info, DvProfile(), Path("o.dv"), Ffmpeg("ffmpeg", "test", "9.0.2"), trim=Trim(Fraction(30)),
                    index=INDEX)
-    assert "-ss" not in job.argv
+    assert "-ss" not in commands(job)
     assert job.shell().splitlines()[0] == "# trim decoded from the start: seeking in mpegts/h264 is not verified"
 
 

@@ -8,6 +8,7 @@ and a line in ``_KINDS``.
 
     suffix   profile        segments (cache)                 cast
     .dv      DvProfile      raw DV, one per segment          bytes joined (kernel copy)
+                            (each distinct picture encoded once, ``_pictures``)
     .avi     DvProfile      raw DV                           concat demuxer, stream copy
     .mp4     Mp4Profile     H.264 + ALAC in MP4              video copied, AAC encoded once
     .webm    WebmProfile    AV1 + ALAC in MP4                video copied, Opus encoded once
@@ -29,9 +30,15 @@ class Profile(Protocol):
     @property
     def name(self) -> str: ...
 
-    def encode(self, ff: Any, video: Any, audio: Any, output: Path, final: bool) -> Any:
+    def encode(self, ff: Any, video: Any, audio: Any, output: Path, final: bool,
+               copy_video: bool = False) -> Any:
         """The ffmpeg-python output node writing ``video`` and ``audio`` (already conformed to
-        the raster and to 48 kHz stereo s16) to ``output``."""
+        the raster and to 48 kHz stereo s16) to ``output``; ``copy_video``: ``video`` is the
+        profile's encoded frames already (``pictures_once``)."""
+
+    def pictures_once(self, final: bool) -> bool:
+        """Whether an encode's repeated pictures may be encoded once and copied
+        (``_pictures``: intra-only frames whose bytes depend on the picture alone)."""
 
     def size(self, frames: int, final: bool) -> int | None:
         """What a complete output of ``frames`` frames measures, where that is known."""

@@ -22,10 +22,18 @@ class DvProfile:
     def name(self) -> str:
         return self.raster.name
 
-    def encode(self, ff: Any, video: Any, audio: Any, output: Path, final: bool) -> Any:
+    def pictures_once(self, final: bool) -> bool:
+        """Whether an encode's repeated pictures are encoded once (``_pictures``): wherever it
+        writes raw DV, whose frames the dv muxer lays out (a segment, a .dv cast made in one
+        go); an AVI's frames are laid out by its own muxer."""
+        return not final or self.container == "dv"
+
+    def encode(self, ff: Any, video: Any, audio: Any, output: Path, final: bool,
+               copy_video: bool = False) -> Any:
         return ff.output(
             video, audio, file_url(output),
-            f=self.container if final else "dv", vcodec="dvvideo", acodec="pcm_s16le",
+            f=self.container if final else "dv", vcodec="copy" if copy_video else "dvvideo",
+            acodec="pcm_s16le",
             ar=AUDIO_RATE, ac=AUDIO_CHANNELS, map_metadata=-1, map_chapters=-1,
         )
 

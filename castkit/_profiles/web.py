@@ -51,7 +51,13 @@ class WebProfile:
     def final_options(self) -> dict[str, Any]:
         return {}
 
-    def encode(self, ff: Any, video: Any, audio: Any, output: Path, final: bool) -> Any:
+    def pictures_once(self, final: bool) -> bool:
+        return False  # inter-coded: a picture's bytes depend on those before it
+
+    def encode(self, ff: Any, video: Any, audio: Any, output: Path, final: bool,
+               copy_video: bool = False) -> Any:
+        if copy_video:
+            raise ValueError("web segments encode their own pictures")
         if final:
             sound = {**self.audio_codec, "ar": AUDIO_RATE, "ac": AUDIO_CHANNELS}
             return ff.output(video, audio, file_url(output), f=self.container, **self._video(),
