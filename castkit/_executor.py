@@ -21,14 +21,13 @@ import re
 import subprocess
 import threading
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from ._ffmpeg import dies_with_castkit, file_url, stderr_tail
 from ._plan import Job
 from ._pictures import Pictures
-from ._pictures import remove_files as remove_picture_files
+from ._pictures import run_job as run_pictures
 from ._runner import (
     _cache_entry, _check_unchanged, _feed, _ffmpeg_env, _identities, _remove, partial_path,
 )
@@ -96,29 +95,54 @@ def remote_encode(argv: tuple[str, ...], output: str, prepare: tuple[Any, ...],
         if pictures is None:
             code = _run_here(command, tail)
         else:
-            code = _run_here(pictures.argv(temp), tail)
-            if code == 0:
-                code = _run_here(command, tail, feed=partial(pictures.feed, temp))
+            code = _run_pictures_here(pictures, temp, command, tail)
     except BaseException:
         _remove(temp)
         raise
-    finally:
-        remove_picture_files(temp)
     if code != 0:
         _remove(temp)
     return RemoteResult(code, "\n".join(tail), str(temp))
 
 
+class _Exited(Exception):
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _run_pictures_here(pictures: Pictures, temp: Path, command: list[str],
+                       tail: collections.deque[str]) -> int:
+    """A raw DV job's two ffmpegs on the worker, side by side (``_pictures.run_job``)."""
+    def first(argv: list[str], fds: tuple[int, ...], started: Callable) -> None:
+        code = _run_here(argv, tail, pass_fds=fds, started=started)
+        if code:
+            raise _Exited(code)
+
+    def second(feed: Callable[[int], None], started: Callable) -> None:
+        code = _run_here(command, tail, feed=feed, started=started)
+        if code:
+            raise _Exited(code)
+
+    try:
+        run_pictures(pictures, temp, first, second)
+    except _Exited as exited:
+        return exited.code
+    return 0
+
+
 def _run_here(argv: list[str], tail: collections.deque[str],
-              feed: Callable[[int], None] | None = None) -> int:
-    """One ffmpeg on the worker, its stderr kept in ``tail`` (and its stdin written by ``feed``
-    in a thread); its exit status."""
+              feed: Callable[[int], None] | None = None, pass_fds: tuple[int, ...] = (),
+              started: Callable | None = None) -> int:
+    """One ffmpeg on the worker, its stderr kept in ``tail`` (its stdin written by ``feed`` in
+    a thread, ``pass_fds`` inherited, ``started`` told of it); its exit status."""
     proc = subprocess.Popen(
         [argv[0], "-nostats", *argv[1:]], stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
         # ffmpeg dies with the worker: a killed worker leaves no ffmpeg writing on.
-        preexec_fn=dies_with_castkit(), env=_ffmpeg_env(),
+        preexec_fn=dies_with_castkit(), env=_ffmpeg_env(), pass_fds=pass_fds,
     )
+    if started is not None:
+        started(proc)
     failed: list[BaseException] = []
     writer = None
     try:

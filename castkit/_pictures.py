@@ -29,10 +29,12 @@ from __future__ import annotations
 import errno
 import os
 import sys
+import threading
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from ._ffmpeg import file_url
 from .errors import WorkError
@@ -62,16 +64,18 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
-def tee_outputs(pictures: Path, crcs: Path) -> str:
-    """The ``tee`` muxer's outputs: the raw DV pictures and a framecrc of the same packets."""
-    return "|".join((_quote(f"[f=dv]{file_url(pictures)}"), _quote(f"[f=framecrc]{file_url(crcs)}")))
+def tee_outputs(pictures: Path, listing: str) -> str:
+    """The ``tee`` muxer's outputs: the raw DV pictures, and a framecrc of the same packets to
+    ``listing`` (an ffmpeg URL: the pipe castkit reads, or a file in the shell form)."""
+    return "|".join((_quote(f"[f=dv]{file_url(pictures)}"), _quote(f"[f=framecrc]{listing}")))
 
 
 @dataclass(frozen=True)
 class Pictures:
     """The first ffmpeg of a job (see the module's docstring), for the job's output ``out``:
-    ``head`` is its argv but the last argument, which names the files it writes beside
-    ``out`` (``files``). ``frames`` and ``frame_bytes``: the job's output, in DV frames."""
+    ``head`` is its argv but the last argument, which names where it writes the pictures (a
+    file beside ``out``) and their list. ``frames`` and ``frame_bytes``: the job's output, in
+    DV frames."""
 
     head: tuple[str, ...]
     frames: int
@@ -79,91 +83,177 @@ class Pictures:
     fps: Fraction
 
     @staticmethod
-    def files(out: Path) -> tuple[Path, Path]:
-        """The distinct pictures and their list, beside ``out`` (a temporary name while a job
-        runs: they are temporary files too, and go with it)."""
-        return (out.with_name(out.name + PICTURES_SUFFIX), out.with_name(out.name + MAP_SUFFIX))
+    def path(out: Path) -> Path:
+        """The distinct pictures, beside ``out`` (a temporary name while a job runs: they are
+        a temporary file too, removed with it, and by the next build after a kill -9)."""
+        return out.with_name(out.name + PICTURES_SUFFIX)
 
-    def argv(self, out: Path) -> list[str]:
-        return [*self.head, tee_outputs(*self.files(out))]
+    def argv(self, out: Path, listing: str) -> list[str]:
+        return [*self.head, tee_outputs(self.path(out), listing)]
 
     def frames_done(self, line: str) -> int | None:
         """How far into the job's frames a ``-progress`` line of the first ffmpeg is: the time
         of the picture it encoded last (its frame count is of distinct pictures)."""
         if line.startswith("out_time_us="):
             try:
-                return min(self.frames, int(int(line[12:]) * self.fps / 1_000_000))
+                return max(0, min(self.frames, int(int(line[12:]) * self.fps / 1_000_000)))
             except ValueError:
                 return None
         return None
 
-    def feed(self, out: Path, fd: int) -> None:
-        """Write every frame of the job's output, in order, to ``fd`` (the second ffmpeg's
-        stdin), from the files the first one wrote beside ``out``."""
-        feed(fd, *self.files(out), self.frames, self.frame_bytes)
-
     def shell(self, out: Path, then: str) -> str:
-        """The two ffmpegs as shell lines, ``then`` (the second's command) fed by castkit."""
+        """The job as shell lines, its second ffmpeg's command ``then``: castkit runs the two
+        side by side, the list passing through a pipe; the shell form writes it to a file
+        first, for the same bytes."""
         import shlex
 
-        pictures, crcs = self.files(out)
-        feeder = shlex.join([sys.executable, "-m", "castkit._pictures", str(pictures), str(crcs),
+        pictures, listing = self.path(out), out.with_name(out.name + MAP_SUFFIX)
+        feeder = shlex.join([sys.executable, "-m", "castkit._pictures", str(pictures), str(listing),
                              str(self.frames), str(self.frame_bytes)])
-        return "\n".join((shlex.join(self.argv(out)), f"{feeder} | {then}",
-                          shlex.join(["rm", "-f", str(pictures), str(crcs)])))
+        return "\n".join((shlex.join(self.argv(out, file_url(listing))), f"{feeder} | {then}",
+                          shlex.join(["rm", "-f", str(pictures), str(listing)])))
 
 
-def remove_files(out: Path) -> None:
-    for path in Pictures.files(out):
+# How a job's two ffmpegs are run (castkit's runner locally, a Dask worker remotely): each
+# ``run(argv, ...)`` runs one ffmpeg to its end and raises if it failed.
+RunFirst = Callable[[list[str], tuple[int, ...], Callable[[Any], None]], None]
+RunSecond = Callable[[Callable[[int], None], Callable[[Any], None]], None]
+
+
+def run_job(pictures: Pictures, out: Path, first: RunFirst, second: RunSecond) -> None:
+    """Run a job's two ffmpegs side by side (see the module's docstring): ``second`` (given
+    the feed of its stdin) in a thread from the start, its sound decoded meanwhile, and
+    ``first`` (given the pipe it lists its pictures into) here. Whichever fails first stops the
+    other; its error is the job's. The pictures' file goes, however the job ends."""
+    listing_r, listing_w = os.pipe()
+    ended = threading.Event()
+    outcome: dict[str, Any] = {"first_ok": False}
+    procs: dict[str, Any] = {}
+    failed: list[BaseException] = []
+
+    def feed_second(fd: int) -> None:
+        with os.fdopen(listing_r, "rb", closefd=False) as listed:
+            starts = (_start_of(line, pictures.path(out)) for line in listed)
+            feed(fd, pictures.path(out), (s for s in starts if s is not None), pictures.frames,
+                 pictures.frame_bytes, lambda: ended.is_set(), lambda: outcome["first_ok"])
+
+    def run_second() -> None:
         try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
+            second(feed_second, lambda proc: procs.__setitem__("second", proc))
+        except BaseException as exc:  # noqa: BLE001 - raised in the job's thread, below
+            failed.append(exc)
+            _stop(procs.get("first"))
 
+    def first_started(proc: Any) -> None:
+        procs["first"] = proc
+        os.close(listing_w)  # the child has its copy: the list ends when the first ffmpeg does
+        if failed:  # the second failed before this one started
+            _stop(proc)
 
-def starts(crcs: Path, pictures: int, frames: int) -> list[int]:
-    """The frame each distinct picture starts at, from the framecrc the first ffmpeg wrote
-    (``0, dts, pts, duration, size, crc`` per packet, in the stream's 1/fps time base). Checked
-    before use: one start per picture, the first at frame 0, increasing, all inside the job."""
+    thread = threading.Thread(target=run_second, daemon=True)
+    thread.start()
     try:
-        lines = crcs.read_text(encoding="ascii").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise WorkError(f"{crcs}: the list of distinct pictures cannot be read ({exc})") from None
-    first: list[int] = []
-    for line in lines:
-        if line.startswith("#") or not line.strip():
-            continue
-        fields = [field.strip() for field in line.split(",")]
-        try:
-            first.append(int(fields[2]))
-        except (IndexError, ValueError):
-            raise WorkError(f"{crcs}: not a framecrc line: {line!r}") from None
-    if (len(first) != pictures or not first or first[0] != 0 or first[-1] >= frames
-            or any(b <= a for a, b in zip(first, first[1:]))):
-        raise WorkError(f"{crcs}: {len(first)} picture starts for {pictures} pictures of a "
-                        f"{frames}-frame job do not fit; nothing was kept")
-    return first
+        first(pictures.argv(out, f"pipe:{listing_w}"), (listing_w,), first_started)
+        outcome["first_ok"] = True
+    except BaseException:
+        if not failed:
+            _stop(procs.get("second"))
+        if failed:  # the second failed first, and stopped this one
+            raise failed[0] from None
+        raise
+    finally:
+        ended.set()
+        if "first" not in procs:  # never started: nobody else closes the writing end
+            os.close(listing_w)
+        thread.join()
+        os.close(listing_r)
+        remove_file(out)
+    if failed:
+        raise failed[0]
 
 
-def feed(fd: int, pictures: Path, crcs: Path, frames: int, frame_bytes: int) -> None:
+def _stop(proc: Any) -> None:
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+
+
+def remove_file(out: Path) -> None:
+    """Remove the distinct pictures of a job writing ``out``, if any."""
+    try:
+        Pictures.path(out).unlink()
+    except FileNotFoundError:
+        pass
+
+
+def _start_of(line: bytes, pictures: Path) -> int | None:
+    """The frame a framecrc line's packet starts at (``0, dts, pts, duration, size, crc``, in
+    the stream's 1/fps time base); None for its comments."""
+    text = line.decode("ascii", "replace").strip()
+    if not text or text.startswith("#"):
+        return None
+    try:
+        return int(text.split(",")[2])
+    except (IndexError, ValueError):
+        raise WorkError(f"{pictures}: not a framecrc line: {text!r}") from None
+
+
+def feed(fd: int, pictures: Path, starts: Iterable[int], frames: int, frame_bytes: int,
+         ended: Callable[[], bool] = lambda: True, ok: Callable[[], bool] = lambda: True) -> None:
     """Write ``frames`` DV frames to ``fd``: for each, the last distinct picture that starts at
-    or before it. A reader that stops (its ffmpeg failed, or was stopped) ends the feed quietly:
-    the reader's own status says what happened."""
-    source = os.open(pictures, os.O_RDONLY)
+    or before it. ``starts``: the frame each picture in ``pictures`` starts at, in order, as
+    the first ffmpeg lists them; that file may still be growing (``ended``: the first ffmpeg
+    has exited, ``ok``: successfully), and a picture is sent only once the file holds it whole.
+    The list is checked as it comes: the first picture at frame 0, each later, all inside the
+    job, one per picture. A reader that stops (its ffmpeg failed, or was stopped) ends the feed
+    quietly, as does a first ffmpeg that failed: their own status says what happened."""
+    source = None
     try:
-        size = os.fstat(source).st_size
-        if size % frame_bytes:
-            raise WorkError(f"{pictures}: {size} bytes is not a whole number of DV frames")
-        first = starts(crcs, size // frame_bytes, frames)
-        picture = 0
-        for frame in range(frames):
-            while picture + 1 < len(first) and first[picture + 1] <= frame:
-                picture += 1
-            _copy(fd, source, picture * frame_bytes, frame_bytes, pictures)
+        picture, at = -1, 0
+        for start in starts:
+            if (start != 0) if picture < 0 else not at < start < frames:
+                raise WorkError(f"{pictures}: picture {picture + 1} listed at frame {start} does "
+                                f"not fit a {frames}-frame job; nothing was kept")
+            if picture >= 0:
+                if not _holds(pictures, picture + 1, frame_bytes, ended):
+                    return
+                source = source if source is not None else os.open(pictures, os.O_RDONLY)
+                _send(fd, source, picture, frame_bytes, start - at, pictures)
+            picture, at = picture + 1, start
+        while not ended():
+            time.sleep(0.005)
+        if not ok():
+            return
+        size = os.stat(pictures).st_size if picture >= 0 else 0
+        if picture < 0 or size != (picture + 1) * frame_bytes:
+            raise WorkError(f"{pictures}: {size} bytes for {picture + 1} listed pictures; nothing "
+                            f"was kept")
+        source = source if source is not None else os.open(pictures, os.O_RDONLY)
+        _send(fd, source, picture, frame_bytes, frames - at, pictures)
     except BrokenPipeError:
         return
     finally:
-        os.close(source)
+        if source is not None:
+            os.close(source)
+
+
+def _holds(pictures: Path, count: int, frame_bytes: int, ended: Callable[[], bool]) -> bool:
+    """Wait until ``pictures`` holds ``count`` whole pictures (its ffmpeg writes it in order
+    and never goes back); False if that ffmpeg ended first without writing them."""
+    while True:
+        done = ended()
+        try:
+            if os.stat(pictures).st_size >= count * frame_bytes:
+                return True
+        except FileNotFoundError:
+            pass
+        if done:
+            return False
+        time.sleep(0.002)
+
+
+def _send(fd: int, source: int, picture: int, frame_bytes: int, times: int, name: Path) -> None:
+    for _ in range(times):
+        _copy(fd, source, picture * frame_bytes, frame_bytes, name)
 
 
 def _copy(fd: int, source: int, offset: int, length: int, name: Path) -> None:
@@ -184,10 +274,13 @@ def _copy(fd: int, source: int, offset: int, length: int, name: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m castkit._pictures PICTURES MAP FRAMES FRAME_BYTES``: the feed to stdout,
-    for the shell form of a job (``--dry-run``)."""
-    pictures, crcs, frames, frame_bytes = argv
-    feed(sys.stdout.fileno(), Path(pictures), Path(crcs), int(frames), int(frame_bytes))
+    """``python -m castkit._pictures PICTURES LIST FRAMES FRAME_BYTES``: the feed to stdout,
+    for the shell form of a job (``--dry-run``), from the files its first ffmpeg wrote."""
+    pictures, listing, frames, frame_bytes = argv
+    with open(listing, "rb") as listed:
+        starts = (_start_of(line, Path(pictures)) for line in listed)
+        feed(sys.stdout.fileno(), Path(pictures), (s for s in starts if s is not None),
+             int(frames), int(frame_bytes))
     return 0
 
 

@@ -25,7 +25,7 @@ from typing import Callable, Protocol, Sequence, TextIO
 
 from ._ffmpeg import dies_with_castkit, stderr_tail
 from ._pictures import MAP_SUFFIX, PICTURES_SUFFIX
-from ._pictures import remove_files as remove_picture_files
+from ._pictures import run_job as run_pictures
 from ._plan import Job, Plan
 from ._progress import Progress, say
 from .errors import CastkitError, FfmpegFailed, Interrupted, WorkError
@@ -497,19 +497,25 @@ class FfmpegRunner:
         pictures = job.pictures
         if pictures is None:
             return self._process(job.argv, original, sink, job.output)
-        try:
-            self._process(pictures.argv(job.output), original, progress=pictures.frames_done)
-            self._process(job.argv, original, sink, job.output,
-                          feed=partial(pictures.feed, job.output), progress=_no_progress)
-        finally:
-            remove_picture_files(job.output)
+
+        def first(argv: list[str], fds: tuple[int, ...], started: Callable) -> None:
+            self._process(argv, original, progress=pictures.frames_done, pass_fds=fds,
+                          started=started)
+
+        def second(feed: Callable[[int], None], started: Callable) -> None:
+            self._process(job.argv, original, sink, job.output, feed=feed,
+                          progress=_no_progress, started=started)
+
+        run_pictures(pictures, job.output, first, second)
 
     def _process(self, argv: Sequence[str], original: Job, sink: Sink | None = None,
                  written: Path | None = None, feed: Callable[[int], None] | None = None,
-                 progress: Callable[[str], int | None] | None = None) -> None:
+                 progress: Callable[[str], int | None] | None = None,
+                 pass_fds: tuple[int, ...] = (), started: Callable | None = None) -> None:
         """One ffmpeg of ``original``'s: its progress reported (``progress`` reads a line of
         ``-progress``; by default its frame count), the file it is ``written`` to fed to the
-        ``sink`` as it grows, and (``feed``) its stdin written by a thread of castkit's."""
+        ``sink`` as it grows, (``feed``) its stdin written by a thread of castkit's, the file
+        descriptors ``pass_fds`` inherited, and ``started`` told of the process."""
         argv = [argv[0], "-progress", "pipe:1", "-nostats", *argv[1:]]
         tail: collections.deque[str] = collections.deque(maxlen=40)
         proc: subprocess.Popen | None = None
@@ -530,13 +536,15 @@ class FfmpegRunner:
                         start_new_session=True,
                         # ... and dies with castkit, even after a kill -9 of castkit.
                         preexec_fn=dies_with_castkit(),
-                        env=_ffmpeg_env(),
+                        env=_ffmpeg_env(), pass_fds=pass_fds,
                     )
                 except OSError as exc:
                     raise WorkError(f"cannot start {argv[0]}: {exc.strerror}") from None
                 with self._lock:
                     self._procs.add(proc)
                     stopping = self._stopping.is_set()
+            if started is not None:
+                started(proc)
             if stopping:  # _stop_all ran between this job's start and its Popen
                 proc.terminate()
             drain = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)

@@ -166,9 +166,10 @@ def listing(folder: Path) -> list[str]:
 _PICTURE_PASS = r"""for last; do :; done
 case "$last" in "'[f=dv]file:"*)
   pictures="${last#"'[f=dv]file:"}"; pictures="${pictures%%"'|"*}"
+  listing="${last##*"[f=framecrc]pipe:"}"; listing="${listing%"'"}"
   case " $* " in *yuv411p*) size=120000;; *) size=144000;; esac
   head -c "$size" /dev/zero > "$pictures"
-  printf '0, 0, 0, 1, %s, 0x0\n' "$size" > "${pictures%.pictures}.map"
+  printf '0, 0, 0, 1, %s, 0x0\n' "$size" > "/dev/fd/$listing"
   exit 0;;
 esac
 """

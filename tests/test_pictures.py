@@ -14,7 +14,7 @@ import av
 import pytest
 
 from castkit._ffmpeg import find_ffmpeg
-from castkit._pictures import COMPARE_PAD, Pictures, starts
+from castkit._pictures import COMPARE_PAD, Pictures, feed
 from castkit._plan import Effects, Trim, clip_job, still_job
 from castkit._profiles.dv import DvProfile
 from castkit._probe import probe
@@ -107,34 +107,45 @@ def test_a_title_is_encoded_once_and_lasts_its_frames(tmp_path, wheel_ffmpeg):
     job = still_job(card, (768, 576), 60, DvProfile(), tmp_path / "t.dv", ffmpeg)
     every = still_job(card, (768, 576), 60, EveryFrame(), tmp_path / "e.dv", ffmpeg)
     # The first ffmpeg alone: one picture, listed at frame 0.
-    subprocess.run(job.pictures.argv(tmp_path / "t.dv"), check=True, timeout=60)
-    pictures, crcs = Pictures.files(tmp_path / "t.dv")
-    assert pictures.stat().st_size == 144000
-    assert starts(crcs, 1, 60) == [0]
-    pictures.unlink()
-    crcs.unlink()
+    listing = tmp_path / "list.map"
+    subprocess.run(job.pictures.argv(tmp_path / "t.dv", f"file:{listing}"), check=True, timeout=60)
+    assert Pictures.path(tmp_path / "t.dv").stat().st_size == 144000
+    assert [line.split(",")[2].strip() for line in listing.read_text().splitlines()
+            if not line.startswith("#")] == ["0"]
+    Pictures.path(tmp_path / "t.dv").unlink()
     run_job(job)
     run_job(every)
     assert sha256(tmp_path / "t.dv") == sha256(tmp_path / "e.dv")
     assert (tmp_path / "t.dv").stat().st_size == 60 * 144000
 
 
-def _framecrc(tmp_path: Path, pts: list[int]) -> Path:
-    path = tmp_path / "list.map"
-    path.write_text("#tb 0: 1/25\n" + "".join(f"0, {p:10}, {p:10}, 1, 144000, 0x0\n" for p in pts))
-    return path
+def _fed(tmp_path: Path, starts: list[int], pictures: int, frames: int) -> bytes:
+    """What ``feed`` writes for ``pictures`` pictures (each 4 bytes of its number) listed at
+    ``starts``, for a job of ``frames`` frames."""
+    source = tmp_path / "p.pictures"
+    source.write_bytes(b"".join(bytes([n]) * 4 for n in range(pictures)))
+    out = tmp_path / "fed"
+    with open(out, "wb") as sink:
+        feed(sink.fileno(), source, iter(starts), frames, 4)
+    return out.read_bytes()
 
 
-@pytest.mark.parametrize("pts, pictures, frames", [
+@pytest.mark.parametrize("starts, pictures, frames", [
     ([0, 3, 3], 3, 10),   # not increasing
     ([1, 3], 2, 10),      # the first picture not at frame 0
     ([0, 3, 10], 3, 10),  # past the job's last frame
     ([0, 3], 3, 10),      # fewer starts than pictures
+    ([0, 3, 5], 2, 10),   # more starts than pictures
+    ([], 1, 10),          # none
 ])
-def test_a_list_of_pictures_that_does_not_fit_is_refused(tmp_path, pts, pictures, frames):
-    with pytest.raises(WorkError, match="do not fit"):
-        starts(_framecrc(tmp_path, pts), pictures, frames)
-    assert starts(_framecrc(tmp_path, [0, 3, 9]), 3, 10) == [0, 3, 9]
+def test_a_list_of_pictures_that_does_not_fit_is_refused(tmp_path, starts, pictures, frames):
+    with pytest.raises(WorkError, match="nothing was kept"):
+        _fed(tmp_path, starts, pictures, frames)
+
+
+def test_each_frame_is_the_last_picture_started_at_or_before_it(tmp_path):
+    assert _fed(tmp_path, [0, 3, 9], 3, 10) == b"".join(bytes([n]) * 4 for n in [0, 0, 0, 1, 1, 1, 1, 1, 1, 2])
+    assert _fed(tmp_path, [0], 1, 3) == bytes(12)
 
 
 def test_a_name_the_tee_muxer_would_split_is_quoted(tmp_path, wheel_ffmpeg):

@@ -38,7 +38,7 @@ def distinct_pictures(last: str, out: str) -> tuple[str, list[str]]:
              f"[s{n + 2}]crop=exact=1:h=576:w=720:x=32:y=0[s{n + 3}]")
     return graph, ["-map", f"[s{n + 3}]", "-f", "tee", "-fps_mode", "passthrough", "-map_chapters", "-1",
                    "-map_metadata", "-1", "-vcodec", "dvvideo",
-                   f"'[f=dv]file:{out}.pictures'|'[f=framecrc]file:{out}.map'"]
+                   f"'[f=dv]file:{out}.pictures'|'[f=framecrc]pipe:7'"]
 
 
 FED = ["-f", "dv", "-format_whitelist", "dv", "-protocol_whitelist", "pipe", "-i", "pipe:0"]
@@ -53,7 +53,7 @@ def test_trimmed_capture_to_pal():
     source = ["-format_whitelist", FORMATS, "-protocol_whitelist", "file", "-threads", "1",
               "-i", "file:caps/take 1.ogv"]
     drop, encode = distinct_pictures("[s9]", "out/seg.dv")
-    assert job.pictures.argv(Path("out/seg.dv")) == HEAD + source + [
+    assert job.pictures.argv(Path("out/seg.dv"), "pipe:7") == HEAD + source + [
         "-filter_complex",
         "[0:v]fps=fps=25:start_time=0[s0];[s0]tpad=stop=162:stop_mode=clone[s1];"
         "[s1]trim=end_frame=162:start_frame=62[s2];[s2]setpts=PTS-STARTPTS[s3];"
@@ -114,7 +114,7 @@ def test_pictures_are_scaled_where_fewer_of_them_pass():
 def test_title_still_loops_into_exact_frames_with_silence():
     job = still_job(Path("card.png"), (768, 576), 100, DvProfile(), Path("t.dv"), FFMPEG)
     drop, encode = distinct_pictures("[s4]", "t.dv")
-    assert job.pictures.argv(Path("t.dv")) == HEAD + [
+    assert job.pictures.argv(Path("t.dv"), "pipe:7") == HEAD + [
         "-f", "image2", "-format_whitelist", FORMATS, "-framerate", "25",
         "-protocol_whitelist", "file", "-i", "file:card.png",
         "-filter_complex",
