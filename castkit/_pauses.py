@@ -42,6 +42,11 @@ DEFAULT_THRESHOLD = Fraction(-40)
 DEFAULT_MIN_LENGTH = Fraction(1)
 DEFAULT_MARGIN = Fraction(1, 4)
 SPEED_RANGE = (Fraction(3, 2), Fraction(16))
+# What a recipe may ask for (``pauses:`` in _recipe, and the schema).
+MIN_LENGTH_RANGE = (Fraction(1, 10), Fraction(3600))
+MARGIN_RANGE = (Fraction(0), Fraction(60))
+THRESHOLD_RANGE = (Fraction(-90), Fraction(0))  # dBFS
+SCREENS = ("still", "any")  # the first is the default
 # ``auto``: this far above the take's noise floor (its 10th percentile of window levels), kept
 # within these bounds (a take that is all speech has no floor to measure).
 AUTO_ABOVE_FLOOR = Fraction(15)
@@ -67,7 +72,7 @@ class PauseSpec:
     min_length: Fraction = DEFAULT_MIN_LENGTH
     threshold: Fraction | None = DEFAULT_THRESHOLD
     margin: Fraction = DEFAULT_MARGIN
-    screen: str = "still"  # still | any
+    screen: str = SCREENS[0]  # one of SCREENS
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,7 @@ WEB_DEFAULT_FPS = 30
 WEB_MAX_FPS = 60
 WEB_TITLE_SIZE = (1920, 1080)  # a title card alone, or a recipe without captures
 WEB_HEIGHTS = (64, 4320)
+CHROMA_STEP = 2  # 4:2:0: a web frame's sides are multiples of this (even)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,11 @@ from typing import Any, Iterator
 import yaml
 
 from ._outputs import LOOP, symlink_loop
-from ._pauses import PauseSpec, SPEED_RANGE as PAUSE_SPEED_RANGE
+from ._pauses import (MARGIN_RANGE, MIN_LENGTH_RANGE, SCREENS, THRESHOLD_RANGE, PauseSpec,
+                      SPEED_RANGE as PAUSE_SPEED_RANGE)
 from ._plan import Crop
 from ._profiles import OUTPUT_SUFFIXES, WEB_SUFFIXES, kind_of
-from ._raster import WEB_HEIGHTS, WEB_MAX_FPS
+from ._raster import CHROMA_STEP, WEB_HEIGHTS, WEB_MAX_FPS
 from ._target import ASPECTS, TARGET_NAMES, DvTarget, standard_of
 from ._timecode import TimecodeError, format_time, parse_time
 from ._titles import TitleStyle
@@ -32,6 +33,7 @@ MAX_RECIPE_BYTES = 1024 * 1024
 MAX_NODES = 100_000
 MAX_SEGMENTS = 10_000
 MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
+VERSION = 1  # the recipe version this castkit reads
 
 TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
             "loudness")
@@ -43,9 +45,24 @@ CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE
              "chapter", "captions", "pauses")
 PAUSE_KEYS = ("action", "min_length", "threshold", "margin", "screen")
 CROP_KEYS = ("x", "y", "width", "height")
+CROP_SIZE_KEYS = ("width", "height")  # more than zero; the others zero or more
 SPEED_RANGE = (Fraction(1, 4), Fraction(4))
 DEFAULT_LOUDNESS = Fraction(-16)  # LUFS integrated; podcast and web speech (README)
 LOUDNESS_RANGE = (Fraction(-70), Fraction(-5))
+# Words and units, as the reader takes them. "Any case": compared after str.lower().
+LOUDNESS_UNITS = ("LUFS", "lufs")  # after the number, as written (exactly one of these)
+LOUDNESS_OFF = ("off", "false", "no", "none")  # any case
+THRESHOLD_UNITS = ("dBFS", "dB")  # after the number, any case
+THRESHOLD_AUTO = "auto"  # any case
+PAUSE_CUT = "cut"  # any case
+PAUSE_SPEED_MARK = "x"  # `2x` or `x2`, any case
+MUTE = "none"  # `audio: none`, any case
+MAX_WHOLE_DIGITS = 6  # of an output's height or fps
+# A path is a local file: not a URL (URL_MARK anywhere, or one of URL_SCHEMES first, any
+# case), and no line break or NUL.
+URL_MARK = "://"
+URL_SCHEMES = ("http:", "https:", "ftp:", "data:")
+PATH_BREAKS = ("\n", "\r", "\0")
 
 _NULL = "tag:yaml.org,2002:null"
 
@@ -279,10 +296,10 @@ class _Reader:
         value = self.text(node, what)
         if value is None:
             return None
-        if "://" in value or value.lower().startswith(("http:", "https:", "ftp:", "data:")):
+        if URL_MARK in value or value.lower().startswith(URL_SCHEMES):
             self.add(node, f"{what}: {echo(value)} is a URL; castkit reads local files only")
             return None
-        if "\n" in value or "\r" in value or "\0" in value:
+        if any(c in value for c in PATH_BREAKS):
             self.add(node, f"{what}: a file name cannot contain line breaks")
             return None
         try:
@@ -414,8 +431,8 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
 
     if "version" in top:
         key, node = top["version"]
-        if r.scalar(node, "version") not in ("1", None):
-            r.add(node, "version: this castkit reads recipe version 1")
+        if r.scalar(node, "version") not in (str(VERSION), None):
+            r.add(node, f"version: this castkit reads recipe version {VERSION}")
 
     standard, aspect = "pal", "4:3"
     if "target" in top:
@@ -473,18 +490,27 @@ def _loudness(r: _Reader, node: yaml.Node) -> Fraction | None:
     if raw is None:
         return DEFAULT_LOUDNESS
     text = raw.strip()
-    if text.lower() in ("off", "false", "no", "none"):
+    if text.lower() in LOUDNESS_OFF:
         return None
     low, high = LOUDNESS_RANGE
     try:
-        number = Decimal(text.removesuffix("LUFS").removesuffix("lufs").strip())
+        number = Decimal(_without_unit(text, LOUDNESS_UNITS))
     except InvalidOperation:
         number = Decimal("NaN")
     if not number.is_finite() or not low <= number <= high:
-        r.add(node, f"loudness must be a level in LUFS from {low} to {high} (like -16), or off; "
+        r.add(node, f"loudness must be a level in {LOUDNESS_UNITS[0]} from {low} to {high} "
+                    f"(like {DEFAULT_LOUDNESS}), or {LOUDNESS_OFF[0]}; "
                     f"not {echo(text)}")
         return DEFAULT_LOUDNESS
     return Fraction(number)
+
+
+def _without_unit(text: str, units: tuple[str, ...]) -> str:
+    """``text`` without the first of ``units`` it ends in (one unit, not a stack of them)."""
+    for unit in units:
+        if text.endswith(unit):
+            return text[: -len(unit)].strip()
+    return text.strip()
 
 
 def _outputs(r: _Reader, top: dict, path: Path) -> tuple[OutputSpec, ...]:
@@ -527,7 +553,7 @@ def _output(r: _Reader, node: yaml.Node, what: str) -> OutputSpec | None:
         path_node = items["path"][1]
         if "height" in items:
             height = _whole(r, items["height"][1], f"{what}.height", *WEB_HEIGHTS)
-            if height is not None and height % 2:
+            if height is not None and height % CHROMA_STEP:
                 r.add(items["height"][1], f"{what}.height must be even (4:2:0 video), not {height}")
                 height = None
         if "fps" in items:
@@ -552,7 +578,7 @@ def _whole(r: _Reader, node: yaml.Node, what: str, low: int, high: int) -> int |
     if raw is None:
         return None
     text = raw.strip()
-    if not text.isdigit() or len(text) > 6 or not low <= int(text) <= high:
+    if not text.isdigit() or len(text) > MAX_WHOLE_DIGITS or not low <= int(text) <= high:
         r.add(node, f"{what} must be a whole number from {low} to {high}, not {echo(text)}")
         return None
     return int(text)
@@ -662,7 +688,7 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
         node = items["audio"][1]
         audio_where = r.where(node)
         raw = r.scalar(node, f"{what}: audio")
-        if raw is not None and (raw.strip().lower() == "none" or (node.tag == _NULL and not node.style)):
+        if raw is not None and (raw.strip().lower() == MUTE or (node.tag == _NULL and not node.style)):
             mute = True
         elif raw is not None:
             audio = r.path(node, f"{what}: audio")
@@ -689,16 +715,17 @@ def _pause_action(r: _Reader, node: yaml.Node, what: str) -> tuple[bool, Fractio
     if raw is None:
         return False, None
     text = raw.strip()
-    if text.lower() == "cut":
+    if text.lower() == PAUSE_CUT:
         return True, None
     low, high = PAUSE_SPEED_RANGE
     try:
-        number = Decimal(text.lower().removeprefix("x").removesuffix("x"))
+        number = Decimal(text.lower().removeprefix(PAUSE_SPEED_MARK).removesuffix(PAUSE_SPEED_MARK))
     except InvalidOperation:
         number = Decimal("NaN")
     # Compared as a Decimal first, as for speed: no Fraction of a huge exponent.
     if not number.is_finite() or not Decimal(low.numerator) / low.denominator <= number <= high:
-        r.add(node, f"{what} must be cut or a speed from {float(low):g} to {float(high):g}, not {echo(text)}")
+        r.add(node, f"{what} must be {PAUSE_CUT} or a speed from {float(low):g} to {float(high):g}, "
+                    f"not {echo(text)}")
         return False, None
     return True, Fraction(number)
 
@@ -716,8 +743,7 @@ def _pauses(r: _Reader, node: yaml.Node, what: str) -> PauseSpec | None:
     if "action" in items:
         ok, speed = _pause_action(r, items["action"][1], f"{what}: pauses.action")
         spec = replace(spec, speed=speed)
-    for key, low, high in (("min_length", Fraction(1, 10), Fraction(3600)),
-                           ("margin", Fraction(0), Fraction(60))):
+    for key, (low, high) in (("min_length", MIN_LENGTH_RANGE), ("margin", MARGIN_RANGE)):
         if key in items:
             value = r.time(items[key][1], f"{what}: pauses.{key}")
             if value is not None and not low <= value <= high:
@@ -729,23 +755,25 @@ def _pauses(r: _Reader, node: yaml.Node, what: str) -> PauseSpec | None:
         raw = r.scalar(tnode, f"{what}: pauses.threshold")
         if raw is not None:
             text = raw.strip()
-            if text.lower() == "auto":
+            low, high = THRESHOLD_RANGE
+            if text.lower() == THRESHOLD_AUTO:
                 spec = replace(spec, threshold=None)
             else:
                 try:
-                    number = Decimal(text.lower().removesuffix("dbfs").removesuffix("db").strip())
+                    number = Decimal(_without_unit(text.lower(), tuple(u.lower() for u in THRESHOLD_UNITS)))
                 except InvalidOperation:
                     number = Decimal("NaN")
-                if not number.is_finite() or not -90 <= number <= 0:
-                    r.add(tnode, f"{what}: pauses.threshold must be a level in dBFS from -90 to 0 "
-                                 f"(like -40), or auto; not {echo(text)}")
+                if not number.is_finite() or not low <= number <= high:
+                    r.add(tnode, f"{what}: pauses.threshold must be a level in {THRESHOLD_UNITS[0]} from "
+                                 f"{low} to {high} (like {PauseSpec().threshold}), or {THRESHOLD_AUTO}; "
+                                 f"not {echo(text)}")
                 else:
                     spec = replace(spec, threshold=Fraction(number))
     if "screen" in items:
         snode = items["screen"][1]
         raw = r.scalar(snode, f"{what}: pauses.screen")
-        if raw is not None and raw.strip() not in ("still", "any"):
-            r.add(snode, f"{what}: pauses.screen must be still or any, not {echo(raw.strip())}")
+        if raw is not None and raw.strip() not in SCREENS:
+            r.add(snode, f"{what}: pauses.screen must be {' or '.join(SCREENS)}, not {echo(raw.strip())}")
         elif raw is not None:
             spec = replace(spec, screen=raw.strip())
     return spec if len(r.problems) == before else None
@@ -779,8 +807,8 @@ def _crop(r: _Reader, node: yaml.Node, what: str) -> Crop | None:
         except ValueError:
             r.add(items[key][1], f"{what}: crop.{key} must be a whole number of pixels, not {echo(raw)}")
             continue
-        if value < 0 or (key in ("width", "height") and value == 0):
-            r.add(items[key][1], f"{what}: crop.{key} must be {'more than zero' if key in ('width', 'height') else 'zero or more'}")
+        if value < 0 or (key in CROP_SIZE_KEYS and value == 0):
+            r.add(items[key][1], f"{what}: crop.{key} must be {'more than zero' if key in CROP_SIZE_KEYS else 'zero or more'}")
             continue
         values[key] = value
     if len(values) < 4:
