@@ -50,7 +50,7 @@ SPEED_RANGE = (Fraction(1, 4), Fraction(4))
 DEFAULT_LOUDNESS = Fraction(-16)  # LUFS integrated; podcast and web speech (README)
 LOUDNESS_RANGE = (Fraction(-70), Fraction(-5))
 # Words and units, as the reader takes them. "Any case": compared after str.lower().
-LOUDNESS_UNITS = ("LUFS", "lufs")  # after the number, as written (exactly one of these)
+LOUDNESS_UNITS = ("LUFS",)  # after the number, any case
 LOUDNESS_OFF = ("off", "false", "no", "none")  # any case
 THRESHOLD_UNITS = ("dBFS", "dB")  # after the number, any case
 THRESHOLD_AUTO = "auto"  # any case
@@ -494,7 +494,7 @@ def _loudness(r: _Reader, node: yaml.Node) -> Fraction | None:
         return None
     low, high = LOUDNESS_RANGE
     try:
-        number = Decimal(_without_unit(text, LOUDNESS_UNITS))
+        number = Decimal(_without_unit(text.lower(), tuple(u.lower() for u in LOUDNESS_UNITS)))
     except InvalidOperation:
         number = Decimal("NaN")
     if not number.is_finite() or not low <= number <= high:

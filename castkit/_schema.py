@@ -291,7 +291,7 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "outputs": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/output"},
                     "description": "the files the recipe makes (instead of output)"},
         "title_style": {"$ref": "#/$defs/style", "description": "defaults for every title card"},
-        "loudness": {"anyOf": [*_level(_LOUDNESS, _recipe.LOUDNESS_UNITS, False, _recipe.LOUDNESS_OFF)["anyOf"],
+        "loudness": {"anyOf": [*_level(_LOUDNESS, _recipe.LOUDNESS_UNITS, True, _recipe.LOUDNESS_OFF)["anyOf"],
                                {"const": False}],
                      "description": f"integrated loudness of the cast in {_recipe.LOUDNESS_UNITS[0]}, "
                                     f"{_LOUDNESS[0]} to {_LOUDNESS[1]} (default {_recipe.DEFAULT_LOUDNESS}), "
