@@ -191,6 +191,15 @@ def slices(seg, frames: int, profile: Profile, cores: int | None = None) -> list
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
+def _sound_of(seg, part: Path, frames: int, profile: Profile) -> object:
+    """What a part's sound is made from, for the key of the cast's measured loudness: a title's
+    is silence as long as its frames (its text, colours and card change none of it, so editing
+    one re-measures nothing and the other segments keep their gain), a clip's its segment."""
+    if isinstance(seg, TitleSegment):
+        return ["silence", profile.name, frames]
+    return part.name
+
+
 def _card_path(seg: TitleSegment, profile: Profile, work: Path) -> Path:
     return work / f"card-{card_key(seg, profile.raster.display_size)}.png"
 
@@ -220,6 +229,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
 
     for spec, profile in profiles_for(checked):
         listing, makers = [], []
+        sounds: list = []  # what each part's sound is made from (the loudness key)
         gain_reads: set[Path] = set()  # raw DV segments that a gain job reads
         uses = {manifest_path(work, spec.path), manifest_path(work, spec.path, "uses")}
         at = 0  # the segment's first frame in the cast
@@ -251,6 +261,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     encode(part, make, seg, index, frames, profile, part_label)
                 listing.append((part_label, frames, part, cached))
                 makers.append((make, seg, index))
+                sounds.append(_sound_of(seg, part, written, profile))
         uses.update(checked.pauses.files)  # the pause analyses (for prune)
         total = sum(item[1] for item in listing)
         join_label = f"join {len(listing)} segments"
@@ -273,7 +284,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             loudness = None
             if recipe.loudness is not None:
                 if sound_key is None:  # every web output has the same sound: measured once
-                    sound_key = key("loudness", [part.name for part, _ in parts], recipe.loudness)
+                    sound_key = key("loudness", sounds, recipe.loudness)
                 script = work / f"loudness-{sound_key}.af"
                 uses.add(script)
                 loudness = (recipe.loudness, script)
@@ -297,7 +308,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 # DV carries its sound in every frame: each segment gets the cast's gain in a
                 # copy of it (video copied), named by the raw segment and the measured sound.
                 if sound_key is None:
-                    sound_key = key("loudness", [part.name for part, _ in parts], recipe.loudness)
+                    sound_key = key("loudness", sounds, recipe.loudness)
                 script = work / f"loudness-{sound_key}.af"
                 uses.add(script)
                 step = LoudnessStep(tuple(part for part, _ in parts), script, recipe.loudness, ffmpeg)

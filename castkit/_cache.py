@@ -30,7 +30,7 @@ from ._outputs import CACHE_DIR_ENV, CACHE_FOLDER_NAME
 from ._progress import say
 from ._plan import FORMAT_VERSION
 from ._recipe import Recipe, TitleSegment, style_files
-from ._pictures import MAP_SUFFIX, PICTURES_SUFFIX
+from ._pictures import PICTURES_SUFFIX
 from ._runner import CONCAT_SUFFIX, PARTIAL_SUFFIX, stale_partials, write_atomically
 from .errors import UsageError, WorkError
 
@@ -72,7 +72,7 @@ _CACHED = re.compile(r"(segment-[0-9a-f]{24}\.(?:dv|mp4)(?:\.sum)?|card-[0-9a-f]
 # ``.NAME.PID.concat.txt``.
 _CACHED_TEMP = re.compile(r"\.(" + _CACHED.pattern + r")\.(?:(?:[0-9]{1,10}-)?[a-z0-9_]{8}"
                           + re.escape(PARTIAL_SUFFIX)
-                          + f"(?:{re.escape(PICTURES_SUFFIX)}|{re.escape(MAP_SUFFIX)})?"
+                          + f"(?:{re.escape(PICTURES_SUFFIX)})?"
                           + r"|[0-9]{1,10}" + re.escape(CONCAT_SUFFIX) + ")")
 # https://bford.info/cachedir/: backup tools skip a folder with this file (and regenerable DV).
 _TAG = "CACHEDIR.TAG"

@@ -28,13 +28,14 @@ from __future__ import annotations
 
 import errno
 import os
+import select
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from ._ffmpeg import file_url
 from .errors import WorkError
@@ -88,8 +89,10 @@ class Pictures:
         a temporary file too, removed with it, and by the next build after a kill -9)."""
         return out.with_name(out.name + PICTURES_SUFFIX)
 
-    def argv(self, out: Path, listing: str) -> list[str]:
-        return [*self.head, tee_outputs(self.path(out), listing)]
+    def argv(self, pictures: Path, listing: str) -> list[str]:
+        """The first ffmpeg, writing the distinct pictures to ``pictures`` and their list to
+        ``listing`` (an ffmpeg URL)."""
+        return [*self.head, tee_outputs(pictures, listing)]
 
     def frames_done(self, line: str) -> int | None:
         """How far into the job's frames a ``-progress`` line of the first ffmpeg is: the time
@@ -104,13 +107,15 @@ class Pictures:
     def shell(self, out: Path, then: str) -> str:
         """The job as shell lines, its second ffmpeg's command ``then``: castkit runs the two
         side by side, the list passing through a pipe; the shell form writes it to a file
-        first, for the same bytes."""
+        first (the same bytes), and feeds the second only if the first succeeded."""
         import shlex
 
-        pictures, listing = self.path(out), out.with_name(out.name + MAP_SUFFIX)
+        pictures = out.with_name(f".{out.name}{PICTURES_SUFFIX}")
+        listing = out.with_name(f".{out.name}{MAP_SUFFIX}")
         feeder = shlex.join([sys.executable, "-m", "castkit._pictures", str(pictures), str(listing),
                              str(self.frames), str(self.frame_bytes)])
-        return "\n".join((shlex.join(self.argv(out, file_url(listing))), f"{feeder} | {then}",
+        return "\n".join((f"{shlex.join(self.argv(pictures, file_url(listing)))} &&",
+                          f"  {feeder} | {then}",
                           shlex.join(["rm", "-f", str(pictures), str(listing)])))
 
 
@@ -124,18 +129,33 @@ def run_job(pictures: Pictures, out: Path, first: RunFirst, second: RunSecond) -
     """Run a job's two ffmpegs side by side (see the module's docstring): ``second`` (given
     the feed of its stdin) in a thread from the start, its sound decoded meanwhile, and
     ``first`` (given the pipe it lists its pictures into) here. Whichever fails first stops the
-    other; its error is the job's. The pictures' file goes, however the job ends."""
+    other, and its error is the job's; a stop (Ctrl-C) stops both. The pictures' file and the
+    pipe go, however the job ends."""
+    path = pictures.path(out)
     listing_r, listing_w = os.pipe()
-    ended = threading.Event()
-    outcome: dict[str, Any] = {"first_ok": False}
+    writer_open, feeding = [True], [False]
+    ended, over, fed = threading.Event(), threading.Event(), threading.Event()
+    first_ok = [False]
     procs: dict[str, Any] = {}
     failed: list[BaseException] = []
 
+    def close_writer() -> None:
+        if writer_open[0]:
+            writer_open[0] = False
+            os.close(listing_w)
+
+    def stopped() -> bool:  # the job is over, or its second ffmpeg is gone
+        second_proc = procs.get("second")
+        return over.is_set() or (second_proc is not None and second_proc.poll() is not None)
+
     def feed_second(fd: int) -> None:
-        with os.fdopen(listing_r, "rb", closefd=False) as listed:
-            starts = (_start_of(line, pictures.path(out)) for line in listed)
-            feed(fd, pictures.path(out), (s for s in starts if s is not None), pictures.frames,
-                 pictures.frame_bytes, lambda: ended.is_set(), lambda: outcome["first_ok"])
+        feeding[0] = True
+        try:
+            starts = (_start_of(line, path) for line in _lines(listing_r, stopped))
+            feed(fd, path, (s for s in starts if s is not None), pictures.frames,
+                 pictures.frame_bytes, ended.is_set, lambda: first_ok[0], stopped)
+        finally:
+            fed.set()
 
     def run_second() -> None:
         try:
@@ -145,31 +165,67 @@ def run_job(pictures: Pictures, out: Path, first: RunFirst, second: RunSecond) -
             _stop(procs.get("first"))
 
     def first_started(proc: Any) -> None:
+        close_writer()  # the child has its copy: the list ends when the first ffmpeg does
         procs["first"] = proc
-        os.close(listing_w)  # the child has its copy: the list ends when the first ffmpeg does
         if failed:  # the second failed before this one started
             _stop(proc)
 
     thread = threading.Thread(target=run_second, daemon=True)
     thread.start()
     try:
-        first(pictures.argv(out, f"pipe:{listing_w}"), (listing_w,), first_started)
-        outcome["first_ok"] = True
-    except BaseException:
-        if not failed:
+        try:
+            first(pictures.argv(path, f"pipe:{listing_w}"), (listing_w,), first_started)
+            first_ok[0] = True
+        except BaseException:
+            second_first = bool(failed)  # the second failed, and stopped this one
+            if second_first:
+                raise failed[0] from None
             _stop(procs.get("second"))
-        if failed:  # the second failed first, and stopped this one
-            raise failed[0] from None
-        raise
+            raise
+        finally:
+            ended.set()
+            close_writer()
+            try:
+                _join(thread)
+            except BaseException:  # a stop while the second ffmpeg writes on
+                over.set()
+                _stop(procs.get("second"))
+                thread.join()
+                raise
     finally:
-        ended.set()
-        if "first" not in procs:  # never started: nobody else closes the writing end
-            os.close(listing_w)
-        thread.join()
-        os.close(listing_r)
+        over.set()
+        # The feed reads the list's pipe until it ends: only then may its descriptor go (a
+        # number closed under a running reader may be another job's file the next moment).
+        if not feeding[0] or fed.wait(10):
+            os.close(listing_r)
         remove_file(out)
     if failed:
         raise failed[0]
+
+
+def _join(thread: threading.Thread) -> None:
+    # Short waits, not one long one: the kernel may hand Ctrl-C or SIGTERM to another thread,
+    # and Python's handler runs only when the main thread runs Python code again.
+    while thread.is_alive():
+        thread.join(0.2)
+
+
+def _lines(fd: int, stopped: Callable[[], bool]) -> Iterator[bytes]:
+    """The lines read from the pipe ``fd`` until it ends, or until ``stopped()``."""
+    pending = b""
+    while True:
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if not ready:
+            if stopped():
+                return
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            if pending:
+                yield pending
+            return
+        *lines, pending = (pending + chunk).split(b"\n")
+        yield from lines
 
 
 def _stop(proc: Any) -> None:
@@ -198,14 +254,16 @@ def _start_of(line: bytes, pictures: Path) -> int | None:
 
 
 def feed(fd: int, pictures: Path, starts: Iterable[int], frames: int, frame_bytes: int,
-         ended: Callable[[], bool] = lambda: True, ok: Callable[[], bool] = lambda: True) -> None:
+         ended: Callable[[], bool] = lambda: True, ok: Callable[[], bool] = lambda: True,
+         stopped: Callable[[], bool] = lambda: False) -> None:
     """Write ``frames`` DV frames to ``fd``: for each, the last distinct picture that starts at
     or before it. ``starts``: the frame each picture in ``pictures`` starts at, in order, as
     the first ffmpeg lists them; that file may still be growing (``ended``: the first ffmpeg
     has exited, ``ok``: successfully), and a picture is sent only once the file holds it whole.
     The list is checked as it comes: the first picture at frame 0, each later, all inside the
     job, one per picture. A reader that stops (its ffmpeg failed, or was stopped) ends the feed
-    quietly, as does a first ffmpeg that failed: their own status says what happened."""
+    quietly, as do a first ffmpeg that failed and ``stopped()``: their own status says what
+    happened."""
     source = None
     try:
         picture, at = -1, 0
@@ -214,14 +272,19 @@ def feed(fd: int, pictures: Path, starts: Iterable[int], frames: int, frame_byte
                 raise WorkError(f"{pictures}: picture {picture + 1} listed at frame {start} does "
                                 f"not fit a {frames}-frame job; nothing was kept")
             if picture >= 0:
-                if not _holds(pictures, picture + 1, frame_bytes, ended):
+                if not _holds(pictures, picture + 1, frame_bytes, ended, stopped):
+                    if ended() and ok():
+                        raise WorkError(f"{pictures}: picture {picture} is listed but was not "
+                                        f"written; nothing was kept")
                     return
                 source = source if source is not None else os.open(pictures, os.O_RDONLY)
                 _send(fd, source, picture, frame_bytes, start - at, pictures)
             picture, at = picture + 1, start
         while not ended():
+            if stopped():
+                return
             time.sleep(0.005)
-        if not ok():
+        if not ok() or stopped():
             return
         size = os.stat(pictures).st_size if picture >= 0 else 0
         if picture < 0 or size != (picture + 1) * frame_bytes:
@@ -236,11 +299,13 @@ def feed(fd: int, pictures: Path, starts: Iterable[int], frames: int, frame_byte
             os.close(source)
 
 
-def _holds(pictures: Path, count: int, frame_bytes: int, ended: Callable[[], bool]) -> bool:
+def _holds(pictures: Path, count: int, frame_bytes: int, ended: Callable[[], bool],
+           stopped: Callable[[], bool] = lambda: False) -> bool:
     """Wait until ``pictures`` holds ``count`` whole pictures (its ffmpeg writes it in order
-    and never goes back); False if that ffmpeg ended first without writing them."""
+    and never goes back); False if that ffmpeg ended first without writing them, or on
+    ``stopped()``."""
     while True:
-        done = ended()
+        done = ended() or stopped()
         try:
             if os.stat(pictures).st_size >= count * frame_bytes:
                 return True

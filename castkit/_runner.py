@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Protocol, Sequence, TextIO
 
 from ._ffmpeg import dies_with_castkit, stderr_tail
-from ._pictures import MAP_SUFFIX, PICTURES_SUFFIX
+from ._pictures import PICTURES_SUFFIX
 from ._pictures import run_job as run_pictures
 from ._plan import Job, Plan
 from ._progress import Progress, say
@@ -146,7 +146,7 @@ CONCAT_SUFFIX = ".concat.txt"
 RUN_FILE_SUFFIXES = (CONCAT_SUFFIX, ".ffmetadata", ".srt", ".vtt")
 # A temporary output may have the files of its distinct pictures beside it (``_pictures``).
 _TEMP_TAIL = re.compile(r"\.(?P<pid>[0-9]{1,10})(?:-[a-z0-9_]{8}" + re.escape(PARTIAL_SUFFIX)
-                        + f"(?:{re.escape(PICTURES_SUFFIX)}|{re.escape(MAP_SUFFIX)})?"
+                        + f"(?:{re.escape(PICTURES_SUFFIX)})?"
                         + "|" + "|".join(map(re.escape, RUN_FILE_SUFFIXES)) + ")")
 
 

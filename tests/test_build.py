@@ -310,6 +310,27 @@ class CountingRunner(FfmpegRunner):
         super().run(plan)
 
 
+def test_a_title_edit_with_the_default_loudness_keeps_the_measurement_and_the_other_gains(cast_folder, wheel_ffmpeg):
+    """With loudness on (the default), a title's sound is silence as long as the title: editing
+    its text measures nothing again, and every other segment keeps its gained copy. The cast,
+    patched, equals a build from scratch, which measures the cast anew."""
+    recipe = write_recipe(cast_folder, "loudness: -16\n" + textwrap.dedent(CAST).lstrip("\n"))
+    build(recipe)
+    cache = cast_folder / ".castkit-cache"
+    measured = {p.name: p.stat().st_mtime_ns for p in cache.glob("loudness-*.af")}
+    assert len(measured) == 1
+    recipe.write_text(recipe.read_text().replace("Thanks for watching", "Thank you"))
+    edited = CountingRunner()
+    build(recipe, runner=edited, force=True)
+    assert edited.ran == ["segment 6: title 'Thank you'", "loudness gain for segment 6: title 'Thank you'",
+                          "join 6 segments"]
+    assert {p.name: p.stat().st_mtime_ns for p in cache.glob("loudness-*.af")} == measured
+    fresh = cast_folder / "fresh.dv"
+    build(recipe, output=fresh, use_cache=False)
+    assert sha256(cast_folder / "build" / "cast.dv") == sha256(fresh)
+    fresh.unlink()
+
+
 def test_rebuilds_reuse_the_cache(cast_folder, wheel_ffmpeg):
     recipe = write_recipe(cast_folder, CAST)
     first = CountingRunner()
@@ -542,9 +563,20 @@ def test_cache_prune_and_clean_know_the_loudness_files(tmp_path, wheel_ffmpeg, c
     result = cli("cache", "prune", recipe.name)
     assert result.code == 0, result.err
     gone = first - cached_names(tmp_path)
-    # The old title's segment, seal and card; both gained copies and their seals (the cast's
-    # sound was measured again); the old measurement.
-    assert kinds(gone) == ["card", "loudness", "seal", "seal", "seal", "segment", "segment", "segment"], gone
+    # The old title's segment, seal and card, and its gained copy and seal. The measurement
+    # stays, and with it the other title's gained copy: a title's sound is silence of its
+    # length, whatever it says.
+    assert kinds(gone) == ["card", "seal", "seal", "segment", "segment"], gone
+    assert [n for n in first if n.startswith("loudness-")] == [
+        n for n in cached_names(tmp_path) if n.startswith("loudness-")]
+    # A longer title is more silence: the cast's sound is measured again, and prune drops the
+    # old measurement, the title's old segment and both old gained copies (the card is kept).
+    before = cached_names(tmp_path)
+    recipe.write_text(recipe.read_text().replace("duration: 0.5\n", "duration: 0.75\n", 1))
+    assert cli("build", recipe.name, "--force").code == 0
+    assert cli("cache", "prune", recipe.name).code == 0
+    gone = before - cached_names(tmp_path)
+    assert kinds(gone) == ["loudness", "seal", "seal", "seal", "segment", "segment", "segment"], gone
     assert kinds(cached_names(tmp_path)).count("loudness") == 1
     assert cli("cache", "clean", recipe.name).code == 0
     assert not (tmp_path / ".castkit-cache").exists()

@@ -86,7 +86,7 @@ def frames_in(path: Path) -> int:
 
 def debris(folder: Path) -> list[str]:
     """Temporary files castkit may never leave behind."""
-    return [p for p in listing(folder) if p.endswith(".partial") or ".concat.txt" in p]
+    return [p for p in listing(folder) if p.endswith((".partial", ".partial.pictures")) or ".concat.txt" in p]
 
 
 def processes_mentioning(text: str) -> list[str]:

@@ -108,7 +108,8 @@ def test_a_title_is_encoded_once_and_lasts_its_frames(tmp_path, wheel_ffmpeg):
     every = still_job(card, (768, 576), 60, EveryFrame(), tmp_path / "e.dv", ffmpeg)
     # The first ffmpeg alone: one picture, listed at frame 0.
     listing = tmp_path / "list.map"
-    subprocess.run(job.pictures.argv(tmp_path / "t.dv", f"file:{listing}"), check=True, timeout=60)
+    subprocess.run(job.pictures.argv(Pictures.path(tmp_path / "t.dv"), f"file:{listing}"), check=True,
+                   timeout=60)
     assert Pictures.path(tmp_path / "t.dv").stat().st_size == 144000
     assert [line.split(",")[2].strip() for line in listing.read_text().splitlines()
             if not line.startswith("#")] == ["0"]
@@ -160,3 +161,130 @@ def test_a_name_the_tee_muxer_would_split_is_quoted(tmp_path, wheel_ffmpeg):
     run_job(job)
     assert (folder / "t.dv").stat().st_size == 5 * 144000
     assert sorted(p.name for p in folder.iterdir()) == ["card.png", "t.dv"]
+
+
+def test_a_picture_is_sent_once_the_file_holds_it_whole(tmp_path):
+    """The first ffmpeg writes its pictures while the feed runs: each is sent only once the
+    file has all of it."""
+    import threading
+    import time
+
+    source = tmp_path / "p.pictures"
+    source.write_bytes(b"")
+    done = threading.Event()
+
+    def write() -> None:
+        with open(source, "ab") as growing:
+            for n in range(3):
+                for half in (bytes([n]) * 2, bytes([n]) * 2):  # half a picture at a time
+                    time.sleep(0.05)
+                    growing.write(half)
+                    growing.flush()
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    out = tmp_path / "fed"
+    with open(out, "wb") as sink:
+        feed(sink.fileno(), source, iter([0, 2, 4]), 6, 4, ended=done.is_set)
+    writer.join()
+    assert out.read_bytes() == b"".join(bytes([n]) * 4 for n in [0, 0, 1, 1, 2, 2])
+
+
+def test_a_picture_listed_but_never_written_fails_unless_its_ffmpeg_did(tmp_path):
+    source = tmp_path / "p.pictures"
+    source.write_bytes(bytes(8))  # 2 pictures of 4 bytes; the list names 4
+    with open(tmp_path / "fed", "wb") as sink:
+        with pytest.raises(WorkError, match="listed but was not written"):
+            feed(sink.fileno(), source, iter([0, 3, 5, 7]), 10, 4)
+        # The first ffmpeg failed: its own error is the job's, the feed just stops.
+        feed(sink.fileno(), source, iter([0, 3, 5, 7]), 10, 4, ok=lambda: False)
+
+
+def test_the_feed_copies_through_a_buffer_where_the_kernel_cannot(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    def refuse(*args):
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    expected = _fed(tmp_path, [0, 3, 9], 3, 10)
+    monkeypatch.setattr(os, "sendfile", refuse)
+    assert _fed(tmp_path, [0, 3, 9], 3, 10) == expected
+
+
+def _title_job(tmp_path: Path):
+    from PIL import Image
+
+    card = tmp_path / "card.png"
+    Image.new("RGB", (768, 576), (27, 40, 56)).save(card)
+    return still_job(card, (768, 576), 25, DvProfile(), tmp_path / "out" / "t.dv", find_ffmpeg())
+
+
+def test_a_first_ffmpeg_that_fails_fails_the_job_and_leaves_nothing(tmp_path, monkeypatch):
+    from castkit.errors import FfmpegFailed
+    from conftest import ffmpeg_script, listing
+
+    ffmpeg_script(tmp_path, monkeypatch, (
+        'case " $* " in *" -version "*) exec "$REAL_FFMPEG" "$@";; esac\n'
+        'for last; do :; done\n'
+        'case "$last" in "\'[f=dv]"*) echo "castkit-test: cannot encode the pictures" >&2; exit 1;; esac\n'
+        'exec "$REAL_FFMPEG" "$@"\n'))
+    job = _title_job(tmp_path)
+    with pytest.raises(FfmpegFailed, match="cannot encode the pictures"):
+        run_job(job)
+    assert listing(tmp_path / "out") == []
+
+
+def test_a_second_ffmpeg_that_fails_stops_the_first_at_once(tmp_path, monkeypatch):
+    import time
+
+    from castkit.errors import FfmpegFailed
+    from conftest import ffmpeg_script, listing
+
+    ffmpeg_script(tmp_path, monkeypatch, (
+        'case " $* " in *" -version "*) exec "$REAL_FFMPEG" "$@";; esac\n'
+        'for last; do :; done\n'
+        # the first: a picture, then no list for a long time
+        'case "$last" in "\'[f=dv]"*) exec sleep 30;; esac\n'
+        'echo "castkit-test: cannot mux the sound" >&2; exit 1\n'))
+    job = _title_job(tmp_path)
+    began = time.monotonic()
+    with pytest.raises(FfmpegFailed, match="cannot mux the sound"):
+        run_job(job)
+    assert time.monotonic() - began < 4, "the first ffmpeg was stopped when the second failed"
+    assert listing(tmp_path / "out") == []
+
+
+def test_a_stop_while_the_second_ffmpeg_writes_on_stops_it(tmp_path):
+    """Ctrl-C after the first ffmpeg has ended, while the second still muxes: both gone, the
+    list's pipe closed, the pictures' file removed."""
+    import os
+    import signal
+    import threading
+
+    from castkit._pictures import run_job as run_both
+
+    pictures = Pictures(("ffmpeg",), 25, 144000, Fraction(25))
+    out = tmp_path / "t.dv"
+    second_proc = []
+
+    def first(argv, fds, started):
+        proc = subprocess.Popen(["true"], pass_fds=fds)
+        started(proc)
+        Pictures.path(out).write_bytes(bytes(144000))
+        proc.wait()
+
+    def second(feed, started):
+        proc = subprocess.Popen(["sleep", "30"])
+        second_proc.append(proc)
+        started(proc)
+        proc.wait()
+
+    fds = len(os.listdir("/proc/self/fd"))
+    threading.Timer(0.5, signal.raise_signal, (signal.SIGINT,)).start()
+    with pytest.raises(KeyboardInterrupt):
+        run_both(pictures, out, first, second)
+    assert second_proc[0].wait(timeout=5) is not None
+    assert not Pictures.path(out).exists()
+    assert len(os.listdir("/proc/self/fd")) == fds

@@ -6,6 +6,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from castkit._ffmpeg import Ffmpeg
+from castkit._pictures import Pictures
 from castkit._plan import Trim, clip_job, concat_list, join_job, still_job
 from castkit._profiles.dv import DvProfile
 from castkit._probe import AudioInfo, MediaInfo, VideoInfo
@@ -53,7 +54,7 @@ def test_trimmed_capture_to_pal():
     source = ["-format_whitelist", FORMATS, "-protocol_whitelist", "file", "-threads", "1",
               "-i", "file:caps/take 1.ogv"]
     drop, encode = distinct_pictures("[s9]", "out/seg.dv")
-    assert job.pictures.argv(Path("out/seg.dv"), "pipe:7") == HEAD + source + [
+    assert job.pictures.argv(Pictures.path(Path("out/seg.dv")), "pipe:7") == HEAD + source + [
         "-filter_complex",
         "[0:v]fps=fps=25:start_time=0[s0];[s0]tpad=stop=162:stop_mode=clone[s1];"
         "[s1]trim=end_frame=162:start_frame=62[s2];[s2]setpts=PTS-STARTPTS[s3];"
@@ -114,7 +115,7 @@ def test_pictures_are_scaled_where_fewer_of_them_pass():
 def test_title_still_loops_into_exact_frames_with_silence():
     job = still_job(Path("card.png"), (768, 576), 100, DvProfile(), Path("t.dv"), FFMPEG)
     drop, encode = distinct_pictures("[s4]", "t.dv")
-    assert job.pictures.argv(Path("t.dv"), "pipe:7") == HEAD + [
+    assert job.pictures.argv(Pictures.path(Path("t.dv")), "pipe:7") == HEAD + [
         "-f", "image2", "-format_whitelist", FORMATS, "-framerate", "25",
         "-protocol_whitelist", "file", "-i", "file:card.png",
         "-filter_complex",

@@ -106,6 +106,9 @@ def test_stale_partials_are_only_castkits_files_of_dead_writers(tmp_path):
         f".cast.dv.{dead}-abcdefgh.partial": True,  # a killed run's temporary cast
         ".cast.dv.concat.txt": True,  # its join list, no live writer left
         f".cast.dv.{me}-abcd_fgh.partial": False,  # ours: alive
+        f".cast.dv.{dead}-abcdefgh.partial.pictures": True,  # a killed encode's distinct pictures
+        f".cast.dv.{me}-abcd_fgh.partial.pictures": False,
+        f".cast.dv.{dead}-abcdefgh.partial.map": False,
         f".cast.dv.{dead}-abcdefgh.partial.bak": False,  # not castkit's exact pattern
         f".cast.dv.{dead}-abcdefg.partial": False,
         ".cast.dv.abcdefgh.partial": False,  # old-style name: no writer to ask about
@@ -126,6 +129,7 @@ def test_stale_partials_are_only_castkits_files_of_dead_writers(tmp_path):
     # The join list stays while a live castkit (this one) writes the output.
     assert stale == {n for n, s in names.items() if s} - {".cast.dv.concat.txt"}
     (tmp_path / f".cast.dv.{me}-abcd_fgh.partial").unlink()
+    (tmp_path / f".cast.dv.{me}-abcd_fgh.partial.pictures").unlink()
     (tmp_path / f".cast.dv.{me}.srt").unlink()
     assert {p.name for p in _runner.stale_partials(out)} == {n for n, s in names.items() if s}
     removed = _runner.remove_stale_partials(out)
