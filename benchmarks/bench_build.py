@@ -35,6 +35,7 @@ from _common import ffmpeg_path, own_memory, run
 
 RECIPE = """\
 target: pal-dv
+loudness: {loudness}
 output: build/reference.dv
 segments:
   - title: "{title}"
@@ -102,10 +103,13 @@ def _title(work: Path) -> str:
     return marker.read_text() if marker.exists() else "Reference cast"
 
 
+LOUDNESS = "off"  # the hand script's work; --loudness -16 for castkit's default
+
+
 def write_recipe(work: Path, title: str, name: str = "reference.yaml", body: str = RECIPE) -> Path:
     (work / "title.txt").write_text(title)
     path = work / name
-    path.write_text(body.format(title=title))
+    path.write_text(body.format(title=title, loudness=LOUDNESS))
     return path
 
 
@@ -141,7 +145,12 @@ def main() -> int:
     parser.add_argument("--work", type=Path, help="working folder (kept); default: a temporary one")
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure, best kept (default 3)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument("--loudness", default="off",
+                        help="the recipe's loudness: off (default; the hand script normalises "
+                             "nothing) or a level such as -16 (castkit's default)")
     args = parser.parse_args()
+    global LOUDNESS
+    LOUDNESS = args.loudness
     work = args.work or Path(tempfile.mkdtemp(prefix="castkit-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     ff = ffmpeg_path()

@@ -312,7 +312,15 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 script = work / f"loudness-{sound_key}.af"
                 uses.add(script)
                 step = LoudnessStep(tuple(part for part, _ in parts), script, recipe.loudness, ffmpeg)
-                join_parts, at = [], 0
+
+                def gain(label: str, part: Path, gained: Path, written: int) -> None:
+                    gain_reads.add(part)
+                    if gained not in planned:
+                        planned.add(gained)
+                        gains.append(gain_job(f"loudness gain for {label}", part, gained, written,
+                                              step, profile))
+
+                join_parts, at, cached_gains = [], 0, []
                 for label, frames, part, _ in listing:
                     # The copy keeps the raw segment's lead frames (NTSC DV): the dv muxer lays
                     # the sound out from the file's first frame, so each frame keeps its samples.
@@ -320,20 +328,22 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     at += frames
                     gained = work / f"segment-{key('gain', part.name, sound_key)}{profile.segment_suffix}"
                     uses.add(gained)
-                    fresh = use_cache and gained not in planned and profile.segment_complete(gained, written)
-                    if fresh and not intact(gained):
+                    if use_cache and gained not in planned and profile.segment_complete(gained, written):
+                        cached_gains.append((label, part, gained, written))
+                    else:
+                        gain(label, part, gained, written)
+                    join_parts.append((gained, frames))
+            join = profile.join(join_parts, spec.path, work, ffmpeg, join_label)
+            if recipe.loudness is not None:
+                # A cached gained copy the join reads is hashed against its seal first, as the
+                # raw segments are below (none for a cast that is up to date).
+                gained_reads = set(join.reads()) if hasattr(join, "reads") else set(join.inputs)
+                for label, part, gained, written in cached_gains:
+                    if gained in gained_reads and not intact(gained):
                         say("warning", f"{gained}: this cached segment is damaged (its bytes "
                                        f"differ from its record); it is made again")
                         discard(gained)
-                        fresh = False
-                    if not fresh:
-                        gain_reads.add(part)
-                        if gained not in planned:
-                            planned.add(gained)
-                            gains.append(gain_job(f"loudness gain for {label}", part, gained, written,
-                                                  step, profile))
-                    join_parts.append((gained, frames))
-            join = profile.join(join_parts, spec.path, work, ffmpeg, join_label)
+                        gain(label, part, gained, written)
         # A damaged entry never goes into a cast: every cached segment the join will read (all
         # of them, but for a raw DV cast patched only the changed ones, and none for one up to
         # date) is hashed against its seal first; a damaged one is encoded again.

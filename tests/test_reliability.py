@@ -592,6 +592,26 @@ def test_a_damaged_cache_entry_is_encoded_again_not_served(tmp_path, tiny_clip, 
     assert cast.read_bytes() == clean
 
 
+def test_a_damaged_gained_copy_is_made_again_not_served(tmp_path, tiny_clip, wheel_ffmpeg, cli):
+    """With loudness on (the default), a DV cast is made of gained copies of its segments: a
+    damaged one is made again before a join reads it, like a damaged raw segment."""
+    shutil.copy(tiny_clip, tmp_path / "tiny.ogv")
+    recipe = write_recipe(tmp_path, DAMAGE_RECIPE.format(suffix="dv", second="Two").replace(
+        "loudness: off", "loudness: -16"))
+    cast = tmp_path / "cast.dv"
+    assert cli("build", recipe, "-q").code == 0
+    clean = cast.read_bytes()
+    titles = [p for p in _segments(tmp_path) if p.stat().st_size == 10 * 144000]
+    assert len(titles) == 4  # two raw titles and their gained copies
+    for victim in titles:
+        _flip_a_bit(victim)
+    cast.unlink()
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    assert all(victim.name in result.err for victim in titles), result.err
+    assert cast.read_bytes() == clean, "a damaged segment went into the cast"
+
+
 def test_a_damaged_entry_is_never_patched_into_a_cast(tmp_path, tiny_clip, wheel_ffmpeg, cli):
     """A raw DV rebuild patches the changed segments into the previous cast: they are checked
     too. Seen failing before the fix: going back to an earlier title whose cached segment had a
