@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import yaml
 

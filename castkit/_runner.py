@@ -19,7 +19,6 @@ import sys
 import tempfile
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from functools import partial
 from pathlib import Path
 from typing import Callable, Protocol, Sequence, TextIO
 
