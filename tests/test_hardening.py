@@ -420,10 +420,11 @@ def test_clean_captures_get_no_warning(tmp_path, hm, ffmpeg_bin, cli):
 # --- interruption -----------------------------------------------------------------------------
 
 
-def start_and_catch_encoding(args, cwd: Path, partial_glob: str, also_done: str | None = None):
+def start_and_catch_encoding(args, cwd: Path, partial_glob: str, also_done: str | None = None,
+                             ffmpeg: str = WHEEL_FFMPEG):
     """Start ``python -m castkit ARGS`` and return it while ffmpeg is writing a temporary file
     matching ``partial_glob`` (and, if given, once a finished file ``also_done`` exists)."""
-    proc = castkit_process(*args, cwd=cwd, env={"CASTKIT_FFMPEG": WHEEL_FFMPEG})
+    proc = castkit_process(*args, cwd=cwd, env={"CASTKIT_FFMPEG": ffmpeg, "REAL_FFMPEG": WHEEL_FFMPEG})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         partials = list(cwd.glob(partial_glob))
@@ -497,10 +498,16 @@ def test_interrupted_build_leaves_nothing_and_keeps_finished_segments(
     """.replace("SUFFIX", suffix))
     guard.add(recipe)
     # Caught while a segment is being encoded and another is finished, in whatever order
-    # castkit schedules them.
+    # castkit schedules them. The long take's encodes start 3 s late, so that this moment is
+    # seconds long, not the tens of milliseconds a fast encode leaves on a busy machine.
+    slow = tmp_path / "fakebin" / "ffmpeg"
+    slow.parent.mkdir()
+    slow.write_text('#!/bin/sh\ncase " $* " in *long.ogv*-filter_complex*) sleep 3;; esac\n'
+                    'exec "$REAL_FFMPEG" "$@"\n')
+    slow.chmod(0o755)
     proc, partial = start_and_catch_encoding(
         ["build", recipe.name, "-j", jobs], tmp_path, ".castkit-cache/.segment-*.partial",
-        also_done=".castkit-cache/segment-*.dv",
+        also_done=".castkit-cache/segment-*.dv", ffmpeg=str(slow),
     )
     finished = {p.name for p in (tmp_path / ".castkit-cache").glob("segment-*.dv")}
     err = assert_stopped_cleanly(proc, sig, partial, tmp_path)
