@@ -134,6 +134,12 @@ def file_url(path: Path | str) -> str:
     return f"file:{path}"
 
 
+def quote_token(text: str) -> str:
+    """``text`` as one token of libavutil's av_get_token (the concat demuxer's file names, the
+    tee muxer's outputs): ``'...'`` is read literally; a quote is closed, escaped, reopened."""
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
 def safe_input_options() -> dict[str, str]:
     """Input options that keep ffmpeg to local files and to the demuxers castkit expects."""
     return {

@@ -37,7 +37,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from ._ffmpeg import file_url
+from ._ffmpeg import file_url, quote_token
 from .errors import WorkError
 
 # mpdecimate compares 8x8 blocks of each plane from its column 8 on (libavfilter's
@@ -59,16 +59,11 @@ def distinct(video: Any, width: int, height: int) -> Any:
     return video.filter("crop", w=width, h=height, x=COMPARE_PAD, y=0, exact=1)
 
 
-def _quote(text: str) -> str:
-    # The tee muxer splits its outputs at "|" with av_get_token, which reads '...' literally; a
-    # quote is closed, escaped, and reopened.
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
 def tee_outputs(pictures: Path, listing: str) -> str:
     """The ``tee`` muxer's outputs: the raw DV pictures, and a framecrc of the same packets to
     ``listing`` (an ffmpeg URL: the pipe castkit reads, or a file in the shell form)."""
-    return "|".join((_quote(f"[f=dv]{file_url(pictures)}"), _quote(f"[f=framecrc]{listing}")))
+    # The tee muxer splits its outputs at "|" with av_get_token: each is quoted whole.
+    return "|".join((quote_token(f"[f=dv]{file_url(pictures)}"), quote_token(f"[f=framecrc]{listing}")))
 
 
 @dataclass(frozen=True)

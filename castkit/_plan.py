@@ -16,7 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, safe_input_options
+from ._ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, file_url, quote_token, safe_input_options
 from ._pictures import Pictures, distinct
 from ._probe import MediaInfo
 from ._raster import AUDIO_RATE, Raster
@@ -487,13 +487,8 @@ def concat_list(parts: Sequence[Path]) -> str:
         text = str(Path(part).absolute())
         if "\n" in text or "\r" in text:
             raise UsageError(f"{text!r}: a line break in a file name cannot be joined")
-        lines.append("file " + _concat_quote(file_url(text)))
+        lines.append("file " + quote_token(file_url(text)))
     return "\n".join(lines) + "\n"
-
-
-def _concat_quote(text: str) -> str:
-    # ffconcat reads '...' literally; a quote is closed, escaped, and reopened.
-    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def join_job(

@@ -22,11 +22,15 @@ class DvProfile:
     def name(self) -> str:
         return self.raster.name
 
-    def pictures_once(self, final: bool) -> bool:
-        """Whether an encode's repeated pictures are encoded once (``_pictures``): wherever it
-        writes raw DV, whose frames the dv muxer lays out (a segment, a .dv cast made in one
-        go); an AVI's frames are laid out by its own muxer."""
+    def writes_raw_dv(self, final: bool) -> bool:
+        """Whether an encode writes raw DV (a segment, a .dv made in one go): frames of a
+        fixed size that the dv muxer lays out; a final AVI is laid out by its own muxer."""
         return not final or self.container == "dv"
+
+    def pictures_once(self, final: bool) -> bool:
+        """Repeated pictures are encoded once (``_pictures``) wherever the dv muxer lays out
+        the frames."""
+        return self.writes_raw_dv(final)
 
     def encode(self, ff: Any, video: Any, audio: Any, output: Path, final: bool,
                copy_video: bool = False) -> Any:
@@ -38,7 +42,7 @@ class DvProfile:
         )
 
     def size(self, frames: int, final: bool) -> int | None:
-        if final and self.container != "dv":
+        if not self.writes_raw_dv(final):
             return None
         return frames * self.raster.frame_bytes
 
