@@ -15,7 +15,7 @@ sys.path.insert(0, str(ROOT))  # castkit from this checkout
 
 def ffmpeg_path() -> str:
     """The ffmpeg castkit would use ($CASTKIT_FFMPEG, PATH, or the imageio-ffmpeg wheel)."""
-    from castkit._ffmpeg import find_ffmpeg
+    from castkit.media.ffmpeg import find_ffmpeg
 
     return find_ffmpeg().path
 

@@ -14,7 +14,7 @@ Measured in one run, interleaved, best of --repeat; wall and CPU time of the chi
 - plain: ``ffmpeg -i take -target pal-dv -fps_mode cfr -af aresample=async=1`` (plain
   ffmpeg's conversion, the same run's yardstick; without the two options the dv muxer stops
   at the first hold: "Insufficient audio data");
-- analysis: ``_pauses.analyse`` of the whole take, screen: still (sound levels and freezedetect);
+- analysis: ``plan.pauses.analyse`` of the whole take, screen: still (sound levels and freezedetect);
 - analysis (screen: any): the sound alone.
 
 Target (issue 15): analysis <= 0.25x convert.
@@ -47,10 +47,10 @@ def make_take(ffmpeg: str, out: Path, minutes: float) -> None:
 
 
 def main() -> None:
-    from castkit._ffmpeg import find_ffmpeg
-    from castkit._pauses import analyse
-    from castkit._plan import Trim
-    from castkit._probe import probe
+    from castkit.media.ffmpeg import find_ffmpeg
+    from castkit.plan.pauses import analyse
+    from castkit.plan.encode import Trim
+    from castkit.media.probe import probe
 
     p = argparse.ArgumentParser()
     p.add_argument("--minutes", type=float, default=10)

@@ -5,7 +5,7 @@ ffmpeg copying the same cast (``ffmpeg -i cast -c copy``), measured in the same 
     python benchmarks/bench_timecode.py [--minutes N] [--work DIR]
 
 A raw PAL cast of N minutes (default 10: 15000 frames, 2.2 GB) is made by repeating a 2 s
-encode; ``_dvtc.retime`` rewrites every frame's packs (what a raw DV join does while it copies),
+encode; ``media.dvtc.retime`` rewrites every frame's packs (what a raw DV join does while it copies),
 and ``retime_avi`` the frames of the same cast in AVI (what an AVI join does after ffmpeg's
 copy). CPU time (of this process for castkit's rewrite, of the child for ffmpeg) beside wall.
 """
@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from castkit._dvtc import retime, retime_avi  # noqa: E402
-from castkit._ffmpeg import find_ffmpeg  # noqa: E402
+from castkit.media.dvtc import retime, retime_avi  # noqa: E402
+from castkit.media.ffmpeg import find_ffmpeg  # noqa: E402
 
 
 def timed(fn):

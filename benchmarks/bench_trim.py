@@ -16,7 +16,7 @@ processes (resource.getrusage(RUSAGE_CHILDREN)):
 - castkit build --no-cache of a recipe with that one trimmed clip, as the build planner
   plans it today;
 - castkit seeking: the same clip job with the capture's keyframe index
-  (``_seek.read_index`` + ``clip_job(index=...)``, what the planner runs once wired), the
+  (``media.seek.read_index`` + ``clip_job(index=...)``, what the planner runs once wired), the
   index read included and also shown on its own.
 - slicing: the first 60 s as one job, and as two ``clip_job(window=...)`` slices run at once.
 """
@@ -64,9 +64,9 @@ def make_capture(ff: str, path: Path) -> None:
 
 def run_jobs(*jobs) -> None:
     """Jobs side by side, as castkit's runner runs them (a raw DV job is two ffmpegs and a feed
-    of its distinct pictures, castkit._pictures)."""
-    from castkit._plan import Plan
-    from castkit._runner import FfmpegRunner
+    of its distinct pictures, castkit.media.pictures)."""
+    from castkit.base.jobs import Plan
+    from castkit.run.runner import FfmpegRunner
 
     FfmpegRunner(workers=len(jobs)).run(Plan((tuple(jobs),)))
 
@@ -78,12 +78,12 @@ def main() -> int:
     parser.add_argument("--no-slices", action="store_true", help="skip the slicing figures")
     parser.add_argument("--no-cast", action="store_true", help="skip the 8-minute cast")
     args = parser.parse_args()
-    from castkit._ffmpeg import find_ffmpeg
-    from castkit._plan import Trim, clip_job
-    from castkit._profiles.dv import DvProfile
-    from castkit._probe import probe
-    from castkit._seek import read_index
-    from castkit._target import DvTarget
+    from castkit.media.ffmpeg import find_ffmpeg
+    from castkit.plan.encode import Trim, clip_job
+    from castkit.outputs.dv import DvProfile
+    from castkit.media.probe import probe
+    from castkit.media.seek import read_index
+    from castkit.media.dv import DvTarget
 
     work = args.work
     work.mkdir(parents=True, exist_ok=True)

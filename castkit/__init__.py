@@ -1,4 +1,4 @@
-"""castkit: screencasts to DV, with title cards, trims and joins, from one YAML recipe.
+"""castkit: screencasts from one YAML recipe: title cards, trims and joins, as DV and web masters.
 
 The library's public names, for scripts::
 
@@ -19,16 +19,16 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "convert": "._convert",
-    "make_title": "._cards",
-    "build": "._build",
-    "preview": "._preview",
-    "load_recipe": "._recipe",
-    "probe": "._probe",
-    "find_ffmpeg": "._ffmpeg",
-    "DvTarget": "._target",
-    "TitleStyle": "._titles",
-    "render_card": "._titles",
+    "convert": ".commands.convert",
+    "make_title": ".commands.title",
+    "build": ".builder.build",
+    "preview": ".commands.preview",
+    "load_recipe": ".recipe.reader",
+    "probe": ".media.probe",
+    "find_ffmpeg": ".media.ffmpeg",
+    "DvTarget": ".media.dv",
+    "TitleStyle": ".recipe.style",
+    "render_card": ".titles.cards",
     "CastkitError": ".errors",
     "UserError": ".errors",
     "UsageError": ".errors",

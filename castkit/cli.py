@@ -29,12 +29,13 @@ from pathlib import Path  # noqa: E402
 from typing import Sequence  # noqa: E402
 
 from . import __version__  # noqa: E402
-from ._ffmpeg import find_ffmpeg
-from ._progress import Progress, say
-from ._runner import FfmpegRunner, install_sigterm_handler
-from ._target import ASPECTS, STANDARDS, DvTarget
-from ._timecode import TimecodeError, format_time, parse_time
-from ._titles import TitleStyle
+from .media.ffmpeg import find_ffmpeg
+from .base.progress import Progress, say
+from .run.runner import FfmpegRunner
+from .base.stops import install_sigterm_handler
+from .media.dv import ASPECTS, STANDARDS, DvTarget
+from .base.timecode import TimecodeError, format_time, parse_time
+from .recipe.style import TitleStyle
 from .errors import CastkitError, UsageError, echo
 
 
@@ -231,7 +232,7 @@ def _target(args: argparse.Namespace) -> DvTarget:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    from ._convert import convert
+    from .commands.convert import convert
 
     progress = _progress(args)
     job = convert(
@@ -260,7 +261,7 @@ def _shown(path: Path) -> str:
 
 
 def _title(args: argparse.Namespace) -> int:
-    from ._cards import make_title
+    from .commands.title import make_title
 
     try:
         seconds = parse_time(args.duration)
@@ -268,7 +269,7 @@ def _title(args: argparse.Namespace) -> int:
         raise UsageError(f"--duration: {exc}") from None
     if seconds <= 0:
         raise UsageError("--duration must be more than zero")
-    from ._recipe import MAX_SECONDS
+    from .recipe.model import MAX_SECONDS
 
     if seconds > MAX_SECONDS:  # a day of title card is a typo, and 300 GB of DV
         raise UsageError(f"--duration {format_time(seconds)} is longer than a day")
@@ -280,8 +281,8 @@ def _title(args: argparse.Namespace) -> int:
         size=args.size, force=args.force, runner=FfmpegRunner(progress=_progress(args)),
     )
     if not args.quiet:
-        from ._profiles import make_profile
-        from ._raster import WebRaster
+        from .outputs.profiles import make_profile
+        from .media.raster import WebRaster
 
         profile = make_profile(output, target, WebRaster(*args.size) if args.size else WebRaster()) if frames else None
         _done(output, _what(frames, profile) if profile else "title card")
@@ -289,9 +290,9 @@ def _title(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from ._build import build
-    from ._executor import executor_for
-    from ._runner import DryRunRunner
+    from .builder.build import build
+    from .run.farm import executor_for
+    from .run.runner import DryRunRunner
 
     if len(args.recipe) > 1:
         if args.output is not None:
@@ -326,7 +327,7 @@ def _build(args: argparse.Namespace) -> int:
 
 def _batch(args: argparse.Namespace, runner) -> int:
     """Several recipes: each cast written, each recipe that failed on one line, a summary."""
-    from ._batch import build_many, one_line
+    from .builder.batch import build_many, one_line
 
     result = build_many(args.recipe, force=args.force, dry_run=args.dry_run,
                         use_cache=not args.no_cache, runner=runner)
@@ -352,10 +353,10 @@ def _batch(args: argparse.Namespace, runner) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from ._build import build
-    from ._watch import watch
+    from .builder.build import build
+    from .builder.watch import watch
 
-    from ._executor import executor_for
+    from .run.farm import executor_for
 
     if args.dry_run:
         raise UsageError("--watch builds; it cannot be combined with --dry-run")
@@ -385,7 +386,7 @@ _NOTE_UNUSED_OVER = 100 * 10**6
 def _cache_note(planned, recipe: Path) -> None:
     """Rounds of edits leave superseded segments in the cache; once they outweigh the cast
     itself (and 100 MB), say so, and how to drop them."""
-    from ._cache import unused_cache_bytes
+    from .cache.housekeeping import unused_cache_bytes
 
     folder = planned.cache
     unused = unused_cache_bytes(folder)
@@ -396,7 +397,7 @@ def _cache_note(planned, recipe: Path) -> None:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    from ._preview import preview
+    from .commands.preview import preview
 
     out = preview(args.recipe, args.output, force=args.force, runner=FfmpegRunner(progress=_progress(args)))
     if not args.quiet:
@@ -405,8 +406,10 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _cache(args: argparse.Namespace) -> int:
-    from ._cache import CACHE_ENV, CACHE_NAME, cache_dir, clean_cache, prune_cache
-    from ._recipe import read_recipe
+    from .cache.names import CACHE_ENV, CACHE_NAME
+    from .cache.keys import cache_dir
+    from .cache.housekeeping import clean_cache, prune_cache
+    from .recipe.reader import read_recipe
 
     if args.recipe is not None:
         # The recipe's own mistakes do not matter here: only where its cache is.
@@ -431,7 +434,7 @@ def _size(size: int) -> str:
 def _probe(args: argparse.Namespace) -> int:
     import json
 
-    from ._probe import describe, probe
+    from .media.probe import describe, probe
 
     ffmpeg = find_ffmpeg()
     infos = []
@@ -465,14 +468,14 @@ class _DvProfile:  # what _what needs of a profile: its raster and its name
 
 
 def _schema(args: argparse.Namespace) -> int:  # noqa: ARG001
-    from ._schema import schema_text
+    from .recipe.schema import schema_text
 
     sys.stdout.write(schema_text())
     return 0
 
 
 def _doctor(args: argparse.Namespace) -> int:  # noqa: ARG001
-    from ._doctor import check
+    from .commands.doctor import check
 
     report, ok = check(find_ffmpeg())
     print(report)

@@ -11,15 +11,16 @@ from __future__ import annotations
 from importlib import import_module
 from pathlib import Path
 
-from .._check import check_recipe
-from .._ffmpeg import Ffmpeg, find_ffmpeg
-from .._outputs import check_output
-from .._progress import say
-from .._recipe import TitleSegment, read_recipe
-from .._runner import write_atomically
-from .._titles import render_card
-from ..errors import UsageError, WorkError
-from .timeline import Timeline, make_timeline
+from castkit.base.files import check_output, write_atomically
+from castkit.base.progress import say
+from castkit.errors import UsageError, WorkError
+from castkit.exports.timeline import make_timeline, Timeline
+from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
+from castkit.plan.check import check_recipe
+from castkit.recipe.model import TitleSegment
+from castkit.recipe.reader import read_recipe
+from castkit.titles.cards import render_card
+
 
 FORMATS = {".mlt": "mlt", ".kdenlive": "kdenlive", ".otio": "otio", ".smil": "smil", ".edl": "edl"}
 EXPORT_SUFFIXES = tuple(FORMATS)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from .timeline import Timeline, unsupported
+from castkit.exports.timeline import Timeline, unsupported
 
 
 def timecode(frame: int, fps: Fraction) -> str:

@@ -7,9 +7,9 @@ from __future__ import annotations
 import uuid
 import xml.etree.ElementTree as ET
 
-from . import mlt
-from .mlt import black, entry_points, fill, part_producer, prop, voice_producer
-from .timeline import Timeline
+from castkit.exports import mlt
+from castkit.exports.mlt import black, entry_points, fill, part_producer, prop, voice_producer
+from castkit.exports.timeline import Timeline
 
 
 def render(timeline: Timeline) -> tuple[str, list[str]]:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 
-from .timeline import Part, Timeline
+from castkit.exports.timeline import Part, Timeline
+
 
 # The shotcut:filter names Shotcut gives its fade filters, so that it shows them as fades.
 _FADES = {

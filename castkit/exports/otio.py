@@ -9,7 +9,7 @@ from fractions import Fraction
 
 import opentimelineio as otio
 
-from .timeline import Part, Timeline, unsupported
+from castkit.exports.timeline import Part, Timeline, unsupported
 
 
 def _range(first: int, frames: int, rate: float) -> otio.opentime.TimeRange:

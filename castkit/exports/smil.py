@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from .timeline import Timeline, unsupported
+from castkit.exports.timeline import Timeline, unsupported
+
 
 SMIL_NS = "http://www.w3.org/2001/SMIL20/Language"
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from .._cache import card_key
-from .._check import Checked
-from .._plan import Crop, Trim, clip_frames
-from .._recipe import ClipSegment, TitleSegment
-from .._target import DvTarget
+from castkit.cache.keys import card_key
+from castkit.media.dv import DvTarget
+from castkit.plan.check import Checked
+from castkit.plan.encode import clip_frames, Trim
+from castkit.recipe.model import ClipSegment, Crop, TitleSegment
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,225 @@
+"""Where castkit may write: the rules that keep a user's files safe, checked before any work."""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable
+
+from castkit.errors import UsageError, WorkError
+
+
+LOOP = "is a symbolic link that loops (it leads back to itself, never to a file)"
+
+
+def symlink_loop(path: Path) -> bool:
+    """True if ``path`` (or a folder on its way) is a symbolic link loop (``ln -s loop loop``):
+    it neither exists nor can be created, and ``Path.resolve`` raises on it."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    except ValueError:  # a NUL in the name
+        return False
+    return False
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """True if ``a`` and ``b`` name one file (links and ``..`` included), existing or not."""
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return real_path(a) == real_path(b)
+
+
+def check_output(
+    output: Path, inputs: Iterable[Path], force: bool, suffixes: Iterable[str]
+) -> None:
+    """UsageError unless ``output`` may be written: a known suffix, not an input, not existing
+    (unless ``force``), not a folder."""
+    suffixes = tuple(suffixes)
+    if output.suffix.lower() not in suffixes:
+        raise UsageError(
+            f"{output}: unknown output type {output.suffix or '(no suffix)'!r}; "
+            f"use {', '.join(suffixes)}"
+        )
+    if "\n" in str(output) or "\r" in str(output):
+        raise UsageError(f"{str(output)!r}: a line break in a file name is not supported")
+    if symlink_loop(output):
+        raise UsageError(f"{output}: {LOOP}")
+    for source in inputs:
+        if same_file(output, source):
+            raise UsageError(f"{output}: is one of the inputs; castkit never overwrites a source")
+    if output.is_dir():
+        raise UsageError(f"{output}: is a folder; name a file")
+    if output.exists() and not force:
+        raise UsageError(f"{output}: already exists; use --force to replace it")
+
+
+def real_path(path: Path) -> Path:
+    """``path`` with links and ``..`` resolved as far as they resolve (a symlink loop stays as
+    written, rather than raise)."""
+    try:
+        return Path(os.path.realpath(path))
+    except (OSError, RuntimeError, ValueError):
+        return Path(os.path.abspath(path))
+
+
+PICTURES_SUFFIX = ".pictures"
+MAP_SUFFIX = ".map"
+
+
+PARTIAL_SUFFIX = ".partial"
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+# mkstemp makes 0600 files; a finished output gets the mode any new file of the user's gets.
+_FILE_MODE = 0o666 & ~_umask()
+
+
+def partial_path(output: Path) -> Path:
+    """A fresh, reserved temporary name beside ``output`` (same filesystem: rename is atomic):
+    ``.NAME.<pid>-XXXXXXXX.partial``, the creator's process id in it so that a later run can
+    tell a temporary file whose writer was killed (``kill -9``, a power cut) from one being
+    written; the stale ones of ``output`` are removed here (see ``stale_partials``).
+
+    A folder that cannot be made or written (a file in the way, a read-only or full disk) is a
+    WorkError naming the folder: the system failed, not the user's command (exit 1).
+    """
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise WorkError(
+            f"{output.parent}: cannot create this folder: a file of that name is in the way"
+        ) from None
+    except OSError as exc:
+        raise WorkError(f"{output.parent}: cannot create this folder ({exc.strerror})") from None
+    remove_stale_partials(output, concat_list=False)
+    try:
+        fd, name = tempfile.mkstemp(
+            prefix=f".{output.name}.{os.getpid()}-", suffix=PARTIAL_SUFFIX, dir=output.parent
+        )
+    except OSError as exc:
+        raise WorkError(f"{output.parent}: cannot write here ({exc.strerror})") from None
+    os.close(fd)
+    os.chmod(name, _FILE_MODE)
+    return Path(name)
+
+
+# The temporary names partial_path gives (mkstemp's 8 random characters are [a-z0-9_]), and the
+# join list of a cast. Nothing else beside an output is ever treated as castkit's debris.
+CONCAT_SUFFIX = ".concat.txt"
+# The small files a join reads besides its list (chapters, captions), one set per run.
+RUN_FILE_SUFFIXES = (CONCAT_SUFFIX, ".ffmetadata", ".srt", ".vtt")
+# A temporary output may have the files of its distinct pictures beside it (``media.pictures``).
+_TEMP_TAIL = re.compile(r"\.(?P<pid>[0-9]{1,10})(?:-[a-z0-9_]{8}" + re.escape(PARTIAL_SUFFIX)
+                        + f"(?:{re.escape(PICTURES_SUFFIX)})?"
+                        + "|" + "|".join(map(re.escape, RUN_FILE_SUFFIXES)) + ")")
+
+
+def concat_list_path(output: Path) -> Path:
+    """The join list of ``output`` for this run: ``.NAME.<pid>.concat.txt``. Two builds of one
+    output at once each have their own (with one fixed name, one removed or rewrote the list
+    the other's ffmpeg was reading); a killed run's is stale once its pid is gone. A plan names
+    it, so what ``--dry-run`` prints is the same list under the same name."""
+    return run_file_path(output, CONCAT_SUFFIX)
+
+
+def run_file_path(output: Path, suffix: str) -> Path:
+    """A file this run writes beside ``output`` for ffmpeg to read (``RUN_FILE_SUFFIXES``):
+    ``.NAME.<pid>SUFFIX``, removed when the job ends, and by the next build if a kill -9
+    left it."""
+    if suffix not in RUN_FILE_SUFFIXES:
+        raise ValueError(f"{suffix}: not a run file")
+    return output.parent / f".{output.name}.{os.getpid()}{suffix}"
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # someone else's live process (or no way to tell): never touch its file
+    return True
+
+
+def stale_partials(output: Path, concat_list: bool = True) -> list[Path]:
+    """The leftovers of runs that wrote ``output`` and were killed before they could clean up:
+    its temporary files whose creating process is gone, and (``concat_list``) its join list
+    ``.NAME.concat.txt`` when no live process is writing ``output``. Only regular files
+    (never symlinks) with exactly these names; a temporary file of a live process (this one
+    included) is never stale."""
+    folder = output.parent
+    prefix = f".{output.name}"
+    stale: list[Path] = []
+    live = False
+    concat = None
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                if not name.startswith(prefix):
+                    continue
+                rest = name[len(prefix):]
+                if rest == CONCAT_SUFFIX:
+                    concat = entry
+                    continue
+                match = _TEMP_TAIL.fullmatch(rest)
+                if match is None:
+                    continue
+                if _alive(int(match["pid"])):
+                    live = True
+                elif entry.is_file(follow_symlinks=False):
+                    stale.append(folder / name)
+    except OSError:
+        return []
+    if concat_list and concat is not None and not live and concat.is_file(follow_symlinks=False):
+        stale.append(folder / concat.name)
+    return sorted(stale)
+
+
+def remove_stale_partials(output: Path, concat_list: bool = True) -> list[Path]:
+    """Remove what ``stale_partials`` finds; returns the files removed (a file that cannot be
+    removed, or that vanished meanwhile, is left to the next run)."""
+    removed = []
+    for path in stale_partials(output, concat_list):
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
+
+
+def write_atomically(output: Path, write: Callable[[Path], object]) -> None:
+    """``write(temp)`` to a reserved name beside ``output``, then rename it to ``output``; on
+    any failure the temporary file goes and ``output`` is as it was."""
+    temp = partial_path(output)
+    try:
+        write(temp)
+        os.replace(temp, output)
+    except BaseException as exc:
+        temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full or read-only disk: one line, exit 1
+            raise write_error(output, exc) from None
+        raise
+
+
+def write_error(output: Path, exc: OSError) -> WorkError:
+    """An OSError met while producing ``output`` (a full disk, a vanished segment) as a
+    one-line WorkError naming the file it is about, instead of a traceback."""
+    where = exc.filename or output
+    return WorkError(f"{where}: {exc.strerror or exc} (while writing {output.name})")

@@ -1,0 +1,134 @@
+"""``castkit build`` of one recipe: read and check it, make sure every output may be written,
+plan it (``builder.plan``) and run the plan, keeping the cache's records of what each cast is
+made of."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from castkit.base.files import check_output
+from castkit.builder.plan import BuildPlan, plan_build, sidecar_paths
+from castkit.cache.folders import check_not_in_cache
+from castkit.cache.housekeeping import mark_cache, remove_dead_temps
+from castkit.cache.records import unwritable_caches, record_uses
+from castkit.cache.names import CACHE_NAME
+from castkit.cache.keys import cache_dir
+from castkit.errors import WorkError
+from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
+from castkit.media.formats import OUTPUT_SUFFIXES
+from castkit.plan.check import check_recipe
+from castkit.recipe.model import OutputSpec
+from castkit.recipe.reader import read_recipe
+from castkit.run.runner import FfmpegRunner, Runner
+
+
+def build(
+    recipe_path: Path | str,
+    output: Path | str | None = None,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    use_cache: bool = True,
+    workers: int | None = None,
+    runner: Runner | None = None,
+    ffmpeg: Ffmpeg | None = None,
+) -> BuildPlan:
+    """Build every cast a recipe describes. Returns the plan it ran (or printed)."""
+    unwritable_caches.clear()  # the note on a read-only cache: once per build
+    prepared = prepare_build(recipe_path, output, force=force, dry_run=dry_run,
+                             use_cache=use_cache, ffmpeg=ffmpeg)
+    try:
+        prepared.begin()
+        (runner or FfmpegRunner(workers=workers)).run(prepared.planned.plan)
+        prepared.done()
+        return prepared.planned
+    finally:
+        prepared.cleanup()
+
+
+@dataclass(frozen=True)
+class PreparedBuild:
+    """A recipe read, checked and planned, its cache folder ready: what ``build`` runs, and
+    what a batch (``builder.batch``) merges with other recipes' into one plan."""
+
+    planned: BuildPlan
+    recording: bool  # the cache's uses records are kept (a cached, real build)
+    temp_work: Path | None  # a --no-cache build's own folder, removed afterwards
+
+    def begin(self) -> None:
+        if self.recording:
+            # Until the build has succeeded, what it makes and what the casts were made of are
+            # kept by prune: a build running, failed or killed loses no finished segment.
+            for cast in self.planned.casts:
+                record_uses(self.planned.cache, cast.output, cast.uses, pending=True)
+
+    def done(self) -> None:
+        if self.recording:
+            for cast in self.planned.casts:
+                record_uses(self.planned.cache, cast.output, cast.uses)
+
+    def cleanup(self) -> None:
+        if self.temp_work is not None:
+            shutil.rmtree(self.temp_work, ignore_errors=True)
+
+
+def prepare_build(
+    recipe_path: Path | str,
+    output: Path | str | None = None,
+    *,
+    force: bool = False,
+    dry_run: bool = False,
+    use_cache: bool = True,
+    ffmpeg: Ffmpeg | None = None,
+) -> PreparedBuild:
+    """Read, check and plan one recipe (raising its user or work error); nothing encoded."""
+    recipe, problems = read_recipe(recipe_path)
+    if output is not None:  # -o: this one file instead of the recipe's outputs
+        recipe = replace(recipe, outputs=(OutputSpec(Path(output)),))
+    ffmpeg = ffmpeg or find_ffmpeg()
+    checked = check_recipe(recipe, ffmpeg, problems)
+    for spec in recipe.outputs:
+        check_output(spec.path, recipe.sources(), force or dry_run, OUTPUT_SUFFIXES)
+        check_not_in_cache(spec.path, cache_dir(recipe))
+        for sidecar in sidecar_paths(recipe, spec):
+            check_output(sidecar, recipe.sources(), force or dry_run, (sidecar.suffix,))
+            check_not_in_cache(sidecar, cache_dir(recipe))
+    temp_work = None
+    if use_cache or dry_run:
+        work = cache_dir(recipe)
+    else:
+        work = Path(tempfile.mkdtemp(prefix=".castkit-build-", dir=_writable_parent(recipe.output)))
+        temp_work = work
+    try:
+        if not dry_run:
+            made = not work.exists()
+            try:
+                work.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise WorkError(f"{work}: cannot create the segment cache ({exc.strerror})") from None
+            if use_cache and (made or work.name == CACHE_NAME):
+                # Only a folder that is castkit's alone: CASTKIT_CACHE_DIR may name one of the
+                # user's, and backup tools skip a tagged folder whole.
+                mark_cache(work)
+            if use_cache:
+                try:
+                    remove_dead_temps(work)
+                except WorkError:
+                    pass  # a cache that cannot be read or cleaned: what follows will say so
+        planned = plan_build(checked, ffmpeg, work, use_cache=use_cache)
+    except BaseException:
+        if temp_work is not None:
+            shutil.rmtree(temp_work, ignore_errors=True)
+        raise
+    return PreparedBuild(planned, use_cache and not dry_run, temp_work)
+
+
+def _writable_parent(output: Path) -> Path:
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkError(f"{output.parent}: cannot create the output folder ({exc.strerror})") from None
+    return output.parent

@@ -1,0 +1,387 @@
+"""``castkit build``: recipe -> checked sources -> plan (per output profile) -> run.
+
+Each segment is encoded once per output profile into the segment cache (``cache``), named by
+a key derived from everything that determines its bytes; each cast is its profile's join of
+those files (by bytes for .dv, a concat stream copy for .avi, the video copied and the sound
+encoded once for .mp4/.webm). A rebuild encodes only the segments whose key changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+from castkit.base.jobs import Job, Plan
+from castkit.base.progress import say
+from castkit.cache.records import manifest_path
+from castkit.cache.keys import card_key, file_identity, key
+from castkit.cache.seals import discard, intact
+from castkit.media.ffmpeg import Ffmpeg
+from castkit.media.probe import MediaInfo
+from castkit.media.raster import web_raster
+from castkit.outputs.profiles import make_profile
+from castkit.plan.check import Checked, frame_index
+from castkit.plan.encode import clip_frames, clip_job, Effects, still_job, Trim
+from castkit.plan.pauses import kept_of, paused_job
+from castkit.plan.profile import Profile
+from castkit.plan.slices import sample_group, SLICE_SECONDS
+from castkit.publish.captions import as_srt, as_vtt, caption_paths, load as load_captions, retime
+from castkit.publish.chapters import (
+    chapters_of, chapters_path, ffmetadata, SidecarJob, youtube_list, youtube_problems,
+)
+from castkit.publish.loudness import gain_job, LoudnessStep
+from castkit.recipe.model import ClipSegment, OutputSpec, TitleSegment
+from castkit.run.runner import available_cores
+from castkit.titles.job import CardJob
+from castkit.cache.names import card_name, loudness_name, segment_name
+
+
+@dataclass(frozen=True)
+class CastPlan:
+    """One output of a build: its profile, its length, and the cache files it is made of."""
+
+    output: Path
+    profile: Profile
+    frames: int
+    segments: tuple[tuple[str, int, Path, bool], ...]  # (label, frames, file, cached)
+    uses: frozenset[Path]
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    plan: Plan
+    casts: tuple[CastPlan, ...]
+    cache: Path  # the cache folder the casts are made from
+
+    @property
+    def uses(self) -> frozenset[Path]:
+        return frozenset().union(*(cast.uses for cast in self.casts))
+
+    # The first cast, for callers that build one.
+    @property
+    def output(self) -> Path:
+        return self.casts[0].output
+
+    @property
+    def frames(self) -> int:
+        return self.casts[0].frames
+
+    @property
+    def segments(self) -> tuple[tuple[str, int, Path, bool], ...]:
+        return self.casts[0].segments
+
+
+def profiles_for(checked: Checked) -> list[tuple[OutputSpec, Profile]]:
+    """Each output of the recipe with the profile that makes it: DV as the recipe's target
+    says, web masters at the captures' own size."""
+    recipe = checked.recipe
+    captures = []
+    for path, info in checked.probes.items():
+        assert info.video is not None
+        width, height, sar = info.video.shown_shape
+        captures.append((width, height, sar, info.video.fps))
+    return [
+        (spec, make_profile(spec.path, recipe.target,
+                            web_raster(captures, spec.height, spec.fps) if spec.is_web else None))
+        for spec in recipe.outputs
+    ]
+
+
+def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: Ffmpeg,
+                   work: Path, lead: int = 0, index: int = 0) -> tuple[int, Callable[..., Job], list]:
+    """A segment's frames, a function from output path to its job, and what identifies the
+    segment's inputs for the cache. ``make(out, stand_ins=True)`` names every file the job
+    reads by a fixed stand-in: the job as the cache key sees it, the same however the recipe's
+    folder is spelled (``sub/../``, a symlink); the files' identities are in the key apart.
+    ``lead``: frames its encode writes first, for the join to skip (NTSC DV, ``DvProfile.lead``)."""
+    raster = profile.raster
+    if isinstance(seg, TitleSegment):
+        frames = raster.frames(seg.duration)
+        card = _card_path(seg, profile, work)
+        fx = Effects(fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out)
+
+        def still(out: Path, stand_ins: bool = False) -> Job:
+            return still_job(Path("card.png") if stand_ins else card, raster.display_size, frames,
+                             profile, out, ffmpeg, label=label, effects=fx, lead=lead)
+
+        return frames, still, [card_key(seg, raster.display_size)]
+    info = checked.probes[seg.clip]
+    trim = Trim(seg.start, seg.length(info.duration))
+    fx = effects_of(seg, checked)
+    kept = kept_of(seg, index, checked, raster, ffmpeg, work)
+
+    def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None) -> Job:
+        source, effects = info, fx
+        if stand_ins:
+            source = replace(info, path=Path("source"))
+            if fx.voice is not None:
+                effects = replace(fx, voice=replace(fx.voice, path=Path("voice")))
+        if kept is not None:  # pauses cut or sped up: the kept parts, never sliced (slices())
+            return paused_job(source, kept, profile, out, ffmpeg, trim, effects, label=label, lead=lead)
+        return clip_job(source, profile, out, ffmpeg, trim=trim, effects=effects, label=label,
+                        index=frame_index(checked, seg, ffmpeg), window=window, lead=lead)
+
+    identity = [file_identity(seg.clip)]
+    if fx.voice is not None:
+        identity.append(file_identity(fx.voice.path))
+    frames = kept.frames if kept is not None else clip_frames(info, trim, raster, fx.speed)
+    return frames, clip, identity
+
+
+def slices(seg, frames: int, profile: Profile, cores: int | None = None) -> list[tuple[int, int] | None]:
+    """The frame windows a segment is encoded in: ``[None]`` (whole) unless it is a long
+    capture in a DV profile; then ``cores`` slices of about equal length, each starting on a
+    whole number of audio samples (multiples of 5 frames in NTSC)."""
+    cores = cores or available_cores()
+    raster = profile.raster
+    if (not isinstance(seg, ClipSegment) or profile.segment_suffix != ".dv" or cores < 2
+            or seg.pauses is not None  # kept parts are one graph (plan.pauses.paused_job)
+            or frames < raster.frames(Fraction(SLICE_SECONDS))):
+        return [None]
+    group = sample_group(raster)
+    cuts = [0] + [round(frames * i / cores / group) * group for i in range(1, cores)] + [frames]
+    return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+def _sound_of(seg, part: Path, frames: int, profile: Profile) -> object:
+    """What a part's sound is made from, for the key of the cast's measured loudness: a title's
+    is silence as long as its frames (its text, colours and card change none of it, so editing
+    one re-measures nothing and the other segments keep their gain), a clip's its segment."""
+    if isinstance(seg, TitleSegment):
+        return ["silence", profile.name, frames]
+    return part.name
+
+
+def _card_path(seg: TitleSegment, profile: Profile, work: Path) -> Path:
+    return work / card_name(card_key(seg, profile.raster.display_size))
+
+
+def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = True) -> BuildPlan:
+    """The jobs that build every output of ``checked``, skipping segments already in ``work``
+    (with ``use_cache``). A segment that two outputs share (the same profile) is encoded once."""
+    recipe = checked.recipe
+    encodes: list[tuple[float, Job]] = []
+    planned: set[Path] = set()
+    checked_entries: dict[Path, bool] = {}  # cached segment -> its bytes match its seal
+    casts, joins = [], []
+    sidecars: list = []  # small files written beside the outputs, with the joins
+    sound_key = None  # the measured loudness of the cast's sound, in the cache
+    gains: list[Job] = []  # DV segments given the cast's gain
+
+    def encode(part: Path, make, seg, index: int, frames: int, profile: Profile, label: str) -> None:
+        if part in planned:  # the same segment twice: encoded once
+            return
+        planned.add(part)
+        job = replace(make(part), label=label)
+        card = _card_path(seg, profile, work) if isinstance(seg, TitleSegment) else None
+        if card is not None:
+            job = job.after(CardJob(f"card for segment {index}", seg, profile.raster.display_size,
+                                    recipe.folder, card))
+        encodes.append((_cost(seg, frames, checked.probes, profile), job))
+
+    for spec, profile in profiles_for(checked):
+        listing, makers = [], []
+        sounds: list = []  # what each part's sound is made from (the loudness key)
+        gain_reads: set[Path] = set()  # raw DV segments that a gain job reads
+        uses = {manifest_path(work, spec.path), manifest_path(work, spec.path, "uses")}
+        at = 0  # the segment's first frame in the cast
+        for index, seg in enumerate(recipe.segments, 1):
+            lead = profile.lead(at)
+            label = f"segment {index}: {seg.label}"
+            if len(recipe.outputs) > 1:
+                label += f" ({spec.path.suffix.lstrip('.').upper()})"
+            whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work, lead, index)
+            at += whole
+            # A segment with lead frames (NTSC DV off the 5-frame phase) is not sliced.
+            windows = slices(seg, whole, profile) if not lead else [None]
+            for n, window in enumerate(windows, 1):
+                make = make_whole if window is None else partial(make_whole, window=window)
+                frames = whole if window is None else window[1] - window[0]
+                written = frames + (lead if window is None else 0)
+                part_label = label if window is None else f"{label} slice {n}/{len(windows)}"
+                # The key holds what ffmpeg makes, not where it reads or writes.
+                reference = make(Path("segment" + profile.segment_suffix), stand_ins=True)
+                commands = [reference.argv[1:]]
+                if reference.pictures is not None:  # the picture graph is in the first ffmpeg
+                    commands.append(reference.pictures.head[1:])
+                part = work / segment_name(key('segment', *commands, identity, ffmpeg.version),
+                                           profile.segment_suffix)
+                # Cheap here (size and seal); the bytes are checked below, for what a join reads.
+                cached = use_cache and part not in planned and profile.segment_complete(part, written)
+                card = _card_path(seg, profile, work) if isinstance(seg, TitleSegment) else None
+                uses.update(p for p in (part, card) if p is not None)
+                if not cached:
+                    encode(part, make, seg, index, frames, profile, part_label)
+                listing.append((part_label, frames, part, cached))
+                makers.append((make, seg, index))
+                sounds.append(_sound_of(seg, part, written, profile))
+        uses.update(checked.pauses.files)  # the pause analyses (for prune)
+        total = sum(item[1] for item in listing)
+        join_label = f"join {len(listing)} segments"
+        if len(recipe.outputs) > 1:
+            join_label += f" into {spec.path.name}"
+        parts = [(part, frames) for _, frames, part, _ in listing]
+        cues = cast_cues(checked, [frames for _, frames in parts], profile.raster.fps)
+        srt = vtt = None
+        if cues is not None:
+            srt, vtt = as_srt(cues), as_vtt(cues)
+            for path, text in zip(caption_paths(spec.path), (srt, vtt)):
+                if all(job.output != path for job in sidecars):
+                    # Its cast's segments as inputs: a batch that keeps going past a failed
+                    # segment writes no captions for a cast it could not make.
+                    sidecars.append(SidecarJob(f"captions {path.name}", path, text,
+                                               inputs=tuple(part for part, _ in parts)))
+        if spec.is_web:
+            chapters = chapters_of([seg.chapter for seg in recipe.segments],
+                                   [frames for _, frames in parts], profile.raster.fps)
+            loudness = None
+            if recipe.loudness is not None:
+                if sound_key is None:  # every web output has the same sound: measured once
+                    sound_key = key("loudness", sounds, recipe.loudness)
+                script = work / loudness_name(sound_key)
+                uses.add(script)
+                loudness = (recipe.loudness, script)
+            join = profile.join(parts, spec.path, work, ffmpeg, join_label,
+                                chapters=ffmetadata(chapters) if chapters else None,
+                                loudness=loudness,
+                                # no track for no cue: ffmpeg refuses an empty SRT input
+                                captions=(srt, vtt) if cues else None)
+            if chapters and all(job.output != chapters_path(spec.path) for job in sidecars):
+                # cast.mp4 and cast.webm share one list (the first web output's times)
+                problems = youtube_problems(chapters)
+                sidecars.append(SidecarJob(
+                    f"chapters of {spec.path.name}", chapters_path(spec.path),
+                    youtube_list(chapters),
+                    f"{chapters_path(spec.path).name}: YouTube will not show these chapters: "
+                    + "; ".join(problems) if problems else None,
+                    inputs=tuple(part for part, _ in parts)))
+        else:
+            join_parts = parts
+            if recipe.loudness is not None:
+                # DV carries its sound in every frame: each segment gets the cast's gain in a
+                # copy of it (video copied), named by the raw segment and the measured sound.
+                if sound_key is None:
+                    sound_key = key("loudness", sounds, recipe.loudness)
+                script = work / loudness_name(sound_key)
+                uses.add(script)
+                step = LoudnessStep(tuple(part for part, _ in parts), script, recipe.loudness, ffmpeg)
+
+                def gain(label: str, part: Path, gained: Path, written: int) -> None:
+                    gain_reads.add(part)
+                    if gained not in planned:
+                        planned.add(gained)
+                        gains.append(gain_job(f"loudness gain for {label}", part, gained, written,
+                                              step, profile))
+
+                join_parts, at, cached_gains = [], 0, []
+                for label, frames, part, _ in listing:
+                    # The copy keeps the raw segment's lead frames (NTSC DV): the dv muxer lays
+                    # the sound out from the file's first frame, so each frame keeps its samples.
+                    written = frames + profile.lead(at)
+                    at += frames
+                    gained = work / segment_name(key('gain', part.name, sound_key), profile.segment_suffix)
+                    uses.add(gained)
+                    if use_cache and gained not in planned and profile.segment_complete(gained, written):
+                        cached_gains.append((label, part, gained, written))
+                    else:
+                        gain(label, part, gained, written)
+                    join_parts.append((gained, frames))
+            join = profile.join(join_parts, spec.path, work, ffmpeg, join_label)
+            if recipe.loudness is not None:
+                # A cached gained copy the join reads is hashed against its seal first, as the
+                # raw segments are below (none for a cast that is up to date).
+                gained_reads = set(join.reads())
+                for label, part, gained, written in cached_gains:
+                    if gained in gained_reads and not intact(gained):
+                        say("warning", f"{gained}: this cached segment is damaged (its bytes "
+                                       f"differ from its record); it is made again")
+                        discard(gained)
+                        gain(label, part, gained, written)
+        # A damaged entry never goes into a cast: every cached segment the join will read (all
+        # of them, but for a raw DV cast patched only the changed ones, and none for one up to
+        # date) is hashed against its seal first; a damaged one is encoded again.
+        reads = set(join.reads())
+        reads |= gain_reads
+        for i, (label, frames, part, cached) in enumerate(listing):
+            if not cached or part not in reads:
+                continue
+            if part not in checked_entries:
+                checked_entries[part] = intact(part)
+                if not checked_entries[part]:
+                    say("warning", f"{part}: this cached segment is damaged (its bytes differ from "
+                                   f"its record); {label} is encoded again")
+                    discard(part)
+            if not checked_entries[part]:
+                make, seg, index = makers[i]
+                encode(part, make, seg, index, frames, profile, label)
+                listing[i] = (label, frames, part, False)
+        joins.append(join)
+        casts.append(CastPlan(spec.path, profile, total, tuple(listing), frozenset(uses)))
+    # Longest first: with N workers the build ends soonest when big jobs do not start last.
+    encodes.sort(key=lambda item: -item[0])
+    stages = tuple(stage for stage in (tuple(job for _, job in encodes), tuple(gains),
+                                       (*joins, *sidecars))
+                   if stage)
+    return BuildPlan(Plan(stages), tuple(casts), work)
+
+
+# Encoding a web frame costs several times a DV frame of the same size (motion search).
+_WEB_WEIGHT = 4
+
+
+def _cost(seg, frames: int, probes: dict[Path, MediaInfo], profile: Profile) -> float:
+    """A rough relative cost of encoding a segment: every frame is encoded (a web frame costs
+    more per pixel); a capture's frames are also decoded and scaled, in proportion to its size."""
+    dv = 720 * 576
+    raster = profile.raster
+    weight = 1 if profile.segment_suffix == ".dv" else _WEB_WEIGHT * raster.width * raster.height / dv
+    if isinstance(seg, TitleSegment):
+        return float(frames * weight)
+    video = probes[seg.clip].video
+    pixels = video.width * video.height if video else 0
+    return frames * (weight + pixels / dv)
+
+
+def effects_of(seg: ClipSegment, checked: Checked) -> Effects:
+    return Effects(
+        crop=seg.crop, speed=seg.speed, mute=seg.mute,
+        voice=checked.voices[seg.audio] if seg.audio is not None and not seg.mute else None,
+        fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out,
+    )
+
+
+def cast_cues(checked: Checked, frames: list[int], fps) -> list | None:
+    """The captions of the cast in one output's time (None: no clip has captions)."""
+    recipe = checked.recipe
+    if not any(getattr(seg, "captions", None) for seg in recipe.segments):
+        return None
+    cues, at = [], 0
+    for seg, count in zip(recipe.segments, frames):
+        kept = checked.pauses.kept.get((seg, fps)) if isinstance(seg, ClipSegment) else None
+        if isinstance(seg, ClipSegment) and seg.captions is not None and kept is not None:
+            # Pauses cut or sped up: each kept part's cues, at that part's place and rate.
+            source, out = load_captions(seg.captions), at
+            for part in kept.parts:
+                cues += retime(source, Fraction(part.first) / fps, Fraction(part.end - part.first) / fps,
+                               part.rate, Fraction(out) / fps, Fraction(part.frames) / fps)
+                out += part.frames
+        elif isinstance(seg, ClipSegment) and seg.captions is not None:
+            info = checked.probes[seg.clip]
+            cues += retime(load_captions(seg.captions), seg.start, seg.length(info.duration),
+                           seg.speed, Fraction(at) / fps, Fraction(count) / fps)
+        at += count
+    return cues
+
+
+def sidecar_paths(recipe, spec: OutputSpec) -> list[Path]:
+    """The files a build writes beside an output: its chapter list (web masters with chapters),
+    its captions (any output, where a clip has captions)."""
+    paths = []
+    if any(getattr(seg, "captions", None) for seg in recipe.segments):
+        paths += caption_paths(spec.path)
+    if spec.is_web and any(getattr(seg, "chapter", None) for seg in recipe.segments):
+        paths.append(chapters_path(spec.path))
+    return paths

@@ -1,0 +1,124 @@
+"""Keeping a cache folder tidy: ``clean`` (everything castkit wrote there), ``prune`` (what no
+cast is made of), the leftovers of runs that were killed, and the ``CACHEDIR.TAG`` that tells
+backup tools to skip it. Only castkit's own file names (``names``) are ever touched."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from castkit.base.files import stale_partials, write_atomically
+from castkit.cache.records import read_uses
+from castkit.cache.names import CACHED, CACHED_TEMP, record_name, SEAL_SUFFIX
+from castkit.errors import UsageError, WorkError
+
+
+# https://bford.info/cachedir/: backup tools skip a folder with this file (and regenerable DV).
+_TAG = "CACHEDIR.TAG"
+_TAG_TEXT = ("Signature: 8a477f597d28d172789f06886806bc55\n"
+             "# castkit's segment cache: everything here is made again when needed.\n")
+
+
+def mark_cache(folder: Path) -> None:
+    tag = folder / _TAG
+    if not tag.exists():
+        try:
+            write_atomically(tag, lambda temp: temp.write_text(_TAG_TEXT, encoding="ascii"))
+        except WorkError:
+            pass  # a nicety for backup tools, never a reason to fail a build
+
+
+def _cached_files(folder: Path, temps: bool = False) -> list[os.DirEntry]:
+    """castkit's files in a cache folder (``temps``: also the temporary files of writes in
+    progress, or cut short by a crash)."""
+    def ours(name: str) -> bool:
+        return bool(CACHED.fullmatch(name) or (temps and CACHED_TEMP.fullmatch(name)))
+
+    try:
+        with os.scandir(folder) as entries:
+            return [e for e in entries if ours(e.name) and e.is_file(follow_symlinks=False)]
+    except FileNotFoundError:
+        return []
+    except NotADirectoryError:
+        raise UsageError(f"{folder}: not a cache folder") from None
+    except OSError as exc:
+        raise WorkError(f"{folder}: cannot read the cache ({exc.strerror})") from None
+
+
+def _remove(entries: list[os.DirEntry]) -> tuple[int, int]:
+    """Remove ``entries``; how many files and bytes went."""
+    files = size = 0
+    for entry in entries:
+        try:
+            bytes_ = entry.stat(follow_symlinks=False).st_size
+            os.unlink(entry.path)
+        except FileNotFoundError:
+            continue  # gone meanwhile
+        except OSError as exc:
+            raise WorkError(f"{entry.path}: cannot remove ({exc.strerror})") from None
+        files, size = files + 1, size + bytes_
+    return files, size
+
+
+def clean_cache(folder: Path) -> tuple[int, int]:
+    """Remove everything castkit cached in ``folder`` (and the folder, if nothing else is in
+    it); how many files and bytes went."""
+    removed = _remove(_cached_files(folder, temps=True))
+    tag = folder / _TAG
+    try:
+        if tag.read_text(encoding="ascii") == _TAG_TEXT:
+            tag.unlink()
+        folder.rmdir()
+    except (OSError, ValueError):
+        pass  # missing, or something that is not castkit's is in there: leave it
+    return removed
+
+
+def _unused(folder: Path) -> list[os.DirEntry]:
+    """castkit's files in ``folder`` that no cast built from it is made from. A cast counts
+    while its file exists or its build has not finished; the files of one deleted by hand are
+    unused."""
+    entries = _cached_files(folder)
+    keep: set[str] = set()
+    digests = {e.name.split("-", 1)[1] for e in entries if e.name.startswith(("uses-", "cast-"))}
+    for digest in digests:
+        output, uses, pending = read_uses(folder / record_name("uses", digest.removesuffix(".json")))
+        if output is None:  # no record, or an unreadable one: the cast's manifest, if any
+            output, uses, pending = read_uses(folder / record_name("cast", digest.removesuffix(".json")), legacy=True)
+        if output is not None and (pending or os.path.exists(output)):
+            keep.update(uses)
+    keep.update([name + SEAL_SUFFIX for name in keep])  # a segment's seal goes with it
+    return [e for e in entries if e.name not in keep]
+
+
+def prune_cache(folder: Path) -> tuple[int, int]:
+    """Remove the cached files that no cast built from ``folder`` is made from (superseded
+    takes, old title texts, the segments of a cast deleted since); how many files and bytes
+    went. Temporary files go only when the run that made them is dead (killed): a running
+    build's are left alone."""
+    removed = _remove(_unused(folder))
+    gone = remove_dead_temps(folder)
+    return removed[0] + gone[0], removed[1] + gone[1]
+
+
+def remove_dead_temps(folder: Path) -> tuple[int, int]:
+    """Remove the temporary files in the cache ``folder`` whose writer is dead (a build killed
+    with ``kill -9`` while it encoded); a running build's are left alone. Every build does
+    this: a killed run's half-written segment may be one no later build writes again."""
+    stale = set()
+    for entry in _cached_files(folder, temps=True):
+        match = CACHED_TEMP.fullmatch(entry.name)
+        if match:
+            stale.update(stale_partials(folder / match[1], concat_list=False))
+    return _remove([e for e in _cached_files(folder, temps=True) if Path(e.path) in stale])
+
+
+def unused_cache_bytes(folder: Path) -> int:
+    """Bytes of the cached files in ``folder`` that prune would remove."""
+    total = 0
+    for entry in _unused(folder):
+        try:
+            total += entry.stat(follow_symlinks=False).st_size
+        except OSError:
+            pass  # gone meanwhile
+    return total

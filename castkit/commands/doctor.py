@@ -1,0 +1,66 @@
+"""``castkit doctor``: which ffmpeg castkit uses, and whether it has every part castkit needs."""
+
+from __future__ import annotations
+
+import re
+
+from castkit.media.ffmpeg import Ffmpeg, MIN_VERSION, run_query
+
+
+# What castkit's plans use, by the ffmpeg listing each is found in.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "encoders": ("dvvideo", "pcm_s16le"),
+    "decoders": ("theora", "vorbis", "png"),
+    "muxers": ("dv", "avi"),
+    "demuxers": ("concat", "dv", "ogg", "image2", "lavfi"),
+    "filters": (
+        "fps", "trim", "setpts", "settb", "tpad", "scale", "pad", "setsar", "format", "crop",
+        "fade", "aresample", "aformat", "apad", "atrim", "asetpts", "atempo", "afade", "anullsrc",
+    ),
+}
+
+
+# What the web masters (.mp4, .webm) need besides; without them DV still works.
+WEB_NEEDS: dict[str, tuple[str, ...]] = {
+    "encoders": ("libx264", "aac", "libsvtav1", "libopus", "alac"),
+    "decoders": ("alac",),
+    "muxers": ("mp4", "webm"),
+    "demuxers": ("mov",),
+}
+
+
+def available(ffmpeg: Ffmpeg, listing: str) -> set[str]:
+    """Names in ``ffmpeg -encoders`` (or decoders, muxers, demuxers, filters)."""
+    out = run_query(ffmpeg, [f"-{listing}"]).stdout.decode("utf-8", "replace")
+    names = set()
+    for line in out.splitlines():
+        if " = " in line or line.strip().startswith("--") or ":" in line[:12]:
+            continue  # the legend above the entries
+        for token in line.split():
+            # Flag columns ("DE", "VFS..D", " d") differ between ffmpeg versions; the name is
+            # the first token that is not made of flag letters.
+            if not re.fullmatch(r"[A-Z.|]{1,6}|d", token):
+                names.update(token.split(","))
+                break
+    return names
+
+
+def check(ffmpeg: Ffmpeg) -> tuple[str, bool]:
+    lines = [f"ffmpeg   {ffmpeg.path}", f"found by {ffmpeg.found_by}", f"version  {ffmpeg.version}"]
+    ok = True
+    vt = ffmpeg.version_tuple
+    if vt is None:
+        lines.append("         (a development snapshot: assumed newer than 5.1)")
+    listings = {listing: available(ffmpeg, listing) for listing in NEEDS}
+    for listing, needed in NEEDS.items():
+        missing = [name for name in needed if name not in listings[listing]]
+        ok = ok and not missing
+        status = "ok" if not missing else "MISSING " + ", ".join(missing)
+        lines.append(f"{listing:<9}{status}  ({', '.join(needed)})")
+    web_missing = [name for listing, needed in WEB_NEEDS.items() for name in needed
+                   if name not in listings[listing]]
+    web = ", ".join(name for needed in WEB_NEEDS.values() for name in needed)
+    lines.append(f"{'web':<9}" + ("ok" if not web_missing else
+                 "MISSING " + ", ".join(web_missing) + ": no .mp4/.webm outputs (DV works)") + f"  ({web})")
+    lines.append("all good" if ok else f"castkit needs an ffmpeg >= {MIN_VERSION[0]}.{MIN_VERSION[1]} with the parts above")
+    return "\n".join(lines), ok

@@ -1,0 +1,167 @@
+"""``castkit preview``: a storyboard of the cast, one tile per segment, without encoding it.
+
+Each clip's tile is the frame in the middle of its trimmed range, framed exactly as the cast
+will show it (crop, fit, bars: the same ``conform_video`` chain as the encode, then squared
+for the screen); each title's tile is its card. Under each tile: where the segment starts in
+the cast, how long it lasts, and what it is.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from castkit.base.files import check_output, write_atomically
+from castkit.base.jobs import file_url, Job, Plan
+from castkit.base.timecode import format_time
+from castkit.builder.plan import effects_of
+from castkit.cache.folders import check_not_in_cache
+from castkit.cache.keys import cache_dir
+from castkit.media.dv import DvTarget
+from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, find_ffmpeg
+from castkit.media.probe import MediaInfo
+from castkit.plan.check import check_recipe, Checked
+from castkit.plan.encode import (
+    clip_frames, conform_video, Effects, frame_window, source_picture, Trim, trimmed_length,
+)
+from castkit.plan.pauses import kept_of
+from castkit.recipe.model import ClipSegment, TitleSegment
+from castkit.recipe.reader import read_recipe
+from castkit.run.runner import FfmpegRunner, Runner
+from castkit.titles.cards import render_card, SUBTITLE_FONT, TITLE_FONT
+
+
+TILE_WIDTH = 320
+COLUMNS = 4
+_BOARD = (24, 26, 31)
+_INK = (235, 235, 235)
+_DIM = (150, 155, 165)
+
+
+@dataclass(frozen=True)
+class Tile:
+    index: int
+    start: Fraction  # in the cast
+    seconds: Fraction
+    caption: str
+    image: Path | None  # a frame extracted by ffmpeg; None for titles (drawn directly)
+    segment: ClipSegment | TitleSegment
+
+
+def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: DvTarget, out: Path,
+              ffmpeg: Ffmpeg, label: str) -> Job:
+    """One PNG: the source's frame at ``at`` seconds, framed as the cast shows it."""
+    ff = ffmpeg_module()
+    _, video, shape = source_picture(info, effects)
+    # The frame is found by counting frames, as the encode does (Ogg input seeking is not exact).
+    video = frame_window(video, target, target.frames(at), 1)
+    video = conform_video(video, shape, 1, target)
+    width, height = target.display_size
+    video = video.filter("scale", w=width, h=height).filter("setsar", "1")
+    node = ff.output(video, file_url(out), vframes=1, f="image2", vcodec="png")
+    return Job(label, tuple(compile_argv(node, ffmpeg)), out, 1, (info.path,))
+
+
+def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile], list[Job]]:
+    recipe = checked.recipe
+    target = recipe.target
+    tiles, jobs = [], []
+    position = Fraction(0)
+    for index, seg in enumerate(recipe.segments, 1):
+        if isinstance(seg, TitleSegment):
+            frames = target.frames(seg.duration)
+            caption = f"title “{seg.title}”"
+            image = None
+        else:
+            info = checked.probes[seg.clip]
+            trim = Trim(seg.start, seg.length(info.duration))
+            fx = effects_of(seg, checked)
+            frames = clip_frames(info, trim, target, fx.speed)
+            kept = kept_of(seg, index, checked, target, ffmpeg, cache_dir(recipe), quiet=True)
+            middle = seg.start + trimmed_length(info, trim) / 2
+            image = work / f"tile-{index:04d}.png"
+            jobs.append(frame_job(info, middle, fx, target, image, ffmpeg, f"frame for segment {index}"))
+            end = seg.start + trimmed_length(info, trim)
+            notes = [f"{format_time(seg.start)}–{format_time(end)}"]
+            if fx.speed != 1:
+                notes.append(f"×{float(fx.speed):g}")
+            if kept is not None:  # where the pauses went: how much, and how many stretches
+                gone = target.seconds(frames - kept.frames)
+                pauses = sum(1 for a, b in zip(kept.parts, kept.parts[1:]) if a.end != b.first) \
+                    + sum(1 for p in kept.parts if p.pause)
+                notes.append(f"pauses −{float(gone):.1f} s ({pauses})")
+                frames = kept.frames
+            if fx.crop:
+                notes.append(f"crop {fx.crop.width}x{fx.crop.height}+{fx.crop.x}+{fx.crop.y}")
+            if fx.mute:
+                notes.append("muted")
+            elif fx.voice:
+                notes.append(f"voice {fx.voice.path.name}")
+            caption = f"{seg.clip.name}  " + ", ".join(notes)
+        seconds = target.seconds(frames)
+        tiles.append(Tile(index, position, seconds, caption, image, seg))
+        position += seconds
+    return tiles, jobs
+
+
+def preview(
+    recipe_path: Path | str,
+    output: Path | str | None = None,
+    *,
+    force: bool = False,
+    runner: Runner | None = None,
+    ffmpeg: Ffmpeg | None = None,
+) -> Path:
+    recipe, problems = read_recipe(recipe_path)
+    out = Path(output) if output is not None else recipe.output.with_name(recipe.output.stem + "-board.png")
+    ffmpeg = ffmpeg or find_ffmpeg()
+    checked = check_recipe(recipe, ffmpeg, problems)
+    check_output(out, recipe.sources(), force, (".png",))
+    check_not_in_cache(out, cache_dir(recipe))
+    with tempfile.TemporaryDirectory(prefix="castkit-preview-") as work:
+        tiles, jobs = plan_tiles(checked, ffmpeg, Path(work))
+        (runner or FfmpegRunner()).run(Plan((tuple(jobs),)) if jobs else Plan())
+        board = draw_board(tiles, recipe.target, recipe.folder)
+        write_atomically(out, lambda temp: board.save(temp, format="PNG"))
+    return out
+
+
+def draw_board(tiles: list[Tile], target: DvTarget, base: Path) -> Image.Image:
+    width, height = target.display_size
+    tile_w = TILE_WIDTH
+    tile_h = round(TILE_WIDTH * height / width)
+    pad, caption_h = 16, 46
+    columns = min(COLUMNS, max(1, len(tiles)))
+    rows = (len(tiles) + columns - 1) // columns
+    board = Image.new("RGB", (pad + columns * (tile_w + pad), pad + rows * (tile_h + caption_h + pad)), _BOARD)
+    draw = ImageDraw.Draw(board)
+    bold = ImageFont.truetype(str(TITLE_FONT), 15)
+    regular = ImageFont.truetype(str(SUBTITLE_FONT), 13)
+    for n, tile in enumerate(tiles):
+        x = pad + (n % columns) * (tile_w + pad)
+        y = pad + (n // columns) * (tile_h + caption_h + pad)
+        if tile.image is not None:
+            with Image.open(tile.image) as im:
+                picture = im.convert("RGB").resize((tile_w, tile_h), Image.LANCZOS)
+        else:
+            seg = tile.segment
+            picture = render_card(seg.title, seg.subtitle, seg.style, (width, height), base)
+            picture = picture.resize((tile_w, tile_h), Image.LANCZOS)
+        board.paste(picture, (x, y))
+        draw.rectangle([x - 1, y - 1, x + tile_w, y + tile_h], outline=(70, 74, 82))
+        head = f"{tile.index}   {format_time(tile.start)}   +{float(tile.seconds):.2f} s"
+        draw.text((x, y + tile_h + 6), head, font=bold, fill=_INK)
+        draw.text((x, y + tile_h + 26), _fit(tile.caption, regular, tile_w), font=regular, fill=_DIM)
+    return board
+
+
+def _fit(text: str, font: ImageFont.FreeTypeFont, width: int) -> str:
+    if font.getlength(text) <= width:
+        return text
+    while text and font.getlength(text + "…") > width:
+        text = text[:-1]
+    return text + "…"

@@ -1,0 +1,213 @@
+"""Continuous DV timecode in a byte-joined cast.
+
+Each segment is encoded on its own, so its frames carry timecodes from 00:00:00:00 and
+recording times from its own start; a cast joined by bytes would restart them at every
+segment (editors that follow timecode, Kino's scene detection on recording time, see a cut).
+``retime`` rewrites, in a range of whole frames of a raw DV file, the packs that count time:
+
+- the SMPTE timecode pack (0x13) in the subcode blocks (blocks 1 and 2 of every DIF sequence,
+  six sync blocks of 3 ID bytes and a 5-byte pack each),
+- the recording date and time packs (0x62, 0x63) in the subcode and VAUX blocks (blocks 3-5,
+  fifteen 5-byte packs each), so that the whole cast is one recording on one date.
+
+Counting is ffmpeg's dv muxer's: PAL 25 frames a second; NTSC counts 30 a second, as a
+drop-frame timecode only if the pack says so (its DF bit; ffmpeg 5.1 and 9 write
+non-drop-frame), and recording time is the frame's real time, in whole seconds. Flag bits
+are kept as they are in the file. Only blocks 1-5 of each DIF sequence (400 of its 12000
+bytes) are read and written, through an mmap of the range: no picture passes through Python.
+
+Layout (IEC 61834-2 / SMPTE 314M): a frame is 12 (PAL) or 10 (NTSC) DIF sequences of 150
+blocks of 80 bytes; block 0 is the header, 1-2 subcode, 3-5 VAUX.
+"""
+
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+import re
+from datetime import datetime, timedelta, timezone
+
+from castkit.media.dv import fps_of_frame
+
+
+SEQUENCE = 12000
+BLOCK = 80
+_AREA = (BLOCK, 6 * BLOCK)  # blocks 1-5 of a sequence: subcode and VAUX
+TIMECODE, REC_DATE, REC_TIME = 0x13, 0x62, 0x63
+# The recording time ffmpeg writes when an encode has no creation_time (castkit drops it).
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def pack_offsets() -> list[int]:
+    """Where the 5-byte packs are in a DIF sequence (offsets of their ID byte)."""
+    subcode = [b * BLOCK + 3 + 8 * k + 3 for b in (1, 2) for k in range(6)]
+    vaux = [b * BLOCK + 3 + 5 * k for b in (3, 4, 5) for k in range(15)]
+    return subcode + vaux
+
+
+_PACKS = pack_offsets()
+
+
+def _bcd(value: int) -> int:
+    return (value // 10) << 4 | value % 10
+
+
+def timecode_fields(frame: int, frame_bytes: int, drop: bool) -> tuple[int, int, int, int]:
+    """(hours, minutes, seconds, frames) of cast frame ``frame`` as the timecode counts it."""
+    if fps_of_frame(frame_bytes) == 25:
+        base = 25
+    else:
+        base = 30
+        if drop:  # SMPTE drop-frame: frames 0 and 1 of every minute but each tenth are skipped
+            tens, rest = divmod(frame, 17982)
+            frame += 18 * tens + (2 * ((rest - 2) // 1798) if rest >= 2 else 0)
+    seconds, ff = divmod(frame, base)
+    minutes, ss = divmod(seconds, 60)
+    hours, mm = divmod(minutes, 60)
+    return hours % 24, mm, ss, ff
+
+
+def _packs_for(frame: int, frame_bytes: int, flags: dict[int, bytes], recorded: datetime) -> dict[int, bytes]:
+    """The 4 data bytes of each time pack for cast frame ``frame`` (flag bits from ``flags``)."""
+    out = {}
+    if TIMECODE in flags:
+        f = flags[TIMECODE]
+        hh, mm, ss, ff = timecode_fields(frame, frame_bytes, bool(f[0] & 0x40))
+        out[TIMECODE] = bytes((f[0] & 0xC0 | _bcd(ff), f[1] & 0x80 | _bcd(ss), f[2] & 0x80 | _bcd(mm),
+                               f[3] & 0xC0 | _bcd(hh)))
+    fps = fps_of_frame(frame_bytes)
+    when = recorded + timedelta(seconds=frame * fps.denominator // fps.numerator)
+    if REC_DATE in flags:
+        f = flags[REC_DATE]
+        out[REC_DATE] = bytes((f[0], f[1] & 0xC0 | _bcd(when.day), f[2] & 0xE0 | _bcd(when.month),
+                               _bcd(when.year % 100)))
+    if REC_TIME in flags:
+        f = flags[REC_TIME]
+        out[REC_TIME] = bytes((f[0], f[1] & 0x80 | _bcd(when.second), f[2] & 0x80 | _bcd(when.minute),
+                               f[3] & 0xC0 | _bcd(when.hour)))
+    return out
+
+
+class _Layout:
+    """Where the time packs of each DIF sequence of one frame are, learnt from that frame: a
+    pattern that the other frames' blocks 1-5 must match (every byte but the time packs' data
+    the same), and a template to write them from in one step."""
+
+    def __init__(self, area: bytes) -> None:
+        kinds: list[int] = []
+        pattern, pieces, last = [], [], 0
+        for pos in _PACKS:
+            at = pos - _AREA[0]
+            kind = area[at]
+            if kind in (TIMECODE, REC_DATE, REC_TIME):
+                pattern.append(re.escape(area[last:at + 1]) + b".{4}")
+                pieces += [area[last:at + 1], b""]
+                kinds.append(kind)
+                last = at + 5
+        pattern.append(re.escape(area[last:]))
+        pieces.append(area[last:])
+        self.pattern = re.compile(b"".join(pattern), re.S)
+        self.pieces = pieces  # the fixed bytes, with a slot for each time pack's data
+        self.kinds = tuple(kinds)
+        self.flags = {kind: area[pos - _AREA[0] + 1:pos - _AREA[0] + 5] for pos in _PACKS
+                      for kind in [area[pos - _AREA[0]]] if kind in (TIMECODE, REC_DATE, REC_TIME)}
+
+
+def _is_dv_sequence(area: bytes) -> bool:
+    # DIF block IDs: section type in the top 3 bits (1 subcode, 2 VAUX).
+    return all(area[b * BLOCK] >> 5 == t for b, t in ((0, 1), (1, 1), (2, 2), (3, 2), (4, 2)))
+
+
+def retime(fd: int, offset: int, frames: int, first: int, frame_bytes: int,
+           recorded: datetime = EPOCH) -> int:
+    """Rewrite the time packs of ``frames`` whole DV frames of the open file ``fd``, the first
+    at byte ``offset``, as cast frames ``first``, ``first + 1``, ...; the cast was recorded at
+    ``recorded`` (its first frame). Returns how many DIF sequences were rewritten (frames that
+    are not DV are left alone)."""
+    if frames <= 0:
+        return 0
+    if fps_of_frame(frame_bytes) is None:
+        raise ValueError(f"{frame_bytes}: not a DV25 frame size")
+    if os.fstat(fd).st_size < offset + frames * frame_bytes:
+        raise OSError(errno.EIO, "the DV range is past the end of the file")
+    layouts: dict[int, _Layout] = {}
+    # Populated up front: a page fault per DIF sequence cost more than the rest of the work.
+    # A few megabytes at a time: mapped pages count as castkit's memory while mapped.
+    flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+    done = 0
+    for lo in range(0, frames, _FRAMES_PER_MAP):
+        count = min(_FRAMES_PER_MAP, frames - lo)
+        at = offset + lo * frame_bytes
+        start = at - at % mmap.ALLOCATIONGRANULARITY
+        with mmap.mmap(fd, at + count * frame_bytes - start, flags=flags, offset=start) as mm:
+            done += sum(_retime_frame(mm, at - start + n * frame_bytes, first + lo + n, frame_bytes,
+                                      recorded, layouts) for n in range(count))
+    return done
+
+
+_FRAMES_PER_MAP = 32  # 4.6 MB of PAL
+
+
+def _retime_frame(mm: mmap.mmap, base: int, frame: int, frame_bytes: int, recorded: datetime,
+                  layouts: dict[int, _Layout]) -> int:
+    """Rewrite the time packs of the DV frame at ``base`` of ``mm`` as cast frame ``frame``."""
+    done = 0
+    size = _AREA[1] - _AREA[0]
+    packs = None
+    values: dict[tuple[int, ...], list[bytes]] = {}  # the frame's pack data, by layout
+    for s in range(frame_bytes // SEQUENCE):
+        lo = base + s * SEQUENCE + _AREA[0]
+        area = mm[lo:lo + size]
+        layout = layouts.get(s)
+        if layout is None or not layout.pattern.fullmatch(area):
+            if not _is_dv_sequence(area):
+                continue
+            layout = layouts[s] = _Layout(area)
+        if not layout.kinds:
+            continue
+        data = values.get(layout.kinds)
+        if data is None:
+            if packs is None or not packs.keys() >= layout.flags.keys():
+                packs = {**(packs or {}), **_packs_for(frame, frame_bytes, layout.flags, recorded)}
+            data = values[layout.kinds] = [packs[k] for k in layout.kinds]
+        pieces = layout.pieces.copy()
+        pieces[1::2] = data
+        mm[lo:lo + size] = b"".join(pieces)
+        done += 1
+    return done
+
+
+def avi_frame_offsets(fd: int, frame_bytes: int) -> list[int]:
+    """Where the DV frames of an AVI file are: the data of its video chunks (``00dc``) of
+    ``frame_bytes`` each, in the order they play, in the ``movi`` lists of the file's RIFF
+    ``AVI `` and OpenDML ``AVIX`` parts. Only the 12-byte chunk headers are read."""
+    end = os.fstat(fd).st_size
+    offsets: list[int] = []
+
+    def walk(pos: int, stop: int, in_movi: bool) -> None:
+        while pos + 8 <= stop:
+            head = os.pread(fd, 12, pos)
+            tag, size = head[:4], int.from_bytes(head[4:8], "little")
+            if tag in (b"RIFF", b"LIST") and len(head) == 12:
+                walk(pos + 12, min(pos + 8 + size, stop), in_movi or head[8:12] == b"movi")
+            elif in_movi and tag[2:] in (b"dc", b"db") and size == frame_bytes:
+                offsets.append(pos + 8)
+            pos += 8 + size + (size & 1)
+
+    walk(0, end, False)
+    return offsets
+
+
+def retime_avi(fd: int, frame_bytes: int, recorded: datetime = EPOCH) -> int:
+    """The DV frames of an AVI file (``fd`` open for writing) given a timecode and recording
+    time counted on from the file's first frame: an AVI join copies the segments' frames as
+    they are, each with the timecode of its own segment. Returns the frames rewritten."""
+    offsets = avi_frame_offsets(fd, frame_bytes)
+    layouts: dict[int, _Layout] = {}
+    flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+    for n, at in enumerate(offsets):
+        start = at - at % mmap.ALLOCATIONGRANULARITY
+        with mmap.mmap(fd, at + frame_bytes - start, flags=flags, offset=start) as mm:
+            _retime_frame(mm, at - start, n, frame_bytes, recorded, layouts)
+    return len(offsets)

@@ -1,0 +1,234 @@
+"""The ffmpeg binary castkit talks to, and the one place that uses ffmpeg-python.
+
+Resolution order: ``CASTKIT_FFMPEG``, then ``ffmpeg`` on PATH, then the binary shipped in the
+``imageio-ffmpeg`` wheel, so ``pip install castkit`` alone gives a working tool.
+
+ffmpeg-python 0.2.0 (2019, unmaintained) is used only to build graphs and compile them to argv;
+castkit runs the processes itself. Its traps, all avoided here: kwargs come out in sorted order
+(so option order is never relied on), list values are not repeated, tuple values break on Python
+3.10+, and its ``probe()`` needs an ffprobe binary the wheel does not have (see ``media.probe``).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from castkit.errors import FfmpegNotFound
+
+
+ENV_VAR = "CASTKIT_FFMPEG"
+MIN_VERSION = (5, 1)
+INSTALL_HINT = (
+    "install castkit with pip (its imageio-ffmpeg dependency ships ffmpeg), "
+    f"install ffmpeg >= {MIN_VERSION[0]}.{MIN_VERSION[1]} on PATH, "
+    f"or point {ENV_VAR} at an ffmpeg binary"
+)
+
+# Local files only: the demuxers a capture, a voice-over, a still or castkit's own concat list
+# may use. Playlists (hls), remote protocols and the like are refused, so a hostile file named
+# .ogv cannot make ffmpeg read /etc/passwd or fetch a URL into the video.
+SAFE_FORMATS = (
+    "ogg", "matroska", "webm", "mov", "mp4", "m4a", "3gp", "3g2", "mj2", "avi", "dv", "flv",
+    "asf", "mpeg", "mpegts", "mpegvideo", "h264", "hevc", "m4v", "wav", "w64", "aiff", "mp3",
+    "flac", "aac", "ac3", "caf", "au", "amr", "wv", "ape", "tta", "ivf", "yuv4mpegpipe",
+    "nut", "gif", "webp_pipe", "image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "tiff_pipe",
+    "gxf", "mxf", "rm",
+)
+SAFE_PROTOCOLS = ("file",)
+
+
+@dataclass(frozen=True)
+class Ffmpeg:
+    """A usable ffmpeg: where it is, how it was found, and which version it says it is."""
+
+    path: str
+    found_by: str
+    version: str
+
+    @property
+    def version_tuple(self) -> tuple[int, int] | None:
+        """(major, minor) of a release; None for a git snapshot ("N-12345-g...")."""
+        match = re.match(r"n?(\d+)\.(\d+)", self.version)
+        return (int(match[1]), int(match[2])) if match else None
+
+
+def _version_of(path: str) -> str:
+    out = subprocess.run(
+        [path, "-hide_banner", "-version"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=30,
+        check=True,
+    ).stdout.decode("utf-8", "replace")
+    match = re.match(r"ffmpeg version (\S+)", out)
+    if not match:
+        raise ValueError("does not say it is ffmpeg")
+    return match[1]
+
+
+def _candidates(env: dict[str, str]) -> list[tuple[str, str]]:
+    if env.get(ENV_VAR):
+        # An explicit choice is never silently replaced by another binary.
+        return [(env[ENV_VAR], ENV_VAR)]
+    found = []
+    on_path = shutil.which("ffmpeg", path=env.get("PATH"))
+    if on_path:
+        found.append((on_path, "PATH"))
+    try:
+        import imageio_ffmpeg
+
+        found.append((imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg"))
+    except Exception:  # noqa: BLE001 - missing wheel or binary: just not a candidate
+        pass
+    return found
+
+
+def find_ffmpeg(env: dict[str, str] | None = None) -> Ffmpeg:
+    """The ffmpeg to use, or FfmpegNotFound naming everything that was tried."""
+    env = dict(os.environ if env is None else env)
+    return _find_cached(tuple(sorted(env.items())))
+
+
+@functools.lru_cache(maxsize=8)
+def _find_cached(env_items: tuple[tuple[str, str], ...]) -> Ffmpeg:
+    env = dict(env_items)
+    tried = []
+    for path, how in _candidates(env):
+        try:
+            version = _version_of(path)
+        except (OSError, subprocess.SubprocessError, ValueError) as exc:
+            tried.append(f"{path} ({how}): {_why(exc)}")
+            continue
+        ffmpeg = Ffmpeg(path, how, version)
+        vt = ffmpeg.version_tuple
+        if vt is not None and vt < MIN_VERSION:
+            tried.append(f"{path} ({how}): version {version} is older than 5.1")
+            continue
+        return ffmpeg
+    if not tried:
+        tried.append("no ffmpeg on PATH and the imageio-ffmpeg wheel is not installed")
+    raise FfmpegNotFound("no usable ffmpeg found; tried: " + "; ".join(tried) + ". " + INSTALL_HINT)
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, PermissionError):
+        return "not executable"
+    if isinstance(exc, subprocess.CalledProcessError):
+        return f"exited with status {exc.returncode}"
+    return str(exc) or type(exc).__name__
+
+
+def safe_input_options() -> dict[str, str]:
+    """Input options that keep ffmpeg to local files and to the demuxers castkit expects."""
+    return {
+        "protocol_whitelist": ",".join(SAFE_PROTOCOLS),
+        "format_whitelist": ",".join(SAFE_FORMATS),
+    }
+
+
+def ffmpeg_module() -> Any:
+    """ffmpeg-python, imported on first use.
+
+    ffmpeg-python imports the ``future`` package's ``past.builtins``; importing it lazily keeps
+    ``import castkit`` cheap and keeps that import out of commands that do not build graphs.
+
+    It is imported with the current folder off ``sys.path``: castkit is run in folders of media
+    that other people sent, and a ``ffmpeg.py``, ``past/`` or ``test.py`` there (the pattern of
+    CVE-2025-50817 in ``future``) must never be imported as code in place of the real packages.
+    """
+    if "ffmpeg" not in sys.modules:
+        cwd = os.getcwd()
+        saved = list(sys.path)
+        sys.path[:] = [p for p in saved if p not in ("", ".") and os.path.abspath(p) != cwd]
+        try:
+            return importlib.import_module("ffmpeg")  # deliberately lazy, see above
+        finally:
+            sys.path[:] = saved
+    return sys.modules["ffmpeg"]
+
+
+def compile_argv(stream: Any, ffmpeg: Ffmpeg, global_args: Sequence[str] = ()) -> list[str]:
+    """argv for an ffmpeg-python output node, with castkit's standard global options."""
+    # Global options first, where a reader of the command looks for them. -y: the runner
+    # writes to a temporary name it has just reserved (an empty file).
+    cmd = [ffmpeg.path, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *global_args]
+    return stream.compile(cmd=cmd)
+
+
+def run_query(ffmpeg: Ffmpeg, args: Sequence[str], timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run a short ffmpeg command whose output castkit reads (probe, doctor), capturing both."""
+    return subprocess.run(
+        [ffmpeg.path, "-hide_banner", "-nostdin", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=timeout,
+        preexec_fn=dies_with_castkit(),
+    )
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _libc_prctl():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.restype = ctypes.c_int
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    return prctl
+
+
+_PRCTL = _libc_prctl()
+
+
+def dies_with_castkit():
+    """A ``preexec_fn`` that makes the child (ffmpeg) die with castkit, or None where the
+    system has no such thing (not Linux).
+
+    castkit stops its ffmpegs itself on every way out it sees (Ctrl-C, SIGTERM, errors); after
+    ``kill -9`` of castkit nothing in castkit runs any more, and an ffmpeg would encode on to
+    the end, alone. ``PR_SET_PDEATHSIG`` asks the kernel to SIGKILL the child when its parent
+    thread ends. The child checks its parent afterwards: if castkit died between the fork and
+    the prctl, the signal will never come, and the child ends itself instead of exec'ing.
+
+    Works with ``start_new_session=True`` (the session is made first, then this runs). The
+    function touches no lock and imports nothing, so it is safe in the forked child of a
+    threaded castkit. The kernel sends the signal when the *thread* that started the child
+    ends: castkit waits for each ffmpeg in the thread that started it.
+    """
+    prctl = _PRCTL
+    if prctl is None:
+        return None
+    parent = os.getpid()
+    kill = signal.SIGKILL
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
+        if os.getppid() != parent:  # castkit is already gone
+            os._exit(137)
+
+    return preexec
+
+
+def stderr_tail(text: str | bytes, lines: int = 12) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    kept = [line for line in text.splitlines() if line.strip()]
+    return "\n".join(kept[-lines:])

@@ -1,0 +1,424 @@
+"""What castkit sees in a media file: duration, streams, size, pixel shape, frame rate.
+
+Why not ffmpeg-python's ``probe()``: it runs ``ffprobe``, and the ffmpeg that the imageio-ffmpeg
+wheel ships comes without one, so ``pip install`` alone would give a castkit that cannot look at
+its inputs. The ``ffmpeg`` binary itself describes every input it opens: ``ffmpeg -i FILE``
+prints the stream summary, and at ``-v trace`` libavformat also logs the container's exact
+duration and each stream's start (``format: start_time: 0 duration: 9.6``, six significant
+digits) where the summary rounds to hundredths. Both lines have kept their shape from ffmpeg
+5.1 to 9.0; the tests run this parser against every ffmpeg on the machine.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import asdict, dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from castkit.base.files import LOOP, symlink_loop
+from castkit.base.jobs import file_url
+from castkit.base.progress import say
+from castkit.base.timecode import format_time
+from castkit.errors import InputError, Interrupted
+from castkit.media.ffmpeg import Ffmpeg, run_query, safe_input_options
+
+
+_INPUT = re.compile(r"^Input #0, (?P<fmt>.+?), from ", re.M)
+_FORMAT_TIMES = re.compile(
+    r"format: start_time: (?P<start>\S+) duration: (?P<dur>\S+)", re.M
+)
+_SUMMARY_DURATION = re.compile(r"Duration: (?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d(?:\.\d+)?)")
+_STREAM = re.compile(r"^\s*Stream #0:(?P<idx>\d+)\S*?(?:, [^:]*?)?: (?P<kind>Video|Audio): (?P<rest>.*)$", re.M)
+_SIZE = re.compile(r"(?:^|[ ,])(?P<w>\d{1,5})x(?P<h>\d{1,5})(?=[ ,\[]|$)")
+_SAR = re.compile(r"\[SAR (?P<n>\d+):(?P<d>\d+) DAR")
+_FPS = re.compile(r"(?P<v>\d+(?:\.\d+)?)(?P<k>k?) fps")
+_TBR = re.compile(r"(?P<v>\d+(?:\.\d+)?)(?P<k>k?) tbr")
+_RATE = re.compile(r"(?P<v>\d+) Hz")
+_ROTATION = re.compile(r"rotation of (?P<deg>-?\d+(?:\.\d+)?) degrees")
+# The picture's colour tags as ffmpeg prints them after the pixel format:
+# "yuv420p(tv, bt709/unknown/unknown, progressive)", "yuv420p(tv, bt709)", "yuvj420p(pc)".
+_PIX_ARGS = re.compile(r", [a-z0-9_]+\((?P<args>[^()]*)")
+# Colour matrices castkit converts from (ffmpeg's names); any other tag reads as untagged.
+MATRICES = ("bt709", "bt470bg", "smpte170m", "smpte240m", "fcc", "bt2020nc", "bt2020c")
+RANGES = ("tv", "pc")
+_CHANNELS = {"mono": 1, "stereo": 2, "2.1": 3, "quad": 4, "5.0": 5, "5.1": 6, "7.1": 8}
+
+# A real capture's format summary and the stream lines fit in far less; trace logging of a
+# hostile file could be endless, so castkit reads at most this much of what ffmpeg says.
+_MAX_LOG = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    codec: str
+    width: int
+    height: int
+    sar: Fraction
+    fps: Fraction | None
+    rotation: int = 0
+    matrix: str | None = None  # the colour matrix the file is tagged with (MATRICES), if any
+    color_range: str | None = None  # "tv" (limited) or "pc" (full), if tagged
+
+    @property
+    def shown_shape(self) -> tuple[int, int, Fraction]:
+        """Width, height and pixel aspect as ffmpeg decodes the picture: it applies the
+        rotation, and a quarter turn swaps the sides and inverts the pixel shape."""
+        if self.rotation % 180:
+            return self.height, self.width, 1 / self.sar
+        return self.width, self.height, self.sar
+
+    @property
+    def display_aspect(self) -> Fraction:
+        w, h, sar = self.shown_shape
+        return Fraction(w) * sar / h
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    codec: str
+    sample_rate: int | None
+    channels: int | None
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    path: Path
+    format_name: str
+    duration: Fraction
+    video: VideoInfo | None
+    audio: AudioInfo | None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["path"] = str(self.path)
+        data["duration"] = float(self.duration)
+        if self.video:
+            data["video"]["sar"] = f"{self.video.sar.numerator}:{self.video.sar.denominator}"
+            data["video"]["fps"] = float(self.video.fps) if self.video.fps else None
+            data["video"]["display_aspect"] = round(float(self.video.display_aspect), 4)
+        return data
+
+
+def check_readable(path: Path) -> None:
+    """InputError unless ``path`` is a non-empty regular file castkit may read."""
+    if symlink_loop(path):
+        raise InputError(path, LOOP)
+    if not path.exists():
+        raise InputError(path, "no such file")
+    if path.is_dir():
+        raise InputError(path, "is a folder, not a media file")
+    if not path.is_file():
+        raise InputError(path, "is not a regular file")
+    if not os.access(path, os.R_OK):
+        raise InputError(path, "cannot be read (permission denied)")
+    if path.stat().st_size == 0:
+        raise InputError(path, "is empty (0 bytes)")
+    _refuse_scripts(path)
+
+
+# Text files that make ffmpeg open *other* files or URLs: an HLS playlist or an ffconcat script
+# saved under a video's name is a known way to pull /etc/passwd (or any local file) into a
+# rendered video. ffmpeg's format whitelist already stops them; recognising them here gives the
+# user a message that says what the file is, the same with every ffmpeg version.
+_SCRIPTS = (
+    (b"#EXTM3U", "an HLS playlist"),
+    (b"ffconcat version", "an ffconcat script"),
+    (b"v=0\n", "an SDP session description"),
+    (b"v=0\r\n", "an SDP session description"),
+)
+
+
+def _refuse_scripts(path: Path) -> None:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror})") from None
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    for magic, what in _SCRIPTS:
+        if head.startswith(magic):
+            raise InputError(
+                path,
+                f"is {what}, not a video; refused: it could make ffmpeg read other files "
+                "(castkit reads local media files only)",
+            )
+
+
+def probe(path: Path | str, ffmpeg: Ffmpeg, need_video: bool = True) -> MediaInfo:
+    """Describe a media file, or raise InputError naming it and saying what is wrong."""
+    path = Path(path)
+    check_readable(path)
+    args = []
+    for key, value in safe_input_options().items():
+        args += [f"-{key}", value]
+    try:
+        done = run_query(ffmpeg, ["-v", "trace", *args, "-i", file_url(path)])
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM while ffmpeg opens it: say what was going on
+        raise _stopped_reading(path) from None
+    except subprocess.TimeoutExpired:
+        raise InputError(path, "ffmpeg took over a minute just to open it (a broken or hostile file?)") from None
+    log = done.stderr[:_MAX_LOG].decode("utf-8", "replace")
+    info = parse_probe(path, log)
+    if info is None:
+        raise InputError(path, "not a media file ffmpeg can read" + _reason(log))
+    if need_video and info.video is None:
+        raise InputError(path, "has no video stream")
+    if info.video is not None and _video_without_frames(log):
+        # ffmpeg found the stream's header but not one picture in it: encoding would fail
+        # late with a page of ffmpeg errors; say it now, before anything is encoded.
+        if need_video:
+            raise InputError(path, "its video stream holds no frames ffmpeg can decode (empty or broken)")
+        info = replace(info, video=None)
+    doubt = _doubtful_duration(path, info, log)
+    if doubt:
+        # The container's length is missing, an estimate, or more than the file could hold:
+        # measure what really decodes (a demux pass, no decoding) rather than encode toward a
+        # header's fiction (frozen frames, or a terabyte of DV) or refuse a salvageable file.
+        measured = _measure(path, ffmpeg, info)
+        if measured is not None and measured > 0:
+            declared = info.duration
+            info = replace(info, duration=measured)
+            if declared <= 0 or abs(declared - measured) > Fraction(1, 10):
+                _warn(f"{path}: {doubt}; castkit measured {float(measured):.2f} s that decode"
+                      + ("" if declared <= 0 else f" (the file says {float(declared):.2f} s)")
+                      + " and uses that")
+    if info.duration <= 0:
+        raise InputError(path, "has no duration (no frames, or a broken file)")
+    return info
+
+
+# A real capture holds at least this many bytes per second of its length (an idle screen
+# recorded at a frame per second still writes more). A header claiming more seconds than its
+# file could hold (a Matroska Duration of 300000 s in 200 kB, an AVI written to a pipe whose
+# frame count was never filled in) is not believed without measuring.
+MIN_BYTES_PER_SECOND = 64
+MAX_PLAUSIBLE_SECONDS = 24 * 3600
+_ESTIMATED = re.compile(r"Estimating duration from bitrate|duration: \S+ \(estimate from bit rate\)")
+
+
+def _doubtful_duration(path: Path, info: MediaInfo, log: str) -> str | None:
+    """Why the container's duration cannot be taken as the length, or None if it can."""
+    if info.duration <= 0:
+        return "its container does not say how long it is (cut short, or written to a pipe)"
+    if _ESTIMATED.search(log):
+        return "ffmpeg only estimated its length from the bit rate"
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if info.duration > MAX_PLAUSIBLE_SECONDS or size < info.duration * MIN_BYTES_PER_SECOND:
+        return f"its header claims {float(info.duration):.2f} s, more than its {size} bytes can hold"
+    return None
+
+
+_TB = re.compile(r"^#tb (?P<idx>\d+): (?P<num>\d+)/(?P<den>\d+)$", re.M)
+_NOPTS = -(2**63)
+
+
+def _measure(path: Path, ffmpeg: Ffmpeg, info: MediaInfo) -> Fraction | None:
+    """Seconds of the picture (or, without one, the sound) that a full read of ``path`` finds:
+    from the first packet's time to the end of the last, by a stream copy into ffmpeg's
+    ``framecrc`` listing (one line per packet; nothing is decoded)."""
+    args = []
+    for key, value in safe_input_options().items():
+        args += [f"-{key}", value]
+    stream = "0:v:0" if info.video is not None else "0:a:0"
+    try:
+        done = run_query(ffmpeg, ["-v", "error", *args, "-i", file_url(path), "-map", stream,
+                                  "-c", "copy", "-f", "framecrc", "pipe:1"], timeout=600)
+    except subprocess.TimeoutExpired:
+        return None
+    except KeyboardInterrupt:
+        raise _stopped_reading(path, "measuring how long it is") from None
+    text = done.stdout.decode("ascii", "replace")
+    tb = _TB.search(text)
+    if not tb or int(tb["den"]) == 0:
+        return None
+    base = Fraction(int(tb["num"]), int(tb["den"]))
+    first = last = None
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        try:
+            dts, pts, duration = int(fields[1]), int(fields[2]), int(fields[3])
+        except (IndexError, ValueError):
+            continue
+        t = pts if pts != _NOPTS else dts
+        if t == _NOPTS:
+            continue
+        if duration <= 0 and info.video is not None and info.video.fps:
+            end = t * base + 1 / info.video.fps
+        else:
+            end = (t + max(duration, 0)) * base
+        first = t * base if first is None else min(first, t * base)
+        last = end if last is None else max(last, end)
+    if first is None or last is None:
+        return None
+    return last - first
+
+
+def _stopped_reading(path: Path, doing: str = "reading it") -> Interrupted:
+    return Interrupted(f"stopped while checking the sources, at {path} ({doing}); nothing was written")
+
+
+def _warn(message: str) -> None:
+    say("warning", message)
+
+
+_NO_PARAMS = re.compile(r"Could not find codec parameters for stream (?P<idx>\d+) \(Video")
+_PROBED = re.compile(r"Format (?P<fmt>\S+) probed")
+
+
+def _video_without_frames(log: str) -> bool:
+    """True if the first video stream (the one castkit uses) has no decodable frame."""
+    first = next((s for s in _STREAM.finditer(log)
+                  if s["kind"] == "Video" and "(attached pic)" not in s["rest"]), None)
+    if first is None:
+        return False
+    return any(m["idx"] == first["idx"] for m in _NO_PARAMS.finditer(log))
+
+
+def _reason(log: str) -> str:
+    """The last thing ffmpeg said about the input, for the user."""
+    refused = log.find("Format not on whitelist")
+    if refused >= 0:  # ffmpeg recognised a demuxer outside castkit's allow-list
+        probed = _PROBED.findall(log, 0, refused)
+        kind = f"a {probed[-1]!r} file" if probed else "a kind of file"
+        return f" (it is {kind}; castkit reads only the media formats it allows)"
+    if re.search(r": End of file\s*$", log, re.M):
+        return " (it ends before its first frame: cut short, or nothing was recorded)"
+    for line in reversed(log.splitlines()):
+        line = line.strip()
+        if not line or line.startswith("[") and "@" in line and "trace" in line.lower():
+            continue
+        if ("Invalid data" in line or "not in allowed" in line or "not allowed" in line
+                or "No such file" in line or "Permission denied" in line):
+            detail = line.split(": ", 1)[-1] if ": " in line else line
+            return f" ({detail})"
+    return ""
+
+
+def parse_probe(path: Path, log: str) -> MediaInfo | None:
+    """MediaInfo from what ``ffmpeg -v trace -i FILE`` printed; None if it opened nothing."""
+    head = _INPUT.search(log)
+    if not head:
+        return None
+    duration = _duration(log)
+    video = audio = None
+    for stream in _STREAM.finditer(log):
+        rest = stream["rest"]
+        if stream["kind"] == "Video" and video is None and "(attached pic)" not in rest:
+            video = _video(rest, log)
+        elif stream["kind"] == "Audio" and audio is None:
+            audio = _audio(rest)
+    return MediaInfo(path, head["fmt"], duration, video, audio)
+
+
+def _seconds(text: str) -> Fraction | None:
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None  # "NOPTS" and friends
+    return value
+
+
+def _duration(log: str) -> Fraction:
+    exact = _FORMAT_TIMES.search(log)
+    if exact:
+        value = _seconds(exact["dur"])
+        if value is not None and value > 0:
+            return value
+    summary = _SUMMARY_DURATION.search(log)
+    if summary:
+        return int(summary["h"]) * 3600 + int(summary["m"]) * 60 + Fraction(summary["s"])
+    return Fraction(0)
+
+
+def _rate(match: re.Match[str] | None) -> Fraction | None:
+    if not match:
+        return None
+    value = Fraction(match["v"]) * (1000 if match["k"] else 1)
+    # ffmpeg prints 29.97 for 30000/1001 and 23.98 for 24000/1001: recover the exact rate.
+    for num in (24000, 30000, 60000):
+        exact = Fraction(num, 1001)
+        if abs(value - exact) < Fraction(1, 100):
+            return exact
+    return value if value > 0 else None
+
+
+def _video(rest: str, log: str) -> VideoInfo | None:
+    size = _SIZE.search(rest)
+    if not size:
+        return None
+    sar_match = _SAR.search(rest)
+    sar = Fraction(1)
+    if sar_match and int(sar_match["n"]) > 0 and int(sar_match["d"]) > 0:
+        sar = Fraction(int(sar_match["n"]), int(sar_match["d"]))
+    fps = _rate(_FPS.search(rest)) or _rate(_TBR.search(rest))
+    rotation_match = _ROTATION.search(log)
+    rotation = round(float(rotation_match["deg"])) % 360 if rotation_match else 0
+    codec = rest.split(",", 1)[0].split(" ", 1)[0]
+    matrix, color_range = _colour(rest)
+    return VideoInfo(codec, int(size["w"]), int(size["h"]), sar, fps, rotation, matrix, color_range)
+
+
+def _colour(rest: str) -> tuple[str | None, str | None]:
+    """The colour matrix and range a stream is tagged with (None where it is not): ffmpeg
+    prints "range, matrix/primaries/transfer" (or one name when all three agree)."""
+    args = _PIX_ARGS.search(rest)
+    if not args:
+        return None, None
+    matrix = color_range = None
+    for part in (p.strip() for p in args["args"].split(",")):
+        if part in RANGES:
+            color_range = part
+        elif part.split("/")[0] in MATRICES and (part.count("/") == 2 or "/" not in part):
+            matrix = part.split("/")[0]
+    return matrix, color_range
+
+
+def _audio(rest: str) -> AudioInfo:
+    codec = rest.split(",", 1)[0].split(" ", 1)[0]
+    rate = _RATE.search(rest)
+    channels = None
+    for part in (p.strip() for p in rest.split(",")):
+        if part in _CHANNELS:
+            channels = _CHANNELS[part]
+            break
+        match = re.match(r"(\d+) channels", part)
+        if match:
+            channels = int(match[1])
+            break
+    return AudioInfo(codec, int(rate["v"]) if rate else None, channels)
+
+
+def describe(info: MediaInfo) -> str:
+    """Human-readable summary for ``castkit probe``."""
+
+    lines = [f"{info.path}", f"  container  {info.format_name}, {format_time(info.duration)} ({float(info.duration):.3f} s)"]
+    if info.video:
+        v = info.video
+        w, h, _ = v.shown_shape
+        fps = f"{float(v.fps):.3f}".rstrip("0").rstrip(".") + " fps" if v.fps else "unknown rate"
+        rot = f", rotated {v.rotation}°" if v.rotation else ""
+        tags = [t for t in (v.matrix, {"tv": "limited range", "pc": "full range"}.get(v.color_range or "")) if t]
+        colour = f", colour {' '.join(tags)}" if tags else ""
+        lines.append(
+            f"  video      {v.codec}, {w}x{h}, pixel aspect {v.sar.numerator}:{v.sar.denominator}, "
+            f"display aspect {float(v.display_aspect):.3f}, {fps}{rot}{colour}"
+        )
+    else:
+        lines.append("  video      none")
+    if info.audio:
+        a = info.audio
+        rate = f"{a.sample_rate} Hz" if a.sample_rate else "unknown rate"
+        ch = {1: "mono", 2: "stereo"}.get(a.channels or 0, f"{a.channels} channels" if a.channels else "unknown layout")
+        lines.append(f"  audio      {a.codec}, {rate}, {ch}")
+    else:
+        lines.append("  audio      none (castkit adds a silent track)")
+    return "\n".join(lines)

@@ -1,0 +1,149 @@
+"""Rasters: the frame a profile encodes into (size, rate, pixel shape, pixel format, matrix).
+
+One place knows how seconds become frames and samples and how a picture is fitted into a frame
+with its shape kept; DV (``media.dv.DvTarget``) and the web masters (``WebRaster``) only say what
+their frame is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+
+AUDIO_RATE = 48000
+AUDIO_CHANNELS = 2
+
+
+@dataclass(frozen=True)
+class Box:
+    """Where a picture lands inside the frame, in the frame's pixels."""
+
+    width: int
+    height: int
+    x: int
+    y: int
+
+
+class Raster:
+    """What a frame is. Subclasses give ``width``, ``height``, ``fps``, ``sar``, ``pix_fmt``,
+    ``matrix`` (the colour matrix pictures are converted to) and ``step_x`` (the multiple a
+    picture's width and offset keep, for the chroma layout)."""
+
+    width: int
+    height: int
+    fps: Fraction
+    sar: Fraction
+    pix_fmt: str
+    matrix: str
+    step_x: int = 2
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """The frame in square pixels (768x576 for PAL 4:3): where title cards are drawn."""
+        return round(self.width * self.sar), self.height
+
+    def frames(self, seconds: Fraction) -> int:
+        """How many frames ``seconds`` last: ``round(seconds * fps)`` (half to even, as Python)."""
+        return round(Fraction(seconds) * self.fps)
+
+    def seconds(self, frames: int) -> Fraction:
+        return frames / self.fps
+
+    def audio_samples(self, frames: int) -> int:
+        """48 kHz samples that cover exactly ``frames`` frames (NTSC: 1601.6 per frame)."""
+        return round(frames * AUDIO_RATE / self.fps)
+
+    def fit(self, width: int, height: int, sar: Fraction = Fraction(1)) -> Box:
+        """Fit a ``width``x``height`` picture with pixel aspect ``sar`` into the frame, shape kept.
+
+        The picture is as large as the frame allows; the rest is black bars. Sizes and offsets
+        are multiples of ``step_x`` horizontally (4 for NTSC DV's 4:1:1 chroma) and of 2
+        vertically (4:2:0), and a picture within 4 pixels of filling the frame fills it (no
+        one-pixel slivers of black).
+        """
+        if width <= 0 or height <= 0 or sar <= 0:
+            raise ValueError("picture size and aspect must be positive")
+        step = self.step_x
+        shown = Fraction(width) * sar / height  # displayed aspect of the source
+        frame_w, frame_h = self.width, self.height
+        # Displayed width of one frame pixel is `self.sar`; a box of w x h pixels shows as w*sar/h.
+        exact_w = frame_h * shown / self.sar
+        if exact_w <= frame_w:
+            box_h = frame_h
+            box_w = min(frame_w, _multiple(exact_w, step))
+            if frame_w - box_w <= 4:
+                box_w = frame_w
+        else:
+            box_w = frame_w
+            box_h = min(frame_h, _multiple(frame_w * self.sar / shown, 2))
+            if frame_h - box_h <= 4:
+                box_h = frame_h
+        box_w, box_h = max(box_w, step), max(box_h, 2)
+        x = _multiple(Fraction(frame_w - box_w, 2), step, down=True)
+        y = _multiple(Fraction(frame_h - box_h, 2), 2, down=True)
+        return Box(box_w, box_h, x, y)
+
+
+def _multiple(value: Fraction, step: int, down: bool = False) -> int:
+    if down:
+        return int(value // step) * step
+    return round(value / step) * step
+
+
+# Web masters: frame rate and size limits. Browsers and platforms take up to 60 fps; a frame
+# larger than 4K (or smaller than SVT-AV1's 64 lines) is a mistake.
+WEB_DEFAULT_FPS = 30
+WEB_MAX_FPS = 60
+WEB_TITLE_SIZE = (1920, 1080)  # a title card alone, or a recipe without captures
+WEB_HEIGHTS = (64, 4320)
+CHROMA_STEP = 2  # 4:2:0: a web frame's sides are multiples of this (even)
+
+
+@dataclass(frozen=True)
+class WebRaster(Raster):
+    """A web master's frame: square pixels, 4:2:0, BT.709, any even size."""
+
+    width: int = WEB_TITLE_SIZE[0]
+    height: int = WEB_TITLE_SIZE[1]
+    fps: Fraction = Fraction(WEB_DEFAULT_FPS)
+
+    sar = Fraction(1)
+    pix_fmt = "yuv420p"
+    matrix = "bt709"
+    step_x = 2
+
+    def __post_init__(self) -> None:
+        if self.width % 2 or self.height % 2 or self.width <= 0 or self.height <= 0:
+            raise ValueError(f"a web frame needs even, positive sides, not {self.width}x{self.height}")
+
+    @property
+    def name(self) -> str:
+        return f"{self.width}x{self.height} {_rate(self.fps)} fps"
+
+
+def _rate(fps: Fraction) -> str:
+    return str(fps.numerator) if fps.denominator == 1 else f"{float(fps):.3f}"
+
+
+def even(value: Fraction | float) -> int:
+    """The nearest even whole number, at least 2."""
+    return max(2, round(Fraction(value) / 2) * 2)
+
+
+def web_raster(captures: list[tuple[int, int, Fraction, Fraction | None]],
+               height: int | None = None, fps: int | None = None) -> WebRaster:
+    """The frame of a web master for ``captures`` (each ``(width, height, sar, fps)`` as shown):
+    the largest capture's displayed size (even sides), scaled to ``height`` if given; ``fps`` if
+    given, else 30, or the highest capture rate if that is higher (at most 60)."""
+    if captures:
+        w, h, sar, _ = max(captures, key=lambda c: (c[0] * c[2] * c[1], c[1]))
+        size = (even(w * sar), even(h))
+    else:
+        size = WEB_TITLE_SIZE
+    if height is not None:
+        size = (even(Fraction(size[0] * height, size[1])), height)
+    if fps is None:
+        rates = [round(c[3]) for c in captures if c[3]]
+        fps = min(WEB_MAX_FPS, max([WEB_DEFAULT_FPS, *rates]))
+    return WebRaster(size[0], size[1], Fraction(fps))

@@ -1,0 +1,156 @@
+"""Deep trims without decoding everything before the cut: where to seek a capture's input.
+
+A trim is cut in the filter graph by counting frames from the capture's start (see
+``plan.encode.clip_job``): that is exact on variable-rate captures, and it costs decoding every frame
+before the cut. Seeking the input instead is exact only if ffmpeg starts decoding at a
+keyframe at or before the last stored frame the cut shows (inside a long hold that frame is
+seconds before the cut) and the timestamps stay the capture's own. So castkit seeks only:
+
+- in a container and codec whose seeking it has verified (``SEEKABLE``; tests/e2e/test_seek.py
+  compares every frame and sample of a seeked trim with a decode from the start, with ffmpeg
+  5.1 and 9, cuts inside holds, just after a keyframe and inside the final hold),
+- to whole seconds at or before a keyframe the container's own index names, one keyframe
+  earlier than needed (slack for a demuxer that lands a little late),
+- with ``-noaccurate_seek`` (ffmpeg keeps the frames before the seek point instead of dropping
+  them: the held picture of a cut inside a hold is one of them) and the seek point added back
+  to every timestamp (``setpts=PTS+K/TB``), so the frame counting that follows sees the very
+  timestamps a decode from the start sees.
+
+Sound is never seeked: resampling a 22050 Hz voice-over from another first sample shifts the
+resampler's phase, so the sound would differ in its last bits. The capture's sound is read from
+the start by a second input of the same file (its decode is a small part of the cost).
+
+Everything here but ``read_index`` is pure. ``read_index`` runs one ffmpeg that copies the
+picture's packets to ffmpeg's ``framecrc`` muxer: no decoding, only the container read.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from castkit.base.jobs import file_url
+from castkit.media.ffmpeg import Ffmpeg, run_query, safe_input_options
+
+
+# (container as ``ffmpeg -i`` names it, first name before the comma; picture codec): verified.
+SEEKABLE = frozenset({
+    ("ogg", "theora"),
+    ("mov", "h264"),
+    ("matroska", "h264"),
+})
+# Keyframes of slack before the one needed (see plan_seek).
+SLACK = 1
+# Not worth a seek: the first second or so is decoded in no time.
+MIN_SEEK = 1
+
+_TB = re.compile(r"^#tb 0: (?P<num>\d+)/(?P<den>\d+)$", re.M)
+_PACKET = re.compile(r"^0,\s*(?P<dts>-?\d+),\s*(?P<pts>-?\d+),\s*(?P<dur>-?\d+),\s*(?P<size>\d+),\s*0x[0-9a-f]+(?P<rest>.*)$", re.M)
+_NOPTS = -0x8000000000000000
+
+
+@dataclass(frozen=True)
+class FrameIndex:
+    """What a capture's container says about its stored pictures: the time of each keyframe,
+    in seconds from the capture's start as ffmpeg's filters see it, and how many packets."""
+
+    keyframes: tuple[Fraction, ...]
+    packets: int
+    complete: bool = True  # read to the end without an error
+    time_base: Fraction = Fraction(1, 1000000)  # the picture stream's
+
+
+@dataclass(frozen=True)
+class Seek:
+    """Seek the capture's input to ``at`` whole seconds (0: decode from the start); ``note``
+    says why a trim is decoded from the start when it could not be seeked."""
+
+    at: int = 0
+    note: str | None = None
+
+
+def plan_seek(format_name: str, codec: str, index: FrameIndex | None, needed: Fraction) -> Seek:
+    """Where to seek a capture whose first frame needed is the last stored one at or before
+    ``needed`` seconds (any keyframe at or before ``needed`` is at or before that frame).
+
+    ``needed`` <= 0: nothing to skip, no seek and nothing to say.
+    """
+    if needed <= MIN_SEEK:
+        return Seek()
+    container = format_name.split(",", 1)[0].strip()
+    if (container, codec) not in SEEKABLE:
+        return Seek(note=f"trim decoded from the start: seeking in {container}/{codec} is not verified")
+    if index is None:
+        return Seek(note="trim decoded from the start: the capture's keyframes are not known")
+    if not index.complete:
+        return Seek(note="trim decoded from the start: the capture's index could not be read to the end (damaged?)")
+    before = [k for k in index.keyframes if k <= needed]
+    if not before:
+        return Seek(note="trim decoded from the start: no keyframe at or before the cut")
+    # One keyframe of slack, then down to whole seconds that are whole ticks of the stream's
+    # time base: ffmpeg shifts timestamps by the seek point and castkit shifts them back, and
+    # both must be exact.
+    slack = before[max(0, len(before) - 1 - SLACK)]
+    at = max(0, math.floor(slack))
+    while at >= MIN_SEEK and (at / index.time_base).denominator != 1:
+        at -= 1
+    if at < MIN_SEEK:
+        if math.floor(slack) >= MIN_SEEK:
+            return Seek(note=f"trim decoded from the start: the time base {index.time_base} holds no whole seconds")
+        return Seek()
+    return Seek(at=at)
+
+
+def parse_framecrc(text: str, complete: bool = True) -> FrameIndex | None:
+    """A FrameIndex from ``ffmpeg ... -map 0:v:0 -c copy -f framecrc -`` output; None if it
+    holds no packet with a timestamp (nothing to go by)."""
+    tb = _TB.search(text)
+    if not tb or int(tb["den"]) == 0:
+        return None
+    base = Fraction(int(tb["num"]), int(tb["den"]))
+    keys: list[Fraction] = []
+    packets = 0
+    for m in _PACKET.finditer(text):
+        packets += 1
+        pts = int(m["pts"])
+        if pts == _NOPTS:
+            if _flags(m["rest"]) & 0x1:
+                complete = False  # a keyframe without a time: nothing to seek to
+            continue
+        flags = _flags(m["rest"])
+        if flags & 0x2:  # AV_PKT_FLAG_CORRUPT: the demuxer itself doubts the file
+            complete = False
+        if flags & 0x1 and not flags & 0x4:  # a keyframe that is shown (not a discarded pre-roll)
+            keys.append(pts * base)
+    if not packets:
+        return None
+    return FrameIndex(tuple(sorted(set(keys))), packets, complete, base)
+
+
+def _flags(rest: str) -> int:
+    """framecrc prints ``F=0x..`` for every packet whose flags are not just "key"."""
+    found = re.search(r"F=0x([0-9A-Fa-f]+)", rest)
+    return int(found[1], 16) if found else 0x1
+
+
+def index_argv(path: Path, ffmpeg: Ffmpeg) -> list[str]:
+    args = ["-v", "error"]
+    for key, value in safe_input_options().items():
+        args += [f"-{key}", value]
+    return [*args, "-i", file_url(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"]
+
+
+def read_index(path: Path, ffmpeg: Ffmpeg, timeout: float = 120) -> FrameIndex | None:
+    """The keyframe index of a capture's first picture stream, read by ffmpeg (a stream copy
+    to ``framecrc``: the container is read, nothing decoded); None if ffmpeg cannot say."""
+    try:
+        done = run_query(ffmpeg, index_argv(path, ffmpeg), timeout=timeout)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    text = done.stdout.decode("ascii", "replace")
+    complete = done.returncode == 0 and not done.stderr.strip()
+    return parse_framecrc(text, complete)

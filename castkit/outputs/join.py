@@ -1,0 +1,294 @@
+"""Joining raw DV by bytes, and rebuilding a cast by patching only what changed.
+
+A raw ``.dv`` file is a sequence of self-contained frames of a fixed size (144000 bytes in PAL,
+120000 in NTSC), each carrying its own sound, so the cast is the byte concatenation of its
+segments: the kernel copies it (``copy_file_range``), no frame passes through Python, and
+libdv, MLT and ffmpeg read it as one stream. Each segment's frames carry timecodes from zero;
+after each copy, ``media.dvtc.retime`` rewrites those of the frames copied (their subcode and VAUX
+blocks only) to count on from the cast's start.
+
+Because sizes are fixed, a segment re-encoded at the same length occupies the same byte range
+of the cast. When castkit finds the cast it wrote last time untouched (same size, inode and
+modification time as recorded in its manifest) and the segment layout unchanged, it moves the
+cast to a hidden temporary name, overwrites only the changed ranges, and moves it back:
+a one-title edit of a ten-minute cast writes a few megabytes instead of two gigabytes, and at no
+moment does a half-patched file carry the cast's name.
+
+A full join does not wait for the last segment: ``open_sink`` gives the runner a ``CastWriter``
+that copies each segment into its byte range of the cast's temporary file while ffmpeg is still
+writing it (whole frames are final once written: the dv muxer never goes back), so when the
+last encode ends only its last moments remain to copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import shlex
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from castkit.base.files import partial_path, remove_stale_partials, write_error
+from castkit.base.stops import stops_deferred
+from castkit.cache.records import untouched, read_manifest, write_record
+from castkit.errors import Interrupted, WorkError
+from castkit.media.dvtc import retime
+from castkit.base.jobs import InProcessJob
+
+
+_CHUNK = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Part:
+    path: Path
+    key: str
+    size: int
+    frame: int  # bytes per frame: a part is copied in whole frames until it is complete
+    skip: int = 0  # bytes of lead frames at the file's start, not part of the cast (NTSC sound)
+
+
+@dataclass(frozen=True)
+class ByteJoinJob(InProcessJob):
+    """Write ``output`` as the concatenation of ``parts`` (raw DV segments)."""
+
+    label: str
+    parts: tuple[Part, ...]
+    output: Path
+    manifest: Path
+    frames: int
+
+    def shell(self) -> str:
+        if not any(p.skip for p in self.parts):
+            return shlex.join(["cat", *(str(p.path) for p in self.parts)]) + " > " + shlex.quote(str(self.output))
+        return "{ " + "; ".join(shlex.join(["tail", "-c", f"+{p.skip + 1}", str(p.path)])
+                               for p in self.parts) + "; } > " + shlex.quote(str(self.output))
+
+    def render(self) -> str:
+        """Do the join; returns what was done: "joined", "patched N segments" or "up to date"."""
+        remove_stale_partials(self.output)  # what a killed run left beside the cast
+        changed = self._changed()
+        if changed is None:
+            writer = CastWriter(self)
+            return writer.finish()
+        if not changed:
+            return "up to date"
+        # A stop (Ctrl-C, SIGTERM) waits for the patch: cut in half, it would leave the
+        # previous cast half-patched under a hidden name, or no cast at all. A patch writes only
+        # the changed segments (a few megabytes), so the stop comes soon, with a whole cast.
+        with stops_deferred() as stopped:
+            self._patch(changed)
+            self._record()
+        if stopped:
+            raise Interrupted(f"stopped; {self.output} was patched first and is complete")
+        return f"patched {len(changed)} segment{'s' if len(changed) != 1 else ''}"
+
+    def reads(self) -> tuple[Path, ...]:
+        """The segments this join will copy: all for a full join, the changed ones for a
+        patch, none for a cast that is up to date."""
+        changed = self._changed()
+        indices = range(len(self.parts)) if changed is None else changed
+        return tuple(self.parts[i].path for i in indices)
+
+    def open_sink(self) -> CastWriter | None:
+        """For a full join, the cast's temporary file, ready to take segments while they are
+        encoded; None when the cast castkit wrote last time is to be patched or is up to date
+        (a patch writes little, and must not touch the cast before every segment is ready)."""
+        return CastWriter(self) if self._changed() is None else None
+
+    def _changed(self) -> list[int] | None:
+        """The parts that differ from the cast castkit wrote last time, if that cast is there,
+        untouched, and laid out the same; None if the cast must be joined afresh."""
+        previous = read_manifest(self.manifest)
+        if previous is None or not untouched(self.output, previous):
+            return None
+        old = previous["parts"]
+        if [size for _, size in old] != [p.size for p in self.parts] or previous.get("skips", []) != [
+                p.skip for p in self.parts if p.skip]:
+            return None
+        return [i for i, (part, (key, _)) in enumerate(zip(self.parts, old)) if part.key != key]
+
+    def _patch(self, changed: list[int]) -> None:
+        offsets = [0]
+        for part in self.parts:
+            offsets.append(offsets[-1] + part.size)
+        with contextlib.ExitStack() as stack:
+            # Every new part opened and measured while the cast is still whole: one gone or
+            # short (a cache cleaned meanwhile) fails the build, not the previous cast.
+            sources = {}
+            for i in changed:
+                src = stack.enter_context(open(self.parts[i].path, "rb"))
+                if os.fstat(src.fileno()).st_size != self.parts[i].skip + self.parts[i].size:
+                    raise OSError(errno.EIO, "a cached segment changed size", str(self.parts[i].path))
+                sources[i] = src
+            temp = partial_path(self.output)
+            os.replace(self.output, temp)  # from here on, no file carries the cast's name
+            try:
+                with open(temp, "r+b") as out:
+                    for i, src in sources.items():
+                        _copy(src.fileno(), out.fileno(), self.parts[i].size, offsets[i],
+                              self.parts[i].skip, name=self.parts[i].path)
+                        _continue_timecode(out.fileno(), self.parts[i], offsets[i], self.parts[i].size)
+                os.replace(temp, self.output)
+            except BaseException:
+                temp.unlink(missing_ok=True)
+                raise
+
+    def _record(self) -> None:
+        st = self.output.stat()
+        data = {
+            "output": str(self.output.resolve()),
+            "stat": [st.st_size, st.st_ino, st.st_mtime_ns],
+            "parts": [[p.key, p.size] for p in self.parts],
+        }
+        if any(p.skip for p in self.parts):
+            data["skips"] = [p.skip for p in self.parts if p.skip]
+
+        write_record(self.manifest, json.dumps(data), "the next build joins the cast afresh")
+
+
+class CastWriter:
+    """A full join in progress: the cast under a temporary name beside it, each part copied into
+    its byte range as soon as (and as far as) it is written. ``finish`` copies what is left and
+    gives the cast its name; ``abort`` stops and removes the temporary file.
+
+    Nothing that goes wrong with the cast itself (a full disk, a cached segment gone) stops the
+    encodes feeding it: they go on into the cache, for the next run, and ``finish`` reports the
+    first such error once they are done.
+    """
+
+    def __init__(self, job: ByteJoinJob) -> None:
+        self.job = job
+        self._offsets = []
+        self._where: dict[Path, list[int]] = {}  # a part's file -> the parts it fills
+        offset = 0
+        for i, part in enumerate(job.parts):
+            self._offsets.append(offset)
+            self._where.setdefault(part.path, []).append(i)
+            offset += part.size
+        self._copied = [0] * len(job.parts)
+        self._filler: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
+        # Last, so that nothing can fail between reserving the name and handing it over.
+        self.temp = partial_path(job.output)
+
+    def feed(self, path: Path, written: Path, available: int) -> None:
+        """``written`` holds the first ``available`` bytes of the part ``path`` (a segment
+        being encoded, or finished): copy the whole frames not yet copied, into every range of
+        the cast that part fills. Files are opened per call, so no descriptor outlives a stop."""
+        wanted = self._where.get(path)
+        if not wanted or self._error is not None or self._stop.is_set():
+            return
+        try:
+            with open(written, "rb") as src, open(self.temp, "r+b") as out:
+                for i in wanted:
+                    part = self.job.parts[i]
+                    upto = min(available - part.skip, part.size)
+                    upto -= upto % part.frame if upto < part.size else 0
+                    if upto > self._copied[i]:
+                        start = self._copied[i]
+                        _copy(src.fileno(), out.fileno(), upto - start, self._offsets[i] + start,
+                              part.skip + start, self._stop, name=path)
+                        if self._stop.is_set():
+                            return
+                        _continue_timecode(out.fileno(), part, self._offsets[i] + start, upto - start)
+                        self._copied[i] = upto
+        except OSError as exc:
+            self._error = self._error or write_error(self.job.output, exc)
+
+    def prefill(self, produced: set[Path]) -> None:
+        """Copy the parts no job of this run produces (segments from the cache) in the
+        background, while the others are encoded."""
+        ready = {path: self.job.parts[i[0]].skip + self.job.parts[i[0]].size
+                 for path, i in self._where.items() if path not in produced}
+        if ready:
+            self._filler = threading.Thread(target=self._fill, args=(ready,), daemon=True)
+            self._filler.start()
+
+    def _fill(self, ready: dict[Path, int]) -> None:
+        try:
+            for path, size in ready.items():
+                self.feed(path, path, size)
+        except BaseException as exc:  # noqa: BLE001 - handed to finish(), in the main thread
+            self._error = self._error or exc
+
+    def finish(self) -> str:
+        try:
+            if self._filler is not None:
+                self._filler.join()
+            for part, copied in zip(self.job.parts, self._copied):
+                if copied < part.size:
+                    self.feed(part.path, part.path, part.skip + part.size)
+            if self._error is not None:
+                raise self._error
+            if self._copied != [part.size for part in self.job.parts]:  # stopped meanwhile
+                raise WorkError(f"{self.job.output}: the join was stopped before the end")
+            os.replace(self.temp, self.job.output)
+        except BaseException as exc:
+            self.abort()
+            if isinstance(exc, OSError):
+                raise write_error(self.job.output, exc) from None
+            raise
+        self.job._record()
+        return "joined"
+
+    def abort(self) -> None:
+        """Remove the temporary file, then stop copying into it (within one chunk): a second
+        Ctrl-C during the wait leaves nothing behind."""
+        self.temp.unlink(missing_ok=True)
+        self._stop.set()
+        if self._filler is not None and self._filler is not threading.current_thread():
+            self._filler.join()
+
+
+def _continue_timecode(fd: int, part: Part, offset: int, size: int) -> None:
+    """The DV frames just copied to ``offset`` of the cast: their timecode and recording time
+    counted on from the cast's start, not the segment's (see ``media.dvtc``)."""
+    if part.frame in (144000, 120000):
+        retime(fd, offset, size // part.frame, offset // part.frame, part.frame)
+
+
+def _copy(src: int, dst: int, size: int, dst_offset: int, src_offset: int = 0,
+          stop: threading.Event | None = None, name: Path | None = None) -> None:
+    """Copy ``size`` bytes of ``src`` (the file ``name``) from ``src_offset`` to ``dst`` at
+    ``dst_offset``, inside the kernel; given up between chunks once ``stop`` is set.
+
+    copy_file_range first (a reflink on filesystems that share blocks); sendfile where the two
+    files are on different filesystems (the cache on disk, the cast on a USB stick); a bounded
+    buffer only where the kernel offers neither (not Linux).
+    """
+    ways = ["copy_file_range", "sendfile", "buffer"]
+    done = 0
+    while done < size:
+        if stop is not None and stop.is_set():
+            return
+        count = min(_CHUNK, size - done)
+        try:
+            if ways[0] == "copy_file_range":
+                n = os.copy_file_range(src, dst, count, src_offset + done, dst_offset + done)
+            elif ways[0] == "sendfile":
+                os.lseek(dst, dst_offset + done, os.SEEK_SET)
+                n = os.sendfile(dst, src, src_offset + done, count)
+            else:
+                block = os.pread(src, min(count, 1024 * 1024), src_offset + done)
+                n = os.pwrite(dst, block, dst_offset + done) if block else 0
+        except (AttributeError, OSError):
+            if len(ways) == 1:
+                raise
+            ways.pop(0)  # not on this system, or not across these filesystems: the next way
+            continue
+        if n == 0:
+            raise _ended_early(size - done, name)
+        done += n
+
+
+class _EndedEarly(OSError):
+    pass
+
+
+def _ended_early(missing: int, name: Path | None) -> OSError:
+    return _EndedEarly(errno.EIO, f"segment ended {missing} bytes early", None if name is None else str(name))

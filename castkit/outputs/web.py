@@ -1,0 +1,172 @@
+"""What the web masters (MP4, WebM) share: square-pixel frames at the captures' own size,
+segments in MP4 files with lossless sound, and a cast whose video is joined by stream copy and
+whose sound is encoded once.
+
+Why the sound is encoded once: AAC (and Opus) segments joined by stream copy leave a gap of
+about 29 ms (encoder priming and padding) at every join and drift the sound later and later
+(measured: 22, 51, 80, 110 ms after four joins). Each segment therefore carries its sound as
+ALAC (lossless, and allowed in MP4 by every ffmpeg castkit supports, unlike PCM), the concat
+demuxer hands the joined samples to one encoder, and they come out gapless and sample-exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Sequence
+
+from castkit.base.files import concat_list_path, run_file_path
+from castkit.base.jobs import concat_list, file_url, Job
+from castkit.cache.seals import sealed
+from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module
+from castkit.media.raster import AUDIO_CHANNELS, AUDIO_RATE, WebRaster
+from castkit.publish.loudness import filter_option, LoudnessStep
+
+
+# Every keyframe interval the same, whatever the segment: seconds between keyframes.
+KEYFRAME_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class WebProfile:
+    raster: WebRaster = WebRaster()
+
+    segment_suffix: ClassVar[str] = ".mp4"
+    container: ClassVar[str] = ""  # the cast's muxer
+    audio_codec: ClassVar[dict[str, Any]] = {}
+    label: ClassVar[str] = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.label} {self.raster.name}"
+
+    def video_codec(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _video(self) -> dict[str, Any]:
+        # Tagged as what the scaler made (BT.709, limited range): players then show the
+        # colours castkit meant. Explicit, so that every segment's parameter sets are alike.
+        fps = self.raster.fps
+        return {
+            **self.video_codec(), "pix_fmt": "yuv420p", "g": round(KEYFRAME_SECONDS * fps),
+            "color_primaries": "bt709", "color_trc": "bt709", "colorspace": "bt709",
+            "color_range": "tv",
+        }
+
+    def final_options(self) -> dict[str, Any]:
+        return {}
+
+    def pictures_once(self, final: bool) -> bool:
+        return False  # inter-coded: a picture's bytes depend on those before it
+
+    def lead(self, at: int) -> int:  # noqa: ARG002 - the web joins copy whole segments
+        return 0
+
+    def lays_ntsc_sound(self, final: bool) -> bool:  # noqa: ARG002 - AAC and Opus
+        return False
+
+    def encode(self, ff: Any, video: Any, audio: Any, output: Path, final: bool,
+               copy_video: bool = False) -> Any:
+        if copy_video:
+            raise ValueError("web segments encode their own pictures")
+        if final:
+            sound = {**self.audio_codec, "ar": AUDIO_RATE, "ac": AUDIO_CHANNELS}
+            return ff.output(video, audio, file_url(output), f=self.container, **self._video(),
+                             **sound, **self.final_options(), map_metadata=-1, map_chapters=-1)
+        return ff.output(video, audio, file_url(output), f="mp4", **self._video(),
+                         acodec="alac", ar=AUDIO_RATE, ac=AUDIO_CHANNELS,
+                         map_metadata=-1, map_chapters=-1)
+
+    def size(self, frames: int, final: bool) -> int | None:
+        return None
+
+    def segment_complete(self, path: Path, frames: int) -> bool:
+        """A whole MP4 whose seal records its size (its content is checked before a cast is
+        made from it)."""
+
+        return sealed(path) and mp4_complete(path)
+
+    def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
+             label: str, chapters: str | None = None, loudness: Any = None,
+             captions: tuple[str, str] | None = None) -> Any:
+        """The concat join; ``chapters``: an FFMETADATA text, given to ffmpeg as a second input
+        whose chapters the cast takes; ``captions``: (SRT, WebVTT) texts, the cast's soft
+        subtitle track (mov_text in MP4, WebVTT in WebM); ``loudness``: (target LUFS, cache file of the filter),
+        the sound measured just before the join and brought to the target by one gain."""
+
+        ff = ffmpeg_module()
+        list_file = concat_list_path(output)
+        source = ff.input(
+            file_url(list_file), f="concat", safe=0,
+            protocol_whitelist="file", format_whitelist="concat,mov",
+        )
+        writes = []
+        extra_inputs: list[str] = []
+        metadata = {"map_metadata": -1, "map_chapters": -1}
+        if chapters:
+            meta_file = run_file_path(output, ".ffmetadata")
+            writes.append((meta_file, chapters))
+            extra_inputs += ["-f", "ffmetadata", "-i", file_url(meta_file)]
+            metadata = {"map_metadata": 1, "map_chapters": 1}
+        subtitle_options: list[str] = []
+        if captions:
+            srt, vtt = captions
+            webm = self.container == "webm"
+            sub_file = run_file_path(output, ".vtt" if webm else ".srt")
+            writes.append((sub_file, vtt if webm else srt))
+            index = 1 + bool(chapters)
+            extra_inputs += ["-f", "webvtt" if webm else "srt", "-i", file_url(sub_file)]
+            subtitle_options = ["-map", f"{index}:s:0", "-c:s", "webvtt" if webm else "mov_text"]
+        out = ff.output(
+            source["v:0"], source["a:0"], file_url(output), f=self.container, vcodec="copy",
+            **self.audio_codec, ar=AUDIO_RATE, ac=AUDIO_CHANNELS, **self.final_options(),
+            **metadata,
+        )
+        argv = _with_inputs(compile_argv(out, ffmpeg), extra_inputs)
+        argv[-1:-1] = subtitle_options
+        steps = ()
+        if loudness is not None:
+            target, script = loudness
+            argv[-1:-1] = [filter_option(ffmpeg), str(script)]
+            steps = (LoudnessStep(tuple(path for path, _ in parts), script, target, ffmpeg),)
+        paths = [path for path, _ in parts]
+        return Job(label, tuple(argv), output, sum(f for _, f in parts),
+                   tuple(paths), ((list_file, concat_list(paths)), *writes), prepare=steps)
+
+
+def _with_inputs(argv: list[str], extra: list[str]) -> list[str]:
+    """``argv`` with more inputs (``-f FMT -i URL`` ...) after its own: numbered 1, 2, ... in
+    the order given (ffmpeg-python names only the inputs its graph uses)."""
+    if not extra:
+        return argv
+    last = max(i for i, arg in enumerate(argv) if arg == "-i")
+    return [*argv[: last + 2], *extra, *argv[last + 2:]]
+
+
+def mp4_complete(path: Path) -> bool:
+    """True if ``path`` is a whole ISO BMFF file: its top-level boxes end exactly at its end and
+    include the movie header (``moov``) and the media (``mdat``). A file cut short anywhere, or
+    grown by anything, fails; reading it costs a few reads of 16 bytes."""
+    try:
+        with open(path, "rb") as f:
+            end = f.seek(0, 2)
+            at, seen = 0, set()
+            while at < end:
+                f.seek(at)
+                head = f.read(16)
+                if len(head) < 8:
+                    return False
+                size = int.from_bytes(head[:4], "big")
+                if size == 1:
+                    if len(head) < 16:
+                        return False
+                    size = int.from_bytes(head[8:16], "big")
+                elif size == 0:
+                    size = end - at
+                if size < 8:
+                    return False
+                seen.add(head[4:8])
+                at += size
+            return at == end and {b"moov", b"mdat"} <= seen
+    except OSError:
+        return False

@@ -1,0 +1,434 @@
+"""Plans: pure functions from what castkit knows (probes, targets, trims) to ffmpeg jobs.
+
+Nothing here touches the disk or runs a process. A job is a complete ffmpeg invocation that
+writes one output; ``--dry-run`` prints jobs and most unit tests assert on their argv.
+
+Every encode goes through ``conform``: one place turns any picture stream into the exact
+frame count, size, pixel shape and pixel format of a profile's ``Raster``, and any (or no) sound into
+48 kHz stereo PCM of exactly the same length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Sequence
+
+from castkit.base.jobs import concat_list, file_url, Job
+from castkit.media.dv import dv_samples
+from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, safe_input_options
+from castkit.media.pictures import distinct, Pictures
+from castkit.media.probe import MediaInfo
+from castkit.media.raster import AUDIO_RATE, Raster
+from castkit.media.seek import FrameIndex, plan_seek
+from castkit.plan.profile import Profile
+from castkit.plan.slices import slice_picture, slice_sound, window_of
+from castkit.recipe.model import Crop
+
+
+@dataclass(frozen=True)
+class Trim:
+    """The part of a source to use: ``start`` seconds in, for ``length`` seconds."""
+
+    start: Fraction = Fraction(0)
+    length: Fraction | None = None  # None: to the end of the source
+
+
+@dataclass(frozen=True)
+class Effects:
+    """What an author does to a segment beyond trimming it.
+
+    ``voice`` replaces the capture's sound with another file's; ``mute`` silences it.
+    ``speed`` plays the trimmed part N times faster (pitch kept); fades are in seconds, inside
+    the segment's own length.
+    """
+
+    crop: Crop | None = None
+    speed: Fraction = Fraction(1)
+    voice: MediaInfo | None = None
+    mute: bool = False
+    fade_in: Fraction = Fraction(0)
+    fade_out: Fraction = Fraction(0)
+
+
+def trimmed_length(info: MediaInfo, trim: Trim) -> Fraction:
+    """Seconds of the source a trim uses (to the source's end if it names no length)."""
+    length = trim.length if trim.length is not None else info.duration - trim.start
+    return max(Fraction(0), length)
+
+
+def clip_frames(info: MediaInfo, trim: Trim, target: Raster, speed: Fraction = Fraction(1)) -> int:
+    """Frames a trimmed source lasts in ``target``: round(length / speed x fps)."""
+    return target.frames(trimmed_length(info, trim) / speed)
+
+
+def clip_job(
+    info: MediaInfo,
+    profile: Profile,
+    output: Path,
+    ffmpeg: Ffmpeg,
+    trim: Trim = Trim(),
+    effects: Effects = Effects(),
+    final: bool = False,
+    label: str | None = None,
+    index: FrameIndex | None = None,
+    window: tuple[int, int] | None = None,
+    lead: int = 0,
+) -> Job:
+    """Convert (a trimmed part of) a capture for ``profile``, shape kept, audio conformed:
+    a segment for the cache, or (``final``) the deliverable itself.
+
+    ``index``: the capture's keyframes (``media.seek.read_index``), which let a deep trim seek the
+    input instead of decoding everything before the cut; without it, or where seeking is not
+    trusted, the job decodes from the start and its ``note`` says why. ``window``: only frames
+    [a, b) of the segment (a slice, see ``plan.slices``), equal to those frames of the whole.
+    ``lead``: frames written before the segment's own, for the cast's join to skip (see
+    ``conform``); not with a window.
+    """
+    if lead and window is not None:
+        raise ValueError("a slice takes no lead frames")
+    assert info.video is not None
+    ff = ffmpeg_module()
+    target = profile.raster
+    speed = effects.speed
+    frames = clip_frames(info, trim, target, speed)
+    if frames <= 0:
+        raise ValueError(f"{info.path}: the trimmed part is shorter than one frame")
+    # The trim is cut in the filter graph, counting frames from the capture's start: ffmpeg's
+    # Ogg seeking lands on the wrong frame in variable-rate captures (past the last stored
+    # frame it returns the first), while counting frames from the start is exact and gives
+    # the very frames a full conversion shows. A seek (see media.seek) only skips decoding what is
+    # before a keyframe well before the cut, and keeps the capture's own timestamps.
+    skip = target.frames(trim.start / speed)
+    w = None
+    if window is not None:
+        w = window_of(target, frames, window, target.frames(effects.fade_in), target.frames(effects.fade_out))
+    first = w.first if w is not None else 0
+    # Any keyframe up to frame skip + first - 1 of the target's rate is at or before the
+    # stored picture shown at skip + first.
+    seek = plan_seek(info.format_name, info.video.codec, index, (skip + first - 1) * speed / target.fps)
+    # One decoding thread: libavcodec's frame-threaded Theora (vp3) decoder sometimes hands
+    # out a frame with garbage chroma (measured after seeks: 5 runs in 40 differed), and
+    # castkit's cache and rebuilds rely on the same job always giving the same bytes.
+    source, video, shape = source_picture(info, effects, seek.at)
+    made = (w.b if w is not None else frames) - first
+    scaled = w is not None or _scale_before_rate(info, trim, frames, seek.at)
+    if scaled:
+        video = conform_picture(video, shape, target)
+    if speed != 1:
+        # A microsecond time base first: setpts truncates to whole ticks, and a capture's own
+        # (often 1/15 s) would move sped-up frames by up to a tick.
+        video = video.filter("settb", "AVTB").filter("setpts", f"PTS/{ffmpeg_number(speed)}")
+    video = frame_window(video, target, skip + first, made, hold=w is not None)
+
+    # Sound is cut at the same frame boundaries, counted in samples from the same origin as
+    # the picture's frames (the capture's start, or the segment's for a voice-over).
+    origin = 0
+    if effects.mute:
+        audio = None
+    elif effects.voice is not None:
+        voice = ff.input(file_url(effects.voice.path), **safe_input_options())
+        audio = aligned_sound(voice.audio)
+    elif info.audio is not None:
+        # Never seeked (see media.seek): a seeked input's sound, resampled, differs in its last bits.
+        sound = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
+        audio = aligned_sound(sound.audio)
+        if speed != 1:
+            audio = _tempo(audio, speed)
+        origin = skip
+    else:
+        audio = None
+    begin = target.audio_samples(origin)
+    if audio is not None and begin:
+        audio = audio.filter("atrim", start_sample=begin).filter("asetpts", "PTS-STARTPTS")
+    samples = target.audio_samples(origin + frames) - begin
+    if w is not None:
+        # The slice's pictures and sound, faded as in the whole segment; conform only holds
+        # and cuts them to length.
+        video = slice_picture(video, w)
+        if audio is None:
+            audio = ff.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").audio
+        audio, samples = slice_sound(audio, w, target, samples)
+        frames = w.b - w.a
+        effects = replace(effects, fade_in=Fraction(0), fade_out=Fraction(0))
+    inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ())
+    job = conform(
+        ff, video, audio, shape, frames, profile, output, ffmpeg, final,
+        label or f"convert {info.path.name}", inputs, effects, samples, scaled, lead,
+    )
+    return replace(job, note=seek.note) if seek.note else job
+
+
+def _scale_before_rate(info: MediaInfo, trim: Trim, frames: int, seek: int = 0) -> bool:
+    """Whether to scale a capture's pictures before the rate conversion rather than after.
+
+    Both orders give the same bytes (the rate conversion only repeats or drops whole
+    pictures); what differs is how many pictures are scaled, the costliest filter step. A
+    15 fps screen recording put into 25 fps repeats two pictures in three: scaled first, each
+    is scaled once (measured: 10% less CPU for the whole encode). A faster capture, or a trim
+    deep into a long one (everything before the cut is decoded too, or from ``seek`` seconds
+    when the input is seeked), scales less afterwards.
+    """
+    assert info.video is not None
+    rate = info.video.fps
+    if not rate:
+        return False
+    decoded = rate * (trim.start - seek + trimmed_length(info, trim))
+    return decoded < frames
+
+
+def frame_window(video: Any, target: Raster, skip: int, frames: int, hold: bool = False) -> Any:
+    """Frames ``skip`` to ``skip + frames`` of a picture stream at the target's rate.
+
+    start_time=0 repeats the first frame back to 0 if the picture starts after the sound; the
+    last picture is held (cloned) before the window is cut, so a window that starts after a
+    capture's last stored frame (its final hold, or a voice-over that outlasts the picture)
+    still shows that picture. ``hold``: hold and cut even from frame 0 (a slice: the window
+    ends where the segment's last picture may be needed).
+    """
+    video = video.filter("fps", fps=ffmpeg_number(target.fps), start_time=0)
+    if not skip and not hold:
+        return video
+    video = video.filter("tpad", stop_mode="clone", stop=skip + frames)
+    video = video.filter("trim", start_frame=skip, end_frame=skip + frames)
+    return video.filter("setpts", "PTS-STARTPTS")
+
+
+def source_picture(info: MediaInfo, effects: Effects = Effects(),
+                   seek: int = 0) -> tuple[Any, Any, tuple[int, int, Fraction]]:
+    """A capture opened for decoding, its picture (cropped if asked), and that picture's shape.
+
+    ``seek``: whole seconds to seek the input to first (``media.seek.plan_seek``). The frames ffmpeg
+    decodes before that point are kept (-noaccurate_seek) and the seek is added back to every
+    timestamp, so the picture carries the same timestamps as without a seek.
+    """
+    assert info.video is not None
+    ff = ffmpeg_module()
+    if seek:
+        source = ff.input(file_url(info.path), threads=1, ss=seek, noaccurate_seek=None,
+                          **safe_input_options())
+        video = source.video.filter("setpts", f"PTS+{seek}/TB")
+    else:
+        source = ff.input(file_url(info.path), threads=1, **safe_input_options())
+        video = source.video
+    shape = info.video.shown_shape
+    if info.video.matrix or info.video.color_range:
+        # The file's colour tags onto its frames, so the scaler converts from them: VP8 carries
+        # no colour information in its bitstream, and ffmpeg's decoder leaves its frames
+        # untagged even where the WebM says BT.709 (GNOME's recorder), which then read as
+        # BT.601, too dark. Untagged captures are converted as before.
+        tags = {"colorspace": info.video.matrix, "range": info.video.color_range}
+        video = video.filter("setparams", **{k: v for k, v in tags.items() if v})
+    if effects.crop is not None:
+        c = effects.crop
+        video = video.filter("crop", w=c.width, h=c.height, x=c.x, y=c.y, exact=1)
+        shape = (c.width, c.height, shape[2])
+    return source, video, shape
+
+
+# Sound further from its timestamps than this is padded with silence (or trimmed) back onto
+# them. aresample's default (0.1 s) left the small gaps of a recorder that drops packets
+# unfilled: an x11grab + PulseAudio take lost 0.43 s in 10 gaps of up to 53 ms, and its voice
+# ran 76-86 ms early by the end of 5 s. 10 ms keeps every sample within a frame of where the
+# file puts it, is far above the jitter of millisecond (Matroska) timestamps, and gives the
+# same PCM as before for a capture without gaps (measured on the test captures, both ffmpegs).
+MIN_HARD_COMP = 0.01
+
+
+def aligned_sound(audio: Any) -> Any:
+    # Align to the file's start (trim what precedes it, pad a late start with silence) and fill
+    # gaps, so the dv muxer always has a full frame of sound and every sample sits where the
+    # file's timestamps put it.
+    return audio.filter("aresample", AUDIO_RATE, **{"async": 1, "first_pts": 0,
+                                                     "min_hard_comp": MIN_HARD_COMP})
+
+
+def _tempo(audio: Any, speed: Fraction) -> Any:
+    """Play faster or slower at the same pitch; atempo takes 0.5 to 100 per instance."""
+    remaining = Fraction(speed)
+    while remaining < Fraction(1, 2):
+        audio = audio.filter("atempo", "0.5")
+        remaining *= 2
+    return audio.filter("atempo", ffmpeg_number(remaining))
+
+
+def still_job(
+    image: Path,
+    size: tuple[int, int],
+    frames: int,
+    profile: Profile,
+    output: Path,
+    ffmpeg: Ffmpeg,
+    final: bool = False,
+    label: str | None = None,
+    effects: Effects = Effects(),
+    lead: int = 0,
+) -> Job:
+    """Loop a still image (square pixels, ``size``) into ``frames`` frames with silent sound
+    (``lead``: see ``conform``)."""
+    ff = ffmpeg_module()
+    target = profile.raster
+    if frames <= 0:
+        raise ValueError("a still lasts at least one frame")
+    # One picture, decoded and scaled once, then held for `frames` frames by conform_video.
+    source = ff.input(
+        file_url(image), framerate=ffmpeg_number(target.fps), f="image2", **safe_input_options()
+    )
+    return conform(
+        ff, source.video, None, (size[0], size[1], Fraction(1)), frames, profile, output,
+        ffmpeg, final, label or f"title {image.name}", (image,), effects, lead=lead,
+    )
+
+
+def conform_picture(video: Any, shape: tuple[int, int, Fraction], target: Raster) -> Any:
+    """Each picture of a stream -> ``target``'s size, pixel shape and pixel format."""
+    box = target.fit(*shape)
+    video = video.filter(
+        "scale", w=box.width, h=box.height, flags="lanczos",
+        out_color_matrix=target.matrix, out_range="tv",
+    )
+    if (box.width, box.height) != (target.width, target.height):
+        video = video.filter(
+            "pad", w=target.width, h=target.height, x=box.x, y=box.y, color="black"
+        )
+    return video.filter("setsar", _ratio(target.sar)).filter("format", target.pix_fmt)
+
+
+def conform_video(video: Any, shape: tuple[int, int, Fraction], frames: int, target: Raster,
+                  effects: Effects = Effects(), scaled: bool = False) -> Any:
+    """Any picture stream -> exactly ``frames`` frames of ``target``'s size, pixels and format
+    (``scaled``: its pictures are already conformed by ``conform_picture``)."""
+    if not scaled:
+        video = conform_picture(video, shape, target)
+    # Hold the last picture to the end (a capture's last frame lasts until its container
+    # ends; ffmpeg 5.1's fps filter stops at the last timestamp; a title is one picture),
+    # then cut at exactly `frames`. After the scaling, so a held picture is scaled once.
+    video = video.filter("tpad", stop_mode="clone", stop=frames).filter("trim", end_frame=frames)
+    fade_in, fade_out = target.frames(effects.fade_in), target.frames(effects.fade_out)
+    if fade_in:
+        video = video.filter("fade", type="in", start_frame=0, nb_frames=fade_in)
+    if fade_out:
+        # ffmpeg's fade reaches black at start_frame + nb_frames: that must be the last frame.
+        start = max(0, frames - 1 - fade_out)
+        video = video.filter("fade", type="out", start_frame=start, nb_frames=frames - 1 - start)
+    return video
+
+
+def conform(
+    ff: Any,
+    video: Any,
+    audio: Any | None,
+    shape: tuple[int, int, Fraction],
+    frames: int,
+    profile: Profile,
+    output: Path,
+    ffmpeg: Ffmpeg,
+    final: bool,
+    label: str,
+    inputs: tuple[Path, ...],
+    effects: Effects = Effects(),
+    samples: int | None = None,
+    scaled: bool = False,
+    lead: int = 0,
+) -> Job:
+    """The encode of a conformed segment. ``lead``: frames of the cast's NTSC sound pattern
+    before the segment's first (its position in the cast, modulo 5), written first so that
+    the dv muxer, which counts its 1600/1602-sample pattern from each file's first frame,
+    gives every frame of the segment the samples that frame has in the cast; the byte join
+    skips them (``outputs.profiles.dv``). Without them each segment restarted the pattern and a cast
+    of many segments ran short of its picture (19 segments: 13 samples)."""
+    target = profile.raster
+    video = conform_video(video, shape, frames, target, effects, scaled)
+    pattern = profile.lays_ntsc_sound(final)
+    if samples is None:
+        samples = target.audio_samples(frames)
+    if pattern:
+        # Exactly what the muxer puts into these frames (more is dropped, less loses a frame).
+        samples = dv_samples(lead + frames) - dv_samples(lead)
+    if audio is None:
+        audio = ff.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").audio
+    audio = audio.filter(
+        "aformat", sample_fmts="s16", sample_rates=AUDIO_RATE, channel_layouts="stereo"
+    )
+    audio = audio.filter("apad", whole_len=samples).filter("atrim", end_sample=samples)
+    fade_in = target.audio_samples(target.frames(effects.fade_in))
+    fade_out = target.audio_samples(target.frames(effects.fade_out))
+    if fade_in:
+        audio = audio.filter("afade", type="in", start_sample=0, nb_samples=fade_in)
+    if fade_out:
+        audio = audio.filter("afade", type="out", start_sample=samples - fade_out, nb_samples=fade_out)
+    if lead:
+        if not pattern:
+            raise ValueError("lead frames are for NTSC DV only")
+        video = video.filter("tpad", start=lead, start_mode="clone")
+        audio = audio.filter("adelay", delays=f"{dv_samples(lead)}S", all=1)
+
+    pictures = None
+    if profile.pictures_once(final):
+        pictures, video = _pictures_first(ff, video, target, lead + frames, ffmpeg)
+    out = profile.encode(ff, video, audio, output, final, copy_video=pictures is not None)
+    # No -threads for the encoder: ffmpeg gives it one slice thread per core. Jobs running side
+    # by side then share the cores through the kernel, and the longest job, which starts first
+    # and ends alone, gets every core for its last stretch. Dividing the cores between workers
+    # left one idle at the end of every build (measured: 13% slower with ffmpeg 5.1, no better
+    # with 9, whose pipeline is threaded anyway).
+    argv = compile_argv(out, ffmpeg)
+    return Job(label, tuple(argv), output, lead + frames, inputs, size=profile.size(lead + frames, final),
+               profile=profile, pictures=pictures)
+
+
+def _pictures_first(ff: Any, video: Any, target: Raster, frames: int, ffmpeg: Ffmpeg) -> tuple[Pictures, Any]:
+    """The distinct pictures of a raw DV encode's ``video``, encoded by an ffmpeg of their own,
+    and the stream of all its frames that castkit then feeds the job's ffmpeg (``media.pictures``)."""
+    placeholder = "pictures"  # Pictures.argv puts the files it writes in its place
+    first = ff.output(distinct(video, target.width, target.height), placeholder, f="tee",
+                      vcodec="dvvideo", fps_mode="passthrough", map_metadata=-1, map_chapters=-1)
+    head = compile_argv(first, ffmpeg)
+    if head[-1] != placeholder:
+        raise AssertionError("ffmpeg-python put the output elsewhere")
+    fed = ff.input("pipe:0", f="dv", protocol_whitelist="pipe", format_whitelist="dv")
+    return Pictures(tuple(head[:-1]), frames, target.frame_bytes, target.fps), fed.video
+
+
+
+def join_job(
+    parts: Sequence[Path],
+    list_file: Path,
+    frames: int,
+    output: Path,
+    ffmpeg: Ffmpeg,
+    target: Raster,
+    container: str = "dv",
+    label: str | None = None,
+    finish: tuple[Any, ...] = (),
+) -> Job:
+    """Join encoded DV segments by stream copy: every DV frame is a keyframe."""
+    ff = ffmpeg_module()
+    source = ff.input(
+        file_url(list_file), f="concat", safe=0,
+        protocol_whitelist="file", format_whitelist="concat,dv",
+    )
+    # The frame rate said again: ffmpeg 9 otherwise writes the copied frames into an AVI with a
+    # 1/600 s time base (600 fps, padded with empty entries), which MLT takes literally.
+    out = ff.output(source, file_url(output), f=container, c="copy", r=ffmpeg_number(target.fps), map_metadata=-1)
+    argv = compile_argv(out, ffmpeg)
+    return Job(
+        label or f"join {len(parts)} segments", tuple(argv), output, frames, tuple(parts),
+        ((list_file, concat_list(parts)),), finish=finish,
+    )
+
+
+def ffmpeg_number(value: Fraction | int) -> str:
+    """A number as ffmpeg reads it: 25, 30000/1001, 3.5."""
+    value = Fraction(value)
+    if value.denominator == 1:
+        return str(value.numerator)
+    decimal = float(value)
+    if Fraction(repr(decimal)) == value:
+        return repr(decimal)
+    return f"{value.numerator}/{value.denominator}"
+
+
+def _ratio(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"

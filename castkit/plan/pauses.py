@@ -1,0 +1,429 @@
+"""Dead air: find the pauses of a take and plan the encode of what is kept (``pauses:``).
+
+A pause is where the sound stays below a threshold for at least ``min_length`` seconds and
+(``screen: still``) the picture does not change meanwhile: a screencast's silent typing or a
+scrolling build is something viewers need to see, so loudness alone must not cut it.
+
+The analysis is one ffmpeg run whose stderr castkit reads (no picture or sound passes through
+Python): the sound's RMS level in 20 ms windows (``astats`` printed by ``ametadata``) and the
+picture's still stretches (``freezedetect`` on a small copy of the picture at 10 fps, so that a
+variable-rate capture's holds, where no frame is stored, count as still). What is cached is
+this raw measurement, not the pauses: changing the threshold, ``min_length``, ``margin`` or the
+action plans again from the cached levels without decoding the take again.
+
+The kept parts are frame-exact trims on the target's frame grid (the very frames a full decode
+shows, counted from the capture's start as ``plan.encode.clip_job`` does), their sound cut on the same
+samples with a 5 ms fade at each cut, so that no click is heard where two parts meet.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from castkit.base.files import write_atomically
+from castkit.base.jobs import file_url, Job
+from castkit.base.progress import say
+from castkit.base.timecode import format_time
+from castkit.cache.keys import file_identity, key
+from castkit.errors import WorkError
+from castkit.media.ffmpeg import (
+    dies_with_castkit, Ffmpeg, ffmpeg_module, safe_input_options, stderr_tail,
+)
+from castkit.media.probe import MediaInfo
+from castkit.media.raster import AUDIO_RATE, Raster
+from castkit.plan.encode import (
+    aligned_sound, conform, ffmpeg_number, Effects, frame_window, MIN_HARD_COMP, source_picture, Trim,
+    trimmed_length,
+)
+from castkit.recipe.model import AUTO_ABOVE_FLOOR, AUTO_RANGE, DEFAULT_THRESHOLD, PauseSpec
+from castkit.cache.names import record_name
+
+# 20 ms windows: short against any pause or margin, long enough for a stable RMS of speech.
+WINDOW_SAMPLES = 960
+# The fade at each cut: 5 ms, long enough that a cut inside a waveform does not click.
+FADE_SAMPLES = 240
+# freezedetect's tolerance: a mean absolute frame difference of 1e-5 (-100 dB). Its default
+# (0.001) calls a screen where someone types "still": one character is about 1e-4 of the frame.
+FREEZE_NOISE = "0.00001"
+FREEZE_RATE = 10
+FREEZE_WIDTH = 320
+ANALYSIS_VERSION = 3  # raised when the measurement changes (its cache entries go stale)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The raw measurement of a take's trimmed part: sound levels (dBFS, one per window from
+    the part's start; -inf for digital silence) and, where asked, the still stretches of its
+    picture (seconds from the part's start)."""
+
+    levels: tuple[float, ...]
+    stills: tuple[tuple[Fraction, Fraction], ...] | None
+    window: Fraction = Fraction(WINDOW_SAMPLES, AUDIO_RATE)
+
+
+@dataclass(frozen=True)
+class Part:
+    """Source frames ``[first, end)`` on the target's frame grid, counted from the capture's
+    start, played at ``rate`` (1: as recorded) into ``frames`` frames of the segment."""
+
+    first: int
+    end: int
+    rate: Fraction
+    frames: int
+    pause: bool = False
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What a paused clip keeps of its trimmed part, in order."""
+
+    parts: tuple[Part, ...]
+    source_frames: int  # the trimmed part's frames, before any pause went
+    threshold: Fraction  # the one used (``auto`` resolved)
+
+    @property
+    def frames(self) -> int:
+        return sum(p.frames for p in self.parts)
+
+    @property
+    def changed(self) -> bool:
+        """Whether any pause was cut or sped up (else the clip is encoded as usual)."""
+        return any(p.pause for p in self.parts) or sum(p.end - p.first for p in self.parts) != self.source_frames
+
+    def listing(self, target: Raster) -> str:
+        """Each kept part's source and cast times, for --dry-run."""
+        lines, at = ["kept parts (source -> cast):"], 0
+        for p in self.parts:
+            what = f" (pause x{ffmpeg_number(p.rate)})" if p.pause else (f" (x{ffmpeg_number(p.rate)})" if p.rate != 1 else "")
+            lines.append(f"  {format_time(target.seconds(p.first))}-{format_time(target.seconds(p.end))}"
+                         f" -> {format_time(target.seconds(at))}-{format_time(target.seconds(at + p.frames))}{what}")
+            at += p.frames
+        return "\n".join(lines)
+
+
+_LEVEL = re.compile(r"lavfi\.astats\.Overall\.RMS_level=(\S+)")
+_FREEZE = re.compile(r"lavfi\.freezedetect\.freeze_(start|end): (\S+)")
+
+
+def analysis_command(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: Fraction,
+                     screen: str, ffmpeg: Ffmpeg) -> list[str]:
+    """The ffmpeg run that measures a trimmed part (its stderr is read by ``parse``)."""
+    length = trimmed_length(info, trim)
+    # The sound as the encode cuts it: aligned and resampled the same way (plan.encode._aligned), so
+    # window n starts on the sample the encode's sample n * WINDOW_SAMPLES is.
+    aligned = f"aresample={AUDIO_RATE}:async=1:first_pts=0:min_hard_comp={MIN_HARD_COMP}"
+    if voice is not None:  # the replacement voice: its time is the segment's, from 0
+        start, end = 0, round(length / speed * AUDIO_RATE)
+    else:
+        start, end = round(trim.start * AUDIO_RATE), round((trim.start + length) * AUDIO_RATE)
+    sound = (f"[{1 if voice is not None else 0}:a]{aligned},atrim=start_sample={start}:end_sample={end},"
+             f"asetnsamples=n={WINDOW_SAMPLES}:p=0,"
+             "astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level,"
+             "ametadata=mode=print:key=lavfi.astats.Overall.RMS_level[a]")
+    graph = [sound]
+    if screen == "still":
+        graph.append(
+            # The rate first: a hold across the trim's start then has its picture at the start
+            # (trim alone would drop the stored frame the hold began with).
+            f"[0:v]scale=w='min({FREEZE_WIDTH},iw)':h=-2:flags=bilinear,fps={FREEZE_RATE},"
+            f"trim=start={ffmpeg_number(trim.start)}:end={ffmpeg_number(trim.start + length)},"
+            f"freezedetect=n={FREEZE_NOISE}:d={1 / FREEZE_RATE}[v]")
+    argv = [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]
+    argv += _input(info.path, video=screen == "still", audio=voice is None)
+    if voice is not None:
+        argv += _input(voice.path, video=False, audio=True)
+    maps = ["-map", "[a]"] + (["-map", "[v]"] if screen == "still" else [])
+    argv += ["-filter_complex", ";".join(graph), *maps, "-f", "null", "-"]
+    return argv
+
+
+def _input(path: Path, video: bool, audio: bool) -> list[str]:
+    opts = [arg for k, v in safe_input_options().items() for arg in (f"-{k}", v)]
+    # Without the decoder's loop (deblocking) filter: a still screen decodes to the same frame
+    # again either way, and it is an eighth of the analysis (measured on a 10-minute 720p
+    # Theora take: 11.6 s against 13.2 s, the same still stretches found).
+    picture = ["-skip_loop_filter", "all"] if video else ["-vn"]
+    return [*opts, *picture, *([] if audio else ["-an"]), "-i", file_url(path)]
+
+
+def parse(stderr: str, length: Fraction, with_stills: bool, start: Fraction) -> Analysis:
+    """The levels and still stretches in an analysis run's stderr (times from ``start``)."""
+    levels = []
+    for m in _LEVEL.finditer(stderr):
+        try:
+            levels.append(float(m[1]))
+        except ValueError:
+            levels.append(-math.inf)
+    stills: list[tuple[Fraction, Fraction]] | None = None
+    if with_stills:
+        stills, began = [], None
+        for m in _FREEZE.finditer(stderr):
+            at = Fraction(m[2]) - start
+            if m[1] == "start":
+                began = at
+            elif began is not None:
+                stills.append((max(Fraction(0), began), min(length, at)))
+                began = None
+        if began is not None:  # still to the end: freezedetect names no end then
+            stills.append((max(Fraction(0), began), length))
+    return Analysis(tuple(levels), tuple(stills) if stills is not None else None)
+
+
+def analysis_path(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: Fraction,
+                  screen: str, ffmpeg: Ffmpeg, folder: Path) -> Path:
+    """Where the cache keeps a measurement: named by the source (and voice), the trim and what
+    is measured; not by threshold, min_length, margin or action, which only plan from it."""
+
+    length = trimmed_length(info, trim)
+    identity = [file_identity(info.path), file_identity(voice.path) if voice else None]
+    digest = key("pauses", ANALYSIS_VERSION, identity, str(trim.start), str(length),
+                 str(speed) if voice is not None else "1", screen, ffmpeg.version)
+    return folder / record_name("pauses", digest)
+
+
+def analyse(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: Fraction, screen: str,
+            ffmpeg: Ffmpeg, folder: Path | None, status: str | None = None) -> Analysis:
+    """Measure a trimmed part, or read the measurement from the cache ``folder`` (``status``:
+    the line to print when it is measured, which takes a while)."""
+    length = trimmed_length(info, trim)
+    path = analysis_path(info, trim, voice, speed, screen, ffmpeg, folder) if folder is not None else None
+    if path is not None:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            stills = data["stills"]
+            return Analysis(tuple(float(v) for v in data["levels"]),
+                            None if stills is None else tuple((Fraction(a), Fraction(b)) for a, b in stills))
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # not cached, or unreadable: measured again
+    argv = analysis_command(info, trim, voice, speed, screen, ffmpeg)
+    if status:
+        say("status", status)
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
+                              preexec_fn=dies_with_castkit())
+    except OSError as exc:
+        raise WorkError(f"{info.path}: cannot run ffmpeg to find the pauses ({exc.strerror})") from None
+    text = done.stderr.decode("utf-8", "replace")
+    if done.returncode != 0:
+        raise WorkError(f"{info.path}: ffmpeg failed while finding the pauses:\n{stderr_tail(text)}")
+    result = parse(text, length, screen == "still", trim.start)
+    if path is not None and folder.is_dir():
+        data = {"levels": [v if math.isfinite(v) else -999.0 for v in result.levels],
+                "stills": None if result.stills is None else [[str(a), str(b)] for a, b in result.stills]}
+        try:
+            write_atomically(path, lambda temp: temp.write_text(json.dumps(data), encoding="utf-8"))
+        except WorkError:
+            pass  # a read-only cache: measured again next time
+    return result
+
+
+def auto_threshold(levels: tuple[float, ...]) -> Fraction:
+    """``threshold: auto``: AUTO_ABOVE_FLOOR above the take's noise floor, within AUTO_RANGE."""
+    ordered = sorted(levels)
+    low, high = AUTO_RANGE
+    if not ordered:
+        return low
+    floor = ordered[len(ordered) // 10]
+    if not math.isfinite(floor) or floor < -200:
+        return low
+    return min(high, max(low, Fraction(round(floor, 1)).limit_denominator(10) + AUTO_ABOVE_FLOOR))
+
+
+def silences(levels: tuple[float, ...], window: Fraction, threshold: Fraction,
+             min_length: Fraction) -> list[tuple[Fraction, Fraction]]:
+    """Stretches of windows below ``threshold`` lasting at least ``min_length``."""
+    found, began = [], None
+    for n, level in enumerate((*levels, math.inf)):
+        quiet = level < threshold
+        if quiet and began is None:
+            began = n
+        elif not quiet and began is not None:
+            if (n - began) * window >= min_length:
+                found.append((began * window, n * window))
+            began = None
+    return found
+
+
+def pauses_in(analysis: Analysis, spec: PauseSpec, length: Fraction,
+              speed: Fraction = Fraction(1)) -> tuple[list[tuple[Fraction, Fraction]], Fraction]:
+    """The pauses (seconds from the trimmed part's start) and the threshold used. A voice-over's
+    windows are in the segment's time, which ``speed`` maps onto the picture's."""
+    threshold = spec.threshold if spec.threshold is not None else auto_threshold(analysis.levels)
+    quiet = [(a * speed, min(length, b * speed))
+             for a, b in silences(analysis.levels, analysis.window, threshold, spec.min_length)]
+    found = []
+    for a, b in quiet:
+        for c, d in (analysis.stills if analysis.stills is not None else ((Fraction(0), length),)):
+            lo, hi = max(a, c), min(b, d)
+            if hi - lo >= spec.min_length:
+                found.append((lo, hi))
+    return sorted(found), threshold
+
+
+def kept_parts(pauses: list[tuple[Fraction, Fraction]], spec: PauseSpec, trim: Trim,
+               length: Fraction, target: Raster, speed: Fraction = Fraction(1),
+               threshold: Fraction = DEFAULT_THRESHOLD) -> Kept:
+    """The parts of a trimmed clip that are kept, on the target's frame grid: each pause loses
+    what lies more than ``margin`` from speech (rounded inwards to whole frames), cut or played
+    ``spec.speed`` times faster than the clip's ``speed``."""
+    first, end = target.frames(trim.start), target.frames(trim.start + length)
+    fps = target.fps
+    cuts = []
+    for a, b in pauses:
+        lo = max(first, math.ceil((trim.start + a + spec.margin) * fps))
+        hi = min(end, math.floor((trim.start + b - spec.margin) * fps))
+        if hi > lo and (not cuts or lo >= cuts[-1][1]):
+            cuts.append((lo, hi))
+    parts: list[Part] = []
+
+    def add(a: int, b: int, pause: bool) -> None:
+        rate = speed * spec.speed if pause and spec.speed is not None else speed
+        if b <= a or (pause and spec.speed is None):
+            return
+        frames = round(Fraction(b - a) / rate)
+        if frames > 0:
+            parts.append(Part(a, b, rate, frames, pause))
+
+    at = first
+    for lo, hi in cuts:
+        add(at, lo, False)
+        add(lo, hi, True)
+        at = hi
+    add(at, end, False)
+    return Kept(tuple(parts), end - first, threshold)
+
+
+def part_samples(part: Part, target: Raster, origin: int, rate_of_sound: Fraction) -> tuple[int, int]:
+    """The 48 kHz samples ``[a, b)`` of a part's sound: the capture's (``origin`` 0, counted
+    from its start, as the picture's frames are) or a voice-over's (its time is the segment's:
+    ``origin`` is the trim's first frame, and the clip's speed ``rate_of_sound`` divides)."""
+    a = round(Fraction(part.first - origin) / target.fps / rate_of_sound * AUDIO_RATE)
+    b = round(Fraction(part.end - origin) / target.fps / rate_of_sound * AUDIO_RATE)
+    return a, b
+
+
+def tempo_chain(audio: Any, rate: Fraction) -> Any:
+    """Play ``rate`` times faster, pitch kept: atempo in steps of at most 2 (one atempo of a
+    large factor drops whole stretches of sound and smears words; chained it stays clean)."""
+    remaining = Fraction(rate)
+    while remaining > 2:
+        audio = audio.filter("atempo", "2")
+        remaining /= 2
+    while remaining < Fraction(1, 2):
+        audio = audio.filter("atempo", "0.5")
+        remaining *= 2
+    if remaining != 1:
+        audio = audio.filter("atempo", ffmpeg_number(remaining))
+    return audio
+
+
+def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: Ffmpeg,
+               trim: Trim, effects: Effects = Effects(), final: bool = False,
+               label: str | None = None, lead: int = 0) -> Job:
+    """Encode a clip's kept parts, joined, for ``profile`` (as ``plan.encode.clip_job`` encodes a
+    whole trimmed clip: shape kept, sound conformed, fades on the joined segment).
+
+    The input is decoded from the start and never seeked: every part counts its frames from
+    the capture's start, which is exact on variable-rate captures (see ``plan.encode.clip_job``)."""
+    assert info.video is not None
+    ff = ffmpeg_module()
+    target = profile.raster
+    parts = kept.parts
+    source, video, shape = source_picture(info, effects)
+    pictures = video.split() if len(parts) > 1 else None
+    branches = []
+    for n, part in enumerate(parts):
+        v = pictures[n] if pictures is not None else video
+        if part.rate != 1:
+            # A microsecond time base first, as clip_job does: setpts truncates to whole ticks.
+            v = v.filter("settb", "AVTB").filter("setpts", f"PTS/{ffmpeg_number(part.rate)}")
+        begin = round(Fraction(part.first) / part.rate)
+        # The last picture held, so a part that ends in the capture's final hold is complete.
+        branches.append(frame_window(v, target, begin, part.frames, hold=True))
+    joined = ff.concat(*branches, v=1, a=0) if len(branches) > 1 else branches[0]
+
+    # Sound: each part on the samples of its frames, faded in and out at each cut, played at
+    # the part's rate and made exactly as long as its frames.
+    audio = None
+    if not effects.mute and (effects.voice is not None or info.audio is not None):
+        if effects.voice is not None:
+            sound = ff.input(file_url(effects.voice.path), **safe_input_options()).audio
+            origin, sound_speed = target.frames(trim.start), effects.speed
+        else:
+            sound, origin, sound_speed = source.audio, 0, Fraction(1)
+        sound = aligned_sound(sound)
+        sounds = sound.asplit() if len(parts) > 1 else None
+        pieces, at = [], 0
+        for n, part in enumerate(parts):
+            s = sounds[n] if sounds is not None else sound
+            a, b = part_samples(part, target, origin, sound_speed)
+            s = s.filter("atrim", start_sample=a, end_sample=b).filter("asetpts", "PTS-STARTPTS")
+            fade = min(FADE_SAMPLES, (b - a) // 2)
+            if fade and n > 0:
+                s = s.filter("afade", type="in", start_sample=0, nb_samples=fade)
+            if fade and n < len(parts) - 1:
+                s = s.filter("afade", type="out", start_sample=b - a - fade, nb_samples=fade)
+            s = tempo_chain(s, part.rate / sound_speed)
+            want = target.audio_samples(at + part.frames) - target.audio_samples(at)
+            s = s.filter("aformat", sample_fmts="s16", sample_rates=AUDIO_RATE, channel_layouts="stereo")
+            s = s.filter("apad", whole_len=want).filter("atrim", end_sample=want)
+            pieces.append(s.filter("asetpts", "N/SR/TB"))
+            at += part.frames
+        audio = ff.concat(*pieces, v=0, a=1) if len(pieces) > 1 else pieces[0]
+    inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ())
+    job = conform(ff, joined, audio, shape, kept.frames, profile, output, ffmpeg, final,
+                   label or f"convert {info.path.name}", inputs, effects,
+                   target.audio_samples(kept.frames), False, lead)
+    return replace(job, note=kept.listing(target))
+
+
+@dataclass
+class PauseMemo:
+    """One build's pause work (``Checked.pauses``): each paused clip's analysis (read or made
+    once), its kept parts for each frame rate, and the cache files the analyses are in."""
+
+    analyses: dict[Any, Any] = field(default_factory=dict)
+    kept: dict[tuple[Any, Fraction], "Kept | None"] = field(default_factory=dict)
+    files: set[Path] = field(default_factory=set)
+
+
+def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
+            folder: Path | None, quiet: bool = False) -> Kept | None:
+    """What a clip with ``pauses:`` keeps in ``target``'s frames (None: no pauses key, or no
+    pause found), analysed once per build (``checked.pauses``) and cached in ``folder``."""
+    spec = getattr(seg, "pauses", None)
+    if spec is None:
+        return None
+    memo = checked.pauses
+    if (seg, target.fps) in memo.kept:
+        return memo.kept[seg, target.fps]
+    info = checked.probes[seg.clip]
+    trim = Trim(seg.start, seg.length(info.duration))
+    voice = checked.voices.get(seg.audio) if seg.audio is not None and not seg.mute else None
+    length = trimmed_length(info, trim)
+
+    fresh = seg not in memo.analyses
+    status = None if quiet else (f"segment {index}: finding the pauses of "
+                                 f"{(voice.path if voice else seg.clip).name} ({format_time(length)})")
+    analysis = memo.analyses.get(seg) or analyse(info, trim, voice, seg.speed, spec.screen, ffmpeg,
+                                                folder, status)
+    memo.analyses[seg] = analysis
+    if folder is not None:
+        memo.files.add(analysis_path(info, trim, voice, seg.speed, spec.screen, ffmpeg, folder))
+    found, threshold = pauses_in(analysis, spec, length, seg.speed if voice is not None else Fraction(1))
+    kept = kept_parts(found, spec, trim, length, target, seg.speed, threshold)
+    if fresh and not quiet:
+        before = target.seconds(target.frames(length / seg.speed))
+        after = target.seconds(kept.frames)
+        verb = "cut" if spec.speed is None else f"played x{ffmpeg_number(spec.speed)} saved"
+        say("status", f"segment {index}: pauses {verb} {float(before - after):.1f} s of {float(before):.1f} s")
+    result = kept if kept.changed else None
+    memo.kept[seg, target.fps] = result
+    return result

@@ -1,0 +1,229 @@
+"""The recipe as castkit holds it: frozen dataclasses for the recipe, its segments and outputs,
+each value keeping its ``Where`` (file, line, column) for errors, and every key, range, unit and
+word a recipe may use, named once here for the reader (``reader``) and the JSON Schema
+(``schema``) alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+from castkit.base.colors import parse_color
+from castkit.recipe.style import TitleStyle
+from castkit.errors import Problem
+from castkit.media.dv import DvTarget
+from castkit.media.formats import WEB_SUFFIXES
+
+
+# Measured on espeak-ng narration (tests/e2e/test_pauses.py's takes, 48 kHz): the quietest 20 ms
+# windows inside words sit at -35 to -30 dBFS, a quiet room's noise floor at -60 to -50. -40
+# lies between the two with 10 dB to spare on each side (see README).
+DEFAULT_THRESHOLD = Fraction(-40)
+DEFAULT_MIN_LENGTH = Fraction(1)
+DEFAULT_MARGIN = Fraction(1, 4)
+PAUSE_SPEED_RANGE = (Fraction(3, 2), Fraction(16))
+# What a recipe may ask for (``pauses:`` in recipe.reader, and the schema).
+MIN_LENGTH_RANGE = (Fraction(1, 10), Fraction(3600))
+MARGIN_RANGE = (Fraction(0), Fraction(60))
+THRESHOLD_RANGE = (Fraction(-90), Fraction(0))  # dBFS
+SCREENS = ("still", "any")  # the first is the default
+# ``auto``: this far above the take's noise floor (its 10th percentile of window levels), kept
+# within these bounds (a take that is all speech has no floor to measure).
+AUTO_ABOVE_FLOOR = Fraction(15)
+AUTO_RANGE = (Fraction(-60), Fraction(-30))
+
+
+@dataclass(frozen=True)
+class PauseSpec:
+    """What ``pauses:`` asks for. ``speed`` None: cut them; else they play that much faster.
+    ``threshold`` None: ``auto``."""
+
+    speed: Fraction | None = None
+    min_length: Fraction = DEFAULT_MIN_LENGTH
+    threshold: Fraction | None = DEFAULT_THRESHOLD
+    margin: Fraction = DEFAULT_MARGIN
+    screen: str = SCREENS[0]  # one of SCREENS
+
+
+@dataclass(frozen=True)
+class Crop:
+    """A region of the source, in the source's (displayed) pixels."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+DEFAULT_TITLE_SECONDS = Fraction(4)
+MAX_RECIPE_BYTES = 1024 * 1024
+MAX_NODES = 100_000
+MAX_SEGMENTS = 10_000
+MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
+VERSION = 1  # the recipe version this castkit reads
+
+TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
+            "loudness")
+OUTPUT_KEYS = ("path", "height", "fps")
+STYLE_KEYS = ("background", "color", "font")
+FADE_KEYS = ("fade_in", "fade_out")
+TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS)
+CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS,
+             "chapter", "captions", "pauses")
+PAUSE_KEYS = ("action", "min_length", "threshold", "margin", "screen")
+CROP_KEYS = ("x", "y", "width", "height")
+CROP_SIZE_KEYS = ("width", "height")  # more than zero; the others zero or more
+SPEED_RANGE = (Fraction(1, 4), Fraction(4))
+DEFAULT_LOUDNESS = Fraction(-16)  # LUFS integrated; podcast and web speech (README)
+LOUDNESS_RANGE = (Fraction(-70), Fraction(-5))
+# Words and units, as the reader takes them. "Any case": compared after str.lower().
+LOUDNESS_UNITS = ("LUFS",)  # after the number, any case
+LOUDNESS_OFF = ("off", "false", "no", "none")  # any case
+THRESHOLD_UNITS = ("dBFS", "dB")  # after the number, any case
+THRESHOLD_AUTO = "auto"  # any case
+PAUSE_CUT = "cut"  # any case
+PAUSE_SPEED_MARK = "x"  # `2x` or `x2`, any case
+MUTE = "none"  # `audio: none`, any case
+MAX_WHOLE_DIGITS = 6  # of an output's height or fps
+# A path is a local file: not a URL (URL_MARK anywhere, or one of URL_SCHEMES first, any
+# case), and no line break or NUL.
+URL_MARK = "://"
+URL_SCHEMES = ("http:", "https:", "ftp:", "data:")
+PATH_BREAKS = ("\n", "\r", "\0")
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in a recipe, for messages: ``recipe.yaml:12:5``."""
+
+    file: str
+    line: int
+    column: int
+
+    def problem(self, message: str) -> Problem:
+        return Problem(self.file, self.line, self.column, message)
+
+
+@dataclass(frozen=True)
+class Fades:
+    fade_in: Fraction = Fraction(0)
+    fade_out: Fraction = Fraction(0)
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
+class TitleSegment:
+    title: str
+    subtitle: str | None
+    duration: Fraction
+    style: TitleStyle
+    where: Where
+    fades: Fades = field(default_factory=lambda: Fades())
+
+    @property
+    def label(self) -> str:
+        return f"title {self.title[:40]!r}"
+
+    @property
+    def chapter(self) -> str:
+        return self.title
+
+
+@dataclass(frozen=True)
+class ClipSegment:
+    clip: Path
+    start: Fraction
+    end: Fraction | None
+    duration: Fraction | None
+    where: Where
+    # Positions of the trim keys, so that a trim past the source's end can point at its line.
+    trim_where: Where | None = None
+    crop: Crop | None = None
+    crop_where: Where | None = None
+    speed: Fraction = Fraction(1)
+    audio: Path | None = None  # a voice-over replacing the capture's sound
+    mute: bool = False  # `audio: none`
+    audio_where: Where | None = None
+    fades: Fades = field(default_factory=lambda: Fades())
+    chapter: str | None = None  # starts a chapter named so
+    captions: Path | None = None  # SRT/WebVTT/ASS cues in the source's time
+    captions_where: Where | None = None
+    pauses: PauseSpec | None = None  # dead air cut or sped up (plan.pauses)
+    pauses_where: Where | None = None
+
+    @property
+    def label(self) -> str:
+        return f"clip {self.clip.name}"
+
+    def shown_seconds(self, source_seconds: Fraction) -> Fraction:
+        """Seconds the segment lasts in the cast (its trimmed length, sped up)."""
+        return self.length(source_seconds) / self.speed
+
+    def length(self, source_seconds: Fraction) -> Fraction:
+        """Seconds of the source this segment uses."""
+        if self.duration is not None:
+            return self.duration
+        end = self.end if self.end is not None else source_seconds
+        return end - self.start
+
+
+Segment = TitleSegment | ClipSegment
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One file the recipe makes; ``height`` and ``fps`` shape a web master's frame."""
+
+    path: Path
+    height: int | None = None
+    fps: int | None = None
+    where: Where | None = None
+
+    @property
+    def is_web(self) -> bool:
+        return self.path.suffix.lower() in WEB_SUFFIXES
+
+
+@dataclass(frozen=True)
+class Recipe:
+    path: Path
+    target: DvTarget
+    outputs: tuple[OutputSpec, ...]
+    title_style: TitleStyle
+    segments: tuple[Segment, ...]
+    loudness: Fraction | None = DEFAULT_LOUDNESS  # LUFS target; None: kept as recorded
+
+    @property
+    def output(self) -> Path:
+        """The first output: what the preview is named after."""
+        return self.outputs[0].path
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent.absolute()
+
+    def sources(self) -> list[Path]:
+        """Every file the recipe reads: the recipe itself first (a recipe may have any name,
+        ``cast.dv`` included, and must never be its own output), then captures, voice-overs,
+        fonts and background images."""
+        found: list[Path] = [self.path]
+        for seg in self.segments:
+            if isinstance(seg, ClipSegment):
+                found.append(seg.clip)
+                if seg.audio is not None:
+                    found.append(seg.audio)
+                if seg.captions is not None:
+                    found.append(seg.captions)
+            else:
+                found += style_files(seg.style)
+        return list(dict.fromkeys(found))
+
+
+def style_files(style: TitleStyle) -> list[Path]:
+    files = [style.font] if style.font else []
+    try:
+        parse_color(style.background)
+    except ValueError:
+        files.append(Path(style.background))
+    return files

@@ -1,0 +1,668 @@
+"""Recipes: YAML read safely into frozen dataclasses, every mistake reported at its line:col.
+
+The YAML is composed into nodes (``yaml.compose`` with the safe loader: no object
+construction) and read from the nodes' raw text, not from PyYAML's implicit types: YAML 1.1
+reads an unquoted ``aspect: 16:9`` as the sexagesimal integer 969 and ``end: 1:20.5`` as
+80.5, which a recipe author never means. Each node keeps its position for error messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+
+from castkit.base.colors import parse_color
+from castkit.base.files import LOOP, symlink_loop
+from castkit.base.timecode import format_time, parse_time, TimecodeError
+from castkit.errors import echo, InputError, Problem, RecipeError
+from castkit.media.dv import ASPECTS, DvTarget, standard_of, TARGET_NAMES
+from castkit.media.formats import kind_of, OUTPUT_SUFFIXES
+from castkit.media.raster import CHROMA_STEP, WEB_HEIGHTS, WEB_MAX_FPS
+from castkit.recipe.model import (
+    CLIP_KEYS, ClipSegment, Crop, CROP_KEYS, CROP_SIZE_KEYS, DEFAULT_LOUDNESS,
+    DEFAULT_TITLE_SECONDS, FADE_KEYS, Fades, LOUDNESS_OFF, LOUDNESS_RANGE, LOUDNESS_UNITS,
+    MARGIN_RANGE, MAX_NODES, MAX_RECIPE_BYTES, MAX_SECONDS, MAX_SEGMENTS, MAX_WHOLE_DIGITS,
+    MIN_LENGTH_RANGE, MUTE, OUTPUT_KEYS, OutputSpec, PATH_BREAKS, PAUSE_CUT, PAUSE_KEYS,
+    PAUSE_SPEED_MARK, PAUSE_SPEED_RANGE, PauseSpec, Recipe, SCREENS, Segment, SPEED_RANGE,
+    STYLE_KEYS, THRESHOLD_AUTO, THRESHOLD_RANGE, THRESHOLD_UNITS, TITLE_KEYS, TitleSegment,
+    TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION, Where,
+)
+from castkit.recipe.style import TitleStyle
+
+
+_NULL = "tag:yaml.org,2002:null"
+
+
+@dataclass
+class _Reader:
+    """Walks composed YAML nodes, collecting problems instead of stopping at the first."""
+
+    file: str
+    folder: Path
+    problems: list[Problem] = field(default_factory=list)
+
+    def where(self, node: yaml.Node) -> Where:
+        return Where(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def add(self, node: yaml.Node, message: str) -> None:
+        self.problems.append(self.where(node).problem(message))
+
+    def mapping(self, node: yaml.Node, what: str, allowed: tuple[str, ...]) -> dict[str, tuple[yaml.Node, yaml.Node]] | None:
+        if not isinstance(node, yaml.MappingNode):
+            self.add(node, f"{what} must be a mapping of keys to values")
+            return None
+        items: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        merged: list[dict[str, tuple[yaml.Node, yaml.Node]]] = []
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.add(key_node, f"{what}: keys must be plain names")
+                continue
+            key = key_node.value
+            if key == "<<":  # a merge key: anchors share settings between segments
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    found = self.mapping(source, what, allowed)
+                    if found:
+                        merged.append(found)
+                continue
+            if key not in allowed:
+                self.add(key_node, _unknown(key, allowed, what))
+                continue
+            if key in items:
+                self.add(key_node, f"{what}: {echo(key)} is given twice")
+                continue
+            items[key] = (key_node, value_node)
+        for found in merged:  # keys written out win over merged ones
+            for key, pair in found.items():
+                items.setdefault(key, pair)
+        return items
+
+    def scalar(self, node: yaml.Node, what: str) -> str | None:
+        """The raw text of a scalar; None (with a problem) for lists and mappings."""
+        if not isinstance(node, yaml.ScalarNode):
+            self.add(node, f"{what} must be a single value, not a {_kind(node)}")
+            return None
+        return node.value
+
+    def text(self, node: yaml.Node, what: str, allow_empty: bool = False) -> str | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL and not node.style:
+            self.add(node, f"{what} needs a value")
+            return None
+        value = self.scalar(node, what)
+        if value is not None and not allow_empty and not value.strip():
+            self.add(node, f"{what} cannot be empty")
+            return None
+        return value
+
+    def optional_text(self, node: yaml.Node, what: str) -> str | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == _NULL and not node.style:
+            return None
+        return self.text(node, what)
+
+    def time(self, node: yaml.Node, what: str, positive: bool = False) -> Fraction | None:
+        value = self.scalar(node, what)
+        if value is None:
+            return None
+        try:
+            seconds = parse_time(value.strip()) if value.strip() else parse_time(None)
+        except TimecodeError as exc:
+            self.add(node, f"{what}: {exc}")
+            return None
+        if positive and seconds <= 0:
+            self.add(node, f"{what} must be more than zero")
+            return None
+        if seconds > MAX_SECONDS:
+            self.add(node, f"{what}: {format_time(seconds)} is longer than a day")
+            return None
+        return seconds
+
+    def path(self, node: yaml.Node, what: str) -> Path | None:
+        value = self.text(node, what)
+        if value is None:
+            return None
+        if URL_MARK in value or value.lower().startswith(URL_SCHEMES):
+            self.add(node, f"{what}: {echo(value)} is a URL; castkit reads local files only")
+            return None
+        if any(c in value for c in PATH_BREAKS):
+            self.add(node, f"{what}: a file name cannot contain line breaks")
+            return None
+        try:
+            path = Path(value).expanduser()
+        except RuntimeError:  # ~someone, for a user this machine does not have
+            self.add(node, f"{what}: {echo(value)} names the home folder of an unknown user")
+            return None
+        path = path if path.is_absolute() else self.folder / path
+        if symlink_loop(path):
+            self.add(node, f"{what}: {path.name} {LOOP}")
+            return None
+        return path
+
+
+def _keys(node: yaml.MappingNode) -> set[str]:
+    """Key names of a mapping, merged ones (``<<: *anchor``) included."""
+    keys: set[str] = set()
+    for key, value in node.value:
+        if not isinstance(key, yaml.ScalarNode):
+            continue
+        if key.value == "<<":
+            for source in value.value if isinstance(value, yaml.SequenceNode) else [value]:
+                if isinstance(source, yaml.MappingNode):
+                    keys |= _keys(source)
+        else:
+            keys.add(key.value)
+    return keys
+
+
+def _kind(node: yaml.Node) -> str:
+    return {yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}.get(type(node), "value")
+
+
+def _unknown(key: str, allowed: tuple[str, ...], what: str) -> str:
+    near = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f"; did you mean {near[0]!r}?" if near else f"; known keys: {', '.join(allowed)}"
+    return f"{what}: unknown key {echo(key)}{hint}"
+
+
+def _top_value(root: yaml.Node, key: str) -> yaml.Node | None:
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for k, v in root.value:
+        if isinstance(k, yaml.ScalarNode) and k.value == key:
+            return v
+    return None
+
+
+def _count_nodes(node: yaml.Node) -> Iterator[yaml.Node]:
+    """Yields each node once per *visit*; an alias-expansion bomb visits shared nodes many
+    times (the same node object each time)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        if isinstance(current, yaml.MappingNode):
+            for k, v in current.value:
+                stack += (k, v)
+        elif isinstance(current, yaml.SequenceNode):
+            stack += current.value
+
+
+def load_recipe(path: Path | str) -> Recipe:
+    """Read and check a recipe's text (not its sources). Raises RecipeError with every problem."""
+    recipe, problems = read_recipe(path)
+    if problems:
+        raise RecipeError(problems)
+    return recipe
+
+
+def read_recipe(path: Path | str) -> tuple[Recipe, list[Problem]]:
+    """A recipe and the problems found in its text, so that a caller can add the problems of
+    its sources and report them all together. Broken segments are left out of the recipe; a
+    recipe that cannot be read at all (YAML syntax, too large) raises RecipeError."""
+    path = Path(path)
+    name = str(path)
+    try:
+        if path.is_dir():
+            raise InputError(path, "is a folder, not a recipe")
+        with path.open("rb") as f:  # bounded: a recipe named /dev/zero must not fill memory
+            raw = f.read(MAX_RECIPE_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError(path, "no such recipe") from None
+    except PermissionError:
+        raise InputError(path, "cannot be read (permission denied)") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot be read ({exc.strerror})") from None
+    if len(raw) > MAX_RECIPE_BYTES:
+        raise RecipeError([Problem(name, 1, 1, f"the recipe is larger than {MAX_RECIPE_BYTES // 1024} KiB; is this really a recipe?")])
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise RecipeError([Problem(name, line, 1, "not UTF-8 text")]) from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        message = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        raise RecipeError([Problem(name, line, col, f"YAML syntax: {message}")]) from None
+    except yaml.YAMLError as exc:
+        raise RecipeError([Problem(name, 1, 1, f"YAML: {exc}")]) from None
+    except RecursionError:
+        raise RecipeError([Problem(name, 1, 1, "the recipe is nested too deeply")]) from None
+    if root is None:
+        raise RecipeError([Problem(name, 1, 1, "the recipe is empty; it needs at least 'segments:'")])
+    # A plain long list of segments is named as such, before the count of values it also
+    # exceeds: "anchors and aliases?" only where the recipe has some.
+    segments = _top_value(root, "segments")
+    if isinstance(segments, yaml.SequenceNode) and len(segments.value) > MAX_SEGMENTS:
+        where = Where(name, segments.start_mark.line + 1, segments.start_mark.column + 1)
+        raise RecipeError([where.problem(f"more than {MAX_SEGMENTS} segments ({len(segments.value)})")])
+    seen: set[int] = set()
+    shared = False
+    for count, node in enumerate(_count_nodes(root)):
+        if not shared:
+            shared = id(node) in seen
+            seen.add(id(node))
+        if count > MAX_NODES:
+            why = " (anchors and aliases?)" if shared else ""
+            raise RecipeError([Problem(name, 1, 1, f"the recipe expands to more than {MAX_NODES} values{why}")])
+    # Absolute, so that cache keys and printed commands do not depend on where castkit runs.
+    return _read(root, _Reader(name, path.parent.absolute()), path)
+
+
+def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem]]:
+    top = r.mapping(root, "recipe", TOP_KEYS) or {}
+
+    if "version" in top:
+        key, node = top["version"]
+        if r.scalar(node, "version") not in (str(VERSION), None):
+            r.add(node, f"version: this castkit reads recipe version {VERSION}")
+
+    standard, aspect = "pal", "4:3"
+    if "target" in top:
+        node = top["target"][1]
+        value = r.scalar(node, "target")
+        if value is not None:
+            if standard_of(value):
+                standard = standard_of(value)
+            else:
+                r.add(node, f"target: {echo(value)} is not one of {', '.join(TARGET_NAMES)}")
+    if "aspect" in top:
+        node = top["aspect"][1]
+        value = r.scalar(node, "aspect")
+        if value is not None:
+            if value in ASPECTS:
+                aspect = value
+            else:
+                r.add(node, f"aspect: {echo(value)} is not one of {', '.join(repr(a) for a in ASPECTS)}")
+    target = DvTarget(standard, aspect)
+
+    outputs = _outputs(r, top, path)
+
+    base_style = TitleStyle()
+    if "title_style" in top:
+        base_style = _style(r, top["title_style"][1], base_style, "title_style") or base_style
+
+    segments: list[Segment] = []
+    if "segments" not in top:
+        if isinstance(root, yaml.MappingNode):
+            r.add(root, "the recipe needs 'segments:', a list of titles and clips")
+    else:
+        node = top["segments"][1]
+        if not isinstance(node, yaml.SequenceNode):
+            r.add(node, "segments must be a list (each item starting with '- ')")
+        elif not node.value:
+            r.add(node, "segments is empty; add a title or a clip")
+        elif len(node.value) > MAX_SEGMENTS:
+            r.add(node, f"more than {MAX_SEGMENTS} segments")
+        else:
+            for i, item in enumerate(node.value, 1):
+                seg = _segment(r, item, i, base_style)
+                if seg is not None:
+                    segments.append(seg)
+
+    loudness = DEFAULT_LOUDNESS
+    if "loudness" in top:
+        loudness = _loudness(r, top["loudness"][1])
+
+    return Recipe(path, target, outputs, base_style, tuple(segments), loudness), r.problems
+
+
+def _loudness(r: _Reader, node: yaml.Node) -> Fraction | None:
+    """``loudness: -16`` (LUFS, integrated) or ``off``."""
+    raw = r.scalar(node, "loudness")
+    if raw is None:
+        return DEFAULT_LOUDNESS
+    text = raw.strip()
+    if text.lower() in LOUDNESS_OFF:
+        return None
+    low, high = LOUDNESS_RANGE
+    try:
+        number = Decimal(_without_unit(text.lower(), tuple(u.lower() for u in LOUDNESS_UNITS)))
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or not low <= number <= high:
+        r.add(node, f"loudness must be a level in {LOUDNESS_UNITS[0]} from {low} to {high} "
+                    f"(like {DEFAULT_LOUDNESS}), or {LOUDNESS_OFF[0]}; "
+                    f"not {echo(text)}")
+        return DEFAULT_LOUDNESS
+    return Fraction(number)
+
+
+def _without_unit(text: str, units: tuple[str, ...]) -> str:
+    """``text`` without the first of ``units`` it ends in (one unit, not a stack of them)."""
+    for unit in units:
+        if text.endswith(unit):
+            return text[: -len(unit)].strip()
+    return text.strip()
+
+
+def _outputs(r: _Reader, top: dict, path: Path) -> tuple[OutputSpec, ...]:
+    """``output: PATH`` or ``outputs: [PATH | {path, height, fps}, ...]``; default
+    ``build/RECIPE.dv`` beside the recipe."""
+    default = (OutputSpec(r.folder / "build" / (path.stem + ".dv")),)
+    if "output" in top and "outputs" in top:
+        r.add(top["outputs"][0], "give 'output' or 'outputs', not both")
+        return default
+    if "output" in top:
+        spec = _output(r, top["output"][1], "output")
+        return (spec,) if spec else default
+    if "outputs" not in top:
+        return default
+    node = top["outputs"][1]
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        r.add(node, "outputs must be a list of files (each a path, or {path, height, fps})")
+        return default
+    specs: list[OutputSpec] = []
+    for i, item in enumerate(node.value, 1):
+        spec = _output(r, item, f"outputs[{i}]")
+        if spec is None:
+            continue
+        if any(spec.path == other.path for other in specs):
+            r.add(item, f"outputs[{i}]: {spec.path.name!r} is named twice")
+            continue
+        specs.append(spec)
+    return tuple(specs) or default
+
+
+def _output(r: _Reader, node: yaml.Node, what: str) -> OutputSpec | None:
+    height = fps = None
+    if isinstance(node, yaml.MappingNode):
+        items = r.mapping(node, what, OUTPUT_KEYS)
+        if items is None:
+            return None
+        if "path" not in items:
+            r.add(node, f"{what} needs 'path:'")
+            return None
+        path_node = items["path"][1]
+        if "height" in items:
+            height = _whole(r, items["height"][1], f"{what}.height", *WEB_HEIGHTS)
+            if height is not None and height % CHROMA_STEP:
+                r.add(items["height"][1], f"{what}.height must be even (4:2:0 video), not {height}")
+                height = None
+        if "fps" in items:
+            fps = _whole(r, items["fps"][1], f"{what}.fps", 1, WEB_MAX_FPS)
+    else:
+        path_node = node
+    got = r.path(path_node, what)
+    if got is None:
+        return None
+    if kind_of(got) is None:
+        r.add(path_node, f"{what}: {echo(got.name)} must end in {', '.join(OUTPUT_SUFFIXES)}")
+        return None
+    spec = OutputSpec(got, height, fps, r.where(path_node))
+    if not spec.is_web and (height is not None or fps is not None):
+        r.add(node, f"{what}: height and fps apply to .mp4 and .webm; DV's frame is set by target")
+        return None
+    return spec
+
+
+def _whole(r: _Reader, node: yaml.Node, what: str, low: int, high: int) -> int | None:
+    raw = r.scalar(node, what)
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not text.isdigit() or len(text) > MAX_WHOLE_DIGITS or not low <= int(text) <= high:
+        r.add(node, f"{what} must be a whole number from {low} to {high}, not {echo(text)}")
+        return None
+    return int(text)
+
+
+def _style(r: _Reader, node: yaml.Node, base: TitleStyle, what: str, items=None) -> TitleStyle | None:
+    if items is None:
+        items = r.mapping(node, what, STYLE_KEYS)
+        if items is None:
+            return None
+    style = base
+    for key in STYLE_KEYS:
+        if key not in items:
+            continue
+        value_node = items[key][1]
+        if key == "font":
+            if isinstance(value_node, yaml.ScalarNode) and value_node.tag == _NULL and not value_node.style:
+                style = replace(style, font=None)
+                continue
+            font = r.path(value_node, f"{what}.font")
+            if font is not None:
+                style = replace(style, font=font)
+            continue
+        value = r.text(value_node, f"{what}.{key}")
+        if value is None:
+            continue
+        if key == "background" and not _is_color(value):
+            bg = r.path(value_node, f"{what}.background")
+            if bg is not None:
+                style = replace(style, background=str(bg))
+            continue
+        style = replace(style, **{key: value})
+    return style
+
+
+def _is_color(value: str) -> bool:
+    try:
+        parse_color(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segment | None:
+    what = f"segment {index}"
+    if not isinstance(node, yaml.MappingNode):
+        r.add(node, f"{what} must be a mapping with 'title:' or 'clip:'")
+        return None
+    keys = _keys(node)
+    is_title, is_clip = "title" in keys, "clip" in keys
+    if is_title and is_clip:
+        r.add(node, f"{what} has both 'title:' and 'clip:'; make them two segments")
+        return None
+    if not is_title and not is_clip:
+        r.add(node, f"{what} needs 'title:' (a title card) or 'clip:' (a capture)")
+        return None
+    before = len(r.problems)
+    if is_title:
+        items = r.mapping(node, f"{what} (title)", TITLE_KEYS) or {}
+        title = r.text(items["title"][1], f"{what}: title") if "title" in items else None
+        subtitle = r.optional_text(items["subtitle"][1], f"{what}: subtitle") if "subtitle" in items else None
+        duration = DEFAULT_TITLE_SECONDS
+        if "duration" in items:
+            duration = r.time(items["duration"][1], f"{what}: duration", positive=True) or duration
+        style = _style(r, node, base, f"{what}", {k: v for k, v in items.items() if k in STYLE_KEYS})
+        fades = _fades(r, items, what)
+        if fades.fade_in + fades.fade_out > duration and fades.where is not None:
+            r.problems.append(fades.where.problem(
+                f"{what}: fades ({format_time(fades.fade_in + fades.fade_out)}) are longer than "
+                f"the title ({format_time(duration)})"))
+        if len(r.problems) > before or title is None or style is None:
+            return None
+        return TitleSegment(title, subtitle, duration, style, r.where(node), fades)
+
+    items = r.mapping(node, f"{what} (clip)", CLIP_KEYS) or {}
+    clip = r.path(items["clip"][1], f"{what}: clip") if "clip" in items else None
+    start = Fraction(0)
+    end = duration = None
+    trim_where = None
+    if "start" in items:
+        start = r.time(items["start"][1], f"{what}: start") or Fraction(0)
+    if "end" in items and "duration" in items:
+        r.add(items["duration"][0], f"{what}: give 'end' or 'duration', not both")
+    elif "end" in items:
+        trim_where = r.where(items["end"][1])
+        end = r.time(items["end"][1], f"{what}: end")
+        if end is not None and end <= start:
+            r.add(items["end"][1], f"{what}: end ({format_time(end)}) must come after start ({format_time(start)})")
+    elif "duration" in items:
+        trim_where = r.where(items["duration"][1])
+        duration = r.time(items["duration"][1], f"{what}: duration", positive=True)
+    if trim_where is None and "start" in items:
+        trim_where = r.where(items["start"][1])
+    crop = crop_where = None
+    if "crop" in items:
+        crop_where = r.where(items["crop"][1])
+        crop = _crop(r, items["crop"][1], what)
+    speed = Fraction(1)
+    if "speed" in items:
+        speed = _speed(r, items["speed"][1], what) or speed
+    audio = None
+    mute = False
+    audio_where = None
+    if "audio" in items:
+        node = items["audio"][1]
+        audio_where = r.where(node)
+        raw = r.scalar(node, f"{what}: audio")
+        if raw is not None and (raw.strip().lower() == MUTE or (node.tag == _NULL and not node.style)):
+            mute = True
+        elif raw is not None:
+            audio = r.path(node, f"{what}: audio")
+    fades = _fades(r, items, what)
+    chapter = r.text(items["chapter"][1], f"{what}: chapter") if "chapter" in items else None
+    captions = captions_where = None
+    if "captions" in items:
+        captions_where = r.where(items["captions"][1])
+        captions = r.path(items["captions"][1], f"{what}: captions")
+    pauses = _pauses(r, items["pauses"][1], what) if "pauses" in items else None
+    pauses_where = r.where(items["pauses"][1]) if "pauses" in items else None
+    if len(r.problems) > before or clip is None:
+        return None
+    return ClipSegment(
+        clip, start, end, duration, r.where(items["clip"][1]), trim_where,
+        crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
+        pauses, pauses_where,
+    )
+
+
+def _pause_action(r: _Reader, node: yaml.Node, what: str) -> tuple[bool, Fraction | None]:
+    """``cut`` or a speed factor: (understood, speed or None for cut)."""
+    raw = r.scalar(node, what)
+    if raw is None:
+        return False, None
+    text = raw.strip()
+    if text.lower() == PAUSE_CUT:
+        return True, None
+    low, high = PAUSE_SPEED_RANGE
+    try:
+        number = Decimal(text.lower().removeprefix(PAUSE_SPEED_MARK).removesuffix(PAUSE_SPEED_MARK))
+    except InvalidOperation:
+        number = Decimal("NaN")
+    # Compared as a Decimal first, as for speed: no Fraction of a huge exponent.
+    if not number.is_finite() or not Decimal(low.numerator) / low.denominator <= number <= high:
+        r.add(node, f"{what} must be {PAUSE_CUT} or a speed from {float(low):g} to {float(high):g}, "
+                    f"not {echo(text)}")
+        return False, None
+    return True, Fraction(number)
+
+
+def _pauses(r: _Reader, node: yaml.Node, what: str) -> PauseSpec | None:
+    """``pauses: cut``, ``pauses: 4`` or a mapping of PAUSE_KEYS."""
+    if not isinstance(node, yaml.MappingNode):
+        ok, speed = _pause_action(r, node, f"{what}: pauses")
+        return PauseSpec(speed) if ok else None
+    items = r.mapping(node, f"{what}: pauses", PAUSE_KEYS)
+    if items is None:
+        return None
+    before = len(r.problems)
+    spec = PauseSpec()
+    if "action" in items:
+        ok, speed = _pause_action(r, items["action"][1], f"{what}: pauses.action")
+        spec = replace(spec, speed=speed)
+    for key, (low, high) in (("min_length", MIN_LENGTH_RANGE), ("margin", MARGIN_RANGE)):
+        if key in items:
+            value = r.time(items[key][1], f"{what}: pauses.{key}")
+            if value is not None and not low <= value <= high:
+                r.add(items[key][1], f"{what}: pauses.{key} must be from {float(low):g} to {float(high):g} seconds")
+            elif value is not None:
+                spec = replace(spec, **{key: value})
+    if "threshold" in items:
+        tnode = items["threshold"][1]
+        raw = r.scalar(tnode, f"{what}: pauses.threshold")
+        if raw is not None:
+            text = raw.strip()
+            low, high = THRESHOLD_RANGE
+            if text.lower() == THRESHOLD_AUTO:
+                spec = replace(spec, threshold=None)
+            else:
+                try:
+                    number = Decimal(_without_unit(text.lower(), tuple(u.lower() for u in THRESHOLD_UNITS)))
+                except InvalidOperation:
+                    number = Decimal("NaN")
+                if not number.is_finite() or not low <= number <= high:
+                    r.add(tnode, f"{what}: pauses.threshold must be a level in {THRESHOLD_UNITS[0]} from "
+                                 f"{low} to {high} (like {PauseSpec().threshold}), or {THRESHOLD_AUTO}; "
+                                 f"not {echo(text)}")
+                else:
+                    spec = replace(spec, threshold=Fraction(number))
+    if "screen" in items:
+        snode = items["screen"][1]
+        raw = r.scalar(snode, f"{what}: pauses.screen")
+        if raw is not None and raw.strip() not in SCREENS:
+            r.add(snode, f"{what}: pauses.screen must be {' or '.join(SCREENS)}, not {echo(raw.strip())}")
+        elif raw is not None:
+            spec = replace(spec, screen=raw.strip())
+    return spec if len(r.problems) == before else None
+
+
+def _fades(r: _Reader, items: dict, what: str) -> Fades:
+    values = {}
+    where = None
+    for key in FADE_KEYS:
+        if key in items:
+            node = items[key][1]
+            where = where or r.where(node)
+            values[key] = r.time(node, f"{what}: {key}")
+    return Fades(values.get("fade_in") or Fraction(0), values.get("fade_out") or Fraction(0), where)
+
+
+def _crop(r: _Reader, node: yaml.Node, what: str) -> Crop | None:
+    items = r.mapping(node, f"{what}: crop", CROP_KEYS)
+    if items is None:
+        return None
+    values = {}
+    for key in CROP_KEYS:
+        if key not in items:
+            r.add(node, f"{what}: crop needs {echo(key)} (x, y, width and height, in source pixels)")
+            continue
+        raw = r.scalar(items[key][1], f"{what}: crop.{key}")
+        if raw is None:
+            continue
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            r.add(items[key][1], f"{what}: crop.{key} must be a whole number of pixels, not {echo(raw)}")
+            continue
+        if value < 0 or (key in CROP_SIZE_KEYS and value == 0):
+            r.add(items[key][1], f"{what}: crop.{key} must be {'more than zero' if key in CROP_SIZE_KEYS else 'zero or more'}")
+            continue
+        values[key] = value
+    if len(values) < 4:
+        return None
+    return Crop(values["x"], values["y"], values["width"], values["height"])
+
+
+def _speed(r: _Reader, node: yaml.Node, what: str) -> Fraction | None:
+    raw = r.scalar(node, f"{what}: speed")
+    if raw is None:
+        return None
+    try:
+        number = Decimal(raw.strip())
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite():
+        r.add(node, f"{what}: speed must be a number like 2 or 0.5, not {echo(raw)}")
+        return None
+    low, high = SPEED_RANGE
+    # Compared as a Decimal first: Fraction(Decimal("1e999999999")) would compute a number
+    # with a billion digits.
+    if not Decimal(low.numerator) / low.denominator <= number <= high:
+        r.add(node, f"{what}: speed {echo(raw.strip(), quote=False)} is outside {float(low):g} to {float(high):g}")
+        return None
+    value = Fraction(number)
+    if not low <= value <= high:
+        r.add(node, f"{what}: speed {echo(raw.strip(), quote=False)} is outside {float(low):g} to {float(high):g}")
+        return None
+    return value

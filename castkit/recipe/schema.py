@@ -1,0 +1,423 @@
+"""The recipe as a JSON Schema (draft 2020-12), for editors that check YAML as it is typed.
+
+The keys come from the reader's own tuples (``TOP_KEYS`` and the others); this module
+only says what each key holds. A key the reader learns without an entry in ``_KEYS`` shows up
+in the schema as "not described yet", and tests/unit/test_schema.py fails until it is described.
+
+The schema accepts what the reader accepts, however a YAML tool types a value: the reader
+reads every value from its raw text, so ``start: 5``, ``start: "5"`` and ``end: 1:20.5``
+(which a YAML 1.1 loader turns into the number 80.5) are all times, and ``aspect: 16:9``
+unquoted (the sexagesimal integer 969 in YAML 1.1, the string "16:9" in YAML 1.2) is an aspect.
+And it refuses what the reader refuses: ranges hold for a number written as text too
+(``speed: "9"``), words the reader takes in any letter case (``CUT``, ``Auto``, ``OFF``) are
+matched so, and units (``-16 LUFS``, ``-40 dB``) as the reader strips them. Every range, word
+and unit comes from the reader's constants (``recipe.reader``, ``plan.pauses``, ``media.raster``, ``media.dv``,
+``base.timecode``); tests/unit/test_schema.py checks the two agree value by value.
+
+What a schema cannot see: the text behind a value a YAML tool has typed (``0b11``, ``+5`` or
+``5.`` typed as numbers, which the reader, reading the text, refuses; ``1.0`` is an integer to
+JSON Schema, and NaN is no JSON), and numbers in exponent form as text (``speed: 25e-2``, whose
+range no regex can check): the schema refuses those the reader may accept.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from castkit.base.timecode import FORMS, MAX_TIME_CHARS
+from castkit.media.dv import ASPECTS, TARGET_NAMES
+from castkit.media.formats import OUTPUT_SUFFIXES
+from castkit.media.raster import CHROMA_STEP, WEB_HEIGHTS, WEB_MAX_FPS
+from castkit.recipe.model import (
+    CLIP_KEYS, CROP_KEYS, CROP_SIZE_KEYS, DEFAULT_LOUDNESS, DEFAULT_TITLE_SECONDS, LOUDNESS_OFF,
+    LOUDNESS_RANGE, LOUDNESS_UNITS, MARGIN_RANGE, MAX_SECONDS, MAX_SEGMENTS, MAX_WHOLE_DIGITS,
+    MIN_LENGTH_RANGE, MUTE, OUTPUT_KEYS, PATH_BREAKS, PAUSE_CUT, PAUSE_KEYS, PAUSE_SPEED_MARK,
+    PAUSE_SPEED_RANGE, PauseSpec, SCREENS, SPEED_RANGE, STYLE_KEYS, THRESHOLD_AUTO,
+    THRESHOLD_RANGE, THRESHOLD_UNITS, TITLE_KEYS, TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION,
+)
+
+
+SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
+UNDESCRIBED = "(not described yet)"
+
+
+def _any_case(word: str) -> str:
+    """A regex matching ``word`` in any letter case (ECMA 262 patterns have no (?i))."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else _escape(c) for c in word)
+
+
+def _escape(text: str) -> str:
+    """``text`` literally, in a regex both ECMA 262 (unicode mode too, where ``\\-`` is an error)
+    and Python read alike."""
+    return "".join("\\" + c if c in "^$\\.*+?()[]{}|/" else c for c in text)
+
+
+# The very end of the text: Python's $ also matches before a final newline, ECMA's does not.
+_EOT = r"$(?!\n)"
+
+
+def _words(words: tuple[str, ...] | list[str], any_case: bool = True) -> str:
+    """A regex group matching one of ``words``, in any case unless told."""
+    return "(?:" + "|".join(_any_case(w) if any_case else _escape(w) for w in words) + ")"
+
+
+def _whole_text(pattern: str) -> str:
+    """``pattern`` as the whole value, which the reader strips of spaces first."""
+    return rf"^\s*(?:{pattern})\s*$"
+
+
+def _num(value: Fraction) -> int | float:
+    return int(value) if value.denominator == 1 else float(value)
+
+_END = r"(?![\d.])"  # the number's digits end here
+
+
+def _digits(bound: Fraction) -> tuple[str, str]:
+    """The whole and fraction digits of a bound (``Fraction(1, 4)``: ``("0", "25")``)."""
+    exact = Decimal(bound.numerator) / Decimal(bound.denominator)
+    if bound < 0 or Fraction(exact) != bound:
+        raise ValueError(f"a range's bounds must be short non-negative decimals, not {bound}")
+    whole, _, frac = format(exact, "f").partition(".")
+    return whole.lstrip("0") or "0", frac.rstrip("0")
+
+
+def _span(low: int, high: int) -> str | None:
+    return None if low > high else str(low) if low == high else f"[{low}-{high}]"
+
+
+def _below(digits: str, fixed: bool = False) -> list[str]:
+    """Digit strings of ``len(digits)`` (after leading zeros) below ``digits``; with fewer digits
+    too unless ``fixed`` (a fraction's digits, compared from the left)."""
+    found = [] if fixed or digits == "0" else [rf"\d{{0,{len(digits) - 1}}}"]
+    for i, d in enumerate(digits):
+        span = _span(0, int(d) - 1)
+        if span:
+            rest = len(digits) - 1 - i
+            found.append(digits[:i] + span + (r"\d*" if fixed else rf"\d{{{rest}}}" if rest else ""))
+    return found
+
+
+def _above(digits: str, fixed: bool = False) -> list[str]:
+    found = [] if fixed else [rf"[1-9]\d{{{len(digits)},}}"]
+    for i, d in enumerate(digits):
+        span = _span(int(d) + 1, 9)
+        if span:
+            rest = len(digits) - 1 - i
+            found.append(digits[:i] + span + (r"\d*" if fixed else rf"\d{{{rest}}}" if rest else ""))
+    return found
+
+
+def _alt(parts: list[str]) -> str:
+    return "(?:" + "|".join(parts) + ")" if parts else "(?!)"
+
+
+def _at_most(bound: Fraction, strict: bool = False) -> str:
+    whole, frac = _digits(bound)
+    same = "0*" + (whole if whole != "0" else "")
+    parts = [f"0*{_alt(_below(whole))}" + r"(?:\.\d*)?"] if whole != "0" else []
+    if frac:  # the same whole part, then a fraction below (or at) frac's
+        below = _below(frac, fixed=True) + [frac[:j] for j in range(len(frac))]
+        parts.append(same + r"(?:\." + _alt(below + ([] if strict else [frac + "0*"])) + ")?")
+    elif not strict:
+        parts.append(same + r"(?:\.0*)?")
+    return _alt(parts)
+
+
+def _at_least(bound: Fraction, strict: bool = False) -> str:
+    whole, frac = _digits(bound)
+    same = "0*" + (whole if whole != "0" else "")
+    parts = [f"0*{_alt(_above(whole))}" + r"(?:\.\d*)?"]
+    if frac:
+        parts.append(same + r"\." + _alt(_above(frac, fixed=True) + [frac + (r"\d*[1-9]\d*" if strict else r"\d*")]))
+    else:
+        parts.append(same + (r"\.\d*[1-9]\d*" if strict else r"(?:\.\d*)?"))
+    return _alt(parts)
+
+
+def _between(low: Fraction, high: Fraction, low_strict: bool = False, high_strict: bool = False) -> str:
+    """The digits of a number from ``low`` to ``high`` (both >= 0)."""
+    floor = "" if low == 0 and not low_strict else f"(?={_at_least(low, low_strict)}{_END})"
+    return f"{floor}{_at_most(high, high_strict)}{_END}"
+
+
+def _decimal(low: Fraction, high: Fraction) -> str:
+    """Text that Decimal() reads as a number from ``low`` to ``high``: a sign, digits and a point
+    (``5``, ``-5.``, ``+.5``). Not exponents (``25e-2``): their range is no regular language."""
+    well_formed = r"(?=\.?\d)"
+    signs = []
+    if high >= 0:
+        signs.append(r"\+?" + well_formed + _between(max(low, Fraction(0)), high))
+    if low <= 0:  # Decimal("-0") is 0
+        signs.append("-" + well_formed + _between(max(-high, Fraction(0)), -low))
+    return _alt(signs)
+
+
+def _whole_number(low: int, high: int) -> str:
+    """Digits (leading zeros allowed) of a whole number from ``low`` to ``high``."""
+    return rf"(?=\d)(?={_at_least(Fraction(low))}(?!\d))0*{_alt(_below(str(high)) + [str(high)])}(?![\d.])"
+
+
+def _clock(low: Fraction, high: Fraction, low_strict: bool, high_strict: bool,
+           units: tuple[int, ...]) -> str | None:
+    """parse_time's text of a time from ``low`` to ``high``: plain seconds (``units`` empty), or
+    N:rest where the value is N * units[0] + rest and rest (below units[0]) is written by the
+    remaining units: (60,) is MM:SS, (3600, 60) HH:MM:SS. None if no time is in the range."""
+    if low > high or (low == high and (low_strict or high_strict)):
+        return None
+    if not units:
+        return r"(?=\d+(?:\.\d+)?(?![\d.]))" + _between(low, high, low_strict, high_strict)
+    unit = units[0]
+    first, rest_low = divmod(low, unit)
+    last, rest_high = divmod(high, unit)
+    pieces = ([(first, first, rest_low, low_strict, rest_high, high_strict)] if first == last else
+              [(first, first, rest_low, low_strict, Fraction(unit), True),
+               (first + 1, last - 1, Fraction(0), False, Fraction(unit), True),
+               (last, last, Fraction(0), False, rest_high, high_strict)])
+    found = []
+    for n_low, n_high, a, a_strict, b, b_strict in pieces:
+        rest = _clock(a, b, a_strict, b_strict, units[1:])
+        if rest is not None and n_low <= n_high:
+            found.append(f"{_whole_number(int(n_low), int(n_high))}:{rest}")
+    return _alt(found) if found else None
+
+
+def _time(low: Fraction = Fraction(0), high: Fraction = MAX_SECONDS,
+          positive: bool = False, description: str = "") -> dict:
+    """A time as the reader takes it (``Reader.time``): a number, or text in one of FORMS, from
+    ``low`` (more than zero if ``positive``) up to ``high`` (a day at most)."""
+    forms = [_clock(low, high, positive, False, units) for units in ((), (60,), (3600, 60))]
+    short = rf"(?=\S(?:.{{0,{MAX_TIME_CHARS - 2}}}\S)?\s*$)"  # MAX_TIME_CHARS, spaces aside
+    number = {"type": "number", ("exclusiveMinimum" if positive else "minimum"): _num(low),
+              "maximum": _num(high)}
+    return {"anyOf": [number, {"type": "string",
+                               "pattern": rf"^\s*{short}{_alt([f for f in forms if f])}\s*$"}],
+            "description": f"{description}: {FORMS}" if description else FORMS}
+
+
+def _level(low_high: tuple[Fraction, Fraction], units: tuple[str, ...], any_case: bool,
+           words: tuple[str, ...]) -> dict:
+    """A number in a range, with or without one of ``units`` after it, or one of ``words``
+    (any case)."""
+    low, high = low_high
+    text = _decimal(low, high) + (f"\\s*{_words(units, any_case)}?" if units else "")
+    if words:
+        text = f"{_words(words)}|{text}"
+    return {"anyOf": [{"type": "number", "minimum": _num(low), "maximum": _num(high)},
+                      {"type": "string", "pattern": _whole_text(text)}]}
+
+
+def _whole(low: int, high: int, step: int = 1) -> dict:
+    """``Reader._whole``: digits only, at most MAX_WHOLE_DIGITS of them, from low to high."""
+    digits = rf"(?=\d{{1,{MAX_WHOLE_DIGITS}}}\s*$)"
+    if step == 1:
+        multiple: dict = {}
+        last = ""
+    elif step == 2:
+        multiple = {"multipleOf": step}
+        last = r"(?=\d*[02468]\s*$)"
+    else:  # pragma: no cover - no such key
+        raise ValueError(step)
+    return {"anyOf": [{"type": "integer", "minimum": low, "maximum": high, **multiple},
+                      {"type": "string", "pattern": rf"^\s*{digits}{last}{_whole_number(low, high)}\s*$"}]}
+
+
+def _sexagesimal(ratio: str) -> int:
+    """What a YAML 1.1 loader makes of an unquoted ``16:9``: 16 * 60 + 9."""
+    a, b = map(int, ratio.split(":"))
+    return a * 60 + b
+
+
+# A scalar the reader takes as text (``Reader.text``): YAML tools may type `title: 2024` or
+# `title: yes`; text must not be blank.
+_NOT_TEXT = {"type": ["number", "boolean"]}
+_TEXT = {"anyOf": [_NOT_TEXT, {"type": "string", "pattern": r"\S"}]}
+# A local file (``Reader.path``): text that is no URL and has no line break.
+_PATH_TEXT = {
+    "type": "string", "pattern": r"\S",
+    "not": {"anyOf": [{"pattern": _escape(URL_MARK)},
+                      {"pattern": "^" + _words(URL_SCHEMES)},
+                      {"pattern": "[" + "".join(f"\\u{ord(c):04x}" for c in PATH_BREAKS) + "]"}]},
+}
+_PATH = {"anyOf": [_NOT_TEXT, _PATH_TEXT]}
+# Crop pixels: what int() reads (a sign, digits, single underscores between them).
+_INT_DIGITS = r"\d(?:_?\d)*"
+
+
+def _pixels(positive: bool) -> dict:
+    text = (rf"\+?(?=[\d_]*[1-9]){_INT_DIGITS}" if positive else
+            rf"\+?{_INT_DIGITS}|-0(?:_?0)*")  # int("-0") is 0
+    return {"anyOf": [{"type": "integer", "minimum": 1 if positive else 0},
+                      {"type": "string", "pattern": _whole_text(text)}]}
+
+
+# The suffix is Path.suffix: after at least one character of the name (`.dv` alone is a name
+# with no suffix), and a trailing / or /. is not part of the name.
+_OUTPUT_PATH = {
+    **_PATH_TEXT,
+    "allOf": [{"pattern": "[^/]" + _words(OUTPUT_SUFFIXES) + r"(?:/|/\.(?=/|$))*" + _EOT}],
+    "description": "a file to make, relative to the recipe; its suffix picks the format "
+                   f"({', '.join(OUTPUT_SUFFIXES)})",
+}
+
+_PAUSE_SPEEDS = PAUSE_SPEED_RANGE
+_X = _any_case(PAUSE_SPEED_MARK)
+_PAUSE_ACTION = {"anyOf": [
+    {"type": "number", "minimum": _num(_PAUSE_SPEEDS[0]), "maximum": _num(_PAUSE_SPEEDS[1])},
+    {"type": "string", "pattern": _whole_text(
+        f"{_words((PAUSE_CUT,))}|{_X}?\\s*{_decimal(*_PAUSE_SPEEDS)}\\s*{_X}?")}]}
+_SPEEDS = f"{float(_PAUSE_SPEEDS[0]):g} to {float(_PAUSE_SPEEDS[1]):g}"
+_DEFAULT_PAUSES = PauseSpec()
+_LOUDNESS = LOUDNESS_RANGE
+_THRESHOLD = THRESHOLD_RANGE
+_MUTE = {"type": "string", "pattern": _whole_text(_words((MUTE,)))}
+
+# What each key of each mapping holds. The keys themselves are the reader's tuples.
+_KEYS: dict[str, dict[str, dict[str, Any]]] = {
+    "top": {
+        "version": {"enum": [VERSION, str(VERSION)],
+                    "description": f"recipe version; this castkit reads {VERSION}"},
+        "target": {"type": "string",
+                   "pattern": f"^{_words(TARGET_NAMES)}{_EOT}",
+                   "description": f"the DV flavour of the cast: {' or '.join(TARGET_NAMES)} (default pal-dv)"},
+        "aspect": {"enum": [*ASPECTS, *(_sexagesimal(a) for a in ASPECTS)],
+                   "description": f"display aspect: {' or '.join(ASPECTS)} (default 4:3); "
+                                  "quoting is optional"},
+        "output": {"$ref": "#/$defs/output", "description": "the one file the recipe makes"},
+        "outputs": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/output"},
+                    "description": "the files the recipe makes (instead of output)"},
+        "title_style": {"$ref": "#/$defs/style", "description": "defaults for every title card"},
+        "loudness": {"anyOf": [*_level(_LOUDNESS, LOUDNESS_UNITS, True, LOUDNESS_OFF)["anyOf"],
+                               {"const": False}],
+                     "description": f"integrated loudness of the cast in {LOUDNESS_UNITS[0]}, "
+                                    f"{_LOUDNESS[0]} to {_LOUDNESS[1]} (default {DEFAULT_LOUDNESS}), "
+                                    f"or {LOUDNESS_OFF[0]} to keep the sound as recorded"},
+        "segments": {"type": "array", "minItems": 1, "maxItems": MAX_SEGMENTS,
+                     "items": {"$ref": "#/$defs/segment"},
+                     "description": "title cards and clips, in the order they play"},
+    },
+    "output": {
+        "path": _OUTPUT_PATH,
+        "height": {**_whole(*WEB_HEIGHTS, step=CHROMA_STEP),
+                   "description": f"frame height of a .mp4/.webm master, {WEB_HEIGHTS[0]} to {WEB_HEIGHTS[1]} (even)"},
+        "fps": {**_whole(1, WEB_MAX_FPS), "description": f"frame rate of a .mp4/.webm master, 1 to {WEB_MAX_FPS}"},
+    },
+    "style": {
+        "background": {**_PATH, "description": "a colour (CSS name or #rrggbb) or an image file"},
+        "color": {**_TEXT, "description": "text colour"},
+        "font": {"anyOf": [*_PATH["anyOf"], {"type": "null"}],
+                 "description": "a .ttf/.otf file; null for castkit's own font"},
+    },
+    "fade": {
+        "fade_in": _time(description="seconds of fade from black at the start"),
+        "fade_out": _time(description="seconds of fade to black at the end"),
+    },
+    "title": {
+        "title": {**_TEXT, "description": "the card's text"},
+        "subtitle": {"anyOf": [*_TEXT["anyOf"], {"type": "null"}], "description": "a smaller second line"},
+        "duration": _time(positive=True, description="how long the card shows "
+                                                     f"(default {DEFAULT_TITLE_SECONDS} s)"),
+    },
+    "clip": {
+        "clip": {**_PATH, "description": "a capture, relative to the recipe"},
+        "start": _time(description="trim-in: where in the capture the clip starts"),
+        "end": _time(description="trim-out: where in the capture it ends (or duration)"),
+        "duration": _time(positive=True, description="seconds of the capture to use (or end)"),
+        "crop": {"$ref": "#/$defs/crop", "description": "a region of the capture, in its pixels"},
+        "speed": {**_level(SPEED_RANGE, (), False, ()),
+                  "description": "play N times faster (pitch kept), "
+                                 f"{float(SPEED_RANGE[0]):g} to {float(SPEED_RANGE[1]):g}"},
+        "audio": {"anyOf": [_MUTE, *_PATH["anyOf"], {"type": "null"}],
+                  "description": "a voice-over replacing the capture's sound; "
+                                 f"{MUTE} (or null) for silence"},
+        "chapter": {**_TEXT, "description": "start a chapter of this name with the clip"},
+        "captions": {**_PATH, "description": "an SRT, WebVTT or ASS file of the capture's captions"},
+        "pauses": {"anyOf": [_PAUSE_ACTION, {"$ref": "#/$defs/pauses"}],
+                   "description": f"dead air: {PAUSE_CUT} (or a speed, {_SPEEDS}) where the "
+                                  "take is silent and its screen still"},
+    },
+    "pauses": {
+        "action": {**_PAUSE_ACTION,
+                   "description": f"{PAUSE_CUT} (default), or a speed from {_SPEEDS} (pitch kept)"},
+        "min_length": _time(*MIN_LENGTH_RANGE,
+                            description="seconds of silence that make a pause "
+                                        f"(default {float(_DEFAULT_PAUSES.min_length):g})"),
+        "threshold": {**_level(_THRESHOLD, THRESHOLD_UNITS, True, (THRESHOLD_AUTO,)),
+                      "description": f"{THRESHOLD_UNITS[0]} below which the take is silent, "
+                                     f"{_THRESHOLD[0]} to {_THRESHOLD[1]} "
+                                     f"(default {_DEFAULT_PAUSES.threshold}), or {THRESHOLD_AUTO}"},
+        "margin": _time(*MARGIN_RANGE,
+                        description="seconds of each pause kept next to speech "
+                                    f"(default {float(_DEFAULT_PAUSES.margin):g})"),
+        "screen": {"type": "string", "pattern": _whole_text(_words(SCREENS, any_case=False)),
+                   "description": f"{SCREENS[0]} (default): only where the screen does not "
+                                  f"change; {' or '.join(SCREENS[1:])}"},
+    },
+    "crop": {name: {**_pixels(name in CROP_SIZE_KEYS), "description": f"{name}, in source pixels"}
+             for name in CROP_KEYS},
+}
+
+
+def _properties(context: str, keys: tuple[str, ...], *also: str) -> dict[str, Any]:
+    table: dict[str, dict] = {}
+    for name in (context, *also):
+        table.update(_KEYS.get(name, {}))
+    return {key: table.get(key, {"description": UNDESCRIBED}) for key in keys}
+
+
+def _mapping(context: str, keys: tuple[str, ...], *also: str, required: tuple[str, ...] = ()) -> dict:
+    found = {"type": "object", "properties": _properties(context, keys, *also),
+             "additionalProperties": False}
+    if required:
+        found["required"] = list(required)
+    return found
+
+
+def recipe_schema() -> dict[str, Any]:
+    clip = _mapping("clip", CLIP_KEYS, "fade", required=("clip",))
+    clip["not"] = {"required": ["end", "duration"]}
+    top = _mapping("top", TOP_KEYS, required=("segments",))
+    top["not"] = {"required": ["output", "outputs"]}
+    return {
+        "$schema": SCHEMA_URI,
+        "title": "castkit recipe (version 1)",
+        "description": "A screencast: title cards and captures, trimmed and joined. "
+                       "Generated by `castkit schema`.",
+        **top,
+        "$defs": {
+            "output": {"anyOf": [_OUTPUT_PATH, _mapping("output", OUTPUT_KEYS, required=("path",))]},
+            "style": _mapping("style", STYLE_KEYS),
+            "crop": _mapping("crop", CROP_KEYS, required=CROP_KEYS),
+            "pauses": _mapping("pauses", PAUSE_KEYS),
+            "segment": {"oneOf": [
+                {"$ref": "#/$defs/title_segment"},
+                {"$ref": "#/$defs/clip_segment"},
+            ]},
+            "title_segment": _mapping("title", TITLE_KEYS, "style", "fade", required=("title",)),
+            "clip_segment": clip,
+        },
+    }
+
+
+def schema_text() -> str:
+    return json.dumps(recipe_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def undescribed() -> list[str]:
+    """Keys the reader knows that the schema has no description of (should be none)."""
+    missing = []
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            if node.get("description") == UNDESCRIBED:
+                missing.append(where)
+            for key, value in node.items():
+                walk(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{where}/{i}")
+
+    walk(recipe_schema(), "#")
+    return missing

@@ -1,0 +1,180 @@
+"""Deep trims that seek the input (issue 12): every frame and sample equal to a decode from the
+start, on variable-rate captures, with every ffmpeg on the machine; slices of a segment equal
+to the whole segment."""
+
+from __future__ import annotations
+
+import hashlib
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+import media
+from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
+from castkit.plan.encode import Effects, Trim, clip_job
+from castkit.base.jobs import Job
+from castkit.outputs.dv import DvProfile
+from castkit.media.probe import probe
+from castkit.media.seek import FrameIndex, Seek, parse_framecrc, plan_seek, read_index
+from castkit.media.dv import DvTarget
+from helpers import WHEEL_FFMPEG, commands, run_job
+
+pytestmark = pytest.mark.e2e
+
+# 320x240 at 15 fps, frames numbered by brightness, a keyframe every 10 stored frames; no frames
+# from 3.0 to 5.5 s (a long hold) and none after 6.5 s while the voice goes on to 8 s (the
+# capture's final hold).
+HOLD = "between(t,3.0,5.5)+gt(t,6.5)"
+VOICE = (22050, 1, 8.0)
+
+
+@pytest.fixture(scope="module")
+def captures(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("seek-media")
+    return {
+        "ogg": media.theora(WHEEL_FFMPEG, root / "c.ogv", "320x240", 15, 8.0, voice=VOICE,
+                            pattern="luma", drop=HOLD, gop=10),
+        "mp4": media.h264(WHEEL_FFMPEG, root / "c.mp4", "320x240", 15, 8.0, voice=(44100, 1, 8.0),
+                          pattern="luma", drop=HOLD, gop=10),
+        "mkv": media.h264(WHEEL_FFMPEG, root / "c.mkv", "320x240", 15, 8.0, voice=VOICE,
+                          pattern="luma", drop=HOLD, gop=10),
+    }
+
+
+def frames_and_pcm(path: Path) -> tuple[list[str], np.ndarray]:
+    """A hash of every decoded picture (all planes) and every sample, read by PyAV."""
+    hashes, pcm = [], []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            hashes.append(hashlib.sha1(b"".join(bytes(p) for p in frame.planes)).hexdigest())
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            pcm.append(frame.to_ndarray().reshape(-1))
+    return hashes, np.concatenate(pcm)
+
+
+def run(job: Job) -> Path:
+    return run_job(job)
+
+
+@pytest.mark.parametrize("kind", ["ogg", "mp4", "mkv"])
+def test_a_seeked_trim_shows_the_very_frames_and_sound_of_a_decode_from_the_start(
+        kind, captures, ffmpeg_bin, tmp_path):
+    ffmpeg = find_ffmpeg()
+    info = probe(captures[kind], ffmpeg)
+    index = read_index(info.path, ffmpeg)
+    assert index is not None and index.complete and len(index.keyframes) >= 5, index
+    target = DvTarget()
+    whole_v, whole_a = frames_and_pcm(run(clip_job(info, DvProfile(target), tmp_path / "whole.dv", ffmpeg)))
+    assert len(whole_v) == 200
+    cuts = {
+        "inside the hold": Fraction(4),
+        "one frame after a keyframe": next(k for k in index.keyframes if k > Fraction(11, 2)) + Fraction(1, 15),
+        "just after the hold": Fraction(28, 5),
+        "inside the final hold": Fraction(7),
+    }
+    for what, cut in cuts.items():
+        job = clip_job(info, DvProfile(target), tmp_path / "trim.dv", ffmpeg, trim=Trim(cut, Fraction(1)), index=index)
+        assert "-ss" in commands(job) and "-noaccurate_seek" in commands(job), (what, job.note)
+        assert job.note is None
+        got_v, got_a = frames_and_pcm(run(job))
+        skip = target.frames(cut)
+        assert got_v == whole_v[skip:skip + 25], f"{kind}, {what}: pictures differ"
+        assert np.array_equal(got_a, whole_a[skip * 1920 * 2:(skip + 25) * 1920 * 2]), f"{kind}, {what}: sound differs"
+
+
+def test_slices_of_a_segment_are_the_segment(captures, ffmpeg_bin, tmp_path):
+    """A faded, seeked segment encoded whole and as three slices (one starting inside the
+    fade-out): the same pictures and samples, and the fade only where the whole has it."""
+    ffmpeg = find_ffmpeg()
+    info = probe(captures["ogg"], ffmpeg)
+    index = read_index(info.path, ffmpeg)
+    target = DvTarget()
+    trim = Trim(Fraction(3), Fraction(3))  # 75 frames
+    fx = Effects(fade_in=Fraction(1, 2), fade_out=Fraction(1, 2))  # 12 frames each
+    whole_v, whole_a = frames_and_pcm(run(clip_job(info, DvProfile(target), tmp_path / "w.dv", ffmpeg, trim=trim,
+                                                   effects=fx, index=index)))
+    parts_v, parts_a = [], []
+    for i, window in enumerate([(0, 5), (5, 70), (70, 75)]):
+        job = clip_job(info, DvProfile(target), tmp_path / f"s{i}.dv", ffmpeg, trim=trim, effects=fx, index=index,
+                       window=window)
+        assert job.frames == window[1] - window[0]
+        assert job.size == job.frames * target.frame_bytes
+        v, a = frames_and_pcm(run(job))
+        assert len(v) == job.frames and len(a) == job.frames * 1920 * 2
+        parts_v += v
+        parts_a.append(a)
+    assert parts_v == whole_v
+    assert np.array_equal(np.concatenate(parts_a), whole_a)
+
+
+def test_ntsc_slices_follow_the_muxers_sound_pattern(captures, wheel_ffmpeg, tmp_path):
+    ffmpeg = find_ffmpeg()
+    info = probe(captures["mp4"], ffmpeg)
+    target = DvTarget("ntsc", "4:3")
+    trim = Trim(Fraction(1, 2), Fraction(2))  # 60 frames
+    whole_v, whole_a = frames_and_pcm(run(clip_job(info, DvProfile(target), tmp_path / "w.dv", ffmpeg, trim=trim)))
+    parts_v, parts_a = [], []
+    for i, window in enumerate([(0, 25), (25, 60)]):
+        v, a = frames_and_pcm(run(clip_job(info, DvProfile(target), tmp_path / f"s{i}.dv", ffmpeg, trim=trim,
+                                           window=window)))
+        parts_v += v
+        parts_a.append(a)
+    assert parts_v == whole_v
+    assert np.array_equal(np.concatenate(parts_a), whole_a)
+    with pytest.raises(ValueError, match="multiples of 5"):
+        clip_job(info, DvProfile(target), tmp_path / "x.dv", ffmpeg, trim=trim, window=(0, 24))
+
+
+# --- the decision, pure ------------------------------------------------------------------------
+
+INDEX = FrameIndex(tuple(Fraction(k) for k in (0, 4, 8, 12)), 200, True, Fraction(1, 15))
+
+
+def test_the_seek_lands_one_keyframe_early_on_whole_seconds():
+    assert plan_seek("ogg", "theora", INDEX, Fraction(13)) == Seek(at=8)
+    assert plan_seek("ogg", "theora", INDEX, Fraction(12)) == Seek(at=8)
+    assert plan_seek("ogg", "theora", INDEX, Fraction(119, 10)) == Seek(at=4)
+    assert plan_seek("ogg", "theora", INDEX, Fraction(1, 2)) == Seek()  # nothing to skip
+    odd = FrameIndex((Fraction(0), Fraction(57, 10), Fraction(97, 10)), 9, True, Fraction(1, 1000))
+    assert plan_seek("matroska,webm", "h264", odd, Fraction(10)) == Seek(at=5)
+
+
+@pytest.mark.parametrize("fmt, codec, index, why", [
+    ("ogg", "theora", None, "keyframes are not known"),
+    ("ogg", "theora", FrameIndex(INDEX.keyframes, 200, False), "could not be read to the end"),
+    ("mpegts", "h264", INDEX, "mpegts/h264 is not verified"),
+    ("matroska,webm", "vp9", INDEX, "matroska/vp9 is not verified"),
+    ("ogg", "theora", FrameIndex((Fraction(20),), 9, True), "no keyframe at or before the cut"),
+    ("mov,mp4", "h264", FrameIndex(INDEX.keyframes, 9, True, Fraction(1001, 30000)), "no whole seconds"),
+])
+def test_a_trim_that_cannot_be_seeked_is_decoded_from_the_start_and_says_why(fmt, codec, index, why):
+    seek = plan_seek(fmt, codec, index, Fraction(13))
+    assert seek.at == 0 and why in seek.note
+
+
+def test_dry_run_shows_why_a_trim_decodes_from_the_start():
+    from castkit.media.probe import AudioInfo, MediaInfo, VideoInfo
+
+    info = MediaInfo(Path("c.ts"), "mpegts", Fraction(60), VideoInfo("h264", 320, 240, Fraction(1), Fraction(15)),
+                     AudioInfo("aac", 48000, 2))
+    job = clip_job(info, DvProfile(), Path("o.dv"), Ffmpeg("ffmpeg", "test", "9.0.2"), trim=Trim(Fraction(30)),
+                   index=INDEX)
+    assert "-ss" not in commands(job)
+    assert job.shell().splitlines()[0] == "# trim decoded from the start: seeking in mpegts/h264 is not verified"
+
+
+def test_framecrc_parsing():
+    text = ("#tb 0: 1/15\n#media_type 0: video\n"
+            "0,          0,          0,        1,       13, 0x24f30504\n"
+            "0,          1,          1,        1,       13, 0x24f30504, F=0x0\n"
+            "0,          2,          2,        1,       13, 0x24f30504, F=0x0, S=1, 8\n"
+            "0,         30,         30,        1,       13, 0x24f30504\n"
+            "0,         31,         31,        1,       13, 0x24f30504, F=0x5\n")
+    index = parse_framecrc(text)
+    assert index == FrameIndex((Fraction(0), Fraction(2)), 5, True, Fraction(1, 15))
+    assert parse_framecrc(text + "0, 40, 40, 1, 13, 0x1, F=0x3\n").complete is False
+    assert parse_framecrc("") is None
