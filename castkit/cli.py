@@ -140,6 +140,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "or .edl (CMX 3600); title cards go to EDIT-cards/ beside it")
     _common(p)
 
+    p = sub.add_parser("serve", help="see the cast and set its cuts in the browser; the recipe stays the truth")
+    p.add_argument("recipe", type=_local_path, metavar="RECIPE")
+    p.add_argument("--port", type=_port, default=None, metavar="N",
+                   help="the port (default: 8765 or the next free one; 0: any free one)")
+    p.add_argument("--host", default="127.0.0.1", metavar="ADDR",
+                   help="the address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--no-open", action="store_true", help="print the page's address, open no browser")
+
     sub.add_parser("schema", help="print the JSON Schema of a recipe (for editors that check YAML)")
 
     sub.add_parser("doctor", help="which ffmpeg castkit uses and whether it has what castkit needs")
@@ -180,6 +188,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{echo(text)} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1 to 65535, or 0: any free one)")
     return value
 
 
@@ -482,7 +500,14 @@ def _doctor(args: argparse.Namespace) -> int:  # noqa: ARG001
     return 0 if ok else 1
 
 
+def _serve(args: argparse.Namespace) -> int:
+    from .serve.server import serve
+
+    return serve(args.recipe, host=args.host, port=args.port, open_browser=not args.no_open)
+
+
 _COMMANDS = {
+    "serve": _serve,
     "convert": _convert,
     "title": _title,
     "build": _build,

@@ -27,7 +27,7 @@ SEGMENT = re.compile(_SEGMENT)
 ENTRY = re.compile(f"{_SEGMENT}|{_CARD}")
 # Every file castkit writes in a cache folder.
 CACHED = re.compile(rf"({_SEGMENT}(?:{re.escape(SEAL_SUFFIX)})?|{_CARD}"
-                    rf"|(?:{'|'.join(RECORD_KINDS)})-{_KEY}\.json|loudness-{_KEY}\.af)")
+                    rf"|(?:{'|'.join(RECORD_KINDS)})-{_KEY}\.json|loudness-{_KEY}\.af|proxy-{_KEY}\.mp4)")
 # Their temporary files: ``.NAME.PID-XXXXXXXX.partial`` (castkit before 0.2: no PID) with the
 # files of its distinct pictures, and a loudness measurement's join list ``.NAME.PID.concat.txt``.
 CACHED_TEMP = re.compile(r"\.(" + CACHED.pattern + r")\.(?:(?:[0-9]{1,10}-)?[a-z0-9_]{8}"
@@ -54,3 +54,8 @@ def record_name(kind: str, key: str) -> str:
 
 def loudness_name(key: str) -> str:
     return f"loudness-{key}.af"
+
+
+def proxy_name(key: str) -> str:
+    """A capture's small copy for ``castkit serve``'s player (made again whenever needed)."""
+    return f"proxy-{key}.mp4"

@@ -54,7 +54,8 @@ class Tile:
 
 def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: DvTarget, out: Path,
               ffmpeg: Ffmpeg, label: str) -> Job:
-    """One PNG: the source's frame at ``at`` seconds, framed as the cast shows it."""
+    """One PNG (or JPEG, by ``out``'s suffix): the source's frame at ``at`` seconds, framed
+    as the cast shows it."""
     ff = ffmpeg_module()
     _, video, shape = source_picture(info, effects)
     # The frame is found by counting frames, as the encode does (Ogg input seeking is not exact).
@@ -62,7 +63,10 @@ def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: DvTarget,
     video = conform_video(video, shape, 1, target)
     width, height = target.display_size
     video = video.filter("scale", w=width, h=height).filter("setsar", "1")
-    node = ff.output(video, file_url(out), vframes=1, f="image2", vcodec="png")
+    codec = {"vcodec": "mjpeg", "q:v": 3} if out.suffix.lower() in (".jpg", ".jpeg") else {"vcodec": "png"}
+    if codec["vcodec"] == "mjpeg":  # full-range 4:2:0 JPEG, as browsers show it
+        video = video.filter("format", "yuvj420p")
+    node = ff.output(video, file_url(out), vframes=1, f="image2", **codec)
     return Job(label, tuple(compile_argv(node, ffmpeg)), out, 1, (info.path,))
 
 

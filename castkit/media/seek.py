@@ -154,3 +154,20 @@ def read_index(path: Path, ffmpeg: Ffmpeg, timeout: float = 120) -> FrameIndex |
     text = done.stdout.decode("ascii", "replace")
     complete = done.returncode == 0 and not done.stderr.strip()
     return parse_framecrc(text, complete)
+
+
+def frame_times(path: Path, ffmpeg: Ffmpeg, timeout: float = 120) -> tuple[Fraction, ...]:
+    """When each stored picture of a capture's first picture stream starts, in seconds of its
+    own timestamps, sorted: the places a frame-exact cut may fall (``castkit serve``). Read as
+    the keyframe index is (nothing decoded); empty if ffmpeg cannot say."""
+    try:
+        done = run_query(ffmpeg, index_argv(path, ffmpeg), timeout=timeout)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    text = done.stdout.decode("ascii", "replace")
+    tb = _TB.search(text)
+    if not tb or int(tb["den"]) == 0:
+        return ()
+    base = Fraction(int(tb["num"]), int(tb["den"]))
+    return tuple(sorted({int(m["pts"]) * base for m in _PACKET.finditer(text)
+                         if int(m["pts"]) != _NOPTS and not _flags(m["rest"]) & 0x4}))

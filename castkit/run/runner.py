@@ -223,6 +223,11 @@ class FfmpegRunner:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def stop(self) -> None:
+        """Stop every job of the run (from another thread): their ffmpegs are terminated and
+        the run ends as interrupted, leaving nothing partial."""
+        self._stop_all()
+
     def _stop_all(self) -> None:
         self.stopping.set()
         with self._lock:

@@ -1,0 +1,387 @@
+"""``castkit serve``: the API the page uses, its safety rules, the recipe file as the only truth
+(changed only where the page changed it, never over an edit made elsewhere), frames equal to
+the cast's, and the page itself driven in a real headless Chromium."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+import media
+from helpers import WHEEL_FFMPEG
+from readers import psnr
+
+RECIPE = """\
+# a cast made in the page
+outputs: [build/cast.dv]   # DV: the page frames clips as the cast does
+
+segments:
+  - title: "Hello"   # the intro
+    subtitle: 'from serve'
+    duration: 2
+
+  - clip: take.ogv
+    start: 1
+    end: 4.5  # trim
+"""
+
+
+class Client:
+    def __init__(self, port: int, token: str) -> None:
+        self.port, self.token = port, token
+
+    def call(self, method: str, path: str, body: object = None, token: str | None = "default",
+             headers: dict | None = None) -> tuple[int, dict | bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        sent = {"Host": f"127.0.0.1:{self.port}"}
+        if token == "default":
+            token = self.token
+        if token is not None:
+            sent["Authorization"] = f"Bearer {token}"
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            sent["Content-Type"] = "application/json"
+        sent.update(headers or {})
+        conn.request(method, path, body=data, headers=sent)
+        res = conn.getresponse()
+        raw = res.read()
+        conn.close()
+        kind = res.getheader("Content-Type", "")
+        return res.status, (json.loads(raw) if kind.startswith("application/json") else raw)
+
+
+@pytest.fixture
+def served(tmp_path, wheel_ffmpeg):
+    from castkit.media.ffmpeg import find_ffmpeg
+    from castkit.serve.server import make_server
+    from castkit.serve.session import Session
+
+    media.theora(WHEEL_FFMPEG, tmp_path / "take.ogv", "320x240", 15, 6.0, voice=(48000, 2, 6.0))
+    recipe = tmp_path / "cast.yaml"
+    recipe.write_text(RECIPE, encoding="utf-8")
+    session = Session(recipe, find_ffmpeg())
+    server = make_server(recipe, session, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        yield recipe, Client(server.server_address[1], server.token), server
+    finally:
+        server.shutdown()
+        session.close()
+        server.server_close()
+
+
+def test_the_recipe_as_the_page_sees_it(served):
+    recipe, client, _ = served
+    status, state = client.call("GET", "/api/recipe")
+    assert status == 200 and state["errors"] == []
+    title, clip = state["segments"]
+    assert (title["kind"], title["title"], title["subtitle"], title["duration"]) == ("title", "Hello", "from serve", 2.0)
+    assert (clip["kind"], clip["source"], clip["start"], clip["end"], clip["capture_duration"]) == ("clip", "take.ogv", 1.0, 4.5, 6.0)
+    assert (clip["cast_start"], clip["length"]) == (2.0, 3.52)  # 88 PAL frames
+
+
+@pytest.mark.parametrize("how", ["no token", "wrong token", "token in the query"])
+def test_every_request_needs_the_token(served, how):
+    _, client, _ = served
+    if how == "no token":
+        status, body = client.call("GET", "/api/recipe", token=None)
+    elif how == "wrong token":
+        status, body = client.call("GET", "/api/recipe", token="x" + client.token)
+    else:
+        status, body = client.call("GET", f"/api/recipe?token={client.token}", token=None)
+        assert status == 200
+        return
+    assert status == 403 and "token" in body["error"]
+
+
+def test_another_host_name_is_refused(served):
+    """A page of another site whose name resolves here (DNS rebinding) gets nothing."""
+    _, client, _ = served
+    status, _ = client.call("GET", "/api/recipe", headers={"Host": f"evil.example:{client.port}"})
+    assert status == 403
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "http://evil.example"}, {"Content-Type": "text/plain"},
+                                     {"Content-Type": "application/x-www-form-urlencoded"}])
+def test_cross_origin_and_form_writes_are_refused(served, headers):
+    recipe, client, _ = served
+    before = recipe.read_bytes()
+    status, _ = client.call("PATCH", "/api/segments/2", {"end": 4}, headers=headers)
+    assert status in (403, 415)
+    assert recipe.read_bytes() == before
+
+
+@pytest.mark.parametrize("path", ["/api/frame/..%2f..%2fetc%2fpasswd", "/api/output/../../cast.yaml",
+                                  "/etc/passwd", "/api/proxy/1", "/api/output/0", "/api/frame/9",
+                                  "/cast.yaml", "/take.ogv", "/api/frames/1"])
+def test_no_file_is_served_by_a_path_from_the_request(served, path):
+    _, client, _ = served
+    status, body = client.call("GET", path)
+    assert status == 404, (path, status)
+    assert isinstance(body, dict) and "error" in body
+
+
+def test_setting_the_end_changes_only_that_value(served):
+    recipe, client, _ = served
+    _, state = client.call("GET", "/api/recipe")
+    status, new = client.call("PATCH", "/api/segments/2", {"end": 3.2, "version": state["version"]})
+    assert status == 200, new
+    assert recipe.read_text() == RECIPE.replace("end: 4.5  # trim", "end: 3.2  # trim")
+    assert new["segments"][1]["end"] == 3.2 and new["version"] != state["version"]
+
+
+def test_a_missing_key_is_added_beside_the_others(served):
+    recipe, client, _ = served
+    recipe.write_text(RECIPE.replace("    start: 1\n", ""))
+    _, state = client.call("GET", "/api/recipe")
+    status, _ = client.call("PATCH", "/api/segments/2", {"start": 0.5, "version": state["version"]})
+    assert status == 200
+    assert recipe.read_text() == RECIPE.replace("    start: 1\n", "").replace("end: 4.5  # trim\n", "end: 4.5  # trim\n    start: 0.5\n")
+
+
+def test_a_title_edited_in_place(served):
+    recipe, client, _ = served
+    _, state = client.call("GET", "/api/recipe")
+    status, _ = client.call("PATCH", "/api/segments/1", {"title": 'Say "hi"', "subtitle": None,
+                                                         "version": state["version"]})
+    assert status == 200
+    assert recipe.read_text() == RECIPE.replace('title: "Hello"', 'title: "Say \\"hi\\""').replace("    subtitle: 'from serve'\n", "")
+
+
+def test_a_change_castkit_refuses_is_not_saved(served):
+    recipe, client, _ = served
+    before = recipe.read_bytes()
+    _, state = client.call("GET", "/api/recipe")
+    status, body = client.call("PATCH", "/api/segments/2", {"end": 40, "version": state["version"]})
+    assert status == 422
+    assert any("cast.yaml:11:10" in e and "past the end of take.ogv" in e for e in body["errors"]), body
+    assert recipe.read_bytes() == before
+    status, body = client.call("PATCH", "/api/segments/2", {"crop": 4, "version": state["version"]})
+    assert status == 422 and recipe.read_bytes() == before
+
+
+def test_an_edit_made_elsewhere_is_never_overwritten(served):
+    recipe, client, _ = served
+    _, state = client.call("GET", "/api/recipe")
+    elsewhere = RECIPE.replace("duration: 2", "duration: 3  # changed in a text editor")
+    recipe.write_text(elsewhere)
+    status, body = client.call("PATCH", "/api/segments/2", {"end": 3, "version": state["version"]})
+    assert status == 409 and "changed on disk" in body["error"]
+    assert recipe.read_text() == elsewhere
+
+
+def test_segments_are_reordered_with_their_lines(served):
+    recipe, client, _ = served
+    _, state = client.call("GET", "/api/recipe")
+    status, new = client.call("POST", "/api/move", {"from": 2, "to": 1, "version": state["version"]})
+    assert status == 200
+    head, title, clip = RECIPE.split("  - ")
+    # Each segment's lines move whole (the blank line after the title goes with it).
+    assert recipe.read_text() == head + "  - " + clip + "  - " + title
+    assert [s["kind"] for s in new["segments"]] == ["clip", "title"]
+
+
+def test_frame_times_are_the_captures(served):
+    _, client, _ = served
+    status, body = client.call("GET", "/api/frames/2")
+    assert status == 200
+    times = body["times"]
+    assert len(times) == 90 and times[0] == 0 and abs(times[1] - 1 / 15) < 1e-6
+
+
+def test_a_served_frame_is_the_casts_frame(served):
+    """The page's frame at a time of the capture is the DV cast's frame there (scaled to
+    square pixels): above 30 dB, the two differing by DV's and JPEG's compression only (a
+    frame one step off, on testsrc2's moving pattern, measures under 20 dB)."""
+    recipe, client, _ = served
+    from castkit.builder.build import build
+
+    build(recipe, force=True)
+    at = Fraction(3)  # capture time; the clip starts at 1 s, after a 2 s title: cast 4 s
+    status, jpeg = client.call("GET", f"/api/frame/2?t={float(at)}")
+    assert status == 200 and jpeg[:2] == b"\xff\xd8"
+    (Path(recipe.parent) / "f.jpg").write_bytes(jpeg)
+    with av.open(str(recipe.parent / "f.jpg")) as c:
+        served_luma = next(c.decode(video=0)).reformat(format="gray").to_ndarray()
+
+    def cast_luma(index: int) -> np.ndarray:
+        with av.open(str(recipe.parent / "build" / "cast.dv")) as c:
+            for n, frame in enumerate(c.decode(video=0)):
+                if n == index:
+                    return frame.reformat(width=768, height=576, format="gray").to_ndarray()
+        raise AssertionError("no such frame")
+
+    cast_frame = 50 + 50  # 2 s of title, then (3 - 1) s into the clip, at 25 fps
+    assert served_luma.shape == (576, 768)
+    assert psnr(served_luma, cast_luma(cast_frame)) > 30
+    assert psnr(served_luma, cast_luma(cast_frame + 3)) < psnr(served_luma, cast_luma(cast_frame)) - 8
+
+
+def test_the_proxy_plays_the_captures_time(served):
+    _, client, _ = served
+    deadline = time.monotonic() + 60
+    while True:
+        status, body = client.call("GET", "/api/proxy/2")
+        if status == 200 or time.monotonic() > deadline:
+            break
+        assert status == 202 and body["status"] in ("queued", "making")
+        time.sleep(0.2)
+    assert status == 200
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"proxy-{os.getpid()}.mp4"
+    path.write_bytes(body)
+    try:
+        with av.open(str(path)) as c:
+            stream = c.streams.video[0]
+            assert stream.codec_context.name == "h264" and stream.codec_context.height == 240
+            pts = [float(f.time) for f in c.decode(video=0)]
+        assert len(pts) == 90 and abs(pts[45] - 3.0) < 1e-3  # the capture's own timestamps
+    finally:
+        path.unlink()
+    # players seek with byte ranges
+    status, part = client.call("GET", "/api/proxy/2", headers={"Range": "bytes=100-199"})
+    assert status == 206 and len(part) == 100 and part == body[100:200]
+
+
+def test_serve_answers_while_its_proxies_are_still_made(tmp_path, wheel_ffmpeg):
+    """The page and the recipe answer at once: the proxy of a long capture is made in the
+    background (its status is queued or making meanwhile). How fast: benchmarks/bench_serve.py."""
+    media.theora(WHEEL_FFMPEG, tmp_path / "long.ogv", "640x360", 10, 120.0)
+    recipe = tmp_path / "cast.yaml"
+    recipe.write_text("segments:\n  - clip: long.ogv\n")
+    proc = subprocess.Popen([sys.executable, "-m", "castkit", "serve", str(recipe), "--no-open", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("castkit: serving "), line + proc.stderr.read()
+        url = line.split(" at ", 1)[1].strip()
+        port, token = int(url.split(":")[2].split("/")[0]), url.split("token=")[1]
+        client = Client(port, token)
+        status, page = client.call("GET", "/")
+        assert status == 200 and b"<title>castkit</title>" in page
+        status, state = client.call("GET", "/api/recipe")
+        assert status == 200 and state["segments"][0]["proxy"] in ("queued", "making")
+    finally:
+        proc.send_signal(2)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and err.strip().endswith("castkit: stopped"), err
+    assert "Traceback" not in err
+
+
+# -- the page in a real browser -------------------------------------------------------------
+
+def _browser():
+    try:
+        from selenium import webdriver
+    except ImportError:
+        pytest.skip("selenium is not installed (pip install '.[test]')")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not chromium or not driver:
+        pytest.skip("no Chromium and chromedriver here (Debian: apt-get install chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1366,768"):
+        options.add_argument(arg)
+    options.binary_location = chromium
+    return webdriver.Chrome(options=options, service=webdriver.ChromeService(driver))
+
+
+def _wait(predicate, what: str, seconds: float = 30, explain=lambda: ""):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what} {explain()}")
+
+
+def _click_tile(browser, n: int) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    for _ in range(20):
+        try:
+            return browser.find_elements(By.CSS_SELECTOR, ".tile")[n].click()
+        except StaleElementReferenceException:  # the strip redrawn after a save
+            time.sleep(0.2)
+    raise AssertionError("the tiles kept changing under the test")
+
+
+def _type(browser, field: str, text: str) -> None:
+    """Type into a field of the page, found again if the page redrew it meanwhile (it redraws
+    after every save)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+
+    for _ in range(20):
+        try:
+            element = _wait(lambda: browser.find_elements(By.ID, field), field)[0]
+            element.clear()
+            element.send_keys(text)
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.2)
+    raise AssertionError(f"{field} kept changing under the test")
+
+
+def test_the_page_sets_a_cut_and_edits_a_title(served, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    recipe, client, _ = served
+    browser = _browser()
+    try:
+        browser.get(f"http://127.0.0.1:{client.port}/?token={client.token}")
+        tiles = _wait(lambda: browser.find_elements(By.CSS_SELECTOR, ".tile"), "the tiles")
+        assert len(tiles) == 2
+        _click_tile(browser, 1)
+        # The page puts the playhead on the trim's start once the player has the capture.
+        _wait(lambda: browser.execute_script(
+            'const v = document.getElementById("video"); return v && v.readyState >= 2 && !v.seeking '
+            '&& Math.abs(v.currentTime - 1) < 1e-3 && document.getElementById("t-frame").textContent.endsWith("/ 90")'),
+              "the player", 90)
+        # Seek to 2.51 s of the capture; the cut lands on the picture boundary nearest (2.533 s).
+        browser.execute_script('document.getElementById("video").currentTime = 2.51')
+        _wait(lambda: browser.execute_script('return !document.getElementById("video").seeking'), "the seek")
+        playhead = browser.execute_script('return document.getElementById("video").currentTime')
+        browser.find_element(By.TAG_NAME, "body").send_keys("o")
+        _wait(lambda: "end: 4.5" not in recipe.read_text(), "the recipe to change",
+              explain=lambda: browser.execute_script(
+                  'return document.getElementById("status").textContent + " | " + document.getElementById("errors").textContent'))
+        text = recipe.read_text()
+        end = float(text.split("    end: ")[1].split()[0])
+        assert abs(end - playhead) <= 1 / 30 + 1e-6 and abs(end * 15 - round(end * 15)) < 1e-3
+        assert text == RECIPE.replace("end: 4.5  # trim", f"end: {text.split('    end: ')[1].split()[0]}  # trim")
+        browser.save_screenshot(str(tmp_path / "page.png"))
+
+        # The title, edited in place.
+        _click_tile(browser, 0)
+        _type(browser, "edit-title", "Welcome\n")
+        _wait(lambda: 'title: "Welcome"' in recipe.read_text(), "the title in the recipe")
+        _wait(lambda: "Welcome" in browser.execute_script('return document.querySelector(".tile").textContent'),
+              "the page to reload")
+        # A change castkit refuses: shown, not saved.
+        before = recipe.read_bytes()
+        _type(browser, "edit-duration", "0\n")
+        shown = _wait(lambda: browser.execute_script(
+            'const e = document.getElementById("errors"); return e.style.display === "block" && e.textContent'),
+            "the error in the page")
+        assert "cast.yaml:7:15" in shown
+        assert recipe.read_bytes() == before
+    finally:
+        browser.quit()
