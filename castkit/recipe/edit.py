@@ -64,15 +64,40 @@ def _segments(root: yaml.MappingNode) -> yaml.SequenceNode:
     raise EditError("the recipe has no list of segments")
 
 
-def _segment(text: str, index: int) -> yaml.MappingNode:
-    """Segment ``index`` (counted from 1, as castkit's messages do)."""
-    items = _segments(_compose(text)).value
+def _uses(root: yaml.Node, node: yaml.Node) -> int:
+    """How many times ``node`` appears in the document (more than once: an anchor's, aliased)."""
+    count, stack, seen = 0, [root], set()
+    while stack:
+        current = stack.pop()
+        count += current is node
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            for k, v in current.value:
+                stack += (k, v)
+        elif isinstance(current, yaml.SequenceNode):
+            stack += current.value
+    return count
+
+
+def _segment(text: str, index: int) -> tuple[yaml.Node, yaml.MappingNode]:
+    """The document and its segment ``index`` (counted from 1, as castkit's messages do)."""
+    root = _compose(text)
+    items = _segments(root).value
     if not 1 <= index <= len(items):
         raise EditError(f"there is no segment {index} (the recipe has {len(items)})")
     node = items[index - 1]
     if not isinstance(node, yaml.MappingNode):
         raise EditError(f"segment {index} is not a mapping of keys")
-    return node
+    if _uses(root, node) > 1:  # `- *name`: one segment written twice
+        raise EditError(f"segment {index} is an alias of another; edit it in the recipe itself")
+    return root, node
+
+
+def _newline(text: str) -> str:
+    """The text's own line ending (a file written on Windows keeps its CRLF)."""
+    return "\r\n" if "\r\n" in text else "\n"
 
 
 def _line_start(text: str, offset: int) -> int:
@@ -112,18 +137,23 @@ def set_keys(text: str, index: int, changes: dict[str, object]) -> str:
 
 def _set_key(text: str, index: int, key: str, value: object) -> str:
     body, bom = (text[1:], BOM) if text.startswith(BOM) else (text, "")
-    node = _segment(body, index)
+    root, node = _segment(body, index)
     pairs = [(k, v) for k, v in _pairs(node) if k.value == key]
     if pairs:
         k, v = pairs[-1]
-        if not _own(k, node) or v.start_mark.index < k.end_mark.index:
+        if not _own(k, node) or v.start_mark.index < k.end_mark.index or _uses(root, v) > 1:
             raise EditError(f"segment {index}'s {key!r} comes from an anchor or alias; edit it "
                             "in the recipe itself")
         if value is None:
             return bom + _remove_pair(body, node, k, v, index)
         if not isinstance(v, yaml.ScalarNode):
             raise EditError(f"segment {index}'s {key!r} is not a single value")
-        return bom + body[:v.start_mark.index] + scalar(value) + body[v.end_mark.index:]
+        start, end, new = v.start_mark.index, v.end_mark.index, scalar(value)
+        if v.style in ("|", ">"):  # a block of lines: it ends after its last line break
+            new += _newline(body)
+        elif start == end and body[start - 1:start] == ":":  # `key:` with no value
+            new = " " + new
+        return bom + body[:start] + new + body[end:]
     if value is None:
         return text
     return bom + _add_pair(body, node, key, scalar(value), index)
@@ -132,20 +162,19 @@ def _set_key(text: str, index: int, key: str, value: object) -> str:
 def _add_pair(text: str, node: yaml.MappingNode, key: str, value: str, index: int) -> str:
     own = [(k, v) for k, v in _pairs(node) if _own(k, node)]
     if node.flow_style:
-        close = node.end_mark.index - 1  # the closing brace
-        if text[close] != "}":
-            raise EditError(f"segment {index} is written in a way castkit cannot extend")
-        before = text[:close].rstrip()
-        sep = "" if before.endswith("{") else ", "
-        return before + f"{sep}{key}: {value}" + text[close:]
+        if not own:
+            raise EditError(f"segment {index} has no key of its own to add {key!r} beside")
+        at = own[-1][1].end_mark.index  # right after the last value: before a comma, a comment
+        return text[:at] + f", {key}: {value}" + text[at:]
     if not own:
         raise EditError(f"segment {index} has no key of its own to add {key!r} beside")
     first, last = own[0], own[-1]
     indent = " " * first[0].start_mark.column
     at = _after(text, last[1].end_mark.index)
-    line = f"{indent}{key}: {value}\n"
+    newline = _newline(text)
+    line = f"{indent}{key}: {value}{newline}"
     if at == len(text) and text and not text.endswith("\n"):
-        line = "\n" + line
+        line = newline + line
     return text[:at] + line + text[at:]
 
 
@@ -173,7 +202,11 @@ def move_segment(text: str, source: int, target: int) -> str:
         return text
     if sequence.flow_style:
         raise EditError("the segments are written as one flow list; reorder them by hand")
+    if len({id(item) for item in items}) < count:
+        raise EditError("a segment is an alias of another (`- *name`); reorder them by hand")
     starts = [_line_start(body, item.start_mark.index) for item in items]
+    if starts != sorted(set(starts)):
+        raise EditError("the segments are not written one after the other; reorder them by hand")
     for item, start in zip(items, starts):
         if body[start:item.start_mark.index].strip(" ") != "-":
             raise EditError("a segment shares its line with another; reorder them by hand")
@@ -181,10 +214,10 @@ def move_segment(text: str, source: int, target: int) -> str:
     spans = [Span(a, b) for a, b in zip(starts, [*starts[1:], stop])]
     blocks = [body[s.start:s.end] for s in spans]
     if not blocks[-1].endswith("\n"):
-        blocks[-1] += "\n"
+        blocks[-1] += _newline(body)
     order = list(range(count))
     order.insert(target - 1, order.pop(source - 1))
     moved = "".join(blocks[i] for i in order)
     if stop == len(body) and not body.endswith("\n"):
-        moved = moved[:-1]
+        moved = moved[:-len(_newline(body))]
     return bom + body[:spans[0].start] + moved + body[stop:]

@@ -20,6 +20,7 @@ the recipe's version the page saw), ``POST /api/move`` (``{"from": N, "to": M, "
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import json
 import queue
 import re
@@ -48,28 +49,75 @@ _TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".dv": "video/x-dv", ".avi
           ".jpg": "image/jpeg", ".png": "image/png"}
 
 
+WILDCARDS = ("", "0.0.0.0", "::")
+MAX_CONNECTIONS = 64  # at once; more wait for the kernel's backlog, then are refused
+MAX_EVENT_STREAMS = 8  # pages listening for events at once
+
+
 class CastkitServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], session: Session, token: str) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
         self.session = session
         self.token = token
-        host, port = self.server_address[:2]
-        names = {"127.0.0.1", "localhost", "[::1]"}
-        if address[0] not in ("", "0.0.0.0", "::"):
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.streams = threading.BoundedSemaphore(MAX_EVENT_STREAMS)
+        port = self.server_address[1]
+        self.port = port
+        # Names that cannot be another site's (DNS rebinding needs a name the attacker's DNS
+        # answers): this machine's own, and the address bound.
+        names = {"127.0.0.1", "localhost", "[::1]", socket.gethostname().lower(), socket.getfqdn().lower()}
+        if address[0] not in WILDCARDS:
             names.add(f"[{address[0]}]" if ":" in address[0] else address[0])
-        self.any_host = address[0] in ("", "0.0.0.0", "::")
-        self.hosts = {f"{name}:{port}" for name in names}
+        self.names = names
+        self.wildcard = address[0] in WILDCARDS
+
+    def host_allowed(self, host: str) -> bool:
+        """Whether a request's Host header names this server: a name of its own, or (bound to
+        every address) any address literal, with its port."""
+        name, _, port = host.lower().rpartition(":")
+        if port != str(self.port) or not name:
+            return False
+        if name in self.names:
+            return True
+        if self.wildcard:
+            try:
+                ipaddress.ip_address(name.strip("[]"))
+            except ValueError:
+                return False
+            return True
+        return False
+
+    def process_request(self, request, client_address) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)  # too many at once: this one is closed, not queued
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that went away, or a request that failed: answered, never a traceback
 
     @property
     def url(self) -> str:
         host = self.server_address[0]
-        host = "127.0.0.1" if host in ("", "0.0.0.0") else host
+        host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.server_address[1]}/?token={self.token}"
+        return f"http://{host}:{self.port}/?token={self.token}"
 
 
 def make_server(recipe: Path, session: Session, host: str = "127.0.0.1",
@@ -92,6 +140,7 @@ def make_server(recipe: Path, session: Session, host: str = "127.0.0.1",
 class Handler(BaseHTTPRequestHandler):
     server: CastkitServer
     protocol_version = "HTTP/1.1"
+    timeout = 30  # a client that sends half a request and waits is let go
     server_version = "castkit"
     sys_version = ""
 
@@ -101,7 +150,7 @@ class Handler(BaseHTTPRequestHandler):
     # -- checks ---------------------------------------------------------------------------
     def _allowed(self) -> bool:
         host = self.headers.get("Host", "")
-        if not self.server.any_host and host not in self.server.hosts:
+        if not self.server.host_allowed(host):
             self._error(HTTPStatus.FORBIDDEN, "this server answers only to the address it printed")
             return False
         query = parse_qs(urlsplit(self.path).query)
@@ -155,7 +204,7 @@ class Handler(BaseHTTPRequestHandler):
             return None
         try:
             data = json.loads(self.rfile.read(length) or b"{}")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             self._error(HTTPStatus.BAD_REQUEST, "the request is not JSON")
             return None
         if not isinstance(data, dict):
@@ -253,6 +302,8 @@ class Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc))
         except (BrokenPipeError, ConnectionResetError):
             pass
+        except Exception as exc:  # noqa: BLE001 - answered in words; the server goes on
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"{type(exc).__name__}: {exc}")
 
     def do_PATCH(self) -> None:
         if not self._allowed():
@@ -264,6 +315,8 @@ class Handler(BaseHTTPRequestHandler):
         if body is None:
             return
         version = body.pop("version", None)
+        if not isinstance(version, str):
+            return self._error(HTTPStatus.BAD_REQUEST, "a change names the recipe's version it was made on")
         self._change(lambda: self.server.session.edit(int(m[1]), body, version))
 
     def do_POST(self) -> None:
@@ -283,6 +336,8 @@ class Handler(BaseHTTPRequestHandler):
             source, target = body.get("from"), body.get("to")
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in (source, target)):
                 return self._error(HTTPStatus.BAD_REQUEST, "from and to are segment numbers")
+            if not isinstance(body.get("version"), str):
+                return self._error(HTTPStatus.BAD_REQUEST, "a change names the recipe's version it was made on")
             self._change(lambda: session.move(source, target, body.get("version")))
         else:
             self._error(HTTPStatus.NOT_FOUND, "no such page")
@@ -299,8 +354,18 @@ class Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.NOT_FOUND, str(exc).strip("'\""))
         except CastkitError as exc:
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, str(exc))
+        except Exception as exc:  # noqa: BLE001 - answered in words; the server goes on
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, f"{type(exc).__name__}: {exc}")
 
     def _events(self) -> None:
+        if not self.server.streams.acquire(blocking=False):
+            return self._error(HTTPStatus.TOO_MANY_REQUESTS, "too many pages are listening")
+        try:
+            self._stream_events()
+        finally:
+            self.server.streams.release()
+
+    def _stream_events(self) -> None:
         session = self.server.session
         q = session.subscribe()
         self.send_response(HTTPStatus.OK)
@@ -353,15 +418,13 @@ def serve(recipe: Path | str, host: str = "127.0.0.1", port: int | None = None,
     return 0
 
 
+_SECONDS = re.compile(r"\d{1,7}(?:\.\d{1,9})?")
+
+
 def _time(text: str | None) -> Fraction | None:
+    """A time of the capture in plain decimal seconds (nothing Fraction would spend long on)."""
     if text is None:
         return None
-    if len(text) > 32:
-        raise Invalid(["t: a number of seconds, please"])
-    try:
-        value = Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        raise Invalid([f"t={text!r}: a number of seconds, please"]) from None
-    if value < 0 or value > 10**7:
-        raise Invalid([f"t={text!r}: out of range"])
-    return value
+    if not _SECONDS.fullmatch(text):
+        raise Invalid([f"t={text[:40]!r}: a number of seconds, please (like 12.5)"])
+    return Fraction(text)

@@ -13,6 +13,7 @@ import hashlib
 import os
 import queue
 import shutil
+import stat
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -216,7 +217,7 @@ class Session:
             raise LookupError(f"there is no segment {index}")
         return checked, segments[index - 1]
 
-    def edit(self, index: int, changes: dict[str, Any], version: str | None) -> dict:
+    def edit(self, index: int, changes: dict[str, Any], version: str) -> dict:
         """Apply the page's ``changes`` to segment ``index`` of the recipe file."""
         _, seg = self.segment(index)
         allowed = TITLE_EDITS if isinstance(seg, TitleSegment) else CLIP_EDITS
@@ -229,7 +230,7 @@ class Session:
             values = self._trim_changes(seg, values)
         return self._write(lambda text: set_keys(text, index, values), version)
 
-    def move(self, source: int, target: int, version: str | None) -> dict:
+    def move(self, source: int, target: int, version: str) -> dict:
         return self._write(lambda text: move_segment(text, source, target), version)
 
     def _trim_changes(self, seg: ClipSegment, values: dict) -> dict:
@@ -241,10 +242,10 @@ class Session:
             values["duration"] = max(Fraction(0), Fraction(end) - Fraction(start))
         return values
 
-    def _write(self, change, version: str | None) -> dict:
+    def _write(self, change, version: str) -> dict:
         with self.lock:
             data = self._read_bytes()
-            if version is not None and version_of(data) != version:
+            if version_of(data) != version:
                 raise Conflict("the recipe changed on disk since the page read it; the page "
                                "has the new version now: make the change again")
             try:
@@ -262,11 +263,16 @@ class Session:
                 raise Conflict("the recipe changed on disk while this change was checked; "
                                "make the change again")
             encoded = new.encode("utf-8")
-            write_atomically(self.recipe, lambda temp: temp.write_bytes(encoded))
-            try:
-                os.chmod(self.recipe, os.stat(self.recipe).st_mode)
-            except OSError:
-                pass
+            # The file itself, where a link leads (a recipe linked from elsewhere stays linked),
+            # with its own permissions (a private recipe stays private).
+            real = Path(os.path.realpath(self.recipe))
+            mode = stat.S_IMODE(os.stat(real).st_mode)
+
+            def write(temp: Path) -> None:
+                temp.write_bytes(encoded)
+                os.chmod(temp, mode)
+
+            write_atomically(real, write)
         self.send("recipe", {"version": version_of(encoded)})
         return self.state()
 
@@ -323,6 +329,7 @@ class Session:
             trim = Trim(seg.start, seg.length(info.duration))
             at = seg.start + trimmed_length(info, trim) / 2
         at = min(max(Fraction(0), at), info.duration)
+        at = target.seconds(target.frames(at))  # the cast's frame there: one file per frame
         fx = effects_of(seg, checked)
         name = key("serve-frame", file_identity(info.path), str(at), str(fx), target.name)
         out = self.work / f"frame-{name}.jpg"
@@ -500,6 +507,10 @@ def _value(name: str, value: Any) -> Any:
             raise Invalid([f"{name}: text, please"])
         if len(value) > MAX_EDIT_TEXT:
             raise Invalid([f"{name}: longer than {MAX_EDIT_TEXT} characters"])
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Invalid([f"{name}: not text castkit can write (a lone surrogate)"]) from None
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Invalid([f"{name}: a number of seconds, please"])

@@ -60,6 +60,32 @@ def test_a_value_from_an_anchor_is_refused():
         set_keys(text, 5, {"title": "x"})
 
 
+@pytest.mark.parametrize("text, changes, expected", [
+    ("segments:\r\n  - clip: a.ogv\r\n    start: 1\r\n", {"end": 4},
+     "segments:\r\n  - clip: a.ogv\r\n    start: 1\r\n    end: 4\r\n"),
+    ("segments:\n  - title: |\n      Hello\n      World\n    duration: 3\n", {"title": "X"},
+     'segments:\n  - title: "X"\n    duration: 3\n'),
+    ("segments:\n  - clip: a.ogv\n    start:\n    end: 3\n", {"start": 2},
+     "segments:\n  - clip: a.ogv\n    start: 2\n    end: 3\n"),
+    ("segments:\n  - {clip: a.ogv,\n     start: 2  # c\n    }\n", {"end": 4},
+     "segments:\n  - {clip: a.ogv,\n     start: 2, end: 4  # c\n    }\n"),
+    ("segments:\n  - {clip: a.ogv, start: 2,}\n", {"end": 4}, "segments:\n  - {clip: a.ogv, start: 2, end: 4,}\n"),
+])
+def test_line_endings_block_text_empty_values_and_flow_mappings(text, changes, expected):
+    assert set_keys(text, 1, changes) == expected
+    assert yaml.safe_load(expected)
+
+
+@pytest.mark.parametrize("text, index", [("segments:\n  - &s {title: A}\n  - clip: a\n  - *s\n", 3),
+                                         ("segments:\n  - &s {title: A}\n  - clip: a\n  - *s\n", 1),
+                                         ("segments:\n  - title: &t Bye\n  - title: *t\n", 1)])
+def test_what_an_alias_shares_is_not_edited_through_one_of_its_uses(text, index):
+    with pytest.raises(EditError, match="alias|anchor"):
+        set_keys(text, index, {"title": "B"})
+    with pytest.raises(EditError, match="alias"):
+        move_segment("segments:\n  - title: T\n  - &s {title: A}\n  - *s\n", 3, 1)
+
+
 def test_segments_move_with_their_lines():
     head, title, clip, flow, last = ("# my cast\ntarget: pal-dv\nsegments:\n",
                                      TEXT.split("  - ")[1], TEXT.split("  - ")[2], TEXT.split("  - ")[3],
