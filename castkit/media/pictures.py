@@ -57,11 +57,11 @@ def distinct(video: Any, width: int, height: int, high: int = 0, low: int = 0,
     before it, pixel for pixel, dropped; the others keep their timestamps. ``high``, ``low``
     and ``share``: mpdecimate's tolerance (an image's: a recorder's noise is no new picture);
     ``keep``: a frame kept whatever it shows (an image's last: its end), marked for the
-    comparison in the padding, which is cropped away."""
+    comparison in the padding (past mpdecimate's first 8 columns), which is cropped away."""
     video = video.filter("pad", w=width + COMPARE_PAD, h=height, x=COMPARE_PAD, y=0)
     if keep is not None:
-        # Past mpdecimate's first 8 columns, which it does not compare.
-        video = video.filter("drawbox", x=8, y=0, w=16, h=16, color="white", t="fill",
+        # fillborders, not drawbox: it works on planar RGB too (an image's), in every ffmpeg.
+        video = video.filter("fillborders", left=COMPARE_PAD - 8, mode="fixed", color="white",
                              enable=f"eq(n,{keep})")
     video = video.filter("mpdecimate", hi=high, lo=low, frac=share, max=0)
     return video.filter("crop", w=width, h=height, x=COMPARE_PAD, y=0, exact=1)

