@@ -32,6 +32,7 @@ import argparse
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def session_filter() -> str:
     of the line masked, a cursor after the typed part), its output at once, then a pause."""
     font = _mono_font()
     draw = f"drawtext=fontfile={font}:fontsize=20"
-    out = [f"drawbox=x=0:y=ih-28:w=iw:h=28:color=0x005f87:t=fill",
+    out = ["drawbox=x=0:y=ih-28:w=iw:h=28:color=0x005f87:t=fill",
            f"{draw}:fontcolor=white:x=8:y=h-24:text='[0] 0\\:bash*'"]
     t, row, x0 = 0.8, 0, 16
     for command, lines in SESSION:
@@ -122,13 +123,15 @@ def plain_gif(ff: str, take: Path, out: Path) -> None:
          str(out)])
 
 
-def castkit_gif(take: Path, work: Path) -> Path:
-    recipe = work / f"gif-{take.stem}.yaml"
-    recipe.write_text(f"outputs:\n  - {{path: castkit-{take.stem}.gif, width: {WIDTH}}}\n"
+def castkit_gif(take: Path, work: Path, colors: int | None = None) -> Path:
+    name = f"castkit-{take.stem}" + (f"-{colors}" if colors else "")
+    recipe = work / f"{name}.yaml"
+    palette = f", colors: {colors}" if colors else ""
+    recipe.write_text(f"outputs:\n  - {{path: {name}.gif, width: {WIDTH}{palette}}}\n"
                       f"segments:\n  - clip: {take.name}\n", encoding="utf-8")
-    run(["python3", "-m", "castkit", "build", str(recipe), "--no-cache", "--force", "-q"],
+    run([sys.executable, "-m", "castkit", "build", str(recipe), "--no-cache", "--force", "-q"],
         cwd=work, env=_env())
-    return work / f"castkit-{take.stem}.gif"
+    return work / f"{name}.gif"
 
 
 def _env() -> dict:
@@ -161,6 +164,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="keep the takes and GIFs here")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--take", choices=("clean", "vp8", "both"), default="both")
+    parser.add_argument("--colors", type=int, help="also castkit's GIF with this many colours")
     args = parser.parse_args()
     ff = ffmpeg_path()
     work = args.work or Path(tempfile.mkdtemp(prefix="castkit-bench-gif-"))
@@ -171,20 +175,24 @@ def main() -> None:
         for kind in (("clean", "vp8") if args.take == "both" else (args.take,)):
             take = make_take(ff, work, kind)
             plain = work / f"plain-{take.stem}.gif"
-            times: dict[str, list[tuple[float, float]]] = {"plain": [], "castkit": []}
+            rows = ["plain", "castkit"] + ([f"castkit, colors: {args.colors}"] if args.colors else [])
+            times: dict[str, list[tuple[float, float]]] = {who: [] for who in rows}
             made: dict[str, Path] = {}
             for _ in range(args.repeat):  # interleaved
                 times["plain"].append(measure(lambda: plain_gif(ff, take, plain)))
                 made["plain"] = plain
                 times["castkit"].append(measure(lambda: made.__setitem__("castkit", castkit_gif(take, work))))
+                if args.colors:
+                    times[rows[2]].append(measure(lambda: made.__setitem__(
+                        rows[2], castkit_gif(take, work, args.colors))))
             sizes = {who: made[who].stat().st_size for who in made}
             print(f"\n{kind} take ({take.name}, {take.stat().st_size / 1e3:.0f} kB):")
-            print(f"| | size | PSNR | wall | CPU |")
-            print(f"|---|---|---|---|---|")
-            for who in ("plain", "castkit"):
+            print("| | size | PSNR | wall | CPU |")
+            print("|---|---|---|---|---|")
+            for who in rows:
                 wall = min(w for w, _ in times[who])
                 cpu = min(c for _, c in times[who])
-                ratio = f" ({sizes[who] / sizes['plain']:.2f}x)" if who == "castkit" else ""
+                ratio = f" ({sizes[who] / sizes['plain']:.2f}x)" if who != "plain" else ""
                 print(f"| {who} | {sizes[who] / 1e3:.1f} kB{ratio} | {psnr(ff, made[who], take):.2f} dB "
                       f"| {wall:.2f} s | {cpu:.2f} s |")
     finally:

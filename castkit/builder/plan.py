@@ -283,8 +283,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 sidecars.append(SidecarJob(f"sprite index {index_path(spec.path).name}",
                                            index_path(spec.path), profile.index(total, spec.path),
                                            inputs=tuple(part for part, _ in parts)))
-            if spec.kind in ANIMATED_KINDS and any(
-                    isinstance(seg, ClipSegment) and not seg.mute for seg in recipe.segments):
+            if spec.kind in ANIMATED_KINDS and any(_has_sound(seg, checked) for seg in recipe.segments):
                 say("note", f"{spec.path.name}: an image has no sound; the cast's sound is left out")
         elif spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],
@@ -460,3 +459,10 @@ def poster_frame(spec: OutputSpec, recipe, counts: list[int], fps: Fraction) -> 
             f"{spec.path.name}: at {format_time(spec.at)} is past the end of the cast "
             f"({format_time(Fraction(total) / fps)})")])
     return frame
+
+
+def _has_sound(seg, checked: Checked) -> bool:
+    """Whether a segment brings sound into the cast (a voice-over, or a take's own)."""
+    if not isinstance(seg, ClipSegment) or seg.mute:
+        return False
+    return seg.audio is not None or checked.probes[seg.clip].audio is not None
