@@ -112,9 +112,16 @@ def make_take(ff: str, work: Path, kind: str) -> Path:
     if not take.exists():
         script = work / "session.filter"
         script.write_text(session_filter(), encoding="utf-8")
+        # The filter from a file: -filter_script up to ffmpeg 6, -/vf (read from a file) since 7.
+        major = int(re.match(r"n?(\d+)", _version(ff)).group(1))
+        script_option = "-/vf" if major >= 7 else "-filter_script:v"
         run([ff, "-v", "error", "-y", "-f", "lavfi", "-i", f"color=c=0x1e1e1e:s={SIZE}:r={RATE}:d={SECONDS}",
-             "-filter_script:v", str(script), *codec, str(take)])
+             script_option, str(script), *codec, str(take)])
     return take
+
+
+def _version(ff: str) -> str:
+    return subprocess.run([ff, "-version"], capture_output=True, text=True).stdout.split()[2]
 
 
 def plain_gif(ff: str, take: Path, out: Path) -> None:
@@ -169,8 +176,7 @@ def main() -> None:
     ff = ffmpeg_path()
     work = args.work or Path(tempfile.mkdtemp(prefix="castkit-bench-gif-"))
     work.mkdir(parents=True, exist_ok=True)
-    version = subprocess.run([ff, "-version"], capture_output=True, text=True).stdout.split()[2]
-    print(f"ffmpeg {version}; {SECONDS} s {SIZE} terminal take at {RATE} fps -> GIF {WIDTH} px, {GIF_FPS} fps")
+    print(f"ffmpeg {_version(ff)}; {SECONDS} s {SIZE} terminal take at {RATE} fps -> GIF {WIDTH} px, {GIF_FPS} fps")
     try:
         for kind in (("clean", "vp8") if args.take == "both" else (args.take,)):
             take = make_take(ff, work, kind)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 import subprocess
 from pathlib import Path
 
@@ -267,3 +268,24 @@ def test_dry_run_prints_the_image_and_a_title_edit_re_encodes_only_the_title(fol
     assert encoded and all("title 'Docs, again'" in line for line in encoded), again.err
     assert (folder / "build" / "cast.gif").read_bytes() != gif
     assert sorted(p.name for p in (folder / "build").iterdir()) == ["cast.gif", "poster.png"]
+
+
+def test_a_batch_builds_the_images_of_every_recipe(folder, wheel_ffmpeg, cli):
+    """Two recipes in one batch (`castkit build a.yaml b.yaml -j 2`): each one's images."""
+    for name, at in (("a", 0.5), ("b", 2.5)):
+        (folder / f"{name}.yaml").write_text(textwrap.dedent(f"""\
+            loudness: off
+            outputs:
+              - {{path: {name}/cast.gif, width: 160, fps: {FPS}}}
+              - {{path: {name}/poster.png, at: {at}}}
+            segments:
+              - title: "{name}"
+                duration: {TITLE}
+              - clip: term.ogv
+        """), encoding="utf-8")
+    result = cli("build", folder / "a.yaml", folder / "b.yaml", "-j", "2", "-q")
+    assert result.code == 0, result.err
+    for name in ("a", "b"):
+        frames = animation(folder / name / "cast.gif")
+        assert abs(sum(ms for _, _, ms in frames) - CAST * 1000) <= 1000 / FPS
+    assert sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) == ["a", "b"]
