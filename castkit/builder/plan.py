@@ -262,11 +262,12 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         if len(recipe.outputs) > 1:
             join_label += f" into {spec.path.name}"
         parts = [(part, frames) for _, frames, part, _ in listing]
-        # An image has no subtitle track (burning the captions in is not done yet).
-        cues = None if spec.is_image else cast_cues(checked, [frames for _, frames in parts],
-                                                     profile.raster.fps)
+        # An animation has its captions burned in; a still shows the picture alone.
+        animated = spec.kind in ANIMATED_KINDS
+        cues = (cast_cues(checked, [frames for _, frames in parts], profile.raster.fps)
+                if animated or not spec.is_image else None)
         srt = vtt = None
-        if cues is not None:
+        if cues is not None and not spec.is_image:
             srt, vtt = as_srt(cues), as_vtt(cues)
             for path, text in zip(caption_paths(spec.path), (srt, vtt)):
                 if all(job.output != path for job in sidecars):
@@ -277,13 +278,16 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         if spec.is_image:
             if poster is not None:
                 join = profile.join(parts, spec.path, work, ffmpeg, join_label, frame=poster)
+            elif animated:
+                join = profile.join(parts, spec.path, work, ffmpeg, join_label,
+                                    captions=as_srt(cues) if cues else None)
             else:
                 join = profile.join(parts, spec.path, work, ffmpeg, join_label)
             if spec.kind == "sprites":
                 sidecars.append(SidecarJob(f"sprite index {index_path(spec.path).name}",
                                            index_path(spec.path), profile.index(total, spec.path),
                                            inputs=tuple(part for part, _ in parts)))
-            if spec.kind in ANIMATED_KINDS and any(_has_sound(seg, checked) for seg in recipe.segments):
+            if animated and any(_has_sound(seg, checked) for seg in recipe.segments):
                 say("note", f"{spec.path.name}: an image has no sound; the cast's sound is left out")
         elif spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],

@@ -30,10 +30,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
+from castkit.base.files import run_file_path
 from castkit.base.jobs import Job, file_url
 from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module
 from castkit.media.pictures import distinct
-from castkit.outputs.images import cast_pictures, ImageProfile, to_rgb
+from castkit.outputs.images import burned_in, cast_pictures, ImageProfile, to_rgb
 
 # mpdecimate's thresholds for a new picture (see the module's docstring): the sum of absolute
 # differences of an 8x8 block (64 pixels), and the share of blocks above LOW.
@@ -56,19 +57,27 @@ class AnimatedProfile(ImageProfile):
         return f"{self.kind.upper()} {self.raster.name}"
 
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
-             label: str) -> Job:
+             label: str, captions: str | None = None) -> Job:
+        """The image of the cast; ``captions``: the cast's captions (SRT, in cast time), burned
+        in: an image has no subtitle track."""
         ff = ffmpeg_module()
         total = sum(frames for _, frames in parts)
         size = (self.raster.width, self.raster.height)
         fps = self.raster.fps
+        writes: list[tuple[Path, str]] = []
+        subtitles = None
+        if captions:
+            subtitles = run_file_path(output, ".srt")
+            writes.append((subtitles, captions))
         video, list_file, listing = cast_pictures([path for path, _ in parts], output)
-        video = to_rgb(_each_picture_once(video, total, size))
+        writes.insert(0, (list_file, listing))
+        video = to_rgb(_each_picture_once(burned_in(video, subtitles), total, size))
         if self.kind == "gif":
             # The palette from a second reading of the same pictures: with one reading split
             # in two, ffmpeg holds every picture until the palette is known (900 MB for two
             # minutes at 800x500); read twice, its memory stays flat (130 MB).
             again, _, _ = cast_pictures([path for path, _ in parts], output, again=True)
-            palette = to_rgb(_each_picture_once(again, total, size)).filter(
+            palette = to_rgb(_each_picture_once(burned_in(again, subtitles), total, size)).filter(
                 "palettegen", max_colors=self.colors, stats_mode="full")
             video = ff.filter([video, palette], "paletteuse", dither="none", diff_mode="rectangle")
             # GIF delays are hundredths of a second; the last frame shows for one frame.
@@ -89,7 +98,7 @@ class AnimatedProfile(ImageProfile):
                             loop=0 if self.loop else 1, **options)
         argv = compile_argv(out, ffmpeg)
         paths = tuple(path for path, _ in parts)
-        return Job(label, tuple(argv), output, total, paths, ((list_file, listing),))
+        return Job(label, tuple(argv), output, total, paths, tuple(writes))
 
 
 def _each_picture_once(video: Any, total: int, size: tuple[int, int]) -> Any:

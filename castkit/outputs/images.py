@@ -23,6 +23,9 @@ from castkit.cache.seals import sealed
 from castkit.media.ffmpeg import ffmpeg_module
 from castkit.media.raster import WebRaster
 from castkit.outputs.web import mp4_complete
+from castkit.titles.cards import FONTS_DIR
+
+CAPTION_FONT = "DejaVu Sans"  # the family of FONTS_DIR's DejaVuSans.ttf
 
 
 @dataclass(frozen=True)
@@ -79,3 +82,12 @@ def to_rgb(video: Any, pix_fmt: str = "rgb24") -> Any:
     takes: the same samples, no colour conversion."""
     return video.filter("format", pix_fmt)
 
+
+
+def burned_in(video: Any, subtitles: Path | None) -> Any:
+    """``video`` with the captions of an SRT file drawn into it by libass (both ffmpegs castkit
+    supports have it), in castkit's own font: the same on every machine."""
+    if subtitles is None:
+        return video
+    return video.filter("subtitles", filename=str(subtitles), fontsdir=str(FONTS_DIR),
+                        force_style=f"FontName={CAPTION_FONT}")

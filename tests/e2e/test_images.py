@@ -289,3 +289,38 @@ def test_a_batch_builds_the_images_of_every_recipe(folder, wheel_ffmpeg, cli):
         frames = animation(folder / name / "cast.gif")
         assert abs(sum(ms for _, _, ms in frames) - CAST * 1000) <= 1000 / FPS
     assert sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")) == ["a", "b"]
+
+
+def test_captions_are_burned_into_an_animation(folder, ffmpeg_bin, cli):
+    """An image has no subtitle track: a clip's captions are drawn into the animation's
+    pictures (libass, castkit's font), where the web master carries them as a track."""
+    (folder / "term.srt").write_text("1\n00:00:02,000 --> 00:00:02,800\nHELLO THERE\n", encoding="utf-8")
+    recipe = write_recipe(folder, f"""
+        outputs:
+          - build/cast.mp4
+          - {{path: build/cast.gif, width: 160, fps: {FPS}}}
+        segments:
+          - title: "Docs"
+            duration: {TITLE}
+          - clip: term.ogv
+            captions: term.srt
+    """)
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    build = folder / "build"
+    frames = animation(build / "cast.gif")
+    assert abs(sum(ms for _, _, ms in frames) - CAST * 1000) <= 1000 / FPS
+
+    def marked(picture: np.ndarray, master: np.ndarray) -> int:
+        """Pixels of the lower third, where captions go, far from the master's picture."""
+        return int((np.abs(picture - master)[66:].max(axis=2) > 60).sum())
+
+    during, after = shown_at(frames, TITLE + 2.4), shown_at(frames, TITLE + 2.9)
+    master = master_frame(build / "cast.mp4", TITLE + 2.4, 160)
+    # (Measured: 78-79 pixels of text at 160x100 with both ffmpegs, none before or after the cue.)
+    assert marked(during, master) > 40, marked(during, master)
+    assert marked(shown_at(frames, TITLE + 1.9), master_frame(build / "cast.mp4", TITLE + 1.9, 160)) < 5
+    assert psnr(after, master_frame(build / "cast.mp4", TITLE + 2.9, 160)) >= SHARP_DB
+    # The captions files beside the outputs are the web master's; the image needs none.
+    assert sorted(p.name for p in build.iterdir()) == [
+        "cast.chapters.txt", "cast.gif", "cast.mp4", "cast.srt", "cast.vtt"]
