@@ -192,12 +192,14 @@ def test_a_poster_is_the_web_master_frame_at_its_time(folder, ffmpeg_bin, cli):
     with Image.open(build / "poster.jpg") as im:
         poster = np.asarray(im.convert("RGB"), dtype=np.float64)
     assert poster.shape == (200, 320, 3)
-    assert psnr(poster, master_frame(master, 2.5)) >= 38
+    # Measured 39.0 dB (ffmpeg 5.1) and 42.1 dB (9.0): the JPEG's loss and the master's; the
+    # frame a typed character away scores under 30 (SHARP_DB above), the title under 20.
+    assert psnr(poster, master_frame(master, 2.5)) >= SHARP_DB
     # ... and not the one a typed character earlier.
     assert psnr(poster, master_frame(master, 2.5)) > psnr(poster, master_frame(master, 1.25)) + 3
     with Image.open(build / "title.png") as im:
         title = np.asarray(im.convert("RGB"), dtype=np.float64)
-    assert psnr(title, master_frame(master, 0.5)) >= 38
+    assert psnr(title, master_frame(master, 0.5)) >= SHARP_DB  # measured 43.2 dB, a lossless PNG
 
 
 def test_sprite_cues_point_at_their_tiles(folder, ffmpeg_bin, cli):
@@ -216,7 +218,9 @@ def test_sprite_cues_point_at_their_tiles(folder, ffmpeg_bin, cli):
         tile = sheet[y:y + h, x:x + w]
         want = master_frame(build / "cast.mp4", a, 160)
         others = [psnr(tile, master_frame(build / "cast.mp4", b, 160)) for b, _, _ in cues if b != a]
-        assert psnr(tile, want) >= 30, (a, psnr(tile, want))
+        # Measured 42.9-45.7 dB for the take's tiles, 30.2 for the title's (drawn at 160 pixels:
+        # see TITLE_DB), at most 25 against any other tile's time.
+        assert psnr(tile, want) >= (TITLE_DB if a < TITLE else SHARP_DB), (a, psnr(tile, want))
         assert psnr(tile, want) > max(others), (a, others)
 
 
