@@ -421,8 +421,9 @@ def _output(r: _Reader, node: yaml.Node, what: str) -> OutputSpec | None:
     for key in values:
         if key not in KIND_KEYS[kind]:
             takers = [KIND_NAMES[k] for k, allowed in KIND_KEYS.items() if key in allowed]
+            hint = "; DV's frame is set by target" if kind in ("dv", "avi") else ""
             r.add(keys[key], f"{what}: {key} applies to {', '.join(takers)}, "
-                             f"not to {KIND_NAMES[kind]}")
+                             f"not to {KIND_NAMES[kind]}{hint}")
             return None
     return spec
 
