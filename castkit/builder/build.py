@@ -16,9 +16,9 @@ from castkit.cache.housekeeping import mark_cache, remove_dead_temps
 from castkit.cache.records import unwritable_caches, record_uses
 from castkit.cache.names import CACHE_NAME
 from castkit.cache.keys import cache_dir
-from castkit.errors import WorkError
+from castkit.errors import UsageError, WorkError
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
-from castkit.media.formats import OUTPUT_SUFFIXES
+from castkit.media.formats import CAST_SUFFIXES
 from castkit.plan.check import check_recipe
 from castkit.recipe.model import OutputSpec
 from castkit.recipe.reader import read_recipe
@@ -88,10 +88,13 @@ def prepare_build(
     recipe, problems = read_recipe(recipe_path)
     if output is not None:  # -o: this one file instead of the recipe's outputs
         recipe = replace(recipe, outputs=(OutputSpec(Path(output)),))
+        if recipe.outputs[0].is_image and recipe.outputs[0].kind is None:
+            raise UsageError(f"{output}: a still needs 'at:' (a poster) or 'every:' (a sprite "
+                             "sheet): name it in the recipe's outputs")
     ffmpeg = ffmpeg or find_ffmpeg()
     checked = check_recipe(recipe, ffmpeg, problems)
     for spec in recipe.outputs:
-        check_output(spec.path, recipe.sources(), force or dry_run, OUTPUT_SUFFIXES)
+        check_output(spec.path, recipe.sources(), force or dry_run, CAST_SUFFIXES)
         check_not_in_cache(spec.path, cache_dir(recipe))
         for sidecar in sidecar_paths(recipe, spec):
             check_output(sidecar, recipe.sources(), force or dry_run, (sidecar.suffix,))

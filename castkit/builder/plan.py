@@ -16,13 +16,17 @@ from typing import Callable
 
 from castkit.base.jobs import Job, Plan
 from castkit.base.progress import say
+from castkit.base.timecode import format_time
 from castkit.cache.records import manifest_path
 from castkit.cache.keys import card_key, file_identity, key
 from castkit.cache.seals import discard, intact
 from castkit.media.ffmpeg import Ffmpeg
 from castkit.media.probe import MediaInfo
-from castkit.media.raster import web_raster
-from castkit.outputs.profiles import make_profile
+from castkit.media.raster import (
+    ANIMATED_DEFAULT_FPS, IMAGE_DEFAULT_MAX_WIDTH, image_raster, SPRITE_WIDTH, web_raster, WebRaster,
+)
+from castkit.outputs.profiles import image_profile, make_profile
+from castkit.outputs.stills import index_path, part_holding
 from castkit.plan.check import Checked, frame_index
 from castkit.plan.encode import clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import kept_of, paused_job
@@ -33,10 +37,11 @@ from castkit.publish.chapters import (
     chapters_of, chapters_path, ffmetadata, SidecarJob, youtube_list, youtube_problems,
 )
 from castkit.publish.loudness import gain_job, LoudnessStep
-from castkit.recipe.model import ClipSegment, OutputSpec, TitleSegment
+from castkit.recipe.model import ANIMATED_KINDS, AT_TITLE, ClipSegment, OutputSpec, TitleSegment
 from castkit.run.runner import available_cores
 from castkit.titles.job import CardJob
 from castkit.cache.names import card_name, loudness_name, segment_name
+from castkit.errors import RecipeError
 
 
 @dataclass(frozen=True)
@@ -76,18 +81,42 @@ class BuildPlan:
 
 def profiles_for(checked: Checked) -> list[tuple[OutputSpec, Profile]]:
     """Each output of the recipe with the profile that makes it: DV as the recipe's target
-    says, web masters at the captures' own size."""
+    says, web masters at the captures' own size, images as the web master frames the cast
+    (RecipeError for an image faster than the cast)."""
     recipe = checked.recipe
     captures = []
     for path, info in checked.probes.items():
         assert info.video is not None
         width, height, sar = info.video.shown_shape
         captures.append((width, height, sar, info.video.fps))
-    return [
-        (spec, make_profile(spec.path, recipe.target,
-                            web_raster(captures, spec.height, spec.fps) if spec.is_web else None))
-        for spec in recipe.outputs
-    ]
+    found, problems = [], []
+    for spec in recipe.outputs:
+        if spec.is_image:
+            web = web_raster(captures)
+            if spec.fps is not None and spec.fps > web.fps:
+                problems.append(spec.where_of("fps").problem(
+                    f"{spec.path.name}: fps {spec.fps} is faster than the cast's "
+                    f"{float(web.fps):g} (its web master's rate)"))
+                continue
+            found.append((spec, image_profile(spec, image_raster(web, *_image_frame(spec, web)))))
+        else:
+            found.append((spec, make_profile(
+                spec.path, recipe.target,
+                web_raster(captures, spec.height, spec.fps) if spec.is_web else None)))
+    if problems:
+        raise RecipeError(problems)
+    return found
+
+
+def _image_frame(spec: OutputSpec, web: WebRaster) -> tuple[int, int | None]:
+    """An image's width and rate: an animation's at most IMAGE_DEFAULT_MAX_WIDTH wide and
+    ANIMATED_DEFAULT_FPS unless given; a poster the web frame (its frames are the web
+    master's); a sprite sheet's tiles SPRITE_WIDTH wide."""
+    if spec.kind == "poster":
+        return spec.width or web.width, None
+    if spec.kind == "sprites":
+        return spec.width or SPRITE_WIDTH, None
+    return spec.width or min(web.width, IMAGE_DEFAULT_MAX_WIDTH), spec.fps or ANIMATED_DEFAULT_FPS
 
 
 def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: Ffmpeg,
@@ -188,6 +217,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         gain_reads: set[Path] = set()  # raw DV segments that a gain job reads
         uses = {manifest_path(work, spec.path), manifest_path(work, spec.path, "uses")}
         at = 0  # the segment's first frame in the cast
+        pending: list = []  # segments to encode, once it is known which the output reads
         for index, seg in enumerate(recipe.segments, 1):
             lead = profile.lead(at)
             label = f"segment {index}: {seg.label}"
@@ -214,19 +244,30 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 card = _card_path(seg, profile, work) if isinstance(seg, TitleSegment) else None
                 uses.update(p for p in (part, card) if p is not None)
                 if not cached:
-                    encode(part, make, seg, index, frames, profile, part_label)
+                    pending.append((part, make, seg, index, frames, profile, part_label))
                 listing.append((part_label, frames, part, cached))
                 makers.append((make, seg, index))
                 sounds.append(_sound_of(seg, part, written, profile))
+        poster = None
+        if spec.kind == "poster":  # one frame: only the segment that holds it is made
+            poster = poster_frame(spec, recipe, [item[1] for item in listing], profile.raster.fps)
+        needed = {part_holding([(p, f) for _, f, p, _ in listing], poster)[0]} if poster is not None else None
+        for args in pending:
+            if needed is None or args[0] in needed:
+                encode(*args)
+        pending.clear()
         uses.update(checked.pauses.files)  # the pause analyses (for prune)
         total = sum(item[1] for item in listing)
         join_label = f"join {len(listing)} segments"
         if len(recipe.outputs) > 1:
             join_label += f" into {spec.path.name}"
         parts = [(part, frames) for _, frames, part, _ in listing]
-        cues = cast_cues(checked, [frames for _, frames in parts], profile.raster.fps)
+        # An animation has its captions burned in; a still shows the picture alone.
+        animated = spec.kind in ANIMATED_KINDS
+        cues = (cast_cues(checked, [frames for _, frames in parts], profile.raster.fps)
+                if animated or not spec.is_image else None)
         srt = vtt = None
-        if cues is not None:
+        if cues is not None and not spec.is_image:
             srt, vtt = as_srt(cues), as_vtt(cues)
             for path, text in zip(caption_paths(spec.path), (srt, vtt)):
                 if all(job.output != path for job in sidecars):
@@ -234,7 +275,21 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     # segment writes no captions for a cast it could not make.
                     sidecars.append(SidecarJob(f"captions {path.name}", path, text,
                                                inputs=tuple(part for part, _ in parts)))
-        if spec.is_web:
+        if spec.is_image:
+            if poster is not None:
+                join = profile.join(parts, spec.path, work, ffmpeg, join_label, frame=poster)
+            elif animated:
+                join = profile.join(parts, spec.path, work, ffmpeg, join_label,
+                                    captions=as_srt(cues) if cues else None)
+            else:
+                join = profile.join(parts, spec.path, work, ffmpeg, join_label)
+            if spec.kind == "sprites":
+                sidecars.append(SidecarJob(f"sprite index {index_path(spec.path).name}",
+                                           index_path(spec.path), profile.index(total, spec.path),
+                                           inputs=tuple(part for part, _ in parts)))
+            if animated and any(_has_sound(seg, checked) for seg in recipe.segments):
+                say("note", f"{spec.path.name}: an image has no sound; the cast's sound is left out")
+        elif spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],
                                    [frames for _, frames in parts], profile.raster.fps)
             loudness = None
@@ -378,10 +433,40 @@ def cast_cues(checked: Checked, frames: list[int], fps) -> list | None:
 
 def sidecar_paths(recipe, spec: OutputSpec) -> list[Path]:
     """The files a build writes beside an output: its chapter list (web masters with chapters),
-    its captions (any output, where a clip has captions)."""
+    its captions (any video output, where a clip has captions), a sprite sheet's index."""
     paths = []
-    if any(getattr(seg, "captions", None) for seg in recipe.segments):
+    if spec.kind == "sprites":
+        paths.append(index_path(spec.path))
+    if not spec.is_image and any(getattr(seg, "captions", None) for seg in recipe.segments):
         paths += caption_paths(spec.path)
     if spec.is_web and any(getattr(seg, "chapter", None) for seg in recipe.segments):
         paths.append(chapters_path(spec.path))
     return paths
+
+
+
+def poster_frame(spec: OutputSpec, recipe, counts: list[int], fps: Fraction) -> int:
+    """The cast's frame a poster shows (``counts``: each segment's frames): the one on screen
+    at ``at`` seconds, or the middle of the first title card; RecipeError past the end."""
+    if spec.at == AT_TITLE:
+        at = 0
+        for seg, frames in zip(recipe.segments, counts):
+            if isinstance(seg, TitleSegment):
+                return at + frames // 2
+            at += frames
+        raise RecipeError([spec.where_of("at").problem(
+            f"{spec.path.name}: at: {AT_TITLE}, but the cast has no title card")])
+    total = sum(counts)
+    frame = int(Fraction(spec.at) * fps)
+    if frame >= total:
+        raise RecipeError([spec.where_of("at").problem(
+            f"{spec.path.name}: at {format_time(spec.at)} is past the end of the cast "
+            f"({format_time(Fraction(total) / fps)})")])
+    return frame
+
+
+def _has_sound(seg, checked: Checked) -> bool:
+    """Whether a segment brings sound into the cast (a voice-over, or a take's own)."""
+    if not isinstance(seg, ClipSegment) or seg.mute:
+        return False
+    return seg.audio is not None or checked.probes[seg.clip].audio is not None

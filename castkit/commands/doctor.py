@@ -29,6 +29,16 @@ WEB_NEEDS: dict[str, tuple[str, ...]] = {
 }
 
 
+# What the images for documentation (.gif, .webp, .apng, posters, sprite sheets) need besides
+# (outputs.animated, outputs.stills); without them every other output works.
+IMAGE_NEEDS: dict[str, tuple[str, ...]] = {
+    "encoders": ("libx264rgb", "gif", "apng", "libwebp_anim", "libwebp", "mjpeg", "png"),
+    "muxers": ("mp4", "gif", "apng", "webp", "image2"),
+    "filters": ("mpdecimate", "fillborders", "palettegen", "paletteuse", "select", "tile",
+                "subtitles"),
+}
+
+
 def available(ffmpeg: Ffmpeg, listing: str) -> set[str]:
     """Names in ``ffmpeg -encoders`` (or decoders, muxers, demuxers, filters)."""
     out = run_query(ffmpeg, [f"-{listing}"]).stdout.decode("utf-8", "replace")
@@ -62,5 +72,10 @@ def check(ffmpeg: Ffmpeg) -> tuple[str, bool]:
     web = ", ".join(name for needed in WEB_NEEDS.values() for name in needed)
     lines.append(f"{'web':<9}" + ("ok" if not web_missing else
                  "MISSING " + ", ".join(web_missing) + ": no .mp4/.webm outputs (DV works)") + f"  ({web})")
+    image_missing = [name for listing, needed in IMAGE_NEEDS.items() for name in needed
+                     if name not in listings[listing]]
+    images = ", ".join(name for needed in IMAGE_NEEDS.values() for name in needed)
+    lines.append(f"{'images':<9}" + ("ok" if not image_missing else
+                 "MISSING " + ", ".join(image_missing) + ": no image outputs") + f"  ({images})")
     lines.append("all good" if ok else f"castkit needs an ffmpeg >= {MIN_VERSION[0]}.{MIN_VERSION[1]} with the parts above")
     return "\n".join(lines), ok

@@ -51,11 +51,19 @@ from castkit.errors import WorkError
 COMPARE_PAD = 32
 
 
-def distinct(video: Any, width: int, height: int) -> Any:
+def distinct(video: Any, width: int, height: int, high: int = 0, low: int = 0,
+             share: float = 0, keep: int | None = None) -> Any:
     """``video`` (``width`` x ``height``, conformed) with every picture that repeats the one
-    before it, pixel for pixel, dropped; the others keep their timestamps."""
+    before it, pixel for pixel, dropped; the others keep their timestamps. ``high``, ``low``
+    and ``share``: mpdecimate's tolerance (an image's: a recorder's noise is no new picture);
+    ``keep``: a frame kept whatever it shows (an image's last: its end), marked for the
+    comparison in the padding (past mpdecimate's first 8 columns), which is cropped away."""
     video = video.filter("pad", w=width + COMPARE_PAD, h=height, x=COMPARE_PAD, y=0)
-    video = video.filter("mpdecimate", hi=0, lo=0, frac=0, max=0)
+    if keep is not None:
+        # fillborders, not drawbox: it works on planar RGB too (an image's), in every ffmpeg.
+        video = video.filter("fillborders", left=COMPARE_PAD - 8, mode="fixed", color="white",
+                             enable=f"eq(n,{keep})")
+    video = video.filter("mpdecimate", hi=high, lo=low, frac=share, max=0)
     return video.filter("crop", w=width, h=height, x=COMPARE_PAD, y=0, exact=1)
 
 

@@ -13,7 +13,7 @@ from castkit.base.colors import parse_color
 from castkit.recipe.style import TitleStyle
 from castkit.errors import Problem
 from castkit.media.dv import DvTarget
-from castkit.media.formats import WEB_SUFFIXES
+from castkit.media.formats import ANIMATED_SUFFIXES, kind_of, STILL_SUFFIXES, WEB_SUFFIXES
 
 
 # Measured on espeak-ng narration (tests/e2e/test_pauses.py's takes, 48 kHz): the quietest 20 ms
@@ -65,7 +65,26 @@ VERSION = 1  # the recipe version this castkit reads
 
 TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
             "loudness")
-OUTPUT_KEYS = ("path", "height", "fps")
+OUTPUT_KEYS = ("path", "height", "fps", "width", "colors", "loop", "quality", "at", "every")
+# Which output takes which of OUTPUT_KEYS besides its path (OutputSpec.kind).
+KIND_KEYS = {
+    "dv": (), "avi": (),
+    "mp4": ("height", "fps"), "webm": ("height", "fps"),
+    "gif": ("width", "fps", "colors", "loop"),
+    "webp": ("width", "fps", "loop", "quality"),
+    "apng": ("width", "fps", "loop"),
+    "poster": ("width", "at"),
+    "sprites": ("width", "every"),
+}
+ANIMATED_KINDS = ("gif", "webp", "apng")
+KIND_NAMES = {"dv": ".dv", "avi": ".avi", "mp4": ".mp4", "webm": ".webm", "gif": ".gif",
+              "webp": "an animated .webp", "apng": ".apng",
+              "poster": "a poster (at:)", "sprites": "a sprite sheet (every:)"}
+LOOP_FOREVER = ("forever", "true", "yes", "on")  # any case; the default
+LOOP_ONCE = ("once", "false", "no", "off")  # any case: the animation plays once
+QUALITY_LOSSLESS = "lossless"  # any case; an animated WebP's default
+QUALITY_RANGE = (0, 100)  # libwebp's lossy quality
+AT_TITLE = "title"  # `at: title`, any case: the first title card's middle frame
 STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
 TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS)
@@ -173,16 +192,47 @@ Segment = TitleSegment | ClipSegment
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """One file the recipe makes; ``height`` and ``fps`` shape a web master's frame."""
+    """One file the recipe makes; ``height`` and ``fps`` shape a web master's frame, ``width``
+    and ``fps`` an image's; the other keys are the images' (``KIND_KEYS``)."""
 
     path: Path
     height: int | None = None
     fps: int | None = None
     where: Where | None = None
+    width: int | None = None
+    colors: int | None = None  # a GIF's palette
+    loop: bool = True  # an animation plays forever, or once
+    quality: int | None = None  # an animated WebP's lossy quality; None: lossless
+    at: Fraction | str | None = None  # a poster's time, or AT_TITLE
+    every: Fraction | None = None  # a sprite sheet's seconds between tiles
+    # Where each key of the mapping was (for a problem found once the sources are known).
+    wheres: tuple[tuple[str, Where], ...] = ()
 
     @property
     def is_web(self) -> bool:
         return self.path.suffix.lower() in WEB_SUFFIXES
+
+    @property
+    def kind(self) -> str | None:
+        """``dv``, ``avi``, ``mp4``, ``webm``, ``gif``, ``webp``, ``apng``, ``poster`` or
+        ``sprites``; None for a still suffix (.jpg, .png) with neither ``at`` nor ``every``."""
+        kind = kind_of(self.path)
+        if kind != "image":
+            return kind
+        suffix = self.path.suffix.lower()
+        if suffix in STILL_SUFFIXES and self.at is not None:
+            return "poster"
+        if suffix in STILL_SUFFIXES and self.every is not None:
+            return "sprites"
+        return suffix.lstrip(".") if suffix in ANIMATED_SUFFIXES else None
+
+    @property
+    def is_image(self) -> bool:
+        return kind_of(self.path) == "image"
+
+    def where_of(self, key: str) -> Where | None:
+        """Where ``key`` was written (the output's path where it was not)."""
+        return dict(self.wheres).get(key, self.where)
 
 
 @dataclass(frozen=True)

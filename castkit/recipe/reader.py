@@ -22,16 +22,17 @@ from castkit.base.files import LOOP, symlink_loop
 from castkit.base.timecode import format_time, parse_time, TimecodeError
 from castkit.errors import echo, InputError, Problem, RecipeError
 from castkit.media.dv import ASPECTS, DvTarget, standard_of, TARGET_NAMES
-from castkit.media.formats import kind_of, OUTPUT_SUFFIXES
-from castkit.media.raster import CHROMA_STEP, WEB_HEIGHTS, WEB_MAX_FPS
+from castkit.media.formats import ANIMATED_SUFFIXES, CAST_SUFFIXES, kind_of
+from castkit.media.raster import ANIMATED_MAX_FPS, CHROMA_STEP, GIF_COLORS, IMAGE_WIDTHS, WEB_HEIGHTS, WEB_MAX_FPS
 from castkit.recipe.model import (
-    CLIP_KEYS, ClipSegment, Crop, CROP_KEYS, CROP_SIZE_KEYS, DEFAULT_LOUDNESS,
+    ANIMATED_KINDS, AT_TITLE, CLIP_KEYS, ClipSegment, Crop, CROP_KEYS, CROP_SIZE_KEYS, DEFAULT_LOUDNESS,
     DEFAULT_TITLE_SECONDS, FADE_KEYS, Fades, LOUDNESS_OFF, LOUDNESS_RANGE, LOUDNESS_UNITS,
     MARGIN_RANGE, MAX_NODES, MAX_RECIPE_BYTES, MAX_SECONDS, MAX_SEGMENTS, MAX_WHOLE_DIGITS,
     MIN_LENGTH_RANGE, MUTE, OUTPUT_KEYS, OutputSpec, PATH_BREAKS, PAUSE_CUT, PAUSE_KEYS,
     PAUSE_SPEED_MARK, PAUSE_SPEED_RANGE, PauseSpec, Recipe, SCREENS, Segment, SPEED_RANGE,
     STYLE_KEYS, THRESHOLD_AUTO, THRESHOLD_RANGE, THRESHOLD_UNITS, TITLE_KEYS, TitleSegment,
     TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION, Where,
+    KIND_KEYS, KIND_NAMES, LOOP_FOREVER, LOOP_ONCE, QUALITY_LOSSLESS, QUALITY_RANGE,
 )
 from castkit.recipe.style import TitleStyle
 
@@ -357,7 +358,7 @@ def _outputs(r: _Reader, top: dict, path: Path) -> tuple[OutputSpec, ...]:
         return default
     node = top["outputs"][1]
     if not isinstance(node, yaml.SequenceNode) or not node.value:
-        r.add(node, "outputs must be a list of files (each a path, or {path, height, fps})")
+        r.add(node, "outputs must be a list of files (each a path, or {path, ...})")
         return default
     specs: list[OutputSpec] = []
     for i, item in enumerate(node.value, 1):
@@ -372,7 +373,9 @@ def _outputs(r: _Reader, top: dict, path: Path) -> tuple[OutputSpec, ...]:
 
 
 def _output(r: _Reader, node: yaml.Node, what: str) -> OutputSpec | None:
-    height = fps = None
+    values: dict = {}
+    wheres: dict[str, Where] = {}
+    keys: dict[str, yaml.Node] = {}
     if isinstance(node, yaml.MappingNode):
         items = r.mapping(node, what, OUTPUT_KEYS)
         if items is None:
@@ -381,26 +384,107 @@ def _output(r: _Reader, node: yaml.Node, what: str) -> OutputSpec | None:
             r.add(node, f"{what} needs 'path:'")
             return None
         path_node = items["path"][1]
-        if "height" in items:
-            height = _whole(r, items["height"][1], f"{what}.height", *WEB_HEIGHTS)
-            if height is not None and height % CHROMA_STEP:
-                r.add(items["height"][1], f"{what}.height must be even (4:2:0 video), not {height}")
-                height = None
-        if "fps" in items:
-            fps = _whole(r, items["fps"][1], f"{what}.fps", 1, WEB_MAX_FPS)
+        for key in OUTPUT_KEYS[1:]:
+            if key in items:
+                keys[key] = items[key][0]
+                value = _OUTPUT_VALUES[key](r, items[key][1], f"{what}.{key}")
+                if value is None:
+                    return None
+                values[key], wheres[key] = value, r.where(items[key][1])
     else:
         path_node = node
     got = r.path(path_node, what)
     if got is None:
         return None
     if kind_of(got) is None:
-        r.add(path_node, f"{what}: {echo(got.name)} must end in {', '.join(OUTPUT_SUFFIXES)}")
+        r.add(path_node, f"{what}: {echo(got.name)} must end in {', '.join(CAST_SUFFIXES)}")
         return None
-    spec = OutputSpec(got, height, fps, r.where(path_node))
-    if not spec.is_web and (height is not None or fps is not None):
-        r.add(node, f"{what}: height and fps apply to .mp4 and .webm; DV's frame is set by target")
+    if "at" in values and "every" in values:
+        r.add(node, f"{what}: give 'at' (a poster) or 'every' (a sprite sheet), not both")
         return None
+    fields = dict(values)
+    if "loop" in fields:
+        fields["loop"] = fields["loop"] == "forever"
+    if fields.get("quality") == QUALITY_LOSSLESS:
+        fields["quality"] = None
+    spec = OutputSpec(got, where=r.where(path_node), wheres=tuple(wheres.items()), **fields)
+    kind = spec.kind
+    if kind is None:
+        r.add(path_node, f"{what}: {echo(got.name)} is a still: give 'at: SECONDS' (or "
+                         f"'{AT_TITLE}') for a poster, or 'every: SECONDS' for a sprite sheet; "
+                         f"an animation ends in {', '.join(ANIMATED_SUFFIXES)}")
+        return None
+    if kind in ANIMATED_KINDS and (spec.fps or 0) > ANIMATED_MAX_FPS:
+        r.add(items["fps"][1], f"{what}.fps: an animation plays at most {ANIMATED_MAX_FPS} fps "
+                               f"(GIF delays are hundredths of a second), not {spec.fps}")
+        return None
+    for key in values:
+        if key not in KIND_KEYS[kind]:
+            takers = [KIND_NAMES[k] for k, allowed in KIND_KEYS.items() if key in allowed]
+            hint = "; DV's frame is set by target" if kind in ("dv", "avi") else ""
+            r.add(keys[key], f"{what}: {key} applies to {', '.join(takers)}, "
+                             f"not to {KIND_NAMES[kind]}{hint}")
+            return None
     return spec
+
+
+def _height(r: _Reader, node: yaml.Node, what: str) -> int | None:
+    height = _whole(r, node, what, *WEB_HEIGHTS)
+    if height is not None and height % CHROMA_STEP:
+        r.add(node, f"{what} must be even (4:2:0 video), not {height}")
+        return None
+    return height
+
+
+def _width(r: _Reader, node: yaml.Node, what: str) -> int | None:
+    width = _whole(r, node, what, *IMAGE_WIDTHS)
+    if width is not None and width % CHROMA_STEP:
+        r.add(node, f"{what} must be even (4:2:0 pictures), not {width}")
+        return None
+    return width
+
+
+def _loop(r: _Reader, node: yaml.Node, what: str) -> str | None:
+    raw = r.scalar(node, what)
+    if raw is None:
+        return None
+    word = raw.strip().lower()
+    if word in LOOP_FOREVER:
+        return "forever"
+    if word in LOOP_ONCE:
+        return "once"
+    r.add(node, f"{what} must be {LOOP_FOREVER[0]} (the default) or {LOOP_ONCE[0]}, not {echo(raw)}")
+    return None
+
+
+def _quality(r: _Reader, node: yaml.Node, what: str) -> int | str | None:
+    raw = r.scalar(node, what)
+    if raw is not None and raw.strip().lower() == QUALITY_LOSSLESS:
+        return QUALITY_LOSSLESS
+    if raw is not None and not raw.strip().isdigit():
+        r.add(node, f"{what} must be {QUALITY_LOSSLESS} (the default) or a whole number from "
+                    f"{QUALITY_RANGE[0]} to {QUALITY_RANGE[1]}, not {echo(raw)}")
+        return None
+    return _whole(r, node, what, *QUALITY_RANGE)
+
+
+def _at(r: _Reader, node: yaml.Node, what: str) -> Fraction | str | None:
+    raw = r.scalar(node, what)
+    if raw is not None and raw.strip().lower() == AT_TITLE:
+        return AT_TITLE
+    return r.time(node, what)
+
+
+_OUTPUT_VALUES = {
+    "height": _height,
+    "fps": lambda r, node, what: _whole(r, node, what, 1, WEB_MAX_FPS),
+    "width": _width,
+    "colors": lambda r, node, what: _whole(r, node, what, *GIF_COLORS),
+    "loop": _loop,
+    "quality": _quality,
+    "at": _at,
+    "every": lambda r, node, what: r.time(node, what, positive=True),
+}
 
 
 def _whole(r: _Reader, node: yaml.Node, what: str, low: int, high: int) -> int | None:

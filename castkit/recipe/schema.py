@@ -29,10 +29,14 @@ from typing import Any
 
 from castkit.base.timecode import FORMS, MAX_TIME_CHARS
 from castkit.media.dv import ASPECTS, TARGET_NAMES
-from castkit.media.formats import OUTPUT_SUFFIXES
-from castkit.media.raster import CHROMA_STEP, WEB_HEIGHTS, WEB_MAX_FPS
+from castkit.media.formats import ANIMATED_SUFFIXES, CAST_SUFFIXES, DV_SUFFIXES, STILL_SUFFIXES, WEB_SUFFIXES
+from castkit.media.raster import (
+    ANIMATED_DEFAULT_FPS, ANIMATED_MAX_FPS, CHROMA_STEP, GIF_COLORS, IMAGE_DEFAULT_MAX_WIDTH,
+    IMAGE_WIDTHS, SPRITE_WIDTH, WEB_HEIGHTS, WEB_MAX_FPS,
+)
 from castkit.recipe.model import (
-    CLIP_KEYS, CROP_KEYS, CROP_SIZE_KEYS, DEFAULT_LOUDNESS, DEFAULT_TITLE_SECONDS, LOUDNESS_OFF,
+    AT_TITLE, CLIP_KEYS, CROP_KEYS, KIND_KEYS, LOOP_FOREVER, LOOP_ONCE, QUALITY_LOSSLESS,
+    QUALITY_RANGE, CROP_SIZE_KEYS, DEFAULT_LOUDNESS, DEFAULT_TITLE_SECONDS, LOUDNESS_OFF,
     LOUDNESS_RANGE, LOUDNESS_UNITS, MARGIN_RANGE, MAX_SECONDS, MAX_SEGMENTS, MAX_WHOLE_DIGITS,
     MIN_LENGTH_RANGE, MUTE, OUTPUT_KEYS, PATH_BREAKS, PAUSE_CUT, PAUSE_KEYS, PAUSE_SPEED_MARK,
     PAUSE_SPEED_RANGE, PauseSpec, SCREENS, SPEED_RANGE, STYLE_KEYS, THRESHOLD_AUTO,
@@ -255,12 +259,21 @@ def _pixels(positive: bool) -> dict:
 
 # The suffix is Path.suffix: after at least one character of the name (`.dv` alone is a name
 # with no suffix), and a trailing / or /. is not part of the name.
+def _ends_in(suffixes: tuple[str, ...]) -> str:
+    """A path whose Path.suffix is one of ``suffixes`` (any case)."""
+    return "[^/]" + _words(suffixes) + r"(?:/|/\.(?=/|$))*" + _EOT
+
+
 _OUTPUT_PATH = {
     **_PATH_TEXT,
-    "allOf": [{"pattern": "[^/]" + _words(OUTPUT_SUFFIXES) + r"(?:/|/\.(?=/|$))*" + _EOT}],
+    "allOf": [{"pattern": _ends_in(CAST_SUFFIXES)}],
     "description": "a file to make, relative to the recipe; its suffix picks the format "
-                   f"({', '.join(OUTPUT_SUFFIXES)})",
+                   f"({', '.join(CAST_SUFFIXES)})",
 }
+# A path alone: a still (.jpg, .png) needs `at` or `every`, so only the mapping can name one.
+_PLAIN_STILLS = tuple(s for s in STILL_SUFFIXES if s not in ANIMATED_SUFFIXES)
+_OUTPUT_PATH_ALONE = {**_OUTPUT_PATH, "allOf": [*_OUTPUT_PATH["allOf"],
+                                                  {"not": {"pattern": _ends_in(_PLAIN_STILLS)}}]}
 
 _PAUSE_SPEEDS = PAUSE_SPEED_RANGE
 _X = _any_case(PAUSE_SPEED_MARK)
@@ -302,7 +315,29 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "path": _OUTPUT_PATH,
         "height": {**_whole(*WEB_HEIGHTS, step=CHROMA_STEP),
                    "description": f"frame height of a .mp4/.webm master, {WEB_HEIGHTS[0]} to {WEB_HEIGHTS[1]} (even)"},
-        "fps": {**_whole(1, WEB_MAX_FPS), "description": f"frame rate of a .mp4/.webm master, 1 to {WEB_MAX_FPS}"},
+        "fps": {**_whole(1, WEB_MAX_FPS),
+                "description": f"frame rate of a .mp4/.webm master, 1 to {WEB_MAX_FPS}; of an "
+                               f"animation, 1 to {ANIMATED_MAX_FPS} (default {ANIMATED_DEFAULT_FPS})"},
+        "width": {**_whole(*IMAGE_WIDTHS, step=CHROMA_STEP),
+                  "description": f"width of an image, {IMAGE_WIDTHS[0]} to {IMAGE_WIDTHS[1]} (even); "
+                                 f"default: an animation the web frame's, at most "
+                                 f"{IMAGE_DEFAULT_MAX_WIDTH}; a poster the web frame's; "
+                                 f"a sprite sheet's tiles {SPRITE_WIDTH}"},
+        "colors": {**_whole(*GIF_COLORS),
+                   "description": f"colours of a GIF's palette, {GIF_COLORS[0]} to {GIF_COLORS[1]} "
+                                  f"(default {GIF_COLORS[1]})"},
+        "loop": {"anyOf": [{"type": "boolean"}, {"type": "string", "pattern": _whole_text(
+                     _words((*LOOP_FOREVER, *LOOP_ONCE)))}],
+                 "description": f"an animation plays {LOOP_FOREVER[0]} (the default) or "
+                                f"{LOOP_ONCE[0]}"},
+        "quality": {"anyOf": [*_whole(*QUALITY_RANGE)["anyOf"], {"type": "string", "pattern": _whole_text(
+                        _words((QUALITY_LOSSLESS,)))}],
+                    "description": f"an animated WebP: {QUALITY_LOSSLESS} (the default) or lossy, "
+                                   f"{QUALITY_RANGE[0]} to {QUALITY_RANGE[1]}"},
+        "at": {"anyOf": [*_time()["anyOf"], {"type": "string", "pattern": _whole_text(_words((AT_TITLE,)))}],
+               "description": f"a poster: the cast's frame at this time, or {AT_TITLE} "
+                              f"(the first title card); {FORMS}"},
+        "every": _time(positive=True, description="a sprite sheet: seconds between its tiles"),
     },
     "style": {
         "background": {**_PATH, "description": "a colour (CSS name or #rrggbb) or an image file"},
@@ -375,6 +410,36 @@ def _mapping(context: str, keys: tuple[str, ...], *also: str, required: tuple[st
     return found
 
 
+def _only(keys: tuple[str, ...]) -> dict:
+    return {"propertyNames": {"enum": ["path", *keys]}}
+
+
+def _output_mapping() -> dict:
+    """``{path, ...}``: each kind of output takes only its keys (``KIND_KEYS``); which kind a
+    .webp is depends on ``at`` and ``every``."""
+    found = _mapping("output", OUTPUT_KEYS, required=("path",))
+
+    def ends(suffixes: tuple[str, ...]) -> dict:
+        return {"properties": {"path": {"pattern": _ends_in(suffixes)}}}
+
+    poster, sprites = {"required": ["at"]}, {"required": ["every"]}
+    stills = {"anyOf": [{"allOf": [poster, _only(KIND_KEYS["poster"])]},
+                        {"allOf": [sprites, _only(KIND_KEYS["sprites"])]}]}
+    animated_fps = {"properties": {"fps": _whole(1, ANIMATED_MAX_FPS)}}
+    rules = [{"if": ends((suffix,)), "then": _only(KIND_KEYS[kind])}
+             for suffix, kind in ((s, s.lstrip(".")) for s in (*DV_SUFFIXES, *WEB_SUFFIXES))]
+    rules += [
+        {"if": ends((".gif",)), "then": {**_only(KIND_KEYS["gif"]), **animated_fps}},
+        {"if": ends((".apng",)), "then": {**_only(KIND_KEYS["apng"]), **animated_fps}},
+        {"if": ends((".webp",)), "then": {"anyOf": [
+            stills, {"allOf": [_only(KIND_KEYS["webp"]), animated_fps]}]}},
+        {"if": ends(_PLAIN_STILLS), "then": stills},
+    ]
+    found["allOf"] = rules
+    found["not"] = {"required": ["at", "every"]}
+    return found
+
+
 def recipe_schema() -> dict[str, Any]:
     clip = _mapping("clip", CLIP_KEYS, "fade", required=("clip",))
     clip["not"] = {"required": ["end", "duration"]}
@@ -387,7 +452,7 @@ def recipe_schema() -> dict[str, Any]:
                        "Generated by `castkit schema`.",
         **top,
         "$defs": {
-            "output": {"anyOf": [_OUTPUT_PATH, _mapping("output", OUTPUT_KEYS, required=("path",))]},
+            "output": {"anyOf": [_OUTPUT_PATH_ALONE, _output_mapping()]},
             "style": _mapping("style", STYLE_KEYS),
             "crop": _mapping("crop", CROP_KEYS, required=CROP_KEYS),
             "pauses": _mapping("pauses", PAUSE_KEYS),

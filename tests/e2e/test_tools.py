@@ -31,6 +31,17 @@ def test_doctor_names_what_an_ffmpeg_lacks(tmp_path, cli, monkeypatch):
     assert "MISSING dvvideo" in result.out
 
 
+def test_doctor_says_which_image_parts_an_ffmpeg_lacks(tmp_path, cli, monkeypatch):
+    # A real ffmpeg without palettegen: every output but the images works.
+    ffmpeg_script(tmp_path, monkeypatch, (
+        'case " $* " in *" -filters "*) "$REAL_FFMPEG" "$@" | grep -v palettegen; exit 0;; esac\n'
+        'exec "$REAL_FFMPEG" "$@"\n'
+    ))
+    result = cli("doctor")
+    assert result.code == 0, result.out
+    assert "images   MISSING palettegen: no image outputs" in result.out and "all good" in result.out
+
+
 def test_a_missing_ffmpeg_is_named_with_a_hint(tmp_path, cli, monkeypatch):
     monkeypatch.setenv("CASTKIT_FFMPEG", str(tmp_path / "no-such-ffmpeg"))
     result = cli("doctor")

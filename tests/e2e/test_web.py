@@ -242,7 +242,8 @@ def test_dry_run_prints_the_web_commands(folder, wheel_ffmpeg, cli):
 
 @pytest.mark.parametrize("text, message", [
     ("output: a.dv\noutputs: [b.mp4]\n", "give 'output' or 'outputs', not both"),
-    ("outputs:\n  - {path: a.dv, fps: 30}\n", "height and fps apply to .mp4 and .webm"),
+    ("outputs:\n  - {path: a.dv, fps: 30}\n",
+     "fps applies to .mp4, .webm, .gif, an animated .webp, .apng, not to .dv; DV's frame is set by target"),
     ("outputs:\n  - {path: a.mp4, height: 721}\n", "height must be even"),
     ("outputs:\n  - {path: a.mp4, fps: 61}\n", "fps must be a whole number from 1 to 60"),
     ("outputs:\n  - a.mkv\n", "must end in .dv, .avi, .mp4, .webm"),

@@ -168,3 +168,32 @@ def test_shell_form_is_copy_pastable():
     shell = job.shell()
     assert shell.startswith("cat > /o/l.txt <<'CASTKIT_EOF'\nffconcat version 1.0\nfile 'file:/c/a.dv'\nCASTKIT_EOF\n")
     assert shell.endswith("'file:/o/my cast.dv'")
+
+
+def test_an_animated_gif_is_each_distinct_picture_once_with_a_palette_from_a_second_reading():
+    """The GIF's join (issue 26): the cast's RGB pictures read twice (the palette from the
+    second reading, so that ffmpeg holds no picture until it is known), each repeat dropped
+    with a tolerance but the cast's last frame (marked in the padding), no dithering."""
+    from castkit.media.raster import ImageRaster
+    from castkit.outputs.animated import AnimatedProfile
+
+    profile = AnimatedProfile(ImageRaster(160, 100, Fraction(10)), "gif", 64, loop=False)
+    out = Path("/out/cast.gif")
+    job = profile.join([(Path("/c/a.mp4"), 30), (Path("/c/b.mp4"), 12)], out, Path("/c"), FFMPEG, "join")
+    listing = job.writes[0][0]
+    source = ["-f", "concat", "-format_whitelist", "concat,mov", "-protocol_whitelist", "file",
+              "-safe", "0", "-i", f"file:{listing}"]
+    again = [*source[:2], "-auto_convert", "1", *source[2:]]
+
+    def once(first: int, prefix: str) -> str:
+        s = [f"[s{first + i}]" for i in range(5)]
+        return (f"{prefix}pad=h=100:w=192:x=32:y=0{s[0]};{s[0]}fillborders=color=white:"
+                f"enable=eq(n\\,41):left=24:mode=fixed{s[1]};{s[1]}mpdecimate=frac=0.33:hi=256:"
+                f"lo=128:max=0{s[2]};{s[2]}crop=exact=1:h=100:w=160:x=32:y=0{s[3]};{s[3]}format=rgb24{s[4]}")
+
+    graph = (once(0, "[0:v]") + ";" + once(5, "[1:v]") + ";[s9]palettegen=max_colors=64:stats_mode=full[s10];"
+             "[s4][s10]paletteuse=diff_mode=rectangle:dither=none[s11]")
+    assert list(job.argv) == [*HEAD, *source, *again, "-filter_complex", graph, "-map", "[s11]",
+                              "-f", "gif", "-final_delay", "10", "-fps_mode", "vfr", "-loop", "-1",
+                              f"file:{out}"]
+    assert job.inputs == (Path("/c/a.mp4"), Path("/c/b.mp4")) and job.frames == 42
