@@ -36,7 +36,7 @@ from .base.stops import install_sigterm_handler
 from .media.dv import ASPECTS, STANDARDS, DvTarget
 from .base.timecode import TimecodeError, format_time, parse_time
 from .recipe.style import TitleStyle
-from .errors import CastkitError, UsageError, echo
+from .errors import CastkitError, Interrupted, UsageError, echo
 
 
 class _Parser(argparse.ArgumentParser):
@@ -194,11 +194,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_sigterm_handler()
     try:
         return _COMMANDS[args.command](args)
+    except Interrupted as error:  # the user stopped castkit: said, but no error
+        _stopped(str(error))
+        return error.exit_status
     except CastkitError as error:
         _say(str(error))
         return error.exit_status
     except KeyboardInterrupt:
-        _say("stopped")
+        _stopped("stopped")
         return 130
     except BrokenPipeError:
         # `castkit probe ... | head`: the reader left; nothing to report.
@@ -221,6 +224,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _say(message: str) -> None:
     say("error", message)
+
+
+def _stopped(message: str) -> None:
+    """``castkit: stopped`` (and what was left), as a shell says a job was stopped: no error."""
+    sys.stderr.write(f"castkit: {message}\n")
 
 
 def _progress(args: argparse.Namespace) -> Progress:
@@ -362,15 +370,15 @@ def _watch(args: argparse.Namespace) -> int:
         raise UsageError("--watch builds; it cannot be combined with --dry-run")
     executor = executor_for(args.scheduler)  # one connection for the whole watch
 
-    def once(replace: bool):
-        # Outputs this watch has written may be replaced; others only with --force.
-        planned = build(args.recipe, args.output, force=args.force or replace,
+    def once() -> None:
+        # What castkit wrote is replaced as in any build; anything else only with --force
+        # (an output renamed to a file castkit never wrote is not replaced).
+        planned = build(args.recipe, args.output, force=args.force,
                         use_cache=not args.no_cache, workers=args.jobs,
                         runner=FfmpegRunner(progress=_progress(args), workers=args.jobs,
                                             executor=executor))
         for cast in planned.casts:
             _done(cast.output, _what(cast.frames, cast.profile))
-        return [cast.output for cast in planned.casts]
 
     try:
         watch(args.recipe, once, lambda error: _say(str(error)))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from castkit.base.files import check_output
@@ -14,6 +15,7 @@ from castkit.builder.plan import BuildPlan, plan_build, sidecar_paths
 from castkit.cache.folders import check_not_in_cache
 from castkit.cache.housekeeping import mark_cache, remove_dead_temps
 from castkit.cache.records import unwritable_caches, record_uses
+from castkit.cache.written import record_written, why_not_replaceable
 from castkit.cache.names import CACHE_NAME
 from castkit.cache.keys import cache_dir
 from castkit.errors import WorkError
@@ -57,6 +59,10 @@ class PreparedBuild:
     planned: BuildPlan
     recording: bool  # the cache's uses records are kept (a cached, real build)
     temp_work: Path | None  # a --no-cache build's own folder, removed afterwards
+    # Every file the build writes beside the recipe (casts, captions, chapter lists) and the
+    # cache folder that remembers them as castkit's (``cache.written``); none for --dry-run.
+    writes: tuple[Path, ...] = ()
+    records: Path | None = None
 
     def begin(self) -> None:
         if self.recording:
@@ -69,6 +75,9 @@ class PreparedBuild:
         if self.recording:
             for cast in self.planned.casts:
                 record_uses(self.planned.cache, cast.output, cast.uses)
+        if self.records is not None:
+            for path in self.writes:
+                record_written(self.records, path)
 
     def cleanup(self) -> None:
         if self.temp_work is not None:
@@ -90,12 +99,17 @@ def prepare_build(
         recipe = replace(recipe, outputs=(OutputSpec(Path(output)),))
     ffmpeg = ffmpeg or find_ffmpeg()
     checked = check_recipe(recipe, ffmpeg, problems)
+    records = cache_dir(recipe)  # where castkit remembers what it wrote, --no-cache or not
+    mine = partial(why_not_replaceable, records)
+    writes: list[Path] = []
     for spec in recipe.outputs:
-        check_output(spec.path, recipe.sources(), force or dry_run, OUTPUT_SUFFIXES)
-        check_not_in_cache(spec.path, cache_dir(recipe))
+        check_output(spec.path, recipe.sources(), force or dry_run, OUTPUT_SUFFIXES, mine)
+        check_not_in_cache(spec.path, records)
+        writes.append(spec.path)
         for sidecar in sidecar_paths(recipe, spec):
-            check_output(sidecar, recipe.sources(), force or dry_run, (sidecar.suffix,))
-            check_not_in_cache(sidecar, cache_dir(recipe))
+            check_output(sidecar, recipe.sources(), force or dry_run, (sidecar.suffix,), mine)
+            check_not_in_cache(sidecar, records)
+            writes.append(sidecar)
     temp_work = None
     if use_cache or dry_run:
         work = cache_dir(recipe)
@@ -123,7 +137,13 @@ def prepare_build(
         if temp_work is not None:
             shutil.rmtree(temp_work, ignore_errors=True)
         raise
-    return PreparedBuild(planned, use_cache and not dry_run, temp_work)
+    if not dry_run and not use_cache:
+        try:
+            records.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass  # no record: the next build needs --force, nothing worse
+    return PreparedBuild(planned, use_cache and not dry_run, temp_work,
+                         tuple(dict.fromkeys(writes)), None if dry_run else records)
 
 
 def _writable_parent(output: Path) -> Path:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from castkit.base.files import stale_partials, write_atomically
 from castkit.cache.records import read_uses
+from castkit.cache.written import recorded_output
 from castkit.cache.names import CACHED, CACHED_TEMP, record_name, SEAL_SUFFIX
 from castkit.errors import UsageError, WorkError
 
@@ -88,6 +89,13 @@ def _unused(folder: Path) -> list[os.DirEntry]:
         if output is not None and (pending or os.path.exists(output)):
             keep.update(uses)
     keep.update([name + SEAL_SUFFIX for name in keep])  # a segment's seal goes with it
+    # What castkit wrote to an output still there: without it, the next build would need
+    # --force to replace that output.
+    for entry in entries:
+        if entry.name.startswith("written-"):
+            output = recorded_output(Path(entry.path))
+            if output is not None and os.path.exists(output):
+                keep.add(entry.name)
     return [e for e in entries if e.name not in keep]
 
 

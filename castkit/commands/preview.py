@@ -9,6 +9,7 @@ the cast, how long it lasts, and what it is.
 from __future__ import annotations
 
 import tempfile
+from functools import partial
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -21,6 +22,7 @@ from castkit.base.timecode import format_time
 from castkit.builder.plan import effects_of
 from castkit.cache.folders import check_not_in_cache
 from castkit.cache.keys import cache_dir
+from castkit.cache.written import record_written, why_not_replaceable
 from castkit.media.dv import DvTarget
 from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, find_ffmpeg
 from castkit.media.probe import MediaInfo
@@ -120,13 +122,15 @@ def preview(
     out = Path(output) if output is not None else recipe.output.with_name(recipe.output.stem + "-board.png")
     ffmpeg = ffmpeg or find_ffmpeg()
     checked = check_recipe(recipe, ffmpeg, problems)
-    check_output(out, recipe.sources(), force, (".png",))
-    check_not_in_cache(out, cache_dir(recipe))
+    records = cache_dir(recipe)
+    check_output(out, recipe.sources(), force, (".png",), partial(why_not_replaceable, records))
+    check_not_in_cache(out, records)
     with tempfile.TemporaryDirectory(prefix="castkit-preview-") as work:
         tiles, jobs = plan_tiles(checked, ffmpeg, Path(work))
         (runner or FfmpegRunner()).run(Plan((tuple(jobs),)) if jobs else Plan())
         board = draw_board(tiles, recipe.target, recipe.folder)
         write_atomically(out, lambda temp: board.save(temp, format="PNG"))
+    record_written(records, out)
     return out
 
 
