@@ -129,7 +129,7 @@ def test_export_never_overwrites_without_force(project, cli, tmp_path, wheel_ffm
     edit = tmp_path / "cast.mlt"
     edit.write_text("mine")
     result = cli("export", project, "-o", edit)
-    assert result.code == 2 and "already exists" in result.err and result.err.count("\n") == 1
+    assert result.code == 2 and "castkit did not write it" in result.err and result.err.count("\n") == 1
     assert edit.read_text() == "mine"
     assert cli("export", project, "-o", edit, "--force").code == 0
     assert edit.read_text() != "mine"
