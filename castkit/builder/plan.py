@@ -168,6 +168,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     checked_entries: dict[Path, bool] = {}  # cached segment -> its bytes match its seal
     casts, joins = [], []
     sidecars: list = []  # small files written beside the outputs, with the joins
+    youtube_said = False  # the warning on YouTube's rules for chapters, once per cast
     sound_key = None  # the measured loudness of the cast's sound, in the cache
     gains: list[Job] = []  # DV segments given the cast's gain
 
@@ -236,7 +237,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                                                inputs=tuple(part for part, _ in parts)))
         if spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],
-                                   [frames for _, frames in parts], profile.raster.fps)
+                                   [frames for _, frames in parts], profile.raster.fps) if recipe.chapters else []
             loudness = None
             if recipe.loudness is not None:
                 if sound_key is None:  # every web output has the same sound: measured once
@@ -250,8 +251,10 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                                 # no track for no cue: ffmpeg refuses an empty SRT input
                                 captions=(srt, vtt) if cues else None)
             if chapters and all(job.output != chapters_path(spec.path) for job in sidecars):
-                # cast.mp4 and cast.webm share one list (the first web output's times)
-                problems = youtube_problems(chapters)
+                # cast.mp4 and cast.webm share one list (the first web output's times); what
+                # YouTube would make of the chapters is said once per cast, not once per list.
+                problems = [] if youtube_said else youtube_problems(chapters)
+                youtube_said = youtube_said or bool(problems)
                 sidecars.append(SidecarJob(
                     f"chapters of {spec.path.name}", chapters_path(spec.path),
                     youtube_list(chapters),
@@ -382,6 +385,6 @@ def sidecar_paths(recipe, spec: OutputSpec) -> list[Path]:
     paths = []
     if any(getattr(seg, "captions", None) for seg in recipe.segments):
         paths += caption_paths(spec.path)
-    if spec.is_web and any(getattr(seg, "chapter", None) for seg in recipe.segments):
+    if spec.is_web and recipe.chapters and any(seg.chapter for seg in recipe.segments):
         paths.append(chapters_path(spec.path))
     return paths

@@ -32,10 +32,10 @@ from castkit.media.dv import ASPECTS, TARGET_NAMES
 from castkit.media.formats import OUTPUT_SUFFIXES
 from castkit.media.raster import CHROMA_STEP, WEB_HEIGHTS, WEB_MAX_FPS
 from castkit.recipe.model import (
-    CLIP_KEYS, CROP_KEYS, CROP_SIZE_KEYS, DEFAULT_LOUDNESS, DEFAULT_TITLE_SECONDS, LOUDNESS_OFF,
+    AUDIO_KEYS, CLIP_KEYS, CROP_KEYS, CROP_SIZE_KEYS, DEFAULT_LOUDNESS, DEFAULT_TITLE_SECONDS, LOUDNESS_OFF,
     LOUDNESS_RANGE, LOUDNESS_UNITS, MARGIN_RANGE, MAX_SECONDS, MAX_SEGMENTS, MAX_WHOLE_DIGITS,
     MIN_LENGTH_RANGE, MUTE, OUTPUT_KEYS, PATH_BREAKS, PAUSE_CUT, PAUSE_KEYS, PAUSE_SPEED_MARK,
-    PAUSE_SPEED_RANGE, PauseSpec, SCREENS, SPEED_RANGE, STYLE_KEYS, THRESHOLD_AUTO,
+    PAUSE_SPEED_RANGE, PauseSpec, SCREENS, SPEED_RANGE, STYLE_KEYS, SWITCH_OFF, SWITCH_ON, THRESHOLD_AUTO,
     THRESHOLD_RANGE, THRESHOLD_UNITS, TITLE_KEYS, TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION,
 )
 
@@ -273,6 +273,9 @@ _DEFAULT_PAUSES = PauseSpec()
 _LOUDNESS = LOUDNESS_RANGE
 _THRESHOLD = THRESHOLD_RANGE
 _MUTE = {"type": "string", "pattern": _whole_text(_words((MUTE,)))}
+# Yes or no (``Reader._switch``): a YAML 1.1 tool types these words as booleans.
+_SWITCH = {"anyOf": [{"type": "boolean"},
+                     {"type": "string", "pattern": _whole_text(_words((*SWITCH_ON, *SWITCH_OFF)))}]}
 
 # What each key of each mapping holds. The keys themselves are the reader's tuples.
 _KEYS: dict[str, dict[str, dict[str, Any]]] = {
@@ -297,6 +300,8 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "segments": {"type": "array", "minItems": 1, "maxItems": MAX_SEGMENTS,
                      "items": {"$ref": "#/$defs/segment"},
                      "description": "title cards and clips, in the order they play"},
+        "chapters": {**_SWITCH, "description": f"{SWITCH_OFF[0]}: no chapters in the web masters and "
+                                               "no chapter lists (default on)"},
     },
     "output": {
         "path": _OUTPUT_PATH,
@@ -319,6 +324,13 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "subtitle": {"anyOf": [*_TEXT["anyOf"], {"type": "null"}], "description": "a smaller second line"},
         "duration": _time(positive=True, description="how long the card shows "
                                                      f"(default {DEFAULT_TITLE_SECONDS} s)"),
+        "chapter": {**_SWITCH, "description": f"{SWITCH_OFF[1]}: the card starts no chapter "
+                                              "(by default every title starts one, named by its text)"},
+    },
+    "audio": {
+        "file": {**_PATH, "description": "the voice-over, relative to the recipe"},
+        "from": _time(description="where in the voice-over this clip's narration starts "
+                                  "(default 0): one narration split across clips"),
     },
     "clip": {
         "clip": {**_PATH, "description": "a capture, relative to the recipe"},
@@ -329,9 +341,9 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "speed": {**_level(SPEED_RANGE, (), False, ()),
                   "description": "play N times faster (pitch kept), "
                                  f"{float(SPEED_RANGE[0]):g} to {float(SPEED_RANGE[1]):g}"},
-        "audio": {"anyOf": [_MUTE, *_PATH["anyOf"], {"type": "null"}],
-                  "description": "a voice-over replacing the capture's sound; "
-                                 f"{MUTE} (or null) for silence"},
+        "audio": {"anyOf": [_MUTE, *_PATH["anyOf"], {"type": "null"}, {"$ref": "#/$defs/audio"}],
+                  "description": "a voice-over replacing the capture's sound (from its start, or "
+                                 "{file, from}); " f"{MUTE} (or null) for silence"},
         "chapter": {**_TEXT, "description": "start a chapter of this name with the clip"},
         "captions": {**_PATH, "description": "an SRT, WebVTT or ASS file of the capture's captions"},
         "pauses": {"anyOf": [_PAUSE_ACTION, {"$ref": "#/$defs/pauses"}],
@@ -391,6 +403,7 @@ def recipe_schema() -> dict[str, Any]:
             "style": _mapping("style", STYLE_KEYS),
             "crop": _mapping("crop", CROP_KEYS, required=CROP_KEYS),
             "pauses": _mapping("pauses", PAUSE_KEYS),
+            "audio": _mapping("audio", AUDIO_KEYS, required=("file",)),
             "segment": {"oneOf": [
                 {"$ref": "#/$defs/title_segment"},
                 {"$ref": "#/$defs/clip_segment"},
