@@ -102,7 +102,10 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
             if fx.mute:
                 notes.append("muted")
             elif fx.voice:
-                notes.append(f"voice {fx.voice.path.name}")
+                # Where the voice ends in the clip (before any pause is cut): the silence
+                # after it is the author's to trim, or to fill with the next part of it.
+                heard = min(fx.voice.duration - fx.voice_from, target.seconds(frames))
+                notes.append(f"voice {fx.voice.path.name} ends at +{float(heard):.1f} s")
             caption = f"{seg.clip.name}  " + ", ".join(notes)
         seconds = target.seconds(frames)
         tiles.append(Tile(index, position, seconds, caption, image, seg))

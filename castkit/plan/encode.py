@@ -50,6 +50,18 @@ class Effects:
     mute: bool = False
     fade_in: Fraction = Fraction(0)
     fade_out: Fraction = Fraction(0)
+    voice_from: Fraction = Fraction(0)  # seconds into the voice where the segment's sound starts
+
+
+def voice_sound(ff: Any, effects: Effects) -> Any:
+    """The voice-over as the segment's sound: aligned as a capture's sound is, from
+    ``effects.voice_from`` (its sample 0 is the segment's first)."""
+    assert effects.voice is not None
+    sound = aligned_sound(ff.input(file_url(effects.voice.path), **safe_input_options()).audio)
+    skip = round(effects.voice_from * AUDIO_RATE)
+    if skip:
+        sound = sound.filter("atrim", start_sample=skip).filter("asetpts", "PTS-STARTPTS")
+    return sound
 
 
 def trimmed_length(info: MediaInfo, trim: Trim) -> Fraction:
@@ -128,8 +140,7 @@ def clip_job(
     if effects.mute:
         audio = None
     elif effects.voice is not None:
-        voice = ff.input(file_url(effects.voice.path), **safe_input_options())
-        audio = aligned_sound(voice.audio)
+        audio = voice_sound(ff, effects)
     elif info.audio is not None:
         # Never seeked (see media.seek): a seeked input's sound, resampled, differs in its last bits.
         sound = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
