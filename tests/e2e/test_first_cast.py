@@ -423,3 +423,25 @@ def test_plurals(tmp_path, cli, wheel_ffmpeg):
     result = cli("title", "One", "--duration", "0.04", "-o", tmp_path / "one.dv")
     assert result.code == 0, result.err
     assert "(1 frame," in result.err, result.err
+
+
+def test_otio_audio_clips_are_as_long_as_their_sound(tmp_path, cli, media_files, wheel_ffmpeg):
+    otio = pytest.importorskip("opentimelineio")
+    _copy(media_files.silent_1080, tmp_path, "silent.ogv")
+    tone(tmp_path, "one.wav", 0, 0.6)
+    tone(tmp_path, "two.wav", 0, 3)
+    recipe = write_recipe(tmp_path, """
+        segments:
+          - clip: silent.ogv
+            audio: one.wav
+          - clip: silent.ogv
+            audio: {file: two.wav, from: 0.5}
+    """)
+    edit = tmp_path / "cast.otio"
+    assert cli("export", recipe, "-q", "-o", edit).code == 0
+    track = otio.adapters.read_from_file(str(edit)).tracks[1]
+    got = [(type(item).__name__, item.range_in_parent().start_time.to_frames(),
+            item.source_range.start_time.to_frames(), item.duration().to_frames()) for item in track]
+    # one.wav: 15 frames of its sound, then a gap to the clip's end (50 frames); two.wav from
+    # frame 12 (0.5 s), the whole clip.
+    assert got == [("Clip", 0, 0, 15), ("Gap", 15, 0, 35), ("Clip", 50, 12, 50)], got
