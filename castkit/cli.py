@@ -30,8 +30,9 @@ from typing import Sequence  # noqa: E402
 
 from . import __version__  # noqa: E402
 from .media.ffmpeg import find_ffmpeg
-from .base.progress import Progress, say
+from .base.progress import Progress, counted, say
 from .run.runner import FfmpegRunner
+from .base.files import shown_path
 from .base.stops import install_sigterm_handler
 from .media.dv import ASPECTS, STANDARDS, DvTarget
 from .base.timecode import TimecodeError, format_time, parse_time
@@ -254,7 +255,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _what(frames: int, profile) -> str:
     """``125 frames, 0:05.00, PAL DV 4:3``: what a written cast or clip holds."""
-    return f"{frames} frames, {format_time(profile.raster.seconds(frames))}, {profile.name}"
+    return f"{counted(frames, 'frame')}, {format_time(profile.raster.seconds(frames))}, {profile.name}"
 
 
 def _done(path: Path, what: str) -> None:
@@ -263,9 +264,7 @@ def _done(path: Path, what: str) -> None:
 
 def _shown(path: Path) -> str:
     """A path as short as it can be said: relative to here when below here, no '..' parts."""
-    plain = os.path.normpath(os.path.abspath(path))
-    relative = os.path.relpath(plain)
-    return relative if not relative.startswith("..") else plain
+    return shown_path(path)
 
 
 def _title(args: argparse.Namespace) -> int:
@@ -466,7 +465,8 @@ def _export(args: argparse.Namespace) -> int:
 
     timeline = export(args.recipe, args.output, force=args.force)
     if not args.quiet:
-        _done(args.output, f"{len(timeline.parts)} parts, {_what(timeline.frames, _DvProfile(timeline.target))}")
+        _done(args.output, f"{counted(len(timeline.parts), 'part')}, "
+                           f"{_what(timeline.frames, _DvProfile(timeline.target))}")
     return 0
 
 

@@ -13,11 +13,12 @@ from pathlib import Path
 from castkit.base.files import check_output
 from castkit.builder.plan import BuildPlan, plan_build, sidecar_paths
 from castkit.cache.folders import check_not_in_cache
-from castkit.cache.housekeeping import mark_cache, remove_dead_temps
+from castkit.cache.housekeeping import cache_cap, keep_under, mark_cache, remove_dead_temps
 from castkit.cache.records import unwritable_caches, record_uses
 from castkit.cache.written import record_written, why_not_replaceable
 from castkit.cache.names import CACHE_NAME
 from castkit.cache.keys import cache_dir
+from castkit.base.progress import say
 from castkit.errors import WorkError
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
 from castkit.media.formats import OUTPUT_SUFFIXES
@@ -78,6 +79,12 @@ class PreparedBuild:
         if self.records is not None:
             for path in self.writes:
                 record_written(self.records, path)
+        if self.recording:
+            # The cache keeps itself under its size: what no cast uses goes, oldest first.
+            try:
+                keep_under(self.planned.cache, cache_cap(self.planned.cache))
+            except WorkError as exc:
+                say("note", f"{exc}; the cache was not trimmed to its size")
 
     def cleanup(self) -> None:
         if self.temp_work is not None:
@@ -110,6 +117,8 @@ def prepare_build(
             check_output(sidecar, recipe.sources(), force or dry_run, (sidecar.suffix,), mine)
             check_not_in_cache(sidecar, records)
             writes.append(sidecar)
+    if use_cache and not dry_run:
+        cache_cap(records)  # a CASTKIT_CACHE_MAX that means nothing is said before any work
     temp_work = None
     if use_cache or dry_run:
         work = cache_dir(recipe)

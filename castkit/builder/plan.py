@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from castkit.base.jobs import Job, Plan
-from castkit.base.progress import say
+from castkit.base.progress import counted, say
 from castkit.cache.records import manifest_path
 from castkit.cache.keys import card_key, file_identity, key
 from castkit.cache.seals import discard, intact
@@ -221,7 +221,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 sounds.append(_sound_of(seg, part, written, profile))
         uses.update(checked.pauses.files)  # the pause analyses (for prune)
         total = sum(item[1] for item in listing)
-        join_label = f"join {len(listing)} segments"
+        join_label = f"join {counted(len(listing), 'segment')}"
         if len(recipe.outputs) > 1:
             join_label += f" into {spec.path.name}"
         parts = [(part, frames) for _, frames, part, _ in listing]

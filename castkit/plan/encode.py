@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from castkit.base.jobs import concat_list, file_url, Job
+from castkit.base.progress import counted
 from castkit.media.dv import dv_samples
 from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, safe_input_options
 from castkit.media.pictures import distinct, Pictures
@@ -425,7 +426,7 @@ def join_job(
     out = ff.output(source, file_url(output), f=container, c="copy", r=ffmpeg_number(target.fps), map_metadata=-1)
     argv = compile_argv(out, ffmpeg)
     return Job(
-        label or f"join {len(parts)} segments", tuple(argv), output, frames, tuple(parts),
+        label or f"join {counted(len(parts), 'segment')}", tuple(argv), output, frames, tuple(parts),
         ((list_file, concat_list(parts)),), finish=finish,
     )
 

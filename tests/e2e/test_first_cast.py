@@ -411,11 +411,21 @@ def test_the_cache_keeps_under_its_cap_across_ten_edits(tmp_path, cli, media_fil
     assert "castkit title" not in dry.out and "-i" not in dry.out, dry.out
 
 
-def test_cache_max_is_read_with_its_units(monkeypatch, tmp_path):
-    from castkit import cache_cap  # placeholder: the real import path is fixed after the move
+@pytest.mark.parametrize("text, size", [("3M", 3 * 1024**2), ("3m", 3 * 1024**2), ("2G", 2 * 1024**3),
+                                        ("512K", 512 * 1024), ("1000", 1000), (" 5 MB ", 5 * 1024**2)])
+def test_cache_max_is_read_with_its_units(monkeypatch, tmp_path, text, size):
+    from castkit.cache.housekeeping import cache_cap
 
-    monkeypatch.setenv("CASTKIT_CACHE_MAX", "3M")
-    assert cache_cap(tmp_path) == 3 * 1024 * 1024
+    monkeypatch.setenv("CASTKIT_CACHE_MAX", text)
+    assert cache_cap(tmp_path) == size
+
+
+def test_a_cache_max_that_means_nothing_is_a_usage_error(monkeypatch, tmp_path, cli, media_files, wheel_ffmpeg):
+    _copy(media_files.silent_1080, tmp_path, "silent.ogv")
+    recipe = write_recipe(tmp_path, "segments:\n  - clip: silent.ogv\n")
+    monkeypatch.setenv("CASTKIT_CACHE_MAX", "lots")
+    result = cli("build", recipe, "-q")
+    assert result.code == 2 and "CASTKIT_CACHE_MAX" in result.err and not (tmp_path / "build").exists()
 
 
 def test_plurals(tmp_path, cli, wheel_ffmpeg):
