@@ -455,3 +455,24 @@ def test_otio_audio_clips_are_as_long_as_their_sound(tmp_path, cli, media_files,
     # one.wav: 15 frames of its sound, then a gap to the clip's end (50 frames); two.wav from
     # frame 12 (0.5 s), the whole clip.
     assert got == [("Clip", 0, 0, 15), ("Gap", 15, 0, 35), ("Clip", 50, 12, 50)], got
+
+
+def test_a_web_only_storyboard_has_the_web_masters_frame(tmp_path, cli, media_files, wheel_ffmpeg):
+    from PIL import Image
+
+    _copy(media_files.silent_1080, tmp_path, "silent.ogv")  # 1920x1080
+    recipe = write_recipe(tmp_path, """
+        output: build/cast.mp4
+        segments:
+          - clip: silent.ogv
+            duration: 1
+    """)
+    board = tmp_path / "board.png"
+    result = cli("preview", recipe, "-q", "-o", board)
+    assert result.code == 0, result.err
+    with Image.open(board) as image:
+        # One 320-pixel tile of a 16:9 frame (180 high, not DV 4:3's 240), no letterbox bars.
+        assert image.size == (16 + 320 + 16, 16 + 180 + 46 + 16), image.size
+        tile = image.convert("L").crop((16, 16, 336, 196))
+        top, middle = tile.crop((0, 0, 320, 8)), tile.crop((0, 86, 320, 94))
+        assert max(top.getdata()) > 30 and max(middle.getdata()) > 30  # picture, not black bars
