@@ -143,6 +143,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of a recipe (for editors that check YAML)")
 
+    p = sub.add_parser("init", help="a first recipe for your recordings, and a contact sheet of each",
+                       description="Write a recipe that builds as it is (a title, each capture "
+                                   "whole, a closing card, DV and MP4 masters), commented for the "
+                                   "next steps, and beside each capture CAPTURE.sheet.png: a frame "
+                                   "every few seconds with its time, still and silent stretches "
+                                   "marked, to read trim points from.")
+    p.add_argument("captures", type=_local_path, nargs="+", metavar="CAPTURE")
+    p.add_argument("-o", "--output", type=_local_path, metavar="RECIPE", default=Path("cast.yaml"),
+                   help="the recipe to write (default: cast.yaml)")
+    _common(p)
+
+    p = sub.add_parser("help", help="castkit help recipe: every key of a recipe, one line each")
+    p.add_argument("topic", choices=("recipe",), metavar="TOPIC", help="recipe")
+
     sub.add_parser("doctor", help="which ffmpeg castkit uses and whether it has what castkit needs")
     return parser
 
@@ -482,6 +496,25 @@ def _schema(args: argparse.Namespace) -> int:  # noqa: ARG001
     return 0
 
 
+def _init(args: argparse.Namespace) -> int:
+    from .commands.init import init
+
+    sheets = init(args.captures, args.output, force=args.force,
+                  runner=FfmpegRunner(progress=_progress(args)))
+    if not args.quiet:
+        for sheet in sheets:
+            _done(sheet.path, f"contact sheet, a frame every {sheet.every} s")
+        _done(args.output, f"recipe; next: castkit preview {shlex.quote(_shown(args.output))}")
+    return 0
+
+
+def _help(args: argparse.Namespace) -> int:  # noqa: ARG001 - one topic so far
+    from .recipe.schema import key_help
+
+    sys.stdout.write(key_help())
+    return 0
+
+
 def _doctor(args: argparse.Namespace) -> int:  # noqa: ARG001
     from .commands.doctor import check
 
@@ -499,5 +532,7 @@ _COMMANDS = {
     "probe": _probe,
     "doctor": _doctor,
     "schema": _schema,
+    "init": _init,
+    "help": _help,
     "export": _export,
 }

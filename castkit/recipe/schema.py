@@ -434,3 +434,31 @@ def undescribed() -> list[str]:
 
     walk(recipe_schema(), "#")
     return missing
+
+
+# `castkit help recipe`: every key with its one line, from the same tables as the schema. Each
+# section is a mapping of the schema: its title, the reader's keys, and the contexts of _KEYS.
+_SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("the recipe (top level)", TOP_KEYS, ("top",)),
+    ("outputs: each a path, or a mapping of", OUTPUT_KEYS, ("output",)),
+    ("a title segment (- title: TEXT)", TITLE_KEYS, ("title", "style", "fade")),
+    ("a clip segment (- clip: CAPTURE)", CLIP_KEYS, ("clip", "fade")),
+    ("a clip's audio: {file, from}", AUDIO_KEYS, ("audio",)),
+    ("a clip's pauses: {...}", PAUSE_KEYS, ("pauses",)),
+    ("a clip's crop: {...}", CROP_KEYS, ("crop",)),
+    ("title_style: {...} (and a title's own)", STYLE_KEYS, ("style",)),
+)
+
+
+def key_help() -> str:
+    """Every key of a recipe with one line on what it holds (``castkit help recipe``)."""
+    width = max(len(key) for _, keys, _ in _SECTIONS for key in keys) + 2
+    out = ["Every key of a castkit recipe (YAML). The same as a JSON Schema: castkit schema", ""]
+    for title, keys, contexts in _SECTIONS:
+        out.append(f"{title}:")
+        table = _properties(contexts[0], keys, *contexts[1:])
+        for key in keys:
+            text = " ".join(str(table[key].get("description", "")).split())
+            out.append(f"  {key:<{width}}{text}")
+        out.append("")
+    return "\n".join(out)

@@ -476,3 +476,74 @@ def test_a_web_only_storyboard_has_the_web_masters_frame(tmp_path, cli, media_fi
         tile = image.convert("L").crop((16, 16, 336, 196))
         top, middle = tile.crop((0, 0, 320, 8)), tile.crop((0, 86, 320, 94))
         assert max(top.getdata()) > 30 and max(middle.getdata()) > 30  # picture, not black bars
+
+
+# --- 5. a first-cast path ----------------------------------------------------------------------
+
+
+def recording(folder: Path, name: str = "take.mkv") -> Path:
+    """A 12 s screen recording whose picture shows its time: brightness 20 + 15 x the second,
+    held from 6 s on (a still screen); a tone until 6 s, then silence."""
+    out = folder / name
+    subprocess.run([WHEEL_FFMPEG, "-hide_banner", "-loglevel", "error", "-y",
+                    "-f", "lavfi", "-i", "color=c=black:s=320x240:r=10:d=12,format=yuv420p,"
+                                         "geq=lum='20+15*min(floor(T)\\,6)':cb=128:cr=128",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=6,apad=whole_dur=12",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "libvorbis", "-shortest", str(out)],
+                   check=True, timeout=60)
+    return out
+
+
+def test_init_writes_a_recipe_that_builds_and_a_contact_sheet_whose_times_match(tmp_path, cli, wheel_ffmpeg):
+    from PIL import Image
+
+    take = recording(tmp_path)
+    recipe = tmp_path / "cast.yaml"
+    result = cli("init", take, "-o", recipe)
+    assert result.code == 0, result.err
+    sheet = tmp_path / "take.sheet.png"
+    with Image.open(sheet) as image:
+        rgb = np.asarray(image.convert("RGB")).astype(int)
+    # Tiles 240x180, 4 px apart, 6 across: a frame every second, 0 to 12 s.
+    def tile(k: int) -> np.ndarray:
+        x, y = 4 + (k % 6) * 244, 4 + (k // 6) * 184
+        return rgb[y:y + 180, x:x + 240]
+
+    for k in range(12):
+        luma = tile(k)[70:110, 20:80].mean()  # clear of the time, the marks and their words
+        expected = (20 + 15 * min(k, 6) - 16) * 255 / 219
+        assert abs(luma - expected) < 6, (k, luma, expected)
+    still_bar, silent_bar = (lambda k: tile(k)[3:10, 20:60].mean(axis=(0, 1)),
+                             lambda k: tile(k)[-10:-3, 20:60].mean(axis=(0, 1)))
+    for k in (8, 9, 10):  # still and silent from 6 s: a blue bar on top, an orange one below
+        assert still_bar(k)[2] > 150 and still_bar(k)[0] < 100, (k, still_bar(k))
+        assert silent_bar(k)[0] > 180 and silent_bar(k)[2] < 80, (k, silent_bar(k))
+    for k in (1, 2, 3):
+        assert abs(still_bar(k)[2] - still_bar(k)[0]) < 10 and abs(silent_bar(k)[0] - silent_bar(k)[2]) < 10
+
+    text = recipe.read_text()
+    assert "clip: take.mkv" in text and "take.sheet.png" in text
+    built = cli("build", recipe, "-q")  # as written, no edit
+    assert built.code == 0, built.err
+    assert (tmp_path / "build" / "cast.dv").stat().st_size == (4 + 12 + 3) * 25 * 144000
+    assert (tmp_path / "build" / "cast.mp4").exists()
+    # Asked again: the recipe is the author's now; the sheets are castkit's to replace.
+    again = cli("init", take, "-o", recipe)
+    assert again.code == 2 and "cast.yaml: already exists" in again.err
+    assert cli("init", take, "-o", tmp_path / "other.yaml", "-q").code == 0
+
+
+def test_help_recipe_names_every_key_of_the_schema(cli):
+    from castkit.recipe.schema import recipe_schema
+
+    result = cli("help", "recipe")
+    assert result.code == 0
+    lines = result.out.splitlines()
+    keys = {line.split()[0] for line in lines if line.startswith("  ")}
+    schema = recipe_schema()
+    wanted = set(schema["properties"])
+    for definition in schema["$defs"].values():
+        for option in [definition, *definition.get("anyOf", [])]:
+            wanted |= set(option.get("properties", {}))
+    assert wanted and wanted <= keys, wanted - keys
+    assert all(len(line.split(None, 1)) == 2 for line in lines if line.startswith("  ")), "a line each"
