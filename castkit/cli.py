@@ -51,20 +51,24 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
+    parser.add_argument("--force", action="store_true",
+                        help="replace OUTPUT even if castkit did not write it, or it changed since")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="castkit",
-        description="Screencasts to DV: title cards, trims and joins from one YAML recipe.",
+        description="Screencasts from one YAML recipe: title cards, trimmed captures, voice-overs, "
+                    "pauses cut, joined into DV (PAL/NTSC .dv, .avi) and web (.mp4, .webm) masters "
+                    "with chapters and captions, or exported as a project for Shotcut, Kdenlive, "
+                    "Resolve or Kino. Start with: castkit init CAPTURE",
     )
     parser.add_argument("--version", action="version", version=f"castkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    p = sub.add_parser("convert", help="convert one capture to DV")
+    p = sub.add_parser("convert", help="convert one capture to DV, MP4 or WebM")
     p.add_argument("input", type=_local_path, metavar="INPUT")
     p.add_argument("-o", "--output", type=_local_path, metavar="OUTPUT",
                    help=".dv (raw DV), .avi (DV in AVI), .mp4 (H.264/AAC) or .webm (AV1/Opus) "
