@@ -88,6 +88,9 @@ def test_a_rebuild_replaces_what_castkit_wrote_and_nothing_else(tmp_path, cli, m
     again = cli("build", recipe, "-q")  # no --force: these are castkit's own files
     assert again.code == 0, again.err
     assert {p.name: sha256(p) for p in outputs} == before
+    fresh = cli("build", recipe, "-q", "--no-cache")  # encoded afresh, written again: the same
+    assert fresh.code == 0, fresh.err
+    assert {p.name: sha256(p) for p in outputs} == before
 
     # An edited recipe: replaced, no --force.
     recipe.write_text(recipe.read_text().replace("First", "Second"))
@@ -429,7 +432,6 @@ def test_a_cache_max_that_means_nothing_is_a_usage_error(monkeypatch, tmp_path, 
 
 
 def test_plurals(tmp_path, cli, wheel_ffmpeg):
-    out = tmp_path / "one.png"
     result = cli("title", "One", "--duration", "0.04", "-o", tmp_path / "one.dv")
     assert result.code == 0, result.err
     assert "(1 frame," in result.err, result.err
