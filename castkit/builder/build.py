@@ -146,13 +146,10 @@ def prepare_build(
         if temp_work is not None:
             shutil.rmtree(temp_work, ignore_errors=True)
         raise
-    if not dry_run and not use_cache:
-        try:
-            records.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            pass  # no record: the next build needs --force, nothing worse
+    # --no-cache makes no cache folder; where there is one, what the build writes is recorded.
+    keeps_records = not dry_run and (use_cache or records.is_dir())
     return PreparedBuild(planned, use_cache and not dry_run, temp_work,
-                         tuple(dict.fromkeys(writes)), None if dry_run else records)
+                         tuple(dict.fromkeys(writes)), records if keeps_records else None)
 
 
 def _writable_parent(output: Path) -> Path:
