@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -43,9 +44,16 @@ def build(
     unwritable_caches.clear()  # the note on a read-only cache: once per build
     prepared = prepare_build(recipe_path, output, force=force, dry_run=dry_run,
                              use_cache=use_cache, ffmpeg=ffmpeg)
+    started = time.time_ns()
     try:
         prepared.begin()
-        (runner or FfmpegRunner(workers=workers)).run(prepared.planned.plan)
+        try:
+            (runner or FfmpegRunner(workers=workers)).run(prepared.planned.plan)
+        except BaseException:
+            # The outputs finished before the failure (the DV cast when the web join failed)
+            # are castkit's all the same: the rerun replaces them without --force.
+            prepared.record_written(since=started)
+            raise
         prepared.done()
         return prepared.planned
     finally:
@@ -76,15 +84,27 @@ class PreparedBuild:
         if self.recording:
             for cast in self.planned.casts:
                 record_uses(self.planned.cache, cast.output, cast.uses)
-        if self.records is not None:
-            for path in self.writes:
-                record_written(self.records, path)
+        self.record_written()
         if self.recording:
             # The cache keeps itself under its size: what no cast uses goes, oldest first.
             try:
                 keep_under(self.planned.cache, cache_cap(self.planned.cache))
             except WorkError as exc:
                 say("note", f"{exc}; the cache was not trimmed to its size")
+
+    def record_written(self, since: int | None = None) -> None:
+        """Record the files this build wrote as castkit's (``since``: only those written from
+        that time on, for a build that failed part of the way)."""
+        if self.records is None:
+            return
+        for path in self.writes:
+            if since is not None:
+                try:
+                    if path.stat().st_mtime_ns < since:
+                        continue
+                except OSError:
+                    continue
+            record_written(self.records, path)
 
     def cleanup(self) -> None:
         if self.temp_work is not None:

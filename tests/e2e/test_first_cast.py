@@ -548,3 +548,22 @@ def test_help_recipe_names_every_key_of_the_schema(cli):
             wanted |= set(option.get("properties", {}))
     assert wanted and wanted <= keys, wanted - keys
     assert all(len(line.split(None, 1)) == 2 for line in lines if line.startswith("  ")), "a line each"
+
+
+def test_what_a_failed_build_finished_is_castkits_to_replace(tmp_path, cli, media_files, monkeypatch):
+    """The web join fails after the chapter list is written: the rerun replaces the list without
+    --force (castkit wrote it), and builds the rest."""
+    from helpers import ffmpeg_script
+
+    _copy(media_files.silent_1080, tmp_path, "silent.ogv")
+    recipe = write_recipe(tmp_path, RECIPE.format(title="First"))
+    ffmpeg_script(tmp_path, monkeypatch, (
+        'case " $* " in *cast.mp4*) sleep 2; echo "the join failed" >&2; exit 1;; esac\n'
+        'exec "$REAL_FFMPEG" "$@"\n'))
+    failed = cli("build", recipe, "-q")
+    assert failed.code == 1 and "the join failed" in failed.err, failed.err
+    assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["cast.chapters.txt"], failed.err
+    monkeypatch.setenv("CASTKIT_FFMPEG", WHEEL_FFMPEG)
+    again = cli("build", recipe, "-q")
+    assert again.code == 0, again.err
+    assert (tmp_path / "build" / "cast.mp4").exists() and (tmp_path / "build" / "cast.dv").exists()
