@@ -8,7 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Iterable
 
-from castkit.base.files import same_file
+from castkit.base.files import same_file, shown_path
 from castkit.base.progress import say
 from castkit.base.timecode import format_time
 from castkit.errors import CastkitError, InputError, Problem, RecipeError
@@ -159,10 +159,13 @@ def frame_index(checked: Checked, seg: ClipSegment, ffmpeg: Ffmpeg) -> FrameInde
 
 
 def _shown(recipe: Recipe, path: Path) -> str:
+    """A source as the recipe names it (relative to its folder), else as messages show paths:
+    never ``recipes/../captures/take.ogv``."""
     try:
-        return str(path.relative_to(recipe.folder))
+        relative = path.relative_to(recipe.folder)
     except ValueError:
-        return str(path)
+        return shown_path(path)
+    return str(relative) if ".." not in relative.parts else shown_path(path)
 
 
 def _check_trim(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Problem]:

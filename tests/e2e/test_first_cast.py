@@ -567,3 +567,18 @@ def test_what_a_failed_build_finished_is_castkits_to_replace(tmp_path, cli, medi
     again = cli("build", recipe, "-q")
     assert again.code == 0, again.err
     assert (tmp_path / "build" / "cast.mp4").exists() and (tmp_path / "build" / "cast.dv").exists()
+
+
+def test_messages_name_files_by_their_normalised_path(tmp_path, cli, monkeypatch, wheel_ffmpeg):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "recipes").mkdir()
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "demo.dv").write_text("mine")
+    (tmp_path / "recipes" / "demo.yaml").write_text(
+        "output: ../build/demo.dv\nsegments:\n  - clip: ../captures/missing.ogv\n  - title: A\n")
+    missing = cli("build", "recipes/demo.yaml", "-q")
+    assert missing.code == 2 and ": captures/missing.ogv: no such file" in missing.err, missing.err
+    (tmp_path / "recipes" / "demo.yaml").write_text("output: ../build/demo.dv\nsegments:\n  - title: A\n")
+    exists = cli("build", "recipes/demo.yaml", "-q")
+    assert exists.code == 2 and exists.err.startswith("castkit: error: build/demo.dv: castkit did not"), exists.err
+    assert ".." not in missing.err + exists.err
