@@ -30,13 +30,14 @@ from typing import Sequence  # noqa: E402
 
 from . import __version__  # noqa: E402
 from .media.ffmpeg import find_ffmpeg
-from .base.progress import Progress, say
+from .base.progress import Progress, counted, say
 from .run.runner import FfmpegRunner
+from .base.files import shown_path
 from .base.stops import install_sigterm_handler
 from .media.dv import ASPECTS, STANDARDS, DvTarget
 from .base.timecode import TimecodeError, format_time, parse_time
 from .recipe.style import TitleStyle
-from .errors import CastkitError, UsageError, echo
+from .errors import CastkitError, Interrupted, UsageError, echo
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,20 +51,24 @@ def _target_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--force", action="store_true", help="replace OUTPUT if it exists")
+    parser.add_argument("--force", action="store_true",
+                        help="replace OUTPUT even if castkit did not write it, or it changed since")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="castkit",
-        description="Screencasts to DV: title cards, trims and joins from one YAML recipe.",
+        description="Screencasts from one YAML recipe: title cards, trimmed captures, voice-overs, "
+                    "pauses cut, joined into DV (PAL/NTSC .dv, .avi) and web (.mp4, .webm) masters "
+                    "with chapters and captions, or exported as a project for Shotcut, Kdenlive, "
+                    "Resolve or Kino. Start with: castkit init CAPTURE",
     )
     parser.add_argument("--version", action="version", version=f"castkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
-    p = sub.add_parser("convert", help="convert one capture to DV")
+    p = sub.add_parser("convert", help="convert one capture to DV, MP4 or WebM")
     p.add_argument("input", type=_local_path, metavar="INPUT")
     p.add_argument("-o", "--output", type=_local_path, metavar="OUTPUT",
                    help=".dv (raw DV), .avi (DV in AVI), .mp4 (H.264/AAC) or .webm (AV1/Opus) "
@@ -150,6 +155,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schema", help="print the JSON Schema of a recipe (for editors that check YAML)")
 
+    p = sub.add_parser("init", help="a first recipe for your recordings, and a contact sheet of each",
+                       description="Write a recipe that builds as it is (a title, each capture "
+                                   "whole, a closing card, DV and MP4 masters), commented for the "
+                                   "next steps, and beside each capture CAPTURE.sheet.png: a frame "
+                                   "every few seconds with its time, still and silent stretches "
+                                   "marked, to read trim points from.")
+    p.add_argument("captures", type=_local_path, nargs="+", metavar="CAPTURE")
+    p.add_argument("-o", "--output", type=_local_path, metavar="RECIPE", default=Path("cast.yaml"),
+                   help="the recipe to write (default: cast.yaml)")
+    _common(p)
+
+    p = sub.add_parser("help", help="castkit help recipe: every key of a recipe, one line each")
+    p.add_argument("topic", choices=("recipe",), metavar="TOPIC", help="recipe")
+
     sub.add_parser("doctor", help="which ffmpeg castkit uses and whether it has what castkit needs")
     return parser
 
@@ -212,11 +231,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_sigterm_handler()
     try:
         return _COMMANDS[args.command](args)
+    except Interrupted as error:  # the user stopped castkit: said, but no error
+        _stopped(str(error))
+        return error.exit_status
     except CastkitError as error:
         _say(str(error))
         return error.exit_status
     except KeyboardInterrupt:
-        _say("stopped")
+        _stopped("stopped")
         return 130
     except BrokenPipeError:
         # `castkit probe ... | head`: the reader left; nothing to report.
@@ -239,6 +261,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _say(message: str) -> None:
     say("error", message)
+
+
+def _stopped(message: str) -> None:
+    """``castkit: stopped`` (and what was left), as a shell says a job was stopped: no error."""
+    sys.stderr.write(f"castkit: {message}\n")
 
 
 def _progress(args: argparse.Namespace) -> Progress:
@@ -264,7 +291,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 def _what(frames: int, profile) -> str:
     """``125 frames, 0:05.00, PAL DV 4:3``: what a written cast or clip holds."""
-    return f"{frames} frames, {format_time(profile.raster.seconds(frames))}, {profile.name}"
+    return f"{counted(frames, 'frame')}, {format_time(profile.raster.seconds(frames))}, {profile.name}"
 
 
 def _done(path: Path, what: str) -> None:
@@ -273,9 +300,7 @@ def _done(path: Path, what: str) -> None:
 
 def _shown(path: Path) -> str:
     """A path as short as it can be said: relative to here when below here, no '..' parts."""
-    plain = os.path.normpath(os.path.abspath(path))
-    relative = os.path.relpath(plain)
-    return relative if not relative.startswith("..") else plain
+    return shown_path(path)
 
 
 def _title(args: argparse.Namespace) -> int:
@@ -380,15 +405,15 @@ def _watch(args: argparse.Namespace) -> int:
         raise UsageError("--watch builds; it cannot be combined with --dry-run")
     executor = executor_for(args.scheduler)  # one connection for the whole watch
 
-    def once(replace: bool):
-        # Outputs this watch has written may be replaced; others only with --force.
-        planned = build(args.recipe, args.output, force=args.force or replace,
+    def once() -> None:
+        # What castkit wrote is replaced as in any build; anything else only with --force
+        # (an output renamed to a file castkit never wrote is not replaced).
+        planned = build(args.recipe, args.output, force=args.force,
                         use_cache=not args.no_cache, workers=args.jobs,
                         runner=FfmpegRunner(progress=_progress(args), workers=args.jobs,
                                             executor=executor))
         for cast in planned.casts:
             _done(cast.output, _what(cast.frames, cast.profile))
-        return [cast.output for cast in planned.casts]
 
     try:
         watch(args.recipe, once, lambda error: _say(str(error)))
@@ -476,7 +501,8 @@ def _export(args: argparse.Namespace) -> int:
 
     timeline = export(args.recipe, args.output, force=args.force)
     if not args.quiet:
-        _done(args.output, f"{len(timeline.parts)} parts, {_what(timeline.frames, _DvProfile(timeline.target))}")
+        _done(args.output, f"{counted(len(timeline.parts), 'part')}, "
+                           f"{_what(timeline.frames, _DvProfile(timeline.target))}")
     return 0
 
 
@@ -489,6 +515,25 @@ def _schema(args: argparse.Namespace) -> int:  # noqa: ARG001
     from .recipe.schema import schema_text
 
     sys.stdout.write(schema_text())
+    return 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .commands.init import init
+
+    sheets = init(args.captures, args.output, force=args.force,
+                  runner=FfmpegRunner(progress=_progress(args)))
+    if not args.quiet:
+        for sheet in sheets:
+            _done(sheet.path, f"contact sheet, a frame every {sheet.every} s")
+        _done(args.output, f"recipe; next: castkit preview {shlex.quote(_shown(args.output))}")
+    return 0
+
+
+def _help(args: argparse.Namespace) -> int:  # noqa: ARG001 - one topic so far
+    from .recipe.schema import key_help
+
+    sys.stdout.write(key_help())
     return 0
 
 
@@ -516,5 +561,7 @@ _COMMANDS = {
     "probe": _probe,
     "doctor": _doctor,
     "schema": _schema,
+    "init": _init,
+    "help": _help,
     "export": _export,
 }

@@ -38,27 +38,43 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 def check_output(
-    output: Path, inputs: Iterable[Path], force: bool, suffixes: Iterable[str]
+    output: Path, inputs: Iterable[Path], force: bool, suffixes: Iterable[str],
+    replaceable: Callable[[Path], str | None] | None = None,
 ) -> None:
-    """UsageError unless ``output`` may be written: a known suffix, not an input, not existing
-    (unless ``force``), not a folder."""
+    """UsageError unless ``output`` may be written: a known suffix, not an input, not a folder,
+    not existing unless ``force`` or castkit's to replace: ``replaceable(output)`` says why an
+    existing file is not (None: it is what castkit wrote there, ``cache.written``)."""
     suffixes = tuple(suffixes)
+    name = shown_path(output)
     if output.suffix.lower() not in suffixes:
         raise UsageError(
-            f"{output}: unknown output type {output.suffix or '(no suffix)'!r}; "
+            f"{name}: unknown output type {output.suffix or '(no suffix)'!r}; "
             f"use {', '.join(suffixes)}"
         )
     if "\n" in str(output) or "\r" in str(output):
         raise UsageError(f"{str(output)!r}: a line break in a file name is not supported")
     if symlink_loop(output):
-        raise UsageError(f"{output}: {LOOP}")
+        raise UsageError(f"{name}: {LOOP}")
     for source in inputs:
         if same_file(output, source):
-            raise UsageError(f"{output}: is one of the inputs; castkit never overwrites a source")
+            raise UsageError(f"{name}: is one of the inputs; castkit never overwrites a source")
     if output.is_dir():
-        raise UsageError(f"{output}: is a folder; name a file")
+        raise UsageError(f"{name}: is a folder; name a file")
     if output.exists() and not force:
-        raise UsageError(f"{output}: already exists; use --force to replace it")
+        why = replaceable(output) if replaceable is not None else "already exists"
+        if why is not None:
+            raise UsageError(f"{name}: {why}; use --force to replace it")
+
+
+def shown_path(path: Path | str) -> str:
+    """A path as messages show it: relative to here when below here, else absolute, never with
+    ``..`` or ``.`` parts (``recipes/../build/demo.dv`` is ``build/demo.dv``)."""
+    plain = os.path.normpath(os.path.abspath(path))
+    try:
+        relative = os.path.relpath(plain)
+    except ValueError:
+        return plain
+    return relative if not relative.startswith("..") else plain
 
 
 def real_path(path: Path) -> Path:

@@ -20,6 +20,11 @@ def say(kind: str, message: str, stream: TextIO | None = None) -> None:
     stream.flush()
 
 
+def counted(count: int, noun: str) -> str:
+    """``1 frame``, ``2 frames``: a count and its noun (plural with an s)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def is_terminal(stream: TextIO) -> bool:
     try:
         return bool(stream.isatty())
@@ -63,7 +68,7 @@ class Progress:
             self._done[key] = frames
             self._jobs_done += 1
             if self.mode == "lines" and self._jobs_total > 1:
-                what = note or f"{frames} frames"
+                what = note or counted(frames, "frame")
                 self.stream.write(f"castkit: [{self._jobs_done}/{self._jobs_total}] {label}: {what}\n")
                 self.stream.flush()
             elif self.mode == "bar":

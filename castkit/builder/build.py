@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 
 from castkit.base.files import check_output
 from castkit.builder.plan import BuildPlan, plan_build, sidecar_paths
 from castkit.cache.folders import check_not_in_cache
-from castkit.cache.housekeeping import mark_cache, remove_dead_temps
+from castkit.cache.housekeeping import cache_cap, keep_under, mark_cache, remove_dead_temps
 from castkit.cache.records import unwritable_caches, record_uses
+from castkit.cache.written import record_written, why_not_replaceable
 from castkit.cache.names import CACHE_NAME
 from castkit.cache.keys import cache_dir
+from castkit.base.progress import say
 from castkit.errors import UsageError, WorkError
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
 from castkit.media.formats import CAST_SUFFIXES
@@ -40,9 +44,16 @@ def build(
     unwritable_caches.clear()  # the note on a read-only cache: once per build
     prepared = prepare_build(recipe_path, output, force=force, dry_run=dry_run,
                              use_cache=use_cache, ffmpeg=ffmpeg)
+    started = time.time_ns()
     try:
         prepared.begin()
-        (runner or FfmpegRunner(workers=workers)).run(prepared.planned.plan)
+        try:
+            (runner or FfmpegRunner(workers=workers)).run(prepared.planned.plan)
+        except BaseException:
+            # The outputs finished before the failure (the DV cast when the web join failed)
+            # are castkit's all the same: the rerun replaces them without --force.
+            prepared.record_written(since=started)
+            raise
         prepared.done()
         return prepared.planned
     finally:
@@ -57,6 +68,10 @@ class PreparedBuild:
     planned: BuildPlan
     recording: bool  # the cache's uses records are kept (a cached, real build)
     temp_work: Path | None  # a --no-cache build's own folder, removed afterwards
+    # Every file the build writes beside the recipe (casts, captions, chapter lists) and the
+    # cache folder that remembers them as castkit's (``cache.written``); none for --dry-run.
+    writes: tuple[Path, ...] = ()
+    records: Path | None = None
 
     def begin(self) -> None:
         if self.recording:
@@ -69,6 +84,27 @@ class PreparedBuild:
         if self.recording:
             for cast in self.planned.casts:
                 record_uses(self.planned.cache, cast.output, cast.uses)
+        self.record_written()
+        if self.recording:
+            # The cache keeps itself under its size: what no cast uses goes, oldest first.
+            try:
+                keep_under(self.planned.cache, cache_cap(self.planned.cache))
+            except WorkError as exc:
+                say("note", f"{exc}; the cache was not trimmed to its size")
+
+    def record_written(self, since: int | None = None) -> None:
+        """Record the files this build wrote as castkit's (``since``: only those written from
+        that time on, for a build that failed part of the way)."""
+        if self.records is None:
+            return
+        for path in self.writes:
+            if since is not None:
+                try:
+                    if path.stat().st_mtime_ns < since:
+                        continue
+                except OSError:
+                    continue
+            record_written(self.records, path)
 
     def cleanup(self) -> None:
         if self.temp_work is not None:
@@ -93,12 +129,19 @@ def prepare_build(
                              "sheet): name it in the recipe's outputs")
     ffmpeg = ffmpeg or find_ffmpeg()
     checked = check_recipe(recipe, ffmpeg, problems)
+    records = cache_dir(recipe)  # where castkit remembers what it wrote, --no-cache or not
+    mine = partial(why_not_replaceable, records)
+    writes: list[Path] = []
     for spec in recipe.outputs:
-        check_output(spec.path, recipe.sources(), force or dry_run, CAST_SUFFIXES)
-        check_not_in_cache(spec.path, cache_dir(recipe))
+        check_output(spec.path, recipe.sources(), force or dry_run, CAST_SUFFIXES, mine)
+        check_not_in_cache(spec.path, records)
+        writes.append(spec.path)
         for sidecar in sidecar_paths(recipe, spec):
-            check_output(sidecar, recipe.sources(), force or dry_run, (sidecar.suffix,))
-            check_not_in_cache(sidecar, cache_dir(recipe))
+            check_output(sidecar, recipe.sources(), force or dry_run, (sidecar.suffix,), mine)
+            check_not_in_cache(sidecar, records)
+            writes.append(sidecar)
+    if use_cache and not dry_run:
+        cache_cap(records)  # a CASTKIT_CACHE_MAX that means nothing is said before any work
     temp_work = None
     if use_cache or dry_run:
         work = cache_dir(recipe)
@@ -126,7 +169,10 @@ def prepare_build(
         if temp_work is not None:
             shutil.rmtree(temp_work, ignore_errors=True)
         raise
-    return PreparedBuild(planned, use_cache and not dry_run, temp_work)
+    # --no-cache makes no cache folder; where there is one, what the build writes is recorded.
+    keeps_records = not dry_run and (use_cache or records.is_dir())
+    return PreparedBuild(planned, use_cache and not dry_run, temp_work,
+                         tuple(dict.fromkeys(writes)), records if keeps_records else None)
 
 
 def _writable_parent(output: Path) -> Path:

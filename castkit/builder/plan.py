@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from castkit.base.jobs import Job, Plan
-from castkit.base.progress import say
+from castkit.base.progress import counted, say
 from castkit.base.timecode import format_time
 from castkit.cache.records import manifest_path
 from castkit.cache.keys import card_key, file_identity, key
@@ -197,6 +197,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     checked_entries: dict[Path, bool] = {}  # cached segment -> its bytes match its seal
     casts, joins = [], []
     sidecars: list = []  # small files written beside the outputs, with the joins
+    youtube_said = False  # the warning on YouTube's rules for chapters, once per cast
     sound_key = None  # the measured loudness of the cast's sound, in the cache
     gains: list[Job] = []  # DV segments given the cast's gain
 
@@ -258,7 +259,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         pending.clear()
         uses.update(checked.pauses.files)  # the pause analyses (for prune)
         total = sum(item[1] for item in listing)
-        join_label = f"join {len(listing)} segments"
+        join_label = f"join {counted(len(listing), 'segment')}"
         if len(recipe.outputs) > 1:
             join_label += f" into {spec.path.name}"
         parts = [(part, frames) for _, frames, part, _ in listing]
@@ -291,7 +292,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 say("note", f"{spec.path.name}: an image has no sound; the cast's sound is left out")
         elif spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],
-                                   [frames for _, frames in parts], profile.raster.fps)
+                                   [frames for _, frames in parts], profile.raster.fps) if recipe.chapters else []
             loudness = None
             if recipe.loudness is not None:
                 if sound_key is None:  # every web output has the same sound: measured once
@@ -305,8 +306,10 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                                 # no track for no cue: ffmpeg refuses an empty SRT input
                                 captions=(srt, vtt) if cues else None)
             if chapters and all(job.output != chapters_path(spec.path) for job in sidecars):
-                # cast.mp4 and cast.webm share one list (the first web output's times)
-                problems = youtube_problems(chapters)
+                # cast.mp4 and cast.webm share one list (the first web output's times); what
+                # YouTube would make of the chapters is said once per cast, not once per list.
+                problems = [] if youtube_said else youtube_problems(chapters)
+                youtube_said = youtube_said or bool(problems)
                 sidecars.append(SidecarJob(
                     f"chapters of {spec.path.name}", chapters_path(spec.path),
                     youtube_list(chapters),
@@ -404,6 +407,7 @@ def effects_of(seg: ClipSegment, checked: Checked) -> Effects:
     return Effects(
         crop=seg.crop, speed=seg.speed, mute=seg.mute,
         voice=checked.voices[seg.audio] if seg.audio is not None and not seg.mute else None,
+        voice_from=seg.audio_from,
         fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out,
     )
 
@@ -439,7 +443,7 @@ def sidecar_paths(recipe, spec: OutputSpec) -> list[Path]:
         paths.append(index_path(spec.path))
     if not spec.is_image and any(getattr(seg, "captions", None) for seg in recipe.segments):
         paths += caption_paths(spec.path)
-    if spec.is_web and any(getattr(seg, "chapter", None) for seg in recipe.segments):
+    if spec.is_web and recipe.chapters and any(seg.chapter for seg in recipe.segments):
         paths.append(chapters_path(spec.path))
     return paths
 

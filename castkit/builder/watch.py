@@ -51,23 +51,21 @@ def _signature(files: Iterable[Path]) -> dict[Path, tuple[int, int, int] | None]
     return found
 
 
-def watch(recipe: Path, build_once: Callable[[bool], Iterable[Path]],
+def watch(recipe: Path, build_once: Callable[[], object],
           report: Callable[[CastkitError], None]) -> None:
-    """Build now and after every save; ``build_once(replace)`` builds (``replace``: outputs
-    this watch wrote may be replaced) and returns the outputs it wrote. Returns never: Ctrl-C
-    raises KeyboardInterrupt.
+    """Build now and after every save with ``build_once()`` (which replaces only the outputs
+    castkit wrote, ``cache.written``, unless the command line said --force). Returns never:
+    Ctrl-C raises KeyboardInterrupt.
 
     Besides the file system's events, the files' signatures are compared with those taken
     before the last build, every half second: a save during a build, or before the watch
     had started, is not missed."""
     import watchfiles
 
-    written: set[Path] = set()
-
     def attempt() -> dict:
         before = _signature(watched_files(recipe))
         try:
-            written.update(p.absolute() for p in build_once(bool(written)))
+            build_once()
         except CastkitError as error:
             report(error)
             if isinstance(error, InputError) and not recipe.exists():

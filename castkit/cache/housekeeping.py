@@ -5,11 +5,14 @@ backup tools to skip it. Only castkit's own file names (``names``) are ever touc
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from pathlib import Path
 
 from castkit.base.files import stale_partials, write_atomically
 from castkit.cache.records import read_uses
-from castkit.cache.names import CACHED, CACHED_TEMP, record_name, SEAL_SUFFIX
+from castkit.cache.written import recorded_output
+from castkit.cache.names import CACHE_MAX_ENV, CACHED, CACHED_TEMP, record_name, SEAL_SUFFIX
 from castkit.errors import UsageError, WorkError
 
 
@@ -88,6 +91,13 @@ def _unused(folder: Path) -> list[os.DirEntry]:
         if output is not None and (pending or os.path.exists(output)):
             keep.update(uses)
     keep.update([name + SEAL_SUFFIX for name in keep])  # a segment's seal goes with it
+    # What castkit wrote to an output still there: without it, the next build would need
+    # --force to replace that output.
+    for entry in entries:
+        if entry.name.startswith("written-"):
+            output = recorded_output(Path(entry.path))
+            if output is not None and os.path.exists(output):
+                keep.add(entry.name)
     return [e for e in entries if e.name not in keep]
 
 
@@ -122,3 +132,61 @@ def unused_cache_bytes(folder: Path) -> int:
         except OSError:
             pass  # gone meanwhile
     return total
+
+
+# The cache's size when CACHE_MAX_ENV does not say: this, or a tenth of the free disk, whichever
+# is smaller (a few edits of a long take leave gigabytes of superseded DV segments).
+DEFAULT_CACHE_MAX = 2 * 1024**3
+FREE_SHARE = 10  # a tenth
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
+_SIZE = re.compile(r"\s*(\d{1,15})\s*([kmg]?)i?b?\s*", re.I)
+
+
+def cache_cap(folder: Path) -> int:
+    """The most bytes the cache ``folder`` may hold after a build: ``CASTKIT_CACHE_MAX`` (``500M``,
+    ``2G``, ``1048576``), else DEFAULT_CACHE_MAX or a tenth of the disk's free space."""
+    text = os.environ.get(CACHE_MAX_ENV)
+    if text:
+        match = _SIZE.fullmatch(text)
+        if not match:
+            raise UsageError(f"{CACHE_MAX_ENV}={text[:40]!r}: give a size in bytes, or with K, M or G "
+                             "(like 500M or 2G)")
+        return int(match[1]) * _UNITS[match[2].lower()]
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return DEFAULT_CACHE_MAX
+    return min(DEFAULT_CACHE_MAX, free // FREE_SHARE)
+
+
+def keep_under(folder: Path, cap: int) -> tuple[int, int]:
+    """Remove what no cast is made of (``prune``'s files), oldest first, until castkit's files in
+    ``folder`` weigh at most ``cap`` bytes; how many files and bytes went. What a cast is made of,
+    or a running build makes, is never removed, even over the cap."""
+    def size(entry: os.DirEntry) -> int:
+        try:
+            return entry.stat(follow_symlinks=False).st_size
+        except OSError:
+            return 0
+
+    total = sum(size(e) for e in _cached_files(folder))
+    if total <= cap:
+        return 0, 0
+    # A segment and its seal go together, at the segment's age.
+    groups: dict[str, list[os.DirEntry]] = {}
+    for entry in _unused(folder):
+        groups.setdefault(entry.name.removesuffix(SEAL_SUFFIX), []).append(entry)
+
+    def age(group: list[os.DirEntry]) -> int:
+        try:
+            return min(e.stat(follow_symlinks=False).st_mtime_ns for e in group)
+        except OSError:
+            return 0
+
+    files = removed = 0
+    for group in sorted(groups.values(), key=age):
+        if total - removed <= cap:
+            break
+        gone = _remove(group)
+        files, removed = files + gone[0], removed + gone[1]
+    return files, removed

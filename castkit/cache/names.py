@@ -13,10 +13,12 @@ from castkit.base.files import CONCAT_SUFFIX, PARTIAL_SUFFIX, PICTURES_SUFFIX
 
 CACHE_NAME = ".castkit-cache"  # beside the recipe, unless CACHE_ENV names a folder
 CACHE_ENV = "CASTKIT_CACHE_DIR"
+CACHE_MAX_ENV = "CASTKIT_CACHE_MAX"  # bytes, or with a K, M or G suffix (powers of 1024)
 KEY_LENGTH = 24  # hex digits of a key
 SEAL_SUFFIX = ".sum"  # a segment's seal: its size and hash, beside it
 SEGMENT_SUFFIXES = (".dv", ".mp4")  # raw DV; lossless-sound MP4 for the web profiles
-RECORD_KINDS = ("cast", "uses", "pauses")  # JSON: a cast's manifest, what it uses, a take's pauses
+RECORD_KINDS = ("cast", "uses", "pauses", "written")  # JSON: a cast's manifest, what it uses,
+# a take's pauses, what castkit wrote to an output (``written``)
 
 _KEY = f"[0-9a-f]{{{KEY_LENGTH}}}"
 _SEGMENT = rf"segment-{_KEY}(?:{'|'.join(map(re.escape, SEGMENT_SUFFIXES))})"

@@ -9,6 +9,7 @@ the cast, how long it lasts, and what it is.
 from __future__ import annotations
 
 import tempfile
+from functools import partial
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -18,10 +19,11 @@ from PIL import Image, ImageDraw, ImageFont
 from castkit.base.files import check_output, write_atomically
 from castkit.base.jobs import file_url, Job, Plan
 from castkit.base.timecode import format_time
-from castkit.builder.plan import effects_of
+from castkit.builder.plan import effects_of, profiles_for
 from castkit.cache.folders import check_not_in_cache
 from castkit.cache.keys import cache_dir
-from castkit.media.dv import DvTarget
+from castkit.cache.written import record_written, why_not_replaceable
+from castkit.media.raster import Raster
 from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, find_ffmpeg
 from castkit.media.probe import MediaInfo
 from castkit.plan.check import check_recipe, Checked
@@ -52,7 +54,7 @@ class Tile:
     segment: ClipSegment | TitleSegment
 
 
-def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: DvTarget, out: Path,
+def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: Raster, out: Path,
               ffmpeg: Ffmpeg, label: str) -> Job:
     """One PNG (or JPEG, by ``out``'s suffix): the source's frame at ``at`` seconds, framed
     as the cast shows it."""
@@ -72,7 +74,8 @@ def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: DvTarget,
 
 def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile], list[Job]]:
     recipe = checked.recipe
-    target = recipe.target
+    # The first output's frame (a web-only recipe's storyboard is not letterboxed to DV 4:3).
+    target = first_raster(checked)
     tiles, jobs = [], []
     position = Fraction(0)
     for index, seg in enumerate(recipe.segments, 1):
@@ -104,7 +107,10 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
             if fx.mute:
                 notes.append("muted")
             elif fx.voice:
-                notes.append(f"voice {fx.voice.path.name}")
+                # Where the voice ends in the clip (before any pause is cut): the silence
+                # after it is the author's to trim, or to fill with the next part of it.
+                heard = min(fx.voice.duration - fx.voice_from, target.seconds(frames))
+                notes.append(f"voice {fx.voice.path.name} ends at +{float(heard):.1f} s")
             caption = f"{seg.clip.name}  " + ", ".join(notes)
         seconds = target.seconds(frames)
         tiles.append(Tile(index, position, seconds, caption, image, seg))
@@ -124,17 +130,24 @@ def preview(
     out = Path(output) if output is not None else recipe.output.with_name(recipe.output.stem + "-board.png")
     ffmpeg = ffmpeg or find_ffmpeg()
     checked = check_recipe(recipe, ffmpeg, problems)
-    check_output(out, recipe.sources(), force, (".png",))
-    check_not_in_cache(out, cache_dir(recipe))
+    records = cache_dir(recipe)
+    check_output(out, recipe.sources(), force, (".png",), partial(why_not_replaceable, records))
+    check_not_in_cache(out, records)
     with tempfile.TemporaryDirectory(prefix="castkit-preview-") as work:
         tiles, jobs = plan_tiles(checked, ffmpeg, Path(work))
         (runner or FfmpegRunner()).run(Plan((tuple(jobs),)) if jobs else Plan())
-        board = draw_board(tiles, recipe.target, recipe.folder)
+        board = draw_board(tiles, first_raster(checked), recipe.folder)
         write_atomically(out, lambda temp: board.save(temp, format="PNG"))
+    record_written(records, out)
     return out
 
 
-def draw_board(tiles: list[Tile], target: DvTarget, base: Path) -> Image.Image:
+def first_raster(checked: Checked) -> Raster:
+    """The frame of the recipe's first output: what the storyboard shows."""
+    return profiles_for(checked)[0][1].raster
+
+
+def draw_board(tiles: list[Tile], target: Raster, base: Path) -> Image.Image:
     width, height = target.display_size
     tile_w = TILE_WIDTH
     tile_h = round(TILE_WIDTH * height / width)

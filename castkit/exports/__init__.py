@@ -8,10 +8,13 @@ express is said in one ``castkit: note:`` line each.
 
 from __future__ import annotations
 
+from functools import partial
 from importlib import import_module
 from pathlib import Path
 
 from castkit.base.files import check_output, write_atomically
+from castkit.cache.keys import cache_dir
+from castkit.cache.written import record_written, why_not_replaceable
 from castkit.base.progress import say
 from castkit.errors import UsageError, WorkError
 from castkit.exports.timeline import make_timeline, Timeline
@@ -31,7 +34,8 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     output = Path(output)
     recipe, problems = read_recipe(recipe_path)
     checked = check_recipe(recipe, ffmpeg or find_ffmpeg(), problems)
-    check_output(output, recipe.sources(), force, EXPORT_SUFFIXES)
+    records = cache_dir(recipe)  # where castkit remembers the projects it wrote
+    check_output(output, recipe.sources(), force, EXPORT_SUFFIXES, partial(why_not_replaceable, records))
     timeline = make_timeline(checked, output)
     cards = timeline.cards
     if cards.exists() and not cards.is_dir():
@@ -49,6 +53,7 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     made = _write_cards(checked.recipe, timeline)
     try:
         write_atomically(output, lambda temp: Path(temp).write_text(text, encoding="utf-8"))
+        record_written(records, output)
     except BaseException:
         for path in reversed(made):  # the cards this export drew (and their folder), no more
             path.rmdir() if path.is_dir() else path.unlink(missing_ok=True)

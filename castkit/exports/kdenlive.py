@@ -30,7 +30,9 @@ def render(timeline: Timeline) -> tuple[str, list[str]]:
             vid = f"{ident}-voice"
             clip_ids[vid] = len(clip_ids) + 2
             producers.append(voice_producer(timeline, part, vid, {"kdenlive:id": clip_ids[vid]}))
-            voices.append((part.record, part.frames, vid, 0, part.frames - 1))
+            first, heard = part.voice_entry(timeline.fps)
+            if heard > 0:  # as long as its sound: a blank follows where the voice has ended
+                voices.append((part.record, heard, vid, first, first + heard - 1))
     root.extend(producers)
     main_bin = ET.SubElement(root, "playlist", {"id": "main_bin"})
     prop(main_bin, "kdenlive:docproperties.version", "1.1")

@@ -181,7 +181,9 @@ def render(timeline: Timeline) -> tuple[str, list[str]]:
         video.append((part.record, part.frames, ident, *entry_points(part, timeline.fps)))
         if part.voice is not None:
             root.append(voice_producer(timeline, part, f"{ident}-voice"))
-            voices.append((part.record, part.frames, f"{ident}-voice", 0, part.frames - 1))
+            first, heard = part.voice_entry(timeline.fps)
+            if heard > 0:  # as long as its sound: a blank follows where the voice has ended
+                voices.append((part.record, heard, f"{ident}-voice", first, first + heard - 1))
     v1 = ET.SubElement(root, "playlist", {"id": "playlist0"})
     prop(v1, "shotcut:video", 1)
     prop(v1, "shotcut:name", "V1")

@@ -66,8 +66,15 @@ def build(timeline: Timeline) -> otio.schema.Timeline:
         clip.metadata["castkit"] = _meta(part)
         video.append(clip)
         if part.voice is not None:
-            sound = otio.schema.Clip(name=part.voice.name, media_reference=_reference(part.voice, None, rate),
-                                     source_range=_range(0, part.frames, rate))
+            # As long as its sound, then a gap: the voice at the cast's time in every editor.
+            first, heard = part.voice_entry(fps)
+            if heard:
+                audio.append(otio.schema.Clip(
+                    name=part.voice.name, media_reference=_reference(part.voice, None, rate),
+                    source_range=_range(first, heard, rate)))
+            sound = otio.schema.Gap(source_range=_range(0, part.frames - heard, rate))
+            if heard == part.frames:
+                sound = None
         elif part.has_audio:
             sound = otio.schema.Clip(name=part.name,
                                      media_reference=_reference(part.source, part.source_duration, rate),
@@ -76,7 +83,8 @@ def build(timeline: Timeline) -> otio.schema.Timeline:
                 sound.effects.append(otio.schema.LinearTimeWarp(time_scalar=float(part.speed)))
         else:
             sound = otio.schema.Gap(source_range=_range(0, part.frames, rate))
-        audio.append(sound)
+        if sound is not None:
+            audio.append(sound)
     tl.tracks.append(video)
     tl.tracks.append(audio)
     return tl

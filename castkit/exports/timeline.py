@@ -36,7 +36,12 @@ class Part:
     source_size: tuple[int, int] | None = None  # the capture's shown size, for crops
     fade_in: Fraction = Fraction(0)
     fade_out: Fraction = Fraction(0)
-    voice: Path | None = None  # a voice-over replacing the capture's sound, from its start
+    voice: Path | None = None  # a voice-over replacing the capture's sound
+    voice_from: Fraction = Fraction(0)  # seconds into the voice where the part's sound starts
+    # Frames of the voice the part plays: the part's, or fewer where the voice ends first. An
+    # editor's entry must be no longer than its sound: MLT cuts an entry that runs past its
+    # producer's end, and everything after it on the track moves up.
+    voice_frames: int = 0
     mute: bool = False
     has_audio: bool = False  # the capture has sound of its own (and it is used)
     title: str | None = None
@@ -51,6 +56,10 @@ class Part:
     def end(self) -> Fraction:
         """Source out point (exclusive), seconds."""
         return self.start + self.length
+
+    def voice_entry(self, fps: Fraction) -> tuple[int, int]:
+        """The voice's in frame and the frames of it the part plays."""
+        return round(self.voice_from * fps), self.voice_frames
 
     def source_frames(self, fps: Fraction) -> tuple[int, int]:
         """Source in and out (exclusive) in frames at ``fps``, before speed: the frames of the
@@ -133,11 +142,16 @@ def make_timeline(checked: Checked, output: Path) -> Timeline:
                 size = (width, height)
             # Resolved: an editor shows and relinks the real file, not recipes/../captures.
             voice = seg.audio.resolve() if seg.audio is not None and not seg.mute else None
+            voice_frames = 0
+            if voice is not None:
+                # Whole frames of sound only (rounded down): the entry never outlasts the file.
+                left = checked.voices[seg.audio].duration - seg.audio_from
+                voice_frames = min(frames, int(left * target.fps))
             part = Part(
                 index, "clip", seg.clip.name, seg.clip.resolve(), seg.start, length, record, frames,
                 speed=seg.speed, crop=seg.crop, source_size=size,
                 fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out,
-                voice=voice, mute=seg.mute,
+                voice=voice, mute=seg.mute, voice_from=seg.audio_from, voice_frames=voice_frames,
                 has_audio=info.audio is not None and voice is None and not seg.mute,
                 source_duration=info.duration,
             )

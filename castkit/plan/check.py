@@ -8,7 +8,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Iterable
 
-from castkit.base.files import same_file
+from castkit.base.files import same_file, shown_path
+from castkit.base.progress import say
 from castkit.base.timecode import format_time
 from castkit.errors import CastkitError, InputError, Problem, RecipeError
 from castkit.media.ffmpeg import Ffmpeg
@@ -95,9 +96,55 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
             if same_file(spec.path, source):
                 at = spec.where or recipe.segments[0].where
                 problems.append(at.problem(f"output {_shown(recipe, spec.path)} would overwrite a source"))
+    lost = _voices_lost(recipe, probes, voices, problems)
     if problems:
         raise RecipeError(problems)
+    for warning in lost:
+        say("warning", warning)
     return Checked(recipe, probes, voices)
+
+
+# Voice heard past its clip's end by less than this is no loss worth a word (a frame at 25 fps).
+_VOICE_SLACK = Fraction(1, 25)
+
+
+def _voices_lost(recipe: Recipe, probes: dict[Path, MediaInfo], voices: dict[Path, MediaInfo],
+                 problems: list[Problem]) -> list[str]:
+    """Where a voice-over goes on after its clip ends and no other clip plays that part of it
+    (``audio: {file, from}``): a warning each, with the seconds lost. A ``from`` at or past the
+    voice's end is a problem (added to ``problems``)."""
+    played: dict[Path, list[tuple[Fraction, Fraction]]] = {}  # voice -> its stretches in clips
+    voiced = []
+    for index, seg in enumerate(recipe.segments, 1):
+        if not isinstance(seg, ClipSegment) or seg.audio not in voices or seg.clip not in probes:
+            continue
+        total = voices[seg.audio].duration
+        if seg.audio_from >= total:
+            problems.append((seg.audio_where or seg.where).problem(
+                f"audio.from {format_time(seg.audio_from)} is past the end of "
+                f"{_shown(recipe, seg.audio)} ({format_time(total)} long)"))
+            continue
+        end = seg.audio_from + seg.shown_seconds(probes[seg.clip].duration)
+        played.setdefault(seg.audio, []).append((seg.audio_from, end))
+        voiced.append((index, seg, end, total))
+    warnings = []
+    for index, seg, end, total in voiced:
+        # What follows this clip's stretch of the voice, less what other clips play of it.
+        unheard = [(end, total)]
+        for a, b in played[seg.audio]:
+            unheard = [piece for lo, hi in unheard
+                       for piece in ((lo, min(hi, a)), (max(lo, b), hi)) if piece[1] > piece[0]]
+        seconds = sum((hi - lo for lo, hi in unheard), Fraction(0))
+        if seconds > _VOICE_SLACK:
+            where = seg.audio_where or seg.where
+            warnings.append(
+                f"{where.file}:{where.line}:{where.column}: segment {index}: "
+                f"{float(seconds):.1f} s of {_shown(recipe, seg.audio)} "
+                f"({format_time(unheard[0][0])} to {format_time(unheard[-1][1])}) "
+                f"come after the clip ends and are not heard; lengthen the clip, or play the "
+                f"rest in the next clip with audio: {{file: {_shown(recipe, seg.audio)}, "
+                f"from: {format_time(end)}}}")
+    return warnings
 
 
 def frame_index(checked: Checked, seg: ClipSegment, ffmpeg: Ffmpeg) -> FrameIndex | None:
@@ -112,10 +159,13 @@ def frame_index(checked: Checked, seg: ClipSegment, ffmpeg: Ffmpeg) -> FrameInde
 
 
 def _shown(recipe: Recipe, path: Path) -> str:
+    """A source as the recipe names it (relative to its folder), else as messages show paths:
+    never ``recipes/../captures/take.ogv``."""
     try:
-        return str(path.relative_to(recipe.folder))
+        relative = path.relative_to(recipe.folder)
     except ValueError:
-        return str(path)
+        return shown_path(path)
+    return str(relative) if ".." not in relative.parts else shown_path(path)
 
 
 def _check_trim(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Problem]:

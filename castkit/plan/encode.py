@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from castkit.base.jobs import concat_list, file_url, Job
+from castkit.base.progress import counted
 from castkit.media.dv import dv_samples
 from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, safe_input_options
 from castkit.media.pictures import distinct, Pictures
@@ -50,6 +51,18 @@ class Effects:
     mute: bool = False
     fade_in: Fraction = Fraction(0)
     fade_out: Fraction = Fraction(0)
+    voice_from: Fraction = Fraction(0)  # seconds into the voice where the segment's sound starts
+
+
+def voice_sound(ff: Any, effects: Effects) -> Any:
+    """The voice-over as the segment's sound: aligned as a capture's sound is, from
+    ``effects.voice_from`` (its sample 0 is the segment's first)."""
+    assert effects.voice is not None
+    sound = aligned_sound(ff.input(file_url(effects.voice.path), **safe_input_options()).audio)
+    skip = round(effects.voice_from * AUDIO_RATE)
+    if skip:
+        sound = sound.filter("atrim", start_sample=skip).filter("asetpts", "PTS-STARTPTS")
+    return sound
 
 
 def trimmed_length(info: MediaInfo, trim: Trim) -> Fraction:
@@ -128,8 +141,7 @@ def clip_job(
     if effects.mute:
         audio = None
     elif effects.voice is not None:
-        voice = ff.input(file_url(effects.voice.path), **safe_input_options())
-        audio = aligned_sound(voice.audio)
+        audio = voice_sound(ff, effects)
     elif info.audio is not None:
         # Never seeked (see media.seek): a seeked input's sound, resampled, differs in its last bits.
         sound = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
@@ -414,7 +426,7 @@ def join_job(
     out = ff.output(source, file_url(output), f=container, c="copy", r=ffmpeg_number(target.fps), map_metadata=-1)
     argv = compile_argv(out, ffmpeg)
     return Job(
-        label or f"join {len(parts)} segments", tuple(argv), output, frames, tuple(parts),
+        label or f"join {counted(len(parts), 'segment')}", tuple(argv), output, frames, tuple(parts),
         ((list_file, concat_list(parts)),), finish=finish,
     )
 

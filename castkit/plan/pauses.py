@@ -40,7 +40,7 @@ from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.plan.encode import (
     aligned_sound, conform, ffmpeg_number, Effects, frame_window, MIN_HARD_COMP, source_picture, Trim,
-    trimmed_length,
+    trimmed_length, voice_sound,
 )
 from castkit.recipe.model import AUTO_ABOVE_FLOOR, AUTO_RANGE, DEFAULT_THRESHOLD, PauseSpec
 from castkit.cache.names import record_name
@@ -54,7 +54,7 @@ FADE_SAMPLES = 240
 FREEZE_NOISE = "0.00001"
 FREEZE_RATE = 10
 FREEZE_WIDTH = 320
-ANALYSIS_VERSION = 3  # raised when the measurement changes (its cache entries go stale)
+ANALYSIS_VERSION = 4  # raised when the measurement changes (its cache entries go stale)
 
 
 @dataclass(frozen=True)
@@ -113,17 +113,21 @@ _FREEZE = re.compile(r"lavfi\.freezedetect\.freeze_(start|end): (\S+)")
 
 
 def analysis_command(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: Fraction,
-                     screen: str, ffmpeg: Ffmpeg) -> list[str]:
+                     screen: str, ffmpeg: Ffmpeg, voice_from: Fraction = Fraction(0)) -> list[str]:
     """The ffmpeg run that measures a trimmed part (its stderr is read by ``parse``)."""
     length = trimmed_length(info, trim)
     # The sound as the encode cuts it: aligned and resampled the same way (plan.encode._aligned), so
     # window n starts on the sample the encode's sample n * WINDOW_SAMPLES is.
     aligned = f"aresample={AUDIO_RATE}:async=1:first_pts=0:min_hard_comp={MIN_HARD_COMP}"
-    if voice is not None:  # the replacement voice: its time is the segment's, from 0
-        start, end = 0, round(length / speed * AUDIO_RATE)
+    if voice is not None:  # the replacement voice: its time is the segment's, from voice_from
+        start = round(voice_from * AUDIO_RATE)
+        end = start + round(length / speed * AUDIO_RATE)
     else:
         start, end = round(trim.start * AUDIO_RATE), round((trim.start + length) * AUDIO_RATE)
+    # Padded with silence to the part's end, as the encode pads it: the silence after a voice
+    # shorter than its clip is dead air like any other (and a pause).
     sound = (f"[{1 if voice is not None else 0}:a]{aligned},atrim=start_sample={start}:end_sample={end},"
+             f"asetpts=PTS-STARTPTS,apad=whole_len={end - start},"
              f"asetnsamples=n={WINDOW_SAMPLES}:p=0,"
              "astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level,"
              "ametadata=mode=print:key=lavfi.astats.Overall.RMS_level[a]")
@@ -177,23 +181,26 @@ def parse(stderr: str, length: Fraction, with_stills: bool, start: Fraction) -> 
 
 
 def analysis_path(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: Fraction,
-                  screen: str, ffmpeg: Ffmpeg, folder: Path) -> Path:
+                  screen: str, ffmpeg: Ffmpeg, folder: Path, voice_from: Fraction = Fraction(0)) -> Path:
     """Where the cache keeps a measurement: named by the source (and voice), the trim and what
     is measured; not by threshold, min_length, margin or action, which only plan from it."""
 
     length = trimmed_length(info, trim)
     identity = [file_identity(info.path), file_identity(voice.path) if voice else None]
     digest = key("pauses", ANALYSIS_VERSION, identity, str(trim.start), str(length),
-                 str(speed) if voice is not None else "1", screen, ffmpeg.version)
+                 str(speed) if voice is not None else "1", screen, ffmpeg.version,
+                 *([str(voice_from)] if voice is not None and voice_from else []))
     return folder / record_name("pauses", digest)
 
 
 def analyse(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: Fraction, screen: str,
-            ffmpeg: Ffmpeg, folder: Path | None, status: str | None = None) -> Analysis:
+            ffmpeg: Ffmpeg, folder: Path | None, status: str | None = None,
+            voice_from: Fraction = Fraction(0)) -> Analysis:
     """Measure a trimmed part, or read the measurement from the cache ``folder`` (``status``:
     the line to print when it is measured, which takes a while)."""
     length = trimmed_length(info, trim)
-    path = analysis_path(info, trim, voice, speed, screen, ffmpeg, folder) if folder is not None else None
+    path = (analysis_path(info, trim, voice, speed, screen, ffmpeg, folder, voice_from)
+            if folder is not None else None)
     if path is not None:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
@@ -202,7 +209,7 @@ def analyse(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: Fractio
                             None if stills is None else tuple((Fraction(a), Fraction(b)) for a, b in stills))
         except (OSError, ValueError, KeyError, TypeError):
             pass  # not cached, or unreadable: measured again
-    argv = analysis_command(info, trim, voice, speed, screen, ffmpeg)
+    argv = analysis_command(info, trim, voice, speed, screen, ffmpeg, voice_from)
     if status:
         say("status", status)
     try:
@@ -354,11 +361,10 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
     audio = None
     if not effects.mute and (effects.voice is not None or info.audio is not None):
         if effects.voice is not None:
-            sound = ff.input(file_url(effects.voice.path), **safe_input_options()).audio
+            sound = voice_sound(ff, effects)
             origin, sound_speed = target.frames(trim.start), effects.speed
         else:
-            sound, origin, sound_speed = source.audio, 0, Fraction(1)
-        sound = aligned_sound(sound)
+            sound, origin, sound_speed = aligned_sound(source.audio), 0, Fraction(1)
         sounds = sound.asplit() if len(parts) > 1 else None
         pieces, at = [], 0
         for n, part in enumerate(parts):
@@ -413,10 +419,10 @@ def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
     status = None if quiet else (f"segment {index}: finding the pauses of "
                                  f"{(voice.path if voice else seg.clip).name} ({format_time(length)})")
     analysis = memo.analyses.get(seg) or analyse(info, trim, voice, seg.speed, spec.screen, ffmpeg,
-                                                folder, status)
+                                                folder, status, seg.audio_from)
     memo.analyses[seg] = analysis
     if folder is not None:
-        memo.files.add(analysis_path(info, trim, voice, seg.speed, spec.screen, ffmpeg, folder))
+        memo.files.add(analysis_path(info, trim, voice, seg.speed, spec.screen, ffmpeg, folder, seg.audio_from))
     found, threshold = pauses_in(analysis, spec, length, seg.speed if voice is not None else Fraction(1))
     kept = kept_parts(found, spec, trim, length, target, seg.speed, threshold)
     if fresh and not quiet:

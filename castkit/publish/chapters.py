@@ -1,5 +1,5 @@
-"""Chapters of a cast: every title starts one (named by its text), a clip with ``chapter:``
-too. A chapter starts at the exact cast time of its segment's first frame in that output
+"""Chapters of a cast: every title starts one (named by its text) unless it says
+``chapter: false``, a clip with ``chapter:`` too; ``chapters: off`` in the recipe, none. A chapter starts at the exact cast time of its segment's first frame in that output
 (frames before it / the output's frame rate) and ends where the next starts, or at the end.
 
 Web masters carry them (an FFMETADATA file given to the join, research/web-delivery.md
@@ -82,8 +82,9 @@ def youtube_problems(chapters: Sequence[Chapter]) -> list[str]:
         problems.append(f"there are {len(chapters)}, fewer than {YOUTUBE_MIN_CHAPTERS}")
     short = [c.title for c in chapters if c.end - c.start < YOUTUBE_MIN_SECONDS]
     if short:
+        # Named in full: the author looks for them in the recipe.
         problems.append(f"{len(short)} shorter than {YOUTUBE_MIN_SECONDS} s "
-                        f"({', '.join(repr(t[:30]) for t in short[:3])}{', ...' if len(short) > 3 else ''})")
+                        f"({', '.join(repr(t) for t in short)})")
     return problems
 
 

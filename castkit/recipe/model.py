@@ -64,7 +64,7 @@ MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
 VERSION = 1  # the recipe version this castkit reads
 
 TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
-            "loudness")
+            "loudness", "chapters")
 OUTPUT_KEYS = ("path", "height", "fps", "width", "colors", "loop", "quality", "at", "every")
 # Which output takes which of OUTPUT_KEYS besides its path (OutputSpec.kind).
 KIND_KEYS = {
@@ -87,9 +87,10 @@ QUALITY_RANGE = (0, 100)  # libwebp's lossy quality
 AT_TITLE = "title"  # `at: title`, any case: the first title card's middle frame
 STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
-TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS)
+TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS, "chapter")
 CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS,
              "chapter", "captions", "pauses")
+AUDIO_KEYS = ("file", "from")  # `audio: {file: voice.wav, from: 12.5}`
 PAUSE_KEYS = ("action", "min_length", "threshold", "margin", "screen")
 CROP_KEYS = ("x", "y", "width", "height")
 CROP_SIZE_KEYS = ("width", "height")  # more than zero; the others zero or more
@@ -104,6 +105,9 @@ THRESHOLD_AUTO = "auto"  # any case
 PAUSE_CUT = "cut"  # any case
 PAUSE_SPEED_MARK = "x"  # `2x` or `x2`, any case
 MUTE = "none"  # `audio: none`, any case
+# Yes and no, any case: a title's `chapter:` (does it start one) and the recipe's `chapters:`.
+SWITCH_ON = ("on", "true", "yes")
+SWITCH_OFF = ("off", "false", "no")
 MAX_WHOLE_DIGITS = 6  # of an output's height or fps
 # A path is a local file: not a URL (URL_MARK anywhere, or one of URL_SCHEMES first, any
 # case), and no line break or NUL.
@@ -139,14 +143,15 @@ class TitleSegment:
     style: TitleStyle
     where: Where
     fades: Fades = field(default_factory=lambda: Fades())
+    starts_chapter: bool = True  # `chapter: false`: a card inside a chapter, not the start of one
 
     @property
     def label(self) -> str:
         return f"title {self.title[:40]!r}"
 
     @property
-    def chapter(self) -> str:
-        return self.title
+    def chapter(self) -> str | None:
+        return self.title if self.starts_chapter else None
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,9 @@ class ClipSegment:
     captions_where: Where | None = None
     pauses: PauseSpec | None = None  # dead air cut or sped up (plan.pauses)
     pauses_where: Where | None = None
+    # Where in the voice-over this clip's narration starts (`audio: {file, from}`), seconds:
+    # one narration split across several clips.
+    audio_from: Fraction = Fraction(0)
 
     @property
     def label(self) -> str:
@@ -243,6 +251,7 @@ class Recipe:
     title_style: TitleStyle
     segments: tuple[Segment, ...]
     loudness: Fraction | None = DEFAULT_LOUDNESS  # LUFS target; None: kept as recorded
+    chapters: bool = True  # `chapters: off`: no chapters in the web masters, no chapter lists
 
     @property
     def output(self) -> Path:

@@ -25,12 +25,13 @@ from castkit.media.dv import ASPECTS, DvTarget, standard_of, TARGET_NAMES
 from castkit.media.formats import ANIMATED_SUFFIXES, CAST_SUFFIXES, kind_of
 from castkit.media.raster import ANIMATED_MAX_FPS, CHROMA_STEP, GIF_COLORS, IMAGE_WIDTHS, WEB_HEIGHTS, WEB_MAX_FPS
 from castkit.recipe.model import (
-    ANIMATED_KINDS, AT_TITLE, CLIP_KEYS, ClipSegment, Crop, CROP_KEYS, CROP_SIZE_KEYS, DEFAULT_LOUDNESS,
+    ANIMATED_KINDS, AT_TITLE, AUDIO_KEYS, CLIP_KEYS, ClipSegment, Crop, CROP_KEYS, CROP_SIZE_KEYS,
+    DEFAULT_LOUDNESS,
     DEFAULT_TITLE_SECONDS, FADE_KEYS, Fades, LOUDNESS_OFF, LOUDNESS_RANGE, LOUDNESS_UNITS,
     MARGIN_RANGE, MAX_NODES, MAX_RECIPE_BYTES, MAX_SECONDS, MAX_SEGMENTS, MAX_WHOLE_DIGITS,
     MIN_LENGTH_RANGE, MUTE, OUTPUT_KEYS, OutputSpec, PATH_BREAKS, PAUSE_CUT, PAUSE_KEYS,
     PAUSE_SPEED_MARK, PAUSE_SPEED_RANGE, PauseSpec, Recipe, SCREENS, Segment, SPEED_RANGE,
-    STYLE_KEYS, THRESHOLD_AUTO, THRESHOLD_RANGE, THRESHOLD_UNITS, TITLE_KEYS, TitleSegment,
+    STYLE_KEYS, SWITCH_OFF, SWITCH_ON, THRESHOLD_AUTO, THRESHOLD_RANGE, THRESHOLD_UNITS, TITLE_KEYS, TitleSegment,
     TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION, Where,
     KIND_KEYS, KIND_NAMES, LOOP_FOREVER, LOOP_ONCE, QUALITY_LOSSLESS, QUALITY_RANGE,
 )
@@ -311,8 +312,24 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
     loudness = DEFAULT_LOUDNESS
     if "loudness" in top:
         loudness = _loudness(r, top["loudness"][1])
+    chapters = True
+    if "chapters" in top:
+        chapters = _switch(r, top["chapters"][1], "chapters", True)
 
-    return Recipe(path, target, outputs, base_style, tuple(segments), loudness), r.problems
+    return Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters), r.problems
+
+
+def _switch(r: _Reader, node: yaml.Node, what: str, default: bool) -> bool:
+    """Yes or no: one of SWITCH_ON or SWITCH_OFF, any case."""
+    raw = r.scalar(node, what)
+    if raw is None:
+        return default
+    text = raw.strip().lower()
+    if text in SWITCH_ON or text in SWITCH_OFF:
+        return text in SWITCH_ON
+    r.add(node, f"{what} must be one of {', '.join(SWITCH_ON)} or {', '.join(SWITCH_OFF)}, "
+                f"not {echo(raw.strip())}")
+    return default
 
 
 def _loudness(r: _Reader, node: yaml.Node) -> Fraction | None:
@@ -563,9 +580,12 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
             r.problems.append(fades.where.problem(
                 f"{what}: fades ({format_time(fades.fade_in + fades.fade_out)}) are longer than "
                 f"the title ({format_time(duration)})"))
+        starts_chapter = True
+        if "chapter" in items:
+            starts_chapter = _switch(r, items["chapter"][1], f"{what}: chapter", True)
         if len(r.problems) > before or title is None or style is None:
             return None
-        return TitleSegment(title, subtitle, duration, style, r.where(node), fades)
+        return TitleSegment(title, subtitle, duration, style, r.where(node), fades, starts_chapter)
 
     items = r.mapping(node, f"{what} (clip)", CLIP_KEYS) or {}
     clip = r.path(items["clip"][1], f"{what}: clip") if "clip" in items else None
@@ -596,14 +616,26 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
     audio = None
     mute = False
     audio_where = None
+    audio_from = Fraction(0)
     if "audio" in items:
         node = items["audio"][1]
         audio_where = r.where(node)
-        raw = r.scalar(node, f"{what}: audio")
-        if raw is not None and (raw.strip().lower() == MUTE or (node.tag == _NULL and not node.style)):
-            mute = True
-        elif raw is not None:
-            audio = r.path(node, f"{what}: audio")
+        if isinstance(node, yaml.MappingNode):  # {file: PATH, from: SECONDS}
+            voice = r.mapping(node, f"{what}: audio", AUDIO_KEYS)
+            if voice is not None and "file" not in voice:
+                r.add(node, f"{what}: audio needs 'file:' (the voice-over; 'from:' is where in it "
+                            "this clip's narration starts)")
+            elif voice is not None:
+                audio = r.path(voice["file"][1], f"{what}: audio.file")
+                if "from" in voice:
+                    audio_where = r.where(voice["from"][1])
+                    audio_from = r.time(voice["from"][1], f"{what}: audio.from") or Fraction(0)
+        else:
+            raw = r.scalar(node, f"{what}: audio")
+            if raw is not None and (raw.strip().lower() == MUTE or (node.tag == _NULL and not node.style)):
+                mute = True
+            elif raw is not None:
+                audio = r.path(node, f"{what}: audio")
     fades = _fades(r, items, what)
     chapter = r.text(items["chapter"][1], f"{what}: chapter") if "chapter" in items else None
     captions = captions_where = None
@@ -617,7 +649,7 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
     return ClipSegment(
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
         crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
-        pauses, pauses_where,
+        pauses, pauses_where, audio_from,
     )
 
 

@@ -35,11 +35,11 @@ from castkit.media.raster import (
     IMAGE_WIDTHS, SPRITE_WIDTH, WEB_HEIGHTS, WEB_MAX_FPS,
 )
 from castkit.recipe.model import (
-    AT_TITLE, CLIP_KEYS, CROP_KEYS, KIND_KEYS, LOOP_FOREVER, LOOP_ONCE, QUALITY_LOSSLESS,
+    AT_TITLE, AUDIO_KEYS, CLIP_KEYS, CROP_KEYS, KIND_KEYS, LOOP_FOREVER, LOOP_ONCE, QUALITY_LOSSLESS,
     QUALITY_RANGE, CROP_SIZE_KEYS, DEFAULT_LOUDNESS, DEFAULT_TITLE_SECONDS, LOUDNESS_OFF,
     LOUDNESS_RANGE, LOUDNESS_UNITS, MARGIN_RANGE, MAX_SECONDS, MAX_SEGMENTS, MAX_WHOLE_DIGITS,
     MIN_LENGTH_RANGE, MUTE, OUTPUT_KEYS, PATH_BREAKS, PAUSE_CUT, PAUSE_KEYS, PAUSE_SPEED_MARK,
-    PAUSE_SPEED_RANGE, PauseSpec, SCREENS, SPEED_RANGE, STYLE_KEYS, THRESHOLD_AUTO,
+    PAUSE_SPEED_RANGE, PauseSpec, SCREENS, SPEED_RANGE, STYLE_KEYS, SWITCH_OFF, SWITCH_ON, THRESHOLD_AUTO,
     THRESHOLD_RANGE, THRESHOLD_UNITS, TITLE_KEYS, TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION,
 )
 
@@ -286,6 +286,9 @@ _DEFAULT_PAUSES = PauseSpec()
 _LOUDNESS = LOUDNESS_RANGE
 _THRESHOLD = THRESHOLD_RANGE
 _MUTE = {"type": "string", "pattern": _whole_text(_words((MUTE,)))}
+# Yes or no (``Reader._switch``): a YAML 1.1 tool types these words as booleans.
+_SWITCH = {"anyOf": [{"type": "boolean"},
+                     {"type": "string", "pattern": _whole_text(_words((*SWITCH_ON, *SWITCH_OFF)))}]}
 
 # What each key of each mapping holds. The keys themselves are the reader's tuples.
 _KEYS: dict[str, dict[str, dict[str, Any]]] = {
@@ -310,6 +313,8 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "segments": {"type": "array", "minItems": 1, "maxItems": MAX_SEGMENTS,
                      "items": {"$ref": "#/$defs/segment"},
                      "description": "title cards and clips, in the order they play"},
+        "chapters": {**_SWITCH, "description": f"{SWITCH_OFF[0]}: no chapters in the web masters and "
+                                               "no chapter lists (default on)"},
     },
     "output": {
         "path": _OUTPUT_PATH,
@@ -354,6 +359,13 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "subtitle": {"anyOf": [*_TEXT["anyOf"], {"type": "null"}], "description": "a smaller second line"},
         "duration": _time(positive=True, description="how long the card shows "
                                                      f"(default {DEFAULT_TITLE_SECONDS} s)"),
+        "chapter": {**_SWITCH, "description": f"{SWITCH_OFF[1]}: the card starts no chapter "
+                                              "(by default every title starts one, named by its text)"},
+    },
+    "audio": {
+        "file": {**_PATH, "description": "the voice-over, relative to the recipe"},
+        "from": _time(description="where in the voice-over this clip's narration starts "
+                                  "(default 0): one narration split across clips"),
     },
     "clip": {
         "clip": {**_PATH, "description": "a capture, relative to the recipe"},
@@ -364,9 +376,9 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "speed": {**_level(SPEED_RANGE, (), False, ()),
                   "description": "play N times faster (pitch kept), "
                                  f"{float(SPEED_RANGE[0]):g} to {float(SPEED_RANGE[1]):g}"},
-        "audio": {"anyOf": [_MUTE, *_PATH["anyOf"], {"type": "null"}],
-                  "description": "a voice-over replacing the capture's sound; "
-                                 f"{MUTE} (or null) for silence"},
+        "audio": {"anyOf": [_MUTE, *_PATH["anyOf"], {"type": "null"}, {"$ref": "#/$defs/audio"}],
+                  "description": "a voice-over replacing the capture's sound (from its start, or "
+                                 "{file, from}); " f"{MUTE} (or null) for silence"},
         "chapter": {**_TEXT, "description": "start a chapter of this name with the clip"},
         "captions": {**_PATH, "description": "an SRT, WebVTT or ASS file of the capture's captions"},
         "pauses": {"anyOf": [_PAUSE_ACTION, {"$ref": "#/$defs/pauses"}],
@@ -456,6 +468,7 @@ def recipe_schema() -> dict[str, Any]:
             "style": _mapping("style", STYLE_KEYS),
             "crop": _mapping("crop", CROP_KEYS, required=CROP_KEYS),
             "pauses": _mapping("pauses", PAUSE_KEYS),
+            "audio": _mapping("audio", AUDIO_KEYS, required=("file",)),
             "segment": {"oneOf": [
                 {"$ref": "#/$defs/title_segment"},
                 {"$ref": "#/$defs/clip_segment"},
@@ -486,3 +499,31 @@ def undescribed() -> list[str]:
 
     walk(recipe_schema(), "#")
     return missing
+
+
+# `castkit help recipe`: every key with its one line, from the same tables as the schema. Each
+# section is a mapping of the schema: its title, the reader's keys, and the contexts of _KEYS.
+_SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("the recipe (top level)", TOP_KEYS, ("top",)),
+    ("outputs: each a path, or a mapping of", OUTPUT_KEYS, ("output",)),
+    ("a title segment (- title: TEXT)", TITLE_KEYS, ("title", "style", "fade")),
+    ("a clip segment (- clip: CAPTURE)", CLIP_KEYS, ("clip", "fade")),
+    ("a clip's audio: {file, from}", AUDIO_KEYS, ("audio",)),
+    ("a clip's pauses: {...}", PAUSE_KEYS, ("pauses",)),
+    ("a clip's crop: {...}", CROP_KEYS, ("crop",)),
+    ("title_style: {...} (and a title's own)", STYLE_KEYS, ("style",)),
+)
+
+
+def key_help() -> str:
+    """Every key of a recipe with one line on what it holds (``castkit help recipe``)."""
+    width = max(len(key) for _, keys, _ in _SECTIONS for key in keys) + 2
+    out = ["Every key of a castkit recipe (YAML). The same as a JSON Schema: castkit schema", ""]
+    for title, keys, contexts in _SECTIONS:
+        out.append(f"{title}:")
+        table = _properties(contexts[0], keys, *contexts[1:])
+        for key in keys:
+            text = " ".join(str(table[key].get("description", "")).split())
+            out.append(f"  {key:<{width}}{text}")
+        out.append("")
+    return "\n".join(out)

@@ -466,8 +466,9 @@ def test_cache_prune_drops_what_no_cast_is_made_of(tmp_path, wheel_ffmpeg, cli, 
     assert cli("build", recipe.name, "--force").code == 0
     first = cached_names(tmp_path)
     # Two segments and their seals, their two cards, the cast's manifest and record of use, the
-    # backup tag.
-    assert kinds(first) == ["CACHEDIR.TAG", "card", "card", "cast", "seal", "seal", "segment", "segment", "uses"]
+    # record of what castkit wrote to the cast, the backup tag.
+    assert kinds(first) == ["CACHEDIR.TAG", "card", "card", "cast", "seal", "seal", "segment", "segment", "uses",
+                            "written"]
     recipe.write_text(recipe.read_text().replace("Second take", "Third take"))
     assert cli("build", recipe.name, "--force").code == 0
     after = cached_names(tmp_path)
@@ -506,8 +507,9 @@ def test_cache_prune_in_a_shared_cache_keeps_every_cast(tmp_path, wheel_ffmpeg, 
         assert again.ran == ["join 2 segments"], recipe.name
     (tmp_path / "build" / "other.avi").unlink()
     result = cli("cache", "prune")
-    # Its two segments, their seals and their cards, and its record of use.
-    assert result.out.startswith("removed 7 cached files ("), result.out
+    # Its two segments, their seals and their cards, its record of use, and the record of what
+    # castkit wrote to it (the file is gone).
+    assert result.out.startswith("removed 8 cached files ("), result.out
     again = CountingRunner()
     build(one, runner=again, force=True)
     assert again.ran == ["join 2 segments"], "the cast still there keeps all it is made of"
@@ -538,7 +540,8 @@ def test_cache_clean_empties_the_cache(tmp_path, wheel_ffmpeg, cli, monkeypatch)
     recipe = write_recipe(tmp_path, TWO_TITLES)
     assert cli("build", recipe.name).code == 0
     result = cli("cache", "clean", recipe.name)
-    assert result.code == 0 and result.out.startswith("removed 8 cached files ("), result.out
+    # Two segments, their seals, two cards, the cast's manifest, its uses, what castkit wrote.
+    assert result.code == 0 and result.out.startswith("removed 9 cached files ("), result.out
     assert not (tmp_path / ".castkit-cache").exists()
     again = CountingRunner()
     build(recipe, runner=again, force=True)
@@ -641,7 +644,7 @@ def test_cache_prune_reads_casts_built_before_records_of_use(tmp_path, wheel_ffm
     record.unlink()
     result = cli("cache", "prune")
     assert result.code == 0 and result.out.startswith("removed 2 cached files ("), result.out
-    assert kinds(cached_names(tmp_path)) == ["CACHEDIR.TAG", "cast", "seal", "seal", "segment", "segment"]
+    assert kinds(cached_names(tmp_path)) == ["CACHEDIR.TAG", "cast", "seal", "seal", "segment", "segment", "written"]
     again = CountingRunner()
     build(recipe, runner=again, force=True)
     assert again.ran == ["join 2 segments"]
@@ -650,4 +653,4 @@ def test_cache_prune_reads_casts_built_before_records_of_use(tmp_path, wheel_ffm
     result = cli("cache", "prune")
     assert result.code == 0 and result.err == "", result.err
     assert result.out.startswith("removed 1 cached file ("), "the mangled record"
-    assert kinds(cached_names(tmp_path)) == ["CACHEDIR.TAG", "cast", "seal", "seal", "segment", "segment"]
+    assert kinds(cached_names(tmp_path)) == ["CACHEDIR.TAG", "cast", "seal", "seal", "segment", "segment", "written"]

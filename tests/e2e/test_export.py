@@ -129,7 +129,9 @@ def test_export_never_overwrites_without_force(project, cli, tmp_path, wheel_ffm
     edit = tmp_path / "cast.mlt"
     edit.write_text("mine")
     result = cli("export", project, "-o", edit)
-    assert result.code == 2 and "already exists" in result.err and result.err.count("\n") == 1
+    # One error line (the project's long voice-over is also warned about).
+    errors = [line for line in result.err.splitlines() if line.startswith("castkit: error:")]
+    assert result.code == 2 and len(errors) == 1 and "castkit did not write it" in errors[0], result.err
     assert edit.read_text() == "mine"
     assert cli("export", project, "-o", edit, "--force").code == 0
     assert edit.read_text() != "mine"

@@ -75,11 +75,13 @@ def test_titles_and_clips_start_chapters_in_mp4_and_webm(folder, ffmpeg_bin, cli
     # Fewer than three chapters of 10 s: YouTube would ignore them, and castkit says so once.
     warnings = [line for line in result.err.splitlines() if "YouTube" in line]
     assert len(warnings) == 1 and warnings[0].startswith("castkit: warning: "), result.err
-    # The list is an output like the casts: not replaced without --force.
+    # The list is an output like the casts: castkit's own is replaced, an edited one only
+    # with --force.
     (build / "cast.mp4").unlink()
     (build / "cast.webm").unlink()
+    (build / "cast.chapters.txt").write_text("0:00 my own chapters\n")
     again = cli("build", recipe, "-q")
-    assert again.code == 2 and "cast.chapters.txt: already exists" in again.err, again.err
+    assert again.code == 2 and "cast.chapters.txt: changed since castkit wrote it" in again.err, again.err
 
 
 # --- loudness -------------------------------------------------------------------------------
@@ -294,12 +296,14 @@ def test_captions_are_retimed_through_trim_and_speed_into_every_output(folder, f
             assert abs(a - ea) < frame and abs(b - eb) < frame, (name, a, b)
             text = getattr(sub, "dialogue", None) or getattr(sub, "ass", b"")
             assert etext.split("\n")[0].encode() in bytes(text), (name, text)
-    # The sidecars are outputs: refused without --force.
+    # The sidecars are outputs: one changed since castkit wrote it is refused without --force.
     for path in build.iterdir():
         if path.suffix in (".dv", ".mp4", ".webm", ".txt"):
             path.unlink()
+    (build / "cast.srt").unlink()
+    (build / "cast.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nmine\n")
     again = cli("build", recipe, "-q")
-    assert again.code == 2 and "cast.srt: already exists" in again.err, again.err
+    assert again.code == 2 and "cast.srt: changed since castkit wrote it" in again.err, again.err
 
 
 def test_a_missing_captions_file_is_reported_at_its_line(folder, cli):

@@ -42,6 +42,7 @@ def test_every_key_of_the_reader_is_in_the_schema():
     assert tuple(defs["output"]["anyOf"][1]["properties"]) == _recipe.OUTPUT_KEYS
     assert tuple(defs["style"]["properties"]) == _recipe.STYLE_KEYS
     assert tuple(defs["crop"]["properties"]) == _recipe.CROP_KEYS
+    assert tuple(defs["audio"]["properties"]) == _recipe.AUDIO_KEYS
     assert tuple(defs["title_segment"]["properties"]) == _recipe.TITLE_KEYS
     assert tuple(defs["clip_segment"]["properties"]) == _recipe.CLIP_KEYS
     # A key added to the reader without a line in recipe.schema._KEYS says so here.
@@ -215,6 +216,7 @@ _PLACES = {
     "clip": "segments:\n  - clip: a.ogv\n    {key}: {value}\n",
     "pauses": "segments:\n  - clip: a.ogv\n    pauses:\n      {key}: {value}\n",
     "crop": "segments:\n  - clip: a.ogv\n    crop:\n      {crop}\n",
+    "audio": "segments:\n  - clip: a.ogv\n    audio:\n      file: v.wav\n      {key}: {value}\n",
 }
 
 _TIMES = ["0", "5", "5.5", "05", "0.0", '"5"', '" 5 "', '"5."', '".5"', "1:02", "1:20.5", "0:59.99",
@@ -236,6 +238,9 @@ _PAUSE_ACTIONS = ["cut", "CUT", "Cut", "cUt", '" cut "', "cut2", "snip", "4", "1
 _PATHS = ["a.ogv", "sub/a.ogv", "2024", "true", "http://x/a.ogv", "HTTP://x/a.ogv", "Http:a.ogv",
           "ftp:a", "data:a", "DATA:a", "x/y://z", '"a://b"', '"1a://b"', '" "', '"\\t"', '"a\\nb"',
           '"a\\rb"', '"a\\0b"', "", '""', '" http:a.ogv"']
+
+_SWITCHES = ["false", "False", "FALSE", "no", "No", "off", "OFF", "true", "True", "yes", "on", "ON",
+             '"off"', '" no "', '"true"', "none", "null", "", '""', "0", "1", "maybe", "Intro"]
 
 CASES: dict[tuple[str, str], list[str]] = {
     ("top", "version"): ["1", '"1"', "2", '" 1"', '"01"', "one"],
@@ -289,6 +294,9 @@ CASES: dict[tuple[str, str], list[str]] = {
     ("title", "title"): ["Hello", "2024", "yes", "3.5", '""', '" "', ""],
     ("title", "subtitle"): ["Hi", "2024", "no", '""', '" "', ""],
     ("title", "duration"): _POSITIVE_TIMES,
+    ("title", "chapter"): _SWITCHES,
+    ("top", "chapters"): _SWITCHES,
+    ("audio", "from"): _TIMES,
     ("clip", "clip"): _PATHS,
     ("clip", "start"): _TIMES,
     ("clip", "fade_in"): _TIMES,
