@@ -255,6 +255,29 @@ def test_every_address_bound_still_refuses_other_names(tmp_path, wheel_ffmpeg):
         server.server_close()
 
 
+def test_build_from_the_page_twice_and_fetch_the_cast(served):
+    """Build runs castkit build (its progress and end as events), again without --force on the
+    cast it wrote, and the cast is then served by its index."""
+    recipe, client, server = served
+    events = server.session.subscribe()
+
+    def built() -> dict:
+        status, body = client.call("POST", "/api/build", {})
+        assert status == 202, body
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            kind, data = events.get(timeout=120)
+            if kind == "build" and data["status"] in ("done", "failed"):
+                return data
+        raise AssertionError("no end of the build")
+
+    assert built() == {"status": "done", "outputs": ["cast.dv"]}
+    assert built()["status"] == "done"
+    status, cast = client.call("GET", "/api/output/0")
+    assert status == 200 and cast == (recipe.parent / "build" / "cast.dv").read_bytes()
+    assert len(cast) == (50 + 88) * 144000  # 2 s of title and 3.52 s of clip, PAL DV
+
+
 def test_frame_times_are_the_captures(served):
     _, client, _ = served
     status, body = client.call("GET", "/api/frames/2")
