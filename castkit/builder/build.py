@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Sequence
 
 from castkit.base.files import check_output
 from castkit.builder.plan import BuildPlan, plan_build, sidecar_paths
@@ -83,18 +84,22 @@ def prepare_build(
     dry_run: bool = False,
     use_cache: bool = True,
     ffmpeg: Ffmpeg | None = None,
+    others: Sequence[Path] = (),
 ) -> PreparedBuild:
-    """Read, check and plan one recipe (raising its user or work error); nothing encoded."""
+    """Read, check and plan one recipe (raising its user or work error); nothing encoded.
+    ``others``: the files the other recipes of a batch read, which this one may not write
+    either, with --force or without."""
     recipe, problems = read_recipe(recipe_path)
     if output is not None:  # -o: this one file instead of the recipe's outputs
         recipe = replace(recipe, outputs=(OutputSpec(Path(output)),))
     ffmpeg = ffmpeg or find_ffmpeg()
     checked = check_recipe(recipe, ffmpeg, problems)
+    inputs = [*recipe.sources(), *others]
     for spec in recipe.outputs:
-        check_output(spec.path, recipe.sources(), force or dry_run, OUTPUT_SUFFIXES)
+        check_output(spec.path, inputs, force or dry_run, OUTPUT_SUFFIXES)
         check_not_in_cache(spec.path, cache_dir(recipe))
         for sidecar in sidecar_paths(recipe, spec):
-            check_output(sidecar, recipe.sources(), force or dry_run, (sidecar.suffix,))
+            check_output(sidecar, inputs, force or dry_run, (sidecar.suffix,))
             check_not_in_cache(sidecar, cache_dir(recipe))
     temp_work = None
     if use_cache or dry_run:
