@@ -18,7 +18,7 @@ from typing import Iterator
 import yaml
 
 from castkit.base.colors import parse_color
-from castkit.base.files import LOOP, symlink_loop
+from castkit.base.files import FileRefused, LOOP, read_regular, symlink_loop, TooLarge
 from castkit.base.timecode import format_time, parse_time, TimecodeError
 from castkit.errors import echo, InputError, Problem, RecipeError
 from castkit.media.dv import ASPECTS, DvTarget, standard_of, TARGET_NAMES
@@ -209,16 +209,19 @@ def read_recipe(path: Path | str) -> tuple[Recipe, list[Problem]]:
     try:
         if path.is_dir():
             raise InputError(path, "is a folder, not a recipe")
-        with path.open("rb") as f:  # bounded: a recipe named /dev/zero must not fill memory
-            raw = f.read(MAX_RECIPE_BYTES + 1)
+        # Bounded, and a regular file only: a recipe named /dev/zero must not fill memory,
+        # nor one that is a FIFO hang castkit.
+        raw = read_regular(path, MAX_RECIPE_BYTES)
     except FileNotFoundError:
         raise InputError(path, "no such recipe") from None
     except PermissionError:
         raise InputError(path, "cannot be read (permission denied)") from None
+    except TooLarge:
+        raise RecipeError([Problem(name, 1, 1, f"the recipe is larger than {MAX_RECIPE_BYTES // 1024} KiB; is this really a recipe?")]) from None
+    except FileRefused as exc:
+        raise InputError(path, str(exc)) from None
     except OSError as exc:
         raise InputError(path, f"cannot be read ({exc.strerror})") from None
-    if len(raw) > MAX_RECIPE_BYTES:
-        raise RecipeError([Problem(name, 1, 1, f"the recipe is larger than {MAX_RECIPE_BYTES // 1024} KiB; is this really a recipe?")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
