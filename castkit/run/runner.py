@@ -117,9 +117,11 @@ class FfmpegRunner:
         self.stopping = threading.Event()
         self.keep_going = False
         self.failures: dict[Path, CastkitError] = {}
+        self._made: list[Path] = []  # outputs this run has put in place, in order
 
     def run(self, plan: Plan) -> None:
         self.failures = {}
+        self._made = []
         jobs = plan.jobs
         self.progress.begin(sum(job.frames for job in jobs), len(jobs))
         stages, sinks = plan.stages, []
@@ -160,17 +162,34 @@ class FfmpegRunner:
                     sinks.pop(0)
                     continue
                 sinks.pop(0)
+                self._made_one(last.output)
                 self.progress.finished(str(id(last)), last.label, last.frames, note)
             if self.failures:
                 raise next(iter(self.failures.values()))
         except BaseException as exc:
             for _, opened in sinks:
                 opened.abort()
-            if isinstance(exc, KeyboardInterrupt):
-                raise Interrupted("stopped; no output was written") from None
+            if isinstance(exc, (KeyboardInterrupt, Interrupted)):
+                raise Interrupted(self._stopped(plan)) from None
             raise
         finally:
             self.progress.close()
+
+    def _made_one(self, output: Path) -> None:
+        with self._lock:
+            self._made.append(output)
+
+    def _stopped(self, plan: Plan) -> str:
+        """What a stop left: the casts and sidecar files of the last stage (the joins) that were
+        complete and in place before it, or none. Segments in the cache are not named: they
+        are no one's output, and the next build uses them."""
+        finals = {job.output for job in plan.stages[-1]} if plan.stages else set()
+        with self._lock:
+            made = [path for path in dict.fromkeys(self._made) if path in finals]
+        if not made:
+            return "stopped; no output was written"
+        return ("stopped; written complete before the stop: " + ", ".join(str(p) for p in made)
+                + "; no other output was written")
 
     def _lacks_input(self, job: Job) -> bool:
         """With ``keep_going``: whether ``job`` needs an output that was not made (recorded as
@@ -239,6 +258,7 @@ class FfmpegRunner:
                 note = job.render()
             except OSError as exc:  # a full or read-only disk: the system failed (exit 1)
                 raise write_error(job.output, exc) from None
+            self._made_one(job.output)
             self.progress.finished(str(id(job)), job.label, job.frames, note or "done")
             return
         temp: Path | None = None
@@ -272,6 +292,7 @@ class FfmpegRunner:
                 remove_quietly(temp)
             for path, _ in job.writes:
                 remove_quietly(path)
+        self._made_one(job.output)
         self.progress.finished(str(id(job)), job.label, job.frames)
 
     def run_ffmpeg(self, job: Job, original: Job, sink: Sink | None = None) -> None:
