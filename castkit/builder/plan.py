@@ -21,9 +21,8 @@ from castkit.cache.keys import card_key, file_identity, key
 from castkit.cache.seals import discard, intact
 from castkit.media.ffmpeg import Ffmpeg
 from castkit.media.probe import MediaInfo
-from castkit.media.raster import web_raster
 from castkit.outputs.profiles import make_profile
-from castkit.plan.check import Checked, frame_index
+from castkit.plan.check import Checked, frame_index, output_rasters
 from castkit.plan.encode import clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import kept_of, paused_job
 from castkit.plan.profile import Profile
@@ -78,16 +77,8 @@ def profiles_for(checked: Checked) -> list[tuple[OutputSpec, Profile]]:
     """Each output of the recipe with the profile that makes it: DV as the recipe's target
     says, web masters at the captures' own size."""
     recipe = checked.recipe
-    captures = []
-    for path, info in checked.probes.items():
-        assert info.video is not None
-        width, height, sar = info.video.shown_shape
-        captures.append((width, height, sar, info.video.fps))
-    return [
-        (spec, make_profile(spec.path, recipe.target,
-                            web_raster(captures, spec.height, spec.fps) if spec.is_web else None))
-        for spec in recipe.outputs
-    ]
+    return [(spec, make_profile(spec.path, recipe.target, raster if spec.is_web else None))
+            for spec, raster in output_rasters(recipe, checked.probes)]
 
 
 def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: Ffmpeg,
