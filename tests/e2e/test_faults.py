@@ -99,9 +99,9 @@ def capture(out: Path, size: str = "160x120", seconds: float = 2, sound: str = "
 
 
 def odd_capture(out: Path, size: str) -> Path:
-    """A capture of any size, odd ones too (FFV1 in Matroska keeps RGB)."""
+    """A capture of any size, odd ones too (PNG pictures in Matroska keep RGB)."""
     return make(out, "-f", "lavfi", "-i", f"color=c=gray:size={size}:rate=25:duration=1",
-                "-c:v", "ffv1", "-pix_fmt", "bgr0")
+                "-c:v", "png", "-pix_fmt", "rgb24")
 
 
 def frames_of(path: Path) -> int:
@@ -396,7 +396,7 @@ def test_d2_fades_checked_against_the_length_after_pauses(here, gappy_take):
     result = castkit("build", "-q", "cast.yaml", cwd=here)
     no_traceback(result)
     assert result.returncode == 2, result.stderr
-    assert "cast.yaml:4:" in result.stderr and "fades" in result.stderr
+    assert "cast.yaml:5:" in result.stderr and "fades" in result.stderr  # at fade_in
     assert not (here / "cast.dv").exists()
 
 
