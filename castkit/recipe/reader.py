@@ -84,13 +84,22 @@ class _Reader:
         return items
 
     def scalar(self, node: yaml.Node, what: str) -> str | None:
-        """The raw text of a scalar; None (with a problem) for lists and mappings."""
+        """The raw text of a scalar; None (with a problem) for lists and mappings, and for a
+        lone surrogate (a YAML escape like "\\ud800"): no file, message or export can hold
+        one, so it is refused here, once, for every value."""
         if not isinstance(node, yaml.ScalarNode):
             self.add(node, f"{what} must be a single value, not a {_kind(node)}")
             return None
+        bad = next((c for c in node.value if "\ud800" <= c <= "\udfff"), None)
+        if bad is not None:
+            self.add(node, f"{what}: {_named(bad)} (half of a UTF-16 pair) is not a character")
+            return None
         return node.value
 
-    def text(self, node: yaml.Node, what: str, allow_empty: bool = False) -> str | None:
+    def text(self, node: yaml.Node, what: str, allow_empty: bool = False,
+             allowed: str = "") -> str | None:
+        """A text value: no control characters but those ``allowed`` (a title's tab and line
+        break), since exports (XML, EDL), messages and terminals cannot carry them."""
         if isinstance(node, yaml.ScalarNode) and node.tag == _NULL and not node.style:
             self.add(node, f"{what} needs a value")
             return None
@@ -98,12 +107,17 @@ class _Reader:
         if value is not None and not allow_empty and not value.strip():
             self.add(node, f"{what} cannot be empty")
             return None
+        bad = next((c for c in value or "" if _control(c) and c not in allowed), None)
+        if bad is not None:
+            self.add(node, f"{what}: the control character {_named(bad)} is not allowed"
+                           + (" (tab and line break are)" if allowed else ""))
+            return None
         return value
 
-    def optional_text(self, node: yaml.Node, what: str) -> str | None:
+    def optional_text(self, node: yaml.Node, what: str, allowed: str = "") -> str | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == _NULL and not node.style:
             return None
-        return self.text(node, what)
+        return self.text(node, what, allowed=allowed)
 
     def time(self, node: yaml.Node, what: str, positive: bool = False) -> Fraction | None:
         value = self.scalar(node, what)
@@ -123,7 +137,7 @@ class _Reader:
         return seconds
 
     def path(self, node: yaml.Node, what: str) -> Path | None:
-        value = self.text(node, what)
+        value = self.text(node, what, allowed="".join(PATH_BREAKS))  # said below, as a name's
         if value is None:
             return None
         if URL_MARK in value or value.lower().startswith(URL_SCHEMES):
@@ -142,6 +156,22 @@ class _Reader:
             self.add(node, f"{what}: {path.name} {LOOP}")
             return None
         return path
+
+
+# The control characters a title, subtitle or chapter may hold: a card's lines are split at line
+# breaks and its words at whitespace; every writer of a one-line field folds them to spaces.
+TEXT_CONTROLS = "\t\n"
+
+
+def _control(char: str) -> bool:
+    """C0 and C1 control characters and DEL: not text, and not allowed in XML 1.0 (but tab,
+    line feed and carriage return)."""
+    code = ord(char)
+    return code < 0x20 or 0x7F <= code <= 0x9F
+
+
+def _named(char: str) -> str:
+    return f"U+{ord(char):04X}"
 
 
 def _keys(node: yaml.MappingNode) -> set[str]:
@@ -471,8 +501,9 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
     before = len(r.problems)
     if is_title:
         items = r.mapping(node, f"{what} (title)", TITLE_KEYS) or {}
-        title = r.text(items["title"][1], f"{what}: title") if "title" in items else None
-        subtitle = r.optional_text(items["subtitle"][1], f"{what}: subtitle") if "subtitle" in items else None
+        title = r.text(items["title"][1], f"{what}: title", allowed=TEXT_CONTROLS) if "title" in items else None
+        subtitle = (r.optional_text(items["subtitle"][1], f"{what}: subtitle", allowed=TEXT_CONTROLS)
+                    if "subtitle" in items else None)
         duration = DEFAULT_TITLE_SECONDS
         if "duration" in items:
             duration = r.time(items["duration"][1], f"{what}: duration", positive=True) or duration
@@ -524,7 +555,7 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
         elif raw is not None:
             audio = r.path(node, f"{what}: audio")
     fades = _fades(r, items, what)
-    chapter = r.text(items["chapter"][1], f"{what}: chapter") if "chapter" in items else None
+    chapter = r.text(items["chapter"][1], f"{what}: chapter", allowed=TEXT_CONTROLS) if "chapter" in items else None
     captions = captions_where = None
     if "captions" in items:
         captions_where = r.where(items["captions"][1])

@@ -290,7 +290,7 @@ def test_d7_d5_bad_characters_in_a_title_are_recipe_errors(here, text, command):
     result = castkit(*args, cwd=here)
     no_traceback(result)
     assert result.returncode == 2, result.stderr
-    assert "cast.yaml:4:" in result.stderr, result.stderr
+    assert "cast.yaml:3:" in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("field", ["title", "subtitle", "chapter"])
