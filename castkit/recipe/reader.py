@@ -18,7 +18,7 @@ from typing import Iterator
 import yaml
 
 from castkit.base.colors import parse_color
-from castkit.base.files import FileRefused, LOOP, read_regular, symlink_loop, TooLarge
+from castkit.base.files import FileRefused, LOOP, read_regular, real_path, symlink_loop, TooLarge
 from castkit.base.timecode import format_time, parse_time, TimecodeError
 from castkit.errors import echo, InputError, Problem, RecipeError
 from castkit.media.dv import ASPECTS, DvTarget, standard_of, TARGET_NAMES
@@ -397,7 +397,9 @@ def _outputs(r: _Reader, top: dict, path: Path) -> tuple[OutputSpec, ...]:
         spec = _output(r, item, f"outputs[{i}]")
         if spec is None:
             continue
-        if any(spec.path == other.path for other in specs):
+        # By the file it names (`..` and links resolved): out/c.mp4 and out/../out/c.mp4 are
+        # one file, which two outputs would each write.
+        if any(real_path(spec.path) == real_path(other.path) for other in specs):
             r.add(item, f"outputs[{i}]: {spec.path.name!r} is named twice")
             continue
         specs.append(spec)
