@@ -219,6 +219,45 @@ def write_atomically(output: Path, write: Callable[[Path], object]) -> None:
         raise
 
 
+def publish_once(temp: Path, output: Path, keep: Callable[[Path], bool]) -> bool:
+    """Give the finished ``temp`` the name ``output`` unless ``output`` is already there and
+    ``keep(output)`` says it holds what ``temp`` does; True if ``temp`` went in. For the
+    cache's entries, named by their content: builds sharing a cache make the same entry at
+    once, and one that replaced the other's file (a new inode under the same name) made the
+    other's ffmpeg, reading it, fail ("changed while it was being read"). A hard link puts
+    ``temp`` in place only where nothing is (atomic; no window in which a reader finds none);
+    where links are not supported, the entry is replaced as before."""
+    try:
+        os.link(temp, output)
+    except FileExistsError:
+        if keep(output):
+            temp.unlink(missing_ok=True)
+            return False
+        os.replace(temp, output)  # a leftover no one vouches for (a killed run's, unsealed)
+        return True
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        os.replace(temp, output)
+        return True
+    temp.unlink(missing_ok=True)
+    return True
+
+
+def write_once(output: Path, write: Callable[[Path], object]) -> None:
+    """``write_atomically`` for a file named by its content (a cache's title card): if another
+    process put ``output`` in place meanwhile, that file stays, untouched, and ours goes."""
+    temp = partial_path(output)
+    try:
+        write(temp)
+        publish_once(temp, output, lambda existing: existing.stat().st_size > 0)
+    except BaseException as exc:
+        temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise write_error(output, exc) from None
+        raise
+
+
 def write_error(output: Path, exc: OSError) -> WorkError:
     """An OSError met while producing ``output`` (a full disk, a vanished segment) as a
     one-line WorkError naming the file it is about, instead of a traceback."""

@@ -18,11 +18,11 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, Protocol, Sequence, TextIO
 
-from castkit.base.files import remove_stale_partials, write_error
+from castkit.base.files import publish_once, remove_stale_partials, write_error
 from castkit.base.jobs import Job, Plan
 from castkit.base.progress import Progress, say
 from castkit.base.stops import signals_held
-from castkit.cache.seals import digest, seal
+from castkit.cache.seals import digest, seal, sealed
 from castkit.errors import CastkitError, FfmpegFailed, Interrupted, WorkError
 from castkit.media.ffmpeg import dies_with_castkit, stderr_tail
 from castkit.media.pictures import run_job as run_pictures
@@ -88,6 +88,12 @@ def _check_complete(job: Job, written: Path) -> None:
 
 def _warn_stderr(message: str) -> None:
     say("warning", message)
+
+
+def _same_entry(entry: Path, job: Job) -> bool:
+    """Whether the cache ``entry`` already there is the one ``job`` made: sealed, and of the
+    size the job's encode has (where it is known)."""
+    return sealed(entry) and (job.size is None or entry.stat().st_size == job.size)
 
 
 class FfmpegRunner:
@@ -279,10 +285,13 @@ class FfmpegRunner:
             sealing = is_cache_segment(job.output)
             # Hashed now, while the file is still in the page cache; sealed once it has its name.
             content = digest(temp) if sealing else None
-            os.replace(temp, job.output)
-            temp = None
-            if content is not None:
+            if content is None:
+                os.replace(temp, job.output)
+            elif publish_once(temp, job.output, lambda entry: _same_entry(entry, job)):
                 seal(job.output, content, job.output.stat().st_size)
+            # else: another build sharing the cache made this very segment meanwhile, and it
+            # stays (a join of that build may be reading it); ours is gone.
+            temp = None
             if sink is not None:
                 sink.feed(job.output, job.output, job.output.stat().st_size)
         except OSError as exc:
