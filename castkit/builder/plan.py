@@ -221,10 +221,11 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             srt, vtt = as_srt(cues), as_vtt(cues)
             for path, text in zip(caption_paths(spec.path), (srt, vtt)):
                 if all(job.output != path for job in sidecars):
-                    # Its cast's segments as inputs: a batch that keeps going past a failed
-                    # segment writes no captions for a cast it could not make.
+                    # Its cast and the cast's segments as inputs: a batch that keeps going past
+                    # a failed segment or join writes no captions for a cast it could not make
+                    # (the runner writes them after the cast).
                     sidecars.append(SidecarJob(f"captions {path.name}", path, text,
-                                               inputs=tuple(part for part, _ in parts)))
+                                               inputs=(*(part for part, _ in parts), spec.path)))
         if spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],
                                    [frames for _, frames in parts], profile.raster.fps)
@@ -248,7 +249,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     youtube_list(chapters),
                     f"{chapters_path(spec.path).name}: YouTube will not show these chapters: "
                     + "; ".join(problems) if problems else None,
-                    inputs=tuple(part for part, _ in parts)))
+                    inputs=(*(part for part, _ in parts), spec.path)))
         else:
             join_parts = parts
             if recipe.loudness is not None:

@@ -132,6 +132,16 @@ class FfmpegRunner:
         self.progress.begin(sum(job.frames for job in jobs), len(jobs))
         stages, sinks = plan.stages, []
         sink = _Sinks(sinks)
+        # Last-stage jobs that read another's output (a cast's captions and chapters list need
+        # the cast) run after the rest of it: a cast whose join failed gets no sidecar files,
+        # which a rerun would find in its way.
+        late: tuple[Job, ...] = ()
+        if stages:
+            finals = {job.output for job in stages[-1]}
+            late = tuple(job for job in stages[-1] if finals & (set(job.reads()) - {job.output}))
+            if late:
+                first = tuple(job for job in stages[-1] if job not in late)
+                stages = (*stages[:-1], first) if first else stages[:-1]
         try:
             if len(stages) > 1:
                 # Last-stage jobs that can begin early (the byte join of a raw DV cast) take
@@ -170,6 +180,8 @@ class FfmpegRunner:
                 sinks.pop(0)
                 self._made_one(last.output)
                 self.progress.finished(str(id(last)), last.label, last.frames, note)
+            if late:
+                self._run_stage(late)
             if self.failures:
                 raise next(iter(self.failures.values()))
         except BaseException as exc:

@@ -659,3 +659,33 @@ def test_fault_campaign_short_form(tmp_path):
                             capture_output=True, text=True, errors="replace", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert " 0 violations" in result.stdout
+
+
+def test_d4_a_cast_whose_join_fails_leaves_no_sidecar_files(here):
+    """In a batch, a cast whose join failed left its .srt/.vtt beside nothing, and the rerun
+    refused them as existing files; now sidecars are written after their cast, if it is."""
+    fake = here / "bin" / "ffmpeg"
+    fake.parent.mkdir()
+    fake.write_text(textwrap.dedent(f"""\
+        #!/bin/sh
+        case " $* " in *concat*bad.mp4*) echo "join refused" >&2; exit 1;; esac
+        exec "{FFMPEG}" "$@"
+    """))
+    fake.chmod(0o755)
+    (here / "cues.srt").write_text("1\n00:00:00,000 --> 00:00:01,000\nHello\n")
+    for name in ("good", "bad"):
+        recipe(here, f"""
+            outputs: [{name}.mp4]
+            segments:
+              - clip: take.mp4
+                captions: cues.srt
+                chapter: One
+        """, f"{name}.yaml")
+    result = castkit("build", "-q", "good.yaml", "bad.yaml", cwd=here,
+                     env={"CASTKIT_FFMPEG": str(fake)})
+    no_traceback(result)
+    assert result.returncode == 1, result.stderr
+    assert (here / "good.mp4").exists() and (here / "good.srt").exists()
+    assert not [p.name for p in here.glob("bad.*") if p.name != "bad.yaml"], result.stderr
+    result = castkit("build", "-q", "bad.yaml", cwd=here)  # the rerun, the real ffmpeg
+    assert result.returncode == 0, result.stderr
