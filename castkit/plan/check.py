@@ -13,12 +13,12 @@ from castkit.base.timecode import format_time
 from castkit.errors import CastkitError, InputError, Problem, RecipeError
 from castkit.media.ffmpeg import Ffmpeg
 from castkit.media.probe import MediaInfo, probe
+from castkit.media.raster import Raster, WEB_MIN_SIDE, web_raster
 from castkit.media.seek import FrameIndex, MIN_SEEK, read_index
+from castkit.plan.encode import clip_frames, Trim, trimmed_length
 from castkit.plan.pauses import PauseMemo
 from castkit.plan.slices import SLICE_SECONDS
 from castkit.publish.captions import CaptionsError, load
-from castkit.media.raster import Raster, WEB_MIN_SIDE, web_raster
-from castkit.plan.encode import clip_frames, Trim, trimmed_length
 from castkit.recipe.model import ClipSegment, OutputSpec, Recipe
 from castkit.titles.cards import check_style, layout_card
 
