@@ -286,11 +286,11 @@ def file_kind(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "is a folder"
     if stat.S_ISFIFO(mode):
-        return "is a FIFO (a named pipe), not a file"
+        return "is a FIFO (a named pipe), not a regular file"
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "is a device, not a file"
+        return "is a device, not a regular file"
     if stat.S_ISSOCK(mode):
-        return "is a socket, not a file"
+        return "is a socket, not a regular file"
     return "is not a regular file"
 
 
