@@ -187,7 +187,10 @@ class FfmpegRunner:
         except BaseException as exc:
             for _, opened in sinks:
                 opened.abort()
-            if isinstance(exc, (KeyboardInterrupt, Interrupted)):
+            # A stop as such (Ctrl-C, or a job's "stopped") is said with what it left; a job's
+            # own account of it (a patched cast, complete) stands as it is.
+            if isinstance(exc, KeyboardInterrupt) or (isinstance(exc, Interrupted)
+                                                      and str(exc) == "stopped"):
                 raise Interrupted(self._stopped(plan)) from None
             raise
         finally:
