@@ -442,9 +442,10 @@ def _cache_note(planned, recipe: Path) -> None:
 def _preview(args: argparse.Namespace) -> int:
     from .commands.preview import preview
 
-    out = preview(args.recipe, args.output, force=args.force, runner=FfmpegRunner(progress=_progress(args)))
+    pages = preview(args.recipe, args.output, force=args.force, runner=FfmpegRunner(progress=_progress(args)))
     if not args.quiet:
-        _done(out, "storyboard")
+        for n, page in enumerate(pages, 1):
+            _done(page, "storyboard" if len(pages) == 1 else f"storyboard {n} of {len(pages)}")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
@@ -234,8 +235,112 @@ def write_atomically(output: Path, write: Callable[[Path], object]) -> None:
         raise
 
 
+def publish_once(temp: Path, output: Path, keep: Callable[[Path], bool]) -> bool:
+    """Give the finished ``temp`` the name ``output`` unless ``output`` is already there and
+    ``keep(output)`` says it holds what ``temp`` does; True if ``temp`` went in. For the
+    cache's entries, named by their content: builds sharing a cache make the same entry at
+    once, and one that replaced the other's file (a new inode under the same name) made the
+    other's ffmpeg, reading it, fail ("changed while it was being read"). A hard link puts
+    ``temp`` in place only where nothing is (atomic; no window in which a reader finds none);
+    where links are not supported, the entry is replaced as before."""
+    try:
+        os.link(temp, output)
+    except FileExistsError:
+        if keep(output):
+            temp.unlink(missing_ok=True)
+            return False
+        os.replace(temp, output)  # a leftover no one vouches for (a killed run's, unsealed)
+        return True
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        os.replace(temp, output)
+        return True
+    temp.unlink(missing_ok=True)
+    return True
+
+
+def write_once(output: Path, write: Callable[[Path], object]) -> None:
+    """``write_atomically`` for a file named by its content (a cache's title card): if another
+    process put ``output`` in place meanwhile, that file stays, untouched, and ours goes."""
+    temp = partial_path(output)
+    try:
+        write(temp)
+        publish_once(temp, output, lambda existing: existing.stat().st_size > 0)
+    except BaseException as exc:
+        temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise write_error(output, exc) from None
+        raise
+
+
 def write_error(output: Path, exc: OSError) -> WorkError:
     """An OSError met while producing ``output`` (a full disk, a vanished segment) as a
     one-line WorkError naming the file it is about, instead of a traceback."""
     where = exc.filename or output
     return WorkError(f"{where}: {exc.strerror or exc} (while writing {output.name})")
+
+
+# --- reading the small files a recipe names -------------------------------------------------
+# Only regular files, opened without blocking and read up to a limit: a FIFO would hang the
+# read, a device (/dev/zero) or a huge sparse file would fill memory; each is refused in words.
+
+# Text a person writes (a recipe, a captions file) is far smaller; a file past this is a
+# mistake (a video named .srt) and is not read into memory.
+MAX_TEXT_BYTES = 4 * 1024 * 1024
+
+
+class FileRefused(ValueError):
+    """Why a file cannot be read as asked, in words for a message after its name."""
+
+
+class TooLarge(FileRefused):
+    """A regular file past the limit."""
+
+
+def file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "is a folder"
+    if stat.S_ISFIFO(mode):
+        return "is a FIFO (a named pipe), not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a regular file"
+    return "is not a regular file"
+
+
+def require_regular(path: Path) -> None:
+    """FileRefused unless ``path`` (links followed) is a regular file; OSError if it cannot be
+    looked at (missing, no permission)."""
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise FileRefused(file_kind(mode))
+
+
+def read_regular(path: Path, limit: int = MAX_TEXT_BYTES) -> bytes:
+    """The bytes of ``path``, a regular file of at most ``limit`` bytes. Opened with
+    O_NONBLOCK, so that a FIFO is refused rather than waited on; its kind and size are those
+    of the file opened (fstat), not of a name that may change meanwhile. FileRefused for any
+    other kind or a larger file; OSError as the system says (missing, no permission)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused(file_kind(info.st_mode))
+        if info.st_size > limit:
+            raise TooLarge(f"is {info.st_size / 2**20:.0f} MiB; castkit reads text files "
+                              f"of at most {limit // 2**20} MiB")
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:  # grew while read
+            raise TooLarge(f"is larger than {limit // 2**20} MiB; castkit reads text files "
+                              f"of at most {limit // 2**20} MiB")
+        return b"".join(chunks)
+    finally:
+        os.close(fd)

@@ -66,5 +66,8 @@ def install_sigterm_handler() -> None:
     and let both wait for the few lines that start and register a child."""
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop_handler)
-        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        current = signal.getsignal(signal.SIGINT)
+        # Python's default, or castkit's own until it had started (``castkit.__main__``); a
+        # handler someone else installed (a test harness) is left alone.
+        if current is signal.default_int_handler or getattr(current, "castkit_early", False):
             signal.signal(signal.SIGINT, _stop_handler)

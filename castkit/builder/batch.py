@@ -30,6 +30,7 @@ from castkit.cache.records import unwritable_caches
 from castkit.errors import CastkitError, Interrupted, UsageError, UserError
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
 from castkit.publish.loudness import LoudnessStep
+from castkit.recipe.reader import read_recipe
 from castkit.run.runner import FfmpegRunner, Runner
 
 
@@ -129,11 +130,14 @@ def build_many(
     outcomes: list[Outcome] = []
     prepared: list[tuple[int, PreparedBuild]] = []
     claimed: dict[str, Path] = {}  # an output's real path -> the recipe that writes it
+    # No recipe's output may be any recipe's input, with --force too: each recipe's outputs
+    # are checked against the sources of the whole batch, not its own alone.
+    sources = _batch_sources(recipes)
     try:
         for recipe in recipes:
             try:
                 ready = prepare_build(recipe, force=force, dry_run=dry_run, use_cache=use_cache,
-                                      ffmpeg=ffmpeg)
+                                      ffmpeg=ffmpeg, others=sources)
             except Interrupted:
                 raise
             except CastkitError as error:
@@ -189,6 +193,19 @@ def build_many(
     finally:
         for _, ready in prepared:
             ready.cleanup()
+
+
+def _batch_sources(recipes: Sequence[Path]) -> list[Path]:
+    """Every file that any of ``recipes`` reads, the recipes themselves included (a recipe
+    that cannot be read names none: it is reported when it is prepared)."""
+    found: list[Path] = []
+    for recipe in recipes:
+        found.append(Path(recipe))
+        try:
+            found += read_recipe(recipe)[0].sources()
+        except CastkitError:
+            continue
+    return list(dict.fromkeys(found))
 
 
 def _written_since(planned: BuildPlan, started: int) -> bool:

@@ -10,12 +10,13 @@ import time
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import Sequence
 
 from castkit.base.files import check_output
 from castkit.builder.plan import BuildPlan, plan_build, sidecar_paths
 from castkit.cache.folders import check_not_in_cache
 from castkit.cache.housekeeping import cache_cap, keep_under, mark_cache, remove_dead_temps
-from castkit.cache.records import unwritable_caches, record_uses
+from castkit.cache.records import record_uses, unwritable_caches
 from castkit.cache.written import record_written, why_not_replaceable
 from castkit.cache.names import CACHE_NAME
 from castkit.cache.keys import cache_dir
@@ -119,8 +120,11 @@ def prepare_build(
     dry_run: bool = False,
     use_cache: bool = True,
     ffmpeg: Ffmpeg | None = None,
+    others: Sequence[Path] = (),
 ) -> PreparedBuild:
-    """Read, check and plan one recipe (raising its user or work error); nothing encoded."""
+    """Read, check and plan one recipe (raising its user or work error); nothing encoded.
+    ``others``: the files the other recipes of a batch read, which this one may not write
+    either, with --force or without."""
     recipe, problems = read_recipe(recipe_path)
     if output is not None:  # -o: this one file instead of the recipe's outputs
         recipe = replace(recipe, outputs=(OutputSpec(Path(output)),))
@@ -131,13 +135,14 @@ def prepare_build(
     checked = check_recipe(recipe, ffmpeg, problems)
     records = cache_dir(recipe)  # where castkit remembers what it wrote, --no-cache or not
     mine = partial(why_not_replaceable, records)
+    inputs = [*recipe.sources(), *others]  # in a batch, no recipe's output is any recipe's input
     writes: list[Path] = []
     for spec in recipe.outputs:
-        check_output(spec.path, recipe.sources(), force or dry_run, CAST_SUFFIXES, mine)
+        check_output(spec.path, inputs, force or dry_run, CAST_SUFFIXES, mine)
         check_not_in_cache(spec.path, records)
         writes.append(spec.path)
         for sidecar in sidecar_paths(recipe, spec):
-            check_output(sidecar, recipe.sources(), force or dry_run, (sidecar.suffix,), mine)
+            check_output(sidecar, inputs, force or dry_run, (sidecar.suffix,), mine)
             check_not_in_cache(sidecar, records)
             writes.append(sidecar)
     if use_cache and not dry_run:

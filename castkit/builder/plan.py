@@ -23,11 +23,11 @@ from castkit.cache.seals import discard, intact
 from castkit.media.ffmpeg import Ffmpeg
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import (
-    ANIMATED_DEFAULT_FPS, IMAGE_DEFAULT_MAX_WIDTH, image_raster, SPRITE_WIDTH, web_raster, WebRaster,
+    ANIMATED_DEFAULT_FPS, IMAGE_DEFAULT_MAX_WIDTH, image_raster, SPRITE_WIDTH, WebRaster,
 )
 from castkit.outputs.profiles import image_profile, make_profile
 from castkit.outputs.stills import index_path, part_holding
-from castkit.plan.check import Checked, frame_index
+from castkit.plan.check import Checked, frame_index, output_rasters
 from castkit.plan.encode import clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import kept_of, paused_job
 from castkit.plan.profile import Profile
@@ -84,15 +84,10 @@ def profiles_for(checked: Checked) -> list[tuple[OutputSpec, Profile]]:
     says, web masters at the captures' own size, images as the web master frames the cast
     (RecipeError for an image faster than the cast)."""
     recipe = checked.recipe
-    captures = []
-    for path, info in checked.probes.items():
-        assert info.video is not None
-        width, height, sar = info.video.shown_shape
-        captures.append((width, height, sar, info.video.fps))
     found, problems = [], []
-    for spec in recipe.outputs:
+    for spec, raster in output_rasters(recipe, checked.probes):
         if spec.is_image:
-            web = web_raster(captures)
+            web = raster  # the web frame the image is made from (output_rasters)
             if spec.fps is not None and spec.fps > web.fps:
                 problems.append(spec.where_of("fps").problem(
                     f"{spec.path.name}: fps {spec.fps} is faster than the cast's "
@@ -100,9 +95,7 @@ def profiles_for(checked: Checked) -> list[tuple[OutputSpec, Profile]]:
                 continue
             found.append((spec, image_profile(spec, image_raster(web, *_image_frame(spec, web)))))
         else:
-            found.append((spec, make_profile(
-                spec.path, recipe.target,
-                web_raster(captures, spec.height, spec.fps) if spec.is_web else None)))
+            found.append((spec, make_profile(spec.path, recipe.target, raster if spec.is_web else None)))
     if problems:
         raise RecipeError(problems)
     return found
@@ -272,10 +265,11 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             srt, vtt = as_srt(cues), as_vtt(cues)
             for path, text in zip(caption_paths(spec.path), (srt, vtt)):
                 if all(job.output != path for job in sidecars):
-                    # Its cast's segments as inputs: a batch that keeps going past a failed
-                    # segment writes no captions for a cast it could not make.
+                    # Its cast and the cast's segments as inputs: a batch that keeps going past
+                    # a failed segment or join writes no captions for a cast it could not make
+                    # (the runner writes them after the cast).
                     sidecars.append(SidecarJob(f"captions {path.name}", path, text,
-                                               inputs=tuple(part for part, _ in parts)))
+                                               inputs=(*(part for part, _ in parts), spec.path)))
         if spec.is_image:
             if poster is not None:
                 join = profile.join(parts, spec.path, work, ffmpeg, join_label, frame=poster)
@@ -287,7 +281,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             if spec.kind == "sprites":
                 sidecars.append(SidecarJob(f"sprite index {index_path(spec.path).name}",
                                            index_path(spec.path), profile.index(total, spec.path),
-                                           inputs=tuple(part for part, _ in parts)))
+                                           inputs=(*(part for part, _ in parts), spec.path)))
             if animated and any(_has_sound(seg, checked) for seg in recipe.segments):
                 say("note", f"{spec.path.name}: an image has no sound; the cast's sound is left out")
         elif spec.is_web:
@@ -315,7 +309,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     youtube_list(chapters),
                     f"{chapters_path(spec.path).name}: YouTube will not show these chapters: "
                     + "; ".join(problems) if problems else None,
-                    inputs=tuple(part for part, _ in parts)))
+                    inputs=(*(part for part, _ in parts), spec.path)))
         else:
             join_parts = parts
             if recipe.loudness is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from castkit.base.progress import say
-from castkit.errors import CastkitError, InputError
+from castkit.errors import CastkitError, InputError, Interrupted
 from castkit.recipe.reader import read_recipe
 
 
@@ -66,6 +66,8 @@ def watch(recipe: Path, build_once: Callable[[], object],
         before = _signature(watched_files(recipe))
         try:
             build_once()
+        except Interrupted:
+            raise  # a stop (Ctrl-C, SIGTERM) ends the watch: it is no failed build
         except CastkitError as error:
             report(error)
             if isinstance(error, InputError) and not recipe.exists():

@@ -9,9 +9,9 @@ the cast, how long it lasts, and what it is.
 from __future__ import annotations
 
 import tempfile
-from functools import partial
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -39,6 +39,11 @@ from castkit.titles.cards import render_card, SUBTITLE_FONT, TITLE_FONT
 
 TILE_WIDTH = 320
 COLUMNS = 4
+# A board holds at most this many tiles (12 rows of 4: about 1360x3640 pixels, 15 MB as RGB);
+# a longer cast gets more boards, BOARD-2.png and on, each drawn and written before the next:
+# memory stays that of one board, whatever the recipe's length (2000 segments on one board
+# were 205 megapixels that Pillow would not open again; 10,000 ran out of memory).
+TILES_PER_BOARD = 48
 _BOARD = (24, 26, 31)
 _INK = (235, 235, 235)
 _DIM = (150, 155, 165)
@@ -125,21 +130,39 @@ def preview(
     force: bool = False,
     runner: Runner | None = None,
     ffmpeg: Ffmpeg | None = None,
-) -> Path:
+) -> list[Path]:
+    """Draw the storyboard: ``output`` (default: beside the first cast, CAST-board.png), and
+    for a cast of more than TILES_PER_BOARD segments the boards after it (board_paths)."""
     recipe, problems = read_recipe(recipe_path)
     out = Path(output) if output is not None else recipe.output.with_name(recipe.output.stem + "-board.png")
     ffmpeg = ffmpeg or find_ffmpeg()
     checked = check_recipe(recipe, ffmpeg, problems)
     records = cache_dir(recipe)
-    check_output(out, recipe.sources(), force, (".png",), partial(why_not_replaceable, records))
-    check_not_in_cache(out, records)
+    mine = partial(why_not_replaceable, records)
+    pages = board_paths(out, len(recipe.segments))
+    for page in pages:  # every board may be written, before the first is drawn
+        check_output(page, recipe.sources(), force, (".png",), mine)
+        check_not_in_cache(page, records)
+    runner = runner or FfmpegRunner()
     with tempfile.TemporaryDirectory(prefix="castkit-preview-") as work:
         tiles, jobs = plan_tiles(checked, ffmpeg, Path(work))
-        (runner or FfmpegRunner()).run(Plan((tuple(jobs),)) if jobs else Plan())
-        board = draw_board(tiles, first_raster(checked), recipe.folder)
-        write_atomically(out, lambda temp: board.save(temp, format="PNG"))
-    record_written(records, out)
-    return out
+        for n, page in enumerate(pages):
+            shown = tiles[n * TILES_PER_BOARD:(n + 1) * TILES_PER_BOARD]
+            frames = {tile.image for tile in shown if tile.image is not None}
+            mine_jobs = tuple(job for job in jobs if job.output in frames)
+            runner.run(Plan((mine_jobs,)) if mine_jobs else Plan())
+            board = draw_board(shown, first_raster(checked), recipe.folder)
+            write_atomically(page, lambda temp: board.save(temp, format="PNG"))
+            record_written(records, page)
+            for path in frames:  # this board's frames are drawn: their files go
+                path.unlink(missing_ok=True)
+    return pages
+
+
+def board_paths(output: Path, segments: int) -> list[Path]:
+    """The boards of a cast of ``segments``: ``output``, then OUTPUT-2.png, OUTPUT-3.png..."""
+    count = max(1, -(-segments // TILES_PER_BOARD))
+    return [output] + [output.with_name(f"{output.stem}-{n}{output.suffix}") for n in range(2, count + 1)]
 
 
 def first_raster(checked: Checked) -> Raster:

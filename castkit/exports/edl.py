@@ -20,6 +20,13 @@ def _reel(index: int) -> str:
     return f"AX{index:03d}"[:8]
 
 
+def one_line(text: object) -> str:
+    """A value for one EDL line: CMX 3600 is line based, so a title's line breaks (or any
+    other whitespace run) become one space; a title can never start a line of its own (an
+    event, a comment, an M2 speed) in the list."""
+    return " ".join(str(text).split())
+
+
 def notes(timeline: Timeline) -> list[str]:
     return unsupported(timeline, "an EDL has no",
                        {"crop": "crop", "fades": "fade to black", "voice-over": "voice-over track"},
@@ -28,7 +35,7 @@ def notes(timeline: Timeline) -> list[str]:
 
 def render(timeline: Timeline) -> tuple[str, list[str]]:
     fps = timeline.fps
-    lines = [f"TITLE: {timeline.name[:70]}", "FCM: NON-DROP FRAME", ""]
+    lines = [f"TITLE: {one_line(timeline.name)[:70]}", "FCM: NON-DROP FRAME", ""]
     for n, part in enumerate(timeline.parts, 1):
         if part.is_title:
             first, end = 0, part.frames
@@ -40,7 +47,7 @@ def render(timeline: Timeline) -> tuple[str, list[str]]:
         if part.speed != 1:
             lines.append(f"M2   {_reel(n):<8}       {float(part.speed * round(fps)):05.1f}                "
                          f"{timecode(first, fps)}")
-        lines.append(f"* FROM CLIP NAME: {part.name}")
-        lines.append(f"* SOURCE FILE: {part.source}")
+        lines.append(f"* FROM CLIP NAME: {one_line(part.name)}")
+        lines.append(f"* SOURCE FILE: {part.source}")  # a path: one line already (the reader)
         lines.append("")
     return "\n".join(lines), notes(timeline)

@@ -96,7 +96,10 @@ def _multiple(value: Fraction, step: int, down: bool = False) -> int:
 WEB_DEFAULT_FPS = 30
 WEB_MAX_FPS = 60
 WEB_TITLE_SIZE = (1920, 1080)  # a title card alone, or a recipe without captures
-WEB_HEIGHTS = (64, 4320)
+# SVT-AV1 refuses a frame narrower or lower than this ("Source Width must be at least 64"), and
+# a title card is not legible on less: no web master is smaller, either way.
+WEB_MIN_SIDE = 64
+WEB_HEIGHTS = (WEB_MIN_SIDE, 4320)
 CHROMA_STEP = 2  # 4:2:0: a web frame's sides are multiples of this (even)
 
 # Images of a cast (issue 26). Narrower than 160 pixels a terminal's text is unreadable.

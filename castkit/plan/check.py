@@ -14,11 +14,13 @@ from castkit.base.timecode import format_time
 from castkit.errors import CastkitError, InputError, Problem, RecipeError
 from castkit.media.ffmpeg import Ffmpeg
 from castkit.media.probe import MediaInfo, probe
+from castkit.media.raster import Raster, WEB_MIN_SIDE, web_raster
 from castkit.media.seek import FrameIndex, MIN_SEEK, read_index
+from castkit.plan.encode import clip_frames, Trim, trimmed_length
 from castkit.plan.pauses import PauseMemo
 from castkit.plan.slices import SLICE_SECONDS
 from castkit.publish.captions import CaptionsError, load
-from castkit.recipe.model import ClipSegment, Recipe
+from castkit.recipe.model import ClipSegment, OutputSpec, Recipe
 from castkit.titles.cards import check_style, layout_card
 
 
@@ -83,14 +85,13 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
                 else:
                     voices[seg.audio] = voice
         else:
-            if recipe.target.frames(seg.duration) < 1:
-                problems.append(seg.where.problem(
-                    f"the title lasts {float(seg.duration):g} s, less than one frame"))
             try:
                 check_style(seg.style, recipe.folder)
                 layout_card(seg.title, seg.subtitle, seg.style, recipe.target.display_size, recipe.folder)
             except CastkitError as exc:
                 problems.append(seg.where.problem(f"title style: {exc}"))
+    if not problems:  # every capture opened: each output's frame is known
+        problems += _check_outputs(recipe, probes)
     for spec in recipe.outputs:
         for source in recipe.sources():
             if same_file(spec.path, source):
@@ -145,6 +146,82 @@ def _voices_lost(recipe: Recipe, probes: dict[Path, MediaInfo], voices: dict[Pat
                 f"rest in the next clip with audio: {{file: {_shown(recipe, seg.audio)}, "
                 f"from: {format_time(end)}}}")
     return warnings
+
+
+def output_rasters(recipe: Recipe, probes: dict[Path, MediaInfo]) -> list[tuple[OutputSpec, Raster]]:
+    """Each output of the recipe with its frame: DV's as the recipe's target says, a web
+    master's at the captures' own size (the largest), scaled to its height and rate; an
+    image's, the web frame it is made from (its own width and rate: ``builder.plan``)."""
+    captures = []
+    for info in probes.values():
+        assert info.video is not None
+        width, height, sar = info.video.shown_shape
+        captures.append((width, height, sar, info.video.fps))
+    return [(spec, web_raster(captures, spec.height, spec.fps) if spec.is_web
+             else web_raster(captures) if spec.is_image  # an image is made from the web frame
+             else recipe.target)
+            for spec in recipe.outputs]
+
+
+def _check_outputs(recipe: Recipe, probes: dict[Path, MediaInfo]) -> list[Problem]:
+    """What only each output's own frame tells, caught here rather than by an encoder halfway
+    through the build: a web frame too small for the encoders and the cards, a title that
+    does not fit a web card, a segment that lasts less than one frame at an output's rate
+    (a short trim sped up, a short title at a low fps)."""
+    problems: list[Problem] = []
+    rasters = output_rasters(recipe, probes)
+    fallback = recipe.segments[0].where if recipe.segments else None
+    for spec, raster in rasters:
+        width, height = raster.width, raster.height
+        if spec.is_web and min(width, height) < WEB_MIN_SIDE:
+            at = spec.where or fallback
+            largest = max(probes.items(), key=lambda item: _shown_pixels(item[1]))
+            problems.append(at.problem(
+                f"{spec.path.name}: a web master of these captures would be {width}x{height} "
+                f"(the largest, {_shown(recipe, largest[0])}, shows as "
+                f"{'x'.join(str(n) for n in largest[1].video.shown_shape[:2])}); its frame needs "
+                f"at least {WEB_MIN_SIDE} pixels a side: record a larger window, or give the "
+                f"output a height"))
+            return problems  # the frame's other checks would only repeat it
+    sizes = {raster.display_size for spec, raster in rasters if spec.is_web}
+    rates: dict[Fraction, Raster] = {}
+    for spec, raster in rasters:
+        rates.setdefault(raster.fps, raster)
+    for seg in recipe.segments:
+        if isinstance(seg, ClipSegment):
+            info = probes[seg.clip]
+            trim = Trim(seg.start, seg.length(info.duration))
+            for fps, raster in rates.items():
+                if clip_frames(info, trim, raster, seg.speed) < 1:
+                    shown = trimmed_length(info, trim) / seg.speed
+                    problems.append((seg.trim_where or seg.where).problem(
+                        f"the clip lasts {float(shown):g} s"
+                        + (f" at speed {float(seg.speed):g}" if seg.speed != 1 else "")
+                        + f", less than one frame at {_fps(fps)} fps"))
+                    break
+            continue
+        for fps, raster in rates.items():
+            if raster.frames(seg.duration) < 1:
+                problems.append(seg.where.problem(
+                    f"the title lasts {float(seg.duration):g} s, less than one frame at "
+                    f"{_fps(fps)} fps"))
+                break
+        for size in sorted(sizes - {recipe.target.display_size}):
+            try:
+                layout_card(seg.title, seg.subtitle, seg.style, size, recipe.folder)
+            except CastkitError as exc:
+                problems.append(seg.where.problem(f"title on the {size[0]}x{size[1]} web card: {exc}"))
+                break
+    return problems
+
+
+def _shown_pixels(info: MediaInfo) -> float:
+    width, height, sar = info.video.shown_shape
+    return width * sar * height
+
+
+def _fps(fps: Fraction) -> str:
+    return f"{fps.numerator}" if fps.denominator == 1 else f"{float(fps):.3f}"
 
 
 def frame_index(checked: Checked, seg: ClipSegment, ffmpeg: Ffmpeg) -> FrameIndex | None:

@@ -32,7 +32,7 @@ from castkit.base.jobs import file_url, Job
 from castkit.base.progress import say
 from castkit.base.timecode import format_time
 from castkit.cache.keys import file_identity, key
-from castkit.errors import WorkError
+from castkit.errors import RecipeError, WorkError
 from castkit.media.ffmpeg import (
     dies_with_castkit, Ffmpeg, ffmpeg_module, safe_input_options, stderr_tail,
 )
@@ -400,6 +400,22 @@ class PauseMemo:
     files: set[Path] = field(default_factory=set)
 
 
+def _check_kept(seg: Any, kept: Kept, target: Raster) -> None:
+    """What the pauses leave is known only now, at plan time (the sound had to be measured):
+    a clip cut to nothing, or too short for its fades, is a mistake in the recipe, said at
+    its line before anything is encoded (ffmpeg failed on it mid-build, or castkit did)."""
+    where = seg.pauses_where or seg.where
+    if kept.frames < 1:
+        raise RecipeError([where.problem(
+            "pauses: the whole clip is a pause (its sound is below the threshold throughout); "
+            "nothing would be left: lower the threshold, or remove 'pauses:'")])
+    fades, shown = seg.fades, target.seconds(kept.frames)
+    if fades.where is not None and fades.fade_in + fades.fade_out > shown:
+        raise RecipeError([fades.where.problem(
+            f"fades ({format_time(fades.fade_in + fades.fade_out)}) are longer than what the "
+            f"pauses leave of the clip ({format_time(shown)})")])
+
+
 def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
             folder: Path | None, quiet: bool = False) -> Kept | None:
     """What a clip with ``pauses:`` keeps in ``target``'s frames (None: no pauses key, or no
@@ -430,6 +446,7 @@ def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
         after = target.seconds(kept.frames)
         verb = "cut" if spec.speed is None else f"played x{ffmpeg_number(spec.speed)} saved"
         say("status", f"segment {index}: pauses {verb} {float(before - after):.1f} s of {float(before):.1f} s")
+    _check_kept(seg, kept, target)
     result = kept if kept.changed else None
     memo.kept[seg, target.fps] = result
     return result

@@ -17,6 +17,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
+from castkit.base.files import MAX_TEXT_BYTES, FileRefused, read_regular
+
 
 @dataclass(frozen=True)
 class Cue:
@@ -25,30 +27,50 @@ class Cue:
     text: str  # plain text, lines separated by "\n"
 
 
+# A cue is a line or two on screen; a longer one is a mistake (a transcript pasted whole), and
+# MP4's mov_text cannot carry one past 64 KiB: the join would fail after every encode.
+MAX_CUE_CHARS = 1000
+
+
 class CaptionsError(ValueError):
     pass
 
 
 def load(path: Path) -> list[tuple[Fraction, Fraction, str]]:
-    """The cues of a captions file, in its own (source) time: (start, end, plain text)."""
+    """The cues of a captions file, in its own (source) time: (start, end, plain text). Only
+    a regular file of at most MAX_TEXT_BYTES is read (never a FIFO or a device)."""
     import pysubs2
 
     try:
-        subs = pysubs2.load(str(path), encoding="utf-8")
+        text = read_regular(path, MAX_TEXT_BYTES).decode("utf-8-sig")
     except FileNotFoundError:
         raise CaptionsError("no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CaptionsError(f"cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
-    except Exception as exc:  # pysubs2's format errors
+    except FileRefused as exc:
+        raise CaptionsError(str(exc)) from None
+    except UnicodeDecodeError:
+        raise CaptionsError("is not UTF-8 text") from None
+    except OSError as exc:
+        raise CaptionsError(f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        subs = pysubs2.SSAFile.from_string(text)
+    except Exception as exc:  # noqa: BLE001 - pysubs2's format errors
         raise CaptionsError(f"is not SRT, WebVTT or ASS captions ({exc})") from None
     cues = []
     for event in subs:
         if event.is_comment:
             continue
         text = event.plaintext.strip()
+        if len(text) > MAX_CUE_CHARS:
+            raise CaptionsError(f"the cue at {_clock(event.start)} has {len(text)} characters; "
+                                f"a cue holds at most {MAX_CUE_CHARS}")
         if text and event.end > event.start:
             cues.append((Fraction(event.start, 1000), Fraction(event.end, 1000), text))
     return cues
+
+
+def _clock(ms: int) -> str:
+    seconds, ms = divmod(max(0, ms), 1000)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{ms:03d}"
 
 
 def retime(cues: Sequence[tuple[Fraction, Fraction, str]], start: Fraction, length: Fraction,

@@ -18,7 +18,7 @@ from typing import Iterator
 import yaml
 
 from castkit.base.colors import parse_color
-from castkit.base.files import LOOP, symlink_loop
+from castkit.base.files import FileRefused, LOOP, read_regular, real_path, symlink_loop, TooLarge
 from castkit.base.timecode import format_time, parse_time, TimecodeError
 from castkit.errors import echo, InputError, Problem, RecipeError
 from castkit.media.dv import ASPECTS, DvTarget, standard_of, TARGET_NAMES
@@ -86,13 +86,22 @@ class _Reader:
         return items
 
     def scalar(self, node: yaml.Node, what: str) -> str | None:
-        """The raw text of a scalar; None (with a problem) for lists and mappings."""
+        """The raw text of a scalar; None (with a problem) for lists and mappings, and for a
+        lone surrogate (a YAML escape like "\\ud800"): no file, message or export can hold
+        one, so it is refused here, once, for every value."""
         if not isinstance(node, yaml.ScalarNode):
             self.add(node, f"{what} must be a single value, not a {_kind(node)}")
             return None
+        bad = next((c for c in node.value if "\ud800" <= c <= "\udfff"), None)
+        if bad is not None:
+            self.add(node, f"{what}: {_named(bad)} (half of a UTF-16 pair) is not a character")
+            return None
         return node.value
 
-    def text(self, node: yaml.Node, what: str, allow_empty: bool = False) -> str | None:
+    def text(self, node: yaml.Node, what: str, allow_empty: bool = False,
+             allowed: str = "") -> str | None:
+        """A text value: no control characters but those ``allowed`` (a title's tab and line
+        break), since exports (XML, EDL), messages and terminals cannot carry them."""
         if isinstance(node, yaml.ScalarNode) and node.tag == _NULL and not node.style:
             self.add(node, f"{what} needs a value")
             return None
@@ -100,12 +109,17 @@ class _Reader:
         if value is not None and not allow_empty and not value.strip():
             self.add(node, f"{what} cannot be empty")
             return None
+        bad = next((c for c in value or "" if _control(c) and c not in allowed), None)
+        if bad is not None:
+            self.add(node, f"{what}: the control character {_named(bad)} is not allowed"
+                           + (" (tab and line break are)" if allowed else ""))
+            return None
         return value
 
-    def optional_text(self, node: yaml.Node, what: str) -> str | None:
+    def optional_text(self, node: yaml.Node, what: str, allowed: str = "") -> str | None:
         if isinstance(node, yaml.ScalarNode) and node.tag == _NULL and not node.style:
             return None
-        return self.text(node, what)
+        return self.text(node, what, allowed=allowed)
 
     def time(self, node: yaml.Node, what: str, positive: bool = False) -> Fraction | None:
         value = self.scalar(node, what)
@@ -125,7 +139,7 @@ class _Reader:
         return seconds
 
     def path(self, node: yaml.Node, what: str) -> Path | None:
-        value = self.text(node, what)
+        value = self.text(node, what, allowed="".join(PATH_BREAKS))  # said below, as a name's
         if value is None:
             return None
         if URL_MARK in value or value.lower().startswith(URL_SCHEMES):
@@ -144,6 +158,22 @@ class _Reader:
             self.add(node, f"{what}: {path.name} {LOOP}")
             return None
         return path
+
+
+# The control characters a title, subtitle or chapter may hold: a card's lines are split at line
+# breaks and its words at whitespace; every writer of a one-line field folds them to spaces.
+TEXT_CONTROLS = "\t\n"
+
+
+def _control(char: str) -> bool:
+    """C0 and C1 control characters and DEL: not text, and not allowed in XML 1.0 (but tab,
+    line feed and carriage return)."""
+    code = ord(char)
+    return code < 0x20 or 0x7F <= code <= 0x9F
+
+
+def _named(char: str) -> str:
+    return f"U+{ord(char):04X}"
 
 
 def _keys(node: yaml.MappingNode) -> set[str]:
@@ -211,16 +241,19 @@ def read_recipe(path: Path | str) -> tuple[Recipe, list[Problem]]:
     try:
         if path.is_dir():
             raise InputError(path, "is a folder, not a recipe")
-        with path.open("rb") as f:  # bounded: a recipe named /dev/zero must not fill memory
-            raw = f.read(MAX_RECIPE_BYTES + 1)
+        # Bounded, and a regular file only: a recipe named /dev/zero must not fill memory,
+        # nor one that is a FIFO hang castkit.
+        raw = read_regular(path, MAX_RECIPE_BYTES)
     except FileNotFoundError:
         raise InputError(path, "no such recipe") from None
     except PermissionError:
         raise InputError(path, "cannot be read (permission denied)") from None
+    except TooLarge:
+        raise RecipeError([Problem(name, 1, 1, f"the recipe is larger than {MAX_RECIPE_BYTES // 1024} KiB; is this really a recipe?")]) from None
+    except FileRefused as exc:
+        raise InputError(path, str(exc)) from None
     except OSError as exc:
         raise InputError(path, f"cannot be read ({exc.strerror})") from None
-    if len(raw) > MAX_RECIPE_BYTES:
-        raise RecipeError([Problem(name, 1, 1, f"the recipe is larger than {MAX_RECIPE_BYTES // 1024} KiB; is this really a recipe?")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -382,7 +415,9 @@ def _outputs(r: _Reader, top: dict, path: Path) -> tuple[OutputSpec, ...]:
         spec = _output(r, item, f"outputs[{i}]")
         if spec is None:
             continue
-        if any(spec.path == other.path for other in specs):
+        # By the file it names (`..` and links resolved): out/c.mp4 and out/../out/c.mp4 are
+        # one file, which two outputs would each write.
+        if any(real_path(spec.path) == real_path(other.path) for other in specs):
             r.add(item, f"outputs[{i}]: {spec.path.name!r} is named twice")
             continue
         specs.append(spec)
@@ -569,8 +604,9 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
     before = len(r.problems)
     if is_title:
         items = r.mapping(node, f"{what} (title)", TITLE_KEYS) or {}
-        title = r.text(items["title"][1], f"{what}: title") if "title" in items else None
-        subtitle = r.optional_text(items["subtitle"][1], f"{what}: subtitle") if "subtitle" in items else None
+        title = r.text(items["title"][1], f"{what}: title", allowed=TEXT_CONTROLS) if "title" in items else None
+        subtitle = (r.optional_text(items["subtitle"][1], f"{what}: subtitle", allowed=TEXT_CONTROLS)
+                    if "subtitle" in items else None)
         duration = DEFAULT_TITLE_SECONDS
         if "duration" in items:
             duration = r.time(items["duration"][1], f"{what}: duration", positive=True) or duration
@@ -637,7 +673,7 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
             elif raw is not None:
                 audio = r.path(node, f"{what}: audio")
     fades = _fades(r, items, what)
-    chapter = r.text(items["chapter"][1], f"{what}: chapter") if "chapter" in items else None
+    chapter = r.text(items["chapter"][1], f"{what}: chapter", allowed=TEXT_CONTROLS) if "chapter" in items else None
     captions = captions_where = None
     if "captions" in items:
         captions_where = r.where(items["captions"][1])

@@ -18,8 +18,11 @@ import collections
 import logging
 import os
 import re
+import socket
+import struct
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -160,14 +163,22 @@ class DaskExecutor:
             import distributed
         except ImportError:
             raise UsageError(INSTALL_HINT) from None
-        # Dask logs its reconnects and shutdowns at warning level; castkit speaks for itself.
-        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        # Dask logs its reconnects and shutdowns (with tracebacks, when the scheduler dies) at
+        # warning and error level, on loggers its configuration set up one by one; castkit
+        # speaks for itself.
+        for name in ["distributed", *logging.root.manager.loggerDict]:
+            if name == "distributed" or name.startswith("distributed."):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
         self.address = address
         self._distributed = distributed
+        # Dask's client waits long (and past its timeout) on a port that accepts and says
+        # nothing, and reads an HTTP answer's first bytes as a frame length (a MemoryError):
+        # what is there is asked first, within the timeout.
+        greet(address, timeout)
         try:
             self.client = distributed.Client(address, timeout=f"{timeout}s",
                                              set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
+        except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, and what Dask raises
             raise WorkError(f"{address}: cannot reach the Dask scheduler "
                             f"({_reason(exc)}); is `dask scheduler` running there?") from None
         try:
@@ -207,7 +218,12 @@ class DaskExecutor:
             future.cancel()
             raise
         except self._distributed.client.FutureCancelledError:
-            raise Interrupted("stopped") from None
+            if runner.stopping.is_set():
+                raise Interrupted("stopped") from None
+            # Not cancelled by castkit: the scheduler is gone (killed, its machine down), and
+            # with it every task it held.
+            raise WorkError(f"{self.address}: the Dask scheduler went away during "
+                            f"{job.label}; nothing was kept") from None
         except Exception as exc:  # noqa: BLE001 - a task that failed for good on the cluster
             killed = type(exc).__name__ == "KilledWorker"
             why = ("the Dask workers running it died" if killed
@@ -236,6 +252,46 @@ class DaskExecutor:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# A Dask scheduler's first words are a frame of a few hundred bytes (its handshake), announced
+# by an 8-byte little-endian length.
+_GREETING_MAX = 1 << 20
+
+
+def greet(address: str, timeout: float) -> None:
+    """WorkError (one line, naming ``address``) unless what listens at a ``tcp://`` address
+    greets as a Dask scheduler does, within ``timeout`` seconds: at once, with the length of
+    its handshake. Other transports are left to Dask."""
+    scheme, _, rest = address.rpartition("://")
+    if scheme not in ("", "tcp"):
+        return
+    host, _, port = rest.rpartition(":")
+    deadline = time.monotonic() + timeout
+    head = b""
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as sock:
+            while len(head) < 8:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                sock.settimeout(left)
+                chunk = sock.recv(8 - len(head))
+                if not chunk:
+                    break
+                head += chunk
+    except (TimeoutError, socket.timeout):
+        raise WorkError(f"{address}: says nothing within {timeout:g} s, where a Dask scheduler "
+                        f"greets at once; is this the scheduler's address?") from None
+    except (OSError, ValueError) as exc:
+        raise WorkError(f"{address}: cannot reach the Dask scheduler "
+                        f"({_reason(exc)}); is `dask scheduler` running there?") from None
+    if len(head) == 8 and 0 < struct.unpack("<Q", head)[0] <= _GREETING_MAX:
+        return
+    said = head.split(b"\r")[0].split(b"\n")[0].decode("ascii", "replace")
+    what = "a web server" if head.startswith(b"HTTP") else (f"{said!r}" if said.isprintable() and said else "something else")
+    raise WorkError(f"{address}: answers as {what}, not as a Dask scheduler; is this the "
+                    f"scheduler's address?")
 
 
 def _reason(exc: BaseException) -> str:

@@ -18,11 +18,11 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, Protocol, Sequence, TextIO
 
-from castkit.base.files import remove_stale_partials, write_error
+from castkit.base.files import publish_once, remove_stale_partials, write_error
 from castkit.base.jobs import Job, Plan
 from castkit.base.progress import Progress, say
 from castkit.base.stops import signals_held
-from castkit.cache.seals import digest, seal
+from castkit.cache.seals import digest, seal, sealed
 from castkit.errors import CastkitError, FfmpegFailed, Interrupted, WorkError
 from castkit.media.ffmpeg import dies_with_castkit, stderr_tail
 from castkit.media.pictures import run_job as run_pictures
@@ -90,6 +90,12 @@ def _warn_stderr(message: str) -> None:
     say("warning", message)
 
 
+def _same_entry(entry: Path, job: Job) -> bool:
+    """Whether the cache ``entry`` already there is the one ``job`` made: sealed, and of the
+    size the job's encode has (where it is known)."""
+    return sealed(entry) and (job.size is None or entry.stat().st_size == job.size)
+
+
 class FfmpegRunner:
     """Runs a plan's stages in order and each stage's jobs ``workers`` at a time (default:
     one per available core).
@@ -117,13 +123,25 @@ class FfmpegRunner:
         self.stopping = threading.Event()
         self.keep_going = False
         self.failures: dict[Path, CastkitError] = {}
+        self._made: list[Path] = []  # outputs this run has put in place, in order
 
     def run(self, plan: Plan) -> None:
         self.failures = {}
+        self._made = []
         jobs = plan.jobs
         self.progress.begin(sum(job.frames for job in jobs), len(jobs))
         stages, sinks = plan.stages, []
         sink = _Sinks(sinks)
+        # Last-stage jobs that read another's output (a cast's captions and chapters list need
+        # the cast) run after the rest of it: a cast whose join failed gets no sidecar files,
+        # which a rerun would find in its way.
+        late: tuple[Job, ...] = ()
+        if stages:
+            finals = {job.output for job in stages[-1]}
+            late = tuple(job for job in stages[-1] if finals & (set(job.reads()) - {job.output}))
+            if late:
+                first = tuple(job for job in stages[-1] if job not in late)
+                stages = (*stages[:-1], first) if first else stages[:-1]
         try:
             if len(stages) > 1:
                 # Last-stage jobs that can begin early (the byte join of a raw DV cast) take
@@ -160,17 +178,39 @@ class FfmpegRunner:
                     sinks.pop(0)
                     continue
                 sinks.pop(0)
+                self._made_one(last.output)
                 self.progress.finished(str(id(last)), last.label, last.frames, note)
+            if late:
+                self._run_stage(late)
             if self.failures:
                 raise next(iter(self.failures.values()))
         except BaseException as exc:
             for _, opened in sinks:
                 opened.abort()
-            if isinstance(exc, KeyboardInterrupt):
-                raise Interrupted("stopped; no output was written") from None
+            # A stop as such (Ctrl-C, or a job's "stopped") is said with what it left; a job's
+            # own account of it (a patched cast, complete) stands as it is.
+            if isinstance(exc, KeyboardInterrupt) or (isinstance(exc, Interrupted)
+                                                      and str(exc) == "stopped"):
+                raise Interrupted(self._stopped(plan)) from None
             raise
         finally:
             self.progress.close()
+
+    def _made_one(self, output: Path) -> None:
+        with self._lock:
+            self._made.append(output)
+
+    def _stopped(self, plan: Plan) -> str:
+        """What a stop left: the casts and sidecar files of the last stage (the joins) that were
+        complete and in place before it, or none. Segments in the cache are not named: they
+        are no one's output, and the next build uses them."""
+        finals = {job.output for job in plan.stages[-1]} if plan.stages else set()
+        with self._lock:
+            made = [path for path in dict.fromkeys(self._made) if path in finals]
+        if not made:
+            return "stopped; no output was written"
+        return ("stopped; written complete before the stop: " + ", ".join(str(p) for p in made)
+                + "; no other output was written")
 
     def _lacks_input(self, job: Job) -> bool:
         """With ``keep_going``: whether ``job`` needs an output that was not made (recorded as
@@ -244,6 +284,7 @@ class FfmpegRunner:
                 note = job.render()
             except OSError as exc:  # a full or read-only disk: the system failed (exit 1)
                 raise write_error(job.output, exc) from None
+            self._made_one(job.output)
             self.progress.finished(str(id(job)), job.label, job.frames, note or "done")
             return
         temp: Path | None = None
@@ -264,10 +305,13 @@ class FfmpegRunner:
             sealing = is_cache_segment(job.output)
             # Hashed now, while the file is still in the page cache; sealed once it has its name.
             content = digest(temp) if sealing else None
-            os.replace(temp, job.output)
-            temp = None
-            if content is not None:
+            if content is None:
+                os.replace(temp, job.output)
+            elif publish_once(temp, job.output, lambda entry: _same_entry(entry, job)):
                 seal(job.output, content, job.output.stat().st_size)
+            # else: another build sharing the cache made this very segment meanwhile, and it
+            # stays (a join of that build may be reading it); ours is gone.
+            temp = None
             if sink is not None:
                 sink.feed(job.output, job.output, job.output.stat().st_size)
         except OSError as exc:
@@ -277,6 +321,7 @@ class FfmpegRunner:
                 remove_quietly(temp)
             for path, _ in job.writes:
                 remove_quietly(path)
+        self._made_one(job.output)
         self.progress.finished(str(id(job)), job.label, job.frames)
 
     def run_ffmpeg(self, job: Job, original: Job, sink: Sink | None = None) -> None:

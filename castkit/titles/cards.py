@@ -23,7 +23,7 @@ from PIL import (
 )
 
 from castkit.base.colors import parse_color
-from castkit.base.files import LOOP, symlink_loop
+from castkit.base.files import FileRefused, LOOP, require_regular, symlink_loop
 from castkit.errors import InputError, UsageError
 from castkit.recipe.style import DEFAULT_BACKGROUND, TitleStyle
 
@@ -435,6 +435,12 @@ def _open_background(path: Path, size: tuple[int, int] | None) -> Image.Image:
     if symlink_loop(path):
         raise InputError(path, f"background image {LOOP}")
     try:
+        require_regular(path)  # Pillow would wait on a FIFO forever, or read a device
+    except FileRefused as exc:
+        raise InputError(path, f"background image {exc}") from None
+    except OSError:
+        pass  # said below, as Pillow meets it
+    try:
         with warnings.catch_warnings():
             # castkit sets its own limit below; Pillow's raw DecompressionBombWarning is for
             # programmers, not for the person at the keyboard.
@@ -518,6 +524,12 @@ def _load_font(path: Path, size: int) -> ImageFont.FreeTypeFont:
         raise InputError(path, "no such font file")
     if path.is_dir():
         raise InputError(path, "is a folder, not a font file")
+    try:
+        require_regular(path)  # FreeType would wait on a FIFO forever
+    except FileRefused as exc:
+        raise InputError(path, f"font file {exc}") from None
+    except OSError:
+        pass  # said below, as Pillow meets it
     try:
         return _cached_font(str(path), size)
     except PermissionError:

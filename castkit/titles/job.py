@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from castkit.base.files import write_atomically
+from castkit.base.files import write_once
 from castkit.recipe.model import TitleSegment
 from castkit.titles.cards import render_card
 
@@ -43,7 +43,9 @@ class CardJob:
             image = render_card(
                 self.segment.title, self.segment.subtitle, self.segment.style, self.size, self.base,
             )
-            write_atomically(self.output, lambda temp: image.save(temp, format="PNG"))
+            # Another build sharing the cache may draw this card at the same moment: whichever
+            # is first stays (the same card), so no encode reading it sees it change.
+            write_once(self.output, lambda temp: image.save(temp, format="PNG"))
 
     def shell(self) -> str:
         seg, style = self.segment, self.segment.style
