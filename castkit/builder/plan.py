@@ -349,7 +349,7 @@ def effects_of(seg: ClipSegment, checked: Checked) -> Effects:
     return Effects(
         crop=seg.crop, speed=seg.speed, mute=seg.mute,
         voice=checked.voices[seg.audio] if seg.audio is not None and not seg.mute else None,
-        fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out,
+        fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out, zoom=seg.zoom,
     )
 
 

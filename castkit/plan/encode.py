@@ -22,9 +22,10 @@ from castkit.media.pictures import distinct, Pictures
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.media.seek import FrameIndex, plan_seek
+from castkit.plan.camera import CameraPath, Frame, plan_path
 from castkit.plan.profile import Profile
 from castkit.plan.slices import slice_picture, slice_sound, window_of
-from castkit.recipe.model import Crop
+from castkit.recipe.model import Crop, Move
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class Effects:
     mute: bool = False
     fade_in: Fraction = Fraction(0)
     fade_out: Fraction = Fraction(0)
+    # Camera moves (``zoom:``), their regions in the capture's pixels (inside ``crop``).
+    zoom: tuple[Move, ...] = ()
 
 
 def trimmed_length(info: MediaInfo, trim: Trim) -> Fraction:
@@ -113,7 +116,10 @@ def clip_job(
     # castkit's cache and rebuilds rely on the same job always giving the same bytes.
     source, video, shape = source_picture(info, effects, seek.at)
     made = (w.b if w is not None else frames) - first
-    scaled = w is not None or _scale_before_rate(info, trim, frames, seek.at)
+    camera = camera_path(effects, shape, target)
+    # A camera renders each frame of the target's rate at its own moment, so its pictures
+    # are scaled after the rate conversion.
+    scaled = camera is None and (w is not None or _scale_before_rate(info, trim, frames, seek.at))
     if scaled:
         video = conform_picture(video, shape, target)
     if speed != 1:
@@ -121,6 +127,10 @@ def clip_job(
         # (often 1/15 s) would move sped-up frames by up to a tick.
         video = video.filter("settb", "AVTB").filter("setpts", f"PTS/{ffmpeg_number(speed)}")
     video = frame_window(video, target, skip + first, made, hold=w is not None)
+    if camera is not None:
+        video, shape = film(video, camera, skip + first, speed, target)
+        if w is not None:  # a slice's pictures are conformed before it is cut and faded
+            video, scaled = conform_picture(video, shape, target), True
 
     # Sound is cut at the same frame boundaries, counted in samples from the same origin as
     # the picture's frames (the capture's start, or the segment's for a voice-over).
@@ -157,7 +167,53 @@ def clip_job(
         ff, video, audio, shape, frames, profile, output, ffmpeg, final,
         label or f"convert {info.path.name}", inputs, effects, samples, scaled, lead,
     )
-    return replace(job, note=seek.note) if seek.note else job
+    notes = [n for n in (seek.note, camera.listing() if camera is not None else None) if n]
+    return replace(job, note="\n".join(notes)) if notes else job
+
+
+def camera_path(effects: Effects, shape: tuple[int, int, Fraction], target: Raster) -> CameraPath | None:
+    """The camera of a clip with ``zoom:`` moves, on its (cropped) picture of ``shape``, its
+    views of the target frame's display aspect; None for a clip without."""
+    if not effects.zoom:
+        return None
+    aspect = Fraction(target.width) * target.sar / target.height
+    origin = (effects.crop.x, effects.crop.y) if effects.crop is not None else (0, 0)
+    return plan_path(Frame(shape[0], shape[1], aspect, shape[2], origin), effects.zoom)
+
+
+def film(video: Any, camera: CameraPath, first: int, rate: Fraction, target: Raster
+         ) -> tuple[Any, tuple[int, int, Fraction]]:
+    """The camera's view of each frame of a stream at the target's rate whose frame 0 is frame
+    ``first`` of the (sped-up by ``rate``) capture, stretched over the picture's own size;
+    and the shape that picture then has (pixels as wide as the view needs).
+
+    The view is a function of the frame's capture time, (first + n) x rate / fps, so a slice
+    or a kept part of a paused clip shows, frame for frame, what the whole clip shows.
+    ``perspective`` counts its input frames from 1 (``in``), the timeline from 0 (``n``)."""
+    frame = camera.frame
+    per_frame = Fraction(rate) / Fraction(target.fps)
+
+    def seconds(counter: str) -> str:
+        return f"(({counter}+{first})*{per_frame.numerator}/{per_frame.denominator})"
+
+    options = camera.perspective_options(seconds("in-1"))
+    spans = camera.still_spans()
+    if spans:
+        # Where the view is the whole picture the filter would copy it: skipped there.
+        whole = "+".join(_between(seconds("n"), a, b) for a, b in spans)
+        options["enable"] = f"not({whole})"
+    video = video.filter("perspective", **options)
+    return video, (frame.width, frame.height, frame.aspect * frame.height / frame.width)
+
+
+def _between(t: str, a: float | None, b: float | None) -> str:
+    if a is None and b is None:
+        return "1"
+    if a is None:
+        return f"lt({t},{b!r})"
+    if b is None:
+        return f"gte({t},{a!r})"
+    return f"between({t},{a!r},{b!r})"
 
 
 def _scale_before_rate(info: MediaInfo, trim: Trim, frames: int, seek: int = 0) -> bool:

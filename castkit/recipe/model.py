@@ -56,6 +56,16 @@ class Crop:
     height: int
 
 
+@dataclass(frozen=True)
+class Move:
+    """A camera move (``zoom:``): from ``at`` (seconds of the capture) the view glides to
+    ``to`` (a region of the capture, or None: the full view), arriving ``ease`` seconds later."""
+
+    at: Fraction
+    to: Crop | None
+    ease: Fraction
+
+
 DEFAULT_TITLE_SECONDS = Fraction(4)
 MAX_RECIPE_BYTES = 1024 * 1024
 MAX_NODES = 100_000
@@ -70,7 +80,12 @@ STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
 TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS)
 CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS,
-             "chapter", "captions", "pauses")
+             "chapter", "captions", "pauses", "zoom")
+ZOOM_KEYS = ("at", "to", "ease")
+ZOOM_REQUIRED = ("at", "to")
+ZOOM_FULL = "full"  # `to: full`: back to the whole picture, any case
+DEFAULT_EASE = Fraction(4, 5)  # seconds a move takes unless the recipe says
+MAX_MOVES = 1000
 PAUSE_KEYS = ("action", "min_length", "threshold", "margin", "screen")
 CROP_KEYS = ("x", "y", "width", "height")
 CROP_SIZE_KEYS = ("width", "height")  # more than zero; the others zero or more
@@ -103,6 +118,19 @@ class Where:
 
     def problem(self, message: str) -> Problem:
         return Problem(self.file, self.line, self.column, message)
+
+
+@dataclass(frozen=True)
+class MoveWhere:
+    """Where a camera move and its keys are in the recipe, for messages."""
+
+    move: Where
+    at: Where | None = None
+    to: Where | None = None
+    ease: Where | None = None
+
+    def of(self, key: str) -> Where:
+        return getattr(self, key, None) or self.move
 
 
 @dataclass(frozen=True)
@@ -151,6 +179,8 @@ class ClipSegment:
     captions_where: Where | None = None
     pauses: PauseSpec | None = None  # dead air cut or sped up (plan.pauses)
     pauses_where: Where | None = None
+    zoom: tuple[Move, ...] = ()  # camera moves, regions in the capture's pixels (plan.camera)
+    zoom_where: tuple[MoveWhere, ...] = ()
 
     @property
     def label(self) -> str:

@@ -32,6 +32,7 @@ from castkit.recipe.model import (
     PAUSE_SPEED_MARK, PAUSE_SPEED_RANGE, PauseSpec, Recipe, SCREENS, Segment, SPEED_RANGE,
     STYLE_KEYS, THRESHOLD_AUTO, THRESHOLD_RANGE, THRESHOLD_UNITS, TITLE_KEYS, TitleSegment,
     TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION, Where,
+    DEFAULT_EASE, MAX_MOVES, Move, MoveWhere, ZOOM_FULL, ZOOM_KEYS, ZOOM_REQUIRED,
 )
 from castkit.recipe.style import TitleStyle
 
@@ -528,14 +529,79 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
         captions = r.path(items["captions"][1], f"{what}: captions")
     pauses = _pauses(r, items["pauses"][1], what) if "pauses" in items else None
     pauses_where = r.where(items["pauses"][1]) if "pauses" in items else None
+    zoom, zoom_where = _zoom(r, items["zoom"][1], what) if "zoom" in items else ((), ())
     if len(r.problems) > before or clip is None:
         return None
     return ClipSegment(
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
         crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
-        pauses, pauses_where,
+        pauses, pauses_where, zoom, zoom_where,
     )
 
+
+def _zoom(r: _Reader, node: yaml.Node, what: str) -> tuple[tuple[Move, ...], tuple[MoveWhere, ...]]:
+    """``zoom:``, a list of moves ``{at, to, ease}``; every problem reported, with its place."""
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        r.add(node, f"{what}: zoom must be a list of moves like {{at: 2, to: {{x: 0, y: 0, width: 960, "
+                    f"height: 540}}}} (to: {ZOOM_FULL} for the whole picture)")
+        return (), ()
+    if len(node.value) > MAX_MOVES:
+        r.add(node, f"{what}: zoom has more than {MAX_MOVES} moves")
+        return (), ()
+    before = len(r.problems)
+    moves: list[Move] = []
+    wheres: list[MoveWhere] = []
+    numbers: list[int] = []
+    for i, move_node in enumerate(node.value, 1):
+        name = f"{what}: zoom {i}"
+        items = r.mapping(move_node, name, ZOOM_KEYS)
+        if items is None:
+            continue
+        for key in ZOOM_REQUIRED:
+            if key not in items:
+                r.add(move_node, f"{name} needs {echo(key)}")
+        at = r.time(items["at"][1], f"{name}: at") if "at" in items else None
+        ease = DEFAULT_EASE
+        if "ease" in items:
+            ease = r.time(items["ease"][1], f"{name}: ease", positive=True) or ease
+        to: Crop | None = None
+        understood = "to" in items
+        if understood:
+            to_node = items["to"][1]
+            if isinstance(to_node, yaml.MappingNode):
+                to = _crop(r, to_node, name, "to")
+                understood = to is not None
+            elif not (isinstance(to_node, yaml.ScalarNode) and to_node.value.strip().lower() == ZOOM_FULL):
+                r.add(to_node, f"{name}: to must be {ZOOM_FULL} or a region "
+                               f"{{x, y, width, height}} in the capture's pixels")
+                understood = False
+        if at is None or not understood:
+            continue
+        moves.append(Move(at, to, ease))
+        wheres.append(MoveWhere(r.where(move_node),
+                                **{key: r.where(items[key][1]) for key in ZOOM_KEYS if key in items}))
+        numbers.append(i)
+    # The order of the moves that could be read, so that every problem shows at once: each
+    # starts after the one before has arrived.
+    for index in range(1, len(moves)):
+        move, prev = moves[index], moves[index - 1]
+        if move.at <= prev.at:
+            r.problems.append(wheres[index].of("at").problem(
+                f"{what}: zoom {numbers[index]}: moves must be in time order: at {_seconds(move.at)} s "
+                f"is not after the move before it (at {_seconds(prev.at)} s)"))
+        elif prev.at + prev.ease > move.at:
+            r.problems.append(wheres[index - 1].of("ease").problem(
+                f"{what}: zoom {numbers[index - 1]}: ease {_seconds(prev.ease)} s is longer than "
+                f"the {_seconds(move.at - prev.at)} s to the next move"))
+    if len(r.problems) > before:
+        return (), ()
+    return tuple(moves), tuple(wheres)
+
+
+
+def _seconds(value: Fraction) -> str:
+    """Seconds as a recipe writes them in a move: 2, 0.5."""
+    return f"{float(value):g}"
 
 def _pause_action(r: _Reader, node: yaml.Node, what: str) -> tuple[bool, Fraction | None]:
     """``cut`` or a speed factor: (understood, speed or None for cut)."""
@@ -618,25 +684,26 @@ def _fades(r: _Reader, items: dict, what: str) -> Fades:
     return Fades(values.get("fade_in") or Fraction(0), values.get("fade_out") or Fraction(0), where)
 
 
-def _crop(r: _Reader, node: yaml.Node, what: str) -> Crop | None:
-    items = r.mapping(node, f"{what}: crop", CROP_KEYS)
+def _crop(r: _Reader, node: yaml.Node, what: str, name: str = "crop") -> Crop | None:
+    """A region in source pixels: a ``crop:``, or a camera move's ``to:`` (``name``)."""
+    items = r.mapping(node, f"{what}: {name}", CROP_KEYS)
     if items is None:
         return None
     values = {}
     for key in CROP_KEYS:
         if key not in items:
-            r.add(node, f"{what}: crop needs {echo(key)} (x, y, width and height, in source pixels)")
+            r.add(node, f"{what}: {name} needs {echo(key)} (x, y, width and height, in source pixels)")
             continue
-        raw = r.scalar(items[key][1], f"{what}: crop.{key}")
+        raw = r.scalar(items[key][1], f"{what}: {name}.{key}")
         if raw is None:
             continue
         try:
             value = int(raw.strip())
         except ValueError:
-            r.add(items[key][1], f"{what}: crop.{key} must be a whole number of pixels, not {echo(raw)}")
+            r.add(items[key][1], f"{what}: {name}.{key} must be a whole number of pixels, not {echo(raw)}")
             continue
         if value < 0 or (key in CROP_SIZE_KEYS and value == 0):
-            r.add(items[key][1], f"{what}: crop.{key} must be {'more than zero' if key in CROP_SIZE_KEYS else 'zero or more'}")
+            r.add(items[key][1], f"{what}: {name}.{key} must be {'more than zero' if key in CROP_SIZE_KEYS else 'zero or more'}")
             continue
         values[key] = value
     if len(values) < 4:

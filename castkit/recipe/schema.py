@@ -37,6 +37,7 @@ from castkit.recipe.model import (
     MIN_LENGTH_RANGE, MUTE, OUTPUT_KEYS, PATH_BREAKS, PAUSE_CUT, PAUSE_KEYS, PAUSE_SPEED_MARK,
     PAUSE_SPEED_RANGE, PauseSpec, SCREENS, SPEED_RANGE, STYLE_KEYS, THRESHOLD_AUTO,
     THRESHOLD_RANGE, THRESHOLD_UNITS, TITLE_KEYS, TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION,
+    DEFAULT_EASE, MAX_MOVES, ZOOM_FULL, ZOOM_KEYS, ZOOM_REQUIRED,
 )
 
 
@@ -334,6 +335,10 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
                                  f"{MUTE} (or null) for silence"},
         "chapter": {**_TEXT, "description": "start a chapter of this name with the clip"},
         "captions": {**_PATH, "description": "an SRT, WebVTT or ASS file of the capture's captions"},
+        "zoom": {"type": "array", "minItems": 1, "maxItems": MAX_MOVES,
+                 "items": {"$ref": "#/$defs/zoom_move"},
+                 "description": "camera moves: at a time of the capture, glide to a region "
+                                "(or back to full), eased"},
         "pauses": {"anyOf": [_PAUSE_ACTION, {"$ref": "#/$defs/pauses"}],
                    "description": f"dead air: {PAUSE_CUT} (or a speed, {_SPEEDS}) where the "
                                   "take is silent and its screen still"},
@@ -357,6 +362,15 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "crop": {name: {**_pixels(name in CROP_SIZE_KEYS), "description": f"{name}, in source pixels"}
              for name in CROP_KEYS},
+    "zoom": {
+        "at": _time(description="seconds of the capture at which the move starts"),
+        "to": {"anyOf": [{"type": "string", "pattern": _whole_text(_words((ZOOM_FULL,)))},
+                         {"$ref": "#/$defs/crop"}],
+               "description": "the region the view glides to (x, y, width, height in the capture's "
+                              f"pixels, grown to the frame's aspect), or {ZOOM_FULL}"},
+        "ease": _time(positive=True, description="seconds the move takes, eased in and out "
+                                                 f"(default {float(DEFAULT_EASE):g})"),
+    },
 }
 
 
@@ -391,6 +405,7 @@ def recipe_schema() -> dict[str, Any]:
             "style": _mapping("style", STYLE_KEYS),
             "crop": _mapping("crop", CROP_KEYS, required=CROP_KEYS),
             "pauses": _mapping("pauses", PAUSE_KEYS),
+            "zoom_move": _mapping("zoom", ZOOM_KEYS, required=ZOOM_REQUIRED),
             "segment": {"oneOf": [
                 {"$ref": "#/$defs/title_segment"},
                 {"$ref": "#/$defs/clip_segment"},

@@ -44,6 +44,8 @@ def test_every_key_of_the_reader_is_in_the_schema():
     assert tuple(defs["crop"]["properties"]) == _recipe.CROP_KEYS
     assert tuple(defs["title_segment"]["properties"]) == _recipe.TITLE_KEYS
     assert tuple(defs["clip_segment"]["properties"]) == _recipe.CLIP_KEYS
+    assert tuple(defs["zoom_move"]["properties"]) == _recipe.ZOOM_KEYS
+    assert tuple(defs["zoom_move"]["required"]) == _recipe.ZOOM_REQUIRED
     # A key added to the reader without a line in recipe.schema._KEYS says so here.
     assert undescribed() == []
 
@@ -211,6 +213,7 @@ _PLACES = {
     "clip": "segments:\n  - clip: a.ogv\n    {key}: {value}\n",
     "pauses": "segments:\n  - clip: a.ogv\n    pauses:\n      {key}: {value}\n",
     "crop": "segments:\n  - clip: a.ogv\n    crop:\n      {crop}\n",
+    "zoom": "segments:\n  - clip: a.ogv\n    zoom:\n      - {move}\n",
 }
 
 _TIMES = ["0", "5", "5.5", "05", "0.0", '"5"', '" 5 "', '"5."', '".5"', "1:02", "1:20.5", "0:59.99",
@@ -286,9 +289,22 @@ CASES: dict[tuple[str, str], list[str]] = {
                     '"1__0"', '"_1"', "5.5", "abc", ""],
     ("crop", "width"): ["0", '"0"', '"-0"', '"00"', '"0_0"', "1", '"1"', '"+1"', '"01"', '"0_1"',
                         '"1_000"', "-1", "abc", "8", ""],
+    ("clip", "zoom"): ["[{at: 1, to: full}]", "[{at: 1, to: FULL}, {at: 3, to: full, ease: 1}]",
+                       '[{at: 1, to: " Full "}]', "[{at: 1, to: fulll}]", "[{at: 1, to: 2024}]",
+                       "[{at: 1}]", "[{to: full}]", "[{at: 1, to: full, speed: 2}]", "[]", "full",
+                       "[{at: 1, to: {x: 0, y: 0, width: 8, height: 8}}]",
+                       "[{at: 1, to: {x: 0, y: 0, width: 8}}]", "[{at: 1, to: {x: 0, y: 0, width: 0, height: 8}}]",
+                       "[{at: 1, to: [0, 0, 8, 8]}]", "[full]", "", "null"],
+    ("zoom", "at"): _TIMES,
+    ("zoom", "ease"): _POSITIVE_TIMES,
+    ("zoom", "to"): ["full", "Full", '" full "', '"full"', "fully", '""', "", "1",
+                     "{x: 0, y: 0, width: 8, height: 8}", '{x: "1", y: 0, width: "8", height: 8}',
+                     "{x: 0, y: 0, width: 8}", "{x: -1, y: 0, width: 8, height: 8}",
+                     "{x: 0, y: 0, width: 8, height: 8, depth: 1}"],
 }
 
 _CROP = {"x": "0", "y": "0", "width": "8", "height": "8"}
+_MOVE = {"at": "1", "to": "full", "ease": "0.5"}
 
 
 def _case_text(place: str, key: str, value: str) -> str:
@@ -297,6 +313,9 @@ def _case_text(place: str, key: str, value: str) -> str:
     if place == "crop":
         crop = "\n      ".join(f"{k}: {value if k == key else v}" for k, v in _CROP.items())
         return _PLACES[place].format(crop=crop)
+    if place == "zoom":
+        move = "\n        ".join(f"{k}: {value if k == key else v}" for k, v in _MOVE.items())
+        return _PLACES[place].format(move=move)
     return _PLACES[place].format(key=key, value=value)
 
 
