@@ -85,7 +85,7 @@ def profiles_for(checked: Checked) -> list[tuple[OutputSpec, Profile]]:
         captures.append((width, height, sar, info.video.fps))
     return [
         (spec, make_profile(spec.path, recipe.target,
-                            web_raster(captures, spec.height, spec.fps) if spec.is_web else None))
+                            web_raster(captures, spec.height, spec.fps, spec.frame_aspect) if spec.is_web else None))
         for spec in recipe.outputs
     ]
 

@@ -172,9 +172,10 @@ def clip_job(
 
 
 def camera_path(effects: Effects, shape: tuple[int, int, Fraction], target: Raster) -> CameraPath | None:
-    """The camera of a clip with ``zoom:`` moves, on its (cropped) picture of ``shape``, its
-    views of the target frame's display aspect; None for a clip without."""
-    if not effects.zoom:
+    """The camera of a clip with ``zoom:`` moves, or of any clip in a frame of an aspect of its
+    own (``WebRaster.reframe``), on its (cropped) picture of ``shape``, its views of the target
+    frame's display aspect; None for a clip fitted into the frame as it is."""
+    if not effects.zoom and not getattr(target, "reframe", False):
         return None
     aspect = Fraction(target.width) * target.sar / target.height
     origin = (effects.crop.x, effects.crop.y) if effects.crop is not None else (0, 0)

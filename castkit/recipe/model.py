@@ -75,7 +75,7 @@ VERSION = 1  # the recipe version this castkit reads
 
 TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
             "loudness")
-OUTPUT_KEYS = ("path", "height", "fps")
+OUTPUT_KEYS = ("path", "height", "fps", "aspect")
 STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
 TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS)
@@ -203,16 +203,25 @@ Segment = TitleSegment | ClipSegment
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """One file the recipe makes; ``height`` and ``fps`` shape a web master's frame."""
+    """One file the recipe makes; ``height``, ``fps`` and ``aspect`` shape a web master's frame."""
 
     path: Path
     height: int | None = None
     fps: int | None = None
     where: Where | None = None
+    aspect: str | None = None  # one of FRAME_ASPECTS: a vertical or square cast
 
     @property
     def is_web(self) -> bool:
         return self.path.suffix.lower() in WEB_SUFFIXES
+
+    @property
+    def frame_aspect(self) -> Fraction | None:
+        """``aspect`` as width / height."""
+        if self.aspect is None:
+            return None
+        width, height = self.aspect.split(":")
+        return Fraction(int(width), int(height))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from castkit.base.timecode import format_time, parse_time, TimecodeError
 from castkit.errors import echo, InputError, Problem, RecipeError
 from castkit.media.dv import ASPECTS, DvTarget, standard_of, TARGET_NAMES
 from castkit.media.formats import kind_of, OUTPUT_SUFFIXES
-from castkit.media.raster import CHROMA_STEP, WEB_HEIGHTS, WEB_MAX_FPS
+from castkit.media.raster import CHROMA_STEP, FRAME_ASPECTS, WEB_HEIGHTS, WEB_MAX_FPS
 from castkit.recipe.model import (
     CLIP_KEYS, ClipSegment, Crop, CROP_KEYS, CROP_SIZE_KEYS, DEFAULT_LOUDNESS,
     DEFAULT_TITLE_SECONDS, FADE_KEYS, Fades, LOUDNESS_OFF, LOUDNESS_RANGE, LOUDNESS_UNITS,
@@ -373,7 +373,7 @@ def _outputs(r: _Reader, top: dict, path: Path) -> tuple[OutputSpec, ...]:
 
 
 def _output(r: _Reader, node: yaml.Node, what: str) -> OutputSpec | None:
-    height = fps = None
+    height = fps = aspect = None
     if isinstance(node, yaml.MappingNode):
         items = r.mapping(node, what, OUTPUT_KEYS)
         if items is None:
@@ -389,6 +389,14 @@ def _output(r: _Reader, node: yaml.Node, what: str) -> OutputSpec | None:
                 height = None
         if "fps" in items:
             fps = _whole(r, items["fps"][1], f"{what}.fps", 1, WEB_MAX_FPS)
+        if "aspect" in items:
+            # The raw text, exact as the top's aspect: YAML 1.1 would read 9:16 as 556.
+            raw = r.scalar(items["aspect"][1], f"{what}.aspect")
+            if raw is not None and raw not in FRAME_ASPECTS:
+                r.add(items["aspect"][1], f"{what}.aspect must be {', '.join(FRAME_ASPECTS[:-1])} or "
+                                          f"{FRAME_ASPECTS[-1]}, not {echo(raw)}")
+                return None
+            aspect = raw
     else:
         path_node = node
     got = r.path(path_node, what)
@@ -397,9 +405,9 @@ def _output(r: _Reader, node: yaml.Node, what: str) -> OutputSpec | None:
     if kind_of(got) is None:
         r.add(path_node, f"{what}: {echo(got.name)} must end in {', '.join(OUTPUT_SUFFIXES)}")
         return None
-    spec = OutputSpec(got, height, fps, r.where(path_node))
-    if not spec.is_web and (height is not None or fps is not None):
-        r.add(node, f"{what}: height and fps apply to .mp4 and .webm; DV's frame is set by target")
+    spec = OutputSpec(got, height, fps, r.where(path_node), aspect)
+    if not spec.is_web and (height is not None or fps is not None or aspect is not None):
+        r.add(node, f"{what}: height, fps and aspect apply to .mp4 and .webm; DV's frame is set by target")
         return None
     return spec
 

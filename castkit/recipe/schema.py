@@ -30,7 +30,7 @@ from typing import Any
 from castkit.base.timecode import FORMS, MAX_TIME_CHARS
 from castkit.media.dv import ASPECTS, TARGET_NAMES
 from castkit.media.formats import OUTPUT_SUFFIXES
-from castkit.media.raster import CHROMA_STEP, WEB_HEIGHTS, WEB_MAX_FPS
+from castkit.media.raster import CHROMA_STEP, FRAME_ASPECTS, WEB_HEIGHTS, WEB_MAX_FPS
 from castkit.recipe.model import (
     CLIP_KEYS, CROP_KEYS, CROP_SIZE_KEYS, DEFAULT_LOUDNESS, DEFAULT_TITLE_SECONDS, LOUDNESS_OFF,
     LOUDNESS_RANGE, LOUDNESS_UNITS, MARGIN_RANGE, MAX_SECONDS, MAX_SEGMENTS, MAX_WHOLE_DIGITS,
@@ -304,6 +304,9 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "height": {**_whole(*WEB_HEIGHTS, step=CHROMA_STEP),
                    "description": f"frame height of a .mp4/.webm master, {WEB_HEIGHTS[0]} to {WEB_HEIGHTS[1]} (even)"},
         "fps": {**_whole(1, WEB_MAX_FPS), "description": f"frame rate of a .mp4/.webm master, 1 to {WEB_MAX_FPS}"},
+        "aspect": {"enum": [*FRAME_ASPECTS, *(_sexagesimal(a) for a in FRAME_ASPECTS)],
+                   "description": f"a vertical or square .mp4/.webm master: {', '.join(FRAME_ASPECTS)}; "
+                                  "each clip is reframed by the camera"},
     },
     "style": {
         "background": {**_PATH, "description": "a colour (CSS name or #rrggbb) or an image file"},

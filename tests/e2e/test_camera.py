@@ -387,3 +387,57 @@ def test_slices_show_the_frames_of_the_whole_segment(tmp_path, texture, wheel_ff
     assert [k for k in range(175) if sliced[k] != whole[k]] == []
     # The move (1-3 s of the capture: frames 13-62 of the segment) crosses the first join.
     assert len(set(whole[13:63])) == 50, "a different picture on every frame of the move"
+
+
+@pytest.mark.parametrize("aspect,size", [("9:16", (216, 384)), ("1:1", (216, 216)), ("4:5", (216, 270))])
+def test_a_vertical_or_square_output_reframes_each_clip(tmp_path, texture, wheel_ffmpeg, cli, aspect, size):
+    """The frame is the cast's web height by the aspect (216 high captures: 216 wide); a clip
+    without moves shows the centre of its capture, a title is drawn at that size."""
+    (tmp_path / "texture.ogv").symlink_to(texture)
+    write_recipe(tmp_path, f"""
+        outputs:
+          - {{path: short.mp4, aspect: "{aspect}"}}
+        segments:
+          - title: Vertical
+            duration: 1
+          - clip: texture.ogv
+            duration: 2
+    """)
+    result = cli("build", tmp_path / "cast.yaml", "-q")
+    assert result.code == 0, result.err
+    frames, rate = lumas(tmp_path / "short.mp4")
+    assert (frames.shape[2], frames.shape[1]) == size
+    assert len(frames) == 3 * rate
+    w = H * size[0] / size[1]
+    centre = reference(source_luma(texture), ((W - w) / 2, 0, w, H), size)
+    assert psnr(frames[int(2 * rate)], centre) > MIN_PSNR
+    assert psnr(frames[int(2 * rate)], reference(source_luma(texture), (0, 0, W, H), size)) < 25
+
+
+def test_a_vertical_output_fits_the_moves_to_its_aspect(tmp_path, texture, wheel_ffmpeg, cli):
+    """A region near the top left is grown to 9:16 around its centre and kept inside: a
+    60x60 region at 20,20 becomes 60x106.7 at 20,0."""
+    (tmp_path / "texture.ogv").symlink_to(texture)
+    write_recipe(tmp_path, """
+        outputs: [cast.mp4, {path: short.mp4, aspect: "9:16"}]
+        segments:
+          - clip: texture.ogv
+            duration: 3
+            zoom:
+              - {at: 1, to: {x: 20, y: 20, width: 60, height: 60}, ease: 0.5}
+    """)
+    result = cli("build", tmp_path / "cast.yaml", "-q")
+    assert result.code == 0, result.err
+    src = source_luma(texture)
+    tall, rate = lumas(tmp_path / "short.mp4")
+    assert tall.shape[1:] == (384, 216)
+    assert psnr(tall[int(2 * rate)], reference(src, (20, 0, 60, 60 * 16 / 9), (216, 384))) > MIN_PSNR
+    wide, rate = lumas(tmp_path / "cast.mp4")  # the same move in the 16:9 cast: 106.7x60 at 0,20
+    assert psnr(wide[int(2 * rate)], reference(src, (0, 20, 60 * 16 / 9, 60), (W, H))) > MIN_PSNR
+
+
+def test_an_aspect_is_for_web_outputs(tmp_path, cli):
+    (tmp_path / "cast.yaml").write_text('outputs: [{path: cast.dv, aspect: "9:16"}]\nsegments:\n  - title: A\n')
+    result = cli("build", tmp_path / "cast.yaml", "--dry-run")
+    assert result.code == 2
+    assert "cast.yaml:1:11: outputs[1]: height, fps and aspect apply to .mp4 and .webm" in result.err, result.err

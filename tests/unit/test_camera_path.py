@@ -129,3 +129,14 @@ def test_regions_of_a_cropped_capture():
 
 def _eq(a, b):
     return all(abs(p - q) < 1e-6 for p, q in zip((a.x, a.y, a.width, a.height), (b.x, b.y, b.width, b.height)))
+
+
+def test_web_frames_of_an_aspect():
+    from castkit.media.raster import web_raster
+    hd = [(1920, 1080, F(1), F(30))]
+    tall = web_raster(hd, aspect=F(9, 16))
+    assert (tall.width, tall.height, tall.reframe) == (1080, 1920, True)
+    assert (web_raster(hd, aspect=F(1)).width, web_raster(hd, aspect=F(1)).height) == (1080, 1080)
+    assert (web_raster(hd, aspect=F(4, 5)).width, web_raster(hd, aspect=F(4, 5)).height) == (1080, 1350)
+    assert (web_raster(hd, height=1280, aspect=F(9, 16)).width, web_raster(hd, height=1280, aspect=F(9, 16)).height) == (720, 1280)
+    assert web_raster(hd).reframe is False and (web_raster(hd).width, web_raster(hd).height) == (1920, 1080)
