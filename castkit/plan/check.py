@@ -39,6 +39,8 @@ class Checked:
     indexes: dict[Path, FrameIndex | None] = field(default_factory=dict)
     # Clips with ``pauses:``: their analysis and kept parts, filled at plan time (plan.pauses.kept_of).
     pauses: PauseMemo = field(default_factory=PauseMemo)
+    # Clips with ``zoom: follow``: their measured activity (plan.activity), filled at plan time.
+    activity: dict = field(default_factory=dict)
 
 
 def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:

@@ -57,6 +57,17 @@ class Crop:
 
 
 @dataclass(frozen=True)
+class FollowSpec:
+    """What ``zoom: follow`` asks: magnify at most ``max``; hold each view at least ``hold``
+    seconds (and look that far ahead); leave ``margin`` (a fraction of the picture's sides)
+    around the activity."""
+
+    max: Fraction = Fraction(2)
+    hold: Fraction = Fraction(3, 2)
+    margin: Fraction = Fraction(1, 10)
+
+
+@dataclass(frozen=True)
 class Move:
     """A camera move (``zoom:``): from ``at`` (seconds of the capture) the view glides to
     ``to`` (a region of the capture, or None: the full view), arriving ``ease`` seconds later."""
@@ -86,6 +97,14 @@ ZOOM_REQUIRED = ("at", "to")
 ZOOM_FULL = "full"  # `to: full`: back to the whole picture, any case
 DEFAULT_EASE = Fraction(4, 5)  # seconds a move takes unless the recipe says
 MAX_MOVES = 1000
+# `zoom: follow`, or `zoom: {follow: activity, max, hold, margin}`: a camera planned from where
+# the screen changes (plan.activity).
+FOLLOW = "follow"  # any case
+FOLLOW_KEYS = ("follow", "max", "hold", "margin")
+FOLLOW_WHAT = ("activity",)  # what `follow:` follows, any case
+MAX_ZOOM_RANGE = (Fraction(1), Fraction(8))
+HOLD_RANGE = (Fraction(1, 2), Fraction(60))
+FOLLOW_MARGIN_RANGE = (Fraction(0), Fraction(1, 2))
 PAUSE_KEYS = ("action", "min_length", "threshold", "margin", "screen")
 CROP_KEYS = ("x", "y", "width", "height")
 CROP_SIZE_KEYS = ("width", "height")  # more than zero; the others zero or more
@@ -181,6 +200,7 @@ class ClipSegment:
     pauses_where: Where | None = None
     zoom: tuple[Move, ...] = ()  # camera moves, regions in the capture's pixels (plan.camera)
     zoom_where: tuple[MoveWhere, ...] = ()
+    follow: FollowSpec | None = None  # `zoom: follow`: moves planned from the activity
 
     @property
     def label(self) -> str:

@@ -33,6 +33,7 @@ from castkit.recipe.model import (
     STYLE_KEYS, THRESHOLD_AUTO, THRESHOLD_RANGE, THRESHOLD_UNITS, TITLE_KEYS, TitleSegment,
     TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION, Where,
     DEFAULT_EASE, MAX_MOVES, Move, MoveWhere, ZOOM_FULL, ZOOM_KEYS, ZOOM_REQUIRED,
+    FOLLOW, FOLLOW_KEYS, FOLLOW_MARGIN_RANGE, FOLLOW_WHAT, FollowSpec, HOLD_RANGE, MAX_ZOOM_RANGE,
 )
 from castkit.recipe.style import TitleStyle
 
@@ -537,14 +538,66 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
         captions = r.path(items["captions"][1], f"{what}: captions")
     pauses = _pauses(r, items["pauses"][1], what) if "pauses" in items else None
     pauses_where = r.where(items["pauses"][1]) if "pauses" in items else None
-    zoom, zoom_where = _zoom(r, items["zoom"][1], what) if "zoom" in items else ((), ())
+    zoom, zoom_where, follow = (), (), None
+    if "zoom" in items:
+        zoom_node = items["zoom"][1]
+        if isinstance(zoom_node, yaml.MappingNode) or (
+                isinstance(zoom_node, yaml.ScalarNode) and zoom_node.value.strip().lower() == FOLLOW):
+            follow = _follow(r, zoom_node, what)
+        else:
+            zoom, zoom_where = _zoom(r, zoom_node, what)
     if len(r.problems) > before or clip is None:
         return None
     return ClipSegment(
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
         crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
-        pauses, pauses_where, zoom, zoom_where,
+        pauses, pauses_where, zoom, zoom_where, follow,
     )
+
+
+def _follow(r: _Reader, node: yaml.Node, what: str) -> FollowSpec | None:
+    """``zoom: follow`` or ``zoom: {follow: activity, max, hold, margin}``."""
+    if not isinstance(node, yaml.MappingNode):
+        return FollowSpec()
+    items = r.mapping(node, f"{what}: zoom", FOLLOW_KEYS)
+    if items is None:
+        return None
+    before = len(r.problems)
+    if "follow" not in items:
+        r.add(node, f"{what}: zoom needs 'follow: {FOLLOW_WHAT[0]}' (or a list of moves)")
+    else:
+        raw = r.scalar(items["follow"][1], f"{what}: zoom.follow")
+        if raw is not None and raw.strip().lower() not in FOLLOW_WHAT:
+            r.add(items["follow"][1], f"{what}: zoom.follow must be {' or '.join(FOLLOW_WHAT)}, not {echo(raw.strip())}")
+    spec = FollowSpec()
+    for key, (low, high), read in (("max", MAX_ZOOM_RANGE, _number), ("hold", HOLD_RANGE, None),
+                                   ("margin", FOLLOW_MARGIN_RANGE, _number)):
+        if key not in items:
+            continue
+        value_node = items[key][1]
+        value = read(r, value_node, f"{what}: zoom.{key}") if read else r.time(value_node, f"{what}: zoom.{key}")
+        if value is not None and not low <= value <= high:
+            r.add(value_node, f"{what}: zoom.{key} must be from {float(low):g} to {float(high):g}"
+                              + (" seconds" if key == "hold" else ""))
+        elif value is not None:
+            spec = replace(spec, **{key: value})
+    return spec if len(r.problems) == before else None
+
+
+def _number(r: _Reader, node: yaml.Node, what: str) -> Fraction | None:
+    """A plain decimal number (``2``, ``2.5``, ``0.1``)."""
+    raw = r.scalar(node, what)
+    if raw is None:
+        return None
+    try:
+        number = Decimal(raw.strip())
+    except InvalidOperation:
+        number = Decimal("NaN")
+    # Compared as a Decimal first, as for speed: no Fraction of a huge exponent.
+    if not number.is_finite() or abs(number) > 10 ** 6:
+        r.add(node, f"{what} must be a number like 2 or 0.5, not {echo(raw)}")
+        return None
+    return Fraction(number)
 
 
 def _zoom(r: _Reader, node: yaml.Node, what: str) -> tuple[tuple[Move, ...], tuple[MoveWhere, ...]]:

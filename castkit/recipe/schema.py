@@ -38,6 +38,7 @@ from castkit.recipe.model import (
     PAUSE_SPEED_RANGE, PauseSpec, SCREENS, SPEED_RANGE, STYLE_KEYS, THRESHOLD_AUTO,
     THRESHOLD_RANGE, THRESHOLD_UNITS, TITLE_KEYS, TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION,
     DEFAULT_EASE, MAX_MOVES, ZOOM_FULL, ZOOM_KEYS, ZOOM_REQUIRED,
+    FOLLOW, FOLLOW_KEYS, FOLLOW_MARGIN_RANGE, FOLLOW_WHAT, FollowSpec, HOLD_RANGE, MAX_ZOOM_RANGE,
 )
 
 
@@ -338,10 +339,12 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
                                  f"{MUTE} (or null) for silence"},
         "chapter": {**_TEXT, "description": "start a chapter of this name with the clip"},
         "captions": {**_PATH, "description": "an SRT, WebVTT or ASS file of the capture's captions"},
-        "zoom": {"type": "array", "minItems": 1, "maxItems": MAX_MOVES,
-                 "items": {"$ref": "#/$defs/zoom_move"},
-                 "description": "camera moves: at a time of the capture, glide to a region "
-                                "(or back to full), eased"},
+        "zoom": {"anyOf": [{"type": "array", "minItems": 1, "maxItems": MAX_MOVES,
+                            "items": {"$ref": "#/$defs/zoom_move"}},
+                           {"type": "string", "pattern": _whole_text(_words((FOLLOW,)))},
+                           {"$ref": "#/$defs/follow"}],
+                 "description": "camera moves: a list of moves (at a time of the capture, glide to "
+                                f"a region or back to full, eased), or {FOLLOW}: follow the screen's activity"},
         "pauses": {"anyOf": [_PAUSE_ACTION, {"$ref": "#/$defs/pauses"}],
                    "description": f"dead air: {PAUSE_CUT} (or a speed, {_SPEEDS}) where the "
                                   "take is silent and its screen still"},
@@ -365,6 +368,18 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "crop": {name: {**_pixels(name in CROP_SIZE_KEYS), "description": f"{name}, in source pixels"}
              for name in CROP_KEYS},
+    "follow": {
+        "follow": {"type": "string", "pattern": _whole_text(_words(FOLLOW_WHAT)),
+                   "description": f"what the camera follows: {', '.join(FOLLOW_WHAT)}"},
+        "max": {**_level(MAX_ZOOM_RANGE, (), False, ()),
+                "description": f"the most it magnifies, {float(MAX_ZOOM_RANGE[0]):g} to "
+                               f"{float(MAX_ZOOM_RANGE[1]):g} (default {float(FollowSpec().max):g})"},
+        "hold": _time(*HOLD_RANGE, description="seconds each view holds at least, and looks ahead "
+                                               f"(default {float(FollowSpec().hold):g})"),
+        "margin": {**_level(FOLLOW_MARGIN_RANGE, (), False, ()),
+                   "description": "room around the activity, a fraction of the picture's sides "
+                                  f"(default {float(FollowSpec().margin):g})"},
+    },
     "zoom": {
         "at": _time(description="seconds of the capture at which the move starts"),
         "to": {"anyOf": [{"type": "string", "pattern": _whole_text(_words((ZOOM_FULL,)))},
@@ -409,6 +424,7 @@ def recipe_schema() -> dict[str, Any]:
             "crop": _mapping("crop", CROP_KEYS, required=CROP_KEYS),
             "pauses": _mapping("pauses", PAUSE_KEYS),
             "zoom_move": _mapping("zoom", ZOOM_KEYS, required=ZOOM_REQUIRED),
+            "follow": _mapping("follow", FOLLOW_KEYS, required=("follow",)),
             "segment": {"oneOf": [
                 {"$ref": "#/$defs/title_segment"},
                 {"$ref": "#/$defs/clip_segment"},

@@ -441,3 +441,115 @@ def test_an_aspect_is_for_web_outputs(tmp_path, cli):
     result = cli("build", tmp_path / "cast.yaml", "--dry-run")
     assert result.code == 2
     assert "cast.yaml:1:11: outputs[1]: height, fps and aspect apply to .mp4 and .webm" in result.err, result.err
+
+
+# `zoom: follow`: a 1920x1080 screen where someone types at A (a line from 200,200, 1-4 s),
+# nothing happens for 2.5 s, then types at B (a line from 1300,850, 6.5-9.5 s); each character a
+# 14x24 box, 18 px apart, every 0.2 s, and the text stays.
+TYPED = {"A": (200, 200, 1.0, 4.0), "B": (1300, 850, 6.5, 9.5)}
+
+
+def _typing_filter() -> str:
+    boxes = []
+    for x0, y0, begin, end in TYPED.values():
+        for i in range(int(round((end - begin) / 0.2))):
+            boxes.append(f"drawbox=x={x0 + 18 * i}:y={y0}:w=14:h=24:color=white:t=fill:"
+                         f"enable='gte(t,{begin + 0.2 * i:.1f})'")
+    return ",".join(boxes)
+
+
+def _typed_box(name: str) -> tuple[int, int, int, int]:
+    x0, y0, begin, end = TYPED[name]
+    return x0, y0, x0 + 18 * (int(round((end - begin) / 0.2)) - 1) + 14, y0 + 24
+
+
+@pytest.fixture(scope="module")
+def typing(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("camera-typing")
+    return media.make(
+        WHEEL_FFMPEG, root / "typing.ogv", "-f", "lavfi", "-i",
+        f"color=black:size=1920x1080:rate=10:duration=12,format=yuv420p,{_typing_filter()}",
+        "-c:v", "libtheora", "-q:v", "6",
+    )
+
+
+def _moves(out: str) -> list[tuple[float, float, tuple[float, float, float, float] | None, float]]:
+    """(start, end, region or None for full, zoom) of each `camera:` line of a --dry-run."""
+    found = []
+    for line in out.splitlines():
+        line = line.lstrip("# ").strip()
+        if not line.startswith("camera:"):
+            continue
+        times, _, view = line[len("camera: "):].partition(" s to ")
+        a, b = (float(v) for v in times.split("-"))
+        if view == "full":
+            found.append((a, b, None, 1.0))
+        else:
+            size, _, zoom = view.partition(" (")
+            w, rest = size.split("x", 1)
+            h, x, y = rest.split("+")
+            found.append((a, b, (float(x), float(y), float(w), float(h)), float(zoom.rstrip("x)"))))
+    return found
+
+
+def _bright_box(frame: np.ndarray) -> tuple[int, int, int, int]:
+    rows = np.flatnonzero((frame > 128).any(axis=1))
+    cols = np.flatnonzero((frame > 128).any(axis=0))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
+def test_follow_magnifies_each_typed_place_and_zooms_out_between(tmp_path, typing, wheel_ffmpeg, cli):
+    (tmp_path / "typing.ogv").symlink_to(typing)
+    write_recipe(tmp_path, """
+        outputs:
+          - {path: cast.mp4, height: 360, fps: 10}
+          - {path: short.mp4, aspect: "9:16", fps: 10}
+        segments:
+          - clip: typing.ogv
+            zoom: follow
+    """)
+    dry = cli("build", tmp_path / "cast.yaml", "--dry-run")
+    assert dry.code == 0, dry.err
+    # The 16:9 output's segment: the block of camera lines whose regions are 16:9.
+    blocks = [_moves(block) for block in dry.out.split("# segment")]
+    moves = next(m for m in blocks if m and all(abs(r[2] / r[3] - 16 / 9) < 0.01 for _, _, r, _ in m if r))
+    ax0, ay0, ax1, ay1 = _typed_box("A")
+    bx0, by0, bx1, by1 = _typed_box("B")
+
+    def holding(t: float):
+        """The view held at t (None: full), and whether a move runs then."""
+        view, moving = None, False
+        for a, b, region, _ in moves:
+            if a <= t:
+                view, moving = region, t < b
+        return view, moving
+
+    def shows(view, box) -> bool:
+        x, y, w, h = view
+        return x <= box[0] and y <= box[1] and box[2] <= x + w and box[3] <= y + h
+
+    # A: magnified at least 1.5x, whole in view, and no move while its line is typed.
+    for t in (1.8, 2.5, 3.2, 3.9):
+        view, moving = holding(t)
+        assert view is not None and not moving, (t, moves)
+        assert shows(view, (ax0, ay0, ax1, ay1)) and 1920 / view[2] >= 1.5, (t, moves)
+    # Between A and B, far apart: the whole picture at some moment.
+    assert any(region is None and 4.0 <= a <= 7.5 for a, _, region, _ in moves), moves
+    # B likewise.
+    for t in (8.0, 8.8, 9.5):
+        view, moving = holding(t)
+        assert view is not None and not moving, (t, moves)
+        assert shows(view, (bx0, by0, bx1, by1)) and 1920 / view[2] >= 1.5, (t, moves)
+
+    result = cli("build", tmp_path / "cast.yaml", "-q")
+    assert result.code == 0, result.err
+    wide, rate = lumas(tmp_path / "cast.mp4")
+    assert wide.shape[1:] == (360, 640)
+    x0, y0, x1, y1 = _bright_box(wide[int(3.5 * rate)])
+    assert (x1 - x0) >= 1.5 * (ax1 - ax0) / 3, "A magnified 1.5x at least (360p: a third of 1080)"
+    assert x0 > 0 and y0 > 0 and x1 < 640 and y1 < 360, "A whole inside the frame"
+    tall, rate = lumas(tmp_path / "short.mp4")
+    assert tall.shape[1:] == (1920, 1080)
+    for t, box in ((3.5, (ax0, ay0, ax1, ay1)), (9.0, (bx0, by0, bx1, by1))):
+        x0, y0, x1, y1 = _bright_box(tall[int(t * rate)])
+        assert x0 > 0 and y0 > 0 and x1 < 1080 and y1 < 1920, f"the typed place in view at {t} s"

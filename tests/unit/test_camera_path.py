@@ -140,3 +140,27 @@ def test_web_frames_of_an_aspect():
     assert (web_raster(hd, aspect=F(4, 5)).width, web_raster(hd, aspect=F(4, 5)).height) == (1080, 1350)
     assert (web_raster(hd, height=1280, aspect=F(9, 16)).width, web_raster(hd, height=1280, aspect=F(9, 16)).height) == (720, 1280)
     assert web_raster(hd).reframe is False and (web_raster(hd).width, web_raster(hd).height) == (1920, 1080)
+
+
+def test_follow_plan_dead_zone_look_ahead_and_zoom_out():
+    """A synthetic change grid (64x36 cells over 1920x1080, 5 a second): typing moving along a
+    line at A for 3 s, nothing for 3 s, then at B far away."""
+    import numpy as np
+    from castkit.plan.activity import Activity, plan_follow, RATE
+    from castkit.recipe.model import FollowSpec
+
+    changes = np.zeros((12 * RATE, 36, 64), np.float32)
+    for k in range(1 * RATE, 4 * RATE):  # A: row 7, columns 6.. moving right one cell a frame in 3
+        changes[k, 7, 6 + (k - RATE) // 3] = 40
+    for k in range(7 * RATE, 10 * RATE):  # B: row 28, columns 44..
+        changes[k, 28, 44 + (k - 7 * RATE) // 3] = 40
+    moves = plan_follow(Activity(changes, F(0), 1920, 1080), FollowSpec())
+    assert [m.to is None for m in moves] == [False, True, False, True]
+    a, out, b, end = moves
+    assert a.at < 1 and 4 <= out.at <= 5 and b.at < 7 and end.at >= 10  # ahead of the typing
+    for move, cells in ((a, (6, 7, 11, 7)), (b, (44, 28, 49, 28))):
+        x0, y0, x1, y1 = cells[0] * 30, cells[1] * 30, (cells[2] + 1) * 30, (cells[3] + 1) * 30
+        r = move.to
+        assert r.x <= x0 and r.y <= y0 and x1 <= r.x + r.width and y1 <= r.y + r.height
+        assert r.width == 960 and r.height == 540  # max 2: no closer
+    assert plan_follow(Activity(np.zeros((50, 36, 64), np.float32), F(0), 1920, 1080), FollowSpec()) == ()

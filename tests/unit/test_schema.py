@@ -46,6 +46,7 @@ def test_every_key_of_the_reader_is_in_the_schema():
     assert tuple(defs["clip_segment"]["properties"]) == _recipe.CLIP_KEYS
     assert tuple(defs["zoom_move"]["properties"]) == _recipe.ZOOM_KEYS
     assert tuple(defs["zoom_move"]["required"]) == _recipe.ZOOM_REQUIRED
+    assert tuple(defs["follow"]["properties"]) == _recipe.FOLLOW_KEYS
     # A key added to the reader without a line in recipe.schema._KEYS says so here.
     assert undescribed() == []
 
@@ -296,7 +297,14 @@ CASES: dict[tuple[str, str], list[str]] = {
                        "[{at: 1}]", "[{to: full}]", "[{at: 1, to: full, speed: 2}]", "[]", "full",
                        "[{at: 1, to: {x: 0, y: 0, width: 8, height: 8}}]",
                        "[{at: 1, to: {x: 0, y: 0, width: 8}}]", "[{at: 1, to: {x: 0, y: 0, width: 0, height: 8}}]",
-                       "[{at: 1, to: [0, 0, 8, 8]}]", "[full]", "", "null"],
+                       "[{at: 1, to: [0, 0, 8, 8]}]", "[full]", "", "null", "follow", "FOLLOW",
+                       '" Follow "', "follows", "{follow: activity}", "{follow: Activity, max: 2.5}",
+                       "{follow: typing}", "{max: 2}", "{follow: activity, max: 0.5}",
+                       "{follow: activity, max: 8}", '{follow: activity, max: "8.01"}',
+                       "{follow: activity, hold: 0.4}", '{follow: activity, hold: "1:00"}',
+                       "{follow: activity, hold: 61}", "{follow: activity, margin: 0.5}",
+                       "{follow: activity, margin: 0.6}", "{follow: activity, margin: -0}",
+                       "{follow: activity, speed: 2}"],
     ("zoom", "at"): _TIMES,
     ("zoom", "ease"): _POSITIVE_TIMES,
     ("zoom", "to"): ["full", "Full", '" full "', '"full"', "fully", '""', "", "1",
