@@ -98,10 +98,12 @@ class Frame:
             h = w / a
         # Larger than the picture in either dimension: the largest view of that aspect.
         scale = min(1.0, self.width / w, self.height / h)
-        w, h = w * scale, h * scale
+        # On whole pixels (the aspect then within a pixel of exact): a view held still is
+        # cropped exactly, and the moves that reach it end on the same pixels.
+        w, h = min(self.width, max(1, round(w * scale))), min(self.height, max(1, round(h * scale)))
         cx, cy = region.centre
-        x = min(max(cx - w / 2, 0.0), self.width - w)
-        y = min(max(cy - h / 2, 0.0), self.height - h)
+        x = min(max(round(cx - w / 2), 0), self.width - w)
+        y = min(max(round(cy - h / 2), 0), self.height - h)
         return Region(x, y, w, h)
 
 
@@ -129,18 +131,17 @@ class CameraPath:
 
     def _view(self, progress) -> Region:
         cx, cy = self.first.centre
-        w = self.first.width
         prev = self.first
-        log_w = math.log(w)
+        log_w, log_h = math.log(prev.width), math.log(prev.height)
         for step in self.steps:
             s = progress(step)
             (ax, ay), (bx, by) = prev.centre, step.to.centre
             cx += (bx - ax) * s
             cy += (by - ay) * s
             log_w += math.log(step.to.width / prev.width) * s
+            log_h += math.log(step.to.height / prev.height) * s
             prev = step.to
-        w = math.exp(log_w)
-        h = w / self.frame.pixel_aspect
+        w, h = math.exp(log_w), math.exp(log_h)
         return Region(cx - w / 2, cy - h / 2, w, h)
 
     def listing(self) -> str:
@@ -160,27 +161,38 @@ class CameraPath:
         """How much the view magnifies the full view at ``t``."""
         return self.frame.full().width / self.view_at(t).width
 
-    def still_spans(self) -> list[tuple[float | None, float | None]]:
-        """Spans of capture time (None: unbounded) where the view is the whole picture, so
-        that the filter can be skipped there (an identity transform)."""
-        whole = Region(0, 0, self.frame.width, self.frame.height)
-        spans: list[tuple[float | None, float | None]] = []
-        begin: float | None = None
-        at_whole = _same(self.first, whole)
+    def pieces(self, first: int, count: int, per_frame: Fraction) -> list[tuple[int, int, Region | None]]:
+        """Frames [0, count) of a stream whose frame j shows the capture at (first + j) x
+        ``per_frame`` seconds, in runs: ``(a, b, view)`` where the view holds still (a region
+        on whole pixels), ``(a, b, None)`` where it moves (start < t < end of a step)."""
+        moving = []
         for step in self.steps:
-            if at_whole:
-                spans.append((begin, step.start))
-            begin = step.end
-            at_whole = _same(step.to, whole)
-        if at_whole:
-            spans.append((begin, None))
-        return spans
+            a = max(0, math.floor(Fraction(step.start) / per_frame - first) + 1)
+            b = min(count, math.ceil(Fraction(step.end) / per_frame - first))
+            if a < b:
+                moving.append((a, b))
+        runs: list[tuple[int, int, Region | None]] = []
+        at = 0
+        for a, b in moving + [(count, count)]:
+            if a > at:
+                runs.append((at, a, self._held(float((first + at) * per_frame))))
+            if b > a:
+                runs.append((a, b, None))
+            at = b
+        return runs
 
-    def expressions(self, t: str) -> tuple[str, str, str]:
-        """ffmpeg expressions of the view's centre x, centre y and width, as functions of the
-        expression ``t`` (seconds of the capture)."""
+    def _held(self, t: float) -> Region:
+        view = self.first
+        for step in self.steps:
+            if t >= step.end:
+                view = step.to
+        return view
+
+    def expressions(self, t: str) -> tuple[str, str, str, str]:
+        """ffmpeg expressions of the view's centre x, centre y, width and height, as functions
+        of the expression ``t`` (seconds of the capture)."""
         cx0, cy0 = self.first.centre
-        terms_x, terms_y, terms_w = [_n(cx0)], [_n(cy0)], []
+        terms_x, terms_y, terms_w, terms_h = [_n(cx0)], [_n(cy0)], [], []
         prev = self.first
         for step in self.steps:
             u = f"clip(({t}-{_n(step.start)})/{_n(step.end - step.start)},0,1)"
@@ -191,11 +203,14 @@ class CameraPath:
             if by != ay:
                 terms_y.append(f"{_n(by - ay)}*{s}")
             if step.to.width != prev.width:
-                terms_w.append(f"{_n(math.log(step.to.width / prev.width), 6)}*{s}")
+                terms_w.append(f"{_n(math.log(step.to.width / prev.width), 9)}*{s}")
+            if step.to.height != prev.height:
+                terms_h.append(f"{_n(math.log(step.to.height / prev.height), 9)}*{s}")
             prev = step.to
-        w = _n(self.first.width)
+        w, h = _n(self.first.width), _n(self.first.height)
         width = f"{w}*exp({'+'.join(terms_w)})" if terms_w else w
-        return "+".join(terms_x), "+".join(terms_y), width
+        height = f"{h}*exp({'+'.join(terms_h)})" if terms_h else h
+        return "+".join(terms_x), "+".join(terms_y), width, height
 
     def perspective_options(self, t: str) -> dict[str, str]:
         """Options of ffmpeg's ``perspective`` filter (cubic, evaluated per frame) that show
@@ -204,17 +219,14 @@ class CameraPath:
         The filter sends output pixel index x to source index x0 + x * w / W; a pixel's centre
         is at index + 0.5, so the corners are moved by w / 2W - 1/2 for the view's pixel
         centres to land on the output's."""
-        cx, cy, w = self.expressions(t)
-        a = _n(self.frame.pixel_aspect, 9)
+        cx, cy, w, h = self.expressions(t)
         W, H = self.frame.width, self.frame.height
-        h = f"({w})/{a}"
+        h = f"({h})"
         left = f"({cx})-({w})/2+({w})/{2 * W}-0.5"
         top = f"({cy})-{h}/2+{h}/{2 * H}-0.5"
         right, bottom = f"{left}+({w})", f"{top}+{h}"
         return {"x0": left, "y0": top, "x1": right, "y1": top, "x2": left, "y2": bottom,
-                "x3": right, "y3": bottom, "interpolation": "cubic",
-                # A view that never moves needs its table of source positions once.
-                "eval": "frame" if self.steps else "init"}
+                "x3": right, "y3": bottom, "interpolation": "cubic", "eval": "frame"}
 
 
 def _same(a: Region, b: Region, slack: float = 1e-6) -> bool:

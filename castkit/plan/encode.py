@@ -128,9 +128,7 @@ def clip_job(
         video = video.filter("settb", "AVTB").filter("setpts", f"PTS/{ffmpeg_number(speed)}")
     video = frame_window(video, target, skip + first, made, hold=w is not None)
     if camera is not None:
-        video, shape = film(video, camera, skip + first, speed, target)
-        if w is not None:  # a slice's pictures are conformed before it is cut and faded
-            video, scaled = conform_picture(video, shape, target), True
+        video, scaled = film(video, camera, skip + first, made, speed, target), True
 
     # Sound is cut at the same frame boundaries, counted in samples from the same origin as
     # the picture's frames (the capture's start, or the segment's for a voice-over).
@@ -182,39 +180,36 @@ def camera_path(effects: Effects, shape: tuple[int, int, Fraction], target: Rast
     return plan_path(Frame(shape[0], shape[1], aspect, shape[2], origin), effects.zoom)
 
 
-def film(video: Any, camera: CameraPath, first: int, rate: Fraction, target: Raster
-         ) -> tuple[Any, tuple[int, int, Fraction]]:
-    """The camera's view of each frame of a stream at the target's rate whose frame 0 is frame
-    ``first`` of the (sped-up by ``rate``) capture, stretched over the picture's own size;
-    and the shape that picture then has (pixels as wide as the view needs).
+def film(video: Any, camera: CameraPath, first: int, count: int, rate: Fraction, target: Raster) -> Any:
+    """The camera's view of each of ``count`` frames of a stream at the target's rate whose
+    frame 0 is frame ``first`` of the (sped-up by ``rate``) capture, conformed to ``target``.
 
-    The view is a function of the frame's capture time, (first + n) x rate / fps, so a slice
-    or a kept part of a paused clip shows, frame for frame, what the whole clip shows.
-    ``perspective`` counts its input frames from 1 (``in``), the timeline from 0 (``n``)."""
+    The view is a function of the frame's capture time, (first + j) x rate / fps, so a slice
+    or a kept part of a paused clip shows, frame for frame, what the whole clip shows. Where it
+    holds still (on whole pixels) it is cropped and scaled as a ``crop:`` is; where it moves,
+    ``perspective`` stretches it over the picture with sub-pixel precision (it counts its
+    input frames from 1), then it is scaled: the costly filter runs only while the camera
+    moves (measured: 25-40 ms a 1080p frame, single-threaded)."""
+    ff = ffmpeg_module()
     frame = camera.frame
     per_frame = Fraction(rate) / Fraction(target.fps)
-
-    def seconds(counter: str) -> str:
-        return f"(({counter}+{first})*{per_frame.numerator}/{per_frame.denominator})"
-
-    options = camera.perspective_options(seconds("in-1"))
-    spans = camera.still_spans()
-    if spans:
-        # Where the view is the whole picture the filter would copy it: skipped there.
-        whole = "+".join(_between(seconds("n"), a, b) for a, b in spans)
-        options["enable"] = f"not({whole})"
-    video = video.filter("perspective", **options)
-    return video, (frame.width, frame.height, frame.aspect * frame.height / frame.width)
-
-
-def _between(t: str, a: float | None, b: float | None) -> str:
-    if a is None and b is None:
-        return "1"
-    if a is None:
-        return f"lt({t},{b!r})"
-    if b is None:
-        return f"gte({t},{a!r})"
-    return f"between({t},{a!r},{b!r})"
+    runs = camera.pieces(first, count, per_frame)
+    branches = video.split() if len(runs) > 1 else None
+    pieces = []
+    for n, (a, b, view) in enumerate(runs):
+        v = branches[n] if branches is not None else video
+        if branches is not None:
+            v = v.filter("trim", start_frame=a, end_frame=b).filter("setpts", "PTS-STARTPTS")
+        if view is None:
+            t = f"((in-1+{a + first})*{per_frame.numerator}/{per_frame.denominator})"
+            v = v.filter("perspective", **camera.perspective_options(t))
+            shape = (frame.width, frame.height, frame.aspect * frame.height / frame.width)
+        else:
+            if (view.x, view.y, view.width, view.height) != (0, 0, frame.width, frame.height):
+                v = v.filter("crop", w=int(view.width), h=int(view.height), x=int(view.x), y=int(view.y), exact=1)
+            shape = (int(view.width), int(view.height), frame.sar)
+        pieces.append(conform_picture(v, shape, target))
+    return ff.concat(*pieces, v=1, a=0) if len(pieces) > 1 else pieces[0]
 
 
 def _scale_before_rate(info: MediaInfo, trim: Trim, frames: int, seek: int = 0) -> bool:

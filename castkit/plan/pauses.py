@@ -349,10 +349,8 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
         # The last picture held, so a part that ends in the capture's final hold is complete.
         v = frame_window(v, target, begin, part.frames, hold=True)
         if camera is not None:  # each part's frames at their own moments of the capture
-            v, view = film(v, camera, begin, part.rate, target)
+            v = film(v, camera, begin, part.frames, part.rate, target)
         branches.append(v)
-    if camera is not None:
-        shape = view
     joined = ff.concat(*branches, v=1, a=0) if len(branches) > 1 else branches[0]
 
     # Sound: each part on the samples of its frames, faded in and out at each cut, played at
@@ -386,7 +384,7 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
     inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ())
     job = conform(ff, joined, audio, shape, kept.frames, profile, output, ffmpeg, final,
                    label or f"convert {info.path.name}", inputs, effects,
-                   target.audio_samples(kept.frames), False, lead)
+                   target.audio_samples(kept.frames), camera is not None, lead)
     notes = [kept.listing(target)] + ([camera.listing()] if camera is not None else [])
     return replace(job, note="\n".join(notes))
 

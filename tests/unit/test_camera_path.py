@@ -32,10 +32,9 @@ def test_ease_ends_and_symmetry():
 
 def test_fit_grows_to_aspect_around_centre():
     r = FR.fit(c.Region(900, 500, 100, 100))
-    assert (r.width, r.height) == pytest.approx((100 * 16 / 9, 100))
-    assert r.centre == pytest.approx((950, 550))
+    assert (r.x, r.y, r.width, r.height) == (861, 500, 178, 100)  # on whole pixels: 177.8 wide
     r = FR.fit(c.Region(900, 500, 320, 90))  # wider than 16:9: grows in height
-    assert (r.width, r.height) == pytest.approx((320, 180)) and r.centre == pytest.approx((1060, 545))
+    assert (r.x, r.y, r.width, r.height) == (900, 455, 320, 180)
 
 
 def test_fit_keeps_inside():
@@ -48,9 +47,9 @@ def test_fit_keeps_inside():
 def test_fit_vertical_and_pixel_shape():
     tall = c.Frame(1920, 1080, F(9, 16))
     r = tall.full()
-    assert (r.width, r.height) == pytest.approx((1080 * 9 / 16, 1080)) and r.centre == pytest.approx((960, 540))
+    assert (r.x, r.y, r.width, r.height) == (656, 0, 608, 1080)  # 607.5 wide, to whole pixels
     r = tall.fit(c.Region(1500, 100, 800, 100))  # wider than the largest 9:16 view
-    assert r.inside(1920, 1080) and r.width == pytest.approx(607.5) and r.x + r.width == pytest.approx(1920)
+    assert r.inside(1920, 1080) and r.width == 608 and r.x + r.width == 1920
     # a picture of non-square pixels (sar 2): a 16:9 view is 8:9 in its pixels
     wide_px = c.Frame(960, 1080, F(16, 9), sar=F(2))
     assert wide_px.full().width == pytest.approx(960) and wide_px.full().height == pytest.approx(1080)
@@ -87,12 +86,11 @@ def test_expressions_are_the_path():
     """The ffmpeg expression, evaluated by a tiny evaluator of its own operators, is view_at."""
     to = Crop(100, 50, 640, 360)
     p = c.plan_path(FR, [mv(F(1), to, F(2)), mv(F(4), Crop(1000, 600, 900, 400), F(1, 2))])
-    cx, cy, w = p.expressions("T")
     env = {"clip": lambda x, a, b: min(max(x, a), b), "exp": math.exp}
     for t in (0, 1, 1.3, 2, 2.9, 3.5, 4.2, 4.5, 9):
-        got = [eval(e, dict(env, T=t)) for e in (cx, cy, w)]
+        got = [eval(e, dict(env, T=t)) for e in p.expressions("T")]
         v = p.view_at(t)
-        assert got == pytest.approx([v.centre[0], v.centre[1], v.width], abs=1e-3)
+        assert got == pytest.approx([v.centre[0], v.centre[1], v.width, v.height], abs=1e-3)
 
 
 def test_perspective_corners_pixel_centres():
@@ -107,11 +105,19 @@ def test_perspective_corners_pixel_centres():
     assert eval(p.perspective_options("T")["x0"], env) == pytest.approx(480 + 0.25 - 0.5)
 
 
-def test_still_spans():
+def test_pieces_hold_on_whole_pixels_and_move_between():
     p = c.plan_path(FR, [mv(F(2), Crop(0, 0, 960, 540), F(1)), mv(F(5), None, F(1))])
-    assert p.still_spans() == [(None, 2.0), (6.0, None)]
-    assert c.plan_path(c.Frame(1920, 1080, F(9, 16)), []).still_spans() == []
-
+    # 25 fps from frame 0: the first move runs over 2 < t < 3 (frames 51-74), the second
+    # over 5 < t < 6 (frames 126-149).
+    runs = p.pieces(0, 200, F(1, 25))
+    assert [(a, b) for a, b, _ in runs] == [(0, 51), (51, 75), (75, 126), (126, 150), (150, 200)]
+    assert [v is None for _, _, v in runs] == [False, True, False, True, False]
+    assert _eq(runs[0][2], FR.full()) and _eq(runs[2][2], c.Region(0, 0, 960, 540))
+    # A slice of the same frames: the same runs, cut at its edges.
+    assert [(a + 60, b + 60, v) for a, b, v in p.pieces(60, 80, F(1, 25))] == \
+        [(60, 75, None), (75, 126, runs[2][2]), (126, 140, None)]
+    # At double speed a frame is 2/25 s of the capture.
+    assert p.pieces(0, 100, F(2, 25))[1][:2] == (26, 38)
 
 def test_fit_problems_all_reported():
     moves = [mv(F(1, 2), Crop(0, 0, 4000, 10)), mv(F(2), Crop(1900, 0, 21, 10)),
