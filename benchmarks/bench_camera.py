@@ -3,9 +3,12 @@
 activity analysis of ``zoom: follow`` against a convert of the same take.
 
     python benchmarks/bench_camera.py [--seconds 60] [--work DIR] [--repeat N] [--output cast.dv]
+                                      [--pattern typing|moving]
 
-The take: --seconds of 1920x1080 Theora at 15 fps, a terminal-like screen where boxes appear
-(typing) at two places in turn. Made once with castkit's ffmpeg, kept in --work.
+The take: --seconds of 1920x1080 Theora at 15 fps: ``typing``, a still dark screen where boxes
+appear (typing) at two places in turn, which castkit converts for almost nothing (few distinct
+pictures); or ``moving``, ffmpeg's testsrc2 (every frame changes). Made once with castkit's
+ffmpeg, kept in --work.
 
 Measured in one run, interleaved, best of --repeat; wall and CPU time of the child processes:
 
@@ -39,7 +42,12 @@ def zoom(seconds: float) -> str:
                                    for at, to, ease in MOVES)
 
 
-def make_take(ffmpeg: str, out: Path, seconds: float) -> None:
+def make_take(ffmpeg: str, out: Path, seconds: float, pattern: str) -> None:
+    if pattern == "moving":
+        subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i",
+                        f"testsrc2=size=1920x1080:rate=15:duration={seconds},format=yuv420p",
+                        "-c:v", "libtheora", "-q:v", "6", str(out)], check=True)
+        return
     boxes = []
     for n, (x0, y0, start) in enumerate(((200, 200, 2.0), (1300, 850, seconds / 2))):
         for i in range(40):
@@ -68,6 +76,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--output", default="cast.dv")
+    parser.add_argument("--pattern", choices=("typing", "moving"), default="typing")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="castkit-bench-camera-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -75,7 +84,7 @@ def main() -> None:
     take = work / "take.ogv"
     if not take.exists():
         print(f"making {args.seconds:g} s of 1080p take in {take} ...", flush=True)
-        make_take(ffmpeg, take, args.seconds)
+        make_take(ffmpeg, take, args.seconds, args.pattern)
     plain = recipe(work, "plain", args.output, "")
     moves = recipe(work, "moves", args.output, zoom(args.seconds))
     castkit = [sys.executable, "-m", "castkit"]
@@ -99,7 +108,7 @@ def main() -> None:
             wall, cpu = measure(fn)
             if name not in best or wall < best[name][0]:
                 best[name] = (wall, cpu)
-    print(f"ffmpeg {ffmpeg}; take {args.seconds:g} s 1920x1080 15 fps; output {args.output}")
+    print(f"ffmpeg {ffmpeg}; take {args.seconds:g} s 1920x1080 15 fps ({args.pattern}); output {args.output}")
     for name, (wall, cpu) in best.items():
         print(f"  {name:9s} {wall:7.2f} s wall {cpu:7.2f} s CPU")
     m, p = best["moves"], best["plain"]

@@ -553,3 +553,18 @@ def test_follow_magnifies_each_typed_place_and_zooms_out_between(tmp_path, typin
     for t, box in ((3.5, (ax0, ay0, ax1, ay1)), (9.0, (bx0, by0, bx1, by1))):
         x0, y0, x1, y1 = _bright_box(tall[int(t * rate)])
         assert x0 > 0 and y0 > 0 and x1 < 1080 and y1 < 1920, f"the typed place in view at {t} s"
+
+
+@pytest.mark.parametrize("suffix", [".mlt", ".kdenlive", ".edl"])
+def test_an_export_says_the_moves_are_not_in_it(tmp_path, texture, wheel_ffmpeg, cli, suffix):
+    (tmp_path / "texture.ogv").symlink_to(texture)
+    write_recipe(tmp_path, """
+        output: cast.mp4
+        segments:
+          - title: Intro
+          - clip: texture.ogv
+            zoom: [{at: 1, to: {x: 0, y: 0, width: 192, height: 108}}]
+    """)
+    result = cli("export", tmp_path / "cast.yaml", "-o", tmp_path / f"edit{suffix}")
+    assert result.code == 0, result.err
+    assert f"castkit: note: edit{suffix}: segment 2: camera moves (zoom:) are not exported" in result.err
