@@ -181,6 +181,16 @@ class CameraPath:
             at = b
         return runs
 
+    def move_box(self, t: float) -> tuple[Region, float]:
+        """Where the move running at ``t`` happens (the smallest box on whole pixels holding
+        its views: they lie between its two ends), and the width of its closest view."""
+        step = next(step for step in self.steps if step.start < t < step.end)
+        a, b = self._held(step.start), step.to
+        x0, y0 = min(a.x, b.x), min(a.y, b.y)
+        x1, y1 = max(a.x + a.width, b.x + b.width), max(a.y + a.height, b.y + b.height)
+        x0, y0 = math.floor(x0), math.floor(y0)
+        return Region(x0, y0, math.ceil(x1) - x0, math.ceil(y1) - y0), min(a.width, b.width)
+
     def _held(self, t: float) -> Region:
         view = self.first
         for step in self.steps:
@@ -212,19 +222,23 @@ class CameraPath:
         height = f"{h}*exp({'+'.join(terms_h)})" if terms_h else h
         return "+".join(terms_x), "+".join(terms_y), width, height
 
-    def perspective_options(self, t: str) -> dict[str, str]:
+    def perspective_options(self, t: str, box: Region | None = None,
+                            size: tuple[int, int] | None = None) -> dict[str, str]:
         """Options of ffmpeg's ``perspective`` filter (cubic, evaluated per frame) that show
-        the view at ``t`` stretched over the whole picture.
+        the view at ``t`` stretched over the picture it is given: the whole picture, or
+        ``box`` of it (on whole pixels) scaled to ``size``.
 
         The filter sends output pixel index x to source index x0 + x * w / W; a pixel's centre
         is at index + 0.5, so the corners are moved by w / 2W - 1/2 for the view's pixel
         centres to land on the output's."""
         cx, cy, w, h = self.expressions(t)
-        W, H = self.frame.width, self.frame.height
-        h = f"({h})"
-        left = f"({cx})-({w})/2+({w})/{2 * W}-0.5"
-        top = f"({cy})-{h}/2+{h}/{2 * H}-0.5"
-        right, bottom = f"{left}+({w})", f"{top}+{h}"
+        box = box or Region(0, 0, self.frame.width, self.frame.height)
+        W, H = size or (int(box.width), int(box.height))
+        sx, sy = _n(W / box.width, 9), _n(H / box.height, 9)
+        w, h = f"({w})*{sx}", f"({h})*{sy}"
+        left = f"(({cx})-({w})/{2 * float(sx)}-{_n(box.x)})*{sx}+{w}/{2 * W}-0.5"
+        top = f"(({cy})-({h})/{2 * float(sy)}-{_n(box.y)})*{sy}+{h}/{2 * H}-0.5"
+        right, bottom = f"{left}+{w}", f"{top}+{h}"
         return {"x0": left, "y0": top, "x1": right, "y1": top, "x2": left, "y2": bottom,
                 "x3": right, "y3": bottom, "interpolation": "cubic", "eval": "frame"}
 

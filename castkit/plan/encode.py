@@ -201,9 +201,18 @@ def film(video: Any, camera: CameraPath, first: int, count: int, rate: Fraction,
         if branches is not None:
             v = v.filter("trim", start_frame=a, end_frame=b).filter("setpts", "PTS-STARTPTS")
         if view is None:
+            # Only the part of the picture the move crosses, no sharper than its closest view
+            # needs for the target: the filter's cost is its picture's size.
+            box, closest = camera.move_box(float((first + a) * per_frame))  # a moves
+            scale = min(1.0, float(target.width * target.sar / (closest * frame.sar)))
+            size = (max(2, 2 * round(box.width * scale / 2)), max(2, 2 * round(box.height * scale / 2)))
+            if (box.x, box.y, box.width, box.height) != (0, 0, frame.width, frame.height):
+                v = v.filter("crop", w=int(box.width), h=int(box.height), x=int(box.x), y=int(box.y), exact=1)
+            if size != (box.width, box.height):
+                v = v.filter("scale", w=size[0], h=size[1], flags="lanczos")
             t = f"((in-1+{a + first})*{per_frame.numerator}/{per_frame.denominator})"
-            v = v.filter("perspective", **camera.perspective_options(t))
-            shape = (frame.width, frame.height, frame.aspect * frame.height / frame.width)
+            v = v.filter("perspective", **camera.perspective_options(t, box, size))
+            shape = (size[0], size[1], frame.aspect * size[1] / size[0])
         else:
             if (view.x, view.y, view.width, view.height) != (0, 0, frame.width, frame.height):
                 v = v.filter("crop", w=int(view.width), h=int(view.height), x=int(view.x), y=int(view.y), exact=1)
