@@ -1,9 +1,11 @@
 """Camera moves: a clip's view (a region of its picture) as a function of the capture's time.
 
 Pure planning: nothing here touches the disk or runs a process. A path is a list of eased
-steps from one view to the next; ``view_at`` evaluates it in Python (tests, ``--dry-run``,
-exports) and ``perspective_options`` writes the same function as ffmpeg expressions of the
-frame count, which the ``perspective`` filter evaluates per frame with sub-pixel precision.
+steps from one view to the next; ``view_at`` evaluates it in Python (tests, ``--dry-run``),
+``pieces`` cuts a run of frames where it holds still (views on whole pixels, which the encode
+crops and scales) from where it moves, and ``perspective_options`` writes the moving path as
+ffmpeg expressions of the frame count, which the ``perspective`` filter evaluates per frame
+with sub-pixel precision (``plan.encode.film``).
 
 Why ``perspective``: ffmpeg's ``zoompan`` and ``crop`` place the window on whole pixels, so a
 slow pan moves in visible steps. Measured on a 2x pan of 20 source pixels over 4 s (1080p
@@ -27,6 +29,7 @@ from fractions import Fraction
 from typing import Sequence
 
 from castkit.recipe.model import Crop, Move
+
 # Decimal places of the numbers written into ffmpeg's expressions: 1e-4 pixel and second is far
 # below what the filter resolves (1/256 pixel), and keeps the argv (a cache key) stable.
 PLACES = 4
