@@ -184,10 +184,11 @@ class CameraPath:
             at = b
         return runs
 
-    def move_box(self, t: float) -> tuple[Region, float]:
+    def move_box(self, t: Fraction) -> tuple[Region, float]:
         """Where the move running at ``t`` happens (the smallest box on whole pixels holding
-        its views: they lie between its two ends), and the width of its closest view."""
-        step = next(step for step in self.steps if step.start < t < step.end)
+        its views: they lie between its two ends), and the width of its closest view. Compared
+        exactly, as ``pieces`` does: a frame at 0.6 s is inside a move from 0.59999... s."""
+        step = next(step for step in self.steps if Fraction(step.start) < t < Fraction(step.end))
         a, b = self._held(step.start), step.to
         x0, y0 = min(a.x, b.x), min(a.y, b.y)
         x1, y1 = max(a.x + a.width, b.x + b.width), max(a.y + a.height, b.y + b.height)

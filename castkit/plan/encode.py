@@ -203,7 +203,7 @@ def film(video: Any, camera: CameraPath, first: int, count: int, rate: Fraction,
         if view is None:
             # Only the part of the picture the move crosses, no sharper than its closest view
             # needs for the target: the filter's cost is its picture's size.
-            box, closest = camera.move_box(float((first + a) * per_frame))  # frame a is in the move
+            box, closest = camera.move_box((first + a) * per_frame)  # frame a is in the move
             scale = min(1.0, float(target.width * target.sar / (closest * frame.sar)))
             size = (max(2, 2 * round(box.width * scale / 2)), max(2, 2 * round(box.height * scale / 2)))
             if (box.x, box.y, box.width, box.height) != (0, 0, frame.width, frame.height):

@@ -170,3 +170,12 @@ def test_follow_plan_dead_zone_look_ahead_and_zoom_out():
         assert r.x <= x0 and r.y <= y0 and x1 <= r.x + r.width and y1 <= r.y + r.height
         assert r.width == 960 and r.height == 540  # max 2: no closer
     assert plan_follow(Activity(np.zeros((50, 36, 64), np.float32), F(0), 1920, 1080), FollowSpec()) == ()
+
+
+def test_a_move_starting_just_before_a_frame_has_that_frame():
+    """0.6 is 0.59999... as a float: the frame at 3/5 s is inside the move, and its box found."""
+    p = c.plan_path(FR, [mv(F(0.6), Crop(0, 0, 960, 540), F(1))])
+    runs = p.pieces(0, 20, F(1, 5))
+    assert runs[1][:2] == (3, 9) and runs[1][2] is None  # 0.6 < t < 1.6000...1
+    box, closest = p.move_box(F(3, 5))
+    assert (box.x, box.y, box.width, box.height, closest) == (0, 0, 1920, 1080, 960)
