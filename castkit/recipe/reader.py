@@ -407,8 +407,12 @@ def _output(r: _Reader, node: yaml.Node, what: str) -> OutputSpec | None:
         r.add(path_node, f"{what}: {echo(got.name)} must end in {', '.join(OUTPUT_SUFFIXES)}")
         return None
     spec = OutputSpec(got, height, fps, r.where(path_node), aspect)
-    if not spec.is_web and (height is not None or fps is not None or aspect is not None):
-        r.add(node, f"{what}: height, fps and aspect apply to .mp4 and .webm; DV's frame is set by target")
+    if not spec.is_web and (height is not None or fps is not None):
+        r.add(node, f"{what}: height and fps apply to .mp4 and .webm; DV's frame is set by target")
+        return None
+    if not spec.is_web and aspect is not None:
+        r.add(node, f"{what}: aspect applies to .mp4 and .webm; DV's frame is set by target and "
+                    "the recipe's aspect")
         return None
     return spec
 

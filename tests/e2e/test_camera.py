@@ -440,7 +440,7 @@ def test_an_aspect_is_for_web_outputs(tmp_path, cli):
     (tmp_path / "cast.yaml").write_text('outputs: [{path: cast.dv, aspect: "9:16"}]\nsegments:\n  - title: A\n')
     result = cli("build", tmp_path / "cast.yaml", "--dry-run")
     assert result.code == 2
-    assert "cast.yaml:1:11: outputs[1]: height, fps and aspect apply to .mp4 and .webm" in result.err, result.err
+    assert "cast.yaml:1:11: outputs[1]: aspect applies to .mp4 and .webm" in result.err, result.err
 
 
 # `zoom: follow`: a 1920x1080 screen where someone types at A (a line from 200,200, 1-4 s),
