@@ -28,6 +28,7 @@ from castkit.media.raster import (
 from castkit.outputs.profiles import image_profile, make_profile
 from castkit.outputs.stills import index_path, part_holding
 from castkit.plan.check import Checked, frame_index, output_rasters
+from castkit.plan.activity import follow_status, measure, plan_follow
 from castkit.plan.encode import clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import kept_of, paused_job
 from castkit.plan.profile import Profile
@@ -133,6 +134,8 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     info = checked.probes[seg.clip]
     trim = Trim(seg.start, seg.length(info.duration))
     fx = effects_of(seg, checked)
+    if seg.follow is not None:
+        fx = replace(fx, zoom=followed(seg, index, checked, ffmpeg))
     kept = kept_of(seg, index, checked, raster, ffmpeg, work)
 
     def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None) -> Job:
@@ -397,12 +400,22 @@ def _cost(seg, frames: int, probes: dict[Path, MediaInfo], profile: Profile) -> 
     return frames * (weight + pixels / dv)
 
 
+def followed(seg: ClipSegment, index: int, checked: Checked, ffmpeg: Ffmpeg, quiet: bool = False) -> tuple:
+    """The moves ``zoom: follow`` plans for a clip, from its activity measured once per build."""
+    assert seg.follow is not None
+    info = checked.probes[seg.clip]
+    trim = Trim(seg.start, seg.length(info.duration))
+    if seg not in checked.activity:
+        checked.activity[seg] = measure(info, trim, ffmpeg, None if quiet else follow_status(index, info, trim))
+    return plan_follow(checked.activity[seg], seg.follow, seg.crop)
+
+
 def effects_of(seg: ClipSegment, checked: Checked) -> Effects:
     return Effects(
         crop=seg.crop, speed=seg.speed, mute=seg.mute,
         voice=checked.voices[seg.audio] if seg.audio is not None and not seg.mute else None,
         voice_from=seg.audio_from,
-        fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out,
+        fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out, zoom=seg.zoom,
     )
 
 

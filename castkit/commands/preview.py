@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from castkit.base.files import check_output, write_atomically
 from castkit.base.jobs import file_url, Job, Plan
 from castkit.base.timecode import format_time
-from castkit.builder.plan import effects_of, profiles_for
+from castkit.builder.plan import effects_of, followed, profiles_for
 from castkit.cache.folders import check_not_in_cache
 from castkit.cache.keys import cache_dir
 from castkit.cache.written import record_written, why_not_replaceable
@@ -109,6 +109,10 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
                 frames = kept.frames
             if fx.crop:
                 notes.append(f"crop {fx.crop.width}x{fx.crop.height}+{fx.crop.x}+{fx.crop.y}")
+            moves = seg.zoom or (followed(seg, index, checked, ffmpeg, quiet=True) if seg.follow else ())
+            if moves:  # the times the camera moves (--dry-run lists where to)
+                notes.append(("follow: " if seg.follow else "zoom: ")
+                             + " ".join(f"{float(m.at):g}s" for m in moves[:6]) + (" …" if len(moves) > 6 else ""))
             if fx.mute:
                 notes.append("muted")
             elif fx.voice:

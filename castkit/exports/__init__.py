@@ -50,6 +50,10 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     notes = list(notes) + [f"segment {n}: pauses are not exported; the clip is whole"
                            for n, seg in enumerate(checked.recipe.segments, 1)
                            if getattr(seg, "pauses", None) is not None]
+    # The camera is castkit's own too (no format here holds its eased, sub-pixel path yet).
+    notes += [f"segment {n}: camera moves (zoom:) are not exported; the clip shows its whole picture"
+              for n, seg in enumerate(checked.recipe.segments, 1)
+              if getattr(seg, "zoom", ()) or getattr(seg, "follow", None) is not None]
     made = _write_cards(checked.recipe, timeline)
     try:
         write_atomically(output, lambda temp: Path(temp).write_text(text, encoding="utf-8"))

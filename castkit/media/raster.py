@@ -115,11 +115,14 @@ SPRITE_COLUMNS = 10
 
 @dataclass(frozen=True)
 class WebRaster(Raster):
-    """A web master's frame: square pixels, 4:2:0, BT.709, any even size."""
+    """A web master's frame: square pixels, 4:2:0, BT.709, any even size. ``reframe``: the
+    frame has an aspect of its own (a vertical or square cast), which each clip is reframed to
+    by the camera rather than fitted into with bars."""
 
     width: int = WEB_TITLE_SIZE[0]
     height: int = WEB_TITLE_SIZE[1]
     fps: Fraction = Fraction(WEB_DEFAULT_FPS)
+    reframe: bool = False
 
     sar = Fraction(1)
     pix_fmt = "yuv420p"
@@ -135,6 +138,10 @@ class WebRaster(Raster):
         return f"{self.width}x{self.height} {_rate(self.fps)} fps"
 
 
+# Frame aspects an output may name (width:height): vertical and square casts.
+FRAME_ASPECTS = ("9:16", "1:1", "4:5")
+
+
 def _rate(fps: Fraction) -> str:
     return str(fps.numerator) if fps.denominator == 1 else f"{float(fps):.3f}"
 
@@ -145,21 +152,28 @@ def even(value: Fraction | float) -> int:
 
 
 def web_raster(captures: list[tuple[int, int, Fraction, Fraction | None]],
-               height: int | None = None, fps: int | None = None) -> WebRaster:
+               height: int | None = None, fps: int | None = None,
+               aspect: Fraction | None = None) -> WebRaster:
     """The frame of a web master for ``captures`` (each ``(width, height, sar, fps)`` as shown):
     the largest capture's displayed size (even sides), scaled to ``height`` if given; ``fps`` if
-    given, else 30, or the highest capture rate if that is higher (at most 60)."""
+    given, else 30, or the highest capture rate if that is higher (at most 60).
+
+    ``aspect`` (width / height, a vertical or square cast): the frame's short side is that
+    height (1080x1920 at 9:16 from 1080p captures), unless ``height`` gives the frame's own."""
     if captures:
         w, h, sar, _ = max(captures, key=lambda c: (c[0] * c[2] * c[1], c[1]))
         size = (even(w * sar), even(h))
     else:
         size = WEB_TITLE_SIZE
+    if aspect is not None:
+        short = size[1]
+        size = (short, even(short / aspect)) if aspect <= 1 else (even(short * aspect), short)
     if height is not None:
         size = (even(Fraction(size[0] * height, size[1])), height)
     if fps is None:
         rates = [round(c[3]) for c in captures if c[3]]
         fps = min(WEB_MAX_FPS, max([WEB_DEFAULT_FPS, *rates]))
-    return WebRaster(size[0], size[1], Fraction(fps))
+    return WebRaster(size[0], size[1], Fraction(fps), reframe=aspect is not None)
 
 
 @dataclass(frozen=True)

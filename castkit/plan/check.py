@@ -17,6 +17,7 @@ from castkit.media.probe import MediaInfo, probe
 from castkit.media.raster import Raster, WEB_MIN_SIDE, web_raster
 from castkit.media.seek import FrameIndex, MIN_SEEK, read_index
 from castkit.plan.encode import clip_frames, Trim, trimmed_length
+from castkit.plan.camera import fit_problems, Frame
 from castkit.plan.pauses import PauseMemo
 from castkit.plan.slices import SLICE_SECONDS
 from castkit.publish.captions import CaptionsError, load
@@ -41,6 +42,8 @@ class Checked:
     indexes: dict[Path, FrameIndex | None] = field(default_factory=dict)
     # Clips with ``pauses:``: their analysis and kept parts, filled at plan time (plan.pauses.kept_of).
     pauses: PauseMemo = field(default_factory=PauseMemo)
+    # Clips with ``zoom: follow``: their measured activity (plan.activity), filled at plan time.
+    activity: dict = field(default_factory=dict)
 
 
 def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:
@@ -157,7 +160,7 @@ def output_rasters(recipe: Recipe, probes: dict[Path, MediaInfo]) -> list[tuple[
         assert info.video is not None
         width, height, sar = info.video.shown_shape
         captures.append((width, height, sar, info.video.fps))
-    return [(spec, web_raster(captures, spec.height, spec.fps) if spec.is_web
+    return [(spec, web_raster(captures, spec.height, spec.fps, spec.frame_aspect) if spec.is_web
              else web_raster(captures) if spec.is_image  # an image is made from the web frame
              else recipe.target)
             for spec in recipe.outputs]
@@ -261,6 +264,23 @@ def _check_trim(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Probl
     return []
 
 
+def _check_zoom(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Problem]:
+    """Camera moves against the capture: regions inside the (cropped) picture, each move
+    starting within the clip's trim."""
+    assert info.video is not None
+    width, height, _ = info.video.shown_shape
+    picture = f"{_shown(recipe, seg.clip)} ({width}x{height})"
+    frame = Frame(width, height, Fraction(1))
+    if seg.crop is not None:
+        c = seg.crop
+        picture = f"the cropped {c.width}x{c.height} picture at {c.x},{c.y}"
+        frame = Frame(c.width, c.height, Fraction(1), origin=(c.x, c.y))
+    span = (seg.start, seg.start + seg.length(info.duration))
+    return [seg.zoom_where[index].of(key).problem(
+                f"zoom {index + 1}: {message}" + (f" {picture}" if key == "to" else ""))
+            for index, key, message in fit_problems(seg.zoom, frame, span)]
+
+
 def _check_effects(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Problem]:
     problems = []
     if seg.crop is not None and info.video is not None:
@@ -276,6 +296,8 @@ def _check_effects(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Pr
         what = "is muted (audio: none)" if seg.mute else f"{_shown(recipe, seg.clip)} has no sound"
         problems.append((seg.pauses_where or seg.where).problem(
             f"pauses: the clip {what}; pauses are found in its sound"))
+    if seg.zoom and info.video is not None:
+        problems += _check_zoom(recipe, seg, info)
     fades = seg.fades
     if fades.where is not None:
         shown = seg.shown_seconds(info.duration)

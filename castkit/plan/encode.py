@@ -23,9 +23,10 @@ from castkit.media.pictures import distinct, Pictures
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.media.seek import FrameIndex, plan_seek
+from castkit.plan.camera import CameraPath, Frame, plan_path
 from castkit.plan.profile import Profile
 from castkit.plan.slices import slice_picture, slice_sound, window_of
-from castkit.recipe.model import Crop
+from castkit.recipe.model import Crop, Move
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Effects:
     fade_in: Fraction = Fraction(0)
     fade_out: Fraction = Fraction(0)
     voice_from: Fraction = Fraction(0)  # seconds into the voice where the segment's sound starts
+    # Camera moves (``zoom:``), their regions in the capture's pixels (inside ``crop``).
+    zoom: tuple[Move, ...] = ()
 
 
 def voice_sound(ff: Any, effects: Effects) -> Any:
@@ -126,7 +129,10 @@ def clip_job(
     # castkit's cache and rebuilds rely on the same job always giving the same bytes.
     source, video, shape = source_picture(info, effects, seek.at)
     made = (w.b if w is not None else frames) - first
-    scaled = w is not None or _scale_before_rate(info, trim, frames, seek.at)
+    camera = camera_path(effects, shape, target)
+    # A camera renders each frame of the target's rate at its own moment, so its pictures
+    # are scaled after the rate conversion.
+    scaled = camera is None and (w is not None or _scale_before_rate(info, trim, frames, seek.at))
     if scaled:
         video = conform_picture(video, shape, target)
     if speed != 1:
@@ -134,6 +140,8 @@ def clip_job(
         # (often 1/15 s) would move sped-up frames by up to a tick.
         video = video.filter("settb", "AVTB").filter("setpts", f"PTS/{ffmpeg_number(speed)}")
     video = frame_window(video, target, skip + first, made, hold=w is not None)
+    if camera is not None:
+        video, scaled = film(video, camera, skip + first, made, speed, target), True
 
     # Sound is cut at the same frame boundaries, counted in samples from the same origin as
     # the picture's frames (the capture's start, or the segment's for a voice-over).
@@ -169,7 +177,60 @@ def clip_job(
         ff, video, audio, shape, frames, profile, output, ffmpeg, final,
         label or f"convert {info.path.name}", inputs, effects, samples, scaled, lead,
     )
-    return replace(job, note=seek.note) if seek.note else job
+    notes = [n for n in (seek.note, camera.listing() if camera is not None else None) if n]
+    return replace(job, note="\n".join(notes)) if notes else job
+
+
+def camera_path(effects: Effects, shape: tuple[int, int, Fraction], target: Raster) -> CameraPath | None:
+    """The camera of a clip with ``zoom:`` moves, or of any clip in a frame of an aspect of its
+    own (``WebRaster.reframe``), on its (cropped) picture of ``shape``, its views of the target
+    frame's display aspect; None for a clip fitted into the frame as it is."""
+    if not effects.zoom and not getattr(target, "reframe", False):
+        return None
+    aspect = Fraction(target.width) * target.sar / target.height
+    origin = (effects.crop.x, effects.crop.y) if effects.crop is not None else (0, 0)
+    return plan_path(Frame(shape[0], shape[1], aspect, shape[2], origin), effects.zoom)
+
+
+def film(video: Any, camera: CameraPath, first: int, count: int, rate: Fraction, target: Raster) -> Any:
+    """The camera's view of each of ``count`` frames of a stream at the target's rate whose
+    frame 0 is frame ``first`` of the (sped-up by ``rate``) capture, conformed to ``target``.
+
+    The view is a function of the frame's capture time, (first + j) x rate / fps, so a slice
+    or a kept part of a paused clip shows, frame for frame, what the whole clip shows. Where it
+    holds still (on whole pixels) it is cropped and scaled as a ``crop:`` is; where it moves,
+    ``perspective`` stretches it over the picture with sub-pixel precision (it counts its
+    input frames from 1), then it is scaled: the costly filter runs only while the camera
+    moves (measured: 25-40 ms a 1080p frame, single-threaded)."""
+    ff = ffmpeg_module()
+    frame = camera.frame
+    per_frame = Fraction(rate) / Fraction(target.fps)
+    runs = camera.pieces(first, count, per_frame)
+    branches = video.split() if len(runs) > 1 else None
+    pieces = []
+    for n, (a, b, view) in enumerate(runs):
+        v = branches[n] if branches is not None else video
+        if branches is not None:
+            v = v.filter("trim", start_frame=a, end_frame=b).filter("setpts", "PTS-STARTPTS")
+        if view is None:
+            # Only the part of the picture the move crosses, no sharper than its closest view
+            # needs for the target: the filter's cost is its picture's size.
+            box, closest = camera.move_box((first + a) * per_frame)  # frame a is in the move
+            scale = min(1.0, float(target.width * target.sar / (closest * frame.sar)))
+            size = (max(2, 2 * round(box.width * scale / 2)), max(2, 2 * round(box.height * scale / 2)))
+            if (box.x, box.y, box.width, box.height) != (0, 0, frame.width, frame.height):
+                v = v.filter("crop", w=int(box.width), h=int(box.height), x=int(box.x), y=int(box.y), exact=1)
+            if size != (box.width, box.height):
+                v = v.filter("scale", w=size[0], h=size[1], flags="lanczos")
+            t = f"((in-1+{a + first})*{per_frame.numerator}/{per_frame.denominator})"
+            v = v.filter("perspective", **camera.perspective_options(t, box, size))
+            shape = (size[0], size[1], frame.aspect * size[1] / size[0])
+        else:
+            if (view.x, view.y, view.width, view.height) != (0, 0, frame.width, frame.height):
+                v = v.filter("crop", w=int(view.width), h=int(view.height), x=int(view.x), y=int(view.y), exact=1)
+            shape = (int(view.width), int(view.height), frame.sar)
+        pieces.append(conform_picture(v, shape, target))
+    return ff.concat(*pieces, v=1, a=0) if len(pieces) > 1 else pieces[0]
 
 
 def _scale_before_rate(info: MediaInfo, trim: Trim, frames: int, seek: int = 0) -> bool:

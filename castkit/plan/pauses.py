@@ -39,8 +39,8 @@ from castkit.media.ffmpeg import (
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.plan.encode import (
-    aligned_sound, conform, ffmpeg_number, Effects, frame_window, MIN_HARD_COMP, source_picture, Trim,
-    trimmed_length, voice_sound,
+    aligned_sound, camera_path, conform, Effects, ffmpeg_number, film, frame_window,
+    MIN_HARD_COMP, source_picture, Trim, trimmed_length, voice_sound,
 )
 from castkit.recipe.model import AUTO_ABOVE_FLOOR, AUTO_RANGE, DEFAULT_THRESHOLD, PauseSpec
 from castkit.cache.names import record_name
@@ -344,6 +344,7 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
     target = profile.raster
     parts = kept.parts
     source, video, shape = source_picture(info, effects)
+    camera = camera_path(effects, shape, target)
     pictures = video.split() if len(parts) > 1 else None
     branches = []
     for n, part in enumerate(parts):
@@ -353,7 +354,10 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
             v = v.filter("settb", "AVTB").filter("setpts", f"PTS/{ffmpeg_number(part.rate)}")
         begin = round(Fraction(part.first) / part.rate)
         # The last picture held, so a part that ends in the capture's final hold is complete.
-        branches.append(frame_window(v, target, begin, part.frames, hold=True))
+        v = frame_window(v, target, begin, part.frames, hold=True)
+        if camera is not None:  # each part's frames at their own moments of the capture
+            v = film(v, camera, begin, part.frames, part.rate, target)
+        branches.append(v)
     joined = ff.concat(*branches, v=1, a=0) if len(branches) > 1 else branches[0]
 
     # Sound: each part on the samples of its frames, faded in and out at each cut, played at
@@ -386,8 +390,9 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
     inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ())
     job = conform(ff, joined, audio, shape, kept.frames, profile, output, ffmpeg, final,
                    label or f"convert {info.path.name}", inputs, effects,
-                   target.audio_samples(kept.frames), False, lead)
-    return replace(job, note=kept.listing(target))
+                   target.audio_samples(kept.frames), camera is not None, lead)
+    notes = [kept.listing(target)] + ([camera.listing()] if camera is not None else [])
+    return replace(job, note="\n".join(notes))
 
 
 @dataclass

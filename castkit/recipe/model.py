@@ -56,6 +56,27 @@ class Crop:
     height: int
 
 
+@dataclass(frozen=True)
+class FollowSpec:
+    """What ``zoom: follow`` asks: magnify at most ``max``; hold each view at least ``hold``
+    seconds (and look that far ahead); leave ``margin`` (a fraction of the picture's sides)
+    around the activity."""
+
+    max: Fraction = Fraction(2)
+    hold: Fraction = Fraction(3, 2)
+    margin: Fraction = Fraction(1, 10)
+
+
+@dataclass(frozen=True)
+class Move:
+    """A camera move (``zoom:``): from ``at`` (seconds of the capture) the view glides to
+    ``to`` (a region of the capture, or None: the full view), arriving ``ease`` seconds later."""
+
+    at: Fraction
+    to: Crop | None
+    ease: Fraction
+
+
 DEFAULT_TITLE_SECONDS = Fraction(4)
 MAX_RECIPE_BYTES = 1024 * 1024
 MAX_NODES = 100_000
@@ -65,11 +86,11 @@ VERSION = 1  # the recipe version this castkit reads
 
 TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
             "loudness", "chapters")
-OUTPUT_KEYS = ("path", "height", "fps", "width", "colors", "loop", "quality", "at", "every")
+OUTPUT_KEYS = ("path", "height", "fps", "aspect", "width", "colors", "loop", "quality", "at", "every")
 # Which output takes which of OUTPUT_KEYS besides its path (OutputSpec.kind).
 KIND_KEYS = {
     "dv": (), "avi": (),
-    "mp4": ("height", "fps"), "webm": ("height", "fps"),
+    "mp4": ("height", "fps", "aspect"), "webm": ("height", "fps", "aspect"),
     "gif": ("width", "fps", "colors", "loop"),
     "webp": ("width", "fps", "loop", "quality"),
     "apng": ("width", "fps", "loop"),
@@ -89,8 +110,21 @@ STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
 TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS, "chapter")
 CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS,
-             "chapter", "captions", "pauses")
+             "chapter", "captions", "pauses", "zoom")
 AUDIO_KEYS = ("file", "from")  # `audio: {file: voice.wav, from: 12.5}`
+ZOOM_KEYS = ("at", "to", "ease")
+ZOOM_REQUIRED = ("at", "to")
+ZOOM_FULL = "full"  # `to: full`: back to the whole picture, any case
+DEFAULT_EASE = Fraction(4, 5)  # seconds a move takes unless the recipe says
+MAX_MOVES = 1000
+# `zoom: follow`, or `zoom: {follow: activity, max, hold, margin}`: a camera planned from where
+# the screen changes (plan.activity).
+FOLLOW = "follow"  # any case
+FOLLOW_KEYS = ("follow", "max", "hold", "margin")
+FOLLOW_WHAT = ("activity",)  # what `follow:` follows, any case
+MAX_ZOOM_RANGE = (Fraction(1), Fraction(8))
+HOLD_RANGE = (Fraction(1, 2), Fraction(60))
+FOLLOW_MARGIN_RANGE = (Fraction(0), Fraction(1, 2))
 PAUSE_KEYS = ("action", "min_length", "threshold", "margin", "screen")
 CROP_KEYS = ("x", "y", "width", "height")
 CROP_SIZE_KEYS = ("width", "height")  # more than zero; the others zero or more
@@ -126,6 +160,19 @@ class Where:
 
     def problem(self, message: str) -> Problem:
         return Problem(self.file, self.line, self.column, message)
+
+
+@dataclass(frozen=True)
+class MoveWhere:
+    """Where a camera move and its keys are in the recipe, for messages."""
+
+    move: Where
+    at: Where | None = None
+    to: Where | None = None
+    ease: Where | None = None
+
+    def of(self, key: str) -> Where:
+        return getattr(self, key, None) or self.move
 
 
 @dataclass(frozen=True)
@@ -178,6 +225,9 @@ class ClipSegment:
     # Where in the voice-over this clip's narration starts (`audio: {file, from}`), seconds:
     # one narration split across several clips.
     audio_from: Fraction = Fraction(0)
+    zoom: tuple[Move, ...] = ()  # camera moves, regions in the capture's pixels (plan.camera)
+    zoom_where: tuple[MoveWhere, ...] = ()
+    follow: FollowSpec | None = None  # `zoom: follow`: moves planned from the activity
 
     @property
     def label(self) -> str:
@@ -200,13 +250,14 @@ Segment = TitleSegment | ClipSegment
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """One file the recipe makes; ``height`` and ``fps`` shape a web master's frame, ``width``
-    and ``fps`` an image's; the other keys are the images' (``KIND_KEYS``)."""
+    """One file the recipe makes; ``height``, ``fps`` and ``aspect`` shape a web master's frame,
+    ``width`` and ``fps`` an image's; the other keys are the images' (``KIND_KEYS``)."""
 
     path: Path
     height: int | None = None
     fps: int | None = None
     where: Where | None = None
+    aspect: str | None = None  # one of FRAME_ASPECTS: a vertical or square cast
     width: int | None = None
     colors: int | None = None  # a GIF's palette
     loop: bool = True  # an animation plays forever, or once
@@ -241,6 +292,14 @@ class OutputSpec:
     def where_of(self, key: str) -> Where | None:
         """Where ``key`` was written (the output's path where it was not)."""
         return dict(self.wheres).get(key, self.where)
+
+    @property
+    def frame_aspect(self) -> Fraction | None:
+        """``aspect`` as width / height."""
+        if self.aspect is None:
+            return None
+        width, height = self.aspect.split(":")
+        return Fraction(int(width), int(height))
 
 
 @dataclass(frozen=True)

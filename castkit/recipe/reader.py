@@ -23,17 +23,22 @@ from castkit.base.timecode import format_time, parse_time, TimecodeError
 from castkit.errors import echo, InputError, Problem, RecipeError
 from castkit.media.dv import ASPECTS, DvTarget, standard_of, TARGET_NAMES
 from castkit.media.formats import ANIMATED_SUFFIXES, CAST_SUFFIXES, kind_of
-from castkit.media.raster import ANIMATED_MAX_FPS, CHROMA_STEP, GIF_COLORS, IMAGE_WIDTHS, WEB_HEIGHTS, WEB_MAX_FPS
+from castkit.media.raster import (
+    ANIMATED_MAX_FPS, CHROMA_STEP, FRAME_ASPECTS, GIF_COLORS, IMAGE_WIDTHS, WEB_HEIGHTS,
+    WEB_MAX_FPS,
+)
 from castkit.recipe.model import (
-    ANIMATED_KINDS, AT_TITLE, AUDIO_KEYS, CLIP_KEYS, ClipSegment, Crop, CROP_KEYS, CROP_SIZE_KEYS,
-    DEFAULT_LOUDNESS,
-    DEFAULT_TITLE_SECONDS, FADE_KEYS, Fades, LOUDNESS_OFF, LOUDNESS_RANGE, LOUDNESS_UNITS,
-    MARGIN_RANGE, MAX_NODES, MAX_RECIPE_BYTES, MAX_SECONDS, MAX_SEGMENTS, MAX_WHOLE_DIGITS,
-    MIN_LENGTH_RANGE, MUTE, OUTPUT_KEYS, OutputSpec, PATH_BREAKS, PAUSE_CUT, PAUSE_KEYS,
-    PAUSE_SPEED_MARK, PAUSE_SPEED_RANGE, PauseSpec, Recipe, SCREENS, Segment, SPEED_RANGE,
-    STYLE_KEYS, SWITCH_OFF, SWITCH_ON, THRESHOLD_AUTO, THRESHOLD_RANGE, THRESHOLD_UNITS, TITLE_KEYS, TitleSegment,
-    TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION, Where,
-    KIND_KEYS, KIND_NAMES, LOOP_FOREVER, LOOP_ONCE, QUALITY_LOSSLESS, QUALITY_RANGE,
+    ANIMATED_KINDS, AT_TITLE, AUDIO_KEYS, CLIP_KEYS, ClipSegment, Crop, CROP_KEYS,
+    CROP_SIZE_KEYS, DEFAULT_EASE, DEFAULT_LOUDNESS, DEFAULT_TITLE_SECONDS, FADE_KEYS, Fades,
+    FOLLOW, FOLLOW_KEYS, FOLLOW_MARGIN_RANGE, FOLLOW_WHAT, FollowSpec, HOLD_RANGE, KIND_KEYS,
+    KIND_NAMES, LOOP_FOREVER, LOOP_ONCE, LOUDNESS_OFF, LOUDNESS_RANGE, LOUDNESS_UNITS,
+    MARGIN_RANGE, MAX_MOVES, MAX_NODES, MAX_RECIPE_BYTES, MAX_SECONDS, MAX_SEGMENTS,
+    MAX_WHOLE_DIGITS, MAX_ZOOM_RANGE, MIN_LENGTH_RANGE, Move, MoveWhere, MUTE, OUTPUT_KEYS,
+    OutputSpec, PATH_BREAKS, PAUSE_CUT, PAUSE_KEYS, PAUSE_SPEED_MARK, PAUSE_SPEED_RANGE,
+    PauseSpec, QUALITY_LOSSLESS, QUALITY_RANGE, Recipe, SCREENS, Segment, SPEED_RANGE,
+    STYLE_KEYS, SWITCH_OFF, SWITCH_ON, THRESHOLD_AUTO, THRESHOLD_RANGE, THRESHOLD_UNITS,
+    TITLE_KEYS, TitleSegment, TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION, Where, ZOOM_FULL,
+    ZOOM_KEYS, ZOOM_REQUIRED,
 )
 from castkit.recipe.style import TitleStyle
 
@@ -527,9 +532,21 @@ def _at(r: _Reader, node: yaml.Node, what: str) -> Fraction | str | None:
     return r.time(node, what)
 
 
+def _aspect(r: _Reader, node: yaml.Node, what: str) -> str | None:
+    """A vertical or square web master's aspect, read as its raw text as the top's aspect is:
+    YAML 1.1 would read 9:16 as 556."""
+    raw = r.scalar(node, what)
+    if raw is not None and raw not in FRAME_ASPECTS:
+        r.add(node, f"{what} must be {', '.join(FRAME_ASPECTS[:-1])} or {FRAME_ASPECTS[-1]}, "
+                    f"not {echo(raw)}")
+        return None
+    return raw
+
+
 _OUTPUT_VALUES = {
     "height": _height,
     "fps": lambda r, node, what: _whole(r, node, what, 1, WEB_MAX_FPS),
+    "aspect": _aspect,
     "width": _width,
     "colors": lambda r, node, what: _whole(r, node, what, *GIF_COLORS),
     "loop": _loop,
@@ -680,14 +697,131 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
         captions = r.path(items["captions"][1], f"{what}: captions")
     pauses = _pauses(r, items["pauses"][1], what) if "pauses" in items else None
     pauses_where = r.where(items["pauses"][1]) if "pauses" in items else None
+    zoom, zoom_where, follow = (), (), None
+    if "zoom" in items:
+        zoom_node = items["zoom"][1]
+        if isinstance(zoom_node, yaml.MappingNode) or (
+                isinstance(zoom_node, yaml.ScalarNode) and zoom_node.value.strip().lower() == FOLLOW):
+            follow = _follow(r, zoom_node, what)
+        else:
+            zoom, zoom_where = _zoom(r, zoom_node, what)
     if len(r.problems) > before or clip is None:
         return None
     return ClipSegment(
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
         crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
-        pauses, pauses_where, audio_from,
+        pauses, pauses_where, audio_from, zoom, zoom_where, follow,
     )
 
+
+def _follow(r: _Reader, node: yaml.Node, what: str) -> FollowSpec | None:
+    """``zoom: follow`` or ``zoom: {follow: activity, max, hold, margin}``."""
+    if not isinstance(node, yaml.MappingNode):
+        return FollowSpec()
+    items = r.mapping(node, f"{what}: zoom", FOLLOW_KEYS)
+    if items is None:
+        return None
+    before = len(r.problems)
+    if "follow" not in items:
+        r.add(node, f"{what}: zoom needs 'follow: {FOLLOW_WHAT[0]}' (or a list of moves)")
+    else:
+        raw = r.scalar(items["follow"][1], f"{what}: zoom.follow")
+        if raw is not None and raw.strip().lower() not in FOLLOW_WHAT:
+            r.add(items["follow"][1], f"{what}: zoom.follow must be {' or '.join(FOLLOW_WHAT)}, not {echo(raw.strip())}")
+    spec = FollowSpec()
+    for key, (low, high), read in (("max", MAX_ZOOM_RANGE, _number), ("hold", HOLD_RANGE, None),
+                                   ("margin", FOLLOW_MARGIN_RANGE, _number)):
+        if key not in items:
+            continue
+        value_node = items[key][1]
+        value = read(r, value_node, f"{what}: zoom.{key}") if read else r.time(value_node, f"{what}: zoom.{key}")
+        if value is not None and not low <= value <= high:
+            r.add(value_node, f"{what}: zoom.{key} must be from {float(low):g} to {float(high):g}"
+                              + (" seconds" if key == "hold" else ""))
+        elif value is not None:
+            spec = replace(spec, **{key: value})
+    return spec if len(r.problems) == before else None
+
+
+def _number(r: _Reader, node: yaml.Node, what: str) -> Fraction | None:
+    """A plain decimal number (``2``, ``2.5``, ``0.1``)."""
+    raw = r.scalar(node, what)
+    if raw is None:
+        return None
+    try:
+        number = Decimal(raw.strip())
+    except InvalidOperation:
+        number = Decimal("NaN")
+    # Compared as a Decimal first, as for speed: no Fraction of a huge exponent.
+    if not number.is_finite() or abs(number) > 10 ** 6:
+        r.add(node, f"{what} must be a number like 2 or 0.5, not {echo(raw)}")
+        return None
+    return Fraction(number)
+
+
+def _zoom(r: _Reader, node: yaml.Node, what: str) -> tuple[tuple[Move, ...], tuple[MoveWhere, ...]]:
+    """``zoom:``, a list of moves ``{at, to, ease}``; every problem reported, with its place."""
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        r.add(node, f"{what}: zoom must be a list of moves like {{at: 2, to: {{x: 0, y: 0, width: 960, "
+                    f"height: 540}}}} (to: {ZOOM_FULL} for the whole picture)")
+        return (), ()
+    if len(node.value) > MAX_MOVES:
+        r.add(node, f"{what}: zoom has more than {MAX_MOVES} moves")
+        return (), ()
+    before = len(r.problems)
+    moves: list[Move] = []
+    wheres: list[MoveWhere] = []
+    numbers: list[int] = []
+    for i, move_node in enumerate(node.value, 1):
+        name = f"{what}: zoom {i}"
+        items = r.mapping(move_node, name, ZOOM_KEYS)
+        if items is None:
+            continue
+        for key in ZOOM_REQUIRED:
+            if key not in items:
+                r.add(move_node, f"{name} needs {echo(key)}")
+        at = r.time(items["at"][1], f"{name}: at") if "at" in items else None
+        ease = DEFAULT_EASE
+        if "ease" in items:
+            ease = r.time(items["ease"][1], f"{name}: ease", positive=True) or ease
+        to: Crop | None = None
+        understood = "to" in items
+        if understood:
+            to_node = items["to"][1]
+            if isinstance(to_node, yaml.MappingNode):
+                to = _crop(r, to_node, name, "to")
+                understood = to is not None
+            elif not (isinstance(to_node, yaml.ScalarNode) and to_node.value.strip().lower() == ZOOM_FULL):
+                r.add(to_node, f"{name}: to must be {ZOOM_FULL} or a region "
+                               f"{{x, y, width, height}} in the capture's pixels")
+                understood = False
+        if at is None or not understood:
+            continue
+        moves.append(Move(at, to, ease))
+        wheres.append(MoveWhere(r.where(move_node),
+                                **{key: r.where(items[key][1]) for key in ZOOM_KEYS if key in items}))
+        numbers.append(i)
+    # The order of the moves that could be read, so that every problem shows at once: each
+    # starts after the one before has arrived.
+    for index in range(1, len(moves)):
+        move, prev = moves[index], moves[index - 1]
+        if move.at <= prev.at:
+            r.problems.append(wheres[index].of("at").problem(
+                f"{what}: zoom {numbers[index]}: moves must be in time order: at {_seconds(move.at)} s "
+                f"is not after the move before it (at {_seconds(prev.at)} s)"))
+        elif prev.at + prev.ease > move.at:
+            r.problems.append(wheres[index - 1].of("ease").problem(
+                f"{what}: zoom {numbers[index - 1]}: ease {_seconds(prev.ease)} s is longer than "
+                f"the {_seconds(move.at - prev.at)} s to the next move"))
+    if len(r.problems) > before:
+        return (), ()
+    return tuple(moves), tuple(wheres)
+
+
+
+def _seconds(value: Fraction) -> str:
+    """Seconds as a recipe writes them in a move: 2, 0.5."""
+    return f"{float(value):g}"
 
 def _pause_action(r: _Reader, node: yaml.Node, what: str) -> tuple[bool, Fraction | None]:
     """``cut`` or a speed factor: (understood, speed or None for cut)."""
@@ -770,25 +904,26 @@ def _fades(r: _Reader, items: dict, what: str) -> Fades:
     return Fades(values.get("fade_in") or Fraction(0), values.get("fade_out") or Fraction(0), where)
 
 
-def _crop(r: _Reader, node: yaml.Node, what: str) -> Crop | None:
-    items = r.mapping(node, f"{what}: crop", CROP_KEYS)
+def _crop(r: _Reader, node: yaml.Node, what: str, name: str = "crop") -> Crop | None:
+    """A region in source pixels: a ``crop:``, or a camera move's ``to:`` (``name``)."""
+    items = r.mapping(node, f"{what}: {name}", CROP_KEYS)
     if items is None:
         return None
     values = {}
     for key in CROP_KEYS:
         if key not in items:
-            r.add(node, f"{what}: crop needs {echo(key)} (x, y, width and height, in source pixels)")
+            r.add(node, f"{what}: {name} needs {echo(key)} (x, y, width and height, in source pixels)")
             continue
-        raw = r.scalar(items[key][1], f"{what}: crop.{key}")
+        raw = r.scalar(items[key][1], f"{what}: {name}.{key}")
         if raw is None:
             continue
         try:
             value = int(raw.strip())
         except ValueError:
-            r.add(items[key][1], f"{what}: crop.{key} must be a whole number of pixels, not {echo(raw)}")
+            r.add(items[key][1], f"{what}: {name}.{key} must be a whole number of pixels, not {echo(raw)}")
             continue
         if value < 0 or (key in CROP_SIZE_KEYS and value == 0):
-            r.add(items[key][1], f"{what}: crop.{key} must be {'more than zero' if key in CROP_SIZE_KEYS else 'zero or more'}")
+            r.add(items[key][1], f"{what}: {name}.{key} must be {'more than zero' if key in CROP_SIZE_KEYS else 'zero or more'}")
             continue
         values[key] = value
     if len(values) < 4:

@@ -29,18 +29,23 @@ from typing import Any
 
 from castkit.base.timecode import FORMS, MAX_TIME_CHARS
 from castkit.media.dv import ASPECTS, TARGET_NAMES
-from castkit.media.formats import ANIMATED_SUFFIXES, CAST_SUFFIXES, DV_SUFFIXES, STILL_SUFFIXES, WEB_SUFFIXES
+from castkit.media.formats import (
+    ANIMATED_SUFFIXES, CAST_SUFFIXES, DV_SUFFIXES, STILL_SUFFIXES, WEB_SUFFIXES,
+)
 from castkit.media.raster import (
-    ANIMATED_DEFAULT_FPS, ANIMATED_MAX_FPS, CHROMA_STEP, GIF_COLORS, IMAGE_DEFAULT_MAX_WIDTH,
-    IMAGE_WIDTHS, SPRITE_WIDTH, WEB_HEIGHTS, WEB_MAX_FPS,
+    ANIMATED_DEFAULT_FPS, ANIMATED_MAX_FPS, CHROMA_STEP, FRAME_ASPECTS, GIF_COLORS,
+    IMAGE_DEFAULT_MAX_WIDTH, IMAGE_WIDTHS, SPRITE_WIDTH, WEB_HEIGHTS, WEB_MAX_FPS,
 )
 from castkit.recipe.model import (
-    AT_TITLE, AUDIO_KEYS, CLIP_KEYS, CROP_KEYS, KIND_KEYS, LOOP_FOREVER, LOOP_ONCE, QUALITY_LOSSLESS,
-    QUALITY_RANGE, CROP_SIZE_KEYS, DEFAULT_LOUDNESS, DEFAULT_TITLE_SECONDS, LOUDNESS_OFF,
-    LOUDNESS_RANGE, LOUDNESS_UNITS, MARGIN_RANGE, MAX_SECONDS, MAX_SEGMENTS, MAX_WHOLE_DIGITS,
-    MIN_LENGTH_RANGE, MUTE, OUTPUT_KEYS, PATH_BREAKS, PAUSE_CUT, PAUSE_KEYS, PAUSE_SPEED_MARK,
-    PAUSE_SPEED_RANGE, PauseSpec, SCREENS, SPEED_RANGE, STYLE_KEYS, SWITCH_OFF, SWITCH_ON, THRESHOLD_AUTO,
-    THRESHOLD_RANGE, THRESHOLD_UNITS, TITLE_KEYS, TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION,
+    AT_TITLE, AUDIO_KEYS, CLIP_KEYS, CROP_KEYS, CROP_SIZE_KEYS, DEFAULT_EASE, DEFAULT_LOUDNESS,
+    DEFAULT_TITLE_SECONDS, FOLLOW, FOLLOW_KEYS, FOLLOW_MARGIN_RANGE, FOLLOW_WHAT, FollowSpec,
+    HOLD_RANGE, KIND_KEYS, LOOP_FOREVER, LOOP_ONCE, LOUDNESS_OFF, LOUDNESS_RANGE,
+    LOUDNESS_UNITS, MARGIN_RANGE, MAX_MOVES, MAX_SECONDS, MAX_SEGMENTS, MAX_WHOLE_DIGITS,
+    MAX_ZOOM_RANGE, MIN_LENGTH_RANGE, MUTE, OUTPUT_KEYS, PATH_BREAKS, PAUSE_CUT, PAUSE_KEYS,
+    PAUSE_SPEED_MARK, PAUSE_SPEED_RANGE, PauseSpec, QUALITY_LOSSLESS, QUALITY_RANGE, SCREENS,
+    SPEED_RANGE, STYLE_KEYS, SWITCH_OFF, SWITCH_ON, THRESHOLD_AUTO, THRESHOLD_RANGE,
+    THRESHOLD_UNITS, TITLE_KEYS, TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION, ZOOM_FULL, ZOOM_KEYS,
+    ZOOM_REQUIRED,
 )
 
 
@@ -323,6 +328,9 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "fps": {**_whole(1, WEB_MAX_FPS),
                 "description": f"frame rate of a .mp4/.webm master, 1 to {WEB_MAX_FPS}; of an "
                                f"animation, 1 to {ANIMATED_MAX_FPS} (default {ANIMATED_DEFAULT_FPS})"},
+        "aspect": {"enum": [*FRAME_ASPECTS, *(_sexagesimal(a) for a in FRAME_ASPECTS)],
+                   "description": f"a vertical or square .mp4/.webm master: {', '.join(FRAME_ASPECTS)}; "
+                                  "each clip is reframed by the camera"},
         "width": {**_whole(*IMAGE_WIDTHS, step=CHROMA_STEP),
                   "description": f"width of an image, {IMAGE_WIDTHS[0]} to {IMAGE_WIDTHS[1]} (even); "
                                  f"default: an animation the web frame's, at most "
@@ -381,6 +389,12 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
                                  "{file, from}); " f"{MUTE} (or null) for silence"},
         "chapter": {**_TEXT, "description": "start a chapter of this name with the clip"},
         "captions": {**_PATH, "description": "an SRT, WebVTT or ASS file of the capture's captions"},
+        "zoom": {"anyOf": [{"type": "array", "minItems": 1, "maxItems": MAX_MOVES,
+                            "items": {"$ref": "#/$defs/zoom_move"}},
+                           {"type": "string", "pattern": _whole_text(_words((FOLLOW,)))},
+                           {"$ref": "#/$defs/follow"}],
+                 "description": "camera moves: a list of moves (at a time of the capture, glide to "
+                                f"a region or back to full, eased), or {FOLLOW}: follow the screen's activity"},
         "pauses": {"anyOf": [_PAUSE_ACTION, {"$ref": "#/$defs/pauses"}],
                    "description": f"dead air: {PAUSE_CUT} (or a speed, {_SPEEDS}) where the "
                                   "take is silent and its screen still"},
@@ -404,6 +418,27 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "crop": {name: {**_pixels(name in CROP_SIZE_KEYS), "description": f"{name}, in source pixels"}
              for name in CROP_KEYS},
+    "follow": {
+        "follow": {"type": "string", "pattern": _whole_text(_words(FOLLOW_WHAT)),
+                   "description": f"what the camera follows: {', '.join(FOLLOW_WHAT)}"},
+        "max": {**_level(MAX_ZOOM_RANGE, (), False, ()),
+                "description": f"the most it magnifies, {float(MAX_ZOOM_RANGE[0]):g} to "
+                               f"{float(MAX_ZOOM_RANGE[1]):g} (default {float(FollowSpec().max):g})"},
+        "hold": _time(*HOLD_RANGE, description="seconds each view holds at least, and looks ahead "
+                                               f"(default {float(FollowSpec().hold):g})"),
+        "margin": {**_level(FOLLOW_MARGIN_RANGE, (), False, ()),
+                   "description": "room around the activity, a fraction of the picture's sides "
+                                  f"(default {float(FollowSpec().margin):g})"},
+    },
+    "zoom": {
+        "at": _time(description="seconds of the capture at which the move starts"),
+        "to": {"anyOf": [{"type": "string", "pattern": _whole_text(_words((ZOOM_FULL,)))},
+                         {"$ref": "#/$defs/crop"}],
+               "description": "the region the view glides to (x, y, width, height in the capture's "
+                              f"pixels, grown to the frame's aspect), or {ZOOM_FULL}"},
+        "ease": _time(positive=True, description="seconds the move takes, eased in and out "
+                                                 f"(default {float(DEFAULT_EASE):g})"),
+    },
 }
 
 
@@ -469,6 +504,8 @@ def recipe_schema() -> dict[str, Any]:
             "crop": _mapping("crop", CROP_KEYS, required=CROP_KEYS),
             "pauses": _mapping("pauses", PAUSE_KEYS),
             "audio": _mapping("audio", AUDIO_KEYS, required=("file",)),
+            "zoom_move": _mapping("zoom", ZOOM_KEYS, required=ZOOM_REQUIRED),
+            "follow": _mapping("follow", FOLLOW_KEYS, required=("follow",)),
             "segment": {"oneOf": [
                 {"$ref": "#/$defs/title_segment"},
                 {"$ref": "#/$defs/clip_segment"},
@@ -511,6 +548,8 @@ _SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("a clip's audio: {file, from}", AUDIO_KEYS, ("audio",)),
     ("a clip's pauses: {...}", PAUSE_KEYS, ("pauses",)),
     ("a clip's crop: {...}", CROP_KEYS, ("crop",)),
+    ("a clip's zoom: a list of moves, each {...}", ZOOM_KEYS, ("zoom",)),
+    ("a clip's zoom: {follow: activity, ...}", FOLLOW_KEYS, ("follow",)),
     ("title_style: {...} (and a title's own)", STYLE_KEYS, ("style",)),
 )
 

@@ -45,6 +45,9 @@ def test_every_key_of_the_reader_is_in_the_schema():
     assert tuple(defs["audio"]["properties"]) == _recipe.AUDIO_KEYS
     assert tuple(defs["title_segment"]["properties"]) == _recipe.TITLE_KEYS
     assert tuple(defs["clip_segment"]["properties"]) == _recipe.CLIP_KEYS
+    assert tuple(defs["zoom_move"]["properties"]) == _recipe.ZOOM_KEYS
+    assert tuple(defs["zoom_move"]["required"]) == _recipe.ZOOM_REQUIRED
+    assert tuple(defs["follow"]["properties"]) == _recipe.FOLLOW_KEYS
     # A key added to the reader without a line in recipe.schema._KEYS says so here.
     assert undescribed() == []
 
@@ -217,6 +220,7 @@ _PLACES = {
     "pauses": "segments:\n  - clip: a.ogv\n    pauses:\n      {key}: {value}\n",
     "crop": "segments:\n  - clip: a.ogv\n    crop:\n      {crop}\n",
     "audio": "segments:\n  - clip: a.ogv\n    audio:\n      file: v.wav\n      {key}: {value}\n",
+    "zoom": "segments:\n  - clip: a.ogv\n    zoom:\n      - {move}\n",
 }
 
 _TIMES = ["0", "5", "5.5", "05", "0.0", '"5"', '" 5 "', '"5."', '".5"', "1:02", "1:20.5", "0:59.99",
@@ -257,6 +261,8 @@ CASES: dict[tuple[str, str], list[str]] = {
     ("output", "height"): ["720", '"720"', "721", '"721"', "64", '"64"', "62", '"62"', "4320", '"4320"',
                            "4322", '"4322"', "0", '"0"', '"0720"', '"000720"', '"0000720"', '"+720"',
                            "abc", '"1000000"', "100", '"100"', '" 720 "'],
+    ("output", "aspect"): ["9:16", '"9:16"', "1:1", '"1:1"', "4:5", '" 4:5 "', "16:9", "9/16", "0.5625",
+                           '""', "", "vertical"],
     ("output", "fps"): ["1", '"1"', "0", '"0"', "60", '"60"', "61", '"61"', '"030"', "30", "-1", "2.5"],
     ("top", "output"): ["a.dv", "a.DV", "a.Avi", "a.Mp4", "a.webm", "a.mov", "a", '".dv"', '"x/.dv"',
                         '"..dv"', '"a.dv/"', "http://x/a.dv", "data:a.dv", '"a.dv "', "a.dv.txt",
@@ -325,9 +331,29 @@ CASES: dict[tuple[str, str], list[str]] = {
                     '"1__0"', '"_1"', "5.5", "abc", ""],
     ("crop", "width"): ["0", '"0"', '"-0"', '"00"', '"0_0"', "1", '"1"', '"+1"', '"01"', '"0_1"',
                         '"1_000"', "-1", "abc", "8", ""],
+    ("clip", "zoom"): ["[{at: 1, to: full}]", "[{at: 1, to: FULL}, {at: 3, to: full, ease: 1}]",
+                       '[{at: 1, to: " Full "}]', "[{at: 1, to: fulll}]", "[{at: 1, to: 2024}]",
+                       "[{at: 1}]", "[{to: full}]", "[{at: 1, to: full, speed: 2}]", "[]", "full",
+                       "[{at: 1, to: {x: 0, y: 0, width: 8, height: 8}}]",
+                       "[{at: 1, to: {x: 0, y: 0, width: 8}}]", "[{at: 1, to: {x: 0, y: 0, width: 0, height: 8}}]",
+                       "[{at: 1, to: [0, 0, 8, 8]}]", "[full]", "", "null", "follow", "FOLLOW",
+                       '" Follow "', "follows", "{follow: activity}", "{follow: Activity, max: 2.5}",
+                       "{follow: typing}", "{max: 2}", "{follow: activity, max: 0.5}",
+                       "{follow: activity, max: 8}", '{follow: activity, max: "8.01"}',
+                       "{follow: activity, hold: 0.4}", '{follow: activity, hold: "1:00"}',
+                       "{follow: activity, hold: 61}", "{follow: activity, margin: 0.5}",
+                       "{follow: activity, margin: 0.6}", "{follow: activity, margin: -0}",
+                       "{follow: activity, speed: 2}"],
+    ("zoom", "at"): _TIMES,
+    ("zoom", "ease"): _POSITIVE_TIMES,
+    ("zoom", "to"): ["full", "Full", '" full "', '"full"', "fully", '""', "", "1",
+                     "{x: 0, y: 0, width: 8, height: 8}", '{x: "1", y: 0, width: "8", height: 8}',
+                     "{x: 0, y: 0, width: 8}", "{x: -1, y: 0, width: 8, height: 8}",
+                     "{x: 0, y: 0, width: 8, height: 8, depth: 1}"],
 }
 
 _CROP = {"x": "0", "y": "0", "width": "8", "height": "8"}
+_MOVE = {"at": "1", "to": "full", "ease": "0.5"}
 
 
 def _case_text(place: str, key: str, value: str) -> str:
@@ -336,6 +362,9 @@ def _case_text(place: str, key: str, value: str) -> str:
     if place == "crop":
         crop = "\n      ".join(f"{k}: {value if k == key else v}" for k, v in _CROP.items())
         return _PLACES[place].format(crop=crop)
+    if place == "zoom":
+        move = "\n        ".join(f"{k}: {value if k == key else v}" for k, v in _MOVE.items())
+        return _PLACES[place].format(move=move)
     return _PLACES[place].format(key=key, value=value)
 
 
