@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -148,6 +149,46 @@ def test_start_up_loads_no_heavy_or_optional_package(argv, tmp_path):
     result = subprocess.run([sys.executable, *argv], cwd=tmp_path, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr
     assert "LOADED []" in result.stdout, result.stdout
+
+
+# Packages castkit may import only where a feature needs its optional extra (pyproject.toml).
+_OPTIONAL = {"opentimelineio": "export", "distributed": "farm", "dask": "farm"}
+
+
+def test_every_import_is_a_declared_dependency():
+    """``pip install .`` alone must give a working castkit: every third-party package a module
+    imports is one of its dependencies (or, for an optional feature, of that feature's extra).
+    (numpy, imported by the activity analysis and only installed with the test extras, once
+    made the README's first command fail.)"""
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+
+    def names(requirements: list[str]) -> set[str]:
+        return {re.split(r"[<>=!~\[ ;]", r, maxsplit=1)[0].lower().replace("_", "-") for r in requirements}
+
+    required = names(project["dependencies"])
+    extras = {extra: names(reqs) for extra, reqs in project["optional-dependencies"].items()}
+    distributions = packages_distributions()
+    for path in PACKAGE.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                tops = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                tops = [node.module.split(".")[0]]
+            else:
+                continue
+            for top in tops:
+                if top in sys.stdlib_module_names or top == "castkit":
+                    continue
+                if top in _OPTIONAL:  # installed by its feature's extra (dask[distributed]...)
+                    assert _OPTIONAL[top] in extras, f"no extra {_OPTIONAL[top]!r} for {top}"
+                    continue
+                dists = {d.lower().replace("_", "-") for d in distributions.get(top, [top])}
+                assert dists & required, f"{path.relative_to(REPO)} imports {top}, not a dependency"
+    # ffmpeg-python is loaded by name (media.ffmpeg.ffmpeg_module)
+    assert "ffmpeg-python" in required
 
 
 def test_the_wheel_ships_every_package(tmp_path):
