@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import partial
@@ -26,9 +25,10 @@ from castkit.base.jobs import file_url, Job, Plan
 from castkit.base.timecode import format_time
 from castkit.cache.names import CACHE_ENV, CACHE_NAME
 from castkit.cache.written import record_written, why_not_replaceable
-from castkit.errors import UsageError, WorkError
-from castkit.media.ffmpeg import (compile_argv, dies_with_castkit, Ffmpeg, ffmpeg_module, find_ffmpeg,
-                                  safe_input_options, stderr_tail)
+from castkit.errors import UsageError
+from castkit.media.ffmpeg import (
+    compile_argv, Ffmpeg, ffmpeg_module, find_ffmpeg, run_reading, safe_input_options,
+)
 from castkit.media.probe import MediaInfo, probe
 from castkit.recipe.model import PAUSE_CUT
 from castkit.run.runner import FfmpegRunner, Runner
@@ -96,14 +96,8 @@ def find_marks(info: MediaInfo, ffmpeg: Ffmpeg) -> tuple[tuple, tuple]:
     if info.audio is not None:
         argv += ["-af", f"silencedetect=n={SILENCE_DB}dB:d={MARK_SECONDS}"]
     argv += ["-f", "null", "-"]
-    try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                              preexec_fn=dies_with_castkit())
-    except OSError as exc:
-        raise WorkError(f"{info.path}: cannot run ffmpeg ({exc.strerror})") from None
+    done = run_reading(argv, info.path, "finding its still and silent stretches")
     text = done.stderr.decode("utf-8", "replace")
-    if done.returncode != 0:
-        raise WorkError(f"{info.path}: ffmpeg failed while reading it:\n{stderr_tail(text)}")
     end = float(info.duration)
     return (_stretches(_FREEZE.findall(text), end),
             _stretches(_SILENCE.findall(text), end) if info.audio is not None else ())

@@ -20,9 +20,10 @@ import signal
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
-from castkit.errors import FfmpegNotFound
+from castkit.errors import FfmpegNotFound, WorkError
 
 
 ENV_VAR = "CASTKIT_FFMPEG"
@@ -232,3 +233,19 @@ def stderr_tail(text: str | bytes, lines: int = 12) -> str:
         text = text.decode("utf-8", "replace")
     kept = [line for line in text.splitlines() if line.strip()]
     return "\n".join(kept[-lines:])
+
+
+def run_reading(argv: Sequence[str], path: Path, doing: str) -> subprocess.CompletedProcess:
+    """An ffmpeg that reads ``path`` for castkit to look at what it prints (the pauses, the
+    activity, a contact sheet's marks), its output captured as bytes and dying with castkit.
+    A failure is a WorkError naming the file and what castkit was ``doing`` ("finding the
+    pauses"), with the tail of ffmpeg's stderr."""
+    try:
+        done = subprocess.run(list(argv), stdin=subprocess.DEVNULL, capture_output=True,
+                              preexec_fn=dies_with_castkit())
+    except OSError as exc:
+        raise WorkError(f"{path}: cannot run ffmpeg for {doing} ({exc.strerror})") from None
+    if done.returncode != 0:
+        text = done.stderr.decode("utf-8", "replace")
+        raise WorkError(f"{path}: ffmpeg failed while {doing}:\n{stderr_tail(text)}")
+    return done

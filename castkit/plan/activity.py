@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import math
 import numpy as np
-import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 
 from castkit.base.progress import say
 from castkit.base.timecode import format_time
-from castkit.errors import WorkError
-from castkit.media.ffmpeg import dies_with_castkit, Ffmpeg, stderr_tail
+from castkit.media.ffmpeg import Ffmpeg, run_reading
 from castkit.media.probe import MediaInfo
 from castkit.plan.encode import ffmpeg_number, Trim, trimmed_length
 from castkit.recipe.model import Crop, DEFAULT_EASE, FollowSpec, Move
@@ -89,14 +87,7 @@ def measure(info: MediaInfo, trim: Trim, ffmpeg: Ffmpeg, status: str | None = No
     argv, columns, rows = activity_command(info, trim, ffmpeg)
     if status:
         say("status", status)
-    try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                              preexec_fn=dies_with_castkit())
-    except OSError as exc:
-        raise WorkError(f"{info.path}: cannot run ffmpeg to find the activity ({exc.strerror})") from None
-    if done.returncode != 0:
-        text = done.stderr.decode("utf-8", "replace")
-        raise WorkError(f"{info.path}: ffmpeg failed while finding the activity:\n{stderr_tail(text)}")
+    done = run_reading(argv, info.path, "finding the activity")
     cells = columns * rows
     count = len(done.stdout) // cells
     grid = np.frombuffer(done.stdout[:count * cells], np.uint8).reshape(count, rows, columns)

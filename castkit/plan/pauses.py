@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import subprocess
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
@@ -34,7 +33,7 @@ from castkit.base.timecode import format_time
 from castkit.cache.keys import file_identity, key
 from castkit.errors import RecipeError, WorkError
 from castkit.media.ffmpeg import (
-    dies_with_castkit, Ffmpeg, ffmpeg_module, safe_input_options, stderr_tail,
+    Ffmpeg, ffmpeg_module, run_reading, safe_input_options,
 )
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
@@ -212,14 +211,8 @@ def analyse(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: Fractio
     argv = analysis_command(info, trim, voice, speed, screen, ffmpeg, voice_from)
     if status:
         say("status", status)
-    try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                              preexec_fn=dies_with_castkit())
-    except OSError as exc:
-        raise WorkError(f"{info.path}: cannot run ffmpeg to find the pauses ({exc.strerror})") from None
+    done = run_reading(argv, info.path, "finding the pauses")
     text = done.stderr.decode("utf-8", "replace")
-    if done.returncode != 0:
-        raise WorkError(f"{info.path}: ffmpeg failed while finding the pauses:\n{stderr_tail(text)}")
     result = parse(text, length, screen == "still", trim.start)
     if path is not None and folder.is_dir():
         data = {"levels": [v if math.isfinite(v) else -999.0 for v in result.levels],

@@ -120,7 +120,6 @@ class Session:
         self._checked: tuple[str, Checked | None, list[str]] | None = None
         self.build_thread: threading.Thread | None = None
         self.build_runner: FfmpegRunner | None = None
-        self.outputs: list[Path] = []
         self.stopping = threading.Event()
         threading.Thread(target=self._make_proxies, daemon=True, name="proxies").start()
         threading.Thread(target=self._watch, daemon=True, name="watch").start()
