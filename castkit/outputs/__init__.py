@@ -1,4 +1,5 @@
-"""Output formats: one module per profile (``dv``, ``web`` with ``mp4`` and ``webm``), made by
+"""Output formats: one module per profile (``dv``, ``web`` with ``mp4`` and ``webm``, and the
+images for docs: ``animated`` and ``stills`` on the shared ``images``), made by
 ``profiles.make_profile`` from an output's suffix, and the joins of a cast's segments
 (``join``).
 
