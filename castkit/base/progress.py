@@ -74,6 +74,13 @@ class Progress:
             elif self.mode == "bar":
                 self._draw()
 
+    def counts(self) -> dict[str, int]:
+        """Frames done and due, jobs done and planned: what a display other than this one
+        (``castkit serve``'s page) shows."""
+        with self._lock:
+            return {"done": sum(self._done.values()), "total": self._total,
+                    "jobs_done": self._jobs_done, "jobs": self._jobs_total}
+
     def close(self) -> None:
         with self._lock:
             if self.mode == "bar":

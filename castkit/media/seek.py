@@ -105,30 +105,37 @@ def plan_seek(format_name: str, codec: str, index: FrameIndex | None, needed: Fr
     return Seek(at=at)
 
 
-def parse_framecrc(text: str, complete: bool = True) -> FrameIndex | None:
-    """A FrameIndex from ``ffmpeg ... -map 0:v:0 -c copy -f framecrc -`` output; None if it
-    holds no packet with a timestamp (nothing to go by)."""
+def _packets(text: str) -> tuple[Fraction, list[tuple[int | None, int]]] | None:
+    """The picture stream's time base and each packet's (pts or None, flags) from ``ffmpeg ...
+    -map 0:v:0 -c copy -f framecrc -`` output; None without a usable time base."""
     tb = _TB.search(text)
     if not tb or int(tb["den"]) == 0:
         return None
-    base = Fraction(int(tb["num"]), int(tb["den"]))
-    keys: list[Fraction] = []
-    packets = 0
+    packets = []
     for m in _PACKET.finditer(text):
-        packets += 1
         pts = int(m["pts"])
-        if pts == _NOPTS:
-            if _flags(m["rest"]) & 0x1:
+        packets.append((None if pts == _NOPTS else pts, _flags(m["rest"])))
+    return Fraction(int(tb["num"]), int(tb["den"])), packets
+
+
+def parse_framecrc(text: str, complete: bool = True) -> FrameIndex | None:
+    """A FrameIndex from ``ffmpeg ... -map 0:v:0 -c copy -f framecrc -`` output; None if it
+    holds no packet with a timestamp (nothing to go by)."""
+    read = _packets(text)
+    if read is None or not read[1]:
+        return None
+    base, packets = read
+    keys: list[Fraction] = []
+    for pts, flags in packets:
+        if pts is None:
+            if flags & 0x1:
                 complete = False  # a keyframe without a time: nothing to seek to
             continue
-        flags = _flags(m["rest"])
         if flags & 0x2:  # AV_PKT_FLAG_CORRUPT: the demuxer itself doubts the file
             complete = False
         if flags & 0x1 and not flags & 0x4:  # a keyframe that is shown (not a discarded pre-roll)
             keys.append(pts * base)
-    if not packets:
-        return None
-    return FrameIndex(tuple(sorted(set(keys))), packets, complete, base)
+    return FrameIndex(tuple(sorted(set(keys))), len(packets), complete, base)
 
 
 def _flags(rest: str) -> int:
@@ -164,10 +171,9 @@ def frame_times(path: Path, ffmpeg: Ffmpeg, timeout: float = 120) -> tuple[Fract
         done = run_query(ffmpeg, index_argv(path, ffmpeg), timeout=timeout)
     except (OSError, subprocess.SubprocessError):
         return ()
-    text = done.stdout.decode("ascii", "replace")
-    tb = _TB.search(text)
-    if not tb or int(tb["den"]) == 0:
+    read = _packets(done.stdout.decode("ascii", "replace"))
+    if read is None:
         return ()
-    base = Fraction(int(tb["num"]), int(tb["den"]))
-    return tuple(sorted({int(m["pts"]) * base for m in _PACKET.finditer(text)
-                         if int(m["pts"]) != _NOPTS and not _flags(m["rest"]) & 0x4}))
+    base, packets = read
+    # Every shown picture (not a discarded pre-roll), whether a keyframe or not.
+    return tuple(sorted({pts * base for pts, flags in packets if pts is not None and not flags & 0x4}))

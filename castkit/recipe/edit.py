@@ -10,7 +10,6 @@ an anchor, a flow-style list of segments to reorder), never done approximately.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from fractions import Fraction
 
 import yaml
@@ -20,12 +19,6 @@ BOM = "\ufeff"
 
 class EditError(ValueError):
     """An edit that cannot be made to this text as it is written."""
-
-
-@dataclass(frozen=True)
-class Span:
-    start: int  # character offsets into the text
-    end: int
 
 
 def scalar(value: object) -> str:
@@ -211,8 +204,8 @@ def move_segment(text: str, source: int, target: int) -> str:
         if body[start:item.start_mark.index].strip(" ") != "-":
             raise EditError("a segment shares its line with another; reorder them by hand")
     stop = _after(body, sequence.end_mark.index)
-    spans = [Span(a, b) for a, b in zip(starts, [*starts[1:], stop])]
-    blocks = [body[s.start:s.end] for s in spans]
+    # Each segment's lines: from its "- " line to the next one's (the last to the list's end).
+    blocks = [body[a:b] for a, b in zip(starts, [*starts[1:], stop])]
     if not blocks[-1].endswith("\n"):
         blocks[-1] += _newline(body)
     order = list(range(count))
@@ -220,4 +213,4 @@ def move_segment(text: str, source: int, target: int) -> str:
     moved = "".join(blocks[i] for i in order)
     if stop == len(body) and not body.endswith("\n"):
         moved = moved[:-len(_newline(body))]
-    return bom + body[:spans[0].start] + moved + body[stop:]
+    return bom + body[:starts[0]] + moved + body[stop:]

@@ -485,20 +485,21 @@ def _output(r: _Reader, node: yaml.Node, what: str) -> OutputSpec | None:
     return spec
 
 
-def _height(r: _Reader, node: yaml.Node, what: str) -> int | None:
-    height = _whole(r, node, what, *WEB_HEIGHTS)
-    if height is not None and height % CHROMA_STEP:
-        r.add(node, f"{what} must be even (4:2:0 video), not {height}")
+def _even(r: _Reader, node: yaml.Node, what: str, low: int, high: int, kind: str) -> int | None:
+    """A whole number of pixels from ``low`` to ``high`` that 4:2:0 ``kind`` can hold (even)."""
+    value = _whole(r, node, what, low, high)
+    if value is not None and value % CHROMA_STEP:
+        r.add(node, f"{what} must be even (4:2:0 {kind}), not {value}")
         return None
-    return height
+    return value
+
+
+def _height(r: _Reader, node: yaml.Node, what: str) -> int | None:
+    return _even(r, node, what, *WEB_HEIGHTS, "video")
 
 
 def _width(r: _Reader, node: yaml.Node, what: str) -> int | None:
-    width = _whole(r, node, what, *IMAGE_WIDTHS)
-    if width is not None and width % CHROMA_STEP:
-        r.add(node, f"{what} must be even (4:2:0 pictures), not {width}")
-        return None
-    return width
+    return _even(r, node, what, *IMAGE_WIDTHS, "pictures")
 
 
 def _loop(r: _Reader, node: yaml.Node, what: str) -> str | None:

@@ -83,19 +83,11 @@ class EventProgress(Progress):
 
     def update(self, key: str, frames: int) -> None:
         super().update(key, frames)
-        self._report()
+        self.send("progress", self.counts())
 
     def finished(self, key: str, label: str, frames: int, note: str = "") -> None:
         super().finished(key, label, frames, note)
-        self.send("progress", {"label": label, **self._counts()})
-
-    def _counts(self) -> dict:
-        done = sum(self._done.values())
-        return {"done": done, "total": self._total, "jobs_done": self._jobs_done,
-                "jobs": self._jobs_total}
-
-    def _report(self) -> None:
-        self.send("progress", self._counts())
+        self.send("progress", {"label": label, **self.counts()})
 
 
 @dataclass
