@@ -344,3 +344,9 @@ def read_regular(path: Path, limit: int = MAX_TEXT_BYTES) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def stat_identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """What tells one version of a file from another without reading it: size, modification and
+    change times, inode and device (ctime and inode catch a change that restores the others)."""
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev

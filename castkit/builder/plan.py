@@ -405,9 +405,10 @@ def followed(seg: ClipSegment, index: int, checked: Checked, ffmpeg: Ffmpeg, qui
     assert seg.follow is not None
     info = checked.probes[seg.clip]
     trim = Trim(seg.start, seg.length(info.duration))
-    if seg not in checked.activity:
-        checked.activity[seg] = measure(info, trim, ffmpeg, None if quiet else follow_status(index, info, trim))
-    return plan_follow(checked.activity[seg], seg.follow, seg.crop)
+    if seg not in checked.activity:  # once per build, whatever the outputs and the storyboard
+        activity = measure(info, trim, ffmpeg, None if quiet else follow_status(index, info, trim))
+        checked.activity[seg] = plan_follow(activity, seg.follow, seg.crop)
+    return checked.activity[seg]
 
 
 def effects_of(seg: ClipSegment, checked: Checked) -> Effects:

@@ -14,13 +14,13 @@ cache); an output that was not rewritten (a DV cast up to date) keeps its record
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
 
-from castkit.cache.names import KEY_LENGTH, record_name
-from castkit.cache.records import write_record
+from castkit.cache.records import manifest_path, write_record
+from castkit.cache.seals import digest
+from castkit.base.files import stat_identity
 
 _ALGORITHM = "sha256"
 NOT_WRITTEN = "castkit did not write it"
@@ -29,12 +29,11 @@ CHANGED = "changed since castkit wrote it"
 
 def written_path(cache: Path, output: Path) -> Path:
     """Where the cache folder ``cache`` records what castkit last wrote to ``output``."""
-    digest = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:KEY_LENGTH]
-    return cache / record_name("written", digest)
+    return manifest_path(cache, output, "written")
 
 
 def _stat(st: os.stat_result) -> list[int]:
-    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+    return list(stat_identity(st))  # as JSON keeps it
 
 
 def _read(cache: Path, output: Path) -> dict | None:
@@ -46,11 +45,6 @@ def _read(cache: Path, output: Path) -> dict | None:
             or not isinstance(data.get("stat"), list) or not isinstance(data.get(_ALGORITHM), str)):
         return None
     return data
-
-
-def _hash(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, _ALGORITHM).hexdigest()
 
 
 def why_not_replaceable(cache: Path, output: Path) -> str | None:
@@ -68,7 +62,7 @@ def why_not_replaceable(cache: Path, output: Path) -> str | None:
     if record["stat"][0] != st.st_size:
         return CHANGED
     try:
-        same = _hash(output) == record[_ALGORITHM]
+        same = digest(output) == record[_ALGORITHM]
     except OSError:
         same = False
     return None if same else CHANGED
@@ -84,13 +78,13 @@ def record_written(cache: Path, output: Path) -> None:
     if previous is not None and previous["stat"] == _stat(st):
         return  # not rewritten (a DV cast up to date): its record stands
     try:
-        digest = _hash(output)
+        content = digest(output)
         after = output.stat()
     except OSError:
         return
     if _stat(after) != _stat(st):
         return  # changed while it was hashed: not vouched for
-    data = {"output": str(output.resolve()), "stat": _stat(st), _ALGORITHM: digest}
+    data = {"output": str(output.resolve()), "stat": _stat(st), _ALGORITHM: content}
     try:  # a preview or an export may come before any build made the folder
         cache.mkdir(parents=True, exist_ok=True)
     except OSError:

@@ -138,6 +138,11 @@ def safe_input_options() -> dict[str, str]:
     }
 
 
+def safe_input_args() -> list[str]:
+    """``safe_input_options`` as command-line arguments, for an input that is written by hand."""
+    return [arg for key, value in safe_input_options().items() for arg in (f"-{key}", value)]
+
+
 def ffmpeg_module() -> Any:
     """ffmpeg-python, imported on first use.
 

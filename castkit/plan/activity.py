@@ -24,10 +24,11 @@ from fractions import Fraction
 
 from castkit.base.progress import say
 from castkit.base.timecode import format_time
-from castkit.media.ffmpeg import Ffmpeg, run_reading
+from castkit.media.ffmpeg import Ffmpeg, run_reading, safe_input_args
 from castkit.media.probe import MediaInfo
 from castkit.plan.encode import ffmpeg_number, Trim, trimmed_length
 from castkit.recipe.model import Crop, DEFAULT_EASE, FollowSpec, Move
+from castkit.base.jobs import file_url
 
 RATE = 5  # analysed frames a second: typing shows at a few characters a second
 SMALL = 320  # the picture's width before differencing: cheap, and a character still shows
@@ -76,7 +77,7 @@ def activity_command(info: MediaInfo, trim: Trim, ffmpeg: Ffmpeg) -> tuple[list[
              f"scale={SMALL}:-2:flags=area,format=gray,tblend=all_mode=difference,"
              f"scale={columns}:{rows}:flags=area")
     argv = [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
-            "-i", f"file:{info.path}", "-an", "-sn", "-dn", "-vf", graph,
+            *safe_input_args(), "-i", file_url(info.path), "-an", "-sn", "-dn", "-vf", graph,
             "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
     return argv, columns, rows
 

@@ -42,7 +42,7 @@ class Checked:
     indexes: dict[Path, FrameIndex | None] = field(default_factory=dict)
     # Clips with ``pauses:``: their analysis and kept parts, filled at plan time (plan.pauses.kept_of).
     pauses: PauseMemo = field(default_factory=PauseMemo)
-    # Clips with ``zoom: follow``: their measured activity (plan.activity), filled at plan time.
+    # Clips with ``zoom: follow``: the moves planned from their activity (plan.activity), at plan time.
     activity: dict = field(default_factory=dict)
 
 

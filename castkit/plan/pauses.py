@@ -33,7 +33,7 @@ from castkit.base.timecode import format_time
 from castkit.cache.keys import file_identity, key
 from castkit.errors import RecipeError, WorkError
 from castkit.media.ffmpeg import (
-    Ffmpeg, ffmpeg_module, run_reading, safe_input_options,
+    Ffmpeg, ffmpeg_module, run_reading, safe_input_args,
 )
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
@@ -148,7 +148,7 @@ def analysis_command(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed
 
 
 def _input(path: Path, video: bool, audio: bool) -> list[str]:
-    opts = [arg for k, v in safe_input_options().items() for arg in (f"-{k}", v)]
+    opts = safe_input_args()
     # Without the decoder's loop (deblocking) filter: a still screen decodes to the same frame
     # again either way, and it is an eighth of the analysis (measured on a 10-minute 720p
     # Theora take: 11.6 s against 13.2 s, the same still stretches found).

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
-from castkit.base.files import partial_path
+from castkit.base.files import partial_path, stat_identity
 from castkit.base.jobs import Job
 from castkit.cache.names import SEGMENT
 from castkit.errors import WorkError
@@ -65,7 +65,7 @@ def _identity(path: Path) -> tuple | None:
         st = os.stat(path)
     except OSError:
         return None
-    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+    return stat_identity(st)
 
 
 def identities(paths: Sequence[Path]) -> list[tuple | None]:
