@@ -221,13 +221,14 @@ def remove_stale_partials(output: Path, concat_list: bool = True) -> list[Path]:
     return removed
 
 
-def write_atomically(output: Path, write: Callable[[Path], object]) -> None:
-    """``write(temp)`` to a reserved name beside ``output``, then rename it to ``output``; on
-    any failure the temporary file goes and ``output`` is as it was."""
+def write_atomically(output: Path, write: Callable[[Path], object],
+                     place: Callable[[Path, Path], object] = os.replace) -> None:
+    """``write(temp)`` to a reserved name beside ``output``, then ``place`` it there (rename
+    it); on any failure the temporary file goes and ``output`` is as it was."""
     temp = partial_path(output)
     try:
         write(temp)
-        os.replace(temp, output)
+        place(temp, output)
     except BaseException as exc:
         temp.unlink(missing_ok=True)
         if isinstance(exc, OSError):  # a full or read-only disk: one line, exit 1
@@ -263,15 +264,8 @@ def publish_once(temp: Path, output: Path, keep: Callable[[Path], bool]) -> bool
 def write_once(output: Path, write: Callable[[Path], object]) -> None:
     """``write_atomically`` for a file named by its content (a cache's title card): if another
     process put ``output`` in place meanwhile, that file stays, untouched, and ours goes."""
-    temp = partial_path(output)
-    try:
-        write(temp)
-        publish_once(temp, output, lambda existing: existing.stat().st_size > 0)
-    except BaseException as exc:
-        temp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise write_error(output, exc) from None
-        raise
+    write_atomically(output, write,
+                     lambda temp, out: publish_once(temp, out, lambda existing: existing.stat().st_size > 0))
 
 
 def write_error(output: Path, exc: OSError) -> WorkError:

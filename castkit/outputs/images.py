@@ -15,31 +15,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import Any, Sequence
 
 from castkit.base.files import concat_list_path
 from castkit.base.jobs import concat_list, file_url
-from castkit.cache.seals import sealed
 from castkit.media.ffmpeg import ffmpeg_module
-from castkit.media.raster import WebRaster
-from castkit.outputs.web import mp4_complete
+from castkit.outputs.web import Mp4Segments
 from castkit.titles.cards import FONTS_DIR
 
 CAPTION_FONT = "DejaVu Sans"  # the family of FONTS_DIR's DejaVuSans.ttf
 
 
 @dataclass(frozen=True)
-class ImageProfile:
+class ImageProfile(Mp4Segments):
     """The segments of an image output; subclasses say how the image is made (``join``)."""
-
-    raster: WebRaster = WebRaster()
-
-    segment_suffix: ClassVar[str] = ".mp4"
-    label: ClassVar[str] = ""
-
-    @property
-    def name(self) -> str:
-        return f"{self.label} {self.raster.name}"
 
     def encode(self, ff: Any, video: Any, audio: Any, output: Path, final: bool,
                copy_video: bool = False) -> Any:
@@ -49,21 +38,6 @@ class ImageProfile:
         return ff.output(video, file_url(output), f="mp4", vcodec="libx264rgb", qp=0,
                          preset="ultrafast", pix_fmt=self.raster.pix_fmt, map_metadata=-1,
                          map_chapters=-1)
-
-    def pictures_once(self, final: bool) -> bool:
-        return False
-
-    def lays_ntsc_sound(self, final: bool) -> bool:
-        return False
-
-    def lead(self, at: int) -> int:
-        return 0
-
-    def size(self, frames: int, final: bool) -> int | None:
-        return None
-
-    def segment_complete(self, path: Path, frames: int) -> bool:
-        return sealed(path) and mp4_complete(path)
 
 
 def cast_pictures(parts: Sequence[Path], output: Path, again: bool = False) -> tuple[Any, Path, str]:

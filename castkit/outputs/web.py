@@ -28,17 +28,42 @@ KEYFRAME_SECONDS = 5
 
 
 @dataclass(frozen=True)
-class WebProfile:
+class Mp4Segments:
+    """What every profile whose cached segments are MP4 files shares (the web masters, the
+    images for docs): a web frame, inter-coded pictures, no NTSC DV sound pattern, and a
+    segment that is complete when its MP4 is whole and sealed."""
+
     raster: WebRaster = WebRaster()
 
     segment_suffix: ClassVar[str] = ".mp4"
-    container: ClassVar[str] = ""  # the cast's muxer
-    audio_codec: ClassVar[dict[str, Any]] = {}
     label: ClassVar[str] = ""
 
     @property
     def name(self) -> str:
         return f"{self.label} {self.raster.name}"
+
+    def pictures_once(self, final: bool) -> bool:
+        return False  # inter-coded: a picture's bytes depend on those before it
+
+    def lead(self, at: int) -> int:  # noqa: ARG002 - these joins copy whole segments
+        return 0
+
+    def lays_ntsc_sound(self, final: bool) -> bool:  # noqa: ARG002 - no DV sound
+        return False
+
+    def size(self, frames: int, final: bool) -> int | None:
+        return None
+
+    def segment_complete(self, path: Path, frames: int) -> bool:
+        """A whole MP4 whose seal records its size (its content is checked before a cast is
+        made from it)."""
+        return sealed(path) and mp4_complete(path)
+
+
+@dataclass(frozen=True)
+class WebProfile(Mp4Segments):
+    container: ClassVar[str] = ""  # the cast's muxer
+    audio_codec: ClassVar[dict[str, Any]] = {}
 
     def video_codec(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -56,15 +81,6 @@ class WebProfile:
     def final_options(self) -> dict[str, Any]:
         return {}
 
-    def pictures_once(self, final: bool) -> bool:
-        return False  # inter-coded: a picture's bytes depend on those before it
-
-    def lead(self, at: int) -> int:  # noqa: ARG002 - the web joins copy whole segments
-        return 0
-
-    def lays_ntsc_sound(self, final: bool) -> bool:  # noqa: ARG002 - AAC and Opus
-        return False
-
     def encode(self, ff: Any, video: Any, audio: Any, output: Path, final: bool,
                copy_video: bool = False) -> Any:
         if copy_video:
@@ -76,15 +92,6 @@ class WebProfile:
         return ff.output(video, audio, file_url(output), f="mp4", **self._video(),
                          acodec="alac", ar=AUDIO_RATE, ac=AUDIO_CHANNELS,
                          map_metadata=-1, map_chapters=-1)
-
-    def size(self, frames: int, final: bool) -> int | None:
-        return None
-
-    def segment_complete(self, path: Path, frames: int) -> bool:
-        """A whole MP4 whose seal records its size (its content is checked before a cast is
-        made from it)."""
-
-        return sealed(path) and mp4_complete(path)
 
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
              label: str, chapters: str | None = None, loudness: Any = None,
