@@ -16,7 +16,7 @@ import shutil
 import stat
 import tempfile
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -247,7 +247,7 @@ class Session:
                 new = change(text)
             except EditError as exc:
                 raise Invalid([f"{self.recipe}: {exc}"]) from None
-            self._check_text(new)
+            checked = self._check_text(new)
             # The file once more, right before it is replaced: an edit saved elsewhere
             # meanwhile wins, and this one is refused.
             if self.recipe.read_bytes() != data:
@@ -264,10 +264,13 @@ class Session:
                 os.chmod(temp, mode)
 
             write_atomically(real, write)
+            # What was just checked is the recipe now: no second probe of every source.
+            self._checked = (version_of(encoded), replace(checked, recipe=replace(checked.recipe, path=self.recipe)), [])
+        self._queue_proxies(self._checked[1])
         self.send("recipe", {"version": version_of(encoded)})
         return self.state()
 
-    def _check_text(self, text: str) -> None:
+    def _check_text(self, text: str) -> Checked:
         """castkit's own checks of the recipe as it would be, under a temporary name beside it
         (its paths are relative to its folder), reported under the recipe's own name."""
         fd, name = tempfile.mkstemp(prefix=f".{self.recipe.name}.", suffix=".check.yaml",
@@ -278,7 +281,7 @@ class Session:
                 f.write(text)
             try:
                 recipe, problems = read_recipe(temp)
-                check_recipe(recipe, self.ffmpeg, problems)
+                return check_recipe(recipe, self.ffmpeg, problems)
             except CastkitError as error:
                 raise Invalid([p.replace(str(temp), str(self.recipe)) for p in _problems(error)]) from None
         finally:
