@@ -33,10 +33,11 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
            ffmpeg: Ffmpeg | None = None) -> Timeline:
     output = Path(output)
     recipe, problems = read_recipe(recipe_path)
-    checked = check_recipe(recipe, ffmpeg or find_ffmpeg(), problems)
+    ffmpeg = ffmpeg or find_ffmpeg()
+    checked = check_recipe(recipe, ffmpeg, problems)
     records = cache_dir(recipe)  # where castkit remembers the projects it wrote
     check_output(output, recipe.sources(), force, EXPORT_SUFFIXES, partial(why_not_replaceable, records))
-    timeline = make_timeline(checked, output)
+    timeline = make_timeline(checked, output, ffmpeg)
     cards = timeline.cards
     if cards.exists() and not cards.is_dir():
         raise UsageError(f"{cards}: is not a folder; castkit writes the title cards there")
@@ -50,10 +51,6 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     notes = list(notes) + [f"segment {n}: pauses are not exported; the clip is whole"
                            for n, seg in enumerate(checked.recipe.segments, 1)
                            if getattr(seg, "pauses", None) is not None]
-    # The camera is castkit's own too (no format here holds its eased, sub-pixel path yet).
-    notes += [f"segment {n}: camera moves (zoom:) are not exported; the clip shows its whole picture"
-              for n, seg in enumerate(checked.recipe.segments, 1)
-              if getattr(seg, "zoom", ()) or getattr(seg, "follow", None) is not None]
     made = _write_cards(checked.recipe, timeline)
     try:
         write_atomically(output, lambda temp: Path(temp).write_text(text, encoding="utf-8"))

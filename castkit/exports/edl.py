@@ -29,7 +29,8 @@ def one_line(text: object) -> str:
 
 def notes(timeline: Timeline) -> list[str]:
     return unsupported(timeline, "an EDL has no",
-                       {"crop": "crop", "fades": "fade to black", "voice-over": "voice-over track"},
+                       {"crop": "crop", "fades": "fade to black", "voice-over": "voice-over track",
+                        "camera": "camera moves"},
                        "is listed without it")
 
 

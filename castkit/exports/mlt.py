@@ -1,9 +1,11 @@
 """MLT XML that Shotcut opens as a project (and melt renders): one producer per part, a
 video track with every part, an audio track with the voice-overs, fades as Shotcut's own
-fade filters, crops as MLT's crop filter, speeds as timewarp producers."""
+fade filters, crops as MLT's crop filter, speeds as timewarp producers, camera moves as a
+keyframed affine filter."""
 
 from __future__ import annotations
 
+import math
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 
@@ -90,6 +92,8 @@ def part_producer(timeline: Timeline, part: Part, ident: str, extra: dict | None
         prop(crop, "bottom", height - c.y - c.height)
         prop(crop, "use_profile", 0)
         prop(crop, "shotcut:filter", "crop")
+    if part.camera is not None:
+        producer.append(camera_filter(timeline, part, ident))
     kinds = ("video", "audio") if part.has_audio else ("video",)
     for edge, seconds in (("in", part.fade_in), ("out", part.fade_out)):
         n = min(part.frames, timeline.frames_of(seconds))
@@ -108,6 +112,51 @@ def part_producer(timeline: Timeline, part: Part, ident: str, extra: dict | None
             prop(fade, "shotcut:filter", _FADES[edge, kind])
             prop(fade, f"shotcut:anim{edge.capitalize()}", clock(n, fps))
     return producer
+
+
+def camera_filter(timeline: Timeline, part: Part, ident: str) -> ET.Element:
+    """The clip's camera as an ``affine`` filter (Shotcut's "Size, Position & Rotate"): the
+    picture placed, frame by frame, so that the camera's view fills the frame.
+
+    A view (x, y, w, h) of the picture (W x H, after the crop) fills the frame when the whole
+    picture is stretched over the rect (-x * F/w, -y * G/h, W * F/w, H * G/h) of the F x G
+    profile. Keyframes on every frame of a move (its eased, sub-pixel path sampled where the
+    cast is), one at each end of it, linear between: the view holds still between moves.
+    The filter spans the part's entry (in to out, as the fades do: without them melt 7.12
+    does not hold the last keyframe) and counts positions from its in; frame n of the
+    producer is the capture at n x speed / fps."""
+    camera, fps = part.camera, timeline.fps
+    assert camera is not None
+    width, height = timeline.target.width, timeline.target.height
+    picture = camera.frame
+
+    def rect(t: float) -> str:
+        view = camera.view_at(t)
+        sx, sy = width / view.width, height / view.height
+        return " ".join(_number(v) for v in (
+            -view.x * sx, -view.y * sy, picture.width * sx, picture.height * sy)) + " 1"
+
+    def position(t: float) -> Fraction:
+        return Fraction(t).limit_denominator(10**6) * fps / part.speed
+
+    first, last = entry_points(part, fps)
+    frames = {first, last}
+    for step in camera.steps:
+        a, b = math.floor(position(step.start)), math.ceil(position(step.end))
+        frames.update(range(max(a, first), min(b, last) + 1))
+    keys = ";".join(f"{n - first}={rect(float(n * part.speed / fps))}" for n in sorted(frames))
+    element = ET.Element("filter", {"id": f"{ident}-camera", "in": str(first), "out": str(last)})
+    for name, value in (("mlt_service", "affine"), ("transition.rect", keys),
+                        ("transition.fill", 1), ("transition.distort", 1),
+                        ("transition.halign", "left"), ("transition.valign", "top"),
+                        ("background", "color:#00000000"), ("shotcut:filter", "affineSizePosition")):
+        prop(element, name, value)
+    return element
+
+
+def _number(value: float) -> str:
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def voice_producer(timeline: Timeline, part: Part, ident: str, extra: dict | None = None) -> ET.Element:

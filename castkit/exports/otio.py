@@ -1,7 +1,7 @@
 """OpenTimelineIO (.otio, for DaVinci Resolve, Kdenlive 25.04+, Premiere through plugins): a
 video and an audio track, a clip per part with its source range in frames of the cast's rate,
-speeds as LinearTimeWarp, a marker on each title. Crops and fades have no OTIO schema: they
-are kept in each clip's ``castkit`` metadata, and said so in a note."""
+speeds as LinearTimeWarp, a marker on each title. Crops, fades and camera moves have no OTIO
+schema: they are kept in each clip's ``castkit`` metadata, and said so in a note."""
 
 from __future__ import annotations
 
@@ -34,6 +34,13 @@ def _meta(part: Part) -> dict:
         meta["fade_in"] = str(part.fade_in)
     if part.fade_out:
         meta["fade_out"] = str(part.fade_out)
+    if part.camera is not None:
+        # Each move's times (seconds of the capture) and the view it arrives at, in the
+        # capture's pixels, as a recipe's ``zoom:`` gives them.
+        frame = part.camera.frame
+        meta["camera"] = [{"start": step.start, "end": step.end,
+                           **{k: round(v, 2) for k, v in vars(frame.outward(step.to)).items()}}
+                          for step in part.camera.steps]
     if part.title is not None:
         meta["title"] = part.title
         if part.subtitle:
@@ -91,7 +98,8 @@ def build(timeline: Timeline) -> otio.schema.Timeline:
 
 
 def notes(timeline: Timeline) -> list[str]:
-    return unsupported(timeline, "OTIO has no", {"crop": "crop", "fades": "fade to black"},
+    return unsupported(timeline, "OTIO has no", {"crop": "crop", "fades": "fade to black",
+                                                 "camera": "camera moves"},
                        "keeps it only in its castkit metadata")
 
 

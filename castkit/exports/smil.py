@@ -14,7 +14,8 @@ SMIL_NS = "http://www.w3.org/2001/SMIL20/Language"
 
 def notes(timeline: Timeline) -> list[str]:
     found = unsupported(timeline, "Kino's SMIL has no",
-                        {"speed": "speed", "crop": "crop", "fades": "fades", "voice-over": "voice-over"},
+                        {"speed": "speed", "crop": "crop", "fades": "fades", "voice-over": "voice-over",
+                         "camera": "camera moves"},
                         "is listed without it")
     if any(p.is_title for p in timeline.parts):
         found.append("Kino plays DV, not PNG: make the title cards DV with `castkit title` to use them there")

@@ -8,14 +8,17 @@ the recipe's DV target, so an editor's timeline lasts exactly as long as castkit
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
+from castkit.builder.plan import effects_of, followed
 from castkit.cache.keys import card_key
 from castkit.media.dv import DvTarget
+from castkit.media.ffmpeg import Ffmpeg
+from castkit.plan.camera import CameraPath
 from castkit.plan.check import Checked
-from castkit.plan.encode import clip_frames, Trim
+from castkit.plan.encode import camera_path, clip_frames, Trim
 from castkit.recipe.model import ClipSegment, Crop, TitleSegment
 
 
@@ -47,6 +50,9 @@ class Part:
     title: str | None = None
     subtitle: str | None = None
     source_duration: Fraction | None = None  # the whole capture's length, seconds
+    # The camera (``zoom:`` moves, or those ``zoom: follow`` plans) on the cropped picture,
+    # its views of the cast's display aspect: as ``castkit build`` films the DV cast.
+    camera: CameraPath | None = None
 
     @property
     def is_title(self) -> bool:
@@ -93,6 +99,7 @@ FEATURES = {
     "crop": lambda part: part.crop is not None,
     "fades": lambda part: bool(part.fade_in or part.fade_out),
     "voice-over": lambda part: part.voice is not None,
+    "camera": lambda part: part.camera is not None,
 }
 
 
@@ -116,7 +123,9 @@ def card_name(part_index: int, seg: TitleSegment, size: tuple[int, int]) -> str:
     return f"title-{part_index:02d}-{card_key(seg, size)[:8]}.png"
 
 
-def make_timeline(checked: Checked, output: Path) -> Timeline:
+def make_timeline(checked: Checked, output: Path, ffmpeg: Ffmpeg) -> Timeline:
+    """The timeline of ``checked``; ``ffmpeg`` measures the activity a ``zoom: follow`` clip's
+    camera is planned from (the same plan ``castkit build`` makes)."""
     recipe = checked.recipe
     target = recipe.target
     cards = cards_folder(output.absolute())
@@ -136,10 +145,15 @@ def make_timeline(checked: Checked, output: Path) -> Timeline:
             info = checked.probes[seg.clip]
             length = seg.length(info.duration)
             frames = clip_frames(info, Trim(seg.start, length), target, seg.speed)
-            size = None
+            size = camera = None
             if info.video is not None:
-                width, height, _ = info.video.shown_shape
+                width, height, sar = info.video.shown_shape
                 size = (width, height)
+                effects = effects_of(seg, checked)
+                if seg.follow is not None:
+                    effects = replace(effects, zoom=followed(seg, index, checked, ffmpeg))
+                shape = (seg.crop.width, seg.crop.height, sar) if seg.crop is not None else (width, height, sar)
+                camera = camera_path(effects, shape, target)
             # Resolved: an editor shows and relinks the real file, not recipes/../captures.
             voice = seg.audio.resolve() if seg.audio is not None and not seg.mute else None
             voice_frames = 0
@@ -153,7 +167,7 @@ def make_timeline(checked: Checked, output: Path) -> Timeline:
                 fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out,
                 voice=voice, mute=seg.mute, voice_from=seg.audio_from, voice_frames=voice_frames,
                 has_audio=info.audio is not None and voice is None and not seg.mute,
-                source_duration=info.duration,
+                source_duration=info.duration, camera=camera,
             )
         parts.append(part)
         record += frames

@@ -5,6 +5,8 @@ region and scaled by PIL (Lanczos, fractional box)."""
 from __future__ import annotations
 
 import math
+import shutil
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -556,16 +558,68 @@ def test_follow_magnifies_each_typed_place_and_zooms_out_between(tmp_path, typin
         assert x0 > 0 and y0 > 0 and x1 < 1080 and y1 < 1920, f"the typed place in view at {t} s"
 
 
-@pytest.mark.parametrize("suffix", [".mlt", ".kdenlive", ".edl"])
-def test_an_export_says_the_moves_are_not_in_it(tmp_path, texture, wheel_ffmpeg, cli, suffix):
+EXPORTED = """
+    output: cast.dv
+    aspect: "16:9"
+    segments:
+      - title: Intro
+        duration: 1
+      - clip: texture.ogv
+        start: 1
+        duration: 3
+        crop: {x: 32, y: 18, width: 320, height: 180}
+        zoom: [{at: 2, to: {x: 150, y: 60, width: 128, height: 72}, ease: 0.5}]
+"""
+
+
+@pytest.mark.skipif(shutil.which("melt") is None, reason="melt not installed")
+@pytest.mark.parametrize("suffix", [".mlt", ".kdenlive"])
+def test_an_editor_renders_the_exported_moves(tmp_path, texture, wheel_ffmpeg, cli, suffix):
+    """melt plays the project's camera as castkit films it: the whole (cropped) picture before
+    the move, the region after it, and between them the same frames as castkit's DV cast."""
     (tmp_path / "texture.ogv").symlink_to(texture)
-    write_recipe(tmp_path, """
-        output: cast.mp4
-        segments:
-          - title: Intro
-          - clip: texture.ogv
-            zoom: [{at: 1, to: {x: 0, y: 0, width: 192, height: 108}}]
-    """)
+    write_recipe(tmp_path, EXPORTED)
     result = cli("export", tmp_path / "cast.yaml", "-o", tmp_path / f"edit{suffix}")
     assert result.code == 0, result.err
-    assert f"castkit: note: edit{suffix}: segment 2: camera moves (zoom:) are not exported" in result.err
+    assert "camera" not in result.err
+    render = tmp_path / "render.dv"
+    subprocess.run(["melt", str(tmp_path / f"edit{suffix}"), "-consumer", f"avformat:{render}"],
+                   check=True, capture_output=True, timeout=300)
+    theirs, rate = lumas(render)
+    assert len(theirs) == 100 and rate == 25
+    assert cli("build", tmp_path / "cast.yaml", "-q").code == 0
+    mine, _ = lumas(tmp_path / "cast.dv")
+    size = (720, 576)
+    src = source_luma(texture)
+    whole = reference(src, (32, 18, 320, 180), size)
+    region = reference(src, (150, 60, 128, 72), size)
+    # The clip starts at frame 25 (after the title) with the capture's 1.0 s; the move runs
+    # from the capture's 2.0 s to 2.5 s: frames 50 to 62 of the cast.
+    for k in (26, 40, 49):
+        assert psnr(theirs[k], whole) > 30 > psnr(theirs[k], region), k
+    for k in (63, 80, 99):
+        assert psnr(theirs[k], region) > 30 > psnr(theirs[k], whole), k
+    for k in range(50, 63):
+        assert psnr(theirs[k], mine[k]) > 30, k
+
+
+@pytest.mark.parametrize("suffix", [".edl", ".smil"])
+def test_an_export_without_camera_moves_says_so(tmp_path, texture, wheel_ffmpeg, cli, suffix):
+    (tmp_path / "texture.ogv").symlink_to(texture)
+    write_recipe(tmp_path, EXPORTED)
+    result = cli("export", tmp_path / "cast.yaml", "-o", tmp_path / f"edit{suffix}")
+    assert result.code == 0, result.err
+    assert "has no camera moves; segment 2 is listed without it" in result.err
+
+
+def test_otio_keeps_the_moves_in_its_castkit_metadata(tmp_path, texture, wheel_ffmpeg, cli):
+    otio = pytest.importorskip("opentimelineio")
+    (tmp_path / "texture.ogv").symlink_to(texture)
+    write_recipe(tmp_path, EXPORTED)
+    result = cli("export", tmp_path / "cast.yaml", "-o", tmp_path / "edit.otio")
+    assert result.code == 0, result.err
+    assert "OTIO has no camera moves; segment 2 keeps it only in its castkit metadata" in result.err
+    clip = otio.adapters.read_from_file(str(tmp_path / "edit.otio")).tracks[0][1]
+    # The region grown to 16:9 (already) and kept in the capture's pixels, with its times.
+    assert [dict(move) for move in clip.metadata["castkit"]["camera"]] == [
+        {"start": 2.0, "end": 2.5, "x": 150, "y": 60, "width": 128, "height": 72}]
