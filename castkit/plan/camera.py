@@ -3,9 +3,9 @@
 Pure planning: nothing here touches the disk or runs a process. A path is a list of eased
 steps from one view to the next; ``view_at`` evaluates it in Python (tests, ``--dry-run``),
 ``pieces`` cuts a run of frames where it holds still (views on whole pixels, which the encode
-crops and scales) from where it moves, and ``perspective_options`` writes the moving path as
-ffmpeg expressions of the frame count, which the ``perspective`` filter evaluates per frame
-with sub-pixel precision (``plan.encode.film``).
+crops and scales) from where it moves, ``views_box`` bounds the views of a few moving frames,
+and ``perspective_options`` writes their views as a table of the frame count, which the
+``perspective`` filter evaluates per frame with sub-pixel precision (``plan.encode.film``).
 
 Why ``perspective``: ffmpeg's ``zoompan`` and ``crop`` place the window on whole pixels, so a
 slow pan moves in visible steps. Measured on a 2x pan of 20 source pixels over 4 s (1080p
@@ -184,16 +184,21 @@ class CameraPath:
             at = b
         return runs
 
-    def move_box(self, t: Fraction) -> tuple[Region, float]:
-        """Where the move running at ``t`` happens (the smallest box on whole pixels holding
-        its views: they lie between its two ends), and the width of its closest view. Compared
-        exactly, as ``pieces`` does: a frame at 0.6 s is inside a move from 0.59999... s."""
-        step = next(step for step in self.steps if Fraction(step.start) < t < Fraction(step.end))
-        a, b = self._held(step.start), step.to
-        x0, y0 = min(a.x, b.x), min(a.y, b.y)
-        x1, y1 = max(a.x + a.width, b.x + b.width), max(a.y + a.height, b.y + b.height)
-        x0, y0 = math.floor(x0), math.floor(y0)
-        return Region(x0, y0, math.ceil(x1) - x0, math.ceil(y1) - y0), min(a.width, b.width)
+    def step_at(self, t: Fraction) -> Step:
+        """The move running at ``t``, compared exactly as ``pieces`` does: a frame at 0.6 s is
+        inside a move from 0.59999... s."""
+        return next(step for step in self.steps if Fraction(step.start) < t < Fraction(step.end))
+
+    def views_box(self, times: Sequence[float], margin: int = 3) -> tuple[Region, float]:
+        """The smallest box on whole pixels, inside the picture, holding the views at
+        ``times`` and ``margin`` pixels around them (what the resampling kernel reads beyond a
+        view's edge), and the width of the closest of those views."""
+        views = [self.view_at(t) for t in times]
+        x0 = max(0, math.floor(min(v.x for v in views)) - margin)
+        y0 = max(0, math.floor(min(v.y for v in views)) - margin)
+        x1 = min(self.frame.width, math.ceil(max(v.x + v.width for v in views)) + margin)
+        y1 = min(self.frame.height, math.ceil(max(v.y + v.height for v in views)) + margin)
+        return Region(x0, y0, x1 - x0, y1 - y0), min(v.width for v in views)
 
     def _held(self, t: float) -> Region:
         view = self.first
@@ -202,49 +207,40 @@ class CameraPath:
                 view = step.to
         return view
 
-    def expressions(self, t: str) -> tuple[str, str, str, str]:
-        """ffmpeg expressions of the view's centre x, centre y, width and height, as functions
-        of the expression ``t`` (seconds of the capture)."""
-        cx0, cy0 = self.first.centre
-        terms_x, terms_y, terms_w, terms_h = [_n(cx0)], [_n(cy0)], [], []
-        prev = self.first
-        for step in self.steps:
-            u = f"clip(({t}-{_n(step.start)})/{_n(step.end - step.start)},0,1)"
-            s = f"({u}*{u}*(3-2*{u}))"
-            (ax, ay), (bx, by) = prev.centre, step.to.centre
-            if bx != ax:
-                terms_x.append(f"{_n(bx - ax)}*{s}")
-            if by != ay:
-                terms_y.append(f"{_n(by - ay)}*{s}")
-            if step.to.width != prev.width:
-                terms_w.append(f"{_n(math.log(step.to.width / prev.width), 9)}*{s}")
-            if step.to.height != prev.height:
-                terms_h.append(f"{_n(math.log(step.to.height / prev.height), 9)}*{s}")
-            prev = step.to
-        w, h = _n(self.first.width), _n(self.first.height)
-        width = f"{w}*exp({'+'.join(terms_w)})" if terms_w else w
-        height = f"{h}*exp({'+'.join(terms_h)})" if terms_h else h
-        return "+".join(terms_x), "+".join(terms_y), width, height
-
-    def perspective_options(self, t: str, box: Region | None = None,
+    def perspective_options(self, times: Sequence[float], box: Region | None = None,
                             size: tuple[int, int] | None = None) -> dict[str, str]:
-        """Options of ffmpeg's ``perspective`` filter (cubic, evaluated per frame) that show
-        the view at ``t`` stretched over the picture it is given: the whole picture, or
-        ``box`` of it (on whole pixels) scaled to ``size``.
+        """Options of ffmpeg's ``perspective`` filter (cubic, evaluated per frame) that show,
+        on its j-th input frame (``in`` = j + 1, the filter counts from 1), the view at
+        ``times[j]`` stretched over the picture it is given: the whole picture, or ``box`` of
+        it (on whole pixels) scaled to ``size``. The corners are a table of the frames'
+        values (``if(lt(in,2),A,if(lt(in,3),B,C))``): short, and exactly ``view_at``'s.
 
         The filter sends output pixel index x to source index x0 + x * w / W; a pixel's centre
         is at index + 0.5, so the corners are moved by w / 2W - 1/2 for the view's pixel
         centres to land on the output's."""
-        cx, cy, w, h = self.expressions(t)
         box = box or Region(0, 0, self.frame.width, self.frame.height)
         W, H = size or (int(box.width), int(box.height))
-        sx, sy = _n(W / box.width, 9), _n(H / box.height, 9)
-        w, h = f"({w})*{sx}", f"({h})*{sy}"
-        left = f"(({cx})-({w})/{2 * float(sx)}-{_n(box.x)})*{sx}+{w}/{2 * W}-0.5"
-        top = f"(({cy})-({h})/{2 * float(sy)}-{_n(box.y)})*{sy}+{h}/{2 * H}-0.5"
-        right, bottom = f"{left}+{w}", f"{top}+{h}"
+        sx, sy = W / box.width, H / box.height
+        corners: dict[str, list[float]] = {k: [] for k in ("left", "top", "right", "bottom")}
+        for t in times:
+            v = self.view_at(t)
+            w, h = v.width * sx, v.height * sy
+            left = (v.x - box.x) * sx + w / (2 * W) - 0.5
+            top = (v.y - box.y) * sy + h / (2 * H) - 0.5
+            for key, value in (("left", left), ("top", top), ("right", left + w), ("bottom", top + h)):
+                corners[key].append(value)
+        left, top, right, bottom = (_table(corners[k]) for k in ("left", "top", "right", "bottom"))
         return {"x0": left, "y0": top, "x1": right, "y1": top, "x2": left, "y2": bottom,
                 "x3": right, "y3": bottom, "interpolation": "cubic", "eval": "frame"}
+
+
+def _table(values: Sequence[float]) -> str:
+    """An ffmpeg expression of the input frame count ``in`` (from 1): values[in - 1], the last
+    value past the end."""
+    text = _n(values[-1])
+    for j in range(len(values) - 2, -1, -1):
+        text = f"if(lt(in,{j + 2}),{_n(values[j])},{text})"
+    return text
 
 
 def _same(a: Region, b: Region, slack: float = 1e-6) -> bool:

@@ -82,27 +82,42 @@ def test_zoom_follows_the_ease_and_stays_inside():
         assert (cx, cy) == pytest.approx((960 + (1660 - 960) * s, 540 + (890 - 540) * s))
 
 
-def test_expressions_are_the_path():
-    """The ffmpeg expression, evaluated by a tiny evaluator of its own operators, is view_at."""
+def _table_value(expression: str, n: int) -> float:
+    """ffmpeg's value of a nested ``if(lt(in,K),A,REST)`` expression for ``in`` = n, read here
+    with a tiny parser of its own."""
+    while expression.startswith("if(lt(in,"):
+        k, rest = expression[len("if(lt(in,"):].split("),", 1)
+        value, rest = rest.split(",", 1)
+        if n < int(k):
+            return float(value)
+        expression = rest[:-1]
+    return float(expression)
+
+
+def test_perspective_tables_are_the_path():
+    """Each frame's corners are its view's, in the box's scaled pixels."""
     to = Crop(100, 50, 640, 360)
     p = c.plan_path(FR, [mv(F(1), to, F(2)), mv(F(4), Crop(1000, 600, 900, 400), F(1, 2))])
-    env = {"clip": lambda x, a, b: min(max(x, a), b), "exp": math.exp}
-    for t in (0, 1, 1.3, 2, 2.9, 3.5, 4.2, 4.5, 9):
-        got = [eval(e, dict(env, T=t)) for e in p.expressions("T")]
+    times = [0, 1, 1.3, 2, 2.9, 3.5, 4.2, 4.5, 9]
+    box = c.Region(40, 20, 1600, 900)
+    o = p.perspective_options(times, box, (800, 450))
+    assert o["x0"] == o["x2"] and o["x1"] == o["x3"] and o["y0"] == o["y1"] and o["y2"] == o["y3"]
+    for j, t in enumerate(times):
         v = p.view_at(t)
-        assert got == pytest.approx([v.centre[0], v.centre[1], v.width, v.height], abs=1e-3)
+        left, top = (v.x - 40) / 2 + v.width / 2 / 2 / 800 - 0.5, (v.y - 20) / 2 + v.height / 2 / 2 / 450 - 0.5
+        got = [_table_value(o[k], j + 1) for k in ("x0", "y0", "x1", "y2")]
+        assert got == pytest.approx([left, top, left + v.width / 2, top + v.height / 2], abs=1e-4)
+    assert _table_value(o["x0"], 99) == _table_value(o["x0"], len(times))
 
 
 def test_perspective_corners_pixel_centres():
     p = c.plan_path(FR, [])
-    o = p.perspective_options("T")
-    env = {"clip": lambda x, a, b: min(max(x, a), b), "exp": math.exp, "T": 0}
+    o = p.perspective_options([0])
     # the full view is the identity: output pixel x samples source pixel x
-    assert [eval(o[k], env) for k in ("x0", "y0", "x3", "y3")] == pytest.approx([0, 0, 1920, 1080], abs=1e-4)
+    assert [float(o[k]) for k in ("x0", "y0", "x3", "y3")] == pytest.approx([0, 0, 1920, 1080], abs=1e-4)
     p = c.plan_path(FR, [mv(F(0), Crop(480, 270, 960, 540), F(1))])
-    env["T"] = 5
     # 2x: output pixel 0's centre (0.5 out) is source 480.25: index 479.75
-    assert eval(p.perspective_options("T")["x0"], env) == pytest.approx(480 + 0.25 - 0.5)
+    assert float(p.perspective_options([5])["x0"]) == pytest.approx(480 + 0.25 - 0.5)
 
 
 def test_pieces_hold_on_whole_pixels_and_move_between():
@@ -177,5 +192,11 @@ def test_a_move_starting_just_before_a_frame_has_that_frame():
     p = c.plan_path(FR, [mv(F(0.6), Crop(0, 0, 960, 540), F(1))])
     runs = p.pieces(0, 20, F(1, 5))
     assert runs[1][:2] == (3, 9) and runs[1][2] is None  # 0.6 < t < 1.6000...1
-    box, closest = p.move_box(F(3, 5))
-    assert (box.x, box.y, box.width, box.height, closest) == (0, 0, 1920, 1080, 960)
+    assert p.step_at(F(3, 5)) == p.steps[0]
+    box, closest = p.views_box([float(F(k, 5)) for k in range(3, 9)])
+    assert (box.x, box.y, box.width, box.height) == (0, 0, 1920, 1080) and closest == pytest.approx(960)
+    box, closest = p.views_box([1.4])  # nearly arrived: a box round the view, 3 pixels wider
+    v = p.view_at(1.4)
+    x0, y0 = math.floor(v.x) - 3, math.floor(v.y) - 3
+    assert (box.x, box.y) == (x0, y0) and box.x + box.width == math.ceil(v.x + v.width) + 3
+    assert closest == pytest.approx(v.width)
