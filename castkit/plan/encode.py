@@ -257,7 +257,12 @@ def film(video: Any, camera: CameraPath, first: int, count: int, rate: Fraction,
                 v = v.filter("crop", w=int(view.width), h=int(view.height), x=int(view.x), y=int(view.y), exact=1)
             shape = (int(view.width), int(view.height), frame.sar)
         pieces.append(conform_picture(v, shape, target))
-    return ff.concat(*pieces, v=1, a=0) if len(pieces) > 1 else pieces[0]
+    if len(pieces) == 1:
+        return pieces[0]
+    # Stamped again by count: concat times a piece by its last frame's duration, which a piece
+    # of one frame may lack (it then overlaps the next, whose first frame is lost downstream).
+    rate = target.fps
+    return ff.concat(*pieces, v=1, a=0).filter("setpts", f"N*{rate.denominator}/({rate.numerator}*TB)")
 
 
 def _scale_before_rate(info: MediaInfo, trim: Trim, frames: int, seek: int = 0) -> bool:

@@ -623,3 +623,17 @@ def test_otio_keeps_the_moves_in_its_castkit_metadata(tmp_path, texture, wheel_f
     # The region grown to 16:9 (already) and kept in the capture's pixels, with its times.
     assert [dict(move) for move in clip.metadata["castkit"]["camera"]] == [
         {"start": 2.0, "end": 2.5, "x": 150, "y": 60, "width": 128, "height": 72}]
+
+
+def test_many_moves_fit_in_one_ffmpeg_command(tmp_path, texture, wheel_ffmpeg, cli):
+    """Each move adds a few pieces to the segment's filter graph, not a term to every piece:
+    before, 12 moves wrote a 570 kB argument and the kernel refused to start ffmpeg."""
+    moves = "\n".join(f"- {{at: {0.3 * i:.1f}, to: {'full' if i % 2 else '{x: 10, y: 10, width: 192, height: 108}'}, "
+                      "ease: 0.2}" for i in range(1, 26))
+    out = build(tmp_path, cli, texture, moves)
+    frames, rate = lumas(out)
+    assert len(frames) == 240
+    src = source_luma(texture)
+    # The 24th move (7.2 s) arrives at the region at 7.4 s, the 25th (7.5 s) back at full at 7.7 s.
+    assert psnr(frames[int(7.45 * rate)], reference(src, (10, 10, 192, 108), (W, H))) > MIN_PSNR
+    assert psnr(frames[int(7.85 * rate)], reference(src, (0, 0, W, H), (W, H))) > MIN_PSNR
