@@ -24,6 +24,7 @@ from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.media.seek import FrameIndex, plan_seek
 from castkit.plan.camera import CameraPath, Frame, plan_path
+from castkit.plan.overlays import Drawn, listing as overlay_listing, with_overlays
 from castkit.plan.profile import Profile
 from castkit.plan.slices import slice_picture, slice_sound, window_of
 from castkit.recipe.model import Crop, Move
@@ -55,6 +56,8 @@ class Effects:
     voice_from: Fraction = Fraction(0)  # seconds into the voice where the segment's sound starts
     # Camera moves (``zoom:``), their regions in the capture's pixels (inside ``crop``).
     zoom: tuple[Move, ...] = ()
+    # Overlays and redactions on the capture's picture, before all the above (plan.overlays).
+    overlays: tuple[Drawn, ...] = ()
 
 
 def voice_sound(ff: Any, effects: Effects) -> Any:
@@ -127,12 +130,13 @@ def clip_job(
     # One decoding thread: libavcodec's frame-threaded Theora (vp3) decoder sometimes hands
     # out a frame with garbage chroma (measured after seeks: 5 runs in 40 differed), and
     # castkit's cache and rebuilds rely on the same job always giving the same bytes.
-    source, video, shape = source_picture(info, effects, seek.at)
+    source, video, shape = source_picture(info, effects, seek.at, rate=target.fps / speed)
     made = (w.b if w is not None else frames) - first
     camera = camera_path(effects, shape, target)
     # A camera renders each frame of the target's rate at its own moment, so its pictures
     # are scaled after the rate conversion.
-    scaled = camera is None and (w is not None or _scale_before_rate(info, trim, frames, seek.at))
+    scaled = camera is None and not effects.overlays and (
+        w is not None or _scale_before_rate(info, trim, frames, seek.at))
     if scaled:
         video = conform_picture(video, shape, target)
     if speed != 1:
@@ -177,7 +181,8 @@ def clip_job(
         ff, video, audio, shape, frames, profile, output, ffmpeg, final,
         label or f"convert {info.path.name}", inputs, effects, samples, scaled, lead,
     )
-    notes = [n for n in (seek.note, camera.listing() if camera is not None else None) if n]
+    notes = [n for n in (seek.note, camera.listing() if camera is not None else None,
+                         overlay_listing(effects.overlays)) if n]
     return replace(job, note="\n".join(notes)) if notes else job
 
 
@@ -268,9 +273,11 @@ def frame_window(video: Any, target: Raster, skip: int, frames: int, hold: bool 
     return video.filter("setpts", "PTS-STARTPTS")
 
 
-def source_picture(info: MediaInfo, effects: Effects = Effects(),
-                   seek: int = 0) -> tuple[Any, Any, tuple[int, int, Fraction]]:
-    """A capture opened for decoding, its picture (cropped if asked), and that picture's shape.
+def source_picture(info: MediaInfo, effects: Effects = Effects(), seek: int = 0,
+                   rate: Fraction | None = None) -> tuple[Any, Any, tuple[int, int, Fraction]]:
+    """A capture opened for decoding, its picture (redacted and overlaid, then cropped, as
+    asked), and that picture's shape. ``rate``: frames a second at which the encode samples
+    the capture (needed with overlays: see plan.overlays).
 
     ``seek``: whole seconds to seek the input to first (``media.seek.plan_seek``). The frames ffmpeg
     decodes before that point are kept (-noaccurate_seek) and the seek is added back to every
@@ -293,6 +300,10 @@ def source_picture(info: MediaInfo, effects: Effects = Effects(),
         # BT.601, too dark. Untagged captures are converted as before.
         tags = {"colorspace": info.video.matrix, "range": info.video.color_range}
         video = video.filter("setparams", **{k: v for k, v in tags.items() if v})
+    if effects.overlays:
+        if rate is None:
+            raise ValueError("a picture with overlays needs the rate it is sampled at")
+        video = with_overlays(video, effects.overlays, shape[:2], Fraction(rate))
     if effects.crop is not None:
         c = effects.crop
         video = video.filter("crop", w=c.width, h=c.height, x=c.x, y=c.y, exact=1)

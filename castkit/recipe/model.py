@@ -110,7 +110,7 @@ STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
 TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS, "chapter")
 CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS,
-             "chapter", "captions", "pauses", "zoom")
+             "chapter", "captions", "pauses", "zoom", "overlays")
 AUDIO_KEYS = ("file", "from")  # `audio: {file: voice.wav, from: 12.5}`
 ZOOM_KEYS = ("at", "to", "ease")
 ZOOM_REQUIRED = ("at", "to")
@@ -160,6 +160,66 @@ class Where:
 
     def problem(self, message: str) -> Problem:
         return Problem(self.file, self.line, self.column, message)
+
+
+# --- overlays (issue 30): callouts, highlights, redaction, keystrokes, images on a clip ---------
+# Each overlay is one of OVERLAY_KINDS (the key that names it), shown from `at` to `until` (or for
+# `duration`) seconds of the capture, in the capture's pixels: drawn onto the capture's own
+# picture before its crop, camera and scaling, so it follows them (plan.overlays).
+OVERLAY_KINDS = ("text", "box", "spotlight", "redact", "keys", "image")
+OVERLAY_REGION_KINDS = ("box", "spotlight", "redact")  # a region {x, y, width, height}
+OVERLAY_KEYS = (*OVERLAY_KINDS, "at", "until", "duration", "position", "style", "fade", "mode")
+OVERLAY_UNTIL_END = "end"  # `until: end`, any case: to the clip's end
+POSITIONS = ("top-left", "top", "top-right", "left", "center", "right",
+             "bottom-left", "bottom", "bottom-right")  # any case
+POSITION_KEYS = ("x", "y")
+DEFAULT_POSITIONS = {"text": "top-left", "keys": "bottom", "image": "top-right"}
+REDACT_MODES = ("blur", "pixelate", "fill")  # any case; the first is the default
+OVERLAY_STYLE_KEYS = ("background", "color", "size", "font")
+OVERLAY_SIZE_RANGE = (6, 400)  # pixels of the capture, a text's height
+DEFAULT_OVERLAY_FADE = Fraction(1, 5)
+OVERLAY_FADE_RANGE = (Fraction(0), Fraction(5))
+MAX_OVERLAYS = 200
+MAX_OVERLAY_TEXT = 500  # characters of a callout or a keys chip
+
+
+@dataclass(frozen=True)
+class OverlayStyle:
+    """How a callout or keycap looks; ``size`` None: a readable size for the capture's height
+    (titles.overlays); colours None: the kind's own."""
+
+    background: str | None = None
+    color: str | None = None
+    size: int | None = None
+    font: Path | None = None
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """One thing drawn on a clip: ``kind`` one of OVERLAY_KINDS; ``until`` None: to the clip's
+    end. ``text`` for text and keys, ``region`` for box, spotlight and redact, ``image`` for
+    image; ``position`` a named place (POSITIONS) or the top left corner in capture pixels."""
+
+    kind: str
+    at: Fraction
+    until: Fraction | None
+    where: Where
+    text: str | None = None
+    region: Crop | None = None
+    image: Path | None = None
+    position: str | tuple[int, int] | None = None
+    style: OverlayStyle = OverlayStyle()
+    fade: Fraction = DEFAULT_OVERLAY_FADE
+    mode: str = REDACT_MODES[0]
+    wheres: tuple[tuple[str, Where], ...] = ()
+
+    def where_of(self, key: str) -> Where:
+        return dict(self.wheres).get(key, self.where)
+
+    @property
+    def redacts(self) -> bool:
+        return self.kind == "redact"
+# --- end of overlays ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -228,6 +288,7 @@ class ClipSegment:
     zoom: tuple[Move, ...] = ()  # camera moves, regions in the capture's pixels (plan.camera)
     zoom_where: tuple[MoveWhere, ...] = ()
     follow: FollowSpec | None = None  # `zoom: follow`: moves planned from the activity
+    overlays: tuple[Overlay, ...] = ()  # drawn on the capture's picture (issue 30)
 
     @property
     def label(self) -> str:
@@ -333,6 +394,7 @@ class Recipe:
                     found.append(seg.audio)
                 if seg.captions is not None:
                     found.append(seg.captions)
+                found += overlay_files(seg.overlays)
             else:
                 found += style_files(seg.style)
         return list(dict.fromkeys(found))
@@ -345,3 +407,8 @@ def style_files(style: TitleStyle) -> list[Path]:
     except ValueError:
         files.append(Path(style.background))
     return files
+
+
+def overlay_files(overlays: tuple[Overlay, ...]) -> list[Path]:
+    """The images and fonts a clip's overlays read."""
+    return [p for o in overlays for p in (o.image, o.style.font) if p is not None]
