@@ -16,7 +16,7 @@ from castkit.base.files import check_output, write_atomically
 from castkit.cache.keys import cache_dir
 from castkit.cache.written import record_written, why_not_replaceable
 from castkit.base.progress import say
-from castkit.errors import UsageError, WorkError
+from castkit.errors import RecipeError, UsageError, WorkError
 from castkit.exports.timeline import make_timeline, Timeline
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
 from castkit.plan.check import check_recipe
@@ -34,6 +34,7 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     output = Path(output)
     recipe, problems = read_recipe(recipe_path)
     checked = check_recipe(recipe, ffmpeg or find_ffmpeg(), problems)
+    _refuse_redactions(checked.recipe)
     records = cache_dir(recipe)  # where castkit remembers the projects it wrote
     check_output(output, recipe.sources(), force, EXPORT_SUFFIXES, partial(why_not_replaceable, records))
     timeline = make_timeline(checked, output)
@@ -54,6 +55,7 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     notes += [f"segment {n}: camera moves (zoom:) are not exported; the clip shows its whole picture"
               for n, seg in enumerate(checked.recipe.segments, 1)
               if getattr(seg, "zoom", ()) or getattr(seg, "follow", None) is not None]
+    notes += _overlay_notes(checked.recipe)
     made = _write_cards(checked.recipe, timeline)
     try:
         write_atomically(output, lambda temp: Path(temp).write_text(text, encoding="utf-8"))
@@ -65,6 +67,28 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     for note in notes:
         say("note", f"{output.name}: {note}")
     return timeline
+
+
+# --- overlays (issue 30) -----------------------------------------------------------------------
+def _refuse_redactions(recipe) -> None:
+    """A project points at the captures themselves: for a clip with ``redact:`` that would hand
+    the editor the very pixels the recipe hides, so the export is refused (exit 2), naming each."""
+    problems = [o.where.problem(
+        f"segment {n} ({seg.clip.name}): overlay {k} redacts part of the capture; castkit export "
+        "would hand the editor the unredacted capture: build the cast instead, or export a "
+        "recipe whose clip is a redacted build of it")
+        for n, seg in enumerate(recipe.segments, 1)
+        for k, o in enumerate(getattr(seg, "overlays", ()), 1) if o.redacts]
+    if problems:
+        raise RecipeError(problems)
+
+
+def _overlay_notes(recipe) -> list[str]:
+    """The overlays no project format here holds: said, never dropped silently."""
+    return [f"segment {n}: overlays ({', '.join(dict.fromkeys(o.kind for o in seg.overlays))}) "
+            "are not exported; add them in the editor"
+            for n, seg in enumerate(recipe.segments, 1) if getattr(seg, "overlays", ())]
+# --- end of overlays ----------------------------------------------------------------------------
 
 
 def _write_cards(recipe, timeline: Timeline) -> list[Path]:

@@ -11,6 +11,7 @@ from typing import Iterable
 from castkit.base.files import same_file, shown_path
 from castkit.base.progress import say
 from castkit.base.timecode import format_time
+from castkit.titles.overlays import check_overlay, layout as layout_overlay  # overlays (issue 30)
 from castkit.errors import CastkitError, InputError, Problem, RecipeError
 from castkit.media.ffmpeg import Ffmpeg
 from castkit.media.probe import MediaInfo, probe
@@ -298,6 +299,8 @@ def _check_effects(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Pr
             f"pauses: the clip {what}; pauses are found in its sound"))
     if seg.zoom and info.video is not None:
         problems += _check_zoom(recipe, seg, info)
+    if seg.overlays and info.video is not None:
+        problems += _check_overlays(recipe, seg, info)
     fades = seg.fades
     if fades.where is not None:
         shown = seg.shown_seconds(info.duration)
@@ -306,3 +309,41 @@ def _check_effects(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Pr
                 f"fades ({format_time(fades.fade_in + fades.fade_out)}) are longer than the "
                 f"clip ({format_time(shown)})"))
     return problems
+
+
+# --- overlays (issue 30) -----------------------------------------------------------------------
+def _check_overlays(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Problem]:
+    """Each overlay against its capture: its time inside the clip's trim, its region or picture
+    inside the capture, its image and font readable, its text drawable by its font."""
+    assert info.video is not None
+    width, height, _ = info.video.shown_shape
+    name = f"{_shown(recipe, seg.clip)} ({width}x{height})"
+    start, end = seg.start, seg.start + seg.length(info.duration)
+    span = f"the clip's {format_time(start)}-{format_time(end)}"
+    problems = []
+    for n, o in enumerate(seg.overlays, 1):
+        what = f"overlay {n} ({o.kind})"
+        if not start <= o.at < end:
+            problems.append(o.where_of("at").problem(f"{what}: at {format_time(o.at)} is outside {span}"))
+        if o.until is not None and o.until > end + _END_SLACK:
+            key = "until" if "until" in dict(o.wheres) else "duration"
+            problems.append(o.where_of(key).problem(
+                f"{what}: it ends at {format_time(o.until)}, past {span} (until: end shows it to the end)"))
+        why = check_overlay(o, (width, height), recipe.folder)
+        if why is not None:
+            key = o.kind if "cannot draw" in why else "style" if "font" in why else o.kind
+            problems.append(o.where_of(key).problem(f"{what}: {why}"))
+            continue
+        if o.region is not None:
+            r = o.region
+            if r.x + r.width > width or r.y + r.height > height:
+                problems.append(o.where_of(o.kind).problem(
+                    f"{what}: region {r.width}x{r.height} at {r.x},{r.y} reaches outside {name}"))
+            continue
+        place = layout_overlay(o, (width, height), recipe.folder)
+        if place.x < 0 or place.y < 0 or place.x + place.width > width or place.y + place.height > height:
+            key = "position" if "position" in dict(o.wheres) else o.kind
+            problems.append(o.where_of(key).problem(
+                f"{what}: its {place.width}x{place.height} picture at {place.x},{place.y} reaches outside {name}"))
+    return problems
+# --- end of overlays ----------------------------------------------------------------------------

@@ -48,6 +48,12 @@ from castkit.recipe.model import (
     ZOOM_REQUIRED,
 )
 
+from castkit.recipe.model import (  # overlays (issue 30)
+    DEFAULT_OVERLAY_FADE, MAX_OVERLAY_TEXT, MAX_OVERLAYS, OVERLAY_FADE_RANGE, OVERLAY_KEYS,
+    OVERLAY_KINDS, OVERLAY_SIZE_RANGE, OVERLAY_STYLE_KEYS, OVERLAY_UNTIL_END, POSITION_KEYS,
+    POSITIONS, REDACT_MODES,
+)
+
 
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
 UNDESCRIBED = "(not described yet)"
@@ -295,6 +301,64 @@ _MUTE = {"type": "string", "pattern": _whole_text(_words((MUTE,)))}
 _SWITCH = {"anyOf": [{"type": "boolean"},
                      {"type": "string", "pattern": _whole_text(_words((*SWITCH_ON, *SWITCH_OFF)))}]}
 
+# --- overlays (issue 30) -----------------------------------------------------------------------
+_OVERLAY_TEXT = {"anyOf": [_NOT_TEXT, {"type": "string", "pattern": r"\S",
+                                       "maxLength": MAX_OVERLAY_TEXT}]}
+_PNG_PATH = {"anyOf": [_NOT_TEXT, {**_PATH_TEXT, "allOf": [{"pattern": _ends_in((".png",))}]}]}
+_OVERLAY_KEYS: dict[str, dict[str, dict[str, Any]]] = {
+    "clip": {
+        "overlays": {"type": "array", "minItems": 1, "maxItems": MAX_OVERLAYS,
+                     "items": {"$ref": "#/$defs/overlay"},
+                     "description": "callouts, boxes, spotlights, redactions, keys and images drawn "
+                                    "on the capture, in its pixels and seconds (they follow crop and camera)"},
+    },
+    "overlay": {
+        "text": {**_OVERLAY_TEXT, "description": "a callout: the text in a rounded box"},
+        "box": {"$ref": "#/$defs/crop", "description": "a highlight frame round a region {x, y, width, height}"},
+        "spotlight": {"$ref": "#/$defs/crop", "description": "a region kept bright, the rest dimmed"},
+        "redact": {"$ref": "#/$defs/crop", "description": "a region hidden in every output (see mode)"},
+        "keys": {**_OVERLAY_TEXT, "description": "keys pressed, as keycaps: Ctrl+Shift+T"},
+        "image": {**_PNG_PATH, "description": "a .png (with alpha) drawn at its own size"},
+        "at": _time(description="seconds of the capture from which it shows"),
+        "until": {"anyOf": [*_time()["anyOf"], {"type": "string", "pattern": _whole_text(
+                      _words((OVERLAY_UNTIL_END,)))}],
+                  "description": f"seconds of the capture at which it goes, or {OVERLAY_UNTIL_END} "
+                                 "(the clip's end); or duration"},
+        "duration": _time(positive=True, description="seconds it shows (or until)"),
+        "position": {"anyOf": [{"type": "string", "pattern": _whole_text(_words(POSITIONS))},
+                               {"$ref": "#/$defs/position"}],
+                     "description": f"of text, keys or image: {', '.join(POSITIONS)}, or {{x, y}} "
+                                    "(its top left corner in the capture's pixels)"},
+        "style": {"$ref": "#/$defs/overlay_style", "description": "a callout's or keycaps' look"},
+        "fade": _time(*OVERLAY_FADE_RANGE, description="seconds of fade in and out "
+                                                       f"(default {float(DEFAULT_OVERLAY_FADE):g}; "
+                                                       "0 for none; not on a redaction)"),
+        "mode": {"type": "string", "pattern": _whole_text(_words(REDACT_MODES)),
+                 "description": f"a redaction's: {', '.join(REDACT_MODES)} (default {REDACT_MODES[0]})"},
+    },
+    "position": {name: {**_pixels(False), "description": f"{name} of the top left corner, in capture pixels"}
+                 for name in POSITION_KEYS},
+    "overlay_style": {
+        "background": {**_TEXT, "description": "the box's colour (CSS name or #rrggbb)"},
+        "color": {**_TEXT, "description": "the text's colour (a box's line colour)"},
+        "size": {**_whole(*OVERLAY_SIZE_RANGE),
+                 "description": f"text size in capture pixels, {OVERLAY_SIZE_RANGE[0]} to "
+                                f"{OVERLAY_SIZE_RANGE[1]} (default 1/30 of the capture's height)"},
+        "font": {**_PATH, "description": "a .ttf/.otf file (default castkit's DejaVu Sans)"},
+    },
+}
+
+
+def _overlay_mapping() -> dict:
+    """One overlay: exactly one kind, ``at``, and ``until`` or ``duration``."""
+    found = _mapping("overlay", OVERLAY_KEYS, required=("at",))
+    found["oneOf"] = [{"required": [kind]} for kind in OVERLAY_KINDS]
+    found["anyOf"] = [{"required": ["until"], "not": {"required": ["duration"]}},
+                      {"required": ["duration"], "not": {"required": ["until"]}}]
+    return found
+# --- end of overlays ----------------------------------------------------------------------------
+
+
 # What each key of each mapping holds. The keys themselves are the reader's tuples.
 _KEYS: dict[str, dict[str, dict[str, Any]]] = {
     "top": {
@@ -439,7 +503,9 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "ease": _time(positive=True, description="seconds the move takes, eased in and out "
                                                  f"(default {float(DEFAULT_EASE):g})"),
     },
+    **{place: keys for place, keys in _OVERLAY_KEYS.items() if place != "clip"},
 }
+_KEYS["clip"].update(_OVERLAY_KEYS["clip"])  # overlays (issue 30)
 
 
 def _properties(context: str, keys: tuple[str, ...], *also: str) -> dict[str, Any]:
@@ -506,6 +572,9 @@ def recipe_schema() -> dict[str, Any]:
             "audio": _mapping("audio", AUDIO_KEYS, required=("file",)),
             "zoom_move": _mapping("zoom", ZOOM_KEYS, required=ZOOM_REQUIRED),
             "follow": _mapping("follow", FOLLOW_KEYS, required=("follow",)),
+            "overlay": _overlay_mapping(),  # overlays (issue 30)
+            "position": _mapping("position", POSITION_KEYS, required=POSITION_KEYS),
+            "overlay_style": _mapping("overlay_style", OVERLAY_STYLE_KEYS),
             "segment": {"oneOf": [
                 {"$ref": "#/$defs/title_segment"},
                 {"$ref": "#/$defs/clip_segment"},
@@ -551,6 +620,8 @@ _SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("a clip's zoom: a list of moves, each {...}", ZOOM_KEYS, ("zoom",)),
     ("a clip's zoom: {follow: activity, ...}", FOLLOW_KEYS, ("follow",)),
     ("title_style: {...} (and a title's own)", STYLE_KEYS, ("style",)),
+    ("a clip's overlays: a list, each {...}", OVERLAY_KEYS, ("overlay",)),
+    ("an overlay's style: {...}", OVERLAY_STYLE_KEYS, ("overlay_style",)),
 )
 
 
