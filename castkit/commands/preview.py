@@ -114,6 +114,8 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
             if moves:  # the times the camera moves (--dry-run lists where to)
                 notes.append(("follow: " if seg.follow else "zoom: ")
                              + " ".join(f"{float(m.at):g}s" for m in moves[:6]) + (" …" if len(moves) > 6 else ""))
+            if seg.overlays:  # what is drawn on the clip (issue 30); the tile shows it at its time
+                notes.append("overlays: " + " ".join(dict.fromkeys(o.kind for o in seg.overlays)))
             if fx.mute:
                 notes.append("muted")
             elif fx.voice:

@@ -9,7 +9,7 @@ original reaches any output, slice, storyboard or image made from the segment.
 Why a constant rate first: a variable-rate capture holds a picture until the next one, which may
 come seconds later; a picture stored just before a redaction's ``at`` and held into it would be
 shown unredacted. The picture is first put on a grid of ``rate`` frames a second (the rate at
-which the encode samples the capture: the target's, times the clip's speed), so every picture
+which the encode samples the capture: the target's divided by the clip's speed), so every picture
 the encode shows carries the time at which it is shown, and a redaction reaches two grid frames
 before its start and after its end (ffmpeg's rate conversion rounds times to the nearest frame).
 
