@@ -42,9 +42,9 @@ from castkit.recipe.model import ANIMATED_KINDS, AT_TITLE, ClipSegment, OutputSp
 from castkit.run.runner import available_cores
 from castkit.titles.job import CardJob
 from castkit.cache.keys import cache_dir  # overlays (issue 30)
-from castkit.plan.overlays import Drawn
-from castkit.recipe.model import Overlay, overlay_files
-from castkit.titles.overlays import layout as layout_overlay, OverlayJob
+from castkit.plan.overlays import Drawn, FramePlan
+from castkit.recipe.model import FrameStyle, Overlay, overlay_files
+from castkit.titles.overlays import frame_box, FrameJob, layout as layout_overlay, OverlayJob
 from castkit.cache.names import card_name, loudness_name, segment_name
 from castkit.errors import RecipeError
 
@@ -118,7 +118,8 @@ def _image_frame(spec: OutputSpec, web: WebRaster) -> tuple[int, int | None]:
 
 
 def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: Ffmpeg,
-                   work: Path, lead: int = 0, index: int = 0) -> tuple[int, Callable[..., Job], list]:
+                   work: Path, lead: int = 0, index: int = 0,
+                   frame: FrameStyle | None = None) -> tuple[int, Callable[..., Job], list]:
     """A segment's frames, a function from output path to its job, and what identifies the
     segment's inputs for the cache. ``make(out, stand_ins=True)`` names every file the job
     reads by a fixed stand-in: the job as the cache key sees it, the same however the recipe's
@@ -141,6 +142,9 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     if seg.follow is not None:
         fx = replace(fx, zoom=followed(seg, index, checked, ffmpeg))
     steps = overlay_steps(seg, fx, checked)
+    if frame is not None:
+        fx, step = framed_effects(fx, frame, profile, checked, work)
+        steps += (step,)
     kept = kept_of(seg, index, checked, raster, ffmpeg, work)
 
     def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None) -> Job:
@@ -150,6 +154,8 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
             if fx.voice is not None:
                 effects = replace(fx, voice=replace(fx.voice, path=Path("voice")))
             effects = stand_in_overlays(effects)
+            if effects.frame is not None:
+                effects = replace(effects, frame=replace(effects.frame, picture=Path(effects.frame.picture.name)))
         if kept is not None:  # pauses cut or sped up: the kept parts, never sliced (slices())
             job = paused_job(source, kept, profile, out, ffmpeg, trim, effects, label=label, lead=lead)
         else:
@@ -228,7 +234,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             label = f"segment {index}: {seg.label}"
             if len(recipe.outputs) > 1:
                 label += f" ({spec.path.suffix.lstrip('.').upper()})"
-            whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work, lead, index)
+            whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work, lead, index,
+                                                         recipe.frame_of(spec))
             at += whole
             # A segment with lead frames (NTSC DV off the 5-frame phase) is not sliced.
             windows = slices(seg, whole, profile) if not lead else [None]
@@ -473,6 +480,17 @@ def stand_in_overlays(effects: Effects) -> Effects:
     """The overlays' pictures named without their folder, for the cache key."""
     return replace(effects, overlays=tuple(
         replace(d, picture=Path(d.picture.name)) if d.picture is not None else d for d in effects.overlays))
+
+
+def framed_effects(effects: Effects, frame: FrameStyle, profile: Profile, checked: Checked,
+                   work: Path) -> tuple[Effects, FrameJob]:
+    """A clip's effects with the output's styled frame, and the step that draws the frame's
+    picture (one per look and size, named by them)."""
+    size = (profile.raster.width, profile.raster.height)
+    files = [file_identity(Path(frame.background))] if Path(frame.background) in checked.recipe.sources() else []
+    picture = work / f"frame-{key('frame', frame, files, size)}.png"
+    step = FrameJob(f"frame {size[0]}x{size[1]}", frame, size, checked.recipe.folder, picture)
+    return replace(effects, frame=FramePlan(picture, frame_box(frame, size))), step
 # --- end of overlays ----------------------------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.media.seek import FrameIndex, plan_seek
 from castkit.plan.camera import CameraPath, Frame, plan_path
-from castkit.plan.overlays import Drawn, listing as overlay_listing, with_overlays
+from castkit.plan.overlays import Drawn, framed, FramePlan, listing as overlay_listing, with_overlays
 from castkit.plan.profile import Profile
 from castkit.plan.slices import slice_picture, slice_sound, window_of
 from castkit.recipe.model import Crop, Move
@@ -58,6 +58,7 @@ class Effects:
     zoom: tuple[Move, ...] = ()
     # Overlays and redactions on the capture's picture, before all the above (plan.overlays).
     overlays: tuple[Drawn, ...] = ()
+    frame: FramePlan | None = None  # the output's styled frame round the picture (plan.overlays)
 
 
 def voice_sound(ff: Any, effects: Effects) -> Any:
@@ -389,6 +390,8 @@ def conform_video(video: Any, shape: tuple[int, int, Fraction], frames: int, tar
     # ends; ffmpeg 5.1's fps filter stops at the last timestamp; a title is one picture),
     # then cut at exactly `frames`. After the scaling, so a held picture is scaled once.
     video = video.filter("tpad", stop_mode="clone", stop=frames).filter("trim", end_frame=frames)
+    if effects.frame is not None:
+        video = framed(video, effects.frame, target.width, target.height, target.matrix, target.pix_fmt)
     fade_in, fade_out = target.frames(effects.fade_in), target.frames(effects.fade_out)
     if fade_in:
         video = video.filter("fade", type="in", start_frame=0, nb_frames=fade_in)

@@ -150,3 +150,30 @@ def listing(drawn: tuple[Drawn, ...]) -> str:
         p = o.region if o.region is not None else d.place
         lines.append(f"overlay: {what} {_n(d.start)}-{_n(d.end)} s at {p.width}x{p.height}+{p.x}+{p.y}")
     return "\n".join(lines)
+
+
+# --- the styled frame (issue 30) ---------------------------------------------------------------
+@dataclass(frozen=True)
+class FramePlan:
+    """An output's styled frame: its picture (``titles.overlays.draw_frame``: background and
+    shadow, a transparent rounded window) and where the segment's picture goes in it."""
+
+    picture: Path
+    box: Placement
+
+
+def framed(video: Any, frame: FramePlan, width: int, height: int, matrix: str, pix_fmt: str) -> Any:
+    """A conformed picture (``width`` x ``height``) scaled into the frame's window and the frame
+    laid over it (its rounded corners and background cover the rest). The frame's picture is
+    converted to the output's colours once (one PNG frame, held by the overlay)."""
+    ff = ffmpeg_module()
+    box = frame.box
+    video = video.filter("scale", w=box.width, h=box.height, flags="lanczos")
+    video = video.filter("pad", w=width, h=height, x=box.x, y=box.y, color="black")
+    layer = ff.input(file_url(frame.picture), f="image2", **safe_input_options()).video
+    if pix_fmt.startswith("yuv"):
+        layer = layer.filter("scale", out_color_matrix=matrix, out_range="tv").filter("format", "yuva420p")
+    else:
+        layer = layer.filter("format", "rgba")
+    video = ff.filter([video, layer], "overlay", x=0, y=0, eof_action="repeat", format="auto")
+    return video.filter("format", pix_fmt)

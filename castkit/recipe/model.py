@@ -85,17 +85,18 @@ MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
 VERSION = 1  # the recipe version this castkit reads
 
 TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
-            "loudness", "chapters")
-OUTPUT_KEYS = ("path", "height", "fps", "aspect", "width", "colors", "loop", "quality", "at", "every")
+            "loudness", "chapters", "frame")
+OUTPUT_KEYS = ("path", "height", "fps", "aspect", "width", "colors", "loop", "quality", "at", "every",
+               "frame")
 # Which output takes which of OUTPUT_KEYS besides its path (OutputSpec.kind).
 KIND_KEYS = {
-    "dv": (), "avi": (),
-    "mp4": ("height", "fps", "aspect"), "webm": ("height", "fps", "aspect"),
-    "gif": ("width", "fps", "colors", "loop"),
-    "webp": ("width", "fps", "loop", "quality"),
-    "apng": ("width", "fps", "loop"),
-    "poster": ("width", "at"),
-    "sprites": ("width", "every"),
+    "dv": ("frame",), "avi": ("frame",),
+    "mp4": ("height", "fps", "aspect", "frame"), "webm": ("height", "fps", "aspect", "frame"),
+    "gif": ("width", "fps", "colors", "loop", "frame"),
+    "webp": ("width", "fps", "loop", "quality", "frame"),
+    "apng": ("width", "fps", "loop", "frame"),
+    "poster": ("width", "at", "frame"),
+    "sprites": ("width", "every", "frame"),
 }
 ANIMATED_KINDS = ("gif", "webp", "apng")
 KIND_NAMES = {"dv": ".dv", "avi": ".avi", "mp4": ".mp4", "webm": ".webm", "gif": ".gif",
@@ -219,6 +220,30 @@ class Overlay:
     @property
     def redacts(self) -> bool:
         return self.kind == "redact"
+
+# A styled frame (`frame:`), the look of Screen Studio and Cap: the picture inset on a background
+# (a colour, `gradient`, or an image), rounded corners, a soft shadow.
+FRAME_KEYS = ("background", "padding", "radius", "shadow")
+FRAME_GRADIENT = "gradient"  # castkit's own two-colour diagonal
+FRAME_GRADIENT_COLORS = ("#3a2d6b", "#1f6f8b")
+FRAME_PADDING_RANGE = (Fraction(0), Fraction(3, 10))  # of the frame's sides
+FRAME_RADIUS_RANGE = (0, 400)  # pixels at 1080 lines, scaled with the frame
+
+
+@dataclass(frozen=True)
+class FrameStyle:
+    background: str = FRAME_GRADIENT  # a colour, FRAME_GRADIENT, or an image's path
+    padding: Fraction = Fraction(6, 100)
+    radius: int = 16
+    shadow: bool = True
+
+
+def _is_colour(text: str) -> bool:
+    try:
+        parse_color(text)
+    except ValueError:
+        return False
+    return True
 # --- end of overlays ----------------------------------------------------------------------------
 
 
@@ -327,6 +352,7 @@ class OutputSpec:
     every: Fraction | None = None  # a sprite sheet's seconds between tiles
     # Where each key of the mapping was (for a problem found once the sources are known).
     wheres: tuple[tuple[str, Where], ...] = ()
+    frame: FrameStyle | None = None  # a styled frame for this output (issue 30)
 
     @property
     def is_web(self) -> bool:
@@ -372,6 +398,13 @@ class Recipe:
     segments: tuple[Segment, ...]
     loudness: Fraction | None = DEFAULT_LOUDNESS  # LUFS target; None: kept as recorded
     chapters: bool = True  # `chapters: off`: no chapters in the web masters, no chapter lists
+    frame: FrameStyle | None = None  # the styled frame of web and image outputs (issue 30)
+
+    def frame_of(self, spec: OutputSpec) -> FrameStyle | None:
+        """An output's styled frame: its own, else the recipe's for every output but DV."""
+        if spec.frame is not None:
+            return spec.frame
+        return self.frame if spec.kind not in ("dv", "avi") else None
 
     @property
     def output(self) -> Path:
@@ -397,6 +430,9 @@ class Recipe:
                 found += overlay_files(seg.overlays)
             else:
                 found += style_files(seg.style)
+        for frame in (self.frame, *(spec.frame for spec in self.outputs)):
+            if frame is not None and not _is_colour(frame.background) and frame.background != FRAME_GRADIENT:
+                found.append(Path(frame.background))
         return list(dict.fromkeys(found))
 
 

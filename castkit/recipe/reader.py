@@ -45,6 +45,7 @@ from castkit.recipe.model import (  # overlays (issue 30)
     DEFAULT_OVERLAY_FADE, MAX_OVERLAY_TEXT, MAX_OVERLAYS, Overlay, OVERLAY_FADE_RANGE, OVERLAY_KEYS,
     OVERLAY_KINDS, OVERLAY_REGION_KINDS, OVERLAY_SIZE_RANGE, OVERLAY_STYLE_KEYS, OVERLAY_UNTIL_END,
     OverlayStyle, POSITION_KEYS, POSITIONS, REDACT_MODES,
+    FRAME_GRADIENT, FRAME_KEYS, FRAME_PADDING_RANGE, FRAME_RADIUS_RANGE, FrameStyle,
 )
 
 
@@ -359,7 +360,8 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
     if "chapters" in top:
         chapters = _switch(r, top["chapters"][1], "chapters", True)
 
-    return Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters), r.problems
+    frame = _frame(r, top["frame"][1], "frame") if "frame" in top else None
+    return Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters, frame), r.problems
 
 
 def _switch(r: _Reader, node: yaml.Node, what: str, default: bool) -> bool:
@@ -550,6 +552,7 @@ def _aspect(r: _Reader, node: yaml.Node, what: str) -> str | None:
 
 
 _OUTPUT_VALUES = {
+    "frame": lambda r, node, what: _frame(r, node, what),
     "height": _height,
     "fps": lambda r, node, what: _whole(r, node, what, 1, WEB_MAX_FPS),
     "aspect": _aspect,
@@ -1105,4 +1108,36 @@ def _overlay_style(r: _Reader, node: yaml.Node, name: str) -> OverlayStyle | Non
     if "font" in items:
         values["font"] = r.path(items["font"][1], f"{name}: style.font")
     return OverlayStyle(**{k: v for k, v in values.items() if v is not None})
+
+
+def _frame(r: _Reader, node: yaml.Node, what: str) -> FrameStyle | None:
+    """``frame: {background, padding, radius, shadow}`` (every key optional)."""
+    items = r.mapping(node, what, FRAME_KEYS)
+    if items is None:
+        return None
+    before = len(r.problems)
+    values: dict = {}
+    if "background" in items:
+        raw = r.scalar(items["background"][1], f"{what}.background")
+        if raw is not None and (_is_color(raw) or raw.strip().lower() == FRAME_GRADIENT):
+            values["background"] = raw.strip().lower() if raw.strip().lower() == FRAME_GRADIENT else raw.strip()
+        elif raw is not None:
+            path = r.path(items["background"][1], f"{what}.background")
+            if path is not None:
+                values["background"] = str(path)
+    if "padding" in items:
+        padding = _number(r, items["padding"][1], f"{what}.padding")
+        low, high = FRAME_PADDING_RANGE
+        if padding is not None and not low <= padding <= high:
+            r.add(items["padding"][1], f"{what}.padding must be from {float(low):g} to {float(high):g} "
+                                       "(a fraction of the frame's sides)")
+        elif padding is not None:
+            values["padding"] = padding
+    if "radius" in items:
+        values["radius"] = _whole(r, items["radius"][1], f"{what}.radius", *FRAME_RADIUS_RANGE)
+    if "shadow" in items:
+        values["shadow"] = _switch(r, items["shadow"][1], f"{what}.shadow", True)
+    if len(r.problems) > before:
+        return None
+    return FrameStyle(**{k: v for k, v in values.items() if v is not None})
 # --- end of overlays ----------------------------------------------------------------------------

@@ -51,7 +51,8 @@ from castkit.recipe.model import (
 from castkit.recipe.model import (  # overlays (issue 30)
     DEFAULT_OVERLAY_FADE, MAX_OVERLAY_TEXT, MAX_OVERLAYS, OVERLAY_FADE_RANGE, OVERLAY_KEYS,
     OVERLAY_KINDS, OVERLAY_SIZE_RANGE, OVERLAY_STYLE_KEYS, OVERLAY_UNTIL_END, POSITION_KEYS,
-    POSITIONS, REDACT_MODES,
+    POSITIONS, REDACT_MODES, FRAME_GRADIENT, FRAME_KEYS, FRAME_PADDING_RANGE, FRAME_RADIUS_RANGE,
+    FrameStyle,
 )
 
 
@@ -305,7 +306,21 @@ _SWITCH = {"anyOf": [{"type": "boolean"},
 _OVERLAY_TEXT = {"anyOf": [_NOT_TEXT, {"type": "string", "pattern": r"\S",
                                        "maxLength": MAX_OVERLAY_TEXT}]}
 _PNG_PATH = {"anyOf": [_NOT_TEXT, {**_PATH_TEXT, "allOf": [{"pattern": _ends_in((".png",))}]}]}
+_FRAME = {"$ref": "#/$defs/frame",
+          "description": "a styled frame: the picture inset on a background, rounded, with a shadow "
+                         "(at the top: every output but DV; on an output: that one, DV too)"}
 _OVERLAY_KEYS: dict[str, dict[str, dict[str, Any]]] = {
+    "frame": {
+        "background": {**_PATH, "description": f"a colour (CSS name or #rrggbb), {FRAME_GRADIENT} "
+                                               "(the default), or an image file"},
+        "padding": {**_level(FRAME_PADDING_RANGE, (), False, ()),
+                    "description": f"the room round the picture, a fraction of the frame's sides, "
+                                   f"{float(FRAME_PADDING_RANGE[0]):g} to {float(FRAME_PADDING_RANGE[1]):g} "
+                                   f"(default {float(FrameStyle().padding):g})"},
+        "radius": {**_whole(*FRAME_RADIUS_RANGE),
+                   "description": f"the corners' radius in pixels at 1080 lines (default {FrameStyle().radius})"},
+        "shadow": {**_SWITCH, "description": "a soft shadow under the picture (default on)"},
+    },
     "clip": {
         "overlays": {"type": "array", "minItems": 1, "maxItems": MAX_OVERLAYS,
                      "items": {"$ref": "#/$defs/overlay"},
@@ -506,6 +521,7 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
     **{place: keys for place, keys in _OVERLAY_KEYS.items() if place != "clip"},
 }
 _KEYS["clip"].update(_OVERLAY_KEYS["clip"])  # overlays (issue 30)
+_KEYS["top"]["frame"] = _KEYS["output"]["frame"] = _FRAME
 
 
 def _properties(context: str, keys: tuple[str, ...], *also: str) -> dict[str, Any]:
@@ -575,6 +591,7 @@ def recipe_schema() -> dict[str, Any]:
             "overlay": _overlay_mapping(),  # overlays (issue 30)
             "position": _mapping("position", POSITION_KEYS, required=POSITION_KEYS),
             "overlay_style": _mapping("overlay_style", OVERLAY_STYLE_KEYS),
+            "frame": _mapping("frame", FRAME_KEYS),
             "segment": {"oneOf": [
                 {"$ref": "#/$defs/title_segment"},
                 {"$ref": "#/$defs/clip_segment"},
@@ -622,6 +639,7 @@ _SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("title_style: {...} (and a title's own)", STYLE_KEYS, ("style",)),
     ("a clip's overlays: a list, each {...}", OVERLAY_KEYS, ("overlay",)),
     ("an overlay's style: {...}", OVERLAY_STYLE_KEYS, ("overlay_style",)),
+    ("frame: {...} (at the top, or on an output)", FRAME_KEYS, ("frame",)),
 )
 
 

@@ -14,12 +14,12 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from castkit.base.colors import parse_color
 from castkit.base.files import write_once
 from castkit.errors import InputError
-from castkit.recipe.model import DEFAULT_POSITIONS, Overlay
+from castkit.recipe.model import DEFAULT_POSITIONS, FRAME_GRADIENT, FRAME_GRADIENT_COLORS, FrameStyle, Overlay
 from castkit.titles.cards import _load_font, SUBTITLE_FONT, TITLE_FONT
 
 TEXT_HEIGHT = 1 / 30  # a callout's text, of the capture's height
@@ -250,3 +250,94 @@ def _colours(overlay: Overlay) -> tuple[tuple[int, int, int, int], tuple[int, in
 
 def _rgba(color: str) -> tuple[int, int, int, int]:
     return (*parse_color(color), 255)
+
+
+# --- the styled frame (issue 30) ---------------------------------------------------------------
+FRAME_SHADOW_OPACITY = 0.45
+FRAME_SHADOW_BLUR = 1 / 45  # of the frame's height (24 px at 1080 lines)
+
+
+def frame_box(style: FrameStyle, size: tuple[int, int]) -> Placement:
+    """Where the picture goes in a frame of ``size``: inset by ``padding`` of each side, the
+    picture's aspect kept, on even pixels (4:2:0)."""
+    width, height = size
+    scale = 1 - 2 * float(style.padding)
+    w, h = max(2, 2 * round(width * scale / 2)), max(2, 2 * round(height * scale / 2))
+    x, y = (width - w) // 2, (height - h) // 2
+    return Placement(x - x % 2, y - y % 2, w, h)
+
+
+def frame_radius(style: FrameStyle, size: tuple[int, int]) -> int:
+    return round(style.radius * size[1] / 1080)
+
+
+def draw_frame(style: FrameStyle, size: tuple[int, int], base: Path = Path(".")) -> Image.Image:
+    """The frame's picture, of ``size``: its background with the picture's shadow, opaque, and a
+    transparent rounded window where the picture shows through."""
+    width, height = size
+    box = frame_box(style, size)
+    radius = frame_radius(style, size)
+    if style.background == FRAME_GRADIENT:
+        picture = _gradient(size, *FRAME_GRADIENT_COLORS)
+    else:
+        try:
+            picture = Image.new("RGBA", size, _rgba(style.background))
+        except ValueError:
+            with Image.open(style.background) as image:  # covers the frame, centred
+                image = image.convert("RGBA")
+                scale = max(width / image.width, height / image.height)
+                image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                                     Image.LANCZOS)
+                left, top = (image.width - width) // 2, (image.height - height) // 2
+                picture = image.crop((left, top, left + width, top + height))
+    rect = (box.x, box.y, box.x + box.width - 1, box.y + box.height - 1)
+    if style.shadow:
+        blur = max(1, round(height * FRAME_SHADOW_BLUR))
+        shadow = Image.new("L", size, 0)
+        drop = blur // 2
+        ImageDraw.Draw(shadow).rounded_rectangle((rect[0], rect[1] + drop, rect[2], rect[3] + drop),
+                                                 radius=radius, fill=round(255 * FRAME_SHADOW_OPACITY))
+        shadow = shadow.filter(ImageFilter.GaussianBlur(blur))
+        picture = Image.composite(Image.new("RGBA", size, (0, 0, 0, 255)), picture, shadow)
+    window = Image.new("L", size, 255)
+    ImageDraw.Draw(window).rounded_rectangle(rect, radius=radius, fill=0)
+    picture.putalpha(window)
+    return picture
+
+
+def _gradient(size: tuple[int, int], start: str, end: str) -> Image.Image:
+    """A diagonal blend from ``start`` (top left) to ``end`` (bottom right)."""
+    a, b = parse_color(start), parse_color(end)
+    down = Image.linear_gradient("L").resize(size, Image.BILINEAR)  # 0 at the top, 255 at the bottom
+    across = Image.linear_gradient("L").rotate(90, expand=True).resize(size, Image.BILINEAR)
+    diagonal = Image.blend(down, across, 0.5)
+    return Image.composite(Image.new("RGBA", size, (*b, 255)), Image.new("RGBA", size, (*a, 255)), diagonal)
+
+
+@dataclass(frozen=True)
+class FrameJob:
+    """Draw an output's frame picture into the cache before the encodes that read it."""
+
+    label: str
+    style: FrameStyle
+    size: tuple[int, int]
+    base: Path
+    output: Path
+
+    portable = True
+
+    def reads(self) -> tuple[Path, ...]:
+        return ()
+
+    def render(self) -> None:
+        with _DRAW_GUARD:
+            lock = _DRAW_LOCKS.setdefault(self.output, threading.Lock())
+        with lock:
+            if self.output.is_file() and self.output.stat().st_size > 0:
+                return
+            picture = draw_frame(self.style, self.size, self.base)
+            write_once(self.output, lambda temp: picture.save(temp, format="PNG"))
+
+    def shell(self) -> str:
+        return f"# castkit draws the frame ({self.style.background}) into {self.output}"
+# --- end of the styled frame --------------------------------------------------------------------

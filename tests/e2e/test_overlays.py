@@ -223,7 +223,7 @@ def _drawn_cast(tmp_path_factory) -> tuple[Path, Path]:
     from castkit.cli import main
 
     root = tmp_path_factory.mktemp("overlays")
-    take = still_capture(root / "take.mp4", Image.new("RGB", (W, H), FLAT))
+    still_capture(root / "take.mp4", Image.new("RGB", (W, H), FLAT))
     Image.new("RGBA", (40, 40), (*LOGO, 128)).save(root / "logo.png")
     (root / "cast.yaml").write_text(textwrap.dedent("""\
         loudness: off
@@ -324,3 +324,28 @@ def test_dry_run_lists_the_overlays_and_their_look_is_in_the_cache_key(drawn_cas
         recipe.write_text(original, encoding="utf-8")
     segment = re.compile(r"segment-[0-9a-f]+\.mp4")
     assert set(segment.findall(first.out)).isdisjoint(segment.findall(second.out))
+
+
+def test_styled_frame_insets_the_picture_in_web_outputs_not_dv(drawn_cast):
+    from castkit.cli import main
+
+    _, root = drawn_cast
+    (root / "framed.yaml").write_text(textwrap.dedent("""\
+        loudness: off
+        frame: {background: "#2d3250", padding: 0.1, radius: 120}
+        outputs: [build/framed.mp4, build/framed.dv]
+        segments:
+          - clip: take.mp4
+            duration: 0.5
+        """), encoding="utf-8")
+    with using_ffmpeg(WHEEL_FFMPEG):
+        assert main(["build", "-q", str(root / "framed.yaml")]) == 0
+    frame = rgb_at(root / "build" / "framed.mp4", 0.2)
+    background = (0x2d, 0x32, 0x50)
+    for y, x in ((2, 2), (2, W - 3), (H - 3, 2), (H - 3, W - 3), (10, W // 2), (H // 2, 8)):
+        assert near(frame[y, x], background, 10), (y, x, frame[y, x])
+    assert near(frame[H // 2, W // 2], FLAT)
+    # Rounded: the window's very corner shows the background, a few pixels in the capture.
+    assert near(frame[19, 33], background, 24) and near(frame[26, 42], FLAT)  # radius 20 px here
+    dv = rgb_at(root / "build" / "framed.dv", 0.2)  # DV ignores the recipe's frame
+    assert near(dv[288, 4], FLAT, 20) and near(dv[288, 360], FLAT, 20)

@@ -17,10 +17,10 @@ from castkit.media.raster import web_raster
 from castkit.outputs.profiles import make_profile
 from castkit.plan.encode import clip_job, Effects, Trim
 from castkit.plan.overlays import blur_radius, Drawn, redacted_region
-from castkit.recipe.model import Crop, Overlay, OverlayStyle, Where
+from castkit.recipe.model import Crop, FrameStyle, Overlay, OverlayStyle, Where
 from castkit.recipe.reader import read_recipe
 from castkit.recipe.schema import recipe_schema
-from castkit.titles.overlays import Placement
+from castkit.titles.overlays import frame_box, Placement
 
 FFMPEG = Ffmpeg("ffmpeg", "test", "9.0.2")
 
@@ -188,3 +188,40 @@ def test_fill_and_no_fade():
         "[0:v]fps=fps=30[s0];[s0]drawbox=color=black:enable=gte(t\\,-0.0667)*lt(t\\,4.0667):"
         "h=20:t=fill:w=20:x=10:y=10[s1];[1:v]format=rgba[s2];[s2]setpts=0/TB[s3];"
         "[s1][s3]overlay=enable=gte(t\\,0)*lt(t\\,4):eof_action=repeat:format=auto:x=5:y=5[s4];"), graph
+
+
+@pytest.mark.parametrize("text, valid", [
+    ("frame: {background: '#2d3250', padding: 0.06, radius: 16, shadow: true}\n", True),
+    ("frame: {background: GRADIENT}\n", True),
+    ("frame: {background: bg.png, shadow: off}\n", True),
+    ("frame: {padding: 0.5}\n", False),
+    ("frame: {radius: -1}\n", False),
+    ("frame: {shadow: maybe}\n", False),
+    ("frame: {border: 2}\n", False),
+    ("outputs: [{path: a.dv, frame: {padding: 0.1}}]\n", True),
+    ("outputs: [{path: a.gif, frame: {radius: 0}}]\n", True),
+])
+def test_schema_and_reader_agree_on_frames(tmp_path, text, valid):
+    text += "segments:\n  - title: A\n"
+    _, problems = read(tmp_path, text)
+    errors = list(jsonschema.Draft202012Validator(recipe_schema()).iter_errors(yaml.safe_load(text)))
+    assert (problems == []) == valid, problems
+    assert (errors == []) == valid, errors
+
+
+def test_a_dv_output_is_framed_only_when_it_asks(tmp_path):
+    recipe, problems = read(tmp_path, """\
+        frame: {padding: 0.1}
+        outputs: [a.mp4, a.dv, {path: b.dv, frame: {radius: 4}}, {path: a.gif, width: 320}]
+        segments:
+          - title: A
+    """)
+    assert problems == []
+    mp4, dv, framed_dv, gif = (recipe.frame_of(spec) for spec in recipe.outputs)
+    assert mp4 == gif == FrameStyle(padding=Fraction(1, 10)) and dv is None
+    assert framed_dv == FrameStyle(radius=4)
+
+
+def test_frame_window_keeps_the_aspect_on_even_pixels():
+    assert frame_box(FrameStyle(padding=Fraction(6, 100)), (1920, 1080)) == Placement(114, 64, 1690, 950)
+    assert frame_box(FrameStyle(padding=Fraction(0)), (320, 180)) == Placement(0, 0, 320, 180)
