@@ -42,9 +42,11 @@ from castkit.recipe.model import ANIMATED_KINDS, AT_TITLE, ClipSegment, OutputSp
 from castkit.run.runner import available_cores
 from castkit.titles.job import CardJob
 from castkit.cache.keys import cache_dir  # overlays (issue 30)
-from castkit.plan.overlays import Drawn, FramePlan
-from castkit.recipe.model import FrameStyle, Overlay, overlay_files
-from castkit.titles.overlays import frame_box, FrameJob, layout as layout_overlay, OverlayJob
+from castkit.plan.overlays import Drawn, FramePlan, WebcamPlan
+from castkit.recipe.model import FrameStyle, Overlay, overlay_files, Webcam
+from castkit.titles.overlays import (
+    frame_box, FrameJob, layout as layout_overlay, MaskJob, OverlayJob, webcam_box,
+)
 from castkit.cache.names import card_name, loudness_name, segment_name
 from castkit.errors import RecipeError
 
@@ -145,6 +147,10 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     if frame is not None:
         fx, step = framed_effects(fx, frame, profile, checked, work)
         steps += (step,)
+    webcam = checked.recipe.webcam_of(seg)
+    if webcam is not None:
+        fx, mask_steps = webcam_effects(fx, webcam, profile, checked, work)
+        steps += mask_steps
     kept = kept_of(seg, index, checked, raster, ffmpeg, work)
 
     def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None) -> Job:
@@ -156,6 +162,11 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
             effects = stand_in_overlays(effects)
             if effects.frame is not None:
                 effects = replace(effects, frame=replace(effects.frame, picture=Path(effects.frame.picture.name)))
+            if effects.webcam is not None:
+                cam = effects.webcam
+                effects = replace(effects, webcam=replace(
+                    cam, source=replace(cam.source, path=Path("webcam")),
+                    mask=Path(cam.mask.name) if cam.mask is not None else None))
         if kept is not None:  # pauses cut or sped up: the kept parts, never sliced (slices())
             job = paused_job(source, kept, profile, out, ffmpeg, trim, effects, label=label, lead=lead)
         else:
@@ -166,6 +177,8 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     identity = [file_identity(seg.clip)]
     if fx.voice is not None:
         identity.append(file_identity(fx.voice.path))
+    if fx.webcam is not None:
+        identity.append(file_identity(fx.webcam.source.path))
     frames = kept.frames if kept is not None else clip_frames(info, trim, raster, fx.speed)
     return frames, clip, identity
 
@@ -491,6 +504,22 @@ def framed_effects(effects: Effects, frame: FrameStyle, profile: Profile, checke
     picture = work / f"frame-{key('frame', frame, files, size)}.png"
     step = FrameJob(f"frame {size[0]}x{size[1]}", frame, size, checked.recipe.folder, picture)
     return replace(effects, frame=FramePlan(picture, frame_box(frame, size))), step
+
+
+def webcam_effects(effects: Effects, webcam: Webcam, profile: Profile, checked: Checked,
+                   work: Path) -> tuple[Effects, tuple[MaskJob, ...]]:
+    """A clip's effects with its webcam corner in the output's frame, and the step that draws
+    the corner's mask (none for a square)."""
+    raster = profile.raster
+    source = checked.cameras[webcam.clip]
+    assert source.video is not None
+    box = webcam_box(webcam, source.video.shown_shape[:2], (raster.width, raster.height), float(raster.sar))
+    mask, steps = None, ()
+    if webcam.shape != "square":
+        mask = work / f"webcam-{key('webcam-mask', webcam.shape, box.width, box.height)}.png"
+        steps = (MaskJob(f"webcam mask {box.width}x{box.height}", webcam.shape, (box.width, box.height), mask),)
+    plan = WebcamPlan(source, box, mask, webcam.offset, webcam.shape in ("circle", "square"))
+    return replace(effects, webcam=plan), steps
 # --- end of overlays ----------------------------------------------------------------------------
 
 

@@ -85,9 +85,15 @@ def _refuse_redactions(recipe) -> None:
 
 def _overlay_notes(recipe) -> list[str]:
     """The overlays no project format here holds: said, never dropped silently."""
-    return [f"segment {n}: overlays ({', '.join(dict.fromkeys(o.kind for o in seg.overlays))}) "
-            "are not exported; add them in the editor"
-            for n, seg in enumerate(recipe.segments, 1) if getattr(seg, "overlays", ())]
+    notes = [f"segment {n}: overlays ({', '.join(dict.fromkeys(o.kind for o in seg.overlays))}) "
+             "are not exported; add them in the editor"
+             for n, seg in enumerate(recipe.segments, 1) if getattr(seg, "overlays", ())]
+    notes += [f"segment {n}: the webcam corner ({recipe.webcam_of(seg).clip.name}) is not exported; "
+              "add it on a track above the clip" for n, seg in enumerate(recipe.segments, 1)
+              if hasattr(seg, "clip") and recipe.webcam_of(seg) is not None]
+    if recipe.frame is not None or any(spec.frame is not None for spec in recipe.outputs):
+        notes.append("the styled frame (frame:) is not exported")
+    return notes
 # --- end of overlays ----------------------------------------------------------------------------
 
 

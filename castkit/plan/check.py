@@ -45,6 +45,8 @@ class Checked:
     pauses: PauseMemo = field(default_factory=PauseMemo)
     # Clips with ``zoom: follow``: the moves planned from their activity (plan.activity), at plan time.
     activity: dict = field(default_factory=dict)
+    # The webcam corners' recordings (issue 30): apart from the captures, which size the frame.
+    cameras: dict[Path, MediaInfo] = field(default_factory=dict)
 
 
 def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:
@@ -52,6 +54,7 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
     (``problems`` already found in the recipe's text included)."""
     problems = list(problems)
     probes: dict[Path, MediaInfo] = {}
+    cameras: dict[Path, MediaInfo] = {}
     voices: dict[Path, MediaInfo] = {}
     seen: dict[tuple[Path, bool], MediaInfo | str] = {}
 
@@ -73,6 +76,16 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
             probes[seg.clip] = info
             problems += _check_trim(recipe, seg, info)
             problems += _check_effects(recipe, seg, info)
+            webcam = recipe.webcam_of(seg)
+            if webcam is not None:  # a camera in a corner (issue 30): a picture to show
+                camera = opened(webcam.clip, True)
+                if isinstance(camera, str):
+                    problems.append(webcam.where.problem(f"webcam {_shown(recipe, webcam.clip)}: {camera}"))
+                else:
+                    cameras[webcam.clip] = camera
+                if seg.pauses is not None:
+                    problems.append((seg.pauses_where or seg.where).problem(
+                        "pauses: a clip with a webcam corner cannot cut its pauses yet"))
             if seg.captions is not None:
                 try:
                     load(seg.captions)
@@ -106,7 +119,7 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
         raise RecipeError(problems)
     for warning in lost:
         say("warning", warning)
-    return Checked(recipe, probes, voices)
+    return Checked(recipe, probes, voices, cameras=cameras)
 
 
 # Voice heard past its clip's end by less than this is no loss worth a word (a frame at 25 fps).

@@ -24,7 +24,9 @@ from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.media.seek import FrameIndex, plan_seek
 from castkit.plan.camera import CameraPath, Frame, plan_path
-from castkit.plan.overlays import Drawn, framed, FramePlan, listing as overlay_listing, with_overlays
+from castkit.plan.overlays import (
+    Drawn, framed, FramePlan, listing as overlay_listing, WebcamPlan, with_overlays, with_webcam,
+)
 from castkit.plan.profile import Profile
 from castkit.plan.slices import slice_picture, slice_sound, window_of
 from castkit.recipe.model import Crop, Move
@@ -59,6 +61,7 @@ class Effects:
     # Overlays and redactions on the capture's picture, before all the above (plan.overlays).
     overlays: tuple[Drawn, ...] = ()
     frame: FramePlan | None = None  # the output's styled frame round the picture (plan.overlays)
+    webcam: WebcamPlan | None = None  # a camera in a corner of the output frame (plan.overlays)
 
 
 def voice_sound(ff: Any, effects: Effects) -> Any:
@@ -147,6 +150,10 @@ def clip_job(
     video = frame_window(video, target, skip + first, made, hold=w is not None)
     if camera is not None:
         video, scaled = film(video, camera, skip + first, made, speed, target), True
+    if effects.webcam is not None:
+        if not scaled:
+            video, scaled = conform_picture(video, shape, target), True
+        video = with_webcam(video, effects.webcam, skip + first, made, speed, target, frame_window)
 
     # Sound is cut at the same frame boundaries, counted in samples from the same origin as
     # the picture's frames (the capture's start, or the segment's for a voice-over).
@@ -159,6 +166,17 @@ def clip_job(
         # Never seeked (see media.seek): a seeked input's sound, resampled, differs in its last bits.
         sound = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
         audio = aligned_sound(sound.audio)
+        if speed != 1:
+            audio = _tempo(audio, speed)
+        origin = skip
+    elif effects.webcam is not None and effects.webcam.source.audio is not None:
+        # A capture without sound: the camera's is the narration, on the capture's clock.
+        audio = aligned_sound(ff.input(file_url(effects.webcam.source.path), **safe_input_options()).audio)
+        shift = round(effects.webcam.offset * AUDIO_RATE)
+        if shift > 0:
+            audio = audio.filter("atrim", start_sample=shift).filter("asetpts", "PTS-STARTPTS")
+        elif shift < 0:
+            audio = audio.filter("adelay", delays=f"{-shift}S", all=1)
         if speed != 1:
             audio = _tempo(audio, speed)
         origin = skip
@@ -177,7 +195,8 @@ def clip_job(
         audio, samples = slice_sound(audio, w, target, samples)
         frames = w.b - w.a
         effects = replace(effects, fade_in=Fraction(0), fade_out=Fraction(0))
-    inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ())
+    inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ()) \
+        + ((effects.webcam.source.path,) if effects.webcam is not None else ())
     job = conform(
         ff, video, audio, shape, frames, profile, output, ffmpeg, final,
         label or f"convert {info.path.name}", inputs, effects, samples, scaled, lead,

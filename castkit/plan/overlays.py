@@ -28,6 +28,7 @@ from typing import Any
 
 from castkit.base.jobs import file_url
 from castkit.media.ffmpeg import ffmpeg_module, safe_input_options
+from castkit.media.probe import MediaInfo
 from castkit.recipe.model import Crop, Overlay
 from castkit.titles.overlays import Placement
 
@@ -177,3 +178,40 @@ def framed(video: Any, frame: FramePlan, width: int, height: int, matrix: str, p
         layer = layer.filter("format", "rgba")
     video = ff.filter([video, layer], "overlay", x=0, y=0, eof_action="repeat", format="auto")
     return video.filter("format", pix_fmt)
+
+
+# --- the webcam corner (issue 30) --------------------------------------------------------------
+@dataclass(frozen=True)
+class WebcamPlan:
+    """A camera recording in a corner of the output frame: ``source`` (probed), where it goes
+    (``box``, the output's stored pixels), its ``mask`` (a circle's or rounded rectangle's
+    alpha, None for a square), and ``offset`` (at capture time t it shows its own t + offset)."""
+
+    source: MediaInfo
+    box: Placement
+    mask: Path | None
+    offset: Fraction
+    square: bool  # cropped to a square (circle, square) or its own aspect kept (rounded)
+
+
+def with_webcam(video: Any, cam: WebcamPlan, first: int, count: int, rate: Fraction, target: Any,
+                window: Any) -> Any:
+    """``count`` conformed frames of a clip whose frame 0 shows capture frame ``first`` (at the
+    target's rate, sped up by ``rate``), with the camera's matching frames in their corner."""
+    ff = ffmpeg_module()
+    assert cam.source.video is not None
+    picture = ff.input(file_url(cam.source.path), threads=1, **safe_input_options()).video
+    picture = picture.filter("setpts", f"PTS-{_n(cam.offset)}/TB")
+    if rate != 1:
+        picture = picture.filter("settb", "AVTB").filter("setpts", f"PTS/{_number(rate)}")
+    picture = window(picture, target, first, count, hold=True)
+    if cam.square:
+        picture = picture.filter("crop", w="min(iw,ih)", h="min(iw,ih)")
+    picture = picture.filter("scale", w=cam.box.width, h=cam.box.height, flags="lanczos",
+                             out_color_matrix=target.matrix, out_range="tv")
+    picture = picture.filter("format", "yuva420p" if target.pix_fmt.startswith("yuv") else "rgba")
+    if cam.mask is not None:
+        mask = ff.input(file_url(cam.mask), f="image2", **safe_input_options()).video.filter("format", "gray")
+        picture = ff.filter([picture, mask], "alphamerge")
+    video = ff.filter([video, picture], "overlay", x=cam.box.x, y=cam.box.y, format="auto", eof_action="repeat")
+    return video.filter("format", target.pix_fmt)

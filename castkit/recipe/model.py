@@ -85,7 +85,7 @@ MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
 VERSION = 1  # the recipe version this castkit reads
 
 TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
-            "loudness", "chapters", "frame")
+            "loudness", "chapters", "frame", "webcam")
 OUTPUT_KEYS = ("path", "height", "fps", "aspect", "width", "colors", "loop", "quality", "at", "every",
                "frame")
 # Which output takes which of OUTPUT_KEYS besides its path (OutputSpec.kind).
@@ -111,7 +111,7 @@ STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
 TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS, "chapter")
 CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS,
-             "chapter", "captions", "pauses", "zoom", "overlays")
+             "chapter", "captions", "pauses", "zoom", "overlays", "webcam")
 AUDIO_KEYS = ("file", "from")  # `audio: {file: voice.wav, from: 12.5}`
 ZOOM_KEYS = ("at", "to", "ease")
 ZOOM_REQUIRED = ("at", "to")
@@ -238,6 +238,27 @@ class FrameStyle:
     shadow: bool = True
 
 
+# A webcam corner: `webcam: {clip, position, size, shape, offset}` on a clip or the recipe.
+WEBCAM_KEYS = ("clip", "position", "size", "shape", "offset")
+WEBCAM_SHAPES = ("circle", "rounded", "square")  # any case; the first is the default
+WEBCAM_POSITIONS = ("top-left", "top-right", "bottom-left", "bottom-right")  # any case
+WEBCAM_SIZE_RANGE = (Fraction(1, 20), Fraction(1))  # of the frame's height
+WEBCAM_OFFSET_RANGE = (Fraction(-3600), Fraction(3600))
+
+
+@dataclass(frozen=True)
+class Webcam:
+    """A camera recording shown in a corner of the output frame: at the capture's time t it
+    shows its own t + ``offset``; ``size`` its height, a fraction of the frame's."""
+
+    clip: Path
+    where: Where
+    position: str = "bottom-right"
+    size: Fraction = Fraction(1, 4)
+    shape: str = WEBCAM_SHAPES[0]
+    offset: Fraction = Fraction(0)
+
+
 def _is_colour(text: str) -> bool:
     try:
         parse_color(text)
@@ -314,6 +335,7 @@ class ClipSegment:
     zoom_where: tuple[MoveWhere, ...] = ()
     follow: FollowSpec | None = None  # `zoom: follow`: moves planned from the activity
     overlays: tuple[Overlay, ...] = ()  # drawn on the capture's picture (issue 30)
+    webcam: Webcam | None = None  # a camera in a corner (issue 30); the recipe's if None
 
     @property
     def label(self) -> str:
@@ -399,6 +421,10 @@ class Recipe:
     loudness: Fraction | None = DEFAULT_LOUDNESS  # LUFS target; None: kept as recorded
     chapters: bool = True  # `chapters: off`: no chapters in the web masters, no chapter lists
     frame: FrameStyle | None = None  # the styled frame of web and image outputs (issue 30)
+    webcam: Webcam | None = None  # a camera in a corner of every clip without its own (issue 30)
+
+    def webcam_of(self, seg: ClipSegment) -> Webcam | None:
+        return seg.webcam if seg.webcam is not None else self.webcam
 
     def frame_of(self, spec: OutputSpec) -> FrameStyle | None:
         """An output's styled frame: its own, else the recipe's for every output but DV."""
@@ -428,6 +454,8 @@ class Recipe:
                 if seg.captions is not None:
                     found.append(seg.captions)
                 found += overlay_files(seg.overlays)
+                if self.webcam_of(seg) is not None:
+                    found.append(self.webcam_of(seg).clip)
             else:
                 found += style_files(seg.style)
         for frame in (self.frame, *(spec.frame for spec in self.outputs)):

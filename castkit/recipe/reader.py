@@ -46,6 +46,7 @@ from castkit.recipe.model import (  # overlays (issue 30)
     OVERLAY_KINDS, OVERLAY_REGION_KINDS, OVERLAY_SIZE_RANGE, OVERLAY_STYLE_KEYS, OVERLAY_UNTIL_END,
     OverlayStyle, POSITION_KEYS, POSITIONS, REDACT_MODES,
     FRAME_GRADIENT, FRAME_KEYS, FRAME_PADDING_RANGE, FRAME_RADIUS_RANGE, FrameStyle,
+    Webcam, WEBCAM_KEYS, WEBCAM_OFFSET_RANGE, WEBCAM_POSITIONS, WEBCAM_SHAPES, WEBCAM_SIZE_RANGE,
 )
 
 
@@ -361,7 +362,9 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
         chapters = _switch(r, top["chapters"][1], "chapters", True)
 
     frame = _frame(r, top["frame"][1], "frame") if "frame" in top else None
-    return Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters, frame), r.problems
+    webcam = _webcam(r, top["webcam"][1], "webcam") if "webcam" in top else None
+    return (Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters, frame, webcam),
+            r.problems)
 
 
 def _switch(r: _Reader, node: yaml.Node, what: str, default: bool) -> bool:
@@ -715,12 +718,13 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
         else:
             zoom, zoom_where = _zoom(r, zoom_node, what)
     overlays = _overlays(r, items["overlays"][1], what) if "overlays" in items else ()
+    webcam = _webcam(r, items["webcam"][1], f"{what}: webcam") if "webcam" in items else None
     if len(r.problems) > before or clip is None:
         return None
     return ClipSegment(
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
         crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
-        pauses, pauses_where, audio_from, zoom, zoom_where, follow, overlays,
+        pauses, pauses_where, audio_from, zoom, zoom_where, follow, overlays, webcam,
     )
 
 
@@ -1140,4 +1144,41 @@ def _frame(r: _Reader, node: yaml.Node, what: str) -> FrameStyle | None:
     if len(r.problems) > before:
         return None
     return FrameStyle(**{k: v for k, v in values.items() if v is not None})
+
+
+def _webcam(r: _Reader, node: yaml.Node, what: str) -> Webcam | None:
+    """``webcam: {clip, position, size, shape, offset}`` (or ``webcam: face.mp4``)."""
+    if isinstance(node, yaml.SequenceNode):
+        r.add(node, f"{what}: layouts that change over time are not supported yet; give one mapping")
+        return None
+    if isinstance(node, yaml.ScalarNode):
+        clip = r.path(node, what)
+        return Webcam(clip, r.where(node)) if clip is not None else None
+    items = r.mapping(node, what, WEBCAM_KEYS)
+    if items is None:
+        return None
+    before = len(r.problems)
+    if "clip" not in items:
+        r.add(node, f"{what} needs 'clip:' (the camera's recording)")
+        return None
+    clip = r.path(items["clip"][1], f"{what}.clip")
+    values: dict = {}
+    for key, words in (("position", WEBCAM_POSITIONS), ("shape", WEBCAM_SHAPES)):
+        if key in items:
+            raw = r.scalar(items[key][1], f"{what}.{key}")
+            if raw is not None and raw.strip().lower() not in words:
+                r.add(items[key][1], f"{what}.{key} must be one of {', '.join(words)}, not {echo(raw.strip())}")
+            elif raw is not None:
+                values[key] = raw.strip().lower()
+    for key, (low, high) in (("size", WEBCAM_SIZE_RANGE), ("offset", WEBCAM_OFFSET_RANGE)):
+        if key in items:
+            value = _number(r, items[key][1], f"{what}.{key}")
+            if value is not None and not low <= value <= high:
+                r.add(items[key][1], f"{what}.{key} must be from {float(low):g} to {float(high):g}"
+                                     + (" (of the frame's height)" if key == "size" else " seconds"))
+            elif value is not None:
+                values[key] = value
+    if len(r.problems) > before or clip is None:
+        return None
+    return Webcam(clip, r.where(node), **values)
 # --- end of overlays ----------------------------------------------------------------------------

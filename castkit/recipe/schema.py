@@ -52,7 +52,8 @@ from castkit.recipe.model import (  # overlays (issue 30)
     DEFAULT_OVERLAY_FADE, MAX_OVERLAY_TEXT, MAX_OVERLAYS, OVERLAY_FADE_RANGE, OVERLAY_KEYS,
     OVERLAY_KINDS, OVERLAY_SIZE_RANGE, OVERLAY_STYLE_KEYS, OVERLAY_UNTIL_END, POSITION_KEYS,
     POSITIONS, REDACT_MODES, FRAME_GRADIENT, FRAME_KEYS, FRAME_PADDING_RANGE, FRAME_RADIUS_RANGE,
-    FrameStyle,
+    FrameStyle, Webcam, WEBCAM_KEYS, WEBCAM_OFFSET_RANGE, WEBCAM_POSITIONS, WEBCAM_SHAPES,
+    WEBCAM_SIZE_RANGE,
 )
 
 
@@ -309,7 +310,22 @@ _PNG_PATH = {"anyOf": [_NOT_TEXT, {**_PATH_TEXT, "allOf": [{"pattern": _ends_in(
 _FRAME = {"$ref": "#/$defs/frame",
           "description": "a styled frame: the picture inset on a background, rounded, with a shadow "
                          "(at the top: every output but DV; on an output: that one, DV too)"}
+_WEBCAM = {"anyOf": [*_PATH["anyOf"], {"$ref": "#/$defs/webcam"}],
+           "description": "a camera's recording in a corner of the frame (its sound is the narration "
+                          "of a clip that has none); on a clip, or at the top for every clip"}
 _OVERLAY_KEYS: dict[str, dict[str, dict[str, Any]]] = {
+    "webcam": {
+        "clip": {**_PATH, "description": "the camera's recording, relative to the recipe"},
+        "position": {"type": "string", "pattern": _whole_text(_words(WEBCAM_POSITIONS)),
+                     "description": f"{', '.join(WEBCAM_POSITIONS)} (default {Webcam.position})"},
+        "size": {**_level(WEBCAM_SIZE_RANGE, (), False, ()),
+                 "description": f"its height, a fraction of the frame's, {float(WEBCAM_SIZE_RANGE[0]):g} to "
+                                f"{float(WEBCAM_SIZE_RANGE[1]):g} (default {float(Webcam.size):g})"},
+        "shape": {"type": "string", "pattern": _whole_text(_words(WEBCAM_SHAPES)),
+                  "description": f"{', '.join(WEBCAM_SHAPES)} (default {WEBCAM_SHAPES[0]})"},
+        "offset": {**_level(WEBCAM_OFFSET_RANGE, (), False, ()),
+                   "description": "seconds: at the capture's time t the camera shows its own t + offset"},
+    },
     "frame": {
         "background": {**_PATH, "description": f"a colour (CSS name or #rrggbb), {FRAME_GRADIENT} "
                                                "(the default), or an image file"},
@@ -522,6 +538,7 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
 }
 _KEYS["clip"].update(_OVERLAY_KEYS["clip"])  # overlays (issue 30)
 _KEYS["top"]["frame"] = _KEYS["output"]["frame"] = _FRAME
+_KEYS["top"]["webcam"] = _KEYS["clip"]["webcam"] = _WEBCAM
 
 
 def _properties(context: str, keys: tuple[str, ...], *also: str) -> dict[str, Any]:
@@ -592,6 +609,7 @@ def recipe_schema() -> dict[str, Any]:
             "position": _mapping("position", POSITION_KEYS, required=POSITION_KEYS),
             "overlay_style": _mapping("overlay_style", OVERLAY_STYLE_KEYS),
             "frame": _mapping("frame", FRAME_KEYS),
+            "webcam": _mapping("webcam", WEBCAM_KEYS, required=("clip",)),
             "segment": {"oneOf": [
                 {"$ref": "#/$defs/title_segment"},
                 {"$ref": "#/$defs/clip_segment"},
@@ -640,6 +658,7 @@ _SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("a clip's overlays: a list, each {...}", OVERLAY_KEYS, ("overlay",)),
     ("an overlay's style: {...}", OVERLAY_STYLE_KEYS, ("overlay_style",)),
     ("frame: {...} (at the top, or on an output)", FRAME_KEYS, ("frame",)),
+    ("webcam: {...} (at the top, or on a clip)", WEBCAM_KEYS, ("webcam",)),
 )
 
 

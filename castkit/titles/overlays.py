@@ -19,7 +19,9 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from castkit.base.colors import parse_color
 from castkit.base.files import write_once
 from castkit.errors import InputError
-from castkit.recipe.model import DEFAULT_POSITIONS, FRAME_GRADIENT, FRAME_GRADIENT_COLORS, FrameStyle, Overlay
+from castkit.recipe.model import (
+    DEFAULT_POSITIONS, FRAME_GRADIENT, FRAME_GRADIENT_COLORS, FrameStyle, Overlay, Webcam,
+)
 from castkit.titles.cards import _load_font, SUBTITLE_FONT, TITLE_FONT
 
 TEXT_HEIGHT = 1 / 30  # a callout's text, of the capture's height
@@ -341,3 +343,58 @@ class FrameJob:
     def shell(self) -> str:
         return f"# castkit draws the frame ({self.style.background}) into {self.output}"
 # --- end of the styled frame --------------------------------------------------------------------
+
+
+# --- the webcam corner (issue 30) --------------------------------------------------------------
+def webcam_box(webcam: Webcam, camera: tuple[int, int], size: tuple[int, int], sar: float) -> Placement:
+    """Where the camera goes in an output frame of ``size`` stored pixels (``sar`` their
+    shape): ``webcam.size`` of the height, a square (circle, square) or the camera's aspect
+    (rounded), a margin of 1/30 of the height from its corner, on even pixels."""
+    width, height = size
+    h = max(2, 2 * round(height * float(webcam.size) / 2))
+    aspect = 1.0 if webcam.shape in ("circle", "square") else camera[0] / camera[1]
+    w = min(width, max(2, 2 * round(h * aspect / sar / 2)))
+    margin = round(height * MARGIN)
+    x = margin if "left" in webcam.position else width - w - margin
+    y = margin if "top" in webcam.position else height - h - margin
+    return Placement(x - x % 2, y - y % 2, w, h)
+
+
+def draw_webcam_mask(shape: str, size: tuple[int, int]) -> Image.Image:
+    """The camera's alpha: an ellipse filling ``size`` (a circle on screen), or a rectangle with
+    corners rounded by a sixth of its height."""
+    mask = Image.new("L", size, 0)
+    pen = ImageDraw.Draw(mask)
+    if shape == "circle":
+        pen.ellipse((0, 0, size[0] - 1, size[1] - 1), fill=255)
+    else:
+        pen.rounded_rectangle((0, 0, size[0] - 1, size[1] - 1), radius=max(1, size[1] // 6), fill=255)
+    return mask
+
+
+@dataclass(frozen=True)
+class MaskJob:
+    """Draw a webcam's mask into the cache before the encodes that read it."""
+
+    label: str
+    shape: str
+    size: tuple[int, int]
+    output: Path
+
+    portable = True
+
+    def reads(self) -> tuple[Path, ...]:
+        return ()
+
+    def render(self) -> None:
+        with _DRAW_GUARD:
+            lock = _DRAW_LOCKS.setdefault(self.output, threading.Lock())
+        with lock:
+            if self.output.is_file() and self.output.stat().st_size > 0:
+                return
+            mask = draw_webcam_mask(self.shape, self.size)
+            write_once(self.output, lambda temp: mask.save(temp, format="PNG"))
+
+    def shell(self) -> str:
+        return f"# castkit draws the webcam's {self.shape} mask ({self.size[0]}x{self.size[1]}) into {self.output}"
+# --- end of the webcam corner -------------------------------------------------------------------

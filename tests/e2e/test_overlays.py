@@ -349,3 +349,37 @@ def test_styled_frame_insets_the_picture_in_web_outputs_not_dv(drawn_cast):
     assert near(frame[19, 33], background, 24) and near(frame[26, 42], FLAT)  # radius 20 px here
     dv = rgb_at(root / "build" / "framed.dv", 0.2)  # DV ignores the recipe's frame
     assert near(dv[288, 4], FLAT, 20) and near(dv[288, 360], FLAT, 20)
+
+
+CAMERA = (0, 200, 90)  # the test camera's colour (RGB)
+
+
+def test_webcam_corner_in_its_place_size_and_shape_with_its_sound(drawn_cast):
+    from castkit.cli import main
+
+    _, root = drawn_cast
+    media.make(WHEEL_FFMPEG, root / "face.mp4", "-f", "lavfi", "-i", "color=c=0x00c85a:s=160x120:r=15:d=2",
+               "-f", "lavfi", "-i", "sine=f=330:r=48000:d=2", "-c:v", "libx264", "-preset", "veryfast",
+               "-c:a", "aac", "-shortest")
+    (root / "webcam.yaml").write_text(textwrap.dedent("""\
+        loudness: off
+        webcam: {clip: face.mp4, size: 0.4}
+        outputs: [build/webcam.mp4]
+        segments:
+          - clip: take.mp4
+            duration: 1
+        """), encoding="utf-8")
+    with using_ffmpeg(WHEEL_FFMPEG):
+        assert main(["build", "-q", str(root / "webcam.yaml")]) == 0
+    cast = root / "build" / "webcam.mp4"
+    frame = rgb_at(cast, 0.5)
+    # 0.4 of 180 lines: a 72 px circle, 6 px (1/30 of the height) from the bottom right corner.
+    x0, y0, side = W - 6 - 72, H - 6 - 72, 72
+    assert near(frame[y0 + side // 2, x0 + side // 2], CAMERA, 20)
+    assert near(frame[y0 + 3, x0 + side // 2], CAMERA, 30) and near(frame[y0 + side // 2, x0 + 3], CAMERA, 30)
+    for y, x in ((y0 + 2, x0 + 2), (y0 + 2, x0 + side - 3), (y0 + side - 3, x0 + 2)):  # a circle's corners
+        assert near(frame[y, x], FLAT), (y, x, frame[y, x])
+    assert near(frame[y0 - 4, x0 + side // 2], FLAT) and near(frame[y0 + side // 2, x0 - 4], FLAT)
+    with av.open(str(cast)) as c:  # the capture is silent: the camera's sound is the narration
+        sound = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
+    assert np.sqrt(np.mean(sound.astype(np.float64) ** 2)) > 0.05

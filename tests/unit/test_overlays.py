@@ -225,3 +225,36 @@ def test_a_dv_output_is_framed_only_when_it_asks(tmp_path):
 def test_frame_window_keeps_the_aspect_on_even_pixels():
     assert frame_box(FrameStyle(padding=Fraction(6, 100)), (1920, 1080)) == Placement(114, 64, 1690, 950)
     assert frame_box(FrameStyle(padding=Fraction(0)), (320, 180)) == Placement(0, 0, 320, 180)
+
+
+@pytest.mark.parametrize("text, valid", [
+    ("webcam: face.mp4\n", True),
+    ("webcam: {clip: face.mp4, position: Bottom-Right, size: 0.25, shape: circle, offset: -1.5}\n", True),
+    ("webcam: {clip: face.mp4, shape: hexagon}\n", False),
+    ("webcam: {clip: face.mp4, size: 2}\n", False),
+    ("webcam: {clip: face.mp4, position: top}\n", False),
+    ("webcam: {position: top-left}\n", False),
+    ("webcam: [{at: 0, position: bottom-right}]\n", False),  # layouts over time: not yet
+])
+def test_schema_and_reader_agree_on_webcams(tmp_path, text, valid):
+    text += "segments:\n  - title: A\n"
+    _, problems = read(tmp_path, text)
+    errors = list(jsonschema.Draft202012Validator(recipe_schema()).iter_errors(yaml.safe_load(text)))
+    assert (problems == []) == valid, problems
+    assert (errors == []) == valid, errors
+
+
+def test_a_clips_webcam_wins_over_the_recipes(tmp_path):
+    recipe, problems = read(tmp_path, """\
+        webcam: {clip: face.mp4, offset: 2}
+        segments:
+          - clip: a.mp4
+          - clip: b.mp4
+            webcam: {clip: other.mp4, shape: square}
+          - title: T
+    """)
+    assert problems == []
+    first, second = (recipe.webcam_of(seg) for seg in recipe.segments[:2])
+    assert (first.clip.name, first.offset, first.shape) == ("face.mp4", 2, "circle")
+    assert (second.clip.name, second.shape) == ("other.mp4", "square")
+    assert {p.name for p in recipe.sources()} >= {"face.mp4", "other.mp4"}
