@@ -139,8 +139,7 @@ def clip_job(
     camera = camera_path(effects, shape, target)
     # A camera renders each frame of the target's rate at its own moment, so its pictures
     # are scaled after the rate conversion.
-    scaled = camera is None and not effects.overlays and (
-        w is not None or _scale_before_rate(info, trim, frames, seek.at))
+    scaled = camera is None and (w is not None or _scale_before_rate(info, trim, frames, seek.at))
     if scaled:
         video = conform_picture(video, shape, target)
     if speed != 1:
@@ -201,8 +200,11 @@ def clip_job(
         ff, video, audio, shape, frames, profile, output, ffmpeg, final,
         label or f"convert {info.path.name}", inputs, effects, samples, scaled, lead,
     )
+    cam = effects.webcam
     notes = [n for n in (seek.note, camera.listing() if camera is not None else None,
-                         overlay_listing(effects.overlays)) if n]
+                         overlay_listing(effects.overlays),
+                         f"webcam: {cam.source.path.name} at {cam.box.width}x{cam.box.height}+{cam.box.x}+{cam.box.y}"
+                         f" from {ffmpeg_number(cam.offset)} s" if cam is not None else None) if n]
     return replace(job, note="\n".join(notes)) if notes else job
 
 
