@@ -11,7 +11,7 @@ from typing import Iterable
 from castkit.base.files import same_file, shown_path
 from castkit.base.progress import say
 from castkit.base.timecode import format_time
-from castkit.titles.overlays import check_overlay, layout as layout_overlay  # overlays (issue 30)
+from castkit.titles.overlays import check_frame, check_overlay, layout as layout_overlay  # issue 30
 from castkit.errors import CastkitError, InputError, Problem, RecipeError
 from castkit.media.ffmpeg import Ffmpeg
 from castkit.media.probe import MediaInfo, probe
@@ -107,6 +107,10 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
                 layout_card(seg.title, seg.subtitle, seg.style, recipe.target.display_size, recipe.folder)
             except CastkitError as exc:
                 problems.append(seg.where.problem(f"title style: {exc}"))
+    for frame in dict.fromkeys(f for f in (recipe.frame, *(spec.frame for spec in recipe.outputs)) if f):
+        why = check_frame(frame)  # a styled frame's background image (issue 30)
+        if why is not None:
+            problems.append((frame.where or recipe.segments[0].where).problem(why))
     if not problems:  # every capture opened: each output's frame is known
         problems += _check_outputs(recipe, probes)
     for spec in recipe.outputs:

@@ -236,6 +236,7 @@ class FrameStyle:
     padding: Fraction = Fraction(6, 100)
     radius: int = 16
     shadow: bool = True
+    where: Where | None = field(default=None, compare=False)  # for messages
 
 
 # A webcam corner: `webcam: {clip, position, size, shape, offset}` on a clip or the recipe.

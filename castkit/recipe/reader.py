@@ -1143,7 +1143,7 @@ def _frame(r: _Reader, node: yaml.Node, what: str) -> FrameStyle | None:
         values["shadow"] = _switch(r, items["shadow"][1], f"{what}.shadow", True)
     if len(r.problems) > before:
         return None
-    return FrameStyle(**{k: v for k, v in values.items() if v is not None})
+    return FrameStyle(**{k: v for k, v in values.items() if v is not None}, where=r.where(node))
 
 
 def _webcam(r: _Reader, node: yaml.Node, what: str) -> Webcam | None:

@@ -231,7 +231,7 @@ def _image_size(path: Path) -> tuple[int, int]:
             if image.format != "PNG":
                 raise InputError(path, f"is {image.format or 'not an image'}, not a PNG")
             return image.size
-    except (OSError, SyntaxError, ValueError) as exc:
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise InputError(path, f"cannot be read as a PNG ({exc})") from None
 
 
@@ -271,6 +271,24 @@ def frame_box(style: FrameStyle, size: tuple[int, int]) -> Placement:
 
 def frame_radius(style: FrameStyle, size: tuple[int, int]) -> int:
     return round(style.radius * size[1] / 1080)
+
+
+def check_frame(style: FrameStyle) -> str | None:
+    """What stops a frame's background from being drawn (an image that cannot be read), or None."""
+    if style.background == FRAME_GRADIENT:
+        return None
+    try:
+        parse_color(style.background)
+        return None
+    except ValueError:
+        pass
+    path = Path(style.background)
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        return f"frame background {path.name}: cannot be read as an image ({exc})"
+    return None
 
 
 def draw_frame(style: FrameStyle, size: tuple[int, int], base: Path = Path(".")) -> Image.Image:
