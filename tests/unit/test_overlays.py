@@ -258,3 +258,25 @@ def test_a_clips_webcam_wins_over_the_recipes(tmp_path):
     assert (first.clip.name, first.offset, first.shape) == ("face.mp4", 2, "circle")
     assert (second.clip.name, second.shape) == ("other.mp4", "square")
     assert {p.name for p in recipe.sources()} >= {"face.mp4", "other.mp4"}
+
+
+def test_a_paused_clip_is_redacted_on_the_grid_of_its_slowest_part():
+    from castkit.outputs.dv import DvProfile
+    from castkit.plan.pauses import kept_parts
+    from castkit.recipe.model import PauseSpec
+
+    target = DvProfile().raster
+    trim = Trim(Fraction(1), Fraction(8))
+    kept = kept_parts([(Fraction(2), Fraction(5))], PauseSpec(Fraction(8)), trim, Fraction(8), target)
+    assert sorted(p.rate for p in kept.parts) == [1, 1, 8]
+    where = Where("r.yaml", 1, 1)
+    redact = Overlay("redact", Fraction(0), None, where, region=Crop(10, 10, 20, 20), mode="fill")
+    effects = Effects(overlays=(Drawn(redact, Fraction(0), Fraction(9), Placement(10, 10, 20, 20)),))
+    from castkit.plan.pauses import paused_job
+
+    job = paused_job(capture(), kept, DvProfile(), Path("seg.dv"), FFMPEG, trim, effects)
+    graph = job.pictures.head[list(job.pictures.head).index("-filter_complex") + 1]
+    # 25 fps: the parts played as recorded are sampled at 25 a second of the capture; the one
+    # played 8x faster takes every 8th picture of the same grid. The redaction before the split.
+    assert graph.startswith("[0:v]fps=fps=25[s0];[s0]drawbox=color=black:enable=gte(t\\,-0.08)*lt(t\\,9.08):"
+                            "h=20:t=fill:w=20:x=10:y=10[s1];[s1]split=3"), graph
