@@ -41,6 +41,12 @@ from castkit.publish.loudness import gain_job, LoudnessStep
 from castkit.recipe.model import ANIMATED_KINDS, AT_TITLE, ClipSegment, OutputSpec, TitleSegment
 from castkit.run.runner import available_cores
 from castkit.titles.job import CardJob
+from castkit.cache.keys import cache_dir  # overlays (issue 30)
+from castkit.plan.overlays import Drawn, FramePlan, WebcamPlan
+from castkit.recipe.model import FrameStyle, Overlay, overlay_files, Webcam
+from castkit.titles.overlays import (
+    frame_box, FrameJob, layout as layout_overlay, MaskJob, OverlayJob, webcam_box,
+)
 from castkit.cache.names import card_name, loudness_name, segment_name
 from castkit.errors import RecipeError
 
@@ -114,7 +120,8 @@ def _image_frame(spec: OutputSpec, web: WebRaster) -> tuple[int, int | None]:
 
 
 def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: Ffmpeg,
-                   work: Path, lead: int = 0, index: int = 0) -> tuple[int, Callable[..., Job], list]:
+                   work: Path, lead: int = 0, index: int = 0,
+                   frame: FrameStyle | None = None) -> tuple[int, Callable[..., Job], list]:
     """A segment's frames, a function from output path to its job, and what identifies the
     segment's inputs for the cache. ``make(out, stand_ins=True)`` names every file the job
     reads by a fixed stand-in: the job as the cache key sees it, the same however the recipe's
@@ -133,9 +140,17 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
         return frames, still, [card_key(seg, raster.display_size)]
     info = checked.probes[seg.clip]
     trim = Trim(seg.start, seg.length(info.duration))
-    fx = effects_of(seg, checked)
+    fx = effects_of(seg, checked, work)
     if seg.follow is not None:
         fx = replace(fx, zoom=followed(seg, index, checked, ffmpeg))
+    steps = overlay_steps(seg, fx, checked)
+    if frame is not None:
+        fx, step = framed_effects(fx, frame, profile, checked, work)
+        steps += (step,)
+    webcam = checked.recipe.webcam_of(seg)
+    if webcam is not None:
+        fx, mask_steps = webcam_effects(fx, webcam, profile, checked, work)
+        steps += mask_steps
     kept = kept_of(seg, index, checked, raster, ffmpeg, work)
 
     def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None) -> Job:
@@ -144,14 +159,26 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
             source = replace(info, path=Path("source"))
             if fx.voice is not None:
                 effects = replace(fx, voice=replace(fx.voice, path=Path("voice")))
+            effects = stand_in_overlays(effects)
+            if effects.frame is not None:
+                effects = replace(effects, frame=replace(effects.frame, picture=Path(effects.frame.picture.name)))
+            if effects.webcam is not None:
+                cam = effects.webcam
+                effects = replace(effects, webcam=replace(
+                    cam, source=replace(cam.source, path=Path("webcam")),
+                    mask=Path(cam.mask.name) if cam.mask is not None else None))
         if kept is not None:  # pauses cut or sped up: the kept parts, never sliced (slices())
-            return paused_job(source, kept, profile, out, ffmpeg, trim, effects, label=label, lead=lead)
-        return clip_job(source, profile, out, ffmpeg, trim=trim, effects=effects, label=label,
-                        index=frame_index(checked, seg, ffmpeg), window=window, lead=lead)
+            job = paused_job(source, kept, profile, out, ffmpeg, trim, effects, label=label, lead=lead)
+        else:
+            job = clip_job(source, profile, out, ffmpeg, trim=trim, effects=effects, label=label,
+                           index=frame_index(checked, seg, ffmpeg), window=window, lead=lead)
+        return job.after(*steps) if steps and not stand_ins else job
 
     identity = [file_identity(seg.clip)]
     if fx.voice is not None:
         identity.append(file_identity(fx.voice.path))
+    if fx.webcam is not None:
+        identity.append(file_identity(fx.webcam.source.path))
     frames = kept.frames if kept is not None else clip_frames(info, trim, raster, fx.speed)
     return frames, clip, identity
 
@@ -220,7 +247,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             label = f"segment {index}: {seg.label}"
             if len(recipe.outputs) > 1:
                 label += f" ({spec.path.suffix.lstrip('.').upper()})"
-            whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work, lead, index)
+            whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work, lead, index,
+                                                         recipe.frame_of(spec))
             at += whole
             # A segment with lead frames (NTSC DV off the 5-frame phase) is not sliced.
             windows = slices(seg, whole, profile) if not lead else [None]
@@ -411,13 +439,88 @@ def followed(seg: ClipSegment, index: int, checked: Checked, ffmpeg: Ffmpeg, qui
     return checked.activity[seg]
 
 
-def effects_of(seg: ClipSegment, checked: Checked) -> Effects:
+def effects_of(seg: ClipSegment, checked: Checked, work: Path | None = None) -> Effects:
+    """What the recipe does to a clip's picture and sound; its overlays' pictures are files in
+    ``work`` (default: the recipe's cache), drawn by ``overlay_steps`` before the encode."""
     return Effects(
         crop=seg.crop, speed=seg.speed, mute=seg.mute,
         voice=checked.voices[seg.audio] if seg.audio is not None and not seg.mute else None,
         voice_from=seg.audio_from,
         fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out, zoom=seg.zoom,
+        overlays=drawn_overlays(seg, checked, work if work is not None else cache_dir(checked.recipe)),
     )
+
+
+# --- overlays (issue 30) -----------------------------------------------------------------------
+def drawn_overlays(seg: ClipSegment, checked: Checked, work: Path) -> tuple[Drawn, ...]:
+    """A clip's overlays placed on its capture, times resolved (``until: end``: the clip's
+    end), each drawn overlay's PNG named by what it looks like (``overlay_key``)."""
+    if not seg.overlays:
+        return ()
+    info = checked.probes[seg.clip]
+    assert info.video is not None
+    capture = info.video.shown_shape[:2]
+    end = seg.start + seg.length(info.duration)
+    found = []
+    for overlay in seg.overlays:
+        place = layout_overlay(overlay, capture, checked.recipe.folder)
+        picture = None if overlay.redacts else work / f"overlay-{overlay_key(overlay, capture)}.png"
+        found.append(Drawn(overlay, overlay.at, overlay.until if overlay.until is not None else end,
+                           place, picture))
+    return tuple(found)
+
+
+def overlay_key(overlay: Overlay, capture: tuple[int, int]) -> str:
+    """What an overlay's picture depends on: its kind, text, region, style, the files it reads
+    (image, font) and the capture's size; not its times or place on the capture."""
+    files = [file_identity(p) for p in overlay_files((overlay,))]
+    return key("overlay", overlay.kind, overlay.text, overlay.region, str(overlay.image),
+               overlay.style, files, capture)
+
+
+def overlay_steps(seg: ClipSegment, effects: Effects, checked: Checked) -> tuple[OverlayJob, ...]:
+    """The steps that draw a clip's overlay pictures, done before the job that reads them."""
+    if not effects.overlays:
+        return ()
+    info = checked.probes[seg.clip]
+    assert info.video is not None
+    capture = info.video.shown_shape[:2]
+    return tuple(OverlayJob(f"overlay {n} of {seg.label}", d.overlay, capture, checked.recipe.folder, d.picture)
+                 for n, d in enumerate(effects.overlays, 1) if d.picture is not None)
+
+
+def stand_in_overlays(effects: Effects) -> Effects:
+    """The overlays' pictures named without their folder, for the cache key."""
+    return replace(effects, overlays=tuple(
+        replace(d, picture=Path(d.picture.name)) if d.picture is not None else d for d in effects.overlays))
+
+
+def framed_effects(effects: Effects, frame: FrameStyle, profile: Profile, checked: Checked,
+                   work: Path) -> tuple[Effects, FrameJob]:
+    """A clip's effects with the output's styled frame, and the step that draws the frame's
+    picture (one per look and size, named by them)."""
+    size = (profile.raster.width, profile.raster.height)
+    files = [file_identity(Path(frame.background))] if Path(frame.background) in checked.recipe.sources() else []
+    picture = work / f"frame-{key('frame', frame, files, size)}.png"
+    step = FrameJob(f"frame {size[0]}x{size[1]}", frame, size, checked.recipe.folder, picture)
+    return replace(effects, frame=FramePlan(picture, frame_box(frame, size))), step
+
+
+def webcam_effects(effects: Effects, webcam: Webcam, profile: Profile, checked: Checked,
+                   work: Path) -> tuple[Effects, tuple[MaskJob, ...]]:
+    """A clip's effects with its webcam corner in the output's frame, and the step that draws
+    the corner's mask (none for a square)."""
+    raster = profile.raster
+    source = checked.cameras[webcam.clip]
+    assert source.video is not None
+    box = webcam_box(webcam, source.video.shown_shape[:2], (raster.width, raster.height), float(raster.sar))
+    mask, steps = None, ()
+    if webcam.shape != "square":
+        mask = work / f"webcam-{key('webcam-mask', webcam.shape, box.width, box.height)}.png"
+        steps = (MaskJob(f"webcam mask {box.width}x{box.height}", webcam.shape, (box.width, box.height), mask),)
+    plan = WebcamPlan(source, box, mask, webcam.offset, webcam.shape in ("circle", "square"))
+    return replace(effects, webcam=plan), steps
+# --- end of overlays ----------------------------------------------------------------------------
 
 
 def cast_cues(checked: Checked, frames: list[int], fps) -> list | None:

@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from castkit.base.files import check_output, write_atomically
 from castkit.base.jobs import file_url, Job, Plan
 from castkit.base.timecode import format_time
-from castkit.builder.plan import effects_of, followed, profiles_for
+from castkit.builder.plan import effects_of, followed, overlay_steps, profiles_for
 from castkit.cache.folders import check_not_in_cache
 from castkit.cache.keys import cache_dir
 from castkit.cache.written import record_written, why_not_replaceable
@@ -64,7 +64,7 @@ def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: Raster, o
     """One PNG (or JPEG, by ``out``'s suffix): the source's frame at ``at`` seconds, framed
     as the cast shows it."""
     ff = ffmpeg_module()
-    _, video, shape = source_picture(info, effects)
+    _, video, shape = source_picture(info, effects, rate=target.fps)
     # The frame is found by counting frames, as the encode does (Ogg input seeking is not exact).
     video = frame_window(video, target, target.frames(at), 1)
     video = conform_video(video, shape, 1, target)
@@ -96,7 +96,8 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
             kept = kept_of(seg, index, checked, target, ffmpeg, cache_dir(recipe), quiet=True)
             middle = seg.start + trimmed_length(info, trim) / 2
             image = work / f"tile-{index:04d}.png"
-            jobs.append(frame_job(info, middle, fx, target, image, ffmpeg, f"frame for segment {index}"))
+            jobs.append(frame_job(info, middle, fx, target, image, ffmpeg, f"frame for segment {index}")
+                        .after(*overlay_steps(seg, fx, checked)))
             end = seg.start + trimmed_length(info, trim)
             notes = [f"{format_time(seg.start)}–{format_time(end)}"]
             if fx.speed != 1:
@@ -113,6 +114,8 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
             if moves:  # the times the camera moves (--dry-run lists where to)
                 notes.append(("follow: " if seg.follow else "zoom: ")
                              + " ".join(f"{float(m.at):g}s" for m in moves[:6]) + (" …" if len(moves) > 6 else ""))
+            if seg.overlays:  # what is drawn on the clip (issue 30); the tile shows it at its time
+                notes.append("overlays: " + " ".join(dict.fromkeys(o.kind for o in seg.overlays)))
             if fx.mute:
                 notes.append("muted")
             elif fx.voice:

@@ -16,7 +16,7 @@ from castkit.base.files import check_output, write_atomically
 from castkit.cache.keys import cache_dir
 from castkit.cache.written import record_written, why_not_replaceable
 from castkit.base.progress import say
-from castkit.errors import UsageError, WorkError
+from castkit.errors import RecipeError, UsageError, WorkError
 from castkit.exports.timeline import make_timeline, Timeline
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
 from castkit.plan.check import check_recipe
@@ -35,6 +35,7 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     recipe, problems = read_recipe(recipe_path)
     ffmpeg = ffmpeg or find_ffmpeg()
     checked = check_recipe(recipe, ffmpeg, problems)
+    _refuse_redactions(checked.recipe)
     records = cache_dir(recipe)  # where castkit remembers the projects it wrote
     check_output(output, recipe.sources(), force, EXPORT_SUFFIXES, partial(why_not_replaceable, records))
     timeline = make_timeline(checked, output, ffmpeg)
@@ -51,6 +52,7 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     notes = list(notes) + [f"segment {n}: pauses are not exported; the clip is whole"
                            for n, seg in enumerate(checked.recipe.segments, 1)
                            if getattr(seg, "pauses", None) is not None]
+    notes += _overlay_notes(checked.recipe)
     made = _write_cards(checked.recipe, timeline)
     try:
         write_atomically(output, lambda temp: Path(temp).write_text(text, encoding="utf-8"))
@@ -62,6 +64,34 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     for note in notes:
         say("note", f"{output.name}: {note}")
     return timeline
+
+
+# --- overlays (issue 30) -----------------------------------------------------------------------
+def _refuse_redactions(recipe) -> None:
+    """A project points at the captures themselves: for a clip with ``redact:`` that would hand
+    the editor the very pixels the recipe hides, so the export is refused (exit 2), naming each."""
+    problems = [o.where.problem(
+        f"segment {n} ({seg.clip.name}): overlay {k} redacts part of the capture; castkit export "
+        "would hand the editor the unredacted capture: build the cast instead, or export a "
+        "recipe whose clip is a redacted build of it")
+        for n, seg in enumerate(recipe.segments, 1)
+        for k, o in enumerate(getattr(seg, "overlays", ()), 1) if o.redacts]
+    if problems:
+        raise RecipeError(problems)
+
+
+def _overlay_notes(recipe) -> list[str]:
+    """The overlays no project format here holds: said, never dropped silently."""
+    notes = [f"segment {n}: overlays ({', '.join(dict.fromkeys(o.kind for o in seg.overlays))}) "
+             "are not exported; add them in the editor"
+             for n, seg in enumerate(recipe.segments, 1) if getattr(seg, "overlays", ())]
+    notes += [f"segment {n}: the webcam corner ({recipe.webcam_of(seg).clip.name}) is not exported; "
+              "add it on a track above the clip" for n, seg in enumerate(recipe.segments, 1)
+              if hasattr(seg, "clip") and recipe.webcam_of(seg) is not None]
+    if recipe.frame is not None or any(spec.frame is not None for spec in recipe.outputs):
+        notes.append("the styled frame (frame:) is not exported")
+    return notes
+# --- end of overlays ----------------------------------------------------------------------------
 
 
 def _write_cards(recipe, timeline: Timeline) -> list[Path]:

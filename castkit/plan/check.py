@@ -11,6 +11,7 @@ from typing import Iterable
 from castkit.base.files import same_file, shown_path
 from castkit.base.progress import say
 from castkit.base.timecode import format_time
+from castkit.titles.overlays import check_frame, check_overlay, layout as layout_overlay  # issue 30
 from castkit.errors import CastkitError, InputError, Problem, RecipeError
 from castkit.media.ffmpeg import Ffmpeg
 from castkit.media.probe import MediaInfo, probe
@@ -44,6 +45,8 @@ class Checked:
     pauses: PauseMemo = field(default_factory=PauseMemo)
     # Clips with ``zoom: follow``: the moves planned from their activity (plan.activity), at plan time.
     activity: dict = field(default_factory=dict)
+    # The webcam corners' recordings (issue 30): apart from the captures, which size the frame.
+    cameras: dict[Path, MediaInfo] = field(default_factory=dict)
 
 
 def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:
@@ -51,6 +54,7 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
     (``problems`` already found in the recipe's text included)."""
     problems = list(problems)
     probes: dict[Path, MediaInfo] = {}
+    cameras: dict[Path, MediaInfo] = {}
     voices: dict[Path, MediaInfo] = {}
     seen: dict[tuple[Path, bool], MediaInfo | str] = {}
 
@@ -72,6 +76,16 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
             probes[seg.clip] = info
             problems += _check_trim(recipe, seg, info)
             problems += _check_effects(recipe, seg, info)
+            webcam = recipe.webcam_of(seg)
+            if webcam is not None:  # a camera in a corner (issue 30): a picture to show
+                camera = opened(webcam.clip, True)
+                if isinstance(camera, str):
+                    problems.append(webcam.where.problem(f"webcam {_shown(recipe, webcam.clip)}: {camera}"))
+                else:
+                    cameras[webcam.clip] = camera
+                if seg.pauses is not None:
+                    problems.append((seg.pauses_where or seg.where).problem(
+                        "pauses: a clip with a webcam corner cannot cut its pauses yet"))
             if seg.captions is not None:
                 try:
                     load(seg.captions)
@@ -93,6 +107,10 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
                 layout_card(seg.title, seg.subtitle, seg.style, recipe.target.display_size, recipe.folder)
             except CastkitError as exc:
                 problems.append(seg.where.problem(f"title style: {exc}"))
+    for frame in dict.fromkeys(f for f in (recipe.frame, *(spec.frame for spec in recipe.outputs)) if f):
+        why = check_frame(frame)  # a styled frame's background image (issue 30)
+        if why is not None:
+            problems.append((frame.where or recipe.segments[0].where).problem(why))
     if not problems:  # every capture opened: each output's frame is known
         problems += _check_outputs(recipe, probes)
     for spec in recipe.outputs:
@@ -105,7 +123,7 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
         raise RecipeError(problems)
     for warning in lost:
         say("warning", warning)
-    return Checked(recipe, probes, voices)
+    return Checked(recipe, probes, voices, cameras=cameras)
 
 
 # Voice heard past its clip's end by less than this is no loss worth a word (a frame at 25 fps).
@@ -298,6 +316,8 @@ def _check_effects(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Pr
             f"pauses: the clip {what}; pauses are found in its sound"))
     if seg.zoom and info.video is not None:
         problems += _check_zoom(recipe, seg, info)
+    if seg.overlays and info.video is not None:
+        problems += _check_overlays(recipe, seg, info)
     fades = seg.fades
     if fades.where is not None:
         shown = seg.shown_seconds(info.duration)
@@ -306,3 +326,41 @@ def _check_effects(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Pr
                 f"fades ({format_time(fades.fade_in + fades.fade_out)}) are longer than the "
                 f"clip ({format_time(shown)})"))
     return problems
+
+
+# --- overlays (issue 30) -----------------------------------------------------------------------
+def _check_overlays(recipe: Recipe, seg: ClipSegment, info: MediaInfo) -> list[Problem]:
+    """Each overlay against its capture: its time inside the clip's trim, its region or picture
+    inside the capture, its image and font readable, its text drawable by its font."""
+    assert info.video is not None
+    width, height, _ = info.video.shown_shape
+    name = f"{_shown(recipe, seg.clip)} ({width}x{height})"
+    start, end = seg.start, seg.start + seg.length(info.duration)
+    span = f"the clip's {format_time(start)}-{format_time(end)}"
+    problems = []
+    for n, o in enumerate(seg.overlays, 1):
+        what = f"overlay {n} ({o.kind})"
+        if not start <= o.at < end:
+            problems.append(o.where_of("at").problem(f"{what}: at {format_time(o.at)} is outside {span}"))
+        if o.until is not None and o.until > end + _END_SLACK:
+            key = "until" if "until" in dict(o.wheres) else "duration"
+            problems.append(o.where_of(key).problem(
+                f"{what}: it ends at {format_time(o.until)}, past {span} (until: end shows it to the end)"))
+        why = check_overlay(o, (width, height), recipe.folder)
+        if why is not None:
+            key = o.kind if "cannot draw" in why else "style" if "font" in why else o.kind
+            problems.append(o.where_of(key).problem(f"{what}: {why}"))
+            continue
+        if o.region is not None:
+            r = o.region
+            if r.x + r.width > width or r.y + r.height > height:
+                problems.append(o.where_of(o.kind).problem(
+                    f"{what}: region {r.width}x{r.height} at {r.x},{r.y} reaches outside {name}"))
+            continue
+        place = layout_overlay(o, (width, height), recipe.folder)
+        if place.x < 0 or place.y < 0 or place.x + place.width > width or place.y + place.height > height:
+            key = "position" if "position" in dict(o.wheres) else o.kind
+            problems.append(o.where_of(key).problem(
+                f"{what}: its {place.width}x{place.height} picture at {place.x},{place.y} reaches outside {name}"))
+    return problems
+# --- end of overlays ----------------------------------------------------------------------------

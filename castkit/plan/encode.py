@@ -24,6 +24,9 @@ from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.media.seek import FrameIndex, plan_seek
 from castkit.plan.camera import CameraPath, Frame, plan_path, Region
+from castkit.plan.overlays import (
+    Drawn, framed, FramePlan, listing as overlay_listing, WebcamPlan, with_overlays, with_webcam,
+)
 from castkit.plan.profile import Profile
 from castkit.plan.slices import slice_picture, slice_sound, window_of
 from castkit.recipe.model import Crop, Move
@@ -55,6 +58,10 @@ class Effects:
     voice_from: Fraction = Fraction(0)  # seconds into the voice where the segment's sound starts
     # Camera moves (``zoom:``), their regions in the capture's pixels (inside ``crop``).
     zoom: tuple[Move, ...] = ()
+    # Overlays and redactions on the capture's picture, before all the above (plan.overlays).
+    overlays: tuple[Drawn, ...] = ()
+    frame: FramePlan | None = None  # the output's styled frame round the picture (plan.overlays)
+    webcam: WebcamPlan | None = None  # a camera in a corner of the output frame (plan.overlays)
 
 
 def voice_sound(ff: Any, effects: Effects) -> Any:
@@ -127,7 +134,7 @@ def clip_job(
     # One decoding thread: libavcodec's frame-threaded Theora (vp3) decoder sometimes hands
     # out a frame with garbage chroma (measured after seeks: 5 runs in 40 differed), and
     # castkit's cache and rebuilds rely on the same job always giving the same bytes.
-    source, video, shape = source_picture(info, effects, seek.at)
+    source, video, shape = source_picture(info, effects, seek.at, rate=target.fps / speed)
     made = (w.b if w is not None else frames) - first
     camera = camera_path(effects, shape, target)
     # A camera renders each frame of the target's rate at its own moment, so its pictures
@@ -142,6 +149,10 @@ def clip_job(
     video = frame_window(video, target, skip + first, made, hold=w is not None)
     if camera is not None:
         video, scaled = film(video, camera, skip + first, made, speed, target), True
+    if effects.webcam is not None:
+        if not scaled:
+            video, scaled = conform_picture(video, shape, target), True
+        video = with_webcam(video, effects.webcam, skip + first, made, speed, target, frame_window)
 
     # Sound is cut at the same frame boundaries, counted in samples from the same origin as
     # the picture's frames (the capture's start, or the segment's for a voice-over).
@@ -154,6 +165,17 @@ def clip_job(
         # Never seeked (see media.seek): a seeked input's sound, resampled, differs in its last bits.
         sound = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
         audio = aligned_sound(sound.audio)
+        if speed != 1:
+            audio = _tempo(audio, speed)
+        origin = skip
+    elif effects.webcam is not None and effects.webcam.source.audio is not None:
+        # A capture without sound: the camera's is the narration, on the capture's clock.
+        audio = aligned_sound(ff.input(file_url(effects.webcam.source.path), **safe_input_options()).audio)
+        shift = round(effects.webcam.offset * AUDIO_RATE)
+        if shift > 0:
+            audio = audio.filter("atrim", start_sample=shift).filter("asetpts", "PTS-STARTPTS")
+        elif shift < 0:
+            audio = audio.filter("adelay", delays=f"{-shift}S", all=1)
         if speed != 1:
             audio = _tempo(audio, speed)
         origin = skip
@@ -172,12 +194,17 @@ def clip_job(
         audio, samples = slice_sound(audio, w, target, samples)
         frames = w.b - w.a
         effects = replace(effects, fade_in=Fraction(0), fade_out=Fraction(0))
-    inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ())
+    inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ()) \
+        + ((effects.webcam.source.path,) if effects.webcam is not None else ())
     job = conform(
         ff, video, audio, shape, frames, profile, output, ffmpeg, final,
         label or f"convert {info.path.name}", inputs, effects, samples, scaled, lead,
     )
-    notes = [n for n in (seek.note, camera.listing() if camera is not None else None) if n]
+    cam = effects.webcam
+    notes = [n for n in (seek.note, camera.listing() if camera is not None else None,
+                         overlay_listing(effects.overlays),
+                         f"webcam: {cam.source.path.name} at {cam.box.width}x{cam.box.height}+{cam.box.x}+{cam.box.y}"
+                         f" from {ffmpeg_number(cam.offset)} s" if cam is not None else None) if n]
     return replace(job, note="\n".join(notes)) if notes else job
 
 
@@ -300,9 +327,11 @@ def frame_window(video: Any, target: Raster, skip: int, frames: int, hold: bool 
     return video.filter("setpts", "PTS-STARTPTS")
 
 
-def source_picture(info: MediaInfo, effects: Effects = Effects(),
-                   seek: int = 0) -> tuple[Any, Any, tuple[int, int, Fraction]]:
-    """A capture opened for decoding, its picture (cropped if asked), and that picture's shape.
+def source_picture(info: MediaInfo, effects: Effects = Effects(), seek: int = 0,
+                   rate: Fraction | None = None) -> tuple[Any, Any, tuple[int, int, Fraction]]:
+    """A capture opened for decoding, its picture (redacted and overlaid, then cropped, as
+    asked), and that picture's shape. ``rate``: frames a second at which the encode samples
+    the capture (needed with overlays: see plan.overlays).
 
     ``seek``: whole seconds to seek the input to first (``media.seek.plan_seek``). The frames ffmpeg
     decodes before that point are kept (-noaccurate_seek) and the seek is added back to every
@@ -325,6 +354,10 @@ def source_picture(info: MediaInfo, effects: Effects = Effects(),
         # BT.601, too dark. Untagged captures are converted as before.
         tags = {"colorspace": info.video.matrix, "range": info.video.color_range}
         video = video.filter("setparams", **{k: v for k, v in tags.items() if v})
+    if effects.overlays:
+        if rate is None:
+            raise ValueError("a picture with overlays needs the rate it is sampled at")
+        video = with_overlays(video, effects.overlays, shape[:2], Fraction(rate))
     if effects.crop is not None:
         c = effects.crop
         video = video.filter("crop", w=c.width, h=c.height, x=c.x, y=c.y, exact=1)
@@ -410,6 +443,8 @@ def conform_video(video: Any, shape: tuple[int, int, Fraction], frames: int, tar
     # ends; ffmpeg 5.1's fps filter stops at the last timestamp; a title is one picture),
     # then cut at exactly `frames`. After the scaling, so a held picture is scaled once.
     video = video.filter("tpad", stop_mode="clone", stop=frames).filter("trim", end_frame=frames)
+    if effects.frame is not None:
+        video = framed(video, effects.frame, target.width, target.height, target.matrix, target.pix_fmt)
     fade_in, fade_out = target.frames(effects.fade_in), target.frames(effects.fade_out)
     if fade_in:
         video = video.filter("fade", type="in", start_frame=0, nb_frames=fade_in)

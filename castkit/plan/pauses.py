@@ -336,7 +336,8 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
     ff = ffmpeg_module()
     target = profile.raster
     parts = kept.parts
-    source, video, shape = source_picture(info, effects)
+    source, video, shape = source_picture(info, effects,
+                                          rate=target.fps / min(part.rate for part in parts))
     camera = camera_path(effects, shape, target)
     pictures = video.split() if len(parts) > 1 else None
     branches = []

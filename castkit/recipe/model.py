@@ -85,17 +85,18 @@ MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
 VERSION = 1  # the recipe version this castkit reads
 
 TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
-            "loudness", "chapters")
-OUTPUT_KEYS = ("path", "height", "fps", "aspect", "width", "colors", "loop", "quality", "at", "every")
+            "loudness", "chapters", "frame", "webcam")
+OUTPUT_KEYS = ("path", "height", "fps", "aspect", "width", "colors", "loop", "quality", "at", "every",
+               "frame")
 # Which output takes which of OUTPUT_KEYS besides its path (OutputSpec.kind).
 KIND_KEYS = {
-    "dv": (), "avi": (),
-    "mp4": ("height", "fps", "aspect"), "webm": ("height", "fps", "aspect"),
-    "gif": ("width", "fps", "colors", "loop"),
-    "webp": ("width", "fps", "loop", "quality"),
-    "apng": ("width", "fps", "loop"),
-    "poster": ("width", "at"),
-    "sprites": ("width", "every"),
+    "dv": ("frame",), "avi": ("frame",),
+    "mp4": ("height", "fps", "aspect", "frame"), "webm": ("height", "fps", "aspect", "frame"),
+    "gif": ("width", "fps", "colors", "loop", "frame"),
+    "webp": ("width", "fps", "loop", "quality", "frame"),
+    "apng": ("width", "fps", "loop", "frame"),
+    "poster": ("width", "at", "frame"),
+    "sprites": ("width", "every", "frame"),
 }
 ANIMATED_KINDS = ("gif", "webp", "apng")
 KIND_NAMES = {"dv": ".dv", "avi": ".avi", "mp4": ".mp4", "webm": ".webm", "gif": ".gif",
@@ -110,7 +111,7 @@ STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
 TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS, "chapter")
 CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS,
-             "chapter", "captions", "pauses", "zoom")
+             "chapter", "captions", "pauses", "zoom", "overlays", "webcam")
 AUDIO_KEYS = ("file", "from")  # `audio: {file: voice.wav, from: 12.5}`
 ZOOM_KEYS = ("at", "to", "ease")
 ZOOM_REQUIRED = ("at", "to")
@@ -160,6 +161,112 @@ class Where:
 
     def problem(self, message: str) -> Problem:
         return Problem(self.file, self.line, self.column, message)
+
+
+# --- overlays (issue 30): callouts, highlights, redaction, keystrokes, images on a clip ---------
+# Each overlay is one of OVERLAY_KINDS (the key that names it), shown from `at` to `until` (or for
+# `duration`) seconds of the capture, in the capture's pixels: drawn onto the capture's own
+# picture before its crop, camera and scaling, so it follows them (plan.overlays).
+OVERLAY_KINDS = ("text", "box", "spotlight", "redact", "keys", "image")
+OVERLAY_REGION_KINDS = ("box", "spotlight", "redact")  # a region {x, y, width, height}
+OVERLAY_KEYS = (*OVERLAY_KINDS, "at", "until", "duration", "position", "style", "fade", "mode")
+OVERLAY_UNTIL_END = "end"  # `until: end`, any case: to the clip's end
+POSITIONS = ("top-left", "top", "top-right", "left", "center", "right",
+             "bottom-left", "bottom", "bottom-right")  # any case
+POSITION_KEYS = ("x", "y")
+DEFAULT_POSITIONS = {"text": "top-left", "keys": "bottom", "image": "top-right"}
+REDACT_MODES = ("blur", "pixelate", "fill")  # any case; the first is the default
+OVERLAY_STYLE_KEYS = ("background", "color", "size", "font")
+OVERLAY_SIZE_RANGE = (6, 400)  # pixels of the capture, a text's height
+DEFAULT_OVERLAY_FADE = Fraction(1, 5)
+OVERLAY_FADE_RANGE = (Fraction(0), Fraction(5))
+MAX_OVERLAYS = 200
+MAX_OVERLAY_TEXT = 500  # characters of a callout or a keys chip
+
+
+@dataclass(frozen=True)
+class OverlayStyle:
+    """How a callout or keycap looks; ``size`` None: a readable size for the capture's height
+    (titles.overlays); colours None: the kind's own."""
+
+    background: str | None = None
+    color: str | None = None
+    size: int | None = None
+    font: Path | None = None
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """One thing drawn on a clip: ``kind`` one of OVERLAY_KINDS; ``until`` None: to the clip's
+    end. ``text`` for text and keys, ``region`` for box, spotlight and redact, ``image`` for
+    image; ``position`` a named place (POSITIONS) or the top left corner in capture pixels."""
+
+    kind: str
+    at: Fraction
+    until: Fraction | None
+    where: Where
+    text: str | None = None
+    region: Crop | None = None
+    image: Path | None = None
+    position: str | tuple[int, int] | None = None
+    style: OverlayStyle = OverlayStyle()
+    fade: Fraction = DEFAULT_OVERLAY_FADE
+    mode: str = REDACT_MODES[0]
+    wheres: tuple[tuple[str, Where], ...] = ()
+
+    def where_of(self, key: str) -> Where:
+        return dict(self.wheres).get(key, self.where)
+
+    @property
+    def redacts(self) -> bool:
+        return self.kind == "redact"
+
+# A styled frame (`frame:`), the look of Screen Studio and Cap: the picture inset on a background
+# (a colour, `gradient`, or an image), rounded corners, a soft shadow.
+FRAME_KEYS = ("background", "padding", "radius", "shadow")
+FRAME_GRADIENT = "gradient"  # castkit's own two-colour diagonal
+FRAME_GRADIENT_COLORS = ("#3a2d6b", "#1f6f8b")
+FRAME_PADDING_RANGE = (Fraction(0), Fraction(3, 10))  # of the frame's sides
+FRAME_RADIUS_RANGE = (0, 400)  # pixels at 1080 lines, scaled with the frame
+
+
+@dataclass(frozen=True)
+class FrameStyle:
+    background: str = FRAME_GRADIENT  # a colour, FRAME_GRADIENT, or an image's path
+    padding: Fraction = Fraction(6, 100)
+    radius: int = 16
+    shadow: bool = True
+    where: Where | None = field(default=None, compare=False)  # for messages
+
+
+# A webcam corner: `webcam: {clip, position, size, shape, offset}` on a clip or the recipe.
+WEBCAM_KEYS = ("clip", "position", "size", "shape", "offset")
+WEBCAM_SHAPES = ("circle", "rounded", "square")  # any case; the first is the default
+WEBCAM_POSITIONS = ("top-left", "top-right", "bottom-left", "bottom-right")  # any case
+WEBCAM_SIZE_RANGE = (Fraction(1, 20), Fraction(1))  # of the frame's height
+WEBCAM_OFFSET_RANGE = (Fraction(-3600), Fraction(3600))
+
+
+@dataclass(frozen=True)
+class Webcam:
+    """A camera recording shown in a corner of the output frame: at the capture's time t it
+    shows its own t + ``offset``; ``size`` its height, a fraction of the frame's."""
+
+    clip: Path
+    where: Where
+    position: str = "bottom-right"
+    size: Fraction = Fraction(1, 4)
+    shape: str = WEBCAM_SHAPES[0]
+    offset: Fraction = Fraction(0)
+
+
+def _is_colour(text: str) -> bool:
+    try:
+        parse_color(text)
+    except ValueError:
+        return False
+    return True
+# --- end of overlays ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -228,6 +335,8 @@ class ClipSegment:
     zoom: tuple[Move, ...] = ()  # camera moves, regions in the capture's pixels (plan.camera)
     zoom_where: tuple[MoveWhere, ...] = ()
     follow: FollowSpec | None = None  # `zoom: follow`: moves planned from the activity
+    overlays: tuple[Overlay, ...] = ()  # drawn on the capture's picture (issue 30)
+    webcam: Webcam | None = None  # a camera in a corner (issue 30); the recipe's if None
 
     @property
     def label(self) -> str:
@@ -266,6 +375,7 @@ class OutputSpec:
     every: Fraction | None = None  # a sprite sheet's seconds between tiles
     # Where each key of the mapping was (for a problem found once the sources are known).
     wheres: tuple[tuple[str, Where], ...] = ()
+    frame: FrameStyle | None = None  # a styled frame for this output (issue 30)
 
     @property
     def is_web(self) -> bool:
@@ -311,6 +421,17 @@ class Recipe:
     segments: tuple[Segment, ...]
     loudness: Fraction | None = DEFAULT_LOUDNESS  # LUFS target; None: kept as recorded
     chapters: bool = True  # `chapters: off`: no chapters in the web masters, no chapter lists
+    frame: FrameStyle | None = None  # the styled frame of web and image outputs (issue 30)
+    webcam: Webcam | None = None  # a camera in a corner of every clip without its own (issue 30)
+
+    def webcam_of(self, seg: ClipSegment) -> Webcam | None:
+        return seg.webcam if seg.webcam is not None else self.webcam
+
+    def frame_of(self, spec: OutputSpec) -> FrameStyle | None:
+        """An output's styled frame: its own, else the recipe's for every output but DV."""
+        if spec.frame is not None:
+            return spec.frame
+        return self.frame if spec.kind not in ("dv", "avi") else None
 
     @property
     def output(self) -> Path:
@@ -333,8 +454,14 @@ class Recipe:
                     found.append(seg.audio)
                 if seg.captions is not None:
                     found.append(seg.captions)
+                found += overlay_files(seg.overlays)
+                if self.webcam_of(seg) is not None:
+                    found.append(self.webcam_of(seg).clip)
             else:
                 found += style_files(seg.style)
+        for frame in (self.frame, *(spec.frame for spec in self.outputs)):
+            if frame is not None and not _is_colour(frame.background) and frame.background != FRAME_GRADIENT:
+                found.append(Path(frame.background))
         return list(dict.fromkeys(found))
 
 
@@ -345,3 +472,8 @@ def style_files(style: TitleStyle) -> list[Path]:
     except ValueError:
         files.append(Path(style.background))
     return files
+
+
+def overlay_files(overlays: tuple[Overlay, ...]) -> list[Path]:
+    """The images and fonts a clip's overlays read."""
+    return [p for o in overlays for p in (o.image, o.style.font) if p is not None]

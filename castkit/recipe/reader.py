@@ -41,6 +41,13 @@ from castkit.recipe.model import (
     ZOOM_KEYS, ZOOM_REQUIRED,
 )
 from castkit.recipe.style import TitleStyle
+from castkit.recipe.model import (  # overlays (issue 30)
+    DEFAULT_OVERLAY_FADE, MAX_OVERLAY_TEXT, MAX_OVERLAYS, Overlay, OVERLAY_FADE_RANGE, OVERLAY_KEYS,
+    OVERLAY_KINDS, OVERLAY_REGION_KINDS, OVERLAY_SIZE_RANGE, OVERLAY_STYLE_KEYS, OVERLAY_UNTIL_END,
+    OverlayStyle, POSITION_KEYS, POSITIONS, REDACT_MODES,
+    FRAME_GRADIENT, FRAME_KEYS, FRAME_PADDING_RANGE, FRAME_RADIUS_RANGE, FrameStyle,
+    Webcam, WEBCAM_KEYS, WEBCAM_OFFSET_RANGE, WEBCAM_POSITIONS, WEBCAM_SHAPES, WEBCAM_SIZE_RANGE,
+)
 
 
 _NULL = "tag:yaml.org,2002:null"
@@ -354,7 +361,10 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
     if "chapters" in top:
         chapters = _switch(r, top["chapters"][1], "chapters", True)
 
-    return Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters), r.problems
+    frame = _frame(r, top["frame"][1], "frame") if "frame" in top else None
+    webcam = _webcam(r, top["webcam"][1], "webcam") if "webcam" in top else None
+    return (Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters, frame, webcam),
+            r.problems)
 
 
 def _switch(r: _Reader, node: yaml.Node, what: str, default: bool) -> bool:
@@ -545,6 +555,7 @@ def _aspect(r: _Reader, node: yaml.Node, what: str) -> str | None:
 
 
 _OUTPUT_VALUES = {
+    "frame": lambda r, node, what: _frame(r, node, what),
     "height": _height,
     "fps": lambda r, node, what: _whole(r, node, what, 1, WEB_MAX_FPS),
     "aspect": _aspect,
@@ -706,12 +717,14 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
             follow = _follow(r, zoom_node, what)
         else:
             zoom, zoom_where = _zoom(r, zoom_node, what)
+    overlays = _overlays(r, items["overlays"][1], what) if "overlays" in items else ()
+    webcam = _webcam(r, items["webcam"][1], f"{what}: webcam") if "webcam" in items else None
     if len(r.problems) > before or clip is None:
         return None
     return ClipSegment(
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
         crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
-        pauses, pauses_where, audio_from, zoom, zoom_where, follow,
+        pauses, pauses_where, audio_from, zoom, zoom_where, follow, overlays, webcam,
     )
 
 
@@ -954,3 +967,218 @@ def _speed(r: _Reader, node: yaml.Node, what: str) -> Fraction | None:
         r.add(node, f"{what}: speed {echo(raw.strip(), quote=False)} is outside {float(low):g} to {float(high):g}")
         return None
     return value
+
+
+# --- overlays (issue 30) -----------------------------------------------------------------------
+def _overlays(r: _Reader, node: yaml.Node, what: str) -> tuple[Overlay, ...]:
+    """``overlays:``, a list of ``{text|box|spotlight|redact|keys|image: ..., at, until|duration,
+    position, style, fade, mode}``; every problem reported, with its place. Whether regions and
+    times fit the capture is checked once it is probed (plan.check)."""
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        r.add(node, f"{what}: overlays must be a list like [{{text: Click Install, at: 2, until: 5}}]")
+        return ()
+    if len(node.value) > MAX_OVERLAYS:
+        r.add(node, f"{what}: overlays has more than {MAX_OVERLAYS} items")
+        return ()
+    found: list[Overlay] = []
+    for i, item_node in enumerate(node.value, 1):
+        overlay = _overlay(r, item_node, f"{what}: overlay {i}")
+        if overlay is not None:
+            found.append(overlay)
+    return tuple(found)
+
+
+def _overlay(r: _Reader, node: yaml.Node, name: str) -> Overlay | None:
+    items = r.mapping(node, name, OVERLAY_KEYS)
+    if items is None:
+        return None
+    before = len(r.problems)
+    kinds = [k for k in OVERLAY_KINDS if k in items]
+    if len(kinds) != 1:
+        r.add(node, f"{name} needs exactly one of {', '.join(OVERLAY_KINDS)}"
+                    + (f" (has {', '.join(kinds)})" if kinds else ""))
+        return None
+    kind = kinds[0]
+    value = items[kind][1]
+    text = region = image = None
+    if kind in ("text", "keys"):
+        text = r.text(value, f"{name}: {kind}", allowed="\n" if kind == "text" else "")
+        if text is not None and len(text) > MAX_OVERLAY_TEXT:
+            r.add(value, f"{name}: {kind} is longer than {MAX_OVERLAY_TEXT} characters")
+    elif kind in OVERLAY_REGION_KINDS:
+        region = _crop(r, value, name, kind)
+    else:
+        image = r.path(value, f"{name}: image")
+        if image is not None and image.suffix.lower() != ".png":
+            r.add(value, f"{name}: image {echo(image.name)} must be a .png (with alpha)")
+    wheres = {key: r.where(items[key][1]) for key in items}
+    if "at" not in items:
+        r.add(node, f"{name} needs 'at' (seconds of the capture it shows from)")
+    at = r.time(items["at"][1], f"{name}: at") if "at" in items else None
+    until = None
+    if "until" in items and "duration" in items:
+        r.add(items["duration"][0], f"{name}: give 'until' or 'duration', not both")
+    elif "until" in items:
+        raw = r.scalar(items["until"][1], f"{name}: until")
+        if raw is not None and raw.strip().lower() != OVERLAY_UNTIL_END:
+            until = r.time(items["until"][1], f"{name}: until")
+            if until is not None and at is not None and until <= at:
+                r.add(items["until"][1], f"{name}: until ({format_time(until)}) must come after at ({format_time(at)})")
+    elif "duration" in items:
+        length = r.time(items["duration"][1], f"{name}: duration", positive=True)
+        if length is not None and at is not None:
+            until = at + length
+    else:
+        r.add(node, f"{name} needs 'until' (a time, or {OVERLAY_UNTIL_END}) or 'duration'")
+    position: str | tuple[int, int] | None = None
+    if "position" in items:
+        if kind not in ("text", "keys", "image"):
+            r.add(items["position"][0], f"{name}: position is for text, keys and image; a {kind} has its region")
+        else:
+            position = _position(r, items["position"][1], name)
+    style = OverlayStyle()
+    if "style" in items:
+        style = _overlay_style(r, items["style"][1], name) or style
+    fade = DEFAULT_OVERLAY_FADE
+    if "fade" in items:
+        if kind == "redact":
+            r.add(items["fade"][0], f"{name}: a redaction does not fade (it hides the region in every frame it covers)")
+        else:
+            fade = r.time(items["fade"][1], f"{name}: fade")
+            low, high = OVERLAY_FADE_RANGE
+            if fade is not None and not low <= fade <= high:
+                r.add(items["fade"][1], f"{name}: fade must be from {float(low):g} to {float(high):g} seconds")
+    mode = REDACT_MODES[0]
+    if "mode" in items:
+        raw = r.scalar(items["mode"][1], f"{name}: mode")
+        if kind != "redact":
+            r.add(items["mode"][0], f"{name}: mode is for redact only")
+        elif raw is not None and raw.strip().lower() not in REDACT_MODES:
+            r.add(items["mode"][1], f"{name}: mode must be {', '.join(REDACT_MODES)}, not {echo(raw.strip())}")
+        elif raw is not None:
+            mode = raw.strip().lower()
+    if len(r.problems) > before or at is None:
+        return None
+    return Overlay(kind, at, until, r.where(node), text, region, image, position, style,
+                   fade if fade is not None else DEFAULT_OVERLAY_FADE, mode, tuple(wheres.items()))
+
+
+def _position(r: _Reader, node: yaml.Node, name: str) -> str | tuple[int, int] | None:
+    """A named place (POSITIONS) or ``{x, y}``, the top left corner in capture pixels."""
+    if isinstance(node, yaml.MappingNode):
+        items = r.mapping(node, f"{name}: position", POSITION_KEYS)
+        if items is None:
+            return None
+        values = []
+        for key in POSITION_KEYS:
+            if key not in items:
+                r.add(node, f"{name}: position needs {key} (the top left corner, in the capture's pixels)")
+                return None
+            raw = r.scalar(items[key][1], f"{name}: position.{key}")
+            try:
+                value = int((raw or "").strip())
+            except ValueError:
+                r.add(items[key][1], f"{name}: position.{key} must be a whole number of pixels, not {echo(raw or '')}")
+                return None
+            if value < 0:
+                r.add(items[key][1], f"{name}: position.{key} must be zero or more")
+                return None
+            values.append(value)
+        return values[0], values[1]
+    raw = r.scalar(node, f"{name}: position")
+    if raw is None:
+        return None
+    if raw.strip().lower() not in POSITIONS:
+        r.add(node, f"{name}: position must be {{x, y}} or one of {', '.join(POSITIONS)}, not {echo(raw.strip())}")
+        return None
+    return raw.strip().lower()
+
+
+def _overlay_style(r: _Reader, node: yaml.Node, name: str) -> OverlayStyle | None:
+    items = r.mapping(node, f"{name}: style", OVERLAY_STYLE_KEYS)
+    if items is None:
+        return None
+    values: dict = {}
+    for key in ("background", "color"):
+        if key in items:
+            raw = r.scalar(items[key][1], f"{name}: style.{key}")
+            if raw is not None and not _is_color(raw):
+                r.add(items[key][1], f"{name}: style.{key}: unknown colour {echo(raw.strip())}: "
+                                     "use a CSS name like 'navy' or #rrggbb")
+            elif raw is not None:
+                values[key] = raw.strip()
+    if "size" in items:
+        values["size"] = _whole(r, items["size"][1], f"{name}: style.size", *OVERLAY_SIZE_RANGE)
+    if "font" in items:
+        values["font"] = r.path(items["font"][1], f"{name}: style.font")
+    return OverlayStyle(**{k: v for k, v in values.items() if v is not None})
+
+
+def _frame(r: _Reader, node: yaml.Node, what: str) -> FrameStyle | None:
+    """``frame: {background, padding, radius, shadow}`` (every key optional)."""
+    items = r.mapping(node, what, FRAME_KEYS)
+    if items is None:
+        return None
+    before = len(r.problems)
+    values: dict = {}
+    if "background" in items:
+        raw = r.scalar(items["background"][1], f"{what}.background")
+        if raw is not None and (_is_color(raw) or raw.strip().lower() == FRAME_GRADIENT):
+            values["background"] = raw.strip().lower() if raw.strip().lower() == FRAME_GRADIENT else raw.strip()
+        elif raw is not None:
+            path = r.path(items["background"][1], f"{what}.background")
+            if path is not None:
+                values["background"] = str(path)
+    if "padding" in items:
+        padding = _number(r, items["padding"][1], f"{what}.padding")
+        low, high = FRAME_PADDING_RANGE
+        if padding is not None and not low <= padding <= high:
+            r.add(items["padding"][1], f"{what}.padding must be from {float(low):g} to {float(high):g} "
+                                       "(a fraction of the frame's sides)")
+        elif padding is not None:
+            values["padding"] = padding
+    if "radius" in items:
+        values["radius"] = _whole(r, items["radius"][1], f"{what}.radius", *FRAME_RADIUS_RANGE)
+    if "shadow" in items:
+        values["shadow"] = _switch(r, items["shadow"][1], f"{what}.shadow", True)
+    if len(r.problems) > before:
+        return None
+    return FrameStyle(**{k: v for k, v in values.items() if v is not None}, where=r.where(node))
+
+
+def _webcam(r: _Reader, node: yaml.Node, what: str) -> Webcam | None:
+    """``webcam: {clip, position, size, shape, offset}`` (or ``webcam: face.mp4``)."""
+    if isinstance(node, yaml.SequenceNode):
+        r.add(node, f"{what}: layouts that change over time are not supported yet; give one mapping")
+        return None
+    if isinstance(node, yaml.ScalarNode):
+        clip = r.path(node, what)
+        return Webcam(clip, r.where(node)) if clip is not None else None
+    items = r.mapping(node, what, WEBCAM_KEYS)
+    if items is None:
+        return None
+    before = len(r.problems)
+    if "clip" not in items:
+        r.add(node, f"{what} needs 'clip:' (the camera's recording)")
+        return None
+    clip = r.path(items["clip"][1], f"{what}.clip")
+    values: dict = {}
+    for key, words in (("position", WEBCAM_POSITIONS), ("shape", WEBCAM_SHAPES)):
+        if key in items:
+            raw = r.scalar(items[key][1], f"{what}.{key}")
+            if raw is not None and raw.strip().lower() not in words:
+                r.add(items[key][1], f"{what}.{key} must be one of {', '.join(words)}, not {echo(raw.strip())}")
+            elif raw is not None:
+                values[key] = raw.strip().lower()
+    for key, (low, high) in (("size", WEBCAM_SIZE_RANGE), ("offset", WEBCAM_OFFSET_RANGE)):
+        if key in items:
+            value = _number(r, items[key][1], f"{what}.{key}")
+            if value is not None and not low <= value <= high:
+                r.add(items[key][1], f"{what}.{key} must be from {float(low):g} to {float(high):g}"
+                                     + (" (of the frame's height)" if key == "size" else " seconds"))
+            elif value is not None:
+                values[key] = value
+    if len(r.problems) > before or clip is None:
+        return None
+    return Webcam(clip, r.where(node), **values)
+# --- end of overlays ----------------------------------------------------------------------------

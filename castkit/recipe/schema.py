@@ -48,6 +48,14 @@ from castkit.recipe.model import (
     ZOOM_REQUIRED,
 )
 
+from castkit.recipe.model import (  # overlays (issue 30)
+    DEFAULT_OVERLAY_FADE, MAX_OVERLAY_TEXT, MAX_OVERLAYS, OVERLAY_FADE_RANGE, OVERLAY_KEYS,
+    OVERLAY_KINDS, OVERLAY_SIZE_RANGE, OVERLAY_STYLE_KEYS, OVERLAY_UNTIL_END, POSITION_KEYS,
+    POSITIONS, REDACT_MODES, FRAME_GRADIENT, FRAME_KEYS, FRAME_PADDING_RANGE, FRAME_RADIUS_RANGE,
+    FrameStyle, Webcam, WEBCAM_KEYS, WEBCAM_OFFSET_RANGE, WEBCAM_POSITIONS, WEBCAM_SHAPES,
+    WEBCAM_SIZE_RANGE,
+)
+
 
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
 UNDESCRIBED = "(not described yet)"
@@ -295,6 +303,93 @@ _MUTE = {"type": "string", "pattern": _whole_text(_words((MUTE,)))}
 _SWITCH = {"anyOf": [{"type": "boolean"},
                      {"type": "string", "pattern": _whole_text(_words((*SWITCH_ON, *SWITCH_OFF)))}]}
 
+# --- overlays (issue 30) -----------------------------------------------------------------------
+_OVERLAY_TEXT = {"anyOf": [_NOT_TEXT, {"type": "string", "pattern": r"\S",
+                                       "maxLength": MAX_OVERLAY_TEXT}]}
+_PNG_PATH = {"anyOf": [_NOT_TEXT, {**_PATH_TEXT, "allOf": [{"pattern": _ends_in((".png",))}]}]}
+_FRAME = {"$ref": "#/$defs/frame",
+          "description": "a styled frame: the picture inset on a background, rounded, with a shadow "
+                         "(at the top: every output but DV; on an output: that one, DV too)"}
+_WEBCAM = {"anyOf": [*_PATH["anyOf"], {"$ref": "#/$defs/webcam"}],
+           "description": "a camera's recording in a corner of the frame (its sound is the narration "
+                          "of a clip that has none); on a clip, or at the top for every clip"}
+_OVERLAY_KEYS: dict[str, dict[str, dict[str, Any]]] = {
+    "webcam": {
+        "clip": {**_PATH, "description": "the camera's recording, relative to the recipe"},
+        "position": {"type": "string", "pattern": _whole_text(_words(WEBCAM_POSITIONS)),
+                     "description": f"{', '.join(WEBCAM_POSITIONS)} (default {Webcam.position})"},
+        "size": {**_level(WEBCAM_SIZE_RANGE, (), False, ()),
+                 "description": f"its height, a fraction of the frame's, {float(WEBCAM_SIZE_RANGE[0]):g} to "
+                                f"{float(WEBCAM_SIZE_RANGE[1]):g} (default {float(Webcam.size):g})"},
+        "shape": {"type": "string", "pattern": _whole_text(_words(WEBCAM_SHAPES)),
+                  "description": f"{', '.join(WEBCAM_SHAPES)} (default {WEBCAM_SHAPES[0]})"},
+        "offset": {**_level(WEBCAM_OFFSET_RANGE, (), False, ()),
+                   "description": "seconds: at the capture's time t the camera shows its own t + offset"},
+    },
+    "frame": {
+        "background": {**_PATH, "description": f"a colour (CSS name or #rrggbb), {FRAME_GRADIENT} "
+                                               "(the default), or an image file"},
+        "padding": {**_level(FRAME_PADDING_RANGE, (), False, ()),
+                    "description": f"the room round the picture, a fraction of the frame's sides, "
+                                   f"{float(FRAME_PADDING_RANGE[0]):g} to {float(FRAME_PADDING_RANGE[1]):g} "
+                                   f"(default {float(FrameStyle().padding):g})"},
+        "radius": {**_whole(*FRAME_RADIUS_RANGE),
+                   "description": f"the corners' radius in pixels at 1080 lines (default {FrameStyle().radius})"},
+        "shadow": {**_SWITCH, "description": "a soft shadow under the picture (default on)"},
+    },
+    "clip": {
+        "overlays": {"type": "array", "minItems": 1, "maxItems": MAX_OVERLAYS,
+                     "items": {"$ref": "#/$defs/overlay"},
+                     "description": "callouts, boxes, spotlights, redactions, keys and images drawn "
+                                    "on the capture, in its pixels and seconds (they follow crop and camera)"},
+    },
+    "overlay": {
+        "text": {**_OVERLAY_TEXT, "description": "a callout: the text in a rounded box"},
+        "box": {"$ref": "#/$defs/crop", "description": "a highlight frame round a region {x, y, width, height}"},
+        "spotlight": {"$ref": "#/$defs/crop", "description": "a region kept bright, the rest dimmed"},
+        "redact": {"$ref": "#/$defs/crop", "description": "a region hidden in every output (see mode)"},
+        "keys": {**_OVERLAY_TEXT, "description": "keys pressed, as keycaps: Ctrl+Shift+T"},
+        "image": {**_PNG_PATH, "description": "a .png (with alpha) drawn at its own size"},
+        "at": _time(description="seconds of the capture from which it shows"),
+        "until": {"anyOf": [*_time()["anyOf"], {"type": "string", "pattern": _whole_text(
+                      _words((OVERLAY_UNTIL_END,)))}],
+                  "description": f"seconds of the capture at which it goes, or {OVERLAY_UNTIL_END} "
+                                 "(the clip's end); or duration"},
+        "duration": _time(positive=True, description="seconds it shows (or until)"),
+        "position": {"anyOf": [{"type": "string", "pattern": _whole_text(_words(POSITIONS))},
+                               {"$ref": "#/$defs/position"}],
+                     "description": f"of text, keys or image: {', '.join(POSITIONS)}, or {{x, y}} "
+                                    "(its top left corner in the capture's pixels)"},
+        "style": {"$ref": "#/$defs/overlay_style", "description": "a callout's or keycaps' look"},
+        "fade": _time(*OVERLAY_FADE_RANGE, description="seconds of fade in and out "
+                                                       f"(default {float(DEFAULT_OVERLAY_FADE):g}; "
+                                                       "0 for none; not on a redaction)"),
+        "mode": {"type": "string", "pattern": _whole_text(_words(REDACT_MODES)),
+                 "description": f"a redaction's: {', '.join(REDACT_MODES)} (default {REDACT_MODES[0]})"},
+    },
+    "position": {name: {**_pixels(False), "description": f"{name} of the top left corner, in capture pixels"}
+                 for name in POSITION_KEYS},
+    "overlay_style": {
+        "background": {**_TEXT, "description": "the box's colour (CSS name or #rrggbb)"},
+        "color": {**_TEXT, "description": "the text's colour (a box's line colour)"},
+        "size": {**_whole(*OVERLAY_SIZE_RANGE),
+                 "description": f"text size in capture pixels, {OVERLAY_SIZE_RANGE[0]} to "
+                                f"{OVERLAY_SIZE_RANGE[1]} (default 1/30 of the capture's height)"},
+        "font": {**_PATH, "description": "a .ttf/.otf file (default castkit's DejaVu Sans)"},
+    },
+}
+
+
+def _overlay_mapping() -> dict:
+    """One overlay: exactly one kind, ``at``, and ``until`` or ``duration``."""
+    found = _mapping("overlay", OVERLAY_KEYS, required=("at",))
+    found["oneOf"] = [{"required": [kind]} for kind in OVERLAY_KINDS]
+    found["anyOf"] = [{"required": ["until"], "not": {"required": ["duration"]}},
+                      {"required": ["duration"], "not": {"required": ["until"]}}]
+    return found
+# --- end of overlays ----------------------------------------------------------------------------
+
+
 # What each key of each mapping holds. The keys themselves are the reader's tuples.
 _KEYS: dict[str, dict[str, dict[str, Any]]] = {
     "top": {
@@ -439,7 +534,11 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "ease": _time(positive=True, description="seconds the move takes, eased in and out "
                                                  f"(default {float(DEFAULT_EASE):g})"),
     },
+    **{place: keys for place, keys in _OVERLAY_KEYS.items() if place != "clip"},
 }
+_KEYS["clip"].update(_OVERLAY_KEYS["clip"])  # overlays (issue 30)
+_KEYS["top"]["frame"] = _KEYS["output"]["frame"] = _FRAME
+_KEYS["top"]["webcam"] = _KEYS["clip"]["webcam"] = _WEBCAM
 
 
 def _properties(context: str, keys: tuple[str, ...], *also: str) -> dict[str, Any]:
@@ -506,6 +605,11 @@ def recipe_schema() -> dict[str, Any]:
             "audio": _mapping("audio", AUDIO_KEYS, required=("file",)),
             "zoom_move": _mapping("zoom", ZOOM_KEYS, required=ZOOM_REQUIRED),
             "follow": _mapping("follow", FOLLOW_KEYS, required=("follow",)),
+            "overlay": _overlay_mapping(),  # overlays (issue 30)
+            "position": _mapping("position", POSITION_KEYS, required=POSITION_KEYS),
+            "overlay_style": _mapping("overlay_style", OVERLAY_STYLE_KEYS),
+            "frame": _mapping("frame", FRAME_KEYS),
+            "webcam": _mapping("webcam", WEBCAM_KEYS, required=("clip",)),
             "segment": {"oneOf": [
                 {"$ref": "#/$defs/title_segment"},
                 {"$ref": "#/$defs/clip_segment"},
@@ -551,6 +655,10 @@ _SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("a clip's zoom: a list of moves, each {...}", ZOOM_KEYS, ("zoom",)),
     ("a clip's zoom: {follow: activity, ...}", FOLLOW_KEYS, ("follow",)),
     ("title_style: {...} (and a title's own)", STYLE_KEYS, ("style",)),
+    ("a clip's overlays: a list, each {...}", OVERLAY_KEYS, ("overlay",)),
+    ("an overlay's style: {...}", OVERLAY_STYLE_KEYS, ("overlay_style",)),
+    ("frame: {...} (at the top, or on an output)", FRAME_KEYS, ("frame",)),
+    ("webcam: {...} (at the top, or on a clip)", WEBCAM_KEYS, ("webcam",)),
 )
 
 

@@ -25,7 +25,7 @@ from castkit.base.files import write_atomically
 from castkit.base.jobs import Job, Plan, file_url
 from castkit.base.progress import Progress
 from castkit.builder.build import build
-from castkit.builder.plan import effects_of, profiles_for
+from castkit.builder.plan import effects_of, overlay_steps, profiles_for
 from castkit.cache.keys import cache_dir, file_identity, key
 from castkit.cache.names import proxy_name
 from castkit.commands.preview import frame_job
@@ -329,7 +329,8 @@ class Session:
         out = self.work / f"frame-{name}.jpg"
         with self._making(out):
             if not out.exists():
-                job = frame_job(info, at, fx, target, out, self.ffmpeg, f"frame of segment {index}")
+                job = frame_job(info, at, fx, target, out, self.ffmpeg, f"frame of segment {index}"
+                                ).after(*overlay_steps(seg, fx, checked))
                 FfmpegRunner(workers=1).run(Plan(((job,),)))
         return out
 

@@ -1,0 +1,111 @@
+#!/usr/bin/env python3
+"""Overlays, redaction and a webcam corner (issue 30) against the same clip without them.
+
+    python benchmarks/bench_overlays.py [--seconds 60] [--work DIR] [--repeat N] [--output cast.mp4]
+
+The take: --seconds of 1920x1080 H.264 at 15 fps, a dark terminal where lines of text (boxes)
+appear one after another (a screen recording: few pictures change); the camera: the same length
+of 640x480 at 30 fps with a 330 Hz voice (a webcam with its microphone). Both made once with
+castkit's ffmpeg, kept in --work.
+
+Measured in one run, interleaved, best of --repeat; wall and CPU time of the child processes, of
+``castkit build --no-cache`` to --output (an MP4 at the take's 1080p by default):
+
+- plain: the clip alone;
+- overlays: the clip with five overlays (a callout, a box, a spotlight, keycaps, a logo), a
+  redaction of a terminal line for the whole clip, and a webcam corner (circle).
+
+Target (issue 30): overlays <= 1.3x plain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from _common import ffmpeg_path, measure, ROOT  # noqa: E402
+
+
+def make_take(ffmpeg: str, out: Path, seconds: float) -> None:
+    lines = [f"drawbox=x=40:y={60 + 40 * (k % 24)}:w={300 + 37 * (k % 31)}:h=24:color=0xd0d0d0:t=fill:"
+             f"enable='gte(t,{seconds * k / 48:.2f})'" for k in range(48)]
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i",
+                    f"color=c=0x1e1e1e:s=1920x1080:r=15:d={seconds}", "-vf", ",".join(lines),
+                    "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", str(out)], check=True)
+
+
+def make_camera(ffmpeg: str, out: Path, seconds: float) -> None:
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s=640x480:r=30:d={seconds}",
+                    "-f", "lavfi", "-i", f"sine=f=330:r=48000:d={seconds}", "-c:v", "libx264",
+                    "-preset", "veryfast", "-c:a", "aac", "-shortest", str(out)], check=True)
+
+
+def overlays(seconds: float) -> str:
+    s = seconds
+    return f"""\
+    overlays:
+      - text: "Click Install"
+        at: {s * 0.1:.2f}
+        until: {s * 0.3:.2f}
+        position: {{x: 1200, y: 300}}
+      - box: {{x: 300, y: 200, width: 400, height: 100}}
+        at: {s * 0.2:.2f}
+        duration: {s * 0.2:.2f}
+      - spotlight: {{x: 300, y: 200, width: 600, height: 300}}
+        at: {s * 0.5:.2f}
+        until: {s * 0.7:.2f}
+      - keys: Ctrl+Shift+T
+        at: {s * 0.4:.2f}
+        duration: {s * 0.1:.2f}
+      - image: logo.png
+        position: top-right
+        at: 0
+        until: end
+      - redact: {{x: 40, y: 420, width: 1200, height: 40}}
+        at: 0
+        until: end
+    webcam: {{clip: camera.mp4, size: 0.25}}
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--work", type=Path)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--output", default="cast.mp4")
+    args = parser.parse_args()
+    ffmpeg = ffmpeg_path()
+    work = args.work or Path(tempfile.mkdtemp(prefix="castkit-bench-overlays-"))
+    work.mkdir(parents=True, exist_ok=True)
+    take, camera = work / f"take-{args.seconds:g}.mp4", work / "camera.mp4"
+    if not take.exists():
+        make_take(ffmpeg, take, args.seconds)
+    make_camera(ffmpeg, camera, args.seconds)
+    from PIL import Image
+
+    Image.new("RGBA", (160, 160), (230, 60, 60, 160)).save(work / "logo.png")
+    recipes = {}
+    for name, extra in (("plain", ""), ("overlays", overlays(args.seconds))):
+        recipe = work / f"{name}.yaml"
+        recipe.write_text(f"loudness: off\noutputs: [{name}-{args.output}]\nsegments:\n"
+                          f"  - clip: {take.name}\n{extra}", encoding="utf-8")
+        recipes[name] = recipe
+    best: dict[str, tuple[float, float]] = {}
+    for _ in range(args.repeat):
+        for name, recipe in recipes.items():
+            wall, cpu = measure(lambda: subprocess.run(
+                [sys.executable, "-m", "castkit", "build", str(recipe), "--no-cache", "--force", "-q"],
+                check=True, cwd=ROOT))
+            if name not in best or wall < best[name][0]:
+                best[name] = (wall, cpu)
+    plain_wall, plain_cpu = best["plain"]
+    for name, (wall, cpu) in best.items():
+        print(f"{name:9s} wall {wall:6.1f} s ({wall / plain_wall:.2f}x)   cpu {cpu:6.1f} s ({cpu / plain_cpu:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,385 @@
+"""Issue 30: overlays on a clip (callouts, boxes, spotlights, keys, images) and redaction, checked
+by decoding what castkit wrote (PyAV, Pillow) and comparing pixels with the capture's own.
+
+Redaction is measured as high-frequency energy (each pixel's squared difference from the mean
+of its 3x3 neighbourhood, averaged over the picture): the capture is flat but for a secret line
+of text in the region, so the text is all the energy there is; a redacted output keeps under
+5% of what the same recipe without the redaction shows, in every frame the redaction covers,
+frames of a camera move and a held (variable-rate) picture included."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import textwrap
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+import media
+from helpers import system_ffmpeg, WHEEL_FFMPEG
+
+pytestmark = pytest.mark.e2e
+
+W, H = 320, 180
+BACKGROUND = (60, 70, 80)
+FONT = Path(__file__).parents[2] / "castkit" / "titles" / "fonts" / "DejaVuSans.ttf"
+SECRET = {"x": 16, "y": 96, "width": 200, "height": 24}
+REDACT_AT = 0.5
+MAX_ENERGY_SHARE = 0.05
+
+
+def still_capture(out: Path, picture: Image.Image, held: bool = False) -> Path:
+    """A 2 s H.264 capture of ``picture`` at 10 fps; ``held``: frames 1-9 left out, so the first
+    picture is held for a second (a recorder's variable rate)."""
+    png = out.with_suffix(".png")
+    picture.save(png)
+    vf = "format=yuv420p" + (",select='not(between(n\\,1\\,9))'" if held else "")
+    return media.make(WHEEL_FFMPEG, out, "-loop", "1", "-framerate", "10", "-t", "2", "-i", str(png),
+                      "-vf", vf, "-fps_mode", "vfr", "-c:v", "libx264", "-preset", "veryfast", "-crf", "10")
+
+
+def secret_picture() -> Image.Image:
+    picture = Image.new("RGB", (W, H), BACKGROUND)
+    pen = ImageDraw.Draw(picture)
+    font = ImageFont.truetype(str(FONT), 15)
+    pen.text((SECRET["x"] + 4, SECRET["y"] + 3), "sk-9f8e7d6c5b4a", font=font, fill=(245, 245, 245))
+    return picture
+
+
+def high_frequencies(luma: np.ndarray) -> np.ndarray:
+    """Each pixel's squared difference from the mean of its 3x3 neighbourhood."""
+    a = luma.astype(np.float64)
+    local = sum(np.roll(np.roll(a, dy, 0), dx, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1)) / 9
+    found = (a - local) ** 2
+    found[[0, -1], :] = found[:, [0, -1]] = 0
+    return found
+
+
+def secret_box(plain: np.ndarray) -> tuple[slice, slice]:
+    """Where the secret is in a frame of the cast without redaction (wherever the camera has
+    put it): the box round its text's high frequencies. It lies inside the redacted region,
+    whose edge (a step from the blurred patch to the background) is no trace of the text."""
+    ys, xs = np.where(high_frequencies(plain) > 30)
+    return slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1)
+
+
+def energy_share(plain: np.ndarray, redacted: np.ndarray) -> tuple[float, float]:
+    """The secret's high-frequency energy in the plain frame, and the share of it left in the
+    redacted one, both over the secret's box."""
+    ys, xs = secret_box(plain)
+    # The maps of a little more than the box (the 3x3 neighbourhood), for speed.
+    around = slice(max(0, ys.start - 2), ys.stop + 2), slice(max(0, xs.start - 2), xs.stop + 2)
+    inner = slice(ys.start - around[0].start, ys.stop - around[0].start), \
+        slice(xs.start - around[1].start, xs.stop - around[1].start)
+    source = float(high_frequencies(plain[around])[inner].mean())
+    return source, float(high_frequencies(redacted[around])[inner].mean()) / source
+
+
+def video_lumas(path: Path) -> list[tuple[float, np.ndarray]]:
+    with av.open(str(path)) as c:
+        return [(float(f.time), f.to_ndarray(format="gray")) for f in c.decode(video=0)]
+
+
+def image_lumas(path: Path) -> list[np.ndarray]:
+    frames = []
+    with Image.open(path) as image:
+        for n in range(getattr(image, "n_frames", 1)):
+            image.seek(n)
+            frames.append(np.asarray(image.convert("L")))
+    return frames
+
+
+RECIPE = """\
+    loudness: off
+    outputs:
+      - build/cast.mp4
+      - build/cast.dv
+      - build/cast.webm
+      - {path: build/cast.gif, width: 320, fps: 10}
+      - {path: build/poster.png, at: 1.2}
+    segments:
+      - clip: take.mp4
+        zoom:
+          - {at: 0.7, to: {x: 0, y: 36, width: 256, height: 144}, ease: 0.8}
+        overlays:
+          - text: Copy the token
+            at: 0.1
+            until: 0.4
+"""
+REDACTION = (f"      - redact: {{x: {SECRET['x']}, y: {SECRET['y']}, width: {SECRET['width']}, "
+             f"height: {SECRET['height']}}}\n        at: {REDACT_AT}\n        until: end\n")
+
+
+@pytest.fixture(scope="module")
+def secret_casts(tmp_path_factory) -> dict[str, Path]:
+    """The same recipe built with and without its redaction (folders ``redacted``, ``plain``),
+    by the wheel's ffmpeg (9: its boxblur takes a smaller radius than 5.1's)."""
+    with using_ffmpeg(WHEEL_FFMPEG):
+        yield from _secret_casts(tmp_path_factory)
+
+
+@contextlib.contextmanager
+def using_ffmpeg(path: str):
+    before = os.environ.get("CASTKIT_FFMPEG")
+    os.environ["CASTKIT_FFMPEG"] = path
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["CASTKIT_FFMPEG"]
+        else:
+            os.environ["CASTKIT_FFMPEG"] = before
+
+
+def _secret_casts(tmp_path_factory):
+    from castkit.cli import main
+
+    root = tmp_path_factory.mktemp("redaction")
+    take = still_capture(root / "take.mp4", secret_picture(), held=True)
+    folders = {}
+    for name, extra in (("plain", ""), ("redacted", REDACTION)):
+        folder = root / name
+        folder.mkdir()
+        os.link(take, folder / "take.mp4")
+        (folder / "cast.yaml").write_text(textwrap.dedent(RECIPE) + extra, encoding="utf-8")
+        assert main(["build", "-q", str(folder / "cast.yaml")]) == 0
+        assert main(["preview", "-q", str(folder / "cast.yaml"), "-o", str(folder / "board.png")]) == 0
+        folders[name] = folder
+    yield folders
+
+
+@pytest.mark.parametrize("name", ["cast.mp4", "cast.dv", "cast.webm"])
+def test_redaction_holds_in_every_video_frame_it_covers(secret_casts, name):
+    plain = video_lumas(secret_casts["plain"] / "build" / name)
+    redacted = video_lumas(secret_casts["redacted"] / "build" / name)
+    assert len(plain) == len(redacted)
+    covered = [(t, a, b) for (t, a), (_, b) in zip(plain, redacted) if t >= REDACT_AT]
+    moving = [t for t, _, _ in covered if 0.7 < t < 1.5]
+    assert len(covered) >= len(plain) * 0.7 and moving  # the camera's move is among them
+    for t, a, b in covered:
+        source, share = energy_share(a, b)
+        assert source > 30, f"{name} at {t:.2f} s: the plain cast shows no text to redact"
+        assert share < MAX_ENERGY_SHARE, f"{name} at {t:.2f} s: {share:.1%}"
+    # Before the redaction, the text is there in both: the redaction has a time.
+    t, a, b = next((t, a, b) for (t, a), (_, b) in zip(plain, redacted) if t < REDACT_AT - 0.1)
+    assert energy_share(a, b)[1] > 0.8
+
+
+@pytest.mark.parametrize("name", ["cast.gif", "poster.png"])
+def test_redaction_holds_in_images(secret_casts, name):
+    plain = image_lumas(secret_casts["plain"] / "build" / name)
+    redacted = image_lumas(secret_casts["redacted"] / "build" / name)
+    # An animation holds each distinct picture once: compare the last ones (after the move).
+    for a, b in ([(plain[-1], redacted[-1])] if len(plain) > 1 else zip(plain, redacted)):
+        source, share = energy_share(a, b)
+        assert source > 100 and share < MAX_ENERGY_SHARE, f"{name}: {share:.1%}"
+
+
+def test_redaction_holds_in_the_storyboard(secret_casts):
+    def tile(path: Path) -> np.ndarray:
+        """The clip's tile: the rows and columns mostly of the capture's background colour
+        (the board's captions are not)."""
+        rgb = np.asarray(Image.open(path).convert("RGB")).astype(int)
+        mask = np.abs(rgb - BACKGROUND).sum(axis=2) < 12
+        rows = np.where(mask.sum(axis=1) > 0.5 * mask.sum(axis=1).max())[0]
+        cols = np.where(mask.sum(axis=0) > 0.5 * mask.sum(axis=0).max())[0]
+        return np.asarray(Image.open(path).convert("L"))[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+    plain, redacted = tile(secret_casts["plain"] / "board.png"), tile(secret_casts["redacted"] / "board.png")
+    assert plain.shape == redacted.shape
+    source, share = energy_share(plain, redacted)
+    assert source > 100 and share < MAX_ENERGY_SHARE, f"{share:.1%}"
+
+
+def test_export_of_a_redacted_clip_is_refused(secret_casts, cli):
+    folder = secret_casts["redacted"]
+    result = cli("export", folder / "cast.yaml", "-o", folder / "edit.mlt")
+    assert result.code == 2
+    assert "cast.yaml:" in result.err and "take.mp4" in result.err and "unredacted" in result.err
+    assert not (folder / "edit.mlt").exists()
+    plain = secret_casts["plain"]
+    result = cli("export", plain / "cast.yaml", "-o", plain / "edit.mlt")
+    assert result.code == 0 and "overlays (text) are not exported" in result.err
+
+
+# --- what each overlay draws -------------------------------------------------------------------
+FLAT = (120, 160, 200)
+LOGO = (230, 20, 20)
+
+
+@pytest.fixture(scope="module")
+def drawn_cast(tmp_path_factory) -> tuple[Path, Path]:
+    """Built by Debian's ffmpeg where the machine has one (the redaction tests use the wheel's)."""
+    with using_ffmpeg(system_ffmpeg() or WHEEL_FFMPEG):
+        yield _drawn_cast(tmp_path_factory)
+
+
+def _drawn_cast(tmp_path_factory) -> tuple[Path, Path]:
+    from castkit.cli import main
+
+    root = tmp_path_factory.mktemp("overlays")
+    still_capture(root / "take.mp4", Image.new("RGB", (W, H), FLAT))
+    Image.new("RGBA", (40, 40), (*LOGO, 128)).save(root / "logo.png")
+    (root / "cast.yaml").write_text(textwrap.dedent("""\
+        loudness: off
+        outputs: [build/cast.mp4]
+        segments:
+          - clip: take.mp4
+            overlays:
+              - text: "Click Install"
+                at: 0.3
+                until: 0.9
+                position: {x: 20, y: 20}
+                style: {background: "#ffe066", color: "#111111", size: 16}
+              - box: {x: 150, y: 100, width: 60, height: 30}
+                at: 0.3
+                duration: 0.6
+                style: {color: "#ff3b30"}
+              - spotlight: {x: 100, y: 60, width: 80, height: 50}
+                at: 1.1
+                until: 1.7
+              - keys: Ctrl+Shift+T
+                at: 1.1
+                until: 1.7
+              - image: logo.png
+                position: {x: 270, y: 10}
+                at: 0
+                until: end
+                fade: 0
+        """), encoding="utf-8")
+    assert main(["build", "-q", str(root / "cast.yaml")]) == 0
+    return root / "build" / "cast.mp4", root
+
+
+def rgb_at(path: Path, t: float) -> np.ndarray:
+    with av.open(str(path)) as c:
+        frames = [(abs(float(f.time) - t), f.to_ndarray(format="rgb24").astype(int)) for f in c.decode(video=0)]
+    return min(frames, key=lambda item: item[0])[1]
+
+
+def near(pixel, colour, tolerance=14) -> bool:
+    return bool(np.all(np.abs(np.asarray(pixel) - np.asarray(colour)) <= tolerance))
+
+
+def test_callout_and_box_show_in_their_time_only(drawn_cast):
+    cast, _ = drawn_cast
+    before, during, after = rgb_at(cast, 0.1), rgb_at(cast, 0.6), rgb_at(cast, 1.0)
+    callout = (24, 23)  # inside the callout's box, in its padding (no text)
+    # (#ffe066 through BT.709 4:2:0 H.264, read back as PyAV converts it: within 40 a channel)
+    assert near(during[callout[1], callout[0]], (0xff, 0xe0, 0x66), 40)
+    assert near(before[callout[1], callout[0]], FLAT) and near(after[callout[1], callout[0]], FLAT)
+    assert (during[22:48, 28:120].sum(axis=2) < 300).sum() > 40  # its dark text on the yellow
+    # The box: a red frame round the region, the region itself untouched.
+    line = max((during[115, x] for x in range(145, 151)), key=lambda p: p[0] - p[1])  # the left side
+    assert line[0] > line[1] + 80 and line[0] > line[2] + 60, line
+    assert near(during[115, 180], FLAT)
+    assert near(before[115, 147], FLAT) and near(after[115, 147], FLAT)
+
+
+def test_spotlight_dims_outside_and_keeps_inside(drawn_cast):
+    cast, _ = drawn_cast
+    plain, lit = rgb_at(cast, 0.1), rgb_at(cast, 1.4)
+    inside = (slice(70, 100), slice(110, 170))
+    outside = (slice(20, 50), slice(200, 250))
+    assert np.abs(lit[inside] - plain[inside]).mean() < 4
+    assert lit[outside].mean() <= 0.6 * plain[outside].mean()
+
+
+def test_keycaps_at_the_bottom(drawn_cast):
+    cast, _ = drawn_cast
+    lit = rgb_at(cast, 1.4)
+    band = lit[130:176, 80:240]  # the bottom centre (dimmed by the spotlight too)
+    chip = np.abs(band - (0x2b, 0x2d, 0x31)).sum(axis=2) < 40
+    ink = band.min(axis=2) > 200  # white key names
+    assert chip.sum() > 400 and ink.sum() > 30
+    assert (np.abs(rgb_at(cast, 0.6)[140:176, 80:240] - FLAT).sum(axis=2) < 30).all()
+
+
+def test_logo_is_alpha_blended(drawn_cast):
+    cast, _ = drawn_cast
+    frame = rgb_at(cast, 0.6)
+    expected = [(a + b) / 2 for a, b in zip(LOGO, FLAT)]
+    assert near(frame[30, 290], expected, 16), frame[30, 290]
+    assert near(frame[30, 260], FLAT)
+
+
+def test_dry_run_lists_the_overlays_and_their_look_is_in_the_cache_key(drawn_cast, cli, monkeypatch):
+    _, root = drawn_cast
+    monkeypatch.setenv("CASTKIT_FFMPEG", WHEEL_FFMPEG)
+    recipe = root / "cast.yaml"
+    first = cli("build", recipe, "--dry-run", "--force")
+    assert first.code == 0
+    assert "# overlay: text 'Click Install' 0.3-0.9 s at " in first.out
+    assert "# overlay: redact" not in first.out and "# overlay: keys 'Ctrl+Shift+T' 1.1-1.7 s" in first.out
+    original = recipe.read_text(encoding="utf-8")
+    recipe.write_text(original.replace("Click Install", "Click Remove"), encoding="utf-8")
+    try:
+        second = cli("build", recipe, "--dry-run", "--force")
+    finally:
+        recipe.write_text(original, encoding="utf-8")
+    segment = re.compile(r"segment-[0-9a-f]+\.mp4")
+    assert set(segment.findall(first.out)).isdisjoint(segment.findall(second.out))
+
+
+def test_styled_frame_insets_the_picture_in_web_outputs_not_dv(drawn_cast):
+    from castkit.cli import main
+
+    _, root = drawn_cast
+    (root / "framed.yaml").write_text(textwrap.dedent("""\
+        loudness: off
+        frame: {background: "#2d3250", padding: 0.1, radius: 120}
+        outputs: [build/framed.mp4, build/framed.dv]
+        segments:
+          - clip: take.mp4
+            duration: 0.5
+        """), encoding="utf-8")
+    with using_ffmpeg(WHEEL_FFMPEG):
+        assert main(["build", "-q", str(root / "framed.yaml")]) == 0
+    frame = rgb_at(root / "build" / "framed.mp4", 0.2)
+    background = (0x2d, 0x32, 0x50)
+    for y, x in ((2, 2), (2, W - 3), (H - 3, 2), (H - 3, W - 3), (10, W // 2), (H // 2, 8)):
+        assert near(frame[y, x], background, 10), (y, x, frame[y, x])
+    assert near(frame[H // 2, W // 2], FLAT)
+    # Rounded: the window's very corner shows the background, a few pixels in the capture.
+    assert near(frame[19, 33], background, 24) and near(frame[26, 42], FLAT)  # radius 20 px here
+    dv = rgb_at(root / "build" / "framed.dv", 0.2)  # DV ignores the recipe's frame
+    assert near(dv[288, 4], FLAT, 20) and near(dv[288, 360], FLAT, 20)
+
+
+CAMERA = (0, 200, 90)  # the test camera's colour (RGB)
+
+
+def test_webcam_corner_in_its_place_size_and_shape_with_its_sound(drawn_cast):
+    from castkit.cli import main
+
+    _, root = drawn_cast
+    media.make(WHEEL_FFMPEG, root / "face.mp4", "-f", "lavfi", "-i", "color=c=0x00c85a:s=160x120:r=15:d=2",
+               "-f", "lavfi", "-i", "sine=f=330:r=48000:d=2", "-c:v", "libx264", "-preset", "veryfast",
+               "-c:a", "aac", "-shortest")
+    (root / "webcam.yaml").write_text(textwrap.dedent("""\
+        loudness: off
+        webcam: {clip: face.mp4, size: 0.4}
+        outputs: [build/webcam.mp4]
+        segments:
+          - clip: take.mp4
+            duration: 1
+        """), encoding="utf-8")
+    with using_ffmpeg(WHEEL_FFMPEG):
+        assert main(["build", "-q", str(root / "webcam.yaml")]) == 0
+    cast = root / "build" / "webcam.mp4"
+    frame = rgb_at(cast, 0.5)
+    # 0.4 of 180 lines: a 72 px circle, 6 px (1/30 of the height) from the bottom right corner.
+    x0, y0, side = W - 6 - 72, H - 6 - 72, 72
+    assert near(frame[y0 + side // 2, x0 + side // 2], CAMERA, 20)
+    assert near(frame[y0 + 3, x0 + side // 2], CAMERA, 30) and near(frame[y0 + side // 2, x0 + 3], CAMERA, 30)
+    for y, x in ((y0 + 2, x0 + 2), (y0 + 2, x0 + side - 3), (y0 + side - 3, x0 + 2)):  # a circle's corners
+        assert near(frame[y, x], FLAT), (y, x, frame[y, x])
+    assert near(frame[y0 - 4, x0 + side // 2], FLAT) and near(frame[y0 + side // 2, x0 - 4], FLAT)
+    with av.open(str(cast)) as c:  # the capture is silent: the camera's sound is the narration
+        sound = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
+    assert np.sqrt(np.mean(sound.astype(np.float64) ** 2)) > 0.05
