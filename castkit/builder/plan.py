@@ -416,7 +416,7 @@ def effects_of(seg: ClipSegment, checked: Checked) -> Effects:
         crop=seg.crop, speed=seg.speed, mute=seg.mute,
         voice=checked.voices[seg.audio] if seg.audio is not None and not seg.mute else None,
         voice_from=seg.audio_from,
-        fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out, zoom=seg.zoom,
+        fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out, zoom=seg.zoom, gain=seg.gain,
     )
 
 

@@ -54,6 +54,7 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     notes += [f"segment {n}: camera moves (zoom:) are not exported; the clip shows its whole picture"
               for n, seg in enumerate(checked.recipe.segments, 1)
               if getattr(seg, "zoom", ()) or getattr(seg, "follow", None) is not None]
+    notes += sound_notes(checked.recipe)
     made = _write_cards(checked.recipe, timeline)
     try:
         write_atomically(output, lambda temp: Path(temp).write_text(text, encoding="utf-8"))
@@ -65,6 +66,16 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     for note in notes:
         say("note", f"{output.name}: {note}")
     return timeline
+
+
+def sound_notes(recipe) -> list[str]:
+    """What of the recipe's sound (issue 25) no export holds: a clip's gain, the music bed."""
+    notes = [f"segment {n}: gain: {float(seg.gain):g} dB is not exported; set the clip's volume in the editor"
+             for n, seg in enumerate(recipe.segments, 1) if getattr(seg, "gain", 0)]
+    if recipe.music is not None:
+        notes.append("music: the music bed and its ducking are not exported; add "
+                     + ", ".join(p.name for p in recipe.music.files) + " on an audio track")
+    return notes
 
 
 def _write_cards(recipe, timeline: Timeline) -> list[Path]:

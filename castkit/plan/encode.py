@@ -55,6 +55,7 @@ class Effects:
     voice_from: Fraction = Fraction(0)  # seconds into the voice where the segment's sound starts
     # Camera moves (``zoom:``), their regions in the capture's pixels (inside ``crop``).
     zoom: tuple[Move, ...] = ()
+    gain: Fraction = Fraction(0)  # dB on the sound (``gain:``), before the cast's loudness step
 
 
 def voice_sound(ff: Any, effects: Effects) -> Any:
@@ -421,6 +422,9 @@ def conform(
         samples = dv_samples(lead + frames) - dv_samples(lead)
     if audio is None:
         audio = ff.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").audio
+    elif effects.gain:
+        # Before the conversion to 16 bits: volume works in floats, and a cut is rounded once.
+        audio = audio.filter("volume", f"{ffmpeg_number(effects.gain)}dB")
     audio = audio.filter(
         "aformat", sample_fmts="s16", sample_rates=AUDIO_RATE, channel_layouts="stereo"
     )

@@ -85,7 +85,7 @@ MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
 VERSION = 1  # the recipe version this castkit reads
 
 TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
-            "loudness", "chapters")
+            "loudness", "chapters", "music")
 OUTPUT_KEYS = ("path", "height", "fps", "aspect", "width", "colors", "loop", "quality", "at", "every")
 # Which output takes which of OUTPUT_KEYS besides its path (OutputSpec.kind).
 KIND_KEYS = {
@@ -110,7 +110,7 @@ STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
 TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS, "chapter")
 CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS,
-             "chapter", "captions", "pauses", "zoom")
+             "chapter", "captions", "pauses", "zoom", "gain")
 AUDIO_KEYS = ("file", "from")  # `audio: {file: voice.wav, from: 12.5}`
 ZOOM_KEYS = ("at", "to", "ease")
 ZOOM_REQUIRED = ("at", "to")
@@ -148,6 +148,37 @@ MAX_WHOLE_DIGITS = 6  # of an output's height or fps
 URL_MARK = "://"
 URL_SCHEMES = ("http:", "https:", "ftp:", "data:")
 PATH_BREAKS = ("\n", "\r", "\0")
+
+# Sound (issue 25): a clip's gain, the recipe's music bed.
+GAIN_RANGE = (Fraction(-40), Fraction(20))  # dB; more is a broken take, not a level
+GAIN_UNITS = ("dB",)  # after the number, any case
+MUSIC_KEYS = ("file", "level", "duck", "fade_in", "fade_out", "loop", "under")
+MUSIC_LEVEL_RANGE = (Fraction(-50), Fraction(-10))  # LUFS of the bed where nobody speaks
+DEFAULT_MUSIC_LEVEL = Fraction(-26)
+DUCK_RANGE = (Fraction(-40), Fraction(0))  # dB under speech
+DEFAULT_DUCK = Fraction(-12)
+DUCK_OFF = ("off", "false", "no")  # any case: the bed keeps its level under speech
+MUSIC_FADE_RANGE = (Fraction(0), Fraction(60))  # seconds
+MUSIC_UNDER = ("all", "clips", "titles")  # the first is the default
+MAX_MUSIC_FILES = 100
+
+
+@dataclass(frozen=True)
+class MusicSpec:
+    """``music:``: a bed of ``files`` played one after the other (looped to cover the cast
+    unless ``loop`` is off), at ``level`` LUFS where nobody speaks and ``duck`` dB lower under
+    speech (None: ``duck: off``), faded in from the cast's start and out before its end, under
+    ``under`` (all segments, only clips or only titles)."""
+
+    files: tuple[Path, ...]
+    level: Fraction = DEFAULT_MUSIC_LEVEL
+    duck: Fraction | None = DEFAULT_DUCK
+    fade_in: Fraction = Fraction(0)
+    fade_out: Fraction = Fraction(0)
+    loop: bool = True
+    under: str = MUSIC_UNDER[0]
+    where: Where | None = None
+    files_where: tuple[Where, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -228,6 +259,7 @@ class ClipSegment:
     zoom: tuple[Move, ...] = ()  # camera moves, regions in the capture's pixels (plan.camera)
     zoom_where: tuple[MoveWhere, ...] = ()
     follow: FollowSpec | None = None  # `zoom: follow`: moves planned from the activity
+    gain: Fraction = Fraction(0)  # dB on the clip's sound, before the cast's loudness step
 
     @property
     def label(self) -> str:
@@ -311,6 +343,7 @@ class Recipe:
     segments: tuple[Segment, ...]
     loudness: Fraction | None = DEFAULT_LOUDNESS  # LUFS target; None: kept as recorded
     chapters: bool = True  # `chapters: off`: no chapters in the web masters, no chapter lists
+    music: MusicSpec | None = None  # a bed under the cast, ducked under the narration
 
     @property
     def output(self) -> Path:
@@ -335,6 +368,8 @@ class Recipe:
                     found.append(seg.captions)
             else:
                 found += style_files(seg.style)
+        if self.music is not None:
+            found += self.music.files
         return list(dict.fromkeys(found))
 
 

@@ -40,6 +40,10 @@ from castkit.recipe.model import (
     TITLE_KEYS, TitleSegment, TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION, Where, ZOOM_FULL,
     ZOOM_KEYS, ZOOM_REQUIRED,
 )
+from castkit.recipe.model import (
+    DUCK_OFF, DUCK_RANGE, GAIN_RANGE, GAIN_UNITS, MAX_MUSIC_FILES, MUSIC_FADE_RANGE, MUSIC_KEYS,
+    MUSIC_LEVEL_RANGE, MUSIC_UNDER, MusicSpec,
+)
 from castkit.recipe.style import TitleStyle
 
 
@@ -354,7 +358,9 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
     if "chapters" in top:
         chapters = _switch(r, top["chapters"][1], "chapters", True)
 
-    return Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters), r.problems
+    music = _music(r, top["music"][1]) if "music" in top else None
+    return Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters,
+                  music), r.problems
 
 
 def _switch(r: _Reader, node: yaml.Node, what: str, default: bool) -> bool:
@@ -706,12 +712,15 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
             follow = _follow(r, zoom_node, what)
         else:
             zoom, zoom_where = _zoom(r, zoom_node, what)
+    gain = Fraction(0)
+    if "gain" in items:
+        gain = _decibels(r, items["gain"][1], f"{what}: gain", GAIN_RANGE, GAIN_UNITS, "dB") or gain
     if len(r.problems) > before or clip is None:
         return None
     return ClipSegment(
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
         crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
-        pauses, pauses_where, audio_from, zoom, zoom_where, follow,
+        pauses, pauses_where, audio_from, zoom, zoom_where, follow, gain,
     )
 
 
@@ -954,3 +963,88 @@ def _speed(r: _Reader, node: yaml.Node, what: str) -> Fraction | None:
         r.add(node, f"{what}: speed {echo(raw.strip(), quote=False)} is outside {float(low):g} to {float(high):g}")
         return None
     return value
+
+
+# Sound (issue 25): a clip's gain and the recipe's music bed.
+
+def _decibels(r: _Reader, node: yaml.Node, what: str, low_high: tuple[Fraction, Fraction],
+              units: tuple[str, ...], unit: str) -> Fraction | None:
+    """A level in a range, with or without one of ``units`` after it (``-3``, ``-3 dB``)."""
+    raw = r.scalar(node, what)
+    if raw is None:
+        return None
+    text = raw.strip()
+    low, high = low_high
+    try:
+        number = Decimal(_without_unit(text.lower(), tuple(u.lower() for u in units)))
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or not low <= number <= high:
+        r.add(node, f"{what} must be a number of {unit} from {low} to {high}, not {echo(text)}")
+        return None
+    return Fraction(number)
+
+
+def _music(r: _Reader, node: yaml.Node) -> MusicSpec | None:
+    """``music: FILE``, ``music: [FILE, ...]`` or a mapping of MUSIC_KEYS."""
+    before = len(r.problems)
+    if isinstance(node, yaml.MappingNode):
+        items = r.mapping(node, "music", MUSIC_KEYS)
+        if items is None:
+            return None
+        if "file" not in items:
+            r.add(node, "music needs 'file:' (a file, or a list of files played one after the other)")
+            return None
+    else:
+        items = {"file": (node, node)}
+    files_node = items["file"][1]
+    file_nodes = files_node.value if isinstance(files_node, yaml.SequenceNode) else [files_node]
+    if not file_nodes:
+        r.add(files_node, "music: file must name at least one file")
+    if len(file_nodes) > MAX_MUSIC_FILES:
+        r.add(files_node, f"music: more than {MAX_MUSIC_FILES} files")
+        return None
+    files, wheres = [], []
+    for file_node in file_nodes:
+        path = r.path(file_node, "music: file")
+        if path is not None:
+            files.append(path)
+            wheres.append(r.where(file_node))
+    spec = MusicSpec(tuple(files), where=r.where(node), files_where=tuple(wheres))
+    if "level" in items:
+        level = _decibels(r, items["level"][1], "music: level", MUSIC_LEVEL_RANGE, LOUDNESS_UNITS, "LUFS")
+        spec = replace(spec, level=level if level is not None else spec.level)
+    if "duck" in items:
+        duck_node = items["duck"][1]
+        raw = r.scalar(duck_node, "music: duck")
+        if raw is not None and raw.strip().lower() in DUCK_OFF:
+            spec = replace(spec, duck=None)
+        elif raw is not None:
+            low, high = DUCK_RANGE
+            try:
+                number = Decimal(_without_unit(raw.strip().lower(), ("db",)))
+            except InvalidOperation:
+                number = Decimal("NaN")
+            if not number.is_finite() or not low <= number <= high:
+                r.add(duck_node, f"music: duck must be a number of dB from {low} to {high} "
+                                 f"(how much lower under speech), or {DUCK_OFF[0]}; not {echo(raw.strip())}")
+            else:
+                spec = replace(spec, duck=Fraction(number))
+    for key in ("fade_in", "fade_out"):
+        if key in items:
+            value = r.time(items[key][1], f"music: {key}")
+            low, high = MUSIC_FADE_RANGE
+            if value is not None and not low <= value <= high:
+                r.add(items[key][1], f"music: {key} must be from {low} to {high} seconds")
+            elif value is not None:
+                spec = replace(spec, **{key: value})
+    if "loop" in items:
+        spec = replace(spec, loop=_switch(r, items["loop"][1], "music: loop", True))
+    if "under" in items:
+        under_node = items["under"][1]
+        raw = r.scalar(under_node, "music: under")
+        if raw is not None and raw.strip().lower() not in MUSIC_UNDER:
+            r.add(under_node, f"music: under must be {', '.join(MUSIC_UNDER)}, not {echo(raw.strip())}")
+        elif raw is not None:
+            spec = replace(spec, under=raw.strip().lower())
+    return spec if len(r.problems) == before and spec.files else None

@@ -47,6 +47,10 @@ from castkit.recipe.model import (
     THRESHOLD_UNITS, TITLE_KEYS, TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION, ZOOM_FULL, ZOOM_KEYS,
     ZOOM_REQUIRED,
 )
+from castkit.recipe.model import (
+    DEFAULT_DUCK, DEFAULT_MUSIC_LEVEL, DUCK_OFF, DUCK_RANGE, GAIN_RANGE, GAIN_UNITS,
+    MAX_MUSIC_FILES, MUSIC_FADE_RANGE, MUSIC_KEYS, MUSIC_LEVEL_RANGE, MUSIC_UNDER,
+)
 
 
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
@@ -441,6 +445,33 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }
 
+# Sound (issue 25): a clip's gain, the recipe's music bed.
+_KEYS["clip"]["gain"] = {**_level(GAIN_RANGE, GAIN_UNITS, True, ()),
+                         "description": f"dB on the clip's sound, {GAIN_RANGE[0]} to {GAIN_RANGE[1]}, "
+                                        "before the cast's loudness step"}
+_MUSIC_FILES = {"anyOf": [*_PATH["anyOf"], {"type": "array", "minItems": 1, "maxItems": MAX_MUSIC_FILES,
+                                            "items": _PATH}]}
+_KEYS["top"]["music"] = {"anyOf": [*_MUSIC_FILES["anyOf"], {"$ref": "#/$defs/music"}],
+                         "description": "a music bed under the cast, ducked under the narration: "
+                                        "a file, a list of files, or {file, level, duck, ...}"}
+_KEYS["music"] = {
+    "file": {**_MUSIC_FILES, "description": "the music, relative to the recipe; a list plays one "
+                                            "after the other"},
+    "level": {**_level(MUSIC_LEVEL_RANGE, LOUDNESS_UNITS, True, ()),
+              "description": f"{LOUDNESS_UNITS[0]} of the music where nobody speaks, "
+                             f"{MUSIC_LEVEL_RANGE[0]} to {MUSIC_LEVEL_RANGE[1]} (default {DEFAULT_MUSIC_LEVEL})"},
+    "duck": {"anyOf": [*_level(DUCK_RANGE, GAIN_UNITS, True, DUCK_OFF)["anyOf"], {"const": False}],
+             "description": f"dB lower under speech, {DUCK_RANGE[0]} to {DUCK_RANGE[1]} "
+                            f"(default {DEFAULT_DUCK}), or {DUCK_OFF[0]}"},
+    "fade_in": _time(*MUSIC_FADE_RANGE, description="seconds the music fades in from the cast's start"),
+    "fade_out": _time(*MUSIC_FADE_RANGE, description="seconds it fades out before the cast's end"),
+    "loop": {**_SWITCH, "description": "repeat the music to cover the cast (default on); off: it "
+                                       "ends where it ends"},
+    "under": {"type": "string", "pattern": _whole_text(_words(MUSIC_UNDER)),
+              "description": f"which segments it plays under: {', '.join(MUSIC_UNDER)} "
+                             f"(default {MUSIC_UNDER[0]})"},
+}
+
 
 def _properties(context: str, keys: tuple[str, ...], *also: str) -> dict[str, Any]:
     table: dict[str, dict] = {}
@@ -506,6 +537,7 @@ def recipe_schema() -> dict[str, Any]:
             "audio": _mapping("audio", AUDIO_KEYS, required=("file",)),
             "zoom_move": _mapping("zoom", ZOOM_KEYS, required=ZOOM_REQUIRED),
             "follow": _mapping("follow", FOLLOW_KEYS, required=("follow",)),
+            "music": _mapping("music", MUSIC_KEYS, required=("file",)),
             "segment": {"oneOf": [
                 {"$ref": "#/$defs/title_segment"},
                 {"$ref": "#/$defs/clip_segment"},
@@ -551,6 +583,7 @@ _SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("a clip's zoom: a list of moves, each {...}", ZOOM_KEYS, ("zoom",)),
     ("a clip's zoom: {follow: activity, ...}", FOLLOW_KEYS, ("follow",)),
     ("title_style: {...} (and a title's own)", STYLE_KEYS, ("style",)),
+    ("music: {...}", MUSIC_KEYS, ("music",)),
 )
 
 

@@ -1,0 +1,85 @@
+"""Issue 25, sound: the recipe keys `gain:` and `music:` as read, and what `gain:` puts into a
+segment's ffmpeg graph."""
+
+from __future__ import annotations
+
+import textwrap
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from castkit.outputs.dv import DvProfile
+from castkit.plan.encode import clip_job, Effects, Trim
+from castkit.recipe.reader import read_recipe
+
+from test_plan import capture, FFMPEG
+
+
+def read(tmp_path: Path, text: str):
+    path = tmp_path / "recipe.yaml"
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return read_recipe(path)
+
+
+@pytest.mark.parametrize("value, gain", [("-3", Fraction(-3)), ("'-2.5 dB'", Fraction(-5, 2)),
+                                          ("+6", Fraction(6)), ("20", Fraction(20)), ("-40 DB", Fraction(-40))])
+def test_gain_is_read_in_db(tmp_path, value, gain):
+    recipe, problems = read(tmp_path, f"segments:\n  - clip: a.ogv\n    gain: {value}\n")
+    assert problems == []
+    assert recipe.segments[0].gain == gain
+
+
+def test_bad_gains_and_music_keys_are_all_reported_at_their_lines(tmp_path):
+    recipe, problems = read(tmp_path, """
+        music:
+          file: bed.ogg
+          level: -5
+          duck: 3
+          under: nobody
+        segments:
+          - clip: a.ogv
+            gain: 21
+          - clip: a.ogv
+            gain: loud
+    """)
+    where = [(p.line, p.column) for p in problems]
+    assert where == [(8, 11), (10, 11), (3, 10), (4, 9), (5, 10)], [p.message for p in problems]
+    assert "gain must be a number of dB from -40 to 20" in problems[0].message
+    assert "music: level must be a number of LUFS from -50 to -10" in problems[2].message
+
+
+def test_music_is_read_as_a_file_a_list_or_a_mapping(tmp_path):
+    recipe, problems = read(tmp_path, "music: bed.ogg\nsegments:\n  - title: A\n")
+    assert problems == [] and recipe.music.files == (tmp_path / "bed.ogg",)
+    assert (recipe.music.level, recipe.music.duck, recipe.music.loop, recipe.music.under) == (
+        -26, -12, True, "all")
+    recipe, problems = read(tmp_path, """
+        music:
+          file: [a.ogg, b.ogg]
+          level: -24 LUFS
+          duck: off
+          fade_in: 1
+          fade_out: 3
+          loop: false
+          under: Clips
+        segments:
+          - title: A
+    """)
+    assert problems == []
+    music = recipe.music
+    assert music.files == (tmp_path / "a.ogg", tmp_path / "b.ogg")
+    assert (music.level, music.duck, music.fade_in, music.fade_out, music.loop, music.under) == (
+        -24, None, 1, 3, False, "clips")
+    assert recipe.sources()[-2:] == [tmp_path / "a.ogg", tmp_path / "b.ogg"]
+
+
+def test_a_clip_gain_is_a_volume_in_floats_before_the_16_bit_sound():
+    job = clip_job(capture(fps=25), DvProfile(), Path("out/seg.dv"), FFMPEG,
+                   trim=Trim(Fraction(0), Fraction(1)), effects=Effects(gain=Fraction(-5, 2)))
+    graph = job.argv[job.argv.index("-filter_complex") + 1]
+    assert ("[s0]volume=-2.5dB[s1];"
+            "[s1]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s2]") in graph
+    plain = clip_job(capture(fps=25), DvProfile(), Path("out/seg.dv"), FFMPEG,
+                     trim=Trim(Fraction(0), Fraction(1)))
+    assert "volume" not in plain.argv[plain.argv.index("-filter_complex") + 1]
