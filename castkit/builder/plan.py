@@ -19,6 +19,8 @@ from castkit.base.progress import counted, say
 from castkit.base.timecode import format_time
 from castkit.cache.records import manifest_path
 from castkit.cache.keys import card_key, file_identity, key
+from castkit.media.dv import dv_samples
+from castkit.plan.music import MUSIC_VERSION
 from castkit.cache.seals import discard, intact
 from castkit.media.ffmpeg import Ffmpeg
 from castkit.media.probe import MediaInfo
@@ -31,6 +33,7 @@ from castkit.plan.check import Checked, frame_index, output_rasters
 from castkit.plan.activity import follow_status, measure, plan_follow
 from castkit.plan.encode import clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import kept_of, paused_job
+from castkit.plan.music import music_gain_job, MusicStep
 from castkit.plan.profile import Profile
 from castkit.plan.slices import sample_group, SLICE_SECONDS
 from castkit.publish.captions import as_srt, as_vtt, caption_paths, load as load_captions, retime
@@ -41,7 +44,7 @@ from castkit.publish.loudness import gain_job, LoudnessStep
 from castkit.recipe.model import ANIMATED_KINDS, AT_TITLE, ClipSegment, OutputSpec, TitleSegment
 from castkit.run.runner import available_cores
 from castkit.titles.job import CardJob
-from castkit.cache.names import card_name, loudness_name, segment_name
+from castkit.cache.names import card_name, loudness_name, music_name, record_name, segment_name
 from castkit.errors import RecipeError
 
 
@@ -290,16 +293,20 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         elif spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],
                                    [frames for _, frames in parts], profile.raster.fps) if recipe.chapters else []
-            loudness = None
-            if recipe.loudness is not None:
+            loudness = music = None
+            if recipe.loudness is not None or recipe.music is not None:
                 if sound_key is None:  # every web output has the same sound: measured once
-                    sound_key = key("loudness", sounds, recipe.loudness)
+                    sound_key = _sound_key(checked, sounds)
                 script = work / loudness_name(sound_key)
                 uses.add(script)
-                loudness = (recipe.loudness, script)
+                if recipe.music is not None:
+                    music = _music_step(checked, parts, makers, profile, script, ffmpeg, sound_key)
+                    uses.update(_music_files(music))
+                else:
+                    loudness = (recipe.loudness, script)
             join = profile.join(parts, spec.path, work, ffmpeg, join_label,
                                 chapters=ffmetadata(chapters) if chapters else None,
-                                loudness=loudness,
+                                loudness=loudness, music=music,
                                 # no track for no cue: ffmpeg refuses an empty SRT input
                                 captions=(srt, vtt) if cues else None)
             if chapters and all(job.output != chapters_path(spec.path) for job in sidecars):
@@ -315,29 +322,44 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     inputs=(*(part for part, _ in parts), spec.path)))
         else:
             join_parts = parts
-            if recipe.loudness is not None:
+            if recipe.loudness is not None or recipe.music is not None:
                 # DV carries its sound in every frame: each segment gets the cast's gain in a
                 # copy of it (video copied), named by the raw segment and the measured sound.
                 if sound_key is None:
-                    sound_key = key("loudness", sounds, recipe.loudness)
+                    sound_key = _sound_key(checked, sounds)
                 script = work / loudness_name(sound_key)
                 uses.add(script)
                 step = LoudnessStep(tuple(part for part, _ in parts), script, recipe.loudness, ffmpeg)
+                if recipe.music is not None:
+                    step = _music_step(checked, parts, makers, profile, script, ffmpeg, sound_key)
+                offsets: dict[Path, int] = {}  # a gained copy -> the bed's sample it starts at
 
                 def gain(label: str, part: Path, gained: Path, written: int) -> None:
                     gain_reads.add(part)
                     if gained not in planned:
                         planned.add(gained)
-                        gains.append(gain_job(f"loudness gain for {label}", part, gained, written,
-                                              step, profile))
+                        if isinstance(step, MusicStep):
+                            job = music_gain_job(f"music and loudness for {label}", part, gained,
+                                                 written, step, offsets[gained], profile)
+                            uses.add(job.prepare[0].consumer_script)
+                        else:
+                            job = gain_job(f"loudness gain for {label}", part, gained, written, step, profile)
+                        gains.append(job)
 
                 join_parts, at, cached_gains = [], 0, []
                 for label, frames, part, _ in listing:
                     # The copy keeps the raw segment's lead frames (NTSC DV): the dv muxer lays
                     # the sound out from the file's first frame, so each frame keeps its samples.
                     written = frames + profile.lead(at)
+                    # Under music, each copy has the bed from where its first frame is in the cast.
+                    offset = _first_sample(profile, at - profile.lead(at)) if recipe.music is not None else None
                     at += frames
-                    gained = work / segment_name(key('gain', part.name, sound_key), profile.segment_suffix)
+                    gained = work / segment_name(key('gain', part.name, sound_key, *(
+                        [offset] if offset is not None else [])), profile.segment_suffix)
+                    if offset is not None:
+                        offsets[gained] = offset
+                        uses.update(_music_files(step))
+                        uses.add(step.at(1, offset).consumer_script)
                     uses.add(gained)
                     if use_cache and gained not in planned and profile.segment_complete(gained, written):
                         cached_gains.append((label, part, gained, written))
@@ -345,7 +367,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                         gain(label, part, gained, written)
                     join_parts.append((gained, frames))
             join = profile.join(join_parts, spec.path, work, ffmpeg, join_label)
-            if recipe.loudness is not None:
+            if recipe.loudness is not None or recipe.music is not None:
                 # A cached gained copy the join reads is hashed against its seal first, as the
                 # raw segments are below (none for a cast that is up to date).
                 gained_reads = set(join.reads())
@@ -409,6 +431,52 @@ def followed(seg: ClipSegment, index: int, checked: Checked, ffmpeg: Ffmpeg, qui
         activity = measure(info, trim, ffmpeg, None if quiet else follow_status(index, info, trim))
         checked.activity[seg] = plan_follow(activity, seg.follow, seg.crop)
     return checked.activity[seg]
+
+
+# Sound (issue 25): the music bed under the cast.
+
+def _sound_key(checked: Checked, sounds: list) -> str:
+    """The key of the cast's measured sound: what each part's sound is made from, the loudness
+    target and, with music, the bed (its files, settings and where each segment is)."""
+    recipe = checked.recipe
+    music = recipe.music
+    if music is None:
+        return key("loudness", sounds, recipe.loudness)
+    return key("loudness", sounds, recipe.loudness, "music", MUSIC_VERSION,
+               [file_identity(path) for path in music.files],
+               [str(v) for v in (music.level, music.duck, music.fade_in, music.fade_out)],
+               music.loop, music.under)
+
+
+def _music_step(checked: Checked, parts: list, makers: list, profile: Profile, script: Path,
+                ffmpeg: Ffmpeg, sound_key: str) -> MusicStep:
+    """The step that makes the cast's bed and mix, for the parts of one output (with their
+    segments, for where the bed plays)."""
+    recipe = checked.recipe
+    music = recipe.music
+    assert music is not None
+    fps = profile.raster.fps
+    spans, at = [], 0
+    for (part, frames), (_, seg, _) in zip(parts, makers):
+        plays = (music.under == "all" or (music.under == "clips") == isinstance(seg, ClipSegment))
+        spans.append((float(Fraction(at) / fps), float(Fraction(at + frames) / fps), plays))
+        at += frames
+    work = script.parent
+    return MusicStep(tuple(part for part, _ in parts), script, recipe.loudness, ffmpeg,
+                     music=music, music_seconds=tuple(checked.music[p].duration for p in music.files),
+                     segments=tuple(spans), bed=work / music_name(sound_key, ".flac"),
+                     levels=work / record_name("speech", key("speech", [p.name for p, _ in parts])))
+
+
+def _music_files(step: MusicStep) -> list[Path]:
+    return [step.bed, step.levels]
+
+
+def _first_sample(profile: Profile, frame: int) -> int:
+    """The cast's sample where its frame ``frame`` starts (NTSC DV: the dv muxer's pattern)."""
+    if profile.lays_ntsc_sound(False):
+        return dv_samples(frame)
+    return profile.raster.audio_samples(frame)
 
 
 def effects_of(seg: ClipSegment, checked: Checked) -> Effects:

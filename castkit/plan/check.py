@@ -44,6 +44,7 @@ class Checked:
     pauses: PauseMemo = field(default_factory=PauseMemo)
     # Clips with ``zoom: follow``: the moves planned from their activity (plan.activity), at plan time.
     activity: dict = field(default_factory=dict)
+    music: dict[Path, MediaInfo] = field(default_factory=dict)  # the music bed's files (``music:``)
 
 
 def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:
@@ -93,6 +94,7 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
                 layout_card(seg.title, seg.subtitle, seg.style, recipe.target.display_size, recipe.folder)
             except CastkitError as exc:
                 problems.append(seg.where.problem(f"title style: {exc}"))
+    music = _check_music(recipe, opened, problems)
     if not problems:  # every capture opened: each output's frame is known
         problems += _check_outputs(recipe, probes)
     for spec in recipe.outputs:
@@ -105,7 +107,28 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
         raise RecipeError(problems)
     for warning in lost:
         say("warning", warning)
-    return Checked(recipe, probes, voices)
+    return Checked(recipe, probes, voices, music=music)
+
+
+def _check_music(recipe: Recipe, opened, problems: list[Problem]) -> dict[Path, MediaInfo]:
+    """The music bed's files, each opened as sound (``music:``); one without sound, or that
+    cannot be read, is a problem at its line."""
+    found: dict[Path, MediaInfo] = {}
+    if recipe.music is None:
+        return found
+    for n, path in enumerate(recipe.music.files):
+        info = opened(path, False)
+        if not isinstance(info, str) and info.audio is None:
+            info = "has no sound to play as music"
+        elif not isinstance(info, str) and info.duration <= 0:
+            info = "lasts no time"
+        if isinstance(info, str):
+            wheres = recipe.music.files_where
+            at = wheres[n] if n < len(wheres) else recipe.music.where or recipe.segments[0].where
+            problems.append(at.problem(f"music {_shown(recipe, path)}: {info}"))
+        else:
+            found[path] = info
+    return found
 
 
 # Voice heard past its clip's end by less than this is no loss worth a word (a frame at 25 fps).

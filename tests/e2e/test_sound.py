@@ -71,3 +71,81 @@ def test_a_clip_gain_lowers_that_clip_alone_through_the_loudness_step(tmp_path, 
         assert rms_db(first) - rms_db(second) == pytest.approx(6, abs=0.2), name
     integrated, peak = ebur128(tmp_path / "build" / "cast.mp4")
     assert integrated == pytest.approx(-16, abs=1) and peak <= -1
+
+
+# --- music ------------------------------------------------------------------------------------
+
+MUSIC_HZ = 1000  # the bed: a steady tone, told from the 300 Hz voice by frequency
+WINDOW = 480  # 10 ms at 48 kHz: 100 Hz bins, the tone in bin 10 and the voice in bin 3
+
+
+def tone_levels(sound: np.ndarray) -> np.ndarray:
+    """The bed's level (dB) in each 10 ms window: its bin of a Hann-windowed FFT."""
+    count = len(sound) // WINDOW
+    frames = sound[:count * WINDOW].reshape(count, WINDOW) * np.hanning(WINDOW)
+    return 20 * np.log10(np.abs(np.fft.rfft(frames, axis=1)[:, MUSIC_HZ * WINDOW // RATE]) + 1e-9)
+
+
+def stretch_loudness(path: Path, start: float, end: float) -> float:
+    out = subprocess.run([WHEEL_FFMPEG, "-hide_banner", "-nostdin", "-i", str(path), "-map", "0:a:0",
+                          "-af", f"atrim={start}:{end},ebur128", "-f", "null", "-"],
+                         capture_output=True, text=True, check=True).stderr
+    return float(re.search(r"I:\s+(-?[0-9.]+) LUFS", out[out.rfind("Summary:"):])[1])
+
+
+# Two phrases (a 300 Hz voice with 50 ms ramps): 1.0-2.5 s and 4.0-5.0 s of a 6 s take.
+SPEECH = ("0.3*sin(2*PI*300*t)*(clip((t-1)/0.05\\,0\\,1)*clip((2.5-t)/0.05\\,0\\,1)"
+          "+clip((t-4)/0.05\\,0\\,1)*clip((5-t)/0.05\\,0\\,1))")
+
+
+@pytest.fixture(scope="module")
+def music_media(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("music-media")
+    take = media.make(WHEEL_FFMPEG, root / "take.mkv", "-f", "lavfi", "-i", "color=gray:size=320x180:rate=15:duration=6",
+                      "-f", "lavfi", "-i", f"aevalsrc=exprs='{SPEECH}':s=48000:d=6:c=stereo",
+                      "-c:v", "libtheora", "-c:a", "flac", "-shortest")
+    # 1.5 s of a loud tone (about -9 LUFS): castkit sets its level and loops it.
+    bed = media.make(WHEEL_FFMPEG, root / "bed.flac", "-f", "lavfi", "-i",
+                     f"sine=frequency={MUSIC_HZ}:sample_rate=44100:duration=1.5", "-af", "volume=0.5")
+    return {"take": take, "bed": bed}
+
+
+MUSIC = """
+    outputs: [build/cast.dv, build/cast.mp4]
+    music:
+      file: bed.flac
+      level: -24
+      duck: -12
+    segments:
+      - title: Music alone
+        duration: 2
+      - clip: take.mkv
+"""
+
+
+def test_music_is_ducked_under_the_narration_at_its_level_and_the_mix_meets_the_target(
+        tmp_path, music_media, wheel_ffmpeg, cli):
+    for path in music_media.values():
+        (tmp_path / path.name).symlink_to(path)
+    recipe = write_recipe(tmp_path, MUSIC)
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    dv = tmp_path / "build" / "cast.dv"
+    levels = tone_levels(samples(dv))
+    assert len(levels) == 800  # 8 s
+    free = np.median(levels[20:180])  # the title: music alone
+    under = np.median(levels[330:430])  # 3.3-4.3 s: inside the first phrase (cast time)
+    between = np.median(levels[510:570])  # 5.1-5.7 s: the pause between the phrases
+    assert under - free == pytest.approx(-12, abs=2)
+    assert between - free == pytest.approx(0, abs=1)
+    # No step: the envelope moves at most 0.6 dB in 10 ms (12 dB over 0.2 s), the tone's own
+    # window-to-window wobble aside.
+    assert np.max(np.abs(np.diff(levels[5:-5]))) <= 1.5
+    # Where it ducks: down from 0.2 s before speech starts (3.0 s), up 0.5 s after it ends.
+    assert np.median(levels[270:278]) - free == pytest.approx(0, abs=1)  # 2.7-2.78 s: not yet
+    assert levels[300] - free == pytest.approx(-12, abs=2)
+    assert levels[455] - free < -6  # 4.55 s: still rising after the phrase ended at 4.5 s
+    assert stretch_loudness(dv, 0.1, 1.9) == pytest.approx(-24, abs=2)
+    for name in ("cast.dv", "cast.mp4"):
+        integrated, peak = ebur128(tmp_path / "build" / name)
+        assert integrated == pytest.approx(-16, abs=1) and peak <= -1, name

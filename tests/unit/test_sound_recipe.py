@@ -83,3 +83,33 @@ def test_a_clip_gain_is_a_volume_in_floats_before_the_16_bit_sound():
     plain = clip_job(capture(fps=25), DvProfile(), Path("out/seg.dv"), FFMPEG,
                      trim=Trim(Fraction(0), Fraction(1)))
     assert "volume" not in plain.argv[plain.argv.index("-filter_complex") + 1]
+
+
+# The schema and the reader agree on every value of the sound keys (as tests/unit/test_schema.py
+# checks the others, through its own test).
+import test_schema  # noqa: E402
+
+_SOUND_PLACES = {
+    "clip": "segments:\n  - clip: a.ogv\n    {key}: {value}\n",
+    "top": "{key}: {value}\nsegments:\n  - title: A\n",
+    "music": "music:\n  file: bed.ogg\n  {key}: {value}\nsegments:\n  - title: A\n",
+}
+_SOUND_CASES = {
+    ("clip", "gain"): ["-3", '"-3"', "-3 dB", "-3dB", "-3 DB", '"+6 dB"', "20", "20.01", "-40", "-40.5",
+                       "0", '"-0"', "loud", "", "-3 LUFS", "true"],
+    ("top", "music"): ["bed.ogg", "[a.ogg, b.ogg]", "[]", "", "http://x/a.ogg", "{file: a.ogg}",
+                       "{level: -20}", "{file: [a.ogg], duck: off}", "{file: a.ogg, volume: 1}"],
+    ("music", "level"): ["-26", '"-26"', "-26 LUFS", "-24lufs", "-10", "-9.9", "-50", "-50.1", "0", "loud", ""],
+    ("music", "duck"): ["-12", '"-12 dB"', "off", "OFF", "no", "false", "0", "-40", "-41", "3", "on", ""],
+    ("music", "fade_in"): ["0", "1", "1.5", '"0:30"', "60", "60.5", "-1", ""],
+    ("music", "loop"): ["true", "false", "on", "off", "Yes", "maybe", ""],
+    ("music", "under"): ["all", "clips", "titles", "Clips", '" titles "', "none", ""],
+}
+
+
+@pytest.mark.parametrize("place, key, value", [
+    pytest.param(place, key, value, id=f"{place}.{key}={value}")
+    for (place, key), values in _SOUND_CASES.items() for value in values])
+def test_schema_and_reader_agree_on_the_sound_keys(place, key, value, tmp_path, monkeypatch):
+    monkeypatch.setitem(test_schema._PLACES, place, _SOUND_PLACES[place])
+    test_schema.test_schema_and_reader_agree_on_each_value(place, key, value, tmp_path)
