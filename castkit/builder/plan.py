@@ -309,6 +309,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                                 loudness=loudness, music=music,
                                 # no track for no cue: ffmpeg refuses an empty SRT input
                                 captions=(srt, vtt) if cues else None)
+            uses.update(step.consumer_script for step in join.prepare if isinstance(step, MusicStep))
             if chapters and all(job.output != chapters_path(spec.path) for job in sidecars):
                 # cast.mp4 and cast.webm share one list (the first web output's times); what
                 # YouTube would make of the chapters is said once per cast, not once per list.
