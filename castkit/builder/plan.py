@@ -34,6 +34,7 @@ from castkit.plan.activity import follow_status, measure, plan_follow
 from castkit.plan.encode import clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import kept_of, paused_job
 from castkit.plan.music import music_gain_job, MusicStep
+from castkit.plan.denoise import noise_of
 from castkit.plan.profile import Profile
 from castkit.plan.slices import sample_group, SLICE_SECONDS
 from castkit.publish.captions import as_srt, as_vtt, caption_paths, load as load_captions, retime
@@ -140,6 +141,9 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     if seg.follow is not None:
         fx = replace(fx, zoom=followed(seg, index, checked, ffmpeg))
     kept = kept_of(seg, index, checked, raster, ffmpeg, work)
+    strength = checked.recipe.denoise_of(seg)
+    if strength and not seg.mute and (fx.voice is not None or info.audio is not None):
+        fx = replace(fx, denoise=noise_of(seg, strength, index, checked, ffmpeg, work))
 
     def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None) -> Job:
         source, effects = info, fx

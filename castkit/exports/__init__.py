@@ -20,7 +20,7 @@ from castkit.errors import UsageError, WorkError
 from castkit.exports.timeline import make_timeline, Timeline
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
 from castkit.plan.check import check_recipe
-from castkit.recipe.model import TitleSegment
+from castkit.recipe.model import ClipSegment, TitleSegment
 from castkit.recipe.reader import read_recipe
 from castkit.titles.cards import render_card
 
@@ -69,9 +69,13 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
 
 
 def sound_notes(recipe) -> list[str]:
-    """What of the recipe's sound (issue 25) no export holds: a clip's gain, the music bed."""
+    """What of the recipe's sound (issue 25) no export holds: a clip's gain and noise reduction,
+    the music bed."""
     notes = [f"segment {n}: gain: {float(seg.gain):g} dB is not exported; set the clip's volume in the editor"
              for n, seg in enumerate(recipe.segments, 1) if getattr(seg, "gain", 0)]
+    notes += [f"segment {n}: denoise is not exported; the clip's sound is as recorded"
+              for n, seg in enumerate(recipe.segments, 1)
+              if isinstance(seg, ClipSegment) and recipe.denoise_of(seg)]
     if recipe.music is not None:
         notes.append("music: the music bed and its ducking are not exported; add "
                      + ", ".join(p.name for p in recipe.music.files) + " on an audio track")

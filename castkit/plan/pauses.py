@@ -38,7 +38,7 @@ from castkit.media.ffmpeg import (
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.plan.encode import (
-    aligned_sound, camera_path, conform, Effects, ffmpeg_number, film, frame_window,
+    aligned_sound, camera_path, conform, denoised, Effects, ffmpeg_number, film, frame_window,
     MIN_HARD_COMP, source_picture, Trim, trimmed_length, voice_sound,
 )
 from castkit.recipe.model import AUTO_ABOVE_FLOOR, AUTO_RANGE, DEFAULT_THRESHOLD, PauseSpec
@@ -371,6 +371,8 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
             origin, sound_speed = target.frames(trim.start), effects.speed
         else:
             sound, origin, sound_speed = aligned_sound(source.audio), 0, Fraction(1)
+            if effects.denoise is not None:
+                sound = denoised(ff, sound, info.path, effects.denoise)
         sounds = sound.asplit() if len(parts) > 1 else None
         pieces, at = [], 0
         for n, part in enumerate(parts):

@@ -42,7 +42,7 @@ from castkit.recipe.model import (
 )
 from castkit.recipe.model import (
     DUCK_OFF, DUCK_RANGE, GAIN_RANGE, GAIN_UNITS, MAX_MUSIC_FILES, MUSIC_FADE_RANGE, MUSIC_KEYS,
-    MUSIC_LEVEL_RANGE, MUSIC_UNDER, MusicSpec,
+    MUSIC_LEVEL_RANGE, MUSIC_UNDER, MusicSpec, DEFAULT_DENOISE, DENOISE_RANGE,
 )
 from castkit.recipe.style import TitleStyle
 
@@ -359,8 +359,13 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
         chapters = _switch(r, top["chapters"][1], "chapters", True)
 
     music = _music(r, top["music"][1]) if "music" in top else None
+    denoise = Fraction(0)
+    if "denoise" in top:
+        denoise = _denoise(r, top["denoise"][1], "denoise")
+        if denoise is None:
+            denoise = Fraction(0)
     return Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters,
-                  music), r.problems
+                  music, denoise), r.problems
 
 
 def _switch(r: _Reader, node: yaml.Node, what: str, default: bool) -> bool:
@@ -715,12 +720,13 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
     gain = Fraction(0)
     if "gain" in items:
         gain = _decibels(r, items["gain"][1], f"{what}: gain", GAIN_RANGE, GAIN_UNITS, "dB") or gain
+    denoise = _denoise(r, items["denoise"][1], f"{what}: denoise") if "denoise" in items else None
     if len(r.problems) > before or clip is None:
         return None
     return ClipSegment(
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
         crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
-        pauses, pauses_where, audio_from, zoom, zoom_where, follow, gain,
+        pauses, pauses_where, audio_from, zoom, zoom_where, follow, gain, denoise,
     )
 
 
@@ -1048,3 +1054,25 @@ def _music(r: _Reader, node: yaml.Node) -> MusicSpec | None:
         elif raw is not None:
             spec = replace(spec, under=raw.strip().lower())
     return spec if len(r.problems) == before and spec.files else None
+
+
+def _denoise(r: _Reader, node: yaml.Node, what: str) -> Fraction | None:
+    """``denoise: on`` (DEFAULT_DENOISE dB), ``off`` (0) or a strength in dB."""
+    raw = r.scalar(node, what)
+    if raw is None:
+        return None
+    text = raw.strip().lower()
+    if text in SWITCH_ON:
+        return DEFAULT_DENOISE
+    if text in SWITCH_OFF:
+        return Fraction(0)
+    low, high = DENOISE_RANGE
+    try:
+        number = Decimal(_without_unit(text, ("db",)))
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or not low <= number <= high:
+        r.add(node, f"{what} must be {SWITCH_ON[0]}, {SWITCH_OFF[0]} or a strength in dB from {low} "
+                    f"to {high}, not {echo(raw.strip())}")
+        return None
+    return Fraction(number)

@@ -49,7 +49,8 @@ from castkit.recipe.model import (
 )
 from castkit.recipe.model import (
     DEFAULT_DUCK, DEFAULT_MUSIC_LEVEL, DUCK_OFF, DUCK_RANGE, GAIN_RANGE, GAIN_UNITS,
-    MAX_MUSIC_FILES, MUSIC_FADE_RANGE, MUSIC_KEYS, MUSIC_LEVEL_RANGE, MUSIC_UNDER,
+    MAX_MUSIC_FILES, MUSIC_FADE_RANGE, MUSIC_KEYS, MUSIC_LEVEL_RANGE, MUSIC_UNDER, DEFAULT_DENOISE,
+    DENOISE_RANGE,
 )
 
 
@@ -471,6 +472,13 @@ _KEYS["music"] = {
               "description": f"which segments it plays under: {', '.join(MUSIC_UNDER)} "
                              f"(default {MUSIC_UNDER[0]})"},
 }
+_DENOISE = {"anyOf": [*_level(DENOISE_RANGE, GAIN_UNITS, True, (*SWITCH_ON, *SWITCH_OFF))["anyOf"],
+                     {"type": "boolean"}]}
+_KEYS["clip"]["denoise"] = {**_DENOISE, "description": f"{SWITCH_ON[0]} (a {DEFAULT_DENOISE} dB noise reduction "
+                                                       "learnt from the take's quietest stretch, and a gentle "
+                                                       f"high-pass), {SWITCH_OFF[0]}, or a strength in dB, "
+                                                       f"{DENOISE_RANGE[0]} to {DENOISE_RANGE[1]}"}
+_KEYS["top"]["denoise"] = {**_DENOISE, "description": "every clip's denoise unless it says (default off)"}
 
 
 def _properties(context: str, keys: tuple[str, ...], *also: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ outputs by the wheel ffmpeg and numpy (castkit's own code measures nothing here)
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import textwrap
 from pathlib import Path
@@ -149,3 +150,56 @@ def test_music_is_ducked_under_the_narration_at_its_level_and_the_mix_meets_the_
     for name in ("cast.dv", "cast.mp4"):
         integrated, peak = ebur128(tmp_path / "build" / name)
         assert integrated == pytest.approx(-16, abs=1) and peak <= -1, name
+
+
+# --- denoise ----------------------------------------------------------------------------------
+
+def espeak() -> str:
+    found = shutil.which("espeak-ng")
+    if not found:
+        pytest.skip("espeak-ng is not installed (apt-get install espeak-ng)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def noisy_take(tmp_path_factory) -> Path:
+    """1.5 s of room, a spoken sentence (espeak-ng, about 3 s), 1.5 s of room: the room is pink
+    noise at about -48 dBFS and a mains hum (50, 150, 250 Hz) at about -46 dBFS."""
+    root = tmp_path_factory.mktemp("denoise-media")
+    speech = root / "speech.wav"
+    subprocess.run([espeak(), "-w", str(speech), "Hello there. This is a test of the noise reduction."],
+                   check=True, capture_output=True)
+    return media.make(
+        WHEEL_FFMPEG, root / "noisy.mkv", "-f", "lavfi", "-i", "color=gray:size=320x180:rate=15:duration=6",
+        "-i", str(speech), "-f", "lavfi", "-i", "anoisesrc=color=pink:amplitude=0.02:r=48000:d=6:seed=1",
+        "-f", "lavfi", "-i", "aevalsrc=exprs='0.006*sin(2*PI*50*t)+0.004*sin(2*PI*150*t)"
+                             "+0.002*sin(2*PI*250*t)':s=48000:d=6",
+        "-filter_complex", "[1:a]aresample=48000,adelay=1500,apad=whole_len=288000[s];"
+                           "[s][2:a][3:a]amix=inputs=3:normalize=0:duration=first[a]",
+        "-map", "0:v", "-map", "[a]", "-c:v", "libtheora", "-c:a", "flac", "-shortest")
+
+
+def test_denoise_takes_the_room_down_at_least_10_db_and_leaves_the_voice(tmp_path, noisy_take, wheel_ffmpeg, cli):
+    (tmp_path / "noisy.mkv").symlink_to(noisy_take)
+    recipe = write_recipe(tmp_path, """
+        output: build/cast.dv
+        loudness: off
+        segments:
+          - clip: noisy.mkv
+          - clip: noisy.mkv
+            denoise: on
+    """)
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    sound = samples(tmp_path / "build" / "cast.dv")
+    before, after = sound[:6 * RATE], sound[6 * RATE:12 * RATE]
+
+    def room(x):  # both pauses, away from the speech's edges
+        return rms_db(np.concatenate([x[int(0.1 * RATE):int(1.3 * RATE)], x[int(5.0 * RATE):int(5.9 * RATE)]]))
+
+    def voice(x):
+        return rms_db(x[int(1.6 * RATE):int(4.4 * RATE)])
+
+    assert room(before) == pytest.approx(-45, abs=3)
+    assert room(after) <= room(before) - 10
+    assert voice(after) == pytest.approx(voice(before), abs=2)

@@ -104,6 +104,9 @@ _SOUND_CASES = {
     ("music", "fade_in"): ["0", "1", "1.5", '"0:30"', "60", "60.5", "-1", ""],
     ("music", "loop"): ["true", "false", "on", "off", "Yes", "maybe", ""],
     ("music", "under"): ["all", "clips", "titles", "Clips", '" titles "', "none", ""],
+    ("clip", "denoise"): ["on", "off", "true", "no", "ON", "18", '"12 dB"', "3", "2.9", "40", "41",
+                          "-10", "loud", ""],
+    ("top", "denoise"): ["on", "off", "yes", "24", "0", "100"],
 }
 
 
@@ -113,3 +116,60 @@ _SOUND_CASES = {
 def test_schema_and_reader_agree_on_the_sound_keys(place, key, value, tmp_path, monkeypatch):
     monkeypatch.setitem(test_schema._PLACES, place, _SOUND_PLACES[place])
     test_schema.test_schema_and_reader_agree_on_each_value(place, key, value, tmp_path)
+
+
+def test_denoise_is_on_a_strength_or_off_and_the_recipe_s_is_the_clips_default(tmp_path):
+    recipe, problems = read(tmp_path, """
+        denoise: on
+        segments:
+          - clip: a.ogv
+          - clip: a.ogv
+            denoise: off
+          - clip: a.ogv
+            denoise: 24 dB
+    """)
+    assert problems == []
+    assert [recipe.denoise_of(seg) for seg in recipe.segments] == [18, 0, 24]
+    recipe, problems = read(tmp_path, "segments:\n  - clip: a.ogv\n    denoise: 2\n")
+    assert [(p.line, p.column) for p in problems] == [(3, 14)]
+    assert "denoise must be on, off or a strength in dB from 3 to 40, not '2'" in problems[0].message
+
+
+def test_denoise_learns_the_noise_from_the_quietest_stretch_played_first_then_cut_off():
+    from castkit.plan.denoise import quietest
+    from castkit.plan.encode import Denoise
+
+    levels = (-30.0,) * 40 + (-50.0,) * 30 + (-45.0,) * 10 + (float("-inf"),) * 3 + (-30.0,) * 20
+    assert quietest(levels, 25) == (40, 65, -50.0)  # not the digital silence
+    assert quietest((float('-inf'),) * 3, 2) == (0, 2, -120.0)
+    assert quietest((-40.0, -42.0), 25) == (0, 2, -41.0)
+    job = clip_job(capture(fps=25), DvProfile(), Path("out/seg.dv"), FFMPEG,
+                   trim=Trim(Fraction(0), Fraction(1)),
+                   effects=Effects(denoise=Denoise(Fraction(18), 48000, 72000, -44.0)))
+    graph = job.argv[job.argv.index("-filter_complex") + 1]
+    assert job.argv.count("file:caps/take 1.ogv") == 2  # the take, and the noise read first
+    assert ("atrim=end_sample=72000:start_sample=48000" in graph and "concat=a=1:n=2:v=0" in graph
+            and "asendcmd=c=0 afftdn sn start\\;0.5 afftdn sn stop" in graph
+            and "afftdn=nf=-38.0:nr=18" in graph and "atrim=start_sample=24000" in graph
+            and "highpass=f=80:p=2" in graph), graph
+
+
+def test_an_export_names_the_sound_it_leaves_out(tmp_path):
+    from castkit.exports import sound_notes
+
+    recipe, problems = read(tmp_path, """
+        music: {file: [bed.ogg, more.ogg]}
+        denoise: on
+        segments:
+          - title: A
+          - clip: a.ogv
+            gain: -3
+          - clip: a.ogv
+            denoise: off
+    """)
+    assert problems == []
+    assert sound_notes(recipe) == [
+        "segment 2: gain: -3 dB is not exported; set the clip's volume in the editor",
+        "segment 2: denoise is not exported; the clip's sound is as recorded",
+        "music: the music bed and its ducking are not exported; add bed.ogg, more.ogg on an audio track",
+    ]
