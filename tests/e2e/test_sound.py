@@ -125,7 +125,7 @@ MUSIC = """
 
 
 def test_music_is_ducked_under_the_narration_at_its_level_and_the_mix_meets_the_target(
-        tmp_path, music_media, wheel_ffmpeg, cli):
+        tmp_path, music_media, ffmpeg_bin, cli):
     for path in music_media.values():
         (tmp_path / path.name).symlink_to(path)
     recipe = write_recipe(tmp_path, MUSIC)
@@ -179,7 +179,7 @@ def noisy_take(tmp_path_factory) -> Path:
         "-map", "0:v", "-map", "[a]", "-c:v", "libtheora", "-c:a", "flac", "-shortest")
 
 
-def test_denoise_takes_the_room_down_at_least_10_db_and_leaves_the_voice(tmp_path, noisy_take, wheel_ffmpeg, cli):
+def test_denoise_takes_the_room_down_at_least_10_db_and_leaves_the_voice(tmp_path, noisy_take, ffmpeg_bin, cli):
     (tmp_path / "noisy.mkv").symlink_to(noisy_take)
     recipe = write_recipe(tmp_path, """
         output: build/cast.dv
