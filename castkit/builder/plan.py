@@ -35,6 +35,7 @@ from castkit.plan.encode import clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import kept_of, paused_job
 from castkit.plan.music import music_gain_job, MusicStep
 from castkit.plan.denoise import noise_of
+from castkit.plan.transitions import overlap_job
 from castkit.plan.profile import Profile
 from castkit.plan.slices import sample_group, SLICE_SECONDS
 from castkit.publish.captions import as_srt, as_vtt, caption_paths, load as load_captions, retime
@@ -203,6 +204,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     youtube_said = False  # the warning on YouTube's rules for chapters, once per cast
     sound_key = None  # the measured loudness of the cast's sound, in the cache
     gains: list[Job] = []  # DV segments given the cast's gain
+    overlap_jobs: list[Job] = []  # transitions' overlaps, made from the encoded segments
 
     def encode(part: Path, make, seg, index: int, frames: int, profile: Profile, label: str) -> None:
         if part in planned:  # the same segment twice: encoded once
@@ -222,12 +224,20 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         uses = {manifest_path(work, spec.path), manifest_path(work, spec.path, "uses")}
         at = 0  # the segment's first frame in the cast
         pending: list = []  # segments to encode, once it is known which the output reads
+        # Transitions: segment i's first frames overlap the frames before it (plan.transitions).
+        overlaps = [profile.raster.frames(t.duration) if t else 0 for t in recipe.transitions()]
+        firsts: list[int] = []  # each segment's first item of the listing
+        starts: list[int] = []  # each item's first own frame in the cast
+        leads: list[int] = []  # each item's lead frames (NTSC DV)
         for index, seg in enumerate(recipe.segments, 1):
+            at -= overlaps[index - 1]
+            firsts.append(len(listing))
             lead = profile.lead(at)
             label = f"segment {index}: {seg.label}"
             if len(recipe.outputs) > 1:
                 label += f" ({spec.path.suffix.lstrip('.').upper()})"
             whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work, lead, index)
+            segment_at = at
             at += whole
             # A segment with lead frames (NTSC DV off the 5-frame phase) is not sliced.
             windows = slices(seg, whole, profile) if not lead else [None]
@@ -252,6 +262,13 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 listing.append((part_label, frames, part, cached))
                 makers.append((make, seg, index))
                 sounds.append(_sound_of(seg, part, written, profile))
+                starts.append(segment_at + (window[0] if window is not None else 0))
+                leads.append(written - frames)
+        trims = [(0, 0)] * len(listing)  # frames each item gives up to overlaps (head, tail)
+        if any(overlaps):
+            listing, makers, sounds, starts, leads, trims = _with_overlaps(
+                checked, profile, ffmpeg, work, use_cache, planned, overlaps, firsts,
+                listing, makers, sounds, starts, leads, overlap_jobs, uses)
         poster = None
         if spec.kind == "poster":  # one frame: only the segment that holds it is made
             poster = poster_frame(spec, recipe, [item[1] for item in listing], profile.raster.fps)
@@ -261,7 +278,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 encode(*args)
         pending.clear()
         uses.update(checked.pauses.files)  # the pause analyses (for prune)
-        total = sum(item[1] for item in listing)
+        total = sum(item[1] for item in listing) - sum(head + tail for head, tail in trims)
         join_label = f"join {counted(len(listing), 'segment')}"
         if len(recipe.outputs) > 1:
             join_label += f" into {spec.path.name}"
@@ -351,14 +368,13 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                             job = gain_job(f"loudness gain for {label}", part, gained, written, step, profile)
                         gains.append(job)
 
-                join_parts, at, cached_gains = [], 0, []
-                for label, frames, part, _ in listing:
+                join_parts, cached_gains = [], []
+                for (label, frames, part, _), start, lead in zip(listing, starts, leads):
                     # The copy keeps the raw segment's lead frames (NTSC DV): the dv muxer lays
                     # the sound out from the file's first frame, so each frame keeps its samples.
-                    written = frames + profile.lead(at)
+                    written = frames + lead
                     # Under music, each copy has the bed from where its first frame is in the cast.
-                    offset = _first_sample(profile, at - profile.lead(at)) if recipe.music is not None else None
-                    at += frames
+                    offset = _first_sample(profile, start - lead) if recipe.music is not None else None
                     gained = work / segment_name(key('gain', part.name, sound_key, *(
                         [offset] if offset is not None else [])), profile.segment_suffix)
                     if offset is not None:
@@ -371,7 +387,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     else:
                         gain(label, part, gained, written)
                     join_parts.append((gained, frames))
-            join = profile.join(join_parts, spec.path, work, ffmpeg, join_label)
+            join = (profile.join(join_parts, spec.path, work, ffmpeg, join_label, trims=trims)
+                    if any(overlaps) else profile.join(join_parts, spec.path, work, ffmpeg, join_label))
             if recipe.loudness is not None or recipe.music is not None:
                 # A cached gained copy the join reads is hashed against its seal first, as the
                 # raw segments are below (none for a cast that is up to date).
@@ -388,7 +405,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         reads = set(join.reads())
         reads |= gain_reads
         for i, (label, frames, part, cached) in enumerate(listing):
-            if not cached or part not in reads:
+            if not cached or part not in reads or makers[i] is None:  # an overlap is checked when planned
                 continue
             if part not in checked_entries:
                 checked_entries[part] = intact(part)
@@ -401,11 +418,14 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 encode(part, make, seg, index, frames, profile, label)
                 listing[i] = (label, frames, part, False)
         joins.append(join)
-        casts.append(CastPlan(spec.path, profile, total, tuple(listing), frozenset(uses)))
+        # Each part as long as it is in the cast (a transition's neighbours less their overlaps).
+        kept = tuple((label, frames - head - tail, part, cached)
+                     for (label, frames, part, cached), (head, tail) in zip(listing, trims))
+        casts.append(CastPlan(spec.path, profile, total, kept, frozenset(uses)))
     # Longest first: with N workers the build ends soonest when big jobs do not start last.
     encodes.sort(key=lambda item: -item[0])
-    stages = tuple(stage for stage in (tuple(job for _, job in encodes), tuple(gains),
-                                       (*joins, *sidecars))
+    stages = tuple(stage for stage in (tuple(job for _, job in encodes), tuple(overlap_jobs),
+                                       tuple(gains), (*joins, *sidecars))
                    if stage)
     return BuildPlan(Plan(stages), tuple(casts), work)
 
@@ -436,6 +456,71 @@ def followed(seg: ClipSegment, index: int, checked: Checked, ffmpeg: Ffmpeg, qui
         activity = measure(info, trim, ffmpeg, None if quiet else follow_status(index, info, trim))
         checked.activity[seg] = plan_follow(activity, seg.follow, seg.crop)
     return checked.activity[seg]
+
+
+# Transitions (issue 25): the overlaps, segments of their own between their neighbours.
+
+def _with_overlaps(checked: Checked, profile: Profile, ffmpeg: Ffmpeg, work: Path, use_cache: bool,
+                   planned: set[Path], overlaps: list[int], firsts: list[int], listing: list,
+                   makers: list, sounds: list, starts: list[int], leads: list[int],
+                   overlap_jobs: list[Job], uses: set[Path]) -> tuple:
+    """The listing with each transition's overlap inserted between its neighbours (their last
+    and first items), and what each item gives up to the overlaps (frames at its head and
+    tail): the neighbours are the segments encoded as ever, the overlap is made from their files."""
+    recipe = checked.recipe
+    transitions = recipe.transitions()
+    trims = [[0, 0] for _ in listing]
+    inserted: dict[int, tuple] = {}  # listing index of the item before -> the overlap's item
+    for i, n in enumerate(overlaps):
+        if not n:
+            continue
+        before, after = firsts[i] - 1, firsts[i]
+        transition = transitions[i]
+        for item in (before, after):
+            if listing[item][1] - trims[item][0] - trims[item][1] < n:
+                where = transition.where or recipe.segments[i].where
+                raise RecipeError([where.problem(
+                    f"segment {i + 1}: the transition ({format_time(transition.duration)}) is longer "
+                    f"than what is left of {listing[item][0].split(': ', 1)[-1]} "
+                    f"({format_time(profile.raster.seconds(listing[item][1] - sum(trims[item])))})")])
+        trims[before][1] += n
+        trims[after][0] += n
+        a_part, a_frames, b_part = listing[before][2], listing[before][1], listing[after][2]
+        at = starts[after]
+        lead = profile.lead(at)
+        label = f"segment {i + 1}: {transition.type} from segment {i}"
+
+        def make(out: Path, stand_ins: bool = False, a_part=a_part, b_part=b_part, first=leads[before] + a_frames - n,
+                 after_first=leads[after], n=n, transition=transition, label=label, lead=lead) -> Job:
+            return overlap_job(Path("before.dv") if stand_ins else a_part, first,
+                               Path("after.dv") if stand_ins else b_part, after_first, n, transition,
+                               profile, out, ffmpeg, label, lead)
+
+        reference = make(Path("segment" + profile.segment_suffix), stand_ins=True)
+        commands = [reference.argv[1:]] + ([reference.pictures.head[1:]] if reference.pictures else [])
+        part = work / segment_name(key("overlap", *commands, [a_part.name, b_part.name], ffmpeg.version),
+                                   profile.segment_suffix)
+        cached = use_cache and part not in planned and profile.segment_complete(part, n + lead)
+        if cached and not intact(part):  # a few frames: their bytes checked at once
+            say("warning", f"{part}: this cached segment is damaged (its bytes differ from its "
+                           f"record); {label} is made again")
+            discard(part)
+            cached = False
+        if not cached and part not in planned:
+            planned.add(part)
+            overlap_jobs.append(make(part))
+        uses.add(part)
+        inserted[before] = ((label, n, part, cached), part.name, at, lead)
+    out = ([], [], [], [], [], [])
+    for index, item in enumerate(listing):
+        for target, value in zip(out, (item, makers[index], sounds[index], starts[index], leads[index],
+                                       tuple(trims[index]))):
+            target.append(value)
+        if index in inserted:
+            entry, sound, at, lead = inserted[index]
+            for target, value in zip(out, (entry, None, sound, at, lead, (0, 0))):
+                target.append(value)
+    return out
 
 
 # Sound (issue 25): the music bed under the cast.

@@ -85,7 +85,7 @@ MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
 VERSION = 1  # the recipe version this castkit reads
 
 TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
-            "loudness", "chapters", "music", "denoise")
+            "loudness", "chapters", "music", "denoise", "transition")
 OUTPUT_KEYS = ("path", "height", "fps", "aspect", "width", "colors", "loop", "quality", "at", "every")
 # Which output takes which of OUTPUT_KEYS besides its path (OutputSpec.kind).
 KIND_KEYS = {
@@ -108,9 +108,9 @@ QUALITY_RANGE = (0, 100)  # libwebp's lossy quality
 AT_TITLE = "title"  # `at: title`, any case: the first title card's middle frame
 STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
-TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS, "chapter")
+TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS, "chapter", "transition")
 CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS,
-             "chapter", "captions", "pauses", "zoom", "gain", "denoise")
+             "chapter", "captions", "pauses", "zoom", "gain", "denoise", "transition")
 AUDIO_KEYS = ("file", "from")  # `audio: {file: voice.wav, from: 12.5}`
 ZOOM_KEYS = ("at", "to", "ease")
 ZOOM_REQUIRED = ("at", "to")
@@ -166,6 +166,11 @@ MAX_MUSIC_FILES = 100
 # 20 dB, the speech level unchanged (README, "Sound").
 DEFAULT_DENOISE = Fraction(18)
 DENOISE_RANGE = (Fraction(3), Fraction(40))  # dB
+# `transition: {type, duration}` into a segment from the one before (or the recipe's default).
+TRANSITION_KEYS = ("type", "duration")
+TRANSITION_TYPES = ("crossfade", "dip", "wipe", "slide")  # the first is the default
+DEFAULT_TRANSITION_SECONDS = Fraction(1, 2)
+TRANSITION_RANGE = (Fraction(1, 100), Fraction(10))  # seconds
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,16 @@ class MusicSpec:
     under: str = MUSIC_UNDER[0]
     where: Where | None = None
     files_where: tuple[Where, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A transition into a segment from the one before: ``type`` (TRANSITION_TYPES) over
+    ``duration`` seconds, in which the two overlap (the cast is that much shorter)."""
+
+    type: str = TRANSITION_TYPES[0]
+    duration: Fraction = DEFAULT_TRANSITION_SECONDS
+    where: Where | None = None
 
 
 @dataclass(frozen=True)
@@ -227,6 +242,7 @@ class TitleSegment:
     where: Where
     fades: Fades = field(default_factory=lambda: Fades())
     starts_chapter: bool = True  # `chapter: false`: a card inside a chapter, not the start of one
+    transition: Transition | None = None  # into this card from the segment before
 
     @property
     def label(self) -> str:
@@ -266,6 +282,7 @@ class ClipSegment:
     follow: FollowSpec | None = None  # `zoom: follow`: moves planned from the activity
     gain: Fraction = Fraction(0)  # dB on the clip's sound, before the cast's loudness step
     denoise: Fraction | None = None  # dB of noise reduction; 0: off; None: the recipe's
+    transition: Transition | None = None  # into this clip from the segment before
 
     @property
     def label(self) -> str:
@@ -351,10 +368,15 @@ class Recipe:
     chapters: bool = True  # `chapters: off`: no chapters in the web masters, no chapter lists
     music: MusicSpec | None = None  # a bed under the cast, ducked under the narration
     denoise: Fraction = Fraction(0)  # the clips' noise reduction (dB) unless a clip says; 0: off
+    transition: Transition | None = None  # into every segment but the first, unless it says
 
     def denoise_of(self, seg: ClipSegment) -> Fraction:
         """The noise reduction (dB) a clip gets: its own ``denoise:``, else the recipe's."""
         return seg.denoise if seg.denoise is not None else self.denoise
+
+    def transitions(self) -> list[Transition | None]:
+        """The transition into each segment (None: a cut; the first has none)."""
+        return [None] + [seg.transition or self.transition for seg in self.segments[1:]]
 
     @property
     def output(self) -> Path:

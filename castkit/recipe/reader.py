@@ -42,7 +42,8 @@ from castkit.recipe.model import (
 )
 from castkit.recipe.model import (
     DUCK_OFF, DUCK_RANGE, GAIN_RANGE, GAIN_UNITS, MAX_MUSIC_FILES, MUSIC_FADE_RANGE, MUSIC_KEYS,
-    MUSIC_LEVEL_RANGE, MUSIC_UNDER, MusicSpec, DEFAULT_DENOISE, DENOISE_RANGE,
+    MUSIC_LEVEL_RANGE, MUSIC_UNDER, MusicSpec, DEFAULT_DENOISE, DENOISE_RANGE, Transition,
+    TRANSITION_KEYS, TRANSITION_RANGE, TRANSITION_TYPES,
 )
 from castkit.recipe.style import TitleStyle
 
@@ -364,8 +365,9 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
         denoise = _denoise(r, top["denoise"][1], "denoise")
         if denoise is None:
             denoise = Fraction(0)
+    transition = _transition(r, top["transition"][1], "transition") if "transition" in top else None
     return Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters,
-                  music, denoise), r.problems
+                  music, denoise, transition), r.problems
 
 
 def _switch(r: _Reader, node: yaml.Node, what: str, default: bool) -> bool:
@@ -648,9 +650,12 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
         starts_chapter = True
         if "chapter" in items:
             starts_chapter = _switch(r, items["chapter"][1], f"{what}: chapter", True)
+        transition = (_transition(r, items["transition"][1], f"{what}: transition")
+                      if "transition" in items else None)
         if len(r.problems) > before or title is None or style is None:
             return None
-        return TitleSegment(title, subtitle, duration, style, r.where(node), fades, starts_chapter)
+        return TitleSegment(title, subtitle, duration, style, r.where(node), fades, starts_chapter,
+                            transition)
 
     items = r.mapping(node, f"{what} (clip)", CLIP_KEYS) or {}
     clip = r.path(items["clip"][1], f"{what}: clip") if "clip" in items else None
@@ -721,12 +726,14 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
     if "gain" in items:
         gain = _decibels(r, items["gain"][1], f"{what}: gain", GAIN_RANGE, GAIN_UNITS, "dB") or gain
     denoise = _denoise(r, items["denoise"][1], f"{what}: denoise") if "denoise" in items else None
+    transition = (_transition(r, items["transition"][1], f"{what}: transition")
+                  if "transition" in items else None)
     if len(r.problems) > before or clip is None:
         return None
     return ClipSegment(
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
         crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
-        pauses, pauses_where, audio_from, zoom, zoom_where, follow, gain, denoise,
+        pauses, pauses_where, audio_from, zoom, zoom_where, follow, gain, denoise, transition,
     )
 
 
@@ -1076,3 +1083,30 @@ def _denoise(r: _Reader, node: yaml.Node, what: str) -> Fraction | None:
                     f"to {high}, not {echo(raw.strip())}")
         return None
     return Fraction(number)
+
+
+def _transition(r: _Reader, node: yaml.Node, what: str) -> Transition | None:
+    """``transition: crossfade`` or ``{type: crossfade, duration: 0.5}``."""
+    where = r.where(node)
+    if isinstance(node, yaml.MappingNode):
+        items = r.mapping(node, what, TRANSITION_KEYS)
+        if items is None:
+            return None
+    else:
+        items = {"type": (node, node)}
+    spec = Transition(where=where)
+    before = len(r.problems)
+    if "type" in items:
+        raw = r.scalar(items["type"][1], f"{what}.type")
+        if raw is not None and raw.strip().lower() not in TRANSITION_TYPES:
+            r.add(items["type"][1], f"{what}.type must be {', '.join(TRANSITION_TYPES)}, not {echo(raw.strip())}")
+        elif raw is not None:
+            spec = replace(spec, type=raw.strip().lower())
+    if "duration" in items:
+        duration = r.time(items["duration"][1], f"{what}.duration")
+        low, high = TRANSITION_RANGE
+        if duration is not None and not low <= duration <= high:
+            r.add(items["duration"][1], f"{what}.duration must be from {float(low):g} to {float(high):g} seconds")
+        elif duration is not None:
+            spec = replace(spec, duration=duration, where=r.where(items["duration"][1]))
+    return spec if len(r.problems) == before else None

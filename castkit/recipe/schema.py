@@ -50,7 +50,7 @@ from castkit.recipe.model import (
 from castkit.recipe.model import (
     DEFAULT_DUCK, DEFAULT_MUSIC_LEVEL, DUCK_OFF, DUCK_RANGE, GAIN_RANGE, GAIN_UNITS,
     MAX_MUSIC_FILES, MUSIC_FADE_RANGE, MUSIC_KEYS, MUSIC_LEVEL_RANGE, MUSIC_UNDER, DEFAULT_DENOISE,
-    DENOISE_RANGE,
+    DENOISE_RANGE, DEFAULT_TRANSITION_SECONDS, TRANSITION_KEYS, TRANSITION_RANGE, TRANSITION_TYPES,
 )
 
 
@@ -480,6 +480,21 @@ _KEYS["clip"]["denoise"] = {**_DENOISE, "description": f"{SWITCH_ON[0]} (a {DEFA
                                                        f"{DENOISE_RANGE[0]} to {DENOISE_RANGE[1]}"}
 _KEYS["top"]["denoise"] = {**_DENOISE, "description": "every clip's denoise unless it says (default off)"}
 
+_KEYS["transition"] = {
+    "type": {"type": "string", "pattern": _whole_text(_words(TRANSITION_TYPES)),
+             "description": f"{', '.join(TRANSITION_TYPES)} (default {TRANSITION_TYPES[0]}): picture and "
+                            "sound cross over; dip goes through black, wipe and slide move the next in"},
+    "duration": _time(*TRANSITION_RANGE, description="seconds the two segments overlap "
+                                                     f"(default {float(DEFAULT_TRANSITION_SECONDS):g})"),
+}
+_TRANSITION = {"anyOf": [_KEYS["transition"]["type"], {"$ref": "#/$defs/transition"}],
+               "description": "into this segment from the one before: a type, or {type, duration}; "
+                              "the two overlap and the cast is that much shorter"}
+_KEYS["clip"]["transition"] = _TRANSITION
+_KEYS["title"]["transition"] = _TRANSITION
+_KEYS["top"]["transition"] = {**_TRANSITION, "description": "the transition into every segment but "
+                                                            "the first, unless it has its own (default: cuts)"}
+
 
 def _properties(context: str, keys: tuple[str, ...], *also: str) -> dict[str, Any]:
     table: dict[str, dict] = {}
@@ -546,6 +561,7 @@ def recipe_schema() -> dict[str, Any]:
             "zoom_move": _mapping("zoom", ZOOM_KEYS, required=ZOOM_REQUIRED),
             "follow": _mapping("follow", FOLLOW_KEYS, required=("follow",)),
             "music": _mapping("music", MUSIC_KEYS, required=("file",)),
+            "transition": _mapping("transition", TRANSITION_KEYS),
             "segment": {"oneOf": [
                 {"$ref": "#/$defs/title_segment"},
                 {"$ref": "#/$defs/clip_segment"},
@@ -592,6 +608,7 @@ _SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("a clip's zoom: {follow: activity, ...}", FOLLOW_KEYS, ("follow",)),
     ("title_style: {...} (and a title's own)", STYLE_KEYS, ("style",)),
     ("music: {...}", MUSIC_KEYS, ("music",)),
+    ("transition: {...} (a segment's, or the recipe's)", TRANSITION_KEYS, ("transition",)),
 )
 
 
