@@ -321,7 +321,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 script = work / loudness_name(sound_key)
                 uses.add(script)
                 if recipe.music is not None:
-                    music = _music_step(checked, parts, makers, profile, script, ffmpeg, sound_key)
+                    music = _music_step(checked, parts, makers, starts, trims, profile, script, ffmpeg,
+                                        sound_key)
                     uses.update(_music_files(music))
                 else:
                     loudness = (recipe.loudness, script)
@@ -351,9 +352,11 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     sound_key = _sound_key(checked, sounds)
                 script = work / loudness_name(sound_key)
                 uses.add(script)
-                step = LoudnessStep(tuple(part for part, _ in parts), script, recipe.loudness, ffmpeg)
+                spans = _spans(profile, parts, leads, trims)
+                step = LoudnessStep(tuple(part for part, _ in parts), script, recipe.loudness, ffmpeg, spans)
                 if recipe.music is not None:
-                    step = _music_step(checked, parts, makers, profile, script, ffmpeg, sound_key)
+                    step = replace(_music_step(checked, parts, makers, starts, trims, profile, script,
+                                               ffmpeg, sound_key), spans=spans)
                 offsets: dict[Path, int] = {}  # a gained copy -> the bed's sample it starts at
 
                 def gain(label: str, part: Path, gained: Path, written: int) -> None:
@@ -538,19 +541,29 @@ def _sound_key(checked: Checked, sounds: list) -> str:
                music.loop, music.under)
 
 
-def _music_step(checked: Checked, parts: list, makers: list, profile: Profile, script: Path,
-                ffmpeg: Ffmpeg, sound_key: str) -> MusicStep:
+def _spans(profile: Profile, parts: list, leads: list[int], trims: list) -> tuple:
+    """The seconds of each part's file that are in the cast, where a transition took some."""
+    fps = profile.raster.fps
+    return tuple(None if not (head or tail) else
+                 (Fraction(lead + head) / fps, Fraction(lead + frames - tail) / fps)
+                 for (_, frames), lead, (head, tail) in zip(parts, leads, trims))
+
+
+def _music_step(checked: Checked, parts: list, makers: list, starts: list[int], trims: list,
+                profile: Profile, script: Path, ffmpeg: Ffmpeg, sound_key: str) -> MusicStep:
     """The step that makes the cast's bed and mix, for the parts of one output (with their
-    segments, for where the bed plays)."""
+    segments, for where the bed plays; a transition's overlap as the segment it leads into)."""
     recipe = checked.recipe
     music = recipe.music
     assert music is not None
     fps = profile.raster.fps
-    spans, at = [], 0
-    for (part, frames), (_, seg, _) in zip(parts, makers):
+    spans = []
+    segs = [maker[1] if maker is not None else None for maker in makers]
+    for i, ((part, frames), start, (head, tail)) in enumerate(zip(parts, starts, trims)):
+        seg = segs[i] if segs[i] is not None else next(s for s in segs[i:] if s is not None)
         plays = (music.under == "all" or (music.under == "clips") == isinstance(seg, ClipSegment))
-        spans.append((float(Fraction(at) / fps), float(Fraction(at + frames) / fps), plays))
-        at += frames
+        first, end = start + head, start + frames - tail
+        spans.append((float(Fraction(first) / fps), float(Fraction(end) / fps), plays))
     work = script.parent
     return MusicStep(tuple(part for part, _ in parts), script, recipe.loudness, ffmpeg,
                      music=music, music_seconds=tuple(checked.music[p].duration for p in music.files),

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from castkit.base.files import write_atomically
-from castkit.base.jobs import concat_list, file_url, Job
+from castkit.base.jobs import file_url, Job
 from castkit.cache.keys import key
 from castkit.cache.names import music_name
 from castkit.errors import WorkError
@@ -206,7 +206,7 @@ class MusicStep(LoudnessStep):
     # -- the mix, once per cast ---------------------------------------------------------------
 
     def _make(self) -> None:
-        self.list_file.write_text(concat_list(self.parts), encoding="utf-8")
+        self.list_file.write_text(self.concat_text(), encoding="utf-8")
         try:
             integrated, _ = self._measure()
             voiced = integrated > SILENCE_LUFS
