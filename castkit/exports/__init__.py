@@ -69,13 +69,16 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
 
 
 def sound_notes(recipe) -> list[str]:
-    """What of the recipe's sound (issue 25) no export holds: a clip's gain and noise reduction,
-    the music bed."""
+    """What of issue 25's sound and flow no export holds yet: a clip's gain and noise reduction,
+    transitions, the music bed."""
     notes = [f"segment {n}: gain: {float(seg.gain):g} dB is not exported; set the clip's volume in the editor"
              for n, seg in enumerate(recipe.segments, 1) if getattr(seg, "gain", 0)]
     notes += [f"segment {n}: denoise is not exported; the clip's sound is as recorded"
               for n, seg in enumerate(recipe.segments, 1)
               if isinstance(seg, ClipSegment) and recipe.denoise_of(seg)]
+    notes += [f"segment {n}: the {t.type} into it is not exported (a cut); the timeline is "
+              f"{float(t.duration):g} s longer than the cast there"
+              for n, t in enumerate(recipe.transitions(), 1) if t is not None]
     if recipe.music is not None:
         notes.append("music: the music bed and its ducking are not exported; add "
                      + ", ".join(p.name for p in recipe.music.files) + " on an audio track")

@@ -140,3 +140,17 @@ def test_transitions_that_cannot_be_made_are_all_said_at_their_lines(tmp_path, b
     assert "segment 3: the transition (0:03.00) is longer than segment 2" in lines[2]
     assert "transition.type must be crossfade, dip, wipe, slide, not 'spin'" in lines[3]
     assert not (tmp_path / "build").exists()
+
+
+def test_the_storyboard_shows_each_transition_and_starts_the_tile_where_it_overlaps(tmp_path, bright, wheel_ffmpeg):
+    from castkit.commands.preview import plan_tiles
+    from castkit.media.ffmpeg import find_ffmpeg
+    from castkit.plan.check import check_recipe
+    from castkit.recipe.reader import load_recipe
+
+    (tmp_path / "bright.ogv").symlink_to(bright)
+    ffmpeg = find_ffmpeg()
+    checked = check_recipe(load_recipe(write_recipe(tmp_path, CAST.format(seconds=0.6))), ffmpeg)
+    tiles, _ = plan_tiles(checked, ffmpeg, tmp_path)
+    assert [t.transition for t in tiles] == [None, "crossfade 0.6 s", "dip 0.5 s"]
+    assert [float(t.start) for t in tiles] == [0, 1.4, 2.92]  # 50 - 15 frames; + 50 - 12

@@ -166,10 +166,12 @@ def test_an_export_names_the_sound_it_leaves_out(tmp_path):
             gain: -3
           - clip: a.ogv
             denoise: off
+            transition: {type: dip, duration: 0.4}
     """)
     assert problems == []
     assert sound_notes(recipe) == [
         "segment 2: gain: -3 dB is not exported; set the clip's volume in the editor",
         "segment 2: denoise is not exported; the clip's sound is as recorded",
+        "segment 3: the dip into it is not exported (a cut); the timeline is 0.4 s longer than the cast there",
         "music: the music bed and its ducking are not exported; add bed.ogg, more.ogg on an audio track",
     ]
