@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -91,9 +92,15 @@ class DvProfile:
                 at += frames - head - tail
             return ByteJoinJob(label, tuple(joined), output, manifest_path(work, output), at)
 
+        spans = []  # an AVI's parts cut by the concat demuxer, frame-exact (DV is intra-only)
+        for path, frames in parts:
+            head, tail = trims[len(spans)] if trims is not None else (0, 0)
+            total -= head + tail
+            fps = self.raster.fps
+            spans.append((Fraction(head) / fps, Fraction(frames - tail) / fps) if head or tail else None)
         return join_job([path for path, _ in parts], concat_list_path(output),
                         total, output, ffmpeg, self.raster, label=label, container=self.container,
-                        finish=(AviTimecode(self.raster.frame_bytes),))
+                        finish=(AviTimecode(self.raster.frame_bytes),), spans=spans)
 
 
 @dataclass(frozen=True)

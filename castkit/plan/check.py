@@ -112,10 +112,10 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
     return Checked(recipe, probes, voices, music=music)
 
 
-# Transitions are made where a cast is its segments' bytes: the overlap is a short DV segment
-# of its own, its neighbours shortened at the join (outputs.join). The other outputs do not make
-# them yet (issue 25).
-TRANSITION_SUFFIXES = (".dv",)
+# Transitions are made where a cast is its DV segments' frames: the overlap is a short DV segment
+# of its own, its neighbours shortened at the join (by bytes, or the concat demuxer's in and out
+# points for an AVI). The other outputs do not make them yet (issue 25).
+TRANSITION_SUFFIXES = (".dv", ".avi")
 
 
 def transition_problems(recipe: Recipe, probes: dict[Path, MediaInfo],

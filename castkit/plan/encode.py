@@ -521,8 +521,10 @@ def join_job(
     container: str = "dv",
     label: str | None = None,
     finish: tuple[Any, ...] = (),
+    spans: Sequence[Any] = (),
 ) -> Job:
-    """Join encoded DV segments by stream copy: every DV frame is a keyframe."""
+    """Join encoded DV segments by stream copy: every DV frame is a keyframe (``spans``: the
+    seconds of each to take, where a transition took some: ``base.jobs.concat_list``)."""
     ff = ffmpeg_module()
     source = ff.input(
         file_url(list_file), f="concat", safe=0,
@@ -534,7 +536,7 @@ def join_job(
     argv = compile_argv(out, ffmpeg)
     return Job(
         label or f"join {counted(len(parts), 'segment')}", tuple(argv), output, frames, tuple(parts),
-        ((list_file, concat_list(parts)),), finish=finish,
+        ((list_file, concat_list(parts, spans)),), finish=finish,
     )
 
 

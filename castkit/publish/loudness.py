@@ -110,16 +110,7 @@ class LoudnessStep:
 
     def concat_text(self) -> str:
         """The concat list of the cast's sound: each part, cut to its span where it has one."""
-        text = concat_list(self.parts)
-        if not any(self.spans):
-            return text
-        lines = text.splitlines()
-        out = lines[:1]
-        for line, span in zip(lines[1:], self.spans):
-            out.append(line)
-            if span is not None:
-                out += [f"inpoint {float(span[0]):.6f}", f"outpoint {float(span[1]):.6f}"]
-        return "\n".join(out) + "\n"
+        return concat_list(self.parts, self.spans)
 
     def render(self) -> None:
         with _GUARD:

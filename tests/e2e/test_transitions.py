@@ -15,8 +15,8 @@ import media
 from castkit.builder.build import build
 from castkit.run.runner import FfmpegRunner
 from helpers import WHEEL_FFMPEG
-from readers import have, playdv
-from test_timecode_dv import frames_of, packs, timecode
+from readers import have, melt, playdv
+from test_timecode_dv import dv_frames, frames_of, packs, timecode
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +73,8 @@ def lumas(path: Path) -> list[float]:
 def test_a_crossfade_blends_its_neighbours_the_cast_is_shorter_by_the_overlaps_and_its_timecode_runs_on(
         tmp_path, bright, ffmpeg_bin):
     (tmp_path / "bright.ogv").symlink_to(bright)
-    planned = build(write_recipe(tmp_path, CAST.format(seconds=0.6)))
+    recipe = CAST.format(seconds=0.6).replace("output: build/cast.dv", "outputs: [build/cast.dv, build/cast.avi]")
+    planned = build(write_recipe(tmp_path, recipe))
     cast = tmp_path / "build" / "cast.dv"
     # 50 + 50 + 25 frames, less 15 (0.6 s) and 12 (the default 0.5 s, 12.5 rounded to even).
     assert planned.frames == 50 + 50 + 25 - 15 - 12 == 98
@@ -96,6 +97,10 @@ def test_a_crossfade_blends_its_neighbours_the_cast_is_shorter_by_the_overlaps_a
     assert samples == 98 * 1920
     if have("playdv"):
         assert playdv(cast, tmp_path, video=False).audio_bytes > 0
+    if have("melt"):
+        assert melt(cast).length == 98
+    # The AVI: the same frames (cut by the concat demuxer's in and out points), byte for byte.
+    assert dv_frames(tmp_path / "build" / "cast.avi", ffmpeg_bin).read_bytes() == cast.read_bytes()
 
 
 def test_changing_only_a_transition_s_duration_encodes_its_overlap_alone(tmp_path, bright, wheel_ffmpeg):
@@ -136,7 +141,7 @@ def test_transitions_that_cannot_be_made_are_all_said_at_their_lines(tmp_path, b
     assert [line.split(": ", 1)[0].rsplit("cast.yaml:", 1)[1] for line in lines] == [
         "6:40", "6:40", "8:41", "10:24"]
     assert "segment 2: the transition (0:00.50) is longer than segment 1 (0:00.40)" in lines[0]
-    assert "transitions are made in .dv casts only so far; cast.mp4 would need them" in lines[1]
+    assert "transitions are made in .dv, .avi casts only so far; cast.mp4 would need them" in lines[1]
     assert "segment 3: the transition (0:03.00) is longer than segment 2" in lines[2]
     assert "transition.type must be crossfade, dip, wipe, slide, not 'spin'" in lines[3]
     assert not (tmp_path / "build").exists()
