@@ -82,3 +82,53 @@ def test_a_dv_segment_gets_the_bed_from_its_first_sample_under_its_sound():
         "[voice][bed]amix=inputs=2:duration=first:dropout_transition=0:normalize=0,"
         "alimiter=limit=0.7943:level=0:latency=1[out]")
     assert job.reads() == (work / "segment-a.dv", work / "segment-a.dv", Path("/m/bed.ogg"))
+
+
+def test_a_transition_s_overlap_is_made_from_its_neighbours_dv_files():
+    from castkit.plan.transitions import overlap_job
+    from castkit.recipe.model import Transition
+
+    job = overlap_job(Path("/c/a.dv"), 35, Path("/c/b.dv"), 0, 15, Transition("crossfade", Fraction(3, 5)),
+                      DvProfile(), Path("/c/x.dv"), Ffmpeg("ffmpeg", "t", "9.0.2"), "x")
+    dv = ["-f", "dv", "-format_whitelist", "dv", "-protocol_whitelist", "file", "-i"]
+    assert list(job.pictures.head) == [
+        "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *dv, "file:/c/a.dv", *dv, "file:/c/b.dv",
+        "-filter_complex",
+        "[0:v]trim=end_frame=50:start_frame=35[s0];[s0]setpts=PTS-STARTPTS[s1];"
+        "[1:v]trim=end_frame=15:start_frame=0[s2];[s2]setpts=PTS-STARTPTS[s3];"
+        "[s1][s3]xfade=duration=0.6:offset=0:transition=fade[s4];"
+        "[s4]tpad=stop=15:stop_mode=clone[s5];[s5]trim=end_frame=15[s6];"
+        "[s6]pad=h=576:w=752:x=32:y=0[s7];[s7]mpdecimate=frac=0:hi=0:lo=0:max=0[s8];"
+        "[s8]crop=exact=1:h=576:w=720:x=32:y=0[s9]",
+        "-map", "[s9]", "-f", "tee", "-fps_mode", "passthrough", "-map_chapters", "-1", "-map_metadata", "-1",
+        "-vcodec", "dvvideo"]
+    graph = job.argv[job.argv.index("-filter_complex") + 1]
+    # The sound: frames 35-50 of the one (1920 samples each) fading out, frames 0-15 of the
+    # other fading in, summed, exactly the overlap's 15 frames long.
+    assert graph == (
+        "[1:a]atrim=end_sample=96000:start_sample=67200[s0];[s0]asetpts=PTS-STARTPTS[s1];"
+        "[s1]afade=nb_samples=28800:start_sample=0:type=out[s2];"
+        "[2:a]atrim=end_sample=28800:start_sample=0[s3];[s3]asetpts=PTS-STARTPTS[s4];"
+        "[s4]afade=nb_samples=28800:start_sample=0:type=in[s5];"
+        "[s2][s5]amix=dropout_transition=0:duration=longest:inputs=2:normalize=0[s6];"
+        "[s6]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s7];"
+        "[s7]apad=whole_len=28800[s8];[s8]atrim=end_sample=28800[s9]")
+    assert job.frames == 15 and job.inputs == (Path("/c/a.dv"), Path("/c/b.dv"))
+
+
+def test_a_cut_dv_part_is_copied_by_its_kept_bytes_and_an_avi_s_by_in_and_out_points(tmp_path):
+    from castkit.base.jobs import concat_list
+    from castkit.outputs.dv import DvProfile as Dv
+
+    parts = [(tmp_path / "a.dv", 50), (tmp_path / "x.dv", 15), (tmp_path / "b.dv", 50)]
+    trims = [(0, 15), (0, 0), (15, 0)]
+    join = Dv().join(parts, tmp_path / "cast.dv", tmp_path, None, "join", trims=trims)
+    assert join.frames == 85
+    assert [(p.skip, p.size, p.tail) for p in join.parts] == [
+        (0, 35 * 144000, 15 * 144000), (0, 15 * 144000, 0), (15 * 144000, 35 * 144000, 0)]
+    assert join.shell().startswith(f"{{ tail -c +1 {tmp_path / 'a.dv'} | head -c 5040000; ")
+    avi = Dv(container="avi").join(parts, tmp_path / "cast.avi", tmp_path, Ffmpeg("ffmpeg", "t", "9.0.2"),
+                                   "join", trims=trims)
+    assert avi.frames == 85
+    assert avi.writes[0][1] == concat_list([p for p, _ in parts], [(0, 1.4), None, (0.6, 2)])
+    assert "file:" + str(tmp_path / "a.dv") + "'\ninpoint 0.000000\noutpoint 1.400000\n" in avi.writes[0][1]
