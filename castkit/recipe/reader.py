@@ -1000,7 +1000,6 @@ def _decibels(r: _Reader, node: yaml.Node, what: str, low_high: tuple[Fraction, 
 
 def _music(r: _Reader, node: yaml.Node) -> MusicSpec | None:
     """``music: FILE``, ``music: [FILE, ...]`` or a mapping of MUSIC_KEYS."""
-    before = len(r.problems)
     if isinstance(node, yaml.MappingNode):
         items = r.mapping(node, "music", MUSIC_KEYS)
         if items is None:
@@ -1060,7 +1059,9 @@ def _music(r: _Reader, node: yaml.Node) -> MusicSpec | None:
             r.add(under_node, f"music: under must be {', '.join(MUSIC_UNDER)}, not {echo(raw.strip())}")
         elif raw is not None:
             spec = replace(spec, under=raw.strip().lower())
-    return spec if len(r.problems) == before and spec.files else None
+    # Kept with a bad key beside its files (the build stops on the problem anyway), so that the
+    # files are checked too and every mistake is said at once.
+    return spec if spec.files else None
 
 
 def _denoise(r: _Reader, node: yaml.Node, what: str) -> Fraction | None:

@@ -203,3 +203,26 @@ def test_denoise_takes_the_room_down_at_least_10_db_and_leaves_the_voice(tmp_pat
     assert room(before) == pytest.approx(-45, abs=3)
     assert room(after) <= room(before) - 10
     assert voice(after) == pytest.approx(voice(before), abs=2)
+
+
+def test_a_music_file_without_sound_and_a_level_out_of_range_are_said_at_their_lines(tmp_path, tone, cli):
+    (tmp_path / "tone.ogv").symlink_to(tone)
+    media.make(WHEEL_FFMPEG, tmp_path / "silent.ogv", "-f", "lavfi", "-i",
+               "color=gray:size=320x180:rate=15:duration=1", "-c:v", "libtheora")
+    recipe = write_recipe(tmp_path, """
+        output: build/cast.dv
+        music:
+          file: [tone.ogv, silent.ogv, missing.ogg]
+          level: -60
+        segments:
+          - clip: tone.ogv
+            gain: 30
+    """)
+    result = cli("build", recipe)
+    assert result.code == 2 and "Traceback" not in result.err
+    lines = [line.strip().removeprefix("castkit: error: ") for line in result.err.splitlines()]
+    assert [line.split(": ", 1)[0].rsplit("cast.yaml:", 1)[1] for line in lines] == ["3:20", "3:32", "4:10", "7:11"]
+    assert "music silent.ogv: has no sound to play as music" in lines[0]
+    assert "music missing.ogg:" in lines[1]
+    assert "music: level must be a number of LUFS from -50 to -10, not '-60'" in lines[2]
+    assert not (tmp_path / "build").exists()
