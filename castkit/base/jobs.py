@@ -110,14 +110,18 @@ class Job:
         return "\n".join(lines)
 
 
-def concat_list(parts: Sequence[Path]) -> str:
-    """An ffconcat script naming ``parts`` (absolute paths, quoted for the concat demuxer)."""
+def concat_list(parts: Sequence[Path], spans: Sequence[Any] = ()) -> str:
+    """An ffconcat script naming ``parts`` (absolute paths, quoted for the concat demuxer);
+    ``spans``: for each part, None or the (in, out) seconds of it to take (DV: frame-exact)."""
     lines = ["ffconcat version 1.0"]
-    for part in parts:
+    for n, part in enumerate(parts):
         text = str(Path(part).absolute())
         if "\n" in text or "\r" in text:
             raise UsageError(f"{text!r}: a line break in a file name cannot be joined")
         lines.append("file " + quote_token(file_url(text)))
+        span = spans[n] if n < len(spans) else None
+        if span is not None:
+            lines += [f"inpoint {float(span[0]):.6f}", f"outpoint {float(span[1]):.6f}"]
     return "\n".join(lines) + "\n"
 
 

@@ -100,8 +100,12 @@ def merge(plans: Sequence[Plan]) -> Plan:
             finals.append(job)
     # Longest first across recipes, as within one (``builder.plan._cost`` without the source size,
     # which a job does not carry: the web frame's weight is the part that dominates).
-    ordered = sorted(encodes.values(), key=lambda job: -_weight(job))
-    return Plan(tuple(stage for stage in (tuple(ordered), tuple(gains.values()), tuple(finals))
+    # A transition's overlap is made from encoded segments (plan.transitions): after them.
+    made = set(encodes)
+    after = {out: job for out, job in encodes.items() if made & set(getattr(job, "inputs", ()))}
+    ordered = sorted((job for out, job in encodes.items() if out not in after), key=lambda job: -_weight(job))
+    return Plan(tuple(stage for stage in (tuple(ordered), tuple(after.values()), tuple(gains.values()),
+                                          tuple(finals))
                       if stage))
 
 

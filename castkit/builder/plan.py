@@ -19,6 +19,8 @@ from castkit.base.progress import counted, say
 from castkit.base.timecode import format_time
 from castkit.cache.records import manifest_path
 from castkit.cache.keys import card_key, file_identity, key
+from castkit.media.dv import dv_samples
+from castkit.plan.music import MUSIC_VERSION
 from castkit.cache.seals import discard, intact
 from castkit.media.ffmpeg import Ffmpeg
 from castkit.media.probe import MediaInfo
@@ -31,6 +33,9 @@ from castkit.plan.check import Checked, frame_index, output_rasters
 from castkit.plan.activity import follow_status, measure, plan_follow
 from castkit.plan.encode import clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import kept_of, paused_job
+from castkit.plan.music import music_gain_job, MusicStep
+from castkit.plan.denoise import noise_of
+from castkit.plan.transitions import overlap_job
 from castkit.plan.profile import Profile
 from castkit.plan.slices import sample_group, SLICE_SECONDS
 from castkit.publish.captions import as_srt, as_vtt, caption_paths, load as load_captions, retime
@@ -47,7 +52,7 @@ from castkit.recipe.model import FrameStyle, Overlay, overlay_files, Webcam
 from castkit.titles.overlays import (
     frame_box, FrameJob, layout as layout_overlay, MaskJob, OverlayJob, webcam_box,
 )
-from castkit.cache.names import card_name, loudness_name, segment_name
+from castkit.cache.names import card_name, loudness_name, music_name, record_name, segment_name
 from castkit.errors import RecipeError
 
 
@@ -152,6 +157,9 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
         fx, mask_steps = webcam_effects(fx, webcam, profile, checked, work)
         steps += mask_steps
     kept = kept_of(seg, index, checked, raster, ffmpeg, work)
+    strength = checked.recipe.denoise_of(seg)
+    if strength and not seg.mute and (fx.voice is not None or info.audio is not None):
+        fx = replace(fx, denoise=noise_of(seg, strength, index, checked, ffmpeg, work))
 
     def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None) -> Job:
         source, effects = info, fx
@@ -223,6 +231,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     youtube_said = False  # the warning on YouTube's rules for chapters, once per cast
     sound_key = None  # the measured loudness of the cast's sound, in the cache
     gains: list[Job] = []  # DV segments given the cast's gain
+    overlap_jobs: list[Job] = []  # transitions' overlaps, made from the encoded segments
 
     def encode(part: Path, make, seg, index: int, frames: int, profile: Profile, label: str) -> None:
         if part in planned:  # the same segment twice: encoded once
@@ -242,13 +251,21 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         uses = {manifest_path(work, spec.path), manifest_path(work, spec.path, "uses")}
         at = 0  # the segment's first frame in the cast
         pending: list = []  # segments to encode, once it is known which the output reads
+        # Transitions: segment i's first frames overlap the frames before it (plan.transitions).
+        overlaps = [profile.raster.frames(t.duration) if t else 0 for t in recipe.transitions()]
+        firsts: list[int] = []  # each segment's first item of the listing
+        starts: list[int] = []  # each item's first own frame in the cast
+        leads: list[int] = []  # each item's lead frames (NTSC DV)
         for index, seg in enumerate(recipe.segments, 1):
+            at -= overlaps[index - 1]
+            firsts.append(len(listing))
             lead = profile.lead(at)
             label = f"segment {index}: {seg.label}"
             if len(recipe.outputs) > 1:
                 label += f" ({spec.path.suffix.lstrip('.').upper()})"
             whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work, lead, index,
                                                          recipe.frame_of(spec))
+            segment_at = at
             at += whole
             # A segment with lead frames (NTSC DV off the 5-frame phase) is not sliced.
             windows = slices(seg, whole, profile) if not lead else [None]
@@ -273,6 +290,13 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 listing.append((part_label, frames, part, cached))
                 makers.append((make, seg, index))
                 sounds.append(_sound_of(seg, part, written, profile))
+                starts.append(segment_at + (window[0] if window is not None else 0))
+                leads.append(written - frames)
+        trims = [(0, 0)] * len(listing)  # frames each item gives up to overlaps (head, tail)
+        if any(overlaps):
+            listing, makers, sounds, starts, leads, trims = _with_overlaps(
+                checked, profile, ffmpeg, work, use_cache, planned, overlaps, firsts,
+                listing, makers, sounds, starts, leads, overlap_jobs, uses)
         poster = None
         if spec.kind == "poster":  # one frame: only the segment that holds it is made
             poster = poster_frame(spec, recipe, [item[1] for item in listing], profile.raster.fps)
@@ -282,7 +306,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 encode(*args)
         pending.clear()
         uses.update(checked.pauses.files)  # the pause analyses (for prune)
-        total = sum(item[1] for item in listing)
+        total = sum(item[1] for item in listing) - sum(head + tail for head, tail in trims)
         join_label = f"join {counted(len(listing), 'segment')}"
         if len(recipe.outputs) > 1:
             join_label += f" into {spec.path.name}"
@@ -318,18 +342,24 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         elif spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],
                                    [frames for _, frames in parts], profile.raster.fps) if recipe.chapters else []
-            loudness = None
-            if recipe.loudness is not None:
+            loudness = music = None
+            if recipe.loudness is not None or recipe.music is not None:
                 if sound_key is None:  # every web output has the same sound: measured once
-                    sound_key = key("loudness", sounds, recipe.loudness)
+                    sound_key = _sound_key(checked, sounds)
                 script = work / loudness_name(sound_key)
                 uses.add(script)
-                loudness = (recipe.loudness, script)
+                if recipe.music is not None:
+                    music = _music_step(checked, parts, makers, starts, trims, profile, script, ffmpeg,
+                                        sound_key)
+                    uses.update(_music_files(music))
+                else:
+                    loudness = (recipe.loudness, script)
             join = profile.join(parts, spec.path, work, ffmpeg, join_label,
                                 chapters=ffmetadata(chapters) if chapters else None,
-                                loudness=loudness,
+                                loudness=loudness, music=music,
                                 # no track for no cue: ffmpeg refuses an empty SRT input
                                 captions=(srt, vtt) if cues else None)
+            uses.update(step.consumer_script for step in join.prepare if isinstance(step, MusicStep))
             if chapters and all(job.output != chapters_path(spec.path) for job in sidecars):
                 # cast.mp4 and cast.webm share one list (the first web output's times); what
                 # YouTube would make of the chapters is said once per cast, not once per list.
@@ -343,37 +373,54 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     inputs=(*(part for part, _ in parts), spec.path)))
         else:
             join_parts = parts
-            if recipe.loudness is not None:
+            if recipe.loudness is not None or recipe.music is not None:
                 # DV carries its sound in every frame: each segment gets the cast's gain in a
                 # copy of it (video copied), named by the raw segment and the measured sound.
                 if sound_key is None:
-                    sound_key = key("loudness", sounds, recipe.loudness)
+                    sound_key = _sound_key(checked, sounds)
                 script = work / loudness_name(sound_key)
                 uses.add(script)
-                step = LoudnessStep(tuple(part for part, _ in parts), script, recipe.loudness, ffmpeg)
+                spans = _spans(profile, parts, leads, trims)
+                step = LoudnessStep(tuple(part for part, _ in parts), script, recipe.loudness, ffmpeg, spans)
+                if recipe.music is not None:
+                    step = replace(_music_step(checked, parts, makers, starts, trims, profile, script,
+                                               ffmpeg, sound_key), spans=spans)
+                offsets: dict[Path, int] = {}  # a gained copy -> the bed's sample it starts at
 
                 def gain(label: str, part: Path, gained: Path, written: int) -> None:
                     gain_reads.add(part)
                     if gained not in planned:
                         planned.add(gained)
-                        gains.append(gain_job(f"loudness gain for {label}", part, gained, written,
-                                              step, profile))
+                        if isinstance(step, MusicStep):
+                            job = music_gain_job(f"music and loudness for {label}", part, gained,
+                                                 written, step, offsets[gained], profile)
+                            uses.add(job.prepare[0].consumer_script)
+                        else:
+                            job = gain_job(f"loudness gain for {label}", part, gained, written, step, profile)
+                        gains.append(job)
 
-                join_parts, at, cached_gains = [], 0, []
-                for label, frames, part, _ in listing:
+                join_parts, cached_gains = [], []
+                for (label, frames, part, _), start, lead in zip(listing, starts, leads):
                     # The copy keeps the raw segment's lead frames (NTSC DV): the dv muxer lays
                     # the sound out from the file's first frame, so each frame keeps its samples.
-                    written = frames + profile.lead(at)
-                    at += frames
-                    gained = work / segment_name(key('gain', part.name, sound_key), profile.segment_suffix)
+                    written = frames + lead
+                    # Under music, each copy has the bed from where its first frame is in the cast.
+                    offset = _first_sample(profile, start - lead) if recipe.music is not None else None
+                    gained = work / segment_name(key('gain', part.name, sound_key, *(
+                        [offset] if offset is not None else [])), profile.segment_suffix)
+                    if offset is not None:
+                        offsets[gained] = offset
+                        uses.update(_music_files(step))
+                        uses.add(step.at(1, offset).consumer_script)
                     uses.add(gained)
                     if use_cache and gained not in planned and profile.segment_complete(gained, written):
                         cached_gains.append((label, part, gained, written))
                     else:
                         gain(label, part, gained, written)
                     join_parts.append((gained, frames))
-            join = profile.join(join_parts, spec.path, work, ffmpeg, join_label)
-            if recipe.loudness is not None:
+            join = (profile.join(join_parts, spec.path, work, ffmpeg, join_label, trims=trims)
+                    if any(overlaps) else profile.join(join_parts, spec.path, work, ffmpeg, join_label))
+            if recipe.loudness is not None or recipe.music is not None:
                 # A cached gained copy the join reads is hashed against its seal first, as the
                 # raw segments are below (none for a cast that is up to date).
                 gained_reads = set(join.reads())
@@ -389,7 +436,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         reads = set(join.reads())
         reads |= gain_reads
         for i, (label, frames, part, cached) in enumerate(listing):
-            if not cached or part not in reads:
+            if not cached or part not in reads or makers[i] is None:  # an overlap is checked when planned
                 continue
             if part not in checked_entries:
                 checked_entries[part] = intact(part)
@@ -402,11 +449,14 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 encode(part, make, seg, index, frames, profile, label)
                 listing[i] = (label, frames, part, False)
         joins.append(join)
-        casts.append(CastPlan(spec.path, profile, total, tuple(listing), frozenset(uses)))
+        # Each part as long as it is in the cast (a transition's neighbours less their overlaps).
+        kept = tuple((label, frames - head - tail, part, cached)
+                     for (label, frames, part, cached), (head, tail) in zip(listing, trims))
+        casts.append(CastPlan(spec.path, profile, total, kept, frozenset(uses)))
     # Longest first: with N workers the build ends soonest when big jobs do not start last.
     encodes.sort(key=lambda item: -item[0])
-    stages = tuple(stage for stage in (tuple(job for _, job in encodes), tuple(gains),
-                                       (*joins, *sidecars))
+    stages = tuple(stage for stage in (tuple(job for _, job in encodes), tuple(overlap_jobs),
+                                       tuple(gains), (*joins, *sidecars))
                    if stage)
     return BuildPlan(Plan(stages), tuple(casts), work)
 
@@ -439,6 +489,127 @@ def followed(seg: ClipSegment, index: int, checked: Checked, ffmpeg: Ffmpeg, qui
     return checked.activity[seg]
 
 
+# Transitions (issue 25): the overlaps, segments of their own between their neighbours.
+
+def _with_overlaps(checked: Checked, profile: Profile, ffmpeg: Ffmpeg, work: Path, use_cache: bool,
+                   planned: set[Path], overlaps: list[int], firsts: list[int], listing: list,
+                   makers: list, sounds: list, starts: list[int], leads: list[int],
+                   overlap_jobs: list[Job], uses: set[Path]) -> tuple:
+    """The listing with each transition's overlap inserted between its neighbours (their last
+    and first items), and what each item gives up to the overlaps (frames at its head and
+    tail): the neighbours are the segments encoded as ever, the overlap is made from their files."""
+    recipe = checked.recipe
+    transitions = recipe.transitions()
+    trims = [[0, 0] for _ in listing]
+    inserted: dict[int, tuple] = {}  # listing index of the item before -> the overlap's item
+    for i, n in enumerate(overlaps):
+        if not n:
+            continue
+        before, after = firsts[i] - 1, firsts[i]
+        transition = transitions[i]
+        for item in (before, after):
+            if listing[item][1] - trims[item][0] - trims[item][1] < n:
+                where = transition.where or recipe.segments[i].where
+                raise RecipeError([where.problem(
+                    f"segment {i + 1}: the transition ({format_time(transition.duration)}) is longer "
+                    f"than what is left of {listing[item][0].split(': ', 1)[-1]} "
+                    f"({format_time(profile.raster.seconds(listing[item][1] - sum(trims[item])))})")])
+        trims[before][1] += n
+        trims[after][0] += n
+        a_part, a_frames, b_part = listing[before][2], listing[before][1], listing[after][2]
+        at = starts[after]
+        lead = profile.lead(at)
+        label = f"segment {i + 1}: {transition.type} from segment {i}"
+
+        def make(out: Path, stand_ins: bool = False, a_part=a_part, b_part=b_part, first=leads[before] + a_frames - n,
+                 after_first=leads[after], n=n, transition=transition, label=label, lead=lead) -> Job:
+            return overlap_job(Path("before.dv") if stand_ins else a_part, first,
+                               Path("after.dv") if stand_ins else b_part, after_first, n, transition,
+                               profile, out, ffmpeg, label, lead)
+
+        reference = make(Path("segment" + profile.segment_suffix), stand_ins=True)
+        commands = [reference.argv[1:]] + ([reference.pictures.head[1:]] if reference.pictures else [])
+        part = work / segment_name(key("overlap", *commands, [a_part.name, b_part.name], ffmpeg.version),
+                                   profile.segment_suffix)
+        cached = use_cache and part not in planned and profile.segment_complete(part, n + lead)
+        if cached and not intact(part):  # a few frames: their bytes checked at once
+            say("warning", f"{part}: this cached segment is damaged (its bytes differ from its "
+                           f"record); {label} is made again")
+            discard(part)
+            cached = False
+        if not cached and part not in planned:
+            planned.add(part)
+            overlap_jobs.append(make(part))
+        uses.add(part)
+        inserted[before] = ((label, n, part, cached), part.name, at, lead)
+    out = ([], [], [], [], [], [])
+    for index, item in enumerate(listing):
+        for target, value in zip(out, (item, makers[index], sounds[index], starts[index], leads[index],
+                                       tuple(trims[index]))):
+            target.append(value)
+        if index in inserted:
+            entry, sound, at, lead = inserted[index]
+            for target, value in zip(out, (entry, None, sound, at, lead, (0, 0))):
+                target.append(value)
+    return out
+
+
+# Sound (issue 25): the music bed under the cast.
+
+def _sound_key(checked: Checked, sounds: list) -> str:
+    """The key of the cast's measured sound: what each part's sound is made from, the loudness
+    target and, with music, the bed (its files, settings and where each segment is)."""
+    recipe = checked.recipe
+    music = recipe.music
+    if music is None:
+        return key("loudness", sounds, recipe.loudness)
+    return key("loudness", sounds, recipe.loudness, "music", MUSIC_VERSION,
+               [file_identity(path) for path in music.files],
+               [str(v) for v in (music.level, music.duck, music.fade_in, music.fade_out)],
+               music.loop, music.under)
+
+
+def _spans(profile: Profile, parts: list, leads: list[int], trims: list) -> tuple:
+    """The seconds of each part's file that are in the cast, where a transition took some."""
+    fps = profile.raster.fps
+    return tuple(None if not (head or tail) else
+                 (Fraction(lead + head) / fps, Fraction(lead + frames - tail) / fps)
+                 for (_, frames), lead, (head, tail) in zip(parts, leads, trims))
+
+
+def _music_step(checked: Checked, parts: list, makers: list, starts: list[int], trims: list,
+                profile: Profile, script: Path, ffmpeg: Ffmpeg, sound_key: str) -> MusicStep:
+    """The step that makes the cast's bed and mix, for the parts of one output (with their
+    segments, for where the bed plays; a transition's overlap as the segment it leads into)."""
+    recipe = checked.recipe
+    music = recipe.music
+    assert music is not None
+    fps = profile.raster.fps
+    spans = []
+    segs = [maker[1] if maker is not None else None for maker in makers]
+    for i, ((part, frames), start, (head, tail)) in enumerate(zip(parts, starts, trims)):
+        seg = segs[i] if segs[i] is not None else next(s for s in segs[i:] if s is not None)
+        plays = (music.under == "all" or (music.under == "clips") == isinstance(seg, ClipSegment))
+        first, end = start + head, start + frames - tail
+        spans.append((float(Fraction(first) / fps), float(Fraction(end) / fps), plays))
+    work = script.parent
+    return MusicStep(tuple(part for part, _ in parts), script, recipe.loudness, ffmpeg,
+                     music=music, music_seconds=tuple(checked.music[p].duration for p in music.files),
+                     segments=tuple(spans), bed=work / music_name(sound_key, ".flac"),
+                     levels=work / record_name("speech", key("speech", [p.name for p, _ in parts])))
+
+
+def _music_files(step: MusicStep) -> list[Path]:
+    return [step.bed, step.levels]
+
+
+def _first_sample(profile: Profile, frame: int) -> int:
+    """The cast's sample where its frame ``frame`` starts (NTSC DV: the dv muxer's pattern)."""
+    if profile.lays_ntsc_sound(False):
+        return dv_samples(frame)
+    return profile.raster.audio_samples(frame)
+
+
 def effects_of(seg: ClipSegment, checked: Checked, work: Path | None = None) -> Effects:
     """What the recipe does to a clip's picture and sound; its overlays' pictures are files in
     ``work`` (default: the recipe's cache), drawn by ``overlay_steps`` before the encode."""
@@ -446,7 +617,7 @@ def effects_of(seg: ClipSegment, checked: Checked, work: Path | None = None) -> 
         crop=seg.crop, speed=seg.speed, mute=seg.mute,
         voice=checked.voices[seg.audio] if seg.audio is not None and not seg.mute else None,
         voice_from=seg.audio_from,
-        fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out, zoom=seg.zoom,
+        fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out, zoom=seg.zoom, gain=seg.gain,
         overlays=drawn_overlays(seg, checked, work if work is not None else cache_dir(checked.recipe)),
     )
 

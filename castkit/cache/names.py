@@ -17,8 +17,9 @@ CACHE_MAX_ENV = "CASTKIT_CACHE_MAX"  # bytes, or with a K, M or G suffix (powers
 KEY_LENGTH = 24  # hex digits of a key
 SEAL_SUFFIX = ".sum"  # a segment's seal: its size and hash, beside it
 SEGMENT_SUFFIXES = (".dv", ".mp4")  # raw DV; lossless-sound MP4 for the web profiles
-RECORD_KINDS = ("cast", "uses", "pauses", "written")  # JSON: a cast's manifest, what it uses,
-# a take's pauses, what castkit wrote to an output (``written``)
+RECORD_KINDS = ("cast", "uses", "pauses", "written", "speech")  # JSON: a cast's manifest, what it uses,
+# a take's pauses, what castkit wrote to an output (``written``), a cast's narration levels
+# (``speech``, for the music's ducking)
 
 _KEY = f"[0-9a-f]{{{KEY_LENGTH}}}"
 _SEGMENT = rf"segment-{_KEY}(?:{'|'.join(map(re.escape, SEGMENT_SUFFIXES))})"
@@ -29,7 +30,8 @@ SEGMENT = re.compile(_SEGMENT)
 ENTRY = re.compile(f"{_SEGMENT}|{_CARD}")
 # Every file castkit writes in a cache folder.
 CACHED = re.compile(rf"({_SEGMENT}(?:{re.escape(SEAL_SUFFIX)})?|{_CARD}"
-                    rf"|(?:{'|'.join(RECORD_KINDS)})-{_KEY}\.json|loudness-{_KEY}\.af|proxy-{_KEY}\.mp4)")
+                    rf"|(?:{'|'.join(RECORD_KINDS)})-{_KEY}\.json|loudness-{_KEY}\.af|proxy-{_KEY}\.mp4"
+                    rf"|music-{_KEY}\.(?:flac|fc))")
 # Their temporary files: ``.NAME.PID-XXXXXXXX.partial`` (castkit before 0.2: no PID) with the
 # files of its distinct pictures, and a loudness measurement's join list ``.NAME.PID.concat.txt``.
 CACHED_TEMP = re.compile(r"\.(" + CACHED.pattern + r")\.(?:(?:[0-9]{1,10}-)?[a-z0-9_]{8}"
@@ -56,6 +58,14 @@ def record_name(kind: str, key: str) -> str:
 
 def loudness_name(key: str) -> str:
     return f"loudness-{key}.af"
+
+
+def music_name(key: str, suffix: str) -> str:
+    """A cast's music bed (``.flac``: the music at its level, faded, ducked, as long as the
+    cast) or the filter that mixes it under one output's (or DV segment's) sound (``.fc``)."""
+    if suffix not in (".flac", ".fc"):
+        raise ValueError(f"{suffix}: not a music file suffix")
+    return f"music-{key}{suffix}"
 
 
 def proxy_name(key: str) -> str:

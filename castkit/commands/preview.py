@@ -57,6 +57,7 @@ class Tile:
     caption: str
     image: Path | None  # a frame extracted by ffmpeg; None for titles (drawn directly)
     segment: ClipSegment | TitleSegment
+    transition: str | None = None  # how the cast comes into this tile ("crossfade 0.5 s")
 
 
 def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: Raster, out: Path,
@@ -83,7 +84,11 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
     target = first_raster(checked)
     tiles, jobs = [], []
     position = Fraction(0)
+    transitions = recipe.transitions()
     for index, seg in enumerate(recipe.segments, 1):
+        into = transitions[index - 1]
+        if into is not None:  # the tile starts where it overlaps the one before
+            position -= target.seconds(target.frames(into.duration))
         if isinstance(seg, TitleSegment):
             frames = target.frames(seg.duration)
             caption = f"title “{seg.title}”"
@@ -116,6 +121,10 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
                              + " ".join(f"{float(m.at):g}s" for m in moves[:6]) + (" …" if len(moves) > 6 else ""))
             if seg.overlays:  # what is drawn on the clip (issue 30); the tile shows it at its time
                 notes.append("overlays: " + " ".join(dict.fromkeys(o.kind for o in seg.overlays)))
+            if seg.gain:
+                notes.append(f"gain {float(seg.gain):+g} dB")
+            if recipe.denoise_of(seg):
+                notes.append(f"denoise {float(recipe.denoise_of(seg)):g} dB")
             if fx.mute:
                 notes.append("muted")
             elif fx.voice:
@@ -125,7 +134,8 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
                 notes.append(f"voice {fx.voice.path.name} ends at +{float(heard):.1f} s")
             caption = f"{seg.clip.name}  " + ", ".join(notes)
         seconds = target.seconds(frames)
-        tiles.append(Tile(index, position, seconds, caption, image, seg))
+        shown = f"{into.type} {float(into.duration):g} s" if into is not None else None
+        tiles.append(Tile(index, position, seconds, caption, image, seg, shown))
         position += seconds
     return tiles, jobs
 
@@ -200,6 +210,12 @@ def draw_board(tiles: list[Tile], target: Raster, base: Path) -> Image.Image:
             picture = picture.resize((tile_w, tile_h), Image.LANCZOS)
         board.paste(picture, (x, y))
         draw.rectangle([x - 1, y - 1, x + tile_w, y + tile_h], outline=(70, 74, 82))
+        if tile.transition:  # a badge over the tile's left edge: how the cast comes into it
+            label = f"◀ {tile.transition}"
+            box = draw.textbbox((0, 0), label, font=regular)
+            bx, by = x - pad // 2, y + tile_h // 2 - 11
+            draw.rectangle([bx, by, bx + box[2] + 12, by + 22], fill=(230, 170, 60))
+            draw.text((bx + 6, by + 3), label, font=regular, fill=_BOARD)
         head = f"{tile.index}   {format_time(tile.start)}   +{float(tile.seconds):.2f} s"
         draw.text((x, y + tile_h + 6), head, font=bold, fill=_INK)
         draw.text((x, y + tile_h + 26), _fit(tile.caption, regular, tile_w), font=regular, fill=_DIM)

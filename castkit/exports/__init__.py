@@ -20,7 +20,7 @@ from castkit.errors import RecipeError, UsageError, WorkError
 from castkit.exports.timeline import make_timeline, Timeline
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
 from castkit.plan.check import check_recipe
-from castkit.recipe.model import TitleSegment
+from castkit.recipe.model import ClipSegment, TitleSegment
 from castkit.recipe.reader import read_recipe
 from castkit.titles.cards import render_card
 
@@ -53,6 +53,7 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
                            for n, seg in enumerate(checked.recipe.segments, 1)
                            if getattr(seg, "pauses", None) is not None]
     notes += _overlay_notes(checked.recipe)
+    notes += sound_notes(checked.recipe)
     made = _write_cards(checked.recipe, timeline)
     try:
         write_atomically(output, lambda temp: Path(temp).write_text(text, encoding="utf-8"))
@@ -92,6 +93,23 @@ def _overlay_notes(recipe) -> list[str]:
         notes.append("the styled frame (frame:) is not exported")
     return notes
 # --- end of overlays ----------------------------------------------------------------------------
+
+
+def sound_notes(recipe) -> list[str]:
+    """What of issue 25's sound and flow no export holds yet: a clip's gain and noise reduction,
+    transitions, the music bed."""
+    notes = [f"segment {n}: gain: {float(seg.gain):g} dB is not exported; set the clip's volume in the editor"
+             for n, seg in enumerate(recipe.segments, 1) if getattr(seg, "gain", 0)]
+    notes += [f"segment {n}: denoise is not exported; the clip's sound is as recorded"
+              for n, seg in enumerate(recipe.segments, 1)
+              if isinstance(seg, ClipSegment) and recipe.denoise_of(seg)]
+    notes += [f"segment {n}: the {t.type} into it is not exported (a cut); the timeline is "
+              f"{float(t.duration):g} s longer than the cast there"
+              for n, t in enumerate(recipe.transitions(), 1) if t is not None]
+    if recipe.music is not None:
+        notes.append("music: the music bed and its ducking are not exported; add "
+                     + ", ".join(p.name for p in recipe.music.files) + " on an audio track")
+    return notes
 
 
 def _write_cards(recipe, timeline: Timeline) -> list[Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -73,19 +74,33 @@ class DvProfile:
         return self.raster.standard == "ntsc" and self.writes_raw_dv(final)
 
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
-             label: str) -> Any:
+             label: str, trims: Sequence[tuple[int, int]] | None = None) -> Any:
+        """``trims``: the frames each part gives up to transitions at its head and tail (raw DV
+        only: the overlaps are segments of their own, the neighbours are cut by bytes)."""
         total = sum(frames for _, frames in parts)
         if self.container == "dv":
             frame = self.raster.frame_bytes
             joined, at = [], 0
-            for path, frames in parts:
-                joined.append(Part(path, path.name, frames * frame, frame, self.lead(at) * frame))
-                at += frames
-            return ByteJoinJob(label, tuple(joined), output, manifest_path(work, output), total)
+            for n, (path, frames) in enumerate(parts):
+                head, tail = trims[n] if trims is not None else (0, 0)
+                lead = self.lead(at - head)
+                # A transition's neighbours are named by the frames they keep, so a new
+                # duration is a new layout, joined afresh.
+                name = path.name if not (head or tail) else f"{path.name}[{head}:-{tail}]"
+                joined.append(Part(path, name, (frames - head - tail) * frame, frame,
+                                   (lead + head) * frame, tail * frame))
+                at += frames - head - tail
+            return ByteJoinJob(label, tuple(joined), output, manifest_path(work, output), at)
 
+        spans = []  # an AVI's parts cut by the concat demuxer, frame-exact (DV is intra-only)
+        for path, frames in parts:
+            head, tail = trims[len(spans)] if trims is not None else (0, 0)
+            total -= head + tail
+            fps = self.raster.fps
+            spans.append((Fraction(head) / fps, Fraction(frames - tail) / fps) if head or tail else None)
         return join_job([path for path, _ in parts], concat_list_path(output),
                         total, output, ffmpeg, self.raster, label=label, container=self.container,
-                        finish=(AviTimecode(self.raster.frame_bytes),))
+                        finish=(AviTimecode(self.raster.frame_bytes),), spans=spans)
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ class Part:
     size: int
     frame: int  # bytes per frame: a part is copied in whole frames until it is complete
     skip: int = 0  # bytes of lead frames at the file's start, not part of the cast (NTSC sound)
+    tail: int = 0  # bytes of frames at the file's end, not part of the cast (a transition's)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class ByteJoinJob(InProcessJob):
     frames: int
 
     def shell(self) -> str:
+        if any(p.tail for p in self.parts):
+            return "{ " + "; ".join(f"tail -c +{p.skip + 1} {shlex.quote(str(p.path))} | head -c {p.size}"
+                                   for p in self.parts) + "; } > " + shlex.quote(str(self.output))
         if not any(p.skip for p in self.parts):
             return shlex.join(["cat", *(str(p.path) for p in self.parts)]) + " > " + shlex.quote(str(self.output))
         return "{ " + "; ".join(shlex.join(["tail", "-c", f"+{p.skip + 1}", str(p.path)])
@@ -121,7 +125,7 @@ class ByteJoinJob(InProcessJob):
             sources = {}
             for i in changed:
                 src = stack.enter_context(open(self.parts[i].path, "rb"))
-                if os.fstat(src.fileno()).st_size != self.parts[i].skip + self.parts[i].size:
+                if os.fstat(src.fileno()).st_size != self.parts[i].skip + self.parts[i].size + self.parts[i].tail:
                     raise OSError(errno.EIO, "a cached segment changed size", str(self.parts[i].path))
                 sources[i] = src
             temp = partial_path(self.output)

@@ -18,8 +18,9 @@ from typing import Any, ClassVar, Sequence
 from castkit.base.files import concat_list_path, run_file_path
 from castkit.base.jobs import concat_list, file_url, Job
 from castkit.cache.seals import sealed
-from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module
+from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, safe_input_args
 from castkit.media.raster import AUDIO_CHANNELS, AUDIO_RATE, WebRaster
+from castkit.plan.music import complex_option
 from castkit.publish.loudness import filter_option, LoudnessStep
 
 
@@ -95,11 +96,13 @@ class WebProfile(Mp4Segments):
 
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
              label: str, chapters: str | None = None, loudness: Any = None,
-             captions: tuple[str, str] | None = None) -> Any:
+             captions: tuple[str, str] | None = None, music: Any = None) -> Any:
         """The concat join; ``chapters``: an FFMETADATA text, given to ffmpeg as a second input
         whose chapters the cast takes; ``captions``: (SRT, WebVTT) texts, the cast's soft
         subtitle track (mov_text in MP4, WebVTT in WebM); ``loudness``: (target LUFS, cache file of the filter),
-        the sound measured just before the join and brought to the target by one gain."""
+        the sound measured just before the join and brought to the target by one gain;
+        ``music``: the cast's ``plan.music.MusicStep``, whose bed is mixed under the sound (its
+        filter script instead of the loudness one)."""
 
         ff = ffmpeg_module()
         list_file = concat_list_path(output)
@@ -124,6 +127,13 @@ class WebProfile(Mp4Segments):
             index = 1 + bool(chapters)
             extra_inputs += ["-f", "webvtt" if webm else "srt", "-i", file_url(sub_file)]
             subtitle_options = ["-map", f"{index}:s:0", "-c:s", "webvtt" if webm else "mov_text"]
+        steps: tuple = ()
+        mix_options: list[str] = []
+        if music is not None:  # the bed is the last input, its index after the others
+            step = music.at(1 + bool(chapters) + bool(captions), 0)
+            extra_inputs += [*safe_input_args(), "-i", file_url(step.bed)]
+            mix_options = [complex_option(ffmpeg), str(step.consumer_script)]
+            steps = (step,)
         out = ff.output(
             source["v:0"], source["a:0"], file_url(output), f=self.container, vcodec="copy",
             **self.audio_codec, ar=AUDIO_RATE, ac=AUDIO_CHANNELS, **self.final_options(),
@@ -131,7 +141,10 @@ class WebProfile(Mp4Segments):
         )
         argv = _with_inputs(compile_argv(out, ffmpeg), extra_inputs)
         argv[-1:-1] = subtitle_options
-        steps = ()
+        if mix_options:  # the sound is the mix's output, not the joined segments' own
+            at = next(i for i in range(len(argv) - 1) if argv[i] == "-map" and argv[i + 1] == "0:a:0")
+            argv[at + 1] = "[out]"
+            argv[-1:-1] = mix_options
         if loudness is not None:
             target, script = loudness
             argv[-1:-1] = [filter_option(ffmpeg), str(script)]

@@ -47,6 +47,7 @@ class Checked:
     activity: dict = field(default_factory=dict)
     # The webcam corners' recordings (issue 30): apart from the captures, which size the frame.
     cameras: dict[Path, MediaInfo] = field(default_factory=dict)
+    music: dict[Path, MediaInfo] = field(default_factory=dict)  # the music bed's files (``music:``)
 
 
 def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:
@@ -111,8 +112,11 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
         why = check_frame(frame)  # a styled frame's background image (issue 30)
         if why is not None:
             problems.append((frame.where or recipe.segments[0].where).problem(why))
+    music = _check_music(recipe, opened, problems)
     if not problems:  # every capture opened: each output's frame is known
         problems += _check_outputs(recipe, probes)
+    if all(seg.clip in probes for seg in recipe.segments if isinstance(seg, ClipSegment)):
+        problems += transition_problems(recipe, probes)
     for spec in recipe.outputs:
         for source in recipe.sources():
             if same_file(spec.path, source):
@@ -123,7 +127,76 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
         raise RecipeError(problems)
     for warning in lost:
         say("warning", warning)
-    return Checked(recipe, probes, voices, cameras=cameras)
+    return Checked(recipe, probes, voices, cameras=cameras, music=music)
+
+
+# Transitions are made where a cast is its DV segments' frames: the overlap is a short DV segment
+# of its own, its neighbours shortened at the join (by bytes, or the concat demuxer's in and out
+# points for an AVI). The other outputs do not make them yet (issue 25).
+TRANSITION_SUFFIXES = (".dv", ".avi")
+
+
+def transition_problems(recipe: Recipe, probes: dict[Path, MediaInfo],
+                        lengths: list[Fraction] | None = None) -> list[Problem]:
+    """Transitions that do not fit: longer than the segment before or after (a title
+    included), or with the transition out of that segment more than it lasts; in an output
+    that does not make transitions yet. ``lengths``: each segment's seconds, where known better
+    than from the recipe (after its pauses are cut)."""
+    transitions = recipe.transitions()
+    if not any(transitions):
+        return []
+    if lengths is None:
+        lengths = [seg.shown_seconds(probes[seg.clip].duration) if isinstance(seg, ClipSegment)
+                   else seg.duration for seg in recipe.segments]
+    problems = []
+    for i, transition in enumerate(transitions):
+        if transition is None:
+            continue
+        at = transition.where or recipe.segments[i].where
+        shown = format_time(transition.duration)
+        before, after = lengths[i - 1], lengths[i]
+        out = transitions[i + 1].duration if i + 1 < len(transitions) and transitions[i + 1] else Fraction(0)
+        into = transitions[i - 1].duration if transitions[i - 1] else Fraction(0)
+        if transition.duration + into > before:
+            problems.append(at.problem(
+                f"segment {i + 1}: the transition ({shown}) is longer than segment {i} "
+                f"({format_time(before)}" + (f", less the {format_time(into)} of its own transition in)"
+                                             if into else ")")))
+        elif transition.duration + out > after:
+            problems.append(at.problem(
+                f"segment {i + 1}: the transition ({shown}) is longer than the segment it leads into "
+                f"({format_time(after)}" + (f", less the {format_time(out)} of the transition out of it)"
+                                            if out else ")")))
+    others = [spec for spec in recipe.outputs if spec.path.suffix.lower() not in TRANSITION_SUFFIXES]
+    if others:
+        first = next(t for t in transitions if t is not None)
+        at = first.where or recipe.segments[0].where
+        problems.append(at.problem(
+            f"transitions are made in {', '.join(TRANSITION_SUFFIXES)} casts only so far; "
+            f"{', '.join(spec.path.name for spec in others)} would need them: make it without "
+            "transitions, or convert the .dv cast"))
+    return problems
+
+
+def _check_music(recipe: Recipe, opened, problems: list[Problem]) -> dict[Path, MediaInfo]:
+    """The music bed's files, each opened as sound (``music:``); one without sound, or that
+    cannot be read, is a problem at its line."""
+    found: dict[Path, MediaInfo] = {}
+    if recipe.music is None:
+        return found
+    for n, path in enumerate(recipe.music.files):
+        info = opened(path, False)
+        if not isinstance(info, str) and info.audio is None:
+            info = "has no sound to play as music"
+        elif not isinstance(info, str) and info.duration <= 0:
+            info = "lasts no time"
+        if isinstance(info, str):
+            wheres = recipe.music.files_where
+            at = wheres[n] if n < len(wheres) else recipe.music.where or recipe.segments[0].where
+            problems.append(at.problem(f"music {_shown(recipe, path)}: {info}"))
+        else:
+            found[path] = info
+    return found
 
 
 # Voice heard past its clip's end by less than this is no loss worth a word (a frame at 25 fps).

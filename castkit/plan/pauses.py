@@ -38,7 +38,7 @@ from castkit.media.ffmpeg import (
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.plan.encode import (
-    aligned_sound, camera_path, conform, Effects, ffmpeg_number, film, frame_window,
+    aligned_sound, camera_path, conform, denoised, Effects, ffmpeg_number, film, frame_window,
     MIN_HARD_COMP, source_picture, Trim, trimmed_length, voice_sound,
 )
 from castkit.recipe.model import AUTO_ABOVE_FLOOR, AUTO_RANGE, DEFAULT_THRESHOLD, PauseSpec
@@ -108,6 +108,22 @@ class Kept:
 
 
 _LEVEL = re.compile(r"lavfi\.astats\.Overall\.RMS_level=(\S+)")
+# The filters that print a sound's RMS level every WINDOW_SAMPLES (read back by ``levels_in``):
+# the pauses of a take, and the narration the music ducks under (plan.music).
+LEVEL_CHAIN = (f"asetnsamples=n={WINDOW_SAMPLES}:p=0,"
+               "astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level,"
+               "ametadata=mode=print:key=lavfi.astats.Overall.RMS_level")
+
+
+def levels_in(stderr: str) -> tuple[float, ...]:
+    """The window levels (dBFS; -inf for digital silence) a LEVEL_CHAIN printed."""
+    levels = []
+    for m in _LEVEL.finditer(stderr):
+        try:
+            levels.append(float(m[1]))
+        except ValueError:
+            levels.append(-math.inf)
+    return tuple(levels)
 _FREEZE = re.compile(r"lavfi\.freezedetect\.freeze_(start|end): (\S+)")
 
 
@@ -127,9 +143,7 @@ def analysis_command(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed
     # shorter than its clip is dead air like any other (and a pause).
     sound = (f"[{1 if voice is not None else 0}:a]{aligned},atrim=start_sample={start}:end_sample={end},"
              f"asetpts=PTS-STARTPTS,apad=whole_len={end - start},"
-             f"asetnsamples=n={WINDOW_SAMPLES}:p=0,"
-             "astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level,"
-             "ametadata=mode=print:key=lavfi.astats.Overall.RMS_level[a]")
+             f"{LEVEL_CHAIN}[a]")
     graph = [sound]
     if screen == "still":
         graph.append(
@@ -158,12 +172,7 @@ def _input(path: Path, video: bool, audio: bool) -> list[str]:
 
 def parse(stderr: str, length: Fraction, with_stills: bool, start: Fraction) -> Analysis:
     """The levels and still stretches in an analysis run's stderr (times from ``start``)."""
-    levels = []
-    for m in _LEVEL.finditer(stderr):
-        try:
-            levels.append(float(m[1]))
-        except ValueError:
-            levels.append(-math.inf)
+    levels = levels_in(stderr)
     stills: list[tuple[Fraction, Fraction]] | None = None
     if with_stills:
         stills, began = [], None
@@ -176,7 +185,7 @@ def parse(stderr: str, length: Fraction, with_stills: bool, start: Fraction) -> 
                 began = None
         if began is not None:  # still to the end: freezedetect names no end then
             stills.append((max(Fraction(0), began), length))
-    return Analysis(tuple(levels), tuple(stills) if stills is not None else None)
+    return Analysis(levels, tuple(stills) if stills is not None else None)
 
 
 def analysis_path(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: Fraction,
@@ -363,6 +372,8 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
             origin, sound_speed = target.frames(trim.start), effects.speed
         else:
             sound, origin, sound_speed = aligned_sound(source.audio), 0, Fraction(1)
+            if effects.denoise is not None:
+                sound = denoised(ff, sound, info.path, effects.denoise)
         sounds = sound.asplit() if len(parts) > 1 else None
         pieces, at = [], 0
         for n, part in enumerate(parts):

@@ -95,6 +95,9 @@ class LoudnessStep:
     script: Path
     target: Fraction
     ffmpeg: Ffmpeg
+    # Seconds of each part that are in the cast, (in, out), where not all of it (a DV part
+    # that gives frames to a transition's overlap); () or None: the whole part.
+    spans: tuple[tuple[Fraction, Fraction] | None, ...] = ()
 
     portable = False  # reads every segment of the cast: done where the cast is joined
 
@@ -105,6 +108,10 @@ class LoudnessStep:
     def list_file(self) -> Path:
         return concat_list_path(self.script)
 
+    def concat_text(self) -> str:
+        """The concat list of the cast's sound: each part, cut to its span where it has one."""
+        return concat_list(self.parts, self.spans)
+
     def render(self) -> None:
         with _GUARD:
             lock = _LOCKS.setdefault(self.script, threading.Lock())
@@ -112,7 +119,7 @@ class LoudnessStep:
             if self.script.is_file() and self.script.stat().st_size > 0:
                 return  # measured before (or for the other web output of this build)
 
-            self.list_file.write_text(concat_list(self.parts), encoding="utf-8")
+            self.list_file.write_text(self.concat_text(), encoding="utf-8")
             try:
                 integrated, peak = self._measure()
                 chain = audio_filter(integrated, peak, self.target)

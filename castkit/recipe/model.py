@@ -85,7 +85,7 @@ MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
 VERSION = 1  # the recipe version this castkit reads
 
 TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
-            "loudness", "chapters", "frame", "webcam")
+            "loudness", "chapters", "frame", "webcam", "music", "denoise", "transition")
 OUTPUT_KEYS = ("path", "height", "fps", "aspect", "width", "colors", "loop", "quality", "at", "every",
                "frame")
 # Which output takes which of OUTPUT_KEYS besides its path (OutputSpec.kind).
@@ -109,9 +109,9 @@ QUALITY_RANGE = (0, 100)  # libwebp's lossy quality
 AT_TITLE = "title"  # `at: title`, any case: the first title card's middle frame
 STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
-TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS, "chapter")
+TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS, "chapter", "transition")
 CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS,
-             "chapter", "captions", "pauses", "zoom", "overlays", "webcam")
+             "chapter", "captions", "pauses", "zoom", "overlays", "webcam", "gain", "denoise", "transition")
 AUDIO_KEYS = ("file", "from")  # `audio: {file: voice.wav, from: 12.5}`
 ZOOM_KEYS = ("at", "to", "ease")
 ZOOM_REQUIRED = ("at", "to")
@@ -149,6 +149,57 @@ MAX_WHOLE_DIGITS = 6  # of an output's height or fps
 URL_MARK = "://"
 URL_SCHEMES = ("http:", "https:", "ftp:", "data:")
 PATH_BREAKS = ("\n", "\r", "\0")
+
+# Sound (issue 25): a clip's gain, the recipe's music bed.
+GAIN_RANGE = (Fraction(-40), Fraction(20))  # dB; more is a broken take, not a level
+GAIN_UNITS = ("dB",)  # after the number, any case
+MUSIC_KEYS = ("file", "level", "duck", "fade_in", "fade_out", "loop", "under")
+MUSIC_LEVEL_RANGE = (Fraction(-50), Fraction(-10))  # LUFS of the bed where nobody speaks
+DEFAULT_MUSIC_LEVEL = Fraction(-26)
+DUCK_RANGE = (Fraction(-40), Fraction(0))  # dB under speech
+DEFAULT_DUCK = Fraction(-12)
+DUCK_OFF = ("off", "false", "no")  # any case: the bed keeps its level under speech
+MUSIC_FADE_RANGE = (Fraction(0), Fraction(60))  # seconds
+MUSIC_UNDER = ("all", "clips", "titles")  # the first is the default
+MAX_MUSIC_FILES = 100
+# `denoise: on` (this strength) or a strength in dB: afftdn's noise reduction. Measured on the
+# tests' take (espeak-ng over pink noise and a 50 Hz hum): 18 dB takes the pauses' floor down by
+# 20 dB, the speech level unchanged (README, "Sound").
+DEFAULT_DENOISE = Fraction(18)
+DENOISE_RANGE = (Fraction(3), Fraction(40))  # dB
+# `transition: {type, duration}` into a segment from the one before (or the recipe's default).
+TRANSITION_KEYS = ("type", "duration")
+TRANSITION_TYPES = ("crossfade", "dip", "wipe", "slide")  # the first is the default
+DEFAULT_TRANSITION_SECONDS = Fraction(1, 2)
+TRANSITION_RANGE = (Fraction(1, 100), Fraction(10))  # seconds
+
+
+@dataclass(frozen=True)
+class MusicSpec:
+    """``music:``: a bed of ``files`` played one after the other (looped to cover the cast
+    unless ``loop`` is off), at ``level`` LUFS where nobody speaks and ``duck`` dB lower under
+    speech (None: ``duck: off``), faded in from the cast's start and out before its end, under
+    ``under`` (all segments, only clips or only titles)."""
+
+    files: tuple[Path, ...]
+    level: Fraction = DEFAULT_MUSIC_LEVEL
+    duck: Fraction | None = DEFAULT_DUCK
+    fade_in: Fraction = Fraction(0)
+    fade_out: Fraction = Fraction(0)
+    loop: bool = True
+    under: str = MUSIC_UNDER[0]
+    where: Where | None = None
+    files_where: tuple[Where, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A transition into a segment from the one before: ``type`` (TRANSITION_TYPES) over
+    ``duration`` seconds, in which the two overlap (the cast is that much shorter)."""
+
+    type: str = TRANSITION_TYPES[0]
+    duration: Fraction = DEFAULT_TRANSITION_SECONDS
+    where: Where | None = None
 
 
 @dataclass(frozen=True)
@@ -298,6 +349,7 @@ class TitleSegment:
     where: Where
     fades: Fades = field(default_factory=lambda: Fades())
     starts_chapter: bool = True  # `chapter: false`: a card inside a chapter, not the start of one
+    transition: Transition | None = None  # into this card from the segment before
 
     @property
     def label(self) -> str:
@@ -337,6 +389,9 @@ class ClipSegment:
     follow: FollowSpec | None = None  # `zoom: follow`: moves planned from the activity
     overlays: tuple[Overlay, ...] = ()  # drawn on the capture's picture (issue 30)
     webcam: Webcam | None = None  # a camera in a corner (issue 30); the recipe's if None
+    gain: Fraction = Fraction(0)  # dB on the clip's sound, before the cast's loudness step
+    denoise: Fraction | None = None  # dB of noise reduction; 0: off; None: the recipe's
+    transition: Transition | None = None  # into this clip from the segment before
 
     @property
     def label(self) -> str:
@@ -423,6 +478,9 @@ class Recipe:
     chapters: bool = True  # `chapters: off`: no chapters in the web masters, no chapter lists
     frame: FrameStyle | None = None  # the styled frame of web and image outputs (issue 30)
     webcam: Webcam | None = None  # a camera in a corner of every clip without its own (issue 30)
+    music: MusicSpec | None = None  # a bed under the cast, ducked under the narration
+    denoise: Fraction = Fraction(0)  # the clips' noise reduction (dB) unless a clip says; 0: off
+    transition: Transition | None = None  # into every segment but the first, unless it says
 
     def webcam_of(self, seg: ClipSegment) -> Webcam | None:
         return seg.webcam if seg.webcam is not None else self.webcam
@@ -432,6 +490,14 @@ class Recipe:
         if spec.frame is not None:
             return spec.frame
         return self.frame if spec.kind not in ("dv", "avi") else None
+
+    def denoise_of(self, seg: ClipSegment) -> Fraction:
+        """The noise reduction (dB) a clip gets: its own ``denoise:``, else the recipe's."""
+        return seg.denoise if seg.denoise is not None else self.denoise
+
+    def transitions(self) -> list[Transition | None]:
+        """The transition into each segment (None: a cut; the first has none)."""
+        return [None] + [seg.transition or self.transition for seg in self.segments[1:]]
 
     @property
     def output(self) -> Path:
@@ -462,6 +528,8 @@ class Recipe:
         for frame in (self.frame, *(spec.frame for spec in self.outputs)):
             if frame is not None and not _is_colour(frame.background) and frame.background != FRAME_GRADIENT:
                 found.append(Path(frame.background))
+        if self.music is not None:
+            found += self.music.files
         return list(dict.fromkeys(found))
 
 

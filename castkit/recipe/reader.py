@@ -40,6 +40,11 @@ from castkit.recipe.model import (
     TITLE_KEYS, TitleSegment, TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION, Where, ZOOM_FULL,
     ZOOM_KEYS, ZOOM_REQUIRED,
 )
+from castkit.recipe.model import (
+    DUCK_OFF, DUCK_RANGE, GAIN_RANGE, GAIN_UNITS, MAX_MUSIC_FILES, MUSIC_FADE_RANGE, MUSIC_KEYS,
+    MUSIC_LEVEL_RANGE, MUSIC_UNDER, MusicSpec, DEFAULT_DENOISE, DENOISE_RANGE, Transition,
+    TRANSITION_KEYS, TRANSITION_RANGE, TRANSITION_TYPES,
+)
 from castkit.recipe.style import TitleStyle
 from castkit.recipe.model import (  # overlays (issue 30)
     DEFAULT_OVERLAY_FADE, MAX_OVERLAY_TEXT, MAX_OVERLAYS, Overlay, OVERLAY_FADE_RANGE, OVERLAY_KEYS,
@@ -363,7 +368,15 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
 
     frame = _frame(r, top["frame"][1], "frame") if "frame" in top else None
     webcam = _webcam(r, top["webcam"][1], "webcam") if "webcam" in top else None
-    return (Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters, frame, webcam),
+    music = _music(r, top["music"][1]) if "music" in top else None
+    denoise = Fraction(0)
+    if "denoise" in top:
+        denoise = _denoise(r, top["denoise"][1], "denoise")
+        if denoise is None:
+            denoise = Fraction(0)
+    transition = _transition(r, top["transition"][1], "transition") if "transition" in top else None
+    return (Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters, frame=frame,
+                   webcam=webcam, music=music, denoise=denoise, transition=transition),
             r.problems)
 
 
@@ -648,9 +661,12 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
         starts_chapter = True
         if "chapter" in items:
             starts_chapter = _switch(r, items["chapter"][1], f"{what}: chapter", True)
+        transition = (_transition(r, items["transition"][1], f"{what}: transition")
+                      if "transition" in items else None)
         if len(r.problems) > before or title is None or style is None:
             return None
-        return TitleSegment(title, subtitle, duration, style, r.where(node), fades, starts_chapter)
+        return TitleSegment(title, subtitle, duration, style, r.where(node), fades, starts_chapter,
+                            transition)
 
     items = r.mapping(node, f"{what} (clip)", CLIP_KEYS) or {}
     clip = r.path(items["clip"][1], f"{what}: clip") if "clip" in items else None
@@ -719,12 +735,19 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
             zoom, zoom_where = _zoom(r, zoom_node, what)
     overlays = _overlays(r, items["overlays"][1], what) if "overlays" in items else ()
     webcam = _webcam(r, items["webcam"][1], f"{what}: webcam") if "webcam" in items else None
+    gain = Fraction(0)
+    if "gain" in items:
+        gain = _decibels(r, items["gain"][1], f"{what}: gain", GAIN_RANGE, GAIN_UNITS, "dB") or gain
+    denoise = _denoise(r, items["denoise"][1], f"{what}: denoise") if "denoise" in items else None
+    transition = (_transition(r, items["transition"][1], f"{what}: transition")
+                  if "transition" in items else None)
     if len(r.problems) > before or clip is None:
         return None
     return ClipSegment(
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
         crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
-        pauses, pauses_where, audio_from, zoom, zoom_where, follow, overlays, webcam,
+        pauses, pauses_where, audio_from, zoom, zoom_where, follow, overlays, webcam, gain, denoise,
+        transition,
     )
 
 
@@ -1182,3 +1205,138 @@ def _webcam(r: _Reader, node: yaml.Node, what: str) -> Webcam | None:
         return None
     return Webcam(clip, r.where(node), **values)
 # --- end of overlays ----------------------------------------------------------------------------
+
+
+# Sound (issue 25): a clip's gain and the recipe's music bed.
+
+def _decibels(r: _Reader, node: yaml.Node, what: str, low_high: tuple[Fraction, Fraction],
+              units: tuple[str, ...], unit: str) -> Fraction | None:
+    """A level in a range, with or without one of ``units`` after it (``-3``, ``-3 dB``)."""
+    raw = r.scalar(node, what)
+    if raw is None:
+        return None
+    text = raw.strip()
+    low, high = low_high
+    try:
+        number = Decimal(_without_unit(text.lower(), tuple(u.lower() for u in units)))
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or not low <= number <= high:
+        r.add(node, f"{what} must be a number of {unit} from {low} to {high}, not {echo(text)}")
+        return None
+    return Fraction(number)
+
+
+def _music(r: _Reader, node: yaml.Node) -> MusicSpec | None:
+    """``music: FILE``, ``music: [FILE, ...]`` or a mapping of MUSIC_KEYS."""
+    if isinstance(node, yaml.MappingNode):
+        items = r.mapping(node, "music", MUSIC_KEYS)
+        if items is None:
+            return None
+        if "file" not in items:
+            r.add(node, "music needs 'file:' (a file, or a list of files played one after the other)")
+            return None
+    else:
+        items = {"file": (node, node)}
+    files_node = items["file"][1]
+    file_nodes = files_node.value if isinstance(files_node, yaml.SequenceNode) else [files_node]
+    if not file_nodes:
+        r.add(files_node, "music: file must name at least one file")
+    if len(file_nodes) > MAX_MUSIC_FILES:
+        r.add(files_node, f"music: more than {MAX_MUSIC_FILES} files")
+        return None
+    files, wheres = [], []
+    for file_node in file_nodes:
+        path = r.path(file_node, "music: file")
+        if path is not None:
+            files.append(path)
+            wheres.append(r.where(file_node))
+    spec = MusicSpec(tuple(files), where=r.where(node), files_where=tuple(wheres))
+    if "level" in items:
+        level = _decibels(r, items["level"][1], "music: level", MUSIC_LEVEL_RANGE, LOUDNESS_UNITS, "LUFS")
+        spec = replace(spec, level=level if level is not None else spec.level)
+    if "duck" in items:
+        duck_node = items["duck"][1]
+        raw = r.scalar(duck_node, "music: duck")
+        if raw is not None and raw.strip().lower() in DUCK_OFF:
+            spec = replace(spec, duck=None)
+        elif raw is not None:
+            low, high = DUCK_RANGE
+            try:
+                number = Decimal(_without_unit(raw.strip().lower(), ("db",)))
+            except InvalidOperation:
+                number = Decimal("NaN")
+            if not number.is_finite() or not low <= number <= high:
+                r.add(duck_node, f"music: duck must be a number of dB from {low} to {high} "
+                                 f"(how much lower under speech), or {DUCK_OFF[0]}; not {echo(raw.strip())}")
+            else:
+                spec = replace(spec, duck=Fraction(number))
+    for key in ("fade_in", "fade_out"):
+        if key in items:
+            value = r.time(items[key][1], f"music: {key}")
+            low, high = MUSIC_FADE_RANGE
+            if value is not None and not low <= value <= high:
+                r.add(items[key][1], f"music: {key} must be from {low} to {high} seconds")
+            elif value is not None:
+                spec = replace(spec, **{key: value})
+    if "loop" in items:
+        spec = replace(spec, loop=_switch(r, items["loop"][1], "music: loop", True))
+    if "under" in items:
+        under_node = items["under"][1]
+        raw = r.scalar(under_node, "music: under")
+        if raw is not None and raw.strip().lower() not in MUSIC_UNDER:
+            r.add(under_node, f"music: under must be {', '.join(MUSIC_UNDER)}, not {echo(raw.strip())}")
+        elif raw is not None:
+            spec = replace(spec, under=raw.strip().lower())
+    # Kept with a bad key beside its files (the build stops on the problem anyway), so that the
+    # files are checked too and every mistake is said at once.
+    return spec if spec.files else None
+
+
+def _denoise(r: _Reader, node: yaml.Node, what: str) -> Fraction | None:
+    """``denoise: on`` (DEFAULT_DENOISE dB), ``off`` (0) or a strength in dB."""
+    raw = r.scalar(node, what)
+    if raw is None:
+        return None
+    text = raw.strip().lower()
+    if text in SWITCH_ON:
+        return DEFAULT_DENOISE
+    if text in SWITCH_OFF:
+        return Fraction(0)
+    low, high = DENOISE_RANGE
+    try:
+        number = Decimal(_without_unit(text, ("db",)))
+    except InvalidOperation:
+        number = Decimal("NaN")
+    if not number.is_finite() or not low <= number <= high:
+        r.add(node, f"{what} must be {SWITCH_ON[0]}, {SWITCH_OFF[0]} or a strength in dB from {low} "
+                    f"to {high}, not {echo(raw.strip())}")
+        return None
+    return Fraction(number)
+
+
+def _transition(r: _Reader, node: yaml.Node, what: str) -> Transition | None:
+    """``transition: crossfade`` or ``{type: crossfade, duration: 0.5}``."""
+    where = r.where(node)
+    if isinstance(node, yaml.MappingNode):
+        items = r.mapping(node, what, TRANSITION_KEYS)
+        if items is None:
+            return None
+    else:
+        items = {"type": (node, node)}
+    spec = Transition(where=where)
+    before = len(r.problems)
+    if "type" in items:
+        raw = r.scalar(items["type"][1], f"{what}.type")
+        if raw is not None and raw.strip().lower() not in TRANSITION_TYPES:
+            r.add(items["type"][1], f"{what}.type must be {', '.join(TRANSITION_TYPES)}, not {echo(raw.strip())}")
+        elif raw is not None:
+            spec = replace(spec, type=raw.strip().lower())
+    if "duration" in items:
+        duration = r.time(items["duration"][1], f"{what}.duration")
+        low, high = TRANSITION_RANGE
+        if duration is not None and not low <= duration <= high:
+            r.add(items["duration"][1], f"{what}.duration must be from {float(low):g} to {float(high):g} seconds")
+        elif duration is not None:
+            spec = replace(spec, duration=duration, where=r.where(items["duration"][1]))
+    return spec if len(r.problems) == before else None

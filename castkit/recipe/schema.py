@@ -47,6 +47,11 @@ from castkit.recipe.model import (
     THRESHOLD_UNITS, TITLE_KEYS, TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION, ZOOM_FULL, ZOOM_KEYS,
     ZOOM_REQUIRED,
 )
+from castkit.recipe.model import (
+    DEFAULT_DUCK, DEFAULT_MUSIC_LEVEL, DUCK_OFF, DUCK_RANGE, GAIN_RANGE, GAIN_UNITS,
+    MAX_MUSIC_FILES, MUSIC_FADE_RANGE, MUSIC_KEYS, MUSIC_LEVEL_RANGE, MUSIC_UNDER, DEFAULT_DENOISE,
+    DENOISE_RANGE, DEFAULT_TRANSITION_SECONDS, TRANSITION_KEYS, TRANSITION_RANGE, TRANSITION_TYPES,
+)
 
 from castkit.recipe.model import (  # overlays (issue 30)
     DEFAULT_OVERLAY_FADE, MAX_OVERLAY_TEXT, MAX_OVERLAYS, OVERLAY_FADE_RANGE, OVERLAY_KEYS,
@@ -540,6 +545,55 @@ _KEYS["clip"].update(_OVERLAY_KEYS["clip"])  # overlays (issue 30)
 _KEYS["top"]["frame"] = _KEYS["output"]["frame"] = _FRAME
 _KEYS["top"]["webcam"] = _KEYS["clip"]["webcam"] = _WEBCAM
 
+# Sound (issue 25): a clip's gain, the recipe's music bed.
+_KEYS["clip"]["gain"] = {**_level(GAIN_RANGE, GAIN_UNITS, True, ()),
+                         "description": f"dB on the clip's sound, {GAIN_RANGE[0]} to {GAIN_RANGE[1]}, "
+                                        "before the cast's loudness step"}
+_MUSIC_FILES = {"anyOf": [*_PATH["anyOf"], {"type": "array", "minItems": 1, "maxItems": MAX_MUSIC_FILES,
+                                            "items": _PATH}]}
+_KEYS["top"]["music"] = {"anyOf": [*_MUSIC_FILES["anyOf"], {"$ref": "#/$defs/music"}],
+                         "description": "a music bed under the cast, ducked under the narration: "
+                                        "a file, a list of files, or {file, level, duck, ...}"}
+_KEYS["music"] = {
+    "file": {**_MUSIC_FILES, "description": "the music, relative to the recipe; a list plays one "
+                                            "after the other"},
+    "level": {**_level(MUSIC_LEVEL_RANGE, LOUDNESS_UNITS, True, ()),
+              "description": f"{LOUDNESS_UNITS[0]} of the music where nobody speaks, "
+                             f"{MUSIC_LEVEL_RANGE[0]} to {MUSIC_LEVEL_RANGE[1]} (default {DEFAULT_MUSIC_LEVEL})"},
+    "duck": {"anyOf": [*_level(DUCK_RANGE, GAIN_UNITS, True, DUCK_OFF)["anyOf"], {"const": False}],
+             "description": f"dB lower under speech, {DUCK_RANGE[0]} to {DUCK_RANGE[1]} "
+                            f"(default {DEFAULT_DUCK}), or {DUCK_OFF[0]}"},
+    "fade_in": _time(*MUSIC_FADE_RANGE, description="seconds the music fades in from the cast's start"),
+    "fade_out": _time(*MUSIC_FADE_RANGE, description="seconds it fades out before the cast's end"),
+    "loop": {**_SWITCH, "description": "repeat the music to cover the cast (default on); off: it "
+                                       "ends where it ends"},
+    "under": {"type": "string", "pattern": _whole_text(_words(MUSIC_UNDER)),
+              "description": f"which segments it plays under: {', '.join(MUSIC_UNDER)} "
+                             f"(default {MUSIC_UNDER[0]})"},
+}
+_DENOISE = {"anyOf": [*_level(DENOISE_RANGE, GAIN_UNITS, True, (*SWITCH_ON, *SWITCH_OFF))["anyOf"],
+                     {"type": "boolean"}]}
+_KEYS["clip"]["denoise"] = {**_DENOISE, "description": f"{SWITCH_ON[0]} (a {DEFAULT_DENOISE} dB noise reduction "
+                                                       "learnt from the take's quietest stretch, and a gentle "
+                                                       f"high-pass), {SWITCH_OFF[0]}, or a strength in dB, "
+                                                       f"{DENOISE_RANGE[0]} to {DENOISE_RANGE[1]}"}
+_KEYS["top"]["denoise"] = {**_DENOISE, "description": "every clip's denoise unless it says (default off)"}
+
+_KEYS["transition"] = {
+    "type": {"type": "string", "pattern": _whole_text(_words(TRANSITION_TYPES)),
+             "description": f"{', '.join(TRANSITION_TYPES)} (default {TRANSITION_TYPES[0]}): picture and "
+                            "sound cross over; dip goes through black, wipe and slide move the next in"},
+    "duration": _time(*TRANSITION_RANGE, description="seconds the two segments overlap "
+                                                     f"(default {float(DEFAULT_TRANSITION_SECONDS):g})"),
+}
+_TRANSITION = {"anyOf": [_KEYS["transition"]["type"], {"$ref": "#/$defs/transition"}],
+               "description": "into this segment from the one before: a type, or {type, duration}; "
+                              "the two overlap and the cast is that much shorter"}
+_KEYS["clip"]["transition"] = _TRANSITION
+_KEYS["title"]["transition"] = _TRANSITION
+_KEYS["top"]["transition"] = {**_TRANSITION, "description": "the transition into every segment but "
+                                                            "the first, unless it has its own (default: cuts)"}
+
 
 def _properties(context: str, keys: tuple[str, ...], *also: str) -> dict[str, Any]:
     table: dict[str, dict] = {}
@@ -610,6 +664,8 @@ def recipe_schema() -> dict[str, Any]:
             "overlay_style": _mapping("overlay_style", OVERLAY_STYLE_KEYS),
             "frame": _mapping("frame", FRAME_KEYS),
             "webcam": _mapping("webcam", WEBCAM_KEYS, required=("clip",)),
+            "music": _mapping("music", MUSIC_KEYS, required=("file",)),
+            "transition": _mapping("transition", TRANSITION_KEYS),
             "segment": {"oneOf": [
                 {"$ref": "#/$defs/title_segment"},
                 {"$ref": "#/$defs/clip_segment"},
@@ -659,6 +715,8 @@ _SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("an overlay's style: {...}", OVERLAY_STYLE_KEYS, ("overlay_style",)),
     ("frame: {...} (at the top, or on an output)", FRAME_KEYS, ("frame",)),
     ("webcam: {...} (at the top, or on a clip)", WEBCAM_KEYS, ("webcam",)),
+    ("music: {...}", MUSIC_KEYS, ("music",)),
+    ("transition: {...} (a segment's, or the recipe's)", TRANSITION_KEYS, ("transition",)),
 )
 
 
