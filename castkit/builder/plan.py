@@ -29,7 +29,8 @@ from castkit.outputs.profiles import image_profile, make_profile
 from castkit.outputs.stills import index_path, part_holding
 from castkit.plan.check import Checked, frame_index, output_rasters
 from castkit.plan.activity import follow_status, measure, plan_follow
-from castkit.plan.encode import clip_frames, clip_job, Effects, still_job, Trim
+from castkit.plan.chunks import chunk_frames, chunk_seconds, chunk_windows
+from castkit.plan.encode import clip_first_frame, clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import kept_of, paused_job
 from castkit.plan.profile import Profile
 from castkit.plan.slices import sample_group, SLICE_SECONDS
@@ -138,7 +139,8 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
         fx = replace(fx, zoom=followed(seg, index, checked, ffmpeg))
     kept = kept_of(seg, index, checked, raster, ffmpeg, work)
 
-    def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None) -> Job:
+    def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None,
+             chunk: bool = False) -> Job:
         source, effects = info, fx
         if stand_ins:
             source = replace(info, path=Path("source"))
@@ -147,7 +149,7 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
         if kept is not None:  # pauses cut or sped up: the kept parts, never sliced (slices())
             return paused_job(source, kept, profile, out, ffmpeg, trim, effects, label=label, lead=lead)
         return clip_job(source, profile, out, ffmpeg, trim=trim, effects=effects, label=label,
-                        index=frame_index(checked, seg, ffmpeg), window=window, lead=lead)
+                        index=frame_index(checked, seg, ffmpeg), window=window, lead=lead, chunk=chunk)
 
     identity = [file_identity(seg.clip)]
     if fx.voice is not None:
@@ -169,6 +171,13 @@ def slices(seg, frames: int, profile: Profile, cores: int | None = None) -> list
     group = sample_group(raster)
     cuts = [0] + [round(frames * i / cores / group) * group for i in range(1, cores)] + [frames]
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+def _chunked(seg) -> bool:
+    """Whether a segment of a web output is encoded in chunks of the capture's timeline
+    (``plan.chunks``): a clip whose frames are the capture's in order (not a paused clip's
+    kept parts), while chunks are on (CASTKIT_CHUNK_SECONDS is not 0)."""
+    return isinstance(seg, ClipSegment) and seg.pauses is None and chunk_seconds() > 0
 
 
 def _sound_of(seg, part: Path, frames: int, profile: Profile) -> object:
@@ -214,6 +223,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         gain_reads: set[Path] = set()  # raw DV segments that a gain job reads
         uses = {manifest_path(work, spec.path), manifest_path(work, spec.path, "uses")}
         at = 0  # the segment's first frame in the cast
+        segment_frames: list[int] = []  # each segment's, whatever its parts
         pending: list = []  # segments to encode, once it is known which the output reads
         for index, seg in enumerate(recipe.segments, 1):
             lead = profile.lead(at)
@@ -222,13 +232,19 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 label += f" ({spec.path.suffix.lstrip('.').upper()})"
             whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work, lead, index)
             at += whole
+            segment_frames.append(whole)
             # A segment with lead frames (NTSC DV off the 5-frame phase) is not sliced.
             windows = slices(seg, whole, profile) if not lead else [None]
+            chunked = spec.is_web and _chunked(seg)
+            if chunked:
+                start = clip_first_frame(Trim(seg.start), profile.raster, seg.speed)
+                windows = list(chunk_windows(start, whole, chunk_frames(profile.raster)))
+            piece = "chunk" if chunked else "slice"
             for n, window in enumerate(windows, 1):
-                make = make_whole if window is None else partial(make_whole, window=window)
+                make = make_whole if window is None else partial(make_whole, window=window, chunk=chunked)
                 frames = whole if window is None else window[1] - window[0]
                 written = frames + (lead if window is None else 0)
-                part_label = label if window is None else f"{label} slice {n}/{len(windows)}"
+                part_label = label if window is None else f"{label} {piece} {n}/{len(windows)}"
                 # The key holds what ffmpeg makes, not where it reads or writes.
                 reference = make(Path("segment" + profile.segment_suffix), stand_ins=True)
                 commands = [reference.argv[1:]]
@@ -247,7 +263,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 sounds.append(_sound_of(seg, part, written, profile))
         poster = None
         if spec.kind == "poster":  # one frame: only the segment that holds it is made
-            poster = poster_frame(spec, recipe, [item[1] for item in listing], profile.raster.fps)
+            poster = poster_frame(spec, recipe, segment_frames, profile.raster.fps)
         needed = {part_holding([(p, f) for _, f, p, _ in listing], poster)[0]} if poster is not None else None
         for args in pending:
             if needed is None or args[0] in needed:
@@ -261,7 +277,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         parts = [(part, frames) for _, frames, part, _ in listing]
         # An animation has its captions burned in; a still shows the picture alone.
         animated = spec.kind in ANIMATED_KINDS
-        cues = (cast_cues(checked, [frames for _, frames in parts], profile.raster.fps)
+        cues = (cast_cues(checked, segment_frames, profile.raster.fps)
                 if animated or not spec.is_image else None)
         srt = vtt = None
         if cues is not None and not spec.is_image:
@@ -289,7 +305,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 say("note", f"{spec.path.name}: an image has no sound; the cast's sound is left out")
         elif spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],
-                                   [frames for _, frames in parts], profile.raster.fps) if recipe.chapters else []
+                                   segment_frames, profile.raster.fps) if recipe.chapters else []
             loudness = None
             if recipe.loudness is not None:
                 if sound_key is None:  # every web output has the same sound: measured once

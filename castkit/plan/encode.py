@@ -25,7 +25,7 @@ from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.media.seek import FrameIndex, plan_seek
 from castkit.plan.camera import CameraPath, Frame, plan_path
 from castkit.plan.profile import Profile
-from castkit.plan.slices import slice_picture, slice_sound, window_of
+from castkit.plan.slices import chunk_sound, slice_picture, slice_sound, window_of
 from castkit.recipe.model import Crop, Move
 
 
@@ -74,6 +74,11 @@ def trimmed_length(info: MediaInfo, trim: Trim) -> Fraction:
     return max(Fraction(0), length)
 
 
+def clip_first_frame(trim: Trim, target: Raster, speed: Fraction = Fraction(1)) -> int:
+    """The frame of the (sped-up) capture, at the target's rate, that a trim starts at."""
+    return target.frames(trim.start / speed)
+
+
 def clip_frames(info: MediaInfo, trim: Trim, target: Raster, speed: Fraction = Fraction(1)) -> int:
     """Frames a trimmed source lasts in ``target``: round(length / speed x fps)."""
     return target.frames(trimmed_length(info, trim) / speed)
@@ -91,6 +96,7 @@ def clip_job(
     index: FrameIndex | None = None,
     window: tuple[int, int] | None = None,
     lead: int = 0,
+    chunk: bool = False,
 ) -> Job:
     """Convert (a trimmed part of) a capture for ``profile``, shape kept, audio conformed:
     a segment for the cache, or (``final``) the deliverable itself.
@@ -100,10 +106,13 @@ def clip_job(
     trusted, the job decodes from the start and its ``note`` says why. ``window``: only frames
     [a, b) of the segment (a slice, see ``plan.slices``), equal to those frames of the whole.
     ``lead``: frames written before the segment's own, for the cast's join to skip (see
-    ``conform``); not with a window.
+    ``conform``); not with a window. ``chunk``: the window is a chunk (``plan.chunks``), its
+    sound counted from the capture's start, so that its argv does not depend on the trim.
     """
     if lead and window is not None:
         raise ValueError("a slice takes no lead frames")
+    if chunk and window is None:
+        raise ValueError("a chunk is a window of its segment")
     assert info.video is not None
     ff = ffmpeg_module()
     target = profile.raster
@@ -116,10 +125,11 @@ def clip_job(
     # frame it returns the first), while counting frames from the start is exact and gives
     # the very frames a full conversion shows. A seek (see media.seek) only skips decoding what is
     # before a keyframe well before the cut, and keeps the capture's own timestamps.
-    skip = target.frames(trim.start / speed)
+    skip = clip_first_frame(trim, target, speed)
     w = None
     if window is not None:
-        w = window_of(target, frames, window, target.frames(effects.fade_in), target.frames(effects.fade_out))
+        w = window_of(target, frames, window, target.frames(effects.fade_in), target.frames(effects.fade_out),
+                      whole_samples=not chunk)
     first = w.first if w is not None else 0
     # Any keyframe up to frame skip + first - 1 of the target's rate is at or before the
     # stored picture shown at skip + first.
@@ -159,19 +169,32 @@ def clip_job(
         origin = skip
     else:
         audio = None
-    begin = target.audio_samples(origin)
-    if audio is not None and begin:
-        audio = audio.filter("atrim", start_sample=begin).filter("asetpts", "PTS-STARTPTS")
-    samples = target.audio_samples(origin + frames) - begin
-    if w is not None:
-        # The slice's pictures and sound, faded as in the whole segment; conform only holds
-        # and cuts them to length.
+    if chunk:
+        assert w is not None
+        # The chunk's pictures and sound, faded as in the whole segment, its sound counted
+        # from the capture's start (plan.chunks); conform only holds and cuts them to length.
         video = slice_picture(video, w)
-        if audio is None:
+        if audio is None:  # silence: only its length, counted from the capture's start
             audio = ff.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").audio
-        audio, samples = slice_sound(audio, w, target, samples)
+            samples = target.audio_samples(skip + w.b) - target.audio_samples(skip + w.a)
+        else:
+            audio, samples = chunk_sound(audio, w, target, origin, frames)
         frames = w.b - w.a
         effects = replace(effects, fade_in=Fraction(0), fade_out=Fraction(0))
+    else:
+        begin = target.audio_samples(origin)
+        if audio is not None and begin:
+            audio = audio.filter("atrim", start_sample=begin).filter("asetpts", "PTS-STARTPTS")
+        samples = target.audio_samples(origin + frames) - begin
+        if w is not None:
+            # The slice's pictures and sound, faded as in the whole segment; conform only holds
+            # and cuts them to length.
+            video = slice_picture(video, w)
+            if audio is None:
+                audio = ff.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").audio
+            audio, samples = slice_sound(audio, w, target, samples)
+            frames = w.b - w.a
+            effects = replace(effects, fade_in=Fraction(0), fade_out=Fraction(0))
     inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ())
     job = conform(
         ff, video, audio, shape, frames, profile, output, ffmpeg, final,
