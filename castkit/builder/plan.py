@@ -173,11 +173,18 @@ def slices(seg, frames: int, profile: Profile, cores: int | None = None) -> list
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def _chunked(seg) -> bool:
-    """Whether a segment of a web output is encoded in chunks of the capture's timeline
-    (``plan.chunks``): a clip whose frames are the capture's in order (not a paused clip's
-    kept parts), while chunks are on (CASTKIT_CHUNK_SECONDS is not 0)."""
-    return isinstance(seg, ClipSegment) and seg.pauses is None and chunk_seconds() > 0
+def _chunked(seg, spec: OutputSpec, profile: Profile) -> bool:
+    """Whether a segment is encoded in chunks of the capture's timeline (``plan.chunks``): a
+    clip whose frames are the capture's in order (not a paused clip's kept parts), while chunks
+    are on (CASTKIT_CHUNK_SECONDS is not 0), for a web master or a PAL DV cast. Not NTSC DV: the
+    dv muxer lays its 5-frame sound pattern from each file's first frame, so a chunk's bytes
+    would depend on where the cast puts it (those segments are sliced, ``slices``); not the
+    images, which read their segments their own way."""
+    if not isinstance(seg, ClipSegment) or seg.pauses is not None or chunk_seconds() <= 0:
+        return False
+    if spec.is_web:
+        return True
+    return profile.segment_suffix == ".dv" and not profile.lays_ntsc_sound(final=False)
 
 
 def _sound_of(seg, part: Path, frames: int, profile: Profile) -> object:
@@ -235,10 +242,13 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             segment_frames.append(whole)
             # A segment with lead frames (NTSC DV off the 5-frame phase) is not sliced.
             windows = slices(seg, whole, profile) if not lead else [None]
-            chunked = spec.is_web and _chunked(seg)
-            if chunked:
+            chunked = False
+            if _chunked(seg, spec, profile):
                 start = clip_first_frame(Trim(seg.start), profile.raster, seg.speed)
-                windows = list(chunk_windows(start, whole, chunk_frames(profile.raster)))
+                chunks = chunk_windows(start, whole, chunk_frames(profile.raster))
+                # A clip inside one chunk is encoded whole, as it would be without chunks.
+                if len(chunks) > 1:
+                    windows, chunked = list(chunks), True
             piece = "chunk" if chunked else "slice"
             for n, window in enumerate(windows, 1):
                 make = make_whole if window is None else partial(make_whole, window=window, chunk=chunked)

@@ -144,3 +144,31 @@ def test_chunks_join_into_one_continuous_stream_of_the_unchunked_frames_and_samp
     assert np.abs(a - b).max() < 1.0, np.abs(a - b).argmax()
     # The very samples: both joins hand the encoder the same PCM.
     assert np.array_equal(reading.pcm, read_web(whole).pcm)
+
+
+def contents(path: Path) -> tuple[list[bytes], np.ndarray]:
+    """Every decoded picture and every sample of a DV cast, by PyAV."""
+    pictures, pcm = [], []
+    with av.open(str(path)) as container:
+        for packet in container.demux():
+            for frame in packet.decode():
+                if isinstance(frame, av.VideoFrame):
+                    pictures.append(frame.to_ndarray().tobytes())
+                else:
+                    pcm.append(frame.to_ndarray().reshape(-1))
+    return pictures, np.concatenate(pcm)
+
+
+def test_a_dv_trim_edit_encodes_only_the_edge_chunks_and_keeps_the_unchunked_frames(folder, ffmpeg_bin, monkeypatch):
+    recipe = write(folder, 1.3, 5.6)
+    recipe.write_text(recipe.read_text().replace("build/cast.mp4", "build/cast.dv"))
+    # Capture frames 32..140 at 25 fps, cut at every 25th: 32-50, 50-75, ..., 125-140.
+    assert sum("chunk" in label for label in build(recipe)) == 5
+    recipe.write_text(recipe.read_text().replace("end: 5.6", "end: 4.6"))
+    assert build(recipe, force=True) == ["segment 2: clip take.ogv chunk 4/4"]
+    monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0")
+    assert not [label for label in build(recipe, output=folder / "whole.dv") if "chunk" in label]
+    chunked, whole = contents(folder / "build" / "cast.dv"), contents(folder / "whole.dv")
+    assert len(chunked[0]) == 12 + round(3.3 * 25)
+    assert chunked[0] == whole[0]
+    assert np.array_equal(chunked[1], whole[1])
