@@ -22,7 +22,7 @@ from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, safe_input
 from castkit.media.pictures import distinct, Pictures
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
-from castkit.media.seek import FrameIndex, plan_seek
+from castkit.media.seek import FrameIndex, plan_seek, plan_sound_seek, Seek
 from castkit.plan.camera import CameraPath, Frame, plan_path
 from castkit.plan.profile import Profile
 from castkit.plan.slices import chunk_sound, slice_picture, slice_sound, window_of
@@ -156,14 +156,28 @@ def clip_job(
     # Sound is cut at the same frame boundaries, counted in samples from the same origin as
     # the picture's frames (the capture's start, or the segment's for a voice-over).
     origin = 0
+    sound_note = None
     if effects.mute:
         audio = None
     elif effects.voice is not None:
         audio = voice_sound(ff, effects)
     elif info.audio is not None:
-        # Never seeked (see media.seek): a seeked input's sound, resampled, differs in its last bits.
-        sound = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
-        audio = aligned_sound(sound.audio)
+        # Seeked only where that is verified sample-exact, and not when sped up (atempo's
+        # output depends on everything before it); else decoded from the start (media.seek).
+        heard = seek_sound(info, target.audio_samples(skip + (w.a if w is not None else 0)),
+                           seek.at) if speed == 1 else Seek()
+        sound_note = heard.note
+        if heard.at and heard.at == seek.at:
+            sound = source  # the same seeked input, its timestamps shifted back below
+        elif heard.at:
+            sound = ff.input(file_url(info.path), ss=heard.at, noaccurate_seek=None,
+                             **safe_input_options())
+        else:
+            sound = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
+        audio = sound.audio
+        if heard.at:
+            audio = audio.filter("asetpts", f"PTS+{heard.at}/TB")
+        audio = aligned_sound(audio)
         if speed != 1:
             audio = _tempo(audio, speed)
         origin = skip
@@ -200,8 +214,15 @@ def clip_job(
         ff, video, audio, shape, frames, profile, output, ffmpeg, final,
         label or f"convert {info.path.name}", inputs, effects, samples, scaled, lead,
     )
-    notes = [n for n in (seek.note, camera.listing() if camera is not None else None) if n]
+    notes = [n for n in (seek.note, sound_note, camera.listing() if camera is not None else None) if n]
     return replace(job, note="\n".join(notes)) if notes else job
+
+
+def seek_sound(info: MediaInfo, first_sample: int, picture_at: int) -> Seek:
+    """Where to seek a capture's sound whose first sample needed is ``first_sample`` (48 kHz,
+    from the capture's start): see ``media.seek.plan_sound_seek``."""
+    assert info.audio is not None
+    return plan_sound_seek(info.format_name, info.audio.codec, Fraction(first_sample, AUDIO_RATE), picture_at)
 
 
 def camera_path(effects: Effects, shape: tuple[int, int, Fraction], target: Raster) -> CameraPath | None:
