@@ -166,6 +166,9 @@ def test_a_dv_trim_edit_encodes_only_the_edge_chunks_and_keeps_the_unchunked_fra
     assert sum("chunk" in label for label in build(recipe)) == 5
     recipe.write_text(recipe.read_text().replace("end: 5.6", "end: 4.6"))
     assert build(recipe, force=True) == ["segment 2: clip take.ogv chunk 4/4"]
+    # The cast was patched from the changed chunk on (outputs.join): a cold build's bytes.
+    build(recipe, output=folder / "cold.dv", use_cache=False)
+    assert sha256(folder / "build" / "cast.dv") == sha256(folder / "cold.dv")
     monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0")
     assert not [label for label in build(recipe, output=folder / "whole.dv") if "chunk" in label]
     chunked, whole = contents(folder / "build" / "cast.dv"), contents(folder / "whole.dv")
