@@ -281,7 +281,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         pending.clear()
         uses.update(checked.pauses.files)  # the pause analyses (for prune)
         total = sum(item[1] for item in listing)
-        join_label = f"join {counted(len(listing), 'segment')}"
+        join_label = f"join {counted(len(recipe.segments), 'segment')}"
         if len(recipe.outputs) > 1:
             join_label += f" into {spec.path.name}"
         parts = [(part, frames) for _, frames, part, _ in listing]

@@ -63,6 +63,9 @@ SOUND_SEEKABLE = frozenset({
 # lacks what overlaps it from the frame before (Vorbis: up to 2048 samples, AAC: 1024), and the
 # resampler needs its filter's length (32 samples) before it gives a full decode's samples.
 SOUND_MARGIN = 1
+# Not worth a seek of the sound: decoding its first half minute costs milliseconds (Vorbis:
+# about 1 ms a second), while a seek reads and bisects the file.
+SOUND_MIN_SEEK = 30
 # Keyframes of slack before the one needed (see plan_seek).
 SLACK = 1
 # Not worth a seek: the first second or so is decoded in no time.
@@ -129,15 +132,15 @@ def plan_sound_seek(format_name: str, codec: str, needed: Fraction, picture_at: 
     """Where to seek a capture's sound whose first sample needed is at ``needed`` seconds of
     the capture: whole seconds at least SOUND_MARGIN before it (the picture's seek point
     ``picture_at`` if it is, so one input serves both); 0 with a note where that container's
-    sound seek is not verified; 0 and nothing to say for a shallow cut."""
+    sound seek is not verified; 0 and nothing to say for a cut in the first SOUND_MIN_SEEK s."""
     at = math.floor(needed - SOUND_MARGIN)
-    if at < MIN_SEEK:
+    if at < SOUND_MIN_SEEK:
         return Seek()
     container = format_name.split(",", 1)[0].strip()
     if (container, codec) not in SOUND_SEEKABLE:
         return Seek(note=f"sound decoded from the start: seeking {container}/{codec} sound is "
                          f"not verified sample-exact")
-    return Seek(at=picture_at if MIN_SEEK <= picture_at <= at else at)
+    return Seek(at=picture_at if SOUND_MIN_SEEK <= picture_at <= at else at)
 
 
 def _packets(text: str) -> tuple[Fraction, list[tuple[int | None, int]]] | None:
