@@ -117,15 +117,17 @@ def lumas(path: Path) -> list[float]:
         return [float(frame.to_ndarray()[:180, :].mean()) for frame in container.decode(video=0)]
 
 
-def test_chunks_join_into_one_continuous_stream_of_the_unchunked_frames_and_samples(folder, wheel_ffmpeg, monkeypatch):
-    recipe = write(folder, 0.7, 5.9)
-    assert sum("chunk" in label for label in build(recipe)) == 6  # frames 21..177 at 30 fps, cut at 30, 60, ..., 150
+def test_chunks_join_into_one_continuous_stream_of_the_unchunked_frames_and_samples(folder, ffmpeg_bin, monkeypatch):
+    # Frames 22..177 at 30 fps, cut at 30, 60, ..., 150: the first chunk's 8 frames are no whole
+    # number of milliseconds (an MP4's own duration is in milliseconds).
+    recipe = write(folder, 0.73, 5.9)
+    assert sum("chunk" in label for label in build(recipe)) == 6
     chunked = folder / "build" / "cast.mp4"
     monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0")
     assert not [label for label in build(recipe, output=folder / "whole.mp4") if "chunk" in label]
     whole = folder / "whole.mp4"
 
-    frames = 15 + round(5.2 * 30)
+    frames = 15 + 177 - 22
     reading = read_web(chunked)
     # Every frame at its own time, one frame apart: no duplicated or dropped frame at a join.
     assert reading.times == [Fraction(i, 30) for i in range(frames)]
