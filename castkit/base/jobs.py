@@ -11,6 +11,7 @@ drawn, the cast's loudness measured); an ``InProcessJob`` is done by castkit its
 from __future__ import annotations
 
 import shlex
+from fractions import Fraction
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, Sequence
@@ -110,10 +111,21 @@ class Job:
         return "\n".join(lines)
 
 
-def concat_list(parts: Sequence[Path], spans: Sequence[Any] = ()) -> str:
-    """An ffconcat script naming ``parts`` (absolute paths, quoted for the concat demuxer);
-    ``spans``: for each part, None or the (in, out) seconds of it to take (DV: frame-exact)."""
+def concat_list(parts: Sequence[Path], spans: Sequence[Any] = (),
+                seconds: Sequence[Fraction] | None = None) -> str:
+    """An ffconcat script naming ``parts`` (absolute paths, quoted for the concat demuxer).
+
+    ``spans``: for each part, None or the (in, out) seconds of it to take (DV: frame-exact).
+    ``seconds``: each part's exact length, given as its ``duration`` so that the demuxer starts
+    the next part there. Without it, ffmpeg 5.1 starts it where the part's MP4 header says it
+    ends, in milliseconds: a part of 8 frames at 30 fps moved every later frame by 0.4 ms. The
+    lengths are written as the differences of the rounded running total, in microseconds (the
+    demuxer's unit), so the rounding never adds up."""
     lines = ["ffconcat version 1.0"]
+    ends = [Fraction(0)]
+    for length in seconds or ():
+        ends.append(ends[-1] + length)
+    micros = [round(end * 1_000_000) for end in ends]
     for n, part in enumerate(parts):
         text = str(Path(part).absolute())
         if "\n" in text or "\r" in text:
@@ -122,6 +134,9 @@ def concat_list(parts: Sequence[Path], spans: Sequence[Any] = ()) -> str:
         span = spans[n] if n < len(spans) else None
         if span is not None:
             lines += [f"inpoint {float(span[0]):.6f}", f"outpoint {float(span[1]):.6f}"]
+        if seconds is not None:
+            us = micros[n + 1] - micros[n]
+            lines.append(f"duration {us // 1_000_000}.{us % 1_000_000:06d}")
     return "\n".join(lines) + "\n"
 
 

@@ -31,7 +31,8 @@ from castkit.outputs.profiles import image_profile, make_profile
 from castkit.outputs.stills import index_path, part_holding
 from castkit.plan.check import Checked, frame_index, output_rasters
 from castkit.plan.activity import follow_status, measure, plan_follow
-from castkit.plan.encode import clip_frames, clip_job, Effects, still_job, Trim
+from castkit.plan.chunks import chunk_frames, chunk_seconds, chunk_windows
+from castkit.plan.encode import clip_first_frame, clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import kept_of, paused_job
 from castkit.plan.music import music_gain_job, MusicStep
 from castkit.plan.denoise import noise_of
@@ -161,7 +162,8 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     if strength and not seg.mute and (fx.voice is not None or info.audio is not None):
         fx = replace(fx, denoise=noise_of(seg, strength, index, checked, ffmpeg, work))
 
-    def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None) -> Job:
+    def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None,
+             chunk: bool = False) -> Job:
         source, effects = info, fx
         if stand_ins:
             source = replace(info, path=Path("source"))
@@ -179,7 +181,7 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
             job = paused_job(source, kept, profile, out, ffmpeg, trim, effects, label=label, lead=lead)
         else:
             job = clip_job(source, profile, out, ffmpeg, trim=trim, effects=effects, label=label,
-                           index=frame_index(checked, seg, ffmpeg), window=window, lead=lead)
+                           index=frame_index(checked, seg, ffmpeg), window=window, lead=lead, chunk=chunk)
         return job.after(*steps) if steps and not stand_ins else job
 
     identity = [file_identity(seg.clip)]
@@ -204,6 +206,20 @@ def slices(seg, frames: int, profile: Profile, cores: int | None = None) -> list
     group = sample_group(raster)
     cuts = [0] + [round(frames * i / cores / group) * group for i in range(1, cores)] + [frames]
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
+
+
+def _chunked(seg, spec: OutputSpec, profile: Profile) -> bool:
+    """Whether a segment is encoded in chunks of the capture's timeline (``plan.chunks``): a
+    clip whose frames are the capture's in order (not a paused clip's kept parts), while chunks
+    are on (CASTKIT_CHUNK_SECONDS is not 0), for a web master or a PAL DV cast. Not NTSC DV: the
+    dv muxer lays its 5-frame sound pattern from each file's first frame, so a chunk's bytes
+    would depend on where the cast puts it (those segments are sliced, ``slices``); not the
+    images, which read their segments their own way."""
+    if not isinstance(seg, ClipSegment) or seg.pauses is not None or chunk_seconds() <= 0:
+        return False
+    if spec.is_web:
+        return True
+    return profile.segment_suffix == ".dv" and not profile.lays_ntsc_sound(final=False)
 
 
 def _sound_of(seg, part: Path, frames: int, profile: Profile) -> object:
@@ -250,6 +266,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         gain_reads: set[Path] = set()  # raw DV segments that a gain job reads
         uses = {manifest_path(work, spec.path), manifest_path(work, spec.path, "uses")}
         at = 0  # the segment's first frame in the cast
+        segment_frames: list[int] = []  # each segment's, whatever its parts
         pending: list = []  # segments to encode, once it is known which the output reads
         # Transitions: segment i's first frames overlap the frames before it (plan.transitions).
         overlaps = [profile.raster.frames(t.duration) if t else 0 for t in recipe.transitions()]
@@ -267,13 +284,25 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                                                          recipe.frame_of(spec))
             segment_at = at
             at += whole
+            segment_frames.append(whole)
             # A segment with lead frames (NTSC DV off the 5-frame phase) is not sliced.
             windows = slices(seg, whole, profile) if not lead else [None]
+            chunked = False
+            if _chunked(seg, spec, profile):
+                start = clip_first_frame(Trim(seg.start), profile.raster, seg.speed)
+                # The edge chunks at least as long as the transitions into and out of the clip,
+                # whose overlaps are cut from them.
+                out = overlaps[index] if index < len(overlaps) else 0
+                chunks = chunk_windows(start, whole, chunk_frames(profile.raster), overlaps[index - 1], out)
+                # A clip inside one chunk is encoded whole, as it would be without chunks.
+                if len(chunks) > 1:
+                    windows, chunked = list(chunks), True
+            piece = "chunk" if chunked else "slice"
             for n, window in enumerate(windows, 1):
-                make = make_whole if window is None else partial(make_whole, window=window)
+                make = make_whole if window is None else partial(make_whole, window=window, chunk=chunked)
                 frames = whole if window is None else window[1] - window[0]
                 written = frames + (lead if window is None else 0)
-                part_label = label if window is None else f"{label} slice {n}/{len(windows)}"
+                part_label = label if window is None else f"{label} {piece} {n}/{len(windows)}"
                 # The key holds what ffmpeg makes, not where it reads or writes.
                 reference = make(Path("segment" + profile.segment_suffix), stand_ins=True)
                 commands = [reference.argv[1:]]
@@ -292,6 +321,9 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 sounds.append(_sound_of(seg, part, written, profile))
                 starts.append(segment_at + (window[0] if window is not None else 0))
                 leads.append(written - frames)
+        # Each segment as long as it shows before the next begins (less the transition out of it):
+        # their running total is where each begins, as chapters and captions count.
+        segment_frames = [frames - out for frames, out in zip(segment_frames, overlaps[1:] + [0])]
         trims = [(0, 0)] * len(listing)  # frames each item gives up to overlaps (head, tail)
         if any(overlaps):
             listing, makers, sounds, starts, leads, trims = _with_overlaps(
@@ -299,7 +331,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 listing, makers, sounds, starts, leads, overlap_jobs, uses)
         poster = None
         if spec.kind == "poster":  # one frame: only the segment that holds it is made
-            poster = poster_frame(spec, recipe, [item[1] for item in listing], profile.raster.fps)
+            poster = poster_frame(spec, recipe, segment_frames, profile.raster.fps)
         needed = {part_holding([(p, f) for _, f, p, _ in listing], poster)[0]} if poster is not None else None
         for args in pending:
             if needed is None or args[0] in needed:
@@ -307,13 +339,13 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         pending.clear()
         uses.update(checked.pauses.files)  # the pause analyses (for prune)
         total = sum(item[1] for item in listing) - sum(head + tail for head, tail in trims)
-        join_label = f"join {counted(len(listing), 'segment')}"
+        join_label = f"join {counted(len(recipe.segments), 'segment')}"
         if len(recipe.outputs) > 1:
             join_label += f" into {spec.path.name}"
         parts = [(part, frames) for _, frames, part, _ in listing]
         # An animation has its captions burned in; a still shows the picture alone.
         animated = spec.kind in ANIMATED_KINDS
-        cues = (cast_cues(checked, [frames for _, frames in parts], profile.raster.fps)
+        cues = (cast_cues(checked, segment_frames, profile.raster.fps)
                 if animated or not spec.is_image else None)
         srt = vtt = None
         if cues is not None and not spec.is_image:
@@ -341,7 +373,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 say("note", f"{spec.path.name}: an image has no sound; the cast's sound is left out")
         elif spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],
-                                   [frames for _, frames in parts], profile.raster.fps) if recipe.chapters else []
+                                   segment_frames, profile.raster.fps) if recipe.chapters else []
             loudness = music = None
             if recipe.loudness is not None or recipe.music is not None:
                 if sound_key is None:  # every web output has the same sound: measured once

@@ -16,9 +16,16 @@ seconds before the cut) and the timestamps stay the capture's own. So castkit se
   to every timestamp (``setpts=PTS+K/TB``), so the frame counting that follows sees the very
   timestamps a decode from the start sees.
 
-Sound is never seeked: resampling a 22050 Hz voice-over from another first sample shifts the
-resampler's phase, so the sound would differ in its last bits. The capture's sound is read from
-the start by a second input of the same file (its decode is a small part of the cost).
+Sound is seeked only where a seeked decode has been shown to give the very samples of a full
+decode (``SOUND_SEEKABLE``, tests/e2e/test_seek.py): the input seeked to whole seconds at least
+``SOUND_MARGIN`` before the first sample needed, ``-noaccurate_seek``, the seek added back to the
+timestamps; ``plan.encode.aligned_sound`` then fills the time before the first decoded sample
+with exactly that many samples of silence (the decoded sample's own timestamp says how many),
+so the resampler sees every later sample at the very position a full decode gives it, and the
+first frames after the seek (a codec's warm-up, the resampler's) fall inside the margin. That
+needs sample-exact timestamps: Matroska's are milliseconds, and its sound is decoded from the
+start, as is AAC's (see SOUND_SEEKABLE). Elsewhere the capture's sound is read from the start by a second input of the same file
+(its decode is a small part of the cost of a trim, but not of a chunk deep into a long take).
 
 Everything here but ``read_index`` is pure. ``read_index`` runs one ffmpeg that copies the
 picture's packets to ffmpeg's ``framecrc`` muxer: no decoding, only the container read.
@@ -43,6 +50,22 @@ SEEKABLE = frozenset({
     ("mov", "h264"),
     ("matroska", "h264"),
 })
+# (container, sound codec): a seeked decode verified sample-identical to a full one, with
+# ffmpeg 5.1 and 9 (tests/e2e/test_seek.py). Not AAC: its decoder's noise substitution draws
+# from a generator whose state runs on from the first frame, so after a seek the samples differ
+# in their last bit (measured: 2-4% of them, 44.1 and 48 kHz, both ffmpegs). Not Matroska: its
+# millisecond timestamps do not say which sample a seeked decode starts at (a 22 kHz voice came
+# out shifted).
+SOUND_SEEKABLE = frozenset({
+    ("ogg", "vorbis"),
+})
+# Seconds of sound decoded before the first sample needed: a codec's first frame after a seek
+# lacks what overlaps it from the frame before (Vorbis: up to 2048 samples, AAC: 1024), and the
+# resampler needs its filter's length (32 samples) before it gives a full decode's samples.
+SOUND_MARGIN = 1
+# Not worth a seek of the sound: decoding its first half minute costs milliseconds (Vorbis:
+# about 1 ms a second), while a seek reads and bisects the file.
+SOUND_MIN_SEEK = 30
 # Keyframes of slack before the one needed (see plan_seek).
 SLACK = 1
 # Not worth a seek: the first second or so is decoded in no time.
@@ -103,6 +126,21 @@ def plan_seek(format_name: str, codec: str, index: FrameIndex | None, needed: Fr
             return Seek(note=f"trim decoded from the start: the time base {index.time_base} holds no whole seconds")
         return Seek()
     return Seek(at=at)
+
+
+def plan_sound_seek(format_name: str, codec: str, needed: Fraction, picture_at: int = 0) -> Seek:
+    """Where to seek a capture's sound whose first sample needed is at ``needed`` seconds of
+    the capture: whole seconds at least SOUND_MARGIN before it (the picture's seek point
+    ``picture_at`` if it is, so one input serves both); 0 with a note where that container's
+    sound seek is not verified; 0 and nothing to say for a cut in the first SOUND_MIN_SEEK s."""
+    at = math.floor(needed - SOUND_MARGIN)
+    if at < SOUND_MIN_SEEK:
+        return Seek()
+    container = format_name.split(",", 1)[0].strip()
+    if (container, codec) not in SOUND_SEEKABLE:
+        return Seek(note=f"sound decoded from the start: seeking {container}/{codec} sound is "
+                         f"not verified sample-exact")
+    return Seek(at=picture_at if SOUND_MIN_SEEK <= picture_at <= at else at)
 
 
 def _packets(text: str) -> tuple[Fraction, list[tuple[int | None, int]]] | None:

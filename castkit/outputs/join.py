@@ -9,7 +9,8 @@ blocks only) to count on from the cast's start.
 
 Because sizes are fixed, a segment re-encoded at the same length occupies the same byte range
 of the cast. When castkit finds the cast it wrote last time untouched (same size, inode and
-modification time as recorded in its manifest) and the segment layout unchanged, it moves the
+modification time as recorded in its manifest) and the segment layout unchanged, or changed
+only after most of the cast (a clip's end moved, its chunks before the end kept), it moves the
 cast to a hidden temporary name, overwrites only the changed ranges, and moves it back:
 a one-title edit of a ten-minute cast writes a few megabytes instead of two gigabytes, and at no
 moment does a half-patched file carry the cast's name.
@@ -110,10 +111,24 @@ class ByteJoinJob(InProcessJob):
         if previous is None or not untouched(self.output, previous):
             return None
         old = previous["parts"]
-        if [size for _, size in old] != [p.size for p in self.parts] or previous.get("skips", []) != [
-                p.skip for p in self.parts if p.skip]:
+        if previous.get("skips", []) != [p.skip for p in self.parts if p.skip]:
             return None
-        return [i for i, (part, (key, _)) in enumerate(zip(self.parts, old)) if part.key != key]
+        if [size for _, size in old] == [p.size for p in self.parts]:
+            return [i for i, (part, (key, _)) in enumerate(zip(self.parts, old)) if part.key != key]
+        # Another layout (a clip's end moved: its last chunks changed, those before it did
+        # not): the parts before the first difference keep their bytes and places, the rest is
+        # written anew and the cast cut to its new length. Only while that keeps most of the
+        # cast: otherwise a fresh join, which copies while the segments are encoded, is sooner.
+        if any(p.skip for p in self.parts):
+            return None
+        same = 0
+        for part, (key, size) in zip(self.parts, old):
+            if part.key != key or part.size != size:
+                break
+            same += 1
+        if 2 * sum(p.size for p in self.parts[:same]) < sum(p.size for p in self.parts):
+            return None
+        return list(range(same, len(self.parts)))
 
     def _patch(self, changed: list[int]) -> None:
         offsets = [0]
@@ -136,6 +151,8 @@ class ByteJoinJob(InProcessJob):
                         _copy(src.fileno(), out.fileno(), self.parts[i].size, offsets[i],
                               self.parts[i].skip, name=self.parts[i].path)
                         _continue_timecode(out.fileno(), self.parts[i], offsets[i], self.parts[i].size)
+                    if os.fstat(out.fileno()).st_size != offsets[-1]:  # a new layout: cut to length
+                        os.ftruncate(out.fileno(), offsets[-1])
                 os.replace(temp, self.output)
             except BaseException:
                 temp.unlink(missing_ok=True)

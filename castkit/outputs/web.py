@@ -12,6 +12,7 @@ demuxer hands the joined samples to one encoder, and they come out gapless and s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
@@ -151,7 +152,8 @@ class WebProfile(Mp4Segments):
             steps = (LoudnessStep(tuple(path for path, _ in parts), script, target, ffmpeg),)
         paths = [path for path, _ in parts]
         return Job(label, tuple(argv), output, sum(f for _, f in parts),
-                   tuple(paths), ((list_file, concat_list(paths)), *writes), prepare=steps)
+                   tuple(paths), ((list_file, concat_list(paths, seconds=[Fraction(f) / self.raster.fps for _, f in parts])),
+                                  *writes), prepare=steps)
 
 
 def _with_inputs(argv: list[str], extra: list[str]) -> list[str]:

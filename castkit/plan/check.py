@@ -17,6 +17,7 @@ from castkit.media.ffmpeg import Ffmpeg
 from castkit.media.probe import MediaInfo, probe
 from castkit.media.raster import Raster, WEB_MIN_SIDE, web_raster
 from castkit.media.seek import FrameIndex, MIN_SEEK, read_index
+from castkit.plan.chunks import chunk_seconds
 from castkit.plan.encode import clip_frames, Trim, trimmed_length
 from castkit.plan.camera import fit_problems, Frame
 from castkit.plan.pauses import PauseMemo
@@ -320,10 +321,11 @@ def _fps(fps: Fraction) -> str:
 
 def frame_index(checked: Checked, seg: ClipSegment, ffmpeg: Ffmpeg) -> FrameIndex | None:
     """The keyframe index of a clip whose encode seeks (a deep trim, or a segment long enough
-    to be sliced: its slices seek), read once per build when a job needs it (not for an
+    to be sliced or chunked: its later slices and chunks seek), read once per build when a job needs it (not for an
     export or a preview); None for a clip decoded from the start."""
+    long = min(SLICE_SECONDS, chunk_seconds() or SLICE_SECONDS)  # its later slices or chunks seek
     deep = (seg.start / seg.speed > MIN_SEEK
-            or seg.shown_seconds(checked.probes[seg.clip].duration) >= SLICE_SECONDS)
+            or seg.shown_seconds(checked.probes[seg.clip].duration) >= long)
     if deep and seg.clip not in checked.indexes:
         checked.indexes[seg.clip] = read_index(seg.clip, ffmpeg)
     return checked.indexes.get(seg.clip)

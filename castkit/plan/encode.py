@@ -22,13 +22,13 @@ from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, safe_input
 from castkit.media.pictures import distinct, Pictures
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
-from castkit.media.seek import FrameIndex, plan_seek
+from castkit.media.seek import FrameIndex, plan_seek, plan_sound_seek, Seek
 from castkit.plan.camera import CameraPath, Frame, plan_path, Region
 from castkit.plan.overlays import (
     Drawn, framed, FramePlan, listing as overlay_listing, WebcamPlan, with_overlays, with_webcam,
 )
 from castkit.plan.profile import Profile
-from castkit.plan.slices import slice_picture, slice_sound, window_of
+from castkit.plan.slices import chunk_sound, slice_picture, slice_sound, window_of
 from castkit.recipe.model import Crop, Move
 
 
@@ -122,6 +122,11 @@ def trimmed_length(info: MediaInfo, trim: Trim) -> Fraction:
     return max(Fraction(0), length)
 
 
+def clip_first_frame(trim: Trim, target: Raster, speed: Fraction = Fraction(1)) -> int:
+    """The frame of the (sped-up) capture, at the target's rate, that a trim starts at."""
+    return target.frames(trim.start / speed)
+
+
 def clip_frames(info: MediaInfo, trim: Trim, target: Raster, speed: Fraction = Fraction(1)) -> int:
     """Frames a trimmed source lasts in ``target``: round(length / speed x fps)."""
     return target.frames(trimmed_length(info, trim) / speed)
@@ -139,6 +144,7 @@ def clip_job(
     index: FrameIndex | None = None,
     window: tuple[int, int] | None = None,
     lead: int = 0,
+    chunk: bool = False,
 ) -> Job:
     """Convert (a trimmed part of) a capture for ``profile``, shape kept, audio conformed:
     a segment for the cache, or (``final``) the deliverable itself.
@@ -148,10 +154,13 @@ def clip_job(
     trusted, the job decodes from the start and its ``note`` says why. ``window``: only frames
     [a, b) of the segment (a slice, see ``plan.slices``), equal to those frames of the whole.
     ``lead``: frames written before the segment's own, for the cast's join to skip (see
-    ``conform``); not with a window.
+    ``conform``); not with a window. ``chunk``: the window is a chunk (``plan.chunks``), its
+    sound counted from the capture's start, so that its argv does not depend on the trim.
     """
     if lead and window is not None:
         raise ValueError("a slice takes no lead frames")
+    if chunk and window is None:
+        raise ValueError("a chunk is a window of its segment")
     assert info.video is not None
     ff = ffmpeg_module()
     target = profile.raster
@@ -164,10 +173,11 @@ def clip_job(
     # frame it returns the first), while counting frames from the start is exact and gives
     # the very frames a full conversion shows. A seek (see media.seek) only skips decoding what is
     # before a keyframe well before the cut, and keeps the capture's own timestamps.
-    skip = target.frames(trim.start / speed)
+    skip = clip_first_frame(trim, target, speed)
     w = None
     if window is not None:
-        w = window_of(target, frames, window, target.frames(effects.fade_in), target.frames(effects.fade_out))
+        w = window_of(target, frames, window, target.frames(effects.fade_in), target.frames(effects.fade_out),
+                      whole_samples=not chunk)
     first = w.first if w is not None else 0
     # Any keyframe up to frame skip + first - 1 of the target's rate is at or before the
     # stored picture shown at skip + first.
@@ -198,14 +208,29 @@ def clip_job(
     # Sound is cut at the same frame boundaries, counted in samples from the same origin as
     # the picture's frames (the capture's start, or the segment's for a voice-over).
     origin = 0
+    sound_note = None
     if effects.mute:
         audio = None
     elif effects.voice is not None:
         audio = voice_sound(ff, effects)
     elif info.audio is not None:
-        # Never seeked (see media.seek): a seeked input's sound, resampled, differs in its last bits.
-        sound = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
-        audio = aligned_sound(sound.audio)
+        # Seeked only where that is verified sample-exact, and not when sped up (atempo's
+        # output depends on everything before it) or denoised (the noise reduction runs from
+        # the take's start); else decoded from the start (media.seek).
+        heard = seek_sound(info, target.audio_samples(skip + (w.a if w is not None else 0)),
+                           seek.at) if speed == 1 and effects.denoise is None else Seek()
+        sound_note = heard.note
+        if heard.at and heard.at == seek.at:
+            sound = source  # the same seeked input, its timestamps shifted back below
+        elif heard.at:
+            sound = ff.input(file_url(info.path), ss=heard.at, noaccurate_seek=None,
+                             **safe_input_options())
+        else:
+            sound = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
+        audio = sound.audio
+        if heard.at:
+            audio = audio.filter("asetpts", f"PTS+{heard.at}/TB")
+        audio = aligned_sound(audio)
         if effects.denoise is not None:
             audio = denoised(ff, audio, info.path, effects.denoise)
         if speed != 1:
@@ -224,19 +249,32 @@ def clip_job(
         origin = skip
     else:
         audio = None
-    begin = target.audio_samples(origin)
-    if audio is not None and begin:
-        audio = audio.filter("atrim", start_sample=begin).filter("asetpts", "PTS-STARTPTS")
-    samples = target.audio_samples(origin + frames) - begin
-    if w is not None:
-        # The slice's pictures and sound, faded as in the whole segment; conform only holds
-        # and cuts them to length.
+    if chunk:
+        assert w is not None
+        # The chunk's pictures and sound, faded as in the whole segment, its sound counted
+        # from the capture's start (plan.chunks); conform only holds and cuts them to length.
         video = slice_picture(video, w)
-        if audio is None:
+        if audio is None:  # silence: only its length, counted from the capture's start
             audio = ff.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").audio
-        audio, samples = slice_sound(audio, w, target, samples)
+            samples = target.audio_samples(skip + w.b) - target.audio_samples(skip + w.a)
+        else:
+            audio, samples = chunk_sound(audio, w, target, origin, frames)
         frames = w.b - w.a
         effects = replace(effects, fade_in=Fraction(0), fade_out=Fraction(0))
+    else:
+        begin = target.audio_samples(origin)
+        if audio is not None and begin:
+            audio = audio.filter("atrim", start_sample=begin).filter("asetpts", "PTS-STARTPTS")
+        samples = target.audio_samples(origin + frames) - begin
+        if w is not None:
+            # The slice's pictures and sound, faded as in the whole segment; conform only holds
+            # and cuts them to length.
+            video = slice_picture(video, w)
+            if audio is None:
+                audio = ff.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").audio
+            audio, samples = slice_sound(audio, w, target, samples)
+            frames = w.b - w.a
+            effects = replace(effects, fade_in=Fraction(0), fade_out=Fraction(0))
     inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ()) \
         + ((effects.webcam.source.path,) if effects.webcam is not None else ())
     job = conform(
@@ -244,11 +282,18 @@ def clip_job(
         label or f"convert {info.path.name}", inputs, effects, samples, scaled, lead,
     )
     cam = effects.webcam
-    notes = [n for n in (seek.note, camera.listing() if camera is not None else None,
+    notes = [n for n in (seek.note, sound_note, camera.listing() if camera is not None else None,
                          overlay_listing(effects.overlays),
                          f"webcam: {cam.source.path.name} at {cam.box.width}x{cam.box.height}+{cam.box.x}+{cam.box.y}"
                          f" from {ffmpeg_number(cam.offset)} s" if cam is not None else None) if n]
     return replace(job, note="\n".join(notes)) if notes else job
+
+
+def seek_sound(info: MediaInfo, first_sample: int, picture_at: int) -> Seek:
+    """Where to seek a capture's sound whose first sample needed is ``first_sample`` (48 kHz,
+    from the capture's start): see ``media.seek.plan_sound_seek``."""
+    assert info.audio is not None
+    return plan_sound_seek(info.format_name, info.audio.codec, Fraction(first_sample, AUDIO_RATE), picture_at)
 
 
 def camera_path(effects: Effects, shape: tuple[int, int, Fraction], target: Raster) -> CameraPath | None:

@@ -59,12 +59,16 @@ class Window:
         return max(0, self.frames - 1 - self.fade_out)
 
 
-def window_of(target: Raster, frames: int, window: tuple[int, int], fade_in: int, fade_out: int) -> Window:
+def window_of(target: Raster, frames: int, window: tuple[int, int], fade_in: int, fade_out: int,
+              whole_samples: bool = True) -> Window:
+    """``whole_samples``: the window must start on a whole number of the segment's samples (a
+    slice, whose sound is counted from the segment's start); a chunk's is counted from the
+    capture's (``plan.chunks``), and may start anywhere."""
     a, b = window
     if not (0 <= a < b <= frames):
         raise ValueError(f"window {a}..{b} is not inside the segment's {frames} frames")
     group = sample_group(target)
-    if a % group or b % group and b != frames:
+    if whole_samples and (a % group or b % group and b != frames):
         raise ValueError(f"a slice starts and ends at multiples of {group} frames (whole samples)")
     first = a
     w = Window(a, b, frames, a, fade_in, fade_out)
@@ -103,4 +107,26 @@ def slice_sound(audio: Any, w: Window, target: Raster, samples: int) -> tuple[An
         audio = audio.filter("afade", type="in", start_sample=0, nb_samples=fade_in)
     if fade_out and end > samples - fade_out:
         audio = audio.filter("afade", type="out", start_sample=samples - fade_out, nb_samples=fade_out)
+    return audio.filter("asetpts", "PTS-STARTPTS"), end - begin
+
+
+def chunk_sound(audio: Any, w: Window, target: Raster, origin: int, frames: int) -> tuple[Any, int]:
+    """A chunk's sound (see ``plan.chunks``): of ``audio`` (a stream whose sample 0 is frame 0
+    of the picture's timeline: the capture's start, or the segment's for a voice-over), the
+    samples of frames ``origin + a`` to ``origin + b``, each position counted from that sample 0
+    (so a chunk's samples, and its argv, do not depend on where the segment starts), faded as
+    in the whole segment of ``frames`` frames; and how many samples that is."""
+    begin = target.audio_samples(origin + w.a)
+    end = target.audio_samples(origin + w.b)
+    start = target.audio_samples(origin)  # the segment's first sample
+    last = target.audio_samples(origin + frames)  # past the segment's last
+    audio = audio.filter("aformat", sample_fmts="s16", sample_rates=AUDIO_RATE, channel_layouts="stereo")
+    audio = audio.filter("apad", whole_len=end).filter("atrim", start_sample=begin, end_sample=end)
+    # afade counts from the timestamps, still those of the stream's sample 0 here (as conform's).
+    fade_in = target.audio_samples(w.fade_in)
+    fade_out = target.audio_samples(w.fade_out)
+    if fade_in and begin < start + fade_in:
+        audio = audio.filter("afade", type="in", start_sample=start, nb_samples=fade_in)
+    if fade_out and end > last - fade_out:
+        audio = audio.filter("afade", type="out", start_sample=last - fade_out, nb_samples=fade_out)
     return audio.filter("asetpts", "PTS-STARTPTS"), end - begin

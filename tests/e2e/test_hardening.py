@@ -484,6 +484,7 @@ def test_interrupted_build_leaves_nothing_and_keeps_finished_segments(
         tmp_path, hm, sig, jobs, suffix, wheel_ffmpeg, guard, monkeypatch):
     # A .dv cast is assembled while its segments are encoded (its temporary file exists from
     # the start); an .avi one is joined at the end: neither may be left behind.
+    monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0")  # three segments, three encodes (not chunks)
     shutil.copy(hm.long, tmp_path / "long.ogv")
     shutil.copy(hm.mid, tmp_path / "mid.ogv")
     guard.add(tmp_path / "long.ogv", tmp_path / "mid.ogv")

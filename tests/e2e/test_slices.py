@@ -43,6 +43,8 @@ def test_a_long_capture_is_sliced_and_equals_the_unsliced_cast(tmp_path, long_ta
     from castkit.builder.build import build
     from castkit.run.runner import FfmpegRunner
 
+    # Slices are what a DV cast's long clip is encoded in without chunks (and in NTSC DV).
+    monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0")
     (tmp_path / "long.ogv").symlink_to(long_take)
     recipe = tmp_path / "cast.yaml"
     recipe.write_text(textwrap.dedent("""

@@ -110,11 +110,11 @@ def test_changing_only_a_transition_s_duration_encodes_its_overlap_alone(tmp_pat
     build(recipe, runner=first)
     assert sorted(first.ran) == sorted([
         "segment 1: title 'Dark'", "segment 2: clip bright.ogv", "segment 3: title 'End'",
-        "segment 2: crossfade from segment 1", "segment 3: dip from segment 2", "join 5 segments"])
+        "segment 2: crossfade from segment 1", "segment 3: dip from segment 2", "join 3 segments"])
     recipe.write_text(recipe.read_text().replace("duration: 0.6", "duration: 0.4"))
     again = CountingRunner()
     planned = build(recipe, runner=again, force=True)
-    assert again.ran == ["segment 2: crossfade from segment 1", "join 5 segments"]
+    assert again.ran == ["segment 2: crossfade from segment 1", "join 3 segments"]
     assert planned.frames == 125 - 10 - 12 and len(lumas(tmp_path / "build" / "cast.dv")) == 103
     fresh = tmp_path / "fresh.dv"
     build(recipe, output=fresh, use_cache=False)
@@ -159,3 +159,21 @@ def test_the_storyboard_shows_each_transition_and_starts_the_tile_where_it_overl
     tiles, _ = plan_tiles(checked, ffmpeg, tmp_path)
     assert [t.transition for t in tiles] == [None, "crossfade 0.6 s", "dip 0.5 s"]
     assert [float(t.start) for t in tiles] == [0, 1.4, 2.92]  # 50 - 15 frames; + 50 - 12
+
+
+def test_a_transition_longer_than_the_edge_chunk_takes_the_chunk_beside_it(tmp_path, bright, ffmpeg_bin,
+                                                                           monkeypatch):
+    """With 1 s chunks, a clip from 0.3 s begins with a chunk of 0.7 s: a 0.8 s crossfade into it
+    needs more, so that chunk is joined to the next; the cast is the one an unchunked build makes."""
+    (tmp_path / "bright.ogv").symlink_to(bright)
+    recipe = CAST.format(seconds=0.8).replace("      - clip: bright.ogv\n", "      - clip: bright.ogv\n        start: 0.3\n")
+    write_recipe(tmp_path, recipe)
+    monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "1")
+    planned = build(tmp_path / "cast.yaml")
+    # 50 + 42 (1.7 s: 42.5, rounded to even) + 25 frames, less 20 (0.8 s) and 12.
+    assert planned.frames == 50 + 42 + 25 - 20 - 12
+    chunked = lumas(tmp_path / "build" / "cast.dv")
+    monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0")
+    build(tmp_path / "cast.yaml", force=True, use_cache=False)
+    assert chunked == lumas(tmp_path / "build" / "cast.dv")
+    assert len(chunked) == planned.frames

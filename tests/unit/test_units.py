@@ -290,3 +290,22 @@ def test_a_join_across_filesystems_stays_in_the_kernel(tmp_path, monkeypatch):
                           out, tmp_path / "m.json", 11)
         assert job.render() == "joined"
         assert out.read_bytes() == a_bytes + b_bytes + a_bytes
+
+
+def test_a_cast_whose_end_changed_is_patched_from_the_first_change_and_cut_to_length(tmp_path):
+    """A clip's end moved: its chunks before the end keep their bytes and places, so a DV cast
+    is patched from the first changed part on (and cut, or grown, to its new length); a change
+    near the start (most of the cast moves) is joined afresh."""
+    from castkit.outputs.join import ByteJoinJob, Part
+
+    a, a_bytes, b, b_bytes = _segments(tmp_path)
+    out, manifest = tmp_path / "cast.dv", tmp_path / "m.json"
+    assert ByteJoinJob("join", (Part(a, "a", 30, 10), Part(b, "b", 50, 10)), out, manifest, 8).render() == "joined"
+    c = tmp_path / "c.dv"
+    c.write_bytes(b"c" * 20)
+    shorter = ByteJoinJob("join", (Part(a, "a", 30, 10), Part(c, "c", 20, 10)), out, manifest, 5)
+    assert shorter.render() == "patched 1 segment" and out.read_bytes() == a_bytes + b"c" * 20
+    longer = ByteJoinJob("join", (Part(a, "a", 30, 10), Part(c, "c", 20, 10), Part(b, "b", 50, 10)), out, manifest, 10)
+    assert longer.render() == "patched 1 segment" and out.read_bytes() == a_bytes + b"c" * 20 + b_bytes
+    moved = ByteJoinJob("join", (Part(c, "c", 20, 10), Part(b, "b", 50, 10)), out, manifest, 7)
+    assert moved.render() == "joined" and out.read_bytes() == b"c" * 20 + b_bytes

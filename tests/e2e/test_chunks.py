@@ -1,0 +1,184 @@
+"""Web masters in chunks of the capture's timeline (``plan.chunks``): a trim edit re-encodes
+only the chunks at the clip's edges, the result is the cold build's file byte for byte, and the
+joined chunks play as one continuous stream, the very frames and samples of an unchunked build."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+import media
+from helpers import WHEEL_FFMPEG, sha256
+from readers import read_web
+
+pytestmark = pytest.mark.e2e
+
+RECIPE = """
+    outputs: [build/cast.mp4]
+    loudness: off
+    segments:
+      - title: Chunks
+        duration: 0.5
+        chapter: false
+      - clip: take.ogv
+        start: {start}
+        end: {end}
+        fade_out: 0.3
+"""
+
+
+@pytest.fixture(scope="module")
+def take(tmp_path_factory) -> Path:
+    """Six seconds of 15 fps luma ramp (each stored frame its own brightness), held a second
+    (variable rate), with a 22 kHz Vorbis voice."""
+    root = tmp_path_factory.mktemp("chunks")
+    return media.theora(WHEEL_FFMPEG, root / "take.ogv", "320x180", 15, 6.0,
+                        voice=(22050, 1, 6.0), pattern="luma", drop="between(t,2.5,3.5)")
+
+
+@pytest.fixture
+def folder(tmp_path, take, monkeypatch) -> Path:
+    (tmp_path / "take.ogv").symlink_to(take)
+    monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "1")
+    return tmp_path
+
+
+class Counting:
+    """The runner seam: the labels of the jobs each build runs."""
+
+    def __init__(self) -> None:
+        from castkit.run.runner import FfmpegRunner
+
+        outer = self
+
+        class Runner(FfmpegRunner):
+            def run(self, plan):
+                outer.ran = [job.label for job in plan.jobs]
+                super().run(plan)
+
+        self.runner = Runner()
+        self.ran: list[str] = []
+
+    @property
+    def encoded(self) -> list[str]:
+        return [label for label in self.ran if label.startswith("segment")]
+
+
+def build(recipe: Path, **kw) -> list[str]:
+    from castkit.builder.build import build as castkit_build
+
+    counting = Counting()
+    castkit_build(recipe, runner=counting.runner, **kw)
+    return counting.encoded
+
+
+def write(folder: Path, start: float, end: float) -> Path:
+    recipe = folder / "cast.yaml"
+    recipe.write_text(textwrap.dedent(RECIPE.format(start=start, end=end)))
+    return recipe
+
+
+def test_a_trim_edit_encodes_only_the_edge_chunks_and_equals_a_cold_build(folder, ffmpeg_bin):
+    recipe = write(folder, 1.3, 5.6)
+    cold = build(recipe)
+    # Capture frames 39..168 at 30 fps, cut at every 30th: 39-60, 60-90, ..., 150-168.
+    assert sum("chunk" in label for label in cold) == 5, cold
+    cast = folder / "build" / "cast.mp4"
+
+    write(folder, 1.3, 4.6)  # the end moved by a second: only the (new) last chunk
+    assert build(recipe, force=True) == ["segment 2: clip take.ogv chunk 4/4"]
+    write(folder, 2.3, 4.6)  # the start moved by a second: only the (new) first chunk
+    assert build(recipe, force=True) == ["segment 2: clip take.ogv chunk 1/3"]
+    edited = sha256(cast)
+
+    fresh = build(recipe, output=folder / "cold.mp4", use_cache=False, force=True)
+    assert sum("chunk" in label for label in fresh) == 3
+    assert sha256(folder / "cold.mp4") == edited
+
+
+def elst_entries(path: Path) -> list[int]:
+    """The number of entries of every edit list (``elst`` box) in an MP4 file."""
+    data = path.read_bytes()
+    found, at = [], data.find(b"elst")
+    while at >= 0:
+        found.append(int.from_bytes(data[at + 8:at + 12], "big"))  # after version/flags
+        at = data.find(b"elst", at + 4)
+    return found
+
+
+def lumas(path: Path) -> list[float]:
+    with av.open(str(path)) as container:
+        return [float(frame.to_ndarray()[:180, :].mean()) for frame in container.decode(video=0)]
+
+
+def test_chunks_join_into_one_continuous_stream_of_the_unchunked_frames_and_samples(folder, ffmpeg_bin, monkeypatch):
+    import castkit.media.seek
+
+    # Chunks from 2 s on decode their (Vorbis) sound from a second before them, seeked: the
+    # samples must still be those of the unchunked build, which decodes it from the start.
+    monkeypatch.setattr(castkit.media.seek, "SOUND_MIN_SEEK", 1)
+    # Frames 22..177 at 30 fps, cut at 30, 60, ..., 150: the first chunk's 8 frames are no whole
+    # number of milliseconds (an MP4's own duration is in milliseconds).
+    recipe = write(folder, 0.73, 5.9)
+    assert sum("chunk" in label for label in build(recipe)) == 6
+    chunked = folder / "build" / "cast.mp4"
+    monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0")
+    assert not [label for label in build(recipe, output=folder / "whole.mp4") if "chunk" in label]
+    whole = folder / "whole.mp4"
+
+    frames = 15 + 177 - 22
+    reading = read_web(chunked)
+    # Every frame at its own time, one frame apart: no duplicated or dropped frame at a join.
+    assert reading.times == [Fraction(i, 30) for i in range(frames)]
+    assert reading.times == read_web(whole).times
+    # Decode order too: the packets' timestamps rise across every join.
+    dts = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries",
+                          "packet=dts", "-of", "csv=p=0", str(chunked)],
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert len(dts) == frames and all(int(a) < int(b) for a, b in zip(dts, dts[1:]))
+    # At most one edit per track (the encoder's delay), none at the joins.
+    assert elst_entries(chunked) and max(elst_entries(chunked)) == 1
+    # The same pictures as the unchunked encode, frame by frame (the ramp moves 4 levels a
+    # stored frame: a frame off by one at a join would differ by 4 or more).
+    a, b = np.array(lumas(chunked)), np.array(lumas(whole))
+    assert len(a) == len(b) == frames
+    assert np.abs(a - b).max() < 1.0, np.abs(a - b).argmax()
+    # The very samples: both joins hand the encoder the same PCM.
+    assert np.array_equal(reading.pcm, read_web(whole).pcm)
+
+
+def contents(path: Path) -> tuple[list[bytes], np.ndarray]:
+    """Every decoded picture and every sample of a DV cast, by PyAV."""
+    pictures, pcm = [], []
+    with av.open(str(path)) as container:
+        for packet in container.demux():
+            for frame in packet.decode():
+                if isinstance(frame, av.VideoFrame):
+                    pictures.append(frame.to_ndarray().tobytes())
+                else:
+                    pcm.append(frame.to_ndarray().reshape(-1))
+    return pictures, np.concatenate(pcm)
+
+
+def test_a_dv_trim_edit_encodes_only_the_edge_chunks_and_keeps_the_unchunked_frames(folder, ffmpeg_bin, monkeypatch):
+    recipe = write(folder, 1.3, 5.6)
+    recipe.write_text(recipe.read_text().replace("build/cast.mp4", "build/cast.dv"))
+    # Capture frames 32..140 at 25 fps, cut at every 25th: 32-50, 50-75, ..., 125-140.
+    assert sum("chunk" in label for label in build(recipe)) == 5
+    recipe.write_text(recipe.read_text().replace("end: 5.6", "end: 4.6"))
+    assert build(recipe, force=True) == ["segment 2: clip take.ogv chunk 4/4"]
+    # The cast was patched from the changed chunk on (outputs.join): a cold build's bytes.
+    build(recipe, output=folder / "cold.dv", use_cache=False)
+    assert sha256(folder / "build" / "cast.dv") == sha256(folder / "cold.dv")
+    monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0")
+    assert not [label for label in build(recipe, output=folder / "whole.dv") if "chunk" in label]
+    chunked, whole = contents(folder / "build" / "cast.dv"), contents(folder / "whole.dv")
+    assert len(chunked[0]) == 12 + round(3.3 * 25)
+    assert chunked[0] == whole[0]
+    assert np.array_equal(chunked[1], whole[1])
