@@ -32,6 +32,12 @@ SCREENS = ("still", "any")  # the first is the default
 # within these bounds (a take that is all speech has no floor to measure).
 AUTO_ABOVE_FLOOR = Fraction(15)
 AUTO_RANGE = (Fraction(-60), Fraction(-30))
+# `pauses: {detector: voice}`: where no one speaks (the Silero voice detector) instead of the
+# sound's level (the default, the first).
+DETECTORS = ("level", "voice")
+# Speech (issue 24): `captions: auto` recognises the clip's words; `fillers: cut` cuts um and uh.
+CAPTIONS_AUTO = "auto"  # any case
+FILLERS_CUT = "cut"  # any case
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,7 @@ class PauseSpec:
     threshold: Fraction | None = DEFAULT_THRESHOLD
     margin: Fraction = DEFAULT_MARGIN
     screen: str = SCREENS[0]  # one of SCREENS
+    detector: str = DETECTORS[0]  # one of DETECTORS
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,7 @@ STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
 TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS, "chapter")
 CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS,
-             "chapter", "captions", "pauses", "zoom")
+             "chapter", "captions", "pauses", "zoom", "transcript", "fillers")
 AUDIO_KEYS = ("file", "from")  # `audio: {file: voice.wav, from: 12.5}`
 ZOOM_KEYS = ("at", "to", "ease")
 ZOOM_REQUIRED = ("at", "to")
@@ -125,7 +132,7 @@ FOLLOW_WHAT = ("activity",)  # what `follow:` follows, any case
 MAX_ZOOM_RANGE = (Fraction(1), Fraction(8))
 HOLD_RANGE = (Fraction(1, 2), Fraction(60))
 FOLLOW_MARGIN_RANGE = (Fraction(0), Fraction(1, 2))
-PAUSE_KEYS = ("action", "min_length", "threshold", "margin", "screen")
+PAUSE_KEYS = ("action", "min_length", "threshold", "margin", "screen", "detector")
 CROP_KEYS = ("x", "y", "width", "height")
 CROP_SIZE_KEYS = ("width", "height")  # more than zero; the others zero or more
 SPEED_RANGE = (Fraction(1, 4), Fraction(4))
@@ -228,6 +235,14 @@ class ClipSegment:
     zoom: tuple[Move, ...] = ()  # camera moves, regions in the capture's pixels (plan.camera)
     zoom_where: tuple[MoveWhere, ...] = ()
     follow: FollowSpec | None = None  # `zoom: follow`: moves planned from the activity
+    # Speech (publish.transcript): the take edited by its transcript (the words deleted from
+    # this .transcript.txt are cut), captions recognised from its voice (`captions: auto`),
+    # filler words cut (`fillers: cut`).
+    transcript: Path | None = None
+    transcript_where: Where | None = None
+    captions_auto: bool = False
+    fillers: bool = False
+    fillers_where: Where | None = None
 
     @property
     def label(self) -> str:
@@ -333,6 +348,8 @@ class Recipe:
                     found.append(seg.audio)
                 if seg.captions is not None:
                     found.append(seg.captions)
+                if seg.transcript is not None:
+                    found.append(seg.transcript)
             else:
                 found += style_files(seg.style)
         return list(dict.fromkeys(found))

@@ -40,6 +40,7 @@ from castkit.recipe.model import (
     TITLE_KEYS, TitleSegment, TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION, Where, ZOOM_FULL,
     ZOOM_KEYS, ZOOM_REQUIRED,
 )
+from castkit.recipe.model import CAPTIONS_AUTO, DETECTORS, FILLERS_CUT
 from castkit.recipe.style import TitleStyle
 
 
@@ -693,9 +694,15 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
     fades = _fades(r, items, what)
     chapter = r.text(items["chapter"][1], f"{what}: chapter", allowed=TEXT_CONTROLS) if "chapter" in items else None
     captions = captions_where = None
+    captions_auto = False
     if "captions" in items:
         captions_where = r.where(items["captions"][1])
-        captions = r.path(items["captions"][1], f"{what}: captions")
+        cnode = items["captions"][1]
+        if isinstance(cnode, yaml.ScalarNode) and cnode.value.strip().lower() == CAPTIONS_AUTO:
+            captions_auto = True  # recognised from the clip's voice (issue 24)
+        else:
+            captions = r.path(cnode, f"{what}: captions")
+    transcript, transcript_where, fillers, fillers_where = _speech(r, items, what)
     pauses = _pauses(r, items["pauses"][1], what) if "pauses" in items else None
     pauses_where = r.where(items["pauses"][1]) if "pauses" in items else None
     zoom, zoom_where, follow = (), (), None
@@ -712,7 +719,25 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
         crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
         pauses, pauses_where, audio_from, zoom, zoom_where, follow,
+        transcript, transcript_where, captions_auto, fillers, fillers_where,
     )
+
+
+def _speech(r: _Reader, items: dict, what: str) -> tuple:
+    """``transcript: FILE.transcript.txt`` and ``fillers: cut`` (issue 24)."""
+    transcript = transcript_where = None
+    fillers, fillers_where = False, None
+    if "transcript" in items:
+        transcript_where = r.where(items["transcript"][1])
+        transcript = r.path(items["transcript"][1], f"{what}: transcript")
+    if "fillers" in items:
+        node = items["fillers"][1]
+        fillers_where = r.where(node)
+        raw = r.scalar(node, f"{what}: fillers")
+        if raw is not None and raw.strip().lower() != FILLERS_CUT:
+            r.add(node, f"{what}: fillers must be {FILLERS_CUT} (or left out), not {echo(raw.strip())}")
+        fillers = raw is not None and raw.strip().lower() == FILLERS_CUT
+    return transcript, transcript_where, fillers, fillers_where
 
 
 def _follow(r: _Reader, node: yaml.Node, what: str) -> FollowSpec | None:
@@ -891,6 +916,13 @@ def _pauses(r: _Reader, node: yaml.Node, what: str) -> PauseSpec | None:
             r.add(snode, f"{what}: pauses.screen must be {' or '.join(SCREENS)}, not {echo(raw.strip())}")
         elif raw is not None:
             spec = replace(spec, screen=raw.strip())
+    if "detector" in items:  # issue 24: the voice detector instead of the level
+        dnode = items["detector"][1]
+        raw = r.scalar(dnode, f"{what}: pauses.detector")
+        if raw is not None and raw.strip().lower() not in DETECTORS:
+            r.add(dnode, f"{what}: pauses.detector must be {' or '.join(DETECTORS)}, not {echo(raw.strip())}")
+        elif raw is not None:
+            spec = replace(spec, detector=raw.strip().lower())
     return spec if len(r.problems) == before else None
 
 

@@ -36,6 +36,7 @@ from castkit.media.raster import (
     ANIMATED_DEFAULT_FPS, ANIMATED_MAX_FPS, CHROMA_STEP, FRAME_ASPECTS, GIF_COLORS,
     IMAGE_DEFAULT_MAX_WIDTH, IMAGE_WIDTHS, SPRITE_WIDTH, WEB_HEIGHTS, WEB_MAX_FPS,
 )
+from castkit.recipe.model import CAPTIONS_AUTO, DETECTORS, FILLERS_CUT
 from castkit.recipe.model import (
     AT_TITLE, AUDIO_KEYS, CLIP_KEYS, CROP_KEYS, CROP_SIZE_KEYS, DEFAULT_EASE, DEFAULT_LOUDNESS,
     DEFAULT_TITLE_SECONDS, FOLLOW, FOLLOW_KEYS, FOLLOW_MARGIN_RANGE, FOLLOW_WHAT, FollowSpec,
@@ -388,7 +389,15 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
                   "description": "a voice-over replacing the capture's sound (from its start, or "
                                  "{file, from}); " f"{MUTE} (or null) for silence"},
         "chapter": {**_TEXT, "description": "start a chapter of this name with the clip"},
-        "captions": {**_PATH, "description": "an SRT, WebVTT or ASS file of the capture's captions"},
+        "captions": {"anyOf": [{"type": "string", "pattern": _whole_text(_words((CAPTIONS_AUTO,)))},
+                               *_PATH["anyOf"]],
+                     "description": "an SRT, WebVTT or ASS file of the capture's captions, a "
+                                    f"NAME.transcript.txt, or {CAPTIONS_AUTO}: recognised from its voice"},
+        # Speech (issue 24).
+        "transcript": {**_PATH, "description": "a NAME.transcript.txt of the capture (castkit "
+                                               "transcribe): the words deleted from it are cut"},
+        "fillers": {"type": "string", "pattern": _whole_text(_words((FILLERS_CUT,))),
+                    "description": f"{FILLERS_CUT}: cut um, uh and their kin (best effort)"},
         "zoom": {"anyOf": [{"type": "array", "minItems": 1, "maxItems": MAX_MOVES,
                             "items": {"$ref": "#/$defs/zoom_move"}},
                            {"type": "string", "pattern": _whole_text(_words((FOLLOW,)))},
@@ -415,6 +424,9 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "screen": {"type": "string", "pattern": _whole_text(_words(SCREENS, any_case=False)),
                    "description": f"{SCREENS[0]} (default): only where the screen does not "
                                   f"change; {' or '.join(SCREENS[1:])}"},
+        "detector": {"type": "string", "pattern": _whole_text(_words(DETECTORS)),
+                     "description": f"{DETECTORS[0]} (default): the sound's level; {DETECTORS[1]}: "
+                                    "where no one speaks (keys and room noise are not speech)"},
     },
     "crop": {name: {**_pixels(name in CROP_SIZE_KEYS), "description": f"{name}, in source pixels"}
              for name in CROP_KEYS},
