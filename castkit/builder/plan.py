@@ -33,6 +33,7 @@ from castkit.plan.encode import clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import kept_of, paused_job
 from castkit.plan.profile import Profile
 from castkit.plan.slices import sample_group, SLICE_SECONDS
+from castkit.plan.speech import source_cues, speech_listing
 from castkit.publish.captions import as_srt, as_vtt, caption_paths, load as load_captions, retime
 from castkit.publish.chapters import (
     chapters_of, chapters_path, ffmetadata, SidecarJob, youtube_list, youtube_problems,
@@ -137,6 +138,9 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     if seg.follow is not None:
         fx = replace(fx, zoom=followed(seg, index, checked, ffmpeg))
     kept = kept_of(seg, index, checked, raster, ffmpeg, work)
+    cut_words = speech_listing(seg, index, checked, ffmpeg, work)  # for --dry-run
+    if seg not in checked.speech.cues:  # captions of spoken words (plan.speech), once a build
+        checked.speech.cues[seg] = source_cues(seg, index, checked, ffmpeg, work)
 
     def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None) -> Job:
         source, effects = info, fx
@@ -145,7 +149,8 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
             if fx.voice is not None:
                 effects = replace(fx, voice=replace(fx.voice, path=Path("voice")))
         if kept is not None:  # pauses cut or sped up: the kept parts, never sliced (slices())
-            return paused_job(source, kept, profile, out, ffmpeg, trim, effects, label=label, lead=lead)
+            job = paused_job(source, kept, profile, out, ffmpeg, trim, effects, label=label, lead=lead)
+            return replace(job, note=f"{cut_words}\n{job.note}") if cut_words else job
         return clip_job(source, profile, out, ffmpeg, trim=trim, effects=effects, label=label,
                         index=frame_index(checked, seg, ffmpeg), window=window, lead=lead)
 
@@ -164,6 +169,7 @@ def slices(seg, frames: int, profile: Profile, cores: int | None = None) -> list
     raster = profile.raster
     if (not isinstance(seg, ClipSegment) or profile.segment_suffix != ".dv" or cores < 2
             or seg.pauses is not None  # kept parts are one graph (plan.pauses.paused_job)
+            or seg.transcript is not None or seg.fillers  # so are a transcript's (plan.speech)
             or frames < raster.frames(Fraction(SLICE_SECONDS))):
         return [None]
     group = sample_group(raster)
@@ -254,6 +260,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 encode(*args)
         pending.clear()
         uses.update(checked.pauses.files)  # the pause analyses (for prune)
+        uses.update(checked.speech.files)  # recognised words and voice spans
         total = sum(item[1] for item in listing)
         join_label = f"join {counted(len(listing), 'segment')}"
         if len(recipe.outputs) > 1:
@@ -423,24 +430,31 @@ def effects_of(seg: ClipSegment, checked: Checked) -> Effects:
 def cast_cues(checked: Checked, frames: list[int], fps) -> list | None:
     """The captions of the cast in one output's time (None: no clip has captions)."""
     recipe = checked.recipe
-    if not any(getattr(seg, "captions", None) for seg in recipe.segments):
+    if not any(_captioned(seg) for seg in recipe.segments):
         return None
     cues, at = [], 0
     for seg, count in zip(recipe.segments, frames):
         kept = checked.pauses.kept.get((seg, fps)) if isinstance(seg, ClipSegment) else None
-        if isinstance(seg, ClipSegment) and seg.captions is not None and kept is not None:
+        spoken = checked.speech.cues.get(seg)  # captions of spoken words (plan.speech)
+        if isinstance(seg, ClipSegment) and _captioned(seg) and kept is not None:
             # Pauses cut or sped up: each kept part's cues, at that part's place and rate.
-            source, out = load_captions(seg.captions), at
+            source, out = spoken if spoken is not None else load_captions(seg.captions), at
             for part in kept.parts:
                 cues += retime(source, Fraction(part.first) / fps, Fraction(part.end - part.first) / fps,
                                part.rate, Fraction(out) / fps, Fraction(part.frames) / fps)
                 out += part.frames
-        elif isinstance(seg, ClipSegment) and seg.captions is not None:
+        elif isinstance(seg, ClipSegment) and _captioned(seg):
             info = checked.probes[seg.clip]
-            cues += retime(load_captions(seg.captions), seg.start, seg.length(info.duration),
+            cues += retime(spoken if spoken is not None else load_captions(seg.captions),
+                           seg.start, seg.length(info.duration),
                            seg.speed, Fraction(at) / fps, Fraction(count) / fps)
         at += count
     return cues
+
+
+def _captioned(seg) -> bool:
+    """Whether a segment has captions: a file, or its words (``captions: auto``)."""
+    return bool(getattr(seg, "captions", None) or getattr(seg, "captions_auto", False))
 
 
 def sidecar_paths(recipe, spec: OutputSpec) -> list[Path]:
@@ -449,7 +463,7 @@ def sidecar_paths(recipe, spec: OutputSpec) -> list[Path]:
     paths = []
     if spec.kind == "sprites":
         paths.append(index_path(spec.path))
-    if not spec.is_image and any(getattr(seg, "captions", None) for seg in recipe.segments):
+    if not spec.is_image and any(_captioned(seg) for seg in recipe.segments):
         paths += caption_paths(spec.path)
     if spec.is_web and recipe.chapters and any(seg.chapter for seg in recipe.segments):
         paths.append(chapters_path(spec.path))

@@ -75,11 +75,10 @@ def default_model() -> str:
 
 
 def have_speech() -> bool:
-    try:
-        import faster_whisper  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether faster-whisper is installed (found, not imported: importing it costs a second)."""
+    import importlib.util
+
+    return importlib.util.find_spec("faster_whisper") is not None
 
 
 def require_speech(what: str = "") -> None:
@@ -92,9 +91,10 @@ class WhisperRecogniser:
     """faster-whisper with a model name (fetched into its own cache on first use, as its users
     expect) or a local CTranslate2 model directory; int8 on the CPU."""
 
-    def __init__(self, model: str | None = None) -> None:
+    def __init__(self, model: str | None = None, prompt: str | None = None) -> None:
         require_speech()
         self._name = model or default_model()
+        self._prompt = prompt  # words Whisper is led to write (fillers: its prompt has some)
         self._model: Any = None
 
     @property
@@ -119,7 +119,7 @@ class WhisperRecogniser:
         model = self._load()
         segments, _ = model.transcribe(sound, language=language, word_timestamps=True,
                                        beam_size=5, condition_on_previous_text=False,
-                                       vad_filter=False)
+                                       vad_filter=False, initial_prompt=self._prompt)
         return [Word(w.word.strip(), float(w.start), float(w.end))
                 for seg in segments for w in (seg.words or ()) if w.word.strip()]
 

@@ -20,6 +20,8 @@ from castkit.plan.encode import clip_frames, Trim, trimmed_length
 from castkit.plan.camera import fit_problems, Frame
 from castkit.plan.pauses import PauseMemo
 from castkit.plan.slices import SLICE_SECONDS
+from castkit.plan.speech import check_speech, SpeechMemo
+from castkit.publish.transcript import is_transcript
 from castkit.publish.captions import CaptionsError, load
 from castkit.recipe.model import ClipSegment, OutputSpec, Recipe
 from castkit.titles.cards import check_style, layout_card
@@ -44,6 +46,8 @@ class Checked:
     pauses: PauseMemo = field(default_factory=PauseMemo)
     # Clips with ``zoom: follow``: the moves planned from their activity (plan.activity), at plan time.
     activity: dict = field(default_factory=dict)
+    # Clips with speech keys: transcripts read (at check time) and words recognised (plan.speech).
+    speech: SpeechMemo = field(default_factory=SpeechMemo)
 
 
 def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:
@@ -53,6 +57,7 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
     probes: dict[Path, MediaInfo] = {}
     voices: dict[Path, MediaInfo] = {}
     seen: dict[tuple[Path, bool], MediaInfo | str] = {}
+    speech = SpeechMemo()
 
     def opened(path: Path, as_picture: bool) -> MediaInfo | str:
         """A file's probe as a capture or as a voice-over, once each; or why it cannot be."""
@@ -72,7 +77,8 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
             probes[seg.clip] = info
             problems += _check_trim(recipe, seg, info)
             problems += _check_effects(recipe, seg, info)
-            if seg.captions is not None:
+            problems += check_speech(seg, info, lambda p: _shown(recipe, p), speech)
+            if seg.captions is not None and not is_transcript(seg.captions):
                 try:
                     load(seg.captions)
                 except CaptionsError as exc:
@@ -105,7 +111,7 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
         raise RecipeError(problems)
     for warning in lost:
         say("warning", warning)
-    return Checked(recipe, probes, voices)
+    return Checked(recipe, probes, voices, speech=speech)
 
 
 # Voice heard past its clip's end by less than this is no loss worth a word (a frame at 25 fps).

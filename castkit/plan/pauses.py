@@ -43,6 +43,7 @@ from castkit.plan.encode import (
 )
 from castkit.recipe.model import AUTO_ABOVE_FLOOR, AUTO_RANGE, DEFAULT_THRESHOLD, PauseSpec
 from castkit.cache.names import record_name
+from castkit.plan.speech import empty_after_cut, speech_cuts, voice_quiet
 
 # 20 ms windows: short against any pause or margin, long enough for a stable RMS of speech.
 WINDOW_SAMPLES = 960
@@ -252,12 +253,17 @@ def silences(levels: tuple[float, ...], window: Fraction, threshold: Fraction,
 
 
 def pauses_in(analysis: Analysis, spec: PauseSpec, length: Fraction,
-              speed: Fraction = Fraction(1)) -> tuple[list[tuple[Fraction, Fraction]], Fraction]:
+              speed: Fraction = Fraction(1),
+              voiceless: list[tuple[Fraction, Fraction]] | None = None,
+              ) -> tuple[list[tuple[Fraction, Fraction]], Fraction]:
     """The pauses (seconds from the trimmed part's start) and the threshold used. A voice-over's
-    windows are in the segment's time, which ``speed`` maps onto the picture's."""
+    windows are in the segment's time, which ``speed`` maps onto the picture's. ``voiceless``
+    (``detector: voice``): where the voice detector hears no one, used instead of the levels."""
     threshold = spec.threshold if spec.threshold is not None else auto_threshold(analysis.levels)
     quiet = [(a * speed, min(length, b * speed))
              for a, b in silences(analysis.levels, analysis.window, threshold, spec.min_length)]
+    if voiceless is not None:
+        quiet = [(a, b) for a, b in voiceless if b - a >= spec.min_length]
     found = []
     for a, b in quiet:
         for c, d in (analysis.stills if analysis.stills is not None else ((Fraction(0), length),)):
@@ -298,6 +304,22 @@ def kept_parts(pauses: list[tuple[Fraction, Fraction]], spec: PauseSpec, trim: T
         at = hi
     add(at, end, False)
     return Kept(tuple(parts), end - first, threshold)
+
+
+def without(kept: Kept, cuts: list[tuple[int, int]]) -> Kept:
+    """``kept`` less the capture's frames ``[lo, hi)`` of each cut (a transcript's): each part
+    split around them, its frames at its rate counted again."""
+    parts: list[Part] = []
+    for p in kept.parts:
+        pieces = [(p.first, p.end)]
+        for lo, hi in cuts:
+            pieces = [piece for a, b in pieces
+                      for piece in ((a, min(b, lo)), (max(a, hi), b)) if piece[1] > piece[0]]
+        for a, b in pieces:
+            frames = round(Fraction(b - a) / p.rate) if (a, b) != (p.first, p.end) else p.frames
+            if frames > 0:
+                parts.append(Part(a, b, p.rate, frames, p.pause))
+    return Kept(tuple(parts), kept.source_frames, kept.threshold)
 
 
 def part_samples(part: Part, target: Raster, origin: int, rate_of_sound: Fraction) -> tuple[int, int]:
@@ -419,15 +441,25 @@ def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
     """What a clip with ``pauses:`` keeps in ``target``'s frames (None: no pauses key, or no
     pause found), analysed once per build (``checked.pauses``) and cached in ``folder``."""
     spec = getattr(seg, "pauses", None)
-    if spec is None:
-        return None
     memo = checked.pauses
     if (seg, target.fps) in memo.kept:
         return memo.kept[seg, target.fps]
+    # A transcript's or the fillers' cuts (plan.speech), applied before the pauses are.
+    speech = speech_cuts(seg, index, checked, target.fps, ffmpeg, folder, quiet)
+    if spec is None and speech is None:
+        return None
     info = checked.probes[seg.clip]
     trim = Trim(seg.start, seg.length(info.duration))
     voice = checked.voices.get(seg.audio) if seg.audio is not None and not seg.mute else None
     length = trimmed_length(info, trim)
+    if spec is None:
+        kept = without(kept_parts([], PauseSpec(), trim, length, target, seg.speed), speech or [])
+        if kept.frames < 1:
+            raise empty_after_cut(seg)
+        _check_kept(seg, kept, target)
+        result = kept if kept.changed else None
+        memo.kept[seg, target.fps] = result
+        return result
 
     fresh = seg not in memo.analyses
     status = None if quiet else (f"segment {index}: finding the pauses of "
@@ -437,8 +469,10 @@ def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
     memo.analyses[seg] = analysis
     if folder is not None:
         memo.files.add(analysis_path(info, trim, voice, seg.speed, spec.screen, ffmpeg, folder, seg.audio_from))
-    found, threshold = pauses_in(analysis, spec, length, seg.speed if voice is not None else Fraction(1))
-    kept = kept_parts(found, spec, trim, length, target, seg.speed, threshold)
+    found, threshold = pauses_in(analysis, spec, length, seg.speed if voice is not None else Fraction(1),
+                                 voice_quiet(seg, index, checked, ffmpeg, folder, length, quiet)
+                                 if spec.detector == "voice" else None)
+    kept = without(kept_parts(found, spec, trim, length, target, seg.speed, threshold), speech or [])
     if fresh and not quiet:
         before = target.seconds(target.frames(length / seg.speed))
         after = target.seconds(kept.frames)

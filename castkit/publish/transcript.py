@@ -50,7 +50,14 @@ CUE_MIN_SECONDS = 1.0
 CUE_MAX_SECONDS = 7.0
 CUE_GAP = 0.8  # a longer silence between two words starts a new cue
 
-_MARK = re.compile(r"^\s*\[[0-9:.]*\]\s*")
+_MARK = re.compile(r"^\s*\[([0-9:.]*)\]\s*")
+# Aligning a changed run of words (a correction next to a deletion is one run to difflib): the
+# cost of cutting a word said, and of showing one more new word on a word already corrected;
+# pairing a new word with a word said costs how unlike they are (0 to 1), and half more when the
+# new word's line is not the said word's (by the line's time mark).
+_CUT_COST = 0.6
+_EXTRA_COST = 0.8
+_OTHER_LINE = 0.5
 
 
 class TranscriptError(ValueError):
@@ -194,22 +201,80 @@ def check_capture(t: Transcript, capture: Path) -> None:
                               f"run castkit transcribe {capture.name} again")
 
 
-def edited_tokens(text: str) -> list[tuple[str, int]]:
-    """The tokens of an edited text file with their 1-based line numbers."""
+def edited_tokens(text: str) -> list[tuple[str, int, str | None]]:
+    """The tokens of an edited text file with their 1-based line numbers and their line's time
+    mark (None where the author removed it)."""
     found = []
     for number, line in enumerate(text.splitlines(), 1):
         if line.lstrip().startswith("#"):
             continue
-        found += [(tok, number) for tok in _MARK.sub("", line).split()]
+        mark = _MARK.match(line)
+        found += [(tok, number, mark[1] if mark else None) for tok in _MARK.sub("", line).split()]
     return found
+
+
+def _marks(words: Sequence[Word]) -> list[str]:
+    """Each word's line's time mark, as render_text writes it."""
+    marks = [""] * len(words)
+    for a, b in phrase_lines(words):
+        mark = format_time(Fraction(words[a].start).limit_denominator(1000))
+        for n in range(a, b):
+            marks[n] = mark
+    return marks
+
+
+def _bare(text: str) -> str:
+    return text.strip(".,?!;:\"'()-\u2026").lower()
+
+
+def _align(said: Sequence[tuple[str, str]], new: Sequence[tuple[str, str | None]]) -> list[int]:
+    """For each new word of a changed run, the word said that it corrects (indices into
+    ``said``, in order; several new words may correct one); the words said that no new word
+    corrects are cut. Least total cost (see _CUT_COST)."""
+    n, m = len(said), len(new)
+    inf = math.inf
+
+    def pair(i: int, j: int) -> float:
+        a, b = _bare(said[i][0]), _bare(new[j][0])
+        unlike = 1 - difflib.SequenceMatcher(None, a, b).ratio() if a or b else 0.0
+        return unlike + (_OTHER_LINE if new[j][1] is not None and new[j][1] != said[i][1] else 0)
+
+    # free[i][j]: said[:i] and new[:j] aligned, said[i-1] cut (or i == 0); held: said[i-1] corrected.
+    free = [[inf] * (m + 1) for _ in range(n + 1)]
+    held = [[inf] * (m + 1) for _ in range(n + 1)]
+    back: dict = {}
+    free[0][0] = 0.0
+    for i in range(n + 1):
+        for j in range(m + 1):
+            for cost, state in ((free[i][j], "f"), (held[i][j], "h")):
+                if cost == inf:
+                    continue
+                if i < n and cost + _CUT_COST < free[i + 1][j]:  # said[i] cut
+                    free[i + 1][j] = cost + _CUT_COST
+                    back["f", i + 1, j] = (state, i, j)
+                if i < n and j < m and cost + pair(i, j) < held[i + 1][j + 1]:  # said[i] <- new[j]
+                    held[i + 1][j + 1] = cost + pair(i, j)
+                    back["h", i + 1, j + 1] = (state, i, j)
+            if i > 0 and j < m and held[i][j] + _EXTRA_COST < held[i][j + 1]:  # one more on said[i-1]
+                held[i][j + 1] = held[i][j] + _EXTRA_COST
+                back["h", i, j + 1] = ("h", i, j)
+    state, i, j = ("f" if free[n][m] <= held[n][m] else "h"), n, m
+    target = [0] * m
+    while (i, j) != (0, 0):
+        prev = back[state, i, j]
+        if state == "h":
+            target[j - 1] = i - 1
+        state, i, j = prev
+    return target
 
 
 def diff(t: Transcript, text: str) -> Edit:
     """What the author kept and corrected of ``t``'s words in ``text`` (the edited file);
     TranscriptError at the first line that adds words or moves them."""
     original = [w.text for w in t.words]
+    marks = _marks(t.words)
     edited = edited_tokens(text)
-    new = [tok for tok, _ in edited]
+    new = [tok for tok, _, _ in edited]
     kept = [False] * len(original)
     spelt = list(original)
     matcher = difflib.SequenceMatcher(None, original, new, autojunk=False)
@@ -222,15 +287,16 @@ def diff(t: Transcript, text: str) -> Edit:
         elif tag == "replace":
             # A correction: the words said keep their times and show the new spelling. Word for
             # word when the counts agree; else the run shows the new words on its first word.
-            for i in range(i1, i2):
+            # difflib makes one run of a correction next to a cut: which words said the new ones
+            # correct is decided by likeness and line (_align); the others are cut.
+            target = _align([(original[i], marks[i]) for i in range(i1, i2)],
+                            [(tok, mark) for tok, _, mark in edited[j1:j2]])
+            corrected: dict[int, list[str]] = {}
+            for k, i in enumerate(target):
+                corrected.setdefault(i1 + i, []).append(new[j1 + k])
+            for i, spelling in corrected.items():
                 kept[i] = True
-            if i2 - i1 == j2 - j1:
-                for k in range(i2 - i1):
-                    spelt[i1 + k] = new[j1 + k]
-            else:
-                spelt[i1] = " ".join(new[j1:j2])
-                for i in range(i1 + 1, i2):
-                    spelt[i] = ""
+                spelt[i] = " ".join(spelling)
         elif tag == "insert":
             words = new[j1:j2]
             line = edited[j1][1]
