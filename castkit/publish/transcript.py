@@ -428,9 +428,17 @@ def cues_of(spoken: Sequence[tuple[Word, bool]]) -> list[tuple[Fraction, Fractio
             too_long = word.end - current[0].start > CUE_MAX_SECONDS
             full = not _fits([w.text for w in current] + [word.text])
             sentence = current[-1].text.endswith(SENTENCE_END) and current[-1].end - current[0].start >= CUE_MIN_SECONDS
-            if cut_before or gap >= CUE_GAP or too_long or full or sentence:
+            if cut_before or gap >= CUE_GAP or sentence:
                 groups.append(current)
                 current = []
+            elif too_long or full:
+                # Broken at the last phrase end that leaves a second on screen, else here.
+                ends = [k for k in range(len(current) - 1)
+                        if current[k].text.endswith(PHRASE_END)
+                        and current[k].end - current[0].start >= CUE_MIN_SECONDS]
+                k = ends[-1] + 1 if ends else len(current)
+                groups.append(current[:k])
+                current = current[k:]
         current.append(word)
     if current:
         groups.append(current)
