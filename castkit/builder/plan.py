@@ -308,7 +308,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                                 chapters=ffmetadata(chapters) if chapters else None,
                                 loudness=loudness,
                                 # no track for no cue: ffmpeg refuses an empty SRT input
-                                captions=(srt, vtt) if cues else None)
+                                captions=(srt, vtt) if cues else None,
+                                burn=spec.burn if spec.burn is not None else recipe.burn)
             if chapters and all(job.output != chapters_path(spec.path) for job in sidecars):
                 # cast.mp4 and cast.webm share one list (the first web output's times); what
                 # YouTube would make of the chapters is said once per cast, not once per list.
@@ -321,6 +322,9 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     + "; ".join(problems) if problems else None,
                     inputs=(*(part for part, _ in parts), spec.path)))
         else:
+            if recipe.burn and cues:  # DV joins by bytes: its picture is never encoded again
+                say("note", f"{spec.path.name}: captions are not burned into DV; they are in "
+                            f"{caption_paths(spec.path)[0].name} beside it")
             join_parts = parts
             if recipe.loudness is not None:
                 # DV carries its sound in every frame: each segment gets the cast's gain in a

@@ -50,6 +50,10 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     notes = list(notes) + [f"segment {n}: pauses are not exported; the clip is whole"
                            for n, seg in enumerate(checked.recipe.segments, 1)
                            if getattr(seg, "pauses", None) is not None]
+    # So are a transcript's cuts and the fillers cut (issue 24); spoken captions are not exported.
+    notes += [f"segment {n}: the cuts of its transcript (or fillers: cut) are not exported; the clip is whole"
+              for n, seg in enumerate(checked.recipe.segments, 1)
+              if getattr(seg, "transcript", None) is not None or getattr(seg, "fillers", False)]
     # The camera is castkit's own too (no format here holds its eased, sub-pixel path yet).
     notes += [f"segment {n}: camera moves (zoom:) are not exported; the clip shows its whole picture"
               for n, seg in enumerate(checked.recipe.segments, 1)

@@ -21,6 +21,10 @@ from castkit.cache.seals import sealed
 from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module
 from castkit.media.raster import AUDIO_CHANNELS, AUDIO_RATE, WebRaster
 from castkit.publish.loudness import filter_option, LoudnessStep
+from castkit.titles.cards import FONTS_DIR
+
+# The family of FONTS_DIR's DejaVuSans.ttf: burned captions look the same on every machine.
+CAPTION_FONT = "DejaVu Sans"
 
 
 # Every keyframe interval the same, whatever the segment: seconds between keyframes.
@@ -95,11 +99,13 @@ class WebProfile(Mp4Segments):
 
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
              label: str, chapters: str | None = None, loudness: Any = None,
-             captions: tuple[str, str] | None = None) -> Any:
+             captions: tuple[str, str] | None = None, burn: bool = False) -> Any:
         """The concat join; ``chapters``: an FFMETADATA text, given to ffmpeg as a second input
         whose chapters the cast takes; ``captions``: (SRT, WebVTT) texts, the cast's soft
         subtitle track (mov_text in MP4, WebVTT in WebM); ``loudness``: (target LUFS, cache file of the filter),
-        the sound measured just before the join and brought to the target by one gain."""
+        the sound measured just before the join and brought to the target by one gain.
+        ``burn``: the captions drawn on the picture (libass, castkit's font) instead of a soft
+        track: the only join that encodes the picture again (the segments stay as cached)."""
 
         ff = ffmpeg_module()
         list_file = concat_list_path(output)
@@ -116,7 +122,14 @@ class WebProfile(Mp4Segments):
             extra_inputs += ["-f", "ffmetadata", "-i", file_url(meta_file)]
             metadata = {"map_metadata": 1, "map_chapters": 1}
         subtitle_options: list[str] = []
-        if captions:
+        video, picture = source["v:0"], {"vcodec": "copy"}
+        if captions and burn:
+            srt_file = run_file_path(output, ".srt")
+            writes.append((srt_file, captions[0]))
+            video = video.filter("subtitles", filename=str(srt_file), fontsdir=str(FONTS_DIR),
+                                 force_style=f"FontName={CAPTION_FONT}")
+            picture = self._video()
+        elif captions:
             srt, vtt = captions
             webm = self.container == "webm"
             sub_file = run_file_path(output, ".vtt" if webm else ".srt")
@@ -125,7 +138,7 @@ class WebProfile(Mp4Segments):
             extra_inputs += ["-f", "webvtt" if webm else "srt", "-i", file_url(sub_file)]
             subtitle_options = ["-map", f"{index}:s:0", "-c:s", "webvtt" if webm else "mov_text"]
         out = ff.output(
-            source["v:0"], source["a:0"], file_url(output), f=self.container, vcodec="copy",
+            video, source["a:0"], file_url(output), f=self.container, **picture,
             **self.audio_codec, ar=AUDIO_RATE, ac=AUDIO_CHANNELS, **self.final_options(),
             **metadata,
         )

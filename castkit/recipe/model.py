@@ -38,6 +38,10 @@ DETECTORS = ("level", "voice")
 # Speech (issue 24): `captions: auto` recognises the clip's words; `fillers: cut` cuts um and uh.
 CAPTIONS_AUTO = "auto"  # any case
 FILLERS_CUT = "cut"  # any case
+# `burn: true` (recipe) or an output's `captions: burn`: the captions drawn on a web master's
+# picture, for platforms that show no soft subtitles; `captions: soft` keeps the track alone.
+CAPTIONS_BURN = "burn"  # any case
+CAPTIONS_SOFT = "soft"  # any case
 
 
 @dataclass(frozen=True)
@@ -92,12 +96,13 @@ MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
 VERSION = 1  # the recipe version this castkit reads
 
 TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
-            "loudness", "chapters")
-OUTPUT_KEYS = ("path", "height", "fps", "aspect", "width", "colors", "loop", "quality", "at", "every")
+            "loudness", "chapters", "burn")
+OUTPUT_KEYS = ("path", "height", "fps", "aspect", "width", "colors", "loop", "quality", "at", "every",
+               "captions")
 # Which output takes which of OUTPUT_KEYS besides its path (OutputSpec.kind).
 KIND_KEYS = {
     "dv": (), "avi": (),
-    "mp4": ("height", "fps", "aspect"), "webm": ("height", "fps", "aspect"),
+    "mp4": ("height", "fps", "aspect", "captions"), "webm": ("height", "fps", "aspect", "captions"),
     "gif": ("width", "fps", "colors", "loop"),
     "webp": ("width", "fps", "loop", "quality"),
     "apng": ("width", "fps", "loop"),
@@ -279,6 +284,7 @@ class OutputSpec:
     quality: int | None = None  # an animated WebP's lossy quality; None: lossless
     at: Fraction | str | None = None  # a poster's time, or AT_TITLE
     every: Fraction | None = None  # a sprite sheet's seconds between tiles
+    burn: bool | None = None  # `captions: burn` / `soft`; None: as the recipe's `burn:` says
     # Where each key of the mapping was (for a problem found once the sources are known).
     wheres: tuple[tuple[str, Where], ...] = ()
 
@@ -326,6 +332,7 @@ class Recipe:
     segments: tuple[Segment, ...]
     loudness: Fraction | None = DEFAULT_LOUDNESS  # LUFS target; None: kept as recorded
     chapters: bool = True  # `chapters: off`: no chapters in the web masters, no chapter lists
+    burn: bool = False  # captions drawn on the web masters' picture (issue 24)
 
     @property
     def output(self) -> Path:

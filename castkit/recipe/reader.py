@@ -40,7 +40,7 @@ from castkit.recipe.model import (
     TITLE_KEYS, TitleSegment, TOP_KEYS, URL_MARK, URL_SCHEMES, VERSION, Where, ZOOM_FULL,
     ZOOM_KEYS, ZOOM_REQUIRED,
 )
-from castkit.recipe.model import CAPTIONS_AUTO, DETECTORS, FILLERS_CUT
+from castkit.recipe.model import CAPTIONS_AUTO, CAPTIONS_BURN, CAPTIONS_SOFT, DETECTORS, FILLERS_CUT
 from castkit.recipe.style import TitleStyle
 
 
@@ -354,8 +354,9 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
     chapters = True
     if "chapters" in top:
         chapters = _switch(r, top["chapters"][1], "chapters", True)
+    burn = _switch(r, top["burn"][1], "burn", False) if "burn" in top else False
 
-    return Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters), r.problems
+    return Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters, burn), r.problems
 
 
 def _switch(r: _Reader, node: yaml.Node, what: str, default: bool) -> bool:
@@ -465,6 +466,8 @@ def _output(r: _Reader, node: yaml.Node, what: str) -> OutputSpec | None:
         fields["loop"] = fields["loop"] == "forever"
     if fields.get("quality") == QUALITY_LOSSLESS:
         fields["quality"] = None
+    if "captions" in fields:
+        fields["burn"] = fields.pop("captions") == CAPTIONS_BURN
     spec = OutputSpec(got, where=r.where(path_node), wheres=tuple(wheres.items()), **fields)
     kind = spec.kind
     if kind is None:
@@ -555,7 +558,19 @@ _OUTPUT_VALUES = {
     "quality": _quality,
     "at": _at,
     "every": lambda r, node, what: r.time(node, what, positive=True),
+    "captions": lambda r, node, what: _burn(r, node, what),
 }
+
+
+def _burn(r: _Reader, node: yaml.Node, what: str) -> str | None:
+    """An output's ``captions: burn`` (drawn on the picture) or ``soft`` (a track only)."""
+    raw = r.scalar(node, what)
+    if raw is None:
+        return None
+    if raw.strip().lower() not in (CAPTIONS_BURN, CAPTIONS_SOFT):
+        r.add(node, f"{what} must be {CAPTIONS_BURN} or {CAPTIONS_SOFT}, not {echo(raw.strip())}")
+        return None
+    return raw.strip().lower()
 
 
 def _whole(r: _Reader, node: yaml.Node, what: str, low: int, high: int) -> int | None:

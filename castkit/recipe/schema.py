@@ -36,7 +36,7 @@ from castkit.media.raster import (
     ANIMATED_DEFAULT_FPS, ANIMATED_MAX_FPS, CHROMA_STEP, FRAME_ASPECTS, GIF_COLORS,
     IMAGE_DEFAULT_MAX_WIDTH, IMAGE_WIDTHS, SPRITE_WIDTH, WEB_HEIGHTS, WEB_MAX_FPS,
 )
-from castkit.recipe.model import CAPTIONS_AUTO, DETECTORS, FILLERS_CUT
+from castkit.recipe.model import CAPTIONS_AUTO, CAPTIONS_BURN, CAPTIONS_SOFT, DETECTORS, FILLERS_CUT
 from castkit.recipe.model import (
     AT_TITLE, AUDIO_KEYS, CLIP_KEYS, CROP_KEYS, CROP_SIZE_KEYS, DEFAULT_EASE, DEFAULT_LOUDNESS,
     DEFAULT_TITLE_SECONDS, FOLLOW, FOLLOW_KEYS, FOLLOW_MARGIN_RANGE, FOLLOW_WHAT, FollowSpec,
@@ -321,6 +321,8 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
                      "description": "title cards and clips, in the order they play"},
         "chapters": {**_SWITCH, "description": f"{SWITCH_OFF[0]}: no chapters in the web masters and "
                                                "no chapter lists (default on)"},
+        "burn": {**_SWITCH, "description": f"{SWITCH_ON[0]}: the captions drawn on the web masters' "
+                                           "picture too, for platforms without soft subtitles (default off)"},
     },
     "output": {
         "path": _OUTPUT_PATH,
@@ -352,6 +354,9 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
                "description": f"a poster: the cast's frame at this time, or {AT_TITLE} "
                               f"(the first title card); {FORMS}"},
         "every": _time(positive=True, description="a sprite sheet: seconds between its tiles"),
+        "captions": {"type": "string", "pattern": _whole_text(_words((CAPTIONS_BURN, CAPTIONS_SOFT))),
+                     "description": f"a .mp4/.webm master: {CAPTIONS_BURN} the captions into its "
+                                    f"picture, or {CAPTIONS_SOFT} (a subtitle track only); default: burn:"},
     },
     "style": {
         "background": {**_PATH, "description": "a colour (CSS name or #rrggbb) or an image file"},

@@ -272,3 +272,35 @@ def test_captions_auto_follow_a_trim_and_a_speed(take: Take, tmp_path: Path, mon
     # A rebuild recognises nothing: the words are in the cache.
     assert main(["build", str(recipe)]) == 0
     assert "recognising" not in capsys.readouterr().err
+
+
+def test_burn_draws_the_captions_on_a_web_master(tmp_path: Path):
+    folder = tmp_path
+    _run(WHEEL_FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i", "color=black:size=320x180:rate=25:duration=2",
+         "-f", "lavfi", "-i", "sine=f=440:r=48000:d=2", "-c:v", "libtheora", "-c:a", "libvorbis",
+         str(folder / "black.ogv"))
+    (folder / "black.srt").write_text("1\n00:00:00,000 --> 00:00:02,000\nHELLO THERE\n")
+    recipe = write_recipe(folder, """
+        outputs: [build/soft.mp4, {path: build/burned.mp4, captions: burn}]
+        segments:
+          - clip: black.ogv
+            captions: black.srt
+        """)
+    from castkit.cli import main
+
+    assert main(["build", str(recipe), "-q"]) == 0
+
+    def bottom_and_subtitles(path: Path) -> tuple[float, int]:
+        with av.open(str(path)) as c:
+            subs = len(c.streams.subtitles)
+            for n, frame in enumerate(c.decode(video=0)):
+                if n == 25:
+                    luma = frame.to_ndarray(format="gray")
+                    return float(luma[120:, :].max()), subs
+        raise AssertionError("too short")
+
+    soft, soft_tracks = bottom_and_subtitles(folder / "build" / "soft.mp4")
+    burned, burned_tracks = bottom_and_subtitles(folder / "build" / "burned.mp4")
+    assert soft < 40 and soft_tracks == 1  # black, the captions a track
+    assert burned > 200 and burned_tracks == 0  # white letters in the lower third
+    assert (folder / "build" / "burned.srt").exists()
