@@ -304,3 +304,66 @@ def test_burn_draws_the_captions_on_a_web_master(tmp_path: Path):
     assert soft < 40 and soft_tracks == 1  # black, the captions a track
     assert burned > 200 and burned_tracks == 0  # white letters in the lower third
     assert (folder / "build" / "burned.srt").exists()
+
+
+def test_pauses_by_the_voice_detector_cut_typing_that_the_level_keeps(tmp_path: Path):
+    """Keys clicking between two phrases: loud (-20 dBFS bursts every 0.16 s), so the level
+    finds no second of silence there; no one speaks, so the voice detector does."""
+    espeak = shutil.which("espeak-ng")
+    if not espeak:
+        pytest.skip("espeak-ng is not installed")
+    _model()
+    folder = tmp_path
+    _run(espeak, "-w", str(folder / "a.wav"), "open the file")
+    _run(espeak, "-w", str(folder / "b.wav"), "and save it")
+    clicks = 1.6
+    _run(WHEEL_FFMPEG, "-v", "error", "-y", "-i", str(folder / "a.wav"), "-i", str(folder / "b.wav"),
+         "-f", "lavfi", "-i", f"aevalsrc='if(lt(mod(t,0.16),0.01),0.4*(random(0)*2-1),0)':s=22050:d={clicks}",
+         "-filter_complex", "[0:a][2:a][1:a]concat=n=3:v=0:a=1,aresample=48000[a];"
+                            "testsrc=size=160x120:rate=25[v];[v][a]concat=n=1:v=1:a=1[vv][aa]",
+         "-map", "[vv]", "-map", "[aa]", "-shortest", "-c:v", "libtheora", "-c:a", "libvorbis",
+         str(folder / "take.ogv"))
+    from castkit.cli import main
+
+    lengths = {}
+    for detector in ("level", "voice"):
+        recipe = write_recipe(folder, f"""
+            outputs: [build/{detector}.dv]
+            segments:
+              - clip: take.ogv
+                pauses: {{detector: {detector}, screen: any, margin: 0.2, min_length: 1}}
+            """)
+        assert main(["build", str(recipe), "-q"]) == 0
+        lengths[detector] = len(_sound(folder / "build" / f"{detector}.dv")) / RATE
+    whole = len(_sound(folder / "take.ogv")) / RATE
+    assert abs(lengths["level"] - whole) < 0.05  # the clicks are no pause to the level
+    assert abs((whole - lengths["voice"]) - (clicks - 0.4)) < 0.3, (whole, lengths)
+
+
+def test_fillers_cut_lists_each_cut_and_shortens_the_clip(tmp_path: Path, monkeypatch, capsys):
+    espeak = shutil.which("espeak-ng")
+    if not espeak:
+        pytest.skip("espeak-ng is not installed")
+    monkeypatch.setenv("CASTKIT_SPEECH_MODEL", _model())
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    folder = tmp_path
+    _run(espeak, "-w", str(folder / "f.wav"), "so, um, we open the file, and save it")
+    _run(WHEEL_FFMPEG, "-v", "error", "-y", "-i", str(folder / "f.wav"), "-f", "lavfi", "-i",
+         "testsrc=size=160x120:rate=25", "-shortest", "-c:v", "libtheora", "-c:a", "libvorbis",
+         "-ar", "48000", str(folder / "take.ogv"))
+    recipe = write_recipe(folder, """
+        outputs: [build/cast.dv]
+        segments:
+          - clip: take.ogv
+            fillers: cut
+        """)
+    from castkit.cli import main
+
+    assert main(["build", str(recipe), "--dry-run"]) == 0
+    listing = capsys.readouterr().out
+    assert "# fillers cuts (source times, words):" in listing
+    cut = re.search(r"#   0:00\.(\d\d)-0:0(\d)\.(\d\d) '(\w+)", listing)
+    assert cut and cut[4].lower().startswith("um"), listing
+    assert main(["build", str(recipe), "-q"]) == 0
+    shorter = (len(_sound(folder / "take.ogv")) - len(_sound(folder / "build" / "cast.dv"))) / RATE
+    assert 0.2 < shorter < 1.0
