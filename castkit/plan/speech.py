@@ -51,7 +51,7 @@ class SpeechMemo:
     """One build's speech work (``Checked.speech``): each transcript read (and its edit), each
     clip's recognised words, and the cache files they are in."""
 
-    edits: dict[Path, tuple[Transcript, Edit]] = field(default_factory=dict)
+    edits: dict[tuple[Path, Path], tuple[Transcript, Edit]] = field(default_factory=dict)  # (text, capture)
     auto: dict[Any, Transcript] = field(default_factory=dict)
     files: set[Path] = field(default_factory=set)
     cues: dict[Any, list] = field(default_factory=dict)  # a clip's spoken captions, source time
@@ -65,16 +65,16 @@ def check_speech(seg: ClipSegment, info: MediaInfo, shown, memo: SpeechMemo) -> 
     for path, where in ((seg.transcript, seg.transcript_where),
                         (seg.captions if seg.captions is not None and is_transcript(seg.captions) else None,
                          seg.captions_where)):
-        if path is None or path in memo.edits:
+        if path is None or (path, seg.clip) in memo.edits:
             continue
         at = where or seg.where
         try:
-            memo.edits[path] = read_edit(path, seg.clip)
+            memo.edits[path, seg.clip] = read_edit(path, seg.clip)
         except TranscriptError as exc:
             line = f":{exc.line}" if exc.line else ""
             problems.append(at.problem(f"transcript {shown(path)}{line}: {exc}"))
-    if seg.transcript in memo.edits:
-        t, edit = memo.edits[seg.transcript]
+    if (seg.transcript, seg.clip) in memo.edits:
+        t, edit = memo.edits[seg.transcript, seg.clip]
         end = seg.start + seg.length(info.duration)
         inside = [n for n, w in enumerate(t.words) if seg.start <= w.start < end]
         if inside and not any(edit.kept[n] for n in inside):
@@ -176,7 +176,7 @@ def speech_edit(seg: ClipSegment, index: int, checked: Any, ffmpeg: Ffmpeg,
     """What a clip's words keep: its ``transcript:`` (read at check time), or its fillers cut
     (recognised now); None without either."""
     if seg.transcript is not None:
-        return checked.speech.edits[seg.transcript]
+        return checked.speech.edits[seg.transcript, seg.clip]
     if seg.fillers:
         return filler_edit(recognised(seg, index, checked, ffmpeg, folder, quiet))
     return None
@@ -219,7 +219,7 @@ def source_cues(seg: ClipSegment, index: int, checked: Any, ffmpeg: Ffmpeg,
     auto``); None for any other captions. Words the clip's transcript or fillers cut are
     left out, and no cue runs across a cut."""
     if seg.captions is not None and is_transcript(seg.captions):
-        t, edit = checked.speech.edits[seg.captions]
+        t, edit = checked.speech.edits[seg.captions, seg.clip]
     elif seg.captions_auto:
         t, edit = recognised(seg, index, checked, ffmpeg, folder), None
     else:

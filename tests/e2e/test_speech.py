@@ -367,3 +367,39 @@ def test_fillers_cut_lists_each_cut_and_shortens_the_clip(tmp_path: Path, monkey
     assert main(["build", str(recipe), "-q"]) == 0
     shorter = (len(_sound(folder / "take.ogv")) - len(_sound(folder / "build" / "cast.dv"))) / RATE
     assert 0.2 < shorter < 1.0
+
+
+def test_transcript_mistakes_exit_2_naming_the_recipe_and_the_transcript_line(tmp_path: Path, capsys):
+    from castkit.cache.keys import content_identity
+    from castkit.cli import main
+    from castkit.media.speech import Word
+    from castkit.publish.transcript import render_data, render_text, Transcript
+
+    folder = tmp_path
+    for name in ("take.ogv", "other.ogv"):
+        _run(WHEEL_FFMPEG, "-v", "error", "-y", "-f", "lavfi", "-i",
+             f"testsrc=size=160x120:rate=25:duration={2 if name == 'take.ogv' else 3}",
+             "-f", "lavfi", "-i", "sine=d=2", "-shortest", "-c:v", "libtheora", "-c:a", "libvorbis",
+             str(folder / name))
+    t = Transcript((Word("Hello", 0.2, 0.5), Word("world.", 0.6, 0.9), Word("Bye.", 1.3, 1.6)),
+                   ((0.2, 0.9), (1.3, 1.6)), "fake", "en", content_identity(folder / "take.ogv"),
+                   "take.ogv", 2.0)
+    (folder / "take.transcript.json").write_text(render_data(t))
+    (folder / "take.transcript.txt").write_text(render_text(t).replace("world.", "big world."))
+    (folder / "lost.transcript.txt").write_text("[0:00.20] Hello\n")
+    recipe = write_recipe(folder, """
+        outputs: [build/cast.mp4]
+        segments:
+          - clip: take.ogv
+            transcript: take.transcript.txt
+          - clip: take.ogv
+            transcript: lost.transcript.txt
+          - clip: other.ogv
+            captions: take.transcript.txt
+        """)
+    assert main(["build", str(recipe)]) == 2
+    err = capsys.readouterr().err
+    assert "cast.yaml:5:" in err and "take.transcript.txt:3: 'big' was never said in take.ogv" in err
+    assert "cast.yaml:7:" in err and "lost.transcript.json: no such file" in err
+    assert "cast.yaml:9:" in err and "made from another recording (take.ogv" in err
+    assert "Traceback" not in err and not (folder / "build").exists()

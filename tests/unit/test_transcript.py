@@ -219,3 +219,73 @@ def test_transcribe_without_the_extra_says_how_to_install_it(tmp_path, monkeypat
     take.write_bytes(b"x")
     assert main(["transcribe", str(take)]) == 2
     assert "pip install 'castkit[speech]'" in capsys.readouterr().err
+
+
+def test_a_transcript_cut_splits_the_kept_parts_on_the_frame_grid():
+    from castkit.outputs.dv import DvProfile
+    from castkit.plan.encode import Trim
+    from castkit.plan.pauses import kept_parts, without
+    from castkit.recipe.model import PauseSpec
+
+    target = DvProfile().raster  # 25 fps
+    trim = Trim(Fraction(1), Fraction(8))  # frames 25 to 225
+    whole = kept_parts([], PauseSpec(), trim, Fraction(8), target)
+    kept = without(whole, [(50, 100), (200, 10**12)])
+    assert [(p.first, p.end, p.frames) for p in kept.parts] == [(25, 50, 25), (100, 200, 100)]
+    assert kept.changed and kept.frames == 125
+    # with a pause sped up 4x across the cut, and the clip at speed 2: each piece at its rate
+    paused = kept_parts([(Fraction(1), Fraction(4))], PauseSpec(Fraction(4), margin=Fraction(0)), trim,
+                        Fraction(8), target, speed=Fraction(2))
+    cut = without(paused, [(60, 80)])
+    assert [(p.first, p.end, p.rate, p.frames) for p in cut.parts] == [
+        (25, 50, 2, 12), (50, 60, 8, 1), (80, 125, 8, 6), (125, 225, 2, 50)]
+    assert without(whole, []) == whole
+
+
+def _read(tmp_path, body):
+    from castkit.recipe.reader import read_recipe
+    from helpers import write_recipe
+
+    return read_recipe(write_recipe(tmp_path, body))
+
+
+def test_speech_recipe_keys(tmp_path):
+    recipe, problems = _read(tmp_path, """
+        burn: true
+        outputs: [cast.mp4, {path: short.mp4, captions: soft}]
+        segments:
+          - clip: take.ogv
+            transcript: take.transcript.txt
+            captions: auto
+            fillers: cut
+            pauses: {detector: voice}
+        """)
+    assert problems == []
+    seg = recipe.segments[0]
+    assert seg.transcript == tmp_path / "take.transcript.txt" and seg.captions_auto and seg.captions is None
+    assert seg.fillers and seg.pauses.detector == "voice"
+    assert recipe.burn and recipe.outputs[0].burn is None and recipe.outputs[1].burn is False
+    assert tmp_path / "take.transcript.txt" in recipe.sources()
+
+
+@pytest.mark.parametrize("line, message", [
+    ("fillers: keep", "fillers must be cut (or left out), not 'keep'"),
+    ("pauses: {detector: ears}", "pauses.detector must be level or voice, not 'ears'"),
+    ("transcript: http://x/t.txt", "transcript: 'http://x/t.txt' is a URL"),
+])
+def test_speech_recipe_mistakes(tmp_path, line, message):
+    _, problems = _read(tmp_path, f"""
+        segments:
+          - clip: take.ogv
+            {line}
+        """)
+    assert any(message in p.message and p.line == 4 for p in problems), problems
+
+
+def test_captions_burn_is_for_web_masters(tmp_path):
+    _, problems = _read(tmp_path, """
+        outputs: [{path: cast.dv, captions: burn}]
+        segments:
+          - clip: take.ogv
+        """)
+    assert any("captions applies to .mp4, .webm" in p.message for p in problems), problems
