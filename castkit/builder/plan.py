@@ -30,7 +30,7 @@ from castkit.outputs.stills import index_path, part_holding
 from castkit.plan.check import Checked, frame_index, output_rasters
 from castkit.plan.activity import follow_status, measure, plan_follow
 from castkit.plan.encode import clip_frames, clip_job, Effects, still_job, Trim
-from castkit.plan.pauses import kept_of, paused_job
+from castkit.plan.pauses import chunks, Kept, kept_of, paused_job
 from castkit.plan.profile import Profile
 from castkit.plan.slices import sample_group, SLICE_SECONDS
 from castkit.plan.speech import source_cues, speech_listing
@@ -142,12 +142,18 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     if seg not in checked.speech.cues:  # captions of spoken words (plan.speech), once a build
         checked.speech.cues[seg] = source_cues(seg, index, checked, ffmpeg, work)
 
-    def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None) -> Job:
+    def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | Kept | None = None,
+             piece_lead: int | None = None) -> Job:
         source, effects = info, fx
         if stand_ins:
             source = replace(info, path=Path("source"))
             if fx.voice is not None:
                 effects = replace(fx, voice=replace(fx.voice, path=Path("voice")))
+        if isinstance(window, Kept):  # one chunk of a transcript-cut clip (speech_chunks)
+            job = paused_job(source, window, profile, out, ffmpeg, trim, effects, label=label,
+                             lead=piece_lead or 0)
+            first = kept is not None and window.parts[0].first == kept.parts[0].first
+            return replace(job, note=f"{cut_words}\n{job.note}") if cut_words and first else job
         if kept is not None:  # pauses cut or sped up: the kept parts, never sliced (slices())
             job = paused_job(source, kept, profile, out, ffmpeg, trim, effects, label=label, lead=lead)
             return replace(job, note=f"{cut_words}\n{job.note}") if cut_words else job
@@ -159,6 +165,24 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
         identity.append(file_identity(fx.voice.path))
     frames = kept.frames if kept is not None else clip_frames(info, trim, raster, fx.speed)
     return frames, clip, identity
+
+
+# A clip cut by its transcript is encoded in chunks of this many seconds of the capture, each
+# cached on its own: deleting a line encodes again only the chunk it was in (benchmarks/
+# bench_speech.py). Long enough that a chunk's encode start-up is small against its frames.
+SPEECH_CHUNK_SECONDS = 10
+
+
+def speech_chunks(seg, checked: Checked, profile: Profile) -> list[Kept] | None:
+    """The chunks a clip cut by its transcript (or fillers) is encoded in; None for any other
+    clip, for one with fades (a fade must lie inside one encode) or for a single chunk."""
+    if not isinstance(seg, ClipSegment) or (seg.transcript is None and not seg.fillers):
+        return None
+    kept = checked.pauses.kept.get((seg, profile.raster.fps))
+    if kept is None or seg.fades.fade_in or seg.fades.fade_out:
+        return None
+    found = chunks(kept, profile.raster.frames(Fraction(SPEECH_CHUNK_SECONDS)))
+    return found if len(found) > 1 else None
 
 
 def slices(seg, frames: int, profile: Profile, cores: int | None = None) -> list[tuple[int, int] | None]:
@@ -221,20 +245,32 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         uses = {manifest_path(work, spec.path), manifest_path(work, spec.path, "uses")}
         at = 0  # the segment's first frame in the cast
         pending: list = []  # segments to encode, once it is known which the output reads
+        counts: list[int] = []  # each segment's frames (its slices or chunks together)
         for index, seg in enumerate(recipe.segments, 1):
             lead = profile.lead(at)
             label = f"segment {index}: {seg.label}"
             if len(recipe.outputs) > 1:
                 label += f" ({spec.path.suffix.lstrip('.').upper()})"
             whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work, lead, index)
+            piece_at = at  # where each chunk starts in the cast (its own lead frames)
             at += whole
+            counts.append(whole)
             # A segment with lead frames (NTSC DV off the 5-frame phase) is not sliced.
-            windows = slices(seg, whole, profile) if not lead else [None]
+            windows = speech_chunks(seg, checked, profile) or (
+                slices(seg, whole, profile) if not lead else [None])
             for n, window in enumerate(windows, 1):
-                make = make_whole if window is None else partial(make_whole, window=window)
-                frames = whole if window is None else window[1] - window[0]
-                written = frames + (lead if window is None else 0)
-                part_label = label if window is None else f"{label} slice {n}/{len(windows)}"
+                if isinstance(window, Kept):  # a chunk of a transcript-cut clip
+                    piece_lead = profile.lead(piece_at)
+                    make = partial(make_whole, window=window, piece_lead=piece_lead)
+                    frames = window.frames
+                    written = frames + piece_lead
+                    piece_at += frames
+                    part_label = f"{label} part {n}/{len(windows)}"
+                else:
+                    make = make_whole if window is None else partial(make_whole, window=window)
+                    frames = whole if window is None else window[1] - window[0]
+                    written = frames + (lead if window is None else 0)
+                    part_label = label if window is None else f"{label} slice {n}/{len(windows)}"
                 # The key holds what ffmpeg makes, not where it reads or writes.
                 reference = make(Path("segment" + profile.segment_suffix), stand_ins=True)
                 commands = [reference.argv[1:]]
@@ -253,7 +289,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 sounds.append(_sound_of(seg, part, written, profile))
         poster = None
         if spec.kind == "poster":  # one frame: only the segment that holds it is made
-            poster = poster_frame(spec, recipe, [item[1] for item in listing], profile.raster.fps)
+            poster = poster_frame(spec, recipe, counts, profile.raster.fps)
         needed = {part_holding([(p, f) for _, f, p, _ in listing], poster)[0]} if poster is not None else None
         for args in pending:
             if needed is None or args[0] in needed:
@@ -268,7 +304,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         parts = [(part, frames) for _, frames, part, _ in listing]
         # An animation has its captions burned in; a still shows the picture alone.
         animated = spec.kind in ANIMATED_KINDS
-        cues = (cast_cues(checked, [frames for _, frames in parts], profile.raster.fps)
+        cues = (cast_cues(checked, counts, profile.raster.fps)
                 if animated or not spec.is_image else None)
         srt = vtt = None
         if cues is not None and not spec.is_image:
@@ -296,7 +332,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 say("note", f"{spec.path.name}: an image has no sound; the cast's sound is left out")
         elif spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],
-                                   [frames for _, frames in parts], profile.raster.fps) if recipe.chapters else []
+                                   counts, profile.raster.fps) if recipe.chapters else []
             loudness = None
             if recipe.loudness is not None:
                 if sound_key is None:  # every web output has the same sound: measured once

@@ -78,6 +78,10 @@ class Part:
     rate: Fraction
     frames: int
     pause: bool = False
+    # A cut right before / after this part (plan.pauses.chunks): faded there even where the
+    # part starts or ends a job of its own.
+    cut_in: bool = False
+    cut_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -322,6 +326,34 @@ def without(kept: Kept, cuts: list[tuple[int, int]]) -> Kept:
     return Kept(tuple(parts), kept.source_frames, kept.threshold)
 
 
+def chunks(kept: Kept, size: int) -> list[Kept]:
+    """``kept`` in chunks of the capture's frames ``[k * size, (k + 1) * size)``, each encoded
+    and cached on its own (a transcript edited in one place changes one chunk's parts, and
+    only that chunk is encoded again). Fixed in the capture's time, so a cut earlier in the
+    take moves no boundary. A part split by a boundary is cut there without a fade (its sound
+    runs on sample for sample); a part next to a real cut keeps its fade (cut_in, cut_out)."""
+    found: list[list[Part]] = []
+    parts = kept.parts
+    for n, p in enumerate(parts):
+        cut_in = n > 0 and parts[n - 1].end != p.first or n > 0 and parts[n - 1].rate != p.rate
+        cut_out = n < len(parts) - 1 and (parts[n + 1].first != p.end or parts[n + 1].rate != p.rate)
+        at = p.first
+        while at < p.end:
+            stop = min(p.end, (at // size + 1) * size)
+            # Counted from the part's start, so that the pieces add up to the part's frames.
+            done = round(Fraction(at - p.first) / p.rate)
+            frames = (p.frames if stop == p.end else round(Fraction(stop - p.first) / p.rate)) - done
+            piece = Part(at, stop, p.rate, frames, p.pause, cut_in and at == p.first, cut_out and stop == p.end)
+            key = at // size
+            if frames > 0:
+                if found and found[-1][0].first // size == key:
+                    found[-1].append(piece)
+                else:
+                    found.append([piece])
+            at = stop
+    return [Kept(tuple(group), sum(q.end - q.first for q in group), kept.threshold) for group in found]
+
+
 def part_samples(part: Part, target: Raster, origin: int, rate_of_sound: Fraction) -> tuple[int, int]:
     """The 48 kHz samples ``[a, b)`` of a part's sound: the capture's (``origin`` 0, counted
     from its start, as the picture's frames are) or a voice-over's (its time is the segment's:
@@ -391,9 +423,9 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
             a, b = part_samples(part, target, origin, sound_speed)
             s = s.filter("atrim", start_sample=a, end_sample=b).filter("asetpts", "PTS-STARTPTS")
             fade = min(FADE_SAMPLES, (b - a) // 2)
-            if fade and n > 0:
+            if fade and (n > 0 or part.cut_in):
                 s = s.filter("afade", type="in", start_sample=0, nb_samples=fade)
-            if fade and n < len(parts) - 1:
+            if fade and (n < len(parts) - 1 or part.cut_out):
                 s = s.filter("afade", type="out", start_sample=b - a - fade, nb_samples=fade)
             s = tempo_chain(s, part.rate / sound_speed)
             want = target.audio_samples(at + part.frames) - target.audio_samples(at)
