@@ -27,6 +27,7 @@ from castkit.media.raster import (
 )
 from castkit.outputs.profiles import image_profile, make_profile
 from castkit.outputs.stills import index_path, part_holding
+from castkit.media.seek import read_index
 from castkit.plan.check import Checked, frame_index, output_rasters
 from castkit.plan.activity import follow_status, measure, plan_follow
 from castkit.plan.encode import clip_frames, clip_job, Effects, still_job, Trim
@@ -150,8 +151,10 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
             if fx.voice is not None:
                 effects = replace(fx, voice=replace(fx.voice, path=Path("voice")))
         if isinstance(window, Kept):  # one chunk of a transcript-cut clip (speech_chunks)
+            if seg.clip not in checked.indexes:  # a chunk deep in the take seeks to it
+                checked.indexes[seg.clip] = read_index(seg.clip, ffmpeg)
             job = paused_job(source, window, profile, out, ffmpeg, trim, effects, label=label,
-                             lead=piece_lead or 0)
+                             lead=piece_lead or 0, index=checked.indexes[seg.clip])
             first = kept is not None and window.parts[0].first == kept.parts[0].first
             return replace(job, note=f"{cut_words}\n{job.note}") if cut_words and first else job
         if kept is not None:  # pauses cut or sped up: the kept parts, never sliced (slices())

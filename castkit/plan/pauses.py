@@ -33,8 +33,9 @@ from castkit.base.timecode import format_time
 from castkit.cache.keys import file_identity, key
 from castkit.errors import RecipeError, WorkError
 from castkit.media.ffmpeg import (
-    Ffmpeg, ffmpeg_module, run_reading, safe_input_args,
+    Ffmpeg, ffmpeg_module, run_reading, safe_input_args, safe_input_options,
 )
+from castkit.media.seek import FrameIndex, plan_seek, Seek
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.plan.encode import (
@@ -380,17 +381,21 @@ def tempo_chain(audio: Any, rate: Fraction) -> Any:
 
 def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: Ffmpeg,
                trim: Trim, effects: Effects = Effects(), final: bool = False,
-               label: str | None = None, lead: int = 0) -> Job:
+               label: str | None = None, lead: int = 0, index: FrameIndex | None = None) -> Job:
     """Encode a clip's kept parts, joined, for ``profile`` (as ``plan.encode.clip_job`` encodes a
     whole trimmed clip: shape kept, sound conformed, fades on the joined segment).
 
-    The input is decoded from the start and never seeked: every part counts its frames from
-    the capture's start, which is exact on variable-rate captures (see ``plan.encode.clip_job``)."""
+    Every part counts its frames from the capture's start, which is exact on variable-rate
+    captures (see ``plan.encode.clip_job``). With the capture's keyframe ``index`` (a chunk of a
+    transcript-cut clip, deep in the take) the picture's input is seeked as clip_job seeks it,
+    its timestamps kept; else it is decoded from the start. The sound is never seeked."""
     assert info.video is not None
     ff = ffmpeg_module()
     target = profile.raster
     parts = kept.parts
-    source, video, shape = source_picture(info, effects)
+    seek = (plan_seek(info.format_name, info.video.codec, index, Fraction(parts[0].first - 1) / target.fps)
+            if index is not None else Seek())
+    source, video, shape = source_picture(info, effects, seek.at)
     camera = camera_path(effects, shape, target)
     pictures = video.split() if len(parts) > 1 else None
     branches = []
@@ -415,7 +420,9 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
             sound = voice_sound(ff, effects)
             origin, sound_speed = target.frames(trim.start), effects.speed
         else:
-            sound, origin, sound_speed = aligned_sound(source.audio), 0, Fraction(1)
+            # Never seeked (see media.seek): a seeked input's sound differs in its last bits.
+            heard = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
+            sound, origin, sound_speed = aligned_sound(heard.audio), 0, Fraction(1)
         sounds = sound.asplit() if len(parts) > 1 else None
         pieces, at = [], 0
         for n, part in enumerate(parts):
@@ -438,7 +445,8 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
     job = conform(ff, joined, audio, shape, kept.frames, profile, output, ffmpeg, final,
                    label or f"convert {info.path.name}", inputs, effects,
                    target.audio_samples(kept.frames), camera is not None, lead)
-    notes = [kept.listing(target)] + ([camera.listing()] if camera is not None else [])
+    notes = ([kept.listing(target)] + ([camera.listing()] if camera is not None else [])
+             + ([seek.note] if seek.note else []))
     return replace(job, note="\n".join(notes))
 
 

@@ -28,7 +28,7 @@ from typing import Sequence
 from castkit.base.files import FileRefused, MAX_TEXT_BYTES, read_regular
 from castkit.base.timecode import format_time
 from castkit.cache.keys import content_identity, same_content
-from castkit.media.speech import Word
+from castkit.media.speech import decode_sound, SPEECH_RATE, voice_spans, Word
 
 TRANSCRIPT_VERSION = 1
 TEXT_SUFFIX = ".transcript.txt"
@@ -476,13 +476,11 @@ def transcribe(capture: Path, recogniser, language: str | None, ffmpeg,
                duration: float | None = None) -> Transcript:
     """Recognise the words of ``capture`` (from ``start`` for ``length``; times stay the
     capture's) and find its voice spans."""
-    from castkit.media.speech import decode_sound, voice_spans
-
     sound = decode_sound(capture, start, length, ffmpeg)
     shift = float(start)
     words = tokens(recogniser.words(sound, language))
     spans = voice_spans(sound)
-    seconds = len(sound) / 16000
+    seconds = len(sound) / SPEECH_RATE
     return Transcript(
         tuple(Word(w.text, w.start + shift, w.end + shift) for w in words),
         tuple((a + shift, b + shift) for a, b in spans),

@@ -159,6 +159,14 @@ def _delete_phrase(text: str, phrase: str) -> str:
     raise AssertionError(f"{phrase!r} is not in the transcript")
 
 
+def _pictures(path: Path) -> list[str]:
+    """A hash of each decoded picture of a file (PyAV)."""
+    import hashlib
+
+    with av.open(str(path)) as c:
+        return [hashlib.sha1(f.to_ndarray(format="yuv420p").tobytes()).hexdigest() for f in c.decode(video=0)]
+
+
 def _find(needle: np.ndarray, hay: np.ndarray) -> tuple[int, float]:
     """Where ``needle`` best matches in ``hay`` (normalised correlation) and how well."""
     n = len(needle)
@@ -222,6 +230,16 @@ def test_deleting_a_line_cuts_exactly_that_phrase_and_a_correction_shows_in_the_
     hum = source[round((take.ends[1] + 0.05) * RATE):round((take.starts[2] - 0.05) * RATE)]
     lsb = 2 / 32768  # DV's 16-bit samples
     assert np.abs(np.diff(gap)).max() <= np.abs(np.diff(hum)).max() * 1.1 + lsb
+    # Seen: the picture is the take's own, frame for frame, before the cut and after it (the
+    # chunks deep in the take seek their input): against a build of the whole take.
+    plain = folder / "plain.yaml"
+    plain.write_text("loudness: off\noutputs: [build/plain.dv]\nsegments:\n  - clip: take.ogv\n")
+    assert main(["build", str(plain), "-q"]) == 0
+    whole, kept = _pictures(folder / "build" / "plain.dv"), _pictures(cast)
+    gone = len(whole) - len(kept)
+    cut = next(n for n, (a, b) in enumerate(zip(whole, kept)) if a != b)
+    assert abs(gone / 25 - removed) < 0.05 and abs(cut / 25 - (at01 / RATE + take.ends[1] - take.starts[0])) < 0.5
+    assert kept[:cut] == whole[:cut] and kept[cut:] == whole[cut + gone:]
     # Heard again: the deleted words are gone, the others are there.
     heard = _recognise(cast, take.model)
     assert "build" not in heard and "project" not in heard
