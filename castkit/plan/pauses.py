@@ -497,9 +497,10 @@ def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
         if kept.frames < 1:
             raise empty_after_cut(seg)
         _check_kept(seg, kept, target)
-        result = kept if kept.changed else None
-        memo.kept[seg, target.fps] = result
-        return result
+        # Kept even where nothing is cut yet: a transcript-cut clip is encoded in chunks from
+        # its first build on, so that the first deletion encodes one chunk, not the whole take.
+        memo.kept[seg, target.fps] = kept
+        return kept
 
     fresh = seg not in memo.analyses
     status = None if quiet else (f"segment {index}: finding the pauses of "
