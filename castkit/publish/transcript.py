@@ -150,13 +150,17 @@ def render_text(t: Transcript) -> str:
 
 
 def render_data(t: Transcript) -> str:
-    return json.dumps({
+    """The JSON, one word (and one voice span) a line: readable, and a diff of two is short."""
+    head = json.dumps({
         "castkit_transcript": TRANSCRIPT_VERSION,
         "capture": {"name": t.capture, **t.identity},
         "model": t.model, "language": t.language, "duration": round(t.duration, 3),
-        "words": [{"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3)} for w in t.words],
-        "voice": [[round(a, 3), round(b, 3)] for a, b in t.voice],
-    }, indent=1) + "\n"
+    }, indent=1)[:-2]
+    words = ",\n  ".join(json.dumps({"word": w.text, "start": round(w.start, 3), "end": round(w.end, 3)})
+                         for w in t.words)
+    voice = ",\n  ".join(json.dumps([round(a, 3), round(b, 3)]) for a, b in t.voice)
+    return f'{head},\n "words": [\n  {words}\n ],\n "voice": [\n  {voice}\n ]\n}}\n'
+
 
 
 def _read_text(path: Path) -> str:
