@@ -117,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="build again whenever the recipe or a source is saved, until Ctrl-C")
     _common(p)
 
+    p = sub.add_parser("transcribe", help="the words of each capture, beside it, to edit the take by its text",
+                       epilog="Writes NAME.transcript.txt (to read and edit) and NAME.transcript.json "
+                              "beside each capture. Needs pip install 'castkit[speech]'.")
+    p.add_argument("captures", type=_local_path, metavar="CAPTURE", nargs="+")
+    p.add_argument("--model", metavar="NAME|DIR", default=None,
+                   help="a faster-whisper model name (fetched on first use) or a local model folder "
+                        "(default: $CASTKIT_SPEECH_MODEL, else base.en)")
+    p.add_argument("--language", metavar="CODE", default=None, help="the language spoken (default: detected)")
+    _common(p)
+
     p = sub.add_parser("preview", help="a storyboard of the cast as a PNG, without encoding it")
     p.add_argument("recipe", type=_local_path, metavar="RECIPE")
     p.add_argument("-o", "--output", type=_local_path, metavar="BOARD.png",
@@ -531,6 +541,17 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _transcribe(args: argparse.Namespace) -> int:
+    from .commands.transcribe import transcribe_captures
+
+    written = transcribe_captures(args.captures, model=args.model, language=args.language,
+                                  force=args.force, quiet=args.quiet)
+    if not args.quiet:
+        for path in written:
+            _done(path, "transcript; delete words or lines to cut them (transcript: on a clip)")
+    return 0
+
+
 def _help(args: argparse.Namespace) -> int:  # noqa: ARG001 - one topic so far
     from .recipe.schema import key_help
 
@@ -563,6 +584,7 @@ _COMMANDS = {
     "doctor": _doctor,
     "schema": _schema,
     "init": _init,
+    "transcribe": _transcribe,
     "help": _help,
     "export": _export,
 }

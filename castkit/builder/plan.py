@@ -29,16 +29,18 @@ from castkit.media.raster import (
 )
 from castkit.outputs.profiles import image_profile, make_profile
 from castkit.outputs.stills import index_path, part_holding
+from castkit.media.seek import read_index
 from castkit.plan.check import Checked, frame_index, output_rasters
 from castkit.plan.activity import follow_status, measure, plan_follow
 from castkit.plan.chunks import chunk_frames, chunk_seconds, chunk_windows
 from castkit.plan.encode import clip_first_frame, clip_frames, clip_job, Effects, still_job, Trim
-from castkit.plan.pauses import kept_of, paused_job
+from castkit.plan.pauses import chunks, Kept, kept_of, paused_job
 from castkit.plan.music import music_gain_job, MusicStep
 from castkit.plan.denoise import noise_of
 from castkit.plan.transitions import overlap_job
 from castkit.plan.profile import Profile
 from castkit.plan.slices import sample_group, SLICE_SECONDS
+from castkit.plan.speech import source_cues, speech_listing
 from castkit.publish.captions import as_srt, as_vtt, caption_paths, load as load_captions, retime
 from castkit.publish.chapters import (
     chapters_of, chapters_path, ffmetadata, SidecarJob, youtube_list, youtube_problems,
@@ -161,9 +163,12 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     strength = checked.recipe.denoise_of(seg)
     if strength and not seg.mute and (fx.voice is not None or info.audio is not None):
         fx = replace(fx, denoise=noise_of(seg, strength, index, checked, ffmpeg, work))
+    cut_words = speech_listing(seg, index, checked, ffmpeg, work)  # for --dry-run
+    if seg not in checked.speech.cues:  # captions of spoken words (plan.speech), once a build
+        checked.speech.cues[seg] = source_cues(seg, index, checked, ffmpeg, work)
 
-    def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None,
-             chunk: bool = False) -> Job:
+    def clip(out: Path, stand_ins: bool = False, window: tuple[int, int] | Kept | None = None,
+             chunk: bool = False, piece_lead: int | None = None) -> Job:
         source, effects = info, fx
         if stand_ins:
             source = replace(info, path=Path("source"))
@@ -177,8 +182,17 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
                 effects = replace(effects, webcam=replace(
                     cam, source=replace(cam.source, path=Path("webcam")),
                     mask=Path(cam.mask.name) if cam.mask is not None else None))
-        if kept is not None:  # pauses cut or sped up: the kept parts, never sliced (slices())
+        if isinstance(window, Kept):  # one chunk of a transcript-cut clip (speech_chunks)
+            if seg.clip not in checked.indexes:  # a chunk deep in the take seeks to it
+                checked.indexes[seg.clip] = read_index(seg.clip, ffmpeg)
+            job = paused_job(source, window, profile, out, ffmpeg, trim, effects, label=label,
+                             lead=piece_lead or 0, index=checked.indexes[seg.clip])
+            if cut_words and kept is not None and window.parts[0].first == kept.parts[0].first:
+                job = replace(job, note=f"{cut_words}\n{job.note}")
+        elif kept is not None:  # pauses cut or sped up: the kept parts, never sliced (slices())
             job = paused_job(source, kept, profile, out, ffmpeg, trim, effects, label=label, lead=lead)
+            if cut_words:
+                job = replace(job, note=f"{cut_words}\n{job.note}")
         else:
             job = clip_job(source, profile, out, ffmpeg, trim=trim, effects=effects, label=label,
                            index=frame_index(checked, seg, ffmpeg), window=window, lead=lead, chunk=chunk)
@@ -193,6 +207,24 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     return frames, clip, identity
 
 
+# A clip cut by its transcript is encoded in chunks of this many seconds of the capture, each
+# cached on its own: deleting a line encodes again only the chunk it was in (benchmarks/
+# bench_speech.py). Long enough that a chunk's encode start-up is small against its frames.
+SPEECH_CHUNK_SECONDS = 10
+
+
+def speech_chunks(seg, checked: Checked, profile: Profile) -> list[Kept] | None:
+    """The chunks a clip cut by its transcript (or fillers) is encoded in; None for any other
+    clip, for one with fades (a fade must lie inside one encode) or for a single chunk."""
+    if not isinstance(seg, ClipSegment) or (seg.transcript is None and not seg.fillers):
+        return None
+    kept = checked.pauses.kept.get((seg, profile.raster.fps))
+    if kept is None or seg.fades.fade_in or seg.fades.fade_out:
+        return None
+    found = chunks(kept, profile.raster.frames(Fraction(SPEECH_CHUNK_SECONDS)))
+    return found if len(found) > 1 else None
+
+
 def slices(seg, frames: int, profile: Profile, cores: int | None = None) -> list[tuple[int, int] | None]:
     """The frame windows a segment is encoded in: ``[None]`` (whole) unless it is a long
     capture in a DV profile; then ``cores`` slices of about equal length, each starting on a
@@ -201,6 +233,7 @@ def slices(seg, frames: int, profile: Profile, cores: int | None = None) -> list
     raster = profile.raster
     if (not isinstance(seg, ClipSegment) or profile.segment_suffix != ".dv" or cores < 2
             or seg.pauses is not None  # kept parts are one graph (plan.pauses.paused_job)
+            or seg.transcript is not None or seg.fillers  # so are a transcript's (plan.speech)
             or frames < raster.frames(Fraction(SLICE_SECONDS))):
         return [None]
     group = sample_group(raster)
@@ -210,12 +243,14 @@ def slices(seg, frames: int, profile: Profile, cores: int | None = None) -> list
 
 def _chunked(seg, spec: OutputSpec, profile: Profile) -> bool:
     """Whether a segment is encoded in chunks of the capture's timeline (``plan.chunks``): a
-    clip whose frames are the capture's in order (not a paused clip's kept parts), while chunks
+    clip whose frames are the capture's in order (not the kept parts of a clip cut by its pauses,
+    its transcript or its fillers: those are chunked by ``speech_chunks``), while chunks
     are on (CASTKIT_CHUNK_SECONDS is not 0), for a web master or a PAL DV cast. Not NTSC DV: the
     dv muxer lays its 5-frame sound pattern from each file's first frame, so a chunk's bytes
     would depend on where the cast puts it (those segments are sliced, ``slices``); not the
     images, which read their segments their own way."""
-    if not isinstance(seg, ClipSegment) or seg.pauses is not None or chunk_seconds() <= 0:
+    if (not isinstance(seg, ClipSegment) or seg.pauses is not None or seg.transcript is not None
+            or seg.fillers or chunk_seconds() <= 0):
         return False
     if spec.is_web:
         return True
@@ -283,26 +318,38 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             whole, make_whole, identity = _segment_maker(seg, label, checked, profile, ffmpeg, work, lead, index,
                                                          recipe.frame_of(spec))
             segment_at = at
+            piece_at = at  # where each chunk of a transcript-cut clip starts (its own lead frames)
             at += whole
             segment_frames.append(whole)
             # A segment with lead frames (NTSC DV off the 5-frame phase) is not sliced.
-            windows = slices(seg, whole, profile) if not lead else [None]
+            windows = speech_chunks(seg, checked, profile) or (
+                slices(seg, whole, profile) if not lead else [None])
             chunked = False
             if _chunked(seg, spec, profile):
                 start = clip_first_frame(Trim(seg.start), profile.raster, seg.speed)
                 # The edge chunks at least as long as the transitions into and out of the clip,
                 # whose overlaps are cut from them.
                 out = overlaps[index] if index < len(overlaps) else 0
-                chunks = chunk_windows(start, whole, chunk_frames(profile.raster), overlaps[index - 1], out)
+                found = chunk_windows(start, whole, chunk_frames(profile.raster), overlaps[index - 1], out)
                 # A clip inside one chunk is encoded whole, as it would be without chunks.
-                if len(chunks) > 1:
-                    windows, chunked = list(chunks), True
+                if len(found) > 1:
+                    windows, chunked = list(found), True
             piece = "chunk" if chunked else "slice"
             for n, window in enumerate(windows, 1):
-                make = make_whole if window is None else partial(make_whole, window=window, chunk=chunked)
-                frames = whole if window is None else window[1] - window[0]
-                written = frames + (lead if window is None else 0)
-                part_label = label if window is None else f"{label} {piece} {n}/{len(windows)}"
+                if isinstance(window, Kept):  # a chunk of a transcript-cut clip
+                    piece_lead = profile.lead(piece_at)
+                    make = partial(make_whole, window=window, piece_lead=piece_lead)
+                    frames = window.frames
+                    written = frames + piece_lead
+                    item_at = piece_at
+                    piece_at += frames
+                    part_label = f"{label} part {n}/{len(windows)}"
+                else:
+                    make = make_whole if window is None else partial(make_whole, window=window, chunk=chunked)
+                    frames = whole if window is None else window[1] - window[0]
+                    written = frames + (lead if window is None else 0)
+                    item_at = segment_at + (window[0] if window is not None else 0)
+                    part_label = label if window is None else f"{label} {piece} {n}/{len(windows)}"
                 # The key holds what ffmpeg makes, not where it reads or writes.
                 reference = make(Path("segment" + profile.segment_suffix), stand_ins=True)
                 commands = [reference.argv[1:]]
@@ -319,7 +366,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 listing.append((part_label, frames, part, cached))
                 makers.append((make, seg, index))
                 sounds.append(_sound_of(seg, part, written, profile))
-                starts.append(segment_at + (window[0] if window is not None else 0))
+                starts.append(item_at)
                 leads.append(written - frames)
         # Each segment as long as it shows before the next begins (less the transition out of it):
         # their running total is where each begins, as chapters and captions count.
@@ -338,6 +385,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 encode(*args)
         pending.clear()
         uses.update(checked.pauses.files)  # the pause analyses (for prune)
+        uses.update(checked.speech.files)  # recognised words and voice spans
         total = sum(item[1] for item in listing) - sum(head + tail for head, tail in trims)
         join_label = f"join {counted(len(recipe.segments), 'segment')}"
         if len(recipe.outputs) > 1:
@@ -390,7 +438,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                                 chapters=ffmetadata(chapters) if chapters else None,
                                 loudness=loudness, music=music,
                                 # no track for no cue: ffmpeg refuses an empty SRT input
-                                captions=(srt, vtt) if cues else None)
+                                captions=(srt, vtt) if cues else None,
+                                burn=spec.burn if spec.burn is not None else recipe.burn)
             uses.update(step.consumer_script for step in join.prepare if isinstance(step, MusicStep))
             if chapters and all(job.output != chapters_path(spec.path) for job in sidecars):
                 # cast.mp4 and cast.webm share one list (the first web output's times); what
@@ -404,6 +453,9 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     + "; ".join(problems) if problems else None,
                     inputs=(*(part for part, _ in parts), spec.path)))
         else:
+            if recipe.burn and cues:  # DV joins by bytes: its picture is never encoded again
+                say("note", f"{spec.path.name}: captions are not burned into DV; they are in "
+                            f"{caption_paths(spec.path)[0].name} beside it")
             join_parts = parts
             if recipe.loudness is not None or recipe.music is not None:
                 # DV carries its sound in every frame: each segment gets the cast's gain in a
@@ -729,24 +781,31 @@ def webcam_effects(effects: Effects, webcam: Webcam, profile: Profile, checked: 
 def cast_cues(checked: Checked, frames: list[int], fps) -> list | None:
     """The captions of the cast in one output's time (None: no clip has captions)."""
     recipe = checked.recipe
-    if not any(getattr(seg, "captions", None) for seg in recipe.segments):
+    if not any(_captioned(seg) for seg in recipe.segments):
         return None
     cues, at = [], 0
     for seg, count in zip(recipe.segments, frames):
         kept = checked.pauses.kept.get((seg, fps)) if isinstance(seg, ClipSegment) else None
-        if isinstance(seg, ClipSegment) and seg.captions is not None and kept is not None:
+        spoken = checked.speech.cues.get(seg)  # captions of spoken words (plan.speech)
+        if isinstance(seg, ClipSegment) and _captioned(seg) and kept is not None:
             # Pauses cut or sped up: each kept part's cues, at that part's place and rate.
-            source, out = load_captions(seg.captions), at
+            source, out = spoken if spoken is not None else load_captions(seg.captions), at
             for part in kept.parts:
                 cues += retime(source, Fraction(part.first) / fps, Fraction(part.end - part.first) / fps,
                                part.rate, Fraction(out) / fps, Fraction(part.frames) / fps)
                 out += part.frames
-        elif isinstance(seg, ClipSegment) and seg.captions is not None:
+        elif isinstance(seg, ClipSegment) and _captioned(seg):
             info = checked.probes[seg.clip]
-            cues += retime(load_captions(seg.captions), seg.start, seg.length(info.duration),
+            cues += retime(spoken if spoken is not None else load_captions(seg.captions),
+                           seg.start, seg.length(info.duration),
                            seg.speed, Fraction(at) / fps, Fraction(count) / fps)
         at += count
     return cues
+
+
+def _captioned(seg) -> bool:
+    """Whether a segment has captions: a file, or its words (``captions: auto``)."""
+    return bool(getattr(seg, "captions", None) or getattr(seg, "captions_auto", False))
 
 
 def sidecar_paths(recipe, spec: OutputSpec) -> list[Path]:
@@ -755,7 +814,7 @@ def sidecar_paths(recipe, spec: OutputSpec) -> list[Path]:
     paths = []
     if spec.kind == "sprites":
         paths.append(index_path(spec.path))
-    if not spec.is_image and any(getattr(seg, "captions", None) for seg in recipe.segments):
+    if not spec.is_image and any(_captioned(seg) for seg in recipe.segments):
         paths += caption_paths(spec.path)
     if spec.is_web and recipe.chapters and any(seg.chapter for seg in recipe.segments):
         paths.append(chapters_path(spec.path))

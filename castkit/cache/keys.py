@@ -39,3 +39,20 @@ def card_key(seg: TitleSegment, size: tuple[int, int]) -> str:
     files = [file_identity(p) for p in style_files(style)]
     return key("card", seg.title, seg.subtitle, style.background, style.color,
                 str(style.font), files, size)
+
+
+# A transcript names the capture it was made from by its content (issue 24): its size and the
+# SHA-256 of its first MiB, which a copy or a move keeps, with the mtime for the record.
+HEAD_BYTES = 1024 * 1024
+
+
+def content_identity(path: Path) -> dict:
+    """What makes a capture 'the same recording' to a transcript: size, mtime, first MiB's hash."""
+    with open(path, "rb") as f:
+        head = hashlib.sha256(f.read(HEAD_BYTES)).hexdigest()
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "head_sha256": head}
+
+
+def same_content(a: dict, b: dict) -> bool:
+    return a.get("size") == b.get("size") and a.get("head_sha256") == b.get("head_sha256")

@@ -111,7 +111,10 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
                 gone = target.seconds(frames - kept.frames)
                 pauses = sum(1 for a, b in zip(kept.parts, kept.parts[1:]) if a.end != b.first) \
                     + sum(1 for p in kept.parts if p.pause)
-                notes.append(f"pauses −{float(gone):.1f} s ({pauses})")
+                what = "pauses" if seg.pauses is not None else "cut"
+                if seg.pauses is not None and (seg.transcript is not None or seg.fillers):
+                    what = "cut and pauses"  # a transcript's or the fillers' cuts (plan.speech)
+                notes.append(f"{what} −{float(gone):.1f} s ({pauses})")
                 frames = kept.frames
             if fx.crop:
                 notes.append(f"crop {fx.crop.width}x{fx.crop.height}+{fx.crop.x}+{fx.crop.y}")

@@ -54,6 +54,10 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
                            if getattr(seg, "pauses", None) is not None]
     notes += _overlay_notes(checked.recipe)
     notes += sound_notes(checked.recipe)
+    # So are a transcript's cuts and the fillers cut (issue 24); spoken captions are not exported.
+    notes += [f"segment {n}: the cuts of its transcript (or fillers: cut) are not exported; the clip is whole"
+              for n, seg in enumerate(checked.recipe.segments, 1)
+              if getattr(seg, "transcript", None) is not None or getattr(seg, "fillers", False)]
     made = _write_cards(checked.recipe, timeline)
     try:
         write_atomically(output, lambda temp: Path(temp).write_text(text, encoding="utf-8"))

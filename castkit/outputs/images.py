@@ -20,10 +20,9 @@ from typing import Any, Sequence
 from castkit.base.files import concat_list_path
 from castkit.base.jobs import concat_list, file_url
 from castkit.media.ffmpeg import ffmpeg_module
-from castkit.outputs.web import Mp4Segments
+from castkit.outputs.web import CAPTION_FONT, Mp4Segments
 from castkit.titles.cards import FONTS_DIR
 
-CAPTION_FONT = "DejaVu Sans"  # the family of FONTS_DIR's DejaVuSans.ttf
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,10 @@ from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, safe_input
 from castkit.media.raster import AUDIO_CHANNELS, AUDIO_RATE, WebRaster
 from castkit.plan.music import complex_option
 from castkit.publish.loudness import filter_option, LoudnessStep
+from castkit.titles.cards import FONTS_DIR
+
+# The family of FONTS_DIR's DejaVuSans.ttf: burned captions look the same on every machine.
+CAPTION_FONT = "DejaVu Sans"
 
 
 # Every keyframe interval the same, whatever the segment: seconds between keyframes.
@@ -97,13 +101,15 @@ class WebProfile(Mp4Segments):
 
     def join(self, parts: Sequence[tuple[Path, int]], output: Path, work: Path, ffmpeg: Ffmpeg,
              label: str, chapters: str | None = None, loudness: Any = None,
-             captions: tuple[str, str] | None = None, music: Any = None) -> Any:
+             captions: tuple[str, str] | None = None, music: Any = None, burn: bool = False) -> Any:
         """The concat join; ``chapters``: an FFMETADATA text, given to ffmpeg as a second input
         whose chapters the cast takes; ``captions``: (SRT, WebVTT) texts, the cast's soft
         subtitle track (mov_text in MP4, WebVTT in WebM); ``loudness``: (target LUFS, cache file of the filter),
         the sound measured just before the join and brought to the target by one gain;
         ``music``: the cast's ``plan.music.MusicStep``, whose bed is mixed under the sound (its
-        filter script instead of the loudness one)."""
+        filter script instead of the loudness one). ``burn``: the captions drawn on the picture
+        (libass, castkit's font) instead of a soft track: the only join that encodes the picture
+        again (the segments stay as cached)."""
 
         ff = ffmpeg_module()
         list_file = concat_list_path(output)
@@ -120,7 +126,14 @@ class WebProfile(Mp4Segments):
             extra_inputs += ["-f", "ffmetadata", "-i", file_url(meta_file)]
             metadata = {"map_metadata": 1, "map_chapters": 1}
         subtitle_options: list[str] = []
-        if captions:
+        video, picture = source["v:0"], {"vcodec": "copy"}
+        if captions and burn:
+            srt_file = run_file_path(output, ".srt")
+            writes.append((srt_file, captions[0]))
+            video = video.filter("subtitles", filename=str(srt_file), fontsdir=str(FONTS_DIR),
+                                 force_style=f"FontName={CAPTION_FONT}")
+            picture = self._video()
+        elif captions:
             srt, vtt = captions
             webm = self.container == "webm"
             sub_file = run_file_path(output, ".vtt" if webm else ".srt")
@@ -131,12 +144,13 @@ class WebProfile(Mp4Segments):
         steps: tuple = ()
         mix_options: list[str] = []
         if music is not None:  # the bed is the last input, its index after the others
-            step = music.at(1 + bool(chapters) + bool(captions), 0)
+            # (burned captions are drawn by a filter, not read as an input)
+            step = music.at(1 + bool(chapters) + bool(captions and not burn), 0)
             extra_inputs += [*safe_input_args(), "-i", file_url(step.bed)]
             mix_options = [complex_option(ffmpeg), str(step.consumer_script)]
             steps = (step,)
         out = ff.output(
-            source["v:0"], source["a:0"], file_url(output), f=self.container, vcodec="copy",
+            video, source["a:0"], file_url(output), f=self.container, **picture,
             **self.audio_codec, ar=AUDIO_RATE, ac=AUDIO_CHANNELS, **self.final_options(),
             **metadata,
         )

@@ -22,6 +22,8 @@ from castkit.plan.encode import clip_frames, Trim, trimmed_length
 from castkit.plan.camera import fit_problems, Frame
 from castkit.plan.pauses import PauseMemo
 from castkit.plan.slices import SLICE_SECONDS
+from castkit.plan.speech import check_speech, SpeechMemo
+from castkit.publish.transcript import is_transcript
 from castkit.publish.captions import CaptionsError, load
 from castkit.recipe.model import ClipSegment, OutputSpec, Recipe
 from castkit.titles.cards import check_style, layout_card
@@ -49,6 +51,8 @@ class Checked:
     # The webcam corners' recordings (issue 30): apart from the captures, which size the frame.
     cameras: dict[Path, MediaInfo] = field(default_factory=dict)
     music: dict[Path, MediaInfo] = field(default_factory=dict)  # the music bed's files (``music:``)
+    # Clips with speech keys: transcripts read (at check time) and words recognised (plan.speech).
+    speech: SpeechMemo = field(default_factory=SpeechMemo)
 
 
 def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = ()) -> Checked:
@@ -59,6 +63,7 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
     cameras: dict[Path, MediaInfo] = {}
     voices: dict[Path, MediaInfo] = {}
     seen: dict[tuple[Path, bool], MediaInfo | str] = {}
+    speech = SpeechMemo()
 
     def opened(path: Path, as_picture: bool) -> MediaInfo | str:
         """A file's probe as a capture or as a voice-over, once each; or why it cannot be."""
@@ -88,7 +93,8 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
                 if seg.pauses is not None:
                     problems.append((seg.pauses_where or seg.where).problem(
                         "pauses: a clip with a webcam corner cannot cut its pauses yet"))
-            if seg.captions is not None:
+            problems += check_speech(seg, info, lambda p: _shown(recipe, p), speech)
+            if seg.captions is not None and not is_transcript(seg.captions):
                 try:
                     load(seg.captions)
                 except CaptionsError as exc:
@@ -128,7 +134,7 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
         raise RecipeError(problems)
     for warning in lost:
         say("warning", warning)
-    return Checked(recipe, probes, voices, cameras=cameras, music=music)
+    return Checked(recipe, probes, voices, cameras=cameras, music=music, speech=speech)
 
 
 # Transitions are made where a cast is its DV segments' frames: the overlap is a short DV segment

@@ -33,8 +33,9 @@ from castkit.base.timecode import format_time
 from castkit.cache.keys import file_identity, key
 from castkit.errors import RecipeError, WorkError
 from castkit.media.ffmpeg import (
-    Ffmpeg, ffmpeg_module, run_reading, safe_input_args,
+    Ffmpeg, ffmpeg_module, run_reading, safe_input_args, safe_input_options,
 )
+from castkit.media.seek import FrameIndex, plan_seek, Seek
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.plan.encode import (
@@ -43,6 +44,7 @@ from castkit.plan.encode import (
 )
 from castkit.recipe.model import AUTO_ABOVE_FLOOR, AUTO_RANGE, DEFAULT_THRESHOLD, PauseSpec
 from castkit.cache.names import record_name
+from castkit.plan.speech import empty_after_cut, speech_cuts, voice_quiet
 
 # 20 ms windows: short against any pause or margin, long enough for a stable RMS of speech.
 WINDOW_SAMPLES = 960
@@ -77,6 +79,10 @@ class Part:
     rate: Fraction
     frames: int
     pause: bool = False
+    # A cut right before / after this part (plan.pauses.chunks): faded there even where the
+    # part starts or ends a job of its own.
+    cut_in: bool = False
+    cut_out: bool = False
 
 
 @dataclass(frozen=True)
@@ -261,12 +267,17 @@ def silences(levels: tuple[float, ...], window: Fraction, threshold: Fraction,
 
 
 def pauses_in(analysis: Analysis, spec: PauseSpec, length: Fraction,
-              speed: Fraction = Fraction(1)) -> tuple[list[tuple[Fraction, Fraction]], Fraction]:
+              speed: Fraction = Fraction(1),
+              voiceless: list[tuple[Fraction, Fraction]] | None = None,
+              ) -> tuple[list[tuple[Fraction, Fraction]], Fraction]:
     """The pauses (seconds from the trimmed part's start) and the threshold used. A voice-over's
-    windows are in the segment's time, which ``speed`` maps onto the picture's."""
+    windows are in the segment's time, which ``speed`` maps onto the picture's. ``voiceless``
+    (``detector: voice``): where the voice detector hears no one, used instead of the levels."""
     threshold = spec.threshold if spec.threshold is not None else auto_threshold(analysis.levels)
     quiet = [(a * speed, min(length, b * speed))
              for a, b in silences(analysis.levels, analysis.window, threshold, spec.min_length)]
+    if voiceless is not None:
+        quiet = [(a, b) for a, b in voiceless if b - a >= spec.min_length]
     found = []
     for a, b in quiet:
         for c, d in (analysis.stills if analysis.stills is not None else ((Fraction(0), length),)):
@@ -309,6 +320,50 @@ def kept_parts(pauses: list[tuple[Fraction, Fraction]], spec: PauseSpec, trim: T
     return Kept(tuple(parts), end - first, threshold)
 
 
+def without(kept: Kept, cuts: list[tuple[int, int]]) -> Kept:
+    """``kept`` less the capture's frames ``[lo, hi)`` of each cut (a transcript's): each part
+    split around them, its frames at its rate counted again."""
+    parts: list[Part] = []
+    for p in kept.parts:
+        pieces = [(p.first, p.end)]
+        for lo, hi in cuts:
+            pieces = [piece for a, b in pieces
+                      for piece in ((a, min(b, lo)), (max(a, hi), b)) if piece[1] > piece[0]]
+        for a, b in pieces:
+            frames = round(Fraction(b - a) / p.rate) if (a, b) != (p.first, p.end) else p.frames
+            if frames > 0:
+                parts.append(Part(a, b, p.rate, frames, p.pause))
+    return Kept(tuple(parts), kept.source_frames, kept.threshold)
+
+
+def chunks(kept: Kept, size: int) -> list[Kept]:
+    """``kept`` in chunks of the capture's frames ``[k * size, (k + 1) * size)``, each encoded
+    and cached on its own (a transcript edited in one place changes one chunk's parts, and
+    only that chunk is encoded again). Fixed in the capture's time, so a cut earlier in the
+    take moves no boundary. A part split by a boundary is cut there without a fade (its sound
+    runs on sample for sample); a part next to a real cut keeps its fade (cut_in, cut_out)."""
+    found: list[list[Part]] = []
+    parts = kept.parts
+    for n, p in enumerate(parts):
+        cut_in = n > 0 and parts[n - 1].end != p.first or n > 0 and parts[n - 1].rate != p.rate
+        cut_out = n < len(parts) - 1 and (parts[n + 1].first != p.end or parts[n + 1].rate != p.rate)
+        at = p.first
+        while at < p.end:
+            stop = min(p.end, (at // size + 1) * size)
+            # Counted from the part's start, so that the pieces add up to the part's frames.
+            done = round(Fraction(at - p.first) / p.rate)
+            frames = (p.frames if stop == p.end else round(Fraction(stop - p.first) / p.rate)) - done
+            piece = Part(at, stop, p.rate, frames, p.pause, cut_in and at == p.first, cut_out and stop == p.end)
+            key = at // size
+            if frames > 0:
+                if found and found[-1][0].first // size == key:
+                    found[-1].append(piece)
+                else:
+                    found.append([piece])
+            at = stop
+    return [Kept(tuple(group), sum(q.end - q.first for q in group), kept.threshold) for group in found]
+
+
 def part_samples(part: Part, target: Raster, origin: int, rate_of_sound: Fraction) -> tuple[int, int]:
     """The 48 kHz samples ``[a, b)`` of a part's sound: the capture's (``origin`` 0, counted
     from its start, as the picture's frames are) or a voice-over's (its time is the segment's:
@@ -335,17 +390,21 @@ def tempo_chain(audio: Any, rate: Fraction) -> Any:
 
 def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: Ffmpeg,
                trim: Trim, effects: Effects = Effects(), final: bool = False,
-               label: str | None = None, lead: int = 0) -> Job:
+               label: str | None = None, lead: int = 0, index: FrameIndex | None = None) -> Job:
     """Encode a clip's kept parts, joined, for ``profile`` (as ``plan.encode.clip_job`` encodes a
     whole trimmed clip: shape kept, sound conformed, fades on the joined segment).
 
-    The input is decoded from the start and never seeked: every part counts its frames from
-    the capture's start, which is exact on variable-rate captures (see ``plan.encode.clip_job``)."""
+    Every part counts its frames from the capture's start, which is exact on variable-rate
+    captures (see ``plan.encode.clip_job``). With the capture's keyframe ``index`` (a chunk of a
+    transcript-cut clip, deep in the take) the picture's input is seeked as clip_job seeks it,
+    its timestamps kept; else it is decoded from the start. The sound is never seeked."""
     assert info.video is not None
     ff = ffmpeg_module()
     target = profile.raster
     parts = kept.parts
-    source, video, shape = source_picture(info, effects,
+    seek = (plan_seek(info.format_name, info.video.codec, index, Fraction(parts[0].first - 1) / target.fps)
+            if index is not None else Seek())
+    source, video, shape = source_picture(info, effects, seek.at,
                                           rate=target.fps / min(part.rate for part in parts))
     camera = camera_path(effects, shape, target)
     pictures = video.split() if len(parts) > 1 else None
@@ -371,7 +430,9 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
             sound = voice_sound(ff, effects)
             origin, sound_speed = target.frames(trim.start), effects.speed
         else:
-            sound, origin, sound_speed = aligned_sound(source.audio), 0, Fraction(1)
+            # Never seeked (see media.seek): a seeked input's sound differs in its last bits.
+            heard = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
+            sound, origin, sound_speed = aligned_sound(heard.audio), 0, Fraction(1)
             if effects.denoise is not None:
                 sound = denoised(ff, sound, info.path, effects.denoise)
         sounds = sound.asplit() if len(parts) > 1 else None
@@ -381,9 +442,9 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
             a, b = part_samples(part, target, origin, sound_speed)
             s = s.filter("atrim", start_sample=a, end_sample=b).filter("asetpts", "PTS-STARTPTS")
             fade = min(FADE_SAMPLES, (b - a) // 2)
-            if fade and n > 0:
+            if fade and (n > 0 or part.cut_in):
                 s = s.filter("afade", type="in", start_sample=0, nb_samples=fade)
-            if fade and n < len(parts) - 1:
+            if fade and (n < len(parts) - 1 or part.cut_out):
                 s = s.filter("afade", type="out", start_sample=b - a - fade, nb_samples=fade)
             s = tempo_chain(s, part.rate / sound_speed)
             want = target.audio_samples(at + part.frames) - target.audio_samples(at)
@@ -396,7 +457,8 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
     job = conform(ff, joined, audio, shape, kept.frames, profile, output, ffmpeg, final,
                    label or f"convert {info.path.name}", inputs, effects,
                    target.audio_samples(kept.frames), camera is not None, lead)
-    notes = [kept.listing(target)] + ([camera.listing()] if camera is not None else [])
+    notes = ([kept.listing(target)] + ([camera.listing()] if camera is not None else [])
+             + ([seek.note] if seek.note else []))
     return replace(job, note="\n".join(notes))
 
 
@@ -431,15 +493,26 @@ def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
     """What a clip with ``pauses:`` keeps in ``target``'s frames (None: no pauses key, or no
     pause found), analysed once per build (``checked.pauses``) and cached in ``folder``."""
     spec = getattr(seg, "pauses", None)
-    if spec is None:
-        return None
     memo = checked.pauses
     if (seg, target.fps) in memo.kept:
         return memo.kept[seg, target.fps]
+    # A transcript's or the fillers' cuts (plan.speech), applied before the pauses are.
+    speech = speech_cuts(seg, index, checked, target.fps, ffmpeg, folder, quiet)
+    if spec is None and speech is None:
+        return None
     info = checked.probes[seg.clip]
     trim = Trim(seg.start, seg.length(info.duration))
     voice = checked.voices.get(seg.audio) if seg.audio is not None and not seg.mute else None
     length = trimmed_length(info, trim)
+    if spec is None:
+        kept = without(kept_parts([], PauseSpec(), trim, length, target, seg.speed), speech or [])
+        if kept.frames < 1:
+            raise empty_after_cut(seg)
+        _check_kept(seg, kept, target)
+        # Kept even where nothing is cut yet: a transcript-cut clip is encoded in chunks from
+        # its first build on, so that the first deletion encodes one chunk, not the whole take.
+        memo.kept[seg, target.fps] = kept
+        return kept
 
     fresh = seg not in memo.analyses
     status = None if quiet else (f"segment {index}: finding the pauses of "
@@ -449,8 +522,10 @@ def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
     memo.analyses[seg] = analysis
     if folder is not None:
         memo.files.add(analysis_path(info, trim, voice, seg.speed, spec.screen, ffmpeg, folder, seg.audio_from))
-    found, threshold = pauses_in(analysis, spec, length, seg.speed if voice is not None else Fraction(1))
-    kept = kept_parts(found, spec, trim, length, target, seg.speed, threshold)
+    found, threshold = pauses_in(analysis, spec, length, seg.speed if voice is not None else Fraction(1),
+                                 voice_quiet(seg, index, checked, ffmpeg, folder, length, quiet)
+                                 if spec.detector == "voice" else None)
+    kept = without(kept_parts(found, spec, trim, length, target, seg.speed, threshold), speech or [])
     if fresh and not quiet:
         before = target.seconds(target.frames(length / seg.speed))
         after = target.seconds(kept.frames)

@@ -32,6 +32,16 @@ SCREENS = ("still", "any")  # the first is the default
 # within these bounds (a take that is all speech has no floor to measure).
 AUTO_ABOVE_FLOOR = Fraction(15)
 AUTO_RANGE = (Fraction(-60), Fraction(-30))
+# `pauses: {detector: voice}`: where no one speaks (the Silero voice detector) instead of the
+# sound's level (the default, the first).
+DETECTORS = ("level", "voice")
+# Speech (issue 24): `captions: auto` recognises the clip's words; `fillers: cut` cuts um and uh.
+CAPTIONS_AUTO = "auto"  # any case
+FILLERS_CUT = "cut"  # any case
+# `burn: true` (recipe) or an output's `captions: burn`: the captions drawn on a web master's
+# picture, for platforms that show no soft subtitles; `captions: soft` keeps the track alone.
+CAPTIONS_BURN = "burn"  # any case
+CAPTIONS_SOFT = "soft"  # any case
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,7 @@ class PauseSpec:
     threshold: Fraction | None = DEFAULT_THRESHOLD
     margin: Fraction = DEFAULT_MARGIN
     screen: str = SCREENS[0]  # one of SCREENS
+    detector: str = DETECTORS[0]  # one of DETECTORS
 
 
 @dataclass(frozen=True)
@@ -85,13 +96,14 @@ MAX_SECONDS = Fraction(24 * 3600)  # a title or clip longer than a day is a typo
 VERSION = 1  # the recipe version this castkit reads
 
 TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
-            "loudness", "chapters", "frame", "webcam", "music", "denoise", "transition")
+            "loudness", "chapters", "frame", "webcam", "music", "denoise", "transition", "burn")
 OUTPUT_KEYS = ("path", "height", "fps", "aspect", "width", "colors", "loop", "quality", "at", "every",
-               "frame")
+               "frame", "captions")
 # Which output takes which of OUTPUT_KEYS besides its path (OutputSpec.kind).
 KIND_KEYS = {
     "dv": ("frame",), "avi": ("frame",),
-    "mp4": ("height", "fps", "aspect", "frame"), "webm": ("height", "fps", "aspect", "frame"),
+    "mp4": ("height", "fps", "aspect", "frame", "captions"),
+    "webm": ("height", "fps", "aspect", "frame", "captions"),
     "gif": ("width", "fps", "colors", "loop", "frame"),
     "webp": ("width", "fps", "loop", "quality", "frame"),
     "apng": ("width", "fps", "loop", "frame"),
@@ -111,7 +123,8 @@ STYLE_KEYS = ("background", "color", "font")
 FADE_KEYS = ("fade_in", "fade_out")
 TITLE_KEYS = ("title", "subtitle", "duration", *STYLE_KEYS, *FADE_KEYS, "chapter", "transition")
 CLIP_KEYS = ("clip", "start", "end", "duration", "crop", "speed", "audio", *FADE_KEYS,
-             "chapter", "captions", "pauses", "zoom", "overlays", "webcam", "gain", "denoise", "transition")
+             "chapter", "captions", "pauses", "zoom", "overlays", "webcam", "gain", "denoise", "transition",
+             "transcript", "fillers")
 AUDIO_KEYS = ("file", "from")  # `audio: {file: voice.wav, from: 12.5}`
 ZOOM_KEYS = ("at", "to", "ease")
 ZOOM_REQUIRED = ("at", "to")
@@ -126,7 +139,7 @@ FOLLOW_WHAT = ("activity",)  # what `follow:` follows, any case
 MAX_ZOOM_RANGE = (Fraction(1), Fraction(8))
 HOLD_RANGE = (Fraction(1, 2), Fraction(60))
 FOLLOW_MARGIN_RANGE = (Fraction(0), Fraction(1, 2))
-PAUSE_KEYS = ("action", "min_length", "threshold", "margin", "screen")
+PAUSE_KEYS = ("action", "min_length", "threshold", "margin", "screen", "detector")
 CROP_KEYS = ("x", "y", "width", "height")
 CROP_SIZE_KEYS = ("width", "height")  # more than zero; the others zero or more
 SPEED_RANGE = (Fraction(1, 4), Fraction(4))
@@ -392,6 +405,14 @@ class ClipSegment:
     gain: Fraction = Fraction(0)  # dB on the clip's sound, before the cast's loudness step
     denoise: Fraction | None = None  # dB of noise reduction; 0: off; None: the recipe's
     transition: Transition | None = None  # into this clip from the segment before
+    # Speech (publish.transcript): the take edited by its transcript (the words deleted from
+    # this .transcript.txt are cut), captions recognised from its voice (`captions: auto`),
+    # filler words cut (`fillers: cut`).
+    transcript: Path | None = None
+    transcript_where: Where | None = None
+    captions_auto: bool = False
+    fillers: bool = False
+    fillers_where: Where | None = None
 
     @property
     def label(self) -> str:
@@ -428,6 +449,7 @@ class OutputSpec:
     quality: int | None = None  # an animated WebP's lossy quality; None: lossless
     at: Fraction | str | None = None  # a poster's time, or AT_TITLE
     every: Fraction | None = None  # a sprite sheet's seconds between tiles
+    burn: bool | None = None  # `captions: burn` / `soft`; None: as the recipe's `burn:` says
     # Where each key of the mapping was (for a problem found once the sources are known).
     wheres: tuple[tuple[str, Where], ...] = ()
     frame: FrameStyle | None = None  # a styled frame for this output (issue 30)
@@ -498,6 +520,7 @@ class Recipe:
     def transitions(self) -> list[Transition | None]:
         """The transition into each segment (None: a cut; the first has none)."""
         return [None] + [seg.transition or self.transition for seg in self.segments[1:]]
+    burn: bool = False  # captions drawn on the web masters' picture (issue 24)
 
     @property
     def output(self) -> Path:
@@ -523,6 +546,8 @@ class Recipe:
                 found += overlay_files(seg.overlays)
                 if self.webcam_of(seg) is not None:
                     found.append(self.webcam_of(seg).clip)
+                if seg.transcript is not None:
+                    found.append(seg.transcript)
             else:
                 found += style_files(seg.style)
         for frame in (self.frame, *(spec.frame for spec in self.outputs)):

@@ -45,6 +45,7 @@ from castkit.recipe.model import (
     MUSIC_LEVEL_RANGE, MUSIC_UNDER, MusicSpec, DEFAULT_DENOISE, DENOISE_RANGE, Transition,
     TRANSITION_KEYS, TRANSITION_RANGE, TRANSITION_TYPES,
 )
+from castkit.recipe.model import CAPTIONS_AUTO, CAPTIONS_BURN, CAPTIONS_SOFT, DETECTORS, FILLERS_CUT
 from castkit.recipe.style import TitleStyle
 from castkit.recipe.model import (  # overlays (issue 30)
     DEFAULT_OVERLAY_FADE, MAX_OVERLAY_TEXT, MAX_OVERLAYS, Overlay, OVERLAY_FADE_RANGE, OVERLAY_KEYS,
@@ -365,6 +366,7 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
     chapters = True
     if "chapters" in top:
         chapters = _switch(r, top["chapters"][1], "chapters", True)
+    burn = _switch(r, top["burn"][1], "burn", False) if "burn" in top else False
 
     frame = _frame(r, top["frame"][1], "frame") if "frame" in top else None
     webcam = _webcam(r, top["webcam"][1], "webcam") if "webcam" in top else None
@@ -376,7 +378,7 @@ def _read(root: yaml.Node, r: _Reader, path: Path) -> tuple[Recipe, list[Problem
             denoise = Fraction(0)
     transition = _transition(r, top["transition"][1], "transition") if "transition" in top else None
     return (Recipe(path, target, outputs, base_style, tuple(segments), loudness, chapters, frame=frame,
-                   webcam=webcam, music=music, denoise=denoise, transition=transition),
+                   webcam=webcam, music=music, denoise=denoise, transition=transition, burn=burn),
             r.problems)
 
 
@@ -487,6 +489,8 @@ def _output(r: _Reader, node: yaml.Node, what: str) -> OutputSpec | None:
         fields["loop"] = fields["loop"] == "forever"
     if fields.get("quality") == QUALITY_LOSSLESS:
         fields["quality"] = None
+    if "captions" in fields:
+        fields["burn"] = fields.pop("captions") == CAPTIONS_BURN
     spec = OutputSpec(got, where=r.where(path_node), wheres=tuple(wheres.items()), **fields)
     kind = spec.kind
     if kind is None:
@@ -578,7 +582,19 @@ _OUTPUT_VALUES = {
     "quality": _quality,
     "at": _at,
     "every": lambda r, node, what: r.time(node, what, positive=True),
+    "captions": lambda r, node, what: _burn(r, node, what),
 }
+
+
+def _burn(r: _Reader, node: yaml.Node, what: str) -> str | None:
+    """An output's ``captions: burn`` (drawn on the picture) or ``soft`` (a track only)."""
+    raw = r.scalar(node, what)
+    if raw is None:
+        return None
+    if raw.strip().lower() not in (CAPTIONS_BURN, CAPTIONS_SOFT):
+        r.add(node, f"{what} must be {CAPTIONS_BURN} or {CAPTIONS_SOFT}, not {echo(raw.strip())}")
+        return None
+    return raw.strip().lower()
 
 
 def _whole(r: _Reader, node: yaml.Node, what: str, low: int, high: int) -> int | None:
@@ -720,9 +736,15 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
     fades = _fades(r, items, what)
     chapter = r.text(items["chapter"][1], f"{what}: chapter", allowed=TEXT_CONTROLS) if "chapter" in items else None
     captions = captions_where = None
+    captions_auto = False
     if "captions" in items:
         captions_where = r.where(items["captions"][1])
-        captions = r.path(items["captions"][1], f"{what}: captions")
+        cnode = items["captions"][1]
+        if isinstance(cnode, yaml.ScalarNode) and cnode.value.strip().lower() == CAPTIONS_AUTO:
+            captions_auto = True  # recognised from the clip's voice (issue 24)
+        else:
+            captions = r.path(cnode, f"{what}: captions")
+    transcript, transcript_where, fillers, fillers_where = _speech(r, items, what)
     pauses = _pauses(r, items["pauses"][1], what) if "pauses" in items else None
     pauses_where = r.where(items["pauses"][1]) if "pauses" in items else None
     zoom, zoom_where, follow = (), (), None
@@ -747,8 +769,25 @@ def _segment(r: _Reader, node: yaml.Node, index: int, base: TitleStyle) -> Segme
         clip, start, end, duration, r.where(items["clip"][1]), trim_where,
         crop, crop_where, speed, audio, mute, audio_where, fades, chapter, captions, captions_where,
         pauses, pauses_where, audio_from, zoom, zoom_where, follow, overlays, webcam, gain, denoise,
-        transition,
+        transition, transcript, transcript_where, captions_auto, fillers, fillers_where,
     )
+
+
+def _speech(r: _Reader, items: dict, what: str) -> tuple:
+    """``transcript: FILE.transcript.txt`` and ``fillers: cut`` (issue 24)."""
+    transcript = transcript_where = None
+    fillers, fillers_where = False, None
+    if "transcript" in items:
+        transcript_where = r.where(items["transcript"][1])
+        transcript = r.path(items["transcript"][1], f"{what}: transcript")
+    if "fillers" in items:
+        node = items["fillers"][1]
+        fillers_where = r.where(node)
+        raw = r.scalar(node, f"{what}: fillers")
+        if raw is not None and raw.strip().lower() != FILLERS_CUT:
+            r.add(node, f"{what}: fillers must be {FILLERS_CUT} (or left out), not {echo(raw.strip())}")
+        fillers = raw is not None and raw.strip().lower() == FILLERS_CUT
+    return transcript, transcript_where, fillers, fillers_where
 
 
 def _follow(r: _Reader, node: yaml.Node, what: str) -> FollowSpec | None:
@@ -927,6 +966,13 @@ def _pauses(r: _Reader, node: yaml.Node, what: str) -> PauseSpec | None:
             r.add(snode, f"{what}: pauses.screen must be {' or '.join(SCREENS)}, not {echo(raw.strip())}")
         elif raw is not None:
             spec = replace(spec, screen=raw.strip())
+    if "detector" in items:  # issue 24: the voice detector instead of the level
+        dnode = items["detector"][1]
+        raw = r.scalar(dnode, f"{what}: pauses.detector")
+        if raw is not None and raw.strip().lower() not in DETECTORS:
+            r.add(dnode, f"{what}: pauses.detector must be {' or '.join(DETECTORS)}, not {echo(raw.strip())}")
+        elif raw is not None:
+            spec = replace(spec, detector=raw.strip().lower())
     return spec if len(r.problems) == before else None
 
 

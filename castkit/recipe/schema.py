@@ -36,6 +36,7 @@ from castkit.media.raster import (
     ANIMATED_DEFAULT_FPS, ANIMATED_MAX_FPS, CHROMA_STEP, FRAME_ASPECTS, GIF_COLORS,
     IMAGE_DEFAULT_MAX_WIDTH, IMAGE_WIDTHS, SPRITE_WIDTH, WEB_HEIGHTS, WEB_MAX_FPS,
 )
+from castkit.recipe.model import CAPTIONS_AUTO, CAPTIONS_BURN, CAPTIONS_SOFT, DETECTORS, FILLERS_CUT
 from castkit.recipe.model import (
     AT_TITLE, AUDIO_KEYS, CLIP_KEYS, CROP_KEYS, CROP_SIZE_KEYS, DEFAULT_EASE, DEFAULT_LOUDNESS,
     DEFAULT_TITLE_SECONDS, FOLLOW, FOLLOW_KEYS, FOLLOW_MARGIN_RANGE, FOLLOW_WHAT, FollowSpec,
@@ -420,6 +421,8 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
                      "description": "title cards and clips, in the order they play"},
         "chapters": {**_SWITCH, "description": f"{SWITCH_OFF[0]}: no chapters in the web masters and "
                                                "no chapter lists (default on)"},
+        "burn": {**_SWITCH, "description": f"{SWITCH_ON[0]}: the captions drawn on the web masters' "
+                                           "picture too, for platforms without soft subtitles (default off)"},
     },
     "output": {
         "path": _OUTPUT_PATH,
@@ -451,6 +454,9 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
                "description": f"a poster: the cast's frame at this time, or {AT_TITLE} "
                               f"(the first title card); {FORMS}"},
         "every": _time(positive=True, description="a sprite sheet: seconds between its tiles"),
+        "captions": {"type": "string", "pattern": _whole_text(_words((CAPTIONS_BURN, CAPTIONS_SOFT))),
+                     "description": f"a .mp4/.webm master: {CAPTIONS_BURN} the captions into its "
+                                    f"picture, or {CAPTIONS_SOFT} (a subtitle track only); default: burn:"},
     },
     "style": {
         "background": {**_PATH, "description": "a colour (CSS name or #rrggbb) or an image file"},
@@ -488,7 +494,15 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
                   "description": "a voice-over replacing the capture's sound (from its start, or "
                                  "{file, from}); " f"{MUTE} (or null) for silence"},
         "chapter": {**_TEXT, "description": "start a chapter of this name with the clip"},
-        "captions": {**_PATH, "description": "an SRT, WebVTT or ASS file of the capture's captions"},
+        "captions": {"anyOf": [{"type": "string", "pattern": _whole_text(_words((CAPTIONS_AUTO,)))},
+                               *_PATH["anyOf"]],
+                     "description": "an SRT, WebVTT or ASS file of the capture's captions, a "
+                                    f"NAME.transcript.txt, or {CAPTIONS_AUTO}: recognised from its voice"},
+        # Speech (issue 24).
+        "transcript": {**_PATH, "description": "a NAME.transcript.txt of the capture (castkit "
+                                               "transcribe): the words deleted from it are cut"},
+        "fillers": {"type": "string", "pattern": _whole_text(_words((FILLERS_CUT,))),
+                    "description": f"{FILLERS_CUT}: cut um, uh and their kin (best effort)"},
         "zoom": {"anyOf": [{"type": "array", "minItems": 1, "maxItems": MAX_MOVES,
                             "items": {"$ref": "#/$defs/zoom_move"}},
                            {"type": "string", "pattern": _whole_text(_words((FOLLOW,)))},
@@ -515,6 +529,9 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "screen": {"type": "string", "pattern": _whole_text(_words(SCREENS, any_case=False)),
                    "description": f"{SCREENS[0]} (default): only where the screen does not "
                                   f"change; {' or '.join(SCREENS[1:])}"},
+        "detector": {"type": "string", "pattern": _whole_text(_words(DETECTORS)),
+                     "description": f"{DETECTORS[0]} (default): the sound's level; {DETECTORS[1]}: "
+                                    "where no one speaks (keys and room noise are not speech)"},
     },
     "crop": {name: {**_pixels(name in CROP_SIZE_KEYS), "description": f"{name}, in source pixels"}
              for name in CROP_KEYS},

@@ -140,7 +140,7 @@ def test_start_up_loads_no_heavy_or_optional_package(argv, tmp_path):
     probe = textwrap.dedent("""
         import atexit, sys
         heavy = ("PIL", "ffmpeg", "yaml", "pysubs2", "watchfiles", "dask", "distributed",
-                 "opentimelineio", "numpy")
+                 "opentimelineio", "numpy", "faster_whisper", "ctranslate2", "onnxruntime")
         atexit.register(lambda: print("LOADED", sorted(m for m in sys.modules
                                                       if m.split(".")[0] in heavy)))
     """)
@@ -152,7 +152,8 @@ def test_start_up_loads_no_heavy_or_optional_package(argv, tmp_path):
 
 
 # Packages castkit may import only where a feature needs its optional extra (pyproject.toml).
-_OPTIONAL = {"opentimelineio": "export", "distributed": "farm", "dask": "farm"}
+_OPTIONAL = {"opentimelineio": "export", "distributed": "farm", "dask": "farm",
+             "faster_whisper": "speech"}
 
 
 def test_every_import_is_a_declared_dependency():
