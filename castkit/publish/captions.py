@@ -36,21 +36,27 @@ class CaptionsError(ValueError):
     pass
 
 
+def read_text(path: Path, error: type[Exception]) -> str:
+    """A text file an author wrote (captions, a transcript): a regular file of at most
+    MAX_TEXT_BYTES, UTF-8 (a BOM allowed); ``error`` (its message for people) if it is not."""
+    try:
+        return read_regular(path, MAX_TEXT_BYTES).decode("utf-8-sig")
+    except FileNotFoundError:
+        raise error("no such file") from None
+    except FileRefused as exc:
+        raise error(str(exc)) from None
+    except UnicodeDecodeError:
+        raise error("is not UTF-8 text") from None
+    except OSError as exc:
+        raise error(f"cannot be read ({exc.strerror or exc})") from None
+
+
 def load(path: Path) -> list[tuple[Fraction, Fraction, str]]:
     """The cues of a captions file, in its own (source) time: (start, end, plain text). Only
     a regular file of at most MAX_TEXT_BYTES is read (never a FIFO or a device)."""
     import pysubs2
 
-    try:
-        text = read_regular(path, MAX_TEXT_BYTES).decode("utf-8-sig")
-    except FileNotFoundError:
-        raise CaptionsError("no such file") from None
-    except FileRefused as exc:
-        raise CaptionsError(str(exc)) from None
-    except UnicodeDecodeError:
-        raise CaptionsError("is not UTF-8 text") from None
-    except OSError as exc:
-        raise CaptionsError(f"cannot be read ({exc.strerror or exc})") from None
+    text = read_text(path, CaptionsError)
     try:
         subs = pysubs2.SSAFile.from_string(text)
     except Exception as exc:  # noqa: BLE001 - pysubs2's format errors

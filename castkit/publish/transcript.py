@@ -25,10 +25,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
 
-from castkit.base.files import FileRefused, MAX_TEXT_BYTES, read_regular
 from castkit.base.timecode import format_time
 from castkit.cache.keys import content_identity, same_content
 from castkit.media.speech import decode_sound, SPEECH_RATE, voice_spans, Word
+from castkit.publish.captions import read_text
 
 TRANSCRIPT_VERSION = 1
 TEXT_SUFFIX = ".transcript.txt"
@@ -164,16 +164,7 @@ def render_data(t: Transcript) -> str:
 
 
 def _read_text(path: Path) -> str:
-    try:
-        return read_regular(path, MAX_TEXT_BYTES).decode("utf-8-sig")
-    except FileNotFoundError:
-        raise TranscriptError("no such file") from None
-    except FileRefused as exc:
-        raise TranscriptError(str(exc)) from None
-    except UnicodeDecodeError:
-        raise TranscriptError("is not UTF-8 text") from None
-    except OSError as exc:
-        raise TranscriptError(f"cannot be read ({exc.strerror or exc})") from None
+    return read_text(path, TranscriptError)
 
 
 def load_data(path: Path) -> Transcript:

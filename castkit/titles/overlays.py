@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
@@ -139,6 +140,18 @@ _DRAW_LOCKS: dict[Path, threading.Lock] = {}
 _DRAW_GUARD = threading.Lock()
 
 
+def _draw_once(output: Path, picture: Callable[[], Image.Image]) -> None:
+    """``picture()`` saved as a PNG at ``output`` unless it is there already: several encodes
+    (outputs, a farm's threads) may ask for one picture at once; one draws it, the others wait."""
+    with _DRAW_GUARD:
+        lock = _DRAW_LOCKS.setdefault(output, threading.Lock())
+    with lock:
+        if output.is_file() and output.stat().st_size > 0:
+            return
+        drawn = picture()
+        write_once(output, lambda temp: drawn.save(temp, format="PNG"))
+
+
 @dataclass(frozen=True)
 class OverlayJob:
     """Draw an overlay's PNG into the cache just before the encode that reads it (no ffmpeg);
@@ -156,13 +169,7 @@ class OverlayJob:
         return tuple(p for p in (self.overlay.image, self.overlay.style.font) if p is not None)
 
     def render(self) -> None:
-        with _DRAW_GUARD:
-            lock = _DRAW_LOCKS.setdefault(self.output, threading.Lock())
-        with lock:
-            if self.output.is_file() and self.output.stat().st_size > 0:
-                return
-            picture = draw(self.overlay, self.capture, self.base)
-            write_once(self.output, lambda temp: picture.save(temp, format="PNG"))
+        _draw_once(self.output, lambda: draw(self.overlay, self.capture, self.base))
 
     def shell(self) -> str:
         o = self.overlay
@@ -350,13 +357,7 @@ class FrameJob:
         return ()
 
     def render(self) -> None:
-        with _DRAW_GUARD:
-            lock = _DRAW_LOCKS.setdefault(self.output, threading.Lock())
-        with lock:
-            if self.output.is_file() and self.output.stat().st_size > 0:
-                return
-            picture = draw_frame(self.style, self.size, self.base)
-            write_once(self.output, lambda temp: picture.save(temp, format="PNG"))
+        _draw_once(self.output, lambda: draw_frame(self.style, self.size, self.base))
 
     def shell(self) -> str:
         return f"# castkit draws the frame ({self.style.background}) into {self.output}"
@@ -405,13 +406,7 @@ class MaskJob:
         return ()
 
     def render(self) -> None:
-        with _DRAW_GUARD:
-            lock = _DRAW_LOCKS.setdefault(self.output, threading.Lock())
-        with lock:
-            if self.output.is_file() and self.output.stat().st_size > 0:
-                return
-            mask = draw_webcam_mask(self.shape, self.size)
-            write_once(self.output, lambda temp: mask.save(temp, format="PNG"))
+        _draw_once(self.output, lambda: draw_webcam_mask(self.shape, self.size))
 
     def shell(self) -> str:
         return f"# castkit draws the webcam's {self.shape} mask ({self.size[0]}x{self.size[1]}) into {self.output}"
