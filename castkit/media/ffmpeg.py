@@ -11,6 +11,7 @@ castkit runs the processes itself. Its traps, all avoided here: kwargs come out 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import os
@@ -19,9 +20,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from castkit.errors import FfmpegNotFound, WorkError
 
@@ -118,6 +120,47 @@ def _find_cached(env_items: tuple[tuple[str, str], ...]) -> Ffmpeg:
     if not tried:
         tried.append("no ffmpeg on PATH and the imageio-ffmpeg wheel is not installed")
     raise FfmpegNotFound("no usable ffmpeg found; tried: " + "; ".join(tried) + ". " + INSTALL_HINT)
+
+
+def graph_file_option(version: tuple[int, int] | None) -> str:
+    """The option that reads a filter graph from a file: ``-/filter_complex`` from ffmpeg 7 on
+    (9.0 knows no other), ``-filter_complex_script`` before it (5.1 knows no other)."""
+    return "-/filter_complex" if version is None or version >= (7, 0) else "-filter_complex_script"
+
+
+# The longest filter graph passed as an argument. Linux takes no single argument longer than
+# 128 kB (MAX_ARG_STRLEN): a longer graph (a clip with dozens of camera moves or overlays, a
+# long paused clip) would not even start ffmpeg ("Argument list too long").
+LONG_GRAPH = 64 * 1024
+
+
+@functools.lru_cache(maxsize=8)
+def _version_tuple(path: str) -> tuple[int, int] | None:
+    return Ffmpeg(path, "", _version_of(path)).version_tuple
+
+
+@contextlib.contextmanager
+def short_arguments(argv: Sequence[str]) -> Iterator[list[str]]:
+    """``argv`` with each filter graph longer than LONG_GRAPH written to a file that ffmpeg
+    reads instead (``graph_file_option``), the files removed when the block ends. The job, its
+    cache key and ``--dry-run`` keep the graph itself; only the process gets the file."""
+    argv = list(argv)
+    files: list[str] = []
+    try:
+        for i in range(1, len(argv) - 1):
+            if argv[i] == "-filter_complex" and len(argv[i + 1]) > LONG_GRAPH:
+                fd, name = tempfile.mkstemp(prefix="castkit-graph-", suffix=".txt")
+                files.append(name)
+                with os.fdopen(fd, "w", encoding="utf-8") as graph:
+                    graph.write(argv[i + 1])
+                argv[i], argv[i + 1] = graph_file_option(_version_tuple(argv[0])), name
+        yield argv
+    finally:
+        for name in files:
+            try:
+                os.unlink(name)
+            except OSError:
+                pass
 
 
 def _why(exc: BaseException) -> str:

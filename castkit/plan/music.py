@@ -40,7 +40,7 @@ from castkit.base.jobs import file_url, Job
 from castkit.cache.keys import key
 from castkit.cache.names import music_name
 from castkit.errors import WorkError
-from castkit.media.ffmpeg import dies_with_castkit, Ffmpeg, safe_input_args, stderr_tail
+from castkit.media.ffmpeg import dies_with_castkit, Ffmpeg, graph_file_option, safe_input_args, stderr_tail
 from castkit.media.raster import AUDIO_CHANNELS, AUDIO_RATE
 from castkit.plan.pauses import LEVEL_CHAIN, levels_in, WINDOW_SAMPLES
 from castkit.publish.loudness import (
@@ -144,10 +144,8 @@ def envelope_of(spec: MusicSpec, levels: tuple[float, ...], gain: float,
 
 
 def complex_option(ffmpeg: Ffmpeg) -> str:
-    """The option that reads a filter graph from a file: ``-/filter_complex`` from ffmpeg 7
-    on, ``-filter_complex_script`` before."""
-    version = ffmpeg.version_tuple
-    return "-/filter_complex" if version is None or version >= (7, 0) else "-filter_complex_script"
+    """The option that reads a filter graph from a file (``media.ffmpeg.graph_file_option``)."""
+    return graph_file_option(ffmpeg.version_tuple)
 
 
 def limiter() -> str:

@@ -30,7 +30,7 @@ from typing import Any, Callable
 from castkit.base.files import partial_path
 from castkit.base.jobs import file_url, Job
 from castkit.errors import echo, FfmpegFailed, Interrupted, UsageError, WorkError
-from castkit.media.ffmpeg import dies_with_castkit, stderr_tail
+from castkit.media.ffmpeg import dies_with_castkit, short_arguments, stderr_tail
 from castkit.media.pictures import Pictures, run_job as run_pictures
 from castkit.run.local import (
     check_unchanged, feed_stdin, ffmpeg_env, identities, is_cache_segment, JobRunner,
@@ -116,7 +116,14 @@ def _run_here(argv: list[str], tail: collections.deque[str],
               feed: Callable[[int], None] | None = None, pass_fds: tuple[int, ...] = (),
               started: Callable | None = None) -> int:
     """One ffmpeg on the worker, its stderr kept in ``tail`` (its stdin written by ``feed`` in
-    a thread, ``pass_fds`` inherited, ``started`` told of it); its exit status."""
+    a thread, ``pass_fds`` inherited, ``started`` told of it); its exit status. A long filter
+    graph reaches ffmpeg as a file (``media.ffmpeg.short_arguments``)."""
+    with short_arguments(argv) as short:
+        return _run_process(short, tail, feed, pass_fds, started)
+
+
+def _run_process(argv: list[str], tail: collections.deque[str], feed: Callable[[int], None] | None,
+                 pass_fds: tuple[int, ...], started: Callable | None) -> int:
     proc = subprocess.Popen(
         [argv[0], "-nostats", *argv[1:]], stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,

@@ -9,6 +9,7 @@ either with anything that has a ``run(plan)`` method.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import shlex
 import subprocess
@@ -24,7 +25,7 @@ from castkit.base.progress import Progress, say
 from castkit.base.stops import signals_held
 from castkit.cache.seals import digest, seal, sealed
 from castkit.errors import CastkitError, FfmpegFailed, Interrupted, WorkError
-from castkit.media.ffmpeg import dies_with_castkit, stderr_tail
+from castkit.media.ffmpeg import dies_with_castkit, short_arguments, stderr_tail
 from castkit.media.pictures import run_job as run_pictures
 from castkit.run.local import (
     drain, Executor, feed_stdin, ffmpeg_env, is_cache_segment, LocalExecutor, remove_quietly,
@@ -357,13 +358,15 @@ class FfmpegRunner:
         fed: list[BaseException] = []
         key = str(id(original))
         progress = progress or _frame_count
+        files = contextlib.ExitStack()  # a long filter graph given to ffmpeg as a file (media.ffmpeg)
+        short = files.enter_context(short_arguments(argv))
         try:
             # From the moment ffmpeg exists, every way out (Ctrl-C and SIGTERM included) goes
             # through stop_process: no ffmpeg outlives castkit.
             with signals_held():
                 try:
                     proc = subprocess.Popen(
-                        argv, stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+                        short, stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                         # Its own process group: a Ctrl-C reaches castkit, which stops ffmpeg
                         # itself after it has decided what to clean up.
@@ -408,6 +411,7 @@ class FfmpegRunner:
                 reader.join(timeout=5)
             with self._lock:
                 self._procs.discard(proc)
+            files.close()
         if self.stopping.is_set() and proc.returncode != 0:
             raise Interrupted("stopped")
         if fed and not isinstance(fed[0], CastkitError):

@@ -637,3 +637,28 @@ def test_many_moves_fit_in_one_ffmpeg_command(tmp_path, texture, wheel_ffmpeg, c
     # The 24th move (7.2 s) arrives at the region at 7.4 s, the 25th (7.5 s) back at full at 7.7 s.
     assert psnr(frames[int(7.45 * rate)], reference(src, (10, 10, 192, 108), (W, H))) > MIN_PSNR
     assert psnr(frames[int(7.85 * rate)], reference(src, (0, 0, W, H), (W, H))) > MIN_PSNR
+
+
+def test_a_filter_graph_too_long_for_an_argument_reaches_ffmpeg_as_a_file(tmp_path, texture, ffmpeg_bin,
+                                                                          cli, monkeypatch):
+    """Linux takes no argument over 128 kB: a longer graph goes to ffmpeg in a file, read with
+    the option each ffmpeg knows (5.1 and 9.0 have none in common), and the file goes after."""
+    import castkit.media.ffmpeg as ffmpeg_module
+    import tempfile
+
+    zoom = "- {at: 1, to: {x: 10, y: 10, width: 192, height: 108}, ease: 0.5}\n- {at: 3, to: full}"
+    for name in ("inline", "file"):
+        (tmp_path / name).mkdir()
+    inline, _ = lumas(build(tmp_path / "inline", cli, texture, zoom))
+    graphs = tmp_path / "graphs"
+    graphs.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(graphs))
+    monkeypatch.setattr(ffmpeg_module, "LONG_GRAPH", 200)  # every segment's graph is longer
+    options = []
+    real = ffmpeg_module.graph_file_option
+    monkeypatch.setattr(ffmpeg_module, "graph_file_option", lambda v: options.append(real(v)) or options[-1])
+    from_file, _ = lumas(build(tmp_path / "file", cli, texture, zoom))
+    assert options and set(options) <= {"-/filter_complex", "-filter_complex_script"}
+    assert len(from_file) == len(inline) == 240
+    assert np.array_equal(from_file, inline)
+    assert list(graphs.iterdir()) == []
