@@ -34,7 +34,7 @@ from castkit.plan.check import Checked, frame_index, output_rasters
 from castkit.plan.activity import follow_status, measure, plan_follow
 from castkit.plan.chunks import chunk_frames, chunk_seconds, chunk_windows
 from castkit.plan.encode import clip_first_frame, clip_frames, clip_job, Effects, still_job, Trim
-from castkit.plan.pauses import chunks, Kept, kept_of, paused_job
+from castkit.plan.pauses import chunks, edges_at_least, Kept, kept_of, paused_job
 from castkit.plan.music import music_gain_job, MusicStep
 from castkit.plan.denoise import noise_of
 from castkit.plan.transitions import overlap_job
@@ -213,15 +213,17 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
 SPEECH_CHUNK_SECONDS = 10
 
 
-def speech_chunks(seg, checked: Checked, profile: Profile) -> list[Kept] | None:
+def speech_chunks(seg, checked: Checked, profile: Profile, head: int = 0, tail: int = 0) -> list[Kept] | None:
     """The chunks a clip cut by its transcript (or fillers) is encoded in; None for any other
-    clip, for one with fades (a fade must lie inside one encode) or for a single chunk."""
+    clip, for one with fades (a fade must lie inside one encode) or for a single chunk. The
+    first is at least ``head`` frames and the last ``tail`` (the transitions into and out of
+    the clip take their overlaps from them)."""
     if not isinstance(seg, ClipSegment) or (seg.transcript is None and not seg.fillers):
         return None
     kept = checked.pauses.kept.get((seg, profile.raster.fps))
     if kept is None or seg.fades.fade_in or seg.fades.fade_out:
         return None
-    found = chunks(kept, profile.raster.frames(Fraction(SPEECH_CHUNK_SECONDS)))
+    found = edges_at_least(chunks(kept, profile.raster.frames(Fraction(SPEECH_CHUNK_SECONDS))), head, tail)
     return found if len(found) > 1 else None
 
 
@@ -322,15 +324,15 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             at += whole
             segment_frames.append(whole)
             # A segment with lead frames (NTSC DV off the 5-frame phase) is not sliced.
-            windows = speech_chunks(seg, checked, profile) or (
+            # The edge chunks at least as long as the transitions into and out of the clip,
+            # whose overlaps are cut from them.
+            into, out = overlaps[index - 1], overlaps[index] if index < len(overlaps) else 0
+            windows = speech_chunks(seg, checked, profile, into, out) or (
                 slices(seg, whole, profile) if not lead else [None])
             chunked = False
             if _chunked(seg, spec, profile):
                 start = clip_first_frame(Trim(seg.start), profile.raster, seg.speed)
-                # The edge chunks at least as long as the transitions into and out of the clip,
-                # whose overlaps are cut from them.
-                out = overlaps[index] if index < len(overlaps) else 0
-                found = chunk_windows(start, whole, chunk_frames(profile.raster), overlaps[index - 1], out)
+                found = chunk_windows(start, whole, chunk_frames(profile.raster), into, out)
                 # A clip inside one chunk is encoded whole, as it would be without chunks.
                 if len(found) > 1:
                     windows, chunked = list(found), True

@@ -364,6 +364,22 @@ def chunks(kept: Kept, size: int) -> list[Kept]:
     return [Kept(tuple(group), sum(q.end - q.first for q in group), kept.threshold) for group in found]
 
 
+def edges_at_least(found: list[Kept], head: int, tail: int) -> list[Kept]:
+    """``found`` (a clip's chunks) with the first at least ``head`` frames long and the last at
+    least ``tail`` (a transition's overlap is cut from them), a short one joined to its
+    neighbour: the same parts, in one encode."""
+    found = list(found)
+
+    def joined(a: Kept, b: Kept) -> Kept:
+        return Kept(a.parts + b.parts, a.source_frames + b.source_frames, a.threshold)
+
+    while len(found) > 1 and found[0].frames < head:
+        found[:2] = [joined(found[0], found[1])]
+    while len(found) > 1 and found[-1].frames < tail:
+        found[-2:] = [joined(found[-2], found[-1])]
+    return found
+
+
 def part_samples(part: Part, target: Raster, origin: int, rate_of_sound: Fraction) -> tuple[int, int]:
     """The 48 kHz samples ``[a, b)`` of a part's sound: the capture's (``origin`` 0, counted
     from its start, as the picture's frames are) or a voice-over's (its time is the segment's:

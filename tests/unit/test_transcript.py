@@ -242,6 +242,26 @@ def test_a_transcript_cut_splits_the_kept_parts_on_the_frame_grid():
     assert without(whole, []) == whole
 
 
+def test_a_short_edge_chunk_is_joined_for_a_transition():
+    """Chunks of 50 frames of a clip kept from frame 30 to 160: 20, 50, 50 and 10 frames. A
+    transition of 25 frames into it and one of 12 out of it need longer edge chunks: each
+    short edge is joined to its neighbour, every part kept in order."""
+    from castkit.outputs.dv import DvProfile
+    from castkit.plan.encode import Trim
+    from castkit.plan.pauses import chunks, edges_at_least, kept_parts
+    from castkit.recipe.model import PauseSpec
+
+    target = DvProfile().raster
+    kept = kept_parts([], PauseSpec(), Trim(Fraction(30, 25), Fraction(130, 25)), Fraction(130, 25), target)
+    found = chunks(kept, 50)
+    assert [k.frames for k in found] == [20, 50, 50, 10]
+    assert edges_at_least(found, 0, 0) == found
+    joined = edges_at_least(found, 25, 12)
+    assert [k.frames for k in joined] == [70, 60]
+    assert [p for k in joined for p in k.parts] == [p for k in found for p in k.parts]
+    assert [k.frames for k in edges_at_least(found, 200, 0)] == [130]
+
+
 def _read(tmp_path, body):
     from castkit.recipe.reader import read_recipe
     from helpers import write_recipe
