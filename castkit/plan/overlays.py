@@ -120,9 +120,12 @@ def _faded(layer: Any, d: Drawn) -> Any:
     if not steps:
         return layer.filter("setpts", f"{_n(d.start)}/TB")
     start, end = _n(d.start), _n(d.end - fade)
-    # Frames 0..steps fade in from the start; steps+1..2*steps+1 fade out before the end.
-    layer = layer.filter("loop", loop=2 * steps + 1, size=1, start=0)
-    layer = layer.filter("setpts", f"if(lte(N,{steps}),{start}+N/{FADE_RATE},{end}+(N-{steps + 1})/{FADE_RATE})/TB")
+    # Frames 0..steps fade in from the start, and frame steps+1, a step after the fade has
+    # ended, is the one held until the fade out (the fade filter left the fade's last frame at
+    # 80% alpha: a callout held 80% opaque, the capture showing through); frames steps+2 to
+    # 2*steps+2 fade out before the end.
+    layer = layer.filter("loop", loop=2 * steps + 2, size=1, start=0)
+    layer = layer.filter("setpts", f"if(lte(N,{steps + 1}),{start}+N/{FADE_RATE},{end}+(N-{steps + 2})/{FADE_RATE})/TB")
     layer = layer.filter("fade", type="in", st=start, d=_n(fade), alpha=1)
     return layer.filter("fade", type="out", st=end, d=_n(fade), alpha=1)
 

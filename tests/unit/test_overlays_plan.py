@@ -166,8 +166,8 @@ def test_a_redaction_and_a_callout_come_before_the_crop_on_a_grid_of_the_encodes
         "[0:v]fps=fps=15[s0];[s0]split=2[s1][s2];[s2]crop=exact=1:h=24:w=202:x=14:y=96[s3];"
         "[s3]boxblur=chroma_power=3:chroma_radius=5:luma_power=3:luma_radius=11[s4];"
         "[s1][s4]overlay=enable=gte(t\\,0.8667)*lt(t\\,4.1333):format=auto:x=14:y=96[s5];"
-        "[1:v]format=rgba[s6];[s6]loop=loop=21:size=1:start=0[s7];"
-        "[s7]setpts=if(lte(N\\,10)\\,0.5+N/50\\,1.8+(N-11)/50)/TB[s8];"
+        "[1:v]format=rgba[s6];[s6]loop=loop=22:size=1:start=0[s7];"
+        "[s7]setpts=if(lte(N\\,11)\\,0.5+N/50\\,1.8+(N-12)/50)/TB[s8];"
         "[s8]fade=alpha=1:d=0.2:st=0.5:type=in[s9];[s9]fade=alpha=1:d=0.2:st=1.8:type=out[s10];"
         "[s5][s10]overlay=enable=gte(t\\,0.5)*lt(t\\,2):eof_action=repeat:format=auto:x=20:y=30[s11];"
         "[s11]crop=exact=1:h=90:w=160:x=0:y=0[s12];"), graph
