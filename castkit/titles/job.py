@@ -7,14 +7,31 @@ import shlex
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
+
+from PIL import Image
 
 from castkit.base.files import write_once
 from castkit.recipe.model import TitleSegment
 from castkit.titles.cards import render_card
 
 
-_CARD_LOCKS: dict[Path, threading.Lock] = {}  # one per card file, shared by every CardJob
-_CARD_GUARD = threading.Lock()
+_DRAW_LOCKS: dict[Path, threading.Lock] = {}  # one per picture file, shared by every job drawing it
+_DRAW_GUARD = threading.Lock()
+
+
+def draw_once(output: Path, picture: Callable[[], Image.Image]) -> None:
+    """``picture()`` saved as a PNG at ``output`` unless it is there already: several encodes
+    (outputs of one size, a farm's threads) may ask for one picture at once; one draws it, the
+    others wait. Another build sharing the cache may draw it at the same moment: whichever is
+    first stays (the same picture), so no encode reading it sees it change."""
+    with _DRAW_GUARD:
+        lock = _DRAW_LOCKS.setdefault(output, threading.Lock())
+    with lock:
+        if output.is_file() and output.stat().st_size > 0:
+            return
+        drawn = picture()
+        write_once(output, lambda temp: drawn.save(temp, format="PNG"))
 
 
 @dataclass(frozen=True)
@@ -35,17 +52,8 @@ class CardJob:
         return ()
 
     def render(self) -> None:
-        with _CARD_GUARD:
-            lock = _CARD_LOCKS.setdefault(self.output, threading.Lock())
-        with lock:
-            if self.output.is_file() and self.output.stat().st_size > 0:
-                return  # drawn meanwhile for another output of the same size
-            image = render_card(
-                self.segment.title, self.segment.subtitle, self.segment.style, self.size, self.base,
-            )
-            # Another build sharing the cache may draw this card at the same moment: whichever
-            # is first stays (the same card), so no encode reading it sees it change.
-            write_once(self.output, lambda temp: image.save(temp, format="PNG"))
+        seg = self.segment
+        draw_once(self.output, lambda: render_card(seg.title, seg.subtitle, seg.style, self.size, self.base))
 
     def shell(self) -> str:
         seg, style = self.segment, self.segment.style

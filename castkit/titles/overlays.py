@@ -10,20 +10,18 @@ alike on a 1080p and a 720p capture: text 1/30 of the height (36 px at 1080p).""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from castkit.base.colors import parse_color
-from castkit.base.files import write_once
 from castkit.errors import InputError
 from castkit.recipe.model import (
     DEFAULT_POSITIONS, FRAME_GRADIENT, FRAME_GRADIENT_COLORS, FrameStyle, Overlay, Webcam,
 )
 from castkit.titles.cards import _load_font, SUBTITLE_FONT, TITLE_FONT
+from castkit.titles.job import draw_once
 
 TEXT_HEIGHT = 1 / 30  # a callout's text, of the capture's height
 KEYS_HEIGHT = 1 / 26  # keycap text
@@ -136,22 +134,6 @@ def check_overlay(overlay: Overlay, capture: tuple[int, int], base: Path = Path(
     return None
 
 
-_DRAW_LOCKS: dict[Path, threading.Lock] = {}
-_DRAW_GUARD = threading.Lock()
-
-
-def _draw_once(output: Path, picture: Callable[[], Image.Image]) -> None:
-    """``picture()`` saved as a PNG at ``output`` unless it is there already: several encodes
-    (outputs, a farm's threads) may ask for one picture at once; one draws it, the others wait."""
-    with _DRAW_GUARD:
-        lock = _DRAW_LOCKS.setdefault(output, threading.Lock())
-    with lock:
-        if output.is_file() and output.stat().st_size > 0:
-            return
-        drawn = picture()
-        write_once(output, lambda temp: drawn.save(temp, format="PNG"))
-
-
 @dataclass(frozen=True)
 class OverlayJob:
     """Draw an overlay's PNG into the cache just before the encode that reads it (no ffmpeg);
@@ -169,7 +151,7 @@ class OverlayJob:
         return tuple(p for p in (self.overlay.image, self.overlay.style.font) if p is not None)
 
     def render(self) -> None:
-        _draw_once(self.output, lambda: draw(self.overlay, self.capture, self.base))
+        draw_once(self.output, lambda: draw(self.overlay, self.capture, self.base))
 
     def shell(self) -> str:
         o = self.overlay
@@ -357,7 +339,7 @@ class FrameJob:
         return ()
 
     def render(self) -> None:
-        _draw_once(self.output, lambda: draw_frame(self.style, self.size, self.base))
+        draw_once(self.output, lambda: draw_frame(self.style, self.size, self.base))
 
     def shell(self) -> str:
         return f"# castkit draws the frame ({self.style.background}) into {self.output}"
@@ -406,7 +388,7 @@ class MaskJob:
         return ()
 
     def render(self) -> None:
-        _draw_once(self.output, lambda: draw_webcam_mask(self.shape, self.size))
+        draw_once(self.output, lambda: draw_webcam_mask(self.shape, self.size))
 
     def shell(self) -> str:
         return f"# castkit draws the webcam's {self.shape} mask ({self.size[0]}x{self.size[1]}) into {self.output}"
