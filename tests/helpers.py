@@ -102,3 +102,19 @@ def fake_ffmpeg(tmp_path: Path, monkeypatch, action: str) -> None:
         'case "$last" in file:*) head -c 300000 /dev/zero > "${last#file:}";; esac\n'
         f"{action}\n"
     ), fake_pictures=True)
+
+
+def counting_runner():
+    """A runner (the build's seam) that remembers the label of every job it runs, in ``ran``."""
+    from castkit.run.runner import FfmpegRunner
+
+    class CountingRunner(FfmpegRunner):
+        def __init__(self):
+            super().__init__()
+            self.ran: list[str] = []
+
+        def run(self, plan):
+            self.ran += [job.label for job in plan.jobs]
+            super().run(plan)
+
+    return CountingRunner()

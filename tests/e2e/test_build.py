@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 from castkit.builder.build import build
-from castkit.run.runner import FfmpegRunner
-from helpers import listing, sha256, write_recipe
+from helpers import counting_runner, listing, sha256, write_recipe
 from readers import decode, frame_lumas, have, melt, playdv, shown_at
 
 pytestmark = pytest.mark.e2e
@@ -190,7 +189,7 @@ def test_a_full_disk_under_the_cast_does_not_waste_the_encodes(cast_folder, whee
         build(recipe)
     assert listing(cast_folder / "build") == []
     monkeypatch.setattr(_join, "_copy", real_copy)
-    again = CountingRunner()
+    again = counting_runner()
     build(recipe, runner=again)
     assert again.ran == ["join 6 segments"]
     assert decode(cast_folder / "build" / "cast.dv").frames == sum(SEGMENT_FRAMES)
@@ -206,7 +205,7 @@ def test_a_rebuild_with_a_new_length_is_joined_afresh(cast_folder, wheel_ffmpeg,
     recipe.write_text(recipe.read_text().replace("duration: 2\n", "duration: 3\n"))
     fed_from = watch_feeds(monkeypatch, lambda writer, path, written, available: (
         path, threading.current_thread() is threading.main_thread()))
-    again = CountingRunner()
+    again = counting_runner()
     planned = build(recipe, runner=again, force=True)
     assert again.ran == ["segment 1: title 'Installing the Parallel Debugger'", "join 6 segments"]
     cached = {part for _, _, part, was_cached in planned.segments if was_cached}
@@ -300,15 +299,6 @@ def test_dry_run_prints_commands_and_writes_nothing(cast_folder, wheel_ffmpeg, c
     assert join.endswith("> " + str(cast_folder / "build" / "cast.dv"))
 
 
-class CountingRunner(FfmpegRunner):
-    def __init__(self):
-        super().__init__()
-        self.ran: list[str] = []
-
-    def run(self, plan):
-        self.ran += [job.label for job in plan.jobs]
-        super().run(plan)
-
 
 def test_a_title_edit_with_the_default_loudness_keeps_the_measurement_and_the_other_gains(cast_folder, wheel_ffmpeg):
     """With loudness on (the default), a title's sound is silence as long as the title: editing
@@ -320,7 +310,7 @@ def test_a_title_edit_with_the_default_loudness_keeps_the_measurement_and_the_ot
     measured = {p.name: p.stat().st_mtime_ns for p in cache.glob("loudness-*.af")}
     assert len(measured) == 1
     recipe.write_text(recipe.read_text().replace("Thanks for watching", "Thank you"))
-    edited = CountingRunner()
+    edited = counting_runner()
     build(recipe, runner=edited, force=True)
     assert edited.ran == ["segment 6: title 'Thank you'", "loudness gain for segment 6: title 'Thank you'",
                           "join 6 segments"]
@@ -333,19 +323,19 @@ def test_a_title_edit_with_the_default_loudness_keeps_the_measurement_and_the_ot
 
 def test_rebuilds_reuse_the_cache(cast_folder, wheel_ffmpeg):
     recipe = write_recipe(cast_folder, CAST)
-    first = CountingRunner()
+    first = counting_runner()
     build(recipe, runner=first)
     out = cast_folder / "build" / "cast.dv"
     digest = sha256(out)
     assert len(first.ran) == 6 + 1  # six segments (titles drawing their cards first), the join
 
-    same = CountingRunner()
+    same = counting_runner()
     build(recipe, runner=same, force=True)
     assert same.ran == ["join 6 segments"]
     assert sha256(out) == digest, "nothing changed: byte-identical output"
 
     recipe.write_text(recipe.read_text().replace("Thanks for watching", "Thank you"))
-    edited = CountingRunner()
+    edited = counting_runner()
     build(recipe, runner=edited, force=True)
     assert edited.ran == ["segment 6: title 'Thank you'", "join 6 segments"]
     # The cast was patched in place of the old title: it must equal a build from scratch.
@@ -355,14 +345,14 @@ def test_rebuilds_reuse_the_cache(cast_folder, wheel_ffmpeg):
     fresh.unlink()
 
     recipe.write_text(recipe.read_text().replace("start: 3", "start: 2"))
-    trimmed = CountingRunner()
+    trimmed = counting_runner()
     build(recipe, runner=trimmed, force=True)
     assert trimmed.ran == ["segment 3: clip luma.ogv", "join 6 segments"]
 
     # A source touched (a new take recorded over it) is encoded again.
     src = cast_folder / "captures" / "silent.ogv"
     os.utime(src, ns=(src.stat().st_atime_ns, src.stat().st_mtime_ns + 10**9))
-    touched = CountingRunner()
+    touched = counting_runner()
     build(recipe, runner=touched, force=True)
     assert touched.ran == ["segment 4: clip silent.ogv", "join 6 segments"]
 
@@ -371,7 +361,7 @@ def test_rebuilds_reuse_the_cache(cast_folder, wheel_ffmpeg):
     victim = max(cache.glob("segment-*.dv"), key=lambda p: p.stat().st_mtime_ns)
     with open(victim, "r+b") as f:
         f.truncate(144000 * 3)
-    again = CountingRunner()
+    again = counting_runner()
     build(recipe, runner=again, force=True)
     assert len(again.ran) == 2 and again.ran[-1] == "join 6 segments"
     assert decode(out).frames == sum(SEGMENT_FRAMES)
@@ -388,7 +378,7 @@ def test_the_cache_does_not_depend_on_how_the_folder_is_spelled(cast_folder, whe
     os.symlink(cast_folder, cast_folder.parent / (cast_folder.name + "-link"))
     for spelling in (cast_folder / "sub" / ".." / "cast.yaml",
                      cast_folder.parent / (cast_folder.name + "-link") / "cast.yaml"):
-        again = CountingRunner()
+        again = counting_runner()
         build(spelling, runner=again, force=True)
         assert again.ran == ["join 6 segments"], spelling
 
@@ -422,18 +412,18 @@ def test_cache_follows_style_target_and_ffmpeg_version(cast_folder, wheel_ffmpeg
             duration: 0.5
     """)
     build(recipe)
-    restyled = CountingRunner()
+    restyled = counting_runner()
     recipe.write_text(recipe.read_text().replace("navy", "maroon"))
     build(recipe, runner=restyled, force=True)
     assert restyled.ran == ["segment 1: title 'Styled'", "join 2 segments"]
 
-    retargeted = CountingRunner()
+    retargeted = counting_runner()
     recipe.write_text("aspect: 16:9\n" + recipe.read_text())
     build(recipe, runner=retargeted, force=True)
     assert retargeted.ran == ["segment 2: clip silent.ogv", "segment 1: title 'Styled'", "join 2 segments"]
 
     real = find_ffmpeg()
-    upgraded = CountingRunner()
+    upgraded = counting_runner()
     build(recipe, runner=upgraded, force=True, ffmpeg=type(real)(real.path, real.found_by, "99.0-upgraded"))
     assert upgraded.ran == ["segment 2: clip silent.ogv", "segment 1: title 'Styled'", "join 2 segments"]
 
@@ -482,7 +472,7 @@ def test_cache_prune_drops_what_no_cast_is_made_of(tmp_path, wheel_ffmpeg, cli, 
     assert kinds(removed) == ["card", "seal", "segment"] and removed <= first, "the old title's"
     assert kinds(new) == ["card", "seal", "segment"] and new <= cached_names(tmp_path)
     # What was kept is what the build needs: nothing is encoded again, the cast is up to date.
-    again = CountingRunner()
+    again = counting_runner()
     build(recipe, runner=again, force=True)
     assert again.ran == ["join 2 segments"]
     assert decode(tmp_path / "build" / "cast.dv").frames == 24
@@ -502,7 +492,7 @@ def test_cache_prune_in_a_shared_cache_keeps_every_cast(tmp_path, wheel_ffmpeg, 
     result = cli("cache", "prune")
     assert result.code == 0 and result.out.startswith("removed 3 cached files ("), result.out
     for recipe in (one, two):
-        again = CountingRunner()
+        again = counting_runner()
         build(recipe, runner=again, force=True)
         assert again.ran == ["join 2 segments"], recipe.name
     (tmp_path / "build" / "other.avi").unlink()
@@ -510,7 +500,7 @@ def test_cache_prune_in_a_shared_cache_keeps_every_cast(tmp_path, wheel_ffmpeg, 
     # Its two segments, their seals and their cards, its record of use, and the record of what
     # castkit wrote to it (the file is gone).
     assert result.out.startswith("removed 8 cached files ("), result.out
-    again = CountingRunner()
+    again = counting_runner()
     build(one, runner=again, force=True)
     assert again.ran == ["join 2 segments"], "the cast still there keeps all it is made of"
 
@@ -543,7 +533,7 @@ def test_cache_clean_empties_the_cache(tmp_path, wheel_ffmpeg, cli, monkeypatch)
     # Two segments, their seals, two cards, the cast's manifest, its uses, what castkit wrote.
     assert result.code == 0 and result.out.startswith("removed 9 cached files ("), result.out
     assert not (tmp_path / ".castkit-cache").exists()
-    again = CountingRunner()
+    again = counting_runner()
     build(recipe, runner=again, force=True)
     assert len(again.ran) == 3, "everything is encoded again"
     # Something that is not castkit's in the folder stays, and so does the folder.
@@ -628,7 +618,7 @@ def test_cache_prune_keeps_the_segments_of_an_unfinished_build(tmp_path, media_f
     assert len(finished) == 2
     assert cli("cache", "prune").out.startswith("removed 0 cached files")
     monkeypatch.setenv("CASTKIT_FFMPEG", os.environ["REAL_FFMPEG"])
-    again = CountingRunner()
+    again = counting_runner()
     build(recipe, runner=again)
     assert again.ran == ["segment 3: clip luma.ogv", "join 3 segments"]
 
@@ -645,7 +635,7 @@ def test_cache_prune_reads_casts_built_before_records_of_use(tmp_path, wheel_ffm
     result = cli("cache", "prune")
     assert result.code == 0 and result.out.startswith("removed 2 cached files ("), result.out
     assert kinds(cached_names(tmp_path)) == ["CACHEDIR.TAG", "cast", "seal", "seal", "segment", "segment", "written"]
-    again = CountingRunner()
+    again = counting_runner()
     build(recipe, runner=again, force=True)
     assert again.ran == ["join 2 segments"]
     # A record mangled (by hand, a disk error): no traceback; the manifest speaks for the cast.

@@ -13,24 +13,11 @@ import pytest
 
 import media
 from castkit.builder.build import build
-from castkit.run.runner import FfmpegRunner
-from helpers import WHEEL_FFMPEG
+from helpers import counting_runner, WHEEL_FFMPEG
 from readers import have, melt, playdv
 from test_timecode_dv import dv_frames, frames_of, packs, timecode
 
 pytestmark = pytest.mark.e2e
-
-
-class CountingRunner(FfmpegRunner):
-    """The runner seam: the label of every job a build runs."""
-
-    def __init__(self):
-        super().__init__()
-        self.ran: list[str] = []
-
-    def run(self, plan):
-        self.ran += [job.label for job in plan.jobs]
-        super().run(plan)
 
 
 def write_recipe(folder: Path, text: str) -> Path:
@@ -106,13 +93,13 @@ def test_a_crossfade_blends_its_neighbours_the_cast_is_shorter_by_the_overlaps_a
 def test_changing_only_a_transition_s_duration_encodes_its_overlap_alone(tmp_path, bright, wheel_ffmpeg):
     (tmp_path / "bright.ogv").symlink_to(bright)
     recipe = write_recipe(tmp_path, CAST.format(seconds=0.6))
-    first = CountingRunner()
+    first = counting_runner()
     build(recipe, runner=first)
     assert sorted(first.ran) == sorted([
         "segment 1: title 'Dark'", "segment 2: clip bright.ogv", "segment 3: title 'End'",
         "segment 2: crossfade from segment 1", "segment 3: dip from segment 2", "join 3 segments"])
     recipe.write_text(recipe.read_text().replace("duration: 0.6", "duration: 0.4"))
-    again = CountingRunner()
+    again = counting_runner()
     planned = build(recipe, runner=again, force=True)
     assert again.ran == ["segment 2: crossfade from segment 1", "join 3 segments"]
     assert planned.frames == 125 - 10 - 12 and len(lumas(tmp_path / "build" / "cast.dv")) == 103
