@@ -60,3 +60,62 @@ def overlap_job(before: Path, before_first: int, after: Path, after_first: int, 
     shape = (target.width, target.height, target.sar)
     return conform(ff, video, audio, shape, frames, profile, output, ffmpeg, False, label,
                    (before, after), scaled=True, lead=lead)
+
+
+# The web masters and the images (issue 25): their segments are inter-coded (H.264, AV1) and
+# joined by stream copy, so a segment cannot be cut at any frame as a DV one is. Each
+# neighbour is encoded as windows instead (``plan.slices``, ``plan.chunks``): the frames a
+# transition overlaps are a short window of their own, which only the overlap reads, and the
+# cast copies the rest. A clip in chunks keeps every chunk but the one at the join; a new
+# duration encodes that chunk, the two short windows and the overlap.
+
+def edge_windows(windows: list[tuple[int, int] | None], frames: int, head: int,
+                 tail: int) -> list[tuple[int, int]]:
+    """A segment's windows (``None``: the whole segment of ``frames`` frames) with its first
+    ``head`` and last ``tail`` frames made windows of their own (the overlaps into and out of
+    it); the first window must be at least ``head`` long and the last at least ``tail``."""
+    found = [(0, frames) if w is None else w for w in windows]
+    if head:
+        a, b = found[0]
+        found[:1] = [(0, head)] + ([(head, b)] if b > head else [])
+    if tail:
+        a, b = found[-1]
+        if (a, b) == (0, head) and head:
+            raise ValueError("the transitions into and out of a segment overlap")
+        found[-1:] = ([(a, frames - tail)] if frames - tail > a else []) + [(frames - tail, frames)]
+    return found
+
+
+def web_overlap_job(before: Path, after: Path, frames: int, transition: Transition, profile: Profile,
+                    output: Path, ffmpeg: Ffmpeg, label: str, sound: bool) -> Job:
+    """The overlap of two segments whose cache entries are MP4 files (web masters, images):
+    ``before``, the last ``frames`` frames of one, crossing over into ``after``, the first
+    ``frames`` of the next (both windows of exactly those frames, see ``edge_windows``),
+    encoded as a segment of the profile. ``sound``: the windows carry sound, crossfaded."""
+    ff = ffmpeg_module()
+    target = profile.raster
+    options = {"f": "mov", "protocol_whitelist": "file", "format_whitelist": "mov"}
+    a, b = ff.input(file_url(before), **options), ff.input(file_url(after), **options)
+
+    def picture(source):
+        # One time base on both sides, as xfade asks; each side from its own first frame.
+        return (source.video.filter("trim", end_frame=frames).filter("settb", "AVTB")
+                .filter("setpts", "PTS-STARTPTS"))
+
+    samples = target.audio_samples(frames)
+
+    def heard(source, fade: str):
+        return (source.audio.filter("atrim", end_sample=samples).filter("asetpts", "PTS-STARTPTS")
+                .filter("afade", type=fade, start_sample=0, nb_samples=samples))
+
+    # xfade takes its duration in microseconds (not 8/15): rounded down, every frame is inside.
+    seconds = ffmpeg_number(Fraction(frames * 1_000_000 // target.fps, 1_000_000))
+    video = ff.filter([picture(a), picture(b)], "xfade", transition=XFADE[transition.type],
+                      duration=seconds, offset=0)
+    audio = None
+    if sound:
+        audio = ff.filter([heard(a, "out"), heard(b, "in")], "amix", inputs=2, duration="longest",
+                          dropout_transition=0, normalize=0)
+    shape = (target.width, target.height, target.sar)
+    return conform(ff, video, audio, shape, frames, profile, output, ffmpeg, False, label,
+                   (before, after), samples=samples, scaled=True)
