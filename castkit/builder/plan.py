@@ -29,6 +29,7 @@ from castkit.media.raster import (
 )
 from castkit.outputs.profiles import image_profile, make_profile
 from castkit.outputs.stills import index_path, part_holding
+from castkit.outputs.web import WebProfile
 from castkit.media.seek import read_index
 from castkit.plan.check import Checked, cut_in_windows, frame_index, output_rasters
 from castkit.plan.activity import follow_status, measure, plan_follow
@@ -331,6 +332,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             windows = speech_chunks(seg, checked, profile, into, out) or (
                 slices(seg, whole, profile) if not lead else [None])
             chunked = False
+            edges: set = set()  # the windows a transition's overlap reads, and their maker
+            make_edge = None
             if _chunked(seg, spec, profile):
                 start = clip_first_frame(Trim(seg.start), profile.raster, seg.speed)
                 found = chunk_windows(start, whole, chunk_frames(profile.raster), into, out)
@@ -344,6 +347,10 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     raise ValueError(f"segment {index}: its kept parts are not cut in windows")
                 windows = edge_windows(windows, whole, into, out)
                 chunked = chunked or isinstance(seg, ClipSegment)  # sound counted from the capture's start
+                edges = {window for window in ((0, into), (whole - out, whole)) if window[0] < window[1]}
+                if isinstance(profile, WebProfile):  # its edge windows lossless (WebProfile.lossless)
+                    make_edge = _segment_maker(seg, label, checked, replace(profile, lossless=True), ffmpeg,
+                                               work, lead, index, recipe.frame_of(spec))[1]
             piece = "chunk" if chunked else "slice"
             for n, window in enumerate(windows, 1):
                 if isinstance(window, Kept):  # a chunk of a transcript-cut clip
@@ -354,6 +361,10 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                     item_at = piece_at
                     piece_at += frames
                     part_label = f"{label} part {n}/{len(windows)}"
+                elif window in edges and make_edge is not None:
+                    make = partial(make_edge, window=window, chunk=chunked)
+                    frames, written, item_at = window[1] - window[0], window[1] - window[0], segment_at + window[0]
+                    part_label = f"{label} {piece} {n}/{len(windows)}"
                 else:
                     make = make_whole if window is None else partial(make_whole, window=window, chunk=chunked)
                     frames = whole if window is None else window[1] - window[0]
@@ -386,7 +397,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         if any(overlaps):
             listing, makers, sounds, starts, leads, trims = _with_overlaps(
                 checked, profile, ffmpeg, work, use_cache, planned, overlaps, firsts,
-                listing, makers, sounds, starts, leads, overlap_jobs, uses, sound=not spec.is_image)
+                listing, makers, sounds, starts, leads, overlap_jobs, uses, sound=not spec.is_image,
+                named=f" ({spec.path.suffix.lstrip('.').upper()})" if len(recipe.outputs) > 1 else "")
         hidden: dict[Path, tuple] = {}  # MP4 segments' edge windows: read by overlaps, not joined
         if any(overlaps) and profile.segment_suffix != ".dv":
             listing, makers, sounds, starts, leads, trims, hidden = _without_edge_windows(
@@ -608,11 +620,12 @@ def followed(seg: ClipSegment, index: int, checked: Checked, ffmpeg: Ffmpeg, qui
 def _with_overlaps(checked: Checked, profile: Profile, ffmpeg: Ffmpeg, work: Path, use_cache: bool,
                    planned: set[Path], overlaps: list[int], firsts: list[int], listing: list,
                    makers: list, sounds: list, starts: list[int], leads: list[int],
-                   overlap_jobs: list[Job], uses: set[Path], sound: bool = True) -> tuple:
+                   overlap_jobs: list[Job], uses: set[Path], sound: bool = True, named: str = "") -> tuple:
     """The listing with each transition's overlap inserted between its neighbours (their last
     and first items), and what each item gives up to the overlaps (frames at its head and
     tail): the neighbours are the segments encoded as ever, the overlap is made from their files
-    (for MP4 segments, the neighbours' edge windows, given up whole; ``sound``: they have sound)."""
+    (for MP4 segments, the neighbours' edge windows, given up whole; ``sound``: they have sound;
+    ``named``: the output's kind, in the labels, where the recipe has several)."""
     recipe = checked.recipe
     transitions = recipe.transitions()
     trims = [[0, 0] for _ in listing]
@@ -634,7 +647,7 @@ def _with_overlaps(checked: Checked, profile: Profile, ffmpeg: Ffmpeg, work: Pat
         a_part, a_frames, b_part = listing[before][2], listing[before][1], listing[after][2]
         at = starts[after]
         lead = profile.lead(at)
-        label = f"segment {i + 1}: {transition.type} from segment {i}"
+        label = f"segment {i + 1}: {transition.type} from segment {i}{named}"
 
         def make(out: Path, stand_ins: bool = False, a_part=a_part, b_part=b_part, first=leads[before] + a_frames - n,
                  after_first=leads[after], n=n, transition=transition, label=label, lead=lead) -> Job:
