@@ -408,6 +408,9 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             poster = poster_frame(spec, recipe, segment_frames, profile.raster.fps)
         needed = {part_holding([(p, f) for _, f, p, _ in listing], poster)[0]} if poster is not None else None
         if needed is not None and hidden:  # a poster: only the overlap that holds it is made
+            for job in overlap_jobs[overlaps_before:]:
+                if job.output not in needed:
+                    planned.discard(job.output)  # another poster may hold a frame of it
             overlap_jobs[overlaps_before:] = [job for job in overlap_jobs[overlaps_before:]
                                               if job.output in needed]
         # An edge window is made only for an overlap that is made.
