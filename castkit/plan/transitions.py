@@ -7,7 +7,10 @@ and carry their own sound). Changing a transition re-encodes its overlap alone.
 The picture crosses over with ffmpeg's ``xfade`` (crossfade: ``fade``; dip: ``fadeblack``, through
 black; wipe: ``wipeleft``; slide: ``slideleft``), the sound with a linear crossfade (each side
 faded over the whole overlap, then summed: the samples of the two neighbours' own frames, so
-the cast's sound stays sample-exact across the joins)."""
+the cast's sound stays sample-exact across the joins).
+
+The web masters and images, whose segments cannot be cut at any frame, take their overlaps
+from windows of their own (``edge_windows``, ``web_overlap_job``, below)."""
 
 from __future__ import annotations
 
