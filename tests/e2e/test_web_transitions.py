@@ -103,7 +103,7 @@ def test_a_crossfade_in_the_mp4_and_the_gif_blends_its_neighbours_and_the_cast_i
 
 
 def test_changing_only_a_transition_s_duration_re_encodes_the_windows_at_the_join(
-        tmp_path, bright, wheel_ffmpeg, monkeypatch):
+        tmp_path, bright, wheel_ffmpeg, monkeypatch, cli):
     """With 1 s chunks the clip is in 4 chunks (18 + 12 + ... frames with a 0.6 s crossfade):
     a new duration encodes the title's two windows, the clip's first frames and first chunk,
     the overlap and the join, not the clip's other chunks nor the dip."""
@@ -124,6 +124,11 @@ def test_changing_only_a_transition_s_duration_re_encodes_the_windows_at_the_joi
     fresh = tmp_path / "fresh.mp4"
     build(recipe, output=fresh, use_cache=False)
     assert sha256(fresh) == sha256(tmp_path / "build" / "cast.mp4")
+    # --dry-run lists the overlap's command: the two lossless windows through xfade.
+    shown = cli("build", recipe, "--dry-run", "--no-cache").out
+    overlap = shown[shown.index("# segment 2: crossfade from segment 1\n"):].split("\n")[1]
+    assert "xfade=duration=0.4:offset=0:transition=fade" in overlap and overlap.count("-f mov") == 2
+    assert shown.count("-qp 0") == 4  # the four windows the two overlaps read
 
 
 def test_a_clip_of_kept_parts_beside_a_transition_is_refused_in_a_web_master(tmp_path, bright, cli):
