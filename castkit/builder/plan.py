@@ -38,7 +38,7 @@ from castkit.plan.encode import clip_first_frame, clip_frames, clip_job, Effects
 from castkit.plan.pauses import chunks, edges_at_least, Kept, kept_of, paused_job
 from castkit.plan.music import music_gain_job, MusicStep
 from castkit.plan.denoise import noise_of
-from castkit.plan.transitions import edge_windows, overlap_job, web_overlap_job
+from castkit.plan.transitions import EDGE_GRAIN_SECONDS, edge_windows, overlap_job, web_overlap_job
 from castkit.plan.profile import Profile
 from castkit.plan.slices import sample_group, SLICE_SECONDS
 from castkit.plan.speech import source_cues, speech_listing
@@ -345,7 +345,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 # overlaps are windows of their own, for the overlap alone (edge_windows).
                 if not cut_in_windows(seg):  # plan.check refuses these
                     raise ValueError(f"segment {index}: its kept parts are not cut in windows")
-                windows = edge_windows(windows, whole, into, out)
+                windows = edge_windows(windows, whole, into, out,
+                                       profile.raster.frames(Fraction(EDGE_GRAIN_SECONDS)))
                 chunked = chunked or isinstance(seg, ClipSegment)  # sound counted from the capture's start
                 edges = {window for window in ((0, into), (whole - out, whole)) if window[0] < window[1]}
                 if isinstance(profile, WebProfile):  # its edge windows lossless (WebProfile.lossless)

@@ -72,21 +72,40 @@ def overlap_job(before: Path, before_first: int, after: Path, after_first: int, 
 # cast copies the rest. A clip in chunks keeps every chunk but the one at the join; a new
 # duration encodes that chunk, the two short windows and the overlap.
 
-def edge_windows(windows: list[tuple[int, int] | None], frames: int, head: int,
-                 tail: int) -> list[tuple[int, int]]:
+# Where the rest of an edge window is cut again: at whole seconds from the join, so that a
+# new duration under that whole second re-encodes at most a second of the neighbour, not all
+# of its edge chunk (benchmarks/bench_transitions.py).
+EDGE_GRAIN_SECONDS = 1
+
+
+def edge_windows(windows: list[tuple[int, int] | None], frames: int, head: int, tail: int,
+                 grain: int = 0) -> list[tuple[int, int]]:
     """A segment's windows (``None``: the whole segment of ``frames`` frames) with its first
     ``head`` and last ``tail`` frames made windows of their own (the overlaps into and out of
-    it); the first window must be at least ``head`` long and the last at least ``tail``."""
+    it); the first window must be at least ``head`` long and the last at least ``tail``. With
+    a ``grain`` (frames), what is left of the first window is cut again at the first multiple
+    of ``grain`` past ``head`` and of the last at the last one before ``frames - tail``."""
     found = [(0, frames) if w is None else w for w in windows]
+    end = frames - tail
+    if end < head:
+        raise ValueError("the transitions into and out of a segment overlap")
+    cuts = {a for a, _ in found[1:]}
+    if any(0 < cut < head or end < cut < frames for cut in cuts):
+        raise ValueError("an edge window holds a window's edge")
     if head:
-        a, b = found[0]
-        found[:1] = [(0, head)] + ([(head, b)] if b > head else [])
+        cuts.add(head)
+        if grain:
+            at = -(-head // grain) * grain
+            if at < min([cut for cut in cuts if cut > head] + [end]):
+                cuts.add(at)
     if tail:
-        a, b = found[-1]
-        if (a, b) == (0, head) and head:
-            raise ValueError("the transitions into and out of a segment overlap")
-        found[-1:] = ([(a, frames - tail)] if frames - tail > a else []) + [(frames - tail, frames)]
-    return found
+        cuts.add(end)
+        if grain:
+            at = frames - -(-tail // grain) * grain
+            if at > max([cut for cut in cuts if cut < end] + [head]):
+                cuts.add(at)
+    cuts = sorted(cut for cut in cuts if 0 < cut < frames)
+    return list(zip([0, *cuts], [*cuts, frames]))
 
 
 def web_overlap_job(before: Path, after: Path, frames: int, transition: Transition, profile: Profile,

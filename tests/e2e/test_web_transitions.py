@@ -104,20 +104,23 @@ def test_a_crossfade_in_the_mp4_and_the_gif_blends_its_neighbours_and_the_cast_i
 
 def test_changing_only_a_transition_s_duration_re_encodes_the_windows_at_the_join(
         tmp_path, bright, wheel_ffmpeg, monkeypatch, cli):
-    """With 1 s chunks the clip is in 4 chunks (18 + 12 + ... frames with a 0.6 s crossfade):
-    a new duration encodes the title's two windows, the clip's first frames and first chunk,
-    the overlap and the join, not the clip's other chunks nor the dip."""
+    """With 1 s chunks the clip is in 4 windows (18 + 12 + 15 + 15 frames: the crossfade's
+    0.6 s, the rest of the first chunk, the second chunk less the dip's 0.5 s, the dip's), the
+    title in 3 (30 + 12 + 18: the rest is cut again a whole second before the join). A new
+    duration encodes the windows at the join (the title's last second in two, the clip's first
+    chunk in two), the overlap and the join; not the title's first second, the clip's other
+    chunks nor the dip."""
     monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "1")
     (tmp_path / "bright.ogv").symlink_to(bright)
     recipe = write_recipe(tmp_path, CAST.format(seconds=0.6).replace(", build/cast.gif", ""))
     first = counting_runner()
     build(recipe, runner=first)
-    assert len(first.ran) == 11 and "segment 2: clip bright.ogv chunk 4/4" in first.ran
+    assert len(first.ran) == 12 and "segment 2: clip bright.ogv chunk 4/4" in first.ran
     recipe.write_text(recipe.read_text().replace("duration: 0.6", "duration: 0.4"))
     again = counting_runner()
     planned = build(recipe, runner=again, force=True)
     assert sorted(again.ran) == sorted([
-        "segment 1: title 'Dark' slice 1/2", "segment 1: title 'Dark' slice 2/2",
+        "segment 1: title 'Dark' slice 2/3", "segment 1: title 'Dark' slice 3/3",
         "segment 2: clip bright.ogv chunk 1/4", "segment 2: clip bright.ogv chunk 2/4",
         "segment 2: crossfade from segment 1", "join 3 segments"])
     assert planned.frames == 150 - 12 - 15 and len(lumas(tmp_path / "build" / "cast.mp4")) == 123

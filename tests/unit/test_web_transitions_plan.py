@@ -26,6 +26,15 @@ def test_the_frames_a_transition_overlaps_are_windows_of_their_own():
     assert edge_windows([None], 30, 12, 18) == [(0, 12), (12, 30)]
     with pytest.raises(ValueError):
         edge_windows([None], 30, 30, 1)
+    # With a grain, the rest of an edge window is cut again at whole grains from the join:
+    # 15 or 24 frames into a chunk of 40 leave the frames from 30 on one window, the same.
+    assert edge_windows([(0, 40), (40, 70)], 70, 15, 0, 30) == [(0, 15), (15, 30), (30, 40), (40, 70)]
+    assert edge_windows([(0, 40), (40, 70)], 70, 24, 0, 30) == [(0, 24), (24, 30), (30, 40), (40, 70)]
+    assert edge_windows([None], 100, 0, 12, 30) == [(0, 70), (70, 88), (88, 100)]
+    assert edge_windows([None], 100, 10, 12, 30) == [(0, 10), (10, 30), (30, 70), (70, 88), (88, 100)]
+    # No cut past the window it splits, nor into the other transition's.
+    assert edge_windows([(0, 25), (25, 55)], 55, 10, 0, 30) == [(0, 10), (10, 25), (25, 55)]
+    assert edge_windows([None], 40, 15, 15, 30) == [(0, 15), (15, 25), (25, 40)]
 
 
 def test_a_web_overlap_crosses_two_windows_over_and_encodes_them_once():
