@@ -38,7 +38,9 @@ from castkit.plan.encode import clip_first_frame, clip_frames, clip_job, Effects
 from castkit.plan.pauses import chunks, edges_at_least, Kept, kept_of, paused_job
 from castkit.plan.music import music_gain_job, MusicStep
 from castkit.plan.denoise import noise_of
-from castkit.plan.transitions import EDGE_GRAIN_SECONDS, edge_windows, overlap_job, web_overlap_job
+from castkit.plan.transitions import (
+    EDGE_GRAIN_SECONDS, edge_windows, kept_edges, overlap_job, web_overlap_job,
+)
 from castkit.plan.profile import Profile
 from castkit.plan.slices import sample_group, SLICE_SECONDS
 from castkit.plan.speech import source_cues, speech_listing
@@ -332,8 +334,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             windows = speech_chunks(seg, checked, profile, into, out) or (
                 slices(seg, whole, profile) if not lead else [None])
             chunked = False
-            edges: set = set()  # the windows a transition's overlap reads, and their maker
-            make_edge = None
+            edges: set[int] = set()  # the windows a transition's overlap reads (their places)
+            make_edge = None  # and their maker
             if _chunked(seg, spec, profile):
                 start = clip_first_frame(Trim(seg.start), profile.raster, seg.speed)
                 found = chunk_windows(start, whole, chunk_frames(profile.raster), into, out)
@@ -344,30 +346,31 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 # An inter-coded segment is not cut at the join: the frames a transition
                 # overlaps are windows of their own, for the overlap alone (edge_windows).
                 if not cut_in_windows(seg):  # plan.check refuses these
-                    raise ValueError(f"segment {index}: its kept parts are not cut in windows")
-                windows = edge_windows(windows, whole, into, out,
-                                       profile.raster.frames(Fraction(EDGE_GRAIN_SECONDS)))
-                chunked = chunked or isinstance(seg, ClipSegment)  # sound counted from the capture's start
-                edges = {window for window in ((0, into), (whole - out, whole)) if window[0] < window[1]}
+                    raise ValueError(f"segment {index}: a faded clip of kept parts is not cut in windows")
+                kept = checked.pauses.kept.get((seg, profile.raster.fps)) if isinstance(seg, ClipSegment) else None
+                if kept is not None or isinstance(windows[0], Kept):  # a clip of kept parts
+                    windows = kept_edges(windows if isinstance(windows[0], Kept) else [kept], into, out)
+                else:
+                    windows = edge_windows(windows, whole, into, out,
+                                           profile.raster.frames(Fraction(EDGE_GRAIN_SECONDS)))
+                    chunked = chunked or isinstance(seg, ClipSegment)  # sound counted from the capture's start
+                edges = {n for n, on in ((1, into), (len(windows), out)) if on}
                 if isinstance(profile, WebProfile):  # its edge windows lossless (WebProfile.lossless)
                     make_edge = _segment_maker(seg, label, checked, replace(profile, lossless=True), ffmpeg,
                                                work, lead, index, recipe.frame_of(spec))[1]
             piece = "chunk" if chunked else "slice"
             for n, window in enumerate(windows, 1):
+                make_piece = make_edge if n in edges and make_edge is not None else make_whole
                 if isinstance(window, Kept):  # a chunk of a transcript-cut clip
                     piece_lead = profile.lead(piece_at)
-                    make = partial(make_whole, window=window, piece_lead=piece_lead)
+                    make = partial(make_piece, window=window, piece_lead=piece_lead)
                     frames = window.frames
                     written = frames + piece_lead
                     item_at = piece_at
                     piece_at += frames
                     part_label = f"{label} part {n}/{len(windows)}"
-                elif window in edges and make_edge is not None:
-                    make = partial(make_edge, window=window, chunk=chunked)
-                    frames, written, item_at = window[1] - window[0], window[1] - window[0], segment_at + window[0]
-                    part_label = f"{label} {piece} {n}/{len(windows)}"
                 else:
-                    make = make_whole if window is None else partial(make_whole, window=window, chunk=chunked)
+                    make = make_piece if window is None else partial(make_piece, window=window, chunk=chunked)
                     frames = whole if window is None else window[1] - window[0]
                     written = frames + (lead if window is None else 0)
                     item_at = segment_at + (window[0] if window is not None else 0)

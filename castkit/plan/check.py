@@ -140,17 +140,17 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
 # Transitions are made in every output. Where a cast is its DV segments' frames, the overlap is
 # a short DV segment of its own, its neighbours cut at the join (by bytes, or the concat demuxer's
 # in and out points for an AVI). The web masters and images, whose segments are inter-coded,
-# encode each neighbour's overlapped frames as a window of their own (plan.transitions): a clip
-# whose frames are kept parts (pauses, transcript or fillers cut) is not cut in such windows,
-# and such a clip next to a transition is refused in those outputs.
+# encode each neighbour's overlapped frames as a window of their own (plan.transitions). A
+# clip of kept parts (pauses, transcript or fillers cut) with a fade is not cut in windows (a
+# window of kept parts is faded as a whole), and is refused beside a transition in those outputs.
 CUT_SUFFIXES = (".dv", ".avi")
 
 
 def cut_in_windows(seg) -> bool:
-    """Whether a segment can be encoded as windows of its frames (a title, a clip whose
-    frames are the capture's in order), as a transition's neighbour in a web master or image."""
-    return not isinstance(seg, ClipSegment) or (seg.pauses is None and seg.transcript is None
-                                                and not seg.fillers)
+    """Whether a segment can be encoded as windows of its frames, as a transition's neighbour
+    in a web master or image: a title, a clip, but a faded clip of kept parts."""
+    return not isinstance(seg, ClipSegment) or not (seg.fades.fade_in or seg.fades.fade_out) or (
+        seg.pauses is None and seg.transcript is None and not seg.fillers)
 
 
 def transition_problems(recipe: Recipe, probes: dict[Path, MediaInfo],
@@ -193,8 +193,8 @@ def transition_problems(recipe: Recipe, probes: dict[Path, MediaInfo],
                 if not cut_in_windows(recipe.segments[n]):
                     at = transition.where or recipe.segments[i].where
                     problems.append(at.problem(
-                        f"segment {i + 1}: a transition next to a clip with pauses:, transcript: or "
-                        f"fillers: (segment {n + 1}) is made in {', '.join(CUT_SUFFIXES)} casts only; "
+                        f"segment {i + 1}: a transition next to a faded clip with pauses:, transcript: "
+                        f"or fillers: (segment {n + 1}) is made in {', '.join(CUT_SUFFIXES)} casts only; "
                         f"{', '.join(spec.path.name for spec in others)} would need it"))
                     break
     return problems

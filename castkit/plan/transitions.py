@@ -14,6 +14,7 @@ from windows of their own (``edge_windows``, ``web_overlap_job``, below)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from castkit.base.jobs import file_url, Job
 from castkit.media.dv import dv_samples
 from castkit.media.ffmpeg import Ffmpeg, ffmpeg_module
 from castkit.plan.encode import conform, ffmpeg_number
+from castkit.plan.pauses import Kept
 from castkit.plan.profile import Profile
 from castkit.recipe.model import Transition
 
@@ -141,3 +143,48 @@ def web_overlap_job(before: Path, after: Path, frames: int, transition: Transiti
     shape = (target.width, target.height, target.sar)
     return conform(ff, video, audio, shape, frames, profile, output, ffmpeg, False, label,
                    (before, after), samples=samples, scaled=True)
+
+
+def kept_edges(found: list[Kept], head: int, tail: int) -> list[Kept]:
+    """The windows of a clip of kept parts (its chunks, ``plan.pauses.chunks``, or its whole
+    ``Kept``) with its first ``head`` and last ``tail`` frames windows of their own, as
+    ``edge_windows`` cuts a clip's frames. A part split there runs on without a fade, as a
+    chunk boundary splits one; a cut between two parts keeps its fades."""
+    found = list(found)
+    if head:
+        found[:1] = [piece for piece in _split_kept(found[0], head) if piece is not None]
+    if tail:
+        last = found[-1]
+        if (head and len(found) == 1) or last.frames < tail:
+            raise ValueError("the transitions into and out of a segment overlap")
+        found[-1:] = [piece for piece in _split_kept(last, last.frames - tail) if piece is not None]
+    return found
+
+
+def _split_kept(kept: Kept, at: int) -> tuple[Kept | None, Kept | None]:
+    """``kept`` cut after its first ``at`` frames (None: an empty side)."""
+    if at <= 0:
+        return None, kept
+    if at >= kept.frames:
+        return kept, None
+    parts = kept.parts
+    done = 0
+    for n, p in enumerate(parts):
+        if done + p.frames <= at:
+            done += p.frames
+            continue
+        before, after = list(parts[:n]), list(parts[n + 1:])
+        if done == at:  # between two parts: their cut, if any, stays faded on both sides
+            cut = p.first != parts[n - 1].end or p.rate != parts[n - 1].rate
+            before[-1] = replace(before[-1], cut_out=before[-1].cut_out or cut)
+            after.insert(0, replace(p, cut_in=p.cut_in or cut))
+        else:
+            # Inside a part: the second piece starts on the frame the whole part shows there
+            # (``paused_job`` shows frame round(first / rate) + j of the part's timeline).
+            j = at - done
+            split = round((round(Fraction(p.first) / p.rate) + j) * p.rate)
+            before.append(replace(p, end=split, frames=j, cut_out=False))
+            after.insert(0, replace(p, first=split, frames=p.frames - j, cut_in=False))
+        return (Kept(tuple(before), sum(q.end - q.first for q in before), kept.threshold),
+                Kept(tuple(after), sum(q.end - q.first for q in after), kept.threshold))
+    return kept, None

@@ -134,22 +134,42 @@ def test_changing_only_a_transition_s_duration_re_encodes_the_windows_at_the_joi
     assert shown.count("-qp 0") == 4  # the four windows the two overlaps read
 
 
-def test_a_clip_of_kept_parts_beside_a_transition_is_refused_in_a_web_master(tmp_path, bright, cli):
-    (tmp_path / "bright.ogv").symlink_to(bright)
-    recipe = write_recipe(tmp_path, """
+def test_a_clip_cut_by_its_pauses_crosses_over_in_an_mp4_and_a_faded_one_is_refused(tmp_path, wheel_ffmpeg, cli):
+    """A clip of kept parts (its 2 s pause cut) is cut in windows of its kept parts: the
+    crossfade into it takes its first 18 frames, the dip out of it its last 15."""
+    media.make(WHEEL_FFMPEG, tmp_path / "paused.ogv", "-f", "lavfi", "-i",
+               "color=c=0xC8C8C8:size=320x180:rate=25:duration=5", "-f", "lavfi", "-i",
+               "aevalsrc='0.3*sin(2*PI*440*t)*(lt(t\\,1.5)+gt(t\\,3.5))':s=48000:d=5",
+               "-c:v", "libtheora", "-q:v", "8", "-c:a", "libvorbis")
+    text = CAST.format(seconds=0.6).replace("bright.ogv", "paused.ogv\n        pauses: cut").replace(
+        "outputs: [build/cast.mp4, build/cast.gif]", "output: build/cast.mp4")
+    without = "\n".join(line for line in text.split("\n") if "transition:" not in line)
+    cuts = build(write_recipe(tmp_path, without), output=tmp_path / "cuts.mp4")
+    planned = build(write_recipe(tmp_path, text))
+    assert planned.frames == cuts.frames - 18 - 15 and cuts.frames > 150
+    seen = lumas(tmp_path / "build" / "cast.mp4")
+    assert len(seen) == planned.frames
+    overlap = seen[42:60]
+    assert all(b > a for a, b in zip(overlap, overlap[1:])) and seen[60] - seen[41] > 150
+    mp4 = read_web(tmp_path / "build" / "cast.mp4")
+    assert mp4.audio_seconds == mp4.video_seconds == Fraction(planned.frames, 30)
+    assert 0 <= len(mp4.pcm) - planned.frames * 1600 < 1024
+
+    faded = write_recipe(tmp_path, """
         outputs: [build/cast.dv, build/cast.webm]
         segments:
           - title: Start
-          - clip: bright.ogv
+          - clip: paused.ogv
             pauses: cut
+            fade_out: 0.5
             transition: crossfade
     """)
-    result = cli("build", recipe)
+    result = cli("build", faded)
     assert result.code == 2
     assert result.err.strip().endswith(
-        "cast.yaml:6:17: segment 2: a transition next to a clip with pauses:, transcript: or fillers: "
-        "(segment 2) is made in .dv, .avi casts only; cast.webm would need it")
-    assert not (tmp_path / "build").exists()
+        "cast.yaml:7:17: segment 2: a transition next to a faded clip with pauses:, transcript: or "
+        "fillers: (segment 2) is made in .dv, .avi casts only; cast.webm would need it")
+    assert not (tmp_path / "build" / "cast.dv").exists()
 
 
 # --- the music bed and burned captions in an MP4 ----------------------------------------------------

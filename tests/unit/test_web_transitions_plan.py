@@ -68,3 +68,28 @@ def test_a_web_overlap_crosses_two_windows_over_and_encodes_them_once():
                           gif, Path("/c/x.mp4"), Ffmpeg("ffmpeg", "t", "9.0.2"), "x", sound=False)
     graph = job.argv[list(job.argv).index("-filter_complex") + 1]
     assert "xfade=duration=0.533333:offset=0:transition=fadeblack" in graph and "amix" not in graph
+
+
+def test_a_clip_of_kept_parts_gives_its_edge_frames_to_windows_of_their_own():
+    from castkit.plan.pauses import Kept, Part
+    from castkit.plan.transitions import kept_edges
+
+    # 30 frames, a pause cut (30-60), 60 frames; then 20 frames played x2 into 10.
+    kept = Kept((Part(0, 30, Fraction(1), 30), Part(60, 120, Fraction(1), 60),
+                 Part(120, 140, Fraction(2), 10, pause=True)), 140, Fraction(-40))
+    head, middle, tail = kept_edges([kept], 40, 15)
+    assert [q.frames for q in (head, middle, tail)] == [40, 45, 15]
+    # Into the second part: it runs on across the windows, without a fade there; the cut
+    # between the first two parts stays faded in the head window (not its window's edge).
+    assert head.parts == (Part(0, 30, Fraction(1), 30), Part(60, 70, Fraction(1), 10))
+    assert middle.parts == (Part(70, 115, Fraction(1), 45),)
+    # The tail: the second part's last 5 frames and the sped-up part, its frames counted on
+    # its own timeline (frame 60 of x2 is source frame 120).
+    assert tail.parts == (Part(115, 120, Fraction(1), 5), Part(120, 140, Fraction(2), 10, pause=True))
+    # At a cut between two parts: both sides keep their fade there.
+    head, rest = kept_edges([kept], 30, 0)
+    assert head.parts == (Part(0, 30, Fraction(1), 30, cut_out=True),)
+    assert rest.parts[0] == Part(60, 120, Fraction(1), 60, cut_in=True)
+    # Chunks: only the first and the last are cut.
+    first, second = Kept(kept.parts[:1], 30, Fraction(-40)), Kept(kept.parts[1:], 80, Fraction(-40))
+    assert [q.frames for q in kept_edges([first, second], 10, 20)] == [10, 20, 50, 20]
