@@ -29,15 +29,18 @@ from castkit.media.raster import (
 )
 from castkit.outputs.profiles import image_profile, make_profile
 from castkit.outputs.stills import index_path, part_holding
+from castkit.outputs.web import WebProfile
 from castkit.media.seek import read_index
-from castkit.plan.check import Checked, frame_index, output_rasters
+from castkit.plan.check import Checked, cut_in_windows, frame_index, output_rasters
 from castkit.plan.activity import follow_status, measure, plan_follow
 from castkit.plan.chunks import chunk_frames, chunk_seconds, chunk_windows
 from castkit.plan.encode import clip_first_frame, clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import chunks, edges_at_least, Kept, kept_of, paused_job
 from castkit.plan.music import music_gain_job, MusicStep
 from castkit.plan.denoise import noise_of
-from castkit.plan.transitions import overlap_job
+from castkit.plan.transitions import (
+    EDGE_GRAIN_SECONDS, edge_windows, kept_edges, overlap_job, web_overlap_job,
+)
 from castkit.plan.profile import Profile
 from castkit.plan.slices import sample_group, SLICE_SECONDS
 from castkit.plan.speech import source_cues, speech_listing
@@ -141,9 +144,10 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
         card = _card_path(seg, profile, work)
         fx = Effects(fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out)
 
-        def still(out: Path, stand_ins: bool = False) -> Job:
+        def still(out: Path, stand_ins: bool = False, window: tuple[int, int] | None = None,
+                  chunk: bool = False) -> Job:  # noqa: ARG001 - a still's windows are all alike
             return still_job(Path("card.png") if stand_ins else card, raster.display_size, frames,
-                             profile, out, ffmpeg, label=label, effects=fx, lead=lead)
+                             profile, out, ffmpeg, label=label, effects=fx, lead=lead, window=window)
 
         return frames, still, [card_key(seg, raster.display_size)]
     info = checked.probes[seg.clip]
@@ -330,24 +334,43 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             windows = speech_chunks(seg, checked, profile, into, out) or (
                 slices(seg, whole, profile) if not lead else [None])
             chunked = False
+            edges: set[int] = set()  # the windows a transition's overlap reads (their places)
+            make_edge = None  # and their maker
             if _chunked(seg, spec, profile):
                 start = clip_first_frame(Trim(seg.start), profile.raster, seg.speed)
                 found = chunk_windows(start, whole, chunk_frames(profile.raster), into, out)
                 # A clip inside one chunk is encoded whole, as it would be without chunks.
                 if len(found) > 1:
                     windows, chunked = list(found), True
+            if profile.segment_suffix != ".dv" and (into or out):
+                # An inter-coded segment is not cut at the join: the frames a transition
+                # overlaps are windows of their own, for the overlap alone (edge_windows).
+                if not cut_in_windows(seg):  # plan.check refuses these
+                    raise ValueError(f"segment {index}: a faded clip of kept parts is not cut in windows")
+                kept = checked.pauses.kept.get((seg, profile.raster.fps)) if isinstance(seg, ClipSegment) else None
+                if kept is not None or isinstance(windows[0], Kept):  # a clip of kept parts
+                    windows = kept_edges(windows if isinstance(windows[0], Kept) else [kept], into, out)
+                else:
+                    windows = edge_windows(windows, whole, into, out,
+                                           profile.raster.frames(Fraction(EDGE_GRAIN_SECONDS)))
+                    chunked = chunked or isinstance(seg, ClipSegment)  # sound counted from the capture's start
+                edges = {n for n, on in ((1, into), (len(windows), out)) if on}
+                if isinstance(profile, WebProfile):  # its edge windows lossless (WebProfile.lossless)
+                    make_edge = _segment_maker(seg, label, checked, replace(profile, lossless=True), ffmpeg,
+                                               work, lead, index, recipe.frame_of(spec))[1]
             piece = "chunk" if chunked else "slice"
             for n, window in enumerate(windows, 1):
+                make_piece = make_edge if n in edges and make_edge is not None else make_whole
                 if isinstance(window, Kept):  # a chunk of a transcript-cut clip
                     piece_lead = profile.lead(piece_at)
-                    make = partial(make_whole, window=window, piece_lead=piece_lead)
+                    make = partial(make_piece, window=window, piece_lead=piece_lead)
                     frames = window.frames
                     written = frames + piece_lead
                     item_at = piece_at
                     piece_at += frames
                     part_label = f"{label} part {n}/{len(windows)}"
                 else:
-                    make = make_whole if window is None else partial(make_whole, window=window, chunk=chunked)
+                    make = make_piece if window is None else partial(make_piece, window=window, chunk=chunked)
                     frames = whole if window is None else window[1] - window[0]
                     written = frames + (lead if window is None else 0)
                     item_at = segment_at + (window[0] if window is not None else 0)
@@ -374,17 +397,41 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         # their running total is where each begins, as chapters and captions count.
         segment_frames = [frames - out for frames, out in zip(segment_frames, overlaps[1:] + [0])]
         trims = [(0, 0)] * len(listing)  # frames each item gives up to overlaps (head, tail)
+        overlaps_before = len(overlap_jobs)
         if any(overlaps):
             listing, makers, sounds, starts, leads, trims = _with_overlaps(
                 checked, profile, ffmpeg, work, use_cache, planned, overlaps, firsts,
-                listing, makers, sounds, starts, leads, overlap_jobs, uses)
+                listing, makers, sounds, starts, leads, overlap_jobs, uses, sound=not spec.is_image,
+                named=f" ({spec.path.suffix.lstrip('.').upper()})" if len(recipe.outputs) > 1 else "")
+        hidden: dict[Path, tuple] = {}  # MP4 segments' edge windows: read by overlaps, not joined
+        if any(overlaps) and profile.segment_suffix != ".dv":
+            listing, makers, sounds, starts, leads, trims, hidden = _without_edge_windows(
+                listing, makers, sounds, starts, leads, trims)
         poster = None
         if spec.kind == "poster":  # one frame: only the segment that holds it is made
             poster = poster_frame(spec, recipe, segment_frames, profile.raster.fps)
         needed = {part_holding([(p, f) for _, f, p, _ in listing], poster)[0]} if poster is not None else None
+        if needed is not None and hidden:  # a poster: only the overlap that holds it is made
+            for job in overlap_jobs[overlaps_before:]:
+                if job.output not in needed:
+                    planned.discard(job.output)  # another poster may hold a frame of it
+            overlap_jobs[overlaps_before:] = [job for job in overlap_jobs[overlaps_before:]
+                                              if job.output in needed]
+        # An edge window is made only for an overlap that is made.
+        read_by_overlaps = {path for job in overlap_jobs[overlaps_before:] for path in job.inputs}
         for args in pending:
-            if needed is None or args[0] in needed:
+            if args[0] in hidden:
+                if args[0] in read_by_overlaps:
+                    encode(*args)
+            elif needed is None or args[0] in needed:
                 encode(*args)
+        for part, (label, frames, cached, (make, seg, index)) in hidden.items():
+            # A cached window that an overlap reads: its bytes checked against its seal first.
+            if cached and part in read_by_overlaps and part not in planned and not intact(part):
+                say("warning", f"{part}: this cached segment is damaged (its bytes differ from its "
+                               f"record); {label} is encoded again")
+                discard(part)
+                encode(part, make, seg, index, frames, profile, label)
         pending.clear()
         uses.update(checked.pauses.files)  # the pause analyses (for prune)
         uses.update(checked.speech.files)  # recognised words and voice spans
@@ -580,10 +627,12 @@ def followed(seg: ClipSegment, index: int, checked: Checked, ffmpeg: Ffmpeg, qui
 def _with_overlaps(checked: Checked, profile: Profile, ffmpeg: Ffmpeg, work: Path, use_cache: bool,
                    planned: set[Path], overlaps: list[int], firsts: list[int], listing: list,
                    makers: list, sounds: list, starts: list[int], leads: list[int],
-                   overlap_jobs: list[Job], uses: set[Path]) -> tuple:
+                   overlap_jobs: list[Job], uses: set[Path], sound: bool = True, named: str = "") -> tuple:
     """The listing with each transition's overlap inserted between its neighbours (their last
     and first items), and what each item gives up to the overlaps (frames at its head and
-    tail): the neighbours are the segments encoded as ever, the overlap is made from their files."""
+    tail): the neighbours are the segments encoded as ever, the overlap is made from their files
+    (for MP4 segments, the neighbours' edge windows, given up whole; ``sound``: they have sound;
+    ``named``: the output's kind, in the labels, where the recipe has several)."""
     recipe = checked.recipe
     transitions = recipe.transitions()
     trims = [[0, 0] for _ in listing]
@@ -605,10 +654,14 @@ def _with_overlaps(checked: Checked, profile: Profile, ffmpeg: Ffmpeg, work: Pat
         a_part, a_frames, b_part = listing[before][2], listing[before][1], listing[after][2]
         at = starts[after]
         lead = profile.lead(at)
-        label = f"segment {i + 1}: {transition.type} from segment {i}"
+        label = f"segment {i + 1}: {transition.type} from segment {i}{named}"
 
         def make(out: Path, stand_ins: bool = False, a_part=a_part, b_part=b_part, first=leads[before] + a_frames - n,
                  after_first=leads[after], n=n, transition=transition, label=label, lead=lead) -> Job:
+            if profile.segment_suffix != ".dv":  # two windows of exactly the overlap's frames
+                return web_overlap_job(Path("before.mp4") if stand_ins else a_part,
+                                       Path("after.mp4") if stand_ins else b_part, n, transition,
+                                       profile, out, ffmpeg, label, sound)
             return overlap_job(Path("before.dv") if stand_ins else a_part, first,
                                Path("after.dv") if stand_ins else b_part, after_first, n, transition,
                                profile, out, ffmpeg, label, lead)
@@ -638,6 +691,25 @@ def _with_overlaps(checked: Checked, profile: Profile, ffmpeg: Ffmpeg, work: Pat
             for target, value in zip(out, (entry, None, sound, at, lead, (0, 0))):
                 target.append(value)
     return out
+
+
+def _without_edge_windows(listing: list, makers: list, sounds: list, starts: list[int], leads: list[int],
+                          trims: list) -> tuple:
+    """The listing of a cast of MP4 segments without the edge windows its overlaps took whole
+    (``plan.transitions.edge_windows``): the join copies the rest; and those windows (part ->
+    label, frames, cached, maker), which only the overlaps read."""
+    hidden: dict[Path, tuple] = {}
+    out: tuple[list, ...] = ([], [], [], [], [], [])
+    for values in zip(listing, makers, sounds, starts, leads, trims):
+        (label, frames, part, cached), (head, tail) = values[0], values[5]
+        if frames - head - tail == 0:
+            hidden[part] = (label, frames, cached, values[1])
+            continue
+        if head or tail:
+            raise ValueError(f"{label}: an overlap takes part of an MP4 segment")
+        for target, value in zip(out, values):
+            target.append(value)
+    return (*out, hidden)
 
 
 # Sound (issue 25): the music bed under the cast.

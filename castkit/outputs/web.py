@@ -68,6 +68,10 @@ class Mp4Segments:
 
 @dataclass(frozen=True)
 class WebProfile(Mp4Segments):
+    # The edge windows a transition's overlap is made from (plan.transitions): losslessly, as
+    # the overlap decodes them and encodes them again (a few frames, x264 at qp 0).
+    lossless: bool = False
+
     container: ClassVar[str] = ""  # the cast's muxer
     audio_codec: ClassVar[dict[str, Any]] = {}
 
@@ -78,8 +82,9 @@ class WebProfile(Mp4Segments):
         # Tagged as what the scaler made (BT.709, limited range): players then show the
         # colours castkit meant. Explicit, so that every segment's parameter sets are alike.
         fps = self.raster.fps
+        codec = {"vcodec": "libx264", "qp": 0, "preset": "ultrafast"} if self.lossless else self.video_codec()
         return {
-            **self.video_codec(), "pix_fmt": "yuv420p", "g": round(KEYFRAME_SECONDS * fps),
+            **codec, "pix_fmt": "yuv420p", "g": round(KEYFRAME_SECONDS * fps),
             "color_primaries": "bt709", "color_trc": "bt709", "colorspace": "bt709",
             "color_range": "tv",
         }

@@ -137,10 +137,20 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
     return Checked(recipe, probes, voices, cameras=cameras, music=music, speech=speech)
 
 
-# Transitions are made where a cast is its DV segments' frames: the overlap is a short DV segment
-# of its own, its neighbours shortened at the join (by bytes, or the concat demuxer's in and out
-# points for an AVI). The other outputs do not make them yet (issue 25).
-TRANSITION_SUFFIXES = (".dv", ".avi")
+# Transitions are made in every output. Where a cast is its DV segments' frames, the overlap is
+# a short DV segment of its own, its neighbours cut at the join (by bytes, or the concat demuxer's
+# in and out points for an AVI). The web masters and images, whose segments are inter-coded,
+# encode each neighbour's overlapped frames as a window of their own (plan.transitions). A
+# clip of kept parts (pauses, transcript or fillers cut) with a fade is not cut in windows (a
+# window of kept parts is faded as a whole), and is refused beside a transition in those outputs.
+CUT_SUFFIXES = (".dv", ".avi")
+
+
+def cut_in_windows(seg) -> bool:
+    """Whether a segment can be encoded as windows of its frames, as a transition's neighbour
+    in a web master or image: a title, a clip, but a faded clip of kept parts."""
+    return not isinstance(seg, ClipSegment) or not (seg.fades.fade_in or seg.fades.fade_out) or (
+        seg.pauses is None and seg.transcript is None and not seg.fillers)
 
 
 def transition_problems(recipe: Recipe, probes: dict[Path, MediaInfo],
@@ -174,14 +184,19 @@ def transition_problems(recipe: Recipe, probes: dict[Path, MediaInfo],
                 f"segment {i + 1}: the transition ({shown}) is longer than the segment it leads into "
                 f"({format_time(after)}" + (f", less the {format_time(out)} of the transition out of it)"
                                             if out else ")")))
-    others = [spec for spec in recipe.outputs if spec.path.suffix.lower() not in TRANSITION_SUFFIXES]
+    others = [spec for spec in recipe.outputs if spec.path.suffix.lower() not in CUT_SUFFIXES]
     if others:
-        first = next(t for t in transitions if t is not None)
-        at = first.where or recipe.segments[0].where
-        problems.append(at.problem(
-            f"transitions are made in {', '.join(TRANSITION_SUFFIXES)} casts only so far; "
-            f"{', '.join(spec.path.name for spec in others)} would need them: make it without "
-            "transitions, or convert the .dv cast"))
+        for i, transition in enumerate(transitions):
+            if transition is None:
+                continue
+            for n in (i - 1, i):
+                if not cut_in_windows(recipe.segments[n]):
+                    at = transition.where or recipe.segments[i].where
+                    problems.append(at.problem(
+                        f"segment {i + 1}: a transition next to a faded clip with pauses:, transcript: "
+                        f"or fillers: (segment {n + 1}) is made in {', '.join(CUT_SUFFIXES)} casts only; "
+                        f"{', '.join(spec.path.name for spec in others)} would need it"))
+                    break
     return problems
 
 

@@ -490,9 +490,11 @@ def still_job(
     label: str | None = None,
     effects: Effects = Effects(),
     lead: int = 0,
+    window: tuple[int, int] | None = None,
 ) -> Job:
     """Loop a still image (square pixels, ``size``) into ``frames`` frames with silent sound
-    (``lead``: see ``conform``)."""
+    (``lead``: see ``conform``). ``window``: only frames [a, b) of them, faded as in the whole
+    (a transition's overlap reads a title's edge frames from a window of their own)."""
     ff = ffmpeg_module()
     target = profile.raster
     if frames <= 0:
@@ -501,9 +503,23 @@ def still_job(
     source = ff.input(
         file_url(image), framerate=ffmpeg_number(target.fps), f="image2", **safe_input_options()
     )
+    shape = (size[0], size[1], Fraction(1))
+    video, samples, scaled = source.video, None, False
+    if window is not None:
+        if lead:
+            raise ValueError("a window takes no lead frames")
+        a, b = window
+        if not 0 <= a < b <= frames:
+            raise ValueError(f"window {a}..{b} is not inside the still's {frames} frames")
+        # The whole still's frames, faded, then the window's: the same pictures as the whole's.
+        video = conform_video(video, shape, frames, target, effects)
+        video = video.filter("trim", start_frame=a, end_frame=b).filter("setpts", "PTS-STARTPTS")
+        # Samples counted from the still's start, so that its windows add up to the whole.
+        frames, samples, scaled = b - a, target.audio_samples(b) - target.audio_samples(a), True
+        effects = replace(effects, fade_in=Fraction(0), fade_out=Fraction(0))
     return conform(
-        ff, source.video, None, (size[0], size[1], Fraction(1)), frames, profile, output,
-        ffmpeg, final, label or f"title {image.name}", (image,), effects, lead=lead,
+        ff, video, None, shape, frames, profile, output,
+        ffmpeg, final, label or f"title {image.name}", (image,), effects, samples, scaled, lead=lead,
     )
 
 
