@@ -121,20 +121,25 @@ def test_a_move_shows_the_region_after_it_and_the_whole_capture_before(tmp_path,
     assert psnr(frames[60], reference(src, (182, 20, 160, 90), (W, H))) < 30
 
 
-def test_the_zoom_grows_smoothly_along_the_ease(tmp_path, texture, wheel_ffmpeg, cli):
+# The output at the capture's size magnifies the moving views (they are filmed at their own
+# pixels, then scaled up); at half its size it shrinks them (filmed at the output's size).
+@pytest.mark.parametrize("output", ["cast.mp4", "{path: cast.mp4, height: 108}"])
+def test_the_zoom_grows_smoothly_along_the_ease(tmp_path, texture, wheel_ffmpeg, cli, output):
     """A 2x zoom into the centre over 1 s: each frame's zoom, measured by finding the centred
     region that matches it best, grows on every frame and follows the ease curve."""
-    out = build(tmp_path, cli, texture, """
+    build(tmp_path, cli, texture, """
         - at: 1
           to: {x: 96, y: 54, width: 192, height: 108}
           ease: 1
-    """)
-    frames, rate = lumas(out)
+    """, output=output)
+    frames, rate = lumas(tmp_path / "cast.mp4")
     src = source_luma(texture)
+    size = frames.shape[2], frames.shape[1]
+    assert size == ((W, H) if output == "cast.mp4" else (W // 2, H // 2))
 
     def match(frame: np.ndarray, zoom: float) -> float:
         w, h = W / zoom, H / zoom
-        return psnr(frame, reference(src, ((W - w) / 2, (H - h) / 2, w, h), (W, H)))
+        return psnr(frame, reference(src, ((W - w) / 2, (H - h) / 2, w, h), size))
 
     measured = []
     for k in range(30, 61):  # 1.0 s to 2.0 s
