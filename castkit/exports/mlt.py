@@ -170,9 +170,9 @@ def overlay_filters(timeline: Timeline, part: Part, ident: str) -> list[ET.Eleme
     Why pictures and not MLT's text and rectangle filters: a callout's rounded box, the keycap
     chips, the spotlight's dimmed surround and an image are one thing each as a picture, drawn
     by the very code that draws them into castkit's casts, where ``dynamictext``/``qtext`` and
-    a rectangle would each look a little different. Shotcut and Kdenlive play a project through
-    MLT, and melt renders the filter (the tests do); neither editor has a panel for it (Shotcut
-    lists no watermark filter, Kdenlive no watermark effect), so it is kept and rendered but
+    a rectangle would each look a little different. melt, the engine both editors play a project
+    through, renders it (the tests do; the editors' windows were not run); neither editor has a
+    panel for it (Shotcut lists no watermark filter, Kdenlive no watermark effect), so it is
     changed by editing its properties or the PNG. Placed on the producer after its crop (melt
     7.12 crops in the producer, before any filter: measured) and before the camera, so that it
     follows both as in the cast: its rect is in per cent of the cropped picture."""
