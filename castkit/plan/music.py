@@ -62,7 +62,10 @@ RAMP = 0.3  # seconds the bed takes to fall silent or come back where `under` ch
 BLOCK = 1 << 20  # samples of envelope computed and written at once (8 MB of float64)
 ENVELOPE_FULL = 32767  # the envelope's 1.0 in 16-bit PCM
 MAX_MUSIC_GAIN = 40.0  # dB: a nearly silent music file is not lifted into noise
-RAMP_STEPS = 8  # points an exported envelope gives each ramp that is linear in gain (a fade)
+# An exported envelope's points on a ramp that is linear in gain (a fade): one every 3 dB of it,
+# down to -60 dB (the floor of Shotcut's and Kdenlive's volume keyframes).
+RAMP_DB_STEP = 3.0
+RAMP_FLOOR_DB = -60.0
 MUSIC_VERSION = 1  # raised when the bed or the mix changes (its cache files go stale)
 
 _LOCKS: dict[Path, threading.Lock] = {}
@@ -137,19 +140,23 @@ class Envelope:
             gain *= np.clip((self.seconds - t) / self.fade_out, 0.0, 1.0)
         return gain
 
-    def break_points(self, ramp_steps: int = RAMP_STEPS) -> tuple[tuple[float, float], ...]:
-        """The envelope as (seconds, gain) points an editor joins with straight lines (``castkit
-        export``): where the duck's ramps start and end (linear in dB already, as an editor's
-        volume keyframes in dB are), and ``ramp_steps`` steps over each ramp that is linear in
-        gain (the fades, ``under``'s ramps), so that a line in dB between them stays close."""
+    def break_points(self) -> tuple[tuple[float, float], ...]:
+        """The envelope as (seconds, gain) points an editor joins with straight lines in dB
+        (``castkit export``: volume keyframes in dB): where the duck's ramps start and end
+        (linear in dB already), and over each ramp that is linear in gain (the fades,
+        ``under``'s ramps) a point every RAMP_DB_STEP dB of it down to RAMP_FLOOR_DB, so that
+        a straight line in dB between two stays within a few tenths of a dB of the ramp."""
         times = {0.0, self.seconds}
         times.update(t for t in self.duck[0] if 0 <= t <= self.seconds)
-        ramps = [(0.0, self.fade_in), (self.seconds - self.fade_out, self.seconds)]
-        ramps += [(a, b) for a, b, va, vb in zip(self.under[0], self.under[0][1:], self.under[1], self.under[1][1:])
-                  if va != vb]
-        for a, b in ramps:
-            if b > a:
-                times.update(float(t) for t in np.linspace(a, b, ramp_steps + 1) if 0 <= t <= self.seconds)
+        # Each ramp as (where its gain is 0, where it is 1).
+        ramps = [(0.0, self.fade_in), (self.seconds, self.seconds - self.fade_out)]
+        ramps += [(a, b) if va < vb else (b, a) for a, b, va, vb
+                  in zip(self.under[0], self.under[0][1:], self.under[1], self.under[1][1:]) if va != vb]
+        steps = np.power(10.0, -np.arange(0, -RAMP_FLOOR_DB + RAMP_DB_STEP, RAMP_DB_STEP) / 20)
+        for silent, full in ramps:
+            if silent != full:
+                times.update(float(t) for t in (silent, *(silent + (full - silent) * steps))
+                             if 0 <= t <= self.seconds)
         at = np.array(sorted(times))
         return tuple(zip(at.tolist(), self.gain_at(at).tolist()))
 
