@@ -27,7 +27,7 @@ from castkit.media.ffmpeg import dies_with_castkit, Ffmpeg, safe_input_args, std
 from castkit.media.raster import AUDIO_RATE
 from castkit.plan.check import Checked
 from castkit.plan.music import (
-    envelope_of, music_chain, music_gain, music_inputs, music_rounds, speech_gain,
+    envelope_of, music_chain, music_gain, music_inputs, music_rounds, RAMP_FLOOR_DB, speech_gain,
 )
 from castkit.plan.pauses import LEVEL_CHAIN, levels_in
 from castkit.publish.loudness import parse_summary
@@ -69,12 +69,16 @@ def music_bed(checked: Checked, timeline: Timeline, ffmpeg: Ffmpeg) -> MusicBed:
     for t, g in envelope.break_points():
         frame = min(timeline.frames - 1, max(0, round(t * float(fps))))
         keys[frame] = 20 * math.log10(max(g, 1e-6))
-    return MusicBed(tuple(entries), gain, tuple(sorted(keys.items())))
+    ordered = sorted((frame, max(db, RAMP_FLOOR_DB)) for frame, db in keys.items())
+    # A key between two of the same level says nothing (a fade under a title the bed is silent under).
+    kept = [key for before, key, after in zip([None, *ordered], ordered, [*ordered[1:], None])
+            if before is None or after is None or not before[1] == key[1] == after[1]]
+    return MusicBed(tuple(entries), gain, tuple(kept))
 
 
 def _narration(timeline: Timeline, ffmpeg: Ffmpeg) -> tuple[float, tuple[float, ...]]:
     """The integrated loudness (LUFS) and the 20 ms levels (dBFS) of the cast's narration."""
-    inputs: list[Path] = []
+    inputs: list[tuple[Path, float]] = []  # each file read, and where (seconds) it is read from
     graph: list[str] = []
     for n, part in enumerate(timeline.parts):
         samples = _samples(part.frames, timeline)
@@ -88,7 +92,10 @@ def _narration(timeline: Timeline, ffmpeg: Ffmpeg) -> tuple[float, tuple[float, 
             graph.append(f"{joined}[p{n}]concat=n=2:v=0:a=1[j{n}]")
         joined = f"[j{n}]"
     graph.append(f"{joined}asplit[m][l];[m]ebur128=peak=true,anullsink;[l]{LEVEL_CHAIN}[out]")
-    args = [arg for path in inputs for arg in (*safe_input_args(), "-i", file_url(path))]
+    # Read from where each part starts (ffmpeg's seek decodes from the keyframe before, exact to
+    # the sample): a minute at the end of an hour's take is not an hour of sound to decode.
+    args = [arg for path, seek in inputs
+            for arg in (*safe_input_args(), *(["-ss", f"{seek:.6f}"] if seek > 0 else []), "-i", file_url(path))]
     text = _run(ffmpeg, [*args, "-filter_complex", ";".join(graph), "-map", "[out]", "-f", "null", "-"],
                 "measuring the narration under the music")
     return parse_summary(text)[0], levels_in(text)
@@ -98,23 +105,23 @@ def _samples(frames: int, timeline: Timeline) -> int:
     return round(Fraction(frames) * AUDIO_RATE / timeline.fps)
 
 
-def _sound_of(part: Part, inputs: list[Path]) -> str:
+def _sound_of(part: Part, inputs: list[tuple[Path, float]]) -> str:
     """The head of a part's sound chain (the file it reads added to ``inputs``)."""
     gain = f"volume={float(part.gain):g}dB," if part.gain else ""
     index = len(inputs)
     if part.voice is not None:
-        inputs.append(part.voice)
-        return f"[{index}:a:0]atrim=start={float(part.voice_from):.6f},asetpts=PTS-STARTPTS,{gain}"
+        inputs.append((part.voice, float(part.voice_from)))
+        return f"[{index}:a:0]asetpts=PTS-STARTPTS,{gain}"
     if part.has_audio:
-        inputs.append(part.source)
+        inputs.append((part.source, float(part.start)))
         tempo, speed = "", Fraction(part.speed)
         while speed < Fraction(1, 2):  # atempo takes 0.5 to 100 per instance
             tempo += "atempo=0.5,"
             speed *= 2
         if speed != 1:
             tempo += f"atempo={float(speed):.6f},"
-        return (f"[{index}:a:0]atrim=start={float(part.start):.6f}:end={float(part.end):.6f},"
-                f"asetpts=PTS-STARTPTS,{tempo}{gain}")
+        return (f"[{index}:a:0]asetpts=PTS-STARTPTS,atrim=duration={float(part.length):.6f},"
+                f"{tempo}{gain}")
     return f"anullsrc=r={AUDIO_RATE}:cl=stereo,"
 
 

@@ -96,8 +96,10 @@ class MusicBed:
     keys: tuple[tuple[int, float], ...]
 
     def level(self, floor: float = -60.0) -> str:
-        """The keys with the gain in, as MLT's ``level`` keyframes (dB; silence at ``floor``)."""
-        return ";".join(f"{frame}={max(floor, db + self.gain):.2f}" for frame, db in self.keys)
+        """The keys with the gain in, as MLT's ``level`` keyframes (dB; silence at ``floor``,
+        the least Shotcut's and Kdenlive's volume keyframes take)."""
+        return ";".join(f"{frame}={max(floor, db + self.gain if db > floor else floor):.2f}"
+                        for frame, db in self.keys)
 
 
 @dataclass(frozen=True)
