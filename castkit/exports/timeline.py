@@ -20,7 +20,6 @@ from castkit.plan.camera import CameraPath
 from castkit.plan.check import Checked
 from castkit.plan.encode import camera_path, clip_frames, Trim
 from castkit.plan.overlays import Drawn
-from castkit.errors import RecipeError
 from castkit.recipe.model import ClipSegment, Crop, TitleSegment
 
 
@@ -139,7 +138,6 @@ FEATURES = {
     "fades": lambda part: bool(part.fade_in or part.fade_out),
     "voice-over": lambda part: part.voice is not None,
     "camera": lambda part: part.camera is not None,
-    "overlays": lambda part: bool(part.overlays),
 }
 
 
@@ -176,7 +174,7 @@ def make_timeline(checked: Checked, output: Path, ffmpeg: Ffmpeg) -> Timeline:
     for index, seg in enumerate(recipe.segments, 1):
         into = transitions[index - 1]
         overlap = target.frames(into.duration) if into is not None else 0
-        record -= overlap
+        record -= overlap  # a transition that does not fit is refused by check_recipe
         if isinstance(seg, TitleSegment):
             frames = target.frames(seg.duration)
             part = Part(
@@ -219,22 +217,5 @@ def make_timeline(checked: Checked, output: Path, ffmpeg: Ffmpeg) -> Timeline:
             part = replace(part, transition=into.type, overlap=overlap)
         parts.append(part)
         record += frames
-    _check_overlaps(recipe, parts)
     return Timeline(recipe.path.stem, target, tuple(parts), cards)
 
-
-def _check_overlaps(recipe, parts: list[Part]) -> None:
-    """A transition no longer than what is left of either neighbour (as ``castkit build``
-    refuses it): exit 2, every one named."""
-    problems = []
-    transitions = recipe.transitions()
-    for part, after in zip(parts, [*parts[1:], None]):
-        out = after.overlap if after is not None else 0
-        if part.overlap + out > part.frames:
-            t = transitions[part.index - 1] if part.overlap else transitions[part.index]
-            where = t.where or recipe.segments[part.index - 1].where
-            problems.append(where.problem(
-                f"segment {part.index}: its transitions ({part.overlap + out} frames) are longer "
-                f"than the segment ({part.frames} frames)"))
-    if problems:
-        raise RecipeError(problems)
