@@ -2,12 +2,15 @@
 
 One timeline (``timeline.make_timeline``) is made from the checked recipe and handed to the
 module of the format the output's suffix names. The project references the captures where
-they are; title cards are drawn as PNGs into ``EDIT-cards/`` beside it. What a format cannot
-express is said in one ``castkit: note:`` line each.
+they are; title cards (and overlays, for the formats that carry them) are drawn as PNGs into
+``EDIT-cards/`` beside it. A module's ``CARRIES`` names what of transitions, music and
+overlays it holds; the others get the timeline with cuts for transitions and no music. What a
+format cannot express is said in one ``castkit: note:`` line each.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from importlib import import_module
 from pathlib import Path
@@ -17,12 +20,14 @@ from castkit.cache.keys import cache_dir
 from castkit.cache.written import record_written, why_not_replaceable
 from castkit.base.progress import say
 from castkit.errors import RecipeError, UsageError, WorkError
+from castkit.exports.bed import music_bed
 from castkit.exports.timeline import make_timeline, Timeline
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
 from castkit.plan.check import check_recipe
 from castkit.recipe.model import ClipSegment, TitleSegment
 from castkit.recipe.reader import read_recipe
 from castkit.titles.cards import render_card
+from castkit.titles.overlays import draw as draw_overlay
 
 
 FORMATS = {".mlt": "mlt", ".kdenlive": "kdenlive", ".otio": "otio", ".smil": "smil", ".edl": "edl"}
@@ -38,27 +43,32 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     _refuse_redactions(checked.recipe)
     records = cache_dir(recipe)  # where castkit remembers the projects it wrote
     check_output(output, recipe.sources(), force, EXPORT_SUFFIXES, partial(why_not_replaceable, records))
-    timeline = make_timeline(checked, output, ffmpeg)
-    cards = timeline.cards
-    if cards.exists() and not cards.is_dir():
-        raise UsageError(f"{cards}: is not a folder; castkit writes the title cards there")
     try:
         module = import_module(f".{FORMATS[output.suffix.lower()]}", __name__)
     except ImportError as exc:  # an optional package (opentimelineio) missing
         raise UsageError(f"{output.name}: needs the {exc.name} package; "
                          "pip install 'castkit[export]'") from None
+    carries = getattr(module, "CARRIES", frozenset())
+    timeline = make_timeline(checked, output, ffmpeg)
+    if "transitions" not in carries:
+        timeline = timeline.as_cuts()
+    if "music" in carries and recipe.music is not None:
+        timeline = replace(timeline, music=music_bed(checked, timeline, ffmpeg))
+    cards = timeline.cards
+    if cards.exists() and not cards.is_dir():
+        raise UsageError(f"{cards}: is not a folder; castkit writes the title cards there")
     text, notes = module.render(timeline)
     # Pauses are castkit's own cut (found at build time): the editor gets the clip uncut.
     notes = list(notes) + [f"segment {n}: pauses are not exported; the clip is whole"
                            for n, seg in enumerate(checked.recipe.segments, 1)
                            if getattr(seg, "pauses", None) is not None]
-    notes += _overlay_notes(checked.recipe)
-    notes += sound_notes(checked.recipe)
+    notes += _overlay_notes(checked.recipe, carries)
+    notes += sound_notes(checked.recipe, carries)
     # So are a transcript's cuts and the fillers cut (issue 24); spoken captions are not exported.
     notes += [f"segment {n}: the cuts of its transcript (or fillers: cut) are not exported; the clip is whole"
               for n, seg in enumerate(checked.recipe.segments, 1)
               if getattr(seg, "transcript", None) is not None or getattr(seg, "fillers", False)]
-    made = _write_cards(checked.recipe, timeline)
+    made = _write_cards(checked.recipe, timeline, "overlays" in carries)
     try:
         write_atomically(output, lambda temp: Path(temp).write_text(text, encoding="utf-8"))
         record_written(records, output)
@@ -85,11 +95,12 @@ def _refuse_redactions(recipe) -> None:
         raise RecipeError(problems)
 
 
-def _overlay_notes(recipe) -> list[str]:
-    """The overlays no project format here holds: said, never dropped silently."""
+def _overlay_notes(recipe, carries: frozenset[str] = frozenset()) -> list[str]:
+    """The overlays a format does not hold (``carries``): said, never dropped silently."""
     notes = [f"segment {n}: overlays ({', '.join(dict.fromkeys(o.kind for o in seg.overlays))}) "
              "are not exported; add them in the editor"
-             for n, seg in enumerate(recipe.segments, 1) if getattr(seg, "overlays", ())]
+             for n, seg in enumerate(recipe.segments, 1)
+             if getattr(seg, "overlays", ()) and "overlays" not in carries]
     notes += [f"segment {n}: the webcam corner ({recipe.webcam_of(seg).clip.name}) is not exported; "
               "add it on a track above the clip" for n, seg in enumerate(recipe.segments, 1)
               if hasattr(seg, "clip") and recipe.webcam_of(seg) is not None]
@@ -99,9 +110,9 @@ def _overlay_notes(recipe) -> list[str]:
 # --- end of overlays ----------------------------------------------------------------------------
 
 
-def sound_notes(recipe) -> list[str]:
-    """What of issue 25's sound and flow no export holds yet: a clip's gain and noise reduction,
-    transitions, the music bed."""
+def sound_notes(recipe, carries: frozenset[str] = frozenset()) -> list[str]:
+    """What of issue 25's sound and flow an export does not hold: a clip's gain and noise
+    reduction, and the transitions and the music bed unless the format ``carries`` them."""
     notes = [f"segment {n}: gain: {float(seg.gain):g} dB is not exported; set the clip's volume in the editor"
              for n, seg in enumerate(recipe.segments, 1) if getattr(seg, "gain", 0)]
     notes += [f"segment {n}: denoise is not exported; the clip's sound is as recorded"
@@ -109,22 +120,24 @@ def sound_notes(recipe) -> list[str]:
               if isinstance(seg, ClipSegment) and recipe.denoise_of(seg)]
     notes += [f"segment {n}: the {t.type} into it is not exported (a cut); the timeline is "
               f"{float(t.duration):g} s longer than the cast there"
-              for n, t in enumerate(recipe.transitions(), 1) if t is not None]
-    if recipe.music is not None:
+              for n, t in enumerate(recipe.transitions(), 1) if t is not None and "transitions" not in carries]
+    if recipe.music is not None and "music" not in carries:
         notes.append("music: the music bed and its ducking are not exported; add "
                      + ", ".join(p.name for p in recipe.music.files) + " on an audio track")
     return notes
 
 
-def _write_cards(recipe, timeline: Timeline) -> list[Path]:
-    """The title cards into ``EDIT-cards/``; returns what was made (the folder first).
+def _write_cards(recipe, timeline: Timeline, overlays: bool = False) -> list[Path]:
+    """The title cards (and with ``overlays``, the overlays' pictures) into ``EDIT-cards/``;
+    returns what was made (the folder first).
 
     A card's file name holds its key (text, style, size), so a card already there is this
     very card: exports of one recipe in several formats share the folder, and nothing is
-    ever drawn over an existing file."""
+    ever drawn over an existing file. So does an overlay's (``builder.plan.overlay_key``)."""
     titles = [p for p in timeline.parts if p.is_title]
+    drawn = [(part, d) for part in timeline.parts for d in part.overlays if d.picture is not None] if overlays else []
     made: list[Path] = []
-    if not titles:
+    if not titles and not drawn:
         return made
     folder = timeline.cards
     try:
@@ -139,6 +152,12 @@ def _write_cards(recipe, timeline: Timeline) -> list[Path]:
             image = render_card(seg.title, seg.subtitle, seg.style, recipe.target.display_size, recipe.folder)
             write_atomically(part.source, lambda temp: image.save(temp, format="PNG"))
             made.append(part.source)
+        for part, d in drawn:
+            if d.picture.is_file() or d.picture in made:
+                continue
+            image = draw_overlay(d.overlay, part.source_size, recipe.folder)
+            write_atomically(d.picture, lambda temp: image.save(temp, format="PNG"))
+            made.append(d.picture)
     except OSError as exc:
         raise WorkError(f"{folder}: {exc.strerror or exc} (while drawing title cards)") from None
     return made

@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-from castkit.builder.plan import effects_of, followed
+from castkit.builder.plan import drawn_overlays, effects_of, followed
 from castkit.cache.keys import card_key
 from castkit.media.dv import DvTarget
 from castkit.media.ffmpeg import Ffmpeg
 from castkit.plan.camera import CameraPath
 from castkit.plan.check import Checked
 from castkit.plan.encode import camera_path, clip_frames, Trim
+from castkit.plan.overlays import Drawn
 from castkit.recipe.model import ClipSegment, Crop, TitleSegment
 
 
@@ -53,6 +54,13 @@ class Part:
     # The camera (``zoom:`` moves, or those ``zoom: follow`` plans) on the cropped picture,
     # its views of the cast's display aspect: as ``castkit build`` films the DV cast.
     camera: CameraPath | None = None
+    # Transitions (issue 25): the one into this part from the one before (its type) and the
+    # frames the two overlap; the part starts that many frames before the one before ends.
+    transition: str | None = None
+    overlap: int = 0
+    gain: Fraction = Fraction(0)  # dB on the part's own sound (``gain:``)
+    # Overlays (issue 30): castkit's drawn pictures, each shown over a time of the capture.
+    overlays: tuple[Drawn, ...] = ()
 
     @property
     def is_title(self) -> bool:
@@ -75,11 +83,31 @@ class Part:
 
 
 @dataclass(frozen=True)
+class MusicBed:
+    """The music bed as an editor's audio track: the music files one after the other (each
+    entry a file, its first frame and how many), at ``gain`` dB (which brings the music to
+    the recipe's ``level``) times castkit's envelope, given as ``keys``: (frame of the cast,
+    dB) break points of the ducking under the narration, ``under`` and the fades, to be joined
+    by straight lines in dB (plan.music.Envelope.break_points)."""
+
+    entries: tuple[tuple[Path, int, int], ...]
+    gain: float
+    keys: tuple[tuple[int, float], ...]
+
+    def level(self, floor: float = -60.0) -> str:
+        """The keys with the gain in, as MLT's ``level`` keyframes (dB; silence at ``floor``,
+        the least Shotcut's and Kdenlive's volume keyframes take)."""
+        return ";".join(f"{frame}={max(floor, db + self.gain if db > floor else floor):.2f}"
+                        for frame, db in self.keys)
+
+
+@dataclass(frozen=True)
 class Timeline:
     name: str
     target: DvTarget
     parts: tuple[Part, ...]
     cards: Path  # the folder of title card PNGs
+    music: MusicBed | None = None
 
     @property
     def fps(self) -> Fraction:
@@ -87,7 +115,17 @@ class Timeline:
 
     @property
     def frames(self) -> int:
-        return sum(p.frames for p in self.parts)
+        """The cast's: the parts' frames less each transition's overlap."""
+        return sum(p.frames - p.overlap for p in self.parts)
+
+    def as_cuts(self) -> "Timeline":
+        """The parts end to end, every transition a cut (and no music): for the formats that
+        hold neither (their notes say so)."""
+        parts, record = [], 0
+        for part in self.parts:
+            parts.append(replace(part, record=record, transition=None, overlap=0))
+            record += part.frames
+        return replace(self, parts=tuple(parts), music=None)
 
     def frames_of(self, seconds: Fraction) -> int:
         return self.target.frames(seconds)
@@ -124,14 +162,19 @@ def card_name(part_index: int, seg: TitleSegment, size: tuple[int, int]) -> str:
 
 
 def make_timeline(checked: Checked, output: Path, ffmpeg: Ffmpeg) -> Timeline:
-    """The timeline of ``checked``; ``ffmpeg`` measures the activity a ``zoom: follow`` clip's
-    camera is planned from (the same plan ``castkit build`` makes)."""
+    """The timeline of ``checked`` (its music bed is ``exports.bed``'s); ``ffmpeg`` measures
+    the activity a ``zoom: follow`` clip's camera is planned from (the same plan ``castkit
+    build`` makes)."""
     recipe = checked.recipe
     target = recipe.target
     cards = cards_folder(output.absolute())
     parts: list[Part] = []
     record = 0
+    transitions = recipe.transitions()
     for index, seg in enumerate(recipe.segments, 1):
+        into = transitions[index - 1]
+        overlap = target.frames(into.duration) if into is not None else 0
+        record -= overlap  # a transition that does not fit is refused by check_recipe
         if isinstance(seg, TitleSegment):
             frames = target.frames(seg.duration)
             part = Part(
@@ -167,8 +210,12 @@ def make_timeline(checked: Checked, output: Path, ffmpeg: Ffmpeg) -> Timeline:
                 fade_in=seg.fades.fade_in, fade_out=seg.fades.fade_out,
                 voice=voice, mute=seg.mute, voice_from=seg.audio_from, voice_frames=voice_frames,
                 has_audio=info.audio is not None and voice is None and not seg.mute,
-                source_duration=info.duration, camera=camera,
+                source_duration=info.duration, camera=camera, gain=seg.gain,
+                overlays=drawn_overlays(seg, checked, cards) if seg.overlays else (),
             )
+        if into is not None:
+            part = replace(part, transition=into.type, overlap=overlap)
         parts.append(part)
         record += frames
     return Timeline(recipe.path.stem, target, tuple(parts), cards)
+

@@ -62,6 +62,10 @@ RAMP = 0.3  # seconds the bed takes to fall silent or come back where `under` ch
 BLOCK = 1 << 20  # samples of envelope computed and written at once (8 MB of float64)
 ENVELOPE_FULL = 32767  # the envelope's 1.0 in 16-bit PCM
 MAX_MUSIC_GAIN = 40.0  # dB: a nearly silent music file is not lifted into noise
+# An exported envelope's points on a ramp that is linear in gain (a fade): one every 3 dB of it,
+# down to -60 dB (the floor of Shotcut's and Kdenlive's volume keyframes).
+RAMP_DB_STEP = 3.0
+RAMP_FLOOR_DB = -60.0
 MUSIC_VERSION = 1  # raised when the bed or the mix changes (its cache files go stale)
 
 _LOCKS: dict[Path, threading.Lock] = {}
@@ -124,7 +128,10 @@ class Envelope:
     seconds: float  # the cast's length
 
     def gains(self, first: int, count: int) -> np.ndarray:
-        t = (np.arange(first, first + count, dtype=np.float64)) / AUDIO_RATE
+        return self.gain_at((np.arange(first, first + count, dtype=np.float64)) / AUDIO_RATE)
+
+    def gain_at(self, t: np.ndarray) -> np.ndarray:
+        """The gain (0..1) at the times ``t`` (seconds of the cast)."""
         gain = np.power(10.0, self.duck_db * np.interp(t, *self.duck) / 20)
         gain *= np.interp(t, *self.under)
         if self.fade_in > 0:
@@ -132,6 +139,26 @@ class Envelope:
         if self.fade_out > 0:
             gain *= np.clip((self.seconds - t) / self.fade_out, 0.0, 1.0)
         return gain
+
+    def break_points(self) -> tuple[tuple[float, float], ...]:
+        """The envelope as (seconds, gain) points an editor joins with straight lines in dB
+        (``castkit export``: volume keyframes in dB): where the duck's ramps start and end
+        (linear in dB already), and over each ramp that is linear in gain (the fades,
+        ``under``'s ramps) a point every RAMP_DB_STEP dB of it down to RAMP_FLOOR_DB, so that
+        a straight line in dB between two stays within a few tenths of a dB of the ramp."""
+        times = {0.0, self.seconds}
+        times.update(t for t in self.duck[0] if 0 <= t <= self.seconds)
+        # Each ramp as (where its gain is 0, where it is 1).
+        ramps = [(0.0, self.fade_in), (self.seconds, self.seconds - self.fade_out)]
+        ramps += [(a, b) if va < vb else (b, a) for a, b, va, vb
+                  in zip(self.under[0], self.under[0][1:], self.under[1], self.under[1][1:]) if va != vb]
+        steps = np.power(10.0, -np.arange(0, -RAMP_FLOOR_DB + RAMP_DB_STEP, RAMP_DB_STEP) / 20)
+        for silent, full in ramps:
+            if silent != full:
+                times.update(float(t) for t in (silent, *(silent + (full - silent) * steps))
+                             if 0 <= t <= self.seconds)
+        at = np.array(sorted(times))
+        return tuple(zip(at.tolist(), self.gain_at(at).tolist()))
 
 
 def envelope_of(spec: MusicSpec, levels: tuple[float, ...], gain: float,
@@ -208,7 +235,7 @@ class MusicStep(LoudnessStep):
         try:
             integrated, _ = self._measure()
             voiced = integrated > SILENCE_LUFS
-            gain = float(self.target) - integrated if self.target is not None and voiced else 0.0
+            gain = speech_gain(integrated, self.target)
             envelope = envelope_of(self.music, self._levels(), gain, list(self.segments), self.seconds)
             self._make_bed(envelope)
             gain, limit = self._balance(gain, voiced)
@@ -229,32 +256,14 @@ class MusicStep(LoudnessStep):
         write_atomically(self.levels, lambda temp: temp.write_text(text, encoding="utf-8"))
         return levels
 
-    def _music_inputs(self) -> tuple[list[str], int]:
-        """The music files as inputs, repeated to cover the cast where it loops, and how many."""
-        total = float(sum(self.music_seconds))
-        rounds = max(1, math.ceil(self.seconds / total)) if self.music.loop and total > 0 else 1
-        args: list[str] = []
-        for _ in range(rounds):
-            for path in self.music.files:
-                args += [*safe_input_args(), "-i", file_url(path)]
-        return args, rounds * len(self.music.files)
-
-    def _music_chain(self, count: int, samples: int) -> str:
-        """The music joined (each at 48 kHz stereo), cut to ``samples`` and padded to them."""
-        joined = "".join(f"[{i}:a:0]aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo[m{i}];"
-                         for i in range(count))
-        joined += "".join(f"[m{i}]" for i in range(count)) + f"concat=n={count}:v=0:a=1,"
-        return joined + f"atrim=end_sample={samples},apad=whole_len={samples}"
-
     def _make_bed(self, envelope: Envelope) -> None:
         samples = round(self.seconds * AUDIO_RATE) + AUDIO_RATE  # a second more: never short
-        inputs, count = self._music_inputs()
-        chain = self._music_chain(count, samples)
+        inputs, count = music_inputs(self.music, self.music_seconds, self.seconds)
+        chain = music_chain(count, samples)
         measured = self._run([self.ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", *inputs,
                               "-filter_complex", chain + ",ebur128=peak=true[out]", "-map", "[out]",
                               "-f", "null", "-"], "measuring the music")
-        loudness, _ = parse_summary(measured)
-        level = 0.0 if loudness <= SILENCE_LUFS else min(MAX_MUSIC_GAIN, float(self.music.level) - loudness)
+        level = music_gain(self.music, parse_summary(measured)[0])
         graph = (f"{chain},volume={level:.2f}dB[music];"
                  f"[{count}:a]pan=stereo|c0=c0|c1=c0[envelope];[music][envelope]amultiply[out]")
         argv = [self.ffmpeg.path, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *inputs,
@@ -322,6 +331,43 @@ class MusicStep(LoudnessStep):
         return (f"# the music bed {self.bed.name} (its level, fades and ducking under the narration) "
                 f"and the mix's gain ({self.script.name}), made once; then this output's mix:\n"
                 f"# {shlex.join(argv)}  (castkit's own step; run by castkit build)")
+
+
+def music_rounds(music: MusicSpec, music_seconds: tuple[Fraction, ...], seconds: float) -> int:
+    """How many times the music files play one after the other: enough to cover the cast
+    where the music loops, else once."""
+    total = float(sum(music_seconds))
+    return max(1, math.ceil(seconds / total)) if music.loop and total > 0 else 1
+
+
+def music_inputs(music: MusicSpec, music_seconds: tuple[Fraction, ...], seconds: float) -> tuple[list[str], int]:
+    """The music files as inputs, repeated to cover the cast where it loops, and how many."""
+    rounds = music_rounds(music, music_seconds, seconds)
+    args: list[str] = []
+    for _ in range(rounds):
+        for path in music.files:
+            args += [*safe_input_args(), "-i", file_url(path)]
+    return args, rounds * len(music.files)
+
+
+def music_chain(count: int, samples: int) -> str:
+    """The music joined (each at 48 kHz stereo), cut to ``samples`` and padded to them."""
+    joined = "".join(f"[{i}:a:0]aresample={AUDIO_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo[m{i}];"
+                     for i in range(count))
+    joined += "".join(f"[m{i}]" for i in range(count)) + f"concat=n={count}:v=0:a=1,"
+    return joined + f"atrim=end_sample={samples},apad=whole_len={samples}"
+
+
+def music_gain(music: MusicSpec, loudness: float) -> float:
+    """The gain (dB) that brings music measured at ``loudness`` LUFS to its ``level``; a
+    silent file is left as it is, a nearly silent one is not lifted into noise."""
+    return 0.0 if loudness <= SILENCE_LUFS else min(MAX_MUSIC_GAIN, float(music.level) - loudness)
+
+
+def speech_gain(integrated: float, target: Fraction | None) -> float:
+    """The gain (dB) the cast's loudness step gives the narration measured at ``integrated``
+    LUFS: where the speech is, is judged at the level the cast publishes it."""
+    return float(target) - integrated if target is not None and integrated > SILENCE_LUFS else 0.0
 
 
 def _whole(path: Path) -> bool:

@@ -203,7 +203,10 @@ def test_export_of_a_redacted_clip_is_refused(secret_casts, cli):
     assert "cast.yaml:" in result.err and "take.mp4" in result.err and "unredacted" in result.err
     assert not (folder / "edit.mlt").exists()
     plain = secret_casts["plain"]
+    # Shotcut's and Kdenlive's projects hold the overlays (test_export_effects); an EDL says so.
     result = cli("export", plain / "cast.yaml", "-o", plain / "edit.mlt")
+    assert result.code == 0 and "overlays" not in result.err and "watermark" in (plain / "edit.mlt").read_text()
+    result = cli("export", plain / "cast.yaml", "-o", plain / "edit.edl")
     assert result.code == 0 and "overlays (text) are not exported" in result.err
 
 

@@ -63,6 +63,29 @@ def test_fades_and_under_titles_only_shape_the_same_envelope():
     assert duck_points([]) == ([-1e9], [0.0])
 
 
+def test_the_envelope_s_break_points_joined_in_db_are_the_envelope():
+    """What ``castkit export`` gives an editor as volume keyframes: the duck's corners exactly,
+    the fades and ``under``'s ramps (linear in gain) in 3 dB steps, so that straight lines in
+    dB between the points stay within 0.5 dB of the envelope down to -50 dB."""
+    spec = MusicSpec((Path("bed.ogg"),), duck=Fraction(-12), fade_in=Fraction(1), fade_out=Fraction(2))
+    levels = tuple([-60.0] * 100 + [-20.0] * 50 + [-60.0] * 150)  # speech 2-3 s of 6 s
+    envelope = envelope_of(spec, levels, 0.0, [(0.0, 4.0, True), (4.0, 6.0, False)], 6.0)
+    points = envelope.break_points()
+    times = [t for t, _ in points]
+    assert {0.0, 1.0, 1.8, 2.0, 3.0, 3.5, 3.7, 4.0, 6.0} <= set(round(t, 6) for t in times)
+    assert len(points) < 100  # break points, not a value every 20 ms (300)
+    t = np.arange(0, 6 * 48000, 48) / 48000
+
+    def db(gain):
+        return 20 * np.log10(np.maximum(gain, 1e-3))  # the editors' floor, -60 dB
+
+    exact = db(envelope.gain_at(t))
+    joined = np.interp(t, times, db(np.array([g for _, g in points])))
+    heard = exact > -50
+    assert heard.sum() > 3500 and np.abs(joined - exact)[heard].max() < 0.5
+    assert np.abs(joined - exact)[(t > 2.0) & (t < 3.0)].max() < 1e-6  # under the speech: the duck
+
+
 def test_a_dv_segment_gets_the_bed_from_its_first_sample_under_its_sound():
     ffmpeg = Ffmpeg("ffmpeg", "test", "5.1.6")
     work = Path("/c")
