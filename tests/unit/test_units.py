@@ -307,5 +307,43 @@ def test_a_cast_whose_end_changed_is_patched_from_the_first_change_and_cut_to_le
     assert shorter.render() == "patched 1 segment" and out.read_bytes() == a_bytes + b"c" * 20
     longer = ByteJoinJob("join", (Part(a, "a", 30, 10), Part(c, "c", 20, 10), Part(b, "b", 50, 10)), out, manifest, 10)
     assert longer.render() == "patched 1 segment" and out.read_bytes() == a_bytes + b"c" * 20 + b_bytes
-    moved = ByteJoinJob("join", (Part(c, "c", 20, 10), Part(b, "b", 50, 10)), out, manifest, 7)
-    assert moved.render() == "joined" and out.read_bytes() == b"c" * 20 + b_bytes
+    # The end moved back onto a part's edge: the last part dropped, no other changed.
+    cut = ByteJoinJob("join", (Part(a, "a", 30, 10), Part(c, "c", 20, 10)), out, manifest, 5)
+    assert cut.render() == "cut to length" and out.read_bytes() == a_bytes + b"c" * 20
+    assert cut.render() == "up to date"
+    # A change near the start, most of the cast kept after it: see the next test.
+    d = tmp_path / "d.dv"
+    d.write_bytes(b"d" * 60)
+    afresh = ByteJoinJob("join", (Part(d, "d", 60, 10), Part(c, "c", 20, 10)), out, manifest, 8)
+    assert afresh.render() == "joined" and out.read_bytes() == b"d" * 60 + b"c" * 20
+
+
+def test_a_cast_whose_start_changed_moves_its_kept_end_in_place(tmp_path):
+    """A clip's start moved: its chunks after the start are the previous cast's last bytes,
+    moved inside the cast's own file (in pieces no longer than the distance, so no copy
+    overlaps its source) to their new place, toward the start or the end; the new first parts
+    are written before them. Nothing of the kept parts is read from the cache."""
+    from castkit.outputs.join import ByteJoinJob, Part
+
+    a, a_bytes, b, b_bytes = _segments(tmp_path)
+    big = tmp_path / "big.dv"
+    big_bytes = bytes(range(256)) * 4 + bytes(range(16))  # 104 "frames" of 10
+    big.write_bytes(big_bytes)
+    out, manifest = tmp_path / "cast.dv", tmp_path / "m.json"
+    assert ByteJoinJob("join", (Part(a, "a", 30, 10), Part(b, "b", 50, 10), Part(big, "big", 1040, 10)),
+                       out, manifest, 112).render() == "joined"
+    for name in ("a.dv", "b.dv", "big.dv"):
+        (tmp_path / name).rename(tmp_path / f"gone-{name}")  # the kept parts are not read
+    c = tmp_path / "c.dv"
+    c.write_bytes(b"c" * 20)
+    later = ByteJoinJob("join", (Part(c, "c", 20, 10), Part(b, "b", 50, 10), Part(big, "big", 1040, 10)),
+                        out, manifest, 111)
+    assert later.render() == "patched 1 segment, moved 109 frames"
+    assert out.read_bytes() == b"c" * 20 + b_bytes + big_bytes
+    e = tmp_path / "e.dv"
+    e.write_bytes(b"e" * 90)
+    earlier = ByteJoinJob("join", (Part(e, "e", 90, 10), Part(big, "big", 1040, 10)), out, manifest, 113)
+    assert earlier.render() == "patched 1 segment, moved 104 frames"
+    assert out.read_bytes() == b"e" * 90 + big_bytes
+    assert earlier.render() == "up to date"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
