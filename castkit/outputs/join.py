@@ -37,6 +37,7 @@ from pathlib import Path
 from castkit.base.files import partial_path, remove_stale_partials, write_error
 from castkit.base.stops import stops_deferred
 from castkit.cache.records import untouched, read_manifest, write_record
+from castkit.cache.written import record_patched
 from castkit.errors import Interrupted, WorkError
 from castkit.media.dvtc import retime
 from castkit.base.jobs import InProcessJob
@@ -88,8 +89,11 @@ class ByteJoinJob(InProcessJob):
         # previous cast half-patched under a hidden name, or no cast at all. A patch writes only
         # the changed segments (a few megabytes), so the stop comes soon, with a whole cast.
         with stops_deferred() as stopped:
-            self._patch(changed, moved)
+            before = self.output.stat()
+            rewritten = self._patch(changed, moved)
             self._record()
+            # What castkit wrote (cache.written): only the blocks the patch touched hashed again.
+            record_patched(self.manifest.parent, self.output, before, rewritten)
         if stopped:
             raise Interrupted(f"stopped; {self.output} was patched first and is complete")
         done = [f"patched {len(changed)} segment{'s' if len(changed) != 1 else ''}"] if changed else []
@@ -157,7 +161,8 @@ class ByteJoinJob(InProcessJob):
         size = sum(p.size for p in self.parts[kept.new:kept.new + kept.count])
         return Move(source, target, size, self.parts[0].frame) if source != target else None
 
-    def _patch(self, changed: list[int], moved: Move | None = None) -> None:
+    def _patch(self, changed: list[int], moved: Move | None = None) -> list[tuple[int, int]]:
+        """Patch the cast in place; returns the byte ranges [start, end) it wrote."""
         offsets = [0]
         for part in self.parts:
             offsets.append(offsets[-1] + part.size)
@@ -186,6 +191,8 @@ class ByteJoinJob(InProcessJob):
             except BaseException:
                 temp.unlink(missing_ok=True)
                 raise
+        return [(offsets[i], offsets[i + 1]) for i in changed] + (
+            [(moved.target, moved.target + moved.size)] if moved is not None else [])
 
     def _record(self) -> None:
         st = self.output.stat()

@@ -347,3 +347,43 @@ def test_a_cast_whose_start_changed_moves_its_kept_end_in_place(tmp_path):
     assert out.read_bytes() == b"e" * 90 + big_bytes
     assert earlier.render() == "up to date"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_patched_output_is_recorded_by_hashing_only_the_blocks_it_rewrote(tmp_path, monkeypatch):
+    """What castkit wrote is hashed block by block: after a patch in place (a DV cast whose
+    clip end moved), only the blocks the patch touched and the last are read again, and the
+    record is the one a full hash gives; a copy put back is still recognised, a changed one not."""
+    import shutil
+
+    from castkit.cache import written
+
+    monkeypatch.setattr(written, "BLOCK", 8)
+    cache, out = tmp_path / "cache", tmp_path / "cast.dv"
+    out.write_bytes(bytes(range(40)))
+    written.record_written(cache, out)
+    before = out.stat()
+    with open(out, "r+b") as f:  # bytes 17-18 rewritten, the file cut to 36
+        f.seek(17)
+        f.write(b"xx")
+        f.truncate(36)
+    hashed = []
+    sha256 = written.hashlib.sha256
+    monkeypatch.setattr(written.hashlib, "sha256", lambda data=b"": hashed.append(bytes(data)) or sha256(data))
+    written.record_patched(cache, out, before, [(17, 19)])
+    data = out.read_bytes()
+    assert [h for h in hashed if h != str(out.resolve()).encode()] == [data[16:24], data[32:36]]
+    record = __import__("json").loads(written.written_path(cache, out).read_text())
+    assert record["sha256-blocks"] == [sha256(data[i:i + 8]).hexdigest() for i in range(0, 36, 8)]
+    assert written.why_not_replaceable(cache, out) is None
+    # Put back from a copy (another inode, the same bytes): castkit's; one byte changed: not.
+    copy = tmp_path / "copy.dv"
+    shutil.copyfile(out, copy)
+    out.unlink()
+    copy.rename(out)
+    assert written.why_not_replaceable(cache, out) is None
+    out.write_bytes(data[:-1] + b"!")
+    assert written.why_not_replaceable(cache, out) == written.CHANGED
+    # A record of another stat than the file had before the patch: nothing recorded from it.
+    hashed.clear()
+    written.record_patched(cache, out, before, [(0, 1)])
+    assert [h for h in hashed if h != str(out.resolve()).encode()] == []
