@@ -4,8 +4,9 @@ clip's ``start:`` or ``end:`` re-encodes only the chunks at its edges.
 A clip segment of a web output (MP4, WebM) is encoded as windows (``plan.slices.Window``)
 whose edges fall on fixed points of the capture's time: every ``chunk_frames`` frames of the
 target's rate, counted from the capture's start (20 s of a web master's, 10 s of a DV cast's).
-Every chunk but the two at the trim's edges is then the same job (the same argv: the same capture frames, the same samples, counted from the
-capture's start, the same encoder settings) whatever the trim, and so the same cache entry;
+Every chunk but the two at the trim's edges is then the same job (the same argv: the same
+capture frames, the same samples, counted from the capture's start, the same encoder settings)
+whatever the trim, and so the same cache entry;
 a cold build uses the same chunks, so a rebuild after a trim edit and a cold build give the same
 file byte for byte. Each chunk starts with a keyframe and holds its own sound (ALAC); the web
 join copies their pictures and encodes the joined sound once (``outputs.web``).
