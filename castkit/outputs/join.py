@@ -87,7 +87,8 @@ class ByteJoinJob(InProcessJob):
             return "up to date"
         # A stop (Ctrl-C, SIGTERM) waits for the patch: cut in half, it would leave the
         # previous cast half-patched under a hidden name, or no cast at all. A patch writes only
-        # the changed segments (a few megabytes), so the stop comes soon, with a whole cast.
+        # the changed segments (a few megabytes), or after a start edit moves the rest inside
+        # the file (a few seconds for ten minutes of PAL), so the stop comes soon, with a whole cast.
         with stops_deferred() as stopped:
             before = self.output.stat()
             rewritten = self._patch(changed, moved)
