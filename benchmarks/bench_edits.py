@@ -108,10 +108,10 @@ def main() -> int:
         line(f".{suffix} end: moved 5 s earlier", measure(build(output, start, end - 5)), cold)
         line(f".{suffix} start: moved 5 s later", measure(build(output, start + 5, end - 5)), cold)
         if suffix in ("mp4", "webm"):
-            line(f".{suffix} cold build without chunks (--no-cache)",
-                 measure(build(f"whole.{suffix}", start, end, "--no-cache", chunks="0")), cold)
-            line(f".{suffix} cold build with chunks (--no-cache)",
-                 measure(build(output, start, end, "--no-cache")), cold)
+            whole = measure(build(f"whole.{suffix}", start, end, "--no-cache", chunks="0"))
+            line(f".{suffix} cold build without chunks (--no-cache)", whole)
+            line(f".{suffix} cold build with chunks (--no-cache), against without",
+                 measure(build(output, start, end, "--no-cache")), whole)
 
     at = round(length - 60)
     plain = measure(lambda: run([ff, "-v", "error", "-y", "-ss", str(at), "-i", str(take), "-t", "30",

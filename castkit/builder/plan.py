@@ -338,7 +338,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             make_edge = None  # and their maker
             if _chunked(seg, spec, profile):
                 start = clip_first_frame(Trim(seg.start), profile.raster, seg.speed)
-                found = chunk_windows(start, whole, chunk_frames(profile.raster), into, out)
+                found = chunk_windows(start, whole, chunk_frames(profile.raster, web=spec.is_web), into, out)
                 # A clip inside one chunk is encoded whole, as it would be without chunks.
                 if len(found) > 1:
                     windows, chunked = list(found), True

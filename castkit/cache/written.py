@@ -9,20 +9,28 @@ from a backup). Anything else (a file castkit never wrote, or one edited, replac
 since) still needs ``--force``, and the message says which of the two it is.
 
 Hashing costs one read of each output after it is written (about 1 s per GB, from the page
-cache); an output that was not rewritten (a DV cast up to date) keeps its record unhashed.
+cache); an output that was not rewritten (a DV cast up to date) keeps its record unhashed. The
+hash is kept block by block (the SHA-256 of each 16 MiB, in order), so that a DV cast patched in
+place (``outputs.join``: a clip's end moved) has only the blocks it rewrote hashed again
+(``record_patched``); records of castkit before that hold one SHA-256 of the whole file, and
+are still checked as such.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Sequence
 
 from castkit.cache.records import manifest_path, write_record
 from castkit.cache.seals import digest
 from castkit.base.files import stat_identity
 
-_ALGORITHM = "sha256"
+_ALGORITHM = "sha256"  # one digest of the whole file (records of castkit before blocks)
+_BLOCKS = "sha256-blocks"  # the digest of each BLOCK bytes of the file, in order
+BLOCK = 16 * 1024 * 1024
 NOT_WRITTEN = "castkit did not write it"
 CHANGED = "changed since castkit wrote it"
 
@@ -42,9 +50,40 @@ def _read(cache: Path, output: Path) -> dict | None:
     except (OSError, ValueError, RecursionError):
         return None
     if (not isinstance(data, dict) or data.get("output") != str(output.resolve())
-            or not isinstance(data.get("stat"), list) or not isinstance(data.get(_ALGORITHM), str)):
+            or not isinstance(data.get("stat"), list)):
         return None
-    return data
+    blocks = data.get(_BLOCKS)
+    if isinstance(blocks, list) and all(isinstance(b, str) for b in blocks):
+        return data
+    return data if isinstance(data.get(_ALGORITHM), str) and _BLOCKS not in data else None
+
+
+def _block_digests(path: Path, known: dict[int, str] | None = None) -> list[str]:
+    """The SHA-256 of each BLOCK bytes of ``path``; a block in ``known`` is taken from it, unread."""
+    known = known or {}
+    digests = []
+    buffer = bytearray(BLOCK)
+    with open(path, "rb", buffering=0) as f:
+        size = os.fstat(f.fileno()).st_size
+        for i in range((size + BLOCK - 1) // BLOCK):
+            if i in known:
+                digests.append(known[i])
+                continue
+            view = memoryview(buffer)[:min(BLOCK, size - i * BLOCK)]
+            got = 0
+            while got < len(view):
+                n = os.preadv(f.fileno(), [view[got:]], i * BLOCK + got)
+                if n == 0:
+                    raise OSError("file ended while it was hashed")
+                got += n
+            digests.append(hashlib.sha256(view).hexdigest())
+    return digests
+
+
+def _same_content(output: Path, record: dict) -> bool:
+    if _BLOCKS in record:
+        return _block_digests(output) == record[_BLOCKS]
+    return digest(output) == record[_ALGORITHM]
 
 
 def why_not_replaceable(cache: Path, output: Path) -> str | None:
@@ -62,7 +101,7 @@ def why_not_replaceable(cache: Path, output: Path) -> str | None:
     if record["stat"][0] != st.st_size:
         return CHANGED
     try:
-        same = digest(output) == record[_ALGORITHM]
+        same = _same_content(output, record)
     except OSError:
         same = False
     return None if same else CHANGED
@@ -77,20 +116,48 @@ def record_written(cache: Path, output: Path) -> None:
     previous = _read(cache, output)
     if previous is not None and previous["stat"] == _stat(st):
         return  # not rewritten (a DV cast up to date): its record stands
+    _hash_and_record(cache, output, st)
+
+
+def _hash_and_record(cache: Path, output: Path, st: os.stat_result, known: dict[int, str] | None = None) -> None:
     try:
-        content = digest(output)
+        blocks = _block_digests(output, known)
         after = output.stat()
     except OSError:
         return
     if _stat(after) != _stat(st):
         return  # changed while it was hashed: not vouched for
-    data = {"output": str(output.resolve()), "stat": _stat(st), _ALGORITHM: content}
+    data = {"output": str(output.resolve()), "stat": _stat(st), _BLOCKS: blocks}
     try:  # a preview or an export may come before any build made the folder
         cache.mkdir(parents=True, exist_ok=True)
     except OSError:
         pass  # the record's write says so
     write_record(written_path(cache, output), json.dumps(data),
                  f"the next run needs --force to replace {output.name}")
+
+
+def record_patched(cache: Path, output: Path, before: os.stat_result,
+                   rewritten: Sequence[tuple[int, int]]) -> None:
+    """``output`` was, as ``before``, what castkit last wrote (its record's stat), and castkit
+    has since rewritten only the byte ranges ``rewritten`` [start, end) in place (and perhaps
+    cut or grown the file): record it, hashing again only the blocks those ranges touch and the
+    last ones (best effort: without such a record, ``record_written`` hashes it all)."""
+    previous = _read(cache, output)
+    if previous is None or previous["stat"] != _stat(before) or _BLOCKS not in previous:
+        return
+    try:
+        st = output.stat()
+    except OSError:
+        return
+    whole = min(before.st_size, st.st_size)  # blocks wholly below both ends can be the same
+    known = {}
+    for i, block in enumerate(previous[_BLOCKS]):
+        lo, hi = i * BLOCK, (i + 1) * BLOCK
+        if hi > whole:
+            break
+        if not any(start < hi and lo < end for start, end in rewritten):
+            known[i] = block
+    _hash_and_record(cache, output, st, known)
 
 
 def recorded_output(path: Path) -> str | None:

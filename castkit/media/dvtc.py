@@ -28,6 +28,8 @@ import os
 import re
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
+
 from castkit.media.dv import fps_of_frame
 
 
@@ -112,6 +114,14 @@ class _Layout:
         self.kinds = tuple(kinds)
         self.flags = {kind: area[pos - _AREA[0] + 1:pos - _AREA[0] + 5] for pos in _PACKS
                       for kind in [area[pos - _AREA[0]]] if kind in (TIMECODE, REC_DATE, REC_TIME)}
+        # The same, for numpy (``_retime_frames``): where the time packs' data bytes are, in
+        # the order of ``kinds``, and which bytes must be the template's.
+        data = [at + 1 + i for pos in _PACKS for at in [pos - _AREA[0]]
+                if area[at] in (TIMECODE, REC_DATE, REC_TIME) for i in range(4)]
+        self.data = np.array(data, dtype=np.intp)
+        self.fixed = np.ones(len(area), dtype=bool)
+        self.fixed[self.data] = False
+        self.template = np.frombuffer(area, dtype=np.uint8).copy()
 
 
 def _is_dv_sequence(area: bytes) -> bool:
@@ -141,12 +151,47 @@ def retime(fd: int, offset: int, frames: int, first: int, frame_bytes: int,
         at = offset + lo * frame_bytes
         start = at - at % mmap.ALLOCATIONGRANULARITY
         with mmap.mmap(fd, at + count * frame_bytes - start, flags=flags, offset=start) as mm:
-            done += sum(_retime_frame(mm, at - start + n * frame_bytes, first + lo + n, frame_bytes,
-                                      recorded, layouts) for n in range(count))
+            fast = _retime_frames(mm, at - start, count, first + lo, frame_bytes, recorded, layouts)
+            done += fast if fast is not None else sum(
+                _retime_frame(mm, at - start + n * frame_bytes, first + lo + n, frame_bytes, recorded, layouts)
+                for n in range(count))
     return done
 
 
 _FRAMES_PER_MAP = 32  # 4.6 MB of PAL
+
+
+def _retime_frames(mm: mmap.mmap, base: int, count: int, first: int, frame_bytes: int,
+                   recorded: datetime, layouts: dict[int, _Layout]) -> int | None:
+    """``_retime_frame`` for ``count`` frames at once, with numpy over a strided view of their
+    blocks 1-5 (a cast's frames nearly all have the layouts learnt from its first: per frame,
+    Python's regex and slicing for each of 12 sequences cost a second per 10 minutes of PAL).
+    The same bytes as frame by frame; None, having written nothing, unless every sequence of
+    every frame matches the layout already learnt for it (the caller then goes frame by frame,
+    learning)."""
+    sequences = frame_bytes // SEQUENCE
+    if len(layouts) != sequences or not layouts[0].kinds or any(
+            layout.flags != layouts[0].flags for layout in layouts.values()):
+        return None  # layouts that differ in their packs: frame by frame, as they are learnt
+    size = _AREA[1] - _AREA[0]
+    whole = np.frombuffer(mm, dtype=np.uint8)
+    try:
+        areas = np.lib.stride_tricks.as_strided(whole[base + _AREA[0]:], shape=(count, sequences, size),
+                                                strides=(frame_bytes, SEQUENCE, 1), writeable=True)
+        for s in range(sequences):
+            layout = layouts[s]
+            if not (areas[:, s, layout.fixed] == layout.template[layout.fixed]).all():
+                return None
+        # Every sequence has the first's packs (the same flags): each frame's made once.
+        packs = [_packs_for(first + n, frame_bytes, layouts[0].flags, recorded) for n in range(count)]
+        for s in range(sequences):
+            layout = layouts[s]
+            areas[:, s, layout.data] = np.frombuffer(
+                b"".join(b"".join(frame[k] for k in layout.kinds) for frame in packs),
+                dtype=np.uint8).reshape(count, -1)
+    finally:
+        del whole  # no view of the map outlives this call (the map is closed after it)
+    return count * sequences
 
 
 def _retime_frame(mm: mmap.mmap, base: int, frame: int, frame_bytes: int, recorded: datetime,

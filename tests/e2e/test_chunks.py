@@ -175,9 +175,20 @@ def test_a_dv_trim_edit_encodes_only_the_edge_chunks_and_keeps_the_unchunked_fra
     # The cast was patched from the changed chunk on (outputs.join): a cold build's bytes.
     build(recipe, output=folder / "cold.dv", use_cache=False)
     assert sha256(folder / "build" / "cast.dv") == sha256(folder / "cold.dv")
+    # The start moved (frames 45-115: 45-50, 50-75, 75-100, 100-115): the new first chunk and
+    # the last (its fade is timed from the clip's start) are encoded; the two between are the
+    # cast's own bytes, moved inside its file (the same inode, not a fresh join), their
+    # timecode counted on from their new place.
+    inode = (folder / "build" / "cast.dv").stat().st_ino
+    recipe.write_text(recipe.read_text().replace("start: 1.3", "start: 1.8"))
+    assert sorted(build(recipe, force=True)) == ["segment 2: clip take.ogv chunk 1/4",
+                                                 "segment 2: clip take.ogv chunk 4/4"]
+    assert (folder / "build" / "cast.dv").stat().st_ino == inode
+    build(recipe, output=folder / "cold.dv", use_cache=False, force=True)
+    assert sha256(folder / "build" / "cast.dv") == sha256(folder / "cold.dv")
     monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0")
     assert not [label for label in build(recipe, output=folder / "whole.dv") if "chunk" in label]
     chunked, whole = contents(folder / "build" / "cast.dv"), contents(folder / "whole.dv")
-    assert len(chunked[0]) == 12 + round(3.3 * 25)
+    assert len(chunked[0]) == 12 + round(2.8 * 25)
     assert chunked[0] == whole[0]
     assert np.array_equal(chunked[1], whole[1])

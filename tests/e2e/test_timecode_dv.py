@@ -111,9 +111,10 @@ def test_the_cast_counts_its_timecode_on_across_segments(target, size, rate, suf
         assert playdv(out, tmp_path, video=False).audio_bytes > 0
 
 
-def test_rewriting_the_timecode_counts_on_over_many_frames(tmp_path, wheel_ffmpeg):
+def test_rewriting_the_timecode_counts_on_over_many_frames(tmp_path, wheel_ffmpeg, monkeypatch):
     """Over 15 repeats of a 2 s encode (each from 00:00:00:00), rewritten in ranges as a join
     does: the last frame counts 749 frames on. What it costs: benchmarks/bench_timecode.py."""
+    from castkit.media import dvtc
     from castkit.media.dvtc import retime
 
     one = tmp_path / "one.dv"
@@ -134,3 +135,19 @@ def test_rewriting_the_timecode_counts_on_over_many_frames(tmp_path, wheel_ffmpe
     with open(cast, "rb") as f:
         f.seek(749 * 144000)
         assert {timecode(p) for p in packs(f.read(144000), 0x13)} == {(0, 0, 29, 24)}
+    # Every frame, not only the last (maps of 32 frames are rewritten at once, by numpy).
+    assert [{timecode(p) for p in packs(frame, 0x13)} for frame in frames_of(cast, 144000)] == [
+        {(0, 0, n // 25, n % 25)} for n in range(750)]
+    # The very bytes that rewriting frame by frame, sequence by sequence, gives.
+    by_frame = tmp_path / "by-frame.dv"
+    with open(by_frame, "wb") as f:
+        for _ in range(15):
+            f.write(data)
+    monkeypatch.setattr(dvtc, "_retime_frames", lambda *args: None)
+    fd = os.open(by_frame, os.O_RDWR)
+    try:
+        for k in range(15):
+            retime(fd, k * len(data), 50, k * 50, 144000)
+    finally:
+        os.close(fd)
+    assert by_frame.read_bytes() == cast.read_bytes()

@@ -307,5 +307,83 @@ def test_a_cast_whose_end_changed_is_patched_from_the_first_change_and_cut_to_le
     assert shorter.render() == "patched 1 segment" and out.read_bytes() == a_bytes + b"c" * 20
     longer = ByteJoinJob("join", (Part(a, "a", 30, 10), Part(c, "c", 20, 10), Part(b, "b", 50, 10)), out, manifest, 10)
     assert longer.render() == "patched 1 segment" and out.read_bytes() == a_bytes + b"c" * 20 + b_bytes
-    moved = ByteJoinJob("join", (Part(c, "c", 20, 10), Part(b, "b", 50, 10)), out, manifest, 7)
-    assert moved.render() == "joined" and out.read_bytes() == b"c" * 20 + b_bytes
+    # The end moved back onto a part's edge: the last part dropped, no other changed.
+    cut = ByteJoinJob("join", (Part(a, "a", 30, 10), Part(c, "c", 20, 10)), out, manifest, 5)
+    assert cut.render() == "cut to length" and out.read_bytes() == a_bytes + b"c" * 20
+    assert cut.render() == "up to date"
+    # A change near the start, most of the cast kept after it: see the next test.
+    d = tmp_path / "d.dv"
+    d.write_bytes(b"d" * 60)
+    afresh = ByteJoinJob("join", (Part(d, "d", 60, 10), Part(c, "c", 20, 10)), out, manifest, 8)
+    assert afresh.render() == "joined" and out.read_bytes() == b"d" * 60 + b"c" * 20
+
+
+def test_a_cast_whose_start_changed_moves_its_kept_end_in_place(tmp_path):
+    """A clip's start moved: its chunks after the start are the previous cast's last bytes,
+    moved inside the cast's own file (in pieces no longer than the distance, so no copy
+    overlaps its source) to their new place, toward the start or the end; the new first parts
+    are written before them. Nothing of the kept parts is read from the cache."""
+    from castkit.outputs.join import ByteJoinJob, Part
+
+    a, a_bytes, b, b_bytes = _segments(tmp_path)
+    big = tmp_path / "big.dv"
+    big_bytes = bytes(range(256)) * 4 + bytes(range(16))  # 104 "frames" of 10
+    big.write_bytes(big_bytes)
+    out, manifest = tmp_path / "cast.dv", tmp_path / "m.json"
+    assert ByteJoinJob("join", (Part(a, "a", 30, 10), Part(b, "b", 50, 10), Part(big, "big", 1040, 10)),
+                       out, manifest, 112).render() == "joined"
+    for name in ("a.dv", "b.dv", "big.dv"):
+        (tmp_path / name).rename(tmp_path / f"gone-{name}")  # the kept parts are not read
+    c = tmp_path / "c.dv"
+    c.write_bytes(b"c" * 20)
+    later = ByteJoinJob("join", (Part(c, "c", 20, 10), Part(b, "b", 50, 10), Part(big, "big", 1040, 10)),
+                        out, manifest, 111)
+    assert later.render() == "patched 1 segment, moved 109 frames"
+    assert out.read_bytes() == b"c" * 20 + b_bytes + big_bytes
+    e = tmp_path / "e.dv"
+    e.write_bytes(b"e" * 90)
+    earlier = ByteJoinJob("join", (Part(e, "e", 90, 10), Part(big, "big", 1040, 10)), out, manifest, 113)
+    assert earlier.render() == "patched 1 segment, moved 104 frames"
+    assert out.read_bytes() == b"e" * 90 + big_bytes
+    assert earlier.render() == "up to date"
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+
+def test_a_patched_output_is_recorded_by_hashing_only_the_blocks_it_rewrote(tmp_path, monkeypatch):
+    """What castkit wrote is hashed block by block: after a patch in place (a DV cast whose
+    clip end moved), only the blocks the patch touched and the last are read again, and the
+    record is the one a full hash gives; a copy put back is still recognised, a changed one not."""
+    import shutil
+
+    from castkit.cache import written
+
+    monkeypatch.setattr(written, "BLOCK", 8)
+    cache, out = tmp_path / "cache", tmp_path / "cast.dv"
+    out.write_bytes(bytes(range(40)))
+    written.record_written(cache, out)
+    before = out.stat()
+    with open(out, "r+b") as f:  # bytes 17-18 rewritten, the file cut to 36
+        f.seek(17)
+        f.write(b"xx")
+        f.truncate(36)
+    hashed = []
+    sha256 = written.hashlib.sha256
+    monkeypatch.setattr(written.hashlib, "sha256", lambda data=b"": hashed.append(bytes(data)) or sha256(data))
+    written.record_patched(cache, out, before, [(17, 19)])
+    data = out.read_bytes()
+    assert [h for h in hashed if h != str(out.resolve()).encode()] == [data[16:24], data[32:36]]
+    record = __import__("json").loads(written.written_path(cache, out).read_text())
+    assert record["sha256-blocks"] == [sha256(data[i:i + 8]).hexdigest() for i in range(0, 36, 8)]
+    assert written.why_not_replaceable(cache, out) is None
+    # Put back from a copy (another inode, the same bytes): castkit's; one byte changed: not.
+    copy = tmp_path / "copy.dv"
+    shutil.copyfile(out, copy)
+    out.unlink()
+    copy.rename(out)
+    assert written.why_not_replaceable(cache, out) is None
+    out.write_bytes(data[:-1] + b"!")
+    assert written.why_not_replaceable(cache, out) == written.CHANGED
+    # A record of another stat than the file had before the patch: nothing recorded from it.
+    hashed.clear()
+    written.record_patched(cache, out, before, [(0, 1)])
+    assert [h for h in hashed if h != str(out.resolve()).encode()] == []
