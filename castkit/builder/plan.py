@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from castkit.base.jobs import Job, Plan
 from castkit.base.progress import counted, say
@@ -50,10 +50,12 @@ from castkit.recipe.model import ANIMATED_KINDS, AT_TITLE, ClipSegment, OutputSp
 from castkit.run.runner import available_cores
 from castkit.titles.job import CardJob
 from castkit.cache.keys import cache_dir  # overlays (issue 30)
-from castkit.plan.overlays import Drawn, FramePlan, WebcamPlan
-from castkit.recipe.model import FrameStyle, Overlay, overlay_files, Webcam
+from castkit.plan.overlays import (
+    Drawn, ease_canvas, ease_frames, FramePlan, WEBCAM_RADIUS, WebcamLook, WebcamMove, WebcamPlan,
+)
+from castkit.recipe.model import FrameStyle, Overlay, overlay_files, Webcam, WEBCAM_FULL
 from castkit.titles.overlays import (
-    frame_box, FrameJob, layout as layout_overlay, MaskJob, OverlayJob, webcam_box,
+    EASE_MASK_SCALE, EaseMaskJob, frame_box, FrameJob, layout as layout_overlay, MaskJob, OverlayJob, webcam_box,
 )
 from castkit.cache.names import card_name, loudness_name, music_name, record_name, segment_name
 from castkit.errors import RecipeError
@@ -178,10 +180,7 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
             if effects.frame is not None:
                 effects = replace(effects, frame=replace(effects.frame, picture=Path(effects.frame.picture.name)))
             if effects.webcam is not None:
-                cam = effects.webcam
-                effects = replace(effects, webcam=replace(
-                    cam, source=replace(cam.source, path=Path("webcam")),
-                    mask=Path(cam.mask.name) if cam.mask is not None else None))
+                effects = replace(effects, webcam=stand_in_webcam(effects.webcam))
         if isinstance(window, Kept):  # one chunk of a transcript-cut clip (speech_chunks)
             if seg.clip not in checked.indexes:  # a chunk deep in the take seeks to it
                 checked.indexes[seg.clip] = read_index(seg.clip, ffmpeg)
@@ -764,19 +763,50 @@ def framed_effects(effects: Effects, frame: FrameStyle, profile: Profile, checke
 
 
 def webcam_effects(effects: Effects, webcam: Webcam, profile: Profile, checked: Checked,
-                   work: Path) -> tuple[Effects, tuple[MaskJob, ...]]:
-    """A clip's effects with its webcam corner in the output's frame, and the step that draws
-    the corner's mask (none for a square)."""
+                   work: Path) -> tuple[Effects, tuple[Any, ...]]:
+    """A clip's effects with its webcam in the output's frame (each layout, and each change of
+    layout eased), and the steps that draw the masks (a look's, none for square corners; a
+    change's, one a frame)."""
     raster = profile.raster
     source = checked.cameras[webcam.clip]
     assert source.video is not None
-    box = webcam_box(webcam, source.video.shown_shape[:2], (raster.width, raster.height), float(raster.sar))
-    mask, steps = None, ()
-    if webcam.shape != "square":
-        mask = work / f"webcam-{key('webcam-mask', webcam.shape, box.width, box.height)}.png"
-        steps = (MaskJob(f"webcam mask {box.width}x{box.height}", webcam.shape, (box.width, box.height), mask),)
-    plan = WebcamPlan(source, box, mask, webcam.offset, webcam.shape in ("circle", "square"))
-    return replace(effects, webcam=plan), steps
+    size, sar = (raster.width, raster.height), float(raster.sar)
+    looks, steps = [], []
+    for layout in webcam.layouts():
+        box = webcam_box(layout, source.video.shown_shape[:2], size, sar)
+        full = layout[0] == WEBCAM_FULL
+        shape = "square" if full else layout[2]
+        mask = None
+        if shape != "square":
+            mask = work / f"webcam-{key('webcam-mask', shape, box.width, box.height)}.png"
+            steps.append(MaskJob(f"webcam mask {box.width}x{box.height}", shape, (box.width, box.height), mask))
+        cut = "frame" if full else "square" if shape in ("circle", "square") else "own"
+        looks.append(WebcamLook(box, mask, cut, WEBCAM_RADIUS[shape]))
+    moves = []
+    per_frame = effects.speed / raster.fps  # a change's frames are the encode's, of the sped-up capture
+    for n, change in enumerate(webcam.changes):
+        a, b = looks[n], looks[n + 1]
+        span = (change.at, change.at + change.ease)
+        frames = ease_frames(a, b, span, per_frame, source.video.display_aspect,
+                             Fraction(raster.width, raster.height) * raster.sar)
+        canvas = ease_canvas(frames, a, b, size)
+        drawn = tuple((f.number, (f.box.x - canvas.x, f.box.y - canvas.y, f.box.width, f.box.height), f.radius)
+                      for f in frames)
+        prefix = work / f"webcam-ease-{key('webcam-ease', drawn, canvas, sar, EASE_MASK_SCALE)}-"
+        moves.append(WebcamMove(span[0], span[1], canvas, prefix))
+        if drawn:
+            steps.append(EaseMaskJob(f"webcam masks {span[0]}-{span[1]} s", drawn, (canvas.width, canvas.height),
+                                     sar, prefix))
+    plan = WebcamPlan(source, tuple(looks), webcam.offset, tuple(moves))
+    return replace(effects, webcam=plan), tuple(steps)
+
+
+def stand_in_webcam(cam: WebcamPlan) -> WebcamPlan:
+    """The webcam's files named without their folder, for the cache key."""
+    return replace(cam, source=replace(cam.source, path=Path("webcam")),
+                   looks=tuple(replace(look, mask=Path(look.mask.name) if look.mask is not None else None)
+                               for look in cam.looks),
+                   moves=tuple(replace(m, masks=Path(m.masks.name)) for m in cam.moves))
 # --- end of overlays ----------------------------------------------------------------------------
 
 

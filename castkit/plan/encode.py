@@ -284,8 +284,7 @@ def clip_job(
     cam = effects.webcam
     notes = [n for n in (seek.note, sound_note, camera.listing() if camera is not None else None,
                          overlay_listing(effects.overlays),
-                         f"webcam: {cam.source.path.name} at {cam.box.width}x{cam.box.height}+{cam.box.x}+{cam.box.y}"
-                         f" from {ffmpeg_number(cam.offset)} s" if cam is not None else None) if n]
+                         cam.listing() if cam is not None else None) if n]
     return replace(job, note="\n".join(notes)) if notes else job
 
 

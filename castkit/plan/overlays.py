@@ -30,6 +30,7 @@ from castkit.base.jobs import file_url
 from castkit.media.ffmpeg import ffmpeg_module, safe_input_options
 from castkit.media.probe import MediaInfo
 from castkit.recipe.model import Crop, Overlay
+from castkit.plan.camera import ease, frame_runs, frame_table, Region
 from castkit.titles.overlays import Placement
 
 PLACES = 4  # decimals of times in ffmpeg's expressions (a tenth of a millisecond)
@@ -184,23 +185,128 @@ def framed(video: Any, frame: FramePlan, width: int, height: int, matrix: str, p
 
 
 # --- the webcam corner (issue 30) --------------------------------------------------------------
-@dataclass(frozen=True)
-class WebcamPlan:
-    """A camera recording in a corner of the output frame: ``source`` (probed), where it goes
-    (``box``, the output's stored pixels), its ``mask`` (a circle's or rounded rectangle's
-    alpha, None for a square), and ``offset`` (at capture time t it shows its own t + offset)."""
+WEBCAM_RADIUS = {"circle": 0.5, "rounded": 1 / 6, "square": 0.0}  # of the box's smaller side
 
-    source: MediaInfo
+
+@dataclass(frozen=True)
+class WebcamLook:
+    """One layout of the camera in the output frame: its ``box`` (stored pixels), its mask
+    (None: square corners), how the camera is cut to the box (``square``: a centred square,
+    ``own``: all of it, ``frame``: the frame's aspect, for ``position: full``) and its corners'
+    radius (a share of the box's smaller side as shown)."""
+
     box: Placement
     mask: Path | None
+    cut: str
+    radius: float
+
+
+@dataclass(frozen=True)
+class WebcamMove:
+    """A change of layout from ``start`` to ``end`` (seconds of the capture), eased: drawn on a
+    ``canvas`` of the frame holding every box of the move, its masks one PNG a frame
+    (``masks`` + the frame's number at the target's rate, sped up, + ``.png``)."""
+
+    start: Fraction
+    end: Fraction
+    canvas: Placement
+    masks: Path
+
+
+@dataclass(frozen=True)
+class WebcamPlan:
+    """A camera recording in the output frame: ``source`` (probed), its layouts (``looks``:
+    the first from the clip's start, each next one reached by ``moves``' eased change), and
+    ``offset`` (at capture time t it shows its own t + offset)."""
+
+    source: MediaInfo
+    looks: tuple[WebcamLook, ...]
     offset: Fraction
-    square: bool  # cropped to a square (circle, square) or its own aspect kept (rounded)
+    moves: tuple[WebcamMove, ...] = ()
+
+    @property
+    def box(self) -> Placement:
+        return self.looks[0].box
+
+    @property
+    def mask(self) -> Path | None:
+        return self.looks[0].mask
+
+    def listing(self) -> str:
+        """For ``--dry-run``: ``webcam: face.mp4 at 270x270+1614+774 from 0 s``, and each change."""
+        def at(look: WebcamLook) -> str:
+            b = look.box
+            return f"{b.width}x{b.height}+{b.x}+{b.y}"
+        lines = [f"webcam: {self.source.path.name} at {at(self.looks[0])} from {_n(self.offset)} s"]
+        lines += [f"webcam: {_n(m.start)}-{_n(m.end)} s to {at(look)}" for m, look in zip(self.moves, self.looks[1:])]
+        return "\n".join(lines)
+
+
+def cut_region(cut: str, camera_aspect: Fraction, frame_aspect: Fraction) -> Region:
+    """The part of the camera's picture a look shows, in shares of its sides (centred)."""
+    aspect = {"square": Fraction(1), "own": camera_aspect, "frame": frame_aspect}[cut]
+    if aspect < camera_aspect:
+        w = float(aspect / camera_aspect)
+        return Region((1 - w) / 2, 0.0, w, 1.0)
+    h = float(camera_aspect / aspect)
+    return Region(0.0, (1 - h) / 2, 1.0, h)
+
+
+@dataclass(frozen=True)
+class EaseFrame:
+    """A frame during a change of layout: its number (at the target's rate, sped up, from the
+    capture's start), the camera's box there (stored pixels, fractions allowed), the part of
+    the camera it shows (shares of its sides) and its corners' radius (share of its smaller side)."""
+
+    number: int
+    box: Region
+    cut: Region
+    radius: float
+
+
+def ease_frames(a: WebcamLook, b: WebcamLook, move: WebcamMove | tuple[Fraction, Fraction], per_frame: Fraction,
+                camera_aspect: Fraction, frame_aspect: Fraction) -> tuple[EaseFrame, ...]:
+    """Every frame strictly inside a change from look ``a`` to ``b``, eased by the curve of a
+    camera move (``plan.camera.ease``). Each edge of the box goes straight from where it was
+    to where it goes (a camera's view changes its size geometrically instead, a zoom looking
+    even; a box growing from its corner keeps that corner in place this way, every edge moving
+    one way only)."""
+    start, end = (move.start, move.end) if isinstance(move, WebcamMove) else move
+    first = math.floor(Fraction(start) / per_frame) + 1
+    last = math.ceil(Fraction(end) / per_frame)
+    box_a, box_b = (Region(p.box.x, p.box.y, p.box.width, p.box.height) for p in (a, b))
+    cut_a, cut_b = (cut_region(p.cut, camera_aspect, frame_aspect) for p in (a, b))
+    found = []
+    for k in range(first, last):
+        s = ease(float((k * per_frame - start) / (end - start)))
+        found.append(EaseFrame(k, _edges_between(box_a, box_b, s), _edges_between(cut_a, cut_b, s),
+                               a.radius + (b.radius - a.radius) * s))
+    return tuple(found)
+
+
+def _edges_between(a: Region, b: Region, s: float) -> Region:
+    left, top = a.x + (b.x - a.x) * s, a.y + (b.y - a.y) * s
+    right = a.x + a.width + (b.x + b.width - a.x - a.width) * s
+    bottom = a.y + a.height + (b.y + b.height - a.y - a.height) * s
+    return Region(left, top, right - left, bottom - top)
+
+
+def ease_canvas(frames: tuple[EaseFrame, ...], a: WebcamLook, b: WebcamLook, size: tuple[int, int]) -> Placement:
+    """The smallest box on even pixels inside the frame holding the looks' and every frame's box."""
+    boxes = [f.box for f in frames] + [Region(p.box.x, p.box.y, p.box.width, p.box.height) for p in (a, b)]
+    x0 = max(0, math.floor(min(r.x for r in boxes)))
+    y0 = max(0, math.floor(min(r.y for r in boxes)))
+    x0, y0 = x0 - x0 % 2, y0 - y0 % 2
+    x1 = min(size[0], math.ceil(max(r.x + r.width for r in boxes)))
+    y1 = min(size[1], math.ceil(max(r.y + r.height for r in boxes)))
+    return Placement(x0, y0, min(size[0] - x0, x1 - x0 + (x1 - x0) % 2), min(size[1] - y0, y1 - y0 + (y1 - y0) % 2))
 
 
 def with_webcam(video: Any, cam: WebcamPlan, first: int, count: int, rate: Fraction, target: Any,
                 window: Any) -> Any:
     """``count`` conformed frames of a clip whose frame 0 shows capture frame ``first`` (at the
-    target's rate, sped up by ``rate``), with the camera's matching frames in their corner."""
+    target's rate, sped up by ``rate``), with the camera's matching frames in their place: each
+    look where it holds, each change between looks eased frame by frame."""
     ff = ffmpeg_module()
     assert cam.source.video is not None
     picture = ff.input(file_url(cam.source.path), threads=1, **safe_input_options()).video
@@ -208,13 +314,76 @@ def with_webcam(video: Any, cam: WebcamPlan, first: int, count: int, rate: Fract
     if rate != 1:
         picture = picture.filter("settb", "AVTB").filter("setpts", f"PTS/{_number(rate)}")
     picture = window(picture, target, first, count, hold=True)
-    if cam.square:
+    per_frame = rate / target.fps
+    runs = frame_runs([(m.start, m.end) for m in cam.moves], first, count, per_frame)
+    if len(runs) == 1 and not runs[0][3]:  # one look all through: the camera as it is
+        return _held_camera(ff, video, picture, cam.looks[runs[0][2]], target, "repeat")
+    branches = picture.split()
+    for n, (a, b, i, moving) in enumerate(runs):
+        part = branches[n].filter("trim", start_frame=a, end_frame=b)
+        if moving:
+            video = _moving_camera(ff, video, part, cam, i, a, first + a, b - a, per_frame, target)
+        else:
+            video = _held_camera(ff, video, part, cam.looks[i], target, "pass")
+    return video
+
+
+def _held_camera(ff: Any, video: Any, picture: Any, look: WebcamLook, target: Any, eof_action: str) -> Any:
+    if look.cut == "square":
         picture = picture.filter("crop", w="min(iw,ih)", h="min(iw,ih)")
-    picture = picture.filter("scale", w=cam.box.width, h=cam.box.height, flags="lanczos",
+    elif look.cut == "frame":
+        aspect = _number(Fraction(target.width, target.height) * target.sar)
+        picture = picture.filter("crop", w=f"min(iw,ih*sar*{aspect})", h=f"min(ih,iw/(sar*{aspect}))")
+    picture = picture.filter("scale", w=look.box.width, h=look.box.height, flags="lanczos",
                              out_color_matrix=target.matrix, out_range="tv")
     picture = picture.filter("format", "yuva420p" if target.pix_fmt.startswith("yuv") else "rgba")
-    if cam.mask is not None:
-        mask = ff.input(file_url(cam.mask), f="image2", **safe_input_options()).video.filter("format", "gray")
+    if look.mask is not None:
+        mask = ff.input(file_url(look.mask), f="image2", **safe_input_options()).video.filter("format", "gray")
         picture = ff.filter([picture, mask], "alphamerge")
-    video = ff.filter([video, picture], "overlay", x=cam.box.x, y=cam.box.y, format="auto", eof_action="repeat")
+    video = ff.filter([video, picture], "overlay", x=look.box.x, y=look.box.y, format="auto", eof_action=eof_action)
     return video.filter("format", target.pix_fmt)
+
+
+def _moving_camera(ff: Any, video: Any, picture: Any, cam: WebcamPlan, index: int, j: int, number: int,
+                   frames: int, per_frame: Fraction, target: Any) -> Any:
+    """The clip's frames ``j`` to ``j + frames`` (``number`` on of the capture's start) during change ``index``:
+    the camera stretched over the move's canvas, the part each frame shows put in its box by
+    the ``perspective`` filter (per frame, sub-pixel, as a camera move is filmed), and that
+    frame's mask (drawn by ``titles.overlays.EaseMaskJob``) as its alpha."""
+    move = cam.moves[index]
+    assert cam.source.video is not None
+    canvas = move.canvas
+    steps = {f.number: f for f in ease_frames(cam.looks[index], cam.looks[index + 1], move, per_frame,
+                                               cam.source.video.display_aspect, _frame_aspect(target))}
+    corners: dict[str, list[float]] = {k: [] for k in ("left", "top", "right", "bottom")}
+    for k in range(number, number + frames):
+        f = steps[k]
+        # Output pixel X of the canvas is at X + 0.5 in the canvas, which is (that - box) / box's
+        # width of the box's way across, and shows the camera there (the cut's share of it) on
+        # the canvas-sized picture, whose pixel centres are at index + 0.5.
+        sx, sy = f.cut.width * canvas.width / f.box.width, f.cut.height * canvas.height / f.box.height
+        left = (f.cut.x + (canvas.x + 0.5 - f.box.x) / f.box.width * f.cut.width) * canvas.width - 0.5
+        top = (f.cut.y + (canvas.y + 0.5 - f.box.y) / f.box.height * f.cut.height) * canvas.height - 0.5
+        for key, value in (("left", left), ("top", top), ("right", left + sx * canvas.width),
+                           ("bottom", top + sy * canvas.height)):
+            corners[key].append(value)
+    left, top, right, bottom = (frame_table(corners[k]) for k in ("left", "top", "right", "bottom"))
+    picture = picture.filter("scale", w=canvas.width, h=canvas.height, flags="lanczos",
+                             out_color_matrix=target.matrix, out_range="tv")
+    picture = picture.filter("perspective", x0=left, y0=top, x1=right, y1=top, x2=left, y2=bottom,
+                             x3=right, y3=bottom, interpolation="cubic", eval="frame")
+    picture = picture.filter("format", "yuva420p" if target.pix_fmt.startswith("yuv") else "rgba")
+    pattern = str(move.masks).replace("%", "%%") + "%d.png"
+    rate = target.fps
+    mask = ff.input(file_url(pattern), f="image2", start_number=number, framerate=_number(rate),
+                    **safe_input_options()).video
+    mask = mask.filter("trim", end_frame=frames).filter("format", "gray")
+    # On the picture's clock: frame j of the clip at j / rate seconds.
+    mask = mask.filter("setpts", f"({j}+N)/({_number(rate)})/TB")
+    picture = ff.filter([picture, mask], "alphamerge")
+    video = ff.filter([video, picture], "overlay", x=canvas.x, y=canvas.y, format="auto", eof_action="pass")
+    return video.filter("format", target.pix_fmt)
+
+
+def _frame_aspect(target: Any) -> Fraction:
+    return Fraction(target.width, target.height) * target.sar

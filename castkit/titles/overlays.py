@@ -11,6 +11,7 @@ alike on a 1080p and a 720p capture: text 1/30 of the height (36 px at 1080p).""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -18,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from castkit.base.colors import parse_color
 from castkit.errors import InputError
 from castkit.recipe.model import (
-    DEFAULT_POSITIONS, FRAME_GRADIENT, FRAME_GRADIENT_COLORS, FrameStyle, Overlay, Webcam,
+    DEFAULT_POSITIONS, FRAME_GRADIENT, FRAME_GRADIENT_COLORS, FrameStyle, Overlay, WEBCAM_FULL,
 )
 from castkit.titles.cards import _load_font, SUBTITLE_FONT, TITLE_FONT
 from castkit.titles.job import draw_once
@@ -27,6 +28,7 @@ TEXT_HEIGHT = 1 / 30  # a callout's text, of the capture's height
 KEYS_HEIGHT = 1 / 26  # keycap text
 MIN_TEXT = 10  # pixels
 MARGIN = 1 / 30  # of the height: between a named position and the capture's edge
+EASE_MASK_SCALE = 3  # a webcam's eased mask is drawn this many times larger, then reduced (smooth edges)
 BOX_LINE = 1 / 180  # a highlight's line, of the height (6 px at 1080p), at least 2 px
 SPOTLIGHT_DIM = 0.6  # the surround keeps 40% of its light
 CALLOUT_COLORS = ("#ffe066", "#111111")  # background, text
@@ -347,17 +349,22 @@ class FrameJob:
 
 
 # --- the webcam corner (issue 30) --------------------------------------------------------------
-def webcam_box(webcam: Webcam, camera: tuple[int, int], size: tuple[int, int], sar: float) -> Placement:
+def webcam_box(look: tuple[str, Fraction, str], camera: tuple[int, int], size: tuple[int, int],
+               sar: float) -> Placement:
     """Where the camera goes in an output frame of ``size`` stored pixels (``sar`` their
-    shape): ``webcam.size`` of the height, a square (circle, square) or the camera's aspect
-    (rounded), a margin of 1/30 of the height from its corner, on even pixels."""
+    shape) in a layout (position, size, shape): ``size`` of the height, a square (circle,
+    square) or the camera's aspect (rounded), a margin of 1/30 of the height from its corner,
+    on even pixels; or the whole frame (``full``)."""
+    position, share, shape = look
     width, height = size
-    h = max(2, 2 * round(height * float(webcam.size) / 2))
-    aspect = 1.0 if webcam.shape in ("circle", "square") else camera[0] / camera[1]
+    if position == WEBCAM_FULL:
+        return Placement(0, 0, width, height)
+    h = max(2, 2 * round(height * float(share) / 2))
+    aspect = 1.0 if shape in ("circle", "square") else camera[0] / camera[1]
     w = min(width, max(2, 2 * round(h * aspect / sar / 2)))
     margin = round(height * MARGIN)
-    x = margin if "left" in webcam.position else width - w - margin
-    y = margin if "top" in webcam.position else height - h - margin
+    x = margin if "left" in position else width - w - margin
+    y = margin if "top" in position else height - h - margin
     return Placement(x - x % 2, y - y % 2, w, h)
 
 
@@ -392,4 +399,43 @@ class MaskJob:
 
     def shell(self) -> str:
         return f"# castkit draws the webcam's {self.shape} mask ({self.size[0]}x{self.size[1]}) into {self.output}"
+def draw_ease_mask(box: tuple[float, float, float, float], radius: float, size: tuple[int, int],
+                   sar: float) -> Image.Image:
+    """A camera's alpha on a canvas of ``size`` stored pixels during a change of layout: the
+    rounded rectangle ``box`` (x, y, width, height, fractions allowed) whose corners' radius
+    is ``radius`` of its smaller side as shown, drawn larger and reduced (smooth sub-pixel edges)."""
+    k = EASE_MASK_SCALE
+    x, y, w, h = box
+    big = Image.new("L", (max(1, round(size[0] * sar * k)), size[1] * k), 0)
+    shown = (w * sar * k, h * k)
+    ImageDraw.Draw(big).rounded_rectangle(
+        (x * sar * k, y * k, x * sar * k + shown[0] - 1, y * k + shown[1] - 1),
+        radius=max(0.0, radius * min(shown)), fill=255)
+    return big.resize(size, Image.BOX)
+
+
+@dataclass(frozen=True)
+class EaseMaskJob:
+    """Draw a change of layout's masks, one PNG a frame (``prefix`` + frame number + ``.png``),
+    before the encodes that read them; ``frames``: (number, (x, y, width, height) on the
+    canvas, radius)."""
+
+    label: str
+    frames: tuple[tuple[int, tuple[float, float, float, float], float], ...]
+    size: tuple[int, int]
+    sar: float
+    prefix: Path
+
+    portable = True
+
+    def reads(self) -> tuple[Path, ...]:
+        return ()
+
+    def render(self) -> None:
+        for number, box, radius in self.frames:
+            draw_once(Path(f"{self.prefix}{number}.png"), lambda: draw_ease_mask(box, radius, self.size, self.sar))
+
+    def shell(self) -> str:
+        return (f"# castkit draws the webcam's {len(self.frames)} masks of a change of layout into "
+                f"{self.prefix}N.png")
 # --- end of the webcam corner -------------------------------------------------------------------

@@ -386,3 +386,64 @@ def test_webcam_corner_in_its_place_size_and_shape_with_its_sound(drawn_cast):
     with av.open(str(cast)) as c:  # the capture is silent: the camera's sound is the narration
         sound = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
     assert np.sqrt(np.mean(sound.astype(np.float64) ** 2)) > 0.05
+
+
+def camera_box(frame: np.ndarray) -> tuple[int, int, int, int, int]:
+    """Left, top, right, bottom and area of the test camera's colour in a frame."""
+    found = np.abs(frame - CAMERA).sum(axis=2) < 60
+    ys, xs = np.where(found)
+    return int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()), int(found.sum())
+
+
+def test_webcam_layouts_change_over_time_eased(drawn_cast, cli, monkeypatch):
+    """A circle in the corner until 0.6 s, then eased over 0.8 s to the whole frame: before,
+    the corner; after, every pixel the camera's; during, a box between the two growing from
+    its corner, every edge moving one way."""
+    from castkit.cli import main
+
+    _, root = drawn_cast
+    media.make(WHEEL_FFMPEG, root / "face-silent.mp4", "-f", "lavfi", "-i", "color=c=0x00c85a:s=160x120:r=15:d=2",
+               "-c:v", "libx264", "-preset", "veryfast")
+    (root / "layouts.yaml").write_text(textwrap.dedent("""\
+        loudness: off
+        webcam:
+          - {clip: face-silent.mp4, size: 0.4}
+          - {at: 0.6, ease: 0.8, position: full}
+        outputs: [build/layouts.mp4]
+        segments:
+          - clip: take.mp4
+        """), encoding="utf-8")
+    with using_ffmpeg(system_ffmpeg() or WHEEL_FFMPEG):
+        assert main(["build", "-q", str(root / "layouts.yaml")]) == 0
+    with av.open(str(root / "build" / "layouts.mp4")) as c:
+        frames = [(float(f.time), f.to_ndarray(format="rgb24").astype(int)) for f in c.decode(video=0)]
+    corner = (W - 6 - 72, H - 6 - 72, W - 6 - 1, H - 6 - 1)  # 0.4 of 180 lines, 6 px in
+    for t, frame in frames:
+        left, top, right, bottom, area = camera_box(frame)
+        if t <= 0.6:
+            assert (left, top, right, bottom) == corner and area < 72 * 72, (t, left, top, right, bottom)
+        elif t >= 1.4:
+            assert area == W * H, (t, area)
+    moving = [camera_box(frame) for t, frame in frames if 0.6 < t < 1.4]
+    assert len(moving) >= 20  # 30 fps: every frame of the ease its own place
+    lefts, tops, areas = [m[0] for m in moving], [m[1] for m in moving], [m[4] for m in moving]
+    assert all(a >= b for a, b in zip(lefts, lefts[1:])) and all(a >= b for a, b in zip(tops, tops[1:]))
+    assert all(a < b for a, b in zip(areas, areas[1:]))  # growing on every frame
+    assert all(m[2] >= corner[2] and m[3] >= corner[3] for m in moving)  # from its corner
+    assert corner[0] > lefts[len(lefts) // 2] > 0 and 72 * 72 < areas[len(areas) // 2] < W * H
+    # Eased: slow at both ends, fastest in the middle (smoothstep).
+    steps = [a - b for a, b in zip(lefts, lefts[1:])]
+    assert max(steps[:3]) < max(steps) and max(steps[-3:]) < max(steps)
+    # --dry-run names each change, and the layouts are in the segment's cache key.
+    monkeypatch.setenv("CASTKIT_FFMPEG", WHEEL_FFMPEG)
+    recipe = root / "layouts.yaml"
+    first = cli("build", recipe, "--dry-run", "--force", "--no-cache")
+    assert first.code == 0 and "# webcam: 0.6-1.4 s to 320x180+0+0" in first.out, first.out
+    original = recipe.read_text(encoding="utf-8")
+    recipe.write_text(original.replace("at: 0.6", "at: 0.7"), encoding="utf-8")
+    try:
+        second = cli("build", recipe, "--dry-run", "--force", "--no-cache")
+    finally:
+        recipe.write_text(original, encoding="utf-8")
+    segment = re.compile(r"segment-[0-9a-f]+\.mp4")
+    assert segment.findall(first.out) and set(segment.findall(first.out)).isdisjoint(segment.findall(second.out))
