@@ -33,7 +33,7 @@ from castkit.media.seek import read_index
 from castkit.plan.check import Checked, frame_index, output_rasters
 from castkit.plan.activity import follow_status, measure, plan_follow
 from castkit.plan.chunks import chunk_frames, chunk_seconds, chunk_windows
-from castkit.plan.encode import clip_first_frame, clip_frames, clip_job, Effects, still_job, Trim
+from castkit.plan.encode import camera_path, clip_first_frame, clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import chunks, edges_at_least, Kept, kept_of, paused_job
 from castkit.plan.music import music_gain_job, MusicStep
 from castkit.plan.denoise import noise_of
@@ -51,11 +51,12 @@ from castkit.run.runner import available_cores
 from castkit.titles.job import CardJob
 from castkit.cache.keys import cache_dir  # overlays (issue 30)
 from castkit.plan.overlays import (
+    OUTPUT_BORDER, output_scales, Scaled,
     Drawn, ease_canvas, ease_frames, FramePlan, WEBCAM_RADIUS, WebcamLook, WebcamMove, WebcamPlan,
 )
 from castkit.recipe.model import FrameStyle, Overlay, overlay_files, Webcam, WEBCAM_FULL
 from castkit.titles.overlays import (
-    EASE_MASK_SCALE, EaseMaskJob, frame_box, FrameJob, layout as layout_overlay, MaskJob, OverlayJob, webcam_box,
+    scaled_size, EASE_MASK_SCALE, EaseMaskJob, frame_box, FrameJob, layout as layout_overlay, MaskJob, OverlayJob, webcam_box,
 )
 from castkit.cache.names import card_name, loudness_name, music_name, record_name, segment_name
 from castkit.errors import RecipeError
@@ -153,6 +154,8 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     fx = effects_of(seg, checked, work)
     if seg.follow is not None:
         fx = replace(fx, zoom=followed(seg, index, checked, ffmpeg))
+    if seg.pauses is None and seg.transcript is None and not seg.fillers:
+        fx = replace(fx, overlays=for_output(seg, fx, profile, checked, work))
     steps = overlay_steps(seg, fx, checked)
     if frame is not None:
         fx, step = framed_effects(fx, frame, profile, checked, work)
@@ -734,6 +737,32 @@ def overlay_key(overlay: Overlay, capture: tuple[int, int]) -> str:
                overlay.style, files, capture)
 
 
+def for_output(seg: ClipSegment, effects: Effects, profile: Profile, checked: Checked,
+               work: Path) -> tuple[Drawn, ...]:
+    """A clip's overlays drawn for an output, at its resolution (``plan.overlays.shown_overlays``):
+    each picture at the scale of every view the clip holds (crop, camera, the output's frame),
+    named by its look and that scale. Redactions stay on the capture's pixels."""
+    info = checked.probes[seg.clip]
+    assert info.video is not None
+    capture = info.video.shown_shape[:2]
+    c = effects.crop
+    shape = (c.width, c.height, info.video.shown_shape[2]) if c is not None else info.video.shown_shape
+    scales = output_scales(camera_path(effects, shape, profile.raster), c, shape, profile.raster)
+    found = []
+    for d in effects.overlays:
+        if d.picture is None:
+            found.append(d)
+            continue
+        scaled = []
+        for scale in scales:
+            floats = (float(scale[0]), float(scale[1]))
+            w, h = scaled_size(d.overlay, capture, floats, checked.recipe.folder)
+            name = f"overlay-{overlay_key(d.overlay, capture)}-{key('scale', scale, OUTPUT_BORDER)}.png"
+            scaled.append(Scaled(scale, work / name, (w + 2 * OUTPUT_BORDER, h + 2 * OUTPUT_BORDER)))
+        found.append(replace(d, scaled=tuple(scaled)))
+    return tuple(found)
+
+
 def overlay_steps(seg: ClipSegment, effects: Effects, checked: Checked) -> tuple[OverlayJob, ...]:
     """The steps that draw a clip's overlay pictures, done before the job that reads them."""
     if not effects.overlays:
@@ -741,14 +770,24 @@ def overlay_steps(seg: ClipSegment, effects: Effects, checked: Checked) -> tuple
     info = checked.probes[seg.clip]
     assert info.video is not None
     capture = info.video.shown_shape[:2]
-    return tuple(OverlayJob(f"overlay {n} of {seg.label}", d.overlay, capture, checked.recipe.folder, d.picture)
-                 for n, d in enumerate(effects.overlays, 1) if d.picture is not None)
+    folder = checked.recipe.folder
+    steps = []
+    for n, d in enumerate(effects.overlays, 1):
+        if d.picture is None:
+            continue
+        if not d.scaled:
+            steps.append(OverlayJob(f"overlay {n} of {seg.label}", d.overlay, capture, folder, d.picture))
+        steps += [OverlayJob(f"overlay {n} of {seg.label} ({float(sc.scale[1]):.3g}x)", d.overlay, capture, folder,
+                             sc.picture, (float(sc.scale[0]), float(sc.scale[1])), OUTPUT_BORDER) for sc in d.scaled]
+    return tuple(steps)
 
 
 def stand_in_overlays(effects: Effects) -> Effects:
     """The overlays' pictures named without their folder, for the cache key."""
     return replace(effects, overlays=tuple(
-        replace(d, picture=Path(d.picture.name)) if d.picture is not None else d for d in effects.overlays))
+        replace(d, picture=Path(d.picture.name),
+                scaled=tuple(replace(sc, picture=Path(sc.picture.name)) for sc in d.scaled))
+        if d.picture is not None else d for d in effects.overlays))
 
 
 def framed_effects(effects: Effects, frame: FrameStyle, profile: Profile, checked: Checked,

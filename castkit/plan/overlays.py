@@ -1,5 +1,8 @@
-"""Overlays in a clip's filter graph (issue 30): redactions, then the drawn overlays, on the
-capture's own picture, before its crop, camera, rate conversion and scaling.
+"""Overlays in a clip's filter graph (issue 30): redactions on the capture's own picture,
+before its crop, camera, rate conversion and scaling; the drawn overlays on the output's picture
+after them (``shown_overlays``), each drawn at the scale its place is shown at, so that text is
+as sharp under a zoom or on a larger output as at the capture's size (a clip cut in parts,
+``plan.pauses``, still has them drawn on the capture, by ``with_overlays``).
 
 Why there: a region and a time in the recipe are the capture's pixels and seconds, so an overlay
 placed on the capture's picture follows a crop and every camera move (still or moving) for free,
@@ -21,7 +24,7 @@ than itself), pixelates or fills the region, in every frame of its time, fades i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,7 @@ from castkit.base.jobs import file_url
 from castkit.media.ffmpeg import ffmpeg_module, safe_input_options
 from castkit.media.probe import MediaInfo
 from castkit.recipe.model import Crop, Overlay
-from castkit.plan.camera import ease, frame_runs, frame_table, Region
+from castkit.plan.camera import CameraPath, ease, frame_runs, frame_table, Region
 from castkit.titles.overlays import Placement
 
 PLACES = 4  # decimals of times in ffmpeg's expressions (a tenth of a millisecond)
@@ -40,20 +43,34 @@ FILL_COLOR = "black"
 
 
 @dataclass(frozen=True)
+class Scaled:
+    """An overlay's picture drawn for an output whose picture shows ``scale`` (x, y) of its
+    pixels per capture pixel (``titles.overlays.draw_scaled``): ``size`` with a border of
+    ``OUTPUT_BORDER`` transparent pixels round it."""
+
+    scale: tuple[Fraction, Fraction]
+    picture: Path
+    size: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class Drawn:
     """An overlay ready for a clip's encode: its times in the capture (``until: end`` resolved
-    to the clip's end), and for a picture, where it goes and its PNG (``picture``)."""
+    to the clip's end), and for a picture, where it goes and its PNG (``picture``, on the
+    capture; ``scaled``: drawn for the output, laid on its picture, see ``shown_overlays``)."""
 
     overlay: Overlay
     start: Fraction
     end: Fraction
     place: Placement
     picture: Path | None = None  # None: a redaction
+    scaled: tuple[Scaled, ...] = ()
 
 
 def with_overlays(video: Any, drawn: tuple[Drawn, ...], shape: tuple[int, int], rate: Fraction) -> Any:
     """``video`` (the capture's picture, its own pixels and timestamps) on a grid of ``rate``
     frames a second, redacted, with the overlays drawn on it in recipe order."""
+    drawn = tuple(d for d in drawn if not d.scaled)  # those are laid on the output's picture
     if not drawn:
         return video
     ff = ffmpeg_module()
@@ -63,7 +80,7 @@ def with_overlays(video: Any, drawn: tuple[Drawn, ...], shape: tuple[int, int], 
         if d.overlay.redacts:
             video = redact(video, d, shape, REDACT_MARGIN * grid)
     for d in drawn:
-        if d.picture is None:
+        if d.picture is None or d.scaled:  # a redaction; or laid on the output's picture
             continue
         layer = ff.input(file_url(d.picture), f="image2", **safe_input_options()).video
         layer = layer.filter("format", "rgba")
@@ -155,6 +172,158 @@ def listing(drawn: tuple[Drawn, ...]) -> str:
         p = o.region if o.region is not None else d.place
         lines.append(f"overlay: {what} {_n(d.start)}-{_n(d.end)} s at {p.width}x{p.height}+{p.x}+{p.y}")
     return "\n".join(lines)
+
+
+# --- overlays laid on the output's picture, drawn at its resolution -----------------------------
+OUTPUT_BORDER = 2  # transparent pixels round a picture drawn for an output: what a move's
+# resampling reads beyond its edge (the perspective filter repeats the edge's pixels)
+
+
+def held_views(camera: CameraPath | None, crop: Crop | None, shape: tuple[int, int, Fraction],
+               target: Any) -> list[tuple[Region, Any]]:
+    """Each view the clip holds still (in the capture's pixels) and the box of the output frame
+    it is scaled to: the whole (cropped) picture, or each view the camera stops at."""
+    def fitted(width: float, height: float) -> Any:
+        return target.fit(max(1, round(width)), max(1, round(height)), shape[2])
+    if camera is None:
+        x, y = (crop.x, crop.y) if crop is not None else (0, 0)
+        return [(Region(x, y, shape[0], shape[1]), fitted(shape[0], shape[1]))]
+    views = [camera.first, *(step.to for step in camera.steps)]
+    found = []
+    for v in views:
+        outward = camera.frame.outward(v)
+        if all(outward != seen for seen, _ in found):
+            found.append((outward, fitted(v.width, v.height)))
+    return found
+
+
+def view_scale(view: Region, box: Any) -> tuple[Fraction, Fraction]:
+    """Output pixels per capture pixel of a view scaled into ``box`` (x, y)."""
+    return (Fraction(box.width) / Fraction(view.width).limit_denominator(10 ** 6),
+            Fraction(box.height) / Fraction(view.height).limit_denominator(10 ** 6))
+
+
+def output_scales(camera: CameraPath | None, crop: Crop | None, shape: tuple[int, int, Fraction],
+                  target: Any) -> tuple[tuple[Fraction, Fraction], ...]:
+    """The scales a clip's overlays are drawn at for an output: one for each view it holds (a
+    camera's move between two views is drawn at the closer one's)."""
+    return tuple(dict.fromkeys(view_scale(v, box) for v, box in held_views(camera, crop, shape, target)))
+
+
+def shown_overlays(video: Any, drawn: tuple[Drawn, ...], camera: CameraPath | None, crop: Crop | None,
+                   shape: tuple[int, int, Fraction], first: int, count: int, rate: Fraction, target: Any) -> Any:
+    """``count`` conformed frames of a clip whose frame 0 shows capture frame ``first`` (at the
+    target's rate, sped up by ``rate``), with its overlays drawn for the output laid on them:
+    where the view holds, each picture drawn at that view's scale is placed once (cropped to
+    the picture's box in the frame); while the camera moves, the closest view's picture is
+    placed on every frame by ``perspective`` (sub-pixel, as the camera films the capture)."""
+    shown = [d for d in drawn if d.scaled]
+    if not shown:
+        return video
+    ff = ffmpeg_module()
+    per_frame = Fraction(rate) / Fraction(target.fps)
+    held = held_views(camera, crop, shape, target)
+    if camera is None:
+        runs: list[tuple[int, int, tuple[Region, Any] | None]] = [(0, count, held[0])]
+    else:
+        runs = []
+        for a, b, view in camera.pieces(first, count, per_frame):
+            if view is None:
+                runs.append((a, b, None))
+            else:
+                outward = camera.frame.outward(view)
+                runs.append((a, b, next(h for h in held if h[0] == outward)))
+
+    def frame_of(t: Fraction) -> int:  # the stream's first frame at or after capture time t
+        return math.ceil(Fraction(t) / per_frame) - first
+
+    def stream_time(t: Fraction) -> Fraction:  # capture time -> the stream's
+        return Fraction(t) / Fraction(rate) - Fraction(first) / Fraction(target.fps)
+
+    for d in shown:
+        ja, jb = max(0, frame_of(d.start)), min(count, frame_of(d.end))
+        timed = replace(d, start=stream_time(d.start), end=stream_time(d.end),
+                        overlay=replace(d.overlay, fade=d.overlay.fade / Fraction(rate)))
+        for a, b, hold in runs:
+            a, b = max(a, ja), min(b, jb)
+            if a >= b:
+                continue
+            enable = _between((Fraction(a) - Fraction(1, 2)) / target.fps, (Fraction(b) - Fraction(1, 2)) / target.fps)
+            if hold is not None:
+                video = _held_overlay(ff, video, timed, hold, enable, target)
+            else:
+                assert camera is not None
+                video = _moving_overlay(ff, video, timed, camera, held, a, b, first, per_frame, target)
+    return video
+
+
+def _held_overlay(ff: Any, video: Any, d: Drawn, hold: tuple[Region, Any], enable: str, target: Any) -> Any:
+    view, box = hold
+    pick = next(sc for sc in d.scaled if sc.scale == view_scale(view, box))
+    sx, sy = pick.scale
+    x = round(box.x + (d.place.x - view.x) * float(sx)) - OUTPUT_BORDER
+    y = round(box.y + (d.place.y - view.y) * float(sy)) - OUTPUT_BORDER
+    # What of the picture lies inside the view's box (an overlay reaching past a crop or the
+    # camera's view is cut there, as it was on the capture).
+    x0, y0 = max(x, box.x), max(y, box.y)
+    x1, y1 = min(x + pick.size[0], box.x + box.width), min(y + pick.size[1], box.y + box.height)
+    if x0 >= x1 or y0 >= y1:
+        return video
+    layer = ff.input(file_url(pick.picture), f="image2", **safe_input_options()).video
+    layer = layer.filter("format", "rgba")
+    if (x0, y0, x1, y1) != (x, y, x + pick.size[0], y + pick.size[1]):
+        layer = layer.filter("crop", w=x1 - x0, h=y1 - y0, x=x0 - x, y=y0 - y, exact=1)
+    layer = _faded(layer, d)
+    return ff.filter([video, layer], "overlay", x=x0, y=y0, eof_action="repeat", format="auto", enable=enable)
+
+
+def _moving_overlay(ff: Any, video: Any, d: Drawn, camera: CameraPath, held: list, a: int, b: int, first: int,
+                    per_frame: Fraction, target: Any) -> Any:
+    """Frames [a, b) of the stream, during a camera move: the picture of the closest view
+    placed frame by frame (its box in the output follows the view), faded as it is held."""
+    box = held[0][1]  # every view has the frame's aspect: the same box of the output frame
+    pick = max(d.scaled, key=lambda sc: sc.scale[0])
+    inner = (pick.size[0] - 2 * OUTPUT_BORDER, pick.size[1] - 2 * OUTPUT_BORDER)
+    places = []
+    for k in range(a, b):
+        v = camera.frame.outward(camera.view_at(float((first + k) * per_frame)))
+        kx, ky = box.width / v.width, box.height / v.height
+        places.append((v, kx, ky, box.x + (d.place.x - v.x) * kx, box.y + (d.place.y - v.y) * ky,
+                       d.place.width * kx, d.place.height * ky))
+    x0 = max(box.x, math.floor(min(p[3] for p in places)) - 1)
+    y0 = max(box.y, math.floor(min(p[4] for p in places)) - 1)
+    x1 = min(box.x + box.width, math.ceil(max(p[3] + p[5] for p in places)) + 1)
+    y1 = min(box.y + box.height, math.ceil(max(p[4] + p[6] for p in places)) + 1)
+    if x0 >= x1 or y0 >= y1:
+        return video
+    width, height = max(x1 - x0, pick.size[0]), max(y1 - y0, pick.size[1])
+    width, height = width + width % 2, height + height % 2
+    # Canvas pixel X is at x0 + X + 0.5 in the frame, the capture's v.x + (that - box.x) / kx,
+    # the picture's OUTPUT_BORDER + (that - place.x) x inner / place's width (pixel centres at
+    # index + 0.5); the picture is padded to the canvas (transparent), so nothing is resampled
+    # twice and what lies beyond it is transparent.
+    rx, ry = inner[0] / d.place.width, inner[1] / d.place.height
+    corners: dict[str, list[float]] = {k: [] for k in ("left", "top", "right", "bottom")}
+    for v, kx, ky, *_ in places:
+        left = OUTPUT_BORDER + (v.x + (x0 + 0.5 - box.x) / kx - d.place.x) * rx - 0.5
+        top = OUTPUT_BORDER + (v.y + (y0 + 0.5 - box.y) / ky - d.place.y) * ry - 0.5
+        for key, value in (("left", left), ("top", top), ("right", left + width * rx / kx),
+                           ("bottom", top + height * ry / ky)):
+            corners[key].append(value)
+    left, top, right, bottom = (frame_table(corners[k]) for k in ("left", "top", "right", "bottom"))
+    rate = target.fps
+    layer = ff.input(file_url(pick.picture), f="image2", loop=1, framerate=_number(rate),
+                     **safe_input_options()).video
+    layer = layer.filter("trim", end_frame=b - a).filter("setpts", f"({a}+N)/({_number(rate)})/TB")
+    alpha = "yuva420p" if target.pix_fmt.startswith("yuv") else "rgba"
+    layer = layer.filter("format", alpha).filter("pad", w=width, h=height, x=0, y=0, color="black@0")
+    layer = layer.filter("perspective", x0=left, y0=top, x1=right, y1=top, x2=left, y2=bottom,
+                         x3=right, y3=bottom, interpolation="cubic", eval="frame")
+    fade = min(d.overlay.fade, (d.end - d.start) / 2)
+    if fade > 0:
+        layer = layer.filter("fade", type="in", st=_n(d.start), d=_n(fade), alpha=1)
+        layer = layer.filter("fade", type="out", st=_n(d.end - fade), d=_n(fade), alpha=1)
+    return ff.filter([video, layer], "overlay", x=x0, y=y0, eof_action="pass", format="auto")
 
 
 # --- the styled frame (issue 30) ---------------------------------------------------------------

@@ -10,7 +10,7 @@ alike on a 1080p and a 720p capture: text 1/30 of the height (36 px at 1080p).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from castkit.base.colors import parse_color
 from castkit.errors import InputError
 from castkit.recipe.model import (
-    DEFAULT_POSITIONS, FRAME_GRADIENT, FRAME_GRADIENT_COLORS, FrameStyle, Overlay, WEBCAM_FULL,
+    Crop, DEFAULT_POSITIONS, FRAME_GRADIENT, FRAME_GRADIENT_COLORS, FrameStyle, Overlay, WEBCAM_FULL,
 )
 from castkit.titles.cards import _load_font, SUBTITLE_FONT, TITLE_FONT
 from castkit.titles.job import draw_once
@@ -121,6 +121,57 @@ def draw(overlay: Overlay, capture: tuple[int, int], base: Path = Path(".")) -> 
     return picture
 
 
+# --- overlays drawn at an output's resolution ----------------------------------------------------
+def _scaled(overlay: Overlay, capture: tuple[int, int], factor: float) -> tuple[Overlay, tuple[int, int]]:
+    """The overlay as it would be on a capture ``factor`` times larger: its regions, text size
+    and corner given larger (sizes that default to the capture's height follow it)."""
+    def crop(r: Crop | None) -> Crop | None:
+        return None if r is None else Crop(round(r.x * factor), round(r.y * factor), max(1, round(r.width * factor)),
+                                           max(1, round(r.height * factor)))
+    position = overlay.position
+    if isinstance(position, tuple):
+        position = (round(position[0] * factor), round(position[1] * factor))
+    style = overlay.style
+    if style.size is not None:
+        style = replace(style, size=max(1, round(style.size * factor)))
+    big = replace(overlay, region=crop(overlay.region), position=position, style=style)
+    return big, (max(1, round(capture[0] * factor)), max(1, round(capture[1] * factor)))
+
+
+def scaled_size(overlay: Overlay, capture: tuple[int, int], scale: tuple[float, float],
+                base: Path = Path(".")) -> tuple[int, int]:
+    """The size of the overlay's picture drawn for an output showing ``scale`` (x, y) of its
+    pixels per capture pixel, without its border."""
+    sx, sy = scale
+    if overlay.kind == "image":
+        place = layout(overlay, capture, base)
+        w, h = place.width, place.height
+        return max(1, round(w * sx)), max(1, round(h * sy))
+    big, size = _scaled(overlay, capture, sy)
+    place = layout(big, size, base)
+    return max(1, round(place.width * sx / sy)), place.height
+
+
+def draw_scaled(overlay: Overlay, capture: tuple[int, int], scale: tuple[float, float], border: int,
+                base: Path = Path(".")) -> Image.Image:
+    """The overlay's picture drawn at an output's own resolution (``scale``: output pixels per
+    capture pixel, x and y): text and lines drawn at their size there, not resized from the
+    capture's (only a bitmap image, or the width for non-square output pixels, is resampled,
+    once); with ``border`` transparent pixels round it."""
+    width, height = scaled_size(overlay, capture, scale, base)
+    if overlay.kind == "image":
+        picture = draw(overlay, capture, base)
+    else:
+        picture = draw(*_scaled(overlay, capture, scale[1]), base)
+    if picture.size != (width, height):
+        picture = picture.resize((width, height), Image.LANCZOS)
+    if not border:
+        return picture
+    framed = Image.new("RGBA", (width + 2 * border, height + 2 * border), (0, 0, 0, 0))
+    framed.paste(picture, (border, border))
+    return framed
+
+
 def check_overlay(overlay: Overlay, capture: tuple[int, int], base: Path = Path(".")) -> str | None:
     """What stops ``overlay`` from being drawn on that capture (a font that lacks a character,
     an unreadable image), or None."""
@@ -146,6 +197,10 @@ class OverlayJob:
     capture: tuple[int, int]
     base: Path
     output: Path
+    # Drawn for an output (draw_scaled): its pixels per capture pixel and a transparent border;
+    # None: on the capture, in its own pixels.
+    scale: tuple[float, float] | None = None
+    border: int = 0
 
     portable = True  # a farm's worker draws it where it encodes the clip
 
@@ -153,7 +208,11 @@ class OverlayJob:
         return tuple(p for p in (self.overlay.image, self.overlay.style.font) if p is not None)
 
     def render(self) -> None:
-        draw_once(self.output, lambda: draw(self.overlay, self.capture, self.base))
+        if self.scale is None:
+            draw_once(self.output, lambda: draw(self.overlay, self.capture, self.base))
+        else:
+            scale = self.scale
+            draw_once(self.output, lambda: draw_scaled(self.overlay, self.capture, scale, self.border, self.base))
 
     def shell(self) -> str:
         o = self.overlay

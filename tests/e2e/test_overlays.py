@@ -447,3 +447,91 @@ def test_webcam_layouts_change_over_time_eased(drawn_cast, cli, monkeypatch):
         recipe.write_text(original, encoding="utf-8")
     segment = re.compile(r"segment-[0-9a-f]+\.mp4")
     assert segment.findall(first.out) and set(segment.findall(first.out)).isdisjoint(segment.findall(second.out))
+
+
+def text_sharpness(frame: np.ndarray) -> float:
+    """High-frequency energy of a dark text on a light box, per unit of its contrast: what a
+    blur (a picture resampled larger) takes away."""
+    luma = frame.astype(np.float64)
+    contrast = float(np.percentile(luma, 95) - np.percentile(luma, 5))
+    return float(high_frequencies(luma).mean()) / contrast ** 2
+
+
+def test_overlays_are_drawn_at_the_outputs_resolution_sharp_under_a_zoom(drawn_cast):
+    """A callout under the camera's 2x zoom: drawn for the output at twice the capture's size,
+    its text as sharp as the same callout drawn at that size outright (Pillow, the test's own),
+    where one drawn on the capture and enlarged with it keeps under half of that."""
+    from castkit.cli import main
+
+    _, root = drawn_cast
+    (root / "sharp.yaml").write_text(textwrap.dedent("""\
+        loudness: off
+        outputs: [build/sharp.mp4]
+        segments:
+          - clip: take.mp4
+            zoom:
+              - {at: 0, to: {x: 0, y: 0, width: 160, height: 90}, ease: 0.1}
+            overlays:
+              - text: "Sharp 0123 Install"
+                at: 0.4
+                until: end
+                fade: 0
+                position: {x: 10, y: 10}
+                style: {size: 12, background: "#ffffff", color: "#000000"}
+        """), encoding="utf-8")
+    with using_ffmpeg(WHEEL_FFMPEG):
+        assert main(["build", "-q", str(root / "sharp.yaml")]) == 0
+    frame = rgb_at(root / "build" / "sharp.mp4", 1.0).mean(axis=2)
+    # The callout's text at 2x: from (20, 20), about 28 px high; inside its padding, its text.
+    found = np.where(frame[20:80, 20:300] < 60)  # black text (the shadow is lighter)
+    text = frame[20 + found[0].min() - 2:20 + found[0].max() + 3, 20 + found[1].min() - 2:20 + found[1].max() + 3]
+    reference = Image.new("L", (400, 60), 255)
+    ImageDraw.Draw(reference).text((4, 4), "Sharp 0123 Install", font=ImageFont.truetype(str(FONT), 24), fill=0)
+    ref = np.asarray(reference, dtype=np.float64)
+    ys, xs = np.where(ref < 60)
+    ref = ref[ys.min() - 2:ys.max() + 3, xs.min() - 2:xs.max() + 3]
+    assert abs(text.shape[1] - ref.shape[1]) <= 8, (text.shape, ref.shape)  # the same text, the same size
+    share = text_sharpness(text) / text_sharpness(ref)
+    print(f"sharpness share {share:.3f}")
+    assert share > 0.6, f"{share:.2f} of the sharpness of text drawn at that size"
+
+
+def test_an_overlay_drawn_for_the_output_follows_a_camera_move(drawn_cast):
+    """The camera glides from the whole picture to a 2x view of 80,45-240,135 while a callout
+    at 120,70 shows: it stays on its place of the capture, frame by frame (its left edge at
+    (120 - view's left) x zoom), and grows with the zoom."""
+    from castkit.cli import main
+
+    _, root = drawn_cast
+    (root / "follow.yaml").write_text(textwrap.dedent("""\
+        loudness: off
+        outputs: [build/follow.mp4]
+        segments:
+          - clip: take.mp4
+            zoom:
+              - {at: 0.5, to: {x: 80, y: 45, width: 160, height: 90}, ease: 0.8}
+            overlays:
+              - text: "Follow me"
+                at: 0.2
+                until: end
+                position: {x: 120, y: 70}
+                style: {size: 12}
+        """), encoding="utf-8")
+    with using_ffmpeg(WHEEL_FFMPEG):
+        assert main(["build", "-q", str(root / "follow.yaml")]) == 0
+    boxes = []
+    with av.open(str(root / "build" / "follow.mp4")) as c:
+        for f in c.decode(video=0):
+            found = np.abs(f.to_ndarray(format="rgb24").astype(int) - (0xff, 0xe0, 0x66)).sum(axis=2) < 60
+            ys, xs = np.where(found)
+            if 0.45 < f.time < 1.75:  # shown, faded in and not yet fading out
+                boxes.append((float(f.time), int(xs.min()), int(ys.min()), int(xs.max() - xs.min())))
+    before = [b for b in boxes if b[0] <= 0.5]
+    after = [b for b in boxes if b[0] >= 1.3]
+    moving = [b for b in boxes if 0.5 < b[0] < 1.3]
+    assert {b[1:3] for b in before} == {(120, 70)} and {b[1:3] for b in after} == {(80, 50)}
+    width = before[0][3]
+    assert all(abs(b[3] - 2 * width) <= 2 for b in after)
+    lefts, widths = [b[1] for b in moving], [b[3] for b in moving]
+    assert len(moving) >= 20 and all(a >= b for a, b in zip(lefts, lefts[1:]))
+    assert all(a <= b for a, b in zip(widths, widths[1:])) and width < widths[len(widths) // 2] < 2 * width
