@@ -142,7 +142,10 @@ def _secret_casts(tmp_path_factory):
     root = tmp_path_factory.mktemp("redaction")
     take = still_capture(root / "take.mp4", secret_picture(), held=True)
     folders = {}
-    for name, extra in (("plain", ""), ("redacted", REDACTION)):
+    # The redaction from 0.5 s (on the grid of the cast's rate: the held first picture must
+    # not slip into it), and from the capture's start (no grid needed: every picture is in it).
+    whole = REDACTION.replace(f"at: {REDACT_AT}", "at: 0")
+    for name, extra in (("plain", ""), ("redacted", REDACTION), ("redacted-from-0", whole)):
         folder = root / name
         folder.mkdir()
         os.link(take, folder / "take.mp4")
@@ -158,6 +161,11 @@ def test_redaction_holds_in_every_video_frame_it_covers(secret_casts, name):
     plain = video_lumas(secret_casts["plain"] / "build" / name)
     redacted = video_lumas(secret_casts["redacted"] / "build" / name)
     assert len(plain) == len(redacted)
+    from_start = video_lumas(secret_casts["redacted-from-0"] / "build" / name)
+    for (t, a), (_, b) in zip(plain, from_start):
+        if 0.05 < t < 0.45:  # the recipe's callout shows (0.1-0.4 s), its text in both casts
+            continue
+        assert energy_share(a, b)[1] < MAX_ENERGY_SHARE, f"{name} at {t:.2f} s (redacted from 0)"
     covered = [(t, a, b) for (t, a), (_, b) in zip(plain, redacted) if t >= REDACT_AT]
     moving = [t for t, _, _ in covered if 0.7 < t < 1.5]
     assert len(covered) >= len(plain) * 0.7 and moving  # the camera's move is among them

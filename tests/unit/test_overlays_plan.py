@@ -184,10 +184,12 @@ def test_fill_and_no_fade():
     profile = make_profile(Path("cast.mp4"), None, web_raster([(320, 180, Fraction(1), Fraction(10))]))
     job = clip_job(capture(), profile, Path("seg.mp4"), FFMPEG, effects=effects)
     graph = list(job.argv)[list(job.argv).index("-filter_complex") + 1]
+    # A redaction from the capture's start needs no grid (no picture before it to hold into
+    # it): every picture before its end (two frames of the rate on) is filled.
     assert graph.startswith(
-        "[0:v]fps=fps=30[s0];[s0]drawbox=color=black:enable=gte(t\\,-0.0667)*lt(t\\,4.0667):"
-        "h=20:t=fill:w=20:x=10:y=10[s1];[1:v]format=rgba[s2];[s2]setpts=0/TB[s3];"
-        "[s1][s3]overlay=enable=gte(t\\,0)*lt(t\\,4):eof_action=repeat:format=auto:x=5:y=5[s4];"), graph
+        "[0:v]drawbox=color=black:enable=lt(t\\,4.0667):"
+        "h=20:t=fill:w=20:x=10:y=10[s0];[1:v]format=rgba[s1];[s1]setpts=0/TB[s2];"
+        "[s0][s2]overlay=enable=gte(t\\,0)*lt(t\\,4):eof_action=repeat:format=auto:x=5:y=5[s3];"), graph
 
 
 @pytest.mark.parametrize("text, valid", [
@@ -307,14 +309,14 @@ def test_a_paused_clip_is_redacted_on_the_grid_of_its_slowest_part():
     assert sorted(p.rate for p in kept.parts) == [1, 1, 8]
     where = Where("r.yaml", 1, 1)
     redact = Overlay("redact", Fraction(0), None, where, region=Crop(10, 10, 20, 20), mode="fill")
-    effects = Effects(overlays=(Drawn(redact, Fraction(0), Fraction(9), Placement(10, 10, 20, 20)),))
+    effects = Effects(overlays=(Drawn(redact, Fraction(1), Fraction(9), Placement(10, 10, 20, 20)),))
     from castkit.plan.pauses import paused_job
 
     job = paused_job(capture(), kept, DvProfile(), Path("seg.dv"), FFMPEG, trim, effects)
     graph = job.pictures.head[list(job.pictures.head).index("-filter_complex") + 1]
     # 25 fps: the parts played as recorded are sampled at 25 a second of the capture; the one
     # played 8x faster takes every 8th picture of the same grid. The redaction before the split.
-    assert graph.startswith("[0:v]fps=fps=25[s0];[s0]drawbox=color=black:enable=gte(t\\,-0.08)*lt(t\\,9.08):"
+    assert graph.startswith("[0:v]fps=fps=25[s0];[s0]drawbox=color=black:enable=gte(t\\,0.92)*lt(t\\,9.08):"
                             "h=20:t=fill:w=20:x=10:y=10[s1];[s1]split=3"), graph
 
 
