@@ -244,12 +244,12 @@ def shown_overlays(video: Any, drawn: tuple[Drawn, ...], camera: CameraPath | No
     def frame_of(t: Fraction) -> int:  # the stream's first frame at or after capture time t
         return math.ceil(Fraction(t) / per_frame) - first
 
-    def stream_time(t: Fraction) -> Fraction:  # capture time -> the stream's
-        return Fraction(t) / Fraction(rate) - Fraction(first) / Fraction(target.fps)
-
+    # The layers' fades are timed on the sped-up capture's clock (never negative: ffmpeg's fade
+    # takes no negative start), then moved onto the stream's, whose frame 0 is frame ``first``.
+    shift = Fraction(first) / Fraction(target.fps)
     for d in shown:
         ja, jb = max(0, frame_of(d.start)), min(count, frame_of(d.end))
-        timed = replace(d, start=stream_time(d.start), end=stream_time(d.end),
+        timed = replace(d, start=Fraction(d.start) / Fraction(rate), end=Fraction(d.end) / Fraction(rate),
                         overlay=replace(d.overlay, fade=d.overlay.fade / Fraction(rate)))
         for a, b, hold in runs:
             a, b = max(a, ja), min(b, jb)
@@ -257,10 +257,10 @@ def shown_overlays(video: Any, drawn: tuple[Drawn, ...], camera: CameraPath | No
                 continue
             enable = _between((Fraction(a) - Fraction(1, 2)) / target.fps, (Fraction(b) - Fraction(1, 2)) / target.fps)
             if hold is not None:
-                video = _held_overlay(ff, video, timed, hold, enable, target)
+                video = _held_overlay(ff, video, timed, hold, enable, target, shift)
             else:
                 assert camera is not None
-                video = _moving_overlay(ff, video, timed, camera, held, a, b, first, per_frame, target)
+                video = _moving_overlay(ff, video, timed, camera, held, a, b, first, per_frame, target, shift)
     return video
 
 
@@ -275,7 +275,8 @@ def _in_output_colours(layer: Any, target: Any) -> Any:
     return layer.filter("format", "yuva420p")
 
 
-def _held_overlay(ff: Any, video: Any, d: Drawn, hold: tuple[Region, Any], enable: str, target: Any) -> Any:
+def _held_overlay(ff: Any, video: Any, d: Drawn, hold: tuple[Region, Any], enable: str, target: Any,
+                  shift: Fraction) -> Any:
     view, box = hold
     pick = next(sc for sc in d.scaled if sc.scale == view_scale(view, box))
     sx, sy = pick.scale
@@ -291,11 +292,13 @@ def _held_overlay(ff: Any, video: Any, d: Drawn, hold: tuple[Region, Any], enabl
     if (x0, y0, x1, y1) != (x, y, x + pick.size[0], y + pick.size[1]):
         layer = layer.filter("crop", w=x1 - x0, h=y1 - y0, x=x0 - x, y=y0 - y, exact=1)
     layer = _faded(layer, d)
+    if shift:
+        layer = layer.filter("setpts", f"PTS-{_n(shift)}/TB")
     return ff.filter([video, layer], "overlay", x=x0, y=y0, eof_action="repeat", format="auto", enable=enable)
 
 
 def _moving_overlay(ff: Any, video: Any, d: Drawn, camera: CameraPath, held: list, a: int, b: int, first: int,
-                    per_frame: Fraction, target: Any) -> Any:
+                    per_frame: Fraction, target: Any, shift: Fraction) -> Any:
     """Frames [a, b) of the stream, during a camera move: the picture of the closest view
     placed frame by frame (its box in the output follows the view), faded as it is held."""
     box = held[0][1]  # every view has the frame's aspect: the same box of the output frame
@@ -331,7 +334,7 @@ def _moving_overlay(ff: Any, video: Any, d: Drawn, camera: CameraPath, held: lis
     rate = target.fps
     layer = ff.input(file_url(pick.picture), f="image2", loop=1, framerate=_number(rate),
                      **safe_input_options()).video
-    layer = layer.filter("trim", end_frame=b - a).filter("setpts", f"({a}+N)/({_number(rate)})/TB")
+    layer = layer.filter("trim", end_frame=b - a).filter("setpts", f"({first + a}+N)/({_number(rate)})/TB")
     layer = _in_output_colours(layer, target).filter("pad", w=width, h=height, x=0, y=0, color="black@0")
     layer = layer.filter("perspective", x0=left, y0=top, x1=right, y1=top, x2=left, y2=bottom,
                          x3=right, y3=bottom, interpolation="cubic", eval="frame")
@@ -339,6 +342,8 @@ def _moving_overlay(ff: Any, video: Any, d: Drawn, camera: CameraPath, held: lis
     if fade > 0:
         layer = layer.filter("fade", type="in", st=_n(d.start), d=_n(fade), alpha=1)
         layer = layer.filter("fade", type="out", st=_n(d.end - fade), d=_n(fade), alpha=1)
+    if shift:
+        layer = layer.filter("setpts", f"PTS-{_n(shift)}/TB")
     return ff.filter([video, layer], "overlay", x=x0, y=y0, eof_action="pass", format="auto")
 
 

@@ -504,10 +504,12 @@ def test_overlays_are_drawn_at_the_outputs_resolution_sharp_under_a_zoom(drawn_c
     assert share > 0.6, f"{share:.2f} of the sharpness of text drawn at that size"
 
 
-def test_an_overlay_drawn_for_the_output_follows_a_camera_move(drawn_cast):
+def test_an_overlay_drawn_for_the_output_follows_a_camera_move(drawn_cast, monkeypatch):
     """The camera glides from the whole picture to a 2x view of 80,45-240,135 while a callout
     at 120,70 shows: it stays on its place of the capture, frame by frame (its left edge at
-    (120 - view's left) x zoom), and grows with the zoom."""
+    (120 - view's left) x zoom), and grows with the zoom. Encoded in chunks of 0.5 s (as a
+    long clip is, ``plan.chunks``): the callout and the move go on across them."""
+    monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0.5")
     from castkit.cli import main
 
     _, root = drawn_cast
