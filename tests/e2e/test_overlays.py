@@ -406,8 +406,10 @@ def camera_box(frame: np.ndarray) -> tuple[int, int, int, int, int]:
 def test_webcam_layouts_change_over_time_eased(drawn_cast, cli, monkeypatch):
     """A circle in the corner until 0.6 s, then eased over 0.8 s to the whole frame: before,
     the corner; after, every pixel the camera's; during, a box between the two growing from
-    its corner, every edge moving one way."""
+    its corner, every edge moving one way. In chunks of 0.5 s: the change goes on across them."""
     from castkit.cli import main
+
+    monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0.5")
 
     _, root = drawn_cast
     media.make(WHEEL_FFMPEG, root / "face-silent.mp4", "-f", "lavfi", "-i", "color=c=0x00c85a:s=160x120:r=15:d=2",
@@ -454,7 +456,9 @@ def test_webcam_layouts_change_over_time_eased(drawn_cast, cli, monkeypatch):
     finally:
         recipe.write_text(original, encoding="utf-8")
     segment = re.compile(r"segment-[0-9a-f]+\.mp4")
-    assert segment.findall(first.out) and set(segment.findall(first.out)).isdisjoint(segment.findall(second.out))
+    # The chunks the change is in are new; the first (0-0.5 s, before it) is the same.
+    before, after = set(segment.findall(first.out)), set(segment.findall(second.out))
+    assert len(before) == 4 and len(before - after) >= 2 and len(before & after) >= 1
 
 
 def text_sharpness(frame: np.ndarray) -> float:
