@@ -56,7 +56,8 @@ from castkit.plan.overlays import (
 )
 from castkit.recipe.model import FrameStyle, Overlay, overlay_files, Webcam, WEBCAM_FULL
 from castkit.titles.overlays import (
-    scaled_size, EASE_MASK_SCALE, EaseMaskJob, frame_box, FrameJob, layout as layout_overlay, MaskJob, OverlayJob, webcam_box,
+    EASE_MASK_SCALE, EaseMaskJob, frame_box, FrameJob, layout as layout_overlay, MaskJob, OverlayJob, scaled_size,
+    webcam_box,
 )
 from castkit.cache.names import card_name, loudness_name, music_name, record_name, segment_name
 from castkit.errors import RecipeError
