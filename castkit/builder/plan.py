@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from castkit.base.jobs import Job, Plan
 from castkit.base.progress import counted, say
@@ -34,7 +34,7 @@ from castkit.media.seek import read_index
 from castkit.plan.check import Checked, cut_in_windows, frame_index, output_rasters
 from castkit.plan.activity import follow_status, measure, plan_follow
 from castkit.plan.chunks import chunk_frames, chunk_seconds, chunk_windows
-from castkit.plan.encode import clip_first_frame, clip_frames, clip_job, Effects, still_job, Trim
+from castkit.plan.encode import camera_path, clip_first_frame, clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import chunks, edges_at_least, Kept, kept_of, paused_job
 from castkit.plan.music import music_gain_job, MusicStep
 from castkit.plan.denoise import noise_of
@@ -53,10 +53,14 @@ from castkit.recipe.model import ANIMATED_KINDS, AT_TITLE, ClipSegment, OutputSp
 from castkit.run.runner import available_cores
 from castkit.titles.job import CardJob
 from castkit.cache.keys import cache_dir  # overlays (issue 30)
-from castkit.plan.overlays import Drawn, FramePlan, WebcamPlan
-from castkit.recipe.model import FrameStyle, Overlay, overlay_files, Webcam
+from castkit.plan.overlays import (
+    OUTPUT_BORDER, output_scales, Scaled,
+    Drawn, ease_canvas, ease_frames, FramePlan, WEBCAM_RADIUS, WebcamLook, WebcamMove, WebcamPlan,
+)
+from castkit.recipe.model import FrameStyle, Overlay, overlay_files, Webcam, WEBCAM_FULL
 from castkit.titles.overlays import (
-    frame_box, FrameJob, layout as layout_overlay, MaskJob, OverlayJob, webcam_box,
+    EASE_MASK_SCALE, EaseMaskJob, frame_box, FrameJob, layout as layout_overlay, MaskJob, OverlayJob, scaled_size,
+    webcam_box,
 )
 from castkit.cache.names import card_name, loudness_name, music_name, record_name, segment_name
 from castkit.errors import RecipeError
@@ -155,6 +159,8 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     fx = effects_of(seg, checked, work)
     if seg.follow is not None:
         fx = replace(fx, zoom=followed(seg, index, checked, ffmpeg))
+    if seg.pauses is None and seg.transcript is None and not seg.fillers:
+        fx = replace(fx, overlays=for_output(seg, fx, profile, checked, work))
     steps = overlay_steps(seg, fx, checked)
     if frame is not None:
         fx, step = framed_effects(fx, frame, profile, checked, work)
@@ -182,10 +188,7 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
             if effects.frame is not None:
                 effects = replace(effects, frame=replace(effects.frame, picture=Path(effects.frame.picture.name)))
             if effects.webcam is not None:
-                cam = effects.webcam
-                effects = replace(effects, webcam=replace(
-                    cam, source=replace(cam.source, path=Path("webcam")),
-                    mask=Path(cam.mask.name) if cam.mask is not None else None))
+                effects = replace(effects, webcam=stand_in_webcam(effects.webcam))
         if isinstance(window, Kept):  # one chunk of a transcript-cut clip (speech_chunks)
             if seg.clip not in checked.indexes:  # a chunk deep in the take seeks to it
                 checked.indexes[seg.clip] = read_index(seg.clip, ffmpeg)
@@ -807,6 +810,32 @@ def overlay_key(overlay: Overlay, capture: tuple[int, int]) -> str:
                overlay.style, files, capture)
 
 
+def for_output(seg: ClipSegment, effects: Effects, profile: Profile, checked: Checked,
+               work: Path) -> tuple[Drawn, ...]:
+    """A clip's overlays drawn for an output, at its resolution (``plan.overlays.shown_overlays``):
+    each picture at the scale of every view the clip holds (crop, camera, the output's frame),
+    named by its look and that scale. Redactions stay on the capture's pixels."""
+    info = checked.probes[seg.clip]
+    assert info.video is not None
+    capture = info.video.shown_shape[:2]
+    c = effects.crop
+    shape = (c.width, c.height, info.video.shown_shape[2]) if c is not None else info.video.shown_shape
+    scales = output_scales(camera_path(effects, shape, profile.raster), c, shape, profile.raster)
+    found = []
+    for d in effects.overlays:
+        if d.picture is None:
+            found.append(d)
+            continue
+        scaled = []
+        for scale in scales:
+            floats = (float(scale[0]), float(scale[1]))
+            w, h = scaled_size(d.overlay, capture, floats, checked.recipe.folder)
+            name = f"overlay-{overlay_key(d.overlay, capture)}-{key('scale', scale, OUTPUT_BORDER)}.png"
+            scaled.append(Scaled(scale, work / name, (w + 2 * OUTPUT_BORDER, h + 2 * OUTPUT_BORDER)))
+        found.append(replace(d, scaled=tuple(scaled)))
+    return tuple(found)
+
+
 def overlay_steps(seg: ClipSegment, effects: Effects, checked: Checked) -> tuple[OverlayJob, ...]:
     """The steps that draw a clip's overlay pictures, done before the job that reads them."""
     if not effects.overlays:
@@ -814,14 +843,24 @@ def overlay_steps(seg: ClipSegment, effects: Effects, checked: Checked) -> tuple
     info = checked.probes[seg.clip]
     assert info.video is not None
     capture = info.video.shown_shape[:2]
-    return tuple(OverlayJob(f"overlay {n} of {seg.label}", d.overlay, capture, checked.recipe.folder, d.picture)
-                 for n, d in enumerate(effects.overlays, 1) if d.picture is not None)
+    folder = checked.recipe.folder
+    steps = []
+    for n, d in enumerate(effects.overlays, 1):
+        if d.picture is None:
+            continue
+        if not d.scaled:
+            steps.append(OverlayJob(f"overlay {n} of {seg.label}", d.overlay, capture, folder, d.picture))
+        steps += [OverlayJob(f"overlay {n} of {seg.label} ({float(sc.scale[1]):.3g}x)", d.overlay, capture, folder,
+                             sc.picture, (float(sc.scale[0]), float(sc.scale[1])), OUTPUT_BORDER) for sc in d.scaled]
+    return tuple(steps)
 
 
 def stand_in_overlays(effects: Effects) -> Effects:
     """The overlays' pictures named without their folder, for the cache key."""
     return replace(effects, overlays=tuple(
-        replace(d, picture=Path(d.picture.name)) if d.picture is not None else d for d in effects.overlays))
+        replace(d, picture=Path(d.picture.name),
+                scaled=tuple(replace(sc, picture=Path(sc.picture.name)) for sc in d.scaled))
+        if d.picture is not None else d for d in effects.overlays))
 
 
 def framed_effects(effects: Effects, frame: FrameStyle, profile: Profile, checked: Checked,
@@ -836,19 +875,50 @@ def framed_effects(effects: Effects, frame: FrameStyle, profile: Profile, checke
 
 
 def webcam_effects(effects: Effects, webcam: Webcam, profile: Profile, checked: Checked,
-                   work: Path) -> tuple[Effects, tuple[MaskJob, ...]]:
-    """A clip's effects with its webcam corner in the output's frame, and the step that draws
-    the corner's mask (none for a square)."""
+                   work: Path) -> tuple[Effects, tuple[Any, ...]]:
+    """A clip's effects with its webcam in the output's frame (each layout, and each change of
+    layout eased), and the steps that draw the masks (a look's, none for square corners; a
+    change's, one a frame)."""
     raster = profile.raster
     source = checked.cameras[webcam.clip]
     assert source.video is not None
-    box = webcam_box(webcam, source.video.shown_shape[:2], (raster.width, raster.height), float(raster.sar))
-    mask, steps = None, ()
-    if webcam.shape != "square":
-        mask = work / f"webcam-{key('webcam-mask', webcam.shape, box.width, box.height)}.png"
-        steps = (MaskJob(f"webcam mask {box.width}x{box.height}", webcam.shape, (box.width, box.height), mask),)
-    plan = WebcamPlan(source, box, mask, webcam.offset, webcam.shape in ("circle", "square"))
-    return replace(effects, webcam=plan), steps
+    size, sar = (raster.width, raster.height), float(raster.sar)
+    looks, steps = [], []
+    for layout in webcam.layouts():
+        box = webcam_box(layout, source.video.shown_shape[:2], size, sar)
+        full = layout[0] == WEBCAM_FULL
+        shape = "square" if full else layout[2]
+        mask = None
+        if shape != "square":
+            mask = work / f"webcam-{key('webcam-mask', shape, box.width, box.height)}.png"
+            steps.append(MaskJob(f"webcam mask {box.width}x{box.height}", shape, (box.width, box.height), mask))
+        cut = "frame" if full else "square" if shape in ("circle", "square") else "own"
+        looks.append(WebcamLook(box, mask, cut, WEBCAM_RADIUS[shape]))
+    moves = []
+    per_frame = effects.speed / raster.fps  # a change's frames are the encode's, of the sped-up capture
+    for n, change in enumerate(webcam.changes):
+        a, b = looks[n], looks[n + 1]
+        span = (change.at, change.at + change.ease)
+        frames = ease_frames(a, b, span, per_frame, source.video.display_aspect,
+                             Fraction(raster.width, raster.height) * raster.sar)
+        canvas = ease_canvas(frames, a, b, size)
+        drawn = tuple((f.number, (f.box.x - canvas.x, f.box.y - canvas.y, f.box.width, f.box.height), f.radius)
+                      for f in frames)
+        prefix = work / f"webcam-ease-{key('webcam-ease', drawn, canvas, sar, EASE_MASK_SCALE)}-"
+        moves.append(WebcamMove(span[0], span[1], canvas, prefix))
+        if drawn:
+            steps.append(EaseMaskJob(f"webcam masks {span[0]}-{span[1]} s", drawn, (canvas.width, canvas.height),
+                                     sar, prefix))
+    plan = WebcamPlan(source, tuple(looks), webcam.offset, tuple(moves))
+    return replace(effects, webcam=plan), tuple(steps)
+
+
+def stand_in_webcam(cam: WebcamPlan) -> WebcamPlan:
+    """The webcam's files named without their folder, for the cache key."""
+    return replace(cam, source=replace(cam.source, path=Path("webcam")),
+                   looks=tuple(replace(look, mask=Path(look.mask.name) if look.mask is not None else None)
+                               for look in cam.looks),
+                   moves=tuple(replace(m, masks=Path(m.masks.name)) for m in cam.moves))
 # --- end of overlays ----------------------------------------------------------------------------
 
 

@@ -168,21 +168,8 @@ class CameraPath:
         """Frames [0, count) of a stream whose frame j shows the capture at (first + j) x
         ``per_frame`` seconds, in runs: ``(a, b, view)`` where the view holds still (a region
         on whole pixels), ``(a, b, None)`` where it moves (start < t < end of a step)."""
-        moving = []
-        for step in self.steps:
-            a = max(0, math.floor(Fraction(step.start) / per_frame - first) + 1)
-            b = min(count, math.ceil(Fraction(step.end) / per_frame - first))
-            if a < b:
-                moving.append((a, b))
-        runs: list[tuple[int, int, Region | None]] = []
-        at = 0
-        for a, b in moving + [(count, count)]:
-            if a > at:
-                runs.append((at, a, self._held(float((first + at) * per_frame))))
-            if b > a:
-                runs.append((a, b, None))
-            at = b
-        return runs
+        return [(a, b, None if moving else self._held(float((first + a) * per_frame)))
+                for a, b, _, moving in frame_runs([(s.start, s.end) for s in self.steps], first, count, per_frame)]
 
     def step_at(self, t: Fraction) -> Step:
         """The move running at ``t``, compared exactly as ``pieces`` does: a frame at 0.6 s is
@@ -229,12 +216,35 @@ class CameraPath:
             top = (v.y - box.y) * sy + h / (2 * H) - 0.5
             for key, value in (("left", left), ("top", top), ("right", left + w), ("bottom", top + h)):
                 corners[key].append(value)
-        left, top, right, bottom = (_table(corners[k]) for k in ("left", "top", "right", "bottom"))
+        left, top, right, bottom = (frame_table(corners[k]) for k in ("left", "top", "right", "bottom"))
         return {"x0": left, "y0": top, "x1": right, "y1": top, "x2": left, "y2": bottom,
                 "x3": right, "y3": bottom, "interpolation": "cubic", "eval": "frame"}
 
 
-def _table(values: Sequence[float]) -> str:
+def frame_runs(spans: Sequence[tuple[float, float]], first: int, count: int, per_frame: Fraction
+               ) -> list[tuple[int, int, int, bool]]:
+    """Frames [0, count) of a stream whose frame j shows the capture at (first + j) x
+    ``per_frame`` seconds, in runs ``(a, b, i, moving)``: moving through span i (start < t <
+    end), or held after i spans have ended. ``spans`` in time order, not overlapping."""
+    moving = []
+    for i, (start, end) in enumerate(spans):
+        a = max(0, math.floor(Fraction(start) / per_frame - first) + 1)
+        b = min(count, math.ceil(Fraction(end) / per_frame - first))
+        if a < b:
+            moving.append((a, b, i))
+    runs: list[tuple[int, int, int, bool]] = []
+    at = 0
+    for a, b, i in moving + [(count, count, len(spans))]:
+        if a > at:
+            t = (first + at) * per_frame
+            runs.append((at, a, sum(1 for _, end in spans if t >= Fraction(end)), False))
+        if b > a:
+            runs.append((a, b, i, True))
+        at = b
+    return runs
+
+
+def frame_table(values: Sequence[float]) -> str:
     """An ffmpeg expression of the input frame count ``in`` (from 1): values[in - 1], the last
     value past the end."""
     text = _n(values[-1])

@@ -25,7 +25,7 @@ from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.media.seek import FrameIndex, plan_seek, plan_sound_seek, Seek
 from castkit.plan.camera import CameraPath, Frame, plan_path, Region
 from castkit.plan.overlays import (
-    Drawn, framed, FramePlan, listing as overlay_listing, WebcamPlan, with_overlays, with_webcam,
+    Drawn, framed, FramePlan, listing as overlay_listing, shown_overlays, WebcamPlan, with_overlays, with_webcam,
 )
 from castkit.plan.profile import Profile
 from castkit.plan.slices import chunk_sound, slice_picture, slice_sound, window_of
@@ -200,6 +200,10 @@ def clip_job(
     video = frame_window(video, target, skip + first, made, hold=w is not None)
     if camera is not None:
         video, scaled = film(video, camera, skip + first, made, speed, target), True
+    if any(d.scaled for d in effects.overlays):  # overlays drawn for this output, on its picture
+        if not scaled:
+            video, scaled = conform_picture(video, shape, target), True
+        video = shown_overlays(video, effects.overlays, camera, effects.crop, shape, skip + first, made, speed, target)
     if effects.webcam is not None:
         if not scaled:
             video, scaled = conform_picture(video, shape, target), True
@@ -284,8 +288,7 @@ def clip_job(
     cam = effects.webcam
     notes = [n for n in (seek.note, sound_note, camera.listing() if camera is not None else None,
                          overlay_listing(effects.overlays),
-                         f"webcam: {cam.source.path.name} at {cam.box.width}x{cam.box.height}+{cam.box.x}+{cam.box.y}"
-                         f" from {ffmpeg_number(cam.offset)} s" if cam is not None else None) if n]
+                         cam.listing() if cam is not None else None) if n]
     return replace(job, note="\n".join(notes)) if notes else job
 
 

@@ -1,5 +1,8 @@
-"""Overlays in a clip's filter graph (issue 30): redactions, then the drawn overlays, on the
-capture's own picture, before its crop, camera, rate conversion and scaling.
+"""Overlays in a clip's filter graph (issue 30): redactions on the capture's own picture,
+before its crop, camera, rate conversion and scaling; the drawn overlays on the output's picture
+after them (``shown_overlays``), each drawn at the scale its place is shown at, so that text is
+as sharp under a zoom or on a larger output as at the capture's size (a clip cut in parts,
+``plan.pauses``, still has them drawn on the capture, by ``with_overlays``).
 
 Why there: a region and a time in the recipe are the capture's pixels and seconds, so an overlay
 placed on the capture's picture follows a crop and every camera move (still or moving) for free,
@@ -21,7 +24,7 @@ than itself), pixelates or fills the region, in every frame of its time, fades i
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,7 @@ from castkit.base.jobs import file_url
 from castkit.media.ffmpeg import ffmpeg_module, safe_input_options
 from castkit.media.probe import MediaInfo
 from castkit.recipe.model import Crop, Overlay
+from castkit.plan.camera import CameraPath, ease, frame_runs, frame_table, Region
 from castkit.titles.overlays import Placement
 
 PLACES = 4  # decimals of times in ffmpeg's expressions (a tenth of a millisecond)
@@ -39,30 +43,50 @@ FILL_COLOR = "black"
 
 
 @dataclass(frozen=True)
+class Scaled:
+    """An overlay's picture drawn for an output whose picture shows ``scale`` (x, y) of its
+    pixels per capture pixel (``titles.overlays.draw_scaled``): ``size`` with a border of
+    ``OUTPUT_BORDER`` transparent pixels round it."""
+
+    scale: tuple[Fraction, Fraction]
+    picture: Path
+    size: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class Drawn:
     """An overlay ready for a clip's encode: its times in the capture (``until: end`` resolved
-    to the clip's end), and for a picture, where it goes and its PNG (``picture``)."""
+    to the clip's end), and for a picture, where it goes and its PNG (``picture``, on the
+    capture; ``scaled``: drawn for the output, laid on its picture, see ``shown_overlays``)."""
 
     overlay: Overlay
     start: Fraction
     end: Fraction
     place: Placement
     picture: Path | None = None  # None: a redaction
+    scaled: tuple[Scaled, ...] = ()
 
 
 def with_overlays(video: Any, drawn: tuple[Drawn, ...], shape: tuple[int, int], rate: Fraction) -> Any:
     """``video`` (the capture's picture, its own pixels and timestamps) on a grid of ``rate``
     frames a second, redacted, with the overlays drawn on it in recipe order."""
+    drawn = tuple(d for d in drawn if not d.scaled)  # those are laid on the output's picture
     if not drawn:
         return video
     ff = ffmpeg_module()
-    video = video.filter("fps", fps=_number(rate))
     grid = Fraction(1) / rate
+    # The grid is needed only where a picture stored before a redaction starts could be held
+    # into it: not for one from the capture's start (every picture is at or after it, and one
+    # held past its end is over-redacted, never under). Without it the capture keeps its own
+    # rate, and is scaled at that rate (measured on a 15 fps 1080p take to a 30 fps MP4: the
+    # redaction cost 1.3 s of CPU in 10 s of video on the grid, 0.7 s without).
+    if any(d.overlay.redacts and d.start > 0 for d in drawn):
+        video = video.filter("fps", fps=_number(rate))
     for d in drawn:
         if d.overlay.redacts:
             video = redact(video, d, shape, REDACT_MARGIN * grid)
     for d in drawn:
-        if d.picture is None:
+        if d.picture is None or d.scaled:  # a redaction; or laid on the output's picture
             continue
         layer = ff.input(file_url(d.picture), f="image2", **safe_input_options()).video
         layer = layer.filter("format", "rgba")
@@ -92,7 +116,8 @@ def redact(video: Any, d: Drawn, shape: tuple[int, int], margin: Fraction) -> An
     o = d.overlay
     assert o.region is not None
     r = redacted_region(o.region, shape)
-    enable = _between(d.start - margin, d.end + margin)
+    # From the capture's start: every picture before its end, whatever its timestamp.
+    enable = _between(d.start - margin, d.end + margin) if d.start > 0 else f"lt(t,{_n(d.end + margin)})"
     if o.mode == "fill":
         return video.filter("drawbox", x=r.x, y=r.y, w=r.width, h=r.height, color=FILL_COLOR,
                             t="fill", enable=enable)
@@ -156,6 +181,172 @@ def listing(drawn: tuple[Drawn, ...]) -> str:
     return "\n".join(lines)
 
 
+# --- overlays laid on the output's picture, drawn at its resolution -----------------------------
+OUTPUT_BORDER = 2  # transparent pixels round a picture drawn for an output: what a move's
+# resampling reads beyond its edge (the perspective filter repeats the edge's pixels)
+
+
+def held_views(camera: CameraPath | None, crop: Crop | None, shape: tuple[int, int, Fraction],
+               target: Any) -> list[tuple[Region, Any]]:
+    """Each view the clip holds still (in the capture's pixels) and the box of the output frame
+    it is scaled to: the whole (cropped) picture, or each view the camera stops at."""
+    def fitted(width: float, height: float) -> Any:
+        return target.fit(max(1, round(width)), max(1, round(height)), shape[2])
+    if camera is None:
+        x, y = (crop.x, crop.y) if crop is not None else (0, 0)
+        return [(Region(x, y, shape[0], shape[1]), fitted(shape[0], shape[1]))]
+    views = [camera.first, *(step.to for step in camera.steps)]
+    found = []
+    for v in views:
+        outward = camera.frame.outward(v)
+        if all(outward != seen for seen, _ in found):
+            found.append((outward, fitted(v.width, v.height)))
+    return found
+
+
+def view_scale(view: Region, box: Any) -> tuple[Fraction, Fraction]:
+    """Output pixels per capture pixel of a view scaled into ``box`` (x, y)."""
+    return (Fraction(box.width) / Fraction(view.width).limit_denominator(10 ** 6),
+            Fraction(box.height) / Fraction(view.height).limit_denominator(10 ** 6))
+
+
+def output_scales(camera: CameraPath | None, crop: Crop | None, shape: tuple[int, int, Fraction],
+                  target: Any) -> tuple[tuple[Fraction, Fraction], ...]:
+    """The scales a clip's overlays are drawn at for an output: one for each view it holds (a
+    camera's move between two views is drawn at the closer one's)."""
+    return tuple(dict.fromkeys(view_scale(v, box) for v, box in held_views(camera, crop, shape, target)))
+
+
+def shown_overlays(video: Any, drawn: tuple[Drawn, ...], camera: CameraPath | None, crop: Crop | None,
+                   shape: tuple[int, int, Fraction], first: int, count: int, rate: Fraction, target: Any) -> Any:
+    """``count`` conformed frames of a clip whose frame 0 shows capture frame ``first`` (at the
+    target's rate, sped up by ``rate``), with its overlays drawn for the output laid on them:
+    where the view holds, each picture drawn at that view's scale is placed once (cropped to
+    the picture's box in the frame); while the camera moves, the closest view's picture is
+    placed on every frame by ``perspective`` (sub-pixel, as the camera films the capture)."""
+    shown = [d for d in drawn if d.scaled]
+    if not shown:
+        return video
+    ff = ffmpeg_module()
+    per_frame = Fraction(rate) / Fraction(target.fps)
+    held = held_views(camera, crop, shape, target)
+    if camera is None:
+        runs: list[tuple[int, int, tuple[Region, Any] | None]] = [(0, count, held[0])]
+    else:
+        runs = []
+        for a, b, view in camera.pieces(first, count, per_frame):
+            if view is None:
+                runs.append((a, b, None))
+            else:
+                outward = camera.frame.outward(view)
+                runs.append((a, b, next(h for h in held if h[0] == outward)))
+
+    def frame_of(t: Fraction) -> int:  # the stream's first frame at or after capture time t
+        return math.ceil(Fraction(t) / per_frame) - first
+
+    # The layers' fades are timed on the sped-up capture's clock (never negative: ffmpeg's fade
+    # takes no negative start), then moved onto the stream's, whose frame 0 is frame ``first``.
+    shift = Fraction(first) / Fraction(target.fps)
+    for d in shown:
+        ja, jb = max(0, frame_of(d.start)), min(count, frame_of(d.end))
+        timed = replace(d, start=Fraction(d.start) / Fraction(rate), end=Fraction(d.end) / Fraction(rate),
+                        overlay=replace(d.overlay, fade=d.overlay.fade / Fraction(rate)))
+        for a, b, hold in runs:
+            a, b = max(a, ja), min(b, jb)
+            if a >= b:
+                continue
+            enable = _between((Fraction(a) - Fraction(1, 2)) / target.fps, (Fraction(b) - Fraction(1, 2)) / target.fps)
+            if hold is not None:
+                video = _held_overlay(ff, video, timed, hold, enable, target, shift)
+            else:
+                assert camera is not None
+                video = _moving_overlay(ff, video, timed, camera, held, a, b, first, per_frame, target, shift)
+    return video
+
+
+def _in_output_colours(layer: Any, target: Any) -> Any:
+    """An RGBA picture in the output's pixel format with alpha (its matrix, limited range), once
+    per picture: laid on a YUV picture as RGBA, the overlay filter converts every frame of the
+    whole picture to RGBA and back (measured: a 160x160 logo on a 10 s 1080p clip, 0.9 s of CPU
+    as RGBA, 0.3 s as YUVA)."""
+    if not target.pix_fmt.startswith("yuv"):
+        return layer.filter("format", "rgba")
+    layer = layer.filter("scale", out_color_matrix=target.matrix, out_range="tv")
+    return layer.filter("format", "yuva420p")
+
+
+def _held_overlay(ff: Any, video: Any, d: Drawn, hold: tuple[Region, Any], enable: str, target: Any,
+                  shift: Fraction) -> Any:
+    view, box = hold
+    pick = next(sc for sc in d.scaled if sc.scale == view_scale(view, box))
+    sx, sy = pick.scale
+    x = round(box.x + (d.place.x - view.x) * float(sx)) - OUTPUT_BORDER
+    y = round(box.y + (d.place.y - view.y) * float(sy)) - OUTPUT_BORDER
+    # What of the picture lies inside the view's box (an overlay reaching past a crop or the
+    # camera's view is cut there, as it was on the capture).
+    x0, y0 = max(x, box.x), max(y, box.y)
+    x1, y1 = min(x + pick.size[0], box.x + box.width), min(y + pick.size[1], box.y + box.height)
+    if x0 >= x1 or y0 >= y1:
+        return video
+    layer = _in_output_colours(ff.input(file_url(pick.picture), f="image2", **safe_input_options()).video, target)
+    if (x0, y0, x1, y1) != (x, y, x + pick.size[0], y + pick.size[1]):
+        layer = layer.filter("crop", w=x1 - x0, h=y1 - y0, x=x0 - x, y=y0 - y, exact=1)
+    layer = _faded(layer, d)
+    if shift:
+        layer = layer.filter("setpts", f"PTS-{_n(shift)}/TB")
+    return ff.filter([video, layer], "overlay", x=x0, y=y0, eof_action="repeat", format="auto", enable=enable)
+
+
+def _moving_overlay(ff: Any, video: Any, d: Drawn, camera: CameraPath, held: list, a: int, b: int, first: int,
+                    per_frame: Fraction, target: Any, shift: Fraction) -> Any:
+    """Frames [a, b) of the stream, during a camera move: the picture of the closest view
+    placed frame by frame (its box in the output follows the view), faded as it is held."""
+    box = held[0][1]  # every view has the frame's aspect: the same box of the output frame
+    pick = max(d.scaled, key=lambda sc: sc.scale[0])
+    inner = (pick.size[0] - 2 * OUTPUT_BORDER, pick.size[1] - 2 * OUTPUT_BORDER)
+    places = []
+    for k in range(a, b):
+        v = camera.frame.outward(camera.view_at(float((first + k) * per_frame)))
+        kx, ky = box.width / v.width, box.height / v.height
+        places.append((v, kx, ky, box.x + (d.place.x - v.x) * kx, box.y + (d.place.y - v.y) * ky,
+                       d.place.width * kx, d.place.height * ky))
+    x0 = max(box.x, math.floor(min(p[3] for p in places)) - 1)
+    y0 = max(box.y, math.floor(min(p[4] for p in places)) - 1)
+    x1 = min(box.x + box.width, math.ceil(max(p[3] + p[5] for p in places)) + 1)
+    y1 = min(box.y + box.height, math.ceil(max(p[4] + p[6] for p in places)) + 1)
+    if x0 >= x1 or y0 >= y1:
+        return video
+    width, height = max(x1 - x0, pick.size[0]), max(y1 - y0, pick.size[1])
+    width, height = width + width % 2, height + height % 2
+    # Canvas pixel X is at x0 + X + 0.5 in the frame, the capture's v.x + (that - box.x) / kx,
+    # the picture's OUTPUT_BORDER + (that - place.x) x inner / place's width (pixel centres at
+    # index + 0.5); the picture is padded to the canvas (transparent), so nothing is resampled
+    # twice and what lies beyond it is transparent.
+    rx, ry = inner[0] / d.place.width, inner[1] / d.place.height
+    corners: dict[str, list[float]] = {k: [] for k in ("left", "top", "right", "bottom")}
+    for v, kx, ky, *_ in places:
+        left = OUTPUT_BORDER + (v.x + (x0 + 0.5 - box.x) / kx - d.place.x) * rx - 0.5
+        top = OUTPUT_BORDER + (v.y + (y0 + 0.5 - box.y) / ky - d.place.y) * ry - 0.5
+        for key, value in (("left", left), ("top", top), ("right", left + width * rx / kx),
+                           ("bottom", top + height * ry / ky)):
+            corners[key].append(value)
+    left, top, right, bottom = (frame_table(corners[k]) for k in ("left", "top", "right", "bottom"))
+    rate = target.fps
+    layer = ff.input(file_url(pick.picture), f="image2", loop=1, framerate=_number(rate),
+                     **safe_input_options()).video
+    layer = layer.filter("trim", end_frame=b - a).filter("setpts", f"({first + a}+N)/({_number(rate)})/TB")
+    layer = _in_output_colours(layer, target).filter("pad", w=width, h=height, x=0, y=0, color="black@0")
+    layer = layer.filter("perspective", x0=left, y0=top, x1=right, y1=top, x2=left, y2=bottom,
+                         x3=right, y3=bottom, interpolation="cubic", eval="frame")
+    fade = min(d.overlay.fade, (d.end - d.start) / 2)
+    if fade > 0:
+        layer = layer.filter("fade", type="in", st=_n(d.start), d=_n(fade), alpha=1)
+        layer = layer.filter("fade", type="out", st=_n(d.end - fade), d=_n(fade), alpha=1)
+    if shift:
+        layer = layer.filter("setpts", f"PTS-{_n(shift)}/TB")
+    return ff.filter([video, layer], "overlay", x=x0, y=y0, eof_action="pass", format="auto")
+
+
 # --- the styled frame (issue 30) ---------------------------------------------------------------
 @dataclass(frozen=True)
 class FramePlan:
@@ -184,23 +375,128 @@ def framed(video: Any, frame: FramePlan, width: int, height: int, matrix: str, p
 
 
 # --- the webcam corner (issue 30) --------------------------------------------------------------
-@dataclass(frozen=True)
-class WebcamPlan:
-    """A camera recording in a corner of the output frame: ``source`` (probed), where it goes
-    (``box``, the output's stored pixels), its ``mask`` (a circle's or rounded rectangle's
-    alpha, None for a square), and ``offset`` (at capture time t it shows its own t + offset)."""
+WEBCAM_RADIUS = {"circle": 0.5, "rounded": 1 / 6, "square": 0.0}  # of the box's smaller side
 
-    source: MediaInfo
+
+@dataclass(frozen=True)
+class WebcamLook:
+    """One layout of the camera in the output frame: its ``box`` (stored pixels), its mask
+    (None: square corners), how the camera is cut to the box (``square``: a centred square,
+    ``own``: all of it, ``frame``: the frame's aspect, for ``position: full``) and its corners'
+    radius (a share of the box's smaller side as shown)."""
+
     box: Placement
     mask: Path | None
+    cut: str
+    radius: float
+
+
+@dataclass(frozen=True)
+class WebcamMove:
+    """A change of layout from ``start`` to ``end`` (seconds of the capture), eased: drawn on a
+    ``canvas`` of the frame holding every box of the move, its masks one PNG a frame
+    (``masks`` + the frame's number at the target's rate, sped up, + ``.png``)."""
+
+    start: Fraction
+    end: Fraction
+    canvas: Placement
+    masks: Path
+
+
+@dataclass(frozen=True)
+class WebcamPlan:
+    """A camera recording in the output frame: ``source`` (probed), its layouts (``looks``:
+    the first from the clip's start, each next one reached by ``moves``' eased change), and
+    ``offset`` (at capture time t it shows its own t + offset)."""
+
+    source: MediaInfo
+    looks: tuple[WebcamLook, ...]
     offset: Fraction
-    square: bool  # cropped to a square (circle, square) or its own aspect kept (rounded)
+    moves: tuple[WebcamMove, ...] = ()
+
+    @property
+    def box(self) -> Placement:
+        return self.looks[0].box
+
+    @property
+    def mask(self) -> Path | None:
+        return self.looks[0].mask
+
+    def listing(self) -> str:
+        """For ``--dry-run``: ``webcam: face.mp4 at 270x270+1614+774 from 0 s``, and each change."""
+        def at(look: WebcamLook) -> str:
+            b = look.box
+            return f"{b.width}x{b.height}+{b.x}+{b.y}"
+        lines = [f"webcam: {self.source.path.name} at {at(self.looks[0])} from {_n(self.offset)} s"]
+        lines += [f"webcam: {_n(m.start)}-{_n(m.end)} s to {at(look)}" for m, look in zip(self.moves, self.looks[1:])]
+        return "\n".join(lines)
+
+
+def cut_region(cut: str, camera_aspect: Fraction, frame_aspect: Fraction) -> Region:
+    """The part of the camera's picture a look shows, in shares of its sides (centred)."""
+    aspect = {"square": Fraction(1), "own": camera_aspect, "frame": frame_aspect}[cut]
+    if aspect < camera_aspect:
+        w = float(aspect / camera_aspect)
+        return Region((1 - w) / 2, 0.0, w, 1.0)
+    h = float(camera_aspect / aspect)
+    return Region(0.0, (1 - h) / 2, 1.0, h)
+
+
+@dataclass(frozen=True)
+class EaseFrame:
+    """A frame during a change of layout: its number (at the target's rate, sped up, from the
+    capture's start), the camera's box there (stored pixels, fractions allowed), the part of
+    the camera it shows (shares of its sides) and its corners' radius (share of its smaller side)."""
+
+    number: int
+    box: Region
+    cut: Region
+    radius: float
+
+
+def ease_frames(a: WebcamLook, b: WebcamLook, move: WebcamMove | tuple[Fraction, Fraction], per_frame: Fraction,
+                camera_aspect: Fraction, frame_aspect: Fraction) -> tuple[EaseFrame, ...]:
+    """Every frame strictly inside a change from look ``a`` to ``b``, eased by the curve of a
+    camera move (``plan.camera.ease``). Each edge of the box goes straight from where it was
+    to where it goes (a camera's view changes its size geometrically instead, a zoom looking
+    even; a box growing from its corner keeps that corner in place this way, every edge moving
+    one way only)."""
+    start, end = (move.start, move.end) if isinstance(move, WebcamMove) else move
+    first = math.floor(Fraction(start) / per_frame) + 1
+    last = math.ceil(Fraction(end) / per_frame)
+    box_a, box_b = (Region(p.box.x, p.box.y, p.box.width, p.box.height) for p in (a, b))
+    cut_a, cut_b = (cut_region(p.cut, camera_aspect, frame_aspect) for p in (a, b))
+    found = []
+    for k in range(first, last):
+        s = ease(float((k * per_frame - start) / (end - start)))
+        found.append(EaseFrame(k, _edges_between(box_a, box_b, s), _edges_between(cut_a, cut_b, s),
+                               a.radius + (b.radius - a.radius) * s))
+    return tuple(found)
+
+
+def _edges_between(a: Region, b: Region, s: float) -> Region:
+    left, top = a.x + (b.x - a.x) * s, a.y + (b.y - a.y) * s
+    right = a.x + a.width + (b.x + b.width - a.x - a.width) * s
+    bottom = a.y + a.height + (b.y + b.height - a.y - a.height) * s
+    return Region(left, top, right - left, bottom - top)
+
+
+def ease_canvas(frames: tuple[EaseFrame, ...], a: WebcamLook, b: WebcamLook, size: tuple[int, int]) -> Placement:
+    """The smallest box on even pixels inside the frame holding the looks' and every frame's box."""
+    boxes = [f.box for f in frames] + [Region(p.box.x, p.box.y, p.box.width, p.box.height) for p in (a, b)]
+    x0 = max(0, math.floor(min(r.x for r in boxes)))
+    y0 = max(0, math.floor(min(r.y for r in boxes)))
+    x0, y0 = x0 - x0 % 2, y0 - y0 % 2
+    x1 = min(size[0], math.ceil(max(r.x + r.width for r in boxes)))
+    y1 = min(size[1], math.ceil(max(r.y + r.height for r in boxes)))
+    return Placement(x0, y0, min(size[0] - x0, x1 - x0 + (x1 - x0) % 2), min(size[1] - y0, y1 - y0 + (y1 - y0) % 2))
 
 
 def with_webcam(video: Any, cam: WebcamPlan, first: int, count: int, rate: Fraction, target: Any,
                 window: Any) -> Any:
     """``count`` conformed frames of a clip whose frame 0 shows capture frame ``first`` (at the
-    target's rate, sped up by ``rate``), with the camera's matching frames in their corner."""
+    target's rate, sped up by ``rate``), with the camera's matching frames in their place: each
+    look where it holds, each change between looks eased frame by frame."""
     ff = ffmpeg_module()
     assert cam.source.video is not None
     picture = ff.input(file_url(cam.source.path), threads=1, **safe_input_options()).video
@@ -208,13 +504,76 @@ def with_webcam(video: Any, cam: WebcamPlan, first: int, count: int, rate: Fract
     if rate != 1:
         picture = picture.filter("settb", "AVTB").filter("setpts", f"PTS/{_number(rate)}")
     picture = window(picture, target, first, count, hold=True)
-    if cam.square:
+    per_frame = rate / target.fps
+    runs = frame_runs([(m.start, m.end) for m in cam.moves], first, count, per_frame)
+    if len(runs) == 1 and not runs[0][3]:  # one look all through: the camera as it is
+        return _held_camera(ff, video, picture, cam.looks[runs[0][2]], target, "repeat")
+    branches = picture.split()
+    for n, (a, b, i, moving) in enumerate(runs):
+        part = branches[n].filter("trim", start_frame=a, end_frame=b)
+        if moving:
+            video = _moving_camera(ff, video, part, cam, i, a, first + a, b - a, per_frame, target)
+        else:
+            video = _held_camera(ff, video, part, cam.looks[i], target, "pass")
+    return video
+
+
+def _held_camera(ff: Any, video: Any, picture: Any, look: WebcamLook, target: Any, eof_action: str) -> Any:
+    if look.cut == "square":
         picture = picture.filter("crop", w="min(iw,ih)", h="min(iw,ih)")
-    picture = picture.filter("scale", w=cam.box.width, h=cam.box.height, flags="lanczos",
+    elif look.cut == "frame":
+        aspect = _number(Fraction(target.width, target.height) * target.sar)
+        picture = picture.filter("crop", w=f"min(iw,ih*sar*{aspect})", h=f"min(ih,iw/(sar*{aspect}))")
+    picture = picture.filter("scale", w=look.box.width, h=look.box.height, flags="lanczos",
                              out_color_matrix=target.matrix, out_range="tv")
     picture = picture.filter("format", "yuva420p" if target.pix_fmt.startswith("yuv") else "rgba")
-    if cam.mask is not None:
-        mask = ff.input(file_url(cam.mask), f="image2", **safe_input_options()).video.filter("format", "gray")
+    if look.mask is not None:
+        mask = ff.input(file_url(look.mask), f="image2", **safe_input_options()).video.filter("format", "gray")
         picture = ff.filter([picture, mask], "alphamerge")
-    video = ff.filter([video, picture], "overlay", x=cam.box.x, y=cam.box.y, format="auto", eof_action="repeat")
+    video = ff.filter([video, picture], "overlay", x=look.box.x, y=look.box.y, format="auto", eof_action=eof_action)
     return video.filter("format", target.pix_fmt)
+
+
+def _moving_camera(ff: Any, video: Any, picture: Any, cam: WebcamPlan, index: int, j: int, number: int,
+                   frames: int, per_frame: Fraction, target: Any) -> Any:
+    """The clip's frames ``j`` to ``j + frames`` (``number`` on of the capture's start) during change ``index``:
+    the camera stretched over the move's canvas, the part each frame shows put in its box by
+    the ``perspective`` filter (per frame, sub-pixel, as a camera move is filmed), and that
+    frame's mask (drawn by ``titles.overlays.EaseMaskJob``) as its alpha."""
+    move = cam.moves[index]
+    assert cam.source.video is not None
+    canvas = move.canvas
+    steps = {f.number: f for f in ease_frames(cam.looks[index], cam.looks[index + 1], move, per_frame,
+                                               cam.source.video.display_aspect, _frame_aspect(target))}
+    corners: dict[str, list[float]] = {k: [] for k in ("left", "top", "right", "bottom")}
+    for k in range(number, number + frames):
+        f = steps[k]
+        # Output pixel X of the canvas is at X + 0.5 in the canvas, which is (that - box) / box's
+        # width of the box's way across, and shows the camera there (the cut's share of it) on
+        # the canvas-sized picture, whose pixel centres are at index + 0.5.
+        sx, sy = f.cut.width * canvas.width / f.box.width, f.cut.height * canvas.height / f.box.height
+        left = (f.cut.x + (canvas.x + 0.5 - f.box.x) / f.box.width * f.cut.width) * canvas.width - 0.5
+        top = (f.cut.y + (canvas.y + 0.5 - f.box.y) / f.box.height * f.cut.height) * canvas.height - 0.5
+        for key, value in (("left", left), ("top", top), ("right", left + sx * canvas.width),
+                           ("bottom", top + sy * canvas.height)):
+            corners[key].append(value)
+    left, top, right, bottom = (frame_table(corners[k]) for k in ("left", "top", "right", "bottom"))
+    picture = picture.filter("scale", w=canvas.width, h=canvas.height, flags="lanczos",
+                             out_color_matrix=target.matrix, out_range="tv")
+    picture = picture.filter("perspective", x0=left, y0=top, x1=right, y1=top, x2=left, y2=bottom,
+                             x3=right, y3=bottom, interpolation="cubic", eval="frame")
+    picture = picture.filter("format", "yuva420p" if target.pix_fmt.startswith("yuv") else "rgba")
+    pattern = str(move.masks).replace("%", "%%") + "%d.png"
+    rate = target.fps
+    mask = ff.input(file_url(pattern), f="image2", start_number=number, framerate=_number(rate),
+                    **safe_input_options()).video
+    mask = mask.filter("trim", end_frame=frames).filter("format", "gray")
+    # On the picture's clock: frame j of the clip at j / rate seconds.
+    mask = mask.filter("setpts", f"({j}+N)/({_number(rate)})/TB")
+    picture = ff.filter([picture, mask], "alphamerge")
+    video = ff.filter([video, picture], "overlay", x=canvas.x, y=canvas.y, format="auto", eof_action="pass")
+    return video.filter("format", target.pix_fmt)
+
+
+def _frame_aspect(target: Any) -> Fraction:
+    return Fraction(target.width, target.height) * target.sar

@@ -306,7 +306,12 @@ class FrameStyle:
 # A webcam corner: `webcam: {clip, position, size, shape, offset}` on a clip or the recipe.
 WEBCAM_KEYS = ("clip", "position", "size", "shape", "offset")
 WEBCAM_SHAPES = ("circle", "rounded", "square")  # any case; the first is the default
-WEBCAM_POSITIONS = ("top-left", "top-right", "bottom-left", "bottom-right")  # any case
+WEBCAM_FULL = "full"  # the camera fills the frame (its corners square)
+WEBCAM_POSITIONS = ("top-left", "top-right", "bottom-left", "bottom-right", WEBCAM_FULL)  # any case
+# Layouts that change over time: `webcam: [{clip, ...}, {at, ease, position, size, shape}, ...]`,
+# each change eased as a camera move is (its default ease is DEFAULT_EASE).
+WEBCAM_CHANGE_KEYS = ("at", "ease", "position", "size", "shape")
+MAX_WEBCAM_CHANGES = 100
 WEBCAM_SIZE_RANGE = (Fraction(1, 20), Fraction(1))  # of the frame's height
 WEBCAM_OFFSET_RANGE = (Fraction(-3600), Fraction(3600))
 
@@ -322,6 +327,26 @@ class Webcam:
     size: Fraction = Fraction(1, 4)
     shape: str = WEBCAM_SHAPES[0]
     offset: Fraction = Fraction(0)
+    # Later layouts (the list form), in time order, each starting after the one before arrived.
+    changes: tuple["WebcamChange", ...] = ()
+
+    def layouts(self) -> tuple[tuple[str, Fraction, str], ...]:
+        """(position, size, shape) of the first layout and of each change."""
+        return ((self.position, self.size, self.shape),
+                *((c.position, c.size, c.shape) for c in self.changes))
+
+
+@dataclass(frozen=True)
+class WebcamChange:
+    """A webcam's layout from ``at`` seconds of the capture on, reached ``ease`` seconds later
+    (eased as a camera move); the keys a change leaves out are the layout's before it."""
+
+    at: Fraction
+    ease: Fraction
+    position: str
+    size: Fraction
+    shape: str
+    where: Where = field(compare=False)
 
 
 def _is_colour(text: str) -> bool:

@@ -53,6 +53,7 @@ from castkit.recipe.model import (  # overlays (issue 30)
     OverlayStyle, POSITION_KEYS, POSITIONS, REDACT_MODES,
     FRAME_GRADIENT, FRAME_KEYS, FRAME_PADDING_RANGE, FRAME_RADIUS_RANGE, FrameStyle,
     Webcam, WEBCAM_KEYS, WEBCAM_OFFSET_RANGE, WEBCAM_POSITIONS, WEBCAM_SHAPES, WEBCAM_SIZE_RANGE,
+    MAX_WEBCAM_CHANGES, WEBCAM_CHANGE_KEYS, WebcamChange,
 )
 
 
@@ -1216,21 +1217,41 @@ def _frame(r: _Reader, node: yaml.Node, what: str) -> FrameStyle | None:
 
 
 def _webcam(r: _Reader, node: yaml.Node, what: str) -> Webcam | None:
-    """``webcam: {clip, position, size, shape, offset}`` (or ``webcam: face.mp4``)."""
+    """``webcam: {clip, position, size, shape, offset}`` (or ``webcam: face.mp4``), or a list
+    of layouts over time: the first such a mapping (``at: 0`` allowed), each later one
+    ``{at, ease, position, size, shape}``, the keys it leaves out kept from the layout before."""
     if isinstance(node, yaml.SequenceNode):
-        r.add(node, f"{what}: layouts that change over time are not supported yet; give one mapping")
-        return None
+        return _webcam_layouts(r, node, what)
     if isinstance(node, yaml.ScalarNode):
         clip = r.path(node, what)
         return Webcam(clip, r.where(node)) if clip is not None else None
     items = r.mapping(node, what, WEBCAM_KEYS)
     if items is None:
         return None
+    return _webcam_first(r, node, items, what)
+
+
+def _webcam_first(r: _Reader, node: yaml.Node, items: dict, what: str) -> Webcam | None:
     before = len(r.problems)
     if "clip" not in items:
         r.add(node, f"{what} needs 'clip:' (the camera's recording)")
         return None
     clip = r.path(items["clip"][1], f"{what}.clip")
+    values = _webcam_looks(r, items, what)
+    for key, (low, high) in (("offset", WEBCAM_OFFSET_RANGE),):
+        if key in items:
+            value = _number(r, items[key][1], f"{what}.{key}")
+            if value is not None and not low <= value <= high:
+                r.add(items[key][1], f"{what}.{key} must be from {float(low):g} to {float(high):g} seconds")
+            elif value is not None:
+                values[key] = value
+    if len(r.problems) > before or clip is None:
+        return None
+    return Webcam(clip, r.where(node), **values)
+
+
+def _webcam_looks(r: _Reader, items: dict, what: str) -> dict:
+    """A layout's position, shape and size that the recipe gives (checked)."""
     values: dict = {}
     for key, words in (("position", WEBCAM_POSITIONS), ("shape", WEBCAM_SHAPES)):
         if key in items:
@@ -1239,17 +1260,63 @@ def _webcam(r: _Reader, node: yaml.Node, what: str) -> Webcam | None:
                 r.add(items[key][1], f"{what}.{key} must be one of {', '.join(words)}, not {echo(raw.strip())}")
             elif raw is not None:
                 values[key] = raw.strip().lower()
-    for key, (low, high) in (("size", WEBCAM_SIZE_RANGE), ("offset", WEBCAM_OFFSET_RANGE)):
-        if key in items:
-            value = _number(r, items[key][1], f"{what}.{key}")
-            if value is not None and not low <= value <= high:
-                r.add(items[key][1], f"{what}.{key} must be from {float(low):g} to {float(high):g}"
-                                     + (" (of the frame's height)" if key == "size" else " seconds"))
-            elif value is not None:
-                values[key] = value
-    if len(r.problems) > before or clip is None:
+    if "size" in items:
+        low, high = WEBCAM_SIZE_RANGE
+        value = _number(r, items["size"][1], f"{what}.size")
+        if value is not None and not low <= value <= high:
+            r.add(items["size"][1], f"{what}.size must be from {float(low):g} to {float(high):g} "
+                                    "(of the frame's height)")
+        elif value is not None:
+            values["size"] = value
+    return values
+
+
+def _webcam_layouts(r: _Reader, node: yaml.SequenceNode, what: str) -> Webcam | None:
+    """``webcam:`` as a list of layouts over time; every problem reported, with its place."""
+    if not node.value or len(node.value) > MAX_WEBCAM_CHANGES + 1:
+        r.add(node, f"{what}: a list of 1 to {MAX_WEBCAM_CHANGES + 1} layouts, the first naming "
+                    "the camera's clip: [{clip: face.mp4}, {at: 30, position: full}]")
         return None
-    return Webcam(clip, r.where(node), **values)
+    before = len(r.problems)
+    first_node = node.value[0]
+    items = r.mapping(first_node, f"{what} 1", (*WEBCAM_KEYS, "at"))
+    first = None
+    if items is not None:
+        if "at" in items:
+            at = r.time(items["at"][1], f"{what} 1: at")
+            if at is not None and at != 0:
+                r.add(items["at"][1], f"{what} 1: at must be 0: the first layout is the one the clip starts with")
+        first = _webcam_first(r, first_node, {k: v for k, v in items.items() if k != "at"}, f"{what} 1")
+    changes: list[WebcamChange] = []
+    look = (first.position, first.size, first.shape) if first is not None else ("bottom-right", Fraction(1, 4), "")
+    previous: tuple[Fraction, Fraction, yaml.Node] | None = None  # the change before: at, ease, its ease's node
+    for i, change_node in enumerate(node.value[1:], 2):
+        name = f"{what} {i}"
+        items = r.mapping(change_node, name, WEBCAM_CHANGE_KEYS)
+        if items is None:
+            continue
+        if "at" not in items:
+            r.add(change_node, f"{name} needs 'at:' (the capture's second the layout starts changing)")
+            continue
+        at = r.time(items["at"][1], f"{name}: at")
+        ease = r.time(items["ease"][1], f"{name}: ease", positive=True) if "ease" in items else DEFAULT_EASE
+        values = _webcam_looks(r, items, name)
+        if at is None or ease is None:
+            continue
+        if previous is not None and at <= previous[0]:
+            r.add(items["at"][1], f"{name}: layouts must be in time order: at {_seconds(at)} s is not after "
+                                  f"the one before it (at {_seconds(previous[0])} s)")
+        elif previous is not None and previous[0] + previous[1] > at:
+            r.add(previous[2], f"{what} {i - 1}: ease {_seconds(previous[1])} s is longer than the "
+                               f"{_seconds(at - previous[0])} s to the next layout")
+        position, size, shape = (values.get("position", look[0]), values.get("size", look[1]),
+                                 values.get("shape", look[2]))
+        changes.append(WebcamChange(at, ease, position, size, shape, r.where(change_node)))
+        look = (position, size, shape)
+        previous = (at, ease, items["ease"][1] if "ease" in items else change_node)
+    if len(r.problems) > before or first is None:
+        return None
+    return replace(first, changes=tuple(changes))
 # --- end of overlays ----------------------------------------------------------------------------
 
 

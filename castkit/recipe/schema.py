@@ -59,7 +59,7 @@ from castkit.recipe.model import (  # overlays (issue 30)
     OVERLAY_KINDS, OVERLAY_SIZE_RANGE, OVERLAY_STYLE_KEYS, OVERLAY_UNTIL_END, POSITION_KEYS,
     POSITIONS, REDACT_MODES, FRAME_GRADIENT, FRAME_KEYS, FRAME_PADDING_RANGE, FRAME_RADIUS_RANGE,
     FrameStyle, Webcam, WEBCAM_KEYS, WEBCAM_OFFSET_RANGE, WEBCAM_POSITIONS, WEBCAM_SHAPES,
-    WEBCAM_SIZE_RANGE,
+    WEBCAM_SIZE_RANGE, MAX_WEBCAM_CHANGES, WEBCAM_CHANGE_KEYS,
 )
 
 
@@ -316,9 +316,13 @@ _PNG_PATH = {"anyOf": [_NOT_TEXT, {**_PATH_TEXT, "allOf": [{"pattern": _ends_in(
 _FRAME = {"$ref": "#/$defs/frame",
           "description": "a styled frame: the picture inset on a background, rounded, with a shadow "
                          "(at the top: every output but DV; on an output: that one, DV too)"}
-_WEBCAM = {"anyOf": [*_PATH["anyOf"], {"$ref": "#/$defs/webcam"}],
+_WEBCAM = {"anyOf": [*_PATH["anyOf"], {"$ref": "#/$defs/webcam"},
+                     {"type": "array", "minItems": 1, "maxItems": MAX_WEBCAM_CHANGES + 1,
+                      "prefixItems": [{"$ref": "#/$defs/webcam_first"}],
+                      "items": {"$ref": "#/$defs/webcam_change"}}],
            "description": "a camera's recording in a corner of the frame (its sound is the narration "
-                          "of a clip that has none); on a clip, or at the top for every clip"}
+                          "of a clip that has none); on a clip, or at the top for every clip; or a list "
+                          "of layouts over time, the first naming the clip, then {at, position, ...}"}
 _OVERLAY_KEYS: dict[str, dict[str, dict[str, Any]]] = {
     "webcam": {
         "clip": {**_PATH, "description": "the camera's recording, relative to the recipe"},
@@ -331,6 +335,21 @@ _OVERLAY_KEYS: dict[str, dict[str, dict[str, Any]]] = {
                   "description": f"{', '.join(WEBCAM_SHAPES)} (default {WEBCAM_SHAPES[0]})"},
         "offset": {**_level(WEBCAM_OFFSET_RANGE, (), False, ()),
                    "description": "seconds: at the capture's time t the camera shows its own t + offset"},
+    },
+    "webcam_first": {
+        "at": {"anyOf": [{"const": 0}, {"type": "string", "pattern": r"^\s*[0:.]+\s*$"}],
+               "description": "0: the first layout of a list is the one the clip starts with"},
+    },
+    "webcam_change": {
+        "at": _time(description="seconds of the capture at which the layout starts changing"),
+        "ease": _time(positive=True, description="seconds the change takes, eased in and out as a camera "
+                                                 f"move (default {float(DEFAULT_EASE):g})"),
+        "position": {"type": "string", "pattern": _whole_text(_words(WEBCAM_POSITIONS)),
+                     "description": f"{', '.join(WEBCAM_POSITIONS)} (default: the layout's before)"},
+        "size": {**_level(WEBCAM_SIZE_RANGE, (), False, ()),
+                 "description": "its height, a fraction of the frame's (default: the layout's before)"},
+        "shape": {"type": "string", "pattern": _whole_text(_words(WEBCAM_SHAPES)),
+                  "description": f"{', '.join(WEBCAM_SHAPES)} (default: the layout's before)"},
     },
     "frame": {
         "background": {**_PATH, "description": f"a colour (CSS name or #rrggbb), {FRAME_GRADIENT} "
@@ -681,6 +700,8 @@ def recipe_schema() -> dict[str, Any]:
             "overlay_style": _mapping("overlay_style", OVERLAY_STYLE_KEYS),
             "frame": _mapping("frame", FRAME_KEYS),
             "webcam": _mapping("webcam", WEBCAM_KEYS, required=("clip",)),
+            "webcam_first": _mapping("webcam", (*WEBCAM_KEYS, "at"), "webcam_first", required=("clip",)),
+            "webcam_change": _mapping("webcam_change", WEBCAM_CHANGE_KEYS, required=("at",)),
             "music": _mapping("music", MUSIC_KEYS, required=("file",)),
             "transition": _mapping("transition", TRANSITION_KEYS),
             "segment": {"oneOf": [
@@ -732,6 +753,8 @@ _SECTIONS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("an overlay's style: {...}", OVERLAY_STYLE_KEYS, ("overlay_style",)),
     ("frame: {...} (at the top, or on an output)", FRAME_KEYS, ("frame",)),
     ("webcam: {...} (at the top, or on a clip)", WEBCAM_KEYS, ("webcam",)),
+    ("webcam: [{clip, ...}, {...}, ...]: layouts over time, each after the first", WEBCAM_CHANGE_KEYS,
+     ("webcam_change",)),
     ("music: {...}", MUSIC_KEYS, ("music",)),
     ("transition: {...} (a segment's, or the recipe's)", TRANSITION_KEYS, ("transition",)),
 )

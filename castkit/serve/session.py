@@ -36,7 +36,9 @@ from castkit.media.seek import frame_times
 from castkit.plan.check import Checked, check_recipe
 from castkit.plan.encode import Trim, clip_frames, trimmed_length
 from castkit.recipe.edit import EditError, move_segment, set_keys
-from castkit.recipe.model import ClipSegment, TitleSegment
+from castkit.plan.overlays import Drawn, redact  # a redacted player's copy (issue 30)
+from castkit.recipe.model import ClipSegment, Overlay, TitleSegment
+from castkit.titles.overlays import Placement
 from castkit.recipe.reader import read_recipe
 from castkit.run.runner import FfmpegRunner
 from castkit.titles.cards import render_card
@@ -183,7 +185,7 @@ class Session:
                     trim = Trim(seg.start, seg.length(info.duration))
                     frames = clip_frames(info, trim, target, seg.speed)
                     end = seg.start + trimmed_length(info, trim)
-                    proxy = self._proxies.get(seg.clip)
+                    proxy = self._proxy_state(checked, seg)
                     item.update(kind="clip", source=seg.clip.name, start=_seconds(seg.start),
                                 end=_seconds(end), capture_duration=_seconds(info.duration),
                                 fps=_seconds(info.video.fps) if info.video and info.video.fps else None,
@@ -358,33 +360,42 @@ class Session:
         if not isinstance(seg, ClipSegment):
             raise LookupError(f"segment {index} is a title")
         self._queue_proxies(checked)
-        return self._proxies[seg.clip]
+        return self._proxies[(seg.clip, redactions_of(checked, seg.clip))]
+
+    def _proxy_state(self, checked: Checked, seg: ClipSegment) -> ProxyState | None:
+        return self._proxies.get((seg.clip, redactions_of(checked, seg.clip)))
 
     def _queue_proxies(self, checked: Checked) -> None:
         folder = cache_dir(checked.recipe)
         with self.lock:
             for seg in checked.recipe.segments:
-                if isinstance(seg, ClipSegment) and seg.clip not in self._proxies:
-                    info = checked.probes[seg.clip]
-                    name = proxy_name(key("proxy", file_identity(info.path), PROXY_HEIGHT,
-                                          self.ffmpeg.version))
-                    state = ProxyState(folder / name)
-                    if state.path.is_file():
-                        state.status, state.done = "ready", 1.0
-                    else:
-                        self._proxy_queue.put((seg.clip, info))
-                    self._proxies[seg.clip] = state
+                if not isinstance(seg, ClipSegment):
+                    continue
+                hidden = redactions_of(checked, seg.clip)
+                if (seg.clip, hidden) in self._proxies:
+                    continue
+                info = checked.probes[seg.clip]
+                # A capture with redactions has a copy of its own, named by them (issue 30).
+                looks = ((tuple((o.region, o.mode) for o in hidden),) if hidden else ())
+                name = proxy_name(key("proxy", file_identity(info.path), PROXY_HEIGHT,
+                                      self.ffmpeg.version, *looks))
+                state = ProxyState(folder / name)
+                if state.path.is_file():
+                    state.status, state.done = "ready", 1.0
+                else:
+                    self._proxy_queue.put((seg.clip, hidden, info))
+                self._proxies[(seg.clip, hidden)] = state
 
     def _make_proxies(self) -> None:
         while not self.stopping.is_set():
             try:
-                path, info = self._proxy_queue.get(timeout=0.5)
+                path, hidden, info = self._proxy_queue.get(timeout=0.5)
             except queue.Empty:
                 continue
-            state = self._proxies[path]
+            state = self._proxies[(path, hidden)]
             state.status = "making"
             self.send("proxy", {"source": path.name, "status": "making", "done": 0})
-            job = proxy_job(info, state.path, self.ffmpeg)
+            job = proxy_job(info, state.path, self.ffmpeg, hidden)
             progress = _ProxyProgress(self, path.name, job.frames)
             try:
                 FfmpegRunner(progress=progress, workers=1).run(Plan(((job,),)))
@@ -452,13 +463,29 @@ class _ProxyProgress(Progress):
             self.session.send("proxy", {"source": self.name, "status": "making", "done": round(done, 3)})
 
 
-def proxy_job(info: MediaInfo, out: Path, ffmpeg: Ffmpeg) -> Job:
+def redactions_of(checked: Checked, clip: Path) -> tuple[Overlay, ...]:
+    """Every redaction of every clip of ``clip`` in the recipe (issue 30), in recipe order."""
+    return tuple(dict.fromkeys(o for seg in checked.recipe.segments if isinstance(seg, ClipSegment)
+                               and seg.clip == clip for o in seg.overlays if o.redacts))
+
+
+def proxy_job(info: MediaInfo, out: Path, ffmpeg: Ffmpeg, hidden: tuple[Overlay, ...] = ()) -> Job:
     """A small H.264 copy of a capture for the page's player: at most 540 lines, every picture
     at its own timestamp (so the player's time is the capture's), a keyframe each second for
-    quick seeks, and the capture's sound."""
+    quick seeks, and the capture's sound. ``hidden``: redactions of the clips made of it,
+    each done on the capture's own pixels (as in the casts) in every picture of the whole
+    copy: the player shows the capture beyond a clip's trim and the redaction's times, so the
+    region is hidden all through (the safe side; the frame previews show the cast's times)."""
     ff = ffmpeg_module()
     source = ff.input(file_url(info.path), **safe_input_options())
-    video = source.video.filter("scale", w=-2, h=f"min({PROXY_HEIGHT},ih)")
+    video = source.video
+    assert info.video is not None
+    shape = info.video.shown_shape[:2]
+    for overlay in hidden:
+        assert overlay.region is not None
+        always = Drawn(overlay, Fraction(-10 ** 9), Fraction(10 ** 9), Placement(0, 0, 1, 1))  # all the time
+        video = redact(video, always, shape, Fraction(0))
+    video = video.filter("scale", w=-2, h=f"min({PROXY_HEIGHT},ih)")
     streams = [video] if info.audio is None else [video, source.audio]
     out_node = ff.output(*streams, file_url(out), f="mp4", vcodec="libx264", preset="veryfast",
                          crf=26, pix_fmt="yuv420p", fps_mode="passthrough",

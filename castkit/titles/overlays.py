@@ -10,7 +10,8 @@ alike on a 1080p and a 720p capture: text 1/30 of the height (36 px at 1080p).""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fractions import Fraction
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
@@ -18,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from castkit.base.colors import parse_color
 from castkit.errors import InputError
 from castkit.recipe.model import (
-    DEFAULT_POSITIONS, FRAME_GRADIENT, FRAME_GRADIENT_COLORS, FrameStyle, Overlay, Webcam,
+    Crop, DEFAULT_POSITIONS, FRAME_GRADIENT, FRAME_GRADIENT_COLORS, FrameStyle, Overlay, WEBCAM_FULL,
 )
 from castkit.titles.cards import _load_font, SUBTITLE_FONT, TITLE_FONT
 from castkit.titles.job import draw_once
@@ -27,6 +28,7 @@ TEXT_HEIGHT = 1 / 30  # a callout's text, of the capture's height
 KEYS_HEIGHT = 1 / 26  # keycap text
 MIN_TEXT = 10  # pixels
 MARGIN = 1 / 30  # of the height: between a named position and the capture's edge
+EASE_MASK_SCALE = 3  # a webcam's eased mask is drawn this many times larger, then reduced (smooth edges)
 BOX_LINE = 1 / 180  # a highlight's line, of the height (6 px at 1080p), at least 2 px
 SPOTLIGHT_DIM = 0.6  # the surround keeps 40% of its light
 CALLOUT_COLORS = ("#ffe066", "#111111")  # background, text
@@ -119,6 +121,57 @@ def draw(overlay: Overlay, capture: tuple[int, int], base: Path = Path(".")) -> 
     return picture
 
 
+# --- overlays drawn at an output's resolution ----------------------------------------------------
+def _scaled(overlay: Overlay, capture: tuple[int, int], factor: float) -> tuple[Overlay, tuple[int, int]]:
+    """The overlay as it would be on a capture ``factor`` times larger: its regions, text size
+    and corner given larger (sizes that default to the capture's height follow it)."""
+    def crop(r: Crop | None) -> Crop | None:
+        return None if r is None else Crop(round(r.x * factor), round(r.y * factor), max(1, round(r.width * factor)),
+                                           max(1, round(r.height * factor)))
+    position = overlay.position
+    if isinstance(position, tuple):
+        position = (round(position[0] * factor), round(position[1] * factor))
+    style = overlay.style
+    if style.size is not None:
+        style = replace(style, size=max(1, round(style.size * factor)))
+    big = replace(overlay, region=crop(overlay.region), position=position, style=style)
+    return big, (max(1, round(capture[0] * factor)), max(1, round(capture[1] * factor)))
+
+
+def scaled_size(overlay: Overlay, capture: tuple[int, int], scale: tuple[float, float],
+                base: Path = Path(".")) -> tuple[int, int]:
+    """The size of the overlay's picture drawn for an output showing ``scale`` (x, y) of its
+    pixels per capture pixel, without its border."""
+    sx, sy = scale
+    if overlay.kind == "image":
+        place = layout(overlay, capture, base)
+        w, h = place.width, place.height
+        return max(1, round(w * sx)), max(1, round(h * sy))
+    big, size = _scaled(overlay, capture, sy)
+    place = layout(big, size, base)
+    return max(1, round(place.width * sx / sy)), place.height
+
+
+def draw_scaled(overlay: Overlay, capture: tuple[int, int], scale: tuple[float, float], border: int,
+                base: Path = Path(".")) -> Image.Image:
+    """The overlay's picture drawn at an output's own resolution (``scale``: output pixels per
+    capture pixel, x and y): text and lines drawn at their size there, not resized from the
+    capture's (only a bitmap image, or the width for non-square output pixels, is resampled,
+    once); with ``border`` transparent pixels round it."""
+    width, height = scaled_size(overlay, capture, scale, base)
+    if overlay.kind == "image":
+        picture = draw(overlay, capture, base)
+    else:
+        picture = draw(*_scaled(overlay, capture, scale[1]), base)
+    if picture.size != (width, height):
+        picture = picture.resize((width, height), Image.LANCZOS)
+    if not border:
+        return picture
+    framed = Image.new("RGBA", (width + 2 * border, height + 2 * border), (0, 0, 0, 0))
+    framed.paste(picture, (border, border))
+    return framed
+
+
 def check_overlay(overlay: Overlay, capture: tuple[int, int], base: Path = Path(".")) -> str | None:
     """What stops ``overlay`` from being drawn on that capture (a font that lacks a character,
     an unreadable image), or None."""
@@ -144,6 +197,10 @@ class OverlayJob:
     capture: tuple[int, int]
     base: Path
     output: Path
+    # Drawn for an output (draw_scaled): its pixels per capture pixel and a transparent border;
+    # None: on the capture, in its own pixels.
+    scale: tuple[float, float] | None = None
+    border: int = 0
 
     portable = True  # a farm's worker draws it where it encodes the clip
 
@@ -151,7 +208,11 @@ class OverlayJob:
         return tuple(p for p in (self.overlay.image, self.overlay.style.font) if p is not None)
 
     def render(self) -> None:
-        draw_once(self.output, lambda: draw(self.overlay, self.capture, self.base))
+        if self.scale is None:
+            draw_once(self.output, lambda: draw(self.overlay, self.capture, self.base))
+        else:
+            scale = self.scale
+            draw_once(self.output, lambda: draw_scaled(self.overlay, self.capture, scale, self.border, self.base))
 
     def shell(self) -> str:
         o = self.overlay
@@ -347,17 +408,22 @@ class FrameJob:
 
 
 # --- the webcam corner (issue 30) --------------------------------------------------------------
-def webcam_box(webcam: Webcam, camera: tuple[int, int], size: tuple[int, int], sar: float) -> Placement:
+def webcam_box(look: tuple[str, Fraction, str], camera: tuple[int, int], size: tuple[int, int],
+               sar: float) -> Placement:
     """Where the camera goes in an output frame of ``size`` stored pixels (``sar`` their
-    shape): ``webcam.size`` of the height, a square (circle, square) or the camera's aspect
-    (rounded), a margin of 1/30 of the height from its corner, on even pixels."""
+    shape) in a layout (position, size, shape): ``size`` of the height, a square (circle,
+    square) or the camera's aspect (rounded), a margin of 1/30 of the height from its corner,
+    on even pixels; or the whole frame (``full``)."""
+    position, share, shape = look
     width, height = size
-    h = max(2, 2 * round(height * float(webcam.size) / 2))
-    aspect = 1.0 if webcam.shape in ("circle", "square") else camera[0] / camera[1]
+    if position == WEBCAM_FULL:
+        return Placement(0, 0, width, height)
+    h = max(2, 2 * round(height * float(share) / 2))
+    aspect = 1.0 if shape in ("circle", "square") else camera[0] / camera[1]
     w = min(width, max(2, 2 * round(h * aspect / sar / 2)))
     margin = round(height * MARGIN)
-    x = margin if "left" in webcam.position else width - w - margin
-    y = margin if "top" in webcam.position else height - h - margin
+    x = margin if "left" in position else width - w - margin
+    y = margin if "top" in position else height - h - margin
     return Placement(x - x % 2, y - y % 2, w, h)
 
 
@@ -392,4 +458,43 @@ class MaskJob:
 
     def shell(self) -> str:
         return f"# castkit draws the webcam's {self.shape} mask ({self.size[0]}x{self.size[1]}) into {self.output}"
+def draw_ease_mask(box: tuple[float, float, float, float], radius: float, size: tuple[int, int],
+                   sar: float) -> Image.Image:
+    """A camera's alpha on a canvas of ``size`` stored pixels during a change of layout: the
+    rounded rectangle ``box`` (x, y, width, height, fractions allowed) whose corners' radius
+    is ``radius`` of its smaller side as shown, drawn larger and reduced (smooth sub-pixel edges)."""
+    k = EASE_MASK_SCALE
+    x, y, w, h = box
+    big = Image.new("L", (max(1, round(size[0] * sar * k)), size[1] * k), 0)
+    shown = (w * sar * k, h * k)
+    ImageDraw.Draw(big).rounded_rectangle(
+        (x * sar * k, y * k, x * sar * k + shown[0] - 1, y * k + shown[1] - 1),
+        radius=max(0.0, radius * min(shown)), fill=255)
+    return big.resize(size, Image.BOX)
+
+
+@dataclass(frozen=True)
+class EaseMaskJob:
+    """Draw a change of layout's masks, one PNG a frame (``prefix`` + frame number + ``.png``),
+    before the encodes that read them; ``frames``: (number, (x, y, width, height) on the
+    canvas, radius)."""
+
+    label: str
+    frames: tuple[tuple[int, tuple[float, float, float, float], float], ...]
+    size: tuple[int, int]
+    sar: float
+    prefix: Path
+
+    portable = True
+
+    def reads(self) -> tuple[Path, ...]:
+        return ()
+
+    def render(self) -> None:
+        for number, box, radius in self.frames:
+            draw_once(Path(f"{self.prefix}{number}.png"), lambda: draw_ease_mask(box, radius, self.size, self.sar))
+
+    def shell(self) -> str:
+        return (f"# castkit draws the webcam's {len(self.frames)} masks of a change of layout into "
+                f"{self.prefix}N.png")
 # --- end of the webcam corner -------------------------------------------------------------------

@@ -142,7 +142,10 @@ def _secret_casts(tmp_path_factory):
     root = tmp_path_factory.mktemp("redaction")
     take = still_capture(root / "take.mp4", secret_picture(), held=True)
     folders = {}
-    for name, extra in (("plain", ""), ("redacted", REDACTION)):
+    # The redaction from 0.5 s (on the grid of the cast's rate: the held first picture must
+    # not slip into it), and from the capture's start (no grid needed: every picture is in it).
+    whole = REDACTION.replace(f"at: {REDACT_AT}", "at: 0")
+    for name, extra in (("plain", ""), ("redacted", REDACTION), ("redacted-from-0", whole)):
         folder = root / name
         folder.mkdir()
         os.link(take, folder / "take.mp4")
@@ -158,6 +161,11 @@ def test_redaction_holds_in_every_video_frame_it_covers(secret_casts, name):
     plain = video_lumas(secret_casts["plain"] / "build" / name)
     redacted = video_lumas(secret_casts["redacted"] / "build" / name)
     assert len(plain) == len(redacted)
+    from_start = video_lumas(secret_casts["redacted-from-0"] / "build" / name)
+    for (t, a), (_, b) in zip(plain, from_start):
+        if 0.05 < t < 0.45:  # the recipe's callout shows (0.1-0.4 s), its text in both casts
+            continue
+        assert energy_share(a, b)[1] < MAX_ENERGY_SHARE, f"{name} at {t:.2f} s (redacted from 0)"
     covered = [(t, a, b) for (t, a), (_, b) in zip(plain, redacted) if t >= REDACT_AT]
     moving = [t for t, _, _ in covered if 0.7 < t < 1.5]
     assert len(covered) >= len(plain) * 0.7 and moving  # the camera's move is among them
@@ -389,3 +397,158 @@ def test_webcam_corner_in_its_place_size_and_shape_with_its_sound(drawn_cast):
     with av.open(str(cast)) as c:  # the capture is silent: the camera's sound is the narration
         sound = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
     assert np.sqrt(np.mean(sound.astype(np.float64) ** 2)) > 0.05
+
+
+def camera_box(frame: np.ndarray) -> tuple[int, int, int, int, int]:
+    """Left, top, right, bottom and area of the test camera's colour in a frame."""
+    found = np.abs(frame - CAMERA).sum(axis=2) < 60
+    ys, xs = np.where(found)
+    return int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max()), int(found.sum())
+
+
+def test_webcam_layouts_change_over_time_eased(drawn_cast, cli, monkeypatch):
+    """A circle in the corner until 0.6 s, then eased over 0.8 s to the whole frame: before,
+    the corner; after, every pixel the camera's; during, a box between the two growing from
+    its corner, every edge moving one way. In chunks of 0.5 s: the change goes on across them."""
+    from castkit.cli import main
+
+    monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0.5")
+
+    _, root = drawn_cast
+    media.make(WHEEL_FFMPEG, root / "face-silent.mp4", "-f", "lavfi", "-i", "color=c=0x00c85a:s=160x120:r=15:d=2",
+               "-c:v", "libx264", "-preset", "veryfast")
+    (root / "layouts.yaml").write_text(textwrap.dedent("""\
+        loudness: off
+        webcam:
+          - {clip: face-silent.mp4, size: 0.4}
+          - {at: 0.6, ease: 0.8, position: full}
+        outputs: [build/layouts.mp4]
+        segments:
+          - clip: take.mp4
+        """), encoding="utf-8")
+    with using_ffmpeg(system_ffmpeg() or WHEEL_FFMPEG):
+        assert main(["build", "-q", str(root / "layouts.yaml")]) == 0
+    with av.open(str(root / "build" / "layouts.mp4")) as c:
+        frames = [(float(f.time), f.to_ndarray(format="rgb24").astype(int)) for f in c.decode(video=0)]
+    corner = (W - 6 - 72, H - 6 - 72, W - 6 - 1, H - 6 - 1)  # 0.4 of 180 lines, 6 px in
+    for t, frame in frames:
+        left, top, right, bottom, area = camera_box(frame)
+        if t <= 0.6:
+            assert (left, top, right, bottom) == corner and area < 72 * 72, (t, left, top, right, bottom)
+        elif t >= 1.4:
+            assert area == W * H, (t, area)
+    moving = [camera_box(frame) for t, frame in frames if 0.6 < t < 1.4]
+    assert len(moving) >= 20  # 30 fps: every frame of the ease its own place
+    lefts, tops, areas = [m[0] for m in moving], [m[1] for m in moving], [m[4] for m in moving]
+    assert all(a >= b for a, b in zip(lefts, lefts[1:])) and all(a >= b for a, b in zip(tops, tops[1:]))
+    assert all(a < b for a, b in zip(areas, areas[1:]))  # growing on every frame
+    assert all(m[2] >= corner[2] and m[3] >= corner[3] for m in moving)  # from its corner
+    assert corner[0] > lefts[len(lefts) // 2] > 0 and 72 * 72 < areas[len(areas) // 2] < W * H
+    # Eased: slow at both ends, fastest in the middle (smoothstep).
+    steps = [a - b for a, b in zip(lefts, lefts[1:])]
+    assert max(steps[:3]) < max(steps) and max(steps[-3:]) < max(steps)
+    # --dry-run names each change, and the layouts are in the segment's cache key.
+    monkeypatch.setenv("CASTKIT_FFMPEG", WHEEL_FFMPEG)
+    recipe = root / "layouts.yaml"
+    first = cli("build", recipe, "--dry-run", "--force", "--no-cache")
+    assert first.code == 0 and "# webcam: 0.6-1.4 s to 320x180+0+0" in first.out, first.out
+    original = recipe.read_text(encoding="utf-8")
+    recipe.write_text(original.replace("at: 0.6", "at: 0.7"), encoding="utf-8")
+    try:
+        second = cli("build", recipe, "--dry-run", "--force", "--no-cache")
+    finally:
+        recipe.write_text(original, encoding="utf-8")
+    segment = re.compile(r"segment-[0-9a-f]+\.mp4")
+    # The chunks the change is in are new; the first (0-0.5 s, before it) is the same.
+    before, after = set(segment.findall(first.out)), set(segment.findall(second.out))
+    assert len(before) == 4 and len(before - after) >= 2 and len(before & after) >= 1
+
+
+def text_sharpness(frame: np.ndarray) -> float:
+    """High-frequency energy of a dark text on a light box, per unit of its contrast: what a
+    blur (a picture resampled larger) takes away."""
+    luma = frame.astype(np.float64)
+    contrast = float(np.percentile(luma, 95) - np.percentile(luma, 5))
+    return float(high_frequencies(luma).mean()) / contrast ** 2
+
+
+def test_overlays_are_drawn_at_the_outputs_resolution_sharp_under_a_zoom(drawn_cast):
+    """A callout under the camera's 2x zoom: drawn for the output at twice the capture's size,
+    its text as sharp as the same callout drawn at that size outright (Pillow, the test's own),
+    where one drawn on the capture and enlarged with it keeps under half of that."""
+    from castkit.cli import main
+
+    _, root = drawn_cast
+    (root / "sharp.yaml").write_text(textwrap.dedent("""\
+        loudness: off
+        outputs: [build/sharp.mp4]
+        segments:
+          - clip: take.mp4
+            zoom:
+              - {at: 0, to: {x: 0, y: 0, width: 160, height: 90}, ease: 0.1}
+            overlays:
+              - text: "Sharp 0123 Install"
+                at: 0.4
+                until: end
+                fade: 0
+                position: {x: 10, y: 10}
+                style: {size: 12, background: "#ffffff", color: "#000000"}
+        """), encoding="utf-8")
+    with using_ffmpeg(WHEEL_FFMPEG):
+        assert main(["build", "-q", str(root / "sharp.yaml")]) == 0
+    frame = rgb_at(root / "build" / "sharp.mp4", 1.0).mean(axis=2)
+    # The callout's text at 2x: from (20, 20), about 28 px high; inside its padding, its text.
+    found = np.where(frame[20:80, 20:300] < 60)  # black text (the shadow is lighter)
+    text = frame[20 + found[0].min() - 2:20 + found[0].max() + 3, 20 + found[1].min() - 2:20 + found[1].max() + 3]
+    reference = Image.new("L", (400, 60), 255)
+    ImageDraw.Draw(reference).text((4, 4), "Sharp 0123 Install", font=ImageFont.truetype(str(FONT), 24), fill=0)
+    ref = np.asarray(reference, dtype=np.float64)
+    ys, xs = np.where(ref < 60)
+    ref = ref[ys.min() - 2:ys.max() + 3, xs.min() - 2:xs.max() + 3]
+    assert abs(text.shape[1] - ref.shape[1]) <= 8, (text.shape, ref.shape)  # the same text, the same size
+    share = text_sharpness(text) / text_sharpness(ref)
+    print(f"sharpness share {share:.3f}")
+    assert share > 0.6, f"{share:.2f} of the sharpness of text drawn at that size"
+
+
+def test_an_overlay_drawn_for_the_output_follows_a_camera_move(drawn_cast, monkeypatch):
+    """The camera glides from the whole picture to a 2x view of 80,45-240,135 while a callout
+    at 120,70 shows: it stays on its place of the capture, frame by frame (its left edge at
+    (120 - view's left) x zoom), and grows with the zoom. Encoded in chunks of 0.5 s (as a
+    long clip is, ``plan.chunks``): the callout and the move go on across them."""
+    monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0.5")
+    from castkit.cli import main
+
+    _, root = drawn_cast
+    (root / "follow.yaml").write_text(textwrap.dedent("""\
+        loudness: off
+        outputs: [build/follow.mp4]
+        segments:
+          - clip: take.mp4
+            zoom:
+              - {at: 0.5, to: {x: 80, y: 45, width: 160, height: 90}, ease: 0.8}
+            overlays:
+              - text: "Follow me"
+                at: 0.2
+                until: end
+                position: {x: 120, y: 70}
+                style: {size: 12}
+        """), encoding="utf-8")
+    with using_ffmpeg(WHEEL_FFMPEG):
+        assert main(["build", "-q", str(root / "follow.yaml")]) == 0
+    boxes = []
+    with av.open(str(root / "build" / "follow.mp4")) as c:
+        for f in c.decode(video=0):
+            found = np.abs(f.to_ndarray(format="rgb24").astype(int) - (0xff, 0xe0, 0x66)).sum(axis=2) < 60
+            ys, xs = np.where(found)
+            if 0.45 < f.time < 1.75:  # shown, faded in and not yet fading out
+                boxes.append((float(f.time), int(xs.min()), int(ys.min()), int(xs.max() - xs.min())))
+    before = [b for b in boxes if b[0] <= 0.5]
+    after = [b for b in boxes if b[0] >= 1.3]
+    moving = [b for b in boxes if 0.5 < b[0] < 1.3]
+    assert {b[1:3] for b in before} == {(120, 70)} and {b[1:3] for b in after} == {(80, 50)}
+    width = before[0][3]
+    assert all(abs(b[3] - 2 * width) <= 2 for b in after)
+    lefts, widths = [b[1] for b in moving], [b[3] for b in moving]
+    assert len(moving) >= 20 and all(a >= b for a, b in zip(lefts, lefts[1:]))
+    assert all(a <= b for a, b in zip(widths, widths[1:])) and width < widths[len(widths) // 2] < 2 * width

@@ -468,3 +468,59 @@ def test_the_page_sets_a_cut_and_edits_a_title(served, tmp_path):
         assert recipe.read_bytes() == before
     finally:
         browser.quit()
+
+
+def test_the_players_copy_of_a_redacted_clip_hides_the_region(tmp_path, wheel_ffmpeg):
+    """The page's player gets a copy of the capture in which a clip's redaction is done, in
+    every picture (issue 30): the region keeps under 5% of the capture's high-frequency energy
+    there (the secret's text), the rest of the picture is the capture's."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    from castkit.media.ffmpeg import find_ffmpeg
+    from castkit.serve.server import make_server
+    from castkit.serve.session import Session
+
+    picture = Image.new("RGB", (320, 180), (60, 70, 80))
+    font = ImageFont.truetype(str(Path(__file__).parents[2] / "castkit/titles/fonts/DejaVuSans.ttf"), 15)
+    pen = ImageDraw.Draw(picture)
+    pen.text((20, 99), "sk-9f8e7d6c5b4a", font=font, fill=(245, 245, 245))
+    pen.text((20, 30), "visible text", font=font, fill=(245, 245, 245))
+    picture.save(tmp_path / "take.png")
+    media.make(WHEEL_FFMPEG, tmp_path / "take.mp4", "-loop", "1", "-framerate", "10", "-t", "2", "-i",
+               str(tmp_path / "take.png"), "-vf", "format=yuv420p", "-c:v", "libx264", "-crf", "10")
+    recipe = tmp_path / "cast.yaml"
+    recipe.write_text("outputs: [build/cast.mp4]\nsegments:\n  - clip: take.mp4\n    start: 1\n"
+                      "    overlays:\n      - redact: {x: 16, y: 96, width: 200, height: 24}\n"
+                      "        at: 1.5\n        until: end\n", encoding="utf-8")
+    session = Session(recipe, find_ffmpeg())
+    server = make_server(recipe, session, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        client = Client(server.server_address[1], server.token)
+        deadline = time.monotonic() + 60
+        while True:
+            status, body = client.call("GET", "/api/proxy/1")
+            if status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert status == 200
+    finally:
+        server.shutdown()
+        session.close()
+        server.server_close()
+    (tmp_path / "proxy.mp4").write_bytes(body)
+
+    def energy(luma: np.ndarray) -> float:
+        a = luma.astype(np.float64)
+        local = sum(np.roll(np.roll(a, dy, 0), dx, 1) for dy in (-1, 0, 1) for dx in (-1, 0, 1)) / 9
+        return float(((a - local) ** 2)[1:-1, 1:-1].mean())
+
+    source = np.asarray(picture.convert("L"))
+    secret, other = (slice(98, 118), slice(20, 150)), (slice(29, 49), slice(20, 120))
+    with av.open(str(tmp_path / "proxy.mp4")) as c:
+        frames = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
+    assert len(frames) == 20  # every picture of the capture, its trim's outside and before `at` too
+    for luma in frames:
+        assert energy(luma[secret]) < 0.05 * energy(source[secret])
+        assert energy(luma[other]) > 0.5 * energy(source[other])  # the rest is the capture

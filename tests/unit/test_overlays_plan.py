@@ -184,10 +184,12 @@ def test_fill_and_no_fade():
     profile = make_profile(Path("cast.mp4"), None, web_raster([(320, 180, Fraction(1), Fraction(10))]))
     job = clip_job(capture(), profile, Path("seg.mp4"), FFMPEG, effects=effects)
     graph = list(job.argv)[list(job.argv).index("-filter_complex") + 1]
+    # A redaction from the capture's start needs no grid (no picture before it to hold into
+    # it): every picture before its end (two frames of the rate on) is filled.
     assert graph.startswith(
-        "[0:v]fps=fps=30[s0];[s0]drawbox=color=black:enable=gte(t\\,-0.0667)*lt(t\\,4.0667):"
-        "h=20:t=fill:w=20:x=10:y=10[s1];[1:v]format=rgba[s2];[s2]setpts=0/TB[s3];"
-        "[s1][s3]overlay=enable=gte(t\\,0)*lt(t\\,4):eof_action=repeat:format=auto:x=5:y=5[s4];"), graph
+        "[0:v]drawbox=color=black:enable=lt(t\\,4.0667):"
+        "h=20:t=fill:w=20:x=10:y=10[s0];[1:v]format=rgba[s1];[s1]setpts=0/TB[s2];"
+        "[s0][s2]overlay=enable=gte(t\\,0)*lt(t\\,4):eof_action=repeat:format=auto:x=5:y=5[s3];"), graph
 
 
 @pytest.mark.parametrize("text, valid", [
@@ -234,7 +236,16 @@ def test_frame_window_keeps_the_aspect_on_even_pixels():
     ("webcam: {clip: face.mp4, size: 2}\n", False),
     ("webcam: {clip: face.mp4, position: top}\n", False),
     ("webcam: {position: top-left}\n", False),
-    ("webcam: [{at: 0, position: bottom-right}]\n", False),  # layouts over time: not yet
+    ("webcam: {clip: face.mp4, position: full}\n", True),
+    # Layouts over time: the first names the clip (at 0 if at all), each later one an at.
+    ("webcam: [{clip: face.mp4, at: 0, position: bottom-right}, {at: 30, position: full}]\n", True),
+    ("webcam: [{clip: face.mp4}, {at: 2, size: 0.5, shape: square, ease: 1.5}, {at: 3.5}]\n", True),
+    ("webcam: [{at: 0, position: bottom-right}]\n", False),  # no clip
+    ("webcam: [{clip: face.mp4, at: 3}]\n", False),  # the first layout is the clip's start
+    ("webcam: [{clip: face.mp4}, {position: full}]\n", False),  # a change needs at
+    ("webcam: [{clip: face.mp4}, {at: 2, clip: b.mp4}]\n", False),  # one clip, the first's
+    ("webcam: [{clip: face.mp4}, {at: 2, position: middle}]\n", False),
+    ("webcam: []\n", False),
 ])
 def test_schema_and_reader_agree_on_webcams(tmp_path, text, valid):
     text += "segments:\n  - title: A\n"
@@ -242,6 +253,33 @@ def test_schema_and_reader_agree_on_webcams(tmp_path, text, valid):
     errors = list(jsonschema.Draft202012Validator(recipe_schema()).iter_errors(yaml.safe_load(text)))
     assert (problems == []) == valid, problems
     assert (errors == []) == valid, errors
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[{clip: face.mp4}, {at: 3}, {at: 2}]", "webcam 3: layouts must be in time order: at 2 s is not after"),
+    ("[{clip: face.mp4}, {at: 2, ease: 1.5}, {at: 3}]", "webcam 2: ease 1.5 s is longer than the 1 s to the next"),
+    ("[{clip: face.mp4}, {at: 2}, {at: 2.5}]", "webcam 2: ease 0.8 s is longer than the 0.5 s to the next"),
+])
+def test_webcam_layouts_in_time_order_each_arriving_before_the_next(tmp_path, text, message):
+    _, problems = read(tmp_path, f"webcam: {text}\nsegments:\n  - title: A\n")
+    assert len(problems) == 1 and message in str(problems[0]) and ":1:" in str(problems[0]), problems
+
+
+def test_webcam_layouts_keep_what_a_change_leaves_out(tmp_path):
+    recipe, problems = read(tmp_path, """\
+        webcam:
+          - {clip: face.mp4, size: 0.3, shape: rounded, offset: 1}
+          - {at: 2, position: top-left}
+          - {at: 5, ease: 2, shape: square}
+        segments:
+          - title: A
+    """)
+    assert problems == []
+    cam = recipe.webcam
+    assert (cam.clip.name, cam.offset) == ("face.mp4", 1)
+    assert cam.layouts() == (("bottom-right", Fraction(3, 10), "rounded"), ("top-left", Fraction(3, 10), "rounded"),
+                             ("top-left", Fraction(3, 10), "square"))
+    assert [(c.at, c.ease) for c in cam.changes] == [(2, Fraction(4, 5)), (5, 2)]
 
 
 def test_a_clips_webcam_wins_over_the_recipes(tmp_path):
@@ -271,12 +309,34 @@ def test_a_paused_clip_is_redacted_on_the_grid_of_its_slowest_part():
     assert sorted(p.rate for p in kept.parts) == [1, 1, 8]
     where = Where("r.yaml", 1, 1)
     redact = Overlay("redact", Fraction(0), None, where, region=Crop(10, 10, 20, 20), mode="fill")
-    effects = Effects(overlays=(Drawn(redact, Fraction(0), Fraction(9), Placement(10, 10, 20, 20)),))
+    effects = Effects(overlays=(Drawn(redact, Fraction(1), Fraction(9), Placement(10, 10, 20, 20)),))
     from castkit.plan.pauses import paused_job
 
     job = paused_job(capture(), kept, DvProfile(), Path("seg.dv"), FFMPEG, trim, effects)
     graph = job.pictures.head[list(job.pictures.head).index("-filter_complex") + 1]
     # 25 fps: the parts played as recorded are sampled at 25 a second of the capture; the one
     # played 8x faster takes every 8th picture of the same grid. The redaction before the split.
-    assert graph.startswith("[0:v]fps=fps=25[s0];[s0]drawbox=color=black:enable=gte(t\\,-0.08)*lt(t\\,9.08):"
+    assert graph.startswith("[0:v]fps=fps=25[s0];[s0]drawbox=color=black:enable=gte(t\\,0.92)*lt(t\\,9.08):"
                             "h=20:t=fill:w=20:x=10:y=10[s1];[s1]split=3"), graph
+
+
+def test_a_change_of_webcam_layout_is_eased_by_the_camera_curve_each_edge_one_way():
+    from castkit.plan.camera import ease, frame_runs
+    from castkit.plan.overlays import ease_frames, WebcamLook
+
+    corner = WebcamLook(Placement(242, 102, 72, 72), Path("m.png"), "square", 0.5)
+    full = WebcamLook(Placement(0, 0, 320, 180), None, "frame", 0.0)
+    frames = ease_frames(corner, full, (Fraction(6, 10), Fraction(14, 10)), Fraction(1, 30),
+                         Fraction(4, 3), Fraction(16, 9))
+    assert [f.number for f in frames] == list(range(19, 42))  # strictly inside 0.6-1.4 s at 30 fps
+    middle = frames[len(frames) // 2]  # frame 30, 1 s: half way in time, half way eased
+    assert middle.number == 30 and ease(0.5) == 0.5
+    assert middle.box.x == pytest.approx(121) and middle.box.x + middle.box.width == pytest.approx(317)
+    assert middle.radius == pytest.approx(0.25)
+    # The camera's part: a centred square of a 4:3 camera (3/4 of its width) to 16:9 (3/4 of its height).
+    assert (frames[0].cut.width, frames[-1].cut.height) == (pytest.approx(0.75, abs=0.01), pytest.approx(0.75, abs=0.01))
+    for a, b in zip(frames, frames[1:]):
+        assert b.box.x < a.box.x and b.box.y < a.box.y and b.box.width > a.box.width
+    # The frames of a stream, in runs: held at the first look, moving, held at the second.
+    assert frame_runs([(Fraction(3, 5), Fraction(7, 5))], 0, 60, Fraction(1, 30)) == [(0, 19, 0, False), (19, 42, 0, True), (42, 60, 1, False)]
+    assert frame_runs([(Fraction(3, 5), Fraction(7, 5))], 45, 15, Fraction(1, 30)) == [(0, 15, 1, False)]  # a chunk after it
