@@ -114,3 +114,14 @@ def cli(capsys):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def bright(tmp_path_factory) -> Path:
+    """2 s of a bright, even picture (luma 200) with a 440 Hz tone: far from a dark, silent title
+    card (the transitions' tests)."""
+    root = tmp_path_factory.mktemp("transition-media")
+    return media.make(WHEEL_FFMPEG, root / "bright.ogv", "-f", "lavfi", "-i",
+                      "color=c=0xC8C8C8:size=320x180:rate=25:duration=2", "-f", "lavfi", "-i",
+                      "sine=frequency=440:sample_rate=48000:duration=2",
+                      "-c:v", "libtheora", "-q:v", "8", "-c:a", "libvorbis")

@@ -11,9 +11,8 @@ import av
 import numpy as np
 import pytest
 
-import media
 from castkit.builder.build import build
-from helpers import counting_runner, WHEEL_FFMPEG
+from helpers import counting_runner
 from readers import have, melt, playdv
 from test_timecode_dv import dv_frames, frames_of, packs, timecode
 
@@ -24,16 +23,6 @@ def write_recipe(folder: Path, text: str) -> Path:
     path = folder / "cast.yaml"
     path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="module")
-def bright(tmp_path_factory) -> Path:
-    """2 s of a bright, even picture (luma 200) with a tone: far from a dark title card."""
-    root = tmp_path_factory.mktemp("transition-media")
-    return media.make(WHEEL_FFMPEG, root / "bright.ogv", "-f", "lavfi", "-i",
-                      "color=c=0xC8C8C8:size=320x180:rate=25:duration=2", "-f", "lavfi", "-i",
-                      "sine=frequency=440:sample_rate=48000:duration=2",
-                      "-c:v", "libtheora", "-q:v", "8", "-c:a", "libvorbis")
 
 
 CAST = """

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import textwrap
 from fractions import Fraction
 from pathlib import Path
 
@@ -18,24 +17,9 @@ import media
 from castkit.builder.build import build
 from helpers import counting_runner, sha256, WHEEL_FFMPEG
 from readers import read_web
+from test_transitions import write_recipe
 
 pytestmark = pytest.mark.e2e
-
-
-def write_recipe(folder: Path, text: str) -> Path:
-    path = folder / "cast.yaml"
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
-
-
-@pytest.fixture(scope="module")
-def bright(tmp_path_factory) -> Path:
-    """2 s of a bright, even picture (luma 200) with a 440 Hz tone: far from a dark, silent title."""
-    root = tmp_path_factory.mktemp("web-transition-media")
-    return media.make(WHEEL_FFMPEG, root / "bright.ogv", "-f", "lavfi", "-i",
-                      "color=c=0xC8C8C8:size=320x180:rate=25:duration=2", "-f", "lavfi", "-i",
-                      "sine=frequency=440:sample_rate=48000:duration=2",
-                      "-c:v", "libtheora", "-q:v", "8", "-c:a", "libvorbis")
 
 
 CAST = """
