@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
@@ -18,6 +19,16 @@ def ffmpeg_path() -> str:
     from castkit.media.ffmpeg import find_ffmpeg
 
     return find_ffmpeg().path
+
+
+def pin_ffmpeg(work: Path) -> str:
+    """Make ``work``, pin castkit's ffmpeg for the builds a benchmark starts ($CASTKIT_FFMPEG)
+    and print what the figures depend on: the ffmpeg, the folder, the cores and their load."""
+    work.mkdir(parents=True, exist_ok=True)
+    ff = ffmpeg_path()
+    os.environ["CASTKIT_FFMPEG"] = ff
+    print(f"ffmpeg: {ff}\nwork:   {work}\ncores:  {os.cpu_count()}, load {os.getloadavg()[0]:.1f}", flush=True)
+    return ff
 
 
 def run(argv: list[str], **kw) -> None:

@@ -32,7 +32,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import ffmpeg_path, measure, run  # noqa: E402
+from _common import measure, pin_ffmpeg, run  # noqa: E402
 
 CLIP = """\
 target: pal-dv
@@ -75,10 +75,7 @@ def main() -> int:
     parser.add_argument("--outputs", default="dv,mp4")
     args = parser.parse_args()
     work = args.work
-    work.mkdir(parents=True, exist_ok=True)
-    ff = ffmpeg_path()
-    os.environ["CASTKIT_FFMPEG"] = ff
-    print(f"ffmpeg: {ff}\nwork:   {work}\ncores:  {os.cpu_count()}, load {os.getloadavg()[0]:.1f}", flush=True)
+    ff = pin_ffmpeg(work)
     take = work / "take.ogv"
     make_take(ff, take, args.minutes)
     length = args.minutes * 60

@@ -18,13 +18,12 @@ join the cast again (its pictures copied, its sound encoded once), shown on its 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from _common import ffmpeg_path, measure, run  # noqa: E402
+from _common import measure, pin_ffmpeg, run  # noqa: E402
 
 RECIPE = """\
 loudness: off
@@ -44,10 +43,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "castkit-bench-transitions")
     args = parser.parse_args()
     work = args.work
-    work.mkdir(parents=True, exist_ok=True)
-    ff = ffmpeg_path()
-    os.environ["CASTKIT_FFMPEG"] = ff
-    print(f"ffmpeg: {ff}\nwork:   {work}\ncores:  {os.cpu_count()}, load {os.getloadavg()[0]:.1f}", flush=True)
+    ff = pin_ffmpeg(work)
     take = work / "take.ogv"
     if not take.exists():
         video = (f"color=0x202020:size=1280x720:rate=15:duration={args.seconds},format=yuv420p,"
