@@ -430,10 +430,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 encode(*args)
         for part, (label, frames, cached, (make, seg, index)) in hidden.items():
             # A cached window that an overlap reads: its bytes checked against its seal first.
-            if cached and part in read_by_overlaps and part not in planned and not intact(part):
-                say("warning", f"{part}: this cached segment is damaged (its bytes differ from its "
-                               f"record); {label} is encoded again")
-                discard(part)
+            if cached and part in read_by_overlaps and part not in planned \
+                    and _discarded_if_damaged(part, f"{label} is encoded again"):
                 encode(part, make, seg, index, frames, profile, label)
         pending.clear()
         uses.update(checked.pauses.files)  # the pause analyses (for prune)
@@ -561,10 +559,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 # raw segments are below (none for a cast that is up to date).
                 gained_reads = set(join.reads())
                 for label, part, gained, written in cached_gains:
-                    if gained in gained_reads and not intact(gained):
-                        say("warning", f"{gained}: this cached segment is damaged (its bytes "
-                                       f"differ from its record); it is made again")
-                        discard(gained)
+                    if gained in gained_reads and _discarded_if_damaged(gained, "it is made again"):
                         gain(label, part, gained, written)
         # A damaged entry never goes into a cast: every cached segment the join will read (all
         # of them, but for a raw DV cast patched only the changed ones, and none for one up to
@@ -575,11 +570,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             if not cached or part not in reads or makers[i] is None:  # an overlap is checked when planned
                 continue
             if part not in checked_entries:
-                checked_entries[part] = intact(part)
-                if not checked_entries[part]:
-                    say("warning", f"{part}: this cached segment is damaged (its bytes differ from "
-                                   f"its record); {label} is encoded again")
-                    discard(part)
+                checked_entries[part] = not _discarded_if_damaged(part, f"{label} is encoded again")
             if not checked_entries[part]:
                 make, seg, index = makers[i]
                 encode(part, make, seg, index, frames, profile, label)
@@ -623,6 +614,16 @@ def followed(seg: ClipSegment, index: int, checked: Checked, ffmpeg: Ffmpeg, qui
         activity = measure(info, trim, ffmpeg, None if quiet else follow_status(index, info, trim))
         checked.activity[seg] = plan_follow(activity, seg.follow, seg.crop)
     return checked.activity[seg]
+
+
+def _discarded_if_damaged(part: Path, then: str) -> bool:
+    """Whether a cached segment's bytes differ from its record (its seal): if so it is
+    discarded, with a warning that says what happens ``then``; a damaged entry is never used."""
+    if intact(part):
+        return False
+    say("warning", f"{part}: this cached segment is damaged (its bytes differ from its record); {then}")
+    discard(part)
+    return True
 
 
 # Transitions (issue 25): the overlaps, segments of their own between their neighbours.
@@ -674,10 +675,7 @@ def _with_overlaps(checked: Checked, profile: Profile, ffmpeg: Ffmpeg, work: Pat
         part = work / segment_name(key("overlap", *commands, [a_part.name, b_part.name], ffmpeg.version),
                                    profile.segment_suffix)
         cached = use_cache and part not in planned and profile.segment_complete(part, n + lead)
-        if cached and not intact(part):  # a few frames: their bytes checked at once
-            say("warning", f"{part}: this cached segment is damaged (its bytes differ from its "
-                           f"record); {label} is made again")
-            discard(part)
+        if cached and _discarded_if_damaged(part, f"{label} is made again"):  # a few frames: checked at once
             cached = False
         if not cached and part not in planned:
             planned.add(part)
