@@ -279,3 +279,25 @@ def luma_at(path: Path, index: int) -> np.ndarray:
             if n == index:
                 return _luma(frame).copy()
     raise IndexError(index)
+
+
+def gif_code_sizes(path: Path) -> list[int]:
+    """The LZW minimum code size of each image of a GIF, read from its blocks (GIF89a: header,
+    logical screen, colour tables, extensions and images, each image's data in sub-blocks)."""
+    data = path.read_bytes()
+    assert data[:6] in (b"GIF87a", b"GIF89a"), data[:6]
+    at = 13 + (3 * (2 << (data[10] & 7)) if data[10] & 0x80 else 0)
+    sizes = []
+    while data[at] != 0x3B:  # the trailer
+        if data[at] == 0x21:  # an extension: label, then sub-blocks
+            at += 2
+        else:
+            assert data[at] == 0x2C, (at, data[at])  # an image descriptor
+            flags = data[at + 9]
+            at += 10 + (3 * (2 << (flags & 7)) if flags & 0x80 else 0)
+            sizes.append(data[at])
+            at += 1
+        while data[at]:
+            at += data[at] + 1
+        at += 1
+    return sizes

@@ -23,6 +23,7 @@ from castkit.media.dv import dv_samples
 from castkit.plan.music import MUSIC_VERSION
 from castkit.cache.seals import discard, intact
 from castkit.media.ffmpeg import Ffmpeg
+from castkit.media.gifsicle import find_gifsicle, INSTALL_HINT as GIFSICLE_HINT
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import (
     ANIMATED_DEFAULT_FPS, IMAGE_DEFAULT_MAX_WIDTH, image_raster, SPRITE_WIDTH, WebRaster,
@@ -469,6 +470,10 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                                            inputs=(*(part for part, _ in parts), spec.path)))
             if animated and any(_has_sound(seg, checked) for seg in recipe.segments):
                 say("note", f"{spec.path.name}: an image has no sound; the cast's sound is left out")
+            if spec.kind == "gif" and find_gifsicle() is None:
+                say("note", f"{spec.path.name}: no gifsicle, so the GIF is ffmpeg's own: larger"
+                            f"{', and lossy: is not applied' if spec.lossy else ''} "
+                            f"({GIFSICLE_HINT})")
         elif spec.is_web:
             chapters = chapters_of([seg.chapter for seg in recipe.segments],
                                    segment_frames, profile.raster.fps) if recipe.chapters else []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from castkit.media.ffmpeg import Ffmpeg, MIN_VERSION, run_query
+from castkit.media.gifsicle import find_gifsicle, INSTALL_HINT as GIFSICLE_HINT
 
 
 # What castkit's plans use, by the ffmpeg listing each is found in.
@@ -77,5 +78,9 @@ def check(ffmpeg: Ffmpeg) -> tuple[str, bool]:
     images = ", ".join(name for needed in IMAGE_NEEDS.values() for name in needed)
     lines.append(f"{'images':<9}" + ("ok" if not image_missing else
                  "MISSING " + ", ".join(image_missing) + ": no image outputs") + f"  ({images})")
+    gifsicle = find_gifsicle()
+    lines.append(f"{'gifsicle':<9}" + (f"ok  ({gifsicle.path}, {'.'.join(map(str, gifsicle.version))}, "
+                                       f"found by {gifsicle.found_by})" if gifsicle else
+                                       f"not found: GIFs stay ffmpeg's own, larger ({GIFSICLE_HINT})"))
     lines.append("all good" if ok else f"castkit needs an ffmpeg >= {MIN_VERSION[0]}.{MIN_VERSION[1]} with the parts above")
     return "\n".join(lines), ok

@@ -109,6 +109,9 @@ ANIMATED_DEFAULT_FPS = 15
 # GIF delays are hundredths of a second and browsers show a delay under 2 as 10: 50 fps at most.
 ANIMATED_MAX_FPS = 50
 GIF_COLORS = (2, 256)  # a GIF palette's size
+# A GIF's lossiness (gifsicle's --lossy, ``media.gifsicle``): 0 exact; at 200 flat colours
+# already speckle round text.
+GIF_LOSSY = (0, 200)
 SPRITE_WIDTH = 160  # a sprite sheet's tiles, unless given: the width seek previews use
 SPRITE_COLUMNS = 10
 

@@ -55,7 +55,8 @@ def image_profile(spec: OutputSpec, raster: WebRaster) -> Profile:
     sheet) whose frame is ``raster``."""
     kind = spec.kind
     if kind in ("gif", "webp", "apng"):
-        return AnimatedProfile(raster, kind, spec.colors or GIF_COLORS[1], spec.loop, spec.quality)
+        return AnimatedProfile(raster, kind, spec.colors or GIF_COLORS[1], spec.lossy, spec.loop,
+                               spec.quality)
     if kind == "poster":
         return PosterProfile(raster)
     if kind == "sprites":

@@ -97,14 +97,14 @@ VERSION = 1  # the recipe version this castkit reads
 
 TOP_KEYS = ("version", "target", "aspect", "output", "outputs", "title_style", "segments",
             "loudness", "chapters", "frame", "webcam", "music", "denoise", "transition", "burn")
-OUTPUT_KEYS = ("path", "height", "fps", "aspect", "width", "colors", "loop", "quality", "at", "every",
-               "frame", "captions")
+OUTPUT_KEYS = ("path", "height", "fps", "aspect", "width", "colors", "lossy", "loop", "quality", "at",
+               "every", "frame", "captions")
 # Which output takes which of OUTPUT_KEYS besides its path (OutputSpec.kind).
 KIND_KEYS = {
     "dv": ("frame",), "avi": ("frame",),
     "mp4": ("height", "fps", "aspect", "frame", "captions"),
     "webm": ("height", "fps", "aspect", "frame", "captions"),
-    "gif": ("width", "fps", "colors", "loop", "frame"),
+    "gif": ("width", "fps", "colors", "lossy", "loop", "frame"),
     "webp": ("width", "fps", "loop", "quality", "frame"),
     "apng": ("width", "fps", "loop", "frame"),
     "poster": ("width", "at", "frame"),
@@ -470,6 +470,7 @@ class OutputSpec:
     aspect: str | None = None  # one of FRAME_ASPECTS: a vertical or square cast
     width: int | None = None
     colors: int | None = None  # a GIF's palette
+    lossy: int = 0  # a GIF's lossiness (gifsicle's --lossy); 0: the palette's pixels exactly
     loop: bool = True  # an animation plays forever, or once
     quality: int | None = None  # an animated WebP's lossy quality; None: lossless
     at: Fraction | str | None = None  # a poster's time, or AT_TITLE

@@ -24,7 +24,7 @@ from castkit.errors import echo, InputError, Problem, RecipeError
 from castkit.media.dv import ASPECTS, DvTarget, standard_of, TARGET_NAMES
 from castkit.media.formats import ANIMATED_SUFFIXES, CAST_SUFFIXES, kind_of
 from castkit.media.raster import (
-    ANIMATED_MAX_FPS, CHROMA_STEP, FRAME_ASPECTS, GIF_COLORS, IMAGE_WIDTHS, WEB_HEIGHTS,
+    ANIMATED_MAX_FPS, CHROMA_STEP, FRAME_ASPECTS, GIF_COLORS, GIF_LOSSY, IMAGE_WIDTHS, WEB_HEIGHTS,
     WEB_MAX_FPS,
 )
 from castkit.recipe.model import (
@@ -579,6 +579,7 @@ _OUTPUT_VALUES = {
     "aspect": _aspect,
     "width": _width,
     "colors": lambda r, node, what: _whole(r, node, what, *GIF_COLORS),
+    "lossy": lambda r, node, what: _whole(r, node, what, *GIF_LOSSY),
     "loop": _loop,
     "quality": _quality,
     "at": _at,

@@ -33,7 +33,7 @@ from castkit.media.formats import (
     ANIMATED_SUFFIXES, CAST_SUFFIXES, DV_SUFFIXES, STILL_SUFFIXES, WEB_SUFFIXES,
 )
 from castkit.media.raster import (
-    ANIMATED_DEFAULT_FPS, ANIMATED_MAX_FPS, CHROMA_STEP, FRAME_ASPECTS, GIF_COLORS,
+    ANIMATED_DEFAULT_FPS, ANIMATED_MAX_FPS, CHROMA_STEP, FRAME_ASPECTS, GIF_COLORS, GIF_LOSSY,
     IMAGE_DEFAULT_MAX_WIDTH, IMAGE_WIDTHS, SPRITE_WIDTH, WEB_HEIGHTS, WEB_MAX_FPS,
 )
 from castkit.recipe.model import CAPTIONS_AUTO, CAPTIONS_BURN, CAPTIONS_SOFT, DETECTORS, FILLERS_CUT
@@ -461,6 +461,10 @@ _KEYS: dict[str, dict[str, dict[str, Any]]] = {
         "colors": {**_whole(*GIF_COLORS),
                    "description": f"colours of a GIF's palette, {GIF_COLORS[0]} to {GIF_COLORS[1]} "
                                   f"(default {GIF_COLORS[1]})"},
+        "lossy": {**_whole(*GIF_LOSSY),
+                  "description": f"a GIF's lossiness, {GIF_LOSSY[0]} (the default: every pixel its "
+                                 f"palette colour) to {GIF_LOSSY[1]}: gifsicle's --lossy, smaller "
+                                 "files for small colour errors"},
         "loop": {"anyOf": [{"type": "boolean"}, {"type": "string", "pattern": _whole_text(
                      _words((*LOOP_FOREVER, *LOOP_ONCE)))}],
                  "description": f"an animation plays {LOOP_FOREVER[0]} (the default) or "

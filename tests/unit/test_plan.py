@@ -197,3 +197,37 @@ def test_an_animated_gif_is_each_distinct_picture_once_with_a_palette_from_a_sec
                               "-f", "gif", "-final_delay", "10", "-fps_mode", "vfr", "-loop", "-1",
                               f"file:{out}"]
     assert job.inputs == (Path("/c/a.mp4"), Path("/c/b.mp4")) and job.frames == 42
+
+
+def test_gifsicle_re_encodes_a_finished_gif_beside_it(monkeypatch, tmp_path):
+    """After ffmpeg, the GIF job's finish step: gifsicle ``-O3`` (and ``--lossy``) from the
+    temporary GIF into a temporary file of its own beside the output, which replaces it; shown
+    by --dry-run as one in-place command. Without gifsicle, no step."""
+    import castkit.outputs.animated as animated
+    from castkit.media.gifsicle import Gifsicle
+    from castkit.media.raster import ImageRaster
+
+    profile = animated.AnimatedProfile(ImageRaster(160, 100, Fraction(10)), "gif", 64, lossy=30)
+    out = Path("/out/cast.gif")
+    monkeypatch.setattr(animated, "find_gifsicle", lambda: Gifsicle("/g/gifsicle", "test", (1, 96)))
+    job = profile.join([(Path("/c/a.mp4"), 30)], out, Path("/c"), FFMPEG, "join")
+    (step,) = job.finish
+    assert step.shell() == "/g/gifsicle --no-warnings -O3 --lossy=30 --batch /out/cast.gif  # in place"
+    assert job.shell().endswith("\n" + step.shell())
+    ran = []
+
+    def fake_run(argv, **_):
+        ran.append(argv)
+        Path(argv[-1]).write_bytes(b"smaller")
+        return animated.subprocess.CompletedProcess(argv, 0, b"", b"")
+
+    monkeypatch.setattr(animated.subprocess, "run", fake_run)
+    temp = tmp_path / ".cast.gif.1-abcdefgh.partial"
+    temp.write_bytes(b"ffmpeg's gif")
+    animated.GifOptimised(step.gifsicle, 30, tmp_path / "cast.gif").apply(temp)
+    (argv,) = ran
+    assert argv[:5] == ["/g/gifsicle", "--no-warnings", "-O3", "--lossy=30", str(temp)]
+    assert argv[5] == "-o" and Path(argv[6]).parent == tmp_path and Path(argv[6]).name.startswith(".cast.gif.")
+    assert temp.read_bytes() == b"smaller" and sorted(p.name for p in tmp_path.iterdir()) == [temp.name]
+    monkeypatch.setattr(animated, "find_gifsicle", lambda: None)
+    assert profile.join([(Path("/c/a.mp4"), 30)], out, Path("/c"), FFMPEG, "join").finish == ()
