@@ -590,7 +590,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     stages = tuple(stage for stage in (tuple(job for _, job in encodes), tuple(overlap_jobs),
                                        tuple(gains), (*joins, *sidecars))
                    if stage)
-    return BuildPlan(Plan(stages), tuple(casts), work)
+    return BuildPlan(Plan(stages, seal=use_cache), tuple(casts), work)
 
 
 # Encoding a web frame costs several times a DV frame of the same size (motion search).
