@@ -185,7 +185,8 @@ class ByteJoinJob(InProcessJob):
                     for i, src in sources.items():
                         _copy(src.fileno(), out.fileno(), self.parts[i].size, offsets[i],
                               self.parts[i].skip, name=self.parts[i].path)
-                        _continue_timecode(out.fileno(), self.parts[i], offsets[i], self.parts[i].size)
+                        _continue_timecode(out.fileno(), self.parts[i], offsets[i], self.parts[i].size,
+                                           self.parts[i].skip)
                     if os.fstat(out.fileno()).st_size != offsets[-1]:  # a new layout: cut to length
                         os.ftruncate(out.fileno(), offsets[-1])
                 os.replace(temp, self.output)
@@ -325,7 +326,8 @@ class CastWriter:
                               part.skip + start, self._stop, name=path)
                         if self._stop.is_set():
                             return
-                        _continue_timecode(out.fileno(), part, self._offsets[i] + start, upto - start)
+                        _continue_timecode(out.fileno(), part, self._offsets[i] + start, upto - start,
+                                           part.skip + start)
                         self._copied[i] = upto
         except OSError as exc:
             self._error = self._error or write_error(self.job.output, exc)
@@ -375,9 +377,15 @@ class CastWriter:
             self._filler.join()
 
 
-def _continue_timecode(fd: int, part: Part, offset: int, size: int) -> None:
-    """The DV frames just copied to ``offset`` of the cast: their timecode and recording time
-    counted on from the cast's start, not the segment's (see ``media.dvtc``)."""
+def _continue_timecode(fd: int, part: Part, offset: int, size: int, source: int) -> None:
+    """The DV frames just copied to ``offset`` of the cast from ``source`` of their segment:
+    their timecode and recording time counted on from the cast's start, not the segment's (see
+    ``media.dvtc``). Frames at the same place in the cast as in their segment (the first
+    segment, or a cast of one) already count so: ffmpeg's dv muxer counts from its file's first
+    frame as ``retime`` does (tests/e2e/test_timecode_dv.py reads them), and they are left as
+    they are."""
+    if offset == source:
+        return
     if part.frame in (144000, 120000):
         retime(fd, offset, size // part.frame, offset // part.frame, part.frame)
 
