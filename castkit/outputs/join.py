@@ -37,7 +37,7 @@ from pathlib import Path
 from castkit.base.files import partial_path, remove_stale_partials, write_error
 from castkit.base.stops import stops_deferred
 from castkit.cache.records import untouched, read_manifest, write_record
-from castkit.cache.written import record_patched
+from castkit.cache.written import block_digest, hashed_while_written, record_patched, whole_blocks
 from castkit.errors import Interrupted, WorkError
 from castkit.media.dvtc import retime
 from castkit.base.jobs import InProcessJob
@@ -301,6 +301,10 @@ class CastWriter:
             self._where.setdefault(part.path, []).append(i)
             offset += part.size
         self._copied = [0] * len(job.parts)
+        # The cast's whole blocks of the written record (``cache.written``), hashed as soon as
+        # every byte of one is copied and retimed (final), while the encodes go on.
+        self._digests: dict[int, str] = {}
+        self._hashing = threading.Lock()
         self._filler: threading.Thread | None = None
         self._error: BaseException | None = None
         self._stop = threading.Event()
@@ -329,8 +333,27 @@ class CastWriter:
                         _continue_timecode(out.fileno(), part, self._offsets[i] + start, upto - start,
                                            part.skip + start)
                         self._copied[i] = upto
+                self._hash_final_blocks(out.fileno())
         except OSError as exc:
             self._error = self._error or write_error(self.job.output, exc)
+
+    def _hash_final_blocks(self, fd: int) -> None:
+        """Hash the whole blocks of the cast that lie wholly before its first byte not yet
+        copied (each hashed once, by whichever feed gets there first)."""
+        final = 0
+        for offset, copied, part in zip(self._offsets, self._copied, self.job.parts):
+            final = offset + copied
+            if copied < part.size:
+                break
+        if not self._hashing.acquire(blocking=False):
+            return  # another feed is hashing: it or the next one takes these blocks
+        try:
+            index = len(self._digests)
+            while index < whole_blocks(final) and not self._stop.is_set():
+                self._digests[index] = block_digest(fd, index)
+                index += 1
+        finally:
+            self._hashing.release()
 
     def prefill(self, produced: set[Path]) -> None:
         """Copy the parts no job of this run produces (segments from the cache) in the
@@ -360,6 +383,7 @@ class CastWriter:
             if self._copied != [part.size for part in self.job.parts]:  # stopped meanwhile
                 raise WorkError(f"{self.job.output}: the join was stopped before the end")
             os.replace(self.temp, self.job.output)
+            hashed_while_written(self.job.output, self._digests)
         except BaseException as exc:
             self.abort()
             if isinstance(exc, OSError):
