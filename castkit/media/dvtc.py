@@ -205,7 +205,11 @@ def _retime_audio_packs(mm: mmap.mmap, base: int, count: int, first: int, frame_
                 continue
             for at, (kept, values) in enumerate(fields, 5):  # data bytes 2-4 (byte 1 kept)
                 column = packs[..., at]
-                column[...] = np.where(where, column & kept | bcd(values), column)
+                new = np.broadcast_to(column & kept | bcd(values), column.shape)
+                # Only the bytes that change are written: a page written is a page the
+                # kernel writes back (a start edit retimes a whole cast).
+                changed = where & (new != column)
+                column[changed] = new[changed]
     finally:
         del whole, packs  # no view of the map outlives this call (the map is closed after it)
 
