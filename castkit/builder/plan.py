@@ -258,10 +258,14 @@ def _chunked(seg, spec: OutputSpec, profile: Profile, use_cache: bool = True) ->
     dv muxer lays its 5-frame sound pattern from each file's first frame, so a chunk's bytes
     would depend on where the cast puts it (those segments are sliced, ``slices``); not the
     images, which read their segments their own way. Not a DV cast built without the cache
-    (``use_cache`` false): DV is intra-coded and its sound counted from the capture's start, so
-    its bytes are the same in chunks or whole (tests/e2e/test_chunks.py compares them), and
-    with nothing kept for a later edit chunks would only add processes (a deep trim of 30 s
-    was three jobs of two ffmpegs each: 1.4x the CPU of one, benchmarks/bench_edits.py)."""
+    (``use_cache`` false): nothing is kept for a later edit, so chunks would only add processes
+    (a deep trim of 30 s was three jobs of two ffmpegs each: 1.4x the CPU of one job,
+    benchmarks/bench_edits.py). DV is intra-coded and its sound counted from the capture's
+    start, so the bytes are a chunked build's (tests/e2e/test_chunks.py) wherever a seeked
+    sound is a full decode's (``media.seek``). A capture whose sound timestamps jump (takes
+    joined by stream copy, as bench_edits' take) is not: the resampler's drift compensation
+    starts afresh at each seek, so there a seeked sound, in chunks or whole, differs from a
+    full decode and the two builds differ in those samples (docs/performance.md)."""
     if (not isinstance(seg, ClipSegment) or seg.pauses is not None or seg.transcript is not None
             or seg.fillers or chunk_seconds() <= 0):
         return False
