@@ -3,6 +3,7 @@
 cold web build in chunks against one without, and a deep trim against plain ffmpeg.
 
     python benchmarks/bench_edits.py [--minutes 10] [--work DIR] [--outputs dv,mp4]
+                                     [--only edits|chunks|trim ...] [--runs N]
 
 The capture: --minutes of 1920x1080 Theora at 15 fps, a dark screen typed on (boxes appearing
 at two places in turn) with holds (no frames for 4 s in every 30, as a screen recorder writes)
