@@ -3,6 +3,7 @@
 cold web build in chunks against one without, and a deep trim against plain ffmpeg.
 
     python benchmarks/bench_edits.py [--minutes 10] [--work DIR] [--outputs dv,mp4]
+                                     [--only edits|chunks|trim ...] [--runs N]
 
 The capture: --minutes of 1920x1080 Theora at 15 fps, a dark screen typed on (boxes appearing
 at two places in turn) with holds (no frames for 4 s in every 30, as a screen recorder writes)
@@ -73,9 +74,19 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "castkit-bench-edits")
     parser.add_argument("--outputs", default="dv,mp4")
+    parser.add_argument("--only", choices=("edits", "chunks", "trim"), action="append",
+                        help="run only this part (repeatable): the trim edits, the cold web build "
+                             "with chunks against without, or the deep trim; default all")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="measure the chunks and trim comparisons this many times, interleaved, "
+                             "and report the best of each (the machine is shared)")
     args = parser.parse_args()
     work = args.work
     ff = pin_ffmpeg(work)
+    # castkit's bytecode, as ``pip install`` leaves it: in a checkout run with
+    # PYTHONDONTWRITEBYTECODE (as here) every build would compile castkit's source first,
+    # about 0.15 s of CPU that an installed castkit does not pay.
+    run([sys.executable, "-m", "compileall", "-q", str(Path(__file__).resolve().parent.parent / "castkit")])
     take = work / "take.ogv"
     make_take(ff, take, args.minutes)
     length = args.minutes * 60
@@ -96,28 +107,43 @@ def main() -> int:
         ratio = f"   {got[0] / base[0]:5.3f}x wall, {got[1] / base[1]:5.3f}x cpu" if base else ""
         print(f"{name:<52} wall {got[0]:7.2f} s   cpu {got[1]:7.2f} s{ratio}", flush=True)
 
+    parts = set(args.only or ("edits", "chunks", "trim"))
+
+    def best(*fns) -> list[tuple[float, float]]:
+        """Each of ``fns`` measured --runs times, interleaved; the best wall and best CPU of each."""
+        times: list[list[tuple[float, float]]] = [[] for _ in fns]
+        for _ in range(max(1, args.runs)):
+            for got, fn in zip(times, fns):
+                got.append(measure(fn))
+        return [(min(w for w, _ in got), min(c for _, c in got)) for got in times]
+
     print(f"\nclip {start}-{end} s of a {length:g} s 1920x1080 take")
     for suffix in args.outputs.split(","):
         output = f"cast.{suffix}"
-        shutil.rmtree(work / ".castkit-cache", ignore_errors=True)
-        cold = measure(build(output, start, end))
-        line(f".{suffix} cold build (chunks)", cold)
-        line(f".{suffix} end: moved 5 s earlier", measure(build(output, start, end - 5)), cold)
-        line(f".{suffix} start: moved 5 s later", measure(build(output, start + 5, end - 5)), cold)
-        if suffix in ("mp4", "webm"):
-            whole = measure(build(f"whole.{suffix}", start, end, "--no-cache", chunks="0"))
+        if "edits" in parts:
+            shutil.rmtree(work / ".castkit-cache", ignore_errors=True)
+            cold = measure(build(output, start, end))
+            line(f".{suffix} cold build (chunks)", cold)
+            line(f".{suffix} end: moved 5 s earlier", measure(build(output, start, end - 5)), cold)
+            line(f".{suffix} start: moved 5 s later", measure(build(output, start + 5, end - 5)), cold)
+        if suffix in ("mp4", "webm") and "chunks" in parts:
+            whole, chunked = best(build(f"whole.{suffix}", start, end, "--no-cache", chunks="0"),
+                                  build(output, start, end, "--no-cache"))
             line(f".{suffix} cold build without chunks (--no-cache)", whole)
-            line(f".{suffix} cold build with chunks (--no-cache), against without",
-                 measure(build(output, start, end, "--no-cache")), whole)
+            line(f".{suffix} cold build with chunks (--no-cache), against without", chunked, whole)
 
-    at = round(length - 60)
-    plain = measure(lambda: run([ff, "-v", "error", "-y", "-ss", str(at), "-i", str(take), "-t", "30",
-                                 "-fps_mode", "cfr", "-af", "aresample=async=1:first_pts=0",
-                                 "-target", "pal-dv", str(work / "plain.dv")]))
-    print(f"\n30 s trim at {at} s")
-    line(f"plain ffmpeg -ss {at} -i take -t 30 -target pal-dv", plain)
-    line("castkit build --no-cache (frame- and sample-exact)",
-         measure(build("trim.dv", at, at + 30, "--no-cache")), plain)
+    if "trim" in parts:
+        at = round(length - 60)
+        plain, trim, whole = best(
+            lambda: run([ff, "-v", "error", "-y", "-ss", str(at), "-i", str(take), "-t", "30",
+                         "-fps_mode", "cfr", "-af", "aresample=async=1:first_pts=0",
+                         "-target", "pal-dv", str(work / "plain.dv")]),
+            build("trim.dv", at, at + 30, "--no-cache"),
+            build("trim0.dv", at, at + 30, "--no-cache", chunks="0"))
+        print(f"\n30 s trim at {at} s")
+        line(f"plain ffmpeg -ss {at} -i take -t 30 -target pal-dv", plain)
+        line("castkit build --no-cache (frame- and sample-exact)", trim, plain)
+        line("the same, CASTKIT_CHUNK_SECONDS=0", whole, plain)
     return 0
 
 

@@ -29,7 +29,7 @@ from pathlib import Path  # noqa: E402
 from typing import Sequence  # noqa: E402
 
 from . import __version__  # noqa: E402
-from .media.ffmpeg import find_ffmpeg
+from .media.ffmpeg import find_ffmpeg, find_ffmpeg_soon
 from .base.progress import Progress, counted, say
 from .run.runner import FfmpegRunner
 from .base.files import shown_path
@@ -343,6 +343,7 @@ def _title(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
+    find_ffmpeg_soon()  # while the builder is imported
     from .builder.build import build
     from .run.farm import executor_for
     from .run.runner import DryRunRunner

@@ -251,20 +251,29 @@ def slices(seg, frames: int, profile: Profile, cores: int | None = None) -> list
     return [(a, b) for a, b in zip(cuts, cuts[1:]) if b > a]
 
 
-def _chunked(seg, spec: OutputSpec, profile: Profile) -> bool:
+def _chunked(seg, spec: OutputSpec, profile: Profile, use_cache: bool = True) -> bool:
     """Whether a segment is encoded in chunks of the capture's timeline (``plan.chunks``): a
     clip whose frames are the capture's in order (not the kept parts of a clip cut by its pauses,
     its transcript or its fillers: those are chunked by ``speech_chunks``), while chunks
     are on (CASTKIT_CHUNK_SECONDS is not 0), for a web master or a PAL DV cast. Not NTSC DV: the
     dv muxer lays its 5-frame sound pattern from each file's first frame, so a chunk's bytes
     would depend on where the cast puts it (those segments are sliced, ``slices``); not the
-    images, which read their segments their own way."""
+    images, which read their segments their own way. Not a DV cast built without the cache
+    (``use_cache`` false): nothing is kept for a later edit, so chunks would only add processes
+    (a deep trim of 30 s was three jobs of two ffmpegs each: 1.4x the CPU of one job,
+    benchmarks/bench_edits.py). DV is intra-coded and its sound counted from the capture's
+    start, so the bytes are a chunked build's (tests/e2e/test_chunks.py) wherever a seeked
+    sound is a full decode's (``media.seek``). A capture whose sound timestamps jump (takes
+    joined by stream copy, as bench_edits' take) is not: the resampler's drift compensation
+    starts afresh at each seek, so there a seeked sound, in chunks or whole, differs from a
+    full decode and the two builds differ in those samples (docs/performance.md)."""
     if (not isinstance(seg, ClipSegment) or seg.pauses is not None or seg.transcript is not None
             or seg.fillers or chunk_seconds() <= 0):
         return False
     if spec.is_web:
         return True
-    return profile.segment_suffix == ".dv" and not profile.lays_ntsc_sound(final=False)
+    return (use_cache and profile.segment_suffix == ".dv"
+            and not profile.lays_ntsc_sound(final=False))
 
 
 def _sound_of(seg, part: Path, frames: int, profile: Profile) -> object:
@@ -340,7 +349,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
             chunked = False
             edges: set[int] = set()  # the windows a transition's overlap reads (their places)
             make_edge = None  # and their maker
-            if _chunked(seg, spec, profile):
+            if _chunked(seg, spec, profile, use_cache):
                 start = clip_first_frame(Trim(seg.start), profile.raster, seg.speed)
                 found = chunk_windows(start, whole, chunk_frames(profile.raster, web=spec.is_web), into, out)
                 # A clip inside one chunk is encoded whole, as it would be without chunks.
@@ -590,7 +599,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     stages = tuple(stage for stage in (tuple(job for _, job in encodes), tuple(overlap_jobs),
                                        tuple(gains), (*joins, *sidecars))
                    if stage)
-    return BuildPlan(Plan(stages), tuple(casts), work)
+    return BuildPlan(Plan(stages, seal=use_cache), tuple(casts), work)
 
 
 # Encoding a web frame costs several times a DV frame of the same size (motion search).

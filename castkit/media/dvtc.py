@@ -8,7 +8,11 @@ segment (editors that follow timecode, Kino's scene detection on recording time,
 - the SMPTE timecode pack (0x13) in the subcode blocks (blocks 1 and 2 of every DIF sequence,
   six sync blocks of 3 ID bytes and a 5-byte pack each),
 - the recording date and time packs (0x62, 0x63) in the subcode and VAUX blocks (blocks 3-5,
-  fifteen 5-byte packs each), so that the whole cast is one recording on one date.
+  fifteen 5-byte packs each), so that the whole cast is one recording on one date,
+- and their AAUX twins (0x52, 0x53) in the audio blocks (blocks 6, 22, ..., 134: a 5-byte pack
+  after each block's 3 ID bytes), which ffmpeg's dv muxer counts from each file's start too:
+  rewritten, a cast's bytes do not depend on where its segments were cut into files (a chunked
+  clip and the same clip encoded whole are the same bytes, tests/e2e/test_chunks.py).
 
 Counting is ffmpeg's dv muxer's: PAL 25 frames a second; NTSC counts 30 a second, as a
 drop-frame timecode only if the pack says so (its DF bit; ffmpeg 5.1 and 9 write
@@ -28,8 +32,8 @@ import os
 import re
 from datetime import datetime, timedelta, timezone
 
-import numpy as np
-
+# numpy is imported by the functions that use it: a cast that needs no retiming (``outputs.join``)
+# builds without loading it (0.1 s of CPU).
 from castkit.media.dv import fps_of_frame
 
 
@@ -97,6 +101,8 @@ class _Layout:
     the same), and a template to write them from in one step."""
 
     def __init__(self, area: bytes) -> None:
+        import numpy as np
+
         kinds: list[int] = []
         pattern, pieces, last = [], [], 0
         for pos in _PACKS:
@@ -155,7 +161,57 @@ def retime(fd: int, offset: int, frames: int, first: int, frame_bytes: int,
             done += fast if fast is not None else sum(
                 _retime_frame(mm, at - start + n * frame_bytes, first + lo + n, frame_bytes, recorded, layouts)
                 for n in range(count))
+            _retime_audio_packs(mm, at - start, count, first + lo, frame_bytes, recorded)
     return done
+
+
+# The audio blocks of a DIF sequence (one before every 15 video blocks, from block 6), and
+# the AAUX packs that count time in them: recording date and time, as their VAUX twins.
+_AUDIO_FIRST, _AUDIO_EVERY, _AUDIO_BLOCKS = 6, 16, 9
+AAUX_REC_DATE, AAUX_REC_TIME = 0x52, 0x53
+
+
+def _retime_audio_packs(mm: mmap.mmap, base: int, count: int, first: int, frame_bytes: int,
+                        recorded: datetime) -> None:
+    """Rewrite the AAUX recording date and time packs of ``count`` frames at ``base`` of
+    ``mm`` as cast frames ``first``, ``first + 1``, ... (the same values as ``_packs_for``
+    gives their VAUX twins, flag bits kept), with numpy over a strided view of the audio
+    blocks' 8 first bytes (ID and pack): no sound passes through Python."""
+    import numpy as np
+
+    sequences = frame_bytes // SEQUENCE
+    fps = fps_of_frame(frame_bytes)
+    whole = np.frombuffer(mm, dtype=np.uint8)
+    packs = None
+    try:
+        packs = np.lib.stride_tricks.as_strided(
+            whole[base + _AUDIO_FIRST * BLOCK:], shape=(count, sequences, _AUDIO_BLOCKS, 8),
+            strides=(frame_bytes, SEQUENCE, _AUDIO_EVERY * BLOCK, 1), writeable=True)
+        audio = (packs[..., 0] >> 5) == 3  # DIF block ID: section type 3, audio
+        kinds = packs[..., 3].copy()
+        times, dates = audio & (kinds == AAUX_REC_TIME), audio & (kinds == AAUX_REC_DATE)
+        if not times.any() and not dates.any():
+            return
+        when = [recorded + timedelta(seconds=(first + n) * fps.denominator // fps.numerator) for n in range(count)]
+
+        def bcd(values: list[int]) -> np.ndarray:  # one per frame, broadcast over its blocks
+            return np.array([_bcd(v) for v in values], dtype=np.uint8)[:, None, None]
+
+        for where, fields in ((times, ((0x80, [w.second for w in when]), (0x80, [w.minute for w in when]),
+                                       (0xC0, [w.hour for w in when]))),
+                              (dates, ((0xC0, [w.day for w in when]), (0xE0, [w.month for w in when]),
+                                       (0x00, [w.year % 100 for w in when])))):
+            if not where.any():
+                continue
+            for at, (kept, values) in enumerate(fields, 5):  # data bytes 2-4 (byte 1 kept)
+                column = packs[..., at]
+                new = np.broadcast_to(column & kept | bcd(values), column.shape)
+                # Only the bytes that change are written: a page written is a page the
+                # kernel writes back (a start edit retimes a whole cast).
+                changed = where & (new != column)
+                column[changed] = new[changed]
+    finally:
+        del whole, packs  # no view of the map outlives this call (the map is closed after it)
 
 
 _FRAMES_PER_MAP = 32  # 4.6 MB of PAL
@@ -169,6 +225,8 @@ def _retime_frames(mm: mmap.mmap, base: int, count: int, first: int, frame_bytes
     The same bytes as frame by frame; None, having written nothing, unless every sequence of
     every frame matches the layout already learnt for it (the caller then goes frame by frame,
     learning)."""
+    import numpy as np
+
     sequences = frame_bytes // SEQUENCE
     if len(layouts) != sequences or not layouts[0].kinds or any(
             layout.flags != layouts[0].flags for layout in layouts.values()):
@@ -255,4 +313,5 @@ def retime_avi(fd: int, frame_bytes: int, recorded: datetime = EPOCH) -> int:
         start = at - at % mmap.ALLOCATIONGRANULARITY
         with mmap.mmap(fd, at + frame_bytes - start, flags=flags, offset=start) as mm:
             _retime_frame(mm, at - start, n, frame_bytes, recorded, layouts)
+            _retime_audio_packs(mm, at - start, 1, n, frame_bytes, recorded)
     return len(offsets)

@@ -21,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -98,7 +99,22 @@ def _candidates(env: dict[str, str]) -> list[tuple[str, str]]:
 def find_ffmpeg(env: dict[str, str] | None = None) -> Ffmpeg:
     """The ffmpeg to use, or FfmpegNotFound naming everything that was tried."""
     env = dict(os.environ if env is None else env)
-    return _find_cached(tuple(sorted(env.items())))
+    with _FINDING:  # one -version query per binary, even while find_ffmpeg_soon's runs
+        return _find_cached(tuple(sorted(env.items())))
+
+
+_FINDING = threading.Lock()
+
+
+def find_ffmpeg_soon() -> None:
+    """Start finding the ffmpeg (its ``-version`` query, an ffmpeg started and its libraries
+    loaded: about 0.1 s) in a thread, while castkit imports the rest of itself; the next
+    ``find_ffmpeg`` takes its answer, or raises its error."""
+    def find() -> None:
+        with contextlib.suppress(FfmpegNotFound):  # said by the find_ffmpeg that needs it
+            find_ffmpeg()
+
+    threading.Thread(target=find, name="find-ffmpeg", daemon=True).start()
 
 
 @functools.lru_cache(maxsize=8)

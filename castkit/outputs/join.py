@@ -37,7 +37,7 @@ from pathlib import Path
 from castkit.base.files import partial_path, remove_stale_partials, write_error
 from castkit.base.stops import stops_deferred
 from castkit.cache.records import untouched, read_manifest, write_record
-from castkit.cache.written import record_patched
+from castkit.cache.written import block_digest, hashed_while_written, record_patched, whole_blocks
 from castkit.errors import Interrupted, WorkError
 from castkit.media.dvtc import retime
 from castkit.base.jobs import InProcessJob
@@ -185,7 +185,8 @@ class ByteJoinJob(InProcessJob):
                     for i, src in sources.items():
                         _copy(src.fileno(), out.fileno(), self.parts[i].size, offsets[i],
                               self.parts[i].skip, name=self.parts[i].path)
-                        _continue_timecode(out.fileno(), self.parts[i], offsets[i], self.parts[i].size)
+                        _continue_timecode(out.fileno(), self.parts[i], offsets[i], self.parts[i].size,
+                                           self.parts[i].skip)
                     if os.fstat(out.fileno()).st_size != offsets[-1]:  # a new layout: cut to length
                         os.ftruncate(out.fileno(), offsets[-1])
                 os.replace(temp, self.output)
@@ -300,6 +301,10 @@ class CastWriter:
             self._where.setdefault(part.path, []).append(i)
             offset += part.size
         self._copied = [0] * len(job.parts)
+        # The cast's whole blocks of the written record (``cache.written``), hashed as soon as
+        # every byte of one is copied and retimed (final), while the encodes go on.
+        self._digests: dict[int, str] = {}
+        self._hashing = threading.Lock()
         self._filler: threading.Thread | None = None
         self._error: BaseException | None = None
         self._stop = threading.Event()
@@ -325,10 +330,30 @@ class CastWriter:
                               part.skip + start, self._stop, name=path)
                         if self._stop.is_set():
                             return
-                        _continue_timecode(out.fileno(), part, self._offsets[i] + start, upto - start)
+                        _continue_timecode(out.fileno(), part, self._offsets[i] + start, upto - start,
+                                           part.skip + start)
                         self._copied[i] = upto
+                self._hash_final_blocks(out.fileno())
         except OSError as exc:
             self._error = self._error or write_error(self.job.output, exc)
+
+    def _hash_final_blocks(self, fd: int) -> None:
+        """Hash the whole blocks of the cast that lie wholly before its first byte not yet
+        copied (each hashed once, by whichever feed gets there first)."""
+        final = 0
+        for offset, copied, part in zip(self._offsets, self._copied, self.job.parts):
+            final = offset + copied
+            if copied < part.size:
+                break
+        if not self._hashing.acquire(blocking=False):
+            return  # another feed is hashing: it or the next one takes these blocks
+        try:
+            index = len(self._digests)
+            while index < whole_blocks(final) and not self._stop.is_set():
+                self._digests[index] = block_digest(fd, index)
+                index += 1
+        finally:
+            self._hashing.release()
 
     def prefill(self, produced: set[Path]) -> None:
         """Copy the parts no job of this run produces (segments from the cache) in the
@@ -358,6 +383,7 @@ class CastWriter:
             if self._copied != [part.size for part in self.job.parts]:  # stopped meanwhile
                 raise WorkError(f"{self.job.output}: the join was stopped before the end")
             os.replace(self.temp, self.job.output)
+            hashed_while_written(self.job.output, self._digests)
         except BaseException as exc:
             self.abort()
             if isinstance(exc, OSError):
@@ -375,9 +401,15 @@ class CastWriter:
             self._filler.join()
 
 
-def _continue_timecode(fd: int, part: Part, offset: int, size: int) -> None:
-    """The DV frames just copied to ``offset`` of the cast: their timecode and recording time
-    counted on from the cast's start, not the segment's (see ``media.dvtc``)."""
+def _continue_timecode(fd: int, part: Part, offset: int, size: int, source: int) -> None:
+    """The DV frames just copied to ``offset`` of the cast from ``source`` of their segment:
+    their timecode and recording time counted on from the cast's start, not the segment's (see
+    ``media.dvtc``). Frames at the same place in the cast as in their segment (the first
+    segment, or a cast of one) already count so: ffmpeg's dv muxer counts from its file's first
+    frame as ``retime`` does (tests/e2e/test_timecode_dv.py reads them), and they are left as
+    they are."""
+    if offset == source:
+        return
     if part.frame in (144000, 120000):
         retime(fd, offset, size // part.frame, offset // part.frame, part.frame)
 

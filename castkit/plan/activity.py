@@ -21,7 +21,10 @@ chase; it zooms out when the activity spreads apart or stops; it never magnifies
 from __future__ import annotations
 
 import math
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy is imported where it is used: a build without camera moves never loads it
+    import numpy as np
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -60,6 +63,8 @@ class Activity:
     def active(self, a: int, b: int) -> tuple[int, int, int, int] | None:
         """The cells that changed in frames [a, b): (first column, first row, last column,
         last row), or None where nothing did."""
+        import numpy as np
+
         if b <= a or a >= len(self.changes):
             return None
         total = self.changes[a:b].sum(axis=0)
@@ -87,6 +92,8 @@ def activity_command(info: MediaInfo, trim: Trim, ffmpeg: Ffmpeg) -> tuple[list[
 
 def measure(info: MediaInfo, trim: Trim, ffmpeg: Ffmpeg, status: str | None = None) -> Activity:
     """Run the measurement of a trimmed part."""
+    import numpy as np
+
     assert info.video is not None
     argv, columns, rows = activity_command(info, trim, ffmpeg)
     if status:

@@ -33,7 +33,10 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy is imported where it is used: a build without music never loads it
+    import numpy as np
 
 from castkit.base.files import write_atomically
 from castkit.base.jobs import file_url, Job
@@ -128,10 +131,14 @@ class Envelope:
     seconds: float  # the cast's length
 
     def gains(self, first: int, count: int) -> np.ndarray:
+        import numpy as np
+
         return self.gain_at((np.arange(first, first + count, dtype=np.float64)) / AUDIO_RATE)
 
     def gain_at(self, t: np.ndarray) -> np.ndarray:
         """The gain (0..1) at the times ``t`` (seconds of the cast)."""
+        import numpy as np
+
         gain = np.power(10.0, self.duck_db * np.interp(t, *self.duck) / 20)
         gain *= np.interp(t, *self.under)
         if self.fade_in > 0:
@@ -146,6 +153,8 @@ class Envelope:
         (linear in dB already), and over each ramp that is linear in gain (the fades,
         ``under``'s ramps) a point every RAMP_DB_STEP dB of it down to RAMP_FLOOR_DB, so that
         a straight line in dB between two stays within a few tenths of a dB of the ramp."""
+        import numpy as np
+
         times = {0.0, self.seconds}
         times.update(t for t in self.duck[0] if 0 <= t <= self.seconds)
         # Each ramp as (where its gain is 0, where it is 1).
@@ -272,6 +281,8 @@ class MusicStep(LoudnessStep):
                 "-ar", str(AUDIO_RATE), "-ac", str(AUDIO_CHANNELS), "-f", "flac"]
 
         def write(temp: Path) -> None:
+            import numpy as np
+
             proc = subprocess.Popen([*argv, file_url(temp)], stdin=subprocess.PIPE,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                     preexec_fn=dies_with_castkit())

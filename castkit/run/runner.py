@@ -125,10 +125,12 @@ class FfmpegRunner:
         self.keep_going = False
         self.failures: dict[Path, CastkitError] = {}
         self._made: list[Path] = []  # outputs this run has put in place, in order
+        self._seal = True  # seal cache segments (Plan.seal)
 
     def run(self, plan: Plan) -> None:
         self.failures = {}
         self._made = []
+        self._seal = plan.seal
         jobs = plan.jobs
         self.progress.begin(sum(job.frames for job in jobs), len(jobs))
         stages, sinks = plan.stages, []
@@ -303,7 +305,7 @@ class FfmpegRunner:
             _check_complete(job, temp)
             for step in job.finish:  # e.g. an AVI cast's DV timecode, counted on across segments
                 step.apply(temp)
-            sealing = is_cache_segment(job.output)
+            sealing = self._seal and is_cache_segment(job.output)
             # Hashed now, while the file is still in the page cache; sealed once it has its name.
             content = digest(temp) if sealing else None
             if content is None:

@@ -106,8 +106,18 @@ def test_recipe_builds_the_whole_cast(cast_folder, ffmpeg_bin, cli, tmp_path):
 
 
 def without_time_packs(dv: bytes) -> bytes:
-    """Raw DV without the subcode and VAUX blocks (1-5) of each 12000-byte DIF sequence."""
-    return b"".join(dv[i:i + 80] + dv[i + 480:i + 12000] for i in range(0, len(dv), 12000))
+    """Raw DV without the blocks and packs that count time across a cast: the subcode and VAUX
+    blocks (1-5) of each 12000-byte DIF sequence and the AAUX pack (bytes 3-7) of each of its
+    audio blocks (6, 22, ..., 134)."""
+    kept = []
+    for i in range(0, len(dv), 12000):
+        kept.append(dv[i:i + 80])
+        at = i + 480
+        for block in range(6, 150, 16):
+            kept.append(dv[at:i + block * 80 + 3])
+            at = i + block * 80 + 8
+        kept.append(dv[at:i + 12000])
+    return b"".join(kept)
 
 
 def watch_feeds(monkeypatch, note) -> list:

@@ -172,8 +172,10 @@ def test_a_dv_trim_edit_encodes_only_the_edge_chunks_and_keeps_the_unchunked_fra
     assert sum("chunk" in label for label in build(recipe)) == 5
     recipe.write_text(recipe.read_text().replace("end: 5.6", "end: 4.6"))
     assert build(recipe, force=True) == ["segment 2: clip take.ogv chunk 4/4"]
-    # The cast was patched from the changed chunk on (outputs.join): a cold build's bytes.
-    build(recipe, output=folder / "cold.dv", use_cache=False)
+    # The cast was patched from the changed chunk on (outputs.join): a cold build's bytes. A
+    # build without the cache encodes the clip whole (one job: nothing is kept for an edit),
+    # and its bytes are the chunked cast's.
+    assert "segment 2: clip take.ogv" in build(recipe, output=folder / "cold.dv", use_cache=False)
     assert sha256(folder / "build" / "cast.dv") == sha256(folder / "cold.dv")
     # The start moved (frames 45-115: 45-50, 50-75, 75-100, 100-115): the new first chunk and
     # the last (its fade is timed from the clip's start) are encoded; the two between are the
@@ -184,7 +186,7 @@ def test_a_dv_trim_edit_encodes_only_the_edge_chunks_and_keeps_the_unchunked_fra
     assert sorted(build(recipe, force=True)) == ["segment 2: clip take.ogv chunk 1/4",
                                                  "segment 2: clip take.ogv chunk 4/4"]
     assert (folder / "build" / "cast.dv").stat().st_ino == inode
-    build(recipe, output=folder / "cold.dv", use_cache=False, force=True)
+    assert "segment 2: clip take.ogv" in build(recipe, output=folder / "cold.dv", use_cache=False, force=True)
     assert sha256(folder / "build" / "cast.dv") == sha256(folder / "cold.dv")
     monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0")
     assert not [label for label in build(recipe, output=folder / "whole.dv") if "chunk" in label]
@@ -192,3 +194,38 @@ def test_a_dv_trim_edit_encodes_only_the_edge_chunks_and_keeps_the_unchunked_fra
     assert len(chunked[0]) == 12 + round(2.8 * 25)
     assert chunked[0] == whole[0]
     assert np.array_equal(chunked[1], whole[1])
+
+
+def test_a_dv_cast_is_hashed_for_its_record_while_it_is_joined(folder, ffmpeg_bin, monkeypatch):
+    """The record of what castkit wrote (``cache.written``: the SHA-256 of each block of the
+    cast) takes the blocks the join hashed while the segments were encoded: after the last
+    encode only the cast's last, partial block is read again, and the record is a full hash's."""
+    import hashlib
+    import json
+
+    from castkit.cache import written
+
+    block = 3 * 144000 + 7  # blocks that end inside frames, and inside chunks
+    monkeypatch.setattr(written, "BLOCK", block)
+    recipe = write(folder, 1.3, 5.6)
+    recipe.write_text(recipe.read_text().replace("build/cast.mp4", "build/cast.dv"))
+    hashed = []
+    record_written = written.record_written
+
+    def recording(cache, output):
+        sha256 = written.hashlib.sha256
+        monkeypatch.setattr(written.hashlib, "sha256", lambda data=b"": hashed.append(len(data)) or sha256(data))
+        try:
+            record_written(cache, output)
+        finally:
+            monkeypatch.setattr(written.hashlib, "sha256", sha256)
+
+    monkeypatch.setattr("castkit.builder.build.record_written", recording)
+    build(recipe)
+    data = (folder / "build" / "cast.dv").read_bytes()
+    assert len(data) > 10 * block
+    assert [n for n in hashed if n == block] == []  # no whole block read again
+    assert len(data) % block in hashed
+    record = json.loads(written.written_path(folder / ".castkit-cache", folder / "build" / "cast.dv").read_text())
+    assert record["sha256-blocks"] == [hashlib.sha256(data[i:i + block]).hexdigest()
+                                       for i in range(0, len(data), block)]
