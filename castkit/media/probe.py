@@ -42,6 +42,10 @@ _ROTATION = re.compile(r"rotation of (?P<deg>-?\d+(?:\.\d+)?) degrees")
 # The picture's colour tags as ffmpeg prints them after the pixel format:
 # "yuv420p(tv, bt709/unknown/unknown, progressive)", "yuv420p(tv, bt709)", "yuvj420p(pc)".
 _PIX_ARGS = re.compile(r", [a-z0-9_]+\((?P<args>[^()]*)")
+# The pixel format: the name (and its colour tags) just before the picture's size; the codec's
+# part may hold commas at -v trace ("h264 (High), 1 reference frame (avc1 / 0x31637661),
+# yuv420p(progressive, left), 1920x1080 (1920x1088)").
+_PIX_FMT = re.compile(r", (?P<pix>[a-z][a-z0-9_]*)(?:\([^()]*\))?, \d{1,5}x\d{1,5}\b")
 # Colour matrices castkit converts from (ffmpeg's names); any other tag reads as untagged.
 MATRICES = ("bt709", "bt470bg", "smpte170m", "smpte240m", "fcc", "bt2020nc", "bt2020c")
 RANGES = ("tv", "pc")
@@ -62,6 +66,7 @@ class VideoInfo:
     rotation: int = 0
     matrix: str | None = None  # the colour matrix the file is tagged with (MATRICES), if any
     color_range: str | None = None  # "tv" (limited) or "pc" (full), if tagged
+    pix_fmt: str | None = None  # the decoder's pixel format as ffmpeg names it ("yuv420p"), if printed
 
     @property
     def shown_shape(self) -> tuple[int, int, Fraction]:
@@ -364,7 +369,9 @@ def _video(rest: str, log: str) -> VideoInfo | None:
     rotation = round(float(rotation_match["deg"])) % 360 if rotation_match else 0
     codec = rest.split(",", 1)[0].split(" ", 1)[0]
     matrix, color_range = _colour(rest)
-    return VideoInfo(codec, int(size["w"]), int(size["h"]), sar, fps, rotation, matrix, color_range)
+    pix = _PIX_FMT.search(rest)
+    return VideoInfo(codec, int(size["w"]), int(size["h"]), sar, fps, rotation, matrix, color_range,
+                     pix["pix"] if pix else None)
 
 
 def _colour(rest: str) -> tuple[str | None, str | None]:

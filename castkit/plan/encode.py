@@ -465,7 +465,7 @@ def source_picture(info: MediaInfo, effects: Effects = Effects(), seek: int = 0,
     if effects.overlays:
         if rate is None:
             raise ValueError("a picture with overlays needs the rate it is sampled at")
-        video = with_overlays(video, effects.overlays, shape[:2], Fraction(rate))
+        video = with_overlays(video, effects.overlays, shape[:2], Fraction(rate), info.video.pix_fmt)
     if effects.crop is not None:
         c = effects.crop
         video = video.filter("crop", w=c.width, h=c.height, x=c.x, y=c.y, exact=1)

@@ -484,7 +484,7 @@ def proxy_job(info: MediaInfo, out: Path, ffmpeg: Ffmpeg, hidden: tuple[Overlay,
     for overlay in hidden:
         assert overlay.region is not None
         always = Drawn(overlay, Fraction(-10 ** 9), Fraction(10 ** 9), Placement(0, 0, 1, 1))  # all the time
-        video = redact(video, always, shape, Fraction(0))
+        video = redact(video, always, shape, Fraction(0), info.video.pix_fmt)
     video = video.filter("scale", w=-2, h=f"min({PROXY_HEIGHT},ih)")
     streams = [video] if info.audio is None else [video, source.audio]
     out_node = ff.output(*streams, file_url(out), f="mp4", vcodec="libx264", preset="veryfast",

@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -552,3 +554,79 @@ def test_an_overlay_drawn_for_the_output_follows_a_camera_move(drawn_cast, monke
     lefts, widths = [b[1] for b in moving], [b[3] for b in moving]
     assert len(moving) >= 20 and all(a >= b for a, b in zip(lefts, lefts[1:]))
     assert all(a <= b for a, b in zip(widths, widths[1:])) and width < widths[len(widths) // 2] < 2 * width
+
+
+# --- what the overlays cost (issue 30's benchmark: at most 1.3x the clip without) ---------------
+FFMPEGS = [pytest.param(p, id=name) for name, p in (("system", system_ffmpeg()), ("wheel", WHEEL_FFMPEG)) if p]
+
+
+@pytest.fixture(scope="module")
+def busy_recipe(tmp_path_factory) -> Path:
+    """A clip with every kind of overlay, a redaction from its start and a webcam corner (a
+    saturated red camera, untagged: BT.601, as a webcam's picture usually is)."""
+    root = tmp_path_factory.mktemp("busy")
+    still_capture(root / "take.mp4", Image.new("RGB", (W, H), FLAT))
+    Image.new("RGBA", (40, 40), (*LOGO, 128)).save(root / "logo.png")
+    media.make(WHEEL_FFMPEG, root / "face.mp4", "-f", "lavfi", "-i", f"color=c=0x{BUSY_CAMERA_HEX}:s=160x120:r=15:d=1",
+               "-c:v", "libx264", "-preset", "veryfast", "-crf", "10")
+    (root / "cast.yaml").write_text(textwrap.dedent("""\
+        loudness: off
+        webcam: {clip: face.mp4, size: 0.4}
+        outputs: [build/cast.mp4]
+        segments:
+          - clip: take.mp4
+            duration: 1
+            overlays:
+              - text: "Click Install"
+                at: 0.2
+                until: 0.6
+                position: {x: 20, y: 20}
+              - box: {x: 150, y: 100, width: 60, height: 30}
+                at: 0.2
+                duration: 0.4
+              - spotlight: {x: 100, y: 60, width: 80, height: 50}
+                at: 0.5
+                until: 0.9
+              - keys: Ctrl+T
+                at: 0.5
+                until: 0.9
+              - image: logo.png
+                position: top-right
+                at: 0
+                until: end
+              - redact: {x: 16, y: 96, width: 200, height: 24}
+                at: 0
+                until: end
+        """), encoding="utf-8")
+    return root / "cast.yaml"
+
+
+BUSY_CAMERA_HEX = "dc2828"  # RGB (220, 40, 40): read as BT.709, its BT.601 YUV is 20-40 off a channel
+
+
+@pytest.mark.parametrize("ffmpeg", FFMPEGS)
+def test_overlays_convert_no_whole_frame_and_the_webcam_keeps_its_colour(busy_recipe, cli, monkeypatch, tmp_path,
+                                                                         ffmpeg):
+    """Each overlay, the redaction and the webcam take the frame in its own 4:2:0 layout: ffmpeg
+    inserts no converter of the whole frame (with ``format=auto`` it converted every frame to
+    YUVA and back once per overlay, shown or not: the most of what overlays cost). The camera
+    is scaled in its own matrix (BT.601) and converted to the output's (BT.709) after, on the
+    small picture: its red reads back as red, within what H.264 4:2:0 keeps."""
+    monkeypatch.setenv("CASTKIT_FFMPEG", ffmpeg)
+    built = cli("build", "-q", "--force", busy_recipe)
+    assert built.code == 0, built.err
+    frame = rgb_at(busy_recipe.parent / "build" / "cast.mp4", 0.5)
+    x0, y0, side = W - 6 - 72, H - 6 - 72, 72  # 0.4 of 180 lines, 1/30 of the height in
+    centre = frame[y0 + side // 2 - 4:y0 + side // 2 + 4, x0 + side // 2 - 4:x0 + side // 2 + 4].reshape(-1, 3)
+    assert near(centre.mean(axis=0), (220, 40, 40), 8), centre.mean(axis=0)
+
+    listed = cli("build", busy_recipe, "--dry-run", "--no-cache", "--force")
+    assert listed.code == 0, listed.err
+    argv = shlex.split(next(x for x in listed.out.splitlines() if "-filter_complex" in x))
+    argv[argv.index("-loglevel") + 1] = "debug"
+    argv[-1] = str(tmp_path / "segment.mp4")
+    run = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stderr.count("Parsed_overlay_") and "auto_scale" in run.stderr  # small layers may be converted
+    whole = re.findall(rf"\[auto_scale_\d+ @ \S+\] w:{W} h:{H} fmt:\S+ .*-> w:{W} h:{H} .*", run.stderr)
+    assert whole == [], whole

@@ -16,7 +16,7 @@ from castkit.media.probe import MediaInfo, VideoInfo
 from castkit.media.raster import web_raster
 from castkit.outputs.profiles import make_profile
 from castkit.plan.encode import clip_job, Effects, Trim
-from castkit.plan.overlays import blur_radius, Drawn, redacted_region
+from castkit.plan.overlays import blur_radius, camera_scaled, Drawn, overlay_layout, redacted_region
 from castkit.recipe.model import Crop, FrameStyle, Overlay, OverlayStyle, Where
 from castkit.recipe.reader import read_recipe
 from castkit.recipe.schema import recipe_schema
@@ -140,9 +140,9 @@ def test_redaction_grows_to_even_pixels_inside_the_capture():
     assert blur_radius(Crop(0, 0, 24, 200)) == (11, 5)
 
 
-def capture() -> MediaInfo:
+def capture(pix_fmt: str | None = "yuv420p") -> MediaInfo:
     return MediaInfo(Path("take.mp4"), "mov,mp4,m4a,3gp,3g2,mj2", Fraction(4),
-                     VideoInfo("h264", 320, 180, Fraction(1), Fraction(10)), None)
+                     VideoInfo("h264", 320, 180, Fraction(1), Fraction(10), pix_fmt=pix_fmt), None)
 
 
 def test_a_redaction_and_a_callout_come_before_the_crop_on_a_grid_of_the_encodes_rate():
@@ -161,18 +161,42 @@ def test_a_redaction_and_a_callout_come_before_the_crop_on_a_grid_of_the_encodes
                                      "file", "-i", "file:o.png"]
     graph = argv[argv.index("-filter_complex") + 1]
     # 30 fps / speed 2: the capture sampled at 15 a second; the region grown to even pixels
-    # (14, 96, 202x24) and kept two grid frames (2/15 s) beyond its times.
+    # (14, 96, 202x24) and kept two grid frames (2/15 s) beyond its times. Each overlay takes
+    # the capture's 4:2:0 as it is (format=yuv420: no conversion of the whole frame).
     assert graph.startswith(
         "[0:v]fps=fps=15[s0];[s0]split=2[s1][s2];[s2]crop=exact=1:h=24:w=202:x=14:y=96[s3];"
         "[s3]boxblur=chroma_power=3:chroma_radius=5:luma_power=3:luma_radius=11[s4];"
-        "[s1][s4]overlay=enable=gte(t\\,0.8667)*lt(t\\,4.1333):format=auto:x=14:y=96[s5];"
+        "[s1][s4]overlay=enable=gte(t\\,0.8667)*lt(t\\,4.1333):format=yuv420:x=14:y=96[s5];"
         "[1:v]format=rgba[s6];[s6]loop=loop=22:size=1:start=0[s7];"
         "[s7]setpts=if(lte(N\\,11)\\,0.5+N/50\\,1.8+(N-12)/50)/TB[s8];"
         "[s8]fade=alpha=1:d=0.2:st=0.5:type=in[s9];[s9]fade=alpha=1:d=0.2:st=1.8:type=out[s10];"
-        "[s5][s10]overlay=enable=gte(t\\,0.5)*lt(t\\,2):eof_action=repeat:format=auto:x=20:y=30[s11];"
+        "[s5][s10]overlay=enable=gte(t\\,0.5)*lt(t\\,2):eof_action=repeat:format=yuv420:x=20:y=30[s11];"
         "[s11]crop=exact=1:h=90:w=160:x=0:y=0[s12];"), graph
     assert "overlay: redact (blur) 1-4 s at 200x24+15+96" in job.note
     assert "overlay: text 'Hi' 0.5-2 s at 40x20+20+30" in job.note
+
+
+def test_the_overlay_filter_takes_the_main_picture_in_its_own_layout():
+    assert [overlay_layout(p) for p in ("yuv420p", "yuvj420p", "yuv422p", "yuv444p", "gbrp", "bgra")] == \
+        ["yuv420", "yuv420", "yuv422", "yuv444", "gbrp", "rgb"]
+    assert [overlay_layout(p) for p in ("yuv411p", "rgb24", "bgr0", None)] == ["auto"] * 4
+
+
+def test_a_webcam_is_scaled_in_its_own_matrix_and_converted_after():
+    from castkit.media.ffmpeg import ffmpeg_module
+
+    target = web_raster([(320, 180, Fraction(1), Fraction(10))])
+    dv_like = type("Target", (), {"matrix": "bt601"})()
+
+    def chain(matrix, to):
+        ff = ffmpeg_module()
+        stream = camera_scaled(ff.input("cam.mp4").video, 64, 64, matrix, to)
+        return ff.output(stream, "o.mp4").get_args()[3]
+    scale = "scale=flags=lanczos:h=64:in_color_matrix={0}:out_color_matrix={0}:out_range=tv:w=64"
+    assert chain(None, target) == "[0:v]" + scale.format("bt601") + "[s0];[s0]colormatrix=dst=bt709:src=bt601[s1]"
+    assert chain("bt709", target) == "[0:v]" + scale.format("bt709") + "[s0]"
+    assert chain("smpte170m", dv_like) == "[0:v]" + scale.format("smpte170m") + "[s0]"  # both BT.601
+    assert chain("bt2020nc", target) == "[0:v]" + scale.format("bt2020") + "[s0];[s0]colormatrix=dst=bt709:src=bt2020[s1]"
 
 
 def test_fill_and_no_fade():
@@ -182,10 +206,11 @@ def test_fill_and_no_fade():
     effects = Effects(overlays=(Drawn(fill, Fraction(0), Fraction(4), Placement(10, 10, 20, 20)),
                                 Drawn(logo, Fraction(0), Fraction(4), Placement(5, 5, 8, 8), Path("l.png"))))
     profile = make_profile(Path("cast.mp4"), None, web_raster([(320, 180, Fraction(1), Fraction(10))]))
-    job = clip_job(capture(), profile, Path("seg.mp4"), FFMPEG, effects=effects)
+    job = clip_job(capture("rgb24"), profile, Path("seg.mp4"), FFMPEG, effects=effects)
     graph = list(job.argv)[list(job.argv).index("-filter_complex") + 1]
     # A redaction from the capture's start needs no grid (no picture before it to hold into
-    # it): every picture before its end (two frames of the rate on) is filled.
+    # it): every picture before its end (two frames of the rate on) is filled. An RGB24
+    # capture is in no layout of the overlay filter: it picks one (format=auto).
     assert graph.startswith(
         "[0:v]drawbox=color=black:enable=lt(t\\,4.0667):"
         "h=20:t=fill:w=20:x=10:y=10[s0];[1:v]format=rgba[s1];[s1]setpts=0/TB[s2];"

@@ -136,6 +136,7 @@ def test_probe_parses_ffmpeg_51_trace():
     assert info.duration == Fraction(48, 5)
     assert (info.video.codec, info.video.width, info.video.height) == ("theora", 1366, 768)
     assert info.video.fps == 15 and info.video.sar == 1
+    assert info.video.pix_fmt == "yuv420p"  # after a codec part with commas at -v trace (issue 30)
     assert (info.audio.codec, info.audio.sample_rate, info.audio.channels) == ("vorbis", 22050, 1)
 
 
@@ -147,6 +148,7 @@ def test_probe_parses_ffmpeg_9_mp4_with_rotation_and_anamorphic_pixels():
     assert v.fps == Fraction(30000, 1001)
     assert v.rotation == 270 and v.shown_shape == (1080, 1920, Fraction(3, 4))
     assert v.display_aspect == Fraction(27, 64)
+    assert v.pix_fmt == "yuv420p" and v.matrix == "bt709"
     assert info.audio.channels == 6
 
 
