@@ -5,6 +5,7 @@ region and scaled by PIL (Lanczos, fractional box)."""
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import subprocess
 import textwrap
@@ -251,6 +252,9 @@ def test_dry_run_shows_the_moves(tmp_path, texture, wheel_ffmpeg, cli):
     assert "camera: 1-1.5 s to 160x90+180+20 (2.4x)" in result.out
     assert "camera: 3-3.8 s to full" in result.out
     assert "perspective=" in result.out
+    # The camera's scales slice their pictures over the cores (swscale's threads): same bytes.
+    scales = re.findall(r"scale=[^\[;']*", result.out)
+    assert scales and all("threads=0" in scale for scale in scales), scales
     assert not (tmp_path / "cast.mp4").exists()
 
 
