@@ -138,6 +138,15 @@ def using_ffmpeg(path: str):
             os.environ["CASTKIT_FFMPEG"] = before
 
 
+def build_recipe(root: Path, name: str, text: str, ffmpeg: str = WHEEL_FFMPEG) -> None:
+    """``text`` (indented as in the test) as ``root/name``, built with ``ffmpeg``."""
+    from castkit.cli import main
+
+    (root / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    with using_ffmpeg(ffmpeg):
+        assert main(["build", "-q", str(root / name)]) == 0
+
+
 def _secret_casts(tmp_path_factory):
     from castkit.cli import main
 
@@ -343,19 +352,15 @@ def test_dry_run_lists_the_overlays_and_their_look_is_in_the_cache_key(drawn_cas
 
 
 def test_styled_frame_insets_the_picture_in_web_outputs_not_dv(drawn_cast):
-    from castkit.cli import main
-
     _, root = drawn_cast
-    (root / "framed.yaml").write_text(textwrap.dedent("""\
+    build_recipe(root, "framed.yaml", """\
         loudness: off
         frame: {background: "#2d3250", padding: 0.1, radius: 120}
         outputs: [build/framed.mp4, build/framed.dv]
         segments:
           - clip: take.mp4
             duration: 0.5
-        """), encoding="utf-8")
-    with using_ffmpeg(WHEEL_FFMPEG):
-        assert main(["build", "-q", str(root / "framed.yaml")]) == 0
+        """)
     frame = rgb_at(root / "build" / "framed.mp4", 0.2)
     background = (0x2d, 0x32, 0x50)
     for y, x in ((2, 2), (2, W - 3), (H - 3, 2), (H - 3, W - 3), (10, W // 2), (H // 2, 8)):
@@ -371,22 +376,18 @@ CAMERA = (0, 200, 90)  # the test camera's colour (RGB)
 
 
 def test_webcam_corner_in_its_place_size_and_shape_with_its_sound(drawn_cast):
-    from castkit.cli import main
-
     _, root = drawn_cast
     media.make(WHEEL_FFMPEG, root / "face.mp4", "-f", "lavfi", "-i", "color=c=0x00c85a:s=160x120:r=15:d=2",
                "-f", "lavfi", "-i", "sine=f=330:r=48000:d=2", "-c:v", "libx264", "-preset", "veryfast",
                "-c:a", "aac", "-shortest")
-    (root / "webcam.yaml").write_text(textwrap.dedent("""\
+    build_recipe(root, "webcam.yaml", """\
         loudness: off
         webcam: {clip: face.mp4, size: 0.4}
         outputs: [build/webcam.mp4]
         segments:
           - clip: take.mp4
             duration: 1
-        """), encoding="utf-8")
-    with using_ffmpeg(WHEEL_FFMPEG):
-        assert main(["build", "-q", str(root / "webcam.yaml")]) == 0
+        """)
     cast = root / "build" / "webcam.mp4"
     frame = rgb_at(cast, 0.5)
     # 0.4 of 180 lines: a 72 px circle, 6 px (1/30 of the height) from the bottom right corner.
@@ -412,14 +413,12 @@ def test_webcam_layouts_change_over_time_eased(drawn_cast, cli, monkeypatch):
     """A circle in the corner until 0.6 s, then eased over 0.8 s to the whole frame: before,
     the corner; after, every pixel the camera's; during, a box between the two growing from
     its corner, every edge moving one way. In chunks of 0.5 s: the change goes on across them."""
-    from castkit.cli import main
-
     monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0.5")
 
     _, root = drawn_cast
     media.make(WHEEL_FFMPEG, root / "face-silent.mp4", "-f", "lavfi", "-i", "color=c=0x00c85a:s=160x120:r=15:d=2",
                "-c:v", "libx264", "-preset", "veryfast")
-    (root / "layouts.yaml").write_text(textwrap.dedent("""\
+    build_recipe(root, "layouts.yaml", """\
         loudness: off
         webcam:
           - {clip: face-silent.mp4, size: 0.4}
@@ -427,9 +426,7 @@ def test_webcam_layouts_change_over_time_eased(drawn_cast, cli, monkeypatch):
         outputs: [build/layouts.mp4]
         segments:
           - clip: take.mp4
-        """), encoding="utf-8")
-    with using_ffmpeg(system_ffmpeg() or WHEEL_FFMPEG):
-        assert main(["build", "-q", str(root / "layouts.yaml")]) == 0
+        """, system_ffmpeg() or WHEEL_FFMPEG)
     with av.open(str(root / "build" / "layouts.mp4")) as c:
         frames = [(float(f.time), f.to_ndarray(format="rgb24").astype(int)) for f in c.decode(video=0)]
     corner = (W - 6 - 72, H - 6 - 72, W - 6 - 1, H - 6 - 1)  # 0.4 of 180 lines, 6 px in
@@ -478,10 +475,8 @@ def test_overlays_are_drawn_at_the_outputs_resolution_sharp_under_a_zoom(drawn_c
     """A callout under the camera's 2x zoom: drawn for the output at twice the capture's size,
     its text as sharp as the same callout drawn at that size outright (Pillow, the test's own),
     where one drawn on the capture and enlarged with it keeps under half of that."""
-    from castkit.cli import main
-
     _, root = drawn_cast
-    (root / "sharp.yaml").write_text(textwrap.dedent("""\
+    build_recipe(root, "sharp.yaml", """\
         loudness: off
         outputs: [build/sharp.mp4]
         segments:
@@ -495,9 +490,7 @@ def test_overlays_are_drawn_at_the_outputs_resolution_sharp_under_a_zoom(drawn_c
                 fade: 0
                 position: {x: 10, y: 10}
                 style: {size: 12, background: "#ffffff", color: "#000000"}
-        """), encoding="utf-8")
-    with using_ffmpeg(WHEEL_FFMPEG):
-        assert main(["build", "-q", str(root / "sharp.yaml")]) == 0
+        """)
     frame = rgb_at(root / "build" / "sharp.mp4", 1.0).mean(axis=2)
     # The callout's text at 2x: from (20, 20), about 28 px high; inside its padding, its text.
     found = np.where(frame[20:80, 20:300] < 60)  # black text (the shadow is lighter)
@@ -519,10 +512,8 @@ def test_an_overlay_drawn_for_the_output_follows_a_camera_move(drawn_cast, monke
     (120 - view's left) x zoom), and grows with the zoom. Encoded in chunks of 0.5 s (as a
     long clip is, ``plan.chunks``): the callout and the move go on across them."""
     monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0.5")
-    from castkit.cli import main
-
     _, root = drawn_cast
-    (root / "follow.yaml").write_text(textwrap.dedent("""\
+    build_recipe(root, "follow.yaml", """\
         loudness: off
         outputs: [build/follow.mp4]
         segments:
@@ -535,9 +526,7 @@ def test_an_overlay_drawn_for_the_output_follows_a_camera_move(drawn_cast, monke
                 until: end
                 position: {x: 120, y: 70}
                 style: {size: 12}
-        """), encoding="utf-8")
-    with using_ffmpeg(WHEEL_FFMPEG):
-        assert main(["build", "-q", str(root / "follow.yaml")]) == 0
+        """)
     boxes = []
     with av.open(str(root / "build" / "follow.mp4")) as c:
         for f in c.decode(video=0):

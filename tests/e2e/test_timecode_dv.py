@@ -122,16 +122,20 @@ def test_rewriting_the_timecode_counts_on_over_many_frames(tmp_path, wheel_ffmpe
                     "-f", "lavfi", "-i", "anullsrc=r=48000:cl=stereo", "-t", "2", "-target", "pal-dv",
                     "-map_metadata", "-1", str(one)], check=True)
     data = one.read_bytes()
-    cast = tmp_path / "cast.dv"
-    with open(cast, "wb") as f:
-        for _ in range(15):
-            f.write(data)
-    fd = os.open(cast, os.O_RDWR)
-    try:
-        for k in range(15):
-            retime(fd, k * len(data), 50, k * 50, 144000)
-    finally:
-        os.close(fd)
+
+    def retimed(name: str) -> Path:
+        """15 copies of the encode, rewritten in ranges of 50 frames as a join does."""
+        cast = tmp_path / name
+        cast.write_bytes(data * 15)
+        fd = os.open(cast, os.O_RDWR)
+        try:
+            for k in range(15):
+                retime(fd, k * len(data), 50, k * 50, 144000)
+        finally:
+            os.close(fd)
+        return cast
+
+    cast = retimed("cast.dv")
     with open(cast, "rb") as f:
         f.seek(749 * 144000)
         assert {timecode(p) for p in packs(f.read(144000), 0x13)} == {(0, 0, 29, 24)}
@@ -139,15 +143,5 @@ def test_rewriting_the_timecode_counts_on_over_many_frames(tmp_path, wheel_ffmpe
     assert [{timecode(p) for p in packs(frame, 0x13)} for frame in frames_of(cast, 144000)] == [
         {(0, 0, n // 25, n % 25)} for n in range(750)]
     # The very bytes that rewriting frame by frame, sequence by sequence, gives.
-    by_frame = tmp_path / "by-frame.dv"
-    with open(by_frame, "wb") as f:
-        for _ in range(15):
-            f.write(data)
     monkeypatch.setattr(dvtc, "_retime_frames", lambda *args: None)
-    fd = os.open(by_frame, os.O_RDWR)
-    try:
-        for k in range(15):
-            retime(fd, k * len(data), 50, k * 50, 144000)
-    finally:
-        os.close(fd)
-    assert by_frame.read_bytes() == cast.read_bytes()
+    assert retimed("by-frame.dv").read_bytes() == cast.read_bytes()
