@@ -125,7 +125,7 @@ def _find_cached(env_items: tuple[tuple[str, str], ...]) -> Ffmpeg:
         try:
             version = _version_of(path)
         except (OSError, subprocess.SubprocessError, ValueError) as exc:
-            tried.append(f"{path} ({how}): {_why(exc)}")
+            tried.append(f"{path} ({how}): {why_not_usable(exc)}")
             continue
         ffmpeg = Ffmpeg(path, how, version)
         vt = ffmpeg.version_tuple
@@ -179,7 +179,8 @@ def short_arguments(argv: Sequence[str]) -> Iterator[list[str]]:
                 pass
 
 
-def _why(exc: BaseException) -> str:
+def why_not_usable(exc: BaseException) -> str:
+    """Why a binary (ffmpeg, gifsicle) that was run to ask its version cannot be used."""
     if isinstance(exc, FileNotFoundError):
         return "no such file"
     if isinstance(exc, PermissionError):

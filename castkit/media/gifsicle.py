@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from castkit.errors import WorkError
+from castkit.media.ffmpeg import why_not_usable
 
 ENV_VAR = "CASTKIT_GIFSICLE"
 OFF = "off"  # CASTKIT_GIFSICLE=off: GIFs as ffmpeg writes them
@@ -75,12 +76,8 @@ def _usable(path: str, how: str) -> Gifsicle | str:
     try:
         out = subprocess.run([path, "--version"], stdin=subprocess.DEVNULL, capture_output=True,
                              timeout=30, check=True).stdout.decode("utf-8", "replace")
-    except FileNotFoundError:
-        return "no such file"
-    except PermissionError:
-        return "not executable"
     except (OSError, subprocess.SubprocessError) as exc:
-        return str(exc) or type(exc).__name__
+        return why_not_usable(exc)
     match = re.search(r"Gifsicle (\d+)\.(\d+)", out)
     if not match:
         return "does not say it is gifsicle"
