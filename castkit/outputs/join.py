@@ -78,12 +78,13 @@ class ByteJoinJob(InProcessJob):
     def render(self) -> str:
         """Do the join; returns what was done: "joined", "patched N segments" or "up to date"."""
         remove_stale_partials(self.output)  # what a killed run left beside the cast
-        changed = self._changed()
+        previous = read_manifest(self.manifest)
+        changed = self._changed(previous)
         if changed is None:
             writer = CastWriter(self)
             return writer.finish()
-        moved = self._moved()
-        if not changed and moved is None and not self._relaid():
+        moved = self._moved(previous)
+        if not changed and moved is None and not self._relaid(previous):
             return "up to date"
         # A stop (Ctrl-C, SIGTERM) waits for the patch: cut in half, it would leave the
         # previous cast half-patched under a hidden name, or no cast at all. A patch writes only
@@ -105,7 +106,7 @@ class ByteJoinJob(InProcessJob):
     def reads(self) -> tuple[Path, ...]:
         """The segments this join will copy: all for a full join, the changed ones for a
         patch, none for a cast that is up to date."""
-        changed = self._changed()
+        changed = self._changed(read_manifest(self.manifest))
         indices = range(len(self.parts)) if changed is None else changed
         return tuple(self.parts[i].path for i in indices)
 
@@ -113,12 +114,12 @@ class ByteJoinJob(InProcessJob):
         """For a full join, the cast's temporary file, ready to take segments while they are
         encoded; None when the cast castkit wrote last time is to be patched or is up to date
         (a patch writes little, and must not touch the cast before every segment is ready)."""
-        return CastWriter(self) if self._changed() is None else None
+        return CastWriter(self) if self._changed(read_manifest(self.manifest)) is None else None
 
-    def _changed(self) -> list[int] | None:
-        """The parts that differ from the cast castkit wrote last time, if that cast is there,
-        untouched, and laid out the same; None if the cast must be joined afresh."""
-        previous = read_manifest(self.manifest)
+    def _changed(self, previous: dict | None) -> list[int] | None:
+        """The parts that differ from the cast castkit wrote last time (``previous``: its
+        manifest), if that cast is there, untouched, and laid out the same; None if the cast
+        must be joined afresh."""
         if previous is None or not untouched(self.output, previous):
             return None
         old = previous["parts"]
@@ -139,20 +140,16 @@ class ByteJoinJob(InProcessJob):
             return None
         return [i for i in range(kept.same, len(self.parts)) if i not in run]
 
-    def _relaid(self) -> bool:
+    def _relaid(self, previous: dict) -> bool:
         """Whether the parts' sizes differ from the previous cast's (a patch then at least cuts
         the cast to its new length: a clip's end moved back onto a chunk's edge drops the last
         chunk and changes no other)."""
-        previous = read_manifest(self.manifest)
-        return previous is not None and [size for _, size in previous["parts"]] != [p.size for p in self.parts]
+        return [size for _, size in previous["parts"]] != [p.size for p in self.parts]
 
-    def _moved(self) -> Move | None:
+    def _moved(self, previous: dict) -> Move | None:
         """For a patch: where the run of parts it keeps (a clip's start moved: its chunks
         after the start unchanged) was in the previous cast and where it goes. None when it
         stays in place (or there is none)."""
-        previous = read_manifest(self.manifest)
-        if previous is None:
-            return None
         old = previous["parts"]
         kept = _kept(self.parts, old)
         if not kept.count:
