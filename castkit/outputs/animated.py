@@ -27,7 +27,7 @@ terminal is one frame. Measured by hand on a 30 s 1280x800 terminal take (typing
 - **gifsicle** (``media.gifsicle``) then re-encodes ffmpeg's GIF: ffmpeg starts every
   frame's codes at 9 bits, gifsicle at what the frame's colours need, the palette sorted by use
   (4% smaller, the same pixels); ``lossy: N`` lets its LZW absorb small errors (a docs GIF:
-  ``colors: 80, lossy: 60`` is 0.46-0.48x a plain single-pass GIF at 1.0-2.4 dB more PSNR).
+  ``colors: 80, lossy: 60`` is 0.13-0.39x a plain single-pass GIF at 0.6-1.8 dB more PSNR).
 - **WebP**: libwebp's animation encoder merges exact repeats itself and needs a constant rate
   to time the last frame, so it gets the distinct pictures back at the image's rate (each
   repeated exactly). Lossless by default (text stays exact); ``quality: N`` makes it lossy.
