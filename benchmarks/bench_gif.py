@@ -50,7 +50,7 @@ SESSION = [
     ("git commit -am 'Fix the parser'", ["[main 1a2b3c4] Fix the parser", " 1 file changed, 3 insertions(+)"]),
     ("echo done", ["done"]),
 ]
-# A GIF for docs: fewer colours and gifsicle's lossy LZW, for half the plain GIF's size.
+# A GIF for docs: fewer colours and gifsicle's lossy LZW, for under half the plain GIF's size.
 DOCS_KEYS = "colors: 80, lossy: 60"
 CHAR, LINE, CPS, PAUSE = 12, 26, 12.0, 2.0  # glyph advance and line at 20 px; typing speed
 

@@ -51,6 +51,14 @@ from castkit.errors import WorkError
 COMPARE_PAD = 32
 
 
+def _compared(size: int) -> int:
+    """``size`` rows (or columns) padded so that mpdecimate compares the last of them: its 8x8
+    blocks step by 4 and stop 7 short of a plane's edge, so a plane's last rows are compared
+    only if its height is a multiple of 4 (a 160x90 image's last 2 rows never were). A multiple
+    of 8 is a multiple of 4 in a chroma plane halved by 4:2:0 too. DV rasters are already."""
+    return -(-size // 8) * 8
+
+
 def distinct(video: Any, width: int, height: int, high: int = 0, low: int = 0,
              share: float = 0, keep: int | None = None) -> Any:
     """``video`` (``width`` x ``height``, conformed) with every picture that repeats the one
@@ -58,7 +66,7 @@ def distinct(video: Any, width: int, height: int, high: int = 0, low: int = 0,
     and ``share``: mpdecimate's tolerance (an image's: a recorder's noise is no new picture);
     ``keep``: a frame kept whatever it shows (an image's last: its end), marked for the
     comparison in the padding (past mpdecimate's first 8 columns), which is cropped away."""
-    video = video.filter("pad", w=width + COMPARE_PAD, h=height, x=COMPARE_PAD, y=0)
+    video = video.filter("pad", w=_compared(width + COMPARE_PAD), h=_compared(height), x=COMPARE_PAD, y=0)
     if keep is not None:
         # fillborders, not drawbox: it works on planar RGB too (an image's), in every ffmpeg.
         video = video.filter("fillborders", left=COMPARE_PAD - 8, mode="fixed", color="white",

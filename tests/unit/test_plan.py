@@ -172,8 +172,9 @@ def test_shell_form_is_copy_pastable():
 
 def test_an_animated_gif_is_each_distinct_picture_once_with_a_palette_from_a_second_reading():
     """The GIF's join (issue 26): the cast's RGB pictures read twice (the palette from the
-    second reading, so that ffmpeg holds no picture until it is known), each repeat dropped
-    with a tolerance but the cast's last frame (marked in the padding), no dithering."""
+    second reading, so that ffmpeg holds no picture until it is known), each band of rows held
+    with a tolerance, then exact repeats dropped but the cast's last frame (marked in the
+    padding), no dithering."""
     from castkit.media.raster import ImageRaster
     from castkit.outputs.animated import AnimatedProfile
 
@@ -186,14 +187,39 @@ def test_an_animated_gif_is_each_distinct_picture_once_with_a_palette_from_a_sec
     again = [*source[:2], "-auto_convert", "1", *source[2:]]
 
     def once(first: int, prefix: str) -> str:
-        s = [f"[s{first + i}]" for i in range(5)]
-        return (f"{prefix}pad=h=100:w=192:x=32:y=0{s[0]};{s[0]}fillborders=color=white:"
-                f"enable=eq(n\\,41):left=24:mode=fixed{s[1]};{s[1]}mpdecimate=frac=0.33:hi=256:"
-                f"lo=128:max=0{s[2]};{s[2]}crop=exact=1:h=100:w=160:x=32:y=0{s[3]};{s[3]}format=rgb24{s[4]}")
+        """One reading: four bands of rows (32, 32, 32 and 4, padded to 8 for mpdecimate's
+        blocks), each held with the tolerance and back at 10 fps, stacked, then exact repeats
+        dropped; the last frame (41) marked in every comparison."""
+        label = iter(f"[s{first + i}]" for i in range(34))
+        def chain(source: str, *filters: str) -> tuple[str, str]:
+            text = []
+            for f in filters:
+                out = next(label)
+                text.append(f"{source}{f}{out}")
+                source = out
+            return ";".join(text), source
 
-    graph = (once(0, "[0:v]") + ";" + once(5, "[1:v]") + ";[s9]palettegen=max_colors=64:stats_mode=full[s10];"
-             "[s4][s10]paletteuse=diff_mode=rectangle:dither=none[s11]")
-    assert list(job.argv) == [*HEAD, *source, *again, "-filter_complex", graph, "-map", "[s11]",
+        def compared(h: int, h8: int, **tolerance: str) -> tuple[str, ...]:
+            return (f"pad=h={h8}:w=192:x=32:y=0", "fillborders=color=white:enable=eq(n\\,41):left=24:mode=fixed",
+                    "mpdecimate=frac={frac}:hi={hi}:lo={lo}:max=0".format(**tolerance),
+                    f"crop=exact=1:h={h}:w=160:x=32:y=0")
+
+        splits = [next(label) for _ in range(4)]
+        parts, ends = [f"{prefix}split=4{''.join(splits)}"], []
+        for top, h, h8, src in ((0, 32, 32, splits[0]), (32, 32, 32, splits[1]), (64, 32, 32, splits[2]),
+                                (96, 4, 8, splits[3])):
+            text, end = chain(src, f"crop=exact=1:h={h}:w=160:x=0:y={top}",
+                              *compared(h, h8, frac="0.33", hi="256", lo="128"), "fps=10")
+            parts.append(text)
+            ends.append(end)
+        stacked = next(label)
+        parts.append(f"{''.join(ends)}vstack=inputs=4{stacked}")
+        text, _ = chain(stacked, *compared(100, 104, frac="0", hi="0", lo="0"), "format=rgb24")
+        return ";".join([*parts, text])
+
+    graph = (once(0, "[0:v]") + ";" + once(34, "[1:v]") + ";[s67]palettegen=max_colors=64:stats_mode=full[s68];"
+             "[s33][s68]paletteuse=diff_mode=rectangle:dither=none[s69]")
+    assert list(job.argv) == [*HEAD, *source, *again, "-filter_complex", graph, "-map", "[s69]",
                               "-f", "gif", "-final_delay", "10", "-fps_mode", "vfr", "-loop", "-1",
                               f"file:{out}"]
     assert job.inputs == (Path("/c/a.mp4"), Path("/c/b.mp4")) and job.frames == 42
