@@ -91,10 +91,16 @@ def _warn_stderr(message: str) -> None:
     say("warning", message)
 
 
-def _same_entry(entry: Path, job: Job) -> bool:
-    """Whether the cache ``entry`` already there is the one ``job`` made: sealed, and of the
-    size the job's encode has (where it is known)."""
-    return sealed(entry) and (job.size is None or entry.stat().st_size == job.size)
+def _same_entry(entry: Path, job: Job, content: str, size: int) -> bool:
+    """Whether the cache ``entry`` already there is the one ``job`` made (``content``: our
+    file's digest, ``size`` its bytes): sealed, and of the size the job's encode has (where it
+    is known); or not sealed yet but the very bytes. That is another build sharing the cache
+    that named the same segment a moment ago and is about to seal it: replacing it then, after
+    this check, could change the file under that build's join ("changed while it was being
+    read": the likely cause of a one-off failure of two builds on a cold cache under load)."""
+    if sealed(entry):
+        return job.size is None or entry.stat().st_size == job.size
+    return entry.stat().st_size == size and digest(entry) == content
 
 
 class FfmpegRunner:
@@ -310,10 +316,14 @@ class FfmpegRunner:
             content = digest(temp) if sealing else None
             if content is None:
                 os.replace(temp, job.output)
-            elif publish_once(temp, job.output, lambda entry: _same_entry(entry, job)):
-                seal(job.output, content, job.output.stat().st_size)
-            # else: another build sharing the cache made this very segment meanwhile, and it
-            # stays (a join of that build may be reading it); ours is gone.
+            else:
+                size = temp.stat().st_size
+                placed = publish_once(temp, job.output, lambda entry: _same_entry(entry, job, content, size))
+                # Not placed: another build sharing the cache made this very segment meanwhile,
+                # and it stays (a join of that build may be reading it); ours is gone. Sealed
+                # here too if that build has not yet: the same bytes, the same seal.
+                if placed or not sealed(job.output):
+                    seal(job.output, content, size)
             temp = None
             if sink is not None:
                 sink.feed(job.output, job.output, job.output.stat().st_size)

@@ -78,3 +78,42 @@ def test_d3_read_regular_refuses_fifos_devices_and_large_files(tmp_path):
     small = tmp_path / "ok.srt"
     small.write_bytes(b"x" * 100)
     assert read_regular(small, limit=100) == b"x" * 100
+
+
+
+def test_d10_a_segment_another_build_has_just_named_is_kept_and_sealed(tmp_path):
+    """Two builds on one cold cache encode the same segment. The first gives it its name and
+    is about to seal it when the second finishes: the second found it unsealed and replaced
+    it (a new inode), under the first build's join, which then failed ("changed while it was
+    being read"). Now the same bytes already there stay, and are sealed; other bytes (a
+    killed run's leftover) are still replaced."""
+    from castkit.base.jobs import Job, file_url
+    from castkit.cache.seals import sealed
+    from castkit.run.runner import FfmpegRunner
+
+    entry = tmp_path / "segment-0123456789abcdef01234567.dv"
+    theirs: dict = {}
+
+    class OtherBuildNamesItFirst:
+        slots = None
+
+        def encode(self, job, runner, sink):
+            temp = job.output.with_name(f".{job.output.name}.{os.getpid()}-abcdefgh.partial")
+            temp.write_bytes(b"the segment")
+            entry.write_bytes(theirs["bytes"])  # the other build's: named, not sealed yet
+            theirs["inode"] = entry.stat().st_ino
+            return temp
+
+    def build(other: bytes) -> None:
+        theirs["bytes"] = other
+        entry.unlink(missing_ok=True)
+        job = Job("segment", ("ffmpeg", file_url(entry)), entry, 1)
+        FfmpegRunner(executor=OtherBuildNamesItFirst())._run_job(job)
+
+    build(b"the segment")
+    assert entry.stat().st_ino == theirs["inode"]  # untouched under the other build's join
+    assert sealed(entry) and entry.read_bytes() == b"the segment"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [entry.name, entry.name + ".sum"]
+    build(b"a killed run's leftover")
+    assert entry.read_bytes() == b"the segment" and sealed(entry)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [entry.name, entry.name + ".sum"]
