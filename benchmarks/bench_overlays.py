@@ -2,31 +2,39 @@
 """Overlays, redaction and a webcam corner (issue 30) against the same clip without them.
 
     python benchmarks/bench_overlays.py [--seconds 60] [--work DIR] [--repeat N] [--output cast.mp4]
+                                        [--against CHECKOUT ...]
 
 The take: --seconds of 1920x1080 H.264 at 15 fps, a dark terminal where lines of text (boxes)
 appear one after another (a screen recording: few pictures change); the camera: the same length
 of 640x480 at 30 fps with a 330 Hz voice (a webcam with its microphone). Both made once with
 castkit's ffmpeg, kept in --work.
 
-Measured in one run, interleaved, best of --repeat; wall and CPU time of the child processes, of
-``castkit build --no-cache`` to --output (an MP4 at the take's 1080p by default):
+Measured in one run, interleaved, best of --repeat (every run listed too); wall and CPU time of the
+child processes, of ``castkit build --no-cache --force`` to --output (an MP4 at the take's 1080p by
+default), with the ffmpeg castkit finds ($CASTKIT_FFMPEG, pinned for every build) and the same
+encoder settings for both recipes, which differ only in the overlays and the camera:
 
 - plain: the clip alone;
 - overlays: the clip with five overlays (a callout, a box, a spotlight, keycaps, a logo), a
   redaction of a terminal line for the whole clip, and a webcam corner (circle).
 
-Target (issue 30): overlays <= 1.3x plain.
+Target (issue 30): overlays <= 1.3x plain, wall and CPU.
+
+--against CHECKOUT (a folder holding another castkit, e.g. ``git worktree add /tmp/old main``):
+the same builds with that castkit too, interleaved with this one's, each checkout's ratio to its
+own plain build (a change measured before and after in one run, under the same load).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from _common import ffmpeg_path, measure, ROOT  # noqa: E402
+from _common import measure, pin_ffmpeg, ROOT  # noqa: E402
 
 
 def make_take(ffmpeg: str, out: Path, seconds: float) -> None:
@@ -77,34 +85,45 @@ def main() -> None:
     parser.add_argument("--work", type=Path)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--output", default="cast.mp4")
+    parser.add_argument("--against", type=Path, action="append", default=[],
+                        help="another castkit checkout, measured in the same run")
     args = parser.parse_args()
-    ffmpeg = ffmpeg_path()
     work = args.work or Path(tempfile.mkdtemp(prefix="castkit-bench-overlays-"))
-    work.mkdir(parents=True, exist_ok=True)
-    take, camera = work / f"take-{args.seconds:g}.mp4", work / "camera.mp4"
+    ffmpeg = pin_ffmpeg(work)
+    take, camera = work / f"take-{args.seconds:g}.mp4", work / f"camera-{args.seconds:g}.mp4"
     if not take.exists():
         make_take(ffmpeg, take, args.seconds)
-    make_camera(ffmpeg, camera, args.seconds)
+    if not camera.exists():
+        make_camera(ffmpeg, camera, args.seconds)
     from PIL import Image
 
     Image.new("RGBA", (160, 160), (230, 60, 60, 160)).save(work / "logo.png")
     recipes = {}
-    for name, extra in (("plain", ""), ("overlays", overlays(args.seconds))):
+    for name, extra in (("plain", ""), ("overlays", overlays(args.seconds).replace("camera.mp4", camera.name))):
         recipe = work / f"{name}.yaml"
         recipe.write_text(f"loudness: off\noutputs: [{name}-{args.output}]\nsegments:\n"
                           f"  - clip: {take.name}\n{extra}", encoding="utf-8")
         recipes[name] = recipe
-    best: dict[str, tuple[float, float]] = {}
+    checkouts = {"this": ROOT, **{str(c): c.resolve() for c in args.against}}
+    runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
     for _ in range(args.repeat):
-        for name, recipe in recipes.items():
-            wall, cpu = measure(lambda: subprocess.run(
-                [sys.executable, "-m", "castkit", "build", str(recipe), "--no-cache", "--force", "-q"],
-                check=True, cwd=ROOT))
-            if name not in best or wall < best[name][0]:
-                best[name] = (wall, cpu)
-    plain_wall, plain_cpu = best["plain"]
-    for name, (wall, cpu) in best.items():
-        print(f"{name:9s} wall {wall:6.1f} s ({wall / plain_wall:.2f}x)   cpu {cpu:6.1f} s ({cpu / plain_cpu:.2f}x)")
+        for label, checkout in checkouts.items():
+            for name, recipe in recipes.items():
+                # Run from the checkout: ``python -m castkit`` imports the castkit there.
+                runs.setdefault((label, name), []).append(measure(lambda: subprocess.run(
+                    [sys.executable, "-m", "castkit", "build", str(recipe), "--no-cache", "--force", "-q"],
+                    check=True, cwd=checkout)))
+    print(f"load after: {os.getloadavg()[0]:.1f}")
+    for label in checkouts:
+        print(f"castkit: {label}")
+        def best(name: str) -> tuple[float, float]:  # each the least disturbed run's
+            return min(w for w, _ in runs[(label, name)]), min(c for _, c in runs[(label, name)])
+        plain_wall, plain_cpu = best("plain")
+        for name in recipes:
+            wall, cpu = best(name)
+            every = "  ".join(f"{w:.1f}/{c:.1f}" for w, c in runs[(label, name)])
+            print(f"  {name:9s} wall {wall:6.1f} s ({wall / plain_wall:.2f}x)   cpu {cpu:6.1f} s "
+                  f"({cpu / plain_cpu:.2f}x)   runs wall/cpu: {every}")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from castkit.media.raster import (
 from castkit.outputs.profiles import image_profile, make_profile
 from castkit.outputs.stills import index_path, part_holding
 from castkit.outputs.web import WebProfile
-from castkit.media.seek import read_index
+from castkit.media.seek import FrameIndex, read_index
 from castkit.plan.check import Checked, cut_in_windows, frame_index, output_rasters
 from castkit.plan.activity import follow_status, measure, plan_follow
 from castkit.plan.chunks import chunk_frames, chunk_seconds, chunk_windows
@@ -168,7 +168,7 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
         steps += (step,)
     webcam = checked.recipe.webcam_of(seg)
     if webcam is not None:
-        fx, mask_steps = webcam_effects(fx, webcam, profile, checked, work)
+        fx, mask_steps = webcam_effects(fx, webcam, profile, checked, work, camera_index(checked, seg, webcam, ffmpeg))
         steps += mask_steps
     kept = kept_of(seg, index, checked, raster, ffmpeg, work)
     strength = checked.recipe.denoise_of(seg)
@@ -886,11 +886,21 @@ def framed_effects(effects: Effects, frame: FrameStyle, profile: Profile, checke
     return replace(effects, frame=FramePlan(picture, frame_box(frame, size))), step
 
 
+def camera_index(checked: Checked, seg: ClipSegment, webcam: Webcam, ffmpeg: Ffmpeg) -> FrameIndex | None:
+    """The webcam recording's keyframe index, read once per build where the clip's own is
+    (its encode seeks: a deep trim, later slices or chunks), so that the camera is seeked too."""
+    if frame_index(checked, seg, ffmpeg) is None and seg.clip not in checked.indexes:
+        return None
+    if webcam.clip not in checked.indexes:
+        checked.indexes[webcam.clip] = read_index(webcam.clip, ffmpeg)
+    return checked.indexes[webcam.clip]
+
+
 def webcam_effects(effects: Effects, webcam: Webcam, profile: Profile, checked: Checked,
-                   work: Path) -> tuple[Effects, tuple[Any, ...]]:
+                   work: Path, index: FrameIndex | None = None) -> tuple[Effects, tuple[Any, ...]]:
     """A clip's effects with its webcam in the output's frame (each layout, and each change of
     layout eased), and the steps that draw the masks (a look's, none for square corners; a
-    change's, one a frame)."""
+    change's, one a frame). ``index``: the camera's keyframes, for a chunk deep in the clip."""
     raster = profile.raster
     source = checked.cameras[webcam.clip]
     assert source.video is not None
@@ -921,7 +931,7 @@ def webcam_effects(effects: Effects, webcam: Webcam, profile: Profile, checked: 
         if drawn:
             steps.append(EaseMaskJob(f"webcam masks {span[0]}-{span[1]} s", drawn, (canvas.width, canvas.height),
                                      sar, prefix))
-    plan = WebcamPlan(source, tuple(looks), webcam.offset, tuple(moves))
+    plan = WebcamPlan(source, tuple(looks), webcam.offset, tuple(moves), index)
     return replace(effects, webcam=plan), tuple(steps)
 
 

@@ -463,6 +463,43 @@ def test_webcam_layouts_change_over_time_eased(drawn_cast, cli, monkeypatch):
     assert len(before) == 4 and len(before - after) >= 2 and len(before & after) >= 1
 
 
+def test_a_chunk_deep_in_the_clip_seeks_the_webcam_and_shows_the_same_frames(tmp_path, cli, monkeypatch):
+    """A 4 s clip in chunks of 1 s: the later chunks seek the camera (a keyframe every 0.5 s)
+    as they seek the capture, instead of decoding it from its start, and show the very camera
+    frames of a build in one piece: its grey level is its frame's number."""
+    media.make(WHEEL_FFMPEG, tmp_path / "take.mp4", "-f", "lavfi", "-i", f"color=c=0x78a0c8:s={W}x{H}:r=10:d=4",
+               "-c:v", "libx264", "-preset", "veryfast", "-g", "5")
+    media.make(WHEEL_FFMPEG, tmp_path / "counter.mp4", "-f", "lavfi", "-i", "color=c=black:s=160x120:r=10:d=4",
+               "-vf", "geq=lum='20+5*N':cb=128:cr=128,format=yuv420p", "-c:v", "libx264", "-preset", "veryfast",
+               "-crf", "10", "-g", "5")
+    recipe = """\
+        loudness: off
+        webcam: {clip: counter.mp4, size: 0.4, shape: square}
+        outputs: [build/NAME.mp4]
+        segments:
+          - clip: take.mp4
+        """
+    build_recipe(tmp_path, "whole.yaml", recipe.replace("NAME", "whole"))
+    monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "1")
+    build_recipe(tmp_path, "chunked.yaml", recipe.replace("NAME", "chunked"))
+    monkeypatch.setenv("CASTKIT_FFMPEG", WHEEL_FFMPEG)
+    dry = cli("build", tmp_path / "chunked.yaml", "--dry-run", "--no-cache")
+    seeks = re.findall(r"-ss (\d+) -threads 1 -i \S*counter\.mp4", dry.out)
+    assert dry.code == 0 and seeks == ["1", "2"], seeks  # chunks 3 and 4; 1 and 2 start too early
+
+    def levels(name: str) -> list[float]:
+        x0, y0, side = W - 6 - 72, H - 6 - 72, 72  # 0.4 of 180 lines, 6 px from the corner
+        with av.open(str(tmp_path / "build" / f"{name}.mp4")) as c:
+            return [float(f.to_ndarray(format="gray")[y0 + 16:y0 + side - 16, x0 + 16:x0 + side - 16].mean())
+                    for f in c.decode(video=0)]
+    whole, chunked = levels("whole"), levels("chunked")
+    assert len(whole) == len(chunked) == 120
+    assert max(whole) - min(whole) > 150  # the counter runs through the clip
+    # A camera frame more or less is a step of 5 levels (about 6 in full range).
+    assert all(abs(a - b) < 2.5 for a, b in zip(whole, chunked)), [(n, a, b) for n, (a, b)
+                                                                    in enumerate(zip(whole, chunked)) if abs(a - b) >= 2.5]
+
+
 def text_sharpness(frame: np.ndarray) -> float:
     """High-frequency energy of a dark text on a light box, per unit of its contrast: what a
     blur (a picture resampled larger) takes away."""
