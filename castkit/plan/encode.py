@@ -455,9 +455,9 @@ def _held_before_rate(stream: Any, captured: Any, view: Region, a: int, b: int, 
     ``captured``: the same picture before the rate conversion. The conversion shows at a frame
     the last picture stamped (rounded to the frame) at or before it, which may have been
     stamped long before (a still screen). So the view is made of frame a of ``stream``, stamped
-    at its time, the capture's pictures from that time on, cut at frame b's time, and frame
-    b - 1 of ``stream`` stamped at frame b's time (it ends the last frame: ffmpeg 5.1's rate
-    conversion shows a last picture only up to its stream's end), put in time order
+    at its time, the capture's pictures from that time on, cut at frame b's time, and frame a
+    again stamped at frame b's time (it ends the last frame: ffmpeg 5.1's rate conversion shows
+    a last picture only up to its stream's end; it is cut off after), put in time order
     (``interleave``, which counts in microseconds) and converted to the target's rate from
     frame a's time: the very pictures of converting first (tests/e2e/test_camera.py compares
     them). On the typing take of benchmarks/bench_camera.py (147 stored pictures in 60 s) the
@@ -465,9 +465,12 @@ def _held_before_rate(stream: Any, captured: Any, view: Region, a: int, b: int, 
     ff = ffmpeg_module()
     fps = target.fps
     start, end = Fraction(first + a) / fps, Fraction(first + b) / fps
-    ends = stream.split()
-    head = ends[0].filter("trim", start_frame=a, end_frame=a + 1).filter("setpts", f"PTS-STARTPTS+{first + a}")
-    tail = ends[1].filter("trim", start_frame=b - 1, end_frame=b).filter("setpts", f"PTS-STARTPTS+{first + b}")
+    ends = stream.filter("trim", start_frame=a, end_frame=a + 1).filter("setpts", "PTS-STARTPTS").split()
+    head = ends[0].filter("setpts", f"PTS+{first + a}")
+    # Frame a again, as the end: at hand from the start, since interleave passes a picture on
+    # only once each input has one or has ended (frame b - 1 held the run's every picture back
+    # until its end: hundreds of 1080p pictures in memory on the moving take).
+    tail = ends[1].filter("setpts", f"PTS+{first + b}")
     # Whole microseconds, as trim reads its times: a picture before ``start`` is dropped by the
     # conversion below, and one from frame b's time on is not shown.
     rest = captured.filter("trim", start=_seconds(start), end=_seconds(end))
