@@ -10,16 +10,17 @@ frame count, size, pixel shape and pixel format of a profile's ``Raster``, and a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from castkit.base.jobs import concat_list, file_url, Job
 from castkit.base.progress import counted
 from castkit.media.dv import dv_samples
 from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, safe_input_options
-from castkit.media.pictures import distinct, Pictures
+from castkit.media.pictures import COMPARABLE, distinct, Pictures, repeats_dropped
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.media.seek import FrameIndex, plan_seek, plan_sound_seek, Seek
@@ -197,9 +198,12 @@ def clip_job(
         # A microsecond time base first: setpts truncates to whole ticks, and a capture's own
         # (often 1/15 s) would move sped-up frames by up to a tick.
         video = video.filter("settb", "AVTB").filter("setpts", f"PTS/{ffmpeg_number(speed)}")
-    video = frame_window(video, target, skip + first, made, hold=w is not None)
     if camera is not None:
-        video, scaled = film(video, camera, skip + first, made, speed, target), True
+        video, scaled = film(video, camera, skip + first, made, speed, target, picture_format(info, effects),
+                             lambda v: frame_window(v, target, skip + first, made, hold=w is not None),
+                             info.video.fps), True
+    else:
+        video = frame_window(video, target, skip + first, made, hold=w is not None)
     if any(d.scaled for d in effects.overlays):  # overlays drawn for this output, on its picture
         if not scaled:
             video, scaled = conform_picture(video, shape, target), True
@@ -326,7 +330,9 @@ MOVE_PIECE = 5
 CAMERA_SCALING = {"threads": 0}
 
 
-def film(video: Any, camera: CameraPath, first: int, count: int, rate: Fraction, target: Raster) -> Any:
+def film(video: Any, camera: CameraPath, first: int, count: int, rate: Fraction, target: Raster,
+         pix_fmt: str | None = None, window: Callable[[Any], Any] | None = None,
+         capture_rate: Fraction | None = None) -> Any:
     """The camera's view of each of ``count`` frames of a stream at the target's rate whose
     frame 0 is frame ``first`` of the (sped-up by ``rate``) capture, conformed to ``target``.
 
@@ -340,7 +346,14 @@ def film(video: Any, camera: CameraPath, first: int, count: int, rate: Fraction,
     1080p frame, single-threaded). Where the target shrinks the views, the part is scaled once,
     into the target's colours, to the size the target shows a view at: against scaling it for
     its closest view and the result again, 20% less filter CPU on the typing take of
-    benchmarks/bench_camera.py to PAL DV, the moving frames within 40-66 dB PSNR of before."""
+    benchmarks/bench_camera.py to PAL DV, the moving frames within 40-66 dB PSNR of before.
+
+    ``pix_fmt``: the picture's pixel format (``picture_format``); where it is one that
+    ``media.pictures.repeats_dropped`` compares, a held view scales each distinct picture once.
+    ``window``: ``video`` is then the picture before the rate conversion, and ``window`` makes
+    the stream above from it (``frame_window``); a held view of a capture slower than the
+    target (``capture_rate`` x ``rate`` frames a second) then scales the capture's own pictures
+    (``_held_before_rate``)."""
     ff = ffmpeg_module()
     frame = camera.frame
     per_frame = Fraction(rate) / Fraction(target.fps)
@@ -357,10 +370,20 @@ def film(video: Any, camera: CameraPath, first: int, count: int, rate: Fraction,
             end = min(b, (first + k) // step * step + step - first) if view is None else b
             runs.append((k, end, view))
             k = end
+    before_rate = (window is not None and pix_fmt in COMPARABLE and capture_rate is not None
+                   and capture_rate * rate < target.fps)
+    early = [n for n, (a, b, view) in enumerate(runs) if before_rate and view is not None and b - a > 1]
+    if window is not None:
+        captured = video.split() if early else None
+        video = window(captured[0] if captured is not None else video)
     branches = video.split() if len(runs) > 1 else None
     pieces = []
     for n, (a, b, view) in enumerate(runs):
         v = branches[n] if branches is not None else video
+        if n in early:
+            assert view is not None and captured is not None
+            pieces.append(_held_before_rate(v, captured[1 + early.index(n)], view, a, b, first, frame, target))
+            continue
         if branches is not None:
             v = v.filter("trim", start_frame=a, end_frame=b).filter("setpts", "PTS-STARTPTS")
         if view is None:
@@ -395,9 +418,25 @@ def film(video: Any, camera: CameraPath, first: int, count: int, rate: Fraction,
                 continue
             shape = (size[0], size[1], frame.aspect * size[1] / size[0])
         else:
+            shape = (int(view.width), int(view.height), frame.sar)
+            compared = _compared_box(view, frame) if pix_fmt in COMPARABLE and b - a > 1 else None
+            if compared is not None:
+                # A held view shows the capture's pictures at the target's rate, most of them
+                # repeats (a 15 fps capture at 25 fps; a still screen for seconds): each distinct
+                # picture is scaled once, then repeated again at the target's rate. The same
+                # bytes; on the typing take of benchmarks/bench_camera.py (147 stored pictures
+                # in 60 s) the held views' scaling went from 1317 pictures to 150.
+                v = v.filter("crop", w=compared.width, h=compared.height, x=compared.x, y=compared.y, exact=1)
+                v = repeats_dropped(v, compared.width, compared.height)
+                if (compared.width, compared.height) != shape[:2]:
+                    v = v.filter("crop", w=shape[0], h=shape[1], x=int(view.x) - compared.x,
+                                 y=int(view.y) - compared.y, exact=1)
+                v = conform_picture(v, shape, target, **CAMERA_SCALING)
+                v = v.filter("fps", fps=ffmpeg_number(target.fps))
+                pieces.append(v.filter("tpad", stop_mode="clone", stop=b - a).filter("trim", end_frame=b - a))
+                continue
             if (view.x, view.y, view.width, view.height) != (0, 0, frame.width, frame.height):
                 v = v.filter("crop", w=int(view.width), h=int(view.height), x=int(view.x), y=int(view.y), exact=1)
-            shape = (int(view.width), int(view.height), frame.sar)
         pieces.append(conform_picture(v, shape, target, **CAMERA_SCALING))
     if len(pieces) == 1:
         return pieces[0]
@@ -405,6 +444,65 @@ def film(video: Any, camera: CameraPath, first: int, count: int, rate: Fraction,
     # of one frame may lack (it then overlaps the next, whose first frame is lost downstream).
     rate = target.fps
     return ff.concat(*pieces, v=1, a=0).filter("setpts", f"N*{rate.denominator}/({rate.numerator}*TB)")
+
+
+def _held_before_rate(stream: Any, captured: Any, view: Region, a: int, b: int, first: int, frame: Frame,
+                      target: Raster) -> Any:
+    """Frames [a, b) of ``stream`` (the picture at the target's rate, its frame 0 at frame
+    ``first`` of that rate, as ``film`` has it) where the camera holds ``view``: scaled at the
+    capture's own rate (each picture it stores, once) and put at the target's rate after.
+
+    ``captured``: the same picture before the rate conversion. The conversion shows at a frame
+    the last picture stamped (rounded to the frame) at or before it, which may have been
+    stamped long before (a still screen). So the view is made of frame a of ``stream``, stamped
+    at its time, the capture's pictures from that time on, cut at frame b's time, and frame a
+    again stamped at frame b's time (it ends the last frame: ffmpeg 5.1's rate conversion shows
+    a last picture only up to its stream's end; it is cut off after), put in time order
+    (``interleave``, which counts in microseconds) and converted to the target's rate from
+    frame a's time: the very pictures of converting first (tests/e2e/test_camera.py compares
+    them). On the typing take of benchmarks/bench_camera.py (147 stored pictures in 60 s) the
+    held views scale 150 pictures instead of 1317, and compare none."""
+    ff = ffmpeg_module()
+    fps = target.fps
+    start, end = Fraction(first + a) / fps, Fraction(first + b) / fps
+    ends = stream.filter("trim", start_frame=a, end_frame=a + 1).filter("setpts", "PTS-STARTPTS").split()
+    head = ends[0].filter("setpts", f"PTS+{first + a}")
+    # Frame a again, as the end: at hand from the start, since interleave passes a picture on
+    # only once each input has one or has ended (frame b - 1 held the run's every picture back
+    # until its end: hundreds of 1080p pictures in memory on the moving take).
+    tail = ends[1].filter("setpts", f"PTS+{first + b}")
+    # Whole microseconds, as trim reads its times: a picture before ``start`` is dropped by the
+    # conversion below, and one from frame b's time on is not shown.
+    rest = captured.filter("trim", start=_seconds(start), end=_seconds(end))
+    v = ff.filter([head, rest, tail], "interleave", nb_inputs=3)
+    if (view.x, view.y, view.width, view.height) != (0, 0, frame.width, frame.height):
+        v = v.filter("crop", w=int(view.width), h=int(view.height), x=int(view.x), y=int(view.y), exact=1)
+    v = conform_picture(v, (int(view.width), int(view.height), frame.sar), target, **CAMERA_SCALING)
+    v = v.filter("fps", fps=ffmpeg_number(fps), start_time=_seconds(start))
+    return v.filter("trim", end_frame=b - a).filter("setpts", "PTS-STARTPTS")
+
+
+def _seconds(t: Fraction) -> str:
+    """``t`` to the microsecond below it, as an ffmpeg time option (in seconds)."""
+    return f"{math.floor(t * 1_000_000) / 1_000_000:.6f}"
+
+
+def picture_format(info: MediaInfo, effects: Effects) -> str | None:
+    """The pixel format of a clip's picture as ``source_picture`` gives it: the decoder's,
+    unless overlays are drawn on it (they may convert it); None where not known."""
+    assert info.video is not None
+    return None if effects.overlays else info.video.pix_fmt
+
+
+def _compared_box(view: Region, frame: Frame) -> Region | None:
+    """The box on even pixels around a held ``view`` (whole pixels), inside the picture, in which
+    ``media.pictures.repeats_dropped`` finds the repeats; None where the picture's odd edge
+    leaves no such box (the view is then scaled at the target's rate)."""
+    x0, y0 = int(view.x) // 2 * 2, int(view.y) // 2 * 2
+    x1, y1 = -(-int(view.x + view.width) // 2) * 2, -(-int(view.y + view.height) // 2) * 2
+    if x1 > frame.width or y1 > frame.height:
+        return None
+    return Region(x0, y0, x1 - x0, y1 - y0)
 
 
 def _scale_before_rate(info: MediaInfo, trim: Trim, frames: int, seek: int = 0) -> bool:

@@ -40,7 +40,7 @@ from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.plan.encode import (
     aligned_sound, camera_path, conform, denoised, Effects, ffmpeg_number, film, frame_window,
-    MIN_HARD_COMP, source_picture, Trim, trimmed_length, voice_sound,
+    MIN_HARD_COMP, picture_format, source_picture, Trim, trimmed_length, voice_sound,
 )
 from castkit.recipe.model import AUTO_ABOVE_FLOOR, AUTO_RANGE, DEFAULT_THRESHOLD, PauseSpec
 from castkit.cache.names import record_name
@@ -432,9 +432,12 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
             v = v.filter("settb", "AVTB").filter("setpts", f"PTS/{ffmpeg_number(part.rate)}")
         begin = round(Fraction(part.first) / part.rate)
         # The last picture held, so a part that ends in the capture's final hold is complete.
-        v = frame_window(v, target, begin, part.frames, hold=True)
+        window = (lambda v, begin=begin, part=part: frame_window(v, target, begin, part.frames, hold=True))
         if camera is not None:  # each part's frames at their own moments of the capture
-            v = film(v, camera, begin, part.frames, part.rate, target)
+            v = film(v, camera, begin, part.frames, part.rate, target, picture_format(info, effects), window,
+                     info.video.fps)
+        else:
+            v = window(v)
         branches.append(v)
     joined = ff.concat(*branches, v=1, a=0) if len(branches) > 1 else branches[0]
 

@@ -671,3 +671,62 @@ def test_a_filter_graph_too_long_for_an_argument_reaches_ffmpeg_as_a_file(tmp_pa
     assert len(from_file) == len(inline) == 240
     assert np.array_equal(from_file, inline)
     assert list(graphs.iterdir()) == []
+
+
+@pytest.fixture(scope="module", params=[10, 30])
+def blinking(tmp_path_factory, request) -> Path:
+    """4 s at 10 fps (slower than the casts: each held view scales the capture's own pictures)
+    or 30 fps (faster: the repeats are found by comparing) of a still grey picture whose only
+    changes are two pixels wide, at its left edge and in its bottom right corner: where
+    mpdecimate's blocks do not reach unless the picture is padded. Lossless (FFV1), so that the
+    changes stay two pixels wide."""
+    root = tmp_path_factory.mktemp("camera-blinking")
+    rate = request.param
+    return media.make(
+        WHEEL_FFMPEG, root / f"blinking{rate}.mkv", "-f", "lavfi", "-i",
+        f"color=gray:size={W}x{H}:rate={rate}:duration=4,format=yuv420p,"
+        f"drawbox=x=0:y=40:w=2:h=8:color=white:t=fill:enable='lt(mod(n,{rate // 5 * 2}),{rate // 5})',"
+        f"drawbox=x={W - 2}:y={H - 2}:w=2:h=2:color=black:t=fill:enable='lt(mod(n,{rate // 10 * 6}),{rate // 10 * 3})'",
+        "-c:v", "ffv1",
+    )
+
+
+def test_held_views_scale_each_distinct_picture_once_and_give_the_same_frames(tmp_path, blinking, wheel_ffmpeg):
+    """A held view scales each distinct picture once (the capture's own pictures where it is
+    slower than the cast, else the repeats dropped by comparing them first) and repeats them
+    after its scale: the very frames of scaling every frame, changes at the view's edges
+    included."""
+    import dataclasses
+
+    from castkit.media.dv import DvTarget
+    from castkit.media.ffmpeg import find_ffmpeg
+    from castkit.media.probe import probe
+    from castkit.outputs.profiles import make_profile
+    from castkit.plan.encode import Effects, clip_job
+    from castkit.recipe.model import Crop, Move
+    from helpers import commands, run_job
+
+    ffmpeg = find_ffmpeg()
+    info = probe(blinking, ffmpeg)
+    assert info.video.pix_fmt == "yuv420p"
+    profile = make_profile(Path("cast.dv"), DvTarget(aspect="16:9"))
+    # Held at the top left corner (1-2 s), then at the bottom right one, at odd offsets.
+    fx = Effects(zoom=(Move(0.5, Crop(0, 0, 192, 108), 0.5), Move(2, Crop(191, 107, 193, 109), 0.5)))
+
+    def frames_of(media_info, name):
+        job = clip_job(media_info, profile, tmp_path / name, ffmpeg, effects=fx)
+        graph = next(a for a in commands(job) if "perspective" in a)
+        with av.open(str(run_job(job))) as c:
+            return (graph.count("interleave"), graph.count("mpdecimate")), \
+                [f.to_ndarray().tobytes() for f in c.decode(video=0)]
+
+    ways, once = frames_of(info, "once.dv")
+    unknown = dataclasses.replace(info, video=dataclasses.replace(info.video, pix_fmt=None))
+    plain, every = frames_of(unknown, "every.dv")
+    # Three held views (full, top left, bottom right), and the DV encode's own comparison.
+    assert ways == ((3, 1) if info.video.fps < 25 else (0, 4))
+    assert plain == (0, 1)
+    assert len(once) == len(every) == 100
+    assert [k for k in range(100) if once[k] != every[k]] == []
+    # The blinking shows in both held corners: the comparison saw changes two pixels wide.
+    assert len(set(once[26:49])) > 1 and len(set(once[64:100])) > 1
