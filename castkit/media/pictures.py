@@ -61,8 +61,9 @@ def _compared(size: int) -> int:
 
 def distinct(video: Any, width: int, height: int, high: int = 0, low: int = 0,
              share: float = 0, keep: int | None = None) -> Any:
-    """``video`` (``width`` x ``height``, conformed) with every picture that repeats the one
-    before it, pixel for pixel, dropped; the others keep their timestamps. ``high``, ``low``
+    """``video`` (``width`` x ``height``, both even, in a ``COMPARABLE`` format or the RGB of a
+    conformed picture) with every picture that repeats the one before it, pixel for pixel,
+    dropped; the others keep their timestamps (a camera's held view, a DV job's pictures). ``high``, ``low``
     and ``share``: mpdecimate's tolerance (an image's: a recorder's noise is no new picture);
     ``keep``: a frame kept whatever it shows (an image's last: its end), marked for the
     comparison in the padding (past mpdecimate's first 8 columns), which is cropped away."""
@@ -75,25 +76,10 @@ def distinct(video: Any, width: int, height: int, high: int = 0, low: int = 0,
     return video.filter("crop", w=width, h=height, x=COMPARE_PAD, y=0, exact=1)
 
 
-# Pixel formats ``repeats_dropped`` compares as they are: planar, chroma subsampled by at most 2,
-# and accepted by mpdecimate in every ffmpeg castkit supports (a format it does not take would
-# be converted first, and the pictures after it would no longer be the input's).
+# Pixel formats ``distinct`` compares as they are: planar, chroma subsampled by at most 2, and
+# accepted by mpdecimate in every ffmpeg castkit supports (a format it does not take would be
+# converted first, and the pictures after it would no longer be the input's).
 COMPARABLE = frozenset(("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "gray"))
-
-
-def repeats_dropped(video: Any, width: int, height: int) -> Any:
-    """``video`` (``width`` x ``height``, both even, in a ``COMPARABLE`` format) with every
-    picture that repeats the one before it, pixel for pixel, dropped, the others unchanged with
-    their timestamps. Unlike ``distinct``, for any even size: mpdecimate's 8x8 blocks step by 4
-    and stop 7 short of an edge, so the picture is padded on the right and bottom to multiples
-    of 8 (every row and column of every plane then lies in a block), and ``COMPARE_PAD``
-    columns on the left (what it skips there), then cropped back."""
-    if width % 2 or height % 2:
-        raise ValueError("repeats_dropped needs an even size (the pad keeps 4:2:0 chroma whole)")
-    wide, high = -(-(width + COMPARE_PAD) // 8) * 8, -(-height // 8) * 8
-    video = video.filter("pad", w=wide, h=high, x=COMPARE_PAD, y=0)
-    video = video.filter("mpdecimate", hi=0, lo=0, frac=0, max=0)
-    return video.filter("crop", w=width, h=height, x=COMPARE_PAD, y=0, exact=1)
 
 
 def tee_outputs(pictures: Path, listing: str) -> str:

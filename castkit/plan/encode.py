@@ -20,7 +20,7 @@ from castkit.base.jobs import concat_list, file_url, Job
 from castkit.base.progress import counted
 from castkit.media.dv import dv_samples
 from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, safe_input_options
-from castkit.media.pictures import COMPARABLE, distinct, Pictures, repeats_dropped
+from castkit.media.pictures import COMPARABLE, distinct, Pictures
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.media.seek import FrameIndex, plan_seek, plan_sound_seek, Seek
@@ -349,7 +349,7 @@ def film(video: Any, camera: CameraPath, first: int, count: int, rate: Fraction,
     benchmarks/bench_camera.py to PAL DV, the moving frames within 40-66 dB PSNR of before.
 
     ``pix_fmt``: the picture's pixel format (``picture_format``); where it is one that
-    ``media.pictures.repeats_dropped`` compares, a held view scales each distinct picture once.
+    ``media.pictures.distinct`` compares, a held view scales each distinct picture once.
     ``window``: ``video`` is then the picture before the rate conversion, and ``window`` makes
     the stream above from it (``frame_window``); a held view of a capture slower than the
     target (``capture_rate`` x ``rate`` frames a second) then scales the capture's own pictures
@@ -427,7 +427,7 @@ def film(video: Any, camera: CameraPath, first: int, count: int, rate: Fraction,
                 # bytes; on the typing take of benchmarks/bench_camera.py (147 stored pictures
                 # in 60 s) the held views' scaling went from 1317 pictures to 150.
                 v = v.filter("crop", w=compared.width, h=compared.height, x=compared.x, y=compared.y, exact=1)
-                v = repeats_dropped(v, compared.width, compared.height)
+                v = distinct(v, compared.width, compared.height)
                 if (compared.width, compared.height) != shape[:2]:
                     v = v.filter("crop", w=shape[0], h=shape[1], x=int(view.x) - compared.x,
                                  y=int(view.y) - compared.y, exact=1)
@@ -496,7 +496,7 @@ def picture_format(info: MediaInfo, effects: Effects) -> str | None:
 
 def _compared_box(view: Region, frame: Frame) -> Region | None:
     """The box on even pixels around a held ``view`` (whole pixels), inside the picture, in which
-    ``media.pictures.repeats_dropped`` finds the repeats; None where the picture's odd edge
+    ``media.pictures.distinct`` finds the repeats; None where the picture's odd edge
     leaves no such box (the view is then scaled at the target's rate)."""
     x0, y0 = int(view.x) // 2 * 2, int(view.y) // 2 * 2
     x1, y1 = -(-int(view.x + view.width) // 2) * 2, -(-int(view.y + view.height) // 2) * 2
