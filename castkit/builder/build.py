@@ -18,7 +18,7 @@ from castkit.builder.plan import BuildPlan, plan_build, sidecar_paths
 from castkit.cache.folders import check_not_in_cache
 from castkit.cache.housekeeping import cache_cap, keep_under, mark_cache, remove_dead_temps
 from castkit.cache.records import record_uses, unwritable_caches
-from castkit.cache.written import record_written, why_not_replaceable
+from castkit.cache.written import record_written, unrecorded, why_not_replaceable
 from castkit.cache.names import CACHE_NAME
 from castkit.cache.keys import cache_dir
 from castkit.base.progress import say
@@ -110,6 +110,8 @@ class PreparedBuild:
             record_written(self.records, path)
 
     def cleanup(self) -> None:
+        if self.records is None:
+            unrecorded(self.writes, keep=False)
         if self.temp_work is not None:
             shutil.rmtree(self.temp_work, ignore_errors=True)
 
@@ -182,6 +184,8 @@ def prepare_build(
         raise
     # --no-cache makes no cache folder; where there is one, what the build writes is recorded.
     keeps_records = not dry_run and (use_cache or records.is_dir())
+    if not keeps_records and not dry_run:
+        unrecorded(writes)  # nothing to hash while the casts are written
     return PreparedBuild(planned, use_cache and not dry_run, temp_work,
                          tuple(dict.fromkeys(writes)), records if keeps_records else None)
 

@@ -31,6 +31,7 @@ import mmap
 import os
 import re
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 # numpy is imported by the functions that use it: a cast that needs no retiming (``outputs.join``)
 # builds without loading it (0.1 s of CPU).
@@ -92,6 +93,63 @@ def _packs_for(frame: int, frame_bytes: int, flags: dict[int, bytes], recorded: 
         f = flags[REC_TIME]
         out[REC_TIME] = bytes((f[0], f[1] & 0x80 | _bcd(when.second), f[2] & 0x80 | _bcd(when.minute),
                                f[3] & 0xC0 | _bcd(when.hour)))
+    return out
+
+
+def _recorded_fields(first: int, count: int, frame_bytes: int, recorded: datetime) -> dict[str, Any]:
+    """The recording time of cast frames ``first`` .. ``first + count - 1`` (as ``_packs_for``
+    counts it: the frame's real time, whole seconds after ``recorded``), each field as a numpy
+    array of its BCD bytes, one per frame. The dates are made once per second, not per frame."""
+    import numpy as np
+
+    fps = fps_of_frame(frame_bytes)
+    seconds = np.arange(first, first + count, dtype=np.int64) * fps.denominator // fps.numerator
+    distinct, which = np.unique(seconds, return_inverse=True)
+    when = [recorded + timedelta(seconds=int(t)) for t in distinct]
+    return {name: _bcd_array(np.array([getattr(w, name) % 100 for w in when], dtype=np.int64)[which])
+            for name in ("second", "minute", "hour", "day", "month", "year")}
+
+
+def _bcd_array(values: Any) -> Any:
+    """``_bcd`` of each of ``values`` (0-99), as bytes."""
+    return ((values // 10) << 4 | values % 10).astype("uint8")
+
+
+def _pack_columns(first: int, count: int, frame_bytes: int, flags: dict[int, bytes],
+                  recorded: datetime) -> dict[int, Any]:
+    """``_packs_for`` of cast frames ``first`` .. ``first + count - 1`` at once, with numpy: for
+    each kind, a (count, 4) array of its packs' data bytes (per frame in Python it was a third
+    of a start edit's CPU). The same bytes (tests/e2e/test_timecode_dv.py compares the two)."""
+    import numpy as np
+
+    out = {}
+    if TIMECODE in flags:
+        f = flags[TIMECODE]
+        frame = np.arange(first, first + count, dtype=np.int64)
+        if fps_of_frame(frame_bytes) == 25:
+            base = 25
+        else:
+            base = 30
+            if f[0] & 0x40:  # drop-frame, as timecode_fields counts it
+                tens, rest = np.divmod(frame, 17982)
+                frame = frame + 18 * tens + np.where(rest >= 2, 2 * ((rest - 2) // 1798), 0)
+        seconds, ff = np.divmod(frame, base)
+        minutes, ss = np.divmod(seconds, 60)
+        hours, mm = np.divmod(minutes, 60)
+        out[TIMECODE] = np.stack([f[0] & 0xC0 | _bcd_array(ff), f[1] & 0x80 | _bcd_array(ss),
+                                  f[2] & 0x80 | _bcd_array(mm), f[3] & 0xC0 | _bcd_array(hours % 24)],
+                                 axis=1).astype(np.uint8)
+    if REC_DATE in flags or REC_TIME in flags:
+        when = _recorded_fields(first, count, frame_bytes, recorded)
+        if REC_DATE in flags:
+            f = flags[REC_DATE]
+            out[REC_DATE] = np.stack([np.full(count, f[0], dtype=np.uint8), f[1] & 0xC0 | when["day"],
+                                      f[2] & 0xE0 | when["month"], when["year"]], axis=1).astype(np.uint8)
+        if REC_TIME in flags:
+            f = flags[REC_TIME]
+            out[REC_TIME] = np.stack([np.full(count, f[0], dtype=np.uint8), f[1] & 0x80 | when["second"],
+                                      f[2] & 0x80 | when["minute"], f[3] & 0xC0 | when["hour"]],
+                                     axis=1).astype(np.uint8)
     return out
 
 
@@ -180,36 +238,31 @@ def _retime_audio_packs(mm: mmap.mmap, base: int, count: int, first: int, frame_
     import numpy as np
 
     sequences = frame_bytes // SEQUENCE
-    fps = fps_of_frame(frame_bytes)
     whole = np.frombuffer(mm, dtype=np.uint8)
     packs = None
     try:
         packs = np.lib.stride_tricks.as_strided(
             whole[base + _AUDIO_FIRST * BLOCK:], shape=(count, sequences, _AUDIO_BLOCKS, 8),
             strides=(frame_bytes, SEQUENCE, _AUDIO_EVERY * BLOCK, 1), writeable=True)
-        audio = (packs[..., 0] >> 5) == 3  # DIF block ID: section type 3, audio
-        kinds = packs[..., 3].copy()
+        read = packs.copy()  # one pass over the map (see _retime_frames), the work on the copy
+        audio = (read[..., 0] >> 5) == 3  # DIF block ID: section type 3, audio
+        kinds = read[..., 3]
         times, dates = audio & (kinds == AAUX_REC_TIME), audio & (kinds == AAUX_REC_DATE)
         if not times.any() and not dates.any():
             return
-        when = [recorded + timedelta(seconds=(first + n) * fps.denominator // fps.numerator) for n in range(count)]
-
-        def bcd(values: list[int]) -> np.ndarray:  # one per frame, broadcast over its blocks
-            return np.array([_bcd(v) for v in values], dtype=np.uint8)[:, None, None]
-
-        for where, fields in ((times, ((0x80, [w.second for w in when]), (0x80, [w.minute for w in when]),
-                                       (0xC0, [w.hour for w in when]))),
-                              (dates, ((0xC0, [w.day for w in when]), (0xE0, [w.month for w in when]),
-                                       (0x00, [w.year % 100 for w in when])))):
+        when = _recorded_fields(first, count, frame_bytes, recorded)  # one per frame, broadcast over its blocks
+        for where, fields in ((times, ((0x80, when["second"]), (0x80, when["minute"]), (0xC0, when["hour"]))),
+                              (dates, ((0xC0, when["day"]), (0xE0, when["month"]), (0x00, when["year"])))):
             if not where.any():
                 continue
             for at, (kept, values) in enumerate(fields, 5):  # data bytes 2-4 (byte 1 kept)
-                column = packs[..., at]
-                new = np.broadcast_to(column & kept | bcd(values), column.shape)
+                column = read[..., at]
+                new = np.broadcast_to(column & kept | values[:, None, None], column.shape)
                 # Only the bytes that change are written: a page written is a page the
                 # kernel writes back (a start edit retimes a whole cast).
                 changed = where & (new != column)
-                column[changed] = new[changed]
+                if changed.any():
+                    packs[..., at][changed] = new[changed]
     finally:
         del whole, packs  # no view of the map outlives this call (the map is closed after it)
 
@@ -236,17 +289,24 @@ def _retime_frames(mm: mmap.mmap, base: int, count: int, first: int, frame_bytes
     try:
         areas = np.lib.stride_tricks.as_strided(whole[base + _AREA[0]:], shape=(count, sequences, size),
                                                 strides=(frame_bytes, SEQUENCE, 1), writeable=True)
+        # Read once into memory of its own: each strided pass over the map reads 384 places
+        # pages apart (a TLB miss each), and the checks make twelve such passes.
+        compact = areas.copy()
         for s in range(sequences):
             layout = layouts[s]
-            if not (areas[:, s, layout.fixed] == layout.template[layout.fixed]).all():
+            if not (compact[:, s, layout.fixed] == layout.template[layout.fixed]).all():
                 return None
         # Every sequence has the first's packs (the same flags): each frame's made once.
-        packs = [_packs_for(first + n, frame_bytes, layouts[0].flags, recorded) for n in range(count)]
+        columns = _pack_columns(first, count, frame_bytes, layouts[0].flags, recorded)
+        # The packs' data in each layout's order, made once per order (the 12 sequences of a
+        # frame nearly always share one).
+        rows: dict[tuple[int, ...], Any] = {}
         for s in range(sequences):
             layout = layouts[s]
-            areas[:, s, layout.data] = np.frombuffer(
-                b"".join(b"".join(frame[k] for k in layout.kinds) for frame in packs),
-                dtype=np.uint8).reshape(count, -1)
+            data = rows.get(layout.kinds)
+            if data is None:
+                data = rows[layout.kinds] = np.concatenate([columns[k] for k in layout.kinds], axis=1)
+            areas[:, s, layout.data] = data
     finally:
         del whole  # no view of the map outlives this call (the map is closed after it)
     return count * sequences

@@ -27,8 +27,19 @@ needs sample-exact timestamps: Matroska's are milliseconds, and its sound is dec
 start, as is AAC's (see SOUND_SEEKABLE). Elsewhere the capture's sound is read from the start by a second input of the same file
 (its decode is a small part of the cost of a trim, but not of a chunk deep into a long take).
 
+That proof holds only where the sound's timestamps run on without a jump: each packet starts
+where the one before ends. A take made of recordings joined by stream copy jumps at every join
+(Ogg/Vorbis: overlaps and gaps of tens to hundreds of samples), and the resampler that lays the
+sound on the capture's clock (``aresample=async=1``) fills or drops there according to how far it
+has drifted since it started: a seeked decode starts it afresh and drifts otherwise, so its
+samples differ from a full decode's (measured: by up to 33 sample values). From a seek point
+before the first jump both decodes are in the same state (the jumps after it they meet alike),
+so the sound is seeked no later than SOUND_MARGIN before the first jump, and decoded from the
+start where that is too early to be worth a seek; ``--dry-run`` says so.
+
 Everything here but ``read_index`` is pure. ``read_index`` runs one ffmpeg that copies the
-picture's packets to ffmpeg's ``framecrc`` muxer: no decoding, only the container read.
+picture's and the sound's packets to ffmpeg's ``framecrc`` muxer: no decoding, only the
+container read (which reads every packet whichever streams are copied).
 """
 
 from __future__ import annotations
@@ -73,6 +84,8 @@ MIN_SEEK = 1
 
 _TB = re.compile(r"^#tb 0: (?P<num>\d+)/(?P<den>\d+)$", re.M)
 _PACKET = re.compile(r"^0,\s*(?P<dts>-?\d+),\s*(?P<pts>-?\d+),\s*(?P<dur>-?\d+),\s*(?P<size>\d+),\s*0x[0-9a-f]+(?P<rest>.*)$", re.M)
+_SOUND_TB = re.compile(r"^#tb 1: (?P<num>\d+)/(?P<den>\d+)$", re.M)
+_SOUND_PACKET = re.compile(r"^1,\s*-?\d+,\s*(?P<pts>-?\d+),\s*(?P<dur>-?\d+),", re.M)
 _NOPTS = -0x8000000000000000
 
 
@@ -85,6 +98,10 @@ class FrameIndex:
     packets: int
     complete: bool = True  # read to the end without an error
     time_base: Fraction = Fraction(1, 1000000)  # the picture stream's
+    # Seconds of the capture where the first sound's timestamps first jump (a packet that does
+    # not start where the one before it ends: a join of recordings), None where they never do
+    # or the capture has no sound; 0 where they cannot be followed (a packet without a time).
+    sound_jump: Fraction | None = None
 
 
 @dataclass(frozen=True)
@@ -128,11 +145,14 @@ def plan_seek(format_name: str, codec: str, index: FrameIndex | None, needed: Fr
     return Seek(at=at)
 
 
-def plan_sound_seek(format_name: str, codec: str, needed: Fraction, picture_at: int = 0) -> Seek:
+def plan_sound_seek(format_name: str, codec: str, needed: Fraction, picture_at: int = 0,
+                    index: FrameIndex | None = None) -> Seek:
     """Where to seek a capture's sound whose first sample needed is at ``needed`` seconds of
-    the capture: whole seconds at least SOUND_MARGIN before it (the picture's seek point
-    ``picture_at`` if it is, so one input serves both); 0 with a note where that container's
-    sound seek is not verified; 0 and nothing to say for a cut in the first SOUND_MIN_SEEK s."""
+    the capture: whole seconds at least SOUND_MARGIN before it and before the first jump of
+    its timestamps (``index.sound_jump``; the picture's seek point ``picture_at`` if that is
+    early enough, so one input serves both); 0 with a note where that container's sound seek
+    is not verified, where the capture's index is not known (its jumps are not either) or where
+    the first jump comes too early; 0 and nothing to say for a cut in the first SOUND_MIN_SEEK s."""
     at = math.floor(needed - SOUND_MARGIN)
     if at < SOUND_MIN_SEEK:
         return Seek()
@@ -140,6 +160,14 @@ def plan_sound_seek(format_name: str, codec: str, needed: Fraction, picture_at: 
     if (container, codec) not in SOUND_SEEKABLE:
         return Seek(note=f"sound decoded from the start: seeking {container}/{codec} sound is "
                          f"not verified sample-exact")
+    if index is None or not index.complete:
+        return Seek(note="sound decoded from the start: the capture's sound timestamps are not known")
+    if index.sound_jump is not None:
+        at = min(at, math.floor(index.sound_jump - SOUND_MARGIN))
+        if at < SOUND_MIN_SEEK:
+            return Seek(note=f"sound decoded from the start: its timestamps jump at "
+                             f"{float(index.sound_jump):.3f} s (recordings joined?), and a seek past "
+                             f"a jump would not give a full decode's samples")
     return Seek(at=picture_at if SOUND_MIN_SEEK <= picture_at <= at else at)
 
 
@@ -173,7 +201,29 @@ def parse_framecrc(text: str, complete: bool = True) -> FrameIndex | None:
             complete = False
         if flags & 0x1 and not flags & 0x4:  # a keyframe that is shown (not a discarded pre-roll)
             keys.append(pts * base)
-    return FrameIndex(tuple(sorted(set(keys))), len(packets), complete, base)
+    return FrameIndex(tuple(sorted(set(keys))), len(packets), complete, base, sound_jump(text))
+
+
+def sound_jump(text: str) -> Fraction | None:
+    """Where the sound's packets (stream 1 of ``index_argv``'s framecrc) first fail to start
+    where the packet before them ends, in seconds; None if they never do (or there is no
+    sound). Exact, to the tick: in Ogg the ticks are samples, and any gap or overlap moves
+    the resampler's drift (see the module's note); coarser time bases (Matroska's
+    milliseconds) round every packet and so show jumps everywhere, which is as it should be,
+    for a time that is not exact proves nothing."""
+    tb = _SOUND_TB.search(text)
+    if not tb or int(tb["den"]) == 0:
+        return None
+    base = Fraction(int(tb["num"]), int(tb["den"]))
+    end = None
+    for m in _SOUND_PACKET.finditer(text):
+        pts, dur = int(m["pts"]), int(m["dur"])
+        if pts == _NOPTS:
+            return end * base if end is not None else Fraction(0)
+        if end is not None and pts != end:
+            return pts * base
+        end = pts + dur
+    return None
 
 
 def _flags(rest: str) -> int:
@@ -182,11 +232,13 @@ def _flags(rest: str) -> int:
     return int(found[1], 16) if found else 0x1
 
 
-def index_argv(path: Path, ffmpeg: Ffmpeg) -> list[str]:
+def index_argv(path: Path, ffmpeg: Ffmpeg, sound: bool = True) -> list[str]:
+    """The picture's packets as stream 0 and (``sound``) the first sound's, if any, as stream 1."""
     args = ["-v", "error"]
     for key, value in safe_input_options().items():
         args += [f"-{key}", value]
-    return [*args, "-i", file_url(path), "-map", "0:v:0", "-c", "copy", "-f", "framecrc", "-"]
+    return [*args, "-i", file_url(path), "-map", "0:v:0", *(["-map", "0:a:0?"] if sound else []),
+            "-c", "copy", "-f", "framecrc", "-"]
 
 
 def read_index(path: Path, ffmpeg: Ffmpeg, timeout: float = 120) -> FrameIndex | None:
@@ -206,7 +258,7 @@ def frame_times(path: Path, ffmpeg: Ffmpeg, timeout: float = 120) -> tuple[Fract
     own timestamps, sorted: the places a frame-exact cut may fall (``castkit serve``). Read as
     the keyframe index is (nothing decoded); empty if ffmpeg cannot say."""
     try:
-        done = run_query(ffmpeg, index_argv(path, ffmpeg), timeout=timeout)
+        done = run_query(ffmpeg, index_argv(path, ffmpeg, sound=False), timeout=timeout)
     except (OSError, subprocess.SubprocessError):
         return ()
     read = _packets(done.stdout.decode("ascii", "replace"))

@@ -37,7 +37,7 @@ from pathlib import Path
 from castkit.base.files import partial_path, remove_stale_partials, write_error
 from castkit.base.stops import stops_deferred
 from castkit.cache.records import untouched, read_manifest, write_record
-from castkit.cache.written import block_digest, hashed_while_written, record_patched, whole_blocks
+from castkit.cache.written import block_digest, hashed_while_written, record_patched, whole_blocks, will_be_recorded
 from castkit.errors import Interrupted, WorkError
 from castkit.media.dvtc import retime
 from castkit.base.jobs import InProcessJob
@@ -301,6 +301,7 @@ class CastWriter:
         # The cast's whole blocks of the written record (``cache.written``), hashed as soon as
         # every byte of one is copied and retimed (final), while the encodes go on.
         self._digests: dict[int, str] = {}
+        self._hashed = will_be_recorded(job.output)  # not for a build that records nothing
         self._hashing = threading.Lock()
         self._filler: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -342,7 +343,7 @@ class CastWriter:
             final = offset + copied
             if copied < part.size:
                 break
-        if not self._hashing.acquire(blocking=False):
+        if not self._hashed or not self._hashing.acquire(blocking=False):
             return  # another feed is hashing: it or the next one takes these blocks
         try:
             index = len(self._digests)

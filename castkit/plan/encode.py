@@ -226,7 +226,7 @@ def clip_job(
         # output depends on everything before it) or denoised (the noise reduction runs from
         # the take's start); else decoded from the start (media.seek).
         heard = seek_sound(info, target.audio_samples(skip + (w.a if w is not None else 0)),
-                           seek.at) if speed == 1 and effects.denoise is None else Seek()
+                           seek.at, index) if speed == 1 and effects.denoise is None else Seek()
         sound_note = heard.note
         if heard.at and heard.at == seek.at:
             sound = source  # the same seeked input, its timestamps shifted back below
@@ -296,11 +296,13 @@ def clip_job(
     return replace(job, note="\n".join(notes)) if notes else job
 
 
-def seek_sound(info: MediaInfo, first_sample: int, picture_at: int) -> Seek:
+def seek_sound(info: MediaInfo, first_sample: int, picture_at: int, index: FrameIndex | None) -> Seek:
     """Where to seek a capture's sound whose first sample needed is ``first_sample`` (48 kHz,
-    from the capture's start): see ``media.seek.plan_sound_seek``."""
+    from the capture's start), ``index`` saying where its timestamps jump: see
+    ``media.seek.plan_sound_seek``."""
     assert info.audio is not None
-    return plan_sound_seek(info.format_name, info.audio.codec, Fraction(first_sample, AUDIO_RATE), picture_at)
+    return plan_sound_seek(info.format_name, info.audio.codec, Fraction(first_sample, AUDIO_RATE), picture_at,
+                           index)
 
 
 def camera_path(effects: Effects, shape: tuple[int, int, Fraction], target: Raster) -> CameraPath | None:

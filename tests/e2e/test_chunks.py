@@ -229,3 +229,24 @@ def test_a_dv_cast_is_hashed_for_its_record_while_it_is_joined(folder, ffmpeg_bi
     record = json.loads(written.written_path(folder / ".castkit-cache", folder / "build" / "cast.dv").read_text())
     assert record["sha256-blocks"] == [hashlib.sha256(data[i:i + block]).hexdigest()
                                        for i in range(0, len(data), block)]
+
+
+def test_a_cast_no_record_is_kept_of_is_not_hashed_while_it_is_joined(folder, ffmpeg_bin, monkeypatch):
+    """--no-cache beside no cache folder keeps no record of what it wrote: nothing to hash
+    (0.09 s of a deep trim's CPU). Beside a cache folder the record is kept, and hashed."""
+    from castkit.cache import written
+    from castkit.outputs import join
+
+    monkeypatch.setattr(written, "BLOCK", 3 * 144000)
+    hashed = []
+    block_digest = join.block_digest
+    monkeypatch.setattr(join, "block_digest", lambda fd, index: hashed.append(index) or block_digest(fd, index))
+    recipe = write(folder, 1.3, 5.6)
+    recipe.write_text(recipe.read_text().replace("build/cast.mp4", "build/cast.dv"))
+    cast = folder / "build" / "cast.dv"
+    build(recipe, use_cache=False)
+    assert hashed == [] and not (folder / ".castkit-cache").exists()
+    assert len(contents(cast)[0]) == 12 + round(4.3 * 25)  # a title, then the clip
+    (folder / ".castkit-cache").mkdir()
+    build(recipe, use_cache=False, force=True)
+    assert hashed and written.written_path(folder / ".castkit-cache", cast).exists()

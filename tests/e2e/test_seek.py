@@ -5,6 +5,7 @@ to the whole segment."""
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -70,6 +71,8 @@ def test_a_seeked_trim_shows_the_very_frames_and_sound_of_a_decode_from_the_star
     info = probe(captures[kind], ffmpeg)
     index = read_index(info.path, ffmpeg)
     assert index is not None and index.complete and len(index.keyframes) >= 5, index
+    if kind != "mkv":  # one recording: its sound's timestamps never jump (Matroska's are milliseconds)
+        assert index.sound_jump is None, index.sound_jump
     target = DvTarget()
     whole_v, whole_a = frames_and_pcm(run(clip_job(info, DvProfile(target), tmp_path / "whole.dv", ffmpeg)))
     assert len(whole_v) == 200
@@ -92,6 +95,57 @@ def test_a_seeked_trim_shows_the_very_frames_and_sound_of_a_decode_from_the_star
         skip = target.frames(cut)
         assert got_v == whole_v[skip:skip + 25], f"{kind}, {what}: pictures differ"
         assert np.array_equal(got_a, whole_a[skip * 1920 * 2:(skip + 25) * 1920 * 2]), f"{kind}, {what}: sound differs"
+
+
+@pytest.fixture(scope="module")
+def joined(tmp_path_factory) -> dict[str, Path]:
+    """Takes made of three 4 s recordings joined by stream copy (ffmpeg's concat demuxer), as
+    a recorder that pauses or a user's ``ffmpeg -f concat`` makes them: the sound's timestamps
+    jump at every join."""
+    root = tmp_path_factory.mktemp("joined-media")
+    takes = {}
+    for kind, make in (("ogg", media.theora), ("mkv", media.h264)):
+        part = make(WHEEL_FFMPEG, root / f"part.{'ogv' if kind == 'ogg' else kind}", "160x120", 15, 4.0,
+                    voice=(22050, 1, 4.0), pattern="luma", gop=10)
+        listing = root / f"{kind}.txt"
+        listing.write_text("ffconcat version 1.0\n" + f"file '{part.name}'\n" * 3)
+        takes[kind] = media.make(WHEEL_FFMPEG, root / f"joined{part.suffix}", "-f", "concat", "-safe", "0",
+                                 "-i", str(listing), "-c", "copy")
+    return takes
+
+
+@pytest.mark.parametrize("kind", ["ogg", "mkv"])
+def test_a_deep_trim_of_a_joined_take_gives_the_samples_of_a_full_decode(
+        kind, joined, ffmpeg_bin, tmp_path, monkeypatch):
+    """A seek past a jump of the sound's timestamps restarts the resampler's drift: castkit
+    seeks the sound only before the first jump (or decodes it from the start, and says so)."""
+    import castkit.media.seek
+
+    monkeypatch.setattr(castkit.media.seek, "SOUND_MIN_SEEK", 1)  # these cuts are seconds deep
+    ffmpeg = find_ffmpeg()
+    info = probe(joined[kind], ffmpeg)
+    index = read_index(info.path, ffmpeg)
+    assert index is not None and index.complete
+    if kind == "ogg":  # Matroska's millisecond times never prove a sound continuous
+        assert index.sound_jump is not None and 2 < index.sound_jump < 5, index.sound_jump
+    target = DvTarget()
+    whole_v, whole_a = frames_and_pcm(run(clip_job(info, DvProfile(target), tmp_path / "whole.dv", ffmpeg)))
+    for cut, min_seek in ((Fraction(19, 2), 1), (Fraction(19, 2), 3), (Fraction(5, 2), 1)):
+        monkeypatch.setattr(castkit.media.seek, "SOUND_MIN_SEEK", min_seek)
+        job = clip_job(info, DvProfile(target), tmp_path / "trim.dv", ffmpeg, trim=Trim(cut, Fraction(2)),
+                       index=index)
+        assert "-ss" in commands(job), job.note  # the picture seeks all the same
+        heard = castkit.media.seek.plan_sound_seek(info.format_name, info.audio.codec, cut, index=index)
+        if kind == "ogg" and min_seek == 1:  # seeked, but to before the first jump
+            assert 0 < heard.at < index.sound_jump - 1 and job.note is None
+        else:
+            assert heard.at == 0 and "sound decoded from the start" in job.shell().splitlines()[0]
+        got_v, got_a = frames_and_pcm(run(job))
+        skip = target.frames(cut)
+        assert got_v == whole_v[skip:skip + 50], f"{kind} at {cut}: pictures differ"
+        expected = whole_a[skip * 1920 * 2:(skip + 50) * 1920 * 2]  # stereo
+        assert len(got_a) == len(expected) and np.array_equal(got_a, expected), \
+            f"{kind} at {cut}: sound differs by up to {np.abs(got_a.astype(int) - expected).max()}"
 
 
 def test_slices_of_a_segment_are_the_segment(captures, ffmpeg_bin, tmp_path):
@@ -191,10 +245,32 @@ def test_framecrc_parsing():
 def test_the_sound_seeks_a_margin_before_its_first_sample_where_that_is_verified():
     from castkit.media.seek import plan_sound_seek
 
-    assert plan_sound_seek("ogg", "vorbis", Fraction(100), picture_at=98) == Seek(at=98)  # one input
-    assert plan_sound_seek("ogg", "vorbis", Fraction(100)) == Seek(at=99)
-    assert plan_sound_seek("ogg", "vorbis", Fraction(100), picture_at=100) == Seek(at=99)
+    assert plan_sound_seek("ogg", "vorbis", Fraction(100), picture_at=98, index=INDEX) == Seek(at=98)  # one input
+    assert plan_sound_seek("ogg", "vorbis", Fraction(100), index=INDEX) == Seek(at=99)
+    assert plan_sound_seek("ogg", "vorbis", Fraction(100), picture_at=100, index=INDEX) == Seek(at=99)
     assert plan_sound_seek("ogg", "vorbis", Fraction(301, 10)) == Seek()  # shallow: nothing to say
     for fmt, codec in (("mov,mp4,m4a,3gp,3g2,mj2", "aac"), ("matroska,webm", "vorbis")):
-        seek = plan_sound_seek(fmt, codec, Fraction(100))
+        seek = plan_sound_seek(fmt, codec, Fraction(100), index=INDEX)
         assert seek.at == 0 and "sound decoded from the start" in seek.note
+    # Where the timestamps jump (a join), no later than a margin before the first jump.
+    joined = replace(INDEX, sound_jump=Fraction(605, 10))
+    assert plan_sound_seek("ogg", "vorbis", Fraction(100), picture_at=98, index=joined) == Seek(at=59)
+    assert plan_sound_seek("ogg", "vorbis", Fraction(100), picture_at=40, index=joined) == Seek(at=40)
+    early = plan_sound_seek("ogg", "vorbis", Fraction(100), index=replace(INDEX, sound_jump=Fraction(30)))
+    assert early.at == 0 and "its timestamps jump at 30.000 s" in early.note
+    # Without a complete index the jumps are not known.
+    for index in (None, replace(INDEX, complete=False)):
+        seek = plan_sound_seek("ogg", "vorbis", Fraction(100), index=index)
+        assert seek.at == 0 and "sound timestamps are not known" in seek.note
+
+
+def test_the_index_finds_where_the_sounds_timestamps_jump():
+    from castkit.media.seek import sound_jump
+
+    head = "#tb 0: 1/15\n#tb 1: 1/22050\n"
+    steady = head + "1, 0, 0, 128, 9, 0x1\n0, 0, 0, 1, 13, 0x2\n1, 128, 128, 1024, 9, 0x1\n1, 1152, 1152, 128, 9, 0x1\n"
+    assert sound_jump(steady) is None and parse_framecrc(steady).sound_jump is None
+    assert sound_jump(steady + "1, 1270, 1270, 128, 9, 0x1\n") == Fraction(1270, 22050)  # 10 samples of overlap
+    assert sound_jump(steady + "1, 1290, 1290, 128, 9, 0x1\n") == Fraction(1290, 22050)  # a gap
+    assert sound_jump(steady + f"1, 1280, {-0x8000000000000000}, 128, 9, 0x1\n") == Fraction(1280, 22050)
+    assert sound_jump("#tb 0: 1/15\n0, 0, 0, 1, 13, 0x2\n") is None  # no sound

@@ -145,3 +145,22 @@ def test_rewriting_the_timecode_counts_on_over_many_frames(tmp_path, wheel_ffmpe
     # The very bytes that rewriting frame by frame, sequence by sequence, gives.
     monkeypatch.setattr(dvtc, "_retime_frames", lambda *args: None)
     assert retimed("by-frame.dv").read_bytes() == cast.read_bytes()
+
+
+def test_the_packs_made_at_once_are_those_made_frame_by_frame():
+    """``_pack_columns`` (numpy, a map's frames at once) against ``_packs_for`` (one frame):
+    PAL and NTSC, drop-frame or not, across minutes, tens of minutes and a new year."""
+    from datetime import datetime, timezone
+
+    from castkit.media import dvtc
+
+    recorded = datetime(2024, 12, 31, 23, 59, 58, tzinfo=timezone.utc)
+    for frame_bytes in (144000, 120000):
+        for tc in (0x00, 0x40 | 0x80 | 0x15):  # flag bits kept; 0x40: drop-frame (NTSC)
+            flags = {dvtc.TIMECODE: bytes((tc, 0x80, 0x80, 0xC0)), dvtc.REC_DATE: bytes((0xFF, 0xC0, 0xE0, 0)),
+                     dvtc.REC_TIME: bytes((0xFF, 0x80, 0x80, 0xC0))}
+            for first, count in ((0, 70), (1790, 40), (17975, 40), (107880, 32)):
+                columns = dvtc._pack_columns(first, count, frame_bytes, flags, recorded)
+                for n in range(count):
+                    one = dvtc._packs_for(first + n, frame_bytes, flags, recorded)
+                    assert {k: bytes(columns[k][n]) for k in one} == one, (frame_bytes, tc, first + n)

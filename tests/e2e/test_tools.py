@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from fractions import Fraction
 import subprocess
 import sys
@@ -93,3 +94,41 @@ def test_the_library_names_are_importable_from_the_package():
     assert issubclass(castkit.RecipeError, castkit.CastkitError) and castkit.RecipeError.exit_status == 2
     with pytest.raises(AttributeError):
         castkit.no_such_name  # noqa: B018
+
+
+def test_the_ffmpeg_version_is_remembered_per_binary_and_a_doubtful_entry_is_never_trusted(tmp_path, monkeypatch):
+    import shutil
+
+    import castkit.media.ffmpeg as media_ffmpeg
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    # A real ffmpeg, through a link: asked once, remembered under its real path.
+    (tmp_path / "bin").mkdir()
+    link = tmp_path / "bin" / "ffmpeg"
+    link.symlink_to(WHEEL_FFMPEG)
+    real = subprocess.run([WHEEL_FFMPEG, "-version"], capture_output=True, text=True).stdout.split()[2]
+    assert media_ffmpeg._version_of(str(link)) == real
+    entries = list((tmp_path / "xdg" / "castkit" / "ffmpeg-versions").iterdir())
+    assert len(entries) == 1 and json.loads(entries[0].read_text())["version"] == real
+    # A binary that is no ffmpeg at all (asking it fails), with a remembered answer of its own
+    # identity: the answer is used, and nothing asked.
+    fake = tmp_path / "bin" / "not-ffmpeg"
+    shutil.copy("/bin/true", fake)
+    identity = media_ffmpeg._binary_identity(str(fake))
+    media_ffmpeg._remember_version(str(fake), identity, "6.0-remembered")
+    assert media_ffmpeg._version_of(str(fake)) == "6.0-remembered"
+    entry = media_ffmpeg._version_entry(identity[0])
+    good = entry.read_text()
+    # Doubtful entries are asked again (and this binary says it is no ffmpeg): one edited
+    # without its seal, one cut short, one of a binary changed since (its modification time).
+    for damage in (lambda: entry.write_text(good.replace("6.0-remembered", "7.1-remembered")),
+                   lambda: entry.write_text(good[:40]),
+                   lambda: (entry.write_text(good), os.utime(fake, ns=(0, 0)))):
+        damage()
+        with pytest.raises(ValueError, match="does not say it is ffmpeg"):
+            media_ffmpeg._version_of(str(fake))
+    # Scripts are never remembered: what they run may change while they do not.
+    script = ffmpeg_script(tmp_path, monkeypatch, 'exec "$REAL_FFMPEG" "$@"\n')
+    assert media_ffmpeg._binary_identity(str(script)) is None
+    assert media_ffmpeg._version_of(str(script)) == real
+    assert len(list(entry.parent.iterdir())) == 2
