@@ -5,6 +5,7 @@ recipes, the schema and pure functions."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,16 @@ def cli(capsys):
         return CliResult(code, captured.out, captured.err)
 
     return run
+
+
+@pytest.fixture
+def ctrl_c():
+    """SIGINT as a terminal's Ctrl-C finds it (Python's KeyboardInterrupt), for tests that
+    send one in-process: a suite started in the background by a non-interactive shell
+    inherits SIGINT ignored, which castkit, like any program, leaves so."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="session")

@@ -256,7 +256,7 @@ def test_a_second_ffmpeg_that_fails_stops_the_first_at_once(tmp_path, monkeypatc
     assert listing(tmp_path / "out") == []
 
 
-def test_a_stop_while_the_second_ffmpeg_writes_on_stops_it(tmp_path):
+def test_a_stop_while_the_second_ffmpeg_writes_on_stops_it(tmp_path, ctrl_c):
     """Ctrl-C after the first ffmpeg has ended, while the second still muxes: both gone, the
     list's pipe closed, the pictures' file removed."""
     import os

@@ -651,7 +651,7 @@ def test_a_segment_without_its_seal_is_not_used(tmp_path, tiny_clip, wheel_ffmpe
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_a_stop_during_a_patch_keeps_a_whole_cast(tmp_path, tiny_clip, wheel_ffmpeg, cli, monkeypatch, signum):
+def test_a_stop_during_a_patch_keeps_a_whole_cast(tmp_path, tiny_clip, wheel_ffmpeg, cli, monkeypatch, signum, ctrl_c):
     """Seen failing before the fix: a Ctrl-C or SIGTERM while the changed segment was copied
     into the previous cast (moved to a hidden name for the patch) removed that file: no cast
     at all, and the message said "no output was written"."""
