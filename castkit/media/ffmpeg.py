@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from castkit.base.files import write_atomically
 from castkit.errors import FfmpegNotFound, WorkError
 
 
@@ -151,18 +152,10 @@ def _remember_version(path: str, identity: tuple[str, list[int]], version: str) 
     if entry is None or not _VERSION.fullmatch(version):
         return
     record = {"path": identity[0], "identity": identity[1], "version": version}
-    try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=".version-", suffix=".partial", dir=entry.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({**record, "seal": _seal(record)}, f)
-            os.replace(temp, entry)  # whole or not at all, whoever else writes it meanwhile
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-    except OSError:
+    text = json.dumps({**record, "seal": _seal(record)})
+    try:  # whole or not at all, whoever else writes it meanwhile
+        write_atomically(entry, lambda temp: temp.write_text(text, encoding="utf-8"))
+    except WorkError:
         pass  # not remembered: asked again next time
 
 
