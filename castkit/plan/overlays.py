@@ -41,6 +41,16 @@ PLACES = 4  # decimals of times in ffmpeg's expressions (a tenth of a millisecon
 FADE_RATE = 50  # frames a second of an overlay's fade (its alpha steps)
 REDACT_MARGIN = 2  # grid frames a redaction reaches beyond its times, each side
 FILL_COLOR = "black"
+# How a layer (an overlay's picture, a camera) is laid on the picture: shown until its own last
+# frame, never held past it by the overlay filter. A held layer (``repeat``) counts for ffmpeg's
+# frame sync (5.1 to 9.0) as a stream to synchronise on for as long as its stream lasts, and
+# the filter then copies every main frame before drawing on it, shown or not: 3 MB a 1080p
+# frame, outside any buffer pool, so freshly mapped memory each time. A passed layer (``pass``)
+# is not synchronised on: the main frame is drawn on in place. Measured on benchmarks/
+# bench_overlays.py's 60 s 1080p clip (five overlays and a camera) with ffmpeg 5.1, the graph
+# without its encode: 12.1 s of CPU held, 10.0 s passed. So each layer's stream runs to its end
+# (``_faded``: a frame at the overlay's end time; a camera: a frame for every frame shown).
+LAYER_EOF = "pass"
 
 # The overlay filter's own layout for a main picture in each pixel format (ffmpeg 5.1 to 9.0 take
 # these as the main picture as it is, with or without alpha). Why never ``format=auto``: it makes
@@ -116,7 +126,7 @@ def with_overlays(video: Any, drawn: tuple[Drawn, ...], shape: tuple[int, int], 
         layer = ff.input(file_url(d.picture), f="image2", **safe_input_options()).video
         layer = layer.filter("format", "rgba")
         layer = _faded(layer, d)
-        video = ff.filter([video, layer], "overlay", x=d.place.x, y=d.place.y, eof_action="repeat",
+        video = ff.filter([video, layer], "overlay", x=d.place.x, y=d.place.y, eof_action=LAYER_EOF,
                           format=overlay_layout(pix_fmt),
                           enable=_between(d.start, d.end))
     return video
@@ -167,11 +177,12 @@ def redact(video: Any, d: Drawn, shape: tuple[int, int], margin: Fraction, pix_f
 
 def _faded(layer: Any, d: Drawn) -> Any:
     """The overlay's picture as frames at its start (fading in) and before its end (fading
-    out); the overlay filter holds the last frame it had in between."""
+    out), the last at or after its end; the overlay filter holds each frame until the next."""
     fade = min(d.overlay.fade, (d.end - d.start) / 2)
     steps = math.ceil(fade * FADE_RATE)
-    if not steps:
-        return layer.filter("setpts", f"{_n(d.start)}/TB")
+    if not steps:  # shown from its start; its stream's end (a frame at its end) hides it
+        layer = layer.filter("loop", loop=1, size=1, start=0)
+        return layer.filter("setpts", f"if(eq(N,0),{_n(d.start)},{_n(d.end)})/TB")
     start, end = _n(d.start), _n(d.end - fade)
     # Frames 0..steps fade in from the start, and frame steps+1, a step after the fade has
     # ended, is the one held until the fade out (the fade filter left the fade's last frame at
@@ -322,7 +333,7 @@ def _held_overlay(ff: Any, video: Any, d: Drawn, hold: tuple[Region, Any], enabl
     layer = _faded(layer, d)
     if shift:
         layer = layer.filter("setpts", f"PTS-{_n(shift)}/TB")
-    return ff.filter([video, layer], "overlay", x=x0, y=y0, eof_action="repeat",
+    return ff.filter([video, layer], "overlay", x=x0, y=y0, eof_action=LAYER_EOF,
                      format=overlay_layout(target.pix_fmt), enable=enable)
 
 
@@ -373,7 +384,7 @@ def _moving_overlay(ff: Any, video: Any, d: Drawn, camera: CameraPath, held: lis
         layer = layer.filter("fade", type="out", st=_n(d.end - fade), d=_n(fade), alpha=1)
     if shift:
         layer = layer.filter("setpts", f"PTS-{_n(shift)}/TB")
-    return ff.filter([video, layer], "overlay", x=x0, y=y0, eof_action="pass", format=overlay_layout(target.pix_fmt))
+    return ff.filter([video, layer], "overlay", x=x0, y=y0, eof_action=LAYER_EOF, format=overlay_layout(target.pix_fmt))
 
 
 # --- the styled frame (issue 30) ---------------------------------------------------------------
@@ -551,14 +562,14 @@ def with_webcam(video: Any, cam: WebcamPlan, first: int, count: int, rate: Fract
     per_frame = rate / target.fps
     runs = frame_runs([(m.start, m.end) for m in cam.moves], first, count, per_frame)
     if len(runs) == 1 and not runs[0][3]:  # one look all through: the camera as it is
-        return _held_camera(ff, video, picture, cam.looks[runs[0][2]], target, "repeat", cam.source.video.matrix)
+        return _held_camera(ff, video, picture, cam.looks[runs[0][2]], target, cam.source.video.matrix)
     branches = picture.split()
     for n, (a, b, i, moving) in enumerate(runs):
         part = branches[n].filter("trim", start_frame=a, end_frame=b)
         if moving:
             video = _moving_camera(ff, video, part, cam, i, a, first + a, b - a, per_frame, target)
         else:
-            video = _held_camera(ff, video, part, cam.looks[i], target, "pass", cam.source.video.matrix)
+            video = _held_camera(ff, video, part, cam.looks[i], target, cam.source.video.matrix)
     return video
 
 
@@ -584,8 +595,7 @@ def camera_scaled(picture: Any, width: int, height: int, matrix: str | None, tar
     return picture
 
 
-def _held_camera(ff: Any, video: Any, picture: Any, look: WebcamLook, target: Any, eof_action: str,
-                 matrix: str | None) -> Any:
+def _held_camera(ff: Any, video: Any, picture: Any, look: WebcamLook, target: Any, matrix: str | None) -> Any:
     if look.cut == "square":
         picture = picture.filter("crop", w="min(iw,ih)", h="min(iw,ih)")
     elif look.cut == "frame":
@@ -597,7 +607,7 @@ def _held_camera(ff: Any, video: Any, picture: Any, look: WebcamLook, target: An
         mask = ff.input(file_url(look.mask), f="image2", **safe_input_options()).video.filter("format", "gray")
         picture = ff.filter([picture, mask], "alphamerge")
     video = ff.filter([video, picture], "overlay", x=look.box.x, y=look.box.y, format=overlay_layout(target.pix_fmt),
-                      eof_action=eof_action)
+                      eof_action=LAYER_EOF)
     return video.filter("format", target.pix_fmt)
 
 
@@ -638,7 +648,7 @@ def _moving_camera(ff: Any, video: Any, picture: Any, cam: WebcamPlan, index: in
     mask = mask.filter("setpts", f"({j}+N)/({_number(rate)})/TB")
     picture = ff.filter([picture, mask], "alphamerge")
     video = ff.filter([video, picture], "overlay", x=canvas.x, y=canvas.y, format=overlay_layout(target.pix_fmt),
-                      eof_action="pass")
+                      eof_action=LAYER_EOF)
     return video.filter("format", target.pix_fmt)
 
 
