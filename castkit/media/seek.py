@@ -10,7 +10,12 @@ seconds before the cut) and the timestamps stay the capture's own. So castkit se
   compares every frame and sample of a seeked trim with a decode from the start, with ffmpeg
   5.1 and 9, cuts inside holds, just after a keyframe and inside the final hold),
 - to whole seconds at or before a keyframe the container's own index names, one keyframe
-  earlier than needed (slack for a demuxer that lands a little late),
+  earlier than needed (slack for a demuxer that lands a little late); or, in a container whose
+  demuxer seeks by its stored index to the last keyframe at or before the point (``INDEXED``),
+  to whole seconds between the keyframe needed and the cut, ``SEEK_MARGIN`` before the decode
+  time of any later keyframe (which comes before its own time by the pictures reordered, and
+  by whole holds in a variable-rate capture: seeking goes by decode times),
+
 - with ``-noaccurate_seek`` (ffmpeg keeps the frames before the seek point instead of dropping
   them: the held picture of a cut inside a hold is one of them) and the seek point added back
   to every timestamp (``setpts=PTS+K/TB``), so the frame counting that follows sees the very
@@ -79,6 +84,17 @@ SOUND_MARGIN = 1
 SOUND_MIN_SEEK = 30
 # Keyframes of slack before the one needed (see plan_seek).
 SLACK = 1
+# Containers whose demuxer seeks by the index it stores (MP4's sample table, Matroska's cues) to
+# the last keyframe at or before the seek point: seeked to whole seconds between the keyframe a
+# cut needs and the cut, they land on that keyframe, no slack needed. The slack cost a whole
+# keyframe interval and more: whole seconds at or before the keyframe before the one needed
+# land on the keyframe before that one (measured: a 60 s 1080p H.264 take with a keyframe every
+# 16.7 s, cut in 20 s chunks, decoded 60 s of it before the chunks' starts, 28% of a cold
+# MP4 build's CPU; now 10 s).
+INDEXED = frozenset({"mov", "matroska"})
+# Seconds a seek point keeps before the next keyframe's decode time (the index's, as ffmpeg
+# reports it after its own shifts; a demuxer's may differ by an edit list's shift).
+SEEK_MARGIN = 1
 # Not worth a seek: the first second or so is decoded in no time.
 MIN_SEEK = 1
 
@@ -102,6 +118,10 @@ class FrameIndex:
     # not start where the one before it ends: a join of recordings), None where they never do
     # or the capture has no sound; 0 where they cannot be followed (a packet without a time).
     sound_jump: Fraction | None = None
+    # Each keyframe's earliest time, in ``keyframes``' order: its own or, where earlier, its
+    # decode time (an MP4's keyframe after a hold of a variable-rate capture is decoded
+    # seconds before it is shown); empty where not known.
+    earliest: tuple[Fraction, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,6 +151,14 @@ def plan_seek(format_name: str, codec: str, index: FrameIndex | None, needed: Fr
     before = [k for k in index.keyframes if k <= needed]
     if not before:
         return Seek(note="trim decoded from the start: no keyframe at or before the cut")
+    if container in INDEXED and len(index.earliest) == len(index.keyframes):
+        later = [e for k, e in zip(index.keyframes, index.earliest) if k > needed]
+        last = min(needed, min(later) - SEEK_MARGIN) if later else needed
+        at = math.ceil(before[-1])
+        while at <= last and (at / index.time_base).denominator != 1:
+            at += 1
+        if MIN_SEEK <= at <= last:
+            return Seek(at=at)
     # One keyframe of slack, then down to whole seconds that are whole ticks of the stream's
     # time base: ffmpeg shifts timestamps by the seek point and castkit shifts them back, and
     # both must be exact.
@@ -171,16 +199,16 @@ def plan_sound_seek(format_name: str, codec: str, needed: Fraction, picture_at: 
     return Seek(at=picture_at if SOUND_MIN_SEEK <= picture_at <= at else at)
 
 
-def _packets(text: str) -> tuple[Fraction, list[tuple[int | None, int]]] | None:
-    """The picture stream's time base and each packet's (pts or None, flags) from ``ffmpeg ...
-    -map 0:v:0 -c copy -f framecrc -`` output; None without a usable time base."""
+def _packets(text: str) -> tuple[Fraction, list[tuple[int | None, int | None, int]]] | None:
+    """The picture stream's time base and each packet's (pts or None, dts or None, flags) from
+    ``ffmpeg ... -map 0:v:0 -c copy -f framecrc -`` output; None without a usable time base."""
     tb = _TB.search(text)
     if not tb or int(tb["den"]) == 0:
         return None
     packets = []
     for m in _PACKET.finditer(text):
-        pts = int(m["pts"])
-        packets.append((None if pts == _NOPTS else pts, _flags(m["rest"])))
+        pts, dts = int(m["pts"]), int(m["dts"])
+        packets.append((None if pts == _NOPTS else pts, None if dts == _NOPTS else dts, _flags(m["rest"])))
     return Fraction(int(tb["num"]), int(tb["den"])), packets
 
 
@@ -191,8 +219,8 @@ def parse_framecrc(text: str, complete: bool = True) -> FrameIndex | None:
     if read is None or not read[1]:
         return None
     base, packets = read
-    keys: list[Fraction] = []
-    for pts, flags in packets:
+    keys: dict[Fraction, Fraction] = {}  # each shown keyframe's time: its earliest time
+    for pts, dts, flags in packets:
         if pts is None:
             if flags & 0x1:
                 complete = False  # a keyframe without a time: nothing to seek to
@@ -200,8 +228,11 @@ def parse_framecrc(text: str, complete: bool = True) -> FrameIndex | None:
         if flags & 0x2:  # AV_PKT_FLAG_CORRUPT: the demuxer itself doubts the file
             complete = False
         if flags & 0x1 and not flags & 0x4:  # a keyframe that is shown (not a discarded pre-roll)
-            keys.append(pts * base)
-    return FrameIndex(tuple(sorted(set(keys))), len(packets), complete, base, sound_jump(text))
+            time = pts * base
+            earliest = min(time, dts * base) if dts is not None else time
+            keys[time] = min(earliest, keys.get(time, earliest))
+    times = tuple(sorted(keys))
+    return FrameIndex(times, len(packets), complete, base, sound_jump(text), tuple(keys[t] for t in times))
 
 
 def sound_jump(text: str) -> Fraction | None:
@@ -266,4 +297,4 @@ def frame_times(path: Path, ffmpeg: Ffmpeg, timeout: float = 120) -> tuple[Fract
         return ()
     base, packets = read
     # Every shown picture (not a discarded pre-roll), whether a keyframe or not.
-    return tuple(sorted({pts * base for pts, flags in packets if pts is not None and not flags & 0x4}))
+    return tuple(sorted({pts * base for pts, _, flags in packets if pts is not None and not flags & 0x4}))

@@ -97,6 +97,29 @@ def test_a_seeked_trim_shows_the_very_frames_and_sound_of_a_decode_from_the_star
         assert np.array_equal(got_a, whole_a[skip * 1920 * 2:(skip + 25) * 1920 * 2]), f"{kind}, {what}: sound differs"
 
 
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_an_indexed_capture_is_seeked_to_the_keyframe_a_cut_needs(suffix, ffmpeg_bin, tmp_path):
+    """MP4 and Matroska with keyframes 2 s apart (B-frames: decode times before the pictures'
+    own): each cut seeks to whole seconds at its own keyframe, not one or two keyframes
+    earlier, and shows a decode from the start's very pictures."""
+    ffmpeg = find_ffmpeg()
+    capture = media.h264(WHEEL_FFMPEG, tmp_path / f"c{suffix}", "320x240", 15, 8.0, gop=30)  # no scene cuts
+    info = probe(capture, ffmpeg)
+    index = read_index(info.path, ffmpeg)
+    assert index is not None and index.keyframes == (0, 2, 4, 6), index.keyframes
+    target = DvTarget()
+    whole, _ = frames_and_pcm(run(clip_job(info, DvProfile(target), tmp_path / "whole.dv", ffmpeg)))
+    for cut, at in ((Fraction(5, 2), 2), (Fraction(26, 5), 4), (Fraction(4), 2), (Fraction(15, 2), 6)):
+        job = clip_job(info, DvProfile(target), tmp_path / "trim.dv", ffmpeg, trim=Trim(cut, Fraction(1, 2)),
+                       index=index)
+        argv = commands(job)
+        assert argv[argv.index("-ss") + 1] == str(at), (cut, job.shell())
+        got, _ = frames_and_pcm(run(job))
+        skip = target.frames(cut)
+        assert len(got) == target.frames(Fraction(1, 2)) and got == whole[skip:skip + len(got)], \
+            f"cut at {cut}: pictures differ"
+
+
 @pytest.fixture(scope="module")
 def joined(tmp_path_factory) -> dict[str, Path]:
     """Takes made of three 4 s recordings joined by stream copy (ffmpeg's concat demuxer), as
@@ -201,8 +224,30 @@ def test_the_seek_lands_one_keyframe_early_on_whole_seconds():
     assert plan_seek("ogg", "theora", INDEX, Fraction(12)) == Seek(at=8)
     assert plan_seek("ogg", "theora", INDEX, Fraction(119, 10)) == Seek(at=4)
     assert plan_seek("ogg", "theora", INDEX, Fraction(1, 2)) == Seek()  # nothing to skip
-    odd = FrameIndex((Fraction(0), Fraction(57, 10), Fraction(97, 10)), 9, True, Fraction(1, 1000))
-    assert plan_seek("matroska,webm", "h264", odd, Fraction(10)) == Seek(at=5)
+
+
+def test_an_indexed_container_seeks_to_the_keyframe_needed():
+    # MP4 and Matroska seek by their stored index to the last keyframe at or before the point:
+    # whole seconds from the keyframe needed to the cut, no slack.
+    shown = replace(INDEX, earliest=INDEX.keyframes)
+    assert plan_seek("mov,mp4,m4a,3gp,3g2,mj2", "h264", shown, Fraction(13)) == Seek(at=12)
+    assert plan_seek("mov,mp4,m4a,3gp,3g2,mj2", "h264", shown, Fraction(85, 10)) == Seek(at=8)
+    # Decode times unknown: the slack's rule.
+    assert plan_seek("mov,mp4,m4a,3gp,3g2,mj2", "h264", INDEX, Fraction(13)) == Seek(at=8)
+    times = (Fraction(0), Fraction(57, 10), Fraction(97, 10))
+    odd = FrameIndex(times, 9, True, Fraction(1, 1000), earliest=times)
+    assert plan_seek("matroska,webm", "h264", odd, Fraction(10)) == Seek(at=10)
+    assert plan_seek("matroska,webm", "h264", odd, Fraction(62, 10)) == Seek(at=6)
+    # A second before a later keyframe's decode time at most: after a hold of a variable-rate
+    # capture it comes seconds before the keyframe is shown (seeking goes by decode times).
+    assert plan_seek("matroska,webm", "h264", odd, Fraction(95, 10)) == Seek(at=6)
+    assert plan_seek("matroska,webm", "h264", odd, Fraction(104, 10)) == Seek(at=10)
+    held = replace(odd, earliest=(Fraction(0), Fraction(56, 10), Fraction(66, 10)))
+    assert plan_seek("matroska,webm", "h264", held, Fraction(95, 10)) == Seek()  # 6 > 6.6 - 1: the slack's rule
+    # No whole second between the keyframe and the cut: the slack's rule (here: from the start).
+    assert plan_seek("matroska,webm", "h264", odd, Fraction(58, 10)) == Seek()
+    late = FrameIndex((Fraction(0), Fraction(31, 10), Fraction(57, 10)), 9, True, Fraction(1, 1000), earliest=times)
+    assert plan_seek("matroska,webm", "h264", late, Fraction(58, 10)) == Seek(at=3)
 
 
 @pytest.mark.parametrize("fmt, codec, index, why", [
@@ -237,7 +282,11 @@ def test_framecrc_parsing():
             "0,         30,         30,        1,       13, 0x24f30504\n"
             "0,         31,         31,        1,       13, 0x24f30504, F=0x5\n")
     index = parse_framecrc(text)
-    assert index == FrameIndex((Fraction(0), Fraction(2)), 5, True, Fraction(1, 15))
+    assert index == FrameIndex((Fraction(0), Fraction(2)), 5, True, Fraction(1, 15),
+                               earliest=(Fraction(0), Fraction(2)))
+    # A keyframe decoded before it is shown (B-frames; a hold): its earliest time is its decode time.
+    held = parse_framecrc("#tb 0: 1/15\n0, 0, 0, 1, 13, 0x1\n0, 43, 83, 1, 13, 0x1\n")
+    assert held.keyframes == (0, Fraction(83, 15)) and held.earliest == (0, Fraction(43, 15))
     assert parse_framecrc(text + "0, 40, 40, 1, 13, 0x1, F=0x3\n").complete is False
     assert parse_framecrc("") is None
 
