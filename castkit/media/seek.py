@@ -15,7 +15,6 @@ seconds before the cut) and the timestamps stay the capture's own. So castkit se
   to whole seconds between the keyframe needed and the cut, ``SEEK_MARGIN`` before the decode
   time of any later keyframe (which comes before its own time by the pictures reordered, and
   by whole holds in a variable-rate capture: seeking goes by decode times),
-
 - with ``-noaccurate_seek`` (ffmpeg keeps the frames before the seek point instead of dropping
   them: the held picture of a cut inside a hold is one of them) and the seek point added back
   to every timestamp (``setpts=PTS+K/TB``), so the frame counting that follows sees the very

@@ -42,13 +42,13 @@ FADE_RATE = 50  # frames a second of an overlay's fade (its alpha steps)
 REDACT_MARGIN = 2  # grid frames a redaction reaches beyond its times, each side
 FILL_COLOR = "black"
 # How a layer (an overlay's picture, a camera) is laid on the picture: shown until its own last
-# frame, never held past it by the overlay filter. A held layer (``repeat``) counts for ffmpeg's
-# frame sync (5.1 to 9.0) as a stream to synchronise on for as long as its stream lasts, and
-# the filter then copies every main frame before drawing on it, shown or not: 3 MB a 1080p
-# frame, outside any buffer pool, so freshly mapped memory each time. A passed layer (``pass``)
-# is not synchronised on: the main frame is drawn on in place. Measured on benchmarks/
-# bench_overlays.py's 60 s 1080p clip (five overlays and a camera) with ffmpeg 5.1, the graph
-# without its encode: 12.1 s of CPU held, 10.0 s passed. So each layer's stream runs to its end
+# frame, never held past it by the overlay filter. A held layer (``repeat``) counts for ffmpeg
+# 5.1's frame sync as a stream to synchronise on for as long as its stream lasts, and the
+# filter then copies every main frame before drawing on it, shown or not: 3 MB a 1080p frame,
+# outside any buffer pool, so freshly mapped memory each time. A passed layer (``pass``) is not
+# synchronised on: the main frame is drawn on in place. Measured on benchmarks/
+# bench_overlays.py's 60 s 1080p clip (five overlays and a camera), the graph without its
+# encode: 12.1 s of CPU held, 10.0 s passed with ffmpeg 5.1; 9.0 the same either way. So each layer's stream runs to its end
 # (``_faded``: a frame at the overlay's end time; a camera: a frame for every frame shown).
 LAYER_EOF = "pass"
 
