@@ -14,7 +14,7 @@ seconds before the cut) and the timestamps stay the capture's own. So castkit se
   demuxer seeks by its stored index to the last keyframe at or before the point (``INDEXED``),
   to whole seconds between the keyframe needed and the cut, ``SEEK_MARGIN`` before the decode
   time of any later keyframe (which comes before its own time by the pictures reordered, and
-  by whole holds in a variable-rate capture: seeking goes by decode times),
+  by whole holds in a variable-rate capture: MP4 seeks by decode times),
 - with ``-noaccurate_seek`` (ffmpeg keeps the frames before the seek point instead of dropping
   them: the held picture of a cut inside a hold is one of them) and the seek point added back
   to every timestamp (``setpts=PTS+K/TB``), so the frame counting that follows sees the very
@@ -91,6 +91,10 @@ SLACK = 1
 # 16.7 s, cut in 20 s chunks, decoded 60 s of it before the chunks' starts, 28% of a cold
 # MP4 build's CPU; now 10 s).
 INDEXED = frozenset({"mov", "matroska"})
+# Seconds ffmpeg moves a seek point earlier in a container it cannot seek by the pictures' own
+# times (no AVFMT_SEEK_TO_PTS: Matroska) where the stream has B-frames: the point is put that
+# far after the keyframe needed, or it lands on the one before (right, but slower).
+SEEK_LEAD = {"matroska": Fraction(3, 23)}
 # Seconds a seek point keeps before the next keyframe's decode time (the index's, as ffmpeg
 # reports it after its own shifts; a demuxer's may differ by an edit list's shift).
 SEEK_MARGIN = 1
@@ -153,7 +157,7 @@ def plan_seek(format_name: str, codec: str, index: FrameIndex | None, needed: Fr
     if container in INDEXED and len(index.earliest) == len(index.keyframes):
         later = [e for k, e in zip(index.keyframes, index.earliest) if k > needed]
         last = min(needed, min(later) - SEEK_MARGIN) if later else needed
-        at = math.ceil(before[-1])
+        at = math.ceil(before[-1] + SEEK_LEAD.get(container, 0))
         while at <= last and (at / index.time_base).denominator != 1:
             at += 1
         if MIN_SEEK <= at <= last:
@@ -219,6 +223,7 @@ def parse_framecrc(text: str, complete: bool = True) -> FrameIndex | None:
         return None
     base, packets = read
     keys: dict[Fraction, Fraction] = {}  # each shown keyframe's time: its earliest time
+    edited = False  # a discarded keyframe after a shown one: an MP4 of several edits
     for pts, dts, flags in packets:
         if pts is None:
             if flags & 0x1:
@@ -226,12 +231,17 @@ def parse_framecrc(text: str, complete: bool = True) -> FrameIndex | None:
             continue
         if flags & 0x2:  # AV_PKT_FLAG_CORRUPT: the demuxer itself doubts the file
             complete = False
+        if flags & 0x1 and flags & 0x4 and keys:
+            edited = True
         if flags & 0x1 and not flags & 0x4:  # a keyframe that is shown (not a discarded pre-roll)
             time = pts * base
             earliest = min(time, dts * base) if dts is not None else time
             keys[time] = min(earliest, keys.get(time, earliest))
     times = tuple(sorted(keys))
-    return FrameIndex(times, len(packets), complete, base, sound_jump(text), tuple(keys[t] for t in times))
+    # Where an edit's pre-roll lies among the shown pictures, a demuxer's index holds keyframes
+    # this one does not: their times are not known, and the seek keeps its slack.
+    earliest = () if edited else tuple(keys[t] for t in times)
+    return FrameIndex(times, len(packets), complete, base, sound_jump(text), earliest)
 
 
 def sound_jump(text: str) -> Fraction | None:

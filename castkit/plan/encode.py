@@ -173,7 +173,7 @@ def clip_job(
     # Ogg seeking lands on the wrong frame in variable-rate captures (past the last stored
     # frame it returns the first), while counting frames from the start is exact and gives
     # the very frames a full conversion shows. A seek (see media.seek) only skips decoding what is
-    # before a keyframe well before the cut, and keeps the capture's own timestamps.
+    # before a keyframe at or before the cut, and keeps the capture's own timestamps.
     skip = clip_first_frame(trim, target, speed)
     w = None
     if window is not None:

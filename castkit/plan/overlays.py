@@ -41,15 +41,17 @@ PLACES = 4  # decimals of times in ffmpeg's expressions (a tenth of a millisecon
 FADE_RATE = 50  # frames a second of an overlay's fade (its alpha steps)
 REDACT_MARGIN = 2  # grid frames a redaction reaches beyond its times, each side
 FILL_COLOR = "black"
-# How a layer (an overlay's picture, a camera) is laid on the picture: shown until its own last
-# frame, never held past it by the overlay filter. A held layer (``repeat``) counts for ffmpeg
-# 5.1's frame sync as a stream to synchronise on for as long as its stream lasts, and the
-# filter then copies every main frame before drawing on it, shown or not: 3 MB a 1080p frame,
-# outside any buffer pool, so freshly mapped memory each time. A passed layer (``pass``) is not
-# synchronised on: the main frame is drawn on in place. Measured on benchmarks/
-# bench_overlays.py's 60 s 1080p clip (five overlays and a camera), the graph without its
-# encode: 12.1 s of CPU held, 10.0 s passed with ffmpeg 5.1; 9.0 the same either way. So each layer's stream runs to its end
-# (``_faded``: a frame at the overlay's end time; a camera: a frame for every frame shown).
+# How a layer (an overlay's picture, a camera) is laid on the picture: shown until its own
+# last frame, never held past it by the overlay filter. A held layer (``repeat``) counts for
+# ffmpeg 5.1's frame sync as a stream to synchronise on for as long as its stream lasts, and
+# the filter then copies every main frame before drawing on it, shown or not: 3 MB a 1080p
+# frame, outside any buffer pool, so freshly mapped memory each time. A passed layer
+# (``pass``) is not synchronised on: the main frame is drawn on in place. Measured on
+# benchmarks/bench_overlays.py's 60 s 1080p clip (five overlays and a camera), the graph
+# without its encode: 12.1 s of CPU held, 10.0 s passed with ffmpeg 5.1; 9.0 the same either
+# way. So each layer's stream runs to its end (``_faded``: a frame at the overlay's end time;
+# a camera: a frame for every frame shown). The redaction stays held: a layer that ended
+# early would show the region as it is.
 LAYER_EOF = "pass"
 
 # The overlay filter's own layout for a main picture in each pixel format (ffmpeg 5.1 to 9.0 take
@@ -180,6 +182,9 @@ def _faded(layer: Any, d: Drawn) -> Any:
     out), the last at or after its end; the overlay filter holds each frame until the next."""
     fade = min(d.overlay.fade, (d.end - d.start) / 2)
     steps = math.ceil(fade * FADE_RATE)
+    # In microseconds: setpts truncates to the stream's ticks (a PNG's are 1/25 s), which put the
+    # end frame up to 40 ms before the end, and the layer ended there (LAYER_EOF).
+    layer = layer.filter("settb", "AVTB")
     if not steps:  # shown from its start; its stream's end (a frame at its end) hides it
         layer = layer.filter("loop", loop=1, size=1, start=0)
         return layer.filter("setpts", f"if(eq(N,0),{_n(d.start)},{_n(d.end)})/TB")

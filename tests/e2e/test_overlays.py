@@ -500,6 +500,33 @@ def test_a_chunk_deep_in_the_clip_seeks_the_webcam_and_shows_the_same_frames(tmp
                                                                     in enumerate(zip(whole, chunked)) if abs(a - b) >= 2.5]
 
 
+@pytest.mark.parametrize("chunk", ["0", "1"])
+def test_an_overlay_without_a_fade_shows_to_its_last_frame(tmp_path, monkeypatch, chunk):
+    """An overlay's layer ends with its own last frame (``eof_action=pass``): the one at its end
+    time must not come early. At 30 fps an end at 2.47 s shows it on frame 74 (2.467 s), not
+    75; a PNG's own clock (1/25 s) would have put its last frame at 2.44 s, before frame 74."""
+    media.make(WHEEL_FFMPEG, tmp_path / "take.mp4", "-f", "lavfi", "-i", f"color=c=0x78a0c8:s={W}x{H}:r=30:d=4",
+               "-c:v", "libx264", "-preset", "veryfast")
+    Image.new("RGBA", (40, 40), (*LOGO, 255)).save(tmp_path / "logo.png")
+    monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", chunk)  # 1: the end in a chunk shifted by 2 s
+    build_recipe(tmp_path, "cast.yaml", """\
+        loudness: off
+        outputs: [build/cast.mp4]
+        segments:
+          - clip: take.mp4
+            overlays:
+              - image: logo.png
+                position: {x: 20, y: 20}
+                at: 0.5
+                until: 2.47
+                fade: 0
+        """)
+    with av.open(str(tmp_path / "build" / "cast.mp4")) as c:
+        shown = [near(f.to_ndarray(format="rgb24").astype(int)[40, 40], LOGO, 30) for f in c.decode(video=0)]
+    assert len(shown) == 120
+    assert [n for n, s in enumerate(shown) if s] == list(range(15, 75))  # 0.5 s to 2.467 s
+
+
 def text_sharpness(frame: np.ndarray) -> float:
     """High-frequency energy of a dark text on a light box, per unit of its contrast: what a
     blur (a picture resampled larger) takes away."""

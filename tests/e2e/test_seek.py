@@ -109,11 +109,16 @@ def test_an_indexed_capture_is_seeked_to_the_keyframe_a_cut_needs(suffix, ffmpeg
     assert index is not None and index.keyframes == (0, 2, 4, 6), index.keyframes
     target = DvTarget()
     whole, _ = frames_and_pcm(run(clip_job(info, DvProfile(target), tmp_path / "whole.dv", ffmpeg)))
-    for cut, at in ((Fraction(5, 2), 2), (Fraction(26, 5), 4), (Fraction(4), 2), (Fraction(15, 2), 6)):
+    # Matroska: ffmpeg seeks 3/23 s earlier than asked where there are B-frames (it cannot seek
+    # by the pictures' own times there), so the point is that far after the keyframe, or none
+    # fits and the slack's rule decides (None: from the start).
+    points = {".mp4": (2, 4, 2, 6), ".mkv": (None, 2, None, 7)}[suffix]
+    for cut, at in zip((Fraction(5, 2), Fraction(26, 5), Fraction(4), Fraction(15, 2)), points):
         job = clip_job(info, DvProfile(target), tmp_path / "trim.dv", ffmpeg, trim=Trim(cut, Fraction(1, 2)),
                        index=index)
         argv = commands(job)
-        assert argv[argv.index("-ss") + 1] == str(at), (cut, job.shell())
+        assert (argv[argv.index("-ss") + 1] if "-ss" in argv else None) == (str(at) if at else None), \
+            (cut, job.shell())
         got, _ = frames_and_pcm(run(job))
         skip = target.frames(cut)
         assert len(got) == target.frames(Fraction(1, 2)) and got == whole[skip:skip + len(got)], \
@@ -282,11 +287,14 @@ def test_framecrc_parsing():
             "0,         30,         30,        1,       13, 0x24f30504\n"
             "0,         31,         31,        1,       13, 0x24f30504, F=0x5\n")
     index = parse_framecrc(text)
-    assert index == FrameIndex((Fraction(0), Fraction(2)), 5, True, Fraction(1, 15),
-                               earliest=(Fraction(0), Fraction(2)))
+    # The discarded keyframe after the shown ones (F=0x5) leaves their decode times unknown.
+    assert index == FrameIndex((Fraction(0), Fraction(2)), 5, True, Fraction(1, 15), earliest=())
     # A keyframe decoded before it is shown (B-frames; a hold): its earliest time is its decode time.
     held = parse_framecrc("#tb 0: 1/15\n0, 0, 0, 1, 13, 0x1\n0, 43, 83, 1, 13, 0x1\n")
     assert held.keyframes == (0, Fraction(83, 15)) and held.earliest == (0, Fraction(43, 15))
+    # A discarded keyframe among the shown ones (an MP4 of several edits): decode times unknown.
+    edited = parse_framecrc("#tb 0: 1/15\n0, 0, 0, 1, 13, 0x1\n0, 40, 40, 1, 13, 0x1, F=0x5\n0, 50, 50, 1, 13, 0x1\n")
+    assert edited.keyframes == (0, Fraction(50, 15)) and edited.earliest == ()
     assert parse_framecrc(text + "0, 40, 40, 1, 13, 0x1, F=0x3\n").complete is False
     assert parse_framecrc("") is None
 

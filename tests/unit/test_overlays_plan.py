@@ -167,11 +167,11 @@ def test_a_redaction_and_a_callout_come_before_the_crop_on_a_grid_of_the_encodes
         "[0:v]fps=fps=15[s0];[s0]split=2[s1][s2];[s2]crop=exact=1:h=24:w=202:x=14:y=96[s3];"
         "[s3]boxblur=chroma_power=3:chroma_radius=5:luma_power=3:luma_radius=11[s4];"
         "[s1][s4]overlay=enable=gte(t\\,0.8667)*lt(t\\,4.1333):format=yuv420:x=14:y=96[s5];"
-        "[1:v]format=rgba[s6];[s6]loop=loop=22:size=1:start=0[s7];"
-        "[s7]setpts=if(lte(N\\,11)\\,0.5+N/50\\,1.8+(N-12)/50)/TB[s8];"
-        "[s8]fade=alpha=1:d=0.2:st=0.5:type=in[s9];[s9]fade=alpha=1:d=0.2:st=1.8:type=out[s10];"
-        "[s5][s10]overlay=enable=gte(t\\,0.5)*lt(t\\,2):eof_action=pass:format=yuv420:x=20:y=30[s11];"
-        "[s11]crop=exact=1:h=90:w=160:x=0:y=0[s12];"), graph
+        "[1:v]format=rgba[s6];[s6]settb=AVTB[s7];[s7]loop=loop=22:size=1:start=0[s8];"
+        "[s8]setpts=if(lte(N\\,11)\\,0.5+N/50\\,1.8+(N-12)/50)/TB[s9];"
+        "[s9]fade=alpha=1:d=0.2:st=0.5:type=in[s10];[s10]fade=alpha=1:d=0.2:st=1.8:type=out[s11];"
+        "[s5][s11]overlay=enable=gte(t\\,0.5)*lt(t\\,2):eof_action=pass:format=yuv420:x=20:y=30[s12];"
+        "[s12]crop=exact=1:h=90:w=160:x=0:y=0[s13];"), graph
     assert "overlay: redact (blur) 1-4 s at 200x24+15+96" in job.note
     assert "overlay: text 'Hi' 0.5-2 s at 40x20+20+30" in job.note
 
@@ -212,12 +212,13 @@ def test_fill_and_no_fade():
     # it): every picture before its end (two frames of the rate on) is filled. An RGB24
     # capture is in no layout of the overlay filter: it picks one (format=auto). Without a
     # fade the logo is two frames, at its start and its end, where its stream ends: a layer is
-    # never held past its stream (LAYER_EOF).
+    # never held past its stream (LAYER_EOF); its times in microseconds, not a PNG's 1/25 s.
     assert graph.startswith(
         "[0:v]drawbox=color=black:enable=lt(t\\,4.0667):"
-        "h=20:t=fill:w=20:x=10:y=10[s0];[1:v]format=rgba[s1];[s1]loop=loop=1:size=1:start=0[s2];"
-        "[s2]setpts=if(eq(N\\,0)\\,0\\,4)/TB[s3];"
-        "[s0][s3]overlay=enable=gte(t\\,0)*lt(t\\,4):eof_action=pass:format=auto:x=5:y=5[s4];"), graph
+        "h=20:t=fill:w=20:x=10:y=10[s0];[1:v]format=rgba[s1];[s1]settb=AVTB[s2];"
+        "[s2]loop=loop=1:size=1:start=0[s3];"
+        "[s3]setpts=if(eq(N\\,0)\\,0\\,4)/TB[s4];"
+        "[s0][s4]overlay=enable=gte(t\\,0)*lt(t\\,4):eof_action=pass:format=auto:x=5:y=5[s5];"), graph
 
 
 @pytest.mark.parametrize("text, valid", [
