@@ -2,7 +2,7 @@
 """Overlays, redaction and a webcam corner (issue 30) against the same clip without them.
 
     python benchmarks/bench_overlays.py [--seconds 60] [--work DIR] [--repeat N] [--output cast.mp4]
-                                        [--against CHECKOUT ...]
+                                        [--against CHECKOUT ...] [--face]
 
 The take: --seconds of 1920x1080 H.264 at 15 fps, a dark terminal where lines of text (boxes)
 appear one after another (a screen recording: few pictures change); the camera: the same length
@@ -16,7 +16,9 @@ encoder settings for both recipes, which differ only in the overlays and the cam
 
 - plain: the clip alone;
 - overlays: the clip with five overlays (a callout, a box, a spotlight, keycaps, a logo), a
-  redaction of a terminal line for the whole clip, and a webcam corner (circle).
+  redaction of a terminal line for the whole clip, and a webcam corner (circle);
+- face (``--face``): the same with a face-like camera (a still wall, a swaying head, a
+  sensor's noise) instead of ``testsrc2``, whose every pixel moves in every frame.
 
 Target (issue 30): overlays <= 1.3x plain, wall and CPU.
 
@@ -45,8 +47,19 @@ def make_take(ffmpeg: str, out: Path, seconds: float) -> None:
                     "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", str(out)], check=True)
 
 
-def make_camera(ffmpeg: str, out: Path, seconds: float) -> None:
-    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", f"testsrc2=s=640x480:r=30:d={seconds}",
+# The cameras: ``testsrc2`` (every pixel moves, every frame: the worst case for x264), and a
+# face-like one: a head (a disc) that sways before a still wall, with a sensor's noise in
+# every pixel of every frame, as a webcam in a room films.
+CAMERAS = {
+    "testsrc2": "testsrc2=s=640x480:r=30:d={s}",
+    "face": ("color=c=0x6e6a66:s=640x480:r=30:d={s},format=yuv420p,"
+             "geq=lum='if(lt(hypot(X-320-40*sin(T*0.9),(Y-250-12*sin(T*1.7))*0.8),120),"
+             "150+20*sin(X/30),80+Y/16)':cb=120:cr=136,noise=alls=4:allf=t"),
+}
+
+
+def make_camera(ffmpeg: str, out: Path, seconds: float, kind: str = "testsrc2") -> None:
+    subprocess.run([ffmpeg, "-v", "error", "-y", "-f", "lavfi", "-i", CAMERAS[kind].format(s=seconds),
                     "-f", "lavfi", "-i", f"sine=f=330:r=48000:d={seconds}", "-c:v", "libx264",
                     "-preset", "veryfast", "-c:a", "aac", "-shortest", str(out)], check=True)
 
@@ -87,19 +100,27 @@ def main() -> None:
     parser.add_argument("--output", default="cast.mp4")
     parser.add_argument("--against", type=Path, action="append", default=[],
                         help="another castkit checkout, measured in the same run")
+    parser.add_argument("--face", action="store_true",
+                        help="also the overlays with a face-like camera (a still wall, a swaying head, noise)")
     args = parser.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="castkit-bench-overlays-"))
     ffmpeg = pin_ffmpeg(work)
     take, camera = work / f"take-{args.seconds:g}.mp4", work / f"camera-{args.seconds:g}.mp4"
+    face = work / f"face-{args.seconds:g}.mp4"
     if not take.exists():
         make_take(ffmpeg, take, args.seconds)
     if not camera.exists():
         make_camera(ffmpeg, camera, args.seconds)
+    if args.face and not face.exists():
+        make_camera(ffmpeg, face, args.seconds, "face")
     from PIL import Image
 
     Image.new("RGBA", (160, 160), (230, 60, 60, 160)).save(work / "logo.png")
     recipes = {}
-    for name, extra in (("plain", ""), ("overlays", overlays(args.seconds).replace("camera.mp4", camera.name))):
+    variants = [("plain", ""), ("overlays", overlays(args.seconds).replace("camera.mp4", camera.name))]
+    if args.face:
+        variants.append(("face", overlays(args.seconds).replace("camera.mp4", face.name)))
+    for name, extra in variants:
         recipe = work / f"{name}.yaml"
         recipe.write_text(f"loudness: off\noutputs: [{name}-{args.output}]\nsegments:\n"
                           f"  - clip: {take.name}\n{extra}", encoding="utf-8")
