@@ -60,15 +60,16 @@ def _bcd(value: int) -> int:
     return (value // 10) << 4 | value % 10
 
 
-def timecode_fields(frame: int, frame_bytes: int, drop: bool) -> tuple[int, int, int, int]:
-    """(hours, minutes, seconds, frames) of cast frame ``frame`` as the timecode counts it."""
+def timecode_fields(frame: Any, frame_bytes: int, drop: bool) -> tuple[Any, Any, Any, Any]:
+    """(hours, minutes, seconds, frames) of cast frame ``frame`` as the timecode counts it;
+    ``frame`` an int, or a numpy array of them (each field then an array: the same arithmetic)."""
     if fps_of_frame(frame_bytes) == 25:
         base = 25
     else:
         base = 30
         if drop:  # SMPTE drop-frame: frames 0 and 1 of every minute but each tenth are skipped
             tens, rest = divmod(frame, 17982)
-            frame += 18 * tens + (2 * ((rest - 2) // 1798) if rest >= 2 else 0)
+            frame = frame + 18 * tens + 2 * ((rest - 2) // 1798) * (rest >= 2)
     seconds, ff = divmod(frame, base)
     minutes, ss = divmod(seconds, 60)
     hours, mm = divmod(minutes, 60)
@@ -125,19 +126,10 @@ def _pack_columns(first: int, count: int, frame_bytes: int, flags: dict[int, byt
     out = {}
     if TIMECODE in flags:
         f = flags[TIMECODE]
-        frame = np.arange(first, first + count, dtype=np.int64)
-        if fps_of_frame(frame_bytes) == 25:
-            base = 25
-        else:
-            base = 30
-            if f[0] & 0x40:  # drop-frame, as timecode_fields counts it
-                tens, rest = np.divmod(frame, 17982)
-                frame = frame + 18 * tens + np.where(rest >= 2, 2 * ((rest - 2) // 1798), 0)
-        seconds, ff = np.divmod(frame, base)
-        minutes, ss = np.divmod(seconds, 60)
-        hours, mm = np.divmod(minutes, 60)
+        hours, mm, ss, ff = timecode_fields(np.arange(first, first + count, dtype=np.int64), frame_bytes,
+                                            bool(f[0] & 0x40))
         out[TIMECODE] = np.stack([f[0] & 0xC0 | _bcd_array(ff), f[1] & 0x80 | _bcd_array(ss),
-                                  f[2] & 0x80 | _bcd_array(mm), f[3] & 0xC0 | _bcd_array(hours % 24)],
+                                  f[2] & 0x80 | _bcd_array(mm), f[3] & 0xC0 | _bcd_array(hours)],
                                  axis=1).astype(np.uint8)
     if REC_DATE in flags or REC_TIME in flags:
         when = _recorded_fields(first, count, frame_bytes, recorded)

@@ -71,10 +71,10 @@ class Ffmpeg:
 def _version_of(path: str) -> str:
     """What ``path -version`` says, from the answer remembered for that very file if there is
     one (``_remembered_version``), else asked and remembered."""
-    known = _remembered_version(path)
+    before = _binary_identity(path)
+    known = _remembered_version(before)
     if known is not None:
         return known
-    before = _binary_identity(path)
     version = _ask_version(path)
     if before is not None and before == _binary_identity(path):
         _remember_version(path, before, version)
@@ -130,8 +130,7 @@ def _seal(record: dict) -> str:
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
 
-def _remembered_version(path: str) -> str | None:
-    identity = _binary_identity(path)
+def _remembered_version(identity: tuple[str, list[int]] | None) -> str | None:
     entry = _version_entry(identity[0]) if identity is not None else None
     if entry is None:
         return None
