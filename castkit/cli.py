@@ -344,6 +344,10 @@ def _title(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     find_ffmpeg_soon()  # while the builder is imported
+    if len(args.recipe) == 1 and not args.watch:
+        from .builder.indexes import read_soon
+
+        read_soon(args.recipe[0])  # a deep trim's keyframe index, read while the builder is imported
     from .builder.build import build
     from .run.farm import executor_for
     from .run.runner import DryRunRunner

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, replace
 from functools import partial
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from castkit.base.files import check_output
+from castkit.builder.indexes import readings
 from castkit.builder.plan import BuildPlan, plan_build, sidecar_paths
 from castkit.cache.folders import check_not_in_cache
 from castkit.cache.housekeeping import cache_cap, keep_under, mark_cache, remove_dead_temps
@@ -25,9 +25,8 @@ from castkit.base.progress import say
 from castkit.errors import UsageError, WorkError
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
 from castkit.media.formats import CAST_SUFFIXES
-from castkit.media.seek import FrameIndex, MIN_SEEK, read_index
 from castkit.plan.check import check_recipe
-from castkit.recipe.model import ClipSegment, OutputSpec
+from castkit.recipe.model import OutputSpec
 from castkit.recipe.reader import read_recipe
 from castkit.run.runner import FfmpegRunner, Runner
 
@@ -136,7 +135,7 @@ def prepare_build(
             raise UsageError(f"{output}: a still needs 'at:' (a poster) or 'every:' (a sprite "
                              "sheet): name it in the recipe's outputs")
     ffmpeg = ffmpeg or find_ffmpeg()
-    indexes = _indexes_soon(recipe, ffmpeg)
+    indexes = readings(recipe, ffmpeg)
     checked = check_recipe(recipe, ffmpeg, problems)
     for path, reading in indexes.items():
         reading.join()
@@ -188,37 +187,6 @@ def prepare_build(
         unrecorded(writes)  # nothing to hash while the casts are written
     return PreparedBuild(planned, use_cache and not dry_run, temp_work,
                          tuple(dict.fromkeys(writes)), records if keeps_records else None)
-
-
-class _IndexReading(threading.Thread):
-    """A capture's keyframe index (``media.seek.read_index``), read in a thread of its own."""
-
-    def __init__(self, path: Path, ffmpeg: Ffmpeg) -> None:
-        super().__init__(name=f"index {path.name}", daemon=True)
-        self.path, self.ffmpeg = path, ffmpeg
-        self.index: FrameIndex | None = None
-
-    def run(self) -> None:
-        self.index = read_index(self.path, self.ffmpeg)
-
-
-def _indexes_soon(recipe, ffmpeg: Ffmpeg) -> dict[Path, _IndexReading]:
-    """The keyframe index of each clip trimmed deep into its capture (its encode seeks:
-    ``plan.check.frame_index``), read while the recipe's sources are probed, not after. Two
-    ffmpegs side by side rather than one pass: the probe is ffmpeg's trace log of opening the
-    file, and over a stream copy of a whole Ogg file that log names every packet (measured on
-    the 10-minute take of benchmarks/bench_edits.py: 0.23-0.34 s of CPU for one such pass
-    against 0.08 + 0.09 s for the two). Only regular files (the probe says what is wrong with
-    anything else), only clips whose frames are the capture's in order (a clip cut by its
-    pauses or transcript reads no index)."""
-    readings: dict[Path, _IndexReading] = {}
-    for seg in recipe.segments:
-        if (isinstance(seg, ClipSegment) and seg.clip not in readings and seg.start / seg.speed > MIN_SEEK
-                and seg.pauses is None and seg.transcript is None and not seg.fillers
-                and seg.clip.is_file()):
-            readings[seg.clip] = _IndexReading(seg.clip, ffmpeg)
-            readings[seg.clip].start()
-    return readings
 
 
 def _writable_parent(output: Path) -> Path:

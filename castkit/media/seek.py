@@ -277,8 +277,10 @@ def index_argv(path: Path, ffmpeg: Ffmpeg, sound: bool = True) -> list[str]:
     args = ["-v", "error"]
     for key, value in safe_input_options().items():
         args += [f"-{key}", value]
+    # -flush_packets 0: to a pipe, a muxer otherwise writes each packet's line on its own, one
+    # write per packet (28,000 on a 10-minute take with sound: a third of the read's time).
     return [*args, "-i", file_url(path), "-map", "0:v:0", *(["-map", "0:a:0?"] if sound else []),
-            "-c", "copy", "-f", "framecrc", "-"]
+            "-c", "copy", "-flush_packets", "0", "-f", "framecrc", "-"]
 
 
 def read_index(path: Path, ffmpeg: Ffmpeg, timeout: float = 120) -> FrameIndex | None:
