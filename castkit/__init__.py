@@ -37,6 +37,7 @@ _EXPORTS = {
     "WorkError": ".errors",
     "FfmpegNotFound": ".errors",
     "FfmpegFailed": ".errors",
+    "FfmpegStalled": ".errors",
 }
 __all__ = ["__version__", *_EXPORTS]
 

@@ -7,7 +7,8 @@
     │   └── RecipeError          one or more problems in a recipe, each with file:line:col
     └── WorkError                exit 1: the machine or ffmpeg failed while working
         ├── FfmpegNotFound       no usable ffmpeg binary
-        └── FfmpegFailed         ffmpeg exited non-zero; carries the tail of its stderr
+        ├── FfmpegFailed         ffmpeg exited non-zero; carries the tail of its stderr
+        └── FfmpegStalled        ffmpeg hung (no progress, no CPU) and castkit stopped it
 
 The CLI prints ``str(error)`` and exits with ``error.exit_status``; it never shows a traceback
 for any of these. The library never imports the CLI.
@@ -107,6 +108,16 @@ class FfmpegFailed(WorkError):
         else:
             head = f"ffmpeg failed ({returncode}) while {what}"
         super().__init__(head + detail)
+
+
+class FfmpegStalled(WorkError):
+    """ffmpeg hung (``run.stall``) and castkit stopped it."""
+
+    def __init__(self, what: str, seconds: float, stderr_tail: str = "") -> None:
+        self.what = what
+        detail = f"\n{stderr_tail.rstrip()}" if stderr_tail.strip() else ""
+        super().__init__(f"ffmpeg hung while {what} (no progress and no CPU used for {seconds:g} s: "
+                         f"its threads waiting on each other) and was stopped{detail}")
 
 
 class Interrupted(WorkError):

@@ -24,13 +24,14 @@ from castkit.base.jobs import Job, Plan
 from castkit.base.progress import Progress, say
 from castkit.base.stops import signals_held
 from castkit.cache.seals import digest, seal, sealed
-from castkit.errors import CastkitError, FfmpegFailed, Interrupted, WorkError
+from castkit.errors import CastkitError, FfmpegFailed, FfmpegStalled, Interrupted, WorkError
 from castkit.media.ffmpeg import dies_with_castkit, short_arguments, stderr_tail
 from castkit.media.pictures import run_job as run_pictures
 from castkit.run.local import (
     drain, Executor, feed_stdin, ffmpeg_env, is_cache_segment, LocalExecutor, remove_quietly,
     Sink, stop_process,
 )
+from castkit.run.stall import Watchdog
 
 
 def available_cores() -> int:
@@ -307,7 +308,18 @@ class FfmpegRunner:
                 path.write_text(text, encoding="utf-8")
             # The executor draws the job's card (if any) and runs its ffmpeg into a temporary
             # name beside the output; what follows (checks, seal, rename) is always done here.
-            temp = self.executor.encode(job, self, sink)
+            try:
+                temp = self.executor.encode(job, self, sink)
+            except FfmpegStalled as hung:
+                # A hang is a race among ffmpeg's threads: the same job runs through the next
+                # time (measured: 4 hangs in 146 runs). Not where a sink took part of its
+                # output already.
+                if sink is not None or self.stopping.is_set():
+                    raise
+                if self.progress.mode == "bar":  # the warning on a line of its own
+                    self.progress.stream.write("\r\x1b[K")
+                self.warn(f"{str(hung).splitlines()[0]}; running it again")
+                temp = self.executor.encode(job, self, sink)
             _check_complete(job, temp)
             for step in job.finish:  # e.g. an AVI cast's DV timecode, counted on across segments
                 step.apply(temp)
@@ -345,24 +357,34 @@ class FfmpegRunner:
         if pictures is None:
             return self._process(job.argv, original, sink, job.output)
 
+        first_over = threading.Event()
+
         def first(argv: list[str], fds: tuple[int, ...], started: Callable) -> None:
-            self._process(argv, original, progress=pictures.frames_done, pass_fds=fds,
-                          started=started)
+            try:
+                self._process(argv, original, progress=pictures.frames_done, pass_fds=fds,
+                              started=started)
+            finally:
+                first_over.set()
 
         def second(feed: Callable[[int], None], started: Callable) -> None:
+            # It waits for the pictures while the first one encodes them: only once that
+            # one is over does an idle second one count as hung.
             self._process(job.argv, original, sink, job.output, feed=feed,
-                          progress=_no_progress, started=started)
+                          progress=_no_progress, started=started,
+                          waiting=lambda: not first_over.is_set())
 
         run_pictures(pictures, job.output, first, second)
 
     def _process(self, argv: Sequence[str], original: Job, sink: Sink | None = None,
                  written: Path | None = None, feed: Callable[[int], None] | None = None,
                  progress: Callable[[str], int | None] | None = None,
-                 pass_fds: tuple[int, ...] = (), started: Callable | None = None) -> None:
+                 pass_fds: tuple[int, ...] = (), started: Callable | None = None,
+                 waiting: Callable[[], bool] | None = None) -> None:
         """One ffmpeg of ``original``'s: its progress reported (``progress`` reads a line of
         ``-progress``; by default its frame count), the file it is ``written`` to fed to the
         ``sink`` as it grows, (``feed``) its stdin written by a thread of castkit's, the file
-        descriptors ``pass_fds`` inherited, and ``started`` told of the process."""
+        descriptors ``pass_fds`` inherited, and ``started`` told of the process; stopped if it
+        hangs (``run.stall``; not while ``waiting()`` says it waits for another process)."""
         argv = [argv[0], "-progress", "pipe:1", "-nostats", *argv[1:]]
         tail: collections.deque[str] = collections.deque(maxlen=40)
         proc: subprocess.Popen | None = None
@@ -371,6 +393,7 @@ class FfmpegRunner:
         key = str(id(original))
         progress = progress or _frame_count
         files = contextlib.ExitStack()  # a long filter graph given to ffmpeg as a file (media.ffmpeg)
+        watchdog: Watchdog | None = None
         short = files.enter_context(short_arguments(argv))
         try:
             # From the moment ffmpeg exists, every way out (Ctrl-C and SIGTERM included) goes
@@ -404,9 +427,14 @@ class FfmpegRunner:
                 writer = threading.Thread(target=feed_stdin, args=(feed, proc.stdin, fed), daemon=True)
                 writer.start()
                 readers.append(writer)
+            watchdog = Watchdog(proc, waiting=waiting)
+            watchdog.start()
+            readers.append(watchdog)
             assert proc.stdout is not None
             for raw in proc.stdout:
                 line = raw.decode("ascii", "replace").strip()
+                if watchdog is not None:
+                    watchdog.saw(line)
                 done = progress(line)
                 if done is not None:
                     self.progress.update(key, done)
@@ -419,6 +447,8 @@ class FfmpegRunner:
                 stop_process(proc)
             raise
         finally:
+            if watchdog is not None:
+                watchdog.stop()
             for reader in readers:
                 reader.join(timeout=5)
             with self._lock:
@@ -426,6 +456,8 @@ class FfmpegRunner:
             files.close()
         if self.stopping.is_set() and proc.returncode != 0:
             raise Interrupted("stopped")
+        if watchdog is not None and watchdog.stalled:
+            raise FfmpegStalled(original.label, watchdog.stall, stderr_tail("\n".join(tail)))
         if fed and not isinstance(fed[0], CastkitError):
             raise WorkError(f"{original.label}: feeding ffmpeg failed ({fed[0]})")
         if proc.returncode != 0:
