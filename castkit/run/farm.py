@@ -29,13 +29,14 @@ from typing import Any, Callable
 
 from castkit.base.files import partial_path
 from castkit.base.jobs import file_url, Job
-from castkit.errors import echo, FfmpegFailed, Interrupted, UsageError, WorkError
+from castkit.errors import echo, FfmpegFailed, FfmpegStalled, Interrupted, UsageError, WorkError
 from castkit.media.ffmpeg import dies_with_castkit, short_arguments, stderr_tail
 from castkit.media.pictures import Pictures, run_job as run_pictures
 from castkit.run.local import (
     check_unchanged, feed_stdin, ffmpeg_env, identities, is_cache_segment, JobRunner,
     LocalExecutor, remove_quietly, Sink,
 )
+from castkit.run.stall import Watchdog
 
 
 SCHEDULER_ENV = "CASTKIT_SCHEDULER"
@@ -95,13 +96,18 @@ class _Exited(Exception):
 def _run_pictures_here(pictures: Pictures, temp: Path, command: list[str],
                        tail: collections.deque[str]) -> int:
     """A raw DV job's two ffmpegs on the worker, side by side (``media.pictures.run_job``)."""
+    first_over = threading.Event()
+
     def first(argv: list[str], fds: tuple[int, ...], started: Callable) -> None:
-        code = _run_here(argv, tail, pass_fds=fds, started=started)
+        try:
+            code = _run_here(argv, tail, pass_fds=fds, started=started)
+        finally:
+            first_over.set()
         if code:
             raise _Exited(code)
 
     def second(feed: Callable[[int], None], started: Callable) -> None:
-        code = _run_here(command, tail, feed=feed, started=started)
+        code = _run_here(command, tail, feed=feed, started=started, waiting=lambda: not first_over.is_set())
         if code:
             raise _Exited(code)
 
@@ -114,16 +120,19 @@ def _run_pictures_here(pictures: Pictures, temp: Path, command: list[str],
 
 def _run_here(argv: list[str], tail: collections.deque[str],
               feed: Callable[[int], None] | None = None, pass_fds: tuple[int, ...] = (),
-              started: Callable | None = None) -> int:
+              started: Callable | None = None, waiting: Callable[[], bool] | None = None) -> int:
     """One ffmpeg on the worker, its stderr kept in ``tail`` (its stdin written by ``feed`` in
     a thread, ``pass_fds`` inherited, ``started`` told of it); its exit status. A long filter
-    graph reaches ffmpeg as a file (``media.ffmpeg.short_arguments``)."""
+    graph reaches ffmpeg as a file (``media.ffmpeg.short_arguments``). One that hangs
+    (``run.stall``, by its CPU time alone: no progress is read here) raises FfmpegStalled,
+    which Dask runs again, as any task that raised."""
     with short_arguments(argv) as short:
-        return _run_process(short, tail, feed, pass_fds, started)
+        return _run_process(short, tail, feed, pass_fds, started, waiting)
 
 
 def _run_process(argv: list[str], tail: collections.deque[str], feed: Callable[[int], None] | None,
-                 pass_fds: tuple[int, ...], started: Callable | None) -> int:
+                 pass_fds: tuple[int, ...], started: Callable | None,
+                 waiting: Callable[[], bool] | None = None) -> int:
     proc = subprocess.Popen(
         [argv[0], "-nostats", *argv[1:]], stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
@@ -134,6 +143,8 @@ def _run_process(argv: list[str], tail: collections.deque[str], feed: Callable[[
         started(proc)
     failed: list[BaseException] = []
     writer = None
+    watchdog = Watchdog(proc, waiting=waiting)
+    watchdog.start()
     try:
         if feed is not None:
             writer = threading.Thread(target=feed_stdin, args=(feed, proc.stdin, failed), daemon=True)
@@ -147,8 +158,11 @@ def _run_process(argv: list[str], tail: collections.deque[str], feed: Callable[[
         proc.wait()
         raise
     finally:
+        watchdog.stop()
         if writer is not None:
             writer.join(timeout=5)
+    if watchdog.stalled:
+        raise FfmpegStalled("an encode on a farm worker", watchdog.stall, "\n".join(tail))
     if failed and proc.returncode == 0:
         tail.append(f"castkit: feeding ffmpeg failed ({failed[0]})")
         return 1

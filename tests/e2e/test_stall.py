@@ -121,3 +121,19 @@ def test_a_dv_jobs_fed_ffmpeg_that_hangs_fails_the_build_in_time(quick, take, tm
     assert result.code == 1 and "ffmpeg hung while" in result.err, result.err
     assert time.monotonic() - started < 30
     assert listing(tmp_path) == ["cast.yaml", "fakebin", "fakebin/ffmpeg", "runs", "take.mp4"]
+
+
+def test_a_farm_workers_hung_ffmpeg_raises_for_dask_to_run_it_again(quick, tmp_path):
+    """On a worker (``run.farm.remote_encode``, called here as Dask calls it): a hang raises,
+    which Dask retries as any task that raised, and the temporary file goes."""
+    from castkit.errors import FfmpegStalled
+    from castkit.run.farm import remote_encode
+
+    hang = tmp_path / "ffmpeg"
+    hang.write_text('#!/bin/sh\nfor last; do :; done\n: > "${last#file:}"\nexec sleep 60\n')
+    hang.chmod(0o755)
+    started = time.monotonic()
+    with pytest.raises(FfmpegStalled, match="no CPU used for 1 s"):
+        remote_encode((str(hang), "-i", "x", "file:/unused"), str(tmp_path / "segment.dv"), ())
+    assert time.monotonic() - started < 10
+    assert listing(tmp_path) == ["ffmpeg"]
