@@ -26,7 +26,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from castkit.base.files import write_atomically
 from castkit.errors import FfmpegNotFound, WorkError
@@ -334,6 +334,49 @@ def run_query(ffmpeg: Ffmpeg, args: Sequence[str], timeout: float = 60) -> subpr
         timeout=timeout,
         preexec_fn=dies_with_castkit(),
     )
+
+
+def stream_query(ffmpeg: Ffmpeg, args: Sequence[str], lines: Callable[[str], None],
+                 timeout: float = 60) -> tuple[int, bytes]:
+    """Run a query whose long output castkit reads (a keyframe index), handing ``lines`` each
+    piece of whole lines of its stdout as it comes, so that the reading keeps pace with ffmpeg
+    instead of starting when it ends. Returns its exit status and its stderr; raises
+    ``subprocess.TimeoutExpired`` (ffmpeg killed) as ``run_query`` does, and OSError."""
+    proc = subprocess.Popen([ffmpeg.path, "-hide_banner", "-nostdin", *args], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=dies_with_castkit())
+    said: list[bytes] = []
+    reader = threading.Thread(target=lambda: said.append(proc.stderr.read()), daemon=True)
+    reader.start()
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        proc.kill()
+
+    timer = threading.Timer(timeout, expire)
+    timer.start()
+    try:
+        pending = b""
+        while chunk := proc.stdout.read1(1 << 16):
+            pending += chunk
+            cut = pending.rfind(b"\n") + 1
+            if cut:
+                lines(pending[:cut].decode("ascii", "replace"))
+                pending = pending[cut:]
+        if pending:
+            lines(pending.decode("ascii", "replace"))
+        proc.wait()
+    finally:
+        timer.cancel()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.join(5)
+        proc.stdout.close()
+        proc.stderr.close()
+    if expired.is_set():
+        raise subprocess.TimeoutExpired(proc.args, timeout)
+    return proc.returncode, b"".join(said)
 
 
 _PR_SET_PDEATHSIG = 1

@@ -56,7 +56,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from castkit.base.jobs import file_url
-from castkit.media.ffmpeg import Ffmpeg, run_query, safe_input_options
+from castkit.media.ffmpeg import Ffmpeg, run_query, safe_input_options, stream_query
 
 
 # (container as ``ffmpeg -i`` names it, first name before the comma; picture codec): verified.
@@ -215,33 +215,82 @@ def _packets(text: str) -> tuple[Fraction, list[tuple[int | None, int | None, in
     return Fraction(int(tb["num"]), int(tb["den"])), packets
 
 
+class IndexListing:
+    """A FrameIndex read from ``index_argv``'s framecrc listing as it arrives: ``add`` takes
+    whole lines, in order, in pieces of any size (the parse runs while ffmpeg reads on)."""
+
+    def __init__(self) -> None:
+        self.base: Fraction | None = None
+        self.sound_base: Fraction | None = None
+        self.packets = 0
+        self.keys: dict[Fraction, Fraction] = {}  # each shown keyframe's time: its earliest time
+        self.edited = False  # a discarded keyframe after a shown one: an MP4 of several edits
+        self.broken = False  # a keyframe without a time, or a packet the demuxer doubts
+        self.sound_end: int | None = None  # where the last sound packet ended, in its ticks
+        self.jump: Fraction | None = None
+        self.jumped = False
+
+    def add(self, text: str) -> None:
+        if self.base is None and self.packets == 0:  # the header comes before any packet
+            tb = _TB.search(text)
+            if tb and int(tb["den"]):
+                self.base = Fraction(int(tb["num"]), int(tb["den"]))
+            sound = _SOUND_TB.search(text)
+            if sound and int(sound["den"]):
+                self.sound_base = Fraction(int(sound["num"]), int(sound["den"]))
+        for m in _PACKET.finditer(text):
+            self.packets += 1
+            self._picture(int(m["pts"]), int(m["dts"]), _flags(m["rest"]))
+        if self.sound_base is not None and not self.jumped:
+            for m in _SOUND_PACKET.finditer(text):
+                if self._sound(int(m["pts"]), int(m["dur"])):
+                    break
+
+    def _picture(self, pts: int, dts: int, flags: int) -> None:
+        if pts == _NOPTS:
+            if flags & 0x1:
+                self.broken = True  # a keyframe without a time: nothing to seek to
+            return
+        if flags & 0x2:  # AV_PKT_FLAG_CORRUPT: the demuxer itself doubts the file
+            self.broken = True
+        if flags & 0x1 and flags & 0x4 and self.keys:
+            self.edited = True
+        if flags & 0x1 and not flags & 0x4 and self.base is not None:  # a keyframe that is shown
+            time = pts * self.base
+            earliest = min(time, dts * self.base) if dts != _NOPTS else time
+            self.keys[time] = min(earliest, self.keys.get(time, earliest))
+
+    def _sound(self, pts: int, dur: int) -> bool:
+        """One sound packet; True once the first jump is found (the rest need not be read)."""
+        assert self.sound_base is not None
+        if pts == _NOPTS:
+            self.jump = self.sound_end * self.sound_base if self.sound_end is not None else Fraction(0)
+        elif self.sound_end is not None and pts != self.sound_end:
+            self.jump = pts * self.sound_base
+        else:
+            self.sound_end = pts + dur
+            return False
+        self.jumped = True
+        return True
+
+    def index(self, complete: bool = True) -> FrameIndex | None:
+        """What was read (``complete``: to the end, without an error); None if no packet had
+        a time (nothing to go by)."""
+        if self.base is None or not self.packets:
+            return None
+        times = tuple(sorted(self.keys))
+        # Where an edit's pre-roll lies among the shown pictures, a demuxer's index holds
+        # keyframes this one does not: their times are not known, and the seek keeps its slack.
+        earliest = () if self.edited else tuple(self.keys[t] for t in times)
+        return FrameIndex(times, self.packets, complete and not self.broken, self.base, self.jump, earliest)
+
+
 def parse_framecrc(text: str, complete: bool = True) -> FrameIndex | None:
     """A FrameIndex from ``ffmpeg ... -map 0:v:0 -c copy -f framecrc -`` output; None if it
     holds no packet with a timestamp (nothing to go by)."""
-    read = _packets(text)
-    if read is None or not read[1]:
-        return None
-    base, packets = read
-    keys: dict[Fraction, Fraction] = {}  # each shown keyframe's time: its earliest time
-    edited = False  # a discarded keyframe after a shown one: an MP4 of several edits
-    for pts, dts, flags in packets:
-        if pts is None:
-            if flags & 0x1:
-                complete = False  # a keyframe without a time: nothing to seek to
-            continue
-        if flags & 0x2:  # AV_PKT_FLAG_CORRUPT: the demuxer itself doubts the file
-            complete = False
-        if flags & 0x1 and flags & 0x4 and keys:
-            edited = True
-        if flags & 0x1 and not flags & 0x4:  # a keyframe that is shown (not a discarded pre-roll)
-            time = pts * base
-            earliest = min(time, dts * base) if dts is not None else time
-            keys[time] = min(earliest, keys.get(time, earliest))
-    times = tuple(sorted(keys))
-    # Where an edit's pre-roll lies among the shown pictures, a demuxer's index holds keyframes
-    # this one does not: their times are not known, and the seek keeps its slack.
-    earliest = () if edited else tuple(keys[t] for t in times)
-    return FrameIndex(times, len(packets), complete, base, sound_jump(text), earliest)
+    listing = IndexListing()
+    listing.add(text)
+    return listing.index(complete)
 
 
 def sound_jump(text: str) -> Fraction | None:
@@ -251,19 +300,9 @@ def sound_jump(text: str) -> Fraction | None:
     the resampler's drift (see the module's note); coarser time bases (Matroska's
     milliseconds) round every packet and so show jumps everywhere, which is as it should be,
     for a time that is not exact proves nothing."""
-    tb = _SOUND_TB.search(text)
-    if not tb or int(tb["den"]) == 0:
-        return None
-    base = Fraction(int(tb["num"]), int(tb["den"]))
-    end = None
-    for m in _SOUND_PACKET.finditer(text):
-        pts, dur = int(m["pts"]), int(m["dur"])
-        if pts == _NOPTS:
-            return end * base if end is not None else Fraction(0)
-        if end is not None and pts != end:
-            return pts * base
-        end = pts + dur
-    return None
+    listing = IndexListing()
+    listing.add(text)
+    return listing.jump
 
 
 def _flags(rest: str) -> int:
@@ -286,13 +325,12 @@ def index_argv(path: Path, ffmpeg: Ffmpeg, sound: bool = True) -> list[str]:
 def read_index(path: Path, ffmpeg: Ffmpeg, timeout: float = 120) -> FrameIndex | None:
     """The keyframe index of a capture's first picture stream, read by ffmpeg (a stream copy
     to ``framecrc``: the container is read, nothing decoded); None if ffmpeg cannot say."""
+    listing = IndexListing()
     try:
-        done = run_query(ffmpeg, index_argv(path, ffmpeg), timeout=timeout)
+        status, said = stream_query(ffmpeg, index_argv(path, ffmpeg), listing.add, timeout=timeout)
     except (OSError, subprocess.SubprocessError):
         return None
-    text = done.stdout.decode("ascii", "replace")
-    complete = done.returncode == 0 and not done.stderr.strip()
-    return parse_framecrc(text, complete)
+    return listing.index(status == 0 and not said.strip())
 
 
 def frame_times(path: Path, ffmpeg: Ffmpeg, timeout: float = 120) -> tuple[Fraction, ...]:
