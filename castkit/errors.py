@@ -116,8 +116,8 @@ class FfmpegStalled(WorkError):
     def __init__(self, what: str, seconds: float, stderr_tail: str = "") -> None:
         self.what, self.seconds, self.stderr_tail = what, seconds, stderr_tail
         detail = f"\n{stderr_tail.rstrip()}" if stderr_tail.strip() else ""
-        super().__init__(f"ffmpeg hung while {what} (no progress and no CPU used for {seconds:g} s: "
-                         f"its threads waiting on each other) and was stopped{detail}")
+        super().__init__(f"ffmpeg hung while {what} (it used no CPU for {seconds:g} s, its threads "
+                         f"waiting on each other) and was stopped{detail}")
 
     def __reduce__(self):  # raised on a farm worker, read back here
         return type(self), (self.what, self.seconds, self.stderr_tail)

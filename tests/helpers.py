@@ -78,13 +78,15 @@ esac
 """
 
 
-def ffmpeg_script(tmp_path: Path, monkeypatch, body: str, fake_pictures: bool = False) -> Path:
+def ffmpeg_script(tmp_path: Path, monkeypatch, body: str, fake_pictures: bool = False,
+                  first: str = "") -> Path:
     """Make CASTKIT_FFMPEG a shell script (``body``) standing in for ffmpeg; ``$REAL_FFMPEG``
     is the wheel's real one, for what the script passes through. ``fake_pictures``: a stand-in
-    that writes made-up outputs answers a raw DV job's first ffmpeg with made-up pictures."""
+    that writes made-up outputs answers a raw DV job's first ffmpeg with made-up pictures
+    (``first``: lines run before anything else, those pictures included)."""
     fake = tmp_path / "fakebin" / "ffmpeg"
     fake.parent.mkdir(exist_ok=True)
-    fake.write_text("#!/bin/sh\n" + (_PICTURE_PASS if fake_pictures else "") + body)
+    fake.write_text("#!/bin/sh\n" + first + (_PICTURE_PASS if fake_pictures else "") + body)
     fake.chmod(0o755)
     monkeypatch.setenv("REAL_FFMPEG", WHEEL_FFMPEG)
     monkeypatch.setenv("CASTKIT_FFMPEG", str(fake))

@@ -14,6 +14,7 @@ import os
 import threading
 from pathlib import Path
 
+from castkit.base.files import stat_identity
 from castkit.errors import CastkitError
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
 from castkit.media.seek import FrameIndex, MIN_SEEK, read_index
@@ -44,10 +45,9 @@ def read_soon(recipe_path: Path | str) -> None:
     reported by the build itself, which reads them again."""
     try:
         recipe, _ = read_recipe(recipe_path)
-        ffmpeg = find_ffmpeg()
+        _EARLY.update(readings(recipe, find_ffmpeg()))
     except (CastkitError, OSError):
         return
-    _EARLY.update(readings(recipe, ffmpeg))
 
 
 def readings(recipe: Recipe, ffmpeg: Ffmpeg) -> dict[Path, IndexReading]:
@@ -74,10 +74,8 @@ def readings(recipe: Recipe, ffmpeg: Ffmpeg) -> dict[Path, IndexReading]:
 
 
 def _identity(path: Path) -> tuple[int, ...] | None:
-    """What tells a file from its next version: a capture replaced or written to between an
-    early read and the build is read again."""
+    """A capture replaced or written to between an early read and the build is read again."""
     try:
-        st = os.stat(path)
+        return stat_identity(os.stat(path))
     except OSError:
         return None
-    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns

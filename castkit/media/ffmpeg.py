@@ -345,17 +345,17 @@ def stream_query(ffmpeg: Ffmpeg, args: Sequence[str], lines: Callable[[str], Non
     proc = subprocess.Popen([ffmpeg.path, "-hide_banner", "-nostdin", *args], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=dies_with_castkit())
     said: list[bytes] = []
-    reader = threading.Thread(target=lambda: said.append(proc.stderr.read()), daemon=True)
-    reader.start()
     expired = threading.Event()
 
     def expire() -> None:
         expired.set()
         proc.kill()
 
+    reader = threading.Thread(target=lambda: said.append(proc.stderr.read()), daemon=True)
     timer = threading.Timer(timeout, expire)
-    timer.start()
     try:
+        reader.start()
+        timer.start()
         pending = b""
         while chunk := proc.stdout.read1(1 << 16):
             pending += chunk
@@ -371,12 +371,15 @@ def stream_query(ffmpeg: Ffmpeg, args: Sequence[str], lines: Callable[[str], Non
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        reader.join(5)
+        if reader.ident is not None:  # started
+            reader.join(5)
         proc.stdout.close()
         proc.stderr.close()
     if expired.is_set():
         raise subprocess.TimeoutExpired(proc.args, timeout)
-    return proc.returncode, b"".join(said)
+    if not said:  # its stderr not read to the end: what it said is not known
+        raise subprocess.SubprocessError(f"{ffmpeg.path}: its stderr could not be read")
+    return proc.returncode, said[0]
 
 
 _PR_SET_PDEATHSIG = 1

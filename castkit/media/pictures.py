@@ -138,9 +138,10 @@ class Pictures:
 
 
 # How a job's two ffmpegs are run (castkit's runner locally, a Dask worker remotely): each
-# ``run(argv, ...)`` runs one ffmpeg to its end and raises if it failed.
+# ``run(argv, ...)`` runs one ffmpeg to its end and raises if it failed. The second is also
+# given whether it still waits for the first (an idle second one is no hang until then).
 RunFirst = Callable[[list[str], tuple[int, ...], Callable[[Any], None]], None]
-RunSecond = Callable[[Callable[[int], None], Callable[[Any], None]], None]
+RunSecond = Callable[[Callable[[int], None], Callable[[Any], None], Callable[[], bool]], None]
 
 
 def run_job(pictures: Pictures, out: Path, first: RunFirst, second: RunSecond) -> None:
@@ -177,7 +178,7 @@ def run_job(pictures: Pictures, out: Path, first: RunFirst, second: RunSecond) -
 
     def run_second() -> None:
         try:
-            second(feed_second, lambda proc: procs.__setitem__("second", proc))
+            second(feed_second, lambda proc: procs.__setitem__("second", proc), lambda: not ended.is_set())
         except BaseException as exc:  # noqa: BLE001 - raised in the job's thread, below
             failed.append(exc)
             _stop(procs.get("first"))

@@ -231,11 +231,11 @@ class IndexListing:
         self.jumped = False
 
     def add(self, text: str) -> None:
-        if self.base is None and self.packets == 0:  # the header comes before any packet
-            tb = _TB.search(text)
+        if self.packets == 0:  # the header, before any packet; it may come in pieces too
+            tb = _TB.search(text) if self.base is None else None
             if tb and int(tb["den"]):
                 self.base = Fraction(int(tb["num"]), int(tb["den"]))
-            sound = _SOUND_TB.search(text)
+            sound = _SOUND_TB.search(text) if self.sound_base is None else None
             if sound and int(sound["den"]):
                 self.sound_base = Fraction(int(sound["num"]), int(sound["den"]))
         for m in _PACKET.finditer(text):

@@ -309,13 +309,14 @@ class CastWriter:
         # Last, so that nothing can fail between reserving the name and handing it over.
         self.temp = partial_path(job.output)
 
-    def feed(self, path: Path, written: Path, available: int) -> None:
+    def feed(self, path: Path, written: Path, available: int) -> bool:
         """``written`` holds the first ``available`` bytes of the part ``path`` (a segment
         being encoded, or finished): copy the whole frames not yet copied, into every range of
-        the cast that part fills. Files are opened per call, so no descriptor outlives a stop."""
+        the cast that part fills. Files are opened per call, so no descriptor outlives a stop.
+        Whether ``path`` is a part of this cast."""
         wanted = self._where.get(path)
         if not wanted or self._error is not None or self._stop.is_set():
-            return
+            return bool(wanted)
         try:
             with open(written, "rb") as src, open(self.temp, "r+b") as out:
                 for i in wanted:
@@ -327,13 +328,14 @@ class CastWriter:
                         _copy(src.fileno(), out.fileno(), upto - start, self._offsets[i] + start,
                               part.skip + start, self._stop, name=path)
                         if self._stop.is_set():
-                            return
+                            return True
                         _continue_timecode(out.fileno(), part, self._offsets[i] + start, upto - start,
                                            part.skip + start)
                         self._copied[i] = upto
                 self._hash_final_blocks(out.fileno())
         except OSError as exc:
             self._error = self._error or write_error(self.job.output, exc)
+        return True
 
     def _hash_final_blocks(self, fd: int) -> None:
         """Hash the whole blocks of the cast that lie wholly before its first byte not yet

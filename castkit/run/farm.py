@@ -96,18 +96,13 @@ class _Exited(Exception):
 def _run_pictures_here(pictures: Pictures, temp: Path, command: list[str],
                        tail: collections.deque[str]) -> int:
     """A raw DV job's two ffmpegs on the worker, side by side (``media.pictures.run_job``)."""
-    first_over = threading.Event()
-
     def first(argv: list[str], fds: tuple[int, ...], started: Callable) -> None:
-        try:
-            code = _run_here(argv, tail, pass_fds=fds, started=started)
-        finally:
-            first_over.set()
+        code = _run_here(argv, tail, pass_fds=fds, started=started)
         if code:
             raise _Exited(code)
 
-    def second(feed: Callable[[int], None], started: Callable) -> None:
-        code = _run_here(command, tail, feed=feed, started=started, waiting=lambda: not first_over.is_set())
+    def second(feed: Callable[[int], None], started: Callable, waiting: Callable[[], bool]) -> None:
+        code = _run_here(command, tail, feed=feed, started=started, waiting=waiting)
         if code:
             raise _Exited(code)
 
@@ -162,7 +157,7 @@ def _run_process(argv: list[str], tail: collections.deque[str], feed: Callable[[
         if writer is not None:
             writer.join(timeout=5)
     if watchdog.stalled:
-        raise FfmpegStalled("an encode on a farm worker", watchdog.stall, "\n".join(tail))
+        raise FfmpegStalled("an encode on a farm worker", watchdog.stall, stderr_tail("\n".join(tail)))
     if failed and proc.returncode == 0:
         tail.append(f"castkit: feeding ffmpeg failed ({failed[0]})")
         return 1

@@ -65,14 +65,17 @@ class DryRunRunner:
 
 
 class _Sinks:
-    """Every open sink of a plan, fed as one: each takes only the parts it is made of."""
+    """Every open sink of a plan, fed as one: each takes only the parts it is made of
+    (``taken``: the outputs some sink has had bytes of)."""
 
     def __init__(self, sinks: list) -> None:
         self.sinks = sinks
+        self.taken: set[Path] = set()
 
     def feed(self, output: Path, written: Path, available: int) -> None:
-        for _, sink in self.sinks:
-            sink.feed(output, written, available)
+        took = [sink.feed(output, written, available) for _, sink in self.sinks]
+        if any(took) and available > 0:
+            self.taken.add(output)
 
 
 def _check_complete(job: Job, written: Path) -> None:
@@ -311,14 +314,11 @@ class FfmpegRunner:
             try:
                 temp = self.executor.encode(job, self, sink)
             except FfmpegStalled as hung:
-                # A hang is a race among ffmpeg's threads: the same job runs through the next
-                # time (measured: 4 hangs in 146 runs). Not where a sink took part of its
-                # output already.
-                if sink is not None or self.stopping.is_set():
+                # A race among ffmpeg's threads (``run.stall``): the same encode runs through
+                # the next time. Not once a cast being joined took bytes of its output.
+                if self.stopping.is_set() or (isinstance(sink, _Sinks) and job.output in sink.taken):
                     raise
-                if self.progress.mode == "bar":  # the warning on a line of its own
-                    self.progress.stream.write("\r\x1b[K")
-                self.warn(f"{str(hung).splitlines()[0]}; running it again")
+                self._warn_apart(f"{str(hung).splitlines()[0]}; running it again")
                 temp = self.executor.encode(job, self, sink)
             _check_complete(job, temp)
             for step in job.finish:  # e.g. an AVI cast's DV timecode, counted on across segments
@@ -357,21 +357,13 @@ class FfmpegRunner:
         if pictures is None:
             return self._process(job.argv, original, sink, job.output)
 
-        first_over = threading.Event()
-
         def first(argv: list[str], fds: tuple[int, ...], started: Callable) -> None:
-            try:
-                self._process(argv, original, progress=pictures.frames_done, pass_fds=fds,
-                              started=started)
-            finally:
-                first_over.set()
+            self._process(argv, original, progress=pictures.frames_done, pass_fds=fds,
+                          started=started)
 
-        def second(feed: Callable[[int], None], started: Callable) -> None:
-            # It waits for the pictures while the first one encodes them: only once that
-            # one is over does an idle second one count as hung.
+        def second(feed: Callable[[int], None], started: Callable, waiting: Callable[[], bool]) -> None:
             self._process(job.argv, original, sink, job.output, feed=feed,
-                          progress=_no_progress, started=started,
-                          waiting=lambda: not first_over.is_set())
+                          progress=_no_progress, started=started, waiting=waiting)
 
         run_pictures(pictures, job.output, first, second)
 
@@ -433,8 +425,7 @@ class FfmpegRunner:
             assert proc.stdout is not None
             for raw in proc.stdout:
                 line = raw.decode("ascii", "replace").strip()
-                if watchdog is not None:
-                    watchdog.saw(line)
+                watchdog.saw(line)
                 done = progress(line)
                 if done is not None:
                     self.progress.update(key, done)
@@ -473,12 +464,16 @@ class FfmpegRunner:
         output holds what could be decoded, and the user must know."""
         said = stderr_tail(stderr, lines=6)
         if said:
-            if self.progress.mode == "bar":  # start the warning on a line of its own
-                self.progress.stream.write("\r\x1b[K")
-            self.warn(
+            self._warn_apart(
                 f"{label}: ffmpeg reported damage in the input (cut short or "
                 f"corrupt?); the output holds what could be decoded:\n{said}"
             )
+
+    def _warn_apart(self, message: str) -> None:
+        """A warning, on a line of its own while the progress bar is drawn."""
+        if self.progress.mode == "bar":
+            self.progress.stream.write("\r\x1b[K")
+        self.warn(message)
 
 
 def _frame_count(line: str) -> int | None:

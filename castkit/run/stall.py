@@ -8,9 +8,11 @@ no CPU at all (measured: 0.00 s over 20 s, three hangs) and still writes a progr
 every half second, with the same numbers; asked to stop, it does.
 
 A process counts as hung when for ``STALL_SECONDS`` neither its progress (frames, bytes or time
-written) nor its CPU time moves. A long decode before a deep trim's first frame uses CPU; a
-process waiting on a slow disk writes on, however slowly. Only on systems that tell a process's
-CPU time (Linux's /proc); elsewhere nothing is watched.
+written) nor its CPU time moves, and none of its threads is seen waiting on a disk. A long
+decode before a deep trim's first frame uses CPU; a process held up by a slow disk or a
+network share (MP4's faststart rewrite, a write the kernel throttles) waits in the kernel's
+uninterruptible sleep, where a deadlocked one waits on its own locks. Only on systems that tell
+a process's CPU time and its threads' states (Linux's /proc); elsewhere nothing is watched.
 """
 
 from __future__ import annotations
@@ -39,6 +41,23 @@ def cpu_seconds(pid: int) -> float | None:
         return (int(fields[11]) + int(fields[12])) / _TICKS
     except (OSError, IndexError, ValueError):
         return None
+
+
+def on_disk(pid: int) -> bool:
+    """Whether one of a process's threads is in uninterruptible sleep (state D: waiting on a
+    disk or a network file system)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/stat", "rb") as stat:
+                if stat.read().rsplit(b")", 1)[1].split()[0] == b"D":
+                    return True
+        except (OSError, IndexError):
+            continue
+    return False
 
 
 try:
@@ -80,7 +99,7 @@ class Watchdog(threading.Thread):
             now = cpu_seconds(self.proc.pid)
             if now is None:
                 return
-            if now - used >= IDLE_CPU or self.waiting():
+            if now - used >= IDLE_CPU or self.waiting() or on_disk(self.proc.pid):
                 used, self._moved = now, time.monotonic()
             elif time.monotonic() - self._moved >= self.stall:
                 self.stalled = True

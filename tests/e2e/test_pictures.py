@@ -275,7 +275,7 @@ def test_a_stop_while_the_second_ffmpeg_writes_on_stops_it(tmp_path, ctrl_c):
         Pictures.path(out).write_bytes(bytes(144000))
         proc.wait()
 
-    def second(feed, started):
+    def second(feed, started, waiting):
         proc = subprocess.Popen(["sleep", "30"])
         second_proc.append(proc)
         started(proc)
