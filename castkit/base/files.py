@@ -344,3 +344,11 @@ def stat_identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
     """What tells one version of a file from another without reading it: size, modification and
     change times, inode and device (ctime and inode catch a change that restores the others)."""
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+
+
+def path_identity(path: Path) -> tuple[int, int, int, int, int] | None:
+    """``stat_identity`` of the file at ``path``; None if it cannot be read."""
+    try:
+        return stat_identity(os.stat(path))
+    except OSError:
+        return None

@@ -10,11 +10,10 @@ unchanged, by the same ffmpeg; any other read is started again.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
-from castkit.base.files import stat_identity
+from castkit.base.files import path_identity
 from castkit.errors import CastkitError
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
 from castkit.media.seek import FrameIndex, MIN_SEEK, read_index
@@ -28,7 +27,7 @@ class IndexReading(threading.Thread):
     def __init__(self, path: Path, ffmpeg: Ffmpeg) -> None:
         super().__init__(name=f"index {path.name}", daemon=True)
         self.path, self.ffmpeg = path, ffmpeg
-        self.identity = _identity(path)
+        self.identity = path_identity(path)  # a capture changed meanwhile is read again
         self.index: FrameIndex | None = None
 
     def run(self) -> None:
@@ -65,17 +64,9 @@ def readings(recipe: Recipe, ffmpeg: Ffmpeg) -> dict[Path, IndexReading]:
                 and seg.pauses is None and seg.transcript is None and not seg.fillers
                 and seg.clip.is_file()):
             early = _EARLY.pop(seg.clip, None)
-            if early is not None and early.ffmpeg == ffmpeg and early.identity == _identity(seg.clip):
+            if early is not None and early.ffmpeg == ffmpeg and early.identity == path_identity(seg.clip):
                 found[seg.clip] = early
                 continue
             found[seg.clip] = IndexReading(seg.clip, ffmpeg)
             found[seg.clip].start()
     return found
-
-
-def _identity(path: Path) -> tuple[int, ...] | None:
-    """A capture replaced or written to between an early read and the build is read again."""
-    try:
-        return stat_identity(os.stat(path))
-    except OSError:
-        return None

@@ -227,8 +227,7 @@ class IndexListing:
         self.edited = False  # a discarded keyframe after a shown one: an MP4 of several edits
         self.broken = False  # a keyframe without a time, or a packet the demuxer doubts
         self.sound_end: int | None = None  # where the last sound packet ended, in its ticks
-        self.jump: Fraction | None = None
-        self.jumped = False
+        self.jump: Fraction | None = None  # the first jump, once found
 
     def add(self, text: str) -> None:
         if self.packets == 0:  # the header, before any packet; it may come in pieces too
@@ -241,7 +240,7 @@ class IndexListing:
         for m in _PACKET.finditer(text):
             self.packets += 1
             self._picture(int(m["pts"]), int(m["dts"]), _flags(m["rest"]))
-        if self.sound_base is not None and not self.jumped:
+        if self.sound_base is not None and self.jump is None:
             for m in _SOUND_PACKET.finditer(text):
                 if self._sound(int(m["pts"]), int(m["dur"])):
                     break
@@ -270,7 +269,6 @@ class IndexListing:
         else:
             self.sound_end = pts + dur
             return False
-        self.jumped = True
         return True
 
     def index(self, complete: bool = True) -> FrameIndex | None:

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
-from castkit.base.files import partial_path, stat_identity
+from castkit.base.files import partial_path, path_identity
 from castkit.base.jobs import Job
 from castkit.cache.names import SEGMENT
 from castkit.errors import WorkError
@@ -60,16 +60,8 @@ class Sink(Protocol):
     def abort(self) -> None: ...
 
 
-def _identity(path: Path) -> tuple | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return stat_identity(st)
-
-
 def identities(paths: Sequence[Path]) -> list[tuple | None]:
-    return [_identity(path) for path in paths]
+    return [path_identity(path) for path in paths]
 
 
 def check_unchanged(paths: Sequence[Path], before: list[tuple | None]) -> None:
@@ -78,7 +70,7 @@ def check_unchanged(paths: Sequence[Path], before: list[tuple | None]) -> None:
     identity the file had before: refuse it. ctime and inode catch a change that restores
     the size and modification time."""
     for path, then in zip(paths, before):
-        if _identity(path) != then:
+        if path_identity(path) != then:
             raise WorkError(f"{path}: changed while it was being read; build again")
 
 

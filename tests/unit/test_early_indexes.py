@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from castkit.base.files import path_identity
 from castkit.builder import indexes
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
 from castkit.media.seek import FrameIndex, index_argv
@@ -81,7 +82,7 @@ def test_a_capture_changed_after_the_early_read_is_read_again(reads, tmp_path):
     with open(take, "ab") as f:  # the recorder wrote on, or the file was replaced
         f.write(b"more")
     found = indexes.readings(read_recipe(path)[0], FFMPEG)
-    assert found[take] is not None and found[take].identity == indexes._identity(take)
+    assert found[take] is not None and found[take].identity == path_identity(take)
     reads.release()
     found[take].join(10)
     assert reads == [take, take]
