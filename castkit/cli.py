@@ -31,7 +31,6 @@ from typing import Sequence  # noqa: E402
 from . import __version__  # noqa: E402
 from .media.ffmpeg import find_ffmpeg, find_ffmpeg_soon
 from .base.progress import Progress, counted, say
-from .run.runner import FfmpegRunner
 from .base.files import shown_path
 from .base.stops import install_sigterm_handler
 from .media.dv import ASPECTS, STANDARDS, DvTarget
@@ -282,6 +281,14 @@ def _progress(args: argparse.Namespace) -> Progress:
     return Progress.quiet() if args.quiet else Progress()
 
 
+def _ffmpeg_runner(**options):
+    """castkit's runner, imported when a command runs: ``castkit build`` starts its index reads
+    before it imports the runner and the builder."""
+    from .run.runner import FfmpegRunner
+
+    return FfmpegRunner(**options)
+
+
 def _target(args: argparse.Namespace) -> DvTarget:
     return DvTarget(args.standard, args.aspect)
 
@@ -292,7 +299,7 @@ def _convert(args: argparse.Namespace) -> int:
     progress = _progress(args)
     job = convert(
         args.input, args.output, _target(args), force=args.force,
-        runner=FfmpegRunner(progress=progress),
+        runner=_ffmpeg_runner(progress=progress),
     )
     if not args.quiet:
         _done(job.output, _what(job.frames, job.profile))
@@ -331,7 +338,7 @@ def _title(args: argparse.Namespace) -> int:
     target = _target(args)
     frames = make_title(
         args.text, output, subtitle=args.subtitle, seconds=seconds, target=target, style=style,
-        size=args.size, force=args.force, runner=FfmpegRunner(progress=_progress(args)),
+        size=args.size, force=args.force, runner=_ffmpeg_runner(progress=_progress(args)),
     )
     if not args.quiet:
         from .outputs.profiles import make_profile
@@ -364,7 +371,7 @@ def _build(args: argparse.Namespace) -> int:
     # --dry-run prints the jobs and needs no cluster.
     executor = None if args.dry_run else executor_for(args.scheduler)
     try:
-        runner = DryRunRunner() if args.dry_run else FfmpegRunner(
+        runner = DryRunRunner() if args.dry_run else _ffmpeg_runner(
             progress=_progress(args), workers=args.jobs, executor=executor)
         if len(args.recipe) > 1:
             return _batch(args, runner)
@@ -425,7 +432,7 @@ def _watch(args: argparse.Namespace) -> int:
         # (an output renamed to a file castkit never wrote is not replaced).
         planned = build(args.recipe, args.output, force=args.force,
                         use_cache=not args.no_cache, workers=args.jobs,
-                        runner=FfmpegRunner(progress=_progress(args), workers=args.jobs,
+                        runner=_ffmpeg_runner(progress=_progress(args), workers=args.jobs,
                                             executor=executor))
         for cast in planned.casts:
             _done(cast.output, _what(cast.frames, cast.profile))
@@ -457,7 +464,7 @@ def _cache_note(planned, recipe: Path) -> None:
 def _preview(args: argparse.Namespace) -> int:
     from .commands.preview import preview
 
-    pages = preview(args.recipe, args.output, force=args.force, runner=FfmpegRunner(progress=_progress(args)))
+    pages = preview(args.recipe, args.output, force=args.force, runner=_ffmpeg_runner(progress=_progress(args)))
     if not args.quiet:
         for n, page in enumerate(pages, 1):
             _done(page, "storyboard" if len(pages) == 1 else f"storyboard {n} of {len(pages)}")
@@ -538,7 +545,7 @@ def _init(args: argparse.Namespace) -> int:
     from .commands.init import init
 
     sheets = init(args.captures, args.output, force=args.force,
-                  runner=FfmpegRunner(progress=_progress(args)))
+                  runner=_ffmpeg_runner(progress=_progress(args)))
     if not args.quiet:
         for sheet in sheets:
             _done(sheet.path, f"contact sheet, a frame every {sheet.every} s")

@@ -3,11 +3,13 @@ parser: the recipe's checks and the title cards agree on what a colour is."""
 
 from __future__ import annotations
 
-from PIL import ImageColor
-
 
 def parse_color(text: str) -> tuple[int, int, int]:
     """A CSS colour name, ``#rgb`` or ``#rrggbb`` (Pillow also takes ``rgb(...)``) as RGB."""
+    # Imported here: a recipe without colours is read without Pillow (``castkit build`` starts
+    # its deep trims' index reads sooner).
+    from PIL import ImageColor
+
     try:
         r, g, b, *_ = ImageColor.getrgb(text.strip())
     except (ValueError, AttributeError):

@@ -172,21 +172,23 @@ def _ask_version(path: str) -> str:
     return match[1]
 
 
-def _candidates(env: dict[str, str]) -> list[tuple[str, str]]:
+def _candidates(env: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """The ffmpegs to try, in order, each found only once those before it failed: the wheel's
+    module is imported only then (about 0.025 s, on the way to a deep trim's first ffmpeg)."""
     if env.get(ENV_VAR):
         # An explicit choice is never silently replaced by another binary.
-        return [(env[ENV_VAR], ENV_VAR)]
-    found = []
+        yield env[ENV_VAR], ENV_VAR
+        return
     on_path = shutil.which("ffmpeg", path=env.get("PATH"))
     if on_path:
-        found.append((on_path, "PATH"))
+        yield on_path, "PATH"
     try:
         import imageio_ffmpeg
 
-        found.append((imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg"))
+        wheel = imageio_ffmpeg.get_ffmpeg_exe()
     except Exception:  # noqa: BLE001 - missing wheel or binary: just not a candidate
-        pass
-    return found
+        return
+    yield wheel, "imageio-ffmpeg"
 
 
 def find_ffmpeg(env: dict[str, str] | None = None) -> Ffmpeg:

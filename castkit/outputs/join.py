@@ -37,7 +37,7 @@ from pathlib import Path
 from castkit.base.files import partial_path, remove_stale_partials, write_error
 from castkit.base.stops import stops_deferred
 from castkit.cache.records import untouched, read_manifest, write_record
-from castkit.cache.written import block_digest, hashed_while_written, record_patched, whole_blocks, will_be_recorded
+from castkit.cache.written import BLOCK, block_digest, hashed_while_written, record_patched, whole_blocks, will_be_recorded
 from castkit.errors import Interrupted, WorkError
 from castkit.media.dvtc import retime
 from castkit.base.jobs import InProcessJob
@@ -317,6 +317,7 @@ class CastWriter:
         wanted = self._where.get(path)
         if not wanted or self._error is not None or self._stop.is_set():
             return bool(wanted)
+        grew = False
         try:
             with open(written, "rb") as src, open(self.temp, "r+b") as out:
                 for i in wanted:
@@ -332,26 +333,33 @@ class CastWriter:
                         _continue_timecode(out.fileno(), part, self._offsets[i] + start, upto - start,
                                            part.skip + start)
                         self._copied[i] = upto
-                self._hash_final_blocks(out.fileno())
+                        grew = True
+                done = self._hash_final_blocks(out.fileno())
+                if grew:
+                    _write_back(out.fileno(), done)
         except OSError as exc:
             self._error = self._error or write_error(self.job.output, exc)
         return True
 
-    def _hash_final_blocks(self, fd: int) -> None:
+    def _hash_final_blocks(self, fd: int) -> int:
         """Hash the whole blocks of the cast that lie wholly before its first byte not yet
-        copied (each hashed once, by whichever feed gets there first)."""
+        copied (each hashed once, by whichever feed gets there first). How many of the cast's
+        first bytes castkit will not read again."""
         final = 0
         for offset, copied, part in zip(self._offsets, self._copied, self.job.parts):
             final = offset + copied
             if copied < part.size:
                 break
-        if not self._hashed or not self._hashing.acquire(blocking=False):
-            return  # another feed is hashing: it or the next one takes these blocks
+        if not self._hashed:
+            return final
+        if not self._hashing.acquire(blocking=False):
+            return 0  # another feed is hashing: it or the next one takes these blocks
         try:
             index = len(self._digests)
             while index < whole_blocks(final) and not self._stop.is_set():
                 self._digests[index] = block_digest(fd, index)
                 index += 1
+            return index * BLOCK
         finally:
             self._hashing.release()
 
@@ -399,6 +407,18 @@ class CastWriter:
         self._stop.set()
         if self._filler is not None and self._filler is not threading.current_thread():
             self._filler.join()
+
+
+def _write_back(fd: int, size: int) -> None:
+    """Start writing the cast's first ``size`` bytes to disk now, while the encodes go on.
+    ext4 writes a file's cached bytes out before it lets the file replace another
+    (``auto_da_alloc``: the rename over an old cast), and that wait came after the last
+    encode: 0.06-0.1 s for a 108 MB cast. Started here, little is left to write then. Pages
+    stay cached until written; those already on disk are dropped (castkit does not read these
+    bytes again)."""
+    if size > 0:
+        with contextlib.suppress(AttributeError, OSError):  # not on every system: only later there
+            os.posix_fadvise(fd, 0, size, os.POSIX_FADV_DONTNEED)
 
 
 def _continue_timecode(fd: int, part: Part, offset: int, size: int, source: int) -> None:

@@ -994,6 +994,7 @@ def fuzz_env(tmp_path, hm, wheel_ffmpeg, monkeypatch):
     import castkit.commands.convert
     import castkit.media.probe
     import castkit.cli
+    import castkit.run.runner
 
     shutil.copy(hm.tiny, tmp_path / "tiny.ogv")
     memo = {}
@@ -1021,7 +1022,7 @@ def fuzz_env(tmp_path, hm, wheel_ffmpeg, monkeypatch):
             for job in plan.jobs:  # what a real run would need: every job can say its command
                 job.shell()
 
-    monkeypatch.setattr(castkit.cli, "FfmpegRunner", NoRunner)
+    monkeypatch.setattr(castkit.run.runner, "FfmpegRunner", NoRunner)  # the CLI imports it when a command runs
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
