@@ -219,7 +219,10 @@ class IndexListing:
     """A FrameIndex read from ``index_argv``'s framecrc listing as it arrives: ``add`` takes
     whole lines, in order, in pieces of any size (the parse runs while ffmpeg reads on)."""
 
-    def __init__(self) -> None:
+    def __init__(self, jumps_only: bool = False) -> None:
+        # ``jumps_only``: the listing holds the first sound packet and then only those that
+        # jump (``index_argv``'s filter), so any later one is a jump.
+        self.jumps_only = jumps_only
         self.base: Fraction | None = None
         self.sound_base: Fraction | None = None
         self.packets = 0
@@ -264,7 +267,7 @@ class IndexListing:
         assert self.sound_base is not None
         if pts == _NOPTS:
             self.jump = self.sound_end * self.sound_base if self.sound_end is not None else Fraction(0)
-        elif self.sound_end is not None and pts != self.sound_end:
+        elif self.sound_end is not None and (pts != self.sound_end or self.jumps_only):
             self.jump = pts * self.sound_base
         else:
             self.sound_end = pts + dur
@@ -309,21 +312,35 @@ def _flags(rest: str) -> int:
     return int(found[1], 16) if found else 0x1
 
 
+# Only the sound packets that matter for ``sound_jump``: the first, and each that does not start
+# where the one before it ends. ffmpeg's ``noise`` bitstream filter drops a packet where its
+# ``drop`` expression is true, evaluated left to right for each packet in order; register 0
+# keeps where the packet before ended. A 10-minute take's 26,000 sound packets were as many
+# lines for castkit to parse (0.02-0.03 s of Python, beside its imports, before a deep trim
+# can start); now a steady sound is one line. The filter sees the demuxer's own times, where
+# the listing showed the muxer's, which moves a time that runs backwards (a join's overlap) up
+# to the one before: the first jump is the same, or found up to a packet sooner, never later,
+# with ffmpeg 5.1 and 9 (tests/e2e/test_seek.py reads takes both ways).
+SOUND_JUMPS = "noise=drop='eq(pts\\,ld(0))*not(eq(n\\,0))+0*st(0\\,pts+duration)'"
+
+
 def index_argv(path: Path, ffmpeg: Ffmpeg, sound: bool = True) -> list[str]:
-    """The picture's packets as stream 0 and (``sound``) the first sound's, if any, as stream 1."""
+    """The picture's packets as stream 0 and (``sound``) the first sound's, if any, as stream 1:
+    its first packet and those that jump (``SOUND_JUMPS``)."""
     args = ["-v", "error"]
     for key, value in safe_input_options().items():
         args += [f"-{key}", value]
     # -flush_packets 0: to a pipe, a muxer otherwise writes each packet's line on its own, one
     # write per packet (28,000 on a 10-minute take with sound: a third of the read's time).
-    return [*args, "-i", file_url(path), "-map", "0:v:0", *(["-map", "0:a:0?"] if sound else []),
+    return [*args, "-i", file_url(path), "-map", "0:v:0",
+            *(["-map", "0:a:0?", "-bsf:a", SOUND_JUMPS] if sound else []),
             "-c", "copy", "-flush_packets", "0", "-f", "framecrc", "-"]
 
 
 def read_index(path: Path, ffmpeg: Ffmpeg, timeout: float = 120) -> FrameIndex | None:
     """The keyframe index of a capture's first picture stream, read by ffmpeg (a stream copy
     to ``framecrc``: the container is read, nothing decoded); None if ffmpeg cannot say."""
-    listing = IndexListing()
+    listing = IndexListing(jumps_only=True)
     try:
         status, said = stream_query(ffmpeg, index_argv(path, ffmpeg), listing.add, timeout=timeout)
     except (OSError, subprocess.SubprocessError):

@@ -321,6 +321,41 @@ def test_the_sound_seeks_a_margin_before_its_first_sample_where_that_is_verified
         assert seek.at == 0 and "sound timestamps are not known" in seek.note
 
 
+@pytest.mark.parametrize("kind", ["steady ogg", "joined ogg", "joined mkv", "mp4"])
+def test_the_index_read_with_only_the_jumps_finds_what_a_whole_listing_finds(
+        kind, captures, joined, ffmpeg_bin):
+    """``read_index`` has ffmpeg drop every sound packet that starts where the one before it
+    ends (``SOUND_JUMPS``): the same keyframes as the whole listing parsed packet by packet,
+    with each ffmpeg, and the same first jump of the sound, or one packet sooner: the filter
+    sees the demuxer's own times, the listing those of the muxer, which moves a time that runs
+    backwards up to the one before it (a join's overlap)."""
+    import subprocess
+
+    from castkit.media.seek import index_argv, SOUND_JUMPS
+
+    path = {"steady ogg": captures["ogg"], "joined ogg": joined["ogg"], "joined mkv": joined["mkv"],
+            "mp4": captures["mp4"]}[kind]
+    ffmpeg = find_ffmpeg()
+    argv = index_argv(path, ffmpeg)
+    at = argv.index("-bsf:a")
+    assert argv[at + 1] == SOUND_JUMPS
+    whole = subprocess.run([ffmpeg.path, *argv[:at], *argv[at + 2:]], capture_output=True, check=True)
+    expected = parse_framecrc(whole.stdout.decode())
+    lines = whole.stdout.decode().count("\n1,")
+    index = read_index(path, ffmpeg)
+    assert index is not None and expected is not None and index.complete
+    assert replace(index, sound_jump=None) == replace(expected, sound_jump=None)
+    assert (index.sound_jump is None) == (expected.sound_jump is None)
+    if index.sound_jump is not None:
+        assert expected.sound_jump - Fraction(1, 20) < index.sound_jump <= expected.sound_jump
+    if kind == "joined ogg":
+        assert index.sound_jump is not None and 2 < index.sound_jump < 5
+    if kind == "steady ogg":
+        assert index.sound_jump is None and lines > 300  # every packet listed, none a jump
+        jumps = subprocess.run([ffmpeg.path, *argv], capture_output=True, check=True).stdout.decode()
+        assert jumps.count("\n1,") == 1  # its first packet alone
+
+
 def test_the_index_finds_where_the_sounds_timestamps_jump():
     from castkit.media.seek import sound_jump
 
