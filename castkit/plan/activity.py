@@ -36,6 +36,11 @@ from castkit.plan.encode import ffmpeg_number, Trim, trimmed_length
 from castkit.recipe.model import Crop, DEFAULT_EASE, FollowSpec, Move
 from castkit.base.jobs import file_url
 
+# The decoder and the filters on one thread each: threads cost more than they share out here
+# (frames decoded to be mostly dropped, filters on small pictures). 30 s of the 1080p Theora
+# typing take of benchmarks/bench_camera.py, ffmpeg 9, paired runs: 0.86x CPU and 0.85x wall
+# with the decoder's, 0.94x again with the filters' (``-filter_threads``, also in 5.1).
+ONE_THREAD = ("-filter_threads", "1", "-threads", "1")
 RATE = 5  # analysed frames a second: typing shows at a few characters a second
 SMALL = 320  # the picture's width before differencing: cheap, and a character still shows
 GRID = 64  # cells across (30 pixels of a 1920-wide capture: about a line of terminal text)
@@ -84,7 +89,7 @@ def activity_command(info: MediaInfo, trim: Trim, ffmpeg: Ffmpeg) -> tuple[list[
     graph = (f"fps={RATE},trim=start={ffmpeg_number(trim.start)}:end={ffmpeg_number(trim.start + length)},"
              f"scale={SMALL}:-2:flags=area,format=gray,tblend=all_mode=difference,"
              f"scale={columns}:{rows}:flags=area")
-    argv = [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
+    argv = [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", *ONE_THREAD,
             *safe_input_args(), "-skip_loop_filter", "all", "-i", file_url(info.path), "-an", "-sn", "-dn", "-vf", graph,
             "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
     return argv, columns, rows
