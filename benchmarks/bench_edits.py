@@ -25,7 +25,9 @@ the CPU time of the child processes, ``loudness: off`` (plain ffmpeg does not no
   1.05x on 2 cores; the CPU time is shown too;
 - a 30 s trim 60 s before the take's end (9:00 of 10 minutes), ``castkit build --no-cache`` to
   PAL DV, against ``ffmpeg -ss T -i take -t 30 -target pal-dv`` (not frame-exact). Target: at
-  most 1.3x.
+  most 1.3x. Printed as the best of each, and as the median of the rounds' ratios (each round
+  runs plain ffmpeg and castkit one after the other: a ratio that the load of a shared machine
+  moves less).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -126,13 +129,26 @@ def main() -> int:
 
     parts = set(args.only or ("edits", "chunks", "trim"))
 
+    rounds: list[list[tuple[float, float]]] = []  # the last ``best``'s runs, a list per function
+
     def best(*fns) -> list[tuple[float, float]]:
-        """Each of ``fns`` measured --runs times, interleaved; the best wall and best CPU of each."""
+        """Each of ``fns`` measured --runs times, interleaved; the best wall and best CPU of each
+        (every run kept in ``rounds``, for ``paired``)."""
         times: list[list[tuple[float, float]]] = [[] for _ in fns]
         for _ in range(max(1, args.runs)):
             for got, fn in zip(times, fns):
                 got.append(measure(fn))
+        rounds[:] = times
         return [(min(w for w, _ in got), min(c for _, c in got)) for got in times]
+
+    def paired(a: int, b: int) -> str:
+        """The median of the ratios of run ``a`` to run ``b`` of ``best``, round by round: the
+        two ran one after the other, so a load that comes and goes moves both (the best of
+        each may come from different moments)."""
+        pairs = list(zip(rounds[a], rounds[b]))
+        wall = statistics.median(x[0] / y[0] for x, y in pairs)
+        cpu = statistics.median(x[1] / y[1] for x, y in pairs)
+        return f"{'':<52} median of {len(pairs)} rounds' ratios: {wall:5.3f}x wall, {cpu:5.3f}x cpu"
 
     print(f"\nclip {start}-{end} s of a {length:g} s 1920x1080 take")
     for suffix in args.outputs.split(","):
@@ -165,9 +181,11 @@ def main() -> int:
         print(f"\n30 s trim at {at} s")
         line(f"plain ffmpeg -ss {at} -i take -t 30 -target pal-dv", plain_steady)
         line("castkit build --no-cache (frame- and sample-exact)", trim, plain_steady)
+        print(paired(1, 0))
         line("the same, CASTKIT_CHUNK_SECONDS=0", whole, plain_steady)
         line("plain ffmpeg, the take of joined recordings", plain_joined)
         line("castkit, the same (its sound decoded from the start)", trim_joined, plain_joined)
+        print(paired(4, 3))
     return 0
 
 
