@@ -5,7 +5,9 @@ from __future__ import annotations
 import errno
 import os
 import re
+import mmap
 import stat
+import sys
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
@@ -102,6 +104,7 @@ def _umask() -> int:
 
 # mkstemp makes 0600 files; a finished output gets the mode any new file of the user's gets.
 _FILE_MODE = 0o666 & ~_umask()
+PAGE = mmap.PAGESIZE
 
 
 def partial_path(output: Path) -> Path:
@@ -266,6 +269,41 @@ def write_once(output: Path, write: Callable[[Path], object]) -> None:
     process put ``output`` in place meanwhile, that file stays, untouched, and ours goes."""
     write_atomically(output, write,
                      lambda temp, out: publish_once(temp, out, lambda existing: existing.stat().st_size > 0))
+
+
+# sync_file_range(2)'s flag: start writing the range's dirty pages, wait for nothing.
+_SYNC_FILE_RANGE_WRITE = 2
+
+
+def _libc_sync_file_range():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        call = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    call.restype = ctypes.c_int
+    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    return call
+
+
+_SYNC_FILE_RANGE = _libc_sync_file_range()
+
+
+def start_write_back(fd: int, size: int) -> None:
+    """Start writing the first ``size`` bytes of the open file ``fd`` to disk, without waiting
+    and keeping them cached (Linux; elsewhere nothing: the kernel writes them later).
+
+    ext4 writes a file's cached bytes out before it lets the file replace another by rename
+    (``auto_da_alloc``: no empty file after a crash), so a large output written moments ago
+    waits for that when it replaces an old one (a rebuilt 108 MB DV cast: 0.06-0.1 s after
+    the last encode). Started while the output is written, little is left then. Only whole
+    pages: the page that the next write continues stays out of the write-back."""
+    size -= size % PAGE
+    if size > 0 and _SYNC_FILE_RANGE is not None:
+        _SYNC_FILE_RANGE(fd, 0, size, _SYNC_FILE_RANGE_WRITE)  # a failure only means "later"
 
 
 def write_error(output: Path, exc: OSError) -> WorkError:

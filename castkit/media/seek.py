@@ -265,8 +265,9 @@ class IndexListing:
     def _sound(self, pts: int, dur: int) -> bool:
         """One sound packet; True once the first jump is found (the rest need not be read)."""
         assert self.sound_base is not None
-        if pts == _NOPTS:
-            self.jump = self.sound_end * self.sound_base if self.sound_end is not None else Fraction(0)
+        if pts == _NOPTS:  # where it jumped is not known without the packet before it: from 0
+            known = self.sound_end is not None and not self.jumps_only
+            self.jump = self.sound_end * self.sound_base if known else Fraction(0)
         elif self.sound_end is not None and (pts != self.sound_end or self.jumps_only):
             self.jump = pts * self.sound_base
         else:
@@ -313,38 +314,42 @@ def _flags(rest: str) -> int:
 
 
 # Only the sound packets that matter for ``sound_jump``: the first, and each that does not start
-# where the one before it ends. ffmpeg's ``noise`` bitstream filter drops a packet where its
-# ``drop`` expression is true, evaluated left to right for each packet in order; register 0
-# keeps where the packet before ended. A 10-minute take's 26,000 sound packets were as many
-# lines for castkit to parse (0.02-0.03 s of Python, beside its imports, before a deep trim
-# can start); now a steady sound is one line. The filter sees the demuxer's own times, where
-# the listing showed the muxer's, which moves a time that runs backwards (a join's overlap) up
-# to the one before: the first jump is the same, or found up to a packet sooner, never later,
-# with ffmpeg 5.1 and 9 (tests/e2e/test_seek.py reads takes both ways).
+# where the one before it ends (a steady sound is one line, not one a packet: see
+# docs/performance.md). ffmpeg's ``noise`` bitstream filter drops a packet where its ``drop``
+# expression is true, evaluated left to right for each packet in order; register 0 keeps where
+# the packet before ended. The filter sees the demuxer's own times, where a whole listing
+# shows the muxer's, which moves a time that runs backwards (a join's overlap) up to the one
+# before: the first jump is the same or sooner, never later (tests/e2e/test_seek.py reads
+# takes both ways, with ffmpeg 5.1 and 9). A packet without a time puts the jump at 0.
 SOUND_JUMPS = "noise=drop='eq(pts\\,ld(0))*not(eq(n\\,0))+0*st(0\\,pts+duration)'"
 
 
-def index_argv(path: Path, ffmpeg: Ffmpeg, sound: bool = True) -> list[str]:
+def index_argv(path: Path, ffmpeg: Ffmpeg, sound: bool = True, jumps_only: bool = True) -> list[str]:
     """The picture's packets as stream 0 and (``sound``) the first sound's, if any, as stream 1:
-    its first packet and those that jump (``SOUND_JUMPS``)."""
+    its first packet and those that jump (``SOUND_JUMPS``), or all (not ``jumps_only``)."""
     args = ["-v", "error"]
     for key, value in safe_input_options().items():
         args += [f"-{key}", value]
     # -flush_packets 0: to a pipe, a muxer otherwise writes each packet's line on its own, one
     # write per packet (28,000 on a 10-minute take with sound: a third of the read's time).
     return [*args, "-i", file_url(path), "-map", "0:v:0",
-            *(["-map", "0:a:0?", "-bsf:a", SOUND_JUMPS] if sound else []),
+            *(["-map", "0:a:0?"] if sound else []), *(["-bsf:a", SOUND_JUMPS] if sound and jumps_only else []),
             "-c", "copy", "-flush_packets", "0", "-f", "framecrc", "-"]
 
 
 def read_index(path: Path, ffmpeg: Ffmpeg, timeout: float = 120) -> FrameIndex | None:
     """The keyframe index of a capture's first picture stream, read by ffmpeg (a stream copy
     to ``framecrc``: the container is read, nothing decoded); None if ffmpeg cannot say."""
-    listing = IndexListing(jumps_only=True)
-    try:
-        status, said = stream_query(ffmpeg, index_argv(path, ffmpeg), listing.add, timeout=timeout)
-    except (OSError, subprocess.SubprocessError):
-        return None
+    for jumps_only in (True, False):
+        listing = IndexListing(jumps_only)
+        try:
+            status, said = stream_query(ffmpeg, index_argv(path, ffmpeg, jumps_only=jumps_only), listing.add,
+                                        timeout=timeout)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        if not (jumps_only and status != 0 and b"bitstream filter" in said.lower()):
+            break
+        # An ffmpeg built without the ``noise`` filter: the whole listing, as before it.
     return listing.index(status == 0 and not said.strip())
 
 

@@ -34,10 +34,10 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from castkit.base.files import partial_path, remove_stale_partials, write_error
+from castkit.base.files import partial_path, remove_stale_partials, start_write_back, write_error
 from castkit.base.stops import stops_deferred
 from castkit.cache.records import untouched, read_manifest, write_record
-from castkit.cache.written import BLOCK, block_digest, hashed_while_written, record_patched, whole_blocks, will_be_recorded
+from castkit.cache.written import block_digest, hashed_while_written, record_patched, whole_blocks, will_be_recorded
 from castkit.errors import Interrupted, WorkError
 from castkit.media.dvtc import retime
 from castkit.base.jobs import InProcessJob
@@ -334,32 +334,33 @@ class CastWriter:
                                            part.skip + start)
                         self._copied[i] = upto
                         grew = True
-                done = self._hash_final_blocks(out.fileno())
-                if grew:
-                    _write_back(out.fileno(), done)
+                self._hash_final_blocks(out.fileno())
+                if grew:  # to disk while the encodes go on, not at the rename (see the function)
+                    start_write_back(out.fileno(), self._final())
         except OSError as exc:
             self._error = self._error or write_error(self.job.output, exc)
         return True
 
-    def _hash_final_blocks(self, fd: int) -> int:
-        """Hash the whole blocks of the cast that lie wholly before its first byte not yet
-        copied (each hashed once, by whichever feed gets there first). How many of the cast's
-        first bytes castkit will not read again."""
+    def _final(self) -> int:
+        """How many of the cast's first bytes are final: copied (and retimed), each part
+        before them whole."""
         final = 0
         for offset, copied, part in zip(self._offsets, self._copied, self.job.parts):
             final = offset + copied
             if copied < part.size:
                 break
-        if not self._hashed:
-            return final
-        if not self._hashing.acquire(blocking=False):
-            return 0  # another feed is hashing: it or the next one takes these blocks
+        return final
+
+    def _hash_final_blocks(self, fd: int) -> None:
+        """Hash the whole blocks of the cast that lie wholly before its first byte not yet
+        copied (each hashed once, by whichever feed gets there first)."""
+        if not self._hashed or not self._hashing.acquire(blocking=False):
+            return  # another feed is hashing: it or the next one takes these blocks
         try:
-            index = len(self._digests)
+            index, final = len(self._digests), self._final()
             while index < whole_blocks(final) and not self._stop.is_set():
                 self._digests[index] = block_digest(fd, index)
                 index += 1
-            return index * BLOCK
         finally:
             self._hashing.release()
 
@@ -407,18 +408,6 @@ class CastWriter:
         self._stop.set()
         if self._filler is not None and self._filler is not threading.current_thread():
             self._filler.join()
-
-
-def _write_back(fd: int, size: int) -> None:
-    """Start writing the cast's first ``size`` bytes to disk now, while the encodes go on.
-    ext4 writes a file's cached bytes out before it lets the file replace another
-    (``auto_da_alloc``: the rename over an old cast), and that wait came after the last
-    encode: 0.06-0.1 s for a 108 MB cast. Started here, little is left to write then. Pages
-    stay cached until written; those already on disk are dropped (castkit does not read these
-    bytes again)."""
-    if size > 0:
-        with contextlib.suppress(AttributeError, OSError):  # not on every system: only later there
-            os.posix_fadvise(fd, 0, size, os.POSIX_FADV_DONTNEED)
 
 
 def _continue_timecode(fd: int, part: Part, offset: int, size: int, source: int) -> None:

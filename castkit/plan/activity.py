@@ -37,9 +37,8 @@ from castkit.recipe.model import Crop, DEFAULT_EASE, FollowSpec, Move
 from castkit.base.jobs import file_url
 
 # The decoder and the filters on one thread each: threads cost more than they share out here
-# (frames decoded to be mostly dropped, filters on small pictures). 30 s of the 1080p Theora
-# typing take of benchmarks/bench_camera.py, ffmpeg 9, paired runs: 0.86x CPU and 0.85x wall
-# with the decoder's, 0.94x again with the filters' (``-filter_threads``, also in 5.1).
+# (frames decoded to be mostly dropped, filters on small pictures): less CPU with both ffmpegs,
+# less wall time with 9 (docs/performance.md, "Camera moves"). ``-filter_threads`` is in 5.1 too.
 ONE_THREAD = ("-filter_threads", "1", "-threads", "1")
 RATE = 5  # analysed frames a second: typing shows at a few characters a second
 SMALL = 320  # the picture's width before differencing: cheap, and a character still shows

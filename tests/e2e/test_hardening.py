@@ -993,7 +993,6 @@ def fuzz_env(tmp_path, hm, wheel_ffmpeg, monkeypatch):
     import castkit.plan.check
     import castkit.commands.convert
     import castkit.media.probe
-    import castkit.cli
     import castkit.run.runner
 
     shutil.copy(hm.tiny, tmp_path / "tiny.ogv")

@@ -366,3 +366,35 @@ def test_the_index_finds_where_the_sounds_timestamps_jump():
     assert sound_jump(steady + "1, 1290, 1290, 128, 9, 0x1\n") == Fraction(1290, 22050)  # a gap
     assert sound_jump(steady + f"1, 1280, {-0x8000000000000000}, 128, 9, 0x1\n") == Fraction(1280, 22050)
     assert sound_jump("#tb 0: 1/15\n0, 0, 0, 1, 13, 0x2\n") is None  # no sound
+
+
+def test_a_listing_of_only_the_jumps_takes_every_later_sound_packet_for_one():
+    """With ``SOUND_JUMPS`` ffmpeg lists the first sound packet and those that jump: any later
+    line is a jump, even one that starts where the first packet ended (a whole listing would
+    take it for the next packet); one without a time puts the jump at 0."""
+    from castkit.media.seek import IndexListing
+
+    head = "#tb 0: 1/15\n#tb 1: 1/22050\n0, 0, 0, 1, 13, 0x1\n1, 0, 0, 128, 9, 0x1\n"
+
+    def jump(lines: str, jumps_only: bool = True):
+        listing = IndexListing(jumps_only)
+        listing.add(head + lines)
+        return listing.index().sound_jump
+
+    back = "1, 128, 128, 128, 9, 0x1\n"  # after the join, the take's time runs from 128 again
+    assert jump(back) == Fraction(128, 22050) and jump(back, jumps_only=False) is None
+    assert jump("") is None
+    assert jump("1, 9000, 9000, 128, 9, 0x1\n1, 9999, 9999, 128, 9, 0x1\n") == Fraction(9000, 22050)
+    assert jump(f"1, 9000, {-0x8000000000000000}, 128, 9, 0x1\n") == 0
+
+
+def test_an_ffmpeg_without_the_noise_filter_still_gives_the_index(tmp_path, captures, monkeypatch):
+    """The index read falls back to the whole listing where ffmpeg refuses ``SOUND_JUMPS``
+    (a build without that bitstream filter): the same keyframes, the sound's jump still read."""
+    import castkit.media.seek
+
+    monkeypatch.setattr(castkit.media.seek, "SOUND_JUMPS", "no_such_filter_in_any_ffmpeg")
+    ffmpeg = find_ffmpeg(env={"CASTKIT_FFMPEG": WHEEL_FFMPEG})
+    index = read_index(captures["ogg"], ffmpeg)
+    monkeypatch.undo()
+    assert index is not None and index.complete and index == read_index(captures["ogg"], ffmpeg)
