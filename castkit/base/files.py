@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import errno
+import mmap
 import os
 import re
-import mmap
 import stat
 import sys
 import tempfile

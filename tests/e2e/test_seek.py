@@ -381,14 +381,16 @@ def test_a_listing_of_only_the_jumps_takes_every_later_sound_packet_for_one():
         listing.add(head + lines)
         return listing.index().sound_jump
 
-    back = "1, 128, 128, 128, 9, 0x1\n"  # after the join, the take's time runs from 128 again
+    # Listed only because it jumped (back to where the first packet ended, after a join): a
+    # whole listing would read it as the packet after the first.
+    back = "1, 128, 128, 128, 9, 0x1\n"
     assert jump(back) == Fraction(128, 22050) and jump(back, jumps_only=False) is None
     assert jump("") is None
     assert jump("1, 9000, 9000, 128, 9, 0x1\n1, 9999, 9999, 128, 9, 0x1\n") == Fraction(9000, 22050)
     assert jump(f"1, 9000, {-0x8000000000000000}, 128, 9, 0x1\n") == 0
 
 
-def test_an_ffmpeg_without_the_noise_filter_still_gives_the_index(tmp_path, captures, monkeypatch):
+def test_an_ffmpeg_without_the_noise_filter_still_gives_the_index(captures, monkeypatch):
     """The index read falls back to the whole listing where ffmpeg refuses ``SOUND_JUMPS``
     (a build without that bitstream filter): the same keyframes, the sound's jump still read."""
     import castkit.media.seek
