@@ -263,7 +263,12 @@ class IndexListing:
             self.keys[time] = min(earliest, self.keys.get(time, earliest))
 
     def _sound(self, pts: int, dur: int) -> bool:
-        """One sound packet; True once the first jump is found (the rest need not be read)."""
+        """One sound packet; True once the first jump is found (the rest need not be read).
+        A jump is a packet that does not start where the one before it ends, exact to the
+        tick: in Ogg the ticks are samples, and any gap or overlap moves the resampler's drift
+        (see the module's note); coarser time bases (Matroska's milliseconds) round every
+        packet and so show jumps everywhere, as they should: a time that is not exact proves
+        nothing."""
         assert self.sound_base is not None
         if pts == _NOPTS:  # where it jumped is not known without the packet before it: from 0
             known = self.sound_end is not None and not self.jumps_only
@@ -285,26 +290,6 @@ class IndexListing:
         # keyframes this one does not: their times are not known, and the seek keeps its slack.
         earliest = () if self.edited else tuple(self.keys[t] for t in times)
         return FrameIndex(times, self.packets, complete and not self.broken, self.base, self.jump, earliest)
-
-
-def parse_framecrc(text: str, complete: bool = True) -> FrameIndex | None:
-    """A FrameIndex from ``ffmpeg ... -map 0:v:0 -c copy -f framecrc -`` output; None if it
-    holds no packet with a timestamp (nothing to go by)."""
-    listing = IndexListing()
-    listing.add(text)
-    return listing.index(complete)
-
-
-def sound_jump(text: str) -> Fraction | None:
-    """Where the sound's packets (stream 1 of ``index_argv``'s framecrc) first fail to start
-    where the packet before them ends, in seconds; None if they never do (or there is no
-    sound). Exact, to the tick: in Ogg the ticks are samples, and any gap or overlap moves
-    the resampler's drift (see the module's note); coarser time bases (Matroska's
-    milliseconds) round every packet and so show jumps everywhere, which is as it should be,
-    for a time that is not exact proves nothing."""
-    listing = IndexListing()
-    listing.add(text)
-    return listing.jump
 
 
 def _flags(rest: str) -> int:

@@ -19,7 +19,7 @@ from castkit.plan.encode import Effects, Trim, clip_job
 from castkit.base.jobs import Job
 from castkit.outputs.dv import DvProfile
 from castkit.media.probe import probe
-from castkit.media.seek import FrameIndex, Seek, parse_framecrc, plan_seek, read_index
+from castkit.media.seek import FrameIndex, IndexListing, Seek, plan_seek, read_index
 from castkit.media.dv import DvTarget
 from helpers import WHEEL_FFMPEG, commands, run_job
 
@@ -59,6 +59,13 @@ def frames_and_pcm(path: Path) -> tuple[list[str], np.ndarray]:
 
 def run(job: Job) -> Path:
     return run_job(job)
+
+
+def parse_framecrc(text: str, jumps_only: bool = False) -> FrameIndex | None:
+    """The index ``media.seek.IndexListing`` reads from a whole framecrc listing at once."""
+    listing = IndexListing(jumps_only)
+    listing.add(text)
+    return listing.index()
 
 
 @pytest.mark.parametrize("kind", ["ogg", "mp4", "mkv"])
@@ -357,11 +364,12 @@ def test_the_index_read_with_only_the_jumps_finds_what_a_whole_listing_finds(
 
 
 def test_the_index_finds_where_the_sounds_timestamps_jump():
-    from castkit.media.seek import sound_jump
+    def sound_jump(text: str) -> Fraction | None:
+        return parse_framecrc(text).sound_jump
 
     head = "#tb 0: 1/15\n#tb 1: 1/22050\n"
     steady = head + "1, 0, 0, 128, 9, 0x1\n0, 0, 0, 1, 13, 0x2\n1, 128, 128, 1024, 9, 0x1\n1, 1152, 1152, 128, 9, 0x1\n"
-    assert sound_jump(steady) is None and parse_framecrc(steady).sound_jump is None
+    assert sound_jump(steady) is None
     assert sound_jump(steady + "1, 1270, 1270, 128, 9, 0x1\n") == Fraction(1270, 22050)  # 10 samples of overlap
     assert sound_jump(steady + "1, 1290, 1290, 128, 9, 0x1\n") == Fraction(1290, 22050)  # a gap
     assert sound_jump(steady + f"1, 1280, {-0x8000000000000000}, 128, 9, 0x1\n") == Fraction(1280, 22050)
@@ -372,14 +380,10 @@ def test_a_listing_of_only_the_jumps_takes_every_later_sound_packet_for_one():
     """With ``SOUND_JUMPS`` ffmpeg lists the first sound packet and those that jump: any later
     line is a jump, even one that starts where the first packet ended (a whole listing would
     take it for the next packet); one without a time puts the jump at 0."""
-    from castkit.media.seek import IndexListing
-
     head = "#tb 0: 1/15\n#tb 1: 1/22050\n0, 0, 0, 1, 13, 0x1\n1, 0, 0, 128, 9, 0x1\n"
 
     def jump(lines: str, jumps_only: bool = True):
-        listing = IndexListing(jumps_only)
-        listing.add(head + lines)
-        return listing.index().sound_jump
+        return parse_framecrc(head + lines, jumps_only).sound_jump
 
     # Listed only because it jumped (back to where the first packet ended, after a join): a
     # whole listing would read it as the packet after the first.
