@@ -7,11 +7,11 @@ import mmap
 import os
 import re
 import stat
-import sys
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
 
+from castkit.base.libc import libc_function
 from castkit.errors import UsageError, WorkError
 
 
@@ -275,21 +275,7 @@ def write_once(output: Path, write: Callable[[Path], object]) -> None:
 _SYNC_FILE_RANGE_WRITE = 2
 
 
-def _libc_sync_file_range():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        call = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):
-        return None
-    call.restype = ctypes.c_int
-    call.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
-    return call
-
-
-_SYNC_FILE_RANGE = _libc_sync_file_range()
+_SYNC_FILE_RANGE = libc_function("sync_file_range", "c_int", "c_int64", "c_int64", "c_uint")
 
 
 def start_write_back(fd: int, size: int) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from castkit.base.files import write_atomically
+from castkit.base.libc import libc_function
 from castkit.errors import FfmpegNotFound, WorkError
 
 
@@ -387,22 +388,7 @@ def stream_query(ffmpeg: Ffmpeg, args: Sequence[str], lines: Callable[[str], Non
 _PR_SET_PDEATHSIG = 1
 
 
-def _libc_prctl():
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl = libc.prctl
-    except (OSError, AttributeError):
-        return None
-    prctl.restype = ctypes.c_int
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    return prctl
-
-
-_PRCTL = _libc_prctl()
+_PRCTL = libc_function("prctl", "c_int", "c_ulong", "c_ulong", "c_ulong", "c_ulong")
 
 
 def dies_with_castkit():
