@@ -278,18 +278,20 @@ _SYNC_FILE_RANGE_WRITE = 2
 _SYNC_FILE_RANGE = libc_function("sync_file_range", "c_int", "c_int64", "c_int64", "c_uint")
 
 
-def start_write_back(fd: int, size: int) -> None:
-    """Start writing the first ``size`` bytes of the open file ``fd`` to disk, without waiting
-    and keeping them cached (Linux; elsewhere nothing: the kernel writes them later).
+def start_write_back(fd: int, start: int, end: int) -> int:
+    """Start writing bytes ``start`` to ``end`` of the open file ``fd`` to disk, without waiting
+    and keeping them cached (Linux; elsewhere nothing: the kernel writes them later); where
+    the next call starts.
 
     ext4 writes a file's cached bytes out before it lets the file replace another by rename
     (``auto_da_alloc``: no empty file after a crash), so a large output written moments ago
     waits for that when it replaces an old one (a rebuilt 108 MB DV cast: 0.06-0.1 s after
     the last encode). Started while the output is written, little is left then. Only whole
     pages: the page that the next write continues stays out of the write-back."""
-    size -= size % PAGE
-    if size > 0 and _SYNC_FILE_RANGE is not None:
-        _SYNC_FILE_RANGE(fd, 0, size, _SYNC_FILE_RANGE_WRITE)  # a failure only means "later"
+    end -= end % PAGE
+    if end > start and _SYNC_FILE_RANGE is not None:
+        _SYNC_FILE_RANGE(fd, start, end - start, _SYNC_FILE_RANGE_WRITE)  # a failure only means "later"
+    return max(start, end)
 
 
 def write_error(output: Path, exc: OSError) -> WorkError:

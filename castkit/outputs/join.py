@@ -303,6 +303,7 @@ class CastWriter:
         self._digests: dict[int, str] = {}
         self._hashed = will_be_recorded(job.output)  # not for a build that records nothing
         self._hashing = threading.Lock()
+        self._written_back = 0  # the cast's first bytes whose write to disk has been started
         self._filler: threading.Thread | None = None
         self._error: BaseException | None = None
         self._stop = threading.Event()
@@ -336,7 +337,7 @@ class CastWriter:
                         grew = True
                 self._hash_final_blocks(out.fileno())
                 if grew:  # to disk while the encodes go on, not at the rename (see the function)
-                    start_write_back(out.fileno(), self._final())
+                    self._written_back = start_write_back(out.fileno(), self._written_back, self._final())
         except OSError as exc:
             self._error = self._error or write_error(self.job.output, exc)
         return True

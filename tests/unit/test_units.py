@@ -389,3 +389,17 @@ def test_a_patched_output_is_recorded_by_hashing_only_the_blocks_it_rewrote(tmp_
     hashed.clear()
     written.record_patched(cache, out, before, [(0, 1)])
     assert [h for h in hashed if h != str(out.resolve()).encode()] == []
+
+
+def test_a_write_back_is_started_on_whole_pages_and_goes_on_where_it_stopped(tmp_path):
+    from castkit.base.files import PAGE, start_write_back
+
+    path = tmp_path / "cast.dv"
+    path.write_bytes(b"\x01" * (3 * PAGE + 5))
+    with open(path, "r+b") as f:
+        assert start_write_back(f.fileno(), 0, 3 * PAGE + 5) == 3 * PAGE  # the partial page waits
+        assert start_write_back(f.fileno(), 3 * PAGE, 3 * PAGE + 5) == 3 * PAGE
+        f.seek(0, 2)
+        f.write(b"\x02" * PAGE)
+        assert start_write_back(f.fileno(), 3 * PAGE, 4 * PAGE + 5) == 4 * PAGE
+    assert path.read_bytes() == b"\x01" * (3 * PAGE + 5) + b"\x02" * PAGE
