@@ -33,10 +33,10 @@ from castkit.outputs.stills import index_path, part_holding
 from castkit.outputs.web import WebProfile
 from castkit.media.seek import FrameIndex, read_index
 from castkit.plan.check import Checked, cut_in_windows, frame_index, output_rasters
-from castkit.plan.activity import follow_status, measure, plan_follow
+from castkit.plan.activity import activity_of, known_activity, plan_follow
 from castkit.plan.chunks import chunk_frames, chunk_seconds, chunk_windows
 from castkit.plan.encode import camera_path, clip_first_frame, clip_frames, clip_job, Effects, still_job, Trim
-from castkit.plan.pauses import chunks, edges_at_least, Kept, kept_of, paused_job
+from castkit.plan.pauses import analysis_of, chunks, edges_at_least, Kept, kept_of, paused_job
 from castkit.plan.music import music_gain_job, MusicStep
 from castkit.plan.denoise import noise_of
 from castkit.plan.transitions import (
@@ -159,7 +159,7 @@ def _segment_maker(seg, label: str, checked: Checked, profile: Profile, ffmpeg: 
     trim = Trim(seg.start, seg.length(info.duration))
     fx = effects_of(seg, checked, work)
     if seg.follow is not None:
-        fx = replace(fx, zoom=followed(seg, index, checked, ffmpeg))
+        fx = replace(fx, zoom=followed(seg, index, checked, ffmpeg, work))
     if seg.pauses is None and seg.transcript is None and not seg.fillers:
         fx = replace(fx, overlays=for_output(seg, fx, profile, checked, work))
     steps = overlay_steps(seg, fx, checked)
@@ -445,6 +445,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 encode(part, make, seg, index, frames, profile, label)
         pending.clear()
         uses.update(checked.pauses.files)  # the pause analyses (for prune)
+        uses.update(checked.activity.files)  # and the activity's
         uses.update(checked.speech.files)  # recognised words and voice spans
         total = sum(item[1] for item in listing) - sum(head + tail for head, tail in trims)
         join_label = f"join {counted(len(recipe.segments), 'segment')}"
@@ -619,15 +620,18 @@ def _cost(seg, frames: int, probes: dict[Path, MediaInfo], profile: Profile) -> 
     return frames * (weight + pixels / dv)
 
 
-def followed(seg: ClipSegment, index: int, checked: Checked, ffmpeg: Ffmpeg, quiet: bool = False) -> tuple:
-    """The moves ``zoom: follow`` plans for a clip, from its activity measured once per build."""
+def followed(seg: ClipSegment, index: int, checked: Checked, ffmpeg: Ffmpeg, folder: Path | None,
+             quiet: bool = False) -> tuple:
+    """The moves ``zoom: follow`` plans for a clip, from its activity measured once per build
+    (with its pauses where it has ``pauses:``) and kept in the cache ``folder``."""
     assert seg.follow is not None
-    info = checked.probes[seg.clip]
-    trim = Trim(seg.start, seg.length(info.duration))
-    if seg not in checked.activity:  # once per build, whatever the outputs and the storyboard
-        activity = measure(info, trim, ffmpeg, None if quiet else follow_status(index, info, trim))
-        checked.activity[seg] = plan_follow(activity, seg.follow, seg.crop)
-    return checked.activity[seg]
+    memo = checked.activity
+    if seg not in memo.moves:  # once per build, whatever the outputs and the storyboard
+        if seg.pauses is not None and known_activity(seg, checked, ffmpeg, folder) is None:
+            analysis_of(seg, index, checked, ffmpeg, folder, quiet)  # one decode measures both
+        activity = activity_of(seg, index, checked, ffmpeg, folder, quiet)
+        memo.moves[seg] = plan_follow(activity, seg.follow, seg.crop)
+    return memo.moves[seg]
 
 
 def _discarded_if_damaged(part: Path, then: str) -> bool:

@@ -17,10 +17,10 @@ CACHE_MAX_ENV = "CASTKIT_CACHE_MAX"  # bytes, or with a K, M or G suffix (powers
 KEY_LENGTH = 24  # hex digits of a key
 SEAL_SUFFIX = ".sum"  # a segment's seal: its size and hash, beside it
 SEGMENT_SUFFIXES = (".dv", ".mp4")  # raw DV; lossless-sound MP4 for the web profiles
-RECORD_KINDS = ("cast", "uses", "pauses", "written", "speech", "voice")  # JSON: a cast's manifest,
-# what it uses, a take's pauses, what castkit wrote to an output (``written``), a cast's
-# narration levels (``speech``, for the music's ducking), a take's recognised words and its
-# voice spans (``voice``, plan.speech)
+RECORD_KINDS = ("cast", "uses", "pauses", "written", "speech", "voice", "activity")  # JSON: a
+# cast's manifest, what it uses, a take's pauses, what castkit wrote to an output (``written``), a
+# cast's narration levels (``speech``, for the music's ducking), a take's recognised words and its
+# voice spans (``voice``, plan.speech), where its screen changes (``activity``, plan.activity)
 
 _KEY = f"[0-9a-f]{{{KEY_LENGTH}}}"
 _SEGMENT = rf"segment-{_KEY}(?:{'|'.join(map(re.escape, SEGMENT_SUFFIXES))})"

@@ -118,7 +118,7 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
                 frames = kept.frames
             if fx.crop:
                 notes.append(f"crop {fx.crop.width}x{fx.crop.height}+{fx.crop.x}+{fx.crop.y}")
-            moves = seg.zoom or (followed(seg, index, checked, ffmpeg, quiet=True) if seg.follow else ())
+            moves = seg.zoom or (followed(seg, index, checked, ffmpeg, cache_dir(recipe), quiet=True) if seg.follow else ())
             if moves:  # the times the camera moves (--dry-run lists where to)
                 notes.append(("follow: " if seg.follow else "zoom: ")
                              + " ".join(f"{float(m.at):g}s" for m in moves[:6]) + (" …" if len(moves) > 6 else ""))

@@ -13,7 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from castkit.builder.plan import drawn_overlays, effects_of, followed
-from castkit.cache.keys import card_key
+from castkit.cache.keys import cache_dir, card_key
 from castkit.media.dv import DvTarget
 from castkit.media.ffmpeg import Ffmpeg
 from castkit.plan.camera import CameraPath
@@ -194,7 +194,7 @@ def make_timeline(checked: Checked, output: Path, ffmpeg: Ffmpeg) -> Timeline:
                 size = (width, height)
                 effects = effects_of(seg, checked)
                 if seg.follow is not None:
-                    effects = replace(effects, zoom=followed(seg, index, checked, ffmpeg))
+                    effects = replace(effects, zoom=followed(seg, index, checked, ffmpeg, cache_dir(recipe)))
                 shape = (seg.crop.width, seg.crop.height, sar) if seg.crop is not None else (width, height, sar)
                 camera = camera_path(effects, shape, target)
             # Resolved: an editor shows and relinks the real file, not recipes/../captures.

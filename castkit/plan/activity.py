@@ -8,7 +8,10 @@ grid (a byte per cell per frame, 2304 bytes a frame at 16:9) to castkit: the ana
 no picture. Its cost is mostly the capture's decode, so the decoder skips its loop filter:
 the filter smooths block edges by a few levels, far below ``ACTIVE`` once area-averaged
 (measured on the 30 s 1080p typing take of benchmarks/bench_camera.py, Theora and H.264:
-16% less CPU, the same active cells).
+16% less CPU, the same active cells). A clip with ``pauses:`` too is measured in the pauses
+analysis' run, from the same decoded picture (``plan.pauses.analysis_of``). The grid is kept
+in the cache, compressed (a still screen's grid is mostly zeros), so that a rebuild, or a
+change of ``max``, ``hold`` or ``margin``, plans again without decoding the take.
 
 The camera is planned as the good tools do: it magnifies the region where something happens
 and holds it; what happens inside the view it holds does not move it (a dead zone), so typing
@@ -20,21 +23,29 @@ chase; it zooms out when the activity spreads apart or stops; it never magnifies
 
 from __future__ import annotations
 
+import base64
+import json
 import math
-from typing import TYPE_CHECKING
+import zlib
+from pathlib import Path
+from typing import Any, TYPE_CHECKING
 
 if TYPE_CHECKING:  # numpy is imported where it is used: a build without camera moves never loads it
     import numpy as np
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
+from castkit.base.files import write_atomically
+from castkit.base.jobs import file_url
 from castkit.base.progress import say
 from castkit.base.timecode import format_time
+from castkit.cache.keys import file_identity, key
+from castkit.cache.names import record_name
+from castkit.errors import WorkError
 from castkit.media.ffmpeg import Ffmpeg, run_reading, safe_input_args
 from castkit.media.probe import MediaInfo
 from castkit.plan.encode import ffmpeg_number, Trim, trimmed_length
 from castkit.recipe.model import Crop, DEFAULT_EASE, FollowSpec, Move
-from castkit.base.jobs import file_url
 
 # The decoder and the filters on one thread each: threads cost more than they share out here
 # (frames decoded to be mostly dropped, filters on small pictures): less CPU with both ffmpegs,
@@ -52,6 +63,11 @@ WINDOW = Fraction(2, RATE)  # the planner's step: 0.4 s
 ZOOM_STEP = 1.3
 # Activity spread wider than this magnification is followed by the whole picture.
 MIN_ZOOM = 1.25
+# What ffmpeg writes the grid as, to castkit's pipe: each grid once, as made (rawvideo is a
+# muxer of constant rate, for which ffmpeg would repeat the first grid to fill the time from 0
+# to it, 1 / RATE, and to a trimmed part's start: the grid's times would be late by as much).
+GRID_OUTPUT = ("-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1")
+ACTIVITY_VERSION = 1  # raised when the measurement changes (its cache entries go stale)
 
 
 @dataclass(frozen=True)
@@ -78,36 +94,110 @@ class Activity:
         return int(cols.min()), int(rows.min()), int(cols.max()), int(rows.max())
 
 
-def activity_command(info: MediaInfo, trim: Trim, ffmpeg: Ffmpeg) -> tuple[list[str], int, int]:
-    """The ffmpeg run that writes a trimmed part's change grid to stdout, and the grid's size."""
+@dataclass
+class ActivityMemo:
+    """One build's activity work (``Checked.activity``): each followed clip's measurement (read,
+    made, or made by the pauses analysis' run), its planned moves, and the cache files."""
+
+    grids: dict[Any, Activity] = field(default_factory=dict)
+    moves: dict[Any, tuple[Move, ...]] = field(default_factory=dict)
+    files: set[Path] = field(default_factory=set)
+
+
+def grid_size(info: MediaInfo) -> tuple[int, int]:
+    """The grid's columns and rows: GRID across, square cells of the shown picture."""
     assert info.video is not None
     width, height, sar = info.video.shown_shape
-    columns = GRID
-    rows = max(1, round(GRID * height / (width * sar)))
+    return GRID, max(1, round(GRID * height / (width * sar)))
+
+
+def activity_chain(info: MediaInfo, trim: Trim) -> str:
+    """The filters from the decoded picture to its change grid (a filter chain without labels)."""
+    columns, rows = grid_size(info)
     length = trimmed_length(info, trim)
-    graph = (f"fps={RATE},trim=start={ffmpeg_number(trim.start)}:end={ffmpeg_number(trim.start + length)},"
-             f"scale={SMALL}:-2:flags=area,format=gray,tblend=all_mode=difference,"
-             f"scale={columns}:{rows}:flags=area")
-    argv = [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", *ONE_THREAD,
-            *safe_input_args(), "-skip_loop_filter", "all", "-i", file_url(info.path), "-an", "-sn", "-dn", "-vf", graph,
-            "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
-    return argv, columns, rows
+    return (f"fps={RATE},trim=start={ffmpeg_number(trim.start)}:end={ffmpeg_number(trim.start + length)},"
+            f"scale={SMALL}:-2:flags=area,format=gray,tblend=all_mode=difference,"
+            f"scale={columns}:{rows}:flags=area")
 
 
-def measure(info: MediaInfo, trim: Trim, ffmpeg: Ffmpeg, status: str | None = None) -> Activity:
-    """Run the measurement of a trimmed part."""
+def activity_command(info: MediaInfo, trim: Trim, ffmpeg: Ffmpeg) -> list[str]:
+    """The ffmpeg run that writes a trimmed part's change grid to stdout."""
+    return [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", *ONE_THREAD,
+            *safe_input_args(), "-skip_loop_filter", "all", "-i", file_url(info.path), "-an", "-sn", "-dn",
+            "-vf", activity_chain(info, trim), *GRID_OUTPUT]
+
+
+def activity_in(data: bytes, info: MediaInfo, trim: Trim) -> Activity:
+    """The Activity in the bytes an ``activity_chain`` wrote (whole frames of the grid)."""
     import numpy as np
 
     assert info.video is not None
-    argv, columns, rows = activity_command(info, trim, ffmpeg)
-    if status:
-        say("status", status)
-    done = run_reading(argv, info.path, "finding the activity")
+    columns, rows = grid_size(info)
     cells = columns * rows
-    count = len(done.stdout) // cells
-    grid = np.frombuffer(done.stdout[:count * cells], np.uint8).reshape(count, rows, columns)
-    width, height, sar = info.video.shown_shape
+    count = len(data) // cells
+    grid = np.frombuffer(data[:count * cells], np.uint8).reshape(count, rows, columns)
+    width, height, _ = info.video.shown_shape
     return Activity(grid.astype(np.float32), trim.start, width, height)
+
+
+def activity_path(info: MediaInfo, trim: Trim, ffmpeg: Ffmpeg, folder: Path) -> Path:
+    """Where the cache keeps a trimmed part's grid: named by the capture, the chain (the trim,
+    the grid's size) and the ffmpeg; not by ``follow:``'s settings, which only plan from it."""
+    digest = key("activity", ACTIVITY_VERSION, file_identity(info.path), activity_chain(info, trim),
+                 ffmpeg.version)
+    return folder / record_name("activity", digest)
+
+
+def known_activity(seg: Any, checked: Any, ffmpeg: Ffmpeg, folder: Path | None) -> Activity | None:
+    """A clip's measurement if this build has it, or the cache ``folder`` holds it whole."""
+    memo: ActivityMemo = checked.activity
+    if seg in memo.grids:
+        return memo.grids[seg]
+    if folder is None:
+        return None
+    info = checked.probes[seg.clip]
+    trim = Trim(seg.start, seg.length(info.duration))
+    path = activity_path(info, trim, ffmpeg, folder)
+    memo.files.add(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        # zlib's checksum: a damaged entry is measured again, never planned from.
+        grid = zlib.decompress(base64.b64decode(data["grid"], validate=True))
+    except (OSError, ValueError, KeyError, TypeError, zlib.error):
+        return None
+    memo.grids[seg] = activity_in(grid, info, trim)
+    return memo.grids[seg]
+
+
+def keep_activity(seg: Any, data: bytes, checked: Any, ffmpeg: Ffmpeg, folder: Path | None) -> Activity:
+    """A clip's grid as measured (``data``, from an ``activity_chain``): kept for this build and
+    in the cache ``folder``."""
+    info = checked.probes[seg.clip]
+    trim = Trim(seg.start, seg.length(info.duration))
+    activity = checked.activity.grids[seg] = activity_in(data, info, trim)
+    if folder is not None and folder.is_dir():
+        path = activity_path(info, trim, ffmpeg, folder)
+        checked.activity.files.add(path)
+        text = json.dumps({"grid": base64.b64encode(zlib.compress(data, 6)).decode("ascii")})
+        try:
+            write_atomically(path, lambda temp: temp.write_text(text, encoding="utf-8"))
+        except WorkError:
+            pass  # a read-only cache: measured again next time
+    return activity
+
+
+def activity_of(seg: Any, index: int, checked: Any, ffmpeg: Ffmpeg, folder: Path | None,
+                quiet: bool = False) -> Activity:
+    """A clip's measurement: this build's, the cache's, or measured now."""
+    found = known_activity(seg, checked, ffmpeg, folder)
+    if found is not None:
+        return found
+    info = checked.probes[seg.clip]
+    trim = Trim(seg.start, seg.length(info.duration))
+    if not quiet:
+        say("status", follow_status(index, info, trim))
+    done = run_reading(activity_command(info, trim, ffmpeg), info.path, "finding the activity")
+    return keep_activity(seg, done.stdout, checked, ffmpeg, folder)
 
 
 def plan_follow(activity: Activity, spec: FollowSpec, crop: Crop | None = None,

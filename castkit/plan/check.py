@@ -20,6 +20,7 @@ from castkit.media.seek import FrameIndex, MIN_SEEK, read_index
 from castkit.plan.chunks import chunk_seconds
 from castkit.plan.encode import clip_frames, Trim, trimmed_length
 from castkit.plan.camera import fit_problems, Frame
+from castkit.plan.activity import ActivityMemo
 from castkit.plan.pauses import PauseMemo
 from castkit.plan.slices import SLICE_SECONDS
 from castkit.plan.speech import check_speech, SpeechMemo
@@ -46,8 +47,9 @@ class Checked:
     indexes: dict[Path, FrameIndex | None] = field(default_factory=dict)
     # Clips with ``pauses:``: their analysis and kept parts, filled at plan time (plan.pauses.kept_of).
     pauses: PauseMemo = field(default_factory=PauseMemo)
-    # Clips with ``zoom: follow``: the moves planned from their activity (plan.activity), at plan time.
-    activity: dict = field(default_factory=dict)
+    # Clips with ``zoom: follow``: their activity and the moves planned from it (plan.activity),
+    # at plan time.
+    activity: ActivityMemo = field(default_factory=ActivityMemo)
     # The webcam corners' recordings (issue 30): apart from the captures, which size the frame.
     cameras: dict[Path, MediaInfo] = field(default_factory=dict)
     music: dict[Path, MediaInfo] = field(default_factory=dict)  # the music bed's files (``music:``)

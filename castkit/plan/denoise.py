@@ -51,8 +51,8 @@ def noise_of(seg: Any, strength: Fraction, index: int, checked: Any, ffmpeg: Ffm
         status = None if quiet else (f"segment {index}: finding the noise of "
                                      f"{(voice.path if voice else seg.clip).name} "
                                      f"({format_time(trimmed_length(info, trim))})")
-        memo.analyses[name] = analyse(info, trim, voice, seg.speed, "any", ffmpeg, folder, status,
-                                      seg.audio_from)
+        memo.analyses[name], _ = analyse(info, trim, voice, seg.speed, "any", ffmpeg, folder, status,
+                                         seg.audio_from)
         if folder is not None:
             memo.files.add(analysis_path(info, trim, voice, seg.speed, "any", ffmpeg, folder, seg.audio_from))
     first, end, floor = quietest(memo.analyses[name].levels)

@@ -38,6 +38,7 @@ from castkit.media.ffmpeg import (
 from castkit.media.seek import FrameIndex, plan_seek, Seek
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
+from castkit.plan.activity import activity_chain, GRID_OUTPUT, keep_activity, known_activity
 from castkit.plan.encode import (
     aligned_sound, camera_path, conform, denoised, Effects, ffmpeg_number, film, frame_window,
     MIN_HARD_COMP, picture_format, source_picture, Trim, trimmed_length, voice_sound,
@@ -134,8 +135,11 @@ _FREEZE = re.compile(r"lavfi\.freezedetect\.freeze_(start|end): (\S+)")
 
 
 def analysis_command(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: Fraction,
-                     screen: str, ffmpeg: Ffmpeg, voice_from: Fraction = Fraction(0)) -> list[str]:
-    """The ffmpeg run that measures a trimmed part (its stderr is read by ``parse``)."""
+                     screen: str, ffmpeg: Ffmpeg, voice_from: Fraction = Fraction(0),
+                     picture_chain: str | None = None) -> list[str]:
+    """The ffmpeg run that measures a trimmed part (its stderr is read by ``parse``).
+    ``picture_chain``: another measurement of the capture's picture (``zoom: follow``'s,
+    plan.activity), from the same decoded frames, written to stdout."""
     length = trimmed_length(info, trim)
     # The sound as the encode cuts it: aligned and resampled the same way (plan.encode._aligned), so
     # window n starts on the sample the encode's sample n * WINDOW_SAMPLES is.
@@ -151,19 +155,29 @@ def analysis_command(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed
              f"asetpts=PTS-STARTPTS,apad=whole_len={end - start},"
              f"{LEVEL_CHAIN}[a]")
     graph = [sound]
+    still = "[0:v]"
+    if screen == "still" and picture_chain is not None:
+        graph.append("[0:v]split=2[still][other]")
+        still, other = "[still]", "[other]"
+    elif picture_chain is not None:
+        other = "[0:v]"
     if screen == "still":
         graph.append(
             # The rate first: a hold across the trim's start then has its picture at the start
             # (trim alone would drop the stored frame the hold began with).
-            f"[0:v]scale=w='min({FREEZE_WIDTH},iw)':h=-2:flags=bilinear,fps={FREEZE_RATE},"
+            f"{still}scale=w='min({FREEZE_WIDTH},iw)':h=-2:flags=bilinear,fps={FREEZE_RATE},"
             f"trim=start={ffmpeg_number(trim.start)}:end={ffmpeg_number(trim.start + length)},"
             f"freezedetect=n={FREEZE_NOISE}:d={1 / FREEZE_RATE}[v]")
+    if picture_chain is not None:
+        graph.append(f"{other}{picture_chain}[picture]")
     argv = [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]
-    argv += _input(info.path, video=screen == "still", audio=voice is None)
+    argv += _input(info.path, video=screen == "still" or picture_chain is not None, audio=voice is None)
     if voice is not None:
         argv += _input(voice.path, video=False, audio=True)
     maps = ["-map", "[a]"] + (["-map", "[v]"] if screen == "still" else [])
     argv += ["-filter_complex", ";".join(graph), *maps, "-f", "null", "-"]
+    if picture_chain is not None:
+        argv += ["-map", "[picture]", *GRID_OUTPUT]
     return argv
 
 
@@ -209,9 +223,11 @@ def analysis_path(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: F
 
 def analyse(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: Fraction, screen: str,
             ffmpeg: Ffmpeg, folder: Path | None, status: str | None = None,
-            voice_from: Fraction = Fraction(0)) -> Analysis:
+            voice_from: Fraction = Fraction(0), picture_chain: str | None = None,
+            ) -> tuple[Analysis, bytes | None]:
     """Measure a trimmed part, or read the measurement from the cache ``folder`` (``status``:
-    the line to print when it is measured, which takes a while)."""
+    the line to print when it is measured, which takes a while). With ``picture_chain``
+    (``analysis_command``), what it wrote where the part was measured now (else None)."""
     length = trimmed_length(info, trim)
     path = (analysis_path(info, trim, voice, speed, screen, ffmpeg, folder, voice_from)
             if folder is not None else None)
@@ -220,10 +236,10 @@ def analyse(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: Fractio
             data = json.loads(path.read_text(encoding="utf-8"))
             stills = data["stills"]
             return Analysis(tuple(float(v) for v in data["levels"]),
-                            None if stills is None else tuple((Fraction(a), Fraction(b)) for a, b in stills))
+                            None if stills is None else tuple((Fraction(a), Fraction(b)) for a, b in stills)), None
         except (OSError, ValueError, KeyError, TypeError):
             pass  # not cached, or unreadable: measured again
-    argv = analysis_command(info, trim, voice, speed, screen, ffmpeg, voice_from)
+    argv = analysis_command(info, trim, voice, speed, screen, ffmpeg, voice_from, picture_chain)
     if status:
         say("status", status)
     done = run_reading(argv, info.path, "finding the pauses")
@@ -236,7 +252,7 @@ def analyse(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: Fractio
             write_atomically(path, lambda temp: temp.write_text(json.dumps(data), encoding="utf-8"))
         except WorkError:
             pass  # a read-only cache: measured again next time
-    return result
+    return result, done.stdout if picture_chain is not None else None
 
 
 def auto_threshold(levels: tuple[float, ...]) -> Fraction:
@@ -489,6 +505,7 @@ class PauseMemo:
     analyses: dict[Any, Any] = field(default_factory=dict)
     kept: dict[tuple[Any, Fraction], "Kept | None"] = field(default_factory=dict)
     files: set[Path] = field(default_factory=set)
+    said: set[Any] = field(default_factory=set)  # the clips whose pauses were told once
 
 
 def _check_kept(seg: Any, kept: Kept, target: Raster) -> None:
@@ -505,6 +522,34 @@ def _check_kept(seg: Any, kept: Kept, target: Raster) -> None:
         raise RecipeError([fades.where.problem(
             f"fades ({format_time(fades.fade_in + fades.fade_out)}) are longer than what the "
             f"pauses leave of the clip ({format_time(shown)})")])
+
+
+def analysis_of(seg: Any, index: int, checked: Any, ffmpeg: Ffmpeg, folder: Path | None,
+                quiet: bool = False) -> Analysis:
+    """The measurement of a clip with ``pauses:``, made or read once per build and cached in
+    ``folder``. Where the clip follows the activity (``zoom: follow``) and that is not measured
+    yet either, the same run measures it from the same decoded picture (plan.activity)."""
+    memo = checked.pauses
+    if seg in memo.analyses:
+        return memo.analyses[seg]
+    info = checked.probes[seg.clip]
+    trim = Trim(seg.start, seg.length(info.duration))
+    voice = checked.voices.get(seg.audio) if seg.audio is not None and not seg.mute else None
+    length = trimmed_length(info, trim)
+    also = (seg.follow is not None and info.video is not None
+            and known_activity(seg, checked, ffmpeg, folder) is None)
+    what = "the pauses and the activity" if also else "the pauses"
+    status = None if quiet else (f"segment {index}: finding {what} of "
+                                 f"{(voice.path if voice else seg.clip).name} ({format_time(length)})")
+    analysis, picture = analyse(info, trim, voice, seg.speed, seg.pauses.screen, ffmpeg, folder, status,
+                                seg.audio_from, activity_chain(info, trim) if also else None)
+    if picture is not None:
+        keep_activity(seg, picture, checked, ffmpeg, folder)
+    memo.analyses[seg] = analysis
+    if folder is not None:
+        memo.files.add(analysis_path(info, trim, voice, seg.speed, seg.pauses.screen, ffmpeg, folder,
+                                     seg.audio_from))
+    return analysis
 
 
 def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
@@ -533,14 +578,9 @@ def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
         memo.kept[seg, target.fps] = kept
         return kept
 
-    fresh = seg not in memo.analyses
-    status = None if quiet else (f"segment {index}: finding the pauses of "
-                                 f"{(voice.path if voice else seg.clip).name} ({format_time(length)})")
-    analysis = memo.analyses.get(seg) or analyse(info, trim, voice, seg.speed, spec.screen, ffmpeg,
-                                                folder, status, seg.audio_from)
-    memo.analyses[seg] = analysis
-    if folder is not None:
-        memo.files.add(analysis_path(info, trim, voice, seg.speed, spec.screen, ffmpeg, folder, seg.audio_from))
+    fresh = seg not in memo.said
+    memo.said.add(seg)
+    analysis = analysis_of(seg, index, checked, ffmpeg, folder, quiet)
     found, threshold = pauses_in(analysis, spec, length, seg.speed if voice is not None else Fraction(1),
                                  voice_quiet(seg, index, checked, ffmpeg, folder, length, quiet)
                                  if spec.detector == "voice" else None)

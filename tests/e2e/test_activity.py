@@ -1,0 +1,223 @@
+"""Issue 31: ``zoom: follow``'s activity measured in the pauses analysis' run where a clip has
+both (one decode of the take, not two), and kept in the cache: checked against the two runs
+made apart, by counting the ffmpeg runs a build makes, and by decoding the cast."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+import media
+from helpers import WHEEL_FFMPEG, write_recipe
+from castkit.media.ffmpeg import Ffmpeg, run_reading
+from castkit.media.probe import probe
+from castkit.plan import activity as activity_module
+from castkit.plan import pauses as pauses_module
+from castkit.plan.activity import activity_chain, activity_command, activity_in
+from castkit.plan.encode import Trim
+from castkit.plan.pauses import analysis_command, parse
+
+pytestmark = pytest.mark.e2e
+
+W, H = 640, 360
+# Typing at A (1-3 s) and at B (5-7 s), far apart; silence and a still screen from 3 to 5 s:
+# a pause there, which `action: cut` cuts (less its margins).
+TYPED = {"A": (40, 40, 1.0, 3.0), "B": (420, 290, 5.0, 7.0)}
+CHAR_W, CHAR_H, STEP = 6, 10, 8
+
+
+def _typing_filter() -> str:
+    boxes = []
+    for x0, y0, begin, end in TYPED.values():
+        for i in range(round((end - begin) / 0.2)):
+            boxes.append(f"drawbox=x={x0 + STEP * i}:y={y0}:w={CHAR_W}:h={CHAR_H}:color=white:t=fill:"
+                         f"enable='gte(t,{begin + 0.2 * i:.1f})'")
+    return ",".join(boxes)
+
+
+def _typed_box(name: str) -> tuple[int, int, int, int]:
+    x0, y0, begin, end = TYPED[name]
+    return x0, y0, x0 + STEP * (round((end - begin) / 0.2) - 1) + CHAR_W, y0 + CHAR_H
+
+
+@pytest.fixture(scope="module")
+def typed(tmp_path_factory) -> Path:
+    """8 s of typing at 640x360, 10 fps, with a tone that stops while the screen is still."""
+    root = tmp_path_factory.mktemp("activity")
+    return media.make(
+        WHEEL_FFMPEG, root / "typed.ogv",
+        "-f", "lavfi", "-i", f"color=black:size={W}x{H}:rate=10:duration=8,format=yuv420p,{_typing_filter()}",
+        "-f", "lavfi", "-i", "sine=frequency=440:duration=8:sample_rate=48000",
+        "-af", "volume=enable='between(t,3,5)':volume=0",
+        # Every frame a keyframe: the still screen decodes to the same picture throughout.
+        "-c:v", "libtheora", "-q:v", "6", "-g", "1", "-c:a", "libvorbis",
+    )
+
+
+def _version(path: str) -> Ffmpeg:
+    return Ffmpeg(path, "test", "9.0.2" if path == WHEEL_FFMPEG else "5.1")
+
+
+def test_the_pauses_run_splits_the_decoded_picture_for_the_activity(typed):
+    ffmpeg = _version(WHEEL_FFMPEG)
+    info = probe(typed, ffmpeg)
+    trim = Trim(Fraction(1), Fraction(6))
+    chain = activity_chain(info, trim)
+    assert chain == ("fps=5,trim=start=1:end=7,scale=320:-2:flags=area,format=gray,"
+                     "tblend=all_mode=difference,scale=64:36:flags=area")
+    argv = analysis_command(info, trim, None, Fraction(1), "still", ffmpeg, picture_chain=chain)
+    sound = ("[0:a]aresample=48000:async=1:first_pts=0:min_hard_comp=0.01,"
+             "atrim=start_sample=48000:end_sample=336000,asetpts=PTS-STARTPTS,apad=whole_len=288000,"
+             "asetnsamples=n=960:p=0,astats=metadata=1:reset=1:measure_perchannel=none:"
+             "measure_overall=RMS_level,ametadata=mode=print:key=lavfi.astats.Overall.RMS_level[a]")
+    still = ("[still]scale=w='min(320,iw)':h=-2:flags=bilinear,fps=10,trim=start=1:end=7,"
+             "freezedetect=n=0.00001:d=0.1[v]")
+    assert argv[argv.index("-filter_complex") + 1] == ";".join(
+        [sound, "[0:v]split=2[still][other]", still, f"[other]{chain}[picture]"])
+    assert argv[argv.index("-filter_complex") + 2:] == [
+        "-map", "[a]", "-map", "[v]", "-f", "null", "-",
+        "-map", "[picture]", "-fps_mode", "passthrough", "-f", "rawvideo", "-pix_fmt", "gray", "pipe:1"]
+    # `screen: any` measures only the sound for the pauses: the picture goes to the grid alone.
+    argv = analysis_command(info, trim, None, Fraction(1), "any", ffmpeg, picture_chain=chain)
+    assert argv[argv.index("-filter_complex") + 1] == f"{sound};[0:v]{chain}[picture]"
+    assert "-vn" not in argv and "-skip_loop_filter" in argv
+
+
+@pytest.mark.parametrize("screen", ["still", "any"])
+def test_one_run_measures_what_two_runs_measure(typed, ffmpeg_bin, screen):
+    ffmpeg = _version(ffmpeg_bin)
+    info = probe(typed, ffmpeg)
+    trim = Trim(Fraction(1, 2), Fraction(7))
+    chain = activity_chain(info, trim)
+    both = run_reading(analysis_command(info, trim, None, Fraction(1), screen, ffmpeg, picture_chain=chain),
+                       typed, "both")
+    pauses_alone = run_reading(analysis_command(info, trim, None, Fraction(1), screen, ffmpeg), typed, "pauses")
+    activity_alone = run_reading(activity_command(info, trim, ffmpeg), typed, "activity")
+    grid = activity_in(both.stdout, info, trim)
+    assert grid.changes.shape == (34, 36, 64), "the changes between 7 s of frames at 5 a second, 64x36 cells"
+    assert both.stdout == activity_alone.stdout
+    assert grid.changes.max() > 10, "the typing shows in the grid"
+    length = Fraction(7)
+    combined = parse(both.stderr.decode(), length, screen == "still", trim.start)
+    alone = parse(pauses_alone.stderr.decode(), length, screen == "still", trim.start)
+    assert combined == alone
+    assert len(combined.levels) == 350, "7 s of 20 ms windows"
+    if screen == "still":
+        # Still from the last typed character (2.8 s of the capture) to the first at B (5 s).
+        assert all(any(a <= t <= b for a, b in combined.stills) for t in np.arange(2.4, 4.4, 0.05))
+
+
+def test_a_trimmed_part_has_the_changes_of_the_whole_take_at_the_same_times(typed, ffmpeg_bin):
+    """Each grid once, at its time: a part trimmed from 1 s has the whole take's changes from
+    its sixth on (the take's frames 5 and 6 are 1.0 and 1.2 s), none repeated to fill the time
+    before the trim."""
+    ffmpeg = _version(ffmpeg_bin)
+    info = probe(typed, ffmpeg)
+
+    def changes(trim: Trim) -> np.ndarray:
+        return activity_in(run_reading(activity_command(info, trim, ffmpeg), typed, "activity").stdout,
+                           info, trim).changes
+
+    whole, part = changes(Trim(Fraction(0), Fraction(8))), changes(Trim(Fraction(1), Fraction(6)))
+    assert len(whole) == 39 and len(part) == 29
+    assert np.array_equal(part, whole[5:34])
+    # The first typed character (at 1.0 s) is the change from frame 4 (0.8 s) to frame 5.
+    assert whole[:4].max() == 0 and whole[4].max() > 100
+
+
+def _moves(out: str) -> list[str]:
+    return [line.lstrip("# ").strip() for line in out.splitlines() if "camera:" in line]
+
+
+def _runs(monkeypatch) -> list[str]:
+    """What each analysis ffmpeg the build starts is doing."""
+    runs: list[str] = []
+
+    def counted(argv, path, doing):
+        runs.append(doing)
+        return run_reading(argv, path, doing)
+
+    monkeypatch.setattr(pauses_module, "run_reading", counted)
+    monkeypatch.setattr(activity_module, "run_reading", counted)
+    return runs
+
+
+RECIPE = """
+    outputs:
+      - {path: cast.mp4, height: 180, fps: 10}
+    segments:
+      - clip: typed.ogv
+        PAUSES
+        zoom: {follow: activity, max: MAX}
+"""
+PAUSES = "pauses: {screen: still, action: cut, margin: 0.25}"
+
+
+def _recipe(folder: Path, max_zoom: str = "2", pauses: str = PAUSES) -> None:
+    write_recipe(folder, RECIPE.replace("MAX", max_zoom).replace("PAUSES", pauses))
+
+
+def test_a_clip_with_pauses_and_follow_decodes_its_take_once_and_keeps_both(tmp_path, typed, wheel_ffmpeg,
+                                                                          cli, monkeypatch):
+    (tmp_path / "typed.ogv").symlink_to(typed)
+    _recipe(tmp_path)
+    runs = _runs(monkeypatch)
+    dry = cli("build", tmp_path / "cast.yaml", "--dry-run")
+    assert dry.code == 0, dry.err
+    assert runs == ["finding the pauses"], "one run for the pauses and the activity"
+    assert "segment 1: finding the pauses and the activity of typed.ogv (0:08.00)" in dry.err, dry.err
+    moves = _moves(dry.out)
+    assert moves, dry.out
+
+    # The same moves as the activity measured alone (a clip without pauses, another cache).
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / "typed.ogv").symlink_to(typed)
+    _recipe(alone, pauses="speed: 1")
+    runs.clear()
+    result = cli("build", alone / "cast.yaml", "--dry-run")
+    assert result.code == 0, result.err
+    assert runs == ["finding the activity"]
+    assert _moves(result.out) == moves
+
+    # The cast: the pause cut, each typed place magnified and whole in view.
+    runs.clear()
+    result = cli("build", tmp_path / "cast.yaml", "-q")
+    assert result.code == 0, result.err
+    assert runs == ["finding the pauses"]
+    with av.open(str(tmp_path / "cast.mp4")) as c:
+        frames = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
+    # The pause, 3-5 s less its margins, rounded inwards to whole frames: 3.3-4.7 s cut.
+    assert len(frames) == 66
+    for t, name in ((2.8, "A"), (6.8 - 1.4, "B")):  # B's 6.8 s is 5.4 s of the cast
+        frame = frames[round(t * 10)]
+        rows = np.flatnonzero((frame > 128).any(axis=1))
+        cols = np.flatnonzero((frame > 128).any(axis=0))
+        x0, _, x1, _ = _typed_box(name)
+        shown = (cols[-1] + 1 - cols[0]) / ((x1 - x0) * 320 / W)
+        assert shown >= 1.5, f"{name} magnified {shown:.2f}x at {t} s of the cast"
+        assert cols[0] > 0 and rows[0] > 0 and cols[-1] < 319 and rows[-1] < 179, f"{name} whole in view"
+
+    # Kept: a rebuild, and a change of what is planned from the measurement, decode nothing.
+    runs.clear()
+    _recipe(tmp_path, "1.6")
+    again = cli("build", tmp_path / "cast.yaml", "--dry-run")
+    assert again.code == 0, again.err
+    assert runs == [] and "finding" not in again.err, again.err
+    assert _moves(again.out) != moves, "planned again with the new max"
+
+    # A damaged activity entry is measured again, never planned from.
+    [entry] = (tmp_path / ".castkit-cache").glob("activity-*.json")
+    data = json.loads(entry.read_text())
+    grid = bytearray(data["grid"].encode())
+    grid[len(grid) // 2] = ord("A") if grid[len(grid) // 2] != ord("A") else ord("B")
+    entry.write_text(json.dumps({"grid": grid.decode()}))
+    damaged = cli("build", tmp_path / "cast.yaml", "--dry-run")
+    assert damaged.code == 0, damaged.err
+    assert runs == ["finding the activity"], "the pauses are still cached; the activity measured again"
+    assert _moves(damaged.out) == _moves(again.out)
