@@ -221,3 +221,21 @@ def test_a_clip_with_pauses_and_follow_decodes_its_take_once_and_keeps_both(tmp_
     assert damaged.code == 0, damaged.err
     assert runs == ["finding the activity"], "the pauses are still cached; the activity measured again"
     assert _moves(damaged.out) == _moves(again.out)
+
+
+def test_a_trimmed_clip_is_followed_at_the_capture_s_times(tmp_path, typed, wheel_ffmpeg, cli):
+    """A clip trimmed from 4 s (after A, the screen still) is followed on the capture's clock:
+    to B before B's typing at 5 s, and back to the whole picture when the whole take's camera
+    goes back (each grid at its time; they were late by the trim's start)."""
+    (tmp_path / "typed.ogv").symlink_to(typed)
+    _recipe(tmp_path, pauses="speed: 1")
+    whole = cli("build", tmp_path / "cast.yaml", "--dry-run")
+    assert whole.code == 0, whole.err
+    _recipe(tmp_path, pauses="start: 4")
+    trimmed = cli("build", tmp_path / "cast.yaml", "--dry-run")
+    assert trimmed.code == 0, trimmed.err
+    moves = _moves(trimmed.out)
+    assert len(moves) == 2, trimmed.out  # to B, and back to the whole picture after it
+    assert moves[1] == _moves(whole.out)[-1]
+    start = float(moves[0].split()[1].split("-")[0])
+    assert 4 <= start < 5, f"{moves[0]}: B is typed from 5 s; the camera looks ahead, never late"
