@@ -38,6 +38,7 @@ _SAR = re.compile(r"\[SAR (?P<n>\d+):(?P<d>\d+) DAR")
 _FPS = re.compile(r"(?P<v>\d+(?:\.\d+)?)(?P<k>k?) fps")
 _TBR = re.compile(r"(?P<v>\d+(?:\.\d+)?)(?P<k>k?) tbr")
 _RATE = re.compile(r"(?P<v>\d+) Hz")
+MAX_FPS = 1000  # above it a "rate" is a time base (screens refresh at up to 500 Hz)
 _ROTATION = re.compile(r"rotation of (?P<deg>-?\d+(?:\.\d+)?) degrees")
 # The picture's colour tags as ffmpeg prints them after the pixel format:
 # "yuv420p(tv, bt709/unknown/unknown, progressive)", "yuv420p(tv, bt709)", "yuvj420p(pc)".
@@ -364,7 +365,11 @@ def _video(rest: str, log: str) -> VideoInfo | None:
     sar = Fraction(1)
     if sar_match and int(sar_match["n"]) > 0 and int(sar_match["d"]) > 0:
         sar = Fraction(int(sar_match["n"]), int(sar_match["d"]))
-    fps = _rate(_FPS.search(rest)) or _rate(_TBR.search(rest))
+    fps, tbr = _rate(_FPS.search(rest)), _rate(_TBR.search(rest))
+    # ffmpeg 9 prints a DV file's time base as its average rate ("60k fps, 25 tbr"): a rate no
+    # picture has is the time base, and the real rate its guess (tbr).
+    if fps is None or (fps > MAX_FPS and tbr is not None and tbr <= MAX_FPS):
+        fps = tbr
     rotation_match = _ROTATION.search(log)
     rotation = round(float(rotation_match["deg"])) % 360 if rotation_match else 0
     codec = rest.split(",", 1)[0].split(" ", 1)[0]

@@ -5,6 +5,7 @@ PyAV, never with castkit's own code."""
 from __future__ import annotations
 
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -230,3 +231,24 @@ def test_killed_mkv_converts_with_its_frames(tmp_path, ffmpeg_bin, cli):
     assert cast.frames == round((times[-1] - times[0] + 1 / 15) * 25)
     assert cast.samples == cast.frames * 1920
     assert len(set(round(lu, 2) for lu in cast.lumas)) > 10  # moving pictures, not one held frame
+
+
+@pytest.mark.parametrize("target, size, rate, shown", [("pal-dv", "720x576", "25", "25 fps"),
+                                                       ("ntsc-dv", "720x480", "30000/1001", "29.97 fps")])
+def test_a_dv_recording_keeps_its_rate(tmp_path, ffmpeg_bin, cli, target, size, rate, shown):
+    """A camcorder's (or Kino's) DV as a clip: ffmpeg 9 prints its time base as its rate
+    ("60k fps, 25 tbr"); castkit reads the real rate, and a web cast of it is at the web
+    masters' 30 fps (a capture at 60 fps or more would raise it to 60)."""
+    dv = media.make(WHEEL_FFMPEG, tmp_path / "tape.dv", "-f", "lavfi", "-i",
+                    f"testsrc2=size={size}:rate={rate}:duration=2", "-f", "lavfi", "-i",
+                    "sine=frequency=440:sample_rate=48000:duration=2", "-target", target)
+    probed = cli("probe", dv)
+    assert probed.code == 0 and shown in probed.out, probed.out
+    (tmp_path / "cast.yaml").write_text("loudness: off\noutput: cast.mp4\nsegments:\n  - clip: tape.dv\n")
+    result = cli("build", tmp_path / "cast.yaml", "-q")
+    assert result.code == 0, result.err
+    with av.open(str(dv)) as c:
+        recorded = sum(1 for _ in c.decode(video=0))
+    with av.open(str(tmp_path / "cast.mp4")) as c:
+        assert c.streams.video[0].average_rate == 30
+        assert sum(1 for _ in c.decode(video=0)) == round(recorded * 30 / Fraction(rate))
