@@ -80,14 +80,26 @@ class Activity:
     width: int  # the capture's picture (shown pixels), that the grid covers
     height: int
 
-    def active(self, a: int, b: int) -> tuple[int, int, int, int] | None:
+    def active(self, a: int, b: int, area: Crop | None = None) -> tuple[int, int, int, int] | None:
         """The cells that changed in frames [a, b): (first column, first row, last column,
-        last row), or None where nothing did."""
+        last row), or None where nothing did; only those that show in ``area`` (a crop, in
+        the picture's pixels) where given."""
         import numpy as np
 
         if b <= a or a >= len(self.changes):
             return None
         total = self.changes[a:b].sum(axis=0, dtype=np.float32)
+        if area is not None:
+            rows, columns = total.shape
+            w, h = self.width / columns, self.height / rows
+            # Cells that overlap the area, partly or whole.
+            c0, c1 = math.floor(area.x / w), math.ceil((area.x + area.width) / w)
+            r0, r1 = math.floor(area.y / h), math.ceil((area.y + area.height) / h)
+            total = total.copy()
+            total[:max(0, r0)] = 0
+            total[r1:] = 0
+            total[:, :max(0, c0)] = 0
+            total[:, c1:] = 0
         rows, cols = np.nonzero(total >= ACTIVE)
         if not len(rows):
             return None
@@ -115,7 +127,9 @@ def activity_chain(info: MediaInfo, trim: Trim) -> str:
     """The filters from the decoded picture to its change grid (a filter chain without labels)."""
     columns, rows = grid_size(info)
     length = trimmed_length(info, trim)
-    return (f"fps={RATE},trim=start={ffmpeg_number(trim.start)}:end={ffmpeg_number(trim.start + length)},"
+    # The rate from 0, the file's start (as the encode's, plan.encode): a picture that starts
+    # after the sound has its first frame repeated back to 0, and grid k is at k / RATE.
+    return (f"fps={RATE}:start_time=0,trim=start={ffmpeg_number(trim.start)}:end={ffmpeg_number(trim.start + length)},"
             f"scale={SMALL}:-2:flags=area,format=gray,tblend=all_mode=difference,"
             f"scale={columns}:{rows}:flags=area")
 
@@ -221,7 +235,7 @@ def plan_follow(activity: Activity, spec: FollowSpec, crop: Crop | None = None,
     for k in range(0, max(0, len(activity.changes)), step):
         if k < free_from:
             continue
-        cells = activity.active(k, k + ahead)
+        cells = activity.active(k, k + ahead, crop)  # what happens outside the crop is not seen
         wanted = need = None
         if cells is not None:
             c0, r0, c1, r1 = cells

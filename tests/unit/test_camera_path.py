@@ -187,6 +187,34 @@ def test_follow_plan_dead_zone_look_ahead_and_zoom_out():
     assert plan_follow(Activity(np.zeros((50, 36, 64), np.float32), F(0), 1920, 1080), FollowSpec()) == ()
 
 
+def test_follow_inside_a_crop_sees_only_what_the_crop_shows():
+    """Typing at A (top left) and B (bottom right) in turn; a crop of the bottom right half:
+    A is not in the cast, so the camera does not move for it, and B is followed inside it."""
+    import numpy as np
+    from castkit.plan.activity import Activity, plan_follow, RATE
+    from castkit.recipe.model import FollowSpec
+
+    changes = np.zeros((12 * RATE, 36, 64), np.float32)
+    for k in range(1 * RATE, 4 * RATE):  # A: row 3, columns 2..
+        changes[k, 3, 2 + (k - RATE) // 3] = 40
+    for k in range(7 * RATE, 10 * RATE):  # B: row 28, columns 44..
+        changes[k, 28, 44 + (k - 7 * RATE) // 3] = 40
+    crop = Crop(960, 540, 960, 540)
+    moves = plan_follow(Activity(changes, F(0), 1920, 1080), FollowSpec(), crop)
+    assert [m.to is None for m in moves] == [False, True], moves
+    to_b = moves[0]
+    assert 4 < to_b.at < 7, "not for A, which the crop leaves out"
+    r = to_b.to
+    assert r.x >= 960 and r.y >= 540 and r.x + r.width <= 1920 and r.y + r.height <= 1080
+    assert r.x <= 44 * 30 and (49 + 1) * 30 <= r.x + r.width and r.y <= 28 * 30 <= r.y + r.height - 30
+    # Activity on both sides of the crop's edge: only what shows inside it is framed.
+    edge = np.zeros((6 * RATE, 36, 64), np.float32)
+    edge[RATE:4 * RATE, 20, 10] = 40  # left of the crop
+    edge[RATE:4 * RATE, 20, 40] = 40  # inside it
+    [move, *_] = plan_follow(Activity(edge, F(0), 1920, 1080), FollowSpec(), crop)
+    assert move.to.x >= 960 and move.to.width <= 480, move
+
+
 def test_a_move_starting_just_before_a_frame_has_that_frame():
     """0.6 is 0.59999... as a float: the frame at 3/5 s is inside the move, and its box found."""
     p = c.plan_path(FR, [mv(F(0.6), Crop(0, 0, 960, 540), F(1))])
