@@ -621,13 +621,14 @@ def _cost(seg, frames: int, probes: dict[Path, MediaInfo], profile: Profile) -> 
 
 
 def followed(seg: ClipSegment, index: int, checked: Checked, ffmpeg: Ffmpeg, folder: Path | None,
-             quiet: bool = False) -> tuple:
+             quiet: bool = False, pauses: bool = True) -> tuple:
     """The moves ``zoom: follow`` plans for a clip, from its activity measured once per build
-    (with its pauses where it has ``pauses:``) and kept in the cache ``folder``."""
+    (with its pauses where it has ``pauses:`` and they are wanted: not by an export, which
+    keeps the clip whole) and kept in the cache ``folder``."""
     assert seg.follow is not None
     memo = checked.activity
     if seg not in memo.moves:  # once per build, whatever the outputs and the storyboard
-        if seg.pauses is not None and known_activity(seg, checked, ffmpeg, folder) is None:
+        if pauses and seg.pauses is not None and known_activity(seg, checked, ffmpeg, folder) is None:
             analysis_of(seg, index, checked, ffmpeg, folder, quiet)  # one decode measures both
         activity = activity_of(seg, index, checked, ffmpeg, folder, quiet)
         memo.moves[seg] = plan_follow(activity, seg.follow, seg.crop)

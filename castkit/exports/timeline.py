@@ -194,7 +194,7 @@ def make_timeline(checked: Checked, output: Path, ffmpeg: Ffmpeg) -> Timeline:
                 size = (width, height)
                 effects = effects_of(seg, checked)
                 if seg.follow is not None:
-                    effects = replace(effects, zoom=followed(seg, index, checked, ffmpeg, cache_dir(recipe)))
+                    effects = replace(effects, zoom=followed(seg, index, checked, ffmpeg, cache_dir(recipe), pauses=False))
                 shape = (seg.crop.width, seg.crop.height, sar) if seg.crop is not None else (width, height, sar)
                 camera = camera_path(effects, shape, target)
             # Resolved: an editor shows and relinks the real file, not recipes/../captures.

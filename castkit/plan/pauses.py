@@ -242,7 +242,7 @@ def analyse(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed: Fractio
     argv = analysis_command(info, trim, voice, speed, screen, ffmpeg, voice_from, picture_chain)
     if status:
         say("status", status)
-    done = run_reading(argv, info.path, "finding the pauses")
+    done = run_reading(argv, info.path, "finding the pauses" + (" and the activity" if picture_chain else ""))
     text = done.stderr.decode("utf-8", "replace")
     result = parse(text, length, screen == "still", trim.start)
     if path is not None and folder.is_dir():
@@ -538,9 +538,11 @@ def analysis_of(seg: Any, index: int, checked: Any, ffmpeg: Ffmpeg, folder: Path
     length = trimmed_length(info, trim)
     also = (seg.follow is not None and info.video is not None
             and known_activity(seg, checked, ffmpeg, folder) is None)
-    what = "the pauses and the activity" if also else "the pauses"
-    status = None if quiet else (f"segment {index}: finding {what} of "
-                                 f"{(voice.path if voice else seg.clip).name} ({format_time(length)})")
+    what = f"the pauses of {(voice.path if voice else seg.clip).name}"
+    if also:
+        what = (f"the pauses of {voice.path.name} and the activity of {seg.clip.name}" if voice
+                else f"the pauses and the activity of {seg.clip.name}")
+    status = None if quiet else f"segment {index}: finding {what} ({format_time(length)})"
     analysis, picture = analyse(info, trim, voice, seg.speed, seg.pauses.screen, ffmpeg, folder, status,
                                 seg.audio_from, activity_chain(info, trim) if also else None)
     if picture is not None:

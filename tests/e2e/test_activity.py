@@ -68,7 +68,7 @@ def test_the_pauses_run_splits_the_decoded_picture_for_the_activity(typed):
     info = probe(typed, ffmpeg)
     trim = Trim(Fraction(1), Fraction(6))
     chain = activity_chain(info, trim)
-    assert chain == ("fps=5,trim=start=1:end=7,scale=320:-2:flags=area,format=gray,"
+    assert chain == ("fps=5:start_time=0,trim=start=1:end=7,scale=320:-2:flags=area,format=gray,"
                      "tblend=all_mode=difference,scale=64:36:flags=area")
     argv = analysis_command(info, trim, None, Fraction(1), "still", ffmpeg, picture_chain=chain)
     sound = ("[0:a]aresample=48000:async=1:first_pts=0:min_hard_comp=0.01,"
@@ -130,6 +130,25 @@ def test_a_trimmed_part_has_the_changes_of_the_whole_take_at_the_same_times(type
     assert whole[:4].max() == 0 and whole[4].max() > 100
 
 
+def test_a_picture_that_starts_late_has_its_changes_at_its_own_times(typed, ffmpeg_bin, tmp_path):
+    """A recorder may start the picture after the sound: castkit shows the picture at its file
+    times (the encode repeats its first frame back to 0), so its grid counts from 0 too."""
+    late = media.make(WHEEL_FFMPEG, tmp_path / "late.mkv", "-itsoffset", "2", "-i", str(typed), "-i", str(typed),
+                      "-map", "0:v", "-map", "1:a", "-c", "copy")
+    ffmpeg = _version(ffmpeg_bin)
+    info, late_info = probe(typed, ffmpeg), probe(late, ffmpeg)
+
+    def changes(source, path: Path) -> np.ndarray:
+        trim = Trim(Fraction(0), Fraction(8))
+        return activity_in(run_reading(activity_command(source, trim, ffmpeg), path, "activity").stdout,
+                           source, trim).changes
+
+    on_time, shifted = changes(info, typed), changes(late_info, late)
+    assert len(shifted) == len(on_time) == 39
+    assert shifted[:10].max() == 0, "nothing changes before the picture starts"
+    assert np.array_equal(shifted[10:], on_time[:29]), "each change 2 s (10 grids) later"
+
+
 def _moves(out: str) -> list[str]:
     return [line.lstrip("# ").strip() for line in out.splitlines() if "camera:" in line]
 
@@ -169,7 +188,7 @@ def test_a_clip_with_pauses_and_follow_decodes_its_take_once_and_keeps_both(tmp_
     runs = _runs(monkeypatch)
     dry = cli("build", tmp_path / "cast.yaml", "--dry-run")
     assert dry.code == 0, dry.err
-    assert runs == ["finding the pauses"], "one run for the pauses and the activity"
+    assert runs == ["finding the pauses and the activity"], "one run for both"
     assert "segment 1: finding the pauses and the activity of typed.ogv (0:08.00)" in dry.err, dry.err
     moves = _moves(dry.out)
     assert moves, dry.out
@@ -189,7 +208,7 @@ def test_a_clip_with_pauses_and_follow_decodes_its_take_once_and_keeps_both(tmp_
     runs.clear()
     result = cli("build", tmp_path / "cast.yaml", "-q")
     assert result.code == 0, result.err
-    assert runs == ["finding the pauses"]
+    assert runs == ["finding the pauses and the activity"]
     with av.open(str(tmp_path / "cast.mp4")) as c:
         frames = [f.to_ndarray(format="gray") for f in c.decode(video=0)]
     # The pause, 3-5 s less its margins, rounded inwards to whole frames: 3.3-4.7 s cut.
@@ -239,3 +258,14 @@ def test_a_trimmed_clip_is_followed_at_the_capture_s_times(tmp_path, typed, whee
     assert moves[1] == _moves(whole.out)[-1]
     start = float(moves[0].split()[1].split("-")[0])
     assert 4 <= start < 5, f"{moves[0]}: B is typed from 5 s; the camera looks ahead, never late"
+
+
+def test_an_export_measures_the_activity_alone(tmp_path, typed, wheel_ffmpeg, cli, monkeypatch):
+    """An export keeps the clip whole (its pauses are not exported): it measures only what its
+    camera needs."""
+    (tmp_path / "typed.ogv").symlink_to(typed)
+    _recipe(tmp_path)
+    runs = _runs(monkeypatch)
+    result = cli("export", tmp_path / "cast.yaml", "-o", tmp_path / "edit.mlt")
+    assert result.code == 0, result.err
+    assert runs == ["finding the activity"]
