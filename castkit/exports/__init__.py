@@ -11,6 +11,7 @@ format cannot express is said in one ``castkit: note:`` line each.
 from __future__ import annotations
 
 from dataclasses import replace
+from fractions import Fraction
 from functools import partial
 from importlib import import_module
 from pathlib import Path
@@ -23,6 +24,7 @@ from castkit.errors import RecipeError, UsageError, WorkError
 from castkit.exports.bed import music_bed
 from castkit.exports.timeline import make_timeline, Timeline
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
+from castkit.media.seek import frame_times
 from castkit.plan.check import check_recipe
 from castkit.recipe.model import ClipSegment, TitleSegment
 from castkit.recipe.reader import read_recipe
@@ -68,6 +70,8 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     notes += [f"segment {n}: the cuts of its transcript (or fillers: cut) are not exported; the clip is whole"
               for n, seg in enumerate(checked.recipe.segments, 1)
               if getattr(seg, "transcript", None) is not None or getattr(seg, "fillers", False)]
+    if not getattr(module, "SHOWS_HOLDS", True):
+        notes += _hold_notes(checked, ffmpeg)
     made = _write_cards(checked.recipe, timeline, "overlays" in carries)
     try:
         write_atomically(output, lambda temp: Path(temp).write_text(text, encoding="utf-8"))
@@ -79,6 +83,26 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     for note in notes:
         say("note", f"{output.name}: {note}")
     return timeline
+
+
+def _hold_notes(checked, ffmpeg: Ffmpeg) -> list[str]:
+    """The clips whose trimmed part holds a picture for more than a frame and a half (a
+    variable-rate capture's still screen), which an editor reading by MLT shows early
+    (``exports.mlt.SHOWS_HOLDS``): said, with the way round it."""
+    notes, times_of = [], {}
+    for n, seg in enumerate(checked.recipe.segments, 1):
+        info = checked.probes.get(getattr(seg, "clip", None))
+        if info is None or info.video is None or not info.video.fps:
+            continue
+        if seg.clip not in times_of:
+            times_of[seg.clip] = frame_times(seg.clip, ffmpeg)
+        start, end = seg.start, seg.start + seg.length(info.duration)
+        inside = [t for t in times_of[seg.clip] if start - 2 / info.video.fps <= t < end]
+        if any(b - a > Fraction(3, 2) / info.video.fps for a, b in zip(inside, inside[1:])):
+            notes.append(f"segment {n}: {seg.clip.name} holds pictures (a variable frame rate); MLT "
+                         "shows the picture after each hold from the hold's start, early: for the cast's "
+                         "very frames, point the project at a constant-rate copy (castkit convert)")
+    return notes
 
 
 # --- overlays (issue 30) -----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from castkit.exports.timeline import Timeline
 
 # What of transitions, music and overlays the format holds (exports.export).
 CARRIES = frozenset({"transitions", "music", "overlays"})
+SHOWS_HOLDS = False  # read by MLT, as exports.mlt says
 # Kdenlive's names for the mixes (data/transitions: dissolve and luma are MLT's luma).
 _KDENLIVE_IDS = {"crossfade": "dissolve", "dip": "dissolve", "wipe": "luma", "slide": "affine"}
 

@@ -17,6 +17,10 @@ from castkit.exports.timeline import Part, Timeline
 
 # What of transitions, music and overlays the format holds (exports.export).
 CARRIES = frozenset({"transitions", "music", "overlays"})
+# MLT's reader shows, for each frame of the project, the first picture stored at or after its
+# time; castkit (and a player) the last one at or before it. The same for a capture of constant
+# rate; through a variable-rate capture's hold, MLT shows the next picture early.
+SHOWS_HOLDS = False
 
 # The shotcut:filter names Shotcut gives its fade filters, so that it shows them as fades.
 _FADES = {

@@ -236,3 +236,19 @@ def test_exports_of_one_recipe_share_its_cards(project, cli, tmp_path, wheel_ffm
     bad = cli("export", project, "-o", tmp_path / "other" / "cut.mlt")
     assert bad.code == 2 and "cast.yaml:" in bad.err and "gone.ogv" in bad.err
     assert not (tmp_path / "other").exists()
+
+
+@pytest.mark.parametrize("suffix", [".mlt", ".kdenlive"])
+def test_a_hold_in_a_variable_rate_capture_is_noted_for_mlt(suffix, tmp_path, media_files, cli, wheel_ffmpeg):
+    """MLT shows the picture after a hold from the hold's start (castkit holds the one before):
+    an export whose clip spans a hold says so; one whose trim has none (from 5 s of the same
+    capture, whose hold is 2.0-4.5 s) does not."""
+    (tmp_path / "luma.ogv").write_bytes(media_files.luma_vfr.read_bytes())
+    (tmp_path / "cast.yaml").write_text("target: pal-dv\noutput: cast.dv\nsegments:\n"
+                                        "  - clip: luma.ogv\n    start: 1\n    end: 6\n"
+                                        "  - clip: luma.ogv\n    start: 5\n")
+    result = cli("export", tmp_path / "cast.yaml", "-o", tmp_path / f"edit{suffix}")
+    assert result.code == 0, result.err
+    held = [line for line in result.err.splitlines() if "holds pictures" in line]
+    assert len(held) == 1 and "segment 1: luma.ogv holds pictures" in held[0], result.err
+    assert "castkit convert" in held[0]
