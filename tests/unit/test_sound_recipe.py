@@ -149,8 +149,10 @@ def test_denoise_learns_the_noise_from_the_quietest_stretch_played_first_then_cu
     graph = job.argv[job.argv.index("-filter_complex") + 1]
     assert job.argv.count("file:caps/take 1.ogv") == 2  # the take, and the noise read first
     assert ("atrim=end_sample=72000:start_sample=48000" in graph and "concat=a=1:n=2:v=0" in graph
+            and "apad=pad_len=1200" in graph  # afftdn's delay, so that the last samples come out
             and "asendcmd=c=0 afftdn sn start\\;0.5 afftdn sn stop" in graph
-            and "afftdn=nf=-38.0:nr=18" in graph and "atrim=start_sample=24000" in graph
+            and "afftdn=nf=-38.0:nr=18" in graph
+            and "atrim=start_sample=25200" in graph  # the noise played first, and afftdn's delay
             and "highpass=f=80:p=2" in graph), graph
 
 
