@@ -298,6 +298,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     checked_entries: dict[Path, bool] = {}  # cached segment -> its bytes match its seal
     casts, joins = [], []
     sidecars: list = []  # small files written beside the outputs, with the joins
+    dv_captions: dict[Path, bool] = {}  # a captions sidecar's path -> whether a DV cast's times
     youtube_said = False  # the warning on YouTube's rules for chapters, once per cast
     sound_key = None  # the measured loudness of the cast's sound, in the cache
     gains: list[Job] = []  # DV segments given the cast's gain
@@ -460,12 +461,20 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         if cues is not None and not spec.is_image:
             srt, vtt = as_srt(cues), as_vtt(cues)
             for path, text in zip(caption_paths(spec.path), (srt, vtt)):
-                if all(job.output != path for job in sidecars):
-                    # Its cast and the cast's segments as inputs: a batch that keeps going past
-                    # a failed segment or join writes no captions for a cast it could not make
-                    # (the runner writes them after the cast).
-                    sidecars.append(SidecarJob(f"captions {path.name}", path, text,
-                                               inputs=(*(part for part, _ in parts), spec.path)))
+                # Its cast and the cast's segments as inputs: a batch that keeps going past a
+                # failed segment or join writes no captions for a cast it could not make (the
+                # runner writes them after the cast).
+                job = SidecarJob(f"captions {path.name}", path, text,
+                                 inputs=(*(part for part, _ in parts), spec.path))
+                earlier = next((i for i, other in enumerate(sidecars) if other.output == path), None)
+                if earlier is None:
+                    sidecars.append(job)
+                    dv_captions[path] = spec.path.suffix.lower() == ".dv"
+                elif dv_captions.get(path) and spec.path.suffix.lower() != ".dv":
+                    # Casts of one name share NAME.srt: a player loads it beside the web master,
+                    # whose times differ from the DV's where cuts round to each one's frames.
+                    sidecars[earlier] = job
+                    dv_captions[path] = False
         if spec.is_image:
             if poster is not None:
                 join = profile.join(parts, spec.path, work, ffmpeg, join_label, frame=poster)

@@ -306,6 +306,30 @@ def test_captions_are_retimed_through_trim_and_speed_into_every_output(folder, f
     assert again.code == 2 and "cast.srt: changed since castkit wrote it" in again.err, again.err
 
 
+def test_the_sidecar_of_a_dv_and_a_web_cast_of_one_name_has_the_web_cast_s_times(folder, wheel_ffmpeg, cli):
+    """cast.dv and cast.mp4 share cast.srt, which a player loads beside the MP4. Six sped-up
+    parts round to each cast's frames (17 DV frames of 0.68 s, 20 web frames of 0.667 s): the
+    clip after them starts 80 ms later in the DV, and the sidecar has the MP4's times."""
+    (folder / "talk.srt").write_text(SRT, encoding="utf-8")
+    sped = "      - {clip: tone.ogv, start: 0, end: 1, speed: 1.5}\n" * 6
+    recipe = write_recipe(folder, "outputs: [build/cast.dv, build/cast.mp4]\nloudness: off\nsegments:\n" + sped
+                          + "      - {clip: tone.ogv, start: 0.5, end: 2.5, captions: talk.srt}\n")
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    build = folder / "build"
+    with av.open(str(build / "cast.mp4")) as container:
+        video = container.streams.video[0]
+        first = float(video.start_time * video.time_base)
+        stream = container.streams.subtitles[0]
+        # mov_text fills the time between cues with empty samples (2 bytes: no text).
+        embedded = [float(packet.pts * stream.time_base) - first
+                    for packet in container.demux(stream) if packet.pts is not None and packet.size > 2]
+    starts = [e.start / 1000 for e in pysubs2.load(str(build / "cast.srt"))]
+    assert len(starts) == len(embedded) == 3
+    assert starts == pytest.approx(embedded, abs=0.002)
+    assert starts[0] == pytest.approx(4.0, abs=0.002), "six parts of 20 frames at 30 fps"
+
+
 def test_a_missing_captions_file_is_reported_at_its_line(folder, cli):
     recipe = write_recipe(folder, CAPTIONS.replace("talk.srt", "nowhere.srt"))
     result = cli("build", recipe, "-q")
