@@ -175,7 +175,7 @@ def load_data(path: Path) -> Transcript:
         raise TranscriptError(f"{path.name}: {exc} (castkit transcribe makes it with the text)") from None
     try:
         data = json.loads(raw)
-        if data.get("castkit_transcript") != TRANSCRIPT_VERSION:
+        if not isinstance(data, dict) or data.get("castkit_transcript") != TRANSCRIPT_VERSION:
             raise ValueError("not a castkit transcript of this version")
         capture = data["capture"]
         words = tuple(Word(str(w["word"]), float(w["start"]), float(w["end"])) for w in data["words"])
@@ -417,6 +417,7 @@ def cues_of(spoken: Sequence[tuple[Word, bool]]) -> list[tuple[Fraction, Fractio
     CUE_GAP and at cuts, each shown at least CUE_MIN_SECONDS where the next cue leaves room."""
     groups: list[list[Word]] = []
     current: list[Word] = []
+    after_cut: set[int] = set()  # the groups a cut comes right before
     for word, cut_before in spoken:
         if current:
             gap = word.start - current[-1].end
@@ -426,6 +427,8 @@ def cues_of(spoken: Sequence[tuple[Word, bool]]) -> list[tuple[Fraction, Fractio
             if cut_before or gap >= CUE_GAP or sentence:
                 groups.append(current)
                 current = []
+                if cut_before:
+                    after_cut.add(len(groups))
             elif too_long or full:
                 # Broken at the last phrase end that leaves a second on screen, else here.
                 ends = [k for k in range(len(current) - 1)
@@ -440,7 +443,9 @@ def cues_of(spoken: Sequence[tuple[Word, bool]]) -> list[tuple[Fraction, Fractio
     cues = []
     for n, group in enumerate(groups):
         start, end = group[0].start, group[-1].end
-        if end - start < CUE_MIN_SECONDS:
+        # Not into a cut: what is cut lies somewhere before the next group, and a cue held into
+        # it would come back after it, for the rest of its second.
+        if end - start < CUE_MIN_SECONDS and n + 1 not in after_cut:
             room = groups[n + 1][0].start if n + 1 < len(groups) else math.inf
             end = max(end, min(start + CUE_MIN_SECONDS, room))
         cues.append((_ms(start), _ms(end), _layout([w.text for w in group])))

@@ -35,7 +35,9 @@ def scalar(value: object) -> str:
         text = f"{float(number):.6f}".rstrip("0").rstrip(".")
         return text
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
+        # JSON leaves NEL (U+0085) as it is, which YAML reads as a line break (folded into a
+        # space): escaped the way YAML's double quotes spell it. (LS and PS read back as they are.)
+        return json.dumps(value, ensure_ascii=False).replace("\u0085", "\\N")
     raise EditError(f"cannot write {type(value).__name__} into a recipe")
 
 

@@ -104,6 +104,9 @@ def test_what_cannot_be_done_says_so(call):
 
 
 @pytest.mark.parametrize("value, text", [(Fraction(1, 3), "0.333333"), (2.5, "2.5"), (3, "3"),
-                                         ("a\nb", '"a\\nb"'), (None, "null"), (True, "true")])
+                                         ("a\nb", '"a\\nb"'), (None, "null"), (True, "true"),
+                                         ("C\u0085D", '"C\\ND"'), ("a\u2028b", '"a\u2028b"')])
 def test_scalars(value, text):
     assert scalar(value) == text
+    if isinstance(value, str):
+        assert yaml.safe_load(text) == value  # read back as written

@@ -173,6 +173,10 @@ def test_data_round_trip_and_identity(tmp_path: Path):
     text.write_text(render_text(t).replace("[0:02.60] Then we install the package.\n", ""))
     with pytest.raises(TranscriptError, match="transcribe"):  # no JSON yet
         read_edit(text, capture)
+    for wrong in ("[]", '"text"', "3"):  # JSON, but not a transcript's object
+        data_path(text).write_text(wrong)
+        with pytest.raises(TranscriptError, match="is not a castkit transcript"):
+            load_data(data_path(text))
     data_path(text).write_text(render_data(t))
     assert load_data(data_path(text)) == t
     loaded, edit = read_edit(text, capture)
@@ -200,6 +204,10 @@ def test_cues_are_split_for_reading():
     # A cut starts a new cue.
     split = cues_of([(Word("one", 0, 0.3), False), (Word("two", 0.4, 0.7), True)])
     assert [c[2] for c in split] == ["one", "two"]
+    # A short cue is not held into a cut (it would come back after it): its words' time only.
+    held = cues_of([(Word("Then", 3.92, 4.1), False), (Word("we", 4.15, 4.3), False),
+                    (Word("the", 5.2, 5.4), True)])
+    assert held[0] == (Fraction(392, 100), Fraction(43, 10), "Then we")
 
 
 def test_fillers_and_voice_without_words_are_cut():
