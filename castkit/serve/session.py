@@ -76,6 +76,18 @@ def _problems(error: CastkitError) -> list[str]:
     return [str(error)]
 
 
+def _stats(paths: tuple[Path, ...]) -> tuple:
+    """Each source's size and change time (None where it is missing): what a check saw."""
+    found = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            found.append((st.st_size, st.st_mtime_ns))
+        except OSError:
+            found.append(None)
+    return tuple(found)
+
+
 class EventProgress(Progress):
     """A build's progress as events for the page (and nothing on the terminal)."""
 
@@ -109,9 +121,12 @@ class Session:
         self._subscribers: list[queue.Queue] = []
         self._proxies: dict[Path, ProxyState] = {}
         self._proxy_queue: queue.Queue = queue.Queue()
-        self._times: dict[Path, tuple[Fraction, ...]] = {}
+        self._times: dict[tuple, tuple[Fraction, ...]] = {}
         self._locks: dict[Path, threading.Lock] = {}
         self._checked: tuple[str, Checked | None, list[str]] | None = None
+        # The sources of the recipe last checked, and what they were then (plain stats).
+        self._checked_sources: tuple[Path, ...] = ()
+        self._checked_stats: tuple = ()
         self.build_thread: threading.Thread | None = None
         self.build_runner: FfmpegRunner | None = None
         self.stopping = threading.Event()
@@ -151,16 +166,23 @@ class Session:
         data = self._read_bytes()
         version = version_of(data)
         with self.lock:
-            if self._checked is not None and self._checked[0] == version:
+            if (self._checked is not None and self._checked[0] == version
+                    and _stats(self._checked_sources) == self._checked_stats):
                 return self._checked
+        sources: tuple[Path, ...] = ()
         try:
             recipe, problems = read_recipe(self.recipe)
+            # Checked again when a source changes too: a capture deleted, put back or replaced.
+            sources = tuple(recipe.sources()[1:])
+            stats = _stats(sources)
             checked = check_recipe(recipe, self.ffmpeg, problems)
             result = (version, checked, [])
         except CastkitError as error:
             result = (version, None, _problems(error))
+            stats = _stats(sources)
         with self.lock:
             self._checked = result
+            self._checked_sources, self._checked_stats = sources, stats
         if result[1] is not None:
             self._queue_proxies(result[1])
         return result
@@ -268,6 +290,8 @@ class Session:
             write_atomically(real, write)
             # What was just checked is the recipe now: no second probe of every source.
             self._checked = (version_of(encoded), replace(checked, recipe=replace(checked.recipe, path=self.recipe)), [])
+            self._checked_sources = tuple(checked.recipe.sources()[1:])
+            self._checked_stats = _stats(self._checked_sources)
         self._queue_proxies(self._checked[1])
         self.send("recipe", {"version": version_of(encoded)})
         return self.state()
@@ -347,12 +371,13 @@ class Session:
         checked, seg = self.segment(index)
         if not isinstance(seg, ClipSegment):
             raise LookupError(f"segment {index} is a title")
+        found = (seg.clip, _stats((seg.clip,)))  # a capture replaced on disk is read again
         with self.lock:
-            if seg.clip in self._times:
-                return self._times[seg.clip]
+            if found in self._times:
+                return self._times[found]
         times = frame_times(seg.clip, self.ffmpeg)
         with self.lock:
-            self._times[seg.clip] = times
+            self._times[found] = times
         return times
 
     def proxy(self, index: int) -> ProxyState:

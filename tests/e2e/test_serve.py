@@ -184,6 +184,23 @@ def test_an_edit_made_elsewhere_is_never_overwritten(served):
     assert recipe.read_text() == elsewhere
 
 
+def test_the_page_follows_a_capture_deleted_and_put_back(served):
+    """The recipe unchanged, its capture moved away: the page says so at the clip's line (and
+    serves no frame of it); put back, the clip is there again and can be edited."""
+    recipe, client, _ = served
+    take = recipe.parent / "take.ogv"
+    aside = take.rename(recipe.parent / "aside.ogv")
+    status, state = client.call("GET", "/api/recipe")
+    assert status == 200 and any("take.ogv" in e for e in state["errors"]), state
+    status, _ = client.call("GET", "/api/frame/2?t=1.5")
+    assert status != 200 and status != 500
+    aside.rename(take)
+    status, state = client.call("GET", "/api/recipe")
+    assert status == 200 and state["errors"] == [], state
+    status, _ = client.call("PATCH", "/api/segments/2", {"end": 3, "version": state["version"]})
+    assert status == 200 and "end: 3" in recipe.read_text()
+
+
 def test_segments_are_reordered_with_their_lines(served):
     recipe, client, _ = served
     _, state = client.call("GET", "/api/recipe")
