@@ -17,6 +17,7 @@ from importlib import import_module
 from pathlib import Path
 
 from castkit.base.files import check_output, write_atomically
+from castkit.cache.folders import check_not_in_cache
 from castkit.cache.keys import cache_dir
 from castkit.cache.written import record_written, why_not_replaceable
 from castkit.base.progress import say
@@ -44,6 +45,7 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
     checked = check_recipe(recipe, ffmpeg, problems)
     _refuse_redactions(checked.recipe)
     records = cache_dir(recipe)  # where castkit remembers the projects it wrote
+    check_not_in_cache(output, records)  # where cache clean and prune delete files
     check_output(output, recipe.sources(), force, EXPORT_SUFFIXES, partial(why_not_replaceable, records))
     try:
         module = import_module(f".{FORMATS[output.suffix.lower()]}", __name__)

@@ -285,8 +285,15 @@ def read_recipe(path: Path | str) -> tuple[Recipe, list[Problem]]:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         message = " ".join(str(p) for p in (exc.context, exc.problem) if p)
         raise RecipeError([Problem(name, line, col, f"YAML syntax: {message}")]) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (a control code)
+        before = text[:exc.position]
+        line = before.count("\n") + 1
+        col = exc.position - (before.rfind("\n") + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise RecipeError([Problem(name, line, col, f"YAML does not allow the control character "
+                                                    f"#x{code:02x} here")]) from None
     except yaml.YAMLError as exc:
-        raise RecipeError([Problem(name, 1, 1, f"YAML: {exc}")]) from None
+        raise RecipeError([Problem(name, 1, 1, f"YAML: {' '.join(str(exc).split())}")]) from None
     except RecursionError:
         raise RecipeError([Problem(name, 1, 1, "the recipe is nested too deeply")]) from None
     if root is None:

@@ -235,6 +235,16 @@ def test_build_refuses_an_output_in_the_cache(tmp_path, wheel_ffmpeg, cli):
     assert not (tmp_path / ".castkit-cache" / "x.dv").exists()
 
 
+def test_export_refuses_a_project_in_the_cache(tmp_path, wheel_ffmpeg, cli):
+    """Seen failing before the fix: exit 0, the project written where ``cache clean`` empties."""
+    recipe = write_recipe(tmp_path, RECIPE_TEXT)
+    (tmp_path / ".castkit-cache").mkdir(exist_ok=True)
+    result = cli("export", recipe, "-o", tmp_path / ".castkit-cache" / "e.kdenlive")
+    assert result.code == 2, result.err
+    assert "cache" in result.err and "e.kdenlive" in result.err and len(result.err.strip().splitlines()) == 1
+    assert not (tmp_path / ".castkit-cache" / "e.kdenlive").exists()
+
+
 # --- 10. symbolic link loops and 5000-digit numbers: one clear line, not "internal error" ----------
 
 

@@ -101,6 +101,8 @@ def test_four_mistakes_reported_together_with_lines(tmp_path):
     "text,expected",
     [
         ("segments: [\n", "2:1: YAML syntax"),
+        ("segments:\n  - title: ok\n  - title: \"a\x07b\"\n", "3:14: YAML does not allow the control character #x07"),
+        ("segments:\n  - title: \"a\x00b\"\n", "2:14: YAML does not allow the control character #x00"),
         ("target: secam\nsegments:\n  - title: x\n", "1:9: target: 'secam' is not one of pal-dv, ntsc-dv"),
         ("aspect: 3:2\nsegments:\n  - title: x\n", "1:9: aspect: '3:2' is not one of '4:3', '16:9'"),
         ("segments:\n  - title: x\n    duration: -2\n", "3:15: segment 1: duration: a time cannot be negative"),
