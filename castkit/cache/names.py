@@ -31,8 +31,8 @@ SEGMENT = re.compile(_SEGMENT)
 ENTRY = re.compile(f"{_SEGMENT}|{_CARD}")
 # Every file castkit writes in a cache folder.
 CACHED = re.compile(rf"({_SEGMENT}(?:{re.escape(SEAL_SUFFIX)})?|{_CARD}"
-                    rf"|(?:{'|'.join(RECORD_KINDS)})-{_KEY}\.json|loudness-{_KEY}\.af|proxy-{_KEY}\.mp4"
-                    rf"|music-{_KEY}\.(?:flac|fc))")
+                    rf"|(?:{'|'.join(RECORD_KINDS)})-{_KEY}\.json|loudness-{_KEY}\.af(?:{re.escape(SEAL_SUFFIX)})?|proxy-{_KEY}\.mp4"
+                    rf"|music-{_KEY}\.(?:flac|fc)(?:{re.escape(SEAL_SUFFIX)})?)")
 # Their temporary files: ``.NAME.PID-XXXXXXXX.partial`` (castkit before 0.2: no PID) with the
 # files of its distinct pictures, and a loudness measurement's join list ``.NAME.PID.concat.txt``.
 CACHED_TEMP = re.compile(r"\.(" + CACHED.pattern + r")\.(?:(?:[0-9]{1,10}-)?[a-z0-9_]{8}"

@@ -36,6 +36,12 @@ def seal(entry: Path, hexdigest: str, size: int) -> None:
     write_atomically(seal_path(entry), lambda temp: temp.write_text(text, encoding="ascii"))
 
 
+def seal_file(entry: Path) -> None:
+    """Seal a small cache file castkit just wrote (a loudness or music script, a music bed):
+    read once more and hashed."""
+    seal(entry, digest(entry), entry.stat().st_size)
+
+
 def _read_seal(entry: Path) -> tuple[str, int] | None:
     try:
         with open(seal_path(entry), "rb") as f:

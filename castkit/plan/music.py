@@ -42,6 +42,7 @@ from castkit.base.files import write_atomically
 from castkit.base.jobs import file_url, Job
 from castkit.cache.keys import key
 from castkit.cache.names import music_name
+from castkit.cache.seals import intact, seal_file
 from castkit.errors import WorkError
 from castkit.media.ffmpeg import dies_with_castkit, Ffmpeg, graph_file_option, safe_input_args, stderr_tail
 from castkit.media.raster import AUDIO_CHANNELS, AUDIO_RATE
@@ -230,12 +231,14 @@ class MusicStep(LoudnessStep):
         with _GUARD:
             lock = _LOCKS.setdefault(self.script, threading.Lock())
         with lock:
-            if not (_whole(self.script) and _whole(self.bed)):
+            # Each file as castkit wrote it (its seal), or made again: a damaged one never mixes.
+            if not (intact(self.script) and intact(self.bed)):
                 self._make()
             mix = json.loads(self.script.read_text(encoding="utf-8"))
-        if not _whole(self.consumer_script):
+        if not intact(self.consumer_script):
             graph = mix_graph(mix["gain"], mix["limit"], self.bed_input, self.offset)
             write_atomically(self.consumer_script, lambda temp: temp.write_text(graph, encoding="ascii"))
+            seal_file(self.consumer_script)
 
     # -- the mix, once per cast ---------------------------------------------------------------
 
@@ -252,6 +255,8 @@ class MusicStep(LoudnessStep):
             self.list_file.unlink(missing_ok=True)
         text = json.dumps({"gain": round(gain, 2), "limit": limit})
         write_atomically(self.script, lambda temp: temp.write_text(text, encoding="ascii"))
+        seal_file(self.bed)
+        seal_file(self.script)
 
     def _levels(self) -> tuple[float, ...]:
         try:
@@ -379,10 +384,6 @@ def speech_gain(integrated: float, target: Fraction | None) -> float:
     """The gain (dB) the cast's loudness step gives the narration measured at ``integrated``
     LUFS: where the speech is, is judged at the level the cast publishes it."""
     return float(target) - integrated if target is not None and integrated > SILENCE_LUFS else 0.0
-
-
-def _whole(path: Path) -> bool:
-    return path.is_file() and path.stat().st_size > 0
 
 
 def _concat_input(list_file: Path) -> list[str]:

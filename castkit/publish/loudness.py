@@ -27,6 +27,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from castkit.base.files import concat_list_path, write_atomically
+from castkit.cache.seals import discard, intact, seal_file
 from castkit.base.jobs import concat_list, file_url, Job
 from castkit.errors import WorkError
 from castkit.media.ffmpeg import dies_with_castkit, Ffmpeg, find_ffmpeg
@@ -116,8 +117,9 @@ class LoudnessStep:
         with _GUARD:
             lock = _LOCKS.setdefault(self.script, threading.Lock())
         with lock:
-            if self.script.is_file() and self.script.stat().st_size > 0:
+            if self.script.is_file() and self.script.stat().st_size > 0 and intact(self.script):
                 return  # measured before (or for the other web output of this build)
+            discard(self.script)  # damaged, or without its seal: measured again
 
             self.list_file.write_text(self.concat_text(), encoding="utf-8")
             try:
@@ -135,6 +137,7 @@ class LoudnessStep:
             finally:
                 self.list_file.unlink(missing_ok=True)
             write_atomically(self.script, lambda temp: temp.write_text(chain, encoding="ascii"))
+            seal_file(self.script)  # as a segment is: a damaged script is never handed to a join
 
     def _measure(self, chain: str = "") -> tuple[float, float]:
         result = subprocess.run(measure_argv(self.ffmpeg, self.list_file, chain),

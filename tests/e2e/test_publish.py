@@ -151,6 +151,15 @@ def test_a_quiet_narration_comes_out_at_minus_16_lufs_under_minus_1_dbtp(tmp_pat
     stamp = script.stat().st_mtime_ns
     assert cli("build", recipe, "-q", "--force").code == 0
     assert script.stat().st_mtime_ns == stamp
+    # A damaged measurement is measured again, never handed to a join (seen before the fix: the
+    # cast at the damaged script's gain, 26 dB louder and clipping).
+    made = {name: (tmp_path / "build" / name).read_bytes() for name in ("cast.dv", "cast.mp4")}
+    chain = script.read_text()
+    script.write_text("volume=26.00dB")
+    assert cli("build", recipe, "-q", "--force").code == 0
+    assert script.read_text() == chain
+    for name, data in made.items():
+        assert (tmp_path / "build" / name).read_bytes() == data, name
 
 
 def test_loudness_off_keeps_the_recorded_level(tmp_path, wheel_ffmpeg, cli):

@@ -150,6 +150,16 @@ def test_music_is_ducked_under_the_narration_at_its_level_and_the_mix_meets_the_
     for name in ("cast.dv", "cast.mp4"):
         integrated, peak = ebur128(tmp_path / "build" / name)
         assert integrated == pytest.approx(-16, abs=1) and peak <= -1, name
+    # A damaged bed or mix is made again, never mixed in: the same casts as before.
+    made = {name: (tmp_path / "build" / name).read_bytes() for name in ("cast.dv", "cast.mp4")}
+    cache = tmp_path / ".castkit-cache"
+    for damaged in (*cache.glob("music-*.flac"), *cache.glob("music-*.fc")):
+        data = bytearray(damaged.read_bytes())
+        data[len(data) // 2] ^= 0x55
+        damaged.write_bytes(bytes(data))
+    assert cli("build", recipe, "-q", "--force").code == 0
+    for name, data in made.items():
+        assert (tmp_path / "build" / name).read_bytes() == data, name
 
 
 # --- denoise ----------------------------------------------------------------------------------
