@@ -86,10 +86,9 @@ class ByteJoinJob(InProcessJob):
         moved = self._moved(previous)
         if not changed and moved is None and not self._relaid(previous):
             return "up to date"
-        # A stop (Ctrl-C, SIGTERM) waits for the patch: cut in half, it would leave the
-        # previous cast half-patched under a hidden name, or no cast at all. A patch writes only
-        # the changed segments (a few megabytes), or after a start edit moves the rest inside
-        # the file (a few seconds for ten minutes of PAL), so the stop comes soon, with a whole cast.
+        # A stop (Ctrl-C, SIGTERM) waits for the patch, so that the cast and its records agree
+        # (the previous cast stays whole meanwhile, whatever stops castkit): a patch copies the
+        # cast within the disk (seconds for ten minutes of PAL), so the stop comes soon.
         with stops_deferred() as stopped:
             before = self.output.stat()
             rewritten = self._patch(changed, moved)
@@ -160,35 +159,58 @@ class ByteJoinJob(InProcessJob):
         return Move(source, target, size, self.parts[0].frame) if source != target else None
 
     def _patch(self, changed: list[int], moved: Move | None = None) -> list[tuple[int, int]]:
-        """Patch the cast in place; returns the byte ranges [start, end) it wrote."""
+        """Patch the cast: a new file of the previous cast's bytes that stay (copied by the
+        kernel, to where they go) and the changed parts, given the cast's name once whole.
+        Until then the previous cast keeps its name and its bytes: a stop of any kind (a
+        SIGKILL, a full disk) leaves it as it was. Returns the byte ranges [start, end) that
+        differ from the previous cast's."""
         offsets = [0]
         for part in self.parts:
             offsets.append(offsets[-1] + part.size)
+        run = range(0)
+        if moved is not None:
+            first = offsets.index(moved.target)
+            run = range(first, first + next(n for n in range(len(self.parts) - first + 1)
+                                            if offsets[first + n] - moved.target == moved.size))
         with contextlib.ExitStack() as stack:
-            # Every new part opened and measured while the cast is still whole: one gone or
-            # short (a cache cleaned meanwhile) fails the build, not the previous cast.
+            # Every new part opened and measured first: one gone or short (a cache cleaned
+            # meanwhile) fails the build, not the previous cast.
             sources = {}
             for i in changed:
                 src = stack.enter_context(open(self.parts[i].path, "rb"))
                 if os.fstat(src.fileno()).st_size != self.parts[i].skip + self.parts[i].size + self.parts[i].tail:
                     raise OSError(errno.EIO, "a cached segment changed size", str(self.parts[i].path))
                 sources[i] = src
+            previous = stack.enter_context(open(self.output, "rb"))
+            # The previous cast's bytes: each part that stays where it was, the moved run
+            # (a clip's start moved) from where it was; as few copies as there are runs.
+            pieces: list[list[int]] = []  # [target, source, size]
+            for i, part in enumerate(self.parts):
+                if i in sources:
+                    continue
+                source = offsets[i] + (moved.source - moved.target if i in run else 0)
+                if pieces and pieces[-1][0] + pieces[-1][2] == offsets[i] and pieces[-1][1] + pieces[-1][2] == source:
+                    pieces[-1][2] += part.size
+                else:
+                    pieces.append([offsets[i], source, part.size])
             temp = partial_path(self.output)
-            os.replace(self.output, temp)  # from here on, no file carries the cast's name
             try:
-                with open(temp, "r+b") as out:
-                    if moved is not None:  # first, while the bytes it moves are still there
-                        moved.apply(out.fileno())
+                with open(temp, "w+b") as out:  # read too: the timecode is rewritten through a mapping
+                    os.ftruncate(out.fileno(), offsets[-1])
+                    for target, source, size in pieces:
+                        _copy(previous.fileno(), out.fileno(), size, target, source, name=self.output)
+                        # To disk while the rest is copied, not all at the rename (base.files).
+                        start_write_back(out.fileno(), target, target + size)
+                    if moved is not None:  # its frames count their timecode on from their new place
+                        moved.retime(out.fileno())
                     for i, src in sources.items():
                         _copy(src.fileno(), out.fileno(), self.parts[i].size, offsets[i],
                               self.parts[i].skip, name=self.parts[i].path)
                         _continue_timecode(out.fileno(), self.parts[i], offsets[i], self.parts[i].size,
                                            self.parts[i].skip)
-                    if os.fstat(out.fileno()).st_size != offsets[-1]:  # a new layout: cut to length
-                        os.ftruncate(out.fileno(), offsets[-1])
                 os.replace(temp, self.output)
             except BaseException:
-                temp.unlink(missing_ok=True)
+                temp.unlink(missing_ok=True)  # the new cast only; the previous one is as it was
                 raise
         return [(offsets[i], offsets[i + 1]) for i in changed] + (
             [(moved.target, moved.target + moved.size)] if moved is not None else [])
@@ -243,37 +265,21 @@ def _kept(parts: tuple[Part, ...], old: list) -> _Kept:
 @dataclass(frozen=True)
 class Move:
     """A patch's move of ``size`` bytes of the previous cast from ``source`` to ``target``
-    (a clip's start moved): inside the cast's own file, in pieces that never overlap their
-    destination (copy_file_range refuses overlapping ranges of one file), with the file grown
-    first or cut after. The frames moved count their timecode on from their new place.
+    (a clip's start moved), copied into the patched cast by the kernel; the frames moved count
+    their timecode on from their new place.
 
     Why not join afresh from the cache: the moved frames' bytes are the previous cast's, which
     castkit vouched for when it wrote it (the cast is untouched: same size, inode and time), so
-    no cached chunk is hashed; and overwriting the file in place neither allocates a second copy
-    of the cast nor frees the first (on ext4 a rename over a fresh 1.7 GB cast flushed it to
-    disk and freeing the old one's blocks cost another second: together more than the copy)."""
+    no cached chunk is hashed. (The cast was once patched inside its own file, which spared a
+    second copy of it, but a SIGKILL or a full disk mid-patch then left no cast at all.)"""
 
     source: int
     target: int
     size: int
     frame: int
 
-    def apply(self, fd: int) -> None:
-        distance = abs(self.target - self.source)
-        piece = min(distance, _CHUNK)
-        if self.target < self.source:  # toward the start: front to back
-            at = 0
-            while at < self.size:
-                count = min(piece, self.size - at)
-                _copy(fd, fd, count, self.target + at, self.source + at)
-                at += count
-        else:  # toward the end: the file grown first, then back to front
-            os.ftruncate(fd, max(os.fstat(fd).st_size, self.target + self.size))
-            end = self.size
-            while end > 0:
-                count = min(piece, end)
-                _copy(fd, fd, count, self.target + end - count, self.source + end - count)
-                end -= count
+    def retime(self, fd: int) -> None:
+        """The moved frames, now at ``target`` in ``fd``, counting their timecode on from there."""
         if self.frame in (144000, 120000):
             retime(fd, self.target, self.size // self.frame, self.target // self.frame, self.frame)
 

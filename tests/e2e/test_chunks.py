@@ -179,13 +179,11 @@ def test_a_dv_trim_edit_encodes_only_the_edge_chunks_and_keeps_the_unchunked_fra
     assert sha256(folder / "build" / "cast.dv") == sha256(folder / "cold.dv")
     # The start moved (frames 45-115: 45-50, 50-75, 75-100, 100-115): the new first chunk and
     # the last (its fade is timed from the clip's start) are encoded; the two between are the
-    # cast's own bytes, moved inside its file (the same inode, not a fresh join), their
-    # timecode counted on from their new place.
-    inode = (folder / "build" / "cast.dv").stat().st_ino
+    # previous cast's own bytes, copied to their new place (the previous cast kept whole until
+    # the patched one replaces it), their timecode counted on from there.
     recipe.write_text(recipe.read_text().replace("start: 1.3", "start: 1.8"))
     assert sorted(build(recipe, force=True)) == ["segment 2: clip take.ogv chunk 1/4",
                                                  "segment 2: clip take.ogv chunk 4/4"]
-    assert (folder / "build" / "cast.dv").stat().st_ino == inode
     assert "segment 2: clip take.ogv" in build(recipe, output=folder / "cold.dv", use_cache=False, force=True)
     assert sha256(folder / "build" / "cast.dv") == sha256(folder / "cold.dv")
     monkeypatch.setenv("CASTKIT_CHUNK_SECONDS", "0")
@@ -194,6 +192,43 @@ def test_a_dv_trim_edit_encodes_only_the_edge_chunks_and_keeps_the_unchunked_fra
     assert len(chunked[0]) == 12 + round(2.8 * 25)
     assert chunked[0] == whole[0]
     assert np.array_equal(chunked[1], whole[1])
+
+
+@pytest.mark.parametrize("edit", ["end: 5.6|end: 4.6", "start: 1.3|start: 1.8"])
+def test_a_patch_that_fails_halfway_leaves_the_previous_cast_as_it_was(folder, wheel_ffmpeg, monkeypatch, edit):
+    """A disk that fills (or a SIGKILL) halfway through a patch: seen before the fix, the
+    previous cast was renamed away and edited in place, and then deleted (or left half-moved
+    under a hidden name). Now the patch is a new file until whole: the previous cast is its
+    bytes, under its name, and nothing is left beside it."""
+    import errno
+
+    from castkit.errors import WorkError
+    from castkit.outputs import join
+
+    recipe = write(folder, 1.3, 5.6)
+    recipe.write_text(recipe.read_text().replace("build/cast.mp4", "build/cast.dv"))
+    build(recipe)
+    cast = folder / "build" / "cast.dv"
+    before = sha256(cast)
+    recipe.write_text(recipe.read_text().replace(*edit.split("|")))
+    copy = join._copy
+    calls = []
+
+    def failing(*args, **kw):
+        calls.append(args)
+        if len(calls) == 2:  # the previous cast's bytes copied, then the disk is full
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return copy(*args, **kw)
+
+    monkeypatch.setattr(join, "_copy", failing)
+    with pytest.raises(WorkError, match="No space left"):
+        build(recipe, force=True)
+    assert len(calls) == 2, "it failed inside the patch"
+    assert sha256(cast) == before
+    assert sorted(p.name for p in cast.parent.iterdir()) == ["cast.dv"]
+    monkeypatch.setattr(join, "_copy", copy)
+    build(recipe, force=True)  # and the next build patches it
+    assert sha256(cast) != before
 
 
 def test_a_dv_cast_is_hashed_for_its_record_while_it_is_joined(folder, ffmpeg_bin, monkeypatch):
