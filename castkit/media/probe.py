@@ -38,6 +38,9 @@ _SAR = re.compile(r"\[SAR (?P<n>\d+):(?P<d>\d+) DAR")
 _FPS = re.compile(r"(?P<v>\d+(?:\.\d+)?)(?P<k>k?) fps")
 _TBR = re.compile(r"(?P<v>\d+(?:\.\d+)?)(?P<k>k?) tbr")
 _RATE = re.compile(r"(?P<v>\d+) Hz")
+# Containers whose timestamps may start again mid-file (ffmpeg reads them on, corrected): their
+# length is measured by reading them through, never taken from the first and last timestamps.
+RESTARTING_FORMATS = ("mpegts", "mpeg")
 MAX_FPS = 1000  # above it a "rate" is a time base (screens refresh at up to 500 Hz)
 _ROTATION = re.compile(r"rotation of (?P<deg>-?\d+(?:\.\d+)?) degrees")
 # The picture's colour tags as ffmpeg prints them after the pixel format:
@@ -212,6 +215,10 @@ def _doubtful_duration(path: Path, info: MediaInfo, log: str) -> str | None:
         return "its container does not say how long it is (cut short, or written to a pipe)"
     if _ESTIMATED.search(log):
         return "ffmpeg only estimated its length from the bit rate"
+    if info.format_name.split(",")[0] in RESTARTING_FORMATS:
+        # Its length is from its first to its last timestamp; recordings joined end to end
+        # (cat a.ts b.ts) restart them, and the length seen was the first recording's alone.
+        return "an MPEG stream's timestamps may start again where recordings were joined"
     try:
         size = path.stat().st_size
     except OSError:

@@ -252,3 +252,23 @@ def test_a_dv_recording_keeps_its_rate(tmp_path, ffmpeg_bin, cli, target, size, 
     with av.open(str(tmp_path / "cast.mp4")) as c:
         assert c.streams.video[0].average_rate == 30
         assert sum(1 for _ in c.decode(video=0)) == round(recorded * 30 / Fraction(rate))
+
+
+def test_transport_streams_joined_end_to_end_keep_both_recordings(tmp_path, ffmpeg_bin, cli):
+    """`cat a.ts b.ts`: the second recording's timestamps start again. Its length is read
+    through, not taken from the first and last timestamps (2 s, the first recording alone: the
+    second was dropped without a word before the fix)."""
+    def recording(name: str, flip: str) -> Path:
+        return media.make(WHEEL_FFMPEG, tmp_path / name, "-f", "lavfi", "-i", "testsrc2=s=320x180:r=25:d=2",
+                          "-f", "lavfi", "-i", "sine=d=2", *(["-vf", flip] if flip else []),
+                          "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "mp2")
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(recording("a.ts", "").read_bytes() + recording("b.ts", "hflip").read_bytes())
+    result = cli("convert", joined, "-o", tmp_path / "out.mp4")
+    assert result.code == 0, result.err
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        frames = [f.to_ndarray(format="gray").astype(float) for f in c.decode(video=0)]
+    assert len(frames) == 120  # 4 s at the web masters' 30 fps
+    # 3 s into the cast is the second recording's 1 s: the first's 1 s, mirrored.
+    assert np.mean(np.abs(frames[90] - frames[30][:, ::-1])) < 8
+    assert np.mean(np.abs(frames[90] - frames[30])) > 20
