@@ -184,6 +184,16 @@ def _remove_pair(text: str, node: yaml.MappingNode, k: yaml.Node, v: yaml.Node, 
     return text[:start] + text[_after(text, v.end_mark.index):]
 
 
+def _comments_above(body: str, start: int) -> int:
+    """``start`` (a line's) moved up over the comment lines right above it."""
+    while start > 0:
+        above = body.rfind("\n", 0, start - 1) + 1
+        if not body[above:start].strip().startswith("#"):
+            break
+        start = above
+    return start
+
+
 def move_segment(text: str, source: int, target: int) -> str:
     """The recipe ``text`` with segment ``source`` moved to position ``target`` (both counted
     from 1), each segment's lines carried whole."""
@@ -206,7 +216,9 @@ def move_segment(text: str, source: int, target: int) -> str:
         if body[start:item.start_mark.index].strip(" ") != "-":
             raise EditError("a segment shares its line with another; reorder them by hand")
     stop = _after(body, sequence.end_mark.index)
-    # Each segment's lines: from its "- " line to the next one's (the last to the list's end).
+    # Each segment's lines: from the comments right above its "- " line (they say what it is)
+    # to the next one's (the last to the list's end).
+    starts = [_comments_above(body, start) for start in starts]
     blocks = [body[a:b] for a, b in zip(starts, [*starts[1:], stop])]
     if not blocks[-1].endswith("\n"):
         blocks[-1] += _newline(body)

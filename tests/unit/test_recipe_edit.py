@@ -95,6 +95,15 @@ def test_segments_move_with_their_lines():
     assert move_segment(moved, 4, 1) == TEXT
 
 
+def test_a_comment_above_a_segment_moves_with_it():
+    """Seen before the fix: the comment above segment 2 moved with segment 1, to the end."""
+    text = ("output: x.dv\nsegments:\n  # the intro\n  - title: A\n    duration: 1\n\n"
+            "  # first part\n  - clip: a.ogv\n  - title: B  # end\n")
+    assert move_segment(text, 1, 3) == ("output: x.dv\nsegments:\n  # first part\n  - clip: a.ogv\n"
+                                        "  - title: B  # end\n  # the intro\n  - title: A\n    duration: 1\n\n")
+    assert move_segment(move_segment(text, 1, 3), 3, 1) == text
+
+
 @pytest.mark.parametrize("call", [lambda: set_keys(TEXT, 9, {"start": 1}), lambda: move_segment(TEXT, 0, 2),
                                   lambda: move_segment("segments: [{title: a}, {title: b}]\n", 1, 2),
                                   lambda: set_keys("segments: [\n", 1, {"title": "x"})])
