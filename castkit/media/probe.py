@@ -215,6 +215,8 @@ def _doubtful_duration(path: Path, info: MediaInfo, log: str) -> str | None:
         return "its container does not say how long it is (cut short, or written to a pipe)"
     if _ESTIMATED.search(log):
         return "ffmpeg only estimated its length from the bit rate"
+    if info.format_name.startswith("matroska") and _matroska_cut_short(path):
+        return "it ends before its header says (a copy or a recording cut short)"
     if info.format_name.split(",")[0] in RESTARTING_FORMATS:
         # Its length is from its first to its last timestamp; recordings joined end to end
         # (cat a.ts b.ts) restart them, and the length seen was the first recording's alone.
@@ -226,6 +228,47 @@ def _doubtful_duration(path: Path, info: MediaInfo, log: str) -> str | None:
     if info.duration > MAX_PLAUSIBLE_SECONDS or size < info.duration * MIN_BYTES_PER_SECOND:
         return f"its header claims {float(info.duration):.2f} s, more than its {size} bytes can hold"
     return None
+
+
+_EBML, _SEGMENT = 0x1A45DFA3, 0x18538067  # Matroska's first two elements
+
+
+def _matroska_cut_short(path: Path) -> bool:
+    """Whether a Matroska or WebM file ends before its Segment (the element that holds all
+    the rest, its size written at the start) says it does: a file cut short after its header
+    was finished, whose duration then promises frames that are not there. A Segment of
+    unknown size (a live recording's) says nothing."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(256)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return False
+    at = 0
+
+    def number(marker: bool) -> tuple[int, bool]:  # an EBML variable-length integer
+        nonlocal at
+        length = 9 - head[at].bit_length()
+        if not 1 <= length <= 8 or at + length > len(head):
+            raise ValueError("not EBML")
+        value = head[at] if marker else head[at] & (0xFF >> length)
+        for byte in head[at + 1:at + length]:
+            value = value << 8 | byte
+        unknown = not marker and value == (1 << 7 * length) - 1
+        at += length
+        return value, unknown
+
+    try:
+        if number(True)[0] != _EBML:
+            return False
+        header = number(False)[0]
+        at += header
+        if number(True)[0] != _SEGMENT:
+            return False
+        declared, unknown = number(False)
+    except (ValueError, IndexError):
+        return False
+    return not unknown and at + declared > size
 
 
 _TB = re.compile(r"^#tb (?P<idx>\d+): (?P<num>\d+)/(?P<den>\d+)$", re.M)

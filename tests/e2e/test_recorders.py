@@ -272,3 +272,26 @@ def test_transport_streams_joined_end_to_end_keep_both_recordings(tmp_path, ffmp
     # 3 s into the cast is the second recording's 1 s: the first's 1 s, mirrored.
     assert np.mean(np.abs(frames[90] - frames[30][:, ::-1])) < 8
     assert np.mean(np.abs(frames[90] - frames[30])) > 20
+
+
+def test_a_matroska_file_cut_short_after_its_header_keeps_what_decodes(tmp_path, ffmpeg_bin, cli):
+    """A finished MKV cut short (a copy interrupted, a disk that filled): its header still says
+    3 s. Seen before the fix: the cast ran to 3 s, the last picture frozen over what was lost.
+    Now its length is what decodes."""
+    whole = media.make(WHEEL_FFMPEG, tmp_path / "whole.mkv", "-f", "lavfi", "-i", "testsrc2=s=320x180:r=30:d=3",
+                       "-f", "lavfi", "-i", "sine=d=3", "-c:v", "libvpx", "-b:v", "300k", "-c:a", "libvorbis")
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 9 // 16])
+    with av.open(str(cut)) as c:
+        decodable = 0
+        try:
+            for _ in c.decode(video=0):
+                decodable += 1
+        except av.error.FFmpegError:
+            pass
+    assert 20 < decodable < 80
+    result = cli("convert", cut, "-o", tmp_path / "out.mp4")
+    assert result.code == 0, result.err
+    assert "ends before its header says" in result.err
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        assert sum(1 for _ in c.decode(video=0)) == decodable  # 30 fps, as the capture
