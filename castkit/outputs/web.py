@@ -66,6 +66,15 @@ class Mp4Segments:
         return sealed(path) and mp4_complete(path)
 
 
+def tagged(video: Any) -> Any:
+    """The picture's frames tagged BT.709, limited range, as the scaler made them: ffmpeg 9
+    writes the encoder's colour tags from the frames' (5.1 from its options), and the scaler
+    sets only the matrix and range on them: without this, primaries and transfer were
+    "unknown" in every MP4 and WebM the wheel's ffmpeg made."""
+    return video.filter("setparams", color_primaries="bt709", color_trc="bt709", colorspace="bt709",
+                        range="tv")
+
+
 @dataclass(frozen=True)
 class WebProfile(Mp4Segments):
     # The edge windows a transition's overlap is made from (plan.transitions): losslessly, as
@@ -80,7 +89,8 @@ class WebProfile(Mp4Segments):
 
     def _video(self) -> dict[str, Any]:
         # Tagged as what the scaler made (BT.709, limited range): players then show the
-        # colours castkit meant. Explicit, so that every segment's parameter sets are alike.
+        # colours castkit meant. Explicit, so that every segment's parameter sets are alike
+        # (ffmpeg 9 takes the tags from the frames instead: ``tagged``).
         fps = self.raster.fps
         codec = {"vcodec": "libx264", "qp": 0, "preset": "ultrafast"} if self.lossless else self.video_codec()
         return {
@@ -96,6 +106,7 @@ class WebProfile(Mp4Segments):
                copy_video: bool = False) -> Any:
         if copy_video:
             raise ValueError("web segments encode their own pictures")
+        video = tagged(video)
         if final:
             sound = {**self.audio_codec, "ar": AUDIO_RATE, "ac": AUDIO_CHANNELS}
             return ff.output(video, audio, file_url(output), f=self.container, **self._video(),
@@ -135,8 +146,8 @@ class WebProfile(Mp4Segments):
         if captions and burn:
             srt_file = run_file_path(output, ".srt")
             writes.append((srt_file, captions[0]))
-            video = video.filter("subtitles", filename=str(srt_file), fontsdir=str(FONTS_DIR),
-                                 force_style=f"FontName={CAPTION_FONT}")
+            video = tagged(video.filter("subtitles", filename=str(srt_file), fontsdir=str(FONTS_DIR),
+                                        force_style=f"FontName={CAPTION_FONT}"))
             picture = self._video()
         elif captions:
             srt, vtt = captions

@@ -8,6 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import av
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
@@ -94,6 +95,12 @@ def test_one_recipe_makes_dv_mp4_and_webm(folder, ffmpeg_bin, cli):
     assert (webm.width, webm.height) == (320, 240) and len(webm.times) == WEB_FRAMES
     assert (webm.audio_codec, webm.audio_rate, webm.audio_channels) == ("opus", 48000, 2)
     assert len(webm.pcm) == WEB_FRAMES * 1600  # Opus's padding is signalled and dropped
+    # Tagged BT.709, limited range, all four, in both (seen before the fix: with ffmpeg 9 the
+    # primaries and transfer were unknown, in the very bitstream).
+    for name in ("cast.mp4", "cast.webm"):
+        with av.open(str(build / name)) as c:
+            video = c.streams.video[0].codec_context
+            assert (video.color_primaries, video.color_trc, video.colorspace, video.color_range) == (1, 1, 1, 1), name
 
 
 def test_a_tone_runs_across_a_join_without_gap_or_click(folder, wheel_ffmpeg, cli):

@@ -208,7 +208,8 @@ def test_the_wheel_ships_every_package(tmp_path):
 
 # The names the cache gives a titles-only recipe's files, as castkit wrote them before its modules
 # moved into packages (computed then with the same recipe, ffmpeg and cache folder): a cache
-# filled by an older castkit of the same format is used as it is.
+# filled by an older castkit of the same format is used as it is. (The MP4 segments' names
+# changed on 2026-12-07, on purpose: their pictures are tagged BT.709 by a filter, outputs.web.)
 _RECIPE = """\
 outputs: [cast.dv, cast.mp4, {path: cast-ntsc.avi}]
 target: pal-dv
@@ -225,8 +226,8 @@ _NAMES = [
     "card-6874807e57b0e9c4a50ead62.png", "card-80c5ce57dad7f08dffa42e60.png",
     "loudness-7d793c7965082183b6363054.af",
     "segment-0ec37776c5b4d1db52930487.dv", "segment-12d25810bee2ba76bc711afe.dv",
-    "segment-335ca0a8660d5c5b69abd71f.mp4", "segment-6ae3dbc0f4ee575dbb3b19cd.mp4",
-    "segment-71327d792628a65d249da2aa.dv", "segment-edc16fede9924886b446e827.dv",
+    "segment-4a8a0cb7a49649fd34244843.mp4", "segment-71327d792628a65d249da2aa.dv",
+    "segment-db5ccaba9ba949516ef97cad.mp4", "segment-edc16fede9924886b446e827.dv",
 ]
 
 

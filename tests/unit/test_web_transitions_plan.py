@@ -51,14 +51,16 @@ def test_a_web_overlap_crosses_two_windows_over_and_encodes_them_once():
         "[1:v]trim=end_frame=18[s3];[s3]settb=AVTB[s4];[s4]setpts=PTS-STARTPTS[s5];"
         "[s2][s5]xfade=duration=0.6:offset=0:transition=fade[s6];"
         "[s6]tpad=stop=18:stop_mode=clone[s7];[s7]trim=end_frame=18[s8];"
+        # Tagged BT.709 for the encoder (outputs.web.tagged).
+        "[s8]setparams=color_primaries=bt709:color_trc=bt709:colorspace=bt709:range=tv[s9];"
         # The sound: each window's 18 frames (1600 samples each), one fading out, one in, summed.
-        "[0:a]atrim=end_sample=28800[s9];[s9]asetpts=PTS-STARTPTS[s10];"
-        "[s10]afade=nb_samples=28800:start_sample=0:type=out[s11];"
-        "[1:a]atrim=end_sample=28800[s12];[s12]asetpts=PTS-STARTPTS[s13];"
-        "[s13]afade=nb_samples=28800:start_sample=0:type=in[s14];"
-        "[s11][s14]amix=dropout_transition=0:duration=longest:inputs=2:normalize=0[s15];"
-        "[s15]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s16];"
-        "[s16]apad=whole_len=28800[s17];[s17]atrim=end_sample=28800[s18]")
+        "[0:a]atrim=end_sample=28800[s10];[s10]asetpts=PTS-STARTPTS[s11];"
+        "[s11]afade=nb_samples=28800:start_sample=0:type=out[s12];"
+        "[1:a]atrim=end_sample=28800[s13];[s13]asetpts=PTS-STARTPTS[s14];"
+        "[s14]afade=nb_samples=28800:start_sample=0:type=in[s15];"
+        "[s12][s15]amix=dropout_transition=0:duration=longest:inputs=2:normalize=0[s16];"
+        "[s16]aformat=channel_layouts=stereo:sample_fmts=s16:sample_rates=48000[s17];"
+        "[s17]apad=whole_len=28800[s18];[s18]atrim=end_sample=28800[s19]")
     assert argv[argv.index("-vcodec") + 1] == "libx264" and argv[argv.index("-crf") + 1] == "20"
     assert argv[argv.index("-acodec") + 1] == "alac"
     assert job.frames == 18 and job.inputs == (Path("/c/a.mp4"), Path("/c/b.mp4"))
