@@ -121,6 +121,18 @@ def _plane(frame: av.VideoFrame, index: int) -> np.ndarray:
     return data[:, : plane.width]
 
 
+def decodable_frames(path: Path) -> int:
+    """How many pictures PyAV decodes from ``path`` before it stops (a file cut short)."""
+    count = 0
+    with av.open(str(path)) as container:
+        try:
+            for _ in container.decode(video=0):
+                count += 1
+        except av.error.FFmpegError:
+            pass
+    return count
+
+
 def have(tool: str) -> bool:
     return shutil.which(tool) is not None
 
