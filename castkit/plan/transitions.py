@@ -36,6 +36,10 @@ def first_sample(profile: Profile, frame: int) -> int:
     return profile.raster.audio_samples(frame)
 
 
+# The DV pixel formats xfade mixes in as they are (PAL's 4:2:0; not NTSC's 4:1:1).
+XFADE_FORMATS = ("yuv420p",)
+
+
 def overlap_job(before: Path, before_first: int, after: Path, after_first: int, frames: int,
                 transition: Transition, profile: Profile, output: Path, ffmpeg: Ffmpeg,
                 label: str, lead: int = 0) -> Job:
@@ -60,6 +64,9 @@ def overlap_job(before: Path, before_first: int, after: Path, after_first: int, 
     seconds = ffmpeg_number(Fraction(frames) / target.fps)
     video = ff.filter([picture(a, before_first), picture(b, after_first)], "xfade",
                       transition=XFADE[transition.type], duration=seconds, offset=0)
+    if target.pix_fmt not in XFADE_FORMATS:
+        # NTSC DV's 4:1:1: xfade mixes it as 4:4:4, which the DV encoder does not take.
+        video = video.filter("format", target.pix_fmt)
     audio = ff.filter([sound(a, before_first, "out"), sound(b, after_first, "in")], "amix",
                       inputs=2, duration="longest", dropout_transition=0, normalize=0)
     shape = (target.width, target.height, target.sar)

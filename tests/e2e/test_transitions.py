@@ -79,6 +79,24 @@ def test_a_crossfade_blends_its_neighbours_the_cast_is_shorter_by_the_overlaps_a
     assert dv_frames(tmp_path / "build" / "cast.avi", ffmpeg_bin).read_bytes() == cast.read_bytes()
 
 
+@pytest.mark.parametrize("kind", ["crossfade", "dip", "wipe"])
+def test_an_ntsc_cast_has_its_transitions(tmp_path, bright, ffmpeg_bin, kind):
+    """NTSC DV's 4:1:1 pictures: xfade mixes them as 4:4:4, which the DV encoder refuses.
+    Seen before the fix: every NTSC transition failed the build (exit 1)."""
+    (tmp_path / "bright.ogv").symlink_to(bright)
+    recipe = CAST.format(seconds=0.5).replace("output: build/cast.dv", "target: ntsc-dv\n    output: build/cast.dv")
+    planned = build(write_recipe(tmp_path, recipe.replace("type: crossfade", f"type: {kind}")))
+    cast = tmp_path / "build" / "cast.dv"
+    # 60 + 60 + 30 frames at 30000/1001, less two overlaps of about 15 (0.5 s).
+    seen = lumas(cast)
+    assert planned.frames == len(seen) and cast.stat().st_size == len(seen) * 120000
+    assert 60 + 60 + 30 - 2 * 16 <= len(seen) <= 60 + 60 + 30 - 2 * 14
+    dark, light = np.median(seen[:30]), np.median(seen[70:90])
+    assert light - dark > 100
+    overlap = seen[45:61]  # the title's last frames crossing into the clip's first
+    assert overlap[-1] - overlap[0] > 30, f"from the title to the clip: {overlap}"
+
+
 def test_changing_only_a_transition_s_duration_encodes_its_overlap_alone(tmp_path, bright, wheel_ffmpeg):
     (tmp_path / "bright.ogv").symlink_to(bright)
     recipe = write_recipe(tmp_path, CAST.format(seconds=0.6))
