@@ -295,16 +295,25 @@ def shown_overlays(video: Any, drawn: tuple[Drawn, ...], camera: CameraPath | No
         ja, jb = max(0, frame_of(d.start)), min(count, frame_of(d.end))
         timed = replace(d, start=Fraction(d.start) / Fraction(rate), end=Fraction(d.end) / Fraction(rate),
                         overlay=replace(d.overlay, fade=d.overlay.fade / Fraction(rate)))
+        # Each view the overlay is held in, placed once for all the times it is held (the
+        # whole picture before a zoom and after it again: one layer, not the same layer twice).
+        holds: list[tuple[tuple[Region, Any], list[str]]] = []
         for a, b, hold in runs:
             a, b = max(a, ja), min(b, jb)
             if a >= b:
                 continue
             enable = _between((Fraction(a) - Fraction(1, 2)) / target.fps, (Fraction(b) - Fraction(1, 2)) / target.fps)
             if hold is not None:
-                video = _held_overlay(ff, video, timed, hold, enable, target, shift)
+                same = next((times for h, times in holds if h == hold), None)
+                if same is None:
+                    holds.append((hold, [enable]))
+                else:
+                    same.append(enable)
             else:
                 assert camera is not None
                 video = _moving_overlay(ff, video, timed, camera, held, a, b, first, per_frame, target, shift)
+        for hold, times in holds:
+            video = _held_overlay(ff, video, timed, hold, "+".join(times), target, shift)
     return video
 
 
@@ -379,7 +388,9 @@ def _moving_overlay(ff: Any, video: Any, d: Drawn, camera: CameraPath, held: lis
     rate = target.fps
     layer = ff.input(file_url(pick.picture), f="image2", loop=1, framerate=_number(rate),
                      **safe_input_options()).video
-    layer = layer.filter("trim", end_frame=b - a).filter("setpts", f"({first + a}+N)/({_number(rate)})/TB")
+    # Its times first: two moves of one length would otherwise build the very same chain from
+    # the same picture, which ffmpeg-python takes for one (a move in and a move back out).
+    layer = layer.filter("setpts", f"({first + a}+N)/({_number(rate)})/TB").filter("trim", end_frame=b - a)
     layer = _in_output_colours(layer, target).filter("pad", w=width, h=height, x=0, y=0, color="black@0")
     layer = layer.filter("perspective", x0=left, y0=top, x1=right, y1=top, x2=left, y2=bottom,
                          x3=right, y3=bottom, interpolation="cubic", eval="frame")

@@ -527,6 +527,32 @@ def test_an_overlay_without_a_fade_shows_to_its_last_frame(tmp_path, monkeypatch
     assert [n for n, s in enumerate(shown) if s] == list(range(15, 75))  # 0.5 s to 2.467 s
 
 
+def test_an_overlay_held_before_a_zoom_and_after_it_again_is_drawn_both_times(tmp_path):
+    """The camera zooms in and back out to the whole picture while a logo is shown: the whole
+    picture's view holds twice. Seen before the fix: castkit built the same layer twice, and
+    ffmpeg-python refused the graph (an internal error, even for --dry-run)."""
+    media.make(WHEEL_FFMPEG, tmp_path / "take.mp4", "-f", "lavfi", "-i", f"color=c=0x78a0c8:s={W}x{H}:r=25:d=2",
+               "-c:v", "libx264", "-preset", "veryfast")
+    Image.new("RGBA", (40, 40), (*LOGO, 255)).save(tmp_path / "logo.png")
+    build_recipe(tmp_path, "cast.yaml", """\
+        loudness: off
+        outputs: [build/cast.mp4]
+        segments:
+          - clip: take.mp4
+            overlays:
+              - {image: logo.png, position: {x: 20, y: 20}, at: 0.2, until: end, fade: 0}
+            zoom:
+              - {at: 0.5, to: {x: 160, y: 90, width: 160, height: 90}, ease: 0.3}
+              - {at: 1.2, to: full, ease: 0.3}
+        """)
+    with av.open(str(tmp_path / "build" / "cast.mp4")) as c:
+        frames = [f.to_ndarray(format="rgb24").astype(int) for f in c.decode(video=0)]
+    rate = len(frames) / 2
+    for t in (0.3, 1.7, 1.95):  # the whole picture, before the zoom and after it again
+        assert near(frames[round(t * rate)][40, 40], LOGO, 30), t
+    assert not near(frames[round(1.0 * rate)][40, 40], LOGO, 30), "zoomed away from the logo"
+
+
 def text_sharpness(frame: np.ndarray) -> float:
     """High-frequency energy of a dark text on a light box, per unit of its contrast: what a
     blur (a picture resampled larger) takes away."""
