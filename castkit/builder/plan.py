@@ -33,7 +33,7 @@ from castkit.outputs.stills import index_path, part_holding
 from castkit.outputs.web import WebProfile
 from castkit.media.seek import FrameIndex, read_index
 from castkit.plan.check import Checked, cut_in_windows, frame_index, output_rasters
-from castkit.plan.activity import activity_of, known_activity, plan_follow
+from castkit.plan.activity import activity_of, plan_follow
 from castkit.plan.chunks import chunk_frames, chunk_seconds, chunk_windows
 from castkit.plan.encode import camera_path, clip_first_frame, clip_frames, clip_job, Effects, still_job, Trim
 from castkit.plan.pauses import analysis_of, chunks, edges_at_least, Kept, kept_of, paused_job
@@ -298,7 +298,6 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     checked_entries: dict[Path, bool] = {}  # cached segment -> its bytes match its seal
     casts, joins = [], []
     sidecars: list = []  # small files written beside the outputs, with the joins
-    dv_captions: dict[Path, bool] = {}  # a captions sidecar's path -> whether a DV cast's times
     youtube_said = False  # the warning on YouTube's rules for chapters, once per cast
     sound_key = None  # the measured loudness of the cast's sound, in the cache
     gains: list[Job] = []  # DV segments given the cast's gain
@@ -469,12 +468,10 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
                 earlier = next((i for i, other in enumerate(sidecars) if other.output == path), None)
                 if earlier is None:
                     sidecars.append(job)
-                    dv_captions[path] = spec.path.suffix.lower() == ".dv"
-                elif dv_captions.get(path) and spec.path.suffix.lower() != ".dv":
+                elif sidecars[earlier].inputs[-1].suffix.lower() == ".dv" and spec.path.suffix.lower() != ".dv":
                     # Casts of one name share NAME.srt: a player loads it beside the web master,
                     # whose times differ from the DV's where cuts round to each one's frames.
                     sidecars[earlier] = job
-                    dv_captions[path] = False
         if spec.is_image:
             if poster is not None:
                 join = profile.join(parts, spec.path, work, ffmpeg, join_label, frame=poster)
@@ -637,8 +634,8 @@ def followed(seg: ClipSegment, index: int, checked: Checked, ffmpeg: Ffmpeg, fol
     assert seg.follow is not None
     memo = checked.activity
     if seg not in memo.moves:  # once per build, whatever the outputs and the storyboard
-        if pauses and seg.pauses is not None and known_activity(seg, checked, ffmpeg, folder) is None:
-            analysis_of(seg, index, checked, ffmpeg, folder, quiet)  # one decode measures both
+        if pauses and seg.pauses is not None:  # the pauses' run measures the activity too, if needed
+            analysis_of(seg, index, checked, ffmpeg, folder, quiet)
         activity = activity_of(seg, index, checked, ffmpeg, folder, quiet)
         memo.moves[seg] = plan_follow(activity, seg.follow, seg.crop)
     return memo.moves[seg]

@@ -89,21 +89,15 @@ class Activity:
         if b <= a or a >= len(self.changes):
             return None
         total = self.changes[a:b].sum(axis=0, dtype=np.float32)
-        if area is not None:
-            rows, columns = total.shape
-            w, h = self.width / columns, self.height / rows
-            # Cells that overlap the area, partly or whole.
-            c0, c1 = math.floor(area.x / w), math.ceil((area.x + area.width) / w)
-            r0, r1 = math.floor(area.y / h), math.ceil((area.y + area.height) / h)
-            total = total.copy()
-            total[:max(0, r0)] = 0
-            total[r1:] = 0
-            total[:, :max(0, c0)] = 0
-            total[:, c1:] = 0
+        r0 = c0 = 0
+        if area is not None:  # the cells that overlap the area, partly or whole
+            w, h = self.width / total.shape[1], self.height / total.shape[0]
+            r0, c0 = max(0, math.floor(area.y / h)), max(0, math.floor(area.x / w))
+            total = total[r0:math.ceil((area.y + area.height) / h), c0:math.ceil((area.x + area.width) / w)]
         rows, cols = np.nonzero(total >= ACTIVE)
         if not len(rows):
             return None
-        return int(cols.min()), int(rows.min()), int(cols.max()), int(rows.max())
+        return c0 + int(cols.min()), r0 + int(rows.min()), c0 + int(cols.max()), r0 + int(rows.max())
 
 
 @dataclass
