@@ -244,31 +244,34 @@ def _matroska_cut_short(path: Path) -> bool:
             size = os.fstat(f.fileno()).st_size
     except OSError:
         return False
-    at = 0
-
-    def number(marker: bool) -> tuple[int, bool]:  # an EBML variable-length integer
-        nonlocal at
-        length = 9 - head[at].bit_length()
-        if not 1 <= length <= 8 or at + length > len(head):
-            raise ValueError("not EBML")
-        value = head[at] if marker else head[at] & (0xFF >> length)
-        for byte in head[at + 1:at + length]:
-            value = value << 8 | byte
-        unknown = not marker and value == (1 << 7 * length) - 1
-        at += length
-        return value, unknown
-
     try:
-        if number(True)[0] != _EBML:
+        element, at = _ebml_number(head, 0, marker=True)
+        if element != _EBML:
             return False
-        header = number(False)[0]
-        at += header
-        if number(True)[0] != _SEGMENT:
+        header, at = _ebml_number(head, at)
+        if header < 0:
             return False
-        declared, unknown = number(False)
+        element, at = _ebml_number(head, at + header, marker=True)
+        if element != _SEGMENT:
+            return False
+        declared, at = _ebml_number(head, at)
     except (ValueError, IndexError):
         return False
-    return not unknown and at + declared > size
+    return declared >= 0 and at + declared > size
+
+
+def _ebml_number(head: bytes, at: int, marker: bool = False) -> tuple[int, int]:
+    """The EBML variable-length integer at ``head[at]`` (an element's id with its length
+    marker, or a size without it: -1 for the "unknown" size), and where the next one starts."""
+    length = 9 - head[at].bit_length()
+    if not 1 <= length <= 8 or at + length > len(head):
+        raise ValueError("not EBML")
+    value = head[at] if marker else head[at] & (0xFF >> length)
+    for byte in head[at + 1:at + length]:
+        value = value << 8 | byte
+    if not marker and value == (1 << 7 * length) - 1:
+        value = -1
+    return value, at + length
 
 
 _TB = re.compile(r"^#tb (?P<idx>\d+): (?P<num>\d+)/(?P<den>\d+)$", re.M)

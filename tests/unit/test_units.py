@@ -403,3 +403,22 @@ def test_a_write_back_is_started_on_whole_pages_and_goes_on_where_it_stopped(tmp
         f.write(b"\x02" * PAGE)
         assert start_write_back(f.fileno(), 3 * PAGE, 4 * PAGE + 5) == 4 * PAGE
     assert path.read_bytes() == b"\x01" * (3 * PAGE + 5) + b"\x02" * PAGE
+
+
+def test_a_matroska_file_shorter_than_its_segment_is_cut_short(tmp_path):
+    """The EBML header (id, size 4, 4 bytes), then the Segment's id and size (8-byte form)."""
+    from castkit.media.probe import _matroska_cut_short
+
+    def mkv(declared: bytes, body: int) -> Path:
+        path = tmp_path / f"{declared.hex()}-{body}.mkv"
+        path.write_bytes(bytes.fromhex("1a45dfa3") + b"\x84" + b"abcd" + bytes.fromhex("18538067")
+                         + declared + b"\0" * body)
+        return path
+
+    hundred = b"\x01" + (100).to_bytes(7, "big")
+    assert _matroska_cut_short(mkv(hundred, 60))
+    assert not _matroska_cut_short(mkv(hundred, 100))
+    assert not _matroska_cut_short(mkv(b"\x01" + b"\xff" * 7, 60))  # unknown size: a live recording's
+    assert not _matroska_cut_short(mkv(b"\x80", 0)) and not _matroska_cut_short(tmp_path / "none.mkv")
+    (tmp_path / "other.mkv").write_bytes(b"RIFF" + b"\0" * 40)
+    assert not _matroska_cut_short(tmp_path / "other.mkv")
