@@ -65,7 +65,7 @@ def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: Raster, o
     """One PNG (or JPEG, by ``out``'s suffix): the source's frame at ``at`` seconds, framed
     as the cast shows it."""
     ff = ffmpeg_module()
-    _, video, shape = source_picture(info, effects, rate=target.fps)
+    _, video, shape = source_picture(info, effects, rate=target.fps, matrix=target.yuv_matrix)
     # The frame is found by counting frames, as the encode does (Ogg input seeking is not exact).
     video = frame_window(video, target, target.frames(at), 1)
     video = conform_video(video, shape, 1, target)

@@ -22,7 +22,7 @@ from castkit.media.dv import dv_samples
 from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, safe_input_options
 from castkit.media.pictures import COMPARABLE, distinct, Pictures
 from castkit.media.probe import MediaInfo
-from castkit.media.raster import AUDIO_RATE, Raster
+from castkit.media.raster import AUDIO_RATE, matrix_conversion, Raster
 from castkit.media.seek import FrameIndex, plan_seek, plan_sound_seek, Seek
 from castkit.plan.camera import CameraPath, Frame, plan_path, Region
 from castkit.plan.overlays import (
@@ -194,7 +194,7 @@ def clip_job(
     # One decoding thread: libavcodec's frame-threaded Theora (vp3) decoder sometimes hands
     # out a frame with garbage chroma (measured after seeks: 5 runs in 40 differed), and
     # castkit's cache and rebuilds rely on the same job always giving the same bytes.
-    source, video, shape = source_picture(info, effects, seek.at, rate=target.fps / speed)
+    source, video, shape = source_picture(info, effects, seek.at, rate=target.fps / speed, matrix=target.yuv_matrix)
     made = (w.b if w is not None else frames) - first
     camera = camera_path(effects, shape, target)
     # A camera renders each frame of the target's rate at its own moment, so its pictures
@@ -551,10 +551,11 @@ def frame_window(video: Any, target: Raster, skip: int, frames: int, hold: bool 
 
 
 def source_picture(info: MediaInfo, effects: Effects = Effects(), seek: int = 0,
-                   rate: Fraction | None = None) -> tuple[Any, Any, tuple[int, int, Fraction]]:
+                   rate: Fraction | None = None, matrix: str | None = None) -> tuple[Any, Any, tuple[int, int, Fraction]]:
     """A capture opened for decoding, its picture (redacted and overlaid, then cropped, as
-    asked), and that picture's shape. ``rate``: frames a second at which the encode samples
-    the capture (needed with overlays: see plan.overlays).
+    asked, then in the colour ``matrix`` given: the target's), and that picture's shape.
+    ``rate``: frames a second at which the encode samples the capture (needed with overlays:
+    see plan.overlays).
 
     ``seek``: whole seconds to seek the input to first (``media.seek.plan_seek``). The frames ffmpeg
     decodes before that point are kept (-noaccurate_seek) and the seek is added back to every
@@ -585,6 +586,13 @@ def source_picture(info: MediaInfo, effects: Effects = Effects(), seek: int = 0,
         c = effects.crop
         video = video.filter("crop", w=c.width, h=c.height, x=c.x, y=c.y, exact=1)
         shape = (c.width, c.height, shape[2])
+    # Into the target's matrix here, by ``colorspace`` (``media.raster.matrix_conversion``:
+    # faster and closer than the scaler's conversion), after the crop; the scaler that fits
+    # the picture to the target then finds it in the target's matrix and converts nothing.
+    conversion = matrix and matrix_conversion(info.video.matrix, info.video.pix_fmt, matrix,
+                                              info.video.color_range)
+    if conversion:
+        video = video.filter("colorspace", **conversion)
     return source, video, shape
 
 

@@ -138,6 +138,47 @@ def test_bt709_tagged_webm_keeps_its_colours(name, colour, codec, rng, tmp_path,
     assert probed.code == 0 and "colour bt709" in probed.out, probed.out
 
 
+BARS = ("red", "0x00C800", "blue", "0xFF8000")  # where BT.601 and BT.709 differ most
+
+
+def bar_rgb(path: Path, colorspace: str | None = None) -> list[np.ndarray]:
+    """RGB at the middle of each of the four bars of the first frame (decoded with the given
+    matrix, limited range, or None: with the frame's own tags)."""
+    with av.open(str(path)) as container:
+        frame = next(container.decode(video=0))
+        rgb = (frame.reformat(format="rgb24", src_colorspace=colorspace, src_color_range="MPEG").to_ndarray()
+               if colorspace else frame.to_ndarray(format="rgb24"))
+    h, w, _ = rgb.shape
+    return [rgb[h // 2 - 8:h // 2 + 8, (2 * k + 1) * w // 8 - 8:(2 * k + 1) * w // 8 + 8].reshape(-1, 3).mean(axis=0)
+            for k in range(4)]
+
+
+def test_an_untagged_capture_reaches_a_web_master_in_bt709_exactly(tmp_path, ffmpeg_bin, cli):
+    """An untagged capture (read as BT.601, as ffmpeg reads one) in an MP4 master: its colours
+    converted to BT.709 by ``colorspace`` before the fit to the frame (the scaler's own
+    conversion went through RGB, 4x the scaling's CPU at 1080p), each bar within 2 levels of
+    the capture's colour; the plan converts once, in the web master and not in the GIF (RGB:
+    straight from the capture's YUV) or DV (BT.601 as the capture)."""
+    source = media.make(WHEEL_FFMPEG, tmp_path / "bars.mkv", "-f", "lavfi", "-i",
+                        "color=black:size=320x240:rate=15:duration=1", "-vf",
+                        ",".join(f"drawbox=x={80 * k}:y=0:w=80:h=240:color={c}:t=fill" for k, c in enumerate(BARS))
+                        + ",format=yuv420p", "-c:v", "ffv1")
+    want = bar_rgb(source, "ITU601")
+    out = tmp_path / "bars.mp4"
+    result = cli("convert", source, "-o", out, "-q")
+    assert result.code == 0, result.err
+    for k, (got, colour) in enumerate(zip(bar_rgb(out), want)):
+        assert np.abs(got - colour).max() <= 2, (BARS[k], got.round(1), colour.round(1))
+    for suffix, conversions in ((".mp4", 1), (".gif", 0), (".dv", 0)):
+        recipe = tmp_path / f"plan{suffix}.yaml"
+        recipe.write_text(f"output: plan{suffix}\nsegments:\n  - clip: bars.mkv\n")
+        planned = cli("build", recipe, "--dry-run")
+        assert planned.code == 0, planned.err
+        assert planned.out.count("]colorspace=") == conversions, (suffix, planned.out)  # the filter
+        if conversions:
+            assert "ispace=bt470bg" in planned.out and ":space=bt709" in planned.out, planned.out
+
+
 # SMPTE 314M: 48 kHz NTSC DV carries 8008 samples in every 5 frames, 1600 in the first.
 NTSC_PATTERN = (1600, 1602, 1602, 1602, 1602)
 
