@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import zlib
 from pathlib import Path
 from typing import Any, TYPE_CHECKING
@@ -47,10 +48,15 @@ from castkit.media.probe import MediaInfo
 from castkit.plan.encode import ffmpeg_number, Trim, trimmed_length
 from castkit.recipe.model import Crop, DEFAULT_EASE, FollowSpec, Move
 
-# The decoder and the filters on one thread each: threads cost more than they share out here
-# (frames decoded to be mostly dropped, filters on small pictures): less CPU with both ffmpegs,
-# less wall time with 9 (docs/performance.md, "Camera moves"). ``-filter_threads`` is in 5.1 too.
-ONE_THREAD = ("-filter_threads", "1", "-threads", "1")
+# The filters on one thread (small pictures: threads cost more than they share out), the
+# decoder on two where there are two cores: the analysis runs alone, before the build plans the
+# camera, and the decode is nearly all of it. Measured with 9.0 on 60 s of 1080p Theora
+# (bench_camera.py's takes, 2 cores): typing 0.81 s wall on one decoder thread, 0.65-0.75 on
+# two, 0.71-0.76 on ffmpeg's default (three); every frame changing 2.1 s, 1.35-1.43, 1.48-1.66;
+# 5-10% more CPU; the same grid bytes (docs/performance.md, "Camera moves"). Frame threads
+# gave Theora wrong chroma after a seek (plan.encode.clip_job): the analysis reads the luma of
+# a decode from the start. ``-filter_threads`` is in 5.1 too.
+ANALYSIS_THREADS = ("-filter_threads", "1", "-threads", str(min(2, os.cpu_count() or 1)))
 RATE = 5  # analysed frames a second: typing shows at a few characters a second
 SMALL = 320  # the picture's width before differencing: cheap, and a character still shows
 GRID = 64  # cells across (30 pixels of a 1920-wide capture: about a line of terminal text)
@@ -130,7 +136,7 @@ def activity_chain(info: MediaInfo, trim: Trim) -> str:
 
 def activity_command(info: MediaInfo, trim: Trim, ffmpeg: Ffmpeg) -> list[str]:
     """The ffmpeg run that writes a trimmed part's change grid to stdout."""
-    return [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", *ONE_THREAD,
+    return [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", *ANALYSIS_THREADS,
             *safe_input_args(), "-skip_loop_filter", "all", "-i", file_url(info.path), "-an", "-sn", "-dn",
             "-vf", activity_chain(info, trim), *GRID_OUTPUT]
 
