@@ -217,11 +217,12 @@ _COLORSPACE_FORMATS = frozenset(f"yuv{c}p{d}" for c in ("420", "422", "444") for
 
 
 def matrix_conversion(matrix: str | None, pix_fmt: str | None, target: str,
-                      color_range: str | None = None) -> dict[str, str] | None:
-    """The options of ffmpeg's ``colorspace`` filter that take a YUV picture (``pix_fmt``) in
-    ``matrix`` to the ``target`` matrix, its range (``color_range``, limited if untagged) and
-    size unchanged; None where there is nothing to convert or ``colorspace`` cannot (the
-    scaler then converts, as it does an RGB picture).
+                      color_range: str | None = None, size: tuple[int, int] = (2, 2)) -> dict[str, str] | None:
+    """The options of ffmpeg's ``colorspace`` filter that take a YUV picture (``pix_fmt``,
+    ``size``) in ``matrix`` to the ``target`` matrix, its range (``color_range``, limited if
+    untagged) and size unchanged; None where there is nothing to convert or ``colorspace``
+    cannot (an odd width or height, in any pixel format; the scaler then converts, as it does
+    an RGB picture).
 
     Why not the scaler, which converts while it scales: asked to change the matrix between two
     YUV formats, ffmpeg's scaler goes through RGB, on one thread (ffmpeg 9: 8-bit RGB; 5.1:
@@ -234,7 +235,7 @@ def matrix_conversion(matrix: str | None, pix_fmt: str | None, target: str,
     of CPU before, 26.1 s after (16.0 and 14.0 s wall; best of two, in one run).
     """
     source, wanted = _COLORSPACE.get(matrix), _COLORSPACE.get(target)
-    if source is None or wanted is None or pix_fmt not in _COLORSPACE_FORMATS:
+    if source is None or wanted is None or pix_fmt not in _COLORSPACE_FORMATS or size[0] % 2 or size[1] % 2:
         return None
     if _SAME_COEFFICIENTS.get(source, source) == _SAME_COEFFICIENTS.get(wanted, wanted):
         return None

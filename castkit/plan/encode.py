@@ -590,7 +590,7 @@ def source_picture(info: MediaInfo, effects: Effects = Effects(), seek: int = 0,
     # faster and closer than the scaler's conversion), after the crop; the scaler that fits
     # the picture to the target then finds it in the target's matrix and converts nothing.
     conversion = matrix and matrix_conversion(info.video.matrix, info.video.pix_fmt, matrix,
-                                              info.video.color_range)
+                                              info.video.color_range, shape[:2])
     if conversion:
         video = video.filter("colorspace", **conversion)
     return source, video, shape

@@ -179,6 +179,25 @@ def test_an_untagged_capture_reaches_a_web_master_in_bt709_exactly(tmp_path, ffm
             assert "ispace=bt470bg" in planned.out and ":space=bt709" in planned.out, planned.out
 
 
+@pytest.mark.parametrize("size,crop", [("333x251", None), ("320x240", "{x: 1, y: 1, width: 201, height: 151}")],
+                         ids=["odd-capture", "odd-crop"])
+def test_an_odd_sized_picture_is_converted_by_the_scaler(size, crop, tmp_path, ffmpeg_bin, cli):
+    """``colorspace`` refuses a picture of odd width or height (in every pixel format): such
+    a picture (a capture, or a crop) is converted by the scaler as before, and the master's
+    colours are still the capture's (a fault campaign found exit 1: "Invalid odd size")."""
+    media.make(WHEEL_FFMPEG, tmp_path / "odd.mkv", "-f", "lavfi", "-i", f"color=red:size={size}:rate=15:duration=1",
+               "-vf", "format=yuv444p", "-c:v", "ffv1")
+    recipe = tmp_path / "odd.yaml"
+    recipe.write_text("output: odd.mp4\nsegments:\n  - clip: odd.mkv\n" + (f"    crop: {crop}\n" if crop else ""))
+    result = cli("build", recipe, "-q")
+    assert result.code == 0, result.err
+    with av.open(str(tmp_path / "odd.mp4")) as container:
+        rgb = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    h, w, _ = rgb.shape
+    centre = rgb[h // 2 - 8:h // 2 + 8, w // 2 - 8:w // 2 + 8].reshape(-1, 3).mean(axis=0)
+    assert np.abs(centre - (255, 0, 0)).max() <= 4, centre
+
+
 # SMPTE 314M: 48 kHz NTSC DV carries 8008 samples in every 5 frames, 1600 in the first.
 NTSC_PATTERN = (1600, 1602, 1602, 1602, 1602)
 
