@@ -119,8 +119,11 @@ def sheet_job(info: MediaInfo, sheet: Sheet, ffmpeg: Ffmpeg) -> Job:
     font = str(SUBTITLE_FONT)
     video = ff.input(file_url(info.path), **safe_input_options()).video
     # One frame every `every` seconds from 0: its timestamp, in the filter's 1/every time base,
-    # is its number, so t and pts below are the capture's time of the frame.
-    video = video.filter("fps", fps=f"1/{sheet.every}", start_time=0)
+    # is its number, so t and pts below are the capture's time of the frame. Rounded up: the
+    # frame shown at that time (the last at or before it); rounded to the nearest, the filter
+    # kept the last frame of the `every` seconds around it (the tile labelled 0:05 showed 7.4 s
+    # of a take, every 5 s).
+    video = video.filter("fps", fps=f"1/{sheet.every}", start_time=0, round="up")
     video = video.filter("scale", w=SHEET_TILE_WIDTH, h=-2).filter("setsar", "1")
     # drawbox names the frame's height ih, drawtext h.
     for stretches, colour, word, box_y, text_y in ((sheet.stills, "0x3a7bd5", "still", "0", "1"),

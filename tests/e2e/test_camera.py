@@ -592,7 +592,7 @@ def test_an_editor_renders_the_exported_moves(tmp_path, texture, wheel_ffmpeg, c
     assert result.code == 0, result.err
     assert "camera" not in result.err
     render = tmp_path / "render.dv"
-    subprocess.run(["melt", str(tmp_path / f"edit{suffix}"), "-consumer", f"avformat:{render}"],
+    subprocess.run(["melt", str(tmp_path / f"edit{suffix}"), "-consumer", f"avformat:{render}", "real_time=0"],
                    check=True, capture_output=True, timeout=300)
     theirs, rate = lumas(render)
     assert len(theirs) == 100 and rate == 25

@@ -75,7 +75,7 @@ def starts() -> list[int]:
 
 def render(edit: Path, tmp_path: Path) -> Path:
     out = tmp_path / f"{edit.suffix[1:]}-render.dv"
-    subprocess.run(["melt", str(edit), "-consumer", f"avformat:{out}"],
+    subprocess.run(["melt", str(edit), "-consumer", f"avformat:{out}", "real_time=0"],
                    check=True, capture_output=True, timeout=600)
     return out
 

@@ -41,7 +41,7 @@ def export_and_render(cli, recipe: Path, suffix: str) -> Path:
     result = cli("export", recipe, "-o", edit, "--force")
     assert result.code == 0, result.err
     out = recipe.parent / f"render-{suffix[1:]}.dv"
-    subprocess.run(["melt", "-quiet", str(edit), "-consumer", f"avformat:{out}"],
+    subprocess.run(["melt", "-quiet", str(edit), "-consumer", f"avformat:{out}", "real_time=0"],
                    check=True, capture_output=True, timeout=120)
     return out
 

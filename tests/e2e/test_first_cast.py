@@ -337,7 +337,7 @@ def test_melt_plays_each_voice_at_the_casts_time(suffix, tmp_path, cli, wheel_ff
     result = cli("export", recipe, "-q", "-o", edit)
     assert result.code == 0, result.err
     render = tmp_path / "render.dv"
-    subprocess.run(["melt", str(edit), "-consumer", f"avformat:{render}"],
+    subprocess.run(["melt", str(edit), "-consumer", f"avformat:{render}", "real_time=0"],
                    check=True, capture_output=True, timeout=600)
     mine, theirs = onsets(pcm(tmp_path / "build" / "cast.dv")), onsets(pcm(render))
     assert len(mine) == 3, mine
@@ -483,12 +483,12 @@ def test_a_web_only_storyboard_has_the_web_masters_frame(tmp_path, cli, media_fi
 
 
 def recording(folder: Path, name: str = "take.mkv") -> Path:
-    """A 12 s screen recording whose picture shows its time: brightness 20 + 15 x the second,
-    held from 6 s on (a still screen); a tone until 6 s, then silence."""
+    """A 12 s screen recording whose picture shows its time: brightness 20 + 30 x the time in
+    quarter seconds, held from 6 s on (a still screen); a tone until 6 s, then silence."""
     out = folder / name
     subprocess.run([WHEEL_FFMPEG, "-hide_banner", "-loglevel", "error", "-y",
                     "-f", "lavfi", "-i", "color=c=black:s=320x240:r=10:d=12,format=yuv420p,"
-                                         "geq=lum='20+15*min(floor(T)\\,6)':cb=128:cr=128",
+                                         "geq=lum='20+30*min(floor(4*T)/4\\,6)':cb=128:cr=128",
                     "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=6,apad=whole_dur=12",
                     "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "libvorbis", "-shortest", str(out)],
                    check=True, timeout=60)
@@ -510,9 +510,11 @@ def test_init_writes_a_recipe_that_builds_and_a_contact_sheet_whose_times_match(
         x, y = 4 + (k % 6) * 244, 4 + (k // 6) * 184
         return rgb[y:y + 180, x:x + 240]
 
+    # Each tile the frame shown at its time (before, the last of the half second around it:
+    # the tile labelled 0:05 showed 5.4 s).
     for k in range(12):
         luma = tile(k)[70:110, 20:80].mean()  # clear of the time, the marks and their words
-        expected = (20 + 15 * min(k, 6) - 16) * 255 / 219
+        expected = (20 + 30 * min(k, 6) - 16) * 255 / 219
         assert abs(luma - expected) < 6, (k, luma, expected)
     still_bar, silent_bar = (lambda k: tile(k)[3:10, 20:60].mean(axis=(0, 1)),
                              lambda k: tile(k)[-10:-3, 20:60].mean(axis=(0, 1)))
