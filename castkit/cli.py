@@ -196,6 +196,13 @@ def _local_path(text: str) -> Path:
     if "\n" in text or "\r" in text or "\0" in text:
         # Messages name files on one line, and concat lists and printed commands are line based.
         raise argparse.ArgumentTypeError(f"{echo(text)}: a line break in a file name is not supported")
+    try:
+        str(Path(text).absolute()).encode("utf-8")
+    except UnicodeEncodeError:
+        # Bytes that are not UTF-8 (Python keeps them as surrogates): ffmpeg-python, which
+        # builds every command, cannot hash them, and castkit's messages could not print them.
+        raise argparse.ArgumentTypeError(f"{echo(text)}: its name, or a folder's in its path, is not "
+                                         "UTF-8 text; rename it") from None
     return Path(text)
 
 

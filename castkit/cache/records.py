@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Iterable
 
@@ -60,7 +61,7 @@ def read_uses(path: Path, legacy: bool = False) -> tuple[str | None, list[str], 
 def manifest_path(cache: Path, output: Path, kind: str = "cast") -> Path:
     """Where the cache remembers what it last wrote to ``output`` (``kind`` "uses": which
     cache files that cast is made from)."""
-    digest = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:KEY_LENGTH]
+    digest = hashlib.sha256(os.fsencode(output.resolve())).hexdigest()[:KEY_LENGTH]  # any bytes a name has
     return cache / record_name(kind, digest)
 
 

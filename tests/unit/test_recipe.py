@@ -212,3 +212,18 @@ def test_cli_reports_four_mistakes_of_text_and_sources_together(tmp_path, cli, w
     assert len(lines) == 4
     assert "Traceback" not in result.err
     assert listing(tmp_path) == ["notes.ogv", "recipe.yaml"]
+
+
+@pytest.mark.parametrize("command", [("convert", "take.mp4", "-o"), ("title", "Hi", "-o"), ("build", "r.yaml", "-o"),
+                                     ("preview", "r.yaml", "-o")])
+def test_a_file_name_that_is_not_utf8_is_refused_in_one_line(command, tmp_path, cli, monkeypatch):
+    """A name of bytes that are not UTF-8 (kept by Python as surrogates) ended in "internal
+    error: UnicodeEncodeError" (ffmpeg-python hashes every command's text); it is refused as
+    usage, naming the file, and nothing is written."""
+    monkeypatch.chdir(tmp_path)
+    bad = "b\udcffd" + {"title": ".mp4", "convert": ".mp4", "build": ".dv", "preview": ".png"}[command[0]]
+    result = cli(*command, bad)
+    assert result.code == 2, result
+    lines = result.err.strip().splitlines()
+    assert "not UTF-8" in lines[0] and "b\\udcffd" in lines[0], result.err
+    assert list(tmp_path.iterdir()) == []
