@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+import subprocess
+
+from castkit.errors import WorkError
 from castkit.media.ffmpeg import Ffmpeg, MIN_VERSION, run_query
 from castkit.media.gifsicle import find_gifsicle, INSTALL_HINT as GIFSICLE_HINT
 
@@ -17,6 +20,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "filters": (
         "fps", "trim", "setpts", "settb", "tpad", "scale", "pad", "setsar", "format", "crop",
         "fade", "aresample", "aformat", "apad", "atrim", "asetpts", "atempo", "afade", "anullsrc",
+        "colorspace",
     ),
 }
 
@@ -41,8 +45,20 @@ IMAGE_NEEDS: dict[str, tuple[str, ...]] = {
 
 
 def available(ffmpeg: Ffmpeg, listing: str) -> set[str]:
-    """Names in ``ffmpeg -encoders`` (or decoders, muxers, demuxers, filters)."""
-    out = run_query(ffmpeg, [f"-{listing}"]).stdout.decode("utf-8", "replace")
+    """Names in ``ffmpeg -encoders`` (or decoders, muxers, demuxers, filters); WorkError where
+    ffmpeg does not answer or fails (a crash is not a list of missing parts)."""
+    asked = f"{ffmpeg.path} -{listing}"
+    try:
+        done = run_query(ffmpeg, [f"-{listing}"])
+    except subprocess.TimeoutExpired as exc:
+        raise WorkError(f"{asked} did not answer in {exc.timeout:g} s") from None
+    except OSError as exc:
+        raise WorkError(f"{asked} could not run ({exc.strerror or exc})") from None
+    if done.returncode != 0:
+        why = f"was killed by signal {-done.returncode}" if done.returncode < 0 else f"failed ({done.returncode})"
+        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        raise WorkError("\n".join([f"{asked} {why}", *tail]))
+    out = done.stdout.decode("utf-8", "replace")
     names = set()
     for line in out.splitlines():
         if " = " in line or line.strip().startswith("--") or ":" in line[:12]:
@@ -70,12 +86,13 @@ def check(ffmpeg: Ffmpeg) -> tuple[str, bool]:
         lines.append(f"{listing:<9}{status}  ({', '.join(needed)})")
     web_missing = [name for listing, needed in WEB_NEEDS.items() for name in needed
                    if name not in listings[listing]]
-    web = ", ".join(name for needed in WEB_NEEDS.values() for name in needed)
+    web = ", ".join(dict.fromkeys(name for needed in WEB_NEEDS.values() for name in needed))
+    dv = " (DV works)" if ok else ""
     lines.append(f"{'web':<9}" + ("ok" if not web_missing else
-                 "MISSING " + ", ".join(web_missing) + ": no .mp4/.webm outputs (DV works)") + f"  ({web})")
+                 "MISSING " + ", ".join(dict.fromkeys(web_missing)) + f": no .mp4/.webm outputs{dv}") + f"  ({web})")
     image_missing = [name for listing, needed in IMAGE_NEEDS.items() for name in needed
                      if name not in listings[listing]]
-    images = ", ".join(name for needed in IMAGE_NEEDS.values() for name in needed)
+    images = ", ".join(dict.fromkeys(name for needed in IMAGE_NEEDS.values() for name in needed))
     lines.append(f"{'images':<9}" + ("ok" if not image_missing else
                  "MISSING " + ", ".join(image_missing) + ": no image outputs") + f"  ({images})")
     gifsicle = find_gifsicle()

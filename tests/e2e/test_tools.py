@@ -43,6 +43,28 @@ def test_doctor_says_which_image_parts_an_ffmpeg_lacks(tmp_path, cli, monkeypatc
     assert "images   MISSING palettegen: no image outputs" in result.out and "all good" in result.out
 
 
+@pytest.mark.parametrize("broken", ["crash", "hang"])
+def test_doctor_says_when_a_listing_crashes_or_hangs(broken, tmp_path, cli, monkeypatch):
+    """An ffmpeg that answers -version but crashes (or hangs) on -filters: one line that says
+    so, exit 1; before, a crash read as every filter MISSING, and a hang ended, after 60 s, in
+    "internal error: TimeoutExpired" (a fault campaign)."""
+    import castkit.commands.doctor as doctor
+
+    act = "kill -SEGV $$" if broken == "crash" else "exec sleep 30"
+    ffmpeg_script(tmp_path, monkeypatch, (
+        f'case " $* " in *" -filters "*) {act};; esac\n'
+        'exec "$REAL_FFMPEG" "$@"\n'
+    ))
+    real = doctor.run_query
+    monkeypatch.setattr(doctor, "run_query", lambda ffmpeg, args: real(ffmpeg, args, timeout=1))
+    result = cli("doctor")
+    assert result.code == 1, result
+    said = result.err.strip().splitlines()
+    assert said and ("-filters was killed by signal 11" in said[0] if broken == "crash"
+                     else "-filters did not answer in 1 s" in said[0]), result.err
+    assert "internal error" not in result.err and "MISSING" not in result.out
+
+
 def test_a_missing_ffmpeg_is_named_with_a_hint(tmp_path, cli, monkeypatch):
     monkeypatch.setenv("CASTKIT_FFMPEG", str(tmp_path / "no-such-ffmpeg"))
     result = cli("doctor")
