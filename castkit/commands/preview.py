@@ -70,9 +70,16 @@ def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: Raster, o
     video = frame_window(video, target, target.frames(at), 1)
     video = conform_video(video, shape, 1, target)
     width, height = target.display_size
-    video = video.filter("scale", w=width, h=height).filter("setsar", "1")
-    codec = {"vcodec": "mjpeg", "q:v": 3} if out.suffix.lower() in (".jpg", ".jpeg") else {"vcodec": "png"}
-    if codec["vcodec"] == "mjpeg":  # full-range 4:2:0 JPEG, as browsers show it
+    jpeg = out.suffix.lower() in (".jpg", ".jpeg")
+    # The picture is in the target's colours: said to the scaler, which converts it to the
+    # image's (ffmpeg 5.1's scaler does not tag what it converts, so a picture it fitted read
+    # as its source's matrix: a BT.601 capture's green came out 34 levels off in a web tile).
+    colours = {"in_color_matrix": target.matrix, "in_range": "tv"} if target.yuv_matrix else {}
+    if jpeg:  # full-range 4:2:0 JPEG (BT.601), as browsers show it
+        colours.update(out_color_matrix="bt601", out_range="pc")
+    video = video.filter("scale", w=width, h=height, **colours).filter("setsar", "1")
+    codec = {"vcodec": "mjpeg", "q:v": 3} if jpeg else {"vcodec": "png"}
+    if jpeg:
         video = video.filter("format", "yuvj420p")
     node = ff.output(video, file_url(out), vframes=1, f="image2", **codec)
     return Job(label, tuple(compile_argv(node, ffmpeg)), out, 1, (info.path,))

@@ -417,8 +417,8 @@ def film(video: Any, camera: CameraPath, first: int, count: int, rate: Fraction,
             if (box.x, box.y, box.width, box.height) != (0, 0, frame.width, frame.height):
                 v = v.filter("crop", w=int(box.width), h=int(box.height), x=int(box.x), y=int(box.y), exact=1)
             if shrunk:
-                v = v.filter("scale", w=size[0], h=size[1], flags="lanczos",
-                             out_color_matrix=target.matrix, out_range="tv", **CAMERA_SCALING)
+                v = v.filter("scale", w=size[0], h=size[1], flags="lanczos", **target_colours(target),
+                             **CAMERA_SCALING)
             elif size != (box.width, box.height):
                 v = v.filter("scale", w=size[0], h=size[1], flags="lanczos", **CAMERA_SCALING)
             times = [float(moment(k)) for k in range(a, b)]
@@ -670,11 +670,15 @@ def conform_picture(video: Any, shape: tuple[int, int, Fraction], target: Raster
     """Each picture of a stream -> ``target``'s size, pixel shape and pixel format
     (``scaling``: more options of the scale, ``CAMERA_SCALING``)."""
     box = target.fit(*shape)
-    video = video.filter(
-        "scale", w=box.width, h=box.height, flags="lanczos",
-        out_color_matrix=target.matrix, out_range="tv", **scaling,
-    )
+    video = video.filter("scale", w=box.width, h=box.height, flags="lanczos", **target_colours(target), **scaling)
     return finish_picture(video, box, target)
+
+
+def target_colours(target: Raster) -> dict[str, str]:
+    """The scaler's options that put a picture in ``target``'s colours. An RGB target (an
+    image) takes no YUV matrix: given one, ffmpeg 5.1's scaler resized an RGB capture through
+    YUV with BT.601 in and that matrix out (green 34 levels off)."""
+    return {"out_color_matrix": target.matrix, "out_range": "tv"} if target.yuv_matrix else {}
 
 
 def finish_picture(video: Any, box: Any, target: Raster) -> Any:

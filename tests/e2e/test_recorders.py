@@ -198,6 +198,40 @@ def test_an_odd_sized_picture_is_converted_by_the_scaler(size, crop, tmp_path, f
     assert np.abs(centre - (255, 0, 0)).max() <= 4, centre
 
 
+GREEN = (0, 200, 0)  # where BT.601 and BT.709 differ most (34 levels of red and green)
+
+
+@pytest.mark.parametrize("kind", ["mjpeg-preview", "rgb-preview", "rgb-gif"])
+def test_pictures_the_scaler_converts_keep_their_colours(kind, tmp_path, ffmpeg_bin, cli):
+    """Pictures that ``colorspace`` does not take (a webcam's full-range MJPEG, an RGB
+    capture) keep their colour in a storyboard tile and in a GIF, with both ffmpegs. A fault
+    campaign found them 11-34 levels off with ffmpeg 5.1, whose scaler does not tag what it
+    converts (the tile read the picture as its source's matrix) and resized an RGB capture for
+    an RGB image through YUV with BT.601 in and BT.709 out."""
+    from PIL import Image
+
+    codec = (["-pix_fmt", "yuvj420p", "-c:v", "mjpeg", "-q:v", "1"] if kind.startswith("mjpeg")
+             else ["-pix_fmt", "bgr0", "-c:v", "ffv1"])
+    media.make(WHEEL_FFMPEG, tmp_path / "cam.mkv", "-f", "lavfi", "-i",
+               "color=0x00C800:size=320x240:rate=15:duration=1", *codec)
+    recipe = tmp_path / "r.yaml"
+    if kind.endswith("gif"):
+        recipe.write_text("outputs:\n  - {path: out.gif, width: 160}\nsegments:\n  - clip: cam.mkv\n")
+        result = cli("build", recipe, "-q")
+        picture = tmp_path / "out.gif"
+    else:
+        recipe.write_text("output: out.mp4\nsegments:\n  - clip: cam.mkv\n")
+        picture = tmp_path / "board.png"
+        result = cli("preview", recipe, "-q", "-o", picture)
+    assert result.code == 0, result.err
+    with Image.open(picture) as image:
+        rgb = np.asarray(image.convert("RGB")).astype(int)
+    # The board's first tile starts 16 pixels in and is 320 wide; the GIF is the picture.
+    x, y = (80, 60) if kind.endswith("gif") else (16 + 160, 16 + 90)
+    centre = rgb[y - 4:y + 4, x - 4:x + 4].reshape(-1, 3).mean(axis=0)
+    assert np.abs(centre - GREEN).max() <= 4, (kind, centre.round(1))
+
+
 # SMPTE 314M: 48 kHz NTSC DV carries 8008 samples in every 5 frames, 1600 in the first.
 NTSC_PATTERN = (1600, 1602, 1602, 1602, 1602)
 
