@@ -11,6 +11,7 @@ frame count, size, pixel shape and pixel format of a profile's ``Raster``, and a
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -501,7 +502,7 @@ def picture_format(info: MediaInfo, effects: Effects) -> str | None:
     """The pixel format of a clip's picture as ``source_picture`` gives it: the decoder's,
     unless overlays are drawn on it (they may convert it); None where not known."""
     assert info.video is not None
-    return None if effects.overlays else info.video.pix_fmt
+    return None if effects.overlays else eight_bits(info.video.pix_fmt)
 
 
 def _compared_box(view: Region, frame: Frame) -> Region | None:
@@ -571,6 +572,12 @@ def source_picture(info: MediaInfo, effects: Effects = Effects(), seek: int = 0,
         source = ff.input(file_url(info.path), threads=1, **safe_input_options())
         video = source.video
     shape = info.video.shown_shape
+    pix_fmt = eight_bits(info.video.pix_fmt)
+    if pix_fmt != info.video.pix_fmt:
+        # Every output is 8-bit; and ffmpeg's crop with exact=1 at an odd x made garbage of a
+        # 10-bit picture (blue came out white, both ffmpegs; a fault campaign), which a crop:,
+        # the camera and a redaction all do. The pictures are 8-bit before any of them.
+        video = video.filter("format", pix_fmt)
     if info.video.matrix or info.video.color_range:
         # The file's colour tags onto its frames, so the scaler converts from them: VP8 carries
         # no colour information in its bitstream, and ffmpeg's decoder leaves its frames
@@ -581,7 +588,7 @@ def source_picture(info: MediaInfo, effects: Effects = Effects(), seek: int = 0,
     if effects.overlays:
         if rate is None:
             raise ValueError("a picture with overlays needs the rate it is sampled at")
-        video = with_overlays(video, effects.overlays, shape[:2], Fraction(rate), info.video.pix_fmt)
+        video = with_overlays(video, effects.overlays, shape[:2], Fraction(rate), pix_fmt)
     if effects.crop is not None:
         c = effects.crop
         video = video.filter("crop", w=c.width, h=c.height, x=c.x, y=c.y, exact=1)
@@ -589,11 +596,20 @@ def source_picture(info: MediaInfo, effects: Effects = Effects(), seek: int = 0,
     # Into the target's matrix here, by ``colorspace`` (``media.raster.matrix_conversion``:
     # faster and closer than the scaler's conversion), after the crop; the scaler that fits
     # the picture to the target then finds it in the target's matrix and converts nothing.
-    conversion = matrix and matrix_conversion(info.video.matrix, info.video.pix_fmt, matrix,
-                                              info.video.color_range, shape[:2])
+    conversion = matrix and matrix_conversion(info.video.matrix, pix_fmt, matrix, info.video.color_range, shape[:2])
     if conversion:
         video = video.filter("colorspace", **conversion)
     return source, video, shape
+
+
+_DEEP_YUV = re.compile(r"(yuv4(?:20|22|44))p(?:9|10|12|14|16)(?:le|be)")
+
+
+def eight_bits(pix_fmt: str | None) -> str | None:
+    """The 8-bit planar format of a deeper planar YUV one (yuv420p10le: yuv420p); any other
+    as it is."""
+    deep = _DEEP_YUV.fullmatch(pix_fmt or "")
+    return f"{deep[1]}p" if deep else pix_fmt
 
 
 # Sound further from its timestamps than this is padded with silence (or trimmed) back onto

@@ -34,7 +34,7 @@ from castkit.media.ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, safe_input
 from castkit.media.probe import MediaInfo
 from castkit.media.seek import frame_times
 from castkit.plan.check import Checked, check_recipe
-from castkit.plan.encode import Trim, clip_frames, trimmed_length
+from castkit.plan.encode import Trim, clip_frames, eight_bits, trimmed_length
 from castkit.recipe.edit import EditError, move_segment, set_keys
 from castkit.plan.overlays import Drawn, redact  # a redacted player's copy (issue 30)
 from castkit.recipe.model import ClipSegment, Overlay, TitleSegment
@@ -506,10 +506,13 @@ def proxy_job(info: MediaInfo, out: Path, ffmpeg: Ffmpeg, hidden: tuple[Overlay,
     video = source.video
     assert info.video is not None
     shape = info.video.shown_shape[:2]
+    pix_fmt = eight_bits(info.video.pix_fmt)
+    if hidden and pix_fmt != info.video.pix_fmt:
+        video = video.filter("format", pix_fmt)  # as the casts' pictures (plan.encode.source_picture)
     for overlay in hidden:
         assert overlay.region is not None
         always = Drawn(overlay, Fraction(-10 ** 9), Fraction(10 ** 9), Placement(0, 0, 1, 1))  # all the time
-        video = redact(video, always, shape, Fraction(0), info.video.pix_fmt)
+        video = redact(video, always, shape, Fraction(0), pix_fmt)
     video = video.filter("scale", w=-2, h=f"min({PROXY_HEIGHT},ih)")
     streams = [video] if info.audio is None else [video, source.audio]
     out_node = ff.output(*streams, file_url(out), f="mp4", vcodec="libx264", preset="veryfast",
