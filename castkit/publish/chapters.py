@@ -75,7 +75,7 @@ def youtube_list(chapters: Sequence[Chapter]) -> str:
 def youtube_problems(chapters: Sequence[Chapter]) -> list[str]:
     """How the list breaks YouTube's rules for chapters (empty: it does not)."""
     problems = []
-    if chapters and chapters[0].start != 0:
+    if chapters and stamp(chapters[0].start) != "0:00":  # the list says 0:00 for under a second
         problems.append(f"the first starts at {stamp(chapters[0].start)}, not 0:00 "
                         "(start the cast with a title or give its first clip 'chapter:')")
     if len(chapters) < YOUTUBE_MIN_CHAPTERS:

@@ -422,3 +422,16 @@ def test_a_matroska_file_shorter_than_its_segment_is_cut_short(tmp_path):
     assert not _matroska_cut_short(mkv(b"\x80", 0)) and not _matroska_cut_short(tmp_path / "none.mkv")
     (tmp_path / "other.mkv").write_bytes(b"RIFF" + b"\0" * 40)
     assert not _matroska_cut_short(tmp_path / "other.mkv")
+
+
+@pytest.mark.parametrize("start,said", [(Fraction(2, 5), None), (Fraction(3), "the first starts at 0:03, not 0:00")])
+def test_the_first_chapter_is_late_only_when_its_line_says_so(start, said):
+    """The YouTube list writes whole seconds: a first chapter 0.4 s in is listed at 0:00, as
+    YouTube asks (before: "the first starts at 0:00, not 0:00", from a fault campaign)."""
+    from castkit.publish.chapters import Chapter, youtube_list, youtube_problems
+
+    chapters = [Chapter("One", start, Fraction(20)), Chapter("Two", Fraction(20), Fraction(40)),
+                Chapter("Three", Fraction(40), Fraction(60))]
+    first = [p for p in youtube_problems(chapters) if p.startswith("the first")]
+    assert (len(first) == 1 and first[0].startswith(said)) if said else not first, first
+    assert youtube_list(chapters).startswith("0:00 One" if start < 1 else "0:03 One")
