@@ -148,7 +148,9 @@ def recipe_text(recipe: Path, captures: Sequence[tuple[Path, MediaInfo, Sheet]])
     folder = recipe.parent.absolute()
 
     def rel(path: Path) -> str:
-        return os.path.relpath(path.absolute(), folder)
+        # "./~x.mp4", not "~x.mp4": the recipe reads a leading ~ as a home folder.
+        relative = os.path.relpath(path.absolute(), folder)
+        return f"./{relative}" if relative.startswith("~") else relative
 
     lines = [
         f"# A castkit recipe for {', '.join(p.name for p, _, _ in captures)}, written by `castkit init`.",
@@ -207,6 +209,13 @@ def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _records(sheet: Path) -> Path:
+    """Where castkit remembers writing a contact sheet: the cache beside the sheet (and its
+    capture), so that an init of the same capture from any folder may replace it; before, the
+    record was beside the recipe, and a recipe elsewhere called the sheet not castkit's."""
+    return Path(os.environ.get(CACHE_ENV) or sheet.parent.absolute() / CACHE_NAME)
+
+
 def init(captures: Sequence[Path], recipe: Path, *, force: bool = False,
          runner: Runner | None = None, ffmpeg: Ffmpeg | None = None) -> list[Sheet]:
     """Write ``recipe`` for ``captures`` and a contact sheet beside each; returns the sheets."""
@@ -215,12 +224,13 @@ def init(captures: Sequence[Path], recipe: Path, *, force: bool = False,
         raise UsageError(f"{shown_path(recipe)}: a recipe is a .yaml file")
     if recipe.exists() and not force:
         raise UsageError(f"{shown_path(recipe)}: already exists; use --force to replace it")
-    records = Path(os.environ.get(CACHE_ENV) or recipe.parent.absolute() / CACHE_NAME)
     found = []
     for capture in captures:
+        if "\t" in str(capture):  # a recipe's paths cannot hold one (recipe.reader)
+            raise UsageError(f"{shown_path(capture)}: a tab in a file name cannot be written in a recipe; rename it")
         info = probe(capture, ffmpeg, need_video=True)
         sheet = sheet_path(capture)
-        check_output(sheet, [*captures, recipe], force, (".png",), partial(why_not_replaceable, records))
+        check_output(sheet, [*captures, recipe], force, (".png",), partial(why_not_replaceable, _records(sheet)))
         found.append((capture, info, sheet))
     sheets = []
     for capture, info, path in found:
@@ -229,7 +239,7 @@ def init(captures: Sequence[Path], recipe: Path, *, force: bool = False,
     jobs = tuple(sheet_job(info, sheet, ffmpeg) for (_, info, _), sheet in zip(found, sheets))
     (runner or FfmpegRunner()).run(Plan((jobs,)))
     for sheet in sheets:
-        record_written(records, sheet.path)
+        record_written(_records(sheet.path), sheet.path)
     text = recipe_text(recipe, [(c, i, s) for (c, i, _), s in zip(found, sheets)])
     write_atomically(recipe, lambda temp: temp.write_text(text, encoding="utf-8"))
     return sheets

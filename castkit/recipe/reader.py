@@ -118,9 +118,10 @@ class _Reader:
         return node.value
 
     def text(self, node: yaml.Node, what: str, allow_empty: bool = False,
-             allowed: str = "") -> str | None:
+             allowed: str = "", said: bool = True) -> str | None:
         """A text value: no control characters but those ``allowed`` (a title's tab and line
-        break), since exports (XML, EDL), messages and terminals cannot carry them."""
+        break), since exports (XML, EDL), messages and terminals cannot carry them; ``said``:
+        the message names those allowed (not for a path, whose line breaks are refused after)."""
         if isinstance(node, yaml.ScalarNode) and node.tag == _NULL and not node.style:
             self.add(node, f"{what} needs a value")
             return None
@@ -130,8 +131,7 @@ class _Reader:
             return None
         bad = next((c for c in value or "" if _control(c) and c not in allowed), None)
         if bad is not None:
-            self.add(node, f"{what}: the control character {_named(bad)} is not allowed"
-                           + (" (tab and line break are)" if allowed else ""))
+            self.add(node, f"{what}: the control character {_named(bad)} is not allowed" + _allowed(allowed if said else ""))
             return None
         return value
 
@@ -158,7 +158,7 @@ class _Reader:
         return seconds
 
     def path(self, node: yaml.Node, what: str) -> Path | None:
-        value = self.text(node, what, allowed="".join(PATH_BREAKS))  # said below, as a name's
+        value = self.text(node, what, allowed="".join(PATH_BREAKS), said=False)  # said below, as a name's
         if value is None:
             return None
         if URL_MARK in value or value.lower().startswith(URL_SCHEMES):
@@ -168,7 +168,9 @@ class _Reader:
             self.add(node, f"{what}: a file name cannot contain line breaks")
             return None
         try:
-            path = Path(value).expanduser()
+            # Only a name that starts with ~ is a home folder's: pathlib drops a leading "./",
+            # and "./~x.mkv" (a file named ~x.mkv, as castkit init writes it) must stay a file.
+            path = Path(value).expanduser() if value.startswith("~") else Path(value)
         except RuntimeError:  # ~someone, for a user this machine does not have
             self.add(node, f"{what}: {echo(value)} names the home folder of an unknown user")
             return None
@@ -193,6 +195,16 @@ def _control(char: str) -> bool:
 
 def _named(char: str) -> str:
     return f"U+{ord(char):04X}"
+
+
+def _allowed(allowed: str) -> str:
+    """The control characters a value may hold, said after one it may not (a title's tab and
+    line break; nothing for a path, whose line breaks are refused on their own)."""
+    names = list(dict.fromkeys({"\t": "tab", "\n": "line break", "\r": "line break"}[c]
+                               for c in allowed if c in "\t\n\r"))
+    if not names:
+        return ""
+    return f" ({' and '.join(names)} {'are' if len(names) > 1 else 'is'})"
 
 
 def _keys(node: yaml.MappingNode) -> set[str]:

@@ -534,6 +534,25 @@ def test_init_writes_a_recipe_that_builds_and_a_contact_sheet_whose_times_match(
     again = cli("init", take, "-o", recipe)
     assert again.code == 2 and "cast.yaml: already exists" in again.err
     assert cli("init", take, "-o", tmp_path / "other.yaml", "-q").code == 0
+    # From another folder too: the sheet's record is beside the sheet, not the recipe.
+    elsewhere = cli("init", take, "-o", tmp_path / "sub" / "deeper" / "c.yaml", "-q")
+    assert elsewhere.code == 0, elsewhere.err
+
+
+def test_init_writes_names_its_recipe_reads_back(tmp_path, cli, wheel_ffmpeg, monkeypatch):
+    """A capture named "~x.mkv" is written "./~x.mkv" (the reader takes a leading ~ for a home
+    folder) and the recipe plans as it is; a tab in a name, which a recipe's paths cannot hold,
+    is refused in one line (a fault campaign: init wrote recipes its own reader rejected)."""
+    monkeypatch.chdir(tmp_path)
+    recording(tmp_path, "~x.mkv")
+    assert cli("init", "~x.mkv", "-o", "cast.yaml", "-q").code == 0
+    assert "clip: \"./~x.mkv\"" in (tmp_path / "cast.yaml").read_text()
+    planned = cli("build", "cast.yaml", "--dry-run")
+    assert planned.code == 0, planned.err
+    recording(tmp_path, "a\tb.mkv")
+    refused = cli("init", "a\tb.mkv", "-o", "tab.yaml")
+    assert refused.code == 2 and "a tab in a file name" in refused.err, refused.err
+    assert len(refused.err.strip().splitlines()) == 1 and not (tmp_path / "tab.yaml").exists()
 
 
 def test_help_recipe_names_every_key_of_the_schema(cli):
