@@ -8,6 +8,7 @@ the cast, how long it lasts, and what it is.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import dataclass
 from fractions import Fraction
@@ -16,13 +17,16 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from castkit.base.files import check_output, write_atomically
+from castkit.base.files import check_output, partial_path, shown_path, write_error
+from castkit.base.progress import say
+from castkit.base.stops import stops_deferred
 from castkit.base.jobs import file_url, Job, Plan
 from castkit.base.timecode import format_time
 from castkit.builder.plan import effects_of, followed, overlay_steps, profiles_for
 from castkit.cache.folders import check_not_in_cache
 from castkit.cache.keys import cache_dir
 from castkit.cache.written import record_written, why_not_replaceable
+from castkit.errors import Interrupted
 from castkit.media.raster import Raster
 from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, find_ffmpeg
 from castkit.media.probe import MediaInfo
@@ -171,18 +175,47 @@ def preview(
         check_output(page, recipe.sources(), force, (".png",), mine)
         check_not_in_cache(page, records)
     runner = runner or FfmpegRunner()
-    with tempfile.TemporaryDirectory(prefix="castkit-preview-") as work:
-        tiles, jobs = plan_tiles(checked, ffmpeg, Path(work))
-        for n, page in enumerate(pages):
-            shown = tiles[n * TILES_PER_BOARD:(n + 1) * TILES_PER_BOARD]
-            frames = {tile.image for tile in shown if tile.image is not None}
-            mine_jobs = tuple(job for job in jobs if job.output in frames)
-            runner.run(Plan((mine_jobs,)) if mine_jobs else Plan())
-            board = draw_board(shown, first_raster(checked), recipe.folder)
-            write_atomically(page, lambda temp: board.save(temp, format="PNG"))
-            record_written(records, page)
-            for path in frames:  # this board's frames are drawn: their files go
-                path.unlink(missing_ok=True)
+    # Each board is drawn and saved beside its name, and all take their names at the end: a
+    # stop or a failure leaves every board as it was, never some of this recipe's and some of
+    # the last one's (a fault campaign stopped a 3-board preview after the first was replaced).
+    drawn: list[tuple[Path, Path]] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="castkit-preview-") as work:
+            tiles, jobs = plan_tiles(checked, ffmpeg, Path(work))
+            for n, page in enumerate(pages):
+                shown = tiles[n * TILES_PER_BOARD:(n + 1) * TILES_PER_BOARD]
+                frames = {tile.image for tile in shown if tile.image is not None}
+                mine_jobs = tuple(job for job in jobs if job.output in frames)
+                try:
+                    runner.run(Plan((mine_jobs,)) if mine_jobs else Plan())
+                except Interrupted:  # the runner's words would name the tiles, temporary files
+                    raise Interrupted("stopped; no storyboard was written (the boards are as they were)") from None
+                board = draw_board(shown, first_raster(checked), recipe.folder)
+                temp = partial_path(page)
+                drawn.append((temp, page))
+                try:
+                    board.save(temp, format="PNG")
+                except OSError as exc:
+                    raise write_error(page, exc) from None
+                for path in frames:  # this board's frames are drawn: their files go
+                    path.unlink(missing_ok=True)
+        with stops_deferred():  # the renames, all or none
+            for temp, page in drawn:
+                try:
+                    os.replace(temp, page)
+                except OSError as exc:
+                    raise write_error(page, exc) from None
+                record_written(records, page)
+    finally:
+        for temp, _ in drawn:
+            temp.unlink(missing_ok=True)
+    stale, n = [], len(pages) + 1  # boards after these, from a longer storyboard: named, kept
+    while (later := out.with_name(f"{out.stem}-{n}{out.suffix}")).exists():
+        stale.append(later)
+        n += 1
+    if stale:
+        say("note", f"{', '.join(shown_path(path) for path in stale[:3])}{' ...' if len(stale) > 3 else ''} "
+                    f"{'is' if len(stale) == 1 else 'are'} from a longer storyboard, not this recipe's")
     return pages
 
 

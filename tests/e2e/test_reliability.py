@@ -183,6 +183,45 @@ def test_a_storyboard_never_overwrites_its_recipe(tmp_path, wheel_ffmpeg, cli):
     assert recipe.read_text() == RECIPE_TEXT
 
 
+def test_a_stopped_storyboard_leaves_every_board_as_it_was(tmp_path, wheel_ffmpeg, capsys):
+    """A storyboard of several boards stopped after its first was drawn: all of them are the
+    last run's, no temporary file is left, and the stop says no storyboard was written (a fault
+    campaign saw the first board replaced, the others old, and the stop naming the temporary
+    tiles as what was written). A shorter recipe's storyboard then names the board it no longer
+    has, and keeps it."""
+    from castkit.commands.preview import preview, TILES_PER_BOARD
+    from castkit.errors import Interrupted
+    from castkit.run.runner import FfmpegRunner
+
+    def recipe(word: str, count: int) -> Path:
+        titles = "".join(f"  - title: {word} {k}\n    duration: 1\n" for k in range(count))
+        return write_recipe(tmp_path, f"output: cast.dv\nsegments:\n{titles}")
+
+    first = preview(recipe("Old", TILES_PER_BOARD + 1), force=True)
+    assert [p.name for p in first] == ["cast-board.png", "cast-board-2.png"]
+    before = {p: p.read_bytes() for p in first}
+
+    class StopOnTheSecondBoard(FfmpegRunner):
+        calls = 0
+
+        def run(self, plan):
+            StopOnTheSecondBoard.calls += 1
+            if StopOnTheSecondBoard.calls == 2:
+                raise Interrupted("stopped")
+            return super().run(plan)
+
+    with pytest.raises(Interrupted) as stopped:
+        preview(recipe("New", TILES_PER_BOARD + 1), force=True, runner=StopOnTheSecondBoard())
+    assert "no storyboard was written" in str(stopped.value) and "tile" not in str(stopped.value)
+    assert {p: p.read_bytes() for p in first} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+
+    capsys.readouterr()
+    assert preview(recipe("Short", 2), force=True) == first[:1]
+    assert first[0].read_bytes() != before[first[0]] and first[1].read_bytes() == before[first[1]]
+    assert "cast-board-2.png is from a longer storyboard" in capsys.readouterr().err
+
+
 # --- 7. no output inside the cache folder -------------------------------------------------------
 
 
