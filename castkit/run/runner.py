@@ -384,6 +384,7 @@ class FfmpegRunner:
         fed: list[BaseException] = []
         key = str(id(original))
         progress = progress or _frame_count
+        counted: int | None = None  # the frames ffmpeg last said it wrote (its own count only)
         files = contextlib.ExitStack()  # a long filter graph given to ffmpeg as a file (media.ffmpeg)
         watchdog: Watchdog | None = None
         short = files.enter_context(short_arguments(argv))
@@ -429,6 +430,7 @@ class FfmpegRunner:
                 done = progress(line)
                 if done is not None:
                     self.progress.update(key, done)
+                    counted = done if progress is _frame_count else None
                 elif line.startswith("progress=") and sink is not None and written is not None:
                     # What ffmpeg has written so far goes into the cast while it encodes on.
                     sink.feed(original.output, written, written.stat().st_size)
@@ -455,6 +457,12 @@ class FfmpegRunner:
             raise FfmpegFailed(original.label, proc.returncode, stderr_tail("\n".join(tail)))
         if fed:
             raise fed[0]
+        if counted == 0 and original.frames > 0:
+            # A picture stream that got no frame: ffmpeg succeeds, and 5.1 leaves the stream
+            # out of the file (a one-frame clip with overlays: its fps filter had nothing to
+            # repeat). Kept, it was cached and every later build failed at the join.
+            raise WorkError(f"{original.label}: ffmpeg wrote no picture of the {original.frames} frames asked; "
+                            "nothing was kept" + (f"\n{stderr_tail(chr(10).join(tail))}" if tail else ""))
         self.report_damage(original.label, "\n".join(tail))
 
     def report_damage(self, label: str, stderr: str) -> None:

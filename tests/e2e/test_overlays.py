@@ -704,3 +704,23 @@ def test_overlays_convert_no_whole_frame_and_the_webcam_keeps_its_colour(busy_re
     assert run.stderr.count("Parsed_overlay_") and "auto_scale" in run.stderr  # small layers may be converted
     whole = re.findall(rf"\[auto_scale_\d+ @ \S+\] w:{W} h:{H} fmt:\S+ .*-> w:{W} h:{H} .*", run.stderr)
     assert whole == [], whole
+
+
+def test_a_one_frame_clip_with_a_redaction_is_built_or_refused_never_cached_empty(tmp_path, ffmpeg_bin, cli):
+    """A one-frame clip with an overlay: ffmpeg 9 builds it; ffmpeg 5.1's fps filter gets no
+    frame after the overlay, and ffmpeg still succeeds, leaving the picture stream out of the
+    segment. That segment was cached, and every build after it failed at the join ("Stream
+    map '0:v:0' matches no streams", from a fault campaign); now the job fails, saying so, and
+    nothing is kept."""
+    media.make(WHEEL_FFMPEG, tmp_path / "one.mp4", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15:duration=1",
+               "-frames:v", "1", "-c:v", "libx264")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("output: out.mp4\nsegments:\n  - clip: one.mp4\n    overlays:\n"
+                      "      - redact: {x: 0, y: 0, width: 120, height: 40}\n        at: 0\n        until: end\n")
+    result = cli("build", recipe, "-q")
+    if result.code == 0:
+        with av.open(str(tmp_path / "out.mp4")) as container:
+            assert container.streams.video and sum(1 for _ in container.decode(video=0)) >= 1
+        return
+    assert result.code == 1 and "wrote no picture of the 2 frames asked" in result.err, result.err
+    assert not list((tmp_path / ".castkit-cache").glob("segment-*")) and not (tmp_path / "out.mp4").exists()
