@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
@@ -32,7 +32,7 @@ from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, find_ffmpe
 from castkit.media.probe import MediaInfo
 from castkit.plan.check import check_recipe, Checked
 from castkit.plan.encode import (
-    clip_frames, conform_video, Effects, frame_window, source_picture, Trim, trimmed_length,
+    camera_path, clip_frames, conform_video, Effects, film, frame_window, source_picture, Trim, trimmed_length,
 )
 from castkit.plan.pauses import kept_of
 from castkit.recipe.model import ClipSegment, TitleSegment
@@ -71,8 +71,14 @@ def frame_job(info: MediaInfo, at: Fraction, effects: Effects, target: Raster, o
     ff = ffmpeg_module()
     _, video, shape = source_picture(info, effects, rate=target.fps, matrix=target.yuv_matrix)
     # The frame is found by counting frames, as the encode does (Ogg input seeking is not exact).
-    video = frame_window(video, target, target.frames(at), 1)
-    video = conform_video(video, shape, 1, target)
+    frame = target.frames(at)
+    camera = camera_path(effects, shape, target)
+    if camera is None:
+        video = conform_video(frame_window(video, target, frame, 1), shape, 1, target)
+    else:  # the view the cast shows at that moment (zoom: moves, a vertical cast's reframing)
+        video = film(video, camera, frame, 1, Fraction(1), target, None,
+                     lambda v: frame_window(v, target, frame, 1), info.video.fps)
+        video = conform_video(video, shape, 1, target, scaled=True)
     width, height = target.display_size
     jpeg = out.suffix.lower() in (".jpg", ".jpeg")
     # The picture is in the target's colours: said to the scaler, which converts it to the
@@ -108,6 +114,9 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
             info = checked.probes[seg.clip]
             trim = Trim(seg.start, seg.length(info.duration))
             fx = effects_of(seg, checked)
+            moves = seg.zoom or (followed(seg, index, checked, ffmpeg, cache_dir(recipe), quiet=True) if seg.follow else ())
+            if seg.follow:  # the camera the build plans (builder.plan)
+                fx = replace(fx, zoom=moves)
             frames = clip_frames(info, trim, target, fx.speed)
             kept = kept_of(seg, index, checked, target, ffmpeg, cache_dir(recipe), quiet=True)
             middle = seg.start + trimmed_length(info, trim) / 2
@@ -129,7 +138,6 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
                 frames = kept.frames
             if fx.crop:
                 notes.append(f"crop {fx.crop.width}x{fx.crop.height}+{fx.crop.x}+{fx.crop.y}")
-            moves = seg.zoom or (followed(seg, index, checked, ffmpeg, cache_dir(recipe), quiet=True) if seg.follow else ())
             if moves:  # the times the camera moves (--dry-run lists where to)
                 notes.append(("follow: " if seg.follow else "zoom: ")
                              + " ".join(f"{float(m.at):g}s" for m in moves[:6]) + (" …" if len(moves) > 6 else ""))

@@ -730,3 +730,26 @@ def test_held_views_scale_each_distinct_picture_once_and_give_the_same_frames(tm
     assert [k for k in range(100) if once[k] != every[k]] == []
     # The blinking shows in both held corners: the comparison saw changes two pixels wide.
     assert len(set(once[26:49])) > 1 and len(set(once[64:100])) > 1
+
+
+def test_the_storyboard_shows_the_camera_s_view(tmp_path, wheel_ffmpeg, cli):
+    """A tile shows the clip as the cast frames it at that moment: zoomed where a move has
+    zoomed (a fault campaign found the whole capture in the tile, unzoomed)."""
+    from PIL import Image
+
+    media.make(WHEEL_FFMPEG, tmp_path / "take.mkv", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15:duration=2",
+               "-c:v", "ffv1")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("output: out.mp4\nsegments:\n  - clip: take.mkv\n    zoom:\n"
+                      "      - {at: 0, to: {x: 0, y: 0, width: 160, height: 120}, ease: 0.4}\n")
+    board = tmp_path / "board.png"
+    result = cli("preview", recipe, "-q", "-o", board)
+    assert result.code == 0, result.err
+    with Image.open(board) as image:
+        tile = np.asarray(image.convert("RGB"))[16:16 + 240, 16:16 + 320].astype(float)
+    with av.open(str(tmp_path / "take.mkv")) as container:  # the middle frame, 1.0 s
+        source = [f for _, f in zip(range(16), container.decode(video=0))][-1].to_image()
+    zoomed = np.asarray(source.crop((0, 0, 160, 120)).resize((320, 240), Image.LANCZOS)).astype(float)
+    whole = np.asarray(source).astype(float)
+    assert np.abs(tile - zoomed).mean() < np.abs(tile - whole).mean() / 3, (
+        np.abs(tile - zoomed).mean(), np.abs(tile - whole).mean())
