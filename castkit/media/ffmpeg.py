@@ -345,13 +345,8 @@ def stream_query(ffmpeg: Ffmpeg, args: Sequence[str], lines: Callable[[str], Non
     piece of whole lines of its stdout as it comes, so that the reading keeps pace with ffmpeg
     instead of starting when it ends. Returns its exit status and its stderr; raises
     ``subprocess.TimeoutExpired`` (ffmpeg killed) as ``run_query`` does, and OSError."""
-    # No preexec_fn: this runs in a thread while castkit's main thread is still importing the
-    # builder (builder.indexes.read_soon), and a preexec_fn makes Python fork and run code in
-    # the child, which can deadlock there before exec (seen once: the child of an index read
-    # hung, and the build with it). Without one the child execs at once; the read is short,
-    # and bounded by its timeout if castkit is killed meanwhile.
     proc = subprocess.Popen([ffmpeg.path, "-hide_banner", "-nostdin", *args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=dies_with_castkit())
     said: list[bytes] = []
     expired = threading.Event()
 
