@@ -7,6 +7,7 @@ their frame is.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -211,9 +212,30 @@ def image_raster(web: WebRaster, width: int | None, fps: Fraction | int | None) 
 _COLORSPACE = {None: "bt470bg", "bt601": "bt470bg", "bt470bg": "bt470bg", "smpte170m": "smpte170m",
                "bt709": "bt709", "fcc": "fcc", "smpte240m": "smpte240m", "bt2020nc": "bt2020ncl"}
 _SAME_COEFFICIENTS = {"smpte170m": "bt470bg"}
-# The pixel formats ``colorspace`` takes as they are (any other is converted first, which may
-# change its range: those are left to the scaler, as before).
-_COLORSPACE_FORMATS = frozenset(f"yuv{c}p{d}" for c in ("420", "422", "444") for d in ("", "10le", "12le"))
+# The 8-bit pixel formats ``colorspace`` takes as they are (any other is converted first,
+# which may change its range: those are left to the scaler, as before). Deeper ones are made
+# 8-bit before (``eight_bits``).
+_COLORSPACE_FORMATS = frozenset(("yuv420p", "yuv422p", "yuv444p"))
+_DEEP_YUV = re.compile(r"(yuv4(?:20|22|44))p(?:9|10|12|14|16)(?:le|be)")
+
+
+def eight_bits(pix_fmt: str | None) -> str | None:
+    """The 8-bit planar format of a deeper planar YUV one (yuv420p10le: yuv420p); any other
+    as it is. Every output castkit writes is 8-bit, and ffmpeg's crop with exact=1 at an odd x
+    garbles a 10-bit picture (blue came out white, both ffmpegs; a fault campaign): a capture's
+    pictures are made 8-bit before any crop (``plan.encode.source_picture``)."""
+    deep = _DEEP_YUV.fullmatch(pix_fmt or "")
+    return f"{deep[1]}p" if deep else pix_fmt
+
+
+def same_coefficients(a: str | None, b: str | None) -> bool:
+    """Whether two YUV matrices (probed tags or rasters' ``matrix``, ffmpeg's names; None:
+    untagged, read as BT.601) have the same coefficients: nothing to convert between them."""
+    def family(matrix: str | None) -> str | None:
+        name = _COLORSPACE.get(matrix, matrix)
+        return _SAME_COEFFICIENTS.get(name, name)
+
+    return family(a) == family(b)
 
 
 def matrix_conversion(matrix: str | None, pix_fmt: str | None, target: str,
@@ -237,7 +259,7 @@ def matrix_conversion(matrix: str | None, pix_fmt: str | None, target: str,
     source, wanted = _COLORSPACE.get(matrix), _COLORSPACE.get(target)
     if source is None or wanted is None or pix_fmt not in _COLORSPACE_FORMATS or size[0] % 2 or size[1] % 2:
         return None
-    if _SAME_COEFFICIENTS.get(source, source) == _SAME_COEFFICIENTS.get(wanted, wanted):
+    if same_coefficients(matrix, target):
         return None
     kept = "pc" if color_range == "pc" else "tv"
     # The same primaries and transfer in and out: only the matrix changes (castkit converts

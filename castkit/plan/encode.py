@@ -11,7 +11,6 @@ frame count, size, pixel shape and pixel format of a profile's ``Raster``, and a
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -23,7 +22,7 @@ from castkit.media.dv import dv_samples
 from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, safe_input_options
 from castkit.media.pictures import COMPARABLE, distinct, Pictures
 from castkit.media.probe import MediaInfo
-from castkit.media.raster import AUDIO_RATE, matrix_conversion, Raster
+from castkit.media.raster import AUDIO_RATE, eight_bits, matrix_conversion, Raster
 from castkit.media.seek import FrameIndex, plan_seek, plan_sound_seek, Seek
 from castkit.plan.camera import CameraPath, Frame, plan_path, Region
 from castkit.plan.overlays import (
@@ -573,10 +572,7 @@ def source_picture(info: MediaInfo, effects: Effects = Effects(), seek: int = 0,
         video = source.video
     shape = info.video.shown_shape
     pix_fmt = eight_bits(info.video.pix_fmt)
-    if pix_fmt != info.video.pix_fmt:
-        # Every output is 8-bit; and ffmpeg's crop with exact=1 at an odd x made garbage of a
-        # 10-bit picture (blue came out white, both ffmpegs; a fault campaign), which a crop:,
-        # the camera and a redaction all do. The pictures are 8-bit before any of them.
+    if pix_fmt != info.video.pix_fmt:  # before any crop (a crop:, the camera, a redaction)
         video = video.filter("format", pix_fmt)
     if info.video.matrix or info.video.color_range:
         # The file's colour tags onto its frames, so the scaler converts from them: VP8 carries
@@ -600,16 +596,6 @@ def source_picture(info: MediaInfo, effects: Effects = Effects(), seek: int = 0,
     if conversion:
         video = video.filter("colorspace", **conversion)
     return source, video, shape
-
-
-_DEEP_YUV = re.compile(r"(yuv4(?:20|22|44))p(?:9|10|12|14|16)(?:le|be)")
-
-
-def eight_bits(pix_fmt: str | None) -> str | None:
-    """The 8-bit planar format of a deeper planar YUV one (yuv420p10le: yuv420p); any other
-    as it is."""
-    deep = _DEEP_YUV.fullmatch(pix_fmt or "")
-    return f"{deep[1]}p" if deep else pix_fmt
 
 
 # Sound further from its timestamps than this is padded with silence (or trimmed) back onto

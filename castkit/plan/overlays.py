@@ -32,6 +32,7 @@ from typing import Any
 from castkit.base.jobs import file_url
 from castkit.media.ffmpeg import ffmpeg_module, safe_input_options
 from castkit.media.probe import MediaInfo
+from castkit.media.raster import same_coefficients
 from castkit.media.seek import FrameIndex, plan_seek
 from castkit.recipe.model import Crop, Overlay
 from castkit.plan.camera import CameraPath, ease, frame_runs, frame_table, Region
@@ -593,7 +594,6 @@ def with_webcam(video: Any, cam: WebcamPlan, first: int, count: int, rate: Fract
 # it; an untagged camera is BT.601, as the scale filter reads one.
 _SCALE_MATRIX = {None: "bt601", "bt470bg": "bt470", "smpte170m": "smpte170m", "bt709": "bt709", "fcc": "fcc",
                  "smpte240m": "smpte240m", "bt2020nc": "bt2020", "bt2020c": "bt2020"}
-_MATRIX_FAMILY = {"bt601": "bt601", "bt470": "bt601", "smpte170m": "bt601"}  # the same coefficients
 
 
 def camera_scaled(picture: Any, width: int, height: int, matrix: str | None, target: Any) -> Any:
@@ -606,7 +606,7 @@ def camera_scaled(picture: Any, width: int, height: int, matrix: str | None, tar
     own = _SCALE_MATRIX.get(matrix, "bt601")
     picture = picture.filter("scale", w=width, h=height, flags="lanczos", in_color_matrix=own,
                              out_color_matrix=own, out_range="tv")
-    if _MATRIX_FAMILY.get(own, own) != _MATRIX_FAMILY.get(target.matrix, target.matrix):
+    if not same_coefficients(matrix, target.matrix):
         picture = picture.filter("colormatrix", src=own, dst=target.matrix)
     return picture
 

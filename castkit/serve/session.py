@@ -32,9 +32,10 @@ from castkit.commands.preview import frame_job
 from castkit.errors import CastkitError, RecipeError
 from castkit.media.ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, safe_input_options
 from castkit.media.probe import MediaInfo
+from castkit.media.raster import eight_bits
 from castkit.media.seek import frame_times
 from castkit.plan.check import Checked, check_recipe
-from castkit.plan.encode import Trim, clip_frames, eight_bits, trimmed_length
+from castkit.plan.encode import Trim, clip_frames, trimmed_length
 from castkit.recipe.edit import EditError, move_segment, set_keys
 from castkit.plan.overlays import Drawn, redact  # a redacted player's copy (issue 30)
 from castkit.recipe.model import ClipSegment, Overlay, TitleSegment
