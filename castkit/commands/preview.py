@@ -114,9 +114,9 @@ def plan_tiles(checked: Checked, ffmpeg: Ffmpeg, work: Path) -> tuple[list[Tile]
             info = checked.probes[seg.clip]
             trim = Trim(seg.start, seg.length(info.duration))
             fx = effects_of(seg, checked)
-            moves = seg.zoom or (followed(seg, index, checked, ffmpeg, cache_dir(recipe), quiet=True) if seg.follow else ())
-            if seg.follow:  # the camera the build plans (builder.plan)
-                fx = replace(fx, zoom=moves)
+            if seg.follow is not None:  # the camera the build plans (builder.plan)
+                fx = replace(fx, zoom=followed(seg, index, checked, ffmpeg, cache_dir(recipe), quiet=True))
+            moves = fx.zoom
             frames = clip_frames(info, trim, target, fx.speed)
             kept = kept_of(seg, index, checked, target, ffmpeg, cache_dir(recipe), quiet=True)
             middle = seg.start + trimmed_length(info, trim) / 2
@@ -218,7 +218,7 @@ def preview(
         for temp, _ in drawn:
             temp.unlink(missing_ok=True)
     stale, n = [], len(pages) + 1  # boards after these, from a longer storyboard: named, kept
-    while (later := out.with_name(f"{out.stem}-{n}{out.suffix}")).exists():
+    while (later := _board(out, n)).exists():
         stale.append(later)
         n += 1
     if stale:
@@ -230,7 +230,12 @@ def preview(
 def board_paths(output: Path, segments: int) -> list[Path]:
     """The boards of a cast of ``segments``: ``output``, then OUTPUT-2.png, OUTPUT-3.png..."""
     count = max(1, -(-segments // TILES_PER_BOARD))
-    return [output] + [output.with_name(f"{output.stem}-{n}{output.suffix}") for n in range(2, count + 1)]
+    return [_board(output, n) for n in range(1, count + 1)]
+
+
+def _board(output: Path, n: int) -> Path:
+    """Board ``n`` (from 1) of the storyboard ``output``."""
+    return output if n == 1 else output.with_name(f"{output.stem}-{n}{output.suffix}")
 
 
 def first_raster(checked: Checked) -> Raster:

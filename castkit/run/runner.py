@@ -457,13 +457,15 @@ class FfmpegRunner:
             raise FfmpegFailed(original.label, proc.returncode, stderr_tail("\n".join(tail)))
         if fed:
             raise fed[0]
+        said = "\n".join(tail)
         if counted == 0 and original.frames > 0:
             # A picture stream that got no frame: ffmpeg succeeds, and 5.1 leaves the stream
             # out of the file (a one-frame clip with overlays: its fps filter had nothing to
             # repeat). Kept, it was cached and every later build failed at the join.
-            raise WorkError(f"{original.label}: ffmpeg wrote no picture of the {original.frames} frames asked; "
-                            "nothing was kept" + (f"\n{stderr_tail(chr(10).join(tail))}" if tail else ""))
-        self.report_damage(original.label, "\n".join(tail))
+            raise WorkError("\n".join(filter(None, (f"{original.label}: ffmpeg wrote no picture of the "
+                                                    f"{original.frames} frames asked; nothing was kept",
+                                                    stderr_tail(said)))))
+        self.report_damage(original.label, said)
 
     def report_damage(self, label: str, stderr: str) -> None:
         """What a successful ffmpeg said on stderr, as a warning. castkit runs ffmpeg at
