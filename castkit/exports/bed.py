@@ -126,8 +126,8 @@ def _sound_of(part: Part, inputs: list[tuple[Path, float]]) -> str:
 
 
 def _run(ffmpeg: Ffmpeg, args: list[str], doing: str) -> str:
-    done = subprocess.run([ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", *args],
-                          stdin=subprocess.DEVNULL, capture_output=True, preexec_fn=dies_with_castkit())
+    done = subprocess.run(dies_with_castkit([ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel",
+                                             "info", *args]), stdin=subprocess.DEVNULL, capture_output=True)
     text = done.stderr.decode("utf-8", "replace")
     if done.returncode != 0:
         raise WorkError(f"{doing} failed:\n{stderr_tail(text)}")

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,7 +28,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from castkit.base.files import write_atomically
-from castkit.base.libc import libc_function
 from castkit.errors import FfmpegNotFound, WorkError
 
 
@@ -331,11 +329,10 @@ def compile_argv(stream: Any, ffmpeg: Ffmpeg, global_args: Sequence[str] = ()) -
 def run_query(ffmpeg: Ffmpeg, args: Sequence[str], timeout: float = 60) -> subprocess.CompletedProcess:
     """Run a short ffmpeg command whose output castkit reads (probe, doctor), capturing both."""
     return subprocess.run(
-        [ffmpeg.path, "-hide_banner", "-nostdin", *args],
+        dies_with_castkit([ffmpeg.path, "-hide_banner", "-nostdin", *args]),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         timeout=timeout,
-        preexec_fn=dies_with_castkit(),
     )
 
 
@@ -345,8 +342,9 @@ def stream_query(ffmpeg: Ffmpeg, args: Sequence[str], lines: Callable[[str], Non
     piece of whole lines of its stdout as it comes, so that the reading keeps pace with ffmpeg
     instead of starting when it ends. Returns its exit status and its stderr; raises
     ``subprocess.TimeoutExpired`` (ffmpeg killed) as ``run_query`` does, and OSError."""
-    proc = subprocess.Popen([ffmpeg.path, "-hide_banner", "-nostdin", *args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=dies_with_castkit())
+    argv = [ffmpeg.path, "-hide_banner", "-nostdin", *args]
+    proc = subprocess.Popen(dies_with_castkit(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
     said: list[bytes] = []
     expired = threading.Event()
 
@@ -379,45 +377,53 @@ def stream_query(ffmpeg: Ffmpeg, args: Sequence[str], lines: Callable[[str], Non
         proc.stdout.close()
         proc.stderr.close()
     if expired.is_set():
-        raise subprocess.TimeoutExpired(proc.args, timeout)
+        raise subprocess.TimeoutExpired(argv, timeout)
     if not said:  # its stderr not read to the end: what it said is not known
         raise subprocess.SubprocessError(f"{ffmpeg.path}: its stderr could not be read")
     return proc.returncode, said[0]
 
 
-_PR_SET_PDEATHSIG = 1
-
-
-_PRCTL = libc_function("prctl", "c_int", "c_ulong", "c_ulong", "c_ulong", "c_ulong")
-
-
-def dies_with_castkit():
-    """A ``preexec_fn`` that makes the child (ffmpeg) die with castkit, or None where the
-    system has no such thing (not Linux).
+def dies_with_castkit(argv: Sequence[str]) -> list[str]:
+    """``argv`` (an ffmpeg's, absolute path first) so started that it dies with castkit, where
+    the system can say so (Linux with util-linux's ``setpriv``); ``argv`` itself elsewhere.
 
     castkit stops its ffmpegs itself on every way out it sees (Ctrl-C, SIGTERM, errors); after
     ``kill -9`` of castkit nothing in castkit runs any more, and an ffmpeg would encode on to
-    the end, alone. ``PR_SET_PDEATHSIG`` asks the kernel to SIGKILL the child when its parent
-    thread ends. The child checks its parent afterwards: if castkit died between the fork and
-    the prctl, the signal will never come, and the child ends itself instead of exec'ing.
+    the end, alone. ``setpriv --pdeathsig KILL`` asks the kernel to SIGKILL the child when the
+    castkit thread that started it ends (castkit waits for each ffmpeg in the thread that
+    started it); then a shell checks its parent: if castkit died before the request, the
+    signal will never come, and the child ends instead of starting ffmpeg.
 
-    Works with ``start_new_session=True`` (the session is made first, then this runs). The
-    function touches no lock and imports nothing, so it is safe in the forked child of a
-    threaded castkit. The kernel sends the signal when the *thread* that started the child
-    ends: castkit waits for each ffmpeg in the thread that started it.
+    Not a ``preexec_fn``: Python code in the forked child of a threaded process runs Python's
+    after-fork clean-up, which frees the other threads' thread-locals there, and a library's
+    object among them may wait for threads the child does not have (PyAV 18.1.1's scaler
+    context did: every child hung before exec). Without one, Python starts the child with
+    ``vfork`` and runs nothing of its own in it.
     """
-    prctl = _PRCTL
-    if prctl is None:
-        return None
-    parent = os.getpid()
-    kill = signal.SIGKILL
+    argv = list(argv)
+    prefix = _death_signal_prefix()
+    if not prefix or not os.access(argv[0], os.X_OK):  # a missing binary fails as it would alone
+        return argv
+    setpriv, shell = prefix
+    check = f'[ "$PPID" = {os.getpid()} ] && exec "$@"; exit 137'
+    return [setpriv, "--pdeathsig", "KILL", "--", shell, "-c", check, "castkit", *argv]
 
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, kill, 0, 0, 0)
-        if os.getppid() != parent:  # castkit is already gone
-            os._exit(137)
 
-    return preexec
+@functools.cache
+def _death_signal_prefix() -> tuple[str, str] | tuple[()]:
+    """``setpriv`` and ``sh``, once found to work together here (util-linux 2.33 or later for
+    ``--pdeathsig``); empty where not (then children do not die with a killed castkit)."""
+    if not sys.platform.startswith("linux"):
+        return ()
+    setpriv, shell = shutil.which("setpriv"), shutil.which("sh")
+    if setpriv is None or shell is None:
+        return ()
+    try:
+        done = subprocess.run([setpriv, "--pdeathsig", "KILL", "--", shell, "-c", "exit 0"],
+                              stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    return (setpriv, shell) if done.returncode == 0 else ()
 
 
 def stderr_tail(text: str | bytes, lines: int = 12) -> str:
@@ -433,8 +439,7 @@ def run_reading(argv: Sequence[str], path: Path, doing: str) -> subprocess.Compl
     A failure is a WorkError naming the file and what castkit was ``doing`` ("finding the
     pauses"), with the tail of ffmpeg's stderr."""
     try:
-        done = subprocess.run(list(argv), stdin=subprocess.DEVNULL, capture_output=True,
-                              preexec_fn=dies_with_castkit())
+        done = subprocess.run(dies_with_castkit(argv), stdin=subprocess.DEVNULL, capture_output=True)
     except OSError as exc:
         raise WorkError(f"{path}: cannot run ffmpeg for {doing} ({exc.strerror})") from None
     if done.returncode != 0:

@@ -135,8 +135,7 @@ def decode_sound(path: Path, start: Fraction, length: Fraction | None, ffmpeg: F
                    f"atrim=start={float(start)}" + (f":duration={float(length)}" if length is not None else ""),
             "-ac", "1", "-f", "f32le", "-acodec", "pcm_f32le", "-"]
     try:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                              preexec_fn=dies_with_castkit())
+        done = subprocess.run(dies_with_castkit(argv), stdin=subprocess.DEVNULL, capture_output=True)
     except OSError as exc:
         raise WorkError(f"{path}: cannot run ffmpeg for its sound ({exc.strerror})") from None
     if done.returncode != 0:

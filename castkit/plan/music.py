@@ -288,9 +288,8 @@ class MusicStep(LoudnessStep):
         def write(temp: Path) -> None:
             import numpy as np
 
-            proc = subprocess.Popen([*argv, file_url(temp)], stdin=subprocess.PIPE,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                    preexec_fn=dies_with_castkit())
+            proc = subprocess.Popen(dies_with_castkit([*argv, file_url(temp)]), stdin=subprocess.PIPE,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             assert proc.stdin is not None
             try:
                 for first in range(0, samples, BLOCK):
@@ -333,8 +332,7 @@ class MusicStep(LoudnessStep):
         return parse_summary(self._run(argv, "measuring the loudness of the mix"))
 
     def _run(self, argv: list[str], doing: str) -> str:
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True,
-                              preexec_fn=dies_with_castkit())
+        done = subprocess.run(dies_with_castkit(argv), stdin=subprocess.DEVNULL, capture_output=True)
         text = done.stderr.decode("utf-8", "replace")
         if done.returncode != 0:
             raise WorkError(f"{doing} failed:\n{stderr_tail(text)}")

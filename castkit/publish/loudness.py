@@ -140,9 +140,8 @@ class LoudnessStep:
             seal_file(self.script)  # as a segment is: a damaged script is never handed to a join
 
     def _measure(self, chain: str = "") -> tuple[float, float]:
-        result = subprocess.run(measure_argv(self.ffmpeg, self.list_file, chain),
-                                stdin=subprocess.DEVNULL, capture_output=True,
-                                preexec_fn=dies_with_castkit())
+        result = subprocess.run(dies_with_castkit(measure_argv(self.ffmpeg, self.list_file, chain)),
+                                stdin=subprocess.DEVNULL, capture_output=True)
         text = result.stderr.decode("utf-8", "replace")
         try:
             if result.returncode != 0:

@@ -129,10 +129,10 @@ def _run_process(argv: list[str], tail: collections.deque[str], feed: Callable[[
                  pass_fds: tuple[int, ...], started: Callable | None,
                  waiting: Callable[[], bool] | None = None) -> int:
     proc = subprocess.Popen(
-        [argv[0], "-nostats", *argv[1:]], stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
         # ffmpeg dies with the worker: a killed worker leaves no ffmpeg writing on.
-        preexec_fn=dies_with_castkit(), env=ffmpeg_env(), pass_fds=pass_fds,
+        dies_with_castkit([argv[0], "-nostats", *argv[1:]]), stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True, env=ffmpeg_env(),
+        pass_fds=pass_fds,
     )
     if started is not None:
         started(proc)

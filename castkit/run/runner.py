@@ -394,13 +394,12 @@ class FfmpegRunner:
             with signals_held():
                 try:
                     proc = subprocess.Popen(
-                        short, stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
+                        # It dies with castkit, even after a kill -9 of castkit.
+                        dies_with_castkit(short), stdin=subprocess.PIPE if feed else subprocess.DEVNULL,
                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                         # Its own process group: a Ctrl-C reaches castkit, which stops ffmpeg
                         # itself after it has decided what to clean up.
                         start_new_session=True,
-                        # ... and dies with castkit, even after a kill -9 of castkit.
-                        preexec_fn=dies_with_castkit(),
                         env=ffmpeg_env(), pass_fds=pass_fds,
                     )
                 except OSError as exc:

@@ -15,6 +15,8 @@ import shutil
 import signal
 import struct
 import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -34,6 +36,7 @@ from test_hardening import (
 )
 
 from castkit.base import files as _files
+from castkit.media.ffmpeg import dies_with_castkit, find_ffmpeg, run_query
 from castkit.run.runner import DryRunRunner
 
 
@@ -95,6 +98,62 @@ def test_ffmpeg_dies_with_a_killed_castkit_and_the_next_build_cleans_up(tmp_path
     assert result.code == 0, result.err
     assert frames_in(tmp_path / "build" / "cast.dv") == 500
     assert debris(tmp_path) == []
+
+
+needs_setpriv = pytest.mark.skipif(not shutil.which("setpriv") or not sys.platform.startswith("linux"),
+                                   reason="children die with castkit through util-linux's setpriv")
+
+
+@needs_setpriv
+def test_a_child_whose_castkit_is_already_gone_does_not_start(tmp_path):
+    """The kill can come between the fork and the kernel's promise to signal the child: then
+    the child must not start the command at all (the promise would never be kept)."""
+    marker = tmp_path / "ran"
+    argv = dies_with_castkit([shutil.which("touch"), str(marker)])
+    assert argv[-2:] == [shutil.which("touch"), str(marker)] and len(argv) > 2
+    # Started by another parent than this process (the one whose pid it was made for).
+    proxy = subprocess.run([sys.executable, "-c", "import subprocess, sys; "
+                            "sys.exit(subprocess.run(sys.argv[1:]).returncode)", *argv])
+    assert proxy.returncode == 137 and not marker.exists()
+    assert subprocess.run(argv).returncode == 0 and marker.exists()  # by its castkit: it runs
+
+
+def test_a_missing_binary_fails_as_it_would_alone(tmp_path):
+    missing = str(tmp_path / "no-ffmpeg")
+    assert dies_with_castkit([missing, "-version"]) == [missing, "-version"]
+    with pytest.raises(FileNotFoundError):
+        subprocess.run(dies_with_castkit([missing]))
+
+
+def test_no_python_runs_in_a_child_before_ffmpeg(tmp_path, wheel_ffmpeg):
+    """Seen failing before the fix (a ``preexec_fn`` made the children die with castkit): the
+    forked child ran Python's after-fork clean-up, which ran the finalizers of other threads'
+    thread-locals there. PyAV 18.1.1's scaler context, held so by the test process, then
+    waited for threads the child did not have, and every ffmpeg castkit started hung."""
+    marker = tmp_path / "finalized"
+
+    class Finalized:
+        def __del__(self):
+            with open(marker, "a") as out:
+                out.write(f"{os.getpid()}\n")
+
+    local, held, done = threading.local(), threading.Event(), threading.Event()
+
+    def hold():
+        local.value = Finalized()
+        held.set()
+        done.wait()
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    held.wait()
+    try:
+        assert run_query(find_ffmpeg(), ["-version"]).returncode == 0
+    finally:
+        done.set()
+        thread.join()
+    # Only this process's own finalizer ran, when the thread ended: none in a child.
+    assert marker.read_text().split() == [str(os.getpid())]
 
 
 def test_stale_partials_are_only_castkits_files_of_dead_writers(tmp_path):
