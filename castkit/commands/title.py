@@ -19,7 +19,7 @@ from castkit.plan.encode import still_job
 from castkit.recipe.model import style_files
 from castkit.recipe.style import TitleStyle
 from castkit.run.runner import FfmpegRunner, Runner
-from castkit.titles.cards import check_style, render_card
+from castkit.titles.cards import check_style, check_text, render_card
 
 
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
@@ -49,6 +49,7 @@ def make_title(
     for folder in default_cache_folders(output):
         check_not_in_cache(output, folder)
     check_style(style)
+    check_text(title, subtitle, style)
     suffix = output.suffix.lower()
     profile = None
     if suffix in CLIP_SUFFIXES:

@@ -27,7 +27,7 @@ from castkit.plan.speech import check_speech, SpeechMemo
 from castkit.publish.transcript import is_transcript
 from castkit.publish.captions import CaptionsError, load
 from castkit.recipe.model import ClipSegment, OutputSpec, Recipe
-from castkit.titles.cards import check_style, layout_card
+from castkit.titles.cards import check_style, check_text, layout_card
 
 
 # A trim may end this far past a source's probed end: the probe's duration has six
@@ -114,6 +114,7 @@ def check_recipe(recipe: Recipe, ffmpeg: Ffmpeg, problems: Iterable[Problem] = (
         else:
             try:
                 check_style(seg.style, recipe.folder)
+                check_text(seg.title, seg.subtitle, seg.style, recipe.folder)
                 layout_card(seg.title, seg.subtitle, seg.style, recipe.target.display_size, recipe.folder)
             except CastkitError as exc:
                 problems.append(seg.where.problem(f"title style: {exc}"))

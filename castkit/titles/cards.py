@@ -93,6 +93,32 @@ def check_style(style: TitleStyle, base: Path = Path(".")) -> None:
         _load_font(path, 12)
 
 
+def check_text(title: str, subtitle: str | None, style: TitleStyle, base: Path = Path(".")) -> None:
+    """Fail early on characters a card's fonts would draw as boxes (an emoji, CJK in DejaVu
+    Sans): :class:`UsageError` naming each font and its characters."""
+    title_path, subtitle_path = _font_paths(style, base)
+    lacking = [f"the font {path.name} cannot draw {missing!r} (the {which})"
+               for which, text, path in (("title", title, title_path), ("subtitle", subtitle or "", subtitle_path))
+               if (missing := lacking_glyphs(_load_font(path, 48), text))]
+    if lacking:
+        raise UsageError(f"{'; '.join(lacking)}: choose a font that has them (a title style's font:, "
+                         "or --font)")
+
+
+# A code point no text font maps: what a font draws for a character it lacks.
+_MISSING = "\U0010fffd"
+
+
+def lacking_glyphs(font: ImageFont.FreeTypeFont, text: str) -> str:
+    """The characters of ``text`` that ``font`` draws as its missing-glyph box."""
+    def glyph(char: str) -> tuple:
+        mask = font.getmask(char)
+        return mask.size, bytes(mask)
+
+    missing = glyph(_MISSING)
+    return "".join(dict.fromkeys(c for c in text if not c.isspace() and glyph(c) == missing))
+
+
 def layout_card(
     title: str,
     subtitle: str | None,
@@ -226,7 +252,7 @@ def _layout(
             )
             return _Plan(layout, lines, title_px)
     raise UsageError(
-        f"the text is too long to fit on one card at a size people can read"
+        f"the text is too long to fit on one {width}x{height} card at a size people can read"
         f" ({len(title) + len(subtitle or '')} characters): shorten it or split it across cards"
     )
 

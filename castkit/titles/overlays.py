@@ -21,7 +21,7 @@ from castkit.errors import InputError
 from castkit.recipe.model import (
     Crop, DEFAULT_POSITIONS, FRAME_GRADIENT, FRAME_GRADIENT_COLORS, FrameStyle, Overlay, WEBCAM_FULL,
 )
-from castkit.titles.cards import _load_font, SUBTITLE_FONT, TITLE_FONT
+from castkit.titles.cards import _load_font, lacking_glyphs, SUBTITLE_FONT, TITLE_FONT
 from castkit.titles.job import draw_once
 
 TEXT_HEIGHT = 1 / 30  # a callout's text, of the capture's height
@@ -35,8 +35,6 @@ CALLOUT_COLORS = ("#ffe066", "#111111")  # background, text
 KEYS_COLORS = ("#2b2d31", "#ffffff")
 BOX_COLOR = "#ff3b30"
 SHADOW = (0, 0, 0, 90)
-# A code point no text font maps: what a font draws for a character it lacks.
-_MISSING = "\U0010fffd"
 
 
 @dataclass(frozen=True)
@@ -179,7 +177,7 @@ def check_overlay(overlay: Overlay, capture: tuple[int, int], base: Path = Path(
         layout(overlay, capture, base)
         if overlay.kind in ("text", "keys"):
             font = _text_metrics(overlay, capture[1], base)[0]
-            missing = _lacking(font, overlay.text or "")
+            missing = lacking_glyphs(font, overlay.text or "")
             if missing:
                 return f"the font {_font_path(overlay).name} cannot draw {missing!r}"
     except InputError as exc:
@@ -283,16 +281,6 @@ def _image_size(path: Path) -> tuple[int, int]:
             return image.size
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise InputError(path, f"cannot be read as a PNG ({exc})") from None
-
-
-def _lacking(font: ImageFont.FreeTypeFont, text: str) -> str:
-    """The characters of ``text`` that ``font`` draws as its missing-glyph box."""
-    def glyph(char: str) -> tuple:
-        mask = font.getmask(char)
-        return mask.size, bytes(mask)
-
-    missing = glyph(_MISSING)
-    return "".join(dict.fromkeys(c for c in text if not c.isspace() and glyph(c) == missing))
 
 
 def _colours(overlay: Overlay) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:

@@ -724,3 +724,18 @@ def test_a_one_frame_clip_with_a_redaction_is_built_or_refused_never_cached_empt
         return
     assert result.code == 1 and "wrote no picture of the 2 frames asked" in result.err, result.err
     assert not list((tmp_path / ".castkit-cache").glob("segment-*")) and not (tmp_path / "out.mp4").exists()
+
+
+def test_text_the_font_cannot_draw_exits_2_naming_it(tmp_path, cli):
+    """A callout and keycaps in a font without those characters: one line each, at their
+    place in the recipe, instead of boxes drawn on the cast."""
+    still_capture(tmp_path / "take.mp4", Image.new("RGB", (320, 240), (40, 40, 40)))
+    recipe = tmp_path / "cast.yaml"
+    recipe.write_text("output: cast.mp4\nsegments:\n  - clip: take.mp4\n    overlays:\n"
+                      "      - {text: \"Done \u2705\", at: 0, until: 1}\n"
+                      "      - {keys: \"\u2318+\u65e5\", at: 0, until: 1}\n", encoding="utf-8")
+    result = cli("build", str(recipe), "--dry-run")
+    assert result.code == 2, result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 2 and "cast.yaml:5:" in lines[0] and "cast.yaml:6:" in lines[1], lines
+    assert "cannot draw '\u2705'" in lines[0] and "'\u65e5'" in lines[1]

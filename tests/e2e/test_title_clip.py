@@ -89,3 +89,24 @@ def test_not_a_font_and_empty_text(tmp_path, cli, monkeypatch):
     result = cli("title", "   ", "-o", "t.png")
     assert result.code == 2 and "text" in result.err
     assert listing(tmp_path) == ["fake.ttf"]
+
+
+def test_characters_the_font_lacks_exit_2_instead_of_boxes(tmp_path, cli, monkeypatch):
+    """Seen failing before the fix: an emoji in a title and Japanese in its subtitle came out
+    as empty boxes (DejaVu Sans has neither), silently, in the card and the cast."""
+    monkeypatch.chdir(tmp_path)
+    result = cli("title", "Ship it \U0001F680", "-o", "t.png")
+    assert result.code == 2, result.err
+    assert "'\U0001F680'" in result.err and "DejaVuSans-Bold.ttf" in result.err
+    assert len(result.err.strip().splitlines()) == 1 and listing(tmp_path) == []
+    recipe = tmp_path / "cast.yaml"
+    recipe.write_text("output: cast.dv\nsegments:\n  - title: \"Ship it \U0001F680\"\n"
+                      "    subtitle: \"\u65e5\u672c\u8a9e\"\n    duration: 2\n", encoding="utf-8")
+    result = cli("build", str(recipe), "--dry-run")
+    assert result.code == 2, result.err
+    line = result.err.strip()
+    assert "cast.yaml:3:5:" in line and "'\U0001F680'" in line and "'\u65e5\u672c\u8a9e'" in line
+    # Accents, Greek and Cyrillic are DejaVu's own: drawn, not refused.
+    result = cli("title", "H\u00e9llo \u03a9\u03bc\u03ad\u03b3\u03b1 \u041f\u0440\u0438\u0432\u0435\u0442", "-o", "t.png")
+    assert result.code == 0, result.err
+    assert Image.open(tmp_path / "t.png").size[0] > 0
