@@ -25,7 +25,7 @@ from castkit.base.files import write_atomically
 from castkit.base.jobs import Job, Plan, file_url
 from castkit.base.progress import Progress
 from castkit.builder.build import build
-from castkit.builder.plan import effects_of, overlay_steps, profiles_for
+from castkit.builder.plan import effects_of, followed, overlay_steps, profiles_for
 from castkit.cache.keys import cache_dir, file_identity, key
 from castkit.cache.names import proxy_name
 from castkit.commands.preview import frame_job
@@ -352,6 +352,8 @@ class Session:
         at = min(max(Fraction(0), at), info.duration)
         at = target.seconds(target.frames(at))  # the cast's frame there: one file per frame
         fx = effects_of(seg, checked)
+        if seg.follow is not None:  # the camera the build plans: measured once, kept in the cache
+            fx = replace(fx, zoom=followed(seg, index, checked, self.ffmpeg, cache_dir(checked.recipe), quiet=True))
         name = key("serve-frame", file_identity(info.path), str(at), str(fx), target.name)
         out = self.work / f"frame-{name}.jpg"
         with self._making(out):

@@ -541,3 +541,47 @@ def test_the_players_copy_of_a_redacted_clip_hides_the_region(tmp_path, wheel_ff
     for luma in frames:
         assert energy(luma[secret]) < 0.05 * energy(source[secret])
         assert energy(luma[other]) > 0.5 * energy(source[other])  # the rest is the capture
+
+
+def test_a_served_frame_of_a_followed_clip_shows_the_camera(tmp_path, wheel_ffmpeg):
+    """Seen failing before the fix: with ``zoom: follow`` the page showed the whole capture
+    where the cast was zoomed in on the typing (the analysis ran for builds only). The
+    served frame is the cast's (above 30 dB), its typed line magnified at least 1.5x."""
+    from castkit.builder.build import build
+    from castkit.media.ffmpeg import find_ffmpeg
+    from castkit.serve.server import make_server
+    from castkit.serve.session import Session
+
+    # A line typed at (300, 300) of a dark 1080p screen, one key every 0.2 s from 0.5 s to 4.5 s.
+    keys = [f"drawbox=x={300 + 18 * i}:y=300:w=14:h=24:color=white:t=fill:enable='gte(t,{0.5 + 0.2 * i:.1f})'"
+            for i in range(20)]
+    media.make(WHEEL_FFMPEG, tmp_path / "take.ogv", "-f", "lavfi", "-i",
+               f"color=black:size=1920x1080:rate=10:duration=6,format=yuv420p,{','.join(keys)}",
+               "-c:v", "libtheora", "-q:v", "6")
+    recipe = tmp_path / "cast.yaml"
+    recipe.write_text("outputs: [build/cast.dv]\nsegments:\n  - clip: take.ogv\n    zoom: follow\n",
+                      encoding="utf-8")
+    build(recipe, force=True)
+    session = Session(recipe, find_ffmpeg())
+    server = make_server(recipe, session, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+    thread.start()
+    try:
+        status, jpeg = Client(server.server_address[1], server.token).call("GET", "/api/frame/1?t=4.0")
+    finally:
+        server.shutdown()
+        session.close()
+        server.server_close()
+    assert status == 200 and jpeg[:2] == b"\xff\xd8"
+    (tmp_path / "f.jpg").write_bytes(jpeg)
+    with av.open(str(tmp_path / "f.jpg")) as c:
+        served = next(c.decode(video=0)).reformat(format="gray").to_ndarray()
+    with av.open(str(tmp_path / "build" / "cast.dv")) as c:
+        cast = next(f for n, f in enumerate(c.decode(video=0)) if n == 100)  # 4 s at 25 fps
+        cast = cast.reformat(width=768, height=576, format="gray").to_ndarray()
+    assert served.shape == (576, 768)
+    assert psnr(served, cast) > 30
+    cols = np.flatnonzero((served > 128).any(axis=0))
+    typed = 18 * 17 + 14  # the keys typed by 4.0 s, in capture pixels
+    unzoomed = typed * 768 / 1920  # the whole 16:9 capture, letterboxed: its width fills the card
+    assert cols.size and (cols[-1] + 1 - cols[0]) >= 1.5 * unzoomed, (cols[:1], cols[-1:], unzoomed)
