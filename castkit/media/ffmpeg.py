@@ -307,7 +307,12 @@ def ffmpeg_module() -> Any:
     that other people sent, and a ``ffmpeg.py``, ``past/`` or ``test.py`` there (the pattern of
     CVE-2025-50817 in ``future``) must never be imported as code in place of the real packages.
     """
-    if "ffmpeg" not in sys.modules:
+    # One thread imports it, the others wait: the module is in sys.modules from the start of
+    # its import, and a second thread (castkit serve's requests, its player copies) that took
+    # it from there met a half-made module ("partially initialized module 'ffmpeg'").
+    with _IMPORTING_FFMPEG:
+        if "ffmpeg" in sys.modules:  # no search; waits for an import begun elsewhere
+            return importlib.import_module("ffmpeg")
         cwd = os.getcwd()
         saved = list(sys.path)
         sys.path[:] = [p for p in saved if p not in ("", ".") and os.path.abspath(p) != cwd]
@@ -315,7 +320,9 @@ def ffmpeg_module() -> Any:
             return importlib.import_module("ffmpeg")  # deliberately lazy, see above
         finally:
             sys.path[:] = saved
-    return sys.modules["ffmpeg"]
+
+
+_IMPORTING_FFMPEG = threading.Lock()
 
 
 def compile_argv(stream: Any, ffmpeg: Ffmpeg, global_args: Sequence[str] = ()) -> list[str]:

@@ -156,6 +156,27 @@ def test_no_python_runs_in_a_child_before_ffmpeg(tmp_path, wheel_ffmpeg):
     assert marker.read_text().split() == [str(os.getpid())]
 
 
+def test_threads_building_graphs_at_once_each_get_the_whole_ffmpeg_module():
+    """Seen failing before the fix (castkit serve's first frame, beside its player copies):
+    ffmpeg-python is imported on first use, and a second thread took the module half-made
+    ("partially initialized module 'ffmpeg' has no attribute 'input'"), in 19 of 20 runs of
+    this test's script."""
+    script = ("import threading\n"
+              "from castkit.media.ffmpeg import ffmpeg_module\n"
+              "failed = []\n"
+              "def use():\n"
+              "    try:\n"
+              "        ffmpeg_module().input\n"
+              "    except Exception as exc:\n"
+              "        failed.append(exc)\n"
+              "threads = [threading.Thread(target=use) for _ in range(8)]\n"
+              "[t.start() for t in threads]\n"
+              "[t.join() for t in threads]\n"
+              "print(len(failed))\n")
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True) for _ in range(10)]
+    assert [(r.returncode, r.stdout.strip()) for r in runs] == [(0, "0")] * 10, [r.stderr[-300:] for r in runs]
+
+
 def test_stale_partials_are_only_castkits_files_of_dead_writers(tmp_path):
     """Seen failing before the fix: ``stale_partials`` did not exist, and nothing ever removed
     a killed run's temporary files. Only exact castkit names of dead writers are stale."""
