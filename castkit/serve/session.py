@@ -354,6 +354,10 @@ class Session:
         fx = effects_of(seg, checked)
         if seg.follow is not None:  # the camera the build plans: measured once, kept in the cache
             fx = replace(fx, zoom=followed(seg, index, checked, self.ffmpeg, cache_dir(checked.recipe), quiet=True))
+        if not seg.start <= at < seg.start + seg.length(info.duration):
+            # A moment no cast shows from this clip (another clip's may, redacted): every
+            # redaction of the capture hides its region, as in the player's copy.
+            fx = replace(fx, overlays=(*fx.overlays, *map(held_always, redactions_of(checked, seg.clip))))
         name = key("serve-frame", file_identity(info.path), str(at), str(fx), target.name)
         out = self.work / f"frame-{name}.jpg"
         with self._making(out):
@@ -497,6 +501,13 @@ def redactions_of(checked: Checked, clip: Path) -> tuple[Overlay, ...]:
                                and seg.clip == clip for o in seg.overlays if o.redacts))
 
 
+def held_always(redaction: Overlay) -> Drawn:
+    """A redaction held over the whole capture, whatever its own times: the safe side where
+    a picture is not the cast's (the player's copy, a frame outside the clip's trim)."""
+    assert redaction.region is not None
+    return Drawn(redaction, Fraction(-10 ** 9), Fraction(10 ** 9), Placement(0, 0, 1, 1))
+
+
 def proxy_job(info: MediaInfo, out: Path, ffmpeg: Ffmpeg, hidden: tuple[Overlay, ...] = ()) -> Job:
     """A small H.264 copy of a capture for the page's player: at most 540 lines, every picture
     at its own timestamp (so the player's time is the capture's), a keyframe each second for
@@ -513,9 +524,7 @@ def proxy_job(info: MediaInfo, out: Path, ffmpeg: Ffmpeg, hidden: tuple[Overlay,
     if hidden and pix_fmt != info.video.pix_fmt:
         video = video.filter("format", pix_fmt)  # as the casts' pictures (plan.encode.source_picture)
     for overlay in hidden:
-        assert overlay.region is not None
-        always = Drawn(overlay, Fraction(-10 ** 9), Fraction(10 ** 9), Placement(0, 0, 1, 1))  # all the time
-        video = redact(video, always, shape, Fraction(0), pix_fmt)
+        video = redact(video, held_always(overlay), shape, Fraction(0), pix_fmt)
     video = video.filter("scale", w=-2, h=f"min({PROXY_HEIGHT},ih)")
     streams = [video] if info.audio is None else [video, source.audio]
     out_node = ff.output(*streams, file_url(out), f="mp4", vcodec="libx264", preset="veryfast",

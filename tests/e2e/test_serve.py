@@ -4,6 +4,7 @@ the cast's, and the page itself driven in a real headless Chromium."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -63,25 +64,38 @@ class Client:
         return res.status, (json.loads(raw) if raw and kind.startswith("application/json") else raw)
 
 
-@pytest.fixture
-def served(tmp_path, wheel_ffmpeg):
+@contextlib.contextmanager
+def serving(recipe: Path):
+    """castkit serve's session and server on ``recipe``, on a free port of 127.0.0.1."""
     from castkit.media.ffmpeg import find_ffmpeg
     from castkit.serve.server import make_server
     from castkit.serve.session import Session
 
-    media.theora(WHEEL_FFMPEG, tmp_path / "take.ogv", "320x240", 15, 6.0, voice=(48000, 2, 6.0))
-    recipe = tmp_path / "cast.yaml"
-    recipe.write_text(RECIPE, encoding="utf-8")
     session = Session(recipe, find_ffmpeg())
     server = make_server(recipe, session, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:
-        yield recipe, Client(server.server_address[1], server.token), server
+        yield Client(server.server_address[1], server.token), server
     finally:
         server.shutdown()
         session.close()
         server.server_close()
+
+
+@pytest.fixture
+def served(tmp_path, wheel_ffmpeg):
+    media.theora(WHEEL_FFMPEG, tmp_path / "take.ogv", "320x240", 15, 6.0, voice=(48000, 2, 6.0))
+    recipe = tmp_path / "cast.yaml"
+    recipe.write_text(RECIPE, encoding="utf-8")
+    with serving(recipe) as (client, server):
+        yield recipe, client, server
+
+
+def served_luma(jpeg: bytes, folder: Path) -> np.ndarray:
+    (folder / "f.jpg").write_bytes(jpeg)
+    with av.open(str(folder / "f.jpg")) as c:
+        return next(c.decode(video=0)).reformat(format="gray").to_ndarray()
 
 
 def test_the_recipe_as_the_page_sees_it(served):
@@ -548,9 +562,6 @@ def test_a_served_frame_of_a_followed_clip_shows_the_camera(tmp_path, wheel_ffmp
     where the cast was zoomed in on the typing (the analysis ran for builds only). The
     served frame is the cast's (above 30 dB), its typed line magnified at least 1.5x."""
     from castkit.builder.build import build
-    from castkit.media.ffmpeg import find_ffmpeg
-    from castkit.serve.server import make_server
-    from castkit.serve.session import Session
 
     # A line typed at (300, 300) of a dark 1080p screen, one key every 0.2 s from 0.5 s to 4.5 s.
     keys = [f"drawbox=x={300 + 18 * i}:y=300:w=14:h=24:color=white:t=fill:enable='gte(t,{0.5 + 0.2 * i:.1f})'"
@@ -562,20 +573,10 @@ def test_a_served_frame_of_a_followed_clip_shows_the_camera(tmp_path, wheel_ffmp
     recipe.write_text("outputs: [build/cast.dv]\nsegments:\n  - clip: take.ogv\n    zoom: follow\n",
                       encoding="utf-8")
     build(recipe, force=True)
-    session = Session(recipe, find_ffmpeg())
-    server = make_server(recipe, session, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-    thread.start()
-    try:
-        status, jpeg = Client(server.server_address[1], server.token).call("GET", "/api/frame/1?t=4.0")
-    finally:
-        server.shutdown()
-        session.close()
-        server.server_close()
+    with serving(recipe) as (client, _):
+        status, jpeg = client.call("GET", "/api/frame/1?t=4.0")
     assert status == 200 and jpeg[:2] == b"\xff\xd8"
-    (tmp_path / "f.jpg").write_bytes(jpeg)
-    with av.open(str(tmp_path / "f.jpg")) as c:
-        served = next(c.decode(video=0)).reformat(format="gray").to_ndarray()
+    served = served_luma(jpeg, tmp_path)
     with av.open(str(tmp_path / "build" / "cast.dv")) as c:
         cast = next(f for n, f in enumerate(c.decode(video=0)) if n == 100)  # 4 s at 25 fps
         cast = cast.reformat(width=768, height=576, format="gray").to_ndarray()
@@ -585,3 +586,28 @@ def test_a_served_frame_of_a_followed_clip_shows_the_camera(tmp_path, wheel_ffmp
     typed = 18 * 17 + 14  # the keys typed by 4.0 s, in capture pixels
     unzoomed = typed * 768 / 1920  # the whole 16:9 capture, letterboxed: its width fills the card
     assert cols.size and (cols[-1] + 1 - cols[0]) >= 1.5 * unzoomed, (cols[:1], cols[-1:], unzoomed)
+
+
+def test_no_frame_outside_a_clip_shows_what_a_redaction_hides(tmp_path, wheel_ffmpeg):
+    """Seen failing before the fix (a fault campaign): a frame asked for outside the clip's
+    trim showed the redacted region in the clear, as did a frame of another clip of the same
+    capture at a time the redaction covers. Outside a clip's trim every redaction of the
+    capture hides its region, as in the player's copy; inside, the frame is the cast's."""
+    media.make(WHEEL_FFMPEG, tmp_path / "take.mp4", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=15:duration=6",
+               "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "veryfast")
+    recipe = tmp_path / "cast.yaml"
+    recipe.write_text("outputs: [build/cast.mp4]\nsegments:\n"
+                      "  - clip: take.mp4\n    start: 1\n    end: 4\n    overlays:\n"
+                      "      - {redact: {x: 0, y: 0, width: 160, height: 120}, mode: fill, at: 1, until: end}\n"
+                      "  - clip: take.mp4\n    end: 1\n", encoding="utf-8")
+    with serving(recipe) as (client, _):
+        def region_spread(segment: int, t: float) -> float:
+            status, jpeg = client.call("GET", f"/api/frame/{segment}?t={t}")
+            assert status == 200, (segment, t, jpeg)
+            luma = served_luma(jpeg, tmp_path)
+            h, w = luma.shape  # the region: the capture's top-left quarter, as framed in the card
+            return float(luma[int(h * 0.15):int(h * 0.45), int(w * 0.1):int(w * 0.4)].std())
+
+        hidden = [region_spread(1, t) for t in (0.5, 2.0, 4.5, 5.5)] + [region_spread(2, t) for t in (2.0, 5.0)]
+        assert max(hidden) < 4, hidden
+        assert region_spread(2, 0.5) > 20  # the second clip's own moment: shown, as in the cast
