@@ -3,9 +3,10 @@
 One timeline (``timeline.make_timeline``) is made from the checked recipe and handed to the
 module of the format the output's suffix names. The project references the captures where
 they are; title cards (and overlays, for the formats that carry them) are drawn as PNGs into
-``EDIT-cards/`` beside it. A module's ``CARRIES`` names what of transitions, music and
-overlays it holds; the others get the timeline with cuts for transitions and no music. What a
-format cannot express is said in one ``castkit: note:`` line each.
+``EDIT-cards/`` beside it. A module's ``CARRIES`` names what of transitions, music,
+overlays and title markers it holds; the others get the timeline with cuts for transitions
+and no music. What a format cannot express (and what castkit does to the cast after the
+edit: captions, chapters, loudness) is said in one ``castkit: note:`` line each.
 """
 
 from __future__ import annotations
@@ -68,10 +69,11 @@ def export(recipe_path: Path | str, output: Path | str, *, force: bool = False,
                            if getattr(seg, "pauses", None) is not None]
     notes += _overlay_notes(checked.recipe, carries)
     notes += sound_notes(checked.recipe, carries)
-    # So are a transcript's cuts and the fillers cut (issue 24); spoken captions are not exported.
+    # So are a transcript's cuts and the fillers cut (issue 24).
     notes += [f"segment {n}: the cuts of its transcript (or fillers: cut) are not exported; the clip is whole"
               for n, seg in enumerate(checked.recipe.segments, 1)
               if getattr(seg, "transcript", None) is not None or getattr(seg, "fillers", False)]
+    notes += cast_notes(checked.recipe, carries)
     if not getattr(module, "SHOWS_HOLDS", True):
         notes += _hold_notes(checked, ffmpeg)
     made = _write_cards(checked.recipe, timeline, "overlays" in carries)
@@ -150,6 +152,25 @@ def sound_notes(recipe, carries: frozenset[str] = frozenset()) -> list[str]:
     if recipe.music is not None and "music" not in carries:
         notes.append("music: the music bed and its ducking are not exported; add "
                      + ", ".join(p.name for p in recipe.music.files) + " on an audio track")
+    return notes
+
+
+def cast_notes(recipe, carries: frozenset[str] = frozenset()) -> list[str]:
+    """What the cast gets from castkit's own steps after the edit, which no project holds:
+    the captions, the chapters (but a title's, where the format marks each title) and the
+    loudness step."""
+    notes = [f"segment {n}: its captions ({'recognised from its voice' if seg.captions_auto else seg.captions.name}) "
+             "are not exported; add them as a subtitle track in the editor"
+             for n, seg in enumerate(recipe.segments, 1)
+             if isinstance(seg, ClipSegment) and (seg.captions is not None or seg.captions_auto)]
+    named = [seg.chapter for seg in recipe.segments
+             if seg.chapter and not ("title markers" in carries and isinstance(seg, TitleSegment))]
+    if recipe.chapters and named:
+        notes.append(f"chapters ({', '.join(repr(name) for name in named)}) are not exported; "
+                     "add them as markers in the editor")
+    if recipe.loudness is not None:
+        notes.append(f"loudness: the cast's step to {float(recipe.loudness):g} LUFS is not exported; "
+                     "the sound is as the clips give it")
     return notes
 
 

@@ -97,6 +97,10 @@ def build(timeline: Timeline) -> otio.schema.Timeline:
     return tl
 
 
+# Each title is a marker on its clip: the cast's chapters that titles start.
+CARRIES = frozenset({"title markers"})
+
+
 def notes(timeline: Timeline) -> list[str]:
     return unsupported(timeline, "OTIO has no", {"crop": "crop", "fades": "fade to black",
                                                  "camera": "camera moves"},

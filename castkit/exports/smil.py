@@ -17,6 +17,10 @@ def notes(timeline: Timeline) -> list[str]:
                         {"speed": "speed", "crop": "crop", "fades": "fades", "voice-over": "voice-over",
                          "camera": "camera moves"},
                         "is listed without it")
+    silenced = [str(p.index) for p in timeline.parts if p.mute]
+    if silenced:  # a <video> plays its file's sound: Kino has no way to leave it out
+        found.append(f"Kino's SMIL cannot silence a clip (audio: none); segment {', '.join(silenced)} "
+                     "plays its capture's own sound")
     if any(p.is_title for p in timeline.parts):
         found.append("Kino plays DV, not PNG: make the title cards DV with `castkit title` to use them there")
     return found

@@ -252,3 +252,29 @@ def test_a_hold_in_a_variable_rate_capture_is_noted_for_mlt(suffix, tmp_path, me
     held = [line for line in result.err.splitlines() if "holds pictures" in line]
     assert len(held) == 1 and "segment 1: luma.ogv holds pictures" in held[0], result.err
     assert "castkit convert" in held[0]
+
+
+@pytest.mark.parametrize("suffix", [".mlt", ".kdenlive", ".otio", ".smil", ".edl"])
+def test_what_the_cast_gets_after_the_edit_is_noted(suffix, tmp_path, media_files, cli, wheel_ffmpeg):
+    """Seen failing before the fix (a fault campaign): captions, chapters and the loudness
+    step were left out of every project without a word, and Kino's SMIL played a clip's
+    own sound where the cast is silent (audio: none)."""
+    if suffix == ".otio":
+        pytest.importorskip("opentimelineio")
+    (tmp_path / "voice.ogv").symlink_to(media_files.voice_1366)
+    (tmp_path / "words.srt").write_text("1\n00:00:00,500 --> 00:00:01,500\nHello\n", encoding="utf-8")
+    recipe = tmp_path / "cast.yaml"
+    recipe.write_text("output: cast.dv\nloudness: -20\nsegments:\n"
+                      "  - {title: Start, duration: 1}\n"
+                      "  - {clip: voice.ogv, end: 2, captions: words.srt, chapter: Part one}\n"
+                      "  - {clip: voice.ogv, start: 2, end: 3, audio: none}\n", encoding="utf-8")
+    result = cli("export", recipe, "-o", tmp_path / f"edit{suffix}")
+    assert result.code == 0, result.err
+    notes = [line for line in result.err.splitlines() if line.startswith("castkit: note:")]
+    assert any("segment 2: its captions (words.srt) are not exported" in n for n in notes), notes
+    chapters = [n for n in notes if "chapters (" in n]
+    # OTIO marks each title (the chapter Start begins): only the clip's chapter is left.
+    expected = "chapters ('Part one')" if suffix == ".otio" else "chapters ('Start', 'Part one')"
+    assert len(chapters) == 1 and expected in chapters[0], notes
+    assert any("step to -20 LUFS is not exported" in n for n in notes), notes
+    assert any("segment 3 plays its capture's own sound" in n for n in notes) == (suffix == ".smil"), notes
