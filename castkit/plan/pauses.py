@@ -591,7 +591,8 @@ def kept_of(seg: Any, index: int, checked: Any, target: Raster, ffmpeg: Ffmpeg,
         before = target.seconds(target.frames(length / seg.speed))
         after = target.seconds(kept.frames)
         verb = "cut" if spec.speed is None else f"played x{ffmpeg_number(spec.speed)} saved"
-        say("status", f"segment {index}: pauses {verb} {float(before - after):.1f} s of {float(before):.1f} s")
+        saved = max(Fraction(0), before - after)  # each kept part rounds to whole frames: never "-0.0 s"
+        say("status", f"segment {index}: pauses {verb} {float(saved):.1f} s of {float(before):.1f} s")
     _check_kept(seg, kept, target)
     result = kept if kept.changed else None
     memo.kept[seg, target.fps] = result
