@@ -30,6 +30,7 @@ from castkit.media.ffmpeg import (
     compile_argv, Ffmpeg, ffmpeg_module, find_ffmpeg, run_reading, safe_input_options,
 )
 from castkit.media.probe import MediaInfo, probe
+from castkit.media.raster import WEB_MIN_SIDE
 from castkit.recipe.model import PAUSE_CUT
 from castkit.run.runner import FfmpegRunner, Runner
 from castkit.titles.cards import SUBTITLE_FONT
@@ -142,6 +143,21 @@ def sheet_job(info: MediaInfo, sheet: Sheet, ffmpeg: Ffmpeg) -> Job:
                (info.path,))
 
 
+def _web_output(name: str, infos: Sequence[MediaInfo]) -> list[str]:
+    """The MP4's line: at the largest capture's own size, or, where that is too small for a web
+    frame (a window of a few pixels), at 360 lines (the recipe builds as it is)."""
+    shapes = [info.video.shown_shape for info in infos if info.video is not None]
+    if not shapes:
+        return [f"  - build/{name}.mp4"]
+    width, height, sar = max(shapes, key=lambda shape: shape[0] * shape[2] * shape[1])
+    if min(width * sar, height) >= WEB_MIN_SIDE:
+        return [f"  - build/{name}.mp4"]
+    aspect = width * sar / height
+    lines = max(360, math.ceil(WEB_MIN_SIDE / aspect))
+    return [f"  - {{path: build/{name}.mp4, height: {lines + lines % 2}}}   "
+            f"# the captures ({width}x{height}) are smaller than a web frame"]
+
+
 def recipe_text(recipe: Path, captures: Sequence[tuple[Path, MediaInfo, Sheet]]) -> str:
     """A recipe that builds as it is, commented for the next steps."""
     name = recipe.stem
@@ -162,7 +178,7 @@ def recipe_text(recipe: Path, captures: Sequence[tuple[Path, MediaInfo, Sheet]])
         "# at the captures' own size (`{path: build/NAME.mp4, height: 720}` for a smaller one).",
         "outputs:",
         f"  - build/{name}.dv",
-        f"  - build/{name}.mp4",
+        *_web_output(name, [info for _, info, _ in captures]),
         "",
         "# Chapters (in the MP4, and a YouTube list beside it): every title starts one, and a clip",
         "# with `chapter: NAME`. YouTube wants at least three of 10 s or more: until then, off.",

@@ -8,9 +8,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
+import media
 from helpers import WHEEL_FFMPEG, sha256, write_recipe
 from readers import have
 
@@ -553,6 +555,23 @@ def test_init_writes_names_its_recipe_reads_back(tmp_path, cli, wheel_ffmpeg, mo
     refused = cli("init", "a\tb.mkv", "-o", "tab.yaml")
     assert refused.code == 2 and "a tab in a file name" in refused.err, refused.err
     assert len(refused.err.strip().splitlines()) == 1 and not (tmp_path / "tab.yaml").exists()
+
+
+def test_init_of_a_capture_smaller_than_a_web_frame_writes_a_recipe_that_builds(tmp_path, cli, wheel_ffmpeg,
+                                                                                 monkeypatch):
+    """Seen failing before the fix (a fault campaign): init of a 2x2 capture wrote an MP4
+    output at the capture's size, which the recipe's own check refused (a web frame needs 64
+    pixels a side). The MP4 is now written at 360 lines, said in a comment."""
+    monkeypatch.chdir(tmp_path)
+    media.make(WHEEL_FFMPEG, tmp_path / "tiny.mp4", "-f", "lavfi", "-i", "testsrc=size=2x2:rate=10:duration=1",
+               "-pix_fmt", "yuv444p", "-c:v", "libx264")
+    assert cli("init", "tiny.mp4", "-o", "cast.yaml", "-q").code == 0
+    assert "{path: build/cast.mp4, height: 360}" in (tmp_path / "cast.yaml").read_text()
+    built = cli("build", "cast.yaml", "-q")
+    assert built.code == 0, built.err
+    with av.open(str(tmp_path / "build" / "cast.mp4")) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (360, 360)
 
 
 def test_help_recipe_names_every_key_of_the_schema(cli):
