@@ -16,7 +16,8 @@ Measured in one run, interleaved, best of --repeat; wall and CPU time of the chi
   default: its encode is the cheapest, so the camera's share is the largest);
 - moves: the same with five moves, the view zoomed in for 60% of the clip (2x and 3x, a pan);
 - convert: ``castkit convert`` of the take to PAL DV;
-- activity: the activity analysis of the whole take alone (what ``zoom: follow`` runs);
+- activity: the activity analysis of the whole take alone, as ``zoom: follow`` runs it (a take
+  of 20 s or more in parts side by side, one a core);
 - pauses: the pauses analysis of the take with ``screen: still`` (its sound from a voice-over
   with gaps, so that the take and its convert stay silent);
 - both: the pauses analysis that measures the activity too, from the same decoded picture (what
@@ -74,7 +75,7 @@ def main() -> None:
     from castkit.media.ffmpeg import find_ffmpeg
     from castkit.media.probe import probe
     from castkit.media.ffmpeg import run_reading
-    from castkit.plan.activity import activity_chain, activity_command
+    from castkit.plan.activity import activity_chain, measure_activity
     from castkit.plan.encode import Trim
     from castkit.plan.pauses import analysis_command
 
@@ -116,7 +117,7 @@ def main() -> None:
         "moves": build(moves),
         "convert": lambda: subprocess.run([*castkit, "convert", str(take), "-o", str(work / "convert.dv"),
                                            "--force", "-q"], check=True, cwd=ROOT),
-        "activity": analysis(activity_command(info, whole, ff)),
+        "activity": lambda: measure_activity(info, whole, ff),  # as a build runs it (in parts)
         "pauses": analysis(analysis_command(info, whole, voice_info, Fraction(1), "still", ff)),
         "both": analysis(analysis_command(info, whole, voice_info, Fraction(1), "still", ff,
                                           picture_chain=activity_chain(info, whole))),

@@ -1,11 +1,11 @@
 """Where a take's screen changes (``zoom: follow``): the measurement, and the camera planned
 from it.
 
-The measurement is one ffmpeg run: the trimmed picture at ``RATE`` frames a second, made small
-(``SMALL`` pixels wide, area-averaged), each frame's absolute difference from the one before
-(``tblend``), area-averaged again onto a grid of ``GRID`` cells across. ffmpeg writes only that
-grid (a byte per cell per frame, 2304 bytes a frame at 16:9) to castkit: the analysis result,
-no picture. Its cost is mostly the capture's decode, so the decoder skips its loop filter:
+The measurement is an ffmpeg run (a long take's, one a core: ``AnalysisPart``): the trimmed
+picture at ``RATE`` frames a second, made small (``SMALL`` pixels wide, area-averaged), each
+frame's absolute difference from the one before (``tblend``), area-averaged again onto a grid
+of ``GRID`` cells across. ffmpeg writes only that grid (a byte per cell per frame, 2304 bytes a
+frame at 16:9) to castkit: the analysis result, no picture. Its cost is mostly the capture's decode, so the decoder skips its loop filter:
 the filter smooths block edges by a few levels, far below ``ACTIVE`` once area-averaged
 (measured on the 30 s 1080p typing take of benchmarks/bench_camera.py, Theora and H.264:
 16% less CPU, the same active cells). A clip with ``pauses:`` too is measured in the pauses
@@ -27,6 +27,7 @@ import base64
 import json
 import math
 import os
+import re
 import zlib
 from pathlib import Path
 from typing import Any, TYPE_CHECKING
@@ -57,7 +58,12 @@ from castkit.recipe.model import Crop, DEFAULT_EASE, FollowSpec, Move
 # gave Theora wrong chroma after a seek (plan.encode.clip_job): the analysis reads the luma of
 # a decode from the start. ``-filter_threads`` is in 5.1 too.
 ANALYSIS_THREADS = ("-filter_threads", "1", "-threads", str(min(2, os.cpu_count() or 1)))
+PART_THREADS = ("-filter_threads", "1", "-threads", "1")  # a part beside the others: a core each
 RATE = 5  # analysed frames a second: typing shows at a few characters a second
+# A longer take is analysed in parts side by side, one a core, each decoding its own stretch
+# from a keyframe (Theora and H.264 decode from a keyframe as from the start): the same grids.
+SPLIT_SECONDS = 10
+MAX_PARTS = 8
 SMALL = 320  # the picture's width before differencing: cheap, and a character still shows
 GRID = 64  # cells across (30 pixels of a 1920-wide capture: about a line of terminal text)
 # A cell is active where its mean change over a window (in 8-bit levels, summed over the
@@ -134,11 +140,104 @@ def activity_chain(info: MediaInfo, trim: Trim) -> str:
             f"scale={columns}:{rows}:flags=area")
 
 
-def activity_command(info: MediaInfo, trim: Trim, ffmpeg: Ffmpeg) -> list[str]:
+def activity_command(info: MediaInfo, trim: Trim, ffmpeg: Ffmpeg,
+                     threads: tuple[str, ...] = ANALYSIS_THREADS) -> list[str]:
     """The ffmpeg run that writes a trimmed part's change grid to stdout."""
-    return [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", *ANALYSIS_THREADS,
+    return [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", *threads,
             *safe_input_args(), "-skip_loop_filter", "all", "-i", file_url(info.path), "-an", "-sn", "-dn",
             "-vf", activity_chain(info, trim), *GRID_OUTPUT]
+
+
+@dataclass(frozen=True)
+class AnalysisPart:
+    """One of the runs a long analysis is split into, side by side: the grids of the analysed
+    frames from ``start`` (on the 1 / RATE grid) to ``end``. A part after the first seeks to
+    ``seek`` (whole seconds, at least a second before the analysed frame before its start,
+    whose difference its first grid is) and says when its first grid is (``showinfo``): it is
+    used only where that is its ``start`` and, but for the last part, where it wrote as many
+    grids as its length holds; otherwise the take is analysed in one run."""
+
+    start: Fraction
+    end: Fraction
+    seek: int | None  # None: the first part, decoded from the capture's start as a whole run is
+    last: bool
+
+    def grids(self) -> int | None:
+        """How many grids the part writes (None: the last one's, up to the capture's end)."""
+        if self.last:
+            return None
+        # A later part analyses from the frame before its start: its first grid is that
+        # frame's difference to the start; the first part's first frame has no grid.
+        first = math.ceil(self.start * RATE) - (self.seek is not None)
+        return math.ceil(self.end * RATE) - first - 1
+
+
+def analysis_parts(info: MediaInfo, trim: Trim, cores: int | None = None) -> tuple[AnalysisPart, ...]:
+    """How the analysis of a trimmed part runs: in one part, or (a long one, on a machine with
+    several cores) in as many as there are cores, at most one for each SPLIT_SECONDS."""
+    length = trimmed_length(info, trim)
+    count = min(cores or os.cpu_count() or 1, MAX_PARTS, int(length // SPLIT_SECONDS))
+    if count < 2:
+        return (AnalysisPart(trim.start, trim.start + length, None, True),)
+    bounds = [trim.start] + [Fraction(math.ceil((trim.start + length * k / count) * RATE), RATE)
+                             for k in range(1, count)] + [trim.start + length]
+    return tuple(AnalysisPart(a, b, None if k == 0 else max(0, math.floor(a - Fraction(1, RATE)) - 1),
+                              k == count - 1)
+                 for k, (a, b) in enumerate(zip(bounds, bounds[1:])))
+
+
+def part_command(info: MediaInfo, part: AnalysisPart, ffmpeg: Ffmpeg) -> list[str]:
+    """The ffmpeg run of one part: the first as ``activity_command`` over its span; a later
+    one seeked, from the analysed frame before its start, its first grid's time on stderr."""
+    if part.seek is None:
+        return activity_command(info, Trim(part.start, part.end - part.start), ffmpeg, PART_THREADS)
+    columns, rows = grid_size(info)
+    before = part.start - Fraction(1, RATE)
+    # No start_time: a seek that landed late (after the frame before the start) begins the
+    # rate there, and the part's first grid comes late, which showinfo tells. Its grid is
+    # the whole run's (multiples of 1 / RATE from 0), the capture's times restored by setpts.
+    chain = (f"setpts=PTS+{part.seek}/TB,fps={RATE},trim=start={ffmpeg_number(before)}:end={ffmpeg_number(part.end)},"
+             f"scale={SMALL}:-2:flags=area,format=gray,tblend=all_mode=difference,"
+             f"scale={columns}:{rows}:flags=area,split[grids][first];"
+             # The first grid's time on stderr; one line, however long the part.
+             "[first]trim=end_frame=1,showinfo=checksum=0,nullsink")
+    return [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", *PART_THREADS,
+            *safe_input_args(), "-skip_loop_filter", "all", "-noaccurate_seek",
+            "-ss", str(part.seek), "-i", file_url(info.path), "-filter_complex", f"[0:v:0]{chain}",
+            "-map", "[grids]", *GRID_OUTPUT]
+
+
+_FIRST_GRID = re.compile(rb"\bn:\s*0\s+pts:\s*(-?\d+)\s")
+
+
+def part_grids(part: AnalysisPart, done: Any, cells: int) -> bytes | None:
+    """What a part's run wrote, if it is the part of a whole run (see AnalysisPart); None if not."""
+    data = done.stdout
+    if part.seek is not None:
+        found = _FIRST_GRID.search(done.stderr)
+        if found is None or Fraction(int(found[1]), RATE) != part.start:
+            return None
+    expected = part.grids()
+    if len(data) % cells or (expected is not None and len(data) != expected * cells):
+        return None
+    return data
+
+
+def measure_activity(info: MediaInfo, trim: Trim, ffmpeg: Ffmpeg) -> bytes:
+    """A trimmed part's change grids: its parts' runs side by side, joined where each proves to
+    be its part of a whole run (the same bytes, measured), else one run."""
+    parts = analysis_parts(info, trim)
+    if len(parts) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        columns, rows = grid_size(info)
+        with ThreadPoolExecutor(len(parts)) as pool:
+            runs = list(pool.map(lambda part: run_reading(part_command(info, part, ffmpeg), info.path,
+                                                          "finding the activity"), parts))
+        found = [part_grids(part, done, columns * rows) for part, done in zip(parts, runs)]
+        if all(grids is not None for grids in found):
+            return b"".join(found)
+    return run_reading(activity_command(info, trim, ffmpeg), info.path, "finding the activity").stdout
 
 
 def activity_in(data: bytes, info: MediaInfo, trim: Trim) -> Activity:
@@ -212,8 +311,7 @@ def activity_of(seg: Any, index: int, checked: Any, ffmpeg: Ffmpeg, folder: Path
     trim = Trim(seg.start, seg.length(info.duration))
     if not quiet:
         say("status", follow_status(index, info, trim))
-    done = run_reading(activity_command(info, trim, ffmpeg), info.path, "finding the activity")
-    return keep_activity(seg, done.stdout, checked, ffmpeg, folder)
+    return keep_activity(seg, measure_activity(info, trim, ffmpeg), checked, ffmpeg, folder)
 
 
 def plan_follow(activity: Activity, spec: FollowSpec, crop: Crop | None = None,

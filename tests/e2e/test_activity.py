@@ -5,6 +5,7 @@ made apart, by counting the ffmpeg runs a build makes, and by decoding the cast.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -269,3 +270,69 @@ def test_an_export_measures_the_activity_alone(tmp_path, typed, wheel_ffmpeg, cl
     result = cli("export", tmp_path / "cast.yaml", "-o", tmp_path / "edit.mlt")
     assert result.code == 0, result.err
     assert runs == ["finding the activity"]
+
+
+def _long_take(root: Path, codec: str) -> Path:
+    """12 s of typing at 320x180, 10 fps, keyframes every 3 s, and a hold (no picture stored
+    from 5.5 to 7.5 s, as a recorder writes a still screen) across a part's start."""
+    keys = ",".join(f"drawbox=x={8 + 5 * (i % 60)}:y={20 + 12 * (i // 60)}:w=4:h=8:color=white:t=fill:"
+                    f"enable='gte(t,{0.2 * i:.1f})'" for i in range(60))
+    video = (["-c:v", "libtheora", "-q:v", "6", "-g", "30"] if codec == "theora"
+             else ["-c:v", "libx264", "-preset", "veryfast", "-g", "30", "-bf", "2"])
+    return media.make(WHEEL_FFMPEG, root / f"long.{'ogv' if codec == 'theora' else 'mp4'}", "-f", "lavfi", "-i",
+                      f"color=black:size=320x180:rate=10:duration=12,format=yuv420p,{keys},"
+                      "select='not(between(t\\,5.5\\,7.5))'", "-fps_mode", "vfr", *video)
+
+
+def _counting_runs(monkeypatch) -> list[list[str]]:
+    runs: list[list[str]] = []
+
+    def counted(argv, path, doing):
+        runs.append(list(argv))
+        return run_reading(argv, path, doing)
+
+    monkeypatch.setattr(activity_module, "run_reading", counted)
+    return runs
+
+
+@pytest.mark.parametrize("codec", ["theora", "h264"])
+def test_the_analysis_in_parts_writes_the_whole_runs_grids(tmp_path, monkeypatch, codec):
+    """A long take is analysed in parts side by side, each decoding from a keyframe: the
+    bytes are the whole run's, a hold across a part's start and a trim deep in the take too."""
+    ffmpeg = _version(WHEEL_FFMPEG)
+    info = probe(_long_take(tmp_path, codec), ffmpeg)
+    monkeypatch.setattr(activity_module, "SPLIT_SECONDS", 2)
+    monkeypatch.setattr(activity_module.os, "cpu_count", lambda: 4)
+    runs = _counting_runs(monkeypatch)
+    for trim in (Trim(Fraction(0), None), Trim(Fraction(13, 10), Fraction(9))):
+        parts = activity_module.analysis_parts(info, trim)
+        assert len(parts) == 4 and parts[0].seek is None and all(p.seek is not None for p in parts[1:])
+        whole = run_reading(activity_command(info, trim, ffmpeg), info.path, "measuring").stdout
+        runs.clear()
+        assert activity_module.measure_activity(info, trim, ffmpeg) == whole
+        assert len(runs) == 4  # the parts, each taken: no whole run after them
+
+
+def test_a_part_whose_seek_landed_late_is_not_used(tmp_path, monkeypatch):
+    """A part whose decode starts after the frame before its start (a demuxer that seeks
+    late) says so by its first grid's time: the take is analysed in one run instead, and the
+    grids are the whole run's."""
+    ffmpeg = _version(WHEEL_FFMPEG)
+    info = probe(_long_take(tmp_path, "h264"), ffmpeg)
+    trim = Trim(Fraction(0), None)
+    whole = run_reading(activity_command(info, trim, ffmpeg), info.path, "measuring").stdout
+    monkeypatch.setattr(activity_module, "SPLIT_SECONDS", 2)
+    monkeypatch.setattr(activity_module.os, "cpu_count", lambda: 2)
+    made = activity_module.part_command
+
+    def late(info, part, ffmpeg):  # an exact seek 1 s after the part's start: its frames begin there
+        if part.seek is None:
+            return made(info, part, ffmpeg)
+        argv = made(info, replace(part, seek=int(part.start) + 1), ffmpeg)
+        argv.remove("-noaccurate_seek")
+        return argv
+
+    monkeypatch.setattr(activity_module, "part_command", late)
+    runs = _counting_runs(monkeypatch)
+    assert activity_module.measure_activity(info, trim, ffmpeg) == whole
+    assert len(runs) == 3 and runs[-1] == activity_command(info, trim, ffmpeg)
