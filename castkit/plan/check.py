@@ -15,7 +15,7 @@ from castkit.titles.overlays import check_frame, check_overlay, layout as layout
 from castkit.errors import CastkitError, InputError, Problem, RecipeError
 from castkit.media.ffmpeg import Ffmpeg
 from castkit.media.probe import MediaInfo, probe
-from castkit.media.raster import Raster, WEB_MIN_SIDE, web_raster
+from castkit.media.raster import ANIMATED_DEFAULT_FPS, image_raster, Raster, WEB_MIN_SIDE, web_raster
 from castkit.media.seek import FrameIndex, MIN_SEEK, read_index
 from castkit.plan.chunks import chunk_seconds
 from castkit.plan.encode import clip_frames, Trim, trimmed_length
@@ -26,7 +26,7 @@ from castkit.plan.slices import SLICE_SECONDS
 from castkit.plan.speech import check_speech, SpeechMemo
 from castkit.publish.transcript import is_transcript
 from castkit.publish.captions import CaptionsError, load
-from castkit.recipe.model import ClipSegment, OutputSpec, Recipe
+from castkit.recipe.model import ANIMATED_KINDS, ClipSegment, OutputSpec, Recipe
 from castkit.titles.cards import check_style, check_text, layout_card
 
 
@@ -305,6 +305,8 @@ def _check_outputs(recipe: Recipe, probes: dict[Path, MediaInfo]) -> list[Proble
     sizes = {raster.display_size for spec, raster in rasters if spec.is_web}
     rates: dict[Fraction, Raster] = {}
     for spec, raster in rasters:
+        if spec.kind in ANIMATED_KINDS:  # an animation's frames are at its own rate, not its web frame's
+            raster = image_raster(raster, None, spec.fps or ANIMATED_DEFAULT_FPS)
         rates.setdefault(raster.fps, raster)
     for seg in recipe.segments:
         if isinstance(seg, ClipSegment):

@@ -330,6 +330,30 @@ def test_bad_image_outputs_exit_2_at_their_line(folder, wheel_ffmpeg, cli, outpu
     assert not (folder / "build").exists() or not any((folder / "build").iterdir())
 
 
+@pytest.mark.parametrize("suffix", [".gif", ".webp"])
+def test_a_segment_shorter_than_an_animations_frame_exits_2_at_its_line(folder, wheel_ffmpeg, cli, suffix):
+    """Seen failing before the fix (a fault campaign): a 0.04 s title or clip, less than a
+    frame at the animation's 10 fps (not at the MP4's 30), was an "internal error" (exit 1)
+    from the build, its dry run and the storyboard; nothing was written."""
+    recipe = write_recipe(folder, f"""
+        outputs: [build/cast.mp4, {{path: build/cast{suffix}, fps: 10}}]
+        segments:
+          - title: Flash
+            duration: 0.04
+          - clip: term.ogv
+            start: 1
+            duration: 0.04
+    """)
+    for command in (("build", recipe), ("build", recipe, "--dry-run"), ("preview", recipe)):
+        result = cli(*command)
+        assert result.code == 2, (command, result.err)
+        lines = result.err.strip().splitlines()
+        assert "cast.yaml:4:5: the title lasts 0.04 s, less than one frame at 10 fps" in lines[0], lines
+        assert re.search(r"cast\.yaml:8:\d+: the clip lasts 0.04 s, less than one frame at 10 fps", lines[1]), lines
+        assert "internal error" not in result.err
+    assert not (folder / "build").exists() or not any((folder / "build").iterdir())
+
+
 def test_dry_run_prints_the_image_and_a_title_edit_re_encodes_only_the_title(folder, wheel_ffmpeg, cli):
     recipe = write_recipe(folder, f"""
         outputs:
