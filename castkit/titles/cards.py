@@ -456,6 +456,14 @@ def _too_large(what: str, pixels: int | None) -> str:
             f"{MAX_BACKGROUND_PIXELS // 1_000_000} megapixels: scale it down (a card is 768x576)")
 
 
+def eight_bits(image: Image.Image) -> Image.Image:
+    """``image`` with 8-bit channels: a 16-bit grey PNG (Pillow's ``I;16``) scaled down, where
+    ``convert`` would clip every level above 255 to white."""
+    if image.mode.startswith("I"):
+        return image.convert("I").point(lambda level: level * (1 / 256)).convert("L")
+    return image
+
+
 def _open_background(path: Path, size: tuple[int, int] | None) -> Image.Image:
     """The image scaled to cover ``size`` and centre-cropped (shape kept); None just checks it."""
     if symlink_loop(path):
@@ -480,7 +488,7 @@ def _open_background(path: Path, size: tuple[int, int] | None) -> Image.Image:
             if width * height > MAX_BACKGROUND_PIXELS:
                 raise InputError(path, _too_large(f"{width}x{height}", width * height))
             image.load()
-            image = ImageOps.exif_transpose(image)
+            image = eight_bits(ImageOps.exif_transpose(image))
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
                 flat = Image.new("RGB", image.size, parse_color(DEFAULT_BACKGROUND))
                 flat.paste(image.convert("RGBA"), (0, 0), image.convert("RGBA"))

@@ -296,6 +296,17 @@ def test_decomposed_accents_are_composed_before_drawing() -> None:
     assert layout_card(decomposed, None, TitleStyle(), PAL).title_lines == ("Ünïcödé",)
 
 
+def test_a_16_bit_grey_background_keeps_its_grey(tmp_path: Path) -> None:
+    """Seen failing before the fix (a fault campaign): a 16-bit greyscale PNG (Pillow's
+    ``I;16``) as a card's background came out white: every level above 255 was clipped."""
+    grey = tmp_path / "grey16.png"
+    Image.new("I;16", (64, 48), 0x8080).save(grey)
+    with Image.open(grey) as image:
+        assert image.mode.startswith("I")  # the case: Pillow reads it as 16-bit levels
+    card = render_card("Hi", None, TitleStyle(background=str(grey)), (320, 240), tmp_path)
+    assert card.convert("RGB").getpixel((4, 4)) == (128, 128, 128)
+
+
 def test_a_font_file_chosen_by_the_author_is_used(tmp_path: Path) -> None:
     shutil.copy(_titles.SUBTITLE_FONT, tmp_path / "regular.ttf")
     mine = TitleStyle(font=Path("regular.ttf"))  # relative: resolved against base
