@@ -15,6 +15,9 @@ from castkit.outputs.web import WebProfile
 
 
 CRF = 20
+# x264 with two B-frames (and its default B-pyramid) decodes each picture this many frames
+# before it shows it, and says so in its timestamps (DTS = PTS - 2 frames)...
+REORDER_FRAMES = 2
 
 
 @dataclass(frozen=True)
@@ -28,3 +31,12 @@ class Mp4Profile(WebProfile):
 
     def final_options(self) -> dict[str, Any]:
         return {"movflags": "+faststart"}
+
+    def joined_video_options(self) -> dict[str, Any]:
+        # ... in a segment of 3 frames or more; one of 1 or 2 (a short title, a transition's
+        # overlap at a low rate) is written without the delay, and the next segment's first
+        # DTS then fell before its last: the muxer squeezed them, and the cast's video track
+        # read shorter than its sound (2.10 s against 2.17 s; at 1 fps 3 s against 5). The
+        # join numbers every picture's DTS again as x264 does in one run: the n-th decoded at
+        # n - 2 frames (the cast is of constant rate; each packet lasts a frame).
+        return {} if self.lossless else {"bsf:v": f"setts=pts=PTS:dts=(N-{REORDER_FRAMES})*DURATION"}

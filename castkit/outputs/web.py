@@ -102,6 +102,10 @@ class WebProfile(Mp4Segments):
     def final_options(self) -> dict[str, Any]:
         return {}
 
+    def joined_video_options(self) -> dict[str, Any]:
+        """Options for the segments' pictures copied into the cast (``join``)."""
+        return {}
+
     def encode(self, ff: Any, video: Any, audio: Any, output: Path, final: bool,
                copy_video: bool = False) -> Any:
         if copy_video:
@@ -142,7 +146,7 @@ class WebProfile(Mp4Segments):
             extra_inputs += ["-f", "ffmetadata", "-i", file_url(meta_file)]
             metadata = {"map_metadata": 1, "map_chapters": 1}
         subtitle_options: list[str] = []
-        video, picture = source["v:0"], {"vcodec": "copy"}
+        video, picture = source["v:0"], {"vcodec": "copy", **self.joined_video_options()}
         if captions and burn:
             srt_file = run_file_path(output, ".srt")
             writes.append((srt_file, captions[0]))

@@ -262,3 +262,36 @@ def test_outputs_mistakes(tmp_path, wheel_ffmpeg, cli, text, message):
     recipe.write_text(text + "segments:\n  - title: x\n")
     result = cli("build", recipe)
     assert result.code == 2 and message in result.err and "r.yaml:" in result.err, result.err
+
+
+@pytest.mark.parametrize("rate, title", [(30, "0.07"), (1, "2")])
+def test_a_segment_of_one_or_two_frames_keeps_the_video_as_long_as_the_sound(tmp_path, cli, wheel_ffmpeg,
+                                                                              rate, title):
+    """Seen failing before the fix (a fault campaign): x264 writes a segment of 1 or 2 frames
+    without its B-frames' decode delay, the next segment's first decode time fell before its
+    last, and the muxer squeezed them: at 30 fps after a 2-frame title the video track read
+    2.10 s against the sound's 2.17 s; at 1 fps 3 s against 5. Every picture is in the cast,
+    one a frame, and the track lasts what its pictures show."""
+    media.make(WHEEL_FFMPEG, tmp_path / "take.mp4", "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=4",
+               "-f", "lavfi", "-i", "sine=d=4", "-shortest", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-c:a", "aac")
+    write_recipe(tmp_path, f"""
+        outputs: [{{path: cast.mp4, fps: {rate}}}]
+        loudness: off
+        chapters: off
+        segments:
+          - title: A
+            duration: {title}
+          - clip: take.mp4
+            end: 3
+    """)
+    result = cli("build", tmp_path / "cast.yaml", "-q")
+    assert result.code == 0, result.err
+    frames = round((Fraction(title) + 3) * rate)
+    with av.open(str(tmp_path / "cast.mp4")) as container:
+        video, sound = container.streams.video[0], container.streams.audio[0]
+        shown = [frame.pts * video.time_base for frame in container.decode(video=0)]
+        video_length = video.duration * video.time_base
+        sound_length = sound.duration * sound.time_base
+    assert shown == [Fraction(n, rate) for n in range(frames)]
+    assert video_length == Fraction(frames, rate)
+    assert abs(sound_length - video_length) < Fraction(1, 100), (float(sound_length), float(video_length))
