@@ -199,7 +199,8 @@ def recipe_text(recipe: Path, captures: Sequence[tuple[Path, MediaInfo, Sheet]])
             f"  # {path.name}: {', '.join(facts)}. Trim points: read them off {rel(sheet.path)}",
             f"  # (a frame every {sheet.every} s with its time; still and silent stretches marked).",
             f"  - clip: {_quoted(rel(path))}",
-            "    # start: 0:05          # where the clip starts in the capture",
+            # A start inside the capture (5 s, or a third of a shorter one), in whole seconds.
+            f"    # start: {format_time(min(5, int(info.duration / 3))).ljust(14)}# where the clip starts in the capture",
             f"    # end: {format_time(info.duration)}",
             "    # chapter: The first step   # a chapter of the web master starts here",
             "    # audio: voice.wav      # a voice-over instead of the capture's sound",

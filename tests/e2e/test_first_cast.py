@@ -566,7 +566,9 @@ def test_init_of_a_capture_smaller_than_a_web_frame_writes_a_recipe_that_builds(
     media.make(WHEEL_FFMPEG, tmp_path / "tiny.mp4", "-f", "lavfi", "-i", "testsrc=size=2x2:rate=10:duration=1",
                "-pix_fmt", "yuv444p", "-c:v", "libx264")
     assert cli("init", "tiny.mp4", "-o", "cast.yaml", "-q").code == 0
-    assert "{path: build/cast.mp4, height: 360}" in (tmp_path / "cast.yaml").read_text()
+    text = (tmp_path / "cast.yaml").read_text()
+    assert "{path: build/cast.mp4, height: 360}" in text
+    assert "# start: 0:00.00 " in text  # a start hint inside the 1 s capture (it said 0:05)
     built = cli("build", "cast.yaml", "-q")
     assert built.code == 0, built.err
     with av.open(str(tmp_path / "build" / "cast.mp4")) as container:
