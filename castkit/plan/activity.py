@@ -5,8 +5,9 @@ The measurement is an ffmpeg run (a long take's, one a core: ``AnalysisPart``): 
 picture at ``RATE`` frames a second, made small (``SMALL`` pixels wide, area-averaged), each
 frame's absolute difference from the one before (``tblend``), area-averaged again onto a grid
 of ``GRID`` cells across. ffmpeg writes only that grid (a byte per cell per frame, 2304 bytes a
-frame at 16:9) to castkit: the analysis result, no picture. Its cost is mostly the capture's decode, so the decoder skips its loop filter:
-the filter smooths block edges by a few levels, far below ``ACTIVE`` once area-averaged
+frame at 16:9) to castkit: the analysis result, no picture. Its cost is mostly the capture's
+decode, so the decoder skips its loop filter: the filter smooths block edges by a few levels,
+far below ``ACTIVE`` once area-averaged
 (measured on the 30 s 1080p typing take of benchmarks/bench_camera.py, Theora and H.264:
 16% less CPU, the same active cells). A clip with ``pauses:`` too is measured in the pauses
 analysis' run, from the same decoded picture (``plan.pauses.analysis_of``). The grid is kept
@@ -172,11 +173,11 @@ class AnalysisPart:
         return math.ceil(self.end * RATE) - first - 1
 
 
-def analysis_parts(info: MediaInfo, trim: Trim, cores: int | None = None) -> tuple[AnalysisPart, ...]:
+def analysis_parts(info: MediaInfo, trim: Trim) -> tuple[AnalysisPart, ...]:
     """How the analysis of a trimmed part runs: in one part, or (a long one, on a machine with
     several cores) in as many as there are cores, at most one for each SPLIT_SECONDS."""
     length = trimmed_length(info, trim)
-    count = min(cores or os.cpu_count() or 1, MAX_PARTS, int(length // SPLIT_SECONDS))
+    count = min(os.cpu_count() or 1, MAX_PARTS, int(length // SPLIT_SECONDS))
     if count < 2:
         return (AnalysisPart(trim.start, trim.start + length, None, True),)
     bounds = [trim.start] + [Fraction(math.ceil((trim.start + length * k / count) * RATE), RATE)
