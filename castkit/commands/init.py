@@ -30,7 +30,7 @@ from castkit.media.ffmpeg import (
     compile_argv, Ffmpeg, ffmpeg_module, find_ffmpeg, run_reading, safe_input_options,
 )
 from castkit.media.probe import MediaInfo, probe
-from castkit.media.raster import WEB_MIN_SIDE
+from castkit.media.raster import WEB_MIN_SIDE, web_raster
 from castkit.recipe.model import PAUSE_CUT
 from castkit.run.runner import FfmpegRunner, Runner
 from castkit.titles.cards import SUBTITLE_FONT
@@ -144,18 +144,15 @@ def sheet_job(info: MediaInfo, sheet: Sheet, ffmpeg: Ffmpeg) -> Job:
 
 
 def _web_output(name: str, infos: Sequence[MediaInfo]) -> list[str]:
-    """The MP4's line: at the largest capture's own size, or, where that is too small for a web
-    frame (a window of a few pixels), at 360 lines (the recipe builds as it is)."""
-    shapes = [info.video.shown_shape for info in infos if info.video is not None]
-    if not shapes:
+    """The MP4's line: at the captures' own size (``web_raster``, as the check frames it), or,
+    where that is too small for a web frame (a window of a few pixels), at 360 lines or as many
+    as a thin one needs for WEB_MIN_SIDE of width (the recipe builds as it is)."""
+    frame = web_raster([(*info.video.shown_shape, info.video.fps) for info in infos if info.video is not None])
+    if min(frame.width, frame.height) >= WEB_MIN_SIDE:
         return [f"  - build/{name}.mp4"]
-    width, height, sar = max(shapes, key=lambda shape: shape[0] * shape[2] * shape[1])
-    if min(width * sar, height) >= WEB_MIN_SIDE:
-        return [f"  - build/{name}.mp4"]
-    aspect = width * sar / height
-    lines = max(360, math.ceil(WEB_MIN_SIDE / aspect))
+    lines = max(360, math.ceil(WEB_MIN_SIDE * frame.height / frame.width))
     return [f"  - {{path: build/{name}.mp4, height: {lines + lines % 2}}}   "
-            f"# the captures ({width}x{height}) are smaller than a web frame"]
+            f"# the captures ({frame.width}x{frame.height}) are smaller than a web frame"]
 
 
 def recipe_text(recipe: Path, captures: Sequence[tuple[Path, MediaInfo, Sheet]]) -> str:

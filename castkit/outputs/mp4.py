@@ -15,9 +15,9 @@ from castkit.outputs.web import WebProfile
 
 
 CRF = 20
-# x264 with two B-frames (and its default B-pyramid) decodes each picture this many frames
-# before it shows it, and says so in its timestamps (DTS = PTS - 2 frames)...
-REORDER_FRAMES = 2
+# Two B-frames: with x264's default B-pyramid, each picture is also decoded this many frames
+# before it shows, and its timestamps say so (DTS = PTS - 2 frames)...
+B_FRAMES = 2
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Mp4Profile(WebProfile):
     label: ClassVar[str] = "MP4 H.264"
 
     def video_codec(self) -> dict[str, Any]:
-        return {"vcodec": "libx264", "profile:v": "high", "preset": "medium", "crf": CRF, "bf": 2}
+        return {"vcodec": "libx264", "profile:v": "high", "preset": "medium", "crf": CRF, "bf": B_FRAMES}
 
     def final_options(self) -> dict[str, Any]:
         return {"movflags": "+faststart"}
@@ -39,4 +39,4 @@ class Mp4Profile(WebProfile):
         # read shorter than its sound (2.10 s against 2.17 s; at 1 fps 3 s against 5). The
         # join numbers every picture's DTS again as x264 does in one run: the n-th decoded at
         # n - 2 frames (the cast is of constant rate; each packet lasts a frame).
-        return {} if self.lossless else {"bsf:v": f"setts=pts=PTS:dts=(N-{REORDER_FRAMES})*DURATION"}
+        return {} if self.lossless else {"bsf:v": f"setts=pts=PTS:dts=(N-{B_FRAMES})*DURATION"}

@@ -456,7 +456,7 @@ def _too_large(what: str, pixels: int | None) -> str:
             f"{MAX_BACKGROUND_PIXELS // 1_000_000} megapixels: scale it down (a card is 768x576)")
 
 
-def eight_bits(image: Image.Image) -> Image.Image:
+def eight_bit_image(image: Image.Image) -> Image.Image:
     """``image`` with 8-bit channels: a 16-bit grey PNG (Pillow's ``I;16``) scaled down, where
     ``convert`` would clip every level above 255 to white."""
     if image.mode.startswith("I"):
@@ -488,7 +488,7 @@ def _open_background(path: Path, size: tuple[int, int] | None) -> Image.Image:
             if width * height > MAX_BACKGROUND_PIXELS:
                 raise InputError(path, _too_large(f"{width}x{height}", width * height))
             image.load()
-            image = eight_bits(ImageOps.exif_transpose(image))
+            image = eight_bit_image(ImageOps.exif_transpose(image))
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
                 flat = Image.new("RGB", image.size, parse_color(DEFAULT_BACKGROUND))
                 flat.paste(image.convert("RGBA"), (0, 0), image.convert("RGBA"))

@@ -21,7 +21,7 @@ from castkit.errors import InputError
 from castkit.recipe.model import (
     Crop, DEFAULT_POSITIONS, FRAME_GRADIENT, FRAME_GRADIENT_COLORS, FrameStyle, Overlay, WEBCAM_FULL,
 )
-from castkit.titles.cards import _load_font, eight_bits, lacking_glyphs, SUBTITLE_FONT, TITLE_FONT
+from castkit.titles.cards import _load_font, eight_bit_image, lacking_glyphs, SUBTITLE_FONT, TITLE_FONT
 from castkit.titles.job import draw_once
 
 TEXT_HEIGHT = 1 / 30  # a callout's text, of the capture's height
@@ -79,7 +79,7 @@ def draw(overlay: Overlay, capture: tuple[int, int], base: Path = Path(".")) -> 
     if overlay.kind == "image":
         assert overlay.image is not None
         with Image.open(overlay.image) as image:
-            return eight_bits(image).convert("RGBA")
+            return eight_bit_image(image).convert("RGBA")
     picture = Image.new("RGBA", size, (0, 0, 0, 0))
     pen = ImageDraw.Draw(picture)
     if overlay.kind == "spotlight":
@@ -342,7 +342,7 @@ def draw_frame(style: FrameStyle, size: tuple[int, int], base: Path = Path("."))
             picture = Image.new("RGBA", size, _rgba(style.background))
         except ValueError:
             with Image.open(style.background) as image:  # covers the frame, centred
-                image = eight_bits(image).convert("RGBA")
+                image = eight_bit_image(image).convert("RGBA")
                 scale = max(width / image.width, height / image.height)
                 image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
                                      Image.LANCZOS)
