@@ -130,10 +130,19 @@ class FrameIndex:
 @dataclass(frozen=True)
 class Seek:
     """Seek the capture's input to ``at`` whole seconds (0: decode from the start); ``note``
-    says why a trim is decoded from the start when it could not be seeked."""
+    says why a trim is decoded from the start when it could not be seeked. ``keyframe``: a
+    seek's last keyframe at or before the cut, the earliest picture the cut may show: what
+    ffmpeg decodes before it (the seek lands a keyframe or more earlier, at whole seconds) is
+    never shown, and is dropped before any filter works on it."""
 
     at: int = 0
     note: str | None = None
+    keyframe: Fraction | None = None
+
+    @property
+    def filtered_from(self) -> Fraction:
+        """Seconds of the capture from which its decoded pictures reach the filters."""
+        return self.keyframe if self.keyframe is not None else Fraction(self.at)
 
 
 def plan_seek(format_name: str, codec: str, index: FrameIndex | None, needed: Fraction) -> Seek:
@@ -161,7 +170,7 @@ def plan_seek(format_name: str, codec: str, index: FrameIndex | None, needed: Fr
         while at <= last and (at / index.time_base).denominator != 1:
             at += 1
         if MIN_SEEK <= at <= last:
-            return Seek(at=at)
+            return Seek(at=at, keyframe=before[-1])
     # One keyframe of slack, then down to whole seconds that are whole ticks of the stream's
     # time base: ffmpeg shifts timestamps by the seek point and castkit shifts them back, and
     # both must be exact.
@@ -173,7 +182,7 @@ def plan_seek(format_name: str, codec: str, index: FrameIndex | None, needed: Fr
         if math.floor(slack) >= MIN_SEEK:
             return Seek(note=f"trim decoded from the start: the time base {index.time_base} holds no whole seconds")
         return Seek()
-    return Seek(at=at)
+    return Seek(at=at, keyframe=before[-1])
 
 
 def plan_sound_seek(format_name: str, codec: str, needed: Fraction, picture_at: int = 0,

@@ -194,12 +194,12 @@ def clip_job(
     # One decoding thread: libavcodec's frame-threaded Theora (vp3) decoder sometimes hands
     # out a frame with garbage chroma (measured after seeks: 5 runs in 40 differed), and
     # castkit's cache and rebuilds rely on the same job always giving the same bytes.
-    source, video, shape = source_picture(info, effects, seek.at, rate=target.fps / speed, matrix=target.yuv_matrix)
+    source, video, shape = source_picture(info, effects, seek, rate=target.fps / speed, matrix=target.yuv_matrix)
     made = (w.b if w is not None else frames) - first
     camera = camera_path(effects, shape, target)
     # A camera renders each frame of the target's rate at its own moment, so its pictures
     # are scaled after the rate conversion.
-    scaled = camera is None and (w is not None or _scale_before_rate(info, trim, frames, seek.at))
+    scaled = camera is None and (w is not None or _scale_before_rate(info, trim, frames, seek.filtered_from))
     if scaled:
         video = conform_picture(video, shape, target)
     if speed != 1:
@@ -515,21 +515,21 @@ def _compared_box(view: Region, frame: Frame) -> Region | None:
     return Region(x0, y0, x1 - x0, y1 - y0)
 
 
-def _scale_before_rate(info: MediaInfo, trim: Trim, frames: int, seek: int = 0) -> bool:
+def _scale_before_rate(info: MediaInfo, trim: Trim, frames: int, start: Fraction = Fraction(0)) -> bool:
     """Whether to scale a capture's pictures before the rate conversion rather than after.
 
     Both orders give the same bytes (the rate conversion only repeats or drops whole
     pictures); what differs is how many pictures are scaled, the costliest filter step. A
     15 fps screen recording put into 25 fps repeats two pictures in three: scaled first, each
     is scaled once (measured: 10% less CPU for the whole encode). A faster capture, or a trim
-    deep into a long one (everything before the cut is decoded too, or from ``seek`` seconds
-    when the input is seeked), scales less afterwards.
+    deep into a long one (every picture before the cut reaches the filters too, or those from
+    ``start`` seconds when the input is seeked), scales less afterwards.
     """
     assert info.video is not None
     rate = info.video.fps
     if not rate:
         return False
-    decoded = rate * (trim.start - seek + trimmed_length(info, trim))
+    decoded = rate * (trim.start - start + trimmed_length(info, trim))
     return decoded < frames
 
 
@@ -550,23 +550,42 @@ def frame_window(video: Any, target: Raster, skip: int, frames: int, hold: bool 
     return video.filter("setpts", "PTS-STARTPTS")
 
 
-def source_picture(info: MediaInfo, effects: Effects = Effects(), seek: int = 0,
+def preroll_cut(keyframe: Fraction) -> str:
+    """Where a seeked picture may be cut, for ``trim``'s ``start``: just before ``keyframe``
+    (a picture there is kept, whatever time base ffmpeg rounds the cut to; the time of the
+    picture before it is at least a millisecond earlier in any capture), to the microsecond.
+    The pictures ffmpeg decodes between the seek point and the keyframe (seconds of them: the
+    seek lands a keyframe early, at whole seconds) then cost only their decoding, not the crop,
+    colour conversion, scaling and overlays each would pass through before the frame count
+    drops it (measured: see docs/performance.md)."""
+    us = math.floor((keyframe - PREROLL_SLACK) * 1_000_000)
+    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+
+
+# How far before a seek's keyframe its picture is cut: less than any capture's frame interval.
+PREROLL_SLACK = Fraction(1, 1000)
+
+
+def source_picture(info: MediaInfo, effects: Effects = Effects(), seek: Seek = Seek(),
                    rate: Fraction | None = None, matrix: str | None = None) -> tuple[Any, Any, tuple[int, int, Fraction]]:
     """A capture opened for decoding, its picture (redacted and overlaid, then cropped, as
     asked, then in the colour ``matrix`` given: the target's), and that picture's shape.
     ``rate``: frames a second at which the encode samples the capture (needed with overlays:
     see plan.overlays).
 
-    ``seek``: whole seconds to seek the input to first (``media.seek.plan_seek``). The frames ffmpeg
+    ``seek``: where to seek the input first (``media.seek.plan_seek``). The frames ffmpeg
     decodes before that point are kept (-noaccurate_seek) and the seek is added back to every
-    timestamp, so the picture carries the same timestamps as without a seek.
+    timestamp, so the picture carries the same timestamps as without a seek; those before the
+    seek's keyframe are dropped at once (``preroll_cut``).
     """
     assert info.video is not None
     ff = ffmpeg_module()
-    if seek:
-        source = ff.input(file_url(info.path), threads=1, ss=seek, noaccurate_seek=None,
+    if seek.at:
+        source = ff.input(file_url(info.path), threads=1, ss=seek.at, noaccurate_seek=None,
                           **safe_input_options())
-        video = source.video.filter("setpts", f"PTS+{seek}/TB")
+        video = source.video.filter("setpts", f"PTS+{seek.at}/TB")
+        if seek.keyframe is not None:
+            video = video.filter("trim", start=preroll_cut(seek.keyframe))
     else:
         source = ff.input(file_url(info.path), threads=1, **safe_input_options())
         video = source.video

@@ -436,7 +436,7 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
     parts = kept.parts
     seek = (plan_seek(info.format_name, info.video.codec, index, Fraction(parts[0].first - 1) / target.fps)
             if index is not None else Seek())
-    source, video, shape = source_picture(info, effects, seek.at,
+    source, video, shape = source_picture(info, effects, seek,
                                           rate=target.fps / min(part.rate for part in parts), matrix=target.yuv_matrix)
     camera = camera_path(effects, shape, target)
     pictures = video.split() if len(parts) > 1 else None

@@ -15,7 +15,7 @@ import pytest
 
 import media
 from castkit.media.ffmpeg import Ffmpeg, find_ffmpeg
-from castkit.plan.encode import Effects, Trim, clip_job
+from castkit.plan.encode import Effects, Trim, clip_job, preroll_cut
 from castkit.base.jobs import Job
 from castkit.outputs.dv import DvProfile
 from castkit.media.probe import probe
@@ -83,15 +83,25 @@ def test_a_seeked_trim_shows_the_very_frames_and_sound_of_a_decode_from_the_star
     target = DvTarget()
     whole_v, whole_a = frames_and_pcm(run(clip_job(info, DvProfile(target), tmp_path / "whole.dv", ffmpeg)))
     assert len(whole_v) == 200
+    # The first frame shows the keyframe the seek counts from where one is on a frame of the
+    # target's (the frame before the cut needs it; the next picture is 1/15 s on). Matroska's
+    # are not (milliseconds, 12 ms late): the frame before the cut never needs the one shown.
+    on_frame = next((k for k in index.keyframes if k >= 2 and (k * 25).denominator == 1), None)
+    assert on_frame is not None or kind == "mkv", index.keyframes
     cuts = {
         "inside the hold": Fraction(4),
         "one frame after a keyframe": next(k for k in index.keyframes if k > Fraction(11, 2)) + Fraction(1, 15),
         "just after the hold": Fraction(28, 5),
         "inside the final hold": Fraction(7),
     }
+    if on_frame is not None:
+        cuts["a keyframe shown first"] = on_frame + Fraction(1, 25)
     for what, cut in cuts.items():
         job = clip_job(info, DvProfile(target), tmp_path / "trim.dv", ffmpeg, trim=Trim(cut, Fraction(1)), index=index)
         assert "-ss" in commands(job) and "-noaccurate_seek" in commands(job), (what, job.note)
+        # What is decoded before the keyframe the cut needs never reaches the filters.
+        needed = [k for k in index.keyframes if k <= (target.frames(cut) - 1) / target.fps][-1]
+        assert f"trim=start={preroll_cut(needed)}" in " ".join(commands(job)), (what, job.shell())
         # The second ffmpeg (the first encodes the distinct pictures) lays the sound.
         if kind == "ogg":  # the sound is seeked too
             assert job.note is None and "-ss" in job.argv
@@ -232,9 +242,9 @@ INDEX = FrameIndex(tuple(Fraction(k) for k in (0, 4, 8, 12)), 200, True, Fractio
 
 
 def test_the_seek_lands_one_keyframe_early_on_whole_seconds():
-    assert plan_seek("ogg", "theora", INDEX, Fraction(13)) == Seek(at=8)
-    assert plan_seek("ogg", "theora", INDEX, Fraction(12)) == Seek(at=8)
-    assert plan_seek("ogg", "theora", INDEX, Fraction(119, 10)) == Seek(at=4)
+    assert plan_seek("ogg", "theora", INDEX, Fraction(13)) == Seek(at=8, keyframe=Fraction(12))
+    assert plan_seek("ogg", "theora", INDEX, Fraction(12)) == Seek(at=8, keyframe=Fraction(12))
+    assert plan_seek("ogg", "theora", INDEX, Fraction(119, 10)) == Seek(at=4, keyframe=Fraction(8))
     assert plan_seek("ogg", "theora", INDEX, Fraction(1, 2)) == Seek()  # nothing to skip
 
 
@@ -242,24 +252,24 @@ def test_an_indexed_container_seeks_to_the_keyframe_needed():
     # MP4 and Matroska seek by their stored index to the last keyframe at or before the point:
     # whole seconds from the keyframe needed to the cut, no slack.
     shown = replace(INDEX, earliest=INDEX.keyframes)
-    assert plan_seek("mov,mp4,m4a,3gp,3g2,mj2", "h264", shown, Fraction(13)) == Seek(at=12)
-    assert plan_seek("mov,mp4,m4a,3gp,3g2,mj2", "h264", shown, Fraction(85, 10)) == Seek(at=8)
+    assert plan_seek("mov,mp4,m4a,3gp,3g2,mj2", "h264", shown, Fraction(13)) == Seek(at=12, keyframe=Fraction(12))
+    assert plan_seek("mov,mp4,m4a,3gp,3g2,mj2", "h264", shown, Fraction(85, 10)) == Seek(at=8, keyframe=Fraction(8))
     # Decode times unknown: the slack's rule.
-    assert plan_seek("mov,mp4,m4a,3gp,3g2,mj2", "h264", INDEX, Fraction(13)) == Seek(at=8)
+    assert plan_seek("mov,mp4,m4a,3gp,3g2,mj2", "h264", INDEX, Fraction(13)) == Seek(at=8, keyframe=Fraction(12))
     times = (Fraction(0), Fraction(57, 10), Fraction(97, 10))
     odd = FrameIndex(times, 9, True, Fraction(1, 1000), earliest=times)
-    assert plan_seek("matroska,webm", "h264", odd, Fraction(10)) == Seek(at=10)
-    assert plan_seek("matroska,webm", "h264", odd, Fraction(62, 10)) == Seek(at=6)
+    assert plan_seek("matroska,webm", "h264", odd, Fraction(10)) == Seek(at=10, keyframe=Fraction(97, 10))
+    assert plan_seek("matroska,webm", "h264", odd, Fraction(62, 10)) == Seek(at=6, keyframe=Fraction(57, 10))
     # A second before a later keyframe's decode time at most: after a hold of a variable-rate
     # capture it comes seconds before the keyframe is shown (seeking goes by decode times).
-    assert plan_seek("matroska,webm", "h264", odd, Fraction(95, 10)) == Seek(at=6)
-    assert plan_seek("matroska,webm", "h264", odd, Fraction(104, 10)) == Seek(at=10)
+    assert plan_seek("matroska,webm", "h264", odd, Fraction(95, 10)) == Seek(at=6, keyframe=Fraction(57, 10))
+    assert plan_seek("matroska,webm", "h264", odd, Fraction(104, 10)) == Seek(at=10, keyframe=Fraction(97, 10))
     held = replace(odd, earliest=(Fraction(0), Fraction(56, 10), Fraction(66, 10)))
     assert plan_seek("matroska,webm", "h264", held, Fraction(95, 10)) == Seek()  # 6 > 6.6 - 1: the slack's rule
     # No whole second between the keyframe and the cut: the slack's rule (here: from the start).
     assert plan_seek("matroska,webm", "h264", odd, Fraction(58, 10)) == Seek()
     late = FrameIndex((Fraction(0), Fraction(31, 10), Fraction(57, 10)), 9, True, Fraction(1, 1000), earliest=times)
-    assert plan_seek("matroska,webm", "h264", late, Fraction(58, 10)) == Seek(at=3)
+    assert plan_seek("matroska,webm", "h264", late, Fraction(58, 10)) == Seek(at=3, keyframe=Fraction(57, 10))
 
 
 @pytest.mark.parametrize("fmt, codec, index, why", [
