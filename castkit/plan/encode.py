@@ -225,6 +225,7 @@ def clip_job(
     # the picture's frames (the capture's start, or the segment's for a voice-over).
     origin = 0
     sound_note = None
+    sound_from = 0  # the sample the sound's stream starts at, counted from its sample 0
     if effects.mute:
         audio = None
     elif effects.voice is not None:
@@ -243,10 +244,8 @@ def clip_job(
                              **safe_input_options())
         else:
             sound = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
-        audio = sound.audio
-        if heard.at:
-            audio = audio.filter("asetpts", f"PTS+{heard.at}/TB")
-        audio = aligned_sound(audio)
+        audio = seeked_sound(sound.audio, heard.at) if heard.at else aligned_sound(sound.audio)
+        sound_from = seeked_from(heard.at)
         if effects.denoise is not None:
             audio = denoised(ff, audio, info.path, effects.denoise)
         if speed != 1:
@@ -274,13 +273,18 @@ def clip_job(
             audio = ff.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").audio
             samples = target.audio_samples(skip + w.b) - target.audio_samples(skip + w.a)
         else:
-            audio, samples = chunk_sound(audio, w, target, origin, frames)
+            audio, samples = chunk_sound(audio, w, target, origin, frames, sound_from)
         frames = w.b - w.a
         effects = replace(effects, fade_in=Fraction(0), fade_out=Fraction(0))
     else:
         begin = target.audio_samples(origin)
-        if audio is not None and begin:
-            audio = audio.filter("atrim", start_sample=begin).filter("asetpts", "PTS-STARTPTS")
+        late = 0  # where the sound's stream starts, in samples after the segment's first
+        if audio is not None and begin >= sound_from:
+            if begin:
+                audio = audio.filter("atrim", start_sample=begin - sound_from).filter("asetpts", "PTS-STARTPTS")
+        elif audio is not None:  # a slice's sound, seeked past the segment's start
+            late = sound_from - begin
+            audio = audio.filter("asetpts", f"PTS-{begin}")
         samples = target.audio_samples(origin + frames) - begin
         if w is not None:
             # The slice's pictures and sound, faded as in the whole segment; conform only holds
@@ -288,7 +292,7 @@ def clip_job(
             video = slice_picture(video, w)
             if audio is None:
                 audio = ff.input(f"anullsrc=r={AUDIO_RATE}:cl=stereo", f="lavfi").audio
-            audio, samples = slice_sound(audio, w, target, samples)
+            audio, samples = slice_sound(audio, w, target, samples, late)
             frames = w.b - w.a
             effects = replace(effects, fade_in=Fraction(0), fade_out=Fraction(0))
     inputs = (info.path,) + ((effects.voice.path,) if effects.voice is not None and not effects.mute else ()) \
@@ -632,6 +636,28 @@ def aligned_sound(audio: Any) -> Any:
     # file's timestamps put it.
     return audio.filter("aresample", AUDIO_RATE, **{"async": 1, "first_pts": 0,
                                                      "min_hard_comp": MIN_HARD_COMP})
+
+
+def seeked_sound(audio: Any, at: int) -> Any:
+    """The sound of an input seeked to ``at`` whole seconds (its timestamps counted from the
+    seek point, -noaccurate_seek), laid as ``aligned_sound`` lays a decode from the start, but
+    from a second before the seek point: the stream starts at sample ``seeked_from(at)`` of
+    the 48 kHz clock, with the capture's timestamps.
+
+    aligned_sound fills the time before the first sample decoded with silence, every second of
+    it through the resampler (0.15 s of CPU for a cut at 9 minutes, in each chunk as deep).
+    Here the sound is cut at the seek point (the seek may land earlier: the cut makes where it
+    starts exact) and laid a second after the clock's start: the resampler fills that second
+    with silence, exactly (far above MIN_HARD_COMP), its phase at whole seconds what it is from
+    the capture's start, and from the seek point on it meets the very samples a seeked decode
+    gave it before (media.seek's margin covers the decoder's and the resampler's warm-up)."""
+    audio = audio.filter("atrim", start=0).filter("asetpts", "PTS+1/TB")
+    return aligned_sound(audio).filter("asetpts", f"PTS+{at - 1}/TB")
+
+
+def seeked_from(at: int) -> int:
+    """The first sample of ``seeked_sound(audio, at)`` (0: not seeked, from the start)."""
+    return (at - 1) * AUDIO_RATE if at else 0
 
 
 def _tempo(audio: Any, speed: Fraction) -> Any:

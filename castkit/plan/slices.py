@@ -93,14 +93,17 @@ def slice_picture(video: Any, w: Window) -> Any:
     return video
 
 
-def slice_sound(audio: Any, w: Window, target: Raster, samples: int) -> tuple[Any, int]:
+def slice_sound(audio: Any, w: Window, target: Raster, samples: int, first: int = 0) -> tuple[Any, int]:
     """The segment's sound (from its sample 0, ``samples`` long) -> the slice's, faded as in
-    the whole segment; and how many samples that is."""
+    the whole segment; and how many samples that is. ``first``: the sample the stream starts
+    at (a seeked capture's, ``plan.encode.seeked_sound``), its timestamps counted from sample 0."""
     begin = target.audio_samples(w.a)
     end = samples if w.b == w.frames else target.audio_samples(w.b)
     # The format plan.encode._conform fades in, so the faded samples are the same numbers.
     audio = audio.filter("aformat", sample_fmts="s16", sample_rates=AUDIO_RATE, channel_layouts="stereo")
-    audio = audio.filter("apad", whole_len=end).filter("atrim", start_sample=begin, end_sample=end)
+    # apad and atrim count samples as they come, from the stream's first.
+    audio = audio.filter("apad", whole_len=end - first).filter("atrim", start_sample=begin - first,
+                                                                end_sample=end - first)
     fade_in = target.audio_samples(w.fade_in)
     fade_out = target.audio_samples(w.fade_out)
     if fade_in and begin < fade_in:
@@ -110,18 +113,23 @@ def slice_sound(audio: Any, w: Window, target: Raster, samples: int) -> tuple[An
     return audio.filter("asetpts", "PTS-STARTPTS"), end - begin
 
 
-def chunk_sound(audio: Any, w: Window, target: Raster, origin: int, frames: int) -> tuple[Any, int]:
+def chunk_sound(audio: Any, w: Window, target: Raster, origin: int, frames: int, first: int = 0
+                ) -> tuple[Any, int]:
     """A chunk's sound (see ``plan.chunks``): of ``audio`` (a stream whose sample 0 is frame 0
     of the picture's timeline: the capture's start, or the segment's for a voice-over), the
     samples of frames ``origin + a`` to ``origin + b``, each position counted from that sample 0
     (so a chunk's samples, and its argv, do not depend on where the segment starts), faded as
-    in the whole segment of ``frames`` frames; and how many samples that is."""
+    in the whole segment of ``frames`` frames; and how many samples that is. ``first``: the
+    sample the stream starts at (a seeked capture's, ``plan.encode.seeked_sound``), its
+    timestamps still counted from sample 0."""
     begin = target.audio_samples(origin + w.a)
     end = target.audio_samples(origin + w.b)
     start = target.audio_samples(origin)  # the segment's first sample
     last = target.audio_samples(origin + frames)  # past the segment's last
     audio = audio.filter("aformat", sample_fmts="s16", sample_rates=AUDIO_RATE, channel_layouts="stereo")
-    audio = audio.filter("apad", whole_len=end).filter("atrim", start_sample=begin, end_sample=end)
+    # apad and atrim count samples as they come, from the stream's first.
+    audio = audio.filter("apad", whole_len=end - first).filter("atrim", start_sample=begin - first,
+                                                                end_sample=end - first)
     # afade counts from the timestamps, still those of the stream's sample 0 here (as conform's).
     fade_in = target.audio_samples(w.fade_in)
     fade_out = target.audio_samples(w.fade_out)

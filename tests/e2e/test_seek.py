@@ -57,6 +57,11 @@ def frames_and_pcm(path: Path) -> tuple[list[str], np.ndarray]:
     return hashes, np.concatenate(pcm)
 
 
+def skip_samples(target: DvTarget, cut: Fraction) -> int:
+    """The 48 kHz sample a cut's first frame starts at."""
+    return target.audio_samples(target.frames(cut))
+
+
 def run(job: Job) -> Path:
     return run_job(job)
 
@@ -105,6 +110,13 @@ def test_a_seeked_trim_shows_the_very_frames_and_sound_of_a_decode_from_the_star
         # The second ffmpeg (the first encodes the distinct pictures) lays the sound.
         if kind == "ogg":  # the sound is seeked too
             assert job.note is None and "-ss" in job.argv
+            # Cut at the seek point and laid from a second before it: the resampler makes one
+            # second of silence, not all the capture's before the cut.
+            at = int(job.argv[job.argv.index("-ss") + 1])
+            graph = job.argv[job.argv.index("-filter_complex") + 1]
+            assert ("atrim=start=0[s0];[s0]asetpts=PTS+1/TB[s1];[s1]aresample=48000:async=1:first_pts=0:"
+                    f"min_hard_comp=0.01[s2];[s2]asetpts=PTS+{at - 1}/TB[s3];"
+                    f"[s3]atrim=start_sample={(skip_samples(target, cut)) - (at - 1) * 48000}[s4]") in graph, graph
         else:  # AAC's and Matroska's sound seeks are not sample-exact: decoded from the start
             assert job.note.startswith("sound decoded from the start: seeking"), job.note
             assert "-ss" not in job.argv
