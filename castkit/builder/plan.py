@@ -302,6 +302,7 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
     sound_key = None  # the measured loudness of the cast's sound, in the cache
     gains: list[Job] = []  # DV segments given the cast's gain
     overlap_jobs: list[Job] = []  # transitions' overlaps, made from the encoded segments
+    refused: list = []  # problems of an output that only its plan finds (a poster past the end), told together
 
     def encode(part: Path, make, seg, index: int, frames: int, profile: Profile, label: str) -> None:
         if part in planned:  # the same segment twice: encoded once
@@ -412,17 +413,25 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         trims = [(0, 0)] * len(listing)  # frames each item gives up to overlaps (head, tail)
         overlaps_before = len(overlap_jobs)
         if any(overlaps):
-            listing, makers, sounds, starts, leads, trims = _with_overlaps(
-                checked, profile, ffmpeg, work, use_cache, planned, overlaps, firsts,
-                listing, makers, sounds, starts, leads, overlap_jobs, uses, sound=not spec.is_image,
-                named=f" ({spec.path.suffix.lstrip('.').upper()})" if len(recipe.outputs) > 1 else "")
+            try:
+                listing, makers, sounds, starts, leads, trims = _with_overlaps(
+                    checked, profile, ffmpeg, work, use_cache, planned, overlaps, firsts,
+                    listing, makers, sounds, starts, leads, overlap_jobs, uses, sound=not spec.is_image,
+                    named=f" ({spec.path.suffix.lstrip('.').upper()})" if len(recipe.outputs) > 1 else "")
+            except RecipeError as found:
+                refused.extend(p for p in found.problems if p not in refused)  # each output says it
+                continue
         hidden: dict[Path, tuple] = {}  # MP4 segments' edge windows: read by overlaps, not joined
         if any(overlaps) and profile.segment_suffix != ".dv":
             listing, makers, sounds, starts, leads, trims, hidden = _without_edge_windows(
                 listing, makers, sounds, starts, leads, trims)
         poster = None
         if spec.kind == "poster":  # one frame: only the segment that holds it is made
-            poster = poster_frame(spec, recipe, segment_frames, profile.raster.fps)
+            try:
+                poster = poster_frame(spec, recipe, segment_frames, profile.raster.fps)
+            except RecipeError as found:
+                refused.extend(found.problems)
+                continue
         needed = {part_holding([(p, f) for _, f, p, _ in listing], poster)[0]} if poster is not None else None
         if needed is not None and hidden:  # a poster: only the overlap that holds it is made
             for job in overlap_jobs[overlaps_before:]:
@@ -601,6 +610,8 @@ def plan_build(checked: Checked, ffmpeg: Ffmpeg, work: Path, use_cache: bool = T
         kept = tuple((label, frames - head - tail, part, cached)
                      for (label, frames, part, cached), (head, tail) in zip(listing, trims))
         casts.append(CastPlan(spec.path, profile, total, kept, frozenset(uses)))
+    if refused:
+        raise RecipeError(refused)
     # Longest first: with N workers the build ends soonest when big jobs do not start last.
     encodes.sort(key=lambda item: -item[0])
     stages = tuple(stage for stage in (tuple(job for _, job in encodes), tuple(overlap_jobs),

@@ -330,6 +330,23 @@ def test_bad_image_outputs_exit_2_at_their_line(folder, wheel_ffmpeg, cli, outpu
     assert not (folder / "build").exists() or not any((folder / "build").iterdir())
 
 
+def test_every_output_that_its_plan_refuses_is_told_at_once(folder, wheel_ffmpeg, cli):
+    """Seen failing before (a fault campaign): a poster past the end stopped the plan at the
+    first such output, so a second one was told only on the next run."""
+    recipe = write_recipe(folder, f"""
+        outputs:
+          - {{path: build/poster.jpg, at: 9}}
+          - {{path: build/title.jpg, at: title}}
+        segments:
+          - clip: term.ogv
+    """)
+    result = cli("build", recipe)
+    assert result.code == 2, result.err
+    assert re.search(r"cast\.yaml:3:\d+: .*past the end", result.err), result.err
+    assert re.search(r"cast\.yaml:4:\d+: .*no title card", result.err), result.err
+    assert "Traceback" not in result.err
+
+
 @pytest.mark.parametrize("suffix", [".gif", ".webp"])
 def test_a_segment_shorter_than_an_animations_frame_exits_2_at_its_line(folder, wheel_ffmpeg, cli, suffix):
     """Seen failing before the fix (a fault campaign): a 0.04 s title or clip, less than a
