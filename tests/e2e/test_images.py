@@ -333,10 +333,10 @@ def test_bad_image_outputs_exit_2_at_their_line(folder, wheel_ffmpeg, cli, outpu
 def test_every_output_that_its_plan_refuses_is_told_at_once(folder, wheel_ffmpeg, cli):
     """Seen failing before (a fault campaign): a poster past the end stopped the plan at the
     first such output, so a second one was told only on the next run."""
-    recipe = write_recipe(folder, f"""
+    recipe = write_recipe(folder, """
         outputs:
-          - {{path: build/poster.jpg, at: 9}}
-          - {{path: build/title.jpg, at: title}}
+          - {path: build/poster.jpg, at: 9}
+          - {path: build/title.jpg, at: title}
         segments:
           - clip: term.ogv
     """)
