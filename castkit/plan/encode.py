@@ -563,7 +563,8 @@ def preroll_cut(keyframe: Fraction) -> str:
     colour conversion, scaling and overlays each would pass through before the frame count
     drops it (measured: see docs/performance.md)."""
     us = math.floor((keyframe - PREROLL_SLACK) * 1_000_000)
-    return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+    sign, us = ("-" if us < 0 else ""), abs(us)  # a keyframe at 0: a millisecond before it
+    return f"{sign}{us // 1_000_000}.{us % 1_000_000:06d}"
 
 
 # How far before a seek's keyframe its picture is cut: less than any capture's frame interval.

@@ -264,6 +264,14 @@ def test_the_seek_lands_one_keyframe_early_on_whole_seconds():
     assert plan_seek("ogg", "theora", INDEX, Fraction(1, 2)) == Seek()  # nothing to skip
 
 
+def test_the_preroll_cut_is_a_millisecond_before_the_keyframe():
+    assert preroll_cut(Fraction(12)) == "11.999000"
+    assert preroll_cut(Fraction(88, 15)) == "5.865666"  # 5.8666... s, to the microsecond below
+    # A keyframe at 0 (Matroska: seeked to 1 s for a keyframe at 0): before 0, signed once.
+    assert preroll_cut(Fraction(0)) == "-0.001000"
+    assert preroll_cut(Fraction(1, 2000)) == "-0.000500"
+
+
 def test_an_indexed_container_seeks_to_the_keyframe_needed():
     # MP4 and Matroska seek by their stored index to the last keyframe at or before the point:
     # whole seconds from the keyframe needed to the cut, no slack.
