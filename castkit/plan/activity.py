@@ -132,12 +132,18 @@ def grid_size(info: MediaInfo) -> tuple[int, int]:
 
 def activity_chain(info: MediaInfo, trim: Trim) -> str:
     """The filters from the decoded picture to its change grid (a filter chain without labels)."""
-    columns, rows = grid_size(info)
     length = trimmed_length(info, trim)
     # The rate from 0, the file's start (as the encode's, plan.encode): a picture that starts
     # after the sound has its first frame repeated back to 0, and grid k is at k / RATE.
     return (f"fps={RATE}:start_time=0,trim=start={ffmpeg_number(trim.start)}:end={ffmpeg_number(trim.start + length)},"
-            f"scale={SMALL}:-2:flags=area,format=gray,tblend=all_mode=difference,"
+            f"{difference_grid(info)}")
+
+
+def difference_grid(info: MediaInfo) -> str:
+    """The filters from the analysed frames to their change grid: made small, each frame's
+    difference from the one before, area-averaged onto the grid."""
+    columns, rows = grid_size(info)
+    return (f"scale={SMALL}:-2:flags=area,format=gray,tblend=all_mode=difference,"
             f"scale={columns}:{rows}:flags=area")
 
 
@@ -192,14 +198,12 @@ def part_command(info: MediaInfo, part: AnalysisPart, ffmpeg: Ffmpeg) -> list[st
     one seeked, from the analysed frame before its start, its first grid's time on stderr."""
     if part.seek is None:
         return activity_command(info, Trim(part.start, part.end - part.start), ffmpeg, PART_THREADS)
-    columns, rows = grid_size(info)
     before = part.start - Fraction(1, RATE)
     # No start_time: a seek that landed late (after the frame before the start) begins the
     # rate there, and the part's first grid comes late, which showinfo tells. Its grid is
     # the whole run's (multiples of 1 / RATE from 0), the capture's times restored by setpts.
     chain = (f"setpts=PTS+{part.seek}/TB,fps={RATE},trim=start={ffmpeg_number(before)}:end={ffmpeg_number(part.end)},"
-             f"scale={SMALL}:-2:flags=area,format=gray,tblend=all_mode=difference,"
-             f"scale={columns}:{rows}:flags=area,split[grids][first];"
+             f"{difference_grid(info)},split[grids][first];"
              # The first grid's time on stderr; one line, however long the part.
              "[first]trim=end_frame=1,showinfo=checksum=0,nullsink")
     return [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", *PART_THREADS,

@@ -279,12 +279,11 @@ def clip_job(
     else:
         begin = target.audio_samples(origin)
         late = 0  # where the sound's stream starts, in samples after the segment's first
-        if audio is not None and begin >= sound_from:
-            if begin:
-                audio = audio.filter("atrim", start_sample=begin - sound_from).filter("asetpts", "PTS-STARTPTS")
-        elif audio is not None:  # a slice's sound, seeked past the segment's start
+        if audio is not None and sound_from > begin:  # a slice's sound, seeked past the segment's start
             late = sound_from - begin
             audio = audio.filter("asetpts", f"PTS-{begin}")
+        elif audio is not None and begin:
+            audio = audio.filter("atrim", start_sample=begin - sound_from).filter("asetpts", "PTS-STARTPTS")
         samples = target.audio_samples(origin + frames) - begin
         if w is not None:
             # The slice's pictures and sound, faded as in the whole segment; conform only holds

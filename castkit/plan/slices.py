@@ -99,18 +99,8 @@ def slice_sound(audio: Any, w: Window, target: Raster, samples: int, first: int 
     at (a seeked capture's, ``plan.encode.seeked_sound``), its timestamps counted from sample 0."""
     begin = target.audio_samples(w.a)
     end = samples if w.b == w.frames else target.audio_samples(w.b)
-    # The format plan.encode._conform fades in, so the faded samples are the same numbers.
-    audio = audio.filter("aformat", sample_fmts="s16", sample_rates=AUDIO_RATE, channel_layouts="stereo")
-    # apad and atrim count samples as they come, from the stream's first.
-    audio = audio.filter("apad", whole_len=end - first).filter("atrim", start_sample=begin - first,
-                                                                end_sample=end - first)
-    fade_in = target.audio_samples(w.fade_in)
-    fade_out = target.audio_samples(w.fade_out)
-    if fade_in and begin < fade_in:
-        audio = audio.filter("afade", type="in", start_sample=0, nb_samples=fade_in)
-    if fade_out and end > samples - fade_out:
-        audio = audio.filter("afade", type="out", start_sample=samples - fade_out, nb_samples=fade_out)
-    return audio.filter("asetpts", "PTS-STARTPTS"), end - begin
+    return _window_sound(audio, begin, end, 0, samples, target.audio_samples(w.fade_in),
+                         target.audio_samples(w.fade_out), first), end - begin
 
 
 def chunk_sound(audio: Any, w: Window, target: Raster, origin: int, frames: int, first: int = 0
@@ -124,17 +114,24 @@ def chunk_sound(audio: Any, w: Window, target: Raster, origin: int, frames: int,
     timestamps still counted from sample 0."""
     begin = target.audio_samples(origin + w.a)
     end = target.audio_samples(origin + w.b)
-    start = target.audio_samples(origin)  # the segment's first sample
-    last = target.audio_samples(origin + frames)  # past the segment's last
+    return _window_sound(audio, begin, end, target.audio_samples(origin), target.audio_samples(origin + frames),
+                         target.audio_samples(w.fade_in), target.audio_samples(w.fade_out), first), end - begin
+
+
+def _window_sound(audio: Any, begin: int, end: int, start: int, last: int, fade_in: int, fade_out: int,
+                  first: int) -> Any:
+    """Samples [begin, end) of a segment's sound whose samples run [start, last) (positions
+    counted from the stream's sample 0; the stream itself starts at ``first``), faded in and
+    out over the segment's first ``fade_in`` and last ``fade_out`` samples, as the whole
+    segment is: the same numbers in a slice or chunk as in the whole."""
+    # The format plan.encode._conform fades in, so the faded samples are the same numbers.
     audio = audio.filter("aformat", sample_fmts="s16", sample_rates=AUDIO_RATE, channel_layouts="stereo")
     # apad and atrim count samples as they come, from the stream's first.
     audio = audio.filter("apad", whole_len=end - first).filter("atrim", start_sample=begin - first,
                                                                 end_sample=end - first)
     # afade counts from the timestamps, still those of the stream's sample 0 here (as conform's).
-    fade_in = target.audio_samples(w.fade_in)
-    fade_out = target.audio_samples(w.fade_out)
     if fade_in and begin < start + fade_in:
         audio = audio.filter("afade", type="in", start_sample=start, nb_samples=fade_in)
     if fade_out and end > last - fade_out:
         audio = audio.filter("afade", type="out", start_sample=last - fade_out, nb_samples=fade_out)
-    return audio.filter("asetpts", "PTS-STARTPTS"), end - begin
+    return audio.filter("asetpts", "PTS-STARTPTS")
