@@ -29,6 +29,7 @@ from castkit.errors import UsageError
 from castkit.media.ffmpeg import (
     compile_argv, Ffmpeg, ffmpeg_module, find_ffmpeg, run_reading, safe_input_options,
 )
+from castkit.media.origins import open_capture
 from castkit.media.probe import MediaInfo, probe
 from castkit.media.raster import WEB_MIN_SIDE, web_raster
 from castkit.recipe.model import PAUSE_CUT
@@ -118,7 +119,7 @@ def sheet_job(info: MediaInfo, sheet: Sheet, ffmpeg: Ffmpeg) -> Job:
     count = math.ceil(info.duration / sheet.every) if info.duration > 0 else 1
     rows = math.ceil(count / SHEET_COLUMNS)
     font = str(SUBTITLE_FONT)
-    video = ff.input(file_url(info.path), **safe_input_options()).video
+    video = open_capture(info).video
     # One frame every `every` seconds from 0: its timestamp, in the filter's 1/every time base,
     # is its number, so t and pts below are the capture's time of the frame. Rounded up: the
     # frame shown at that time (the last at or before it); rounded to the nearest, the filter

@@ -46,7 +46,7 @@ def transcribe_captures(captures: Sequence[Path], *, model: str | None = None,
     for capture, info in found:
         if not quiet:
             say("status", f"transcribing {capture.name} ({format_time(info.duration)}) with {recogniser.model}")
-        t = transcribe(capture, recogniser, language, ffmpeg, duration=float(info.duration))
+        t = transcribe(info, recogniser, language, ffmpeg, duration=float(info.duration))
         text, data = text_path(capture), data_path(text_path(capture))
         write_atomically(data, lambda temp: temp.write_text(render_data(t), encoding="utf-8"))
         write_atomically(text, lambda temp: temp.write_text(render_text(t), encoding="utf-8"))

@@ -330,7 +330,43 @@ def compile_argv(stream: Any, ffmpeg: Ffmpeg, global_args: Sequence[str] = ()) -
     # Global options first, where a reader of the command looks for them. -y: the runner
     # writes to a temporary name it has just reserved (an empty file).
     cmd = [ffmpeg.path, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *global_args]
-    return stream.compile(cmd=cmd)
+    return _with_input_offsets(stream, stream.compile(cmd=cmd))
+
+
+# The attribute of an ffmpeg-python input node that holds what puts its reads on its capture's
+# clock (``media.origins.open_capture``): on the node object itself, as ffmpeg-python's nodes
+# compare equal by their arguments alone (the same file probed again, with another ffmpeg or
+# after it was replaced, is another capture).
+INPUT_OFFSET = "castkit_origins"
+
+
+def _with_input_offsets(stream: Any, argv: list[str]) -> list[str]:
+    """``argv`` (compiled from the ffmpeg-python output ``stream``) with an ``-itsoffset``
+    before the ``-i`` of each input that needs one for the streams this command reads of it
+    (``media.origins``: "v", "a", or both where the input is mapped whole)."""
+    from ffmpeg.dag import topo_sort
+    from ffmpeg.nodes import InputNode, get_stream_spec_nodes
+
+    nodes, outgoing = topo_sort(get_stream_spec_nodes(stream))
+    offsets: dict[int, str] = {}
+    for number, node in enumerate(n for n in nodes if isinstance(n, InputNode)):
+        origins = getattr(node, INPUT_OFFSET, None)
+        if origins is None:
+            continue
+        kinds = {selector for edges in outgoing.get(node, {}).values() for (_, _, selector) in edges}
+        offset = origins.offset_arg({"v", "a"} if None in kinds or not kinds else kinds, node.kwargs.get("ss", 0))
+        if offset:
+            offsets[number] = offset
+    if not offsets:
+        return argv
+    out, number = [], 0
+    for arg in argv:
+        if arg == "-i":  # the inputs' in the order ffmpeg-python wrote them
+            if number in offsets:
+                out += ["-itsoffset", offsets[number]]
+            number += 1
+        out.append(arg)
+    return out
 
 
 def run_query(ffmpeg: Ffmpeg, args: Sequence[str], timeout: float = 60) -> subprocess.CompletedProcess:

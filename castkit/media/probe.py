@@ -25,6 +25,7 @@ from castkit.base.progress import say
 from castkit.base.timecode import format_time
 from castkit.errors import InputError, Interrupted
 from castkit.media.ffmpeg import Ffmpeg, run_query, safe_input_options
+from castkit.media.origins import Origins, measure, needs_measuring
 
 
 _INPUT = re.compile(r"^Input #0, (?P<fmt>.+?), from ", re.M)
@@ -100,11 +101,14 @@ class MediaInfo:
     duration: Fraction
     video: VideoInfo | None
     audio: AudioInfo | None
+    # Where a read of the picture alone, or of the sound alone, starts its clock (media.origins).
+    origins: Origins = Origins()
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["path"] = str(self.path)
         data["duration"] = float(self.duration)
+        data["origins"] = {kind: float(start) for kind, start in data["origins"].items()}
         if self.video:
             data["video"]["sar"] = f"{self.video.sar.numerator}:{self.video.sar.denominator}"
             data["video"]["fps"] = float(self.video.fps) if self.video.fps else None
@@ -197,6 +201,11 @@ def probe(path: Path | str, ffmpeg: Ffmpeg, need_video: bool = True) -> MediaInf
                       + " and uses that")
     if info.duration <= 0:
         raise InputError(path, "has no duration (no frames, or a broken file)")
+    if info.video is not None and info.audio is not None and needs_measuring(log, *_stream_numbers(log)):
+        try:
+            info = replace(info, origins=measure(path, ffmpeg, log))
+        except KeyboardInterrupt:
+            raise _stopped_reading(path) from None
     return info
 
 
@@ -360,6 +369,18 @@ def _reason(log: str) -> str:
             detail = line.split(": ", 1)[-1] if ": " in line else line
             return f" ({detail})"
     return ""
+
+
+def _stream_numbers(log: str) -> tuple[int | None, int | None]:
+    """The numbers of the streams castkit reads as the picture and the sound (as
+    ``parse_probe`` picks them)."""
+    video = audio = None
+    for stream in _STREAM.finditer(log):
+        if stream["kind"] == "Video" and video is None and "(attached pic)" not in stream["rest"]:
+            video = int(stream["idx"])
+        elif stream["kind"] == "Audio" and audio is None:
+            audio = int(stream["idx"])
+    return video, audio
 
 
 def parse_probe(path: Path, log: str) -> MediaInfo | None:

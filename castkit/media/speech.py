@@ -22,11 +22,15 @@ import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol, Sequence, TYPE_CHECKING
 
 from castkit.base.jobs import file_url
 from castkit.errors import UserError, WorkError
 from castkit.media.ffmpeg import dies_with_castkit, Ffmpeg, safe_input_args, stderr_tail
+from castkit.media.origins import offset_args, SOUND
+
+if TYPE_CHECKING:
+    from castkit.media.probe import MediaInfo
 
 SPEECH_RATE = 16000  # samples a second: what Whisper and Silero VAD are trained on
 DEFAULT_MODEL = "base.en"
@@ -124,13 +128,14 @@ class WhisperRecogniser:
                 for seg in segments for w in (seg.words or ()) if w.word.strip()]
 
 
-def decode_sound(path: Path, start: Fraction, length: Fraction | None, ffmpeg: Ffmpeg) -> Any:
-    """The sound of ``path`` from ``start`` for ``length`` seconds (None: to the end) as float32
-    samples at SPEECH_RATE, mono (numpy)."""
+def decode_sound(source: MediaInfo, start: Fraction, length: Fraction | None, ffmpeg: Ffmpeg) -> Any:
+    """The sound of ``source`` from ``start`` for ``length`` seconds of its time (None: to the
+    end) as float32 samples at SPEECH_RATE, mono (numpy)."""
     import numpy as np
 
+    path = source.path
     argv = [ffmpeg.path, "-hide_banner", "-nostdin", "-loglevel", "error", *safe_input_args(),
-            "-vn", "-i", file_url(path),
+            *offset_args(source, (SOUND,)), "-vn", "-i", file_url(path),
             "-af", f"aresample={SPEECH_RATE}:async=1:first_pts=0,"
                    f"atrim=start={float(start)}" + (f":duration={float(length)}" if length is not None else ""),
             "-ac", "1", "-f", "f32le", "-acodec", "pcm_f32le", "-"]

@@ -46,6 +46,7 @@ from castkit.cache.keys import file_identity, key
 from castkit.cache.names import record_name
 from castkit.errors import WorkError
 from castkit.media.ffmpeg import Ffmpeg, run_reading, safe_input_args
+from castkit.media.origins import offset_args, PICTURE
 from castkit.media.probe import MediaInfo
 from castkit.plan.encode import ffmpeg_number, Trim, trimmed_length
 from castkit.recipe.model import Crop, DEFAULT_EASE, FollowSpec, Move
@@ -151,7 +152,8 @@ def activity_command(info: MediaInfo, trim: Trim, ffmpeg: Ffmpeg,
                      threads: tuple[str, ...] = ANALYSIS_THREADS) -> list[str]:
     """The ffmpeg run that writes a trimmed part's change grid to stdout."""
     return [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", *threads,
-            *safe_input_args(), "-skip_loop_filter", "all", "-i", file_url(info.path), "-an", "-sn", "-dn",
+            *safe_input_args(), *offset_args(info, (PICTURE,)), "-skip_loop_filter", "all", "-i", file_url(info.path),
+            "-an", "-sn", "-dn",
             "-vf", activity_chain(info, trim), *GRID_OUTPUT]
 
 
@@ -207,7 +209,7 @@ def part_command(info: MediaInfo, part: AnalysisPart, ffmpeg: Ffmpeg) -> list[st
              # The first grid's time on stderr; one line, however long the part.
              "[first]trim=end_frame=1,showinfo=checksum=0,nullsink")
     return [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", *PART_THREADS,
-            *safe_input_args(), "-skip_loop_filter", "all", "-noaccurate_seek",
+            *safe_input_args(), *offset_args(info, (PICTURE,), part.seek), "-skip_loop_filter", "all", "-noaccurate_seek",
             "-ss", str(part.seek), "-i", file_url(info.path), "-filter_complex", f"[0:v:0]{chain}",
             "-map", "[grids]", *GRID_OUTPUT]
 

@@ -20,6 +20,7 @@ from castkit.base.jobs import concat_list, file_url, Job
 from castkit.base.progress import counted
 from castkit.media.dv import dv_samples
 from castkit.media.ffmpeg import compile_argv, Ffmpeg, ffmpeg_module, safe_input_options
+from castkit.media.origins import open_capture
 from castkit.media.pictures import COMPARABLE, distinct, Pictures
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, eight_bits, matrix_conversion, Raster
@@ -65,14 +66,14 @@ HIGH_PASS_HZ = 80  # below a voice's fundamental; a fan's and the mains' hum (50
 AFFTDN_DELAY = 1200
 
 
-def denoised(ff: Any, audio: Any, path: Path, denoise: Denoise) -> Any:
+def denoised(ff: Any, audio: Any, source: MediaInfo, denoise: Denoise) -> Any:
     """``audio`` (a file's aligned sound, from its sample 0) with its noise reduced: afftdn
     learns the noise from the quietest stretch, played to it first (a second reading of the
     file, so every sample of the take is cleaned with the same profile, the first ones too),
     which is then cut off again with afftdn's delay, sample-exact; and a gentle (12 dB/octave)
     high-pass."""
     assert AUDIO_RATE == 48000, "AFFTDN_DELAY is afftdn's at 48 kHz"
-    noise = aligned_sound(ff.input(file_url(path), vn=None, **safe_input_options()).audio)
+    noise = aligned_sound(open_capture(source, vn=None).audio)
     noise = noise.filter("atrim", start_sample=denoise.first, end_sample=denoise.end)
     noise = noise.filter("asetpts", "PTS-STARTPTS")
     learnt = denoise.end - denoise.first
@@ -116,9 +117,9 @@ def voice_sound(ff: Any, effects: Effects) -> Any:
     """The voice-over as the segment's sound: aligned as a capture's sound is, from
     ``effects.voice_from`` (its sample 0 is the segment's first)."""
     assert effects.voice is not None
-    sound = aligned_sound(ff.input(file_url(effects.voice.path), **safe_input_options()).audio)
+    sound = aligned_sound(open_capture(effects.voice).audio)
     if effects.denoise is not None:
-        sound = denoised(ff, sound, effects.voice.path, effects.denoise)
+        sound = denoised(ff, sound, effects.voice, effects.denoise)
     skip = round(effects.voice_from * AUDIO_RATE)
     if skip:
         sound = sound.filter("atrim", start_sample=skip).filter("asetpts", "PTS-STARTPTS")
@@ -240,20 +241,19 @@ def clip_job(
         if heard.at and heard.at == seek.at:
             sound = source  # the same seeked input, its timestamps shifted back below
         elif heard.at:
-            sound = ff.input(file_url(info.path), ss=heard.at, noaccurate_seek=None,
-                             **safe_input_options())
+            sound = open_capture(info, ss=heard.at, noaccurate_seek=None)
         else:
-            sound = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
+            sound = source if not seek.at else open_capture(info)
         audio = seeked_sound(sound.audio, heard.at) if heard.at else aligned_sound(sound.audio)
         sound_from = seeked_from(heard.at)
         if effects.denoise is not None:
-            audio = denoised(ff, audio, info.path, effects.denoise)
+            audio = denoised(ff, audio, info, effects.denoise)
         if speed != 1:
             audio = _tempo(audio, speed)
         origin = skip
     elif effects.webcam is not None and effects.webcam.source.audio is not None:
         # A capture without sound: the camera's is the narration, on the capture's clock.
-        audio = aligned_sound(ff.input(file_url(effects.webcam.source.path), **safe_input_options()).audio)
+        audio = aligned_sound(open_capture(effects.webcam.source).audio)
         shift = round(effects.webcam.offset * AUDIO_RATE)
         if shift > 0:
             audio = audio.filter("atrim", start_sample=shift).filter("asetpts", "PTS-STARTPTS")
@@ -583,15 +583,13 @@ def source_picture(info: MediaInfo, effects: Effects = Effects(), seek: Seek = S
     seek's keyframe are dropped at once (``preroll_cut``).
     """
     assert info.video is not None
-    ff = ffmpeg_module()
     if seek.at:
-        source = ff.input(file_url(info.path), threads=1, ss=seek.at, noaccurate_seek=None,
-                          **safe_input_options())
+        source = open_capture(info, threads=1, ss=seek.at, noaccurate_seek=None)
         video = source.video.filter("setpts", f"PTS+{seek.at}/TB")
         if seek.keyframe is not None:
             video = video.filter("trim", start=preroll_cut(seek.keyframe))
     else:
-        source = ff.input(file_url(info.path), threads=1, **safe_input_options())
+        source = open_capture(info, threads=1)
         video = source.video
     shape = info.video.shown_shape
     pix_fmt = eight_bits(info.video.pix_fmt)

@@ -31,6 +31,7 @@ from typing import Any
 
 from castkit.base.jobs import file_url
 from castkit.media.ffmpeg import ffmpeg_module, safe_input_options
+from castkit.media.origins import open_capture
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import same_coefficients
 from castkit.media.seek import FrameIndex, plan_seek
@@ -568,10 +569,10 @@ def with_webcam(video: Any, cam: WebcamPlan, first: int, count: int, rate: Fract
     needed = Fraction(first - 1) * Fraction(rate) / Fraction(target.fps) + Fraction(cam.offset)
     seek = plan_seek(cam.source.format_name, cam.source.video.codec, cam.index, needed)
     if seek.at:
-        picture = ff.input(file_url(cam.source.path), threads=1, ss=seek.at, noaccurate_seek=None,
-                           **safe_input_options()).video.filter("setpts", f"PTS+{seek.at}/TB")
+        picture = open_capture(cam.source, threads=1, ss=seek.at, noaccurate_seek=None
+                               ).video.filter("setpts", f"PTS+{seek.at}/TB")
     else:
-        picture = ff.input(file_url(cam.source.path), threads=1, **safe_input_options()).video
+        picture = open_capture(cam.source, threads=1).video
     picture = picture.filter("setpts", f"PTS-{_n(cam.offset)}/TB")
     if rate != 1:
         picture = picture.filter("settb", "AVTB").filter("setpts", f"PTS/{_number(rate)}")

@@ -33,9 +33,10 @@ from castkit.base.timecode import format_time
 from castkit.cache.keys import file_identity, key
 from castkit.errors import RecipeError, WorkError
 from castkit.media.ffmpeg import (
-    Ffmpeg, ffmpeg_module, run_reading, safe_input_args, safe_input_options,
+    Ffmpeg, ffmpeg_module, run_reading, safe_input_args,
 )
 from castkit.media.seek import FrameIndex, plan_seek, Seek
+from castkit.media.origins import offset_args, open_capture, PICTURE, SOUND
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import AUDIO_RATE, Raster
 from castkit.plan.activity import activity_chain, GRID_OUTPUT, keep_activity, known_activity
@@ -171,9 +172,9 @@ def analysis_command(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed
     if picture_chain is not None:
         graph.append(f"{other}{picture_chain}[picture]")
     argv = [ffmpeg.path, "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info"]
-    argv += _input(info.path, video=screen == "still" or picture_chain is not None, audio=voice is None)
+    argv += _input(info, video=screen == "still" or picture_chain is not None, audio=voice is None)
     if voice is not None:
-        argv += _input(voice.path, video=False, audio=True)
+        argv += _input(voice, video=False, audio=True)
     maps = ["-map", "[a]"] + (["-map", "[v]"] if screen == "still" else [])
     argv += ["-filter_complex", ";".join(graph), *maps, "-f", "null", "-"]
     if picture_chain is not None:
@@ -181,13 +182,13 @@ def analysis_command(info: MediaInfo, trim: Trim, voice: MediaInfo | None, speed
     return argv
 
 
-def _input(path: Path, video: bool, audio: bool) -> list[str]:
-    opts = safe_input_args()
+def _input(source: MediaInfo, video: bool, audio: bool) -> list[str]:
+    opts = [*safe_input_args(), *offset_args(source, [kind for kind, read in ((PICTURE, video), (SOUND, audio)) if read])]
     # Without the decoder's loop (deblocking) filter: a still screen decodes to the same frame
     # again either way, and it is an eighth of the analysis (measured on a 10-minute 720p
     # Theora take: 11.6 s against 13.2 s, the same still stretches found).
     picture = ["-skip_loop_filter", "all"] if video else ["-vn"]
-    return [*opts, *picture, *([] if audio else ["-an"]), "-i", file_url(path)]
+    return [*opts, *picture, *([] if audio else ["-an"]), "-i", file_url(source.path)]
 
 
 def parse(stderr: str, length: Fraction, with_stills: bool, start: Fraction) -> Analysis:
@@ -466,10 +467,10 @@ def paused_job(info: MediaInfo, kept: Kept, profile: Any, output: Path, ffmpeg: 
             origin, sound_speed = target.frames(trim.start), effects.speed
         else:
             # Never seeked (see media.seek): a seeked input's sound differs in its last bits.
-            heard = source if not seek.at else ff.input(file_url(info.path), **safe_input_options())
+            heard = source if not seek.at else open_capture(info)
             sound, origin, sound_speed = aligned_sound(heard.audio), 0, Fraction(1)
             if effects.denoise is not None:
-                sound = denoised(ff, sound, info.path, effects.denoise)
+                sound = denoised(ff, sound, info, effects.denoise)
         sounds = sound.asplit() if len(parts) > 1 else None
         pieces, at = [], 0
         for n, part in enumerate(parts):

@@ -134,7 +134,7 @@ def recognised(seg: ClipSegment, index: int, checked: Any, ffmpeg: Ffmpeg, folde
             say("status", f"segment {index}: recognising the words of {source.path.name} "
                           f"({format_time(length)}) with {model}")
         recogniser = WhisperRecogniser(model, prompt=FILLER_PROMPT if seg.fillers else None)
-        heard = transcribe(source.path, recogniser, None, ffmpeg, start,
+        heard = transcribe(source, recogniser, None, ffmpeg, start,
                            length / seg.speed if source is not info else length)
         if source is not info:  # a voice-over's time is the segment's: onto the capture's
             shift = lambda s: float(trim.start + (Fraction(s) - start) * seg.speed)  # noqa: E731
@@ -281,7 +281,7 @@ def recognised_voice(seg: ClipSegment, index: int, checked: Any, ffmpeg: Ffmpeg,
         if not quiet:
             say("status", f"segment {index}: finding the voice in {source.path.name} ({format_time(length)})")
         start = seg.audio_from if voice else trim.start
-        sound = decode_sound(source.path, start, length / seg.speed if voice else length, ffmpeg)
+        sound = decode_sound(source, start, length / seg.speed if voice else length, ffmpeg)
         rate = float(seg.speed) if voice else 1.0
         spans = tuple((float(trim.start) + a * rate, float(trim.start) + b * rate)
                       for a, b in voice_spans(sound))

@@ -23,12 +23,15 @@ import textwrap
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, TYPE_CHECKING
 
 from castkit.base.timecode import format_time
 from castkit.cache.keys import content_identity, same_content
 from castkit.media.speech import decode_sound, SPEECH_RATE, voice_spans, Word
 from castkit.publish.captions import read_text
+
+if TYPE_CHECKING:
+    from castkit.media.probe import MediaInfo
 
 TRANSCRIPT_VERSION = 1
 TEXT_SUFFIX = ".transcript.txt"
@@ -471,12 +474,12 @@ def cut_listing(t: Transcript, edit: Edit, start: Fraction, end: Fraction) -> li
     return lines
 
 
-def transcribe(capture: Path, recogniser, language: str | None, ffmpeg,
+def transcribe(source: MediaInfo, recogniser, language: str | None, ffmpeg,
                start: Fraction = Fraction(0), length: Fraction | None = None,
                duration: float | None = None) -> Transcript:
-    """Recognise the words of ``capture`` (from ``start`` for ``length``; times stay the
-    capture's) and find its voice spans."""
-    sound = decode_sound(capture, start, length, ffmpeg)
+    """Recognise the words of the capture ``source`` (from ``start`` for ``length``; times stay
+    the capture's) and find its voice spans."""
+    sound = decode_sound(source, start, length, ffmpeg)
     shift = float(start)
     words = tokens(recogniser.words(sound, language))
     spans = voice_spans(sound)
@@ -484,5 +487,5 @@ def transcribe(capture: Path, recogniser, language: str | None, ffmpeg,
     return Transcript(
         tuple(Word(w.text, w.start + shift, w.end + shift) for w in words),
         tuple((a + shift, b + shift) for a, b in spans),
-        recogniser.model, language, content_identity(capture), capture.name,
+        recogniser.model, language, content_identity(source.path), source.path.name,
         duration if duration is not None else shift + seconds)

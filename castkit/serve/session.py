@@ -30,7 +30,8 @@ from castkit.cache.keys import cache_dir, file_identity, key
 from castkit.cache.names import proxy_name
 from castkit.commands.preview import frame_job
 from castkit.errors import CastkitError, RecipeError
-from castkit.media.ffmpeg import Ffmpeg, compile_argv, ffmpeg_module, safe_input_options
+from castkit.media.ffmpeg import Ffmpeg, compile_argv, ffmpeg_module
+from castkit.media.origins import open_capture
 from castkit.media.probe import MediaInfo
 from castkit.media.raster import eight_bits
 from castkit.media.seek import frame_times
@@ -516,7 +517,7 @@ def proxy_job(info: MediaInfo, out: Path, ffmpeg: Ffmpeg, hidden: tuple[Overlay,
     copy: the player shows the capture beyond a clip's trim and the redaction's times, so the
     region is hidden all through (the safe side; the frame previews show the cast's times)."""
     ff = ffmpeg_module()
-    source = ff.input(file_url(info.path), **safe_input_options())
+    source = open_capture(info)
     video = source.video
     assert info.video is not None
     shape = info.video.shown_shape[:2]
