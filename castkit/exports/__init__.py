@@ -99,7 +99,7 @@ def _hold_notes(checked, ffmpeg: Ffmpeg) -> list[str]:
         if info is None or info.video is None or not info.video.fps:
             continue
         if seg.clip not in times_of:
-            times_of[seg.clip] = frame_times(seg.clip, ffmpeg)
+            times_of[seg.clip] = frame_times(info, ffmpeg)
         start, end = seg.start, seg.start + seg.length(info.duration)
         inside = [t for t in times_of[seg.clip] if start - 2 / info.video.fps <= t < end]
         if any(b - a > Fraction(3, 2) / info.video.fps for a, b in zip(inside, inside[1:])):

@@ -108,7 +108,8 @@ class MediaInfo:
         data = asdict(self)
         data["path"] = str(self.path)
         data["duration"] = float(self.duration)
-        data["origins"] = {kind: float(start) for kind, start in data["origins"].items()}
+        data["origins"] = {key: float(value) if isinstance(value, Fraction) else value
+                           for key, value in data["origins"].items()}
         if self.video:
             data["video"]["sar"] = f"{self.video.sar.numerator}:{self.video.sar.denominator}"
             data["video"]["fps"] = float(self.video.fps) if self.video.fps else None

@@ -51,12 +51,14 @@ from __future__ import annotations
 import math
 import re
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 from castkit.base.jobs import file_url
 from castkit.media.ffmpeg import Ffmpeg, run_query, safe_input_options, stream_query
+from castkit.media.origins import Capture, offset_args, PICTURE
 
 
 # (container as ``ffmpeg -i`` names it, first name before the comma; picture codec): verified.
@@ -318,10 +320,13 @@ def _flags(rest: str) -> int:
 SOUND_JUMPS = "noise=drop='eq(pts\\,ld(0))*not(eq(n\\,0))+0*st(0\\,pts+duration)'"
 
 
-def index_argv(path: Path, ffmpeg: Ffmpeg, sound: bool = True, jumps_only: bool = True) -> list[str]:
+def index_argv(path: Path, ffmpeg: Ffmpeg, sound: bool = True, jumps_only: bool = True,
+               offset: Sequence[str] = ()) -> list[str]:
     """The picture's packets as stream 0 and (``sound``) the first sound's, if any, as stream 1:
-    its first packet and those that jump (``SOUND_JUMPS``), or all (not ``jumps_only``)."""
-    args = ["-v", "error"]
+    its first packet and those that jump (``SOUND_JUMPS``), or all (not ``jumps_only``).
+    ``offset``: input options that put a read of the picture alone on the capture's clock
+    (``media.origins``; a read of both is on it)."""
+    args = ["-v", "error", *offset]
     for key, value in safe_input_options().items():
         args += [f"-{key}", value]
     # -flush_packets 0: to a pipe, a muxer otherwise writes each packet's line on its own, one
@@ -347,12 +352,13 @@ def read_index(path: Path, ffmpeg: Ffmpeg, timeout: float = 120) -> FrameIndex |
     return listing.index(status == 0 and not said.strip())
 
 
-def frame_times(path: Path, ffmpeg: Ffmpeg, timeout: float = 120) -> tuple[Fraction, ...]:
+def frame_times(capture: Capture, ffmpeg: Ffmpeg, timeout: float = 120) -> tuple[Fraction, ...]:
     """When each stored picture of a capture's first picture stream starts, in seconds of its
-    own timestamps, sorted: the places a frame-exact cut may fall (``castkit serve``). Read as
+    own time, sorted: the places a frame-exact cut may fall (``castkit serve``). Read as
     the keyframe index is (nothing decoded); empty if ffmpeg cannot say."""
+    argv = index_argv(capture.path, ffmpeg, sound=False, offset=offset_args(capture, (PICTURE,)))
     try:
-        done = run_query(ffmpeg, index_argv(path, ffmpeg, sound=False), timeout=timeout)
+        done = run_query(ffmpeg, argv, timeout=timeout)
     except (OSError, subprocess.SubprocessError):
         return ()
     read = _packets(done.stdout.decode("ascii", "replace"))

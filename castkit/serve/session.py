@@ -383,7 +383,7 @@ class Session:
         with self.lock:
             if found in self._times:
                 return self._times[found]
-        times = frame_times(seg.clip, self.ffmpeg)
+        times = frame_times(checked.probes[seg.clip], self.ffmpeg)
         with self.lock:
             self._times[found] = times
         return times

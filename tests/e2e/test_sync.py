@@ -10,6 +10,7 @@ PyAV, from each file's start."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import av
@@ -96,3 +97,18 @@ def test_picture_and_sound_keep_the_capture_s_gap(capture, trim, tmp_path, ffmpe
         made = flash_at(tmp_path / out) - beep_at(tmp_path / out)
         # The flash is on the output frame nearest to it: at most half a frame early or late.
         assert abs(made - gap) <= frame / 2 + 0.005, (out, made, gap)
+
+
+def test_probe_says_where_a_read_of_a_transport_stream_s_late_picture_starts(capture, ffmpeg_bin, cli):
+    """Both ffmpegs start the clock of a read of a transport stream's picture alone at the
+    picture's start; `castkit probe --json` shows it (an Ogg file's only with ffmpeg 9)."""
+    result = cli("probe", "--json", capture)
+    assert result.code == 0, result.err
+    origins = json.loads(result.out)[0]["origins"]
+    if capture.suffix == ".ts":
+        with av.open(str(capture)) as c:  # the picture's start, from the file's
+            video = c.streams.video[0]
+            late = float(video.start_time * video.time_base) - c.start_time / 1e6
+        assert abs(late - LATE) < 0.05 and abs(origins["picture"] - late) < 0.001, (origins, late)
+        assert origins["sound"] == 0
+    assert origins["picture"] >= 0 and origins["sound"] >= 0
