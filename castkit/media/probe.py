@@ -202,7 +202,8 @@ def probe(path: Path | str, ffmpeg: Ffmpeg, need_video: bool = True) -> MediaInf
                       + " and uses that")
     if info.duration <= 0:
         raise InputError(path, "has no duration (no frames, or a broken file)")
-    if info.video is not None and info.audio is not None and needs_measuring(log, *_stream_numbers(log)):
+    if info.video is not None and info.audio is not None and needs_measuring(log, info.format_name,
+                                                                                       *_stream_numbers(log)):
         try:
             info = replace(info, origins=measure(path, ffmpeg, log))
         except KeyboardInterrupt:

@@ -43,6 +43,8 @@ CAPTURES = {
     "ogg-picture-late": ("ogv", ("ogv", "-c:v libtheora -q:v 5"), ("ogg", "-c:a libvorbis"), "picture"),
     "ogg-sound-late": ("ogv", ("ogv", "-c:v libtheora -q:v 5"), ("ogg", "-c:a libvorbis"), "sound"),
     "ts-picture-late": ("ts", ("mkv", "-c:v libx264 -preset veryfast -g 25"), ("mka", "-c:a mp2"), "picture"),
+    # Matroska keeps one clock (media.origins.ONE_CLOCK): a canary for an ffmpeg that would not.
+    "mkv-picture-late": ("mkv", ("mkv", "-c:v libx264 -preset veryfast -g 25"), ("mka", "-c:a libopus"), "picture"),
 }
 
 
