@@ -14,8 +14,9 @@ and transcripts in the capture's time were as far off in the picture or the soun
 
 castkit's clock for a capture is the one ffmpeg gives a read of its picture and sound
 together (what a player shows; for most files, the file's start): ``Origins`` holds where each
-read's clock starts, measured once per capture by ``measure`` (four one-packet stream copies,
-only for a file whose streams do not all start where it does), and ``input_offset`` the
+read's clock starts, measured once per capture by ``measure`` (four or five one-packet stream
+copies, only for a file whose streams do not all start where it does, in a container whose
+reads may be shifted), and ``input_offset`` the
 ``-itsoffset`` a read of some of its streams needs, seeked or not. ``open_capture`` opens a
 capture in an ffmpeg-python graph, and ``media.ffmpeg.compile_argv`` writes each such input's
 offset from the streams that graph takes from it; a command written by hand adds
@@ -55,6 +56,9 @@ _TB = re.compile(r"^#tb 0: (?P<num>\d+)/(?P<den>\d+)$", re.M)
 _FIRST = re.compile(r"^0,\s*(?P<dts>-?\d+),\s*(?P<pts>-?\d+),", re.M)
 _NOPTS = -(2**63)
 _MICRO = Fraction(1, 1000000)
+# Seconds a one-packet copy may take (milliseconds for any real file; a hostile one is not
+# measured rather than waited for).
+_COPY_TIMEOUT = 20
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,7 @@ def _first_packet(path: Path, ffmpeg: Ffmpeg, stream: str, copyts: bool, offset:
             *(["-itsoffset", str(offset)] if offset else []), "-i", file_url(path),
             "-map", stream, "-c", "copy", "-frames", "1", "-f", "framecrc", "pipe:1"]
     try:
-        done = run_query(ffmpeg, args)
+        done = run_query(ffmpeg, args, timeout=_COPY_TIMEOUT)
     except (subprocess.TimeoutExpired, OSError):
         return None
     text = done.stdout.decode("ascii", "replace")

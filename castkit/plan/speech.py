@@ -25,6 +25,7 @@ from castkit.cache.keys import file_identity, key
 from castkit.cache.names import record_name
 from castkit.errors import Problem, RecipeError, WorkError
 from castkit.media.ffmpeg import Ffmpeg
+from castkit.media.origins import offset_args, SOUND
 from castkit.media.probe import MediaInfo
 from castkit.media.speech import (
     decode_sound, default_model, have_speech, INSTALL_HINT, voice_spans, WhisperRecogniser, Word,
@@ -268,7 +269,8 @@ def recognised_voice(seg: ClipSegment, index: int, checked: Any, ffmpeg: Ffmpeg,
     path = None
     if folder is not None:
         digest = key("voice", SPEECH_VERSION, file_identity(source.path), str(trim.start), str(length),
-                     str(seg.audio_from), str(seg.speed) if voice else "1")
+                     str(seg.audio_from), str(seg.speed) if voice else "1",
+                     *offset_args(source, (SOUND,)))  # a late sound's read (media.origins)
         path = folder / record_name("voice", digest)
         memo.files.add(path)
     spans = None
