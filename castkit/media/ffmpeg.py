@@ -343,7 +343,7 @@ INPUT_OFFSET = "castkit_origins"
 def _with_input_offsets(stream: Any, argv: list[str]) -> list[str]:
     """``argv`` (compiled from the ffmpeg-python output ``stream``) with an ``-itsoffset``
     before the ``-i`` of each input that needs one for the streams this command reads of it
-    (``media.origins``: "v", "a", or both where the input is mapped whole)."""
+    (``media.origins``: "v", "a", or None where the input is mapped whole)."""
     from ffmpeg.dag import topo_sort
     from ffmpeg.nodes import InputNode, get_stream_spec_nodes
 
@@ -354,7 +354,7 @@ def _with_input_offsets(stream: Any, argv: list[str]) -> list[str]:
         if origins is None:
             continue
         kinds = {selector for edges in outgoing.get(node, {}).values() for (_, _, selector) in edges}
-        offset = origins.offset_arg({"v", "a"} if None in kinds or not kinds else kinds, node.kwargs.get("ss", 0))
+        offset = origins.offset_arg(kinds, node.kwargs.get("ss", 0))
         if offset:
             offsets[number] = offset
     if not offsets:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from fractions import Fraction
 from pathlib import Path
@@ -24,8 +25,8 @@ from castkit.base.jobs import file_url
 from castkit.base.progress import say
 from castkit.base.timecode import format_time
 from castkit.errors import InputError, Interrupted
-from castkit.media.ffmpeg import Ffmpeg, run_query, safe_input_options
-from castkit.media.origins import Origins, measure, needs_measuring
+from castkit.media.ffmpeg import Ffmpeg, run_query, safe_input_args, safe_input_options
+from castkit.media.origins import Origins
 
 
 _INPUT = re.compile(r"^Input #0, (?P<fmt>.+?), from ", re.M)
@@ -42,6 +43,21 @@ _RATE = re.compile(r"(?P<v>\d+) Hz")
 # Containers whose timestamps may start again mid-file (ffmpeg reads them on, corrected): their
 # length is measured by reading them through, never taken from the first and last timestamps.
 RESTARTING_FORMATS = ("mpegts", "mpeg")
+# Containers (as ``ffmpeg -i`` names them, first name) whose reads ffmpeg 5.1 and 9 start at
+# the file's start whichever streams they take: their demuxers do not flag their timestamps as
+# discontinuous. Checked with a picture muxed 0.5 s after the sound, H.264 and AAC, VP8 and
+# Opus, FLV1 and MP3 (tests/e2e/test_sync.py keeps Matroska's); their files are not measured.
+ONE_CLOCK = frozenset({"matroska", "mov", "avi", "dv", "flv"})
+
+# What a trace of opening a file says of its streams' starts and its own (ffmpeg 5.1 prints
+# six significant digits, 9 microseconds; the summary line has microseconds in both).
+_STREAM_START = re.compile(r"\bstream (?P<idx>\d+): start_time: (?P<start>\S+) duration:")
+_FILE_START = re.compile(r"^\s*Duration: [^,]*, start: (?P<start>-?\d+\.\d+)", re.M)
+# Above it, ffmpeg 5.1's six digits no longer tell starts a millisecond apart.
+_IMPRECISE = 100
+# Seconds a one-packet copy may take (milliseconds for any real file; a hostile one is not
+# measured rather than waited for).
+_COPY_TIMEOUT = 20
 MAX_FPS = 1000  # above it a "rate" is a time base (screens refresh at up to 500 Hz)
 _ROTATION = re.compile(r"rotation of (?P<deg>-?\d+(?:\.\d+)?) degrees")
 # The picture's colour tags as ffmpeg prints them after the pixel format:
@@ -202,10 +218,11 @@ def probe(path: Path | str, ffmpeg: Ffmpeg, need_video: bool = True) -> MediaInf
                       + " and uses that")
     if info.duration <= 0:
         raise InputError(path, "has no duration (no frames, or a broken file)")
-    if info.video is not None and info.audio is not None and needs_measuring(log, info.format_name,
-                                                                                       *_stream_numbers(log)):
+    picture, sound = _chosen_streams(log)
+    if (info.video is not None and info.audio is not None and picture and sound
+            and needs_measuring(log, info.format_name, int(picture["idx"]), int(sound["idx"]))):
         try:
-            info = replace(info, origins=measure(path, ffmpeg, log))
+            info = replace(info, origins=measure_origins(path, ffmpeg, log))
         except KeyboardInterrupt:
             raise _stopped_reading(path) from None
     return info
@@ -304,23 +321,12 @@ def _measure(path: Path, ffmpeg: Ffmpeg, info: MediaInfo) -> Fraction | None:
         return None
     except KeyboardInterrupt:
         raise _stopped_reading(path, "measuring how long it is") from None
-    text = done.stdout.decode("ascii", "replace")
-    tb = _TB.search(text)
-    if not tb or int(tb["den"]) == 0:
+    copied = _copied_packets(done.stdout.decode("ascii", "replace"))
+    if copied is None:
         return None
-    base = Fraction(int(tb["num"]), int(tb["den"]))
+    base, packets = copied
     first = last = None
-    for line in text.splitlines():
-        if line.startswith("#"):
-            continue
-        fields = [f.strip() for f in line.split(",")]
-        try:
-            dts, pts, duration = int(fields[1]), int(fields[2]), int(fields[3])
-        except (IndexError, ValueError):
-            continue
-        t = pts if pts != _NOPTS else dts
-        if t == _NOPTS:
-            continue
+    for t, duration in packets:
         if duration <= 0 and info.video is not None and info.video.fps:
             end = t * base + 1 / info.video.fps
         else:
@@ -330,6 +336,91 @@ def _measure(path: Path, ffmpeg: Ffmpeg, info: MediaInfo) -> Fraction | None:
     if first is None or last is None:
         return None
     return last - first
+
+
+def _copied_packets(text: str) -> tuple[Fraction, list[tuple[int, int]]] | None:
+    """A ``framecrc`` listing of one stream copied: its time base, and each packet's time
+    (its pts, else its dts) and duration in that base; None without a time base."""
+    tb = _TB.search(text)
+    if not tb or int(tb["den"]) == 0:
+        return None
+    packets = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split(",")]
+        try:
+            dts, pts, duration = int(fields[1]), int(fields[2]), int(fields[3])
+        except (IndexError, ValueError):
+            continue
+        t = pts if pts != _NOPTS else dts
+        if t != _NOPTS:
+            packets.append((t, duration))
+    return Fraction(int(tb["num"]), int(tb["den"])), packets
+
+
+def needs_measuring(log: str, container: str, picture_stream: int | None, sound_stream: int | None) -> bool:
+    """Whether the reads of a file's picture and of its sound could start their clocks at
+    different times: its streams do not all start where the file does, as its trace says, in a
+    container not known to keep one clock (``ONE_CLOCK``)."""
+    if picture_stream is None or sound_stream is None or container.split(",")[0] in ONE_CLOCK:
+        return False
+    starts = {int(m["idx"]): m["start"] for m in _STREAM_START.finditer(log)}
+    whole = _FILE_START.search(log)
+    if picture_stream not in starts or sound_stream not in starts or whole is None:
+        return True
+    try:
+        values = [Fraction(starts[picture_stream]), Fraction(starts[sound_stream]), Fraction(whole["start"])]
+    except (ValueError, ZeroDivisionError):
+        return True  # a stream without a start
+    return len(set(values)) > 1 or abs(values[2]) >= _IMPRECISE
+
+
+def measure_origins(path: Path, ffmpeg: Ffmpeg, log: str) -> Origins:
+    """Where ffmpeg starts the clock of a read of the file's picture alone and of its sound
+    alone: each read's first packet, stream-copied with and without ``-copyts`` (the file's
+    own timestamps): the difference is the shift ffmpeg applied, from the file's start. Where
+    a read is shifted, one more copy with an offset tells how this ffmpeg adds one. Nothing
+    where a copy fails (the reads stay as ffmpeg makes them)."""
+    whole = _FILE_START.search(log)
+    if whole is None:
+        return Origins()
+    start = Fraction(whole["start"])
+    runs = [(stream, copyts) for stream in ("0:v:0", "0:a:0") for copyts in (True, False)]
+    with ThreadPoolExecutor(len(runs)) as pool:
+        firsts = list(pool.map(lambda run: _first_packet(path, ffmpeg, *run), runs))
+    if any(first is None for first in firsts):
+        return Origins()
+    shifts = {"0:v:0": _micro(firsts[0] - firsts[1] - start), "0:a:0": _micro(firsts[2] - firsts[3] - start)}
+    shifted = max(shifts, key=lambda stream: shifts[stream])
+    added = True
+    if shifts[shifted]:
+        offset = _first_packet(path, ffmpeg, shifted, False, offset=1)
+        plain = firsts[1] if shifted == "0:v:0" else firsts[3]
+        if offset is None:
+            return Origins()
+        added = abs(offset - plain - 1) < abs(offset - plain - 1 - shifts[shifted])
+    return Origins(picture=shifts["0:v:0"], sound=shifts["0:a:0"], offset_added=added)
+
+
+def _micro(value: Fraction) -> Fraction:
+    return round(value * 1000000) / Fraction(1000000)
+
+
+def _first_packet(path: Path, ffmpeg: Ffmpeg, stream: str, copyts: bool, offset: int = 0) -> Fraction | None:
+    """The time of the first packet of ``stream`` as a read of that stream alone gets it."""
+    args = ["-v", "error", *(["-copyts"] if copyts else []), *safe_input_args(),
+            *(["-itsoffset", str(offset)] if offset else []), "-i", file_url(path),
+            "-map", stream, "-c", "copy", "-frames", "1", "-f", "framecrc", "pipe:1"]
+    try:
+        done = run_query(ffmpeg, args, timeout=_COPY_TIMEOUT)
+    except (subprocess.TimeoutExpired, OSError):
+        return None
+    copied = _copied_packets(done.stdout.decode("ascii", "replace"))
+    if done.returncode != 0 or copied is None or not copied[1]:
+        return None
+    base, packets = copied
+    return packets[0][0] * base
 
 
 def _stopped_reading(path: Path, doing: str = "reading it") -> Interrupted:
@@ -373,15 +464,16 @@ def _reason(log: str) -> str:
     return ""
 
 
-def _stream_numbers(log: str) -> tuple[int | None, int | None]:
-    """The numbers of the streams castkit reads as the picture and the sound (as
-    ``parse_probe`` picks them)."""
+def _chosen_streams(log: str) -> tuple[re.Match[str] | None, re.Match[str] | None]:
+    """The stream lines of the picture and the sound castkit reads: the first of each kind (a
+    cover picture, or one without a size, is not a picture)."""
     video = audio = None
     for stream in _STREAM.finditer(log):
-        if stream["kind"] == "Video" and video is None and "(attached pic)" not in stream["rest"]:
-            video = int(stream["idx"])
+        rest = stream["rest"]
+        if stream["kind"] == "Video" and video is None and "(attached pic)" not in rest and _SIZE.search(rest):
+            video = stream
         elif stream["kind"] == "Audio" and audio is None:
-            audio = int(stream["idx"])
+            audio = stream
     return video, audio
 
 
@@ -390,15 +482,10 @@ def parse_probe(path: Path, log: str) -> MediaInfo | None:
     head = _INPUT.search(log)
     if not head:
         return None
-    duration = _duration(log)
-    video = audio = None
-    for stream in _STREAM.finditer(log):
-        rest = stream["rest"]
-        if stream["kind"] == "Video" and video is None and "(attached pic)" not in rest:
-            video = _video(rest, log)
-        elif stream["kind"] == "Audio" and audio is None:
-            audio = _audio(rest)
-    return MediaInfo(path, head["fmt"], duration, video, audio)
+    picture, sound = _chosen_streams(log)
+    video = _video(picture["rest"], log) if picture else None
+    audio = _audio(sound["rest"]) if sound else None
+    return MediaInfo(path, head["fmt"], _duration(log), video, audio)
 
 
 def _seconds(text: str) -> Fraction | None:

@@ -7,7 +7,8 @@ from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
-from castkit.media.origins import input_offset, needs_measuring, offset_args, Origins
+from castkit.media.origins import input_offset, offset_args, Origins
+from castkit.media.probe import needs_measuring
 from castkit.outputs.dv import DvProfile
 from castkit.outputs.mp4 import Mp4Profile
 from castkit.media.pictures import Pictures
